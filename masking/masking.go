@@ -1,0 +1,155 @@
+package masking
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Identifier is one identifying value of the person a file belongs to, known
+// from the manifest. Kind is the generic token that replaces it in free text
+// (SEC-PSE-4): NIR, NAME_OF_BIRTH, LAST_NAME, FIRST_NAME, BIRTH_DATE,
+// ADDRESS, CODE_POSTAL, CITY, TEL, EMAIL, PPI, IEP, FILE_NAME, UID, ...
+type Identifier struct {
+	Kind  string
+	Value string
+}
+
+// Person is what is known of the person a file belongs to.
+type Person struct {
+	// Pseudonym replaces PatientName and PatientID.
+	Pseudonym string
+	// Identifiers are the person's identifying values, searched for by the
+	// text scrubber and by the residual scan. They are never written out.
+	Identifiers []Identifier
+	// DateShiftDays is the per-person keyed date shift (negative or
+	// positive) applied when dates are modified rather than removed.
+	DateShiftDays int
+}
+
+// Box is a rectangle in pixel coordinates, [X0,X1) x [Y0,Y1).
+type Box struct{ X0, Y0, X1, Y1 int }
+
+// RegionMask is a burned-in text mask configured for a device (configs/).
+// Empty Manufacturer or Model match any.
+type RegionMask struct {
+	Manufacturer string
+	Model        string
+	Rows, Cols   int // 0 matches any image size
+	Boxes        []Box
+}
+
+// TextFinder locates text in an 8-bit grayscale image (OCR). Implementations
+// live outside the pure core (for example behind the "ocr" build tag).
+type TextFinder interface {
+	FindText(ctx context.Context, gray []byte, width, height int) ([]Box, error)
+}
+
+// UIDMapper maps an original DICOM UID to its replacement (a keyed "2.25."
+// UID). It must be deterministic for one warehouse key.
+type UIDMapper func(uid string) string
+
+// DICOMOptions are the Annex E options of PS3.15 chosen in configuration.
+type DICOMOptions struct {
+	RetainLongitudinalModifiedDates bool // default true: dates shifted by Person.DateShiftDays
+	RetainLongitudinalFullDates     bool
+	CleanDescriptors                bool
+	RetainPatientCharacteristics    bool
+	RetainDeviceIdentity            bool
+	RetainSafePrivate               bool
+	// SafePrivate lists creator-qualified private tags kept with
+	// RetainSafePrivate, as "CREATOR|gggg,xxee" (xx is the block placeholder).
+	SafePrivate []string
+}
+
+// Options configure one de-identification.
+type Options struct {
+	DICOM DICOMOptions
+	// UIDs remaps UIDs; required for DICOM.
+	UIDs UIDMapper
+	// Masks are the configured burned-in text regions per device.
+	Masks []RegionMask
+	// Boxes are operator-given boxes for this file (manifest mask_boxes).
+	Boxes []Box
+	// OCR finds burned-in text where no mask is configured; nil means
+	// files that need it are quarantined.
+	OCR TextFinder
+	// MaxBytes bounds the input size (0: 512 MiB).
+	MaxBytes int64
+	// MaxPixels bounds decoded image dimensions, width*height*frames (0: 100 M).
+	MaxPixels int64
+	// Faces enables face and eye masking in photos (default on in configs).
+	Faces bool
+}
+
+// Result describes a clean output. It holds no identifying value.
+type Result struct {
+	Format  string   // "dicom", "jpeg", "png", "tiff", "webp"
+	Ext     string   // file extension for the output, e.g. ".dcm", ".jpg"
+	Actions []string // what was done, e.g. "annexE:basic", "exif:removed", "faces:2"
+	// DICOM facts for the health record (already de-identified).
+	Modality          string
+	StudyInstanceUID  string // remapped
+	SeriesInstanceUID string // remapped
+	SOPInstanceUID    string // remapped
+	PatientID         string // as found in the source, only for the contradiction check; never stored
+	PatientName       string // as found in the source, only for the contradiction check; never stored
+}
+
+// QuarantineError means the file cannot be proven clean. Reason never
+// contains an identifying value.
+type QuarantineError struct{ Reason string }
+
+func (e *QuarantineError) Error() string { return "quarantined: " + e.Reason }
+
+// Quarantine returns a *QuarantineError with a formatted reason. Never pass
+// identifying values as arguments.
+func Quarantine(format string, args ...any) error {
+	return &QuarantineError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// IsQuarantine reports whether err is (or wraps) a *QuarantineError.
+func IsQuarantine(err error) bool {
+	var q *QuarantineError
+	return errors.As(err, &q)
+}
+
+// Handler de-identifies one file format.
+type Handler interface {
+	// Sniff reports whether the first bytes of a file (up to 512) belong to
+	// this format.
+	Sniff(head []byte) bool
+	// Deidentify reads at most size bytes of src and writes the clean file to
+	// dst. It returns a *QuarantineError when the file cannot be made clean.
+	Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p Person, o Options) (Result, error)
+}
+
+// Deidentifier dispatches a file to the handler that recognizes it.
+type Deidentifier struct{ handlers []Handler }
+
+// New returns a Deidentifier trying handlers in order.
+func New(handlers ...Handler) *Deidentifier { return &Deidentifier{handlers: handlers} }
+
+// Deidentify sniffs src, de-identifies it with the matching handler and
+// writes the clean output to dst. A file no handler recognizes is
+// quarantined ("unsupported file type"). The caller must discard dst when
+// an error is returned.
+func (d *Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p Person, o Options) (Result, error) {
+	max := o.MaxBytes
+	if max <= 0 {
+		max = 512 << 20
+	}
+	if size > max {
+		return Result{}, Quarantine("file of %d bytes exceeds the limit of %d bytes", size, max)
+	}
+	br := bufio.NewReaderSize(io.LimitReader(src, size), 64<<10)
+	head, _ := br.Peek(512)
+	for _, h := range d.handlers {
+		if h.Sniff(head) {
+			return h.Deidentify(ctx, dst, br, size, p, o)
+		}
+	}
+	return Result{}, Quarantine("unsupported file type")
+}

@@ -1,0 +1,63 @@
+// Package objstore owns the storage of the warehouse and of ingest sources:
+// a minimal object-store interface ([Store]) with two implementations, a
+// local folder ([Local]) and S3 (package objstore/s3store, aws-sdk-go-v2).
+// Keys are slash-separated paths relative to the root; they never start with
+// a slash and never contain "..".
+package objstore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"time"
+)
+
+// ErrNotExist is returned (wrapped) when an object does not exist.
+var ErrNotExist = errors.New("objstore: object does not exist")
+
+// ErrExist is returned (wrapped) by PutIfAbsent when the object already exists.
+var ErrExist = errors.New("objstore: object already exists")
+
+// ErrBadKey is returned (wrapped) for a key that is empty, absolute or escapes the root.
+var ErrBadKey = errors.New("objstore: invalid object key")
+
+// Info describes an object.
+type Info struct {
+	Key     string
+	Size    int64
+	ETag    string // content tag from the server, or size+mtime for local files
+	ModTime time.Time
+}
+
+// Store is an object store rooted at a folder or a bucket prefix.
+type Store interface {
+	// Create returns a writer for key; the object appears atomically when
+	// Close returns nil. Abort (if the writer implements Aborter) discards it.
+	Create(ctx context.Context, key string) (io.WriteCloser, error)
+	// PutIfAbsent writes the object only if it does not exist yet, atomically;
+	// it returns ErrExist otherwise (commit records, audit segments).
+	PutIfAbsent(ctx context.Context, key string, r io.Reader) error
+	// Open streams an object. Errors wrap ErrNotExist when absent.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	// Stat returns an object's Info or an error wrapping ErrNotExist.
+	Stat(ctx context.Context, key string) (Info, error)
+	// List yields the objects under prefix (a folder prefix ending in "/",
+	// or "" for all), in lexical order, paginated underneath.
+	List(ctx context.Context, prefix string) iter.Seq2[Info, error]
+	// Delete removes an object; deleting a missing object is not an error.
+	Delete(ctx context.Context, key string) error
+	// String describes the store for messages (no credentials).
+	String() string
+}
+
+// Aborter is implemented by writers that can be discarded without publishing.
+type Aborter interface{ Abort() error }
+
+// Abort discards w if it supports it, else closes it.
+func Abort(w io.WriteCloser) error {
+	if a, ok := w.(Aborter); ok {
+		return a.Abort()
+	}
+	return w.Close()
+}
