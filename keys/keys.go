@@ -34,6 +34,9 @@ const (
 	PseudoWarehouse    = "pseudo:warehouse"
 	PseudoProfessional = "pseudo:professional"
 	PseudoOpposition   = "pseudo:opposition"
+	// Audit is the key that MACs closed audit segments; every profile may
+	// use it, none may change it.
+	Audit = "pseudo:audit"
 )
 
 // Workspace returns the store key name of a project's workspace.
@@ -93,6 +96,9 @@ func (o Op) String() string {
 // each key only to the profiles it allows; the Vault policies in
 // configs/vault express the same table (SEC-LOG-5, SEC-HAB-2).
 func Allowed(profile string, op Op, name string) bool {
+	if name == Audit && op == OpUse {
+		return KnownProfile(profile)
+	}
 	ws, isWS := strings.CutPrefix(name, "ws:")
 	pws, isPWS := strings.CutPrefix(name, "pseudo:ws:")
 	isCohort := strings.HasPrefix(name, "pseudo:cohort:")
