@@ -1,0 +1,152 @@
+package pseudo
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
+	"errors"
+	"hash"
+	"math/big"
+	"strings"
+
+	"hdw/keys"
+)
+
+// Domains separate the uses of one key.
+const (
+	DomainPatient      = "patient"
+	DomainProfessional = "professional"
+	DomainImport       = "import"
+	DomainUID          = "uid"
+	DomainDateShift    = "dateshift"
+	DomainWorkspace    = "workspace"
+	DomainOpposition   = "opposition"
+	DomainToken        = "token"
+)
+
+// Len is the length of a pseudonym in characters.
+const Len = 32
+
+var enc = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// ErrShortKey is returned for keys shorter than 256 bits.
+var ErrShortKey = errors.New("pseudo: key must be at least 32 bytes")
+
+// Keyed computes pseudonyms with one key. It is not safe for concurrent use;
+// make one per goroutine with [Keyed.Clone].
+type Keyed struct {
+	key keys.Secret
+	h   hash.Hash
+	buf []byte
+	sum []byte
+}
+
+// New returns a Keyed for key (at least 32 bytes; the bytes are copied).
+func New(key keys.Secret) (*Keyed, error) {
+	if key.Len() < 32 {
+		return nil, ErrShortKey
+	}
+	k := keys.NewSecret(key.Bytes())
+	return &Keyed{key: k, h: hmac.New(sha256.New, k.Bytes())}, nil
+}
+
+// Clone returns an independent Keyed with the same key.
+func (k *Keyed) Clone() *Keyed {
+	c, _ := New(k.key)
+	return c
+}
+
+// Wipe erases the key copy held by k.
+func (k *Keyed) Wipe() { k.key.Wipe(); k.h = nil }
+
+// Sum returns HMAC-SHA256(key, domain || 0x00 || data). The returned slice is
+// reused by the next call.
+func (k *Keyed) Sum(domain, data string) []byte {
+	k.h.Reset()
+	k.buf = append(k.buf[:0], domain...)
+	k.buf = append(k.buf, 0)
+	k.buf = append(k.buf, data...)
+	k.h.Write(k.buf)
+	k.sum = k.h.Sum(k.sum[:0])
+	return k.sum
+}
+
+// Pseudonym returns the 32-character base32 pseudonym of basis in domain.
+func (k *Keyed) Pseudonym(domain, basis string) string {
+	s := k.Sum(domain, basis)
+	var out [Len]byte
+	enc.Encode(out[:], s[:20])
+	return string(out[:])
+}
+
+// Patient returns the warehouse pseudonym of a patient basis (see [Basis]).
+func (k *Keyed) Patient(basis string) string { return k.Pseudonym(DomainPatient, basis) }
+
+// Professional returns the pseudonym of a healthcare professional
+// (SEC-PSE-3): the RPPS number when known, else the normalized name.
+func (k *Keyed) Professional(rpps, name string) string {
+	if r := strings.TrimSpace(rpps); r != "" {
+		return k.Pseudonym(DomainProfessional, "RPPS:"+r)
+	}
+	return k.Pseudonym(DomainProfessional, "NAME:"+Normalize(name))
+}
+
+// Import returns the new pseudonym of a record that arrives already
+// pseudonymized by a source (SEC-PSE-2): the source's pseudonym is never
+// kept, only re-keyed together with the source's name.
+func (k *Keyed) Import(source, sourcePseudonym string) string {
+	return k.Pseudonym(DomainImport, Normalize(source)+"|"+strings.TrimSpace(sourcePseudonym))
+}
+
+// Rekey returns a derived pseudonym of an existing pseudonym under this key:
+// workspace pseudonyms (SEC-ESP-3) and pseudonym-key rotation
+// (new = HMAC(new key, old pseudonym)).
+func (k *Keyed) Rekey(domain, pseudonym string) string { return k.Pseudonym(domain, pseudonym) }
+
+// UID maps a DICOM UID to a "2.25." UID derived from the keyed hash (128
+// bits as a decimal integer), consistent for one key.
+func (k *Keyed) UID(uid string) string {
+	s := k.Sum(DomainUID, strings.TrimRight(strings.TrimSpace(uid), "\x00"))
+	var b [16]byte
+	copy(b[:], s[:16])
+	// RFC 4122-style variant bits are not required for 2.25; keep 128 bits.
+	n := new(big.Int).SetBytes(b[:])
+	return "2.25." + n.String()
+}
+
+// DateShift returns the per-patient date shift in days, in [-365, -1]
+// (dates move into the past, never to the same day), derived from the
+// patient pseudonym so that all files of one patient shift together.
+func (k *Keyed) DateShift(pseudonym string) int {
+	s := k.Sum(DomainDateShift, pseudonym)
+	return -1 - int(binary.BigEndian.Uint32(s[:4])%365)
+}
+
+// Token returns a random-looking 32-character name for a stored object,
+// derived from a per-batch salt and an index, so that reruns are idempotent.
+func (k *Keyed) Token(salt string, n int) string {
+	return k.Pseudonym(DomainToken, salt+"|"+itoa(n))
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
