@@ -1,0 +1,290 @@
+package warehouse
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"hdw/envelope"
+	"hdw/keys"
+	"hdw/objstore"
+)
+
+// SchemaVersion is the version of the layout written by this package.
+const SchemaVersion = 1
+
+// ErrNotInitialized is returned when the root holds no warehouse.json.
+var ErrNotInitialized = errors.New("warehouse: not initialized (run hdw init)")
+
+// Descriptor is warehouse.json. It holds no key bytes.
+type Descriptor struct {
+	ID          string    `json:"id"`
+	Schema      int       `json:"schema"`
+	Created     time.Time `json:"created"`
+	KeyProvider string    `json:"key_provider"` // "local" or "vault"
+	VaultName   string    `json:"vault_name,omitempty"`
+}
+
+// KeySource is what the warehouse needs from a key provider.
+type KeySource interface {
+	NewDataKeys(ctx context.Context, store string, n int) ([]keys.DataKey, error)
+	Unwrap(ctx context.Context, store string, wrapped [][]byte) ([]keys.Secret, error)
+}
+
+// Warehouse is an opened warehouse.
+type Warehouse struct {
+	St   objstore.Store
+	Desc Descriptor
+	Keys KeySource
+}
+
+// NewID returns a random id: a UTC timestamp prefix for ordering plus 64 random bits.
+func NewID(now time.Time) string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// Create writes warehouse.json; it fails with objstore.ErrExist if present.
+func Create(ctx context.Context, st objstore.Store, d Descriptor) error {
+	d.Schema = SchemaVersion
+	data, _ := json.MarshalIndent(d, "", "  ")
+	return st.PutIfAbsent(ctx, "warehouse.json", bytes.NewReader(data))
+}
+
+// Open reads warehouse.json.
+func Open(ctx context.Context, st objstore.Store, ks KeySource) (*Warehouse, error) {
+	var d Descriptor
+	if err := ReadJSON(ctx, st, "warehouse.json", 1<<20, &d); err != nil {
+		if errors.Is(err, objstore.ErrNotExist) {
+			return nil, ErrNotInitialized
+		}
+		return nil, err
+	}
+	if d.Schema != SchemaVersion {
+		return nil, fmt.Errorf("warehouse schema %d not supported (want %d)", d.Schema, SchemaVersion)
+	}
+	return &Warehouse{St: st, Desc: d, Keys: ks}, nil
+}
+
+// ReadJSON reads a JSON object of at most max bytes.
+func ReadJSON(ctx context.Context, st objstore.Store, key string, max int64, v any) error {
+	r, err := st.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	dec := json.NewDecoder(io.LimitReader(r, max))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("read %s: %w", key, err)
+	}
+	return nil
+}
+
+// WriteJSON writes a JSON object atomically (replacing it).
+func WriteJSON(ctx context.Context, st objstore.Store, key string, v any) error {
+	w, err := st.Create(ctx, key)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		objstore.Abort(w)
+		return err
+	}
+	return w.Close()
+}
+
+type encWriter struct {
+	enc io.WriteCloser
+	obj io.WriteCloser
+}
+
+func (e *encWriter) Write(p []byte) (int, error) { return e.enc.Write(p) }
+func (e *encWriter) Close() error {
+	if err := e.enc.Close(); err != nil {
+		objstore.Abort(e.obj)
+		return err
+	}
+	return e.obj.Close()
+}
+func (e *encWriter) Abort() error { return objstore.Abort(e.obj) }
+
+// CreateEncrypted returns a writer that encrypts to the object key under dek
+// (the object key is bound as associated data). Close publishes it; Abort
+// (objstore.Abort) discards it.
+func CreateEncrypted(ctx context.Context, st objstore.Store, key string, dek keys.Secret) (io.WriteCloser, error) {
+	obj, err := st.Create(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := envelope.NewWriter(obj, dek, key)
+	if err != nil {
+		objstore.Abort(obj)
+		return nil, err
+	}
+	return &encWriter{enc: enc, obj: obj}, nil
+}
+
+type decReader struct {
+	io.Reader
+	c io.Closer
+}
+
+func (d decReader) Close() error { return d.c.Close() }
+
+// OpenEncrypted streams the plaintext of an encrypted object.
+func OpenEncrypted(ctx context.Context, st objstore.Store, key string, dek keys.Secret) (io.ReadCloser, error) {
+	r, err := st.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	d, err := envelope.NewReader(r, dek, key)
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return decReader{d, r}, nil
+}
+
+// ReadEncryptedAll reads a whole encrypted object of at most max plaintext bytes.
+func ReadEncryptedAll(ctx context.Context, st objstore.Store, key string, dek keys.Secret, max int64) ([]byte, error) {
+	r, err := OpenEncrypted(ctx, st, key, dek)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s: larger than %d bytes", key, max)
+	}
+	return b, nil
+}
+
+// BatchKeys is dek/<batch>.json: the wrapped data keys of a batch (or of a
+// workspace), one per store, written before any data of the batch.
+type BatchKeys struct {
+	Batch   string            `json:"batch"`
+	Wrapped map[string][]byte `json:"wrapped"` // store name -> wrapped DEK
+}
+
+// BatchKeysKey returns the object key of a batch's key record.
+func BatchKeysKey(batch string) string { return "dek/" + batch + ".json" }
+
+// NewBatchKeys creates one data key per store and writes the key record.
+func (w *Warehouse) NewBatchKeys(ctx context.Context, batch string, stores []string, dryRun bool) (map[string]keys.Secret, error) {
+	bk := BatchKeys{Batch: batch, Wrapped: map[string][]byte{}}
+	out := map[string]keys.Secret{}
+	for _, s := range stores {
+		dks, err := w.Keys.NewDataKeys(ctx, s, 1)
+		if err != nil {
+			for _, k := range out {
+				k.Wipe()
+			}
+			return nil, fmt.Errorf("data key for %s store: %w", s, err)
+		}
+		bk.Wrapped[s] = dks[0].Wrapped
+		out[s] = dks[0].Key
+	}
+	if dryRun {
+		return out, nil
+	}
+	data, _ := json.Marshal(bk)
+	if err := w.St.PutIfAbsent(ctx, BatchKeysKey(batch), bytes.NewReader(data)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DataKey unwraps the data key of a batch for one store.
+func (w *Warehouse) DataKey(ctx context.Context, batch, store string) (keys.Secret, error) {
+	var bk BatchKeys
+	if err := ReadJSON(ctx, w.St, BatchKeysKey(batch), 1<<20, &bk); err != nil {
+		return keys.Secret{}, err
+	}
+	wr, ok := bk.Wrapped[store]
+	if !ok {
+		return keys.Secret{}, fmt.Errorf("batch %s has no %s key: %w", batch, store, keys.ErrKeyNotFound)
+	}
+	ks, err := w.Keys.Unwrap(ctx, store, [][]byte{wr})
+	if err != nil {
+		return keys.Secret{}, err
+	}
+	return ks[0], nil
+}
+
+// Commit is batches/<id>.json, the record that makes a batch visible.
+type Commit struct {
+	Batch     string           `json:"batch"`
+	Created   time.Time        `json:"created"`
+	Profile   string           `json:"profile"`
+	Operator  string           `json:"operator"`
+	Shard     string           `json:"shard,omitempty"`
+	Client    string           `json:"client,omitempty"`
+	Sources   []string         `json:"sources"` // keyed hashes of source items (object key + ETag), never names
+	Counts    map[string]int64 `json:"counts"`
+	Objects   []ObjectRef      `json:"objects"`
+	Persons   []string         `json:"persons"` // warehouse pseudonyms in this batch
+	Retention time.Time        `json:"collected"`
+}
+
+// ObjectRef names a stored object with its plaintext hash.
+type ObjectRef struct {
+	Key    string `json:"key"`
+	Store  string `json:"store"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}
+
+// CommitKey returns the object key of a batch's commit record.
+func CommitKey(batch string) string { return "batches/" + batch + ".json" }
+
+// WriteCommit writes the commit record (once).
+func (w *Warehouse) WriteCommit(ctx context.Context, c Commit) error {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return w.St.PutIfAbsent(ctx, CommitKey(c.Batch), bytes.NewReader(data))
+}
+
+// Commits returns the commit records of all visible batches, oldest first.
+func (w *Warehouse) Commits(ctx context.Context) ([]Commit, error) {
+	var out []Commit
+	for info, err := range w.St.List(ctx, "batches/") {
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasSuffix(info.Key, ".json") {
+			continue
+		}
+		var c Commit
+		if err := ReadJSON(ctx, w.St, info.Key, 256<<20, &c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Paths of the per-batch tables.
+func HealthTableKey(batch string) string { return "health/records/batch=" + batch + "/part-0.parquet" }
+func IdentityTableKey(batch string) string { return "identity/persons/batch=" + batch + ".parquet" }
+func ProfessionalTableKey(batch string) string {
+	return "identity/professionals/batch=" + batch + ".parquet"
+}
+func GeneticTableKey(batch string) string { return "genetic/batch=" + batch + ".parquet" }
+func ImageKey(pseudonym, token, ext string) string {
+	return "health/images/" + pseudonym + "/" + token + ext
+}
