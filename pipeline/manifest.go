@@ -40,6 +40,7 @@ type RowError struct {
 	Row    int
 	Column string
 	Reason string
+	path   string // the row's file column, to pair the rejected row with its image; never printed
 }
 
 func (e *RowError) Error() string {
@@ -101,7 +102,18 @@ func ValidateHeader(file string, cols []string, dict *configs.Dictionary) (*Head
 
 // ParseRow validates one raw row (aligned with the header columns).
 func (h *Header) ParseRow(n int, raw []string) (*Row, error) {
-	rerr := func(col, reason string) error { return &RowError{File: h.File, Row: n, Column: col, Reason: reason} }
+	var fpath string
+	for i, c := range h.Columns {
+		if c == "file" && i < len(raw) {
+			fpath = path.Clean(strings.ReplaceAll(strings.TrimSpace(raw[i]), "\\", "/"))
+			if strings.TrimSpace(raw[i]) == "" {
+				fpath = ""
+			}
+		}
+	}
+	rerr := func(col, reason string) error {
+		return &RowError{File: h.File, Row: n, Column: col, Reason: reason, path: fpath}
+	}
 	if len(raw) != len(h.Columns) {
 		return nil, rerr("", fmt.Sprintf("has %d fields, the header has %d", len(raw), len(h.Columns)))
 	}
@@ -290,7 +302,7 @@ func (h *Header) readRows(cr *csv.Reader, fn func(*Row, error) error) error {
 		row, perr := h.ParseRow(n, rec)
 		if perr == nil && row.File() != "" {
 			if first, dup := files[row.File()]; dup {
-				perr = &RowError{File: h.File, Row: n, Column: "file", Reason: fmt.Sprintf("same file as row %d; each image has one row", first)}
+				perr = &RowError{File: h.File, Row: n, Column: "file", Reason: fmt.Sprintf("same file as row %d; each image has one row", first), path: ""}
 				row = nil
 			} else {
 				files[row.File()] = n

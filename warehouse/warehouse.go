@@ -235,8 +235,6 @@ type Commit struct {
 	Sources   []string         `json:"sources"` // keyed hashes of source items (object key + ETag), never names
 	Counts    map[string]int64 `json:"counts"`
 	Objects   []ObjectRef      `json:"objects"`
-	Persons   []string         `json:"persons"` // warehouse pseudonyms in this batch
-	Retention time.Time        `json:"collected"`
 }
 
 // ObjectRef names a stored object with its plaintext hash.
@@ -246,6 +244,11 @@ type ObjectRef struct {
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
 }
+
+// PendingKey returns the object key of a running batch's lease. A batch
+// whose lease expired without a commit record is an orphan (a killed run)
+// and is removed by the next ingest.
+func PendingKey(batch string) string { return "pending/" + batch + ".json" }
 
 // CommitKey returns the object key of a batch's commit record.
 func CommitKey(batch string) string { return "batches/" + batch + ".json" }

@@ -1,0 +1,633 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"hdw/configs"
+	"hdw/keys"
+	"hdw/masking"
+	"hdw/objstore"
+	"hdw/pseudo"
+	"hdw/warehouse"
+)
+
+// Keys is what ingest needs from the key provider (ingest profile).
+type Keys interface {
+	warehouse.KeySource
+	PseudonymKey(ctx context.Context, name string) (keys.Secret, error)
+}
+
+// Deidentifier de-identifies one image (package masking).
+type Deidentifier interface {
+	Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error)
+}
+
+// Progress receives progress reports; cmd/ renders them.
+type Progress interface {
+	Start(items int, bytes int64)
+	Advance(items int, bytes int64)
+	Done()
+}
+
+type noProgress struct{}
+
+func (noProgress) Start(int, int64)   {}
+func (noProgress) Advance(int, int64) {}
+func (noProgress) Done()              {}
+
+// Options configure one ingest run.
+type Options struct {
+	Source       objstore.Store
+	ManifestKey  string    // key of the manifest in Source ("" = manifest.csv or manifest.parquet at the root)
+	Manifest     io.Reader // a manifest given outside the source (--manifest FILE); overrides ManifestKey
+	ManifestName string    // name used in messages for Manifest
+	SourceID     string    // stable description of the source for rerun detection (bucket+prefix or folder)
+	Client       string
+	Workers      int
+	DryRun       bool
+	PurgeSource  bool
+	Shard        int // 0-based shard index
+	Shards       int // number of shards (0 or 1: no sharding)
+	Dict         *configs.Dictionary
+	Mask         masking.Options // base options: DICOM options, masks, limits, OCR
+	ScrubText    func(string, masking.Person) string
+	Profile      string
+	Operator     string
+	Logger       *slog.Logger
+	Progress     Progress
+	Now          func() time.Time
+	LeaseTTL     time.Duration
+}
+
+// Outcomes of an item.
+const (
+	Ingested    = "ingested"
+	Quarantined = "quarantined"
+	Rejected    = "rejected"
+)
+
+// Item is an input that was not ingested, with its reason. Ref names it
+// by manifest row or by content hash, never by its original name.
+type Item struct {
+	Ref     string `json:"ref"`
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason"`
+}
+
+// Summary accounts for every input: Seen = Ingested + Quarantined + Rejected.
+type Summary struct {
+	Batch       string `json:"batch,omitempty"`
+	DryRun      bool   `json:"dry_run"`
+	Committed   bool   `json:"committed"`
+	Seen        int64  `json:"seen"`
+	Ingested    int64  `json:"ingested"`
+	Quarantined int64  `json:"quarantined"`
+	Rejected    int64  `json:"rejected"`
+	Opposed     int64  `json:"opposed"` // rejected because the person opposed (CNIL 9.7)
+	Skipped     int64  `json:"skipped_already_committed"`
+	Images      int64  `json:"images"`
+	Records     int64  `json:"records"`
+	Genetic     int64  `json:"genetic_records"`
+	BytesIn     int64  `json:"bytes_in"`
+	BytesOut    int64  `json:"bytes_out"`
+	Purged      int64  `json:"purged_source_objects"`
+	Orphans     int64  `json:"orphan_batches_removed"`
+	Items       []Item `json:"items,omitempty"`
+	Seconds     float64 `json:"seconds"`
+}
+
+// ErrNoManifest means the source has no manifest.
+var ErrNoManifest = errors.New("no manifest.csv or manifest.parquet in the source; upload one or pass --manifest FILE")
+
+// work is one input item.
+type work struct {
+	n        int // order of the item in the run (for stable output)
+	row      *Row
+	rowErr   error
+	obj      *objstore.Info
+	ref      string
+	sourceID string
+	shardKey string
+}
+
+type result struct {
+	w        *work
+	outcome  string
+	reason   string
+	opposed  bool
+	imageKey string
+	res      masking.Result
+	sha      string
+	size     int64
+	pseudo   string
+	rec      map[string]string
+}
+
+// Ingest runs one batch. A global failure (keys, warehouse, manifest header)
+// returns an error and commits nothing; item failures are accounted in the
+// Summary.
+func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentifier, opt Options) (*Summary, error) {
+	start := time.Now()
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Progress == nil {
+		opt.Progress = noProgress{}
+	}
+	if opt.Workers < 1 {
+		opt.Workers = 1
+	}
+	if opt.Dict == nil {
+		opt.Dict = configs.DefaultDictionary()
+	}
+	if opt.ScrubText == nil {
+		return nil, errors.New("ingest: no free-text scrubber configured")
+	}
+	if opt.LeaseTTL == 0 {
+		opt.LeaseTTL = 10 * time.Minute
+	}
+	log := opt.Logger
+
+	// Keys first: unreachable keys stop the run before anything is written.
+	wk, err := pseudoKey(ctx, k, keys.PseudoWarehouse)
+	if err != nil {
+		return nil, err
+	}
+	defer wk.Wipe()
+	pk, err := pseudoKey(ctx, k, keys.PseudoProfessional)
+	if err != nil {
+		return nil, err
+	}
+	defer pk.Wipe()
+	ok, err := pseudoKey(ctx, k, keys.PseudoOpposition)
+	if err != nil {
+		return nil, err
+	}
+	defer ok.Wipe()
+
+	sum := &Summary{DryRun: opt.DryRun}
+	if !opt.DryRun {
+		n, err := RemoveOrphans(ctx, wh, opt.Now())
+		if err != nil {
+			return nil, fmt.Errorf("remove orphan batches: %w", err)
+		}
+		sum.Orphans = int64(n)
+	}
+	committed, err := committedSources(ctx, wh)
+	if err != nil {
+		return nil, err
+	}
+	opposed, err := LoadOpposition(ctx, wh.St)
+	if err != nil {
+		return nil, err
+	}
+
+	items, err := plan(ctx, opt, wk, committed, sum)
+	if err != nil {
+		return nil, err
+	}
+	var total int64
+	for _, it := range items {
+		if it.obj != nil {
+			total += it.obj.Size
+		}
+	}
+	opt.Progress.Start(len(items), total)
+	defer opt.Progress.Done()
+
+	batch := warehouse.NewID(opt.Now())
+	sum.Batch = batch
+	if !opt.DryRun {
+		if err := writeLease(ctx, wh, batch, opt.Now().Add(opt.LeaseTTL)); err != nil {
+			return nil, fmt.Errorf("write batch lease: %w", err)
+		}
+	}
+	deks, err := wh.NewBatchKeys(ctx, batch, []string{keys.Health, keys.Identity, keys.Genetic}, opt.DryRun)
+	if err != nil {
+		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
+		return nil, err
+	}
+	defer func() {
+		for _, d := range deks {
+			d.Wipe()
+		}
+	}()
+
+	tabs, err := openTables(ctx, wh, batch, deks, opt)
+	if err != nil {
+		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
+		return nil, err
+	}
+
+	// Lease renewal while the batch runs.
+	leaseCtx, stopLease := context.WithCancel(ctx)
+	var leaseWG sync.WaitGroup
+	if !opt.DryRun {
+		leaseWG.Add(1)
+		go func() {
+			defer leaseWG.Done()
+			t := time.NewTicker(opt.LeaseTTL / 3)
+			defer t.Stop()
+			for {
+				select {
+				case <-leaseCtx.Done():
+					return
+				case <-t.C:
+					writeLease(leaseCtx, wh, batch, opt.Now().Add(opt.LeaseTTL))
+				}
+			}
+		}()
+	}
+
+	jobs := make(chan *work)
+	results := make(chan *result, opt.Workers)
+	var wg sync.WaitGroup
+	for i := 0; i < opt.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := worker{wh: wh, opt: opt, deid: deid, wk: wk.Clone(), pk: pk.Clone(), ok: ok.Clone(), opposed: opposed, dek: deks[keys.Health], batch: batch}
+			defer p.wipe()
+			for w := range jobs {
+				results <- p.process(ctx, w)
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for _, it := range items {
+			select {
+			case jobs <- it:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+
+	var sources []string
+	var objects []warehouse.ObjectRef
+	var ingestedObjs []string
+	var writeErr error
+	for r := range results {
+		sum.Seen++
+		var bytes int64
+		if r.w.obj != nil {
+			bytes = r.w.obj.Size
+		}
+		opt.Progress.Advance(1, bytes)
+		switch r.outcome {
+		case Ingested:
+			if writeErr == nil {
+				writeErr = tabs.add(r, batch, opt)
+			}
+			sum.Ingested++
+			sum.Records++
+			if r.imageKey != "" {
+				sum.Images++
+				sum.BytesIn += bytes
+				sum.BytesOut += r.size
+				objects = append(objects, warehouse.ObjectRef{Key: r.imageKey, Store: keys.Health, SHA256: r.sha, Size: r.size})
+				ingestedObjs = append(ingestedObjs, r.w.obj.Key)
+			}
+			if hasGenetic(r.w.row) {
+				sum.Genetic++
+			}
+			sources = append(sources, r.w.sourceID)
+		case Quarantined:
+			sum.Quarantined++
+			sum.Items = append(sum.Items, Item{Ref: r.w.ref, Outcome: Quarantined, Reason: r.reason})
+		case Rejected:
+			sum.Rejected++
+			if r.opposed {
+				sum.Opposed++
+			}
+			sum.Items = append(sum.Items, Item{Ref: r.w.ref, Outcome: Rejected, Reason: r.reason})
+		}
+	}
+	stopLease()
+	leaseWG.Wait()
+	sort.Slice(sum.Items, func(i, j int) bool { return itemLess(sum.Items[i].Ref, sum.Items[j].Ref) })
+	sum.Seconds = time.Since(start).Seconds()
+
+	if err := ctx.Err(); err != nil {
+		tabs.abort()
+		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
+		return sum, fmt.Errorf("ingest interrupted, batch not committed: %w", err)
+	}
+	if writeErr != nil {
+		tabs.abort()
+		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
+		return sum, fmt.Errorf("write tables, batch not committed: %w", writeErr)
+	}
+	if opt.DryRun {
+		tabs.abort()
+		sum.Batch = ""
+		return sum, nil
+	}
+	if sum.Ingested == 0 {
+		tabs.abort()
+		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
+		sum.Batch = ""
+		return sum, nil
+	}
+	tabRefs, err := tabs.close()
+	if err != nil {
+		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
+		return sum, fmt.Errorf("write tables, batch not committed: %w", err)
+	}
+	objects = append(objects, tabRefs...)
+	sort.Strings(sources)
+	c := warehouse.Commit{
+		Batch: batch, Created: opt.Now().UTC(), Profile: opt.Profile, Operator: opt.Operator, Client: opt.Client,
+		Sources: sources, Objects: objects,
+		Counts: map[string]int64{"seen": sum.Seen, "ingested": sum.Ingested, "quarantined": sum.Quarantined,
+			"rejected": sum.Rejected, "images": sum.Images, "records": sum.Records, "genetic": sum.Genetic, "opposed": sum.Opposed},
+	}
+	if opt.Shards > 1 {
+		c.Shard = fmt.Sprintf("%d/%d", opt.Shard, opt.Shards)
+	}
+	if err := wh.WriteCommit(ctx, c); err != nil {
+		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
+		return sum, fmt.Errorf("write commit record, batch not committed: %w", err)
+	}
+	sum.Committed = true
+	wh.St.Delete(context.WithoutCancel(ctx), warehouse.PendingKey(batch))
+	log.InfoContext(ctx, "batch committed", "batch", batch, "ingested", sum.Ingested)
+
+	// SEC-ALI-1: purge the transit prefix, only after the commit.
+	if opt.PurgeSource {
+		for _, key := range ingestedObjs {
+			if err := opt.Source.Delete(ctx, key); err != nil {
+				log.WarnContext(ctx, "purge failed", "error", err.Error())
+				continue
+			}
+			sum.Purged++
+		}
+		if sum.Quarantined == 0 && sum.Rejected == 0 && opt.Manifest == nil {
+			if mk, err := manifestKey(ctx, opt); err == nil {
+				if opt.Source.Delete(ctx, mk) == nil {
+					sum.Purged++
+				}
+			}
+		}
+	}
+	return sum, nil
+}
+
+func pseudoKey(ctx context.Context, k Keys, name string) (*pseudo.Keyed, error) {
+	s, err := k.PseudonymKey(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("fetch pseudonym key %s: %w", name, err)
+	}
+	defer s.Wipe()
+	return pseudo.New(s)
+}
+
+func hasGenetic(r *Row) bool {
+	if r == nil {
+		return false
+	}
+	for _, c := range []string{"gene", "variant", "zygosity", "interpretation"} {
+		if r.Values[c] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// itemLess orders refs like "manifest.csv row 9" before "row 10".
+func itemLess(a, b string) bool {
+	na, nb := trailingNum(a), trailingNum(b)
+	if na >= 0 && nb >= 0 && strings.TrimRight(a, "0123456789") == strings.TrimRight(b, "0123456789") {
+		return na < nb
+	}
+	return a < b
+}
+
+func trailingNum(s string) int {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	n, err := strconv.Atoi(s[i:])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// ShardOf returns the shard (0..n-1) of a source key: FNV-1a of the key mod n.
+func ShardOf(key string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return int(h.Sum64() % uint64(n))
+}
+
+func manifestKey(ctx context.Context, opt Options) (string, error) {
+	if opt.ManifestKey != "" {
+		return opt.ManifestKey, nil
+	}
+	for _, k := range []string{"manifest.csv", "manifest.parquet"} {
+		if _, err := opt.Source.Stat(ctx, k); err == nil {
+			return k, nil
+		}
+	}
+	return "", ErrNoManifest
+}
+
+// plan lists the source, reads the manifest and pairs rows with images.
+func plan(ctx context.Context, opt Options, wk *pseudo.Keyed, committed map[string]bool, sum *Summary) ([]*work, error) {
+	var mkey string
+	var mr io.Reader
+	mname := opt.ManifestName
+	if opt.Manifest != nil {
+		mr = opt.Manifest
+		if mname == "" {
+			mname = "manifest"
+		}
+	} else {
+		k, err := manifestKey(ctx, opt)
+		if err != nil {
+			return nil, err
+		}
+		rc, err := opt.Source.Open(ctx, k)
+		if err != nil {
+			return nil, fmt.Errorf("open manifest: %w", err)
+		}
+		defer rc.Close()
+		mr, mkey, mname = rc, k, k
+	}
+	objs := map[string]objstore.Info{}
+	for info, err := range opt.Source.List(ctx, "") {
+		if err != nil {
+			return nil, fmt.Errorf("list source: %w", err)
+		}
+		if info.Key == mkey || info.Key == "manifest.csv" || info.Key == "manifest.parquet" {
+			continue
+		}
+		base := path.Base(info.Key)
+		if strings.HasPrefix(base, ".") { // hidden files and our own temporaries
+			continue
+		}
+		objs[info.Key] = info
+	}
+	var items []*work
+	used := map[string]bool{}
+	read := ReadCSV
+	if strings.HasSuffix(strings.ToLower(mname), ".parquet") {
+		read = func(r io.Reader, file string, d *configs.Dictionary, _ int, fn func(*Row, error) error) error {
+			return ReadParquet(r, file, d, fn)
+		}
+	}
+	n := 0
+	err := read(mr, mname, opt.Dict, 0, func(row *Row, rerr error) error {
+		n++
+		w := &work{n: n, row: row, rowErr: rerr}
+		rowNum := n
+		var re *RowError
+		if errors.As(rerr, &re) {
+			rowNum = re.Row
+			if _, ok := objs[re.path]; ok && re.path != "" && !used[re.path] {
+				// The image of a rejected row belongs to that row's outcome.
+				used[re.path] = true
+				info := objs[re.path]
+				w.obj = &info
+				w.shardKey = info.Key
+			}
+		} else if row != nil {
+			rowNum = row.N
+		}
+		w.ref = fmt.Sprintf("%s row %d", mname, rowNum)
+		if w.shardKey == "" {
+			w.shardKey = fmt.Sprintf("row:%d", rowNum)
+		}
+		if row != nil && row.File() != "" {
+			if info, ok := objs[row.File()]; ok {
+				info := info
+				w.obj = &info
+				used[row.File()] = true
+				w.shardKey = info.Key
+			} else {
+				w.rowErr = &RowError{File: mname, Row: rowNum, Column: "file", Reason: "no such file in the upload; upload it or remove the row"}
+				w.row = nil
+			}
+		}
+		if w.rowErr != nil {
+			// rejected rows are never committed: no source id
+		} else if w.obj != nil {
+			w.sourceID = sourceID(wk, opt.SourceID, "obj", w.obj.Key+"|"+w.obj.ETag+"|"+strconv.FormatInt(w.obj.Size, 10))
+		} else if row != nil {
+			w.sourceID = sourceID(wk, opt.SourceID, "row", rowFingerprint(row))
+		}
+		items = append(items, w)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Images without a row: quarantined, never ingested without a known person.
+	var orphans []string
+	for k := range objs {
+		if !used[k] {
+			orphans = append(orphans, k)
+		}
+	}
+	sort.Strings(orphans)
+	for _, k := range orphans {
+		info := objs[k]
+		n++
+		items = append(items, &work{n: n, obj: &info, shardKey: k, ref: "", sourceID: ""})
+	}
+	// Shard filter, then skip what is committed.
+	var out []*work
+	for _, w := range items {
+		if opt.Shards > 1 && ShardOf(w.shardKey, opt.Shards) != opt.Shard {
+			continue
+		}
+		if w.sourceID != "" && committed[w.sourceID] {
+			sum.Skipped++
+			continue
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// sourceID is the keyed hash that identifies a source item across runs
+// without storing its name.
+func sourceID(wk *pseudo.Keyed, source, kind, s string) string {
+	return hex.EncodeToString(wk.Sum("source", source+"|"+kind+"|"+s)[:16])
+}
+
+func rowFingerprint(r *Row) string {
+	keys := make([]string, 0, len(r.Values))
+	for k := range r.Values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(r.Values[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+func committedSources(ctx context.Context, wh *warehouse.Warehouse) (map[string]bool, error) {
+	cs, err := wh.Commits(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read commit records: %w", err)
+	}
+	m := map[string]bool{}
+	for _, c := range cs {
+		for _, s := range c.Sources {
+			m[s] = true
+		}
+	}
+	return m, nil
+}
+
+func randomToken() string {
+	b := make([]byte, 20)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+type hashWriter struct {
+	w    io.Writer
+	h    interface{ Write([]byte) (int, error) }
+	size int64
+}
+
+func (h *hashWriter) Write(p []byte) (int, error) {
+	n, err := h.w.Write(p)
+	h.h.Write(p[:n])
+	h.size += int64(n)
+	return n, err
+}
+
+var _ = sha256.New

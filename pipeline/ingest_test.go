@@ -1,0 +1,353 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"hdw/keys"
+	"hdw/masking"
+	"hdw/objstore"
+	"hdw/pipeline"
+	"hdw/pseudo"
+	"hdw/warehouse"
+)
+
+// fakeKeys is a minimal in-memory provider: store keys are symmetric, the
+// wrapped form is the DEK xor a store secret (unit tests only).
+type fakeKeys struct {
+	mu      sync.Mutex
+	secrets map[string][]byte
+	fail    bool
+}
+
+func newFakeKeys() *fakeKeys { return &fakeKeys{secrets: map[string][]byte{}} }
+
+func (f *fakeKeys) secret(name string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.secrets[name]
+	if !ok {
+		s = make([]byte, 32)
+		rand.Read(s)
+		f.secrets[name] = s
+	}
+	return s
+}
+
+func xor(a, b []byte) []byte {
+	out := make([]byte, len(a))
+	for i := range a {
+		out[i] = a[i] ^ b[i]
+	}
+	return out
+}
+
+func (f *fakeKeys) NewDataKeys(ctx context.Context, store string, n int) ([]keys.DataKey, error) {
+	if f.fail {
+		return nil, keys.ErrUnavailable
+	}
+	var out []keys.DataKey
+	for i := 0; i < n; i++ {
+		k := keys.RandomSecret()
+		out = append(out, keys.DataKey{Key: k, Wrapped: xor(k.Bytes(), f.secret(store))})
+	}
+	return out, nil
+}
+
+func (f *fakeKeys) Unwrap(ctx context.Context, store string, w [][]byte) ([]keys.Secret, error) {
+	var out []keys.Secret
+	for _, b := range w {
+		out = append(out, keys.NewSecret(xor(b, f.secret(store))))
+	}
+	return out, nil
+}
+
+func (f *fakeKeys) PseudonymKey(ctx context.Context, name string) (keys.Secret, error) {
+	if f.fail {
+		return keys.Secret{}, fmt.Errorf("vault down: %w", keys.ErrUnavailable)
+	}
+	return keys.NewSecret(f.secret(name)), nil
+}
+
+// fakeDeid accepts files starting with "IMG" and quarantines the rest; it
+// echoes the source bytes after the header, so planted values would leak
+// into the store if the pipeline did not scrub them.
+type fakeDeid struct{}
+
+func (fakeDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
+	head := make([]byte, 3)
+	if _, err := io.ReadFull(src, head); err != nil || string(head) != "IMG" {
+		return masking.Result{}, masking.Quarantine("unsupported file type")
+	}
+	io.Copy(io.Discard, src)
+	fmt.Fprintf(dst, "CLEAN %s", p.Pseudonym)
+	return masking.Result{Format: "fake", Modality: "OT"}, nil
+}
+
+func scrub(s string, p masking.Person) string {
+	for _, id := range p.Identifiers {
+		s = strings.ReplaceAll(s, id.Value, id.Kind)
+	}
+	return s
+}
+
+func nir(t testing.TB, first13 string) string { return validNIR(t, first13) }
+
+type env struct {
+	ctx  context.Context
+	src  *objstore.Local
+	wh   *warehouse.Warehouse
+	keys *fakeKeys
+}
+
+func newEnv(t *testing.T, files map[string]string) *env {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, "src", filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(content), 0o644)
+	}
+	src, _ := objstore.NewLocal(filepath.Join(dir, "src"))
+	st, _ := objstore.NewLocal(filepath.Join(dir, "wh"))
+	if err := warehouse.Create(ctx, st, warehouse.Descriptor{ID: "test", KeyProvider: "local"}); err != nil {
+		t.Fatal(err)
+	}
+	k := newFakeKeys()
+	wh, err := warehouse.Open(ctx, st, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{ctx: ctx, src: src, wh: wh, keys: k}
+}
+
+func (e *env) run(t *testing.T, mod func(*pipeline.Options)) (*pipeline.Summary, error) {
+	t.Helper()
+	opt := pipeline.Options{Source: e.src, SourceID: "test", Workers: 3, ScrubText: scrub, Profile: "ingest"}
+	if mod != nil {
+		mod(&opt)
+	}
+	return pipeline.Ingest(e.ctx, e.wh, e.keys, fakeDeid{}, opt)
+}
+
+func demoFiles(t *testing.T) map[string]string {
+	n1 := nir(t, "1850578006084")
+	return map[string]string{
+		"manifest.csv": "file,nir,last_name,first_name,birth_date,sex,postal_code,notes,diagnosis,gene,physician_name\n" +
+			"DUPONT_Jean/a.img," + n1 + ",Dupont,Jean,1960-03-14,M,75012,Jean Dupont seen today,C50,BRCA1,Dr Martin\n" +
+			"b.img,,Durand,Alice,1970-01-02,F,2A004,note,J45,,\n" +
+			"c.img,,Durand,Alice,1970-13-02,F,,,,,\n" +
+			",,Petit,Paul,1980-05-06,M,,record only,E11,,\n" +
+			"missing.img,,Roux,Eve,1990-01-01,F,,,,,\n" +
+			"bad.img,,Blanc,Luc,1991-01-01,M,,,,,\n",
+		"DUPONT_Jean/a.img": "IMG payload",
+		"b.img":             "IMG payload",
+		"c.img":             "IMG payload",
+		"bad.img":           "BAD not an image",
+		"orphan.img":        "IMG no row",
+	}
+}
+
+// TestIngestAccounting checks that every input is accounted for and that
+// stores are written under their own keys (SEC-LOG-4, SEC-PSE-1).
+func TestIngestAccounting(t *testing.T) {
+	e := newEnv(t, demoFiles(t))
+	sum, err := e.run(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Seen != sum.Ingested+sum.Quarantined+sum.Rejected {
+		t.Fatalf("accounting: %+v", sum)
+	}
+	// rows: a ok, b ok, c bad date, record-only ok, missing rejected, bad quarantined; orphan quarantined
+	if sum.Seen != 7 || sum.Ingested != 3 || sum.Rejected != 2 || sum.Quarantined != 2 || !sum.Committed {
+		t.Fatalf("summary %+v", sum)
+	}
+	for _, it := range sum.Items {
+		for _, bad := range []string{"Dupont", "Durand", "orphan", "missing.img", "bad.img", "1970-13-02"} {
+			if strings.Contains(it.Ref+it.Reason, bad) {
+				t.Errorf("item leaks %q: %+v", bad, it)
+			}
+		}
+	}
+	// Second run: nothing new.
+	sum2, err := e.run(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum2.Ingested != 0 || sum2.Skipped != 3 || sum2.Committed {
+		t.Fatalf("rerun %+v", sum2)
+	}
+	// Decrypt the health store and scan it for identifying strings.
+	health := readStore(t, e, "health/")
+	for _, bad := range []string{"Dupont", "DUPONT", "Jean", "Durand", "Alice", "1960-03-14", "75012", "Martin", "a.img", nir(t, "1850578006084")} {
+		if bytes.Contains(health, []byte(bad)) {
+			t.Errorf("health store contains %q", bad)
+		}
+	}
+	if !bytes.Contains(health, []byte("NAME")) && !bytes.Contains(health, []byte("LAST_NAME")) {
+		t.Error("scrubbed notes expected in the health store")
+	}
+	ident := readStore(t, e, "identity/")
+	if !bytes.Contains(ident, []byte("Dupont")) {
+		t.Error("identity store must hold the identity")
+	}
+	gen := readStore(t, e, "genetic/")
+	if !bytes.Contains(gen, []byte("BRCA1")) || bytes.Contains(health, []byte("BRCA1")) {
+		t.Error("SEC-LOG-6: genetic data belongs to the genetic store only")
+	}
+}
+
+// readStore decrypts every table and image under prefix and concatenates the plaintext.
+func readStore(t *testing.T, e *env, prefix string) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	for info, err := range e.wh.St.List(e.ctx, prefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch := batchOf(info.Key)
+		store := strings.SplitN(prefix, "/", 2)[0]
+		dek, err := e.wh.DataKey(e.ctx, batch, store)
+		if err != nil {
+			t.Fatalf("%s: %v", info.Key, err)
+		}
+		data, err := warehouse.ReadEncryptedAll(e.ctx, e.wh.St, info.Key, dek, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(info.Key, ".parquet") {
+			warehouse.ReadTable(data, func(m map[string]string) error {
+				for k, v := range m {
+					fmt.Fprintf(&out, "%s=%s\n", k, v)
+				}
+				return nil
+			})
+		} else {
+			out.Write(data)
+		}
+	}
+	return out.Bytes()
+}
+
+func batchOf(key string) string {
+	if i := strings.Index(key, "batch="); i >= 0 {
+		b := key[i+6:]
+		b = strings.TrimSuffix(b, ".parquet")
+		if j := strings.Index(b, "/"); j >= 0 {
+			b = b[:j]
+		}
+		return b
+	}
+	// health/images/<pseudonym>/<batch>-<token>
+	base := key[strings.LastIndex(key, "/")+1:]
+	return base[:strings.LastIndex(base, "-")]
+}
+
+func TestIngestKeysUnavailable(t *testing.T) {
+	e := newEnv(t, demoFiles(t))
+	e.keys.fail = true
+	_, err := e.run(t, nil)
+	if !errors.Is(err, keys.ErrUnavailable) {
+		t.Fatalf("got %v", err)
+	}
+	n := 0
+	for info := range e.wh.St.List(e.ctx, "") {
+		if info.Key != "warehouse.json" {
+			n++
+		}
+	}
+	if n != 0 {
+		t.Fatalf("keys unreachable: nothing may be written, found %d objects", n)
+	}
+}
+
+func TestIngestDryRunWritesNothing(t *testing.T) {
+	e := newEnv(t, demoFiles(t))
+	sum, err := e.run(t, func(o *pipeline.Options) { o.DryRun = true })
+	if err != nil || sum.Seen != 7 || sum.Committed {
+		t.Fatal(err, sum)
+	}
+	for info := range e.wh.St.List(e.ctx, "") {
+		if info.Key != "warehouse.json" {
+			t.Fatalf("dry run wrote %s", info.Key)
+		}
+	}
+}
+
+// TestSEC_ALI_1_PurgeAfterCommit checks the transit prefix is purged of what was ingested, only.
+func TestSEC_ALI_1_PurgeAfterCommit(t *testing.T) {
+	e := newEnv(t, demoFiles(t))
+	sum, err := e.run(t, func(o *pipeline.Options) { o.PurgeSource = true })
+	if err != nil || sum.Purged != 2 {
+		t.Fatal(err, sum)
+	}
+	for _, k := range []string{"DUPONT_Jean/a.img", "b.img"} {
+		if _, err := e.src.Stat(e.ctx, k); !errors.Is(err, objstore.ErrNotExist) {
+			t.Errorf("%s not purged", k)
+		}
+	}
+	for _, k := range []string{"bad.img", "orphan.img", "manifest.csv", "c.img"} {
+		if _, err := e.src.Stat(e.ctx, k); err != nil {
+			t.Errorf("%s must stay for the operator: %v", k, err)
+		}
+	}
+}
+
+func TestOppositionSkipsPerson(t *testing.T) {
+	e := newEnv(t, demoFiles(t))
+	ok, _ := e.keys.PseudonymKey(e.ctx, keys.PseudoOpposition)
+	k, _ := pseudo.New(ok)
+	basis, _ := pseudo.Basis(pseudo.Identity{LastName: "DURAND", FirstName: "alice", BirthDate: "1970-01-02", Sex: "F"})
+	if _, err := pipeline.AddOpposition(e.ctx, e.wh.St, k, basis); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := e.run(t, nil)
+	if err != nil || sum.Opposed != 1 || sum.Ingested != 2 {
+		t.Fatal(err, sum)
+	}
+	if bytes.Contains(readStore(t, e, "identity/"), []byte("Durand")) {
+		t.Fatal("opposed person stored")
+	}
+}
+
+func TestShardsPartition(t *testing.T) {
+	files := map[string]string{}
+	var b strings.Builder
+	b.WriteString("file,last_name,first_name,birth_date,sex\n")
+	for i := 0; i < 40; i++ {
+		name := fmt.Sprintf("f%02d.img", i)
+		files[name] = "IMG x"
+		fmt.Fprintf(&b, "%s,Name%d,First,1960-01-01,M\n", name, i)
+	}
+	files["manifest.csv"] = b.String()
+	e := newEnv(t, files)
+	var total int64
+	for i := 0; i < 3; i++ {
+		sum, err := e.run(t, func(o *pipeline.Options) { o.Shard, o.Shards = i, 3 })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Ingested == 0 || sum.Ingested == 40 {
+			t.Fatalf("shard %d ingested %d", i, sum.Ingested)
+		}
+		total += sum.Ingested
+	}
+	if total != 40 {
+		t.Fatalf("shards ingested %d, want 40", total)
+	}
+	sum, _ := e.run(t, nil)
+	if sum.Ingested != 0 || sum.Skipped != 40 {
+		t.Fatalf("union must equal a single run: %+v", sum)
+	}
+}

@@ -1,0 +1,40 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path"
+	"strings"
+
+	"hdw/objstore"
+	"hdw/pseudo"
+)
+
+// The opposition registry (CNIL 9.4, 9.7) is the folder optout/ of the
+// warehouse: one empty object per opposed person, named by
+// HMAC(opposition key, basis). It holds no identity in clear.
+
+// LoadOpposition returns the set of opposition ids.
+func LoadOpposition(ctx context.Context, st objstore.Store) (map[string]bool, error) {
+	m := map[string]bool{}
+	for info, err := range st.List(ctx, "optout/") {
+		if err != nil {
+			return nil, err
+		}
+		m[path.Base(info.Key)] = true
+	}
+	return m, nil
+}
+
+// AddOpposition records a person's opposition.
+func AddOpposition(ctx context.Context, st objstore.Store, ok *pseudo.Keyed, basis string) (string, error) {
+	id := OppositionID(ok, basis)
+	err := st.PutIfAbsent(ctx, "optout/"+id, bytes.NewReader(nil))
+	if errors.Is(err, objstore.ErrExist) {
+		err = nil
+	}
+	return id, err
+}
+
+var _ = strings.TrimSpace

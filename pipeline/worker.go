@@ -1,0 +1,321 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"hdw/configs"
+	"hdw/keys"
+	"hdw/masking"
+	"hdw/objstore"
+	"hdw/pseudo"
+	"hdw/warehouse"
+)
+
+type worker struct {
+	wh      *warehouse.Warehouse
+	opt     Options
+	deid    Deidentifier
+	wk      *pseudo.Keyed
+	pk      *pseudo.Keyed
+	ok      *pseudo.Keyed
+	opposed map[string]bool
+	dek     keys.Secret
+	batch   string
+}
+
+func (p *worker) wipe() { p.wk.Wipe(); p.pk.Wipe(); p.ok.Wipe() }
+
+// identifierColumns maps identifying manifest columns to the generic
+// tokens of SEC-PSE-4.
+var identifierColumns = []struct{ col, kind string }{
+	{"nir", "NIR"}, {"ppi", "PPI"}, {"iep", "IEP"}, {"last_name", "LAST_NAME"}, {"birth_name", "NAME_OF_BIRTH"},
+	{"first_name", "FIRST_NAME"}, {"birth_date", "BIRTH_DATE"}, {"birth_place", "BIRTH_PLACE"},
+	{"address", "ADDRESS"}, {"postal_code", "CODE_POSTAL"}, {"city", "CITY"}, {"phone", "TEL"},
+	{"email", "EMAIL"}, {"source_pseudonym", "SOURCE_ID"}, {"physician_name", "PHYSICIAN"},
+}
+
+// PersonOf returns the masking view of a row's person: its pseudonym, its
+// identifying values (for scrubbing and the residual scan) and its date shift.
+func PersonOf(r *Row, pseudonym string, shift int) masking.Person {
+	p := masking.Person{Pseudonym: pseudonym, DateShiftDays: shift}
+	for _, c := range identifierColumns {
+		if v := r.Values[c.col]; v != "" {
+			p.Identifiers = append(p.Identifiers, masking.Identifier{Kind: c.kind, Value: v})
+		}
+	}
+	if f := r.File(); f != "" {
+		base := f[strings.LastIndex(f, "/")+1:]
+		if i := strings.LastIndex(base, "."); i > 0 {
+			base = base[:i]
+		}
+		p.Identifiers = append(p.Identifiers, masking.Identifier{Kind: "FILE_NAME", Value: base})
+		for _, dir := range strings.Split(f, "/") {
+			if dir != "" && dir != f[strings.LastIndex(f, "/")+1:] {
+				p.Identifiers = append(p.Identifiers, masking.Identifier{Kind: "FOLDER_NAME", Value: dir})
+			}
+		}
+	}
+	return p
+}
+
+// OppositionID is the registry entry of a person: HMAC(opposition key,
+// basis), hex. The registry holds no identity in clear (CNIL 9.7).
+func OppositionID(ok *pseudo.Keyed, basis string) string {
+	return hex.EncodeToString(ok.Sum(pseudo.DomainOpposition, basis)[:20])
+}
+
+func (p *worker) process(ctx context.Context, w *work) *result {
+	r := &result{w: w}
+	if err := ctx.Err(); err != nil {
+		r.outcome, r.reason = Quarantined, "run interrupted before this item"
+		return r
+	}
+	if w.rowErr != nil {
+		r.outcome, r.reason = Rejected, w.rowErr.Error()
+		return r
+	}
+	if w.row == nil {
+		// An image without a manifest row: never ingested without a known person.
+		r.outcome = Quarantined
+		r.reason = "image has no manifest row; add a row naming this file"
+		w.ref = p.contentRef(ctx, w.obj)
+		return r
+	}
+	row := w.row
+	if row.Basis != "" {
+		if p.opposed[OppositionID(p.ok, row.Basis)] {
+			r.outcome, r.opposed = Rejected, true
+			r.reason = "the person opposed the use of their data (CNIL 9.7); row skipped before anything was stored"
+			return r
+		}
+		r.pseudo = p.wk.Patient(row.Basis)
+	} else {
+		r.pseudo = p.wk.Import(row.Values["source_name"], row.Values["source_pseudonym"])
+	}
+	person := PersonOf(row, r.pseudo, p.wk.DateShift(r.pseudo))
+	if w.obj != nil {
+		if reason := p.image(ctx, w, r, person); reason != "" {
+			r.outcome, r.reason = Quarantined, reason
+			return r
+		}
+	}
+	r.rec = p.record(row, r, person)
+	if reason := p.residualRecord(r.rec, person); reason != "" {
+		if r.imageKey != "" {
+			p.wh.St.Delete(context.WithoutCancel(ctx), r.imageKey)
+			r.imageKey = ""
+		}
+		r.outcome, r.reason = Quarantined, reason
+		return r
+	}
+	r.outcome = Ingested
+	return r
+}
+
+func (p *worker) contentRef(ctx context.Context, obj *objstore.Info) string {
+	rc, err := p.opt.Source.Open(ctx, obj.Key)
+	if err != nil {
+		return "unreadable image"
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(rc, p.maxBytes())); err != nil {
+		return "unreadable image"
+	}
+	return "image sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func (p *worker) maxBytes() int64 {
+	if p.opt.Mask.MaxBytes > 0 {
+		return p.opt.Mask.MaxBytes
+	}
+	return 512 << 20
+}
+
+// image de-identifies and stores one image; it returns a quarantine reason or "".
+func (p *worker) image(ctx context.Context, w *work, r *result, person masking.Person) string {
+	if w.obj.Size > p.maxBytes() {
+		return fmt.Sprintf("file of %d bytes exceeds the limit of %d bytes (ingest.max_file_bytes)", w.obj.Size, p.maxBytes())
+	}
+	src, err := p.opt.Source.Open(ctx, w.obj.Key)
+	if err != nil {
+		return "cannot read the file from the source; rerun to retry"
+	}
+	defer src.Close()
+	o := p.opt.Mask
+	o.UIDs = p.wk.UID
+	o.Boxes = append(append([]masking.Box(nil), o.Boxes...), w.row.Boxes...)
+	token := randomToken()
+	key := warehouse.ImageKey(r.pseudo, p.batch+"-"+token, "")
+	var dst io.WriteCloser
+	if p.opt.DryRun {
+		dst = nopCloser{io.Discard}
+	} else {
+		dst, err = warehouse.CreateEncrypted(ctx, p.wh.St, key, p.dek)
+		if err != nil {
+			return "cannot write to the warehouse; rerun to retry"
+		}
+	}
+	hw := &hashWriter{w: dst, h: sha256.New()}
+	res, err := p.deid.Deidentify(ctx, hw, src, w.obj.Size, person, o)
+	if err == nil {
+		err = checkContradiction(res, w.row)
+	}
+	if err != nil {
+		objstore.Abort(dst)
+		var q *masking.QuarantineError
+		if errors.As(err, &q) {
+			return q.Reason
+		}
+		if ctx.Err() != nil {
+			return "run interrupted during this item"
+		}
+		return "processing failed (I/O error); rerun to retry"
+	}
+	if err := dst.Close(); err != nil {
+		return "cannot write to the warehouse; rerun to retry"
+	}
+	r.res = res
+	r.res.PatientID, r.res.PatientName = "", ""
+	r.sha = hex.EncodeToString(hw.h.(interface{ Sum([]byte) []byte }).Sum(nil))
+	r.size = hw.size
+	if !p.opt.DryRun {
+		r.imageKey = key
+	}
+	return ""
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+func (nopCloser) Abort() error { return nil }
+
+// checkContradiction quarantines an image whose DICOM identity contradicts
+// its manifest row (ARCHITECTURE §2). Values are compared, never reported.
+func checkContradiction(res masking.Result, row *Row) error {
+	if id := strings.TrimSpace(res.PatientID); id != "" {
+		match := false
+		for _, c := range []string{"ppi", "nir", "iep", "source_pseudonym"} {
+			if v := row.Values[c]; v != "" && strings.EqualFold(strings.ReplaceAll(id, " ", ""), strings.ReplaceAll(v, " ", "")) {
+				match = true
+			}
+		}
+		known := row.Values["ppi"] != "" || row.Values["nir"] != "" || row.Values["iep"] != "" || row.Values["source_pseudonym"] != ""
+		if known && !match {
+			return masking.Quarantine("DICOM PatientID contradicts the manifest row (ppi, nir, iep or source_pseudonym)")
+		}
+	}
+	if name := pseudo.Normalize(strings.ReplaceAll(res.PatientName, "^", " ")); name != "" {
+		var cands []string
+		for _, c := range []string{"last_name", "birth_name"} {
+			if v := pseudo.Normalize(row.Values[c]); v != "" {
+				cands = append(cands, v)
+			}
+		}
+		if len(cands) > 0 {
+			match := false
+			for _, c := range cands {
+				if strings.Contains(" "+name+" ", " "+c+" ") {
+					match = true
+				}
+			}
+			if !match {
+				return masking.Quarantine("DICOM PatientName contradicts the manifest row (last_name or birth_name)")
+			}
+		}
+	}
+	return nil
+}
+
+// record builds the health record of a row (pseudonymized; identifying
+// columns never enter it).
+func (p *worker) record(row *Row, r *result, person masking.Person) map[string]string {
+	d := p.opt.Dict
+	rec := map[string]string{
+		"record_id": randomToken(),
+		"pseudonym": r.pseudo,
+		"batch":     p.batch,
+		"collected": p.opt.Now().UTC().Format("2006-01-02"),
+	}
+	if row.Basis == "" {
+		rec["import"] = "yes"
+	}
+	for _, c := range d.ByCategory(configs.CatHealth) {
+		rec[c] = row.Values[c]
+	}
+	for _, c := range d.ByCategory(configs.CatFreeText) {
+		if v := row.Values[c]; v != "" {
+			rec[c] = p.opt.ScrubText(v, person)
+		}
+	}
+	if row.Values["physician_rpps"] != "" || row.Values["physician_name"] != "" {
+		rec["physician_pseudonym"] = p.pk.Professional(row.Values["physician_rpps"], row.Values["physician_name"])
+	}
+	if bd := row.Values["birth_date"]; len(bd) >= 4 {
+		rec["birth_year"] = bd[:4]
+	}
+	rec["sex_code"] = row.Values["sex"]
+	if pc := strings.TrimSpace(row.Values["postal_code"]); len(pc) >= 2 {
+		rec["department"] = Department(pc)
+	}
+	if r.w.obj != nil {
+		rec["image_key"] = r.imageKey
+		rec["image_format"] = r.res.Format
+		rec["image_sha256"] = r.sha
+		rec["image_bytes"] = fmt.Sprint(r.size)
+		rec["study_uid"] = r.res.StudyInstanceUID
+		rec["series_uid"] = r.res.SeriesInstanceUID
+		rec["sop_uid"] = r.res.SOPInstanceUID
+		if rec["modality"] == "" && r.res.Modality != "" {
+			rec["modality"] = strings.ToUpper(r.res.Modality)
+		}
+	}
+	return rec
+}
+
+// Department returns the French department of a postal code (2A/2B for
+// Corsica, 3 digits overseas).
+func Department(pc string) string {
+	pc = strings.TrimSpace(pc)
+	if len(pc) < 2 {
+		return ""
+	}
+	if strings.HasPrefix(pc, "97") || strings.HasPrefix(pc, "98") {
+		if len(pc) >= 3 {
+			return pc[:3]
+		}
+	}
+	if strings.HasPrefix(pc, "20") && len(pc) == 5 {
+		if pc < "20200" {
+			return "2A"
+		}
+		return "2B"
+	}
+	return pc[:2]
+}
+
+// residualRecord scans the text of a health record for the person's
+// identifiers (last line of defence on the structured side).
+func (p *worker) residualRecord(rec map[string]string, person masking.Person) string {
+	for k, v := range rec {
+		if v == "" || k == "pseudonym" || k == "physician_pseudonym" {
+			continue
+		}
+		for _, id := range person.Identifiers {
+			if len(id.Value) < 4 || id.Kind == "FOLDER_NAME" || id.Kind == "CODE_POSTAL" {
+				continue
+			}
+			n := pseudo.Normalize(id.Value)
+			if n != "" && strings.Contains(" "+pseudo.Normalize(v)+" ", " "+n+" ") {
+				return fmt.Sprintf("residual identifier (%s) in health column %s after scrubbing", id.Kind, k)
+			}
+		}
+	}
+	return ""
+}
