@@ -91,23 +91,23 @@ type Item struct {
 
 // Summary accounts for every input: Seen = Ingested + Quarantined + Rejected.
 type Summary struct {
-	Batch       string `json:"batch,omitempty"`
-	DryRun      bool   `json:"dry_run"`
-	Committed   bool   `json:"committed"`
-	Seen        int64  `json:"seen"`
-	Ingested    int64  `json:"ingested"`
-	Quarantined int64  `json:"quarantined"`
-	Rejected    int64  `json:"rejected"`
-	Opposed     int64  `json:"opposed"` // rejected because the person opposed (CNIL 9.7)
-	Skipped     int64  `json:"skipped_already_committed"`
-	Images      int64  `json:"images"`
-	Records     int64  `json:"records"`
-	Genetic     int64  `json:"genetic_records"`
-	BytesIn     int64  `json:"bytes_in"`
-	BytesOut    int64  `json:"bytes_out"`
-	Purged      int64  `json:"purged_source_objects"`
-	Orphans     int64  `json:"orphan_batches_removed"`
-	Items       []Item `json:"items,omitempty"`
+	Batch       string  `json:"batch,omitempty"`
+	DryRun      bool    `json:"dry_run"`
+	Committed   bool    `json:"committed"`
+	Seen        int64   `json:"seen"`
+	Ingested    int64   `json:"ingested"`
+	Quarantined int64   `json:"quarantined"`
+	Rejected    int64   `json:"rejected"`
+	Opposed     int64   `json:"opposed"` // rejected because the person opposed (CNIL 9.7)
+	Skipped     int64   `json:"skipped_already_committed"`
+	Images      int64   `json:"images"`
+	Records     int64   `json:"records"`
+	Genetic     int64   `json:"genetic_records"`
+	BytesIn     int64   `json:"bytes_in"`
+	BytesOut    int64   `json:"bytes_out"`
+	Purged      int64   `json:"purged_source_objects"`
+	Orphans     int64   `json:"orphan_batches_removed"`
+	Items       []Item  `json:"items,omitempty"`
 	Seconds     float64 `json:"seconds"`
 }
 

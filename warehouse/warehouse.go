@@ -226,15 +226,15 @@ func (w *Warehouse) DataKey(ctx context.Context, batch, store string) (keys.Secr
 
 // Commit is batches/<id>.json, the record that makes a batch visible.
 type Commit struct {
-	Batch     string           `json:"batch"`
-	Created   time.Time        `json:"created"`
-	Profile   string           `json:"profile"`
-	Operator  string           `json:"operator"`
-	Shard     string           `json:"shard,omitempty"`
-	Client    string           `json:"client,omitempty"`
-	Sources   []string         `json:"sources"` // keyed hashes of source items (object key + ETag), never names
-	Counts    map[string]int64 `json:"counts"`
-	Objects   []ObjectRef      `json:"objects"`
+	Batch    string           `json:"batch"`
+	Created  time.Time        `json:"created"`
+	Profile  string           `json:"profile"`
+	Operator string           `json:"operator"`
+	Shard    string           `json:"shard,omitempty"`
+	Client   string           `json:"client,omitempty"`
+	Sources  []string         `json:"sources"` // keyed hashes of source items (object key + ETag), never names
+	Counts   map[string]int64 `json:"counts"`
+	Objects  []ObjectRef      `json:"objects"`
 }
 
 // ObjectRef names a stored object with its plaintext hash.
@@ -282,7 +282,7 @@ func (w *Warehouse) Commits(ctx context.Context) ([]Commit, error) {
 }
 
 // Paths of the per-batch tables.
-func HealthTableKey(batch string) string { return "health/records/batch=" + batch + "/part-0.parquet" }
+func HealthTableKey(batch string) string   { return "health/records/batch=" + batch + "/part-0.parquet" }
 func IdentityTableKey(batch string) string { return "identity/persons/batch=" + batch + ".parquet" }
 func ProfessionalTableKey(batch string) string {
 	return "identity/professionals/batch=" + batch + ".parquet"
