@@ -1,6 +1,8 @@
 package pseudo_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -279,4 +281,18 @@ func BenchmarkPseudonymParallel(b *testing.B) {
 			_ = c.Patient("NIR:185057800608491")
 		}
 	})
+}
+
+// BenchmarkRawHMAC is the limit pseudonyms are measured against (issue 9):
+// HMAC-SHA256 of the same input with a reused, pre-keyed hash and no encoding.
+func BenchmarkRawHMAC(b *testing.B) {
+	h := hmac.New(sha256.New, testKey().Bytes())
+	in := []byte("patient\x00NIR:185057800608491")
+	sum := make([]byte, 0, 32)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Reset()
+		h.Write(in)
+		sum = h.Sum(sum[:0])
+	}
 }
