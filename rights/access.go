@@ -1,0 +1,249 @@
+package rights
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"hdw/keys"
+	"hdw/objstore"
+	"hdw/warehouse"
+)
+
+// AccessReport describes the package written by [Service.Access]. It holds
+// no identifying value.
+type AccessReport struct {
+	Request  string           `json:"request"`
+	Found    bool             `json:"found"`
+	Files    []string         `json:"files"`
+	Records  int              `json:"records"`
+	Identity int              `json:"identity"`
+	Genetic  int              `json:"genetic"`
+	Images   int              `json:"images"`
+	Projects []WorkspaceCount `json:"projects,omitempty"`
+}
+
+// Access writes the person's package to out (9.2, right of access,
+// SEC-REI-1 extraction for transmission): identity.{parquet,csv},
+// health.{parquet,csv}, genetic.{parquet,csv} when any, the de-identified
+// images under images/, projects.csv (the projects whose workspaces hold
+// the data) and summary.txt. Nothing is written when the person is not found.
+func (s *Service) Access(ctx context.Context, req Request, subj Subject, out objstore.Store) (*AccessReport, error) {
+	if err := s.check(req); err != nil {
+		return nil, err
+	}
+	d := newDeks(s.wh)
+	defer d.wipe()
+	p, err := s.resolve(ctx, subj, d)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.admit(ctx, req, "access", [][]string{p.list()}); err != nil {
+		return nil, err
+	}
+	loc, err := s.locate(ctx, req, p, d)
+	if err != nil {
+		return nil, err
+	}
+	rep := &AccessReport{Request: req.Ref, Found: loc.Found, Projects: loc.Workspaces}
+	if !loc.Found {
+		return rep, nil
+	}
+	commits, err := s.wh.Commits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sets := map[string]*rowSet{keys.Health: {}, keys.Identity: {}, keys.Genetic: {}}
+	formats := map[string]string{}
+	for _, c := range commits {
+		for _, tb := range batchTables(c.Batch) {
+			t, err := readTable(ctx, s.wh, d, c.Batch, tb.store, tb.key)
+			if err != nil {
+				return nil, err
+			}
+			rs := sets[tb.store]
+			for _, col := range t.cols {
+				if !slices.Contains(rs.cols, col) {
+					rs.cols = append(rs.cols, col)
+				}
+			}
+			for _, r := range t.rows {
+				if p.pseudonyms[r["pseudonym"]] {
+					rs.rows = append(rs.rows, r)
+					if k := r["image_key"]; k != "" {
+						formats[k] = r["image_format"]
+					}
+				}
+			}
+		}
+	}
+	for _, f := range []struct{ name, store string }{{"identity", keys.Identity}, {"health", keys.Health}, {"genetic", keys.Genetic}} {
+		rs := sets[f.store]
+		if len(rs.rows) == 0 && f.store == keys.Genetic {
+			continue
+		}
+		if err := writeParquet(ctx, out, f.name+".parquet", rs); err != nil {
+			return nil, err
+		}
+		if err := writeCSV(ctx, out, f.name+".csv", rs); err != nil {
+			return nil, err
+		}
+		rep.Files = append(rep.Files, f.name+".parquet", f.name+".csv")
+	}
+	rep.Records, rep.Identity, rep.Genetic = len(sets[keys.Health].rows), len(sets[keys.Identity].rows), len(sets[keys.Genetic].rows)
+	for _, ps := range p.list() {
+		imgs, err := images(ctx, s.wh.St, ps)
+		if err != nil {
+			return nil, err
+		}
+		for _, im := range imgs {
+			name := "images/" + im.Key[len(imagePrefix(ps)):] + imageExt(formats[im.Key])
+			if err := s.copyImage(ctx, d, im.Key, out, name); err != nil {
+				return nil, err
+			}
+			rep.Files = append(rep.Files, name)
+			rep.Images++
+		}
+	}
+	var pj strings.Builder
+	pw := csv.NewWriter(&pj)
+	pw.Write([]string{"project", "rows"})
+	for _, w := range loc.Workspaces {
+		pw.Write([]string{w.Project, fmt.Sprint(w.Rows)})
+	}
+	pw.Flush()
+	if err := put(ctx, out, "projects.csv", pj.String()); err != nil {
+		return nil, err
+	}
+	rep.Files = append(rep.Files, "projects.csv")
+	if err := put(ctx, out, "summary.txt", summary(rep, loc, s.opt.Now())); err != nil {
+		return nil, err
+	}
+	rep.Files = append(rep.Files, "summary.txt")
+	return rep, nil
+}
+
+type rowSet struct {
+	cols []string
+	rows []map[string]string
+}
+
+func imageExt(format string) string {
+	switch strings.ToLower(format) {
+	case "dicom", "dcm":
+		return ".dcm"
+	case "jpeg", "jpg":
+		return ".jpg"
+	case "png":
+		return ".png"
+	case "tiff", "tif":
+		return ".tif"
+	}
+	return ""
+}
+
+func (s *Service) copyImage(ctx context.Context, d *deks, key string, out objstore.Store, name string) error {
+	dek, err := d.get(ctx, imageBatch(key), keys.Health)
+	if err != nil {
+		return err
+	}
+	r, err := warehouse.OpenEncrypted(ctx, s.wh.St, key, dek)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	w, err := out.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		objstore.Abort(w)
+		return fmt.Errorf("copy an image: %w", err)
+	}
+	return w.Close()
+}
+
+func writeParquet(ctx context.Context, out objstore.Store, name string, rs *rowSet) error {
+	w, err := out.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	tw := warehouse.NewTableWriter(w, rs.cols)
+	for _, r := range rs.rows {
+		if err := tw.WriteMap(r); err != nil {
+			objstore.Abort(w)
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		objstore.Abort(w)
+		return err
+	}
+	return w.Close()
+}
+
+func writeCSV(ctx context.Context, out objstore.Store, name string, rs *rowSet) error {
+	w, err := out.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.Write(rs.cols)
+	vals := make([]string, len(rs.cols))
+	for _, r := range rs.rows {
+		for i, c := range rs.cols {
+			vals[i] = r[c]
+		}
+		cw.Write(vals)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		objstore.Abort(w)
+		return err
+	}
+	return w.Close()
+}
+
+func put(ctx context.Context, out objstore.Store, name, content string) error {
+	w, err := out.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, content); err != nil {
+		objstore.Abort(w)
+		return err
+	}
+	return w.Close()
+}
+
+// summary is the human-readable page of the package, in French and English.
+func summary(rep *AccessReport, loc *Location, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Droit d'accès / Right of access (RGPD art. 15, CNIL 2021-118 §9.2)\n")
+	fmt.Fprintf(&b, "Référence de la demande / Request reference: %s\n", rep.Request)
+	fmt.Fprintf(&b, "Date: %s\n\n", now.UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "Données d'identité / identity entries:      %d (identity.csv, identity.parquet)\n", rep.Identity)
+	fmt.Fprintf(&b, "Données de santé / health records:          %d (health.csv, health.parquet)\n", rep.Records)
+	fmt.Fprintf(&b, "Données génétiques / genetic records:       %d\n", rep.Genetic)
+	fmt.Fprintf(&b, "Images dé-identifiées / de-identified images: %d (images/)\n\n", rep.Images)
+	fmt.Fprintf(&b, "Lots (date de collecte) / batches (collection date):\n")
+	for _, bc := range loc.Batches {
+		fmt.Fprintf(&b, "  %s  %s  records %d, images %d, genetic %d\n", bc.Batch, bc.Collected.UTC().Format("2006-01-02"), bc.Records, bc.Images, bc.Genetic)
+	}
+	fmt.Fprintf(&b, "\nProjets ayant utilisé ces données / projects that used the data:\n")
+	if len(loc.Workspaces) == 0 {
+		fmt.Fprintf(&b, "  aucun / none\n")
+	}
+	for _, w := range loc.Workspaces {
+		fmt.Fprintf(&b, "  %s (%d rows)\n", w.Project, w.Rows)
+	}
+	fmt.Fprintf(&b, "\nExports anonymes publiés depuis / anonymous exports released since: %d\n", len(loc.Exports))
+	fmt.Fprintf(&b, "Ces exports sont anonymes et ne contiennent aucune donnée vous concernant de manière identifiable.\n")
+	fmt.Fprintf(&b, "These exports are anonymous and hold no data identifiable as yours.\n\n")
+	fmt.Fprintf(&b, "Conservation / retention: at most 20 years from collection (CNIL 2021-118 §7.2).\n")
+	return b.String()
+}

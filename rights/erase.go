@@ -1,0 +1,221 @@
+package rights
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"hdw/keys"
+	"hdw/pipeline"
+	"hdw/warehouse"
+)
+
+// ProofPrefix is the folder of deletion proofs in the warehouse.
+const ProofPrefix = "rights/proofs/"
+
+// ObjectProof records what an erasure did to one stored object. Hashes are
+// SHA-256 of the stored (encrypted) bytes, so anyone holding the store can
+// check them without a key. Image keys are recorded without the pseudonym
+// folder.
+type ObjectProof struct {
+	Key          string `json:"key"`
+	Store        string `json:"store"`
+	Action       string `json:"action"` // rewritten or deleted
+	RowsRemoved  int    `json:"rows_removed,omitempty"`
+	RowsLeft     int    `json:"rows_left,omitempty"`
+	SHA256Before string `json:"sha256_before"`
+	SizeBefore   int64  `json:"size_before"`
+	SHA256After  string `json:"sha256_after,omitempty"`
+	SizeAfter    int64  `json:"size_after,omitempty"`
+}
+
+// Proof is the deletion proof of an erasure, an opposition or a retention
+// run. It holds no identity and no pseudonym; it is written under
+// rights/proofs/<id>.json and returned for the audit trail.
+type Proof struct {
+	ID         string                  `json:"id"`
+	Time       time.Time               `json:"time"`
+	Request    string                  `json:"request"`
+	Operator   string                  `json:"operator,omitempty"`
+	Kind       string                  `json:"kind"` // erasure, opposition, retention
+	Counts     map[string]int          `json:"counts"`
+	Objects    []ObjectProof           `json:"objects"`
+	Workspaces map[string]ObjectsProof `json:"workspaces,omitempty"`
+	// OutOfScope lists the anonymous exports released after the person's
+	// first ingest: they are anonymous (G29 criteria checked at release)
+	// and cannot be traced back to the person, so they are not erased.
+	OutOfScope []Export `json:"out_of_scope_exports,omitempty"`
+	// Verified is true when a search after the erasure found nothing.
+	Verified bool `json:"verified"`
+	// OppositionEntries is the number of registry entries added (oppose).
+	OppositionEntries int `json:"opposition_entries,omitempty"`
+}
+
+// Erase removes the person from the health, identity and genetic stores
+// (rewriting each table without their rows, deleting their images) and
+// from every workspace, then checks that nothing is left (9.2, SEC-REI-1).
+// It returns the deletion proof, also written under rights/proofs/.
+func (s *Service) Erase(ctx context.Context, req Request, subj Subject) (*Proof, error) {
+	if err := s.check(req); err != nil {
+		return nil, err
+	}
+	d := newDeks(s.wh)
+	defer d.wipe()
+	p, err := s.resolve(ctx, subj, d)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.admit(ctx, req, "erase", [][]string{p.list()}); err != nil {
+		return nil, err
+	}
+	return s.erase(ctx, req, "erasure", p, d, 0)
+}
+
+// Oppose records the person's opposition (9.4, 9.7): every basis known for
+// them (the one recomputed from the subject and those of their identity
+// rows) is added to the opposition registry as HMAC(opposition key, basis),
+// then the person is erased. Later ingests skip their rows before anything
+// is stored.
+func (s *Service) Oppose(ctx context.Context, req Request, subj Subject) (*Proof, error) {
+	if err := s.check(req); err != nil {
+		return nil, err
+	}
+	d := newDeks(s.wh)
+	defer d.wipe()
+	p, err := s.resolve(ctx, subj, d)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.admit(ctx, req, "oppose", [][]string{p.list()}); err != nil {
+		return nil, err
+	}
+	ok, err := s.pseudoKey(ctx, keys.PseudoOpposition)
+	if err != nil {
+		return nil, err
+	}
+	defer ok.Wipe()
+	n := 0
+	for b := range p.bases {
+		if _, err := pipeline.AddOpposition(ctx, s.wh.St, ok, b); err != nil {
+			return nil, fmt.Errorf("write the opposition registry: %w", err)
+		}
+		n++
+	}
+	return s.erase(ctx, req, "opposition", p, d, n)
+}
+
+func (s *Service) erase(ctx context.Context, req Request, kind string, p *person, d *deks, oppositions int) (*Proof, error) {
+	now := s.opt.Now().UTC()
+	before, err := s.locate(ctx, req, p, d)
+	if err != nil {
+		return nil, err
+	}
+	pr := &Proof{ID: warehouse.NewID(now), Time: now, Request: req.Ref, Operator: s.opt.Operator, Kind: kind,
+		Counts: map[string]int{}, OppositionEntries: oppositions, OutOfScope: before.Exports}
+	commits, err := s.wh.Commits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range commits {
+		for _, tb := range batchTables(c.Batch) {
+			op, err := s.filterTable(ctx, d, c.Batch, tb.store, tb.key, func(r map[string]string) bool { return !p.pseudonyms[r["pseudonym"]] })
+			if err != nil {
+				return pr, err
+			}
+			if op == nil {
+				continue
+			}
+			pr.Objects = append(pr.Objects, *op)
+			switch tb.store {
+			case keys.Health:
+				pr.Counts["records"] += op.RowsRemoved
+			case keys.Identity:
+				pr.Counts["identity"] += op.RowsRemoved
+			case keys.Genetic:
+				pr.Counts["genetic"] += op.RowsRemoved
+			}
+		}
+	}
+	for _, ps := range p.list() {
+		imgs, err := images(ctx, s.wh.St, ps)
+		if err != nil {
+			return pr, err
+		}
+		for _, im := range imgs {
+			sum, size, err := objectHash(ctx, s.wh.St, im.Key)
+			if err != nil {
+				return pr, err
+			}
+			if err := s.wh.St.Delete(ctx, im.Key); err != nil {
+				return pr, fmt.Errorf("delete an image: %w", err)
+			}
+			pr.Objects = append(pr.Objects, ObjectProof{Key: "health/images/*/" + im.Key[len(imagePrefix(ps)):], Store: keys.Health,
+				Action: "deleted", SHA256Before: sum, SizeBefore: size})
+			pr.Counts["images"]++
+		}
+	}
+	if s.opt.Workspaces != nil {
+		for _, wc := range before.Workspaces {
+			wp, err := s.opt.Workspaces.Erase(ctx, wc.Project, p.list())
+			if err != nil {
+				return pr, fmt.Errorf("erase from workspace %s: %w", wc.Project, err)
+			}
+			if pr.Workspaces == nil {
+				pr.Workspaces = map[string]ObjectsProof{}
+			}
+			pr.Workspaces[wc.Project] = wp
+			pr.Counts["workspace_rows"] += wp.Rows
+		}
+	}
+	after, err := s.locate(ctx, req, p, d)
+	if err != nil {
+		return pr, err
+	}
+	pr.Verified = !after.Found
+	if err := warehouse.WriteJSON(ctx, s.wh.St, ProofPrefix+pr.ID+".json", pr); err != nil {
+		return pr, fmt.Errorf("write the deletion proof: %w", err)
+	}
+	return pr, nil
+}
+
+// filterTable rewrites a table keeping the rows for which keep is true. It
+// returns nil when nothing was removed. An emptied genetic table is
+// deleted (ingest writes none for a batch without genetic rows); health and
+// identity tables stay, empty, so that every committed batch keeps its layout.
+func (s *Service) filterTable(ctx context.Context, d *deks, batch, store, key string, keep func(map[string]string) bool) (*ObjectProof, error) {
+	t, err := readTable(ctx, s.wh, d, batch, store, key)
+	if err != nil || !t.exists {
+		return nil, err
+	}
+	var kept []map[string]string
+	for _, r := range t.rows {
+		if keep(r) {
+			kept = append(kept, r)
+		}
+	}
+	removed := len(t.rows) - len(kept)
+	if removed == 0 {
+		return nil, nil
+	}
+	sum, size, err := objectHash(ctx, s.wh.St, key)
+	if err != nil {
+		return nil, err
+	}
+	op := &ObjectProof{Key: key, Store: store, RowsRemoved: removed, RowsLeft: len(kept), SHA256Before: sum, SizeBefore: size}
+	if len(kept) == 0 && store == keys.Genetic {
+		if err := s.wh.St.Delete(ctx, key); err != nil {
+			return nil, fmt.Errorf("delete %s: %w", key, err)
+		}
+		op.Action = "deleted"
+		return op, nil
+	}
+	t.rows = kept
+	if err := writeTable(ctx, s.wh, d, t); err != nil {
+		return nil, fmt.Errorf("rewrite %s: %w", key, err)
+	}
+	op.Action = "rewritten"
+	if op.SHA256After, op.SizeAfter, err = objectHash(ctx, s.wh.St, key); err != nil {
+		return nil, err
+	}
+	return op, nil
+}

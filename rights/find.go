@@ -1,0 +1,379 @@
+package rights
+
+import (
+	"context"
+	"errors"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"hdw/keys"
+	"hdw/objstore"
+	"hdw/pseudo"
+	"hdw/warehouse"
+)
+
+// person is a resolved subject: every warehouse pseudonym and every
+// pseudonym basis known for them. It lives in memory only.
+type person struct {
+	pseudonyms map[string]bool
+	bases      map[string]bool
+}
+
+func (p *person) list() []string {
+	out := make([]string, 0, len(p.pseudonyms))
+	for k := range p.pseudonyms {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// subjectBases returns the bases computable from what the DPO gave: the NIR
+// basis and the name basis when both are complete (SEC-REI-1).
+func subjectBases(s Subject) ([]string, error) {
+	var out []string
+	var firstErr error
+	if strings.TrimSpace(s.NIR) != "" {
+		b, err := pseudo.Basis(pseudo.Identity{NIR: s.NIR})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	if s.LastName != "" || s.FirstName != "" || s.BirthDate != "" || s.Sex != "" {
+		b, err := pseudo.Basis(pseudo.Identity{LastName: s.LastName, FirstName: s.FirstName, BirthDate: s.BirthDate, Sex: s.Sex})
+		if err != nil {
+			firstErr = err
+		} else {
+			out = append(out, b)
+		}
+	}
+	if len(out) == 0 {
+		if firstErr == nil {
+			firstErr = pseudo.ErrMissingField
+		}
+		return nil, firstErr
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+// rowBases returns the bases of an identity row, computed as ingest does
+// (birth name preferred over last name): the NIR basis and the name basis
+// when each is complete.
+func rowBases(r map[string]string) []string {
+	var out []string
+	last := r["birth_name"]
+	if last == "" {
+		last = r["last_name"]
+	}
+	if b, err := pseudo.Basis(pseudo.Identity{NIR: r["nir"], LastName: last, FirstName: r["first_name"], BirthDate: r["birth_date"], Sex: r["sex"]}); err == nil {
+		out = append(out, b)
+	}
+	if r["nir"] != "" {
+		if b, err := pseudo.Basis(pseudo.Identity{LastName: last, FirstName: r["first_name"], BirthDate: r["birth_date"], Sex: r["sex"]}); err == nil {
+			out = append(out, b)
+		}
+		if r["birth_name"] != "" && r["last_name"] != "" {
+			if b, err := pseudo.Basis(pseudo.Identity{LastName: r["last_name"], FirstName: r["first_name"], BirthDate: r["birth_date"], Sex: r["sex"]}); err == nil {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
+// matcher compares identity rows with a subject, in canonical form.
+type matcher struct {
+	nir                     string
+	last, first, date, sex string
+	names                   bool
+}
+
+func newMatcher(s Subject) matcher {
+	m := matcher{nir: pseudo.CleanNIR(s.NIR)}
+	if s.LastName != "" && s.FirstName != "" && s.BirthDate != "" && s.Sex != "" {
+		d, err1 := pseudo.ParseDate(s.BirthDate)
+		sex, err2 := pseudo.NormalizeSex(s.Sex)
+		if err1 == nil && err2 == nil {
+			m.names = true
+			m.last, m.first = pseudo.Normalize(s.LastName), pseudo.Normalize(s.FirstName)
+			m.date, m.sex = d.Format("2006-01-02"), sex
+		}
+	}
+	return m
+}
+
+func (m matcher) match(r map[string]string) bool {
+	if m.nir != "" && pseudo.CleanNIR(r["nir"]) == m.nir {
+		return true
+	}
+	if !m.names {
+		return false
+	}
+	if pseudo.Normalize(r["first_name"]) != m.first {
+		return false
+	}
+	if pseudo.Normalize(r["last_name"]) != m.last && pseudo.Normalize(r["birth_name"]) != m.last {
+		return false
+	}
+	d, err := pseudo.ParseDate(r["birth_date"])
+	if err != nil || d.Format("2006-01-02") != m.date {
+		return false
+	}
+	sex, err := pseudo.NormalizeSex(r["sex"])
+	return err == nil && sex == m.sex
+}
+
+// resolve recomputes the person's pseudonyms from the subject (SEC-REI-1)
+// and completes them from the identity store.
+func (s *Service) resolve(ctx context.Context, subj Subject, d *deks) (*person, error) {
+	bases, err := subjectBases(subj)
+	if err != nil {
+		return nil, err
+	}
+	wk, err := s.warehouseKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer wk.Wipe()
+	p := &person{pseudonyms: map[string]bool{}, bases: map[string]bool{}}
+	for _, b := range bases {
+		p.bases[b] = true
+		p.pseudonyms[wk.Patient(b)] = true
+	}
+	commits, err := s.wh.Commits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rows []map[string]string
+	for _, c := range commits {
+		t, err := readTable(ctx, s.wh, d, c.Batch, keys.Identity, warehouse.IdentityTableKey(c.Batch))
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, t.rows...)
+	}
+	// Fixpoint: a row matching the subject or holding a known pseudonym
+	// brings its other bases (a NIR row brings the name basis, and back).
+	m := newMatcher(subj)
+	used := make([]bool, len(rows))
+	for changed := true; changed; {
+		changed = false
+		for i, r := range rows {
+			if used[i] || (!m.match(r) && !p.pseudonyms[r["pseudonym"]]) {
+				continue
+			}
+			used[i], changed = true, true
+			if ps := r["pseudonym"]; ps != "" {
+				p.pseudonyms[ps] = true
+			}
+			for _, b := range rowBases(r) {
+				if !p.bases[b] {
+					p.bases[b] = true
+					p.pseudonyms[wk.Patient(b)] = true
+				}
+			}
+		}
+	}
+	return p, nil
+}
+
+// BatchCount is what one batch holds of a person.
+type BatchCount struct {
+	Batch     string    `json:"batch"`
+	Collected time.Time `json:"collected"`
+	Records   int       `json:"records"`
+	Images    int       `json:"images"`
+	Genetic   int       `json:"genetic"`
+	Identity  int       `json:"identity"`
+}
+
+// WorkspaceCount is what one workspace holds of a person.
+type WorkspaceCount struct {
+	Project string `json:"project"`
+	Rows    int    `json:"rows"`
+}
+
+// Export is an export under exports/<id>/.
+type Export struct {
+	ID    string    `json:"id"`
+	Built time.Time `json:"built"`
+}
+
+// Location is the answer of [Service.Find]. Found is false when the
+// warehouse holds nothing of the person; that is an answer, not an error.
+type Location struct {
+	Request    string           `json:"request"`
+	Found      bool             `json:"found"`
+	Pseudonyms []string         `json:"pseudonyms,omitempty"`
+	Batches    []BatchCount     `json:"batches,omitempty"`
+	Workspaces []WorkspaceCount `json:"workspaces,omitempty"`
+	// Exports are the anonymous exports built after the person's first
+	// ingest: they may derive from their data but hold no pseudonym; they
+	// are out of the scope of erasure.
+	Exports  []Export `json:"exports_after_ingest,omitempty"`
+	Records  int      `json:"records"`
+	Images   int      `json:"images"`
+	Genetic  int      `json:"genetic"`
+	Identity int      `json:"identity"`
+}
+
+// Find locates a person (SEC-REI-1, 9.2). It counts one resolution in the
+// ledger.
+func (s *Service) Find(ctx context.Context, req Request, subj Subject) (*Location, error) {
+	if err := s.check(req); err != nil {
+		return nil, err
+	}
+	d := newDeks(s.wh)
+	defer d.wipe()
+	p, err := s.resolve(ctx, subj, d)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.admit(ctx, req, "find", [][]string{p.list()}); err != nil {
+		return nil, err
+	}
+	return s.locate(ctx, req, p, d)
+}
+
+func (s *Service) locate(ctx context.Context, req Request, p *person, d *deks) (*Location, error) {
+	loc := &Location{Request: req.Ref}
+	commits, err := s.wh.Commits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byBatch := map[string]*BatchCount{}
+	held := map[string]bool{}
+	var first time.Time
+	for _, c := range commits {
+		bc := &BatchCount{Batch: c.Batch, Collected: c.Created}
+		for _, tb := range batchTables(c.Batch) {
+			t, err := readTable(ctx, s.wh, d, c.Batch, tb.store, tb.key)
+			if err != nil {
+				return nil, err
+			}
+			n := 0
+			for _, r := range t.rows {
+				if p.pseudonyms[r["pseudonym"]] {
+					n++
+					held[r["pseudonym"]] = true
+				}
+			}
+			switch tb.store {
+			case keys.Health:
+				bc.Records = n
+			case keys.Identity:
+				bc.Identity = n
+			case keys.Genetic:
+				bc.Genetic = n
+			}
+		}
+		byBatch[c.Batch] = bc
+	}
+	for _, ps := range p.list() {
+		imgs, err := images(ctx, s.wh.St, ps)
+		if err != nil {
+			return nil, err
+		}
+		for _, im := range imgs {
+			if bc, ok := byBatch[imageBatch(im.Key)]; ok {
+				bc.Images++
+				held[ps] = true
+			}
+		}
+	}
+	for _, c := range commits {
+		bc := byBatch[c.Batch]
+		if bc.Records+bc.Images+bc.Genetic+bc.Identity == 0 {
+			continue
+		}
+		loc.Batches = append(loc.Batches, *bc)
+		loc.Records += bc.Records
+		loc.Images += bc.Images
+		loc.Genetic += bc.Genetic
+		loc.Identity += bc.Identity
+		if first.IsZero() || c.Created.Before(first) {
+			first = c.Created
+		}
+	}
+	if s.opt.Workspaces != nil {
+		projects, err := s.opt.Workspaces.Projects(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, pr := range projects {
+			n, err := s.opt.Workspaces.Find(ctx, pr, p.list())
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				loc.Workspaces = append(loc.Workspaces, WorkspaceCount{Project: pr, Rows: n})
+			}
+		}
+	}
+	loc.Found = len(loc.Batches) > 0 || len(loc.Workspaces) > 0
+	if !loc.Found {
+		return loc, nil
+	}
+	// Only pseudonyms that hold data are reported.
+	for _, ps := range p.list() {
+		if held[ps] {
+			loc.Pseudonyms = append(loc.Pseudonyms, ps)
+		}
+	}
+	if !first.IsZero() {
+		exps, err := Exports(ctx, s.wh.St)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range exps {
+			if !e.Built.Before(first) {
+				loc.Exports = append(loc.Exports, e)
+			}
+		}
+	}
+	return loc, nil
+}
+
+// Exports lists the exports under exports/<id>/, oldest first. An export's
+// date is the timestamp prefix of its id when it has one (warehouse.NewID),
+// else the oldest modification time of its objects.
+func Exports(ctx context.Context, st objstore.Store) ([]Export, error) {
+	byID := map[string]time.Time{}
+	for info, err := range st.List(ctx, "exports/") {
+		if err != nil {
+			if errors.Is(err, objstore.ErrNotExist) {
+				break
+			}
+			return nil, err
+		}
+		rest := strings.TrimPrefix(info.Key, "exports/")
+		id, _, ok := strings.Cut(rest, "/")
+		if !ok || id == "" {
+			continue
+		}
+		t, seen := byID[id]
+		if !seen || info.ModTime.Before(t) {
+			byID[id] = info.ModTime
+		}
+	}
+	var out []Export
+	for id, t := range byID {
+		if ts, err := time.Parse("20060102T150405Z", strings.SplitN(id, "-", 2)[0]); err == nil {
+			t = ts
+		}
+		out = append(out, Export{ID: path.Clean(id), Built: t.UTC()})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Built.Equal(out[j].Built) {
+			return out[i].Built.Before(out[j].Built)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}

@@ -1,0 +1,310 @@
+package rights_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hdw/keys"
+	"hdw/masking"
+	"hdw/objstore"
+	"hdw/pipeline"
+	"hdw/pseudo"
+	"hdw/rights"
+	"hdw/warehouse"
+)
+
+// keyring is an in-memory key service shared by the profiles of a test:
+// store keys are symmetric, the wrapped form is the DEK xor a store secret
+// (unit tests only).
+type keyring struct {
+	mu      sync.Mutex
+	secrets map[string][]byte
+}
+
+func (k *keyring) secret(name string) []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, ok := k.secrets[name]
+	if !ok {
+		s = make([]byte, 32)
+		rand.Read(s)
+		k.secrets[name] = s
+	}
+	return s
+}
+
+// provider is one profile's view of the keyring; it obeys keys.Allowed.
+type provider struct {
+	ring    *keyring
+	profile string
+}
+
+func xor(a, b []byte) []byte {
+	out := make([]byte, len(a))
+	for i := range a {
+		out[i] = a[i] ^ b[i]
+	}
+	return out
+}
+
+func (p provider) Profile() string { return p.profile }
+
+func (p provider) NewDataKeys(ctx context.Context, store string, n int) ([]keys.DataKey, error) {
+	if !keys.Allowed(p.profile, keys.OpWrap, store) {
+		return nil, keys.ErrForbidden
+	}
+	var out []keys.DataKey
+	for i := 0; i < n; i++ {
+		k := keys.RandomSecret()
+		out = append(out, keys.DataKey{Key: k, Wrapped: xor(k.Bytes(), p.ring.secret(store))})
+	}
+	return out, nil
+}
+
+func (p provider) Unwrap(ctx context.Context, store string, w [][]byte) ([]keys.Secret, error) {
+	if !keys.Allowed(p.profile, keys.OpUnwrap, store) {
+		return nil, keys.ErrForbidden
+	}
+	var out []keys.Secret
+	for _, b := range w {
+		out = append(out, keys.NewSecret(xor(b, p.ring.secret(store))))
+	}
+	return out, nil
+}
+
+func (p provider) PseudonymKey(ctx context.Context, name string) (keys.Secret, error) {
+	if !keys.Allowed(p.profile, keys.OpUse, name) {
+		return keys.Secret{}, keys.ErrForbidden
+	}
+	return keys.NewSecret(p.ring.secret(name)), nil
+}
+
+// fakeDeid accepts files starting with "IMG" and writes a "de-identified"
+// file that embeds the pseudonym as a DICOM PatientID would.
+type fakeDeid struct{}
+
+func (fakeDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
+	head := make([]byte, 3)
+	if _, err := io.ReadFull(src, head); err != nil || string(head) != "IMG" {
+		return masking.Result{}, masking.Quarantine("unsupported file type")
+	}
+	io.Copy(io.Discard, src)
+	fmt.Fprintf(dst, "CLEAN PatientID=%s PatientName=%s pixels", p.Pseudonym, p.Pseudonym)
+	return masking.Result{Format: "dicom", Modality: "OT"}, nil
+}
+
+func scrub(s string, p masking.Person) string {
+	for _, id := range p.Identifiers {
+		s = strings.ReplaceAll(s, id.Value, id.Kind)
+	}
+	return s
+}
+
+// nir returns a valid synthetic NIR from its first 13 characters.
+func nir(t testing.TB, first13 string) string {
+	t.Helper()
+	k, err := pseudo.NIRKey(first13)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s%02d", first13, k)
+}
+
+// synthetic persons (made up).
+type synthPerson struct {
+	nir, last, first, birth, sex, address, postal, city, phone, email string
+}
+
+func (p synthPerson) identifiers() []string {
+	out := []string{p.last, p.first, p.birth, p.address, p.phone, p.email}
+	if p.nir != "" {
+		out = append(out, p.nir)
+	}
+	return out
+}
+
+type fixture struct {
+	ctx   context.Context
+	dir   string
+	st    *objstore.Local
+	ring  *keyring
+	ingWH *warehouse.Warehouse // ingest profile's view
+	dpoWH *warehouse.Warehouse // dpo profile's view
+	dpo   provider
+	now   time.Time
+	A, B  synthPerson // A has a NIR, B has none
+	C     synthPerson // C has a NIR
+}
+
+const header = "file,nir,last_name,first_name,birth_date,sex,address,postal_code,city,phone,email,diagnosis,visit_date,notes,gene,zygosity\n"
+
+func (p synthPerson) row(file, diagnosis, notes, gene string) string {
+	zyg := ""
+	if gene != "" {
+		zyg = "heterozygous"
+	}
+	return strings.Join([]string{file, p.nir, p.last, p.first, p.birth, p.sex, p.address, p.postal, p.city, p.phone, p.email,
+		diagnosis, "2026-01-10", notes, gene, zyg}, ",") + "\n"
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := objstore.NewLocal(filepath.Join(dir, "wh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := warehouse.Create(ctx, st, warehouse.Descriptor{ID: "test", KeyProvider: "local"}); err != nil {
+		t.Fatal(err)
+	}
+	ring := &keyring{secrets: map[string][]byte{}}
+	ing, _ := warehouse.Open(ctx, st, provider{ring, keys.ProfileIngest})
+	dpo := provider{ring, keys.ProfileDPO}
+	dwh, _ := warehouse.Open(ctx, st, dpo)
+	f := &fixture{ctx: ctx, dir: dir, st: st, ring: ring, ingWH: ing, dpoWH: dwh, dpo: dpo,
+		now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	f.A = synthPerson{nir(t, "2620475011123"), "Lefèvre", "Amélie", "1962-04-15", "F", "12 rue des Lilas", "75011", "Paris", "0612345678", "amelie.lf@example.invalid"}
+	f.B = synthPerson{"", "Guérin", "Théo", "1971-01-02", "M", "3 impasse du Moulin", "69003", "Lyon", "0698765432", "theo.gr@example.invalid"}
+	f.C = synthPerson{nir(t, "2850513008456"), "Moreau", "Chloé", "1985-05-20", "F", "8 boulevard Voltaire", "13008", "Marseille", "0611223344", "chloe.mr@example.invalid"}
+	return f
+}
+
+// ingest writes an upload and ingests it at time at; it returns the summary.
+func (f *fixture) ingest(t *testing.T, name string, at time.Time, manifest string, images ...string) *pipeline.Summary {
+	t.Helper()
+	src := filepath.Join(f.dir, name)
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "manifest.csv"), []byte(manifest), 0o644)
+	for _, im := range images {
+		os.WriteFile(filepath.Join(src, im), []byte("IMG synthetic pixels"), 0o644)
+	}
+	s, _ := objstore.NewLocal(src)
+	sum, err := pipeline.Ingest(f.ctx, f.ingWH, provider{f.ring, keys.ProfileIngest}, fakeDeid{}, pipeline.Options{
+		Source: s, SourceID: name, Workers: 2, ScrubText: scrub, Profile: keys.ProfileIngest, Now: func() time.Time { return at },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+// demo ingests the first upload: A (2 images, 1 record only, genetic), B (1 image), C (1 image).
+func (f *fixture) demo(t *testing.T) *pipeline.Summary {
+	t.Helper()
+	m := header +
+		f.A.row("a1.img", "C50", "Amélie Lefèvre seen today", "BRCA1") +
+		f.A.row("a2.img", "C50", "", "") +
+		f.A.row("", "C50.9", "follow-up", "") +
+		f.B.row("b.img", "J45", "", "") +
+		f.C.row("c.img", "E11", "", "")
+	sum := f.ingest(t, "upload1", f.now, m, "a1.img", "a2.img", "b.img", "c.img")
+	if sum.Ingested != 5 {
+		t.Fatalf("demo ingest: %+v", sum)
+	}
+	return sum
+}
+
+func (f *fixture) service(t *testing.T, mod func(*rights.Options)) *rights.Service {
+	t.Helper()
+	opt := rights.Options{Now: func() time.Time { return f.now }, Operator: "dpo-test"}
+	if mod != nil {
+		mod(&opt)
+	}
+	s, err := rights.New(f.dpoWH, f.dpo, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// decryptAll decrypts every table and image of the warehouse (dpo view)
+// and returns the plaintext, for leak scans.
+func (f *fixture) decryptAll(t *testing.T) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	for _, prefix := range []string{"health/", "identity/", "genetic/"} {
+		store := strings.TrimSuffix(prefix, "/")
+		for info, err := range f.st.List(f.ctx, prefix) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			dek, err := f.dpoWH.DataKey(f.ctx, batchOf(info.Key), store)
+			if err != nil {
+				t.Fatalf("%s: %v", info.Key, err)
+			}
+			data, err := warehouse.ReadEncryptedAll(f.ctx, f.st, info.Key, dek, 1<<30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasSuffix(info.Key, ".parquet") {
+				warehouse.ReadTable(data, func(m map[string]string) error {
+					for k, v := range m {
+						fmt.Fprintf(&out, "%s=%s\n", k, v)
+					}
+					return nil
+				})
+			} else {
+				out.Write(data)
+				out.WriteByte('\n')
+			}
+		}
+	}
+	return out.Bytes()
+}
+
+func batchOf(key string) string {
+	if i := strings.Index(key, "batch="); i >= 0 {
+		b := strings.TrimSuffix(key[i+6:], ".parquet")
+		if j := strings.Index(b, "/"); j >= 0 {
+			b = b[:j]
+		}
+		return b
+	}
+	base := key[strings.LastIndex(key, "/")+1:]
+	return base[:strings.LastIndex(base, "-")]
+}
+
+// readPrefix concatenates the raw objects under prefix.
+func (f *fixture) readPrefix(t *testing.T, prefix string) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	for info, err := range f.st.List(f.ctx, prefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.st.Open(f.ctx, info.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(&out, r)
+		r.Close()
+	}
+	return out.Bytes()
+}
+
+func containsAny(data []byte, ss []string) string {
+	for _, s := range ss {
+		if s != "" && bytes.Contains(data, []byte(s)) {
+			return s
+		}
+	}
+	return ""
+}
+
+func req(ref string) rights.Request { return rights.Request{Ref: ref} }
+
+func subjNIR(p synthPerson) rights.Subject { return rights.Subject{NIR: p.nir} }
+
+func subjName(p synthPerson) rights.Subject {
+	return rights.Subject{LastName: p.last, FirstName: p.first, BirthDate: p.birth, Sex: p.sex}
+}

@@ -1,0 +1,306 @@
+package rights
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"hdw/configs"
+	"hdw/keys"
+	"hdw/objstore"
+	"hdw/pseudo"
+	"hdw/warehouse"
+)
+
+// RectifyReport describes a rectification. It never holds the old or the
+// new value.
+type RectifyReport struct {
+	Request string `json:"request"`
+	Field   string `json:"field"`
+	Found   bool   `json:"found"`
+	// IdentityRows is the number of identity rows corrected.
+	IdentityRows int `json:"identity_rows"`
+	// Repseudonymized is true when the pseudonym basis changed the
+	// pseudonym; the counts below are what followed.
+	Repseudonymized bool           `json:"repseudonymized"`
+	Records         int            `json:"records"`
+	Images          int            `json:"images"`
+	Genetic         int            `json:"genetic"`
+	Workspaces      map[string]int `json:"workspaces,omitempty"`
+}
+
+// cleanValue validates and canonicalizes a rectified value by its dictionary type.
+func cleanValue(col configs.Column, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	switch col.Type {
+	case "nir":
+		if v == "" {
+			return "", nil
+		}
+		n := pseudo.CleanNIR(v)
+		if err := pseudo.ValidateNIR(n); err != nil {
+			return "", err
+		}
+		return n, nil
+	case "date":
+		if v == "" {
+			return "", nil
+		}
+		d, err := pseudo.ParseDate(v)
+		if err != nil {
+			return "", err
+		}
+		return d.Format("2006-01-02"), nil
+	case "sex":
+		return pseudo.NormalizeSex(v)
+	}
+	return v, nil
+}
+
+// Rectify corrects an identifying field of the person in the identity
+// store (9.2, right of rectification). When the field is part of the
+// pseudonym basis and the pseudonym changes (the NIR is corrected, or a
+// name without NIR), the person is re-pseudonymized in every store: health
+// records, image paths and the pseudonym embedded in de-identified images
+// (PatientID/PatientName, same length, rewritten in place), genetic rows
+// and workspaces. The value never appears in the report, logs or errors.
+func (s *Service) Rectify(ctx context.Context, req Request, subj Subject, field, value string) (*RectifyReport, error) {
+	if err := s.check(req); err != nil {
+		return nil, err
+	}
+	col, ok := s.opt.Dict.Lookup(field)
+	if !ok || col.Category != configs.CatIdentifying {
+		return nil, ErrField
+	}
+	field = col.Name
+	value, err := cleanValue(col, value)
+	if err != nil {
+		return nil, fmt.Errorf("rectified %s: %w", field, err)
+	}
+	d := newDeks(s.wh)
+	defer d.wipe()
+	p, err := s.resolve(ctx, subj, d)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.admit(ctx, req, "rectify", [][]string{p.list()}); err != nil {
+		return nil, err
+	}
+	wk, err := s.warehouseKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer wk.Wipe()
+	rep := &RectifyReport{Request: req.Ref, Field: field}
+	commits, err := s.wh.Commits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rename := map[string]string{}
+	for _, c := range commits {
+		t, err := readTable(ctx, s.wh, d, c.Batch, keys.Identity, warehouse.IdentityTableKey(c.Batch))
+		if err != nil {
+			return nil, err
+		}
+		changed := false
+		for _, r := range t.rows {
+			old := r["pseudonym"]
+			if !p.pseudonyms[old] {
+				continue
+			}
+			r[field] = value
+			rep.IdentityRows++
+			changed = true
+			if r["basis_kind"] == "IMPORT" {
+				continue
+			}
+			bs := rowBases(r)
+			if len(bs) == 0 {
+				continue
+			}
+			np := wk.Patient(bs[0])
+			r["basis_kind"] = bs[0][:3]
+			if np == old {
+				continue
+			}
+			if prev, ok := rename[old]; ok && prev != np {
+				return nil, fmt.Errorf("rectify: rows of one pseudonym disagree on the new basis; correct the conflicting fields first")
+			}
+			rename[old] = np
+			r["pseudonym"] = np
+		}
+		if changed {
+			if err := writeTable(ctx, s.wh, d, t); err != nil {
+				return nil, fmt.Errorf("rewrite %s: %w", t.key, err)
+			}
+		}
+	}
+	rep.Found = rep.IdentityRows > 0
+	if len(rename) == 0 {
+		return rep, nil
+	}
+	rep.Repseudonymized = true
+	if err := s.repseudonymize(ctx, d, commits, rename, rep); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// repseudonymize applies old -> new pseudonyms to the health and genetic
+// tables, the images and the workspaces.
+func (s *Service) repseudonymize(ctx context.Context, d *deks, commits []warehouse.Commit, rename map[string]string, rep *RectifyReport) error {
+	imgKeys := map[string]string{}
+	for old, np := range rename {
+		imgs, err := images(ctx, s.wh.St, old)
+		if err != nil {
+			return err
+		}
+		for _, im := range imgs {
+			imgKeys[im.Key] = imagePrefix(np) + im.Key[len(imagePrefix(old)):]
+		}
+	}
+	for _, c := range commits {
+		for _, tb := range batchTables(c.Batch) {
+			if tb.store == keys.Identity {
+				continue
+			}
+			t, err := readTable(ctx, s.wh, d, c.Batch, tb.store, tb.key)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, r := range t.rows {
+				np, ok := rename[r["pseudonym"]]
+				if !ok {
+					continue
+				}
+				r["pseudonym"] = np
+				if k, ok := imgKeys[r["image_key"]]; ok {
+					r["image_key"] = k
+				}
+				n++
+			}
+			if n == 0 {
+				continue
+			}
+			if err := writeTable(ctx, s.wh, d, t); err != nil {
+				return fmt.Errorf("rewrite %s: %w", t.key, err)
+			}
+			if tb.store == keys.Health {
+				rep.Records += n
+			} else {
+				rep.Genetic += n
+			}
+		}
+	}
+	for oldKey, newKey := range imgKeys {
+		old := oldKey[len("health/images/"):]
+		old = old[:strings.Index(old, "/")]
+		if err := s.moveImage(ctx, d, oldKey, newKey, old, rename[old]); err != nil {
+			return err
+		}
+		rep.Images++
+	}
+	if s.opt.Workspaces != nil {
+		projects, err := s.opt.Workspaces.Projects(ctx)
+		if err != nil {
+			return err
+		}
+		for _, pr := range projects {
+			for old, np := range rename {
+				n, err := s.opt.Workspaces.Rename(ctx, pr, old, np)
+				if err != nil {
+					return fmt.Errorf("re-pseudonymize workspace %s: %w", pr, err)
+				}
+				if n > 0 {
+					if rep.Workspaces == nil {
+						rep.Workspaces = map[string]int{}
+					}
+					rep.Workspaces[pr] += n
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// moveImage re-encrypts an image under its new key (the object key is the
+// envelope's associated data), replacing the embedded pseudonym, then
+// deletes the old object.
+func (s *Service) moveImage(ctx context.Context, d *deks, oldKey, newKey, oldPseudo, newPseudo string) error {
+	dek, err := d.get(ctx, imageBatch(oldKey), keys.Health)
+	if err != nil {
+		return err
+	}
+	r, err := warehouse.OpenEncrypted(ctx, s.wh.St, oldKey, dek)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	w, err := warehouse.CreateEncrypted(ctx, s.wh.St, newKey, dek)
+	if err != nil {
+		return err
+	}
+	rw := newReplaceWriter(w, []byte(oldPseudo), []byte(newPseudo))
+	if _, err := io.Copy(rw, r); err != nil {
+		objstore.Abort(w)
+		return fmt.Errorf("re-pseudonymize an image: %w", err)
+	}
+	if err := rw.flush(); err != nil {
+		objstore.Abort(w)
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return s.wh.St.Delete(ctx, oldKey)
+}
+
+// replaceWriter replaces every occurrence of old by new (same length) in a
+// stream, holding back len(old)-1 bytes between writes.
+type replaceWriter struct {
+	w        io.Writer
+	old, new []byte
+	buf      []byte
+}
+
+func newReplaceWriter(w io.Writer, old, new []byte) *replaceWriter {
+	return &replaceWriter{w: w, old: old, new: new}
+}
+
+func (r *replaceWriter) Write(p []byte) (int, error) {
+	r.buf = append(r.buf, p...)
+	r.replace()
+	keep := len(r.old) - 1
+	if len(r.buf) > keep {
+		n := len(r.buf) - keep
+		if _, err := r.w.Write(r.buf[:n]); err != nil {
+			return 0, err
+		}
+		r.buf = append(r.buf[:0], r.buf[n:]...)
+	}
+	return len(p), nil
+}
+
+func (r *replaceWriter) replace() {
+	if len(r.old) == 0 || len(r.old) != len(r.new) {
+		return
+	}
+	for i := 0; ; {
+		j := bytes.Index(r.buf[i:], r.old)
+		if j < 0 {
+			return
+		}
+		copy(r.buf[i+j:], r.new)
+		i += j + len(r.old)
+	}
+}
+
+func (r *replaceWriter) flush() error {
+	r.replace()
+	_, err := r.w.Write(r.buf)
+	r.buf = r.buf[:0]
+	return err
+}

@@ -1,0 +1,155 @@
+package rights
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"hdw/keys"
+	"hdw/objstore"
+	"hdw/warehouse"
+)
+
+// RetentionOptions configure [ApplyRetention].
+type RetentionOptions struct {
+	// Years is the maximum age of health and genetic data from collection
+	// (retention.health_years, at most 20: CNIL 7.2).
+	Years int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// DryRun lists what would go and deletes nothing.
+	DryRun bool
+	// Operator is written in the proof.
+	Operator string
+}
+
+// RetentionBatch is one expired batch.
+type RetentionBatch struct {
+	Batch     string    `json:"batch"`
+	Collected time.Time `json:"collected"`
+	Records   int64     `json:"records"`
+	Images    int64     `json:"images"`
+	Genetic   int64     `json:"genetic"`
+	Objects   int       `json:"objects"`
+}
+
+// RetentionReport is the result of [ApplyRetention].
+type RetentionReport struct {
+	Cutoff  time.Time        `json:"cutoff"`
+	DryRun  bool             `json:"dry_run"`
+	Batches []RetentionBatch `json:"batches"`
+	Kept    int              `json:"batches_kept"`
+	Proof   *Proof           `json:"proof,omitempty"`
+}
+
+// ApplyRetention deletes the batches collected before now minus Years
+// (CNIL 7.2, 7.3): their health records and images, their genetic rows,
+// and the identity rows of those records (the identity data whose health
+// data is gone), then the batch's wrapped data keys, so that any copy of
+// the ciphertext left in a backup can no longer be decrypted. The commit
+// record goes first (the batch becomes invisible at once); an interrupted
+// run leaves an expired lease, so the next ingest removes the rest.
+// Batches collected later are untouched. It needs no data key.
+func ApplyRetention(ctx context.Context, wh *warehouse.Warehouse, opt RetentionOptions) (*RetentionReport, error) {
+	if opt.Years < 1 || opt.Years > 20 {
+		return nil, errors.New("retention: years must be between 1 and 20 (CNIL 7.2)")
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	now := opt.Now().UTC()
+	rep := &RetentionReport{Cutoff: now.AddDate(-opt.Years, 0, 0), DryRun: opt.DryRun}
+	commits, err := wh.Commits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var expired []warehouse.Commit
+	for _, c := range commits {
+		if c.Created.Before(rep.Cutoff) {
+			expired = append(expired, c)
+		} else {
+			rep.Kept++
+		}
+	}
+	if len(expired) == 0 {
+		return rep, nil
+	}
+	imgs := map[string][]string{}
+	for info, err := range wh.St.List(ctx, "health/images/") {
+		if err != nil {
+			if errors.Is(err, objstore.ErrNotExist) {
+				break
+			}
+			return nil, err
+		}
+		b := imageBatch(info.Key)
+		imgs[b] = append(imgs[b], info.Key)
+	}
+	pr := &Proof{ID: warehouse.NewID(now), Time: now, Request: "retention", Operator: opt.Operator, Kind: "retention", Counts: map[string]int{}}
+	for _, c := range expired {
+		objs := []struct{ store, key string }{
+			{keys.Health, warehouse.HealthTableKey(c.Batch)},
+			{keys.Identity, warehouse.IdentityTableKey(c.Batch)},
+			{keys.Identity, warehouse.ProfessionalTableKey(c.Batch)},
+			{keys.Genetic, warehouse.GeneticTableKey(c.Batch)},
+		}
+		for _, k := range imgs[c.Batch] {
+			objs = append(objs, struct{ store, key string }{keys.Health, k})
+		}
+		objs = append(objs, struct{ store, key string }{"keys", warehouse.BatchKeysKey(c.Batch)})
+		rb := RetentionBatch{Batch: c.Batch, Collected: c.Created, Records: c.Counts["records"], Images: int64(len(imgs[c.Batch])), Genetic: c.Counts["genetic"]}
+		for _, o := range objs {
+			if _, err := wh.St.Stat(ctx, o.key); err == nil {
+				rb.Objects++
+			}
+		}
+		rep.Batches = append(rep.Batches, rb)
+		if opt.DryRun {
+			continue
+		}
+		if err := warehouse.WriteJSON(ctx, wh.St, warehouse.PendingKey(c.Batch), map[string]any{"batch": c.Batch, "expires": now.Add(-time.Second)}); err != nil {
+			return rep, fmt.Errorf("mark batch %s for removal: %w", c.Batch, err)
+		}
+		if err := wh.St.Delete(ctx, warehouse.CommitKey(c.Batch)); err != nil {
+			return rep, fmt.Errorf("remove the commit record of batch %s: %w", c.Batch, err)
+		}
+		for _, o := range objs {
+			sum, size, err := objectHash(ctx, wh.St, o.key)
+			if err != nil {
+				return rep, err
+			}
+			if sum == "" {
+				continue
+			}
+			if err := wh.St.Delete(ctx, o.key); err != nil {
+				return rep, fmt.Errorf("delete an object of batch %s: %w", c.Batch, err)
+			}
+			key := o.key
+			if strings.HasPrefix(key, "health/images/") {
+				key = "health/images/*/" + key[strings.LastIndex(key, "/")+1:]
+			}
+			pr.Objects = append(pr.Objects, ObjectProof{Key: key, Store: o.store, Action: "deleted", SHA256Before: sum, SizeBefore: size})
+		}
+		wh.St.Delete(ctx, warehouse.PendingKey(c.Batch))
+		pr.Counts["batches"]++
+		pr.Counts["records"] += int(c.Counts["records"])
+		pr.Counts["genetic"] += int(c.Counts["genetic"])
+		pr.Counts["images"] += len(imgs[c.Batch])
+	}
+	if opt.DryRun {
+		return rep, nil
+	}
+	pr.Verified = true
+	for _, c := range expired {
+		if _, err := wh.St.Stat(ctx, warehouse.CommitKey(c.Batch)); err == nil {
+			pr.Verified = false
+		}
+	}
+	rep.Proof = pr
+	if err := warehouse.WriteJSON(ctx, wh.St, ProofPrefix+pr.ID+".json", pr); err != nil {
+		return rep, fmt.Errorf("write the retention proof: %w", err)
+	}
+	return rep, nil
+}
