@@ -127,7 +127,7 @@ func (n *cmpNode) str(b *strings.Builder) {
 	b.WriteString(quote(n.vals[0]))
 }
 
-// quote writes a value: numbers bare, text in single quotes ('' escapes ').
+// quote writes a value: numbers bare, text in single quotes (” escapes ').
 func quote(v string) string {
 	if isNumber(v) {
 		return v

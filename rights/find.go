@@ -89,9 +89,9 @@ func rowBases(r map[string]string) []string {
 
 // matcher compares identity rows with a subject, in canonical form.
 type matcher struct {
-	nir                     string
+	nir                    string
 	last, first, date, sex string
-	names                   bool
+	names                  bool
 }
 
 func newMatcher(s Subject) matcher {

@@ -107,9 +107,9 @@ func TestSEC_REI_1_Find(t *testing.T) {
 	s := f.service(t, nil)
 	spaced := f.A.nir[:1] + " " + f.A.nir[1:3] + " " + f.A.nir[3:5] + " " + f.A.nir[5:7] + " " + f.A.nir[7:10] + " " + f.A.nir[10:13] + " " + f.A.nir[13:]
 	cases := []struct {
-		name                       string
-		subj                       rights.Subject
-		found                      bool
+		name                     string
+		subj                     rights.Subject
+		found                    bool
 		records, images, genetic int
 	}{
 		{"A by NIR", subjNIR(f.A), true, 3, 2, 1},
