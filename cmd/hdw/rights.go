@@ -1,0 +1,552 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"hdw/configs"
+	"hdw/keys"
+	"hdw/objstore"
+	"hdw/rights"
+)
+
+// The identity flags of the rights commands are the DPO's input: they are
+// never echoed in output, logs, audit events or errors.
+type subjectFlags struct {
+	nir, last, first, birth, sex string
+}
+
+func (s *subjectFlags) register(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVar(&s.nir, "nir", "", "the person's NIR (15 characters; spaces allowed)")
+	f.StringVar(&s.last, "last-name", "", "last name (birth name preferred), with --first-name --birth-date --sex")
+	f.StringVar(&s.first, "first-name", "", "first name")
+	f.StringVar(&s.birth, "birth-date", "", "birth date YYYY-MM-DD")
+	f.StringVar(&s.sex, "sex", "", "sex: M, F or U (also 1, 2, H)")
+}
+
+func (s *subjectFlags) subject() (rights.Subject, error) {
+	sub := rights.Subject{NIR: s.nir, LastName: s.last, FirstName: s.first, BirthDate: s.birth, Sex: s.sex}
+	names := s.last != "" || s.first != "" || s.birth != "" || s.sex != ""
+	if s.nir == "" && !names {
+		return sub, usageErr("give --nir, or --last-name --first-name --birth-date --sex")
+	}
+	if names && (s.last == "" || s.first == "" || s.birth == "" || s.sex == "") {
+		return sub, usageErr("--last-name, --first-name, --birth-date and --sex go together")
+	}
+	return sub, nil
+}
+
+type rightsOpts struct {
+	subj    subjectFlags
+	request string
+	out     string
+	field   string
+	value   string
+}
+
+func newRightsCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "rights",
+		Short: "answer a person's request: find, access, erase, oppose, rectify (dpo)",
+		Long: `Rights handles a person's request (CNIL 2021-118 §9, SEC-REI-1): hdw
+recomputes the warehouse pseudonym from what the person provides (--nir, or
+--last-name --first-name --birth-date --sex; accents and case do not matter)
+and acts on every copy of their data: health, identity and genetic stores,
+images and workspaces. Profile: dpo. --request REF is mandatory and is written
+in the audit trail with every call; the identity flags never are.
+
+  find     where the person's data is (records and images per batch,
+           workspaces, exports built since); "not found" is an answer
+  access   writes the person's package to --out DIR (Parquet + CSV, images,
+           projects, summary.txt)
+  erase    removes the person everywhere and records a deletion proof
+  oppose   adds the person to the opposition registry (later ingests skip
+           them), then erases them (9.4, 9.7)
+  rectify  corrects an identifying field (--field F --value V); a corrected
+           NIR re-pseudonymizes the person in every store
+
+Each person resolved counts toward rights.max_reidentifications_per_day.`,
+		Example: `  hdw --profile dpo rights find --request DPO-2026-001 --nir "2 62 04 75 011 123 45"
+  hdw --profile dpo rights access --request DPO-2026-001 --last-name lefevre --first-name amelie --birth-date 1962-04-15 --sex F --out ./package
+  hdw --profile dpo rights erase --request DPO-2026-002 --nir 262047501112345
+  hdw --profile dpo rights rectify --request DPO-2026-003 --nir 262047501112345 --field phone --value 0600000000`,
+	}
+	for _, action := range []string{"find", "access", "erase", "oppose", "rectify"} {
+		var o rightsOpts
+		sub := &cobra.Command{
+			Use:   action + " --request REF (--nir N | --last-name L --first-name F --birth-date D --sex S)",
+			Short: action + " a person's data (dpo)",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return runRights(cmd.Context(), g, action, o)
+			},
+		}
+		o.subj.register(sub)
+		f := sub.Flags()
+		f.StringVar(&o.request, "request", "", "request reference (mandatory; A-Z a-z 0-9 . _ - / :)")
+		switch action {
+		case "access":
+			f.StringVar(&o.out, "out", "", "folder for the person's package (mandatory)")
+		case "rectify":
+			f.StringVar(&o.field, "field", "", "identifying column to correct (e.g. phone, address, nir)")
+			f.StringVar(&o.value, "value", "", "corrected value (never echoed)")
+		}
+		c.AddCommand(sub)
+	}
+	return c
+}
+
+// rightsService opens the session and the rights service, auditing refusals.
+func (g *globals) rightsService(ctx context.Context, command, action, ref string) (*session, *rights.Service, error) {
+	if g.profile == "" {
+		return nil, nil, usageErr("no profile: pass --profile dpo or set HDW_PROFILE=dpo")
+	}
+	sess, err := g.open(ctx, command)
+	if err != nil {
+		return nil, nil, err
+	}
+	target := map[string]string{"request": ref}
+	svc, err := rights.New(sess.wh, sess.prov, rights.Options{
+		Dict:       st.dict,
+		Workspaces: sess.workspaceIndex(),
+		MaxPerDay:  st.cfg.Rights.MaxReidentificationsPerDay,
+		Operator:   sess.operator,
+		Logger:     g.logger,
+		Alert: func(ctx context.Context, a rights.Alert) {
+			fmt.Fprintf(g.stderr, "hdw: ALERT: daily re-identification limit reached (%d of %d used, %d asked) by request %s; refused (SEC-REI-4)\n",
+				a.Used, a.Limit, a.Asked, a.Request)
+			sess.event(ctx, command, "rights.alert", "alert", map[string]string{"request": a.Request, "kind": a.Kind, "alert": "rate-limit"},
+				map[string]int64{"used": int64(a.Used), "asked": int64(a.Asked), "limit": int64(a.Limit)}, "daily re-identification limit reached")
+		},
+	})
+	if err != nil {
+		err = sess.deny(ctx, action, target, &exitError{code: exitFailure, err: fmt.Errorf("profile %s: %w", g.profile, err)})
+		sess.close(ctx)
+		return nil, nil, err
+	}
+	if !rights.ValidRef(ref) {
+		err := sess.deny(ctx, action, map[string]string{"request": "invalid"}, usageErr("%v", rights.ErrNoRequest))
+		sess.close(ctx)
+		return nil, nil, err
+	}
+	return sess, svc, nil
+}
+
+// workspaceIndex returns the workspaces seen by the rights service.
+// TODO(issue 7): wire package workspaces once it implements rights.WorkspaceIndex.
+func (s *session) workspaceIndex() rights.WorkspaceIndex { return nil }
+
+// rightsFailure audits a failed or refused call and returns the error.
+func rightsFailure(ctx context.Context, sess *session, action string, target map[string]string, err error) error {
+	if errors.Is(err, rights.ErrRateLimit) || errors.Is(err, rights.ErrNotDPO) || errors.Is(err, rights.ErrNoRequest) ||
+		errors.Is(err, rights.ErrNoReason) || errors.Is(err, keys.ErrForbidden) {
+		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: err})
+	}
+	sess.event(ctx, "", action, "failed", target, nil, "")
+	return err
+}
+
+func runRights(ctx context.Context, g *globals, action string, o rightsOpts) error {
+	subj, err := o.subj.subject()
+	if err != nil {
+		return err
+	}
+	switch {
+	case action == "access" && o.out == "":
+		return usageErr("access needs --out DIR")
+	case action == "rectify" && o.field == "":
+		return usageErr("rectify needs --field NAME and --value V")
+	}
+	command := "rights"
+	act := "rights." + action
+	sess, svc, err := g.rightsService(ctx, command, act, o.request)
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	req := rights.Request{Ref: o.request, Reason: action}
+	target := map[string]string{"request": o.request}
+	switch action {
+	case "find":
+		loc, err := svc.Find(ctx, req, subj)
+		if err != nil {
+			return rightsFailure(ctx, sess, act, target, err)
+		}
+		target["found"] = fmt.Sprint(loc.Found)
+		if err := sess.event(ctx, command, act, "ok", target, map[string]int64{"records": int64(loc.Records), "images": int64(loc.Images),
+			"genetic": int64(loc.Genetic), "identity": int64(loc.Identity), "workspaces": int64(len(loc.Workspaces)), "exports": int64(len(loc.Exports))}, ""); err != nil {
+			return err
+		}
+		return printFind(g, loc)
+	case "access":
+		out, err := objstore.NewLocal(o.out)
+		if err != nil {
+			return fmt.Errorf("open --out folder: %w", err)
+		}
+		rep, err := svc.Access(ctx, req, subj, out)
+		if err != nil {
+			return rightsFailure(ctx, sess, act, target, err)
+		}
+		target["found"] = fmt.Sprint(rep.Found)
+		if err := sess.event(ctx, command, act, "ok", target, map[string]int64{"records": int64(rep.Records), "images": int64(rep.Images),
+			"genetic": int64(rep.Genetic), "identity": int64(rep.Identity), "files": int64(len(rep.Files))}, ""); err != nil {
+			return err
+		}
+		if g.json {
+			return writeJSON(g.stdout, rep)
+		}
+		if !rep.Found {
+			fmt.Fprintf(g.stdout, "request %s: no data for this person in the warehouse; nothing written\n", rep.Request)
+			return nil
+		}
+		fmt.Fprintf(g.stdout, "request %s: package written to %s\n", rep.Request, o.out)
+		fmt.Fprintf(g.stdout, "  identity %d, records %d, genetic %d, images %d, projects %d, files %d\n",
+			rep.Identity, rep.Records, rep.Genetic, rep.Images, len(rep.Projects), len(rep.Files))
+		return nil
+	case "erase", "oppose":
+		var proof *rights.Proof
+		if action == "erase" {
+			proof, err = svc.Erase(ctx, req, subj)
+		} else {
+			proof, err = svc.Oppose(ctx, req, subj)
+		}
+		if err != nil {
+			if proof != nil {
+				target["proof"] = proof.ID
+			}
+			return rightsFailure(ctx, sess, act, target, err)
+		}
+		return auditProof(ctx, g, sess, command, act, target, proof)
+	case "rectify":
+		rep, err := svc.Rectify(ctx, req, subj, o.field, o.value)
+		if err != nil {
+			return rightsFailure(ctx, sess, act, target, err)
+		}
+		target["field"] = rep.Field
+		target["repseudonymized"] = fmt.Sprint(rep.Repseudonymized)
+		counts := map[string]int64{"identity_rows": int64(rep.IdentityRows), "records": int64(rep.Records), "images": int64(rep.Images), "genetic": int64(rep.Genetic)}
+		for p, n := range rep.Workspaces {
+			counts["workspace:"+p] = int64(n)
+		}
+		if err := sess.event(ctx, command, act, "ok", target, counts, ""); err != nil {
+			return err
+		}
+		if g.json {
+			return writeJSON(g.stdout, rep)
+		}
+		if !rep.Found {
+			fmt.Fprintf(g.stdout, "request %s: no identity entry for this person; nothing changed\n", rep.Request)
+			return nil
+		}
+		fmt.Fprintf(g.stdout, "request %s: %s corrected in %d identity rows\n", rep.Request, rep.Field, rep.IdentityRows)
+		if rep.Repseudonymized {
+			fmt.Fprintf(g.stdout, "  pseudonym basis changed: re-pseudonymized %d records, %d images, %d genetic rows, %d workspaces\n",
+				rep.Records, rep.Images, rep.Genetic, len(rep.Workspaces))
+		}
+		return nil
+	}
+	return usageErr("unknown rights action %q", action)
+}
+
+// auditProof records a deletion proof in the audit trail: its id, counts
+// and the SHA-256 of the proof document, which seals it in the hash chain.
+func auditProof(ctx context.Context, g *globals, sess *session, command, action string, target map[string]string, p *rights.Proof) error {
+	doc, _ := json.Marshal(p)
+	h := sha256.Sum256(doc)
+	target["proof"] = p.ID
+	target["proof_sha256"] = hex.EncodeToString(h[:])
+	target["verified"] = fmt.Sprint(p.Verified)
+	if len(p.OutOfScope) > 0 {
+		ids := make([]string, 0, len(p.OutOfScope))
+		for _, e := range p.OutOfScope {
+			ids = append(ids, e.ID)
+		}
+		target["out_of_scope_exports"] = strings.Join(ids, ",")
+	}
+	counts := map[string]int64{"objects": int64(len(p.Objects)), "opposition_entries": int64(p.OppositionEntries)}
+	for k, v := range p.Counts {
+		counts[k] = int64(v)
+	}
+	outcome := "ok"
+	if !p.Verified {
+		outcome = "partial"
+	}
+	if err := sess.event(ctx, command, action, outcome, target, counts, ""); err != nil {
+		return err
+	}
+	if g.json {
+		if err := writeJSON(g.stdout, p); err != nil {
+			return err
+		}
+	} else {
+		w := g.stdout
+		fmt.Fprintf(w, "request %s: %s done, proof %s (rights/proofs/%s.json, sha256 %s)\n", p.Request, p.Kind, p.ID, p.ID, target["proof_sha256"])
+		fmt.Fprintf(w, "  removed: records %d, identity %d, genetic %d, images %d, workspace rows %d (%d objects)\n",
+			p.Counts["records"], p.Counts["identity"], p.Counts["genetic"], p.Counts["images"], p.Counts["workspace_rows"], len(p.Objects))
+		if p.OppositionEntries > 0 {
+			fmt.Fprintf(w, "  opposition registry: %d entries (later ingests skip this person)\n", p.OppositionEntries)
+		}
+		fmt.Fprintf(w, "  verified: %v (a new search finds nothing)\n", p.Verified)
+		for _, e := range p.OutOfScope {
+			fmt.Fprintf(w, "  out of scope: anonymous export %s released %s\n", e.ID, e.Built.Format("2006-01-02"))
+		}
+	}
+	if !p.Verified {
+		return &exitError{code: exitFailure, err: errors.New("erasure not verified: a search after it still finds data; rerun the command")}
+	}
+	return nil
+}
+
+func printFind(g *globals, loc *rights.Location) error {
+	if g.json {
+		return writeJSON(g.stdout, loc)
+	}
+	w := g.stdout
+	if !loc.Found {
+		fmt.Fprintf(w, "request %s: not found; the warehouse and its workspaces hold no data for this person\n", loc.Request)
+		return nil
+	}
+	fmt.Fprintf(w, "request %s: found\n", loc.Request)
+	for _, p := range loc.Pseudonyms {
+		fmt.Fprintf(w, "  pseudonym  %s\n", p)
+	}
+	fmt.Fprintf(w, "  total      records %d, images %d, genetic %d, identity rows %d\n", loc.Records, loc.Images, loc.Genetic, loc.Identity)
+	for _, b := range loc.Batches {
+		fmt.Fprintf(w, "  batch      %s collected %s: records %d, images %d, genetic %d\n", b.Batch, b.Collected.Format("2006-01-02"), b.Records, b.Images, b.Genetic)
+	}
+	for _, ws := range loc.Workspaces {
+		fmt.Fprintf(w, "  workspace  %s: %d rows\n", ws.Project, ws.Rows)
+	}
+	for _, e := range loc.Exports {
+		fmt.Fprintf(w, "  export     %s built %s (anonymous; out of scope of erasure)\n", e.ID, e.Built.Format("2006-01-02"))
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+type reidentifyOpts struct {
+	pseudonym string
+	workspace string
+	criteria  string
+	request   string
+	reason    string
+	out       string
+}
+
+func newReidentifyCmd(g *globals) *cobra.Command {
+	var o reidentifyOpts
+	c := &cobra.Command{
+		Use:   "reidentify (--pseudonym P [--workspace PROJECT] | --criteria EXPR) --request REF --reason emergency|recontact",
+		Short: "lift a pseudonym in a medical emergency, or select persons to recontact (dpo)",
+		Long: `Reidentify is reserved to the dpo profile (SEC-REI-4), needs a request
+reference and a reason (SEC-REI-5), is audited with the request reference, and
+counts every person toward rights.max_reidentifications_per_day: beyond it the
+call is refused and an alert raised.
+
+  --reason emergency --pseudonym P   the identity behind P (SEC-REI-3); a
+                                      workspace pseudonym needs --workspace
+  --reason recontact --criteria EXPR the contact details only of the persons
+                                      whose health records match EXPR
+                                      (SEC-REI-2), as CSV (--out FILE or stdout)
+
+EXPR reads health and derived columns, e.g.
+  "diagnosis like 'C50%' and birth_year >= 1960"
+  "modality in ('CT', 'MR') and not (sex_code = 'M')"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReidentify(cmd.Context(), g, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.pseudonym, "pseudonym", "", "warehouse pseudonym (or workspace pseudonym with --workspace)")
+	f.StringVar(&o.workspace, "workspace", "", "project whose workspace issued --pseudonym")
+	f.StringVar(&o.criteria, "criteria", "", "medical criteria over health columns (recontact)")
+	f.StringVar(&o.request, "request", "", "request reference (mandatory)")
+	f.StringVar(&o.reason, "reason", "", "emergency or recontact (mandatory)")
+	f.StringVar(&o.out, "out", "", "recontact: write the contact CSV to FILE (mode 0600) instead of stdout")
+	return c
+}
+
+func runReidentify(ctx context.Context, g *globals, o reidentifyOpts) error {
+	switch o.reason {
+	case rights.ReasonEmergency:
+		if o.pseudonym == "" || o.criteria != "" {
+			return usageErr("--reason emergency needs --pseudonym P (and no --criteria)")
+		}
+	case rights.ReasonRecontact:
+		if o.criteria == "" || o.pseudonym != "" {
+			return usageErr("--reason recontact needs --criteria EXPR (and no --pseudonym)")
+		}
+	default:
+		return usageErr("%v", rights.ErrNoReason)
+	}
+	act := "reidentify." + o.reason
+	sess, svc, err := g.rightsService(ctx, "reidentify", act, o.request)
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	req := rights.Request{Ref: o.request, Reason: o.reason}
+	target := map[string]string{"request": o.request, "reason": o.reason}
+	if o.workspace != "" {
+		target["workspace"] = o.workspace
+	}
+	if o.reason == rights.ReasonEmergency {
+		id, err := svc.Emergency(ctx, req, o.pseudonym, o.workspace)
+		if errors.Is(err, rights.ErrNotFound) {
+			sess.event(ctx, "", act, "not-found", target, nil, "")
+			return &exitError{code: exitFailure, err: err}
+		}
+		if err != nil {
+			return rightsFailure(ctx, sess, act, target, err)
+		}
+		if err := sess.event(ctx, "", act, "ok", target, map[string]int64{"persons": 1, "identity_rows": int64(id.Rows)}, "emergency"); err != nil {
+			return err
+		}
+		if g.json {
+			return writeJSON(g.stdout, id)
+		}
+		fmt.Fprintf(g.stdout, "request %s: identity for a medical emergency (SEC-REI-3); for this purpose only\n", o.request)
+		for _, c := range st.dict.ByCategory(configs.CatIdentifying) {
+			if v := id.Fields[c]; v != "" {
+				fmt.Fprintf(g.stdout, "  %-12s %s\n", c, v)
+			}
+		}
+		return nil
+	}
+	cs, err := svc.Recontact(ctx, req, o.criteria)
+	if err != nil {
+		return rightsFailure(ctx, sess, act, target, err)
+	}
+	if err := sess.event(ctx, "", act, "ok", target, map[string]int64{"persons": int64(len(cs))}, "recontact"); err != nil {
+		return err
+	}
+	var w io.Writer = g.stdout
+	if o.out != "" {
+		f, err := os.OpenFile(o.out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("open --out file: %w", err)
+		}
+		defer f.Close()
+		w = f
+	}
+	if g.json && o.out == "" {
+		return writeJSON(w, cs)
+	}
+	cw := csv.NewWriter(w)
+	cols := rights.ContactColumns()
+	cw.Write(cols)
+	for _, c := range cs {
+		row := make([]string, len(cols))
+		for i, k := range cols {
+			row[i] = c[k]
+		}
+		cw.Write(row)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	if o.out != "" {
+		fmt.Fprintf(g.stderr, "hdw: %d persons to recontact written to %s (for this purpose only, SEC-REI-2)\n", len(cs), o.out)
+	}
+	return nil
+}
+
+type retentionOpts struct {
+	dryRun bool
+}
+
+func newRetentionCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "retention",
+		Short: "apply the retention period (CNIL 7.2, 7.3)",
+	}
+	var o retentionOpts
+	apply := &cobra.Command{
+		Use:   "apply [--dry-run]",
+		Short: "delete batches collected more than retention.health_years ago (dpo or admin)",
+		Long: `Apply deletes the batches collected more than retention.health_years (at
+most 20, CNIL 7.2) ago: their health records and images, genetic rows, the
+identity rows of those records, and the batch's wrapped data keys. Later
+batches are untouched. --dry-run lists what would go. A deletion proof is
+written under rights/proofs/ and sealed in the audit trail. Profile: dpo or admin.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRetention(cmd.Context(), g, o, time.Now)
+		},
+	}
+	apply.Flags().BoolVar(&o.dryRun, "dry-run", false, "list what would be deleted, delete nothing")
+	c.AddCommand(apply)
+	return c
+}
+
+func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() time.Time) error {
+	if err := g.requireProfile(keys.ProfileDPO, keys.ProfileAdmin); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "retention")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	years := st.cfg.Retention.HealthYears
+	rep, err := rights.ApplyRetention(ctx, sess.wh, rights.RetentionOptions{Years: years, Now: now, DryRun: o.dryRun, Operator: sess.operator})
+	target := map[string]string{"years": fmt.Sprint(years)}
+	outcome := "ok"
+	if o.dryRun {
+		outcome = "dry-run"
+	}
+	if err != nil {
+		sess.event(ctx, "", "retention.apply", "failed", target, nil, "")
+		return err
+	}
+	counts := map[string]int64{"batches": int64(len(rep.Batches)), "kept": int64(rep.Kept)}
+	if rep.Proof != nil {
+		doc, _ := json.Marshal(rep.Proof)
+		h := sha256.Sum256(doc)
+		target["proof"] = rep.Proof.ID
+		target["proof_sha256"] = hex.EncodeToString(h[:])
+		for k, v := range rep.Proof.Counts {
+			counts[k] = int64(v)
+		}
+	}
+	if err := sess.event(ctx, "", "retention.apply", outcome, target, counts, ""); err != nil {
+		return err
+	}
+	if g.json {
+		return writeJSON(g.stdout, rep)
+	}
+	w := g.stdout
+	mode := ""
+	if rep.DryRun {
+		mode = " (dry run: nothing deleted)"
+	}
+	fmt.Fprintf(w, "retention %d years: data collected before %s goes%s\n", years, rep.Cutoff.Format("2006-01-02"), mode)
+	for _, b := range rep.Batches {
+		fmt.Fprintf(w, "  batch %s collected %s: records %d, images %d, genetic %d (%d objects)\n",
+			b.Batch, b.Collected.Format("2006-01-02"), b.Records, b.Images, b.Genetic, b.Objects)
+	}
+	fmt.Fprintf(w, "  expired %d batches, kept %d\n", len(rep.Batches), rep.Kept)
+	if rep.Proof != nil {
+		fmt.Fprintf(w, "  proof %s (rights/proofs/%s.json)\n", rep.Proof.ID, rep.Proof.ID)
+	}
+	return nil
+}
