@@ -18,6 +18,7 @@ import (
 	"hdw/configs"
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/pseudo"
 	"hdw/rights"
 )
 
@@ -155,7 +156,26 @@ func rightsFailure(ctx context.Context, sess *session, action string, target map
 		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: err})
 	}
 	sess.event(ctx, "", action, "failed", target, nil, "")
+	if isInputError(err) {
+		return &exitError{code: exitUsage, err: err}
+	}
 	return err
+}
+
+// isInputError reports whether err is about the DPO's input (exit 2).
+// These errors never hold the value.
+func isInputError(err error) bool {
+	var ee *rights.ExprError
+	if errors.As(err, &ee) {
+		return true
+	}
+	for _, e := range []error{pseudo.ErrNIRLength, pseudo.ErrNIRFormat, pseudo.ErrNIRKey, pseudo.ErrMissingField,
+		pseudo.ErrBirthDate, pseudo.ErrSex, rights.ErrField} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return strings.HasPrefix(err.Error(), "criteria: ")
 }
 
 func runRights(ctx context.Context, g *globals, action string, o rightsOpts) error {
