@@ -107,6 +107,7 @@ func (s *Service) admit(ctx context.Context, req Request, kind string, persons [
 	used := Used(entries)
 	e := LedgerEntry{Time: now, Operator: s.opt.Operator, Request: req.Ref, Kind: kind, Persons: tags, Outcome: "admitted"}
 	if used+fresh > s.opt.MaxPerDay {
+		s.opt.Logger.WarnContext(ctx, "rights call refused: daily limit", "kind", kind, "request", req.Ref, "used", used, "asked", fresh, "limit", s.opt.MaxPerDay)
 		e.Outcome = "refused"
 		e.Persons = nil
 		werr := appendLedger(ctx, s.wh.St, now, len(entries), e)
@@ -121,6 +122,7 @@ func (s *Service) admit(ctx context.Context, req Request, kind string, persons [
 	if err := appendLedger(ctx, s.wh.St, now, len(entries), e); err != nil {
 		return fmt.Errorf("write the re-identification ledger, nothing done: %w", err)
 	}
+	s.opt.Logger.DebugContext(ctx, "rights call admitted", "kind", kind, "request", req.Ref, "persons", len(persons), "new", fresh, "used", used+fresh, "limit", s.opt.MaxPerDay)
 	return nil
 }
 
