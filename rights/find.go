@@ -19,6 +19,9 @@ import (
 type person struct {
 	pseudonyms map[string]bool
 	bases      map[string]bool
+	// skipped are name-only pseudonyms shared with a homonym: never acted
+	// on automatically, reported to the DPO.
+	skipped map[string]bool
 }
 
 func (p *person) list() []string {
@@ -109,10 +112,12 @@ func newMatcher(s Subject) matcher {
 }
 
 func (m matcher) match(r map[string]string) bool {
-	if m.nir != "" && pseudo.CleanNIR(r["nir"]) == m.nir {
+	rn := pseudo.CleanNIR(r["nir"])
+	if m.nir != "" && rn == m.nir {
 		return true
 	}
-	if !m.names {
+	if !m.names || (m.nir != "" && rn != "") {
+		// A row with another NIR is another person, even with the same names.
 		return false
 	}
 	if pseudo.Normalize(r["first_name"]) != m.first {
@@ -141,11 +146,6 @@ func (s *Service) resolve(ctx context.Context, subj Subject, d *deks) (*person, 
 		return nil, err
 	}
 	defer wk.Wipe()
-	p := &person{pseudonyms: map[string]bool{}, bases: map[string]bool{}}
-	for _, b := range bases {
-		p.bases[b] = true
-		p.pseudonyms[wk.Patient(b)] = true
-	}
 	commits, err := s.wh.Commits(ctx)
 	if err != nil {
 		return nil, err
@@ -157,6 +157,35 @@ func (s *Service) resolve(ctx context.Context, subj Subject, d *deks) (*person, 
 			return nil, err
 		}
 		rows = append(rows, t.rows...)
+	}
+	// A name basis shared by rows of two different NIRs (homonyms) is
+	// ambiguous: rows under that name-only pseudonym may belong to either
+	// person, so they are never linked through a NIR; they are reported.
+	nirsOf := map[string]map[string]bool{}
+	for _, r := range rows {
+		n := pseudo.CleanNIR(r["nir"])
+		if n == "" {
+			continue
+		}
+		for _, b := range rowBases(r) {
+			if strings.HasPrefix(b, "ID:") {
+				if nirsOf[b] == nil {
+					nirsOf[b] = map[string]bool{}
+				}
+				nirsOf[b][n] = true
+			}
+		}
+	}
+	ambiguous := func(b string) bool { return len(nirsOf[b]) > 1 }
+	p := &person{pseudonyms: map[string]bool{}, bases: map[string]bool{}, skipped: map[string]bool{}}
+	nirGiven := strings.TrimSpace(subj.NIR) != ""
+	for _, b := range bases {
+		if nirGiven && strings.HasPrefix(b, "ID:") && ambiguous(b) {
+			p.skipped[wk.Patient(b)] = true
+			continue
+		}
+		p.bases[b] = true
+		p.pseudonyms[wk.Patient(b)] = true
 	}
 	// Fixpoint: a row matching the subject or holding a known pseudonym
 	// brings its other bases (a NIR row brings the name basis, and back).
@@ -173,12 +202,30 @@ func (s *Service) resolve(ctx context.Context, subj Subject, d *deks) (*person, 
 				p.pseudonyms[ps] = true
 			}
 			for _, b := range rowBases(r) {
-				if !p.bases[b] {
-					p.bases[b] = true
-					p.pseudonyms[wk.Patient(b)] = true
+				if p.bases[b] {
+					continue
 				}
+				if strings.HasPrefix(b, "ID:") && ambiguous(b) {
+					p.skipped[wk.Patient(b)] = true
+					continue
+				}
+				p.bases[b] = true
+				p.pseudonyms[wk.Patient(b)] = true
 			}
 		}
+	}
+	// Names matching rows of two different NIRs are two persons.
+	nirs := 0
+	for b := range p.bases {
+		if strings.HasPrefix(b, "NIR:") {
+			nirs++
+		}
+	}
+	if nirs > 1 {
+		return nil, ErrAmbiguous
+	}
+	for ps := range p.pseudonyms {
+		delete(p.skipped, ps)
 	}
 	return p, nil
 }
@@ -216,11 +263,16 @@ type Location struct {
 	// Exports are the anonymous exports built after the person's first
 	// ingest: they may derive from their data but hold no pseudonym; they
 	// are out of the scope of erasure.
-	Exports  []Export `json:"exports_after_ingest,omitempty"`
-	Records  int      `json:"records"`
-	Images   int      `json:"images"`
-	Genetic  int      `json:"genetic"`
-	Identity int      `json:"identity"`
+	Exports []Export `json:"exports_after_ingest,omitempty"`
+	// Ambiguous counts the identity rows under a name-only pseudonym that
+	// homonyms with different NIRs share: they may be this person's and are
+	// left untouched; the DPO checks them by hand (reidentify --pseudonym).
+	Ambiguous           int      `json:"ambiguous,omitempty"`
+	AmbiguousPseudonyms []string `json:"ambiguous_pseudonyms,omitempty"`
+	Records             int      `json:"records"`
+	Images              int      `json:"images"`
+	Genetic             int      `json:"genetic"`
+	Identity            int      `json:"identity"`
 }
 
 // Find locates a person (SEC-REI-1, 9.2). It counts one resolution in the
@@ -249,6 +301,7 @@ func (s *Service) locate(ctx context.Context, req Request, p *person, d *deks) (
 	}
 	byBatch := map[string]*BatchCount{}
 	held := map[string]bool{}
+	amb := map[string]bool{}
 	var first time.Time
 	for _, c := range commits {
 		bc := &BatchCount{Batch: c.Batch, Collected: c.Created}
@@ -262,6 +315,9 @@ func (s *Service) locate(ctx context.Context, req Request, p *person, d *deks) (
 				if p.pseudonyms[r["pseudonym"]] {
 					n++
 					held[r["pseudonym"]] = true
+				} else if tb.store == keys.Identity && p.skipped[r["pseudonym"]] {
+					loc.Ambiguous++
+					amb[r["pseudonym"]] = true
 				}
 			}
 			switch tb.store {
@@ -316,6 +372,10 @@ func (s *Service) locate(ctx context.Context, req Request, p *person, d *deks) (
 			}
 		}
 	}
+	for ps := range amb {
+		loc.AmbiguousPseudonyms = append(loc.AmbiguousPseudonyms, ps)
+	}
+	sort.Strings(loc.AmbiguousPseudonyms)
 	loc.Found = len(loc.Batches) > 0 || len(loc.Workspaces) > 0
 	if !loc.Found {
 		return loc, nil

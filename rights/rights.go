@@ -25,6 +25,9 @@ var (
 	// (rights.max_reidentifications_per_day); the call was refused and an
 	// alert raised.
 	ErrRateLimit = errors.New("rights: daily re-identification limit reached; request refused and alert raised")
+	// ErrAmbiguous means the names, birth date and sex match persons with
+	// different NIRs (homonyms): the NIR is needed.
+	ErrAmbiguous = errors.New("rights: several persons with different NIRs match these names, birth date and sex; give the NIR")
 	// ErrNotFound means a pseudonym has no identity in the warehouse.
 	ErrNotFound = errors.New("rights: no person with this pseudonym")
 	// ErrField means a rectification names a column that is not an identifying column.

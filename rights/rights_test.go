@@ -578,3 +578,55 @@ func TestErrorsHoldNoPHI(t *testing.T) {
 		t.Fatal("Subject must redact")
 	}
 }
+
+// TestSEC_REI_1_Homonyms: persons sharing names, birth date and sex but not
+// the NIR are never merged; a search by names alone asks for the NIR.
+func TestSEC_REI_1_Homonyms(t *testing.T) {
+	f := newFixture(t)
+	f.demo(t)
+	e := f.A
+	e.nir = nir(t, "2620475011777")
+	e.address, e.phone, e.email = "1 rue Autre", "0600000009", "other@example.invalid"
+	f.ingest(t, "upload2", f.now.Add(time.Hour), header+e.row("", "I10", "", ""))
+	s := f.service(t, nil)
+	if _, err := s.Find(f.ctx, req("REQ-H"), subjName(f.A)); !errors.Is(err, rights.ErrAmbiguous) {
+		t.Fatalf("names of homonyms: got %v", err)
+	}
+	cases := []struct {
+		name    string
+		subj    rights.Subject
+		records int
+	}{
+		{"A by NIR", subjNIR(f.A), 3},
+		{"homonym by NIR", subjNIR(e), 1},
+		{"A by NIR and names", rights.Subject{NIR: f.A.nir, LastName: f.A.last, FirstName: f.A.first, BirthDate: f.A.birth, Sex: f.A.sex}, 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			loc, err := s.Find(f.ctx, req("REQ-H"), c.subj)
+			if err != nil || loc.Records != c.records {
+				t.Fatalf("%v records=%d", err, loc.Records)
+			}
+		})
+	}
+	// A record under the shared name-only pseudonym may be either person's:
+	// reported, never acted on through a NIR.
+	noNIR := f.A
+	noNIR.nir = ""
+	f.ingest(t, "upload3", f.now.Add(2*time.Hour), header+noNIR.row("", "Z00", "", ""))
+	for _, subj := range []rights.Subject{subjNIR(f.A), subjNIR(e)} {
+		loc, err := s.Find(f.ctx, req("REQ-H"), subj)
+		if err != nil || loc.Ambiguous != 1 || len(loc.AmbiguousPseudonyms) != 1 || len(loc.Pseudonyms) != 1 {
+			t.Fatalf("%v ambiguous=%d pseudonyms=%d", err, loc.Ambiguous, len(loc.Pseudonyms))
+		}
+	}
+	proof, err := s.Erase(f.ctx, req("REQ-H"), subjNIR(e))
+	if err != nil || proof.Counts["records"] != 1 {
+		t.Fatal(err, proof)
+	}
+	// The shared name-only record stayed; with the homonym gone it is no
+	// longer ambiguous and links to A.
+	if loc, _ := s.Find(f.ctx, req("REQ-H"), subjNIR(f.A)); loc.Records != 4 || loc.Ambiguous != 0 {
+		t.Fatalf("erasing a homonym must not touch the other person nor the shared name-only record: %d records", loc.Records)
+	}
+}

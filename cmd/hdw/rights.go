@@ -170,7 +170,7 @@ func isInputError(err error) bool {
 		return true
 	}
 	for _, e := range []error{pseudo.ErrNIRLength, pseudo.ErrNIRFormat, pseudo.ErrNIRKey, pseudo.ErrMissingField,
-		pseudo.ErrBirthDate, pseudo.ErrSex, rights.ErrField} {
+		pseudo.ErrBirthDate, pseudo.ErrSex, rights.ErrField, rights.ErrAmbiguous} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -351,6 +351,12 @@ func printFind(g *globals, loc *rights.Location) error {
 	}
 	for _, e := range loc.Exports {
 		fmt.Fprintf(w, "  export     %s built %s (anonymous; out of scope of erasure)\n", e.ID, e.Built.Format("2006-01-02"))
+	}
+	if loc.Ambiguous > 0 {
+		fmt.Fprintf(w, "  ambiguous  %d identity rows under a name-only pseudonym shared with a homonym (left untouched; check with reidentify --pseudonym):\n", loc.Ambiguous)
+		for _, p := range loc.AmbiguousPseudonyms {
+			fmt.Fprintf(w, "             %s\n", p)
+		}
 	}
 	return nil
 }
