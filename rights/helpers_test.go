@@ -156,7 +156,7 @@ func (p synthPerson) row(file, diagnosis, notes, gene string) string {
 		diagnosis, "2026-01-10", notes, gene, zyg}, ",") + "\n"
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -180,7 +180,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // ingest writes an upload and ingests it at time at; it returns the summary.
-func (f *fixture) ingest(t *testing.T, name string, at time.Time, manifest string, images ...string) *pipeline.Summary {
+func (f *fixture) ingest(t testing.TB, name string, at time.Time, manifest string, images ...string) *pipeline.Summary {
 	t.Helper()
 	src := filepath.Join(f.dir, name)
 	os.MkdirAll(src, 0o755)
@@ -199,7 +199,7 @@ func (f *fixture) ingest(t *testing.T, name string, at time.Time, manifest strin
 }
 
 // demo ingests the first upload: A (2 images, 1 record only, genetic), B (1 image), C (1 image).
-func (f *fixture) demo(t *testing.T) *pipeline.Summary {
+func (f *fixture) demo(t testing.TB) *pipeline.Summary {
 	t.Helper()
 	m := header +
 		f.A.row("a1.img", "C50", "Amélie Lefèvre seen today", "BRCA1") +
@@ -214,7 +214,7 @@ func (f *fixture) demo(t *testing.T) *pipeline.Summary {
 	return sum
 }
 
-func (f *fixture) service(t *testing.T, mod func(*rights.Options)) *rights.Service {
+func (f *fixture) service(t testing.TB, mod func(*rights.Options)) *rights.Service {
 	t.Helper()
 	opt := rights.Options{Now: func() time.Time { return f.now }, Operator: "dpo-test"}
 	if mod != nil {
@@ -229,7 +229,7 @@ func (f *fixture) service(t *testing.T, mod func(*rights.Options)) *rights.Servi
 
 // decryptAll decrypts every table and image of the warehouse (dpo view)
 // and returns the plaintext, for leak scans.
-func (f *fixture) decryptAll(t *testing.T) []byte {
+func (f *fixture) decryptAll(t testing.TB) []byte {
 	t.Helper()
 	var out bytes.Buffer
 	for _, prefix := range []string{"health/", "identity/", "genetic/"} {
@@ -275,7 +275,7 @@ func batchOf(key string) string {
 }
 
 // readPrefix concatenates the raw objects under prefix.
-func (f *fixture) readPrefix(t *testing.T, prefix string) []byte {
+func (f *fixture) readPrefix(t testing.TB, prefix string) []byte {
 	t.Helper()
 	var out bytes.Buffer
 	for info, err := range f.st.List(f.ctx, prefix) {
