@@ -116,25 +116,36 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range commits {
-		for _, tb := range batchTables(c.Batch) {
-			op, err := s.filterTable(ctx, d, c.Batch, tb.store, tb.key, func(r map[string]string) bool { return !p.pseudonyms[r["pseudonym"]] })
-			if err != nil {
-				return pr, err
-			}
-			if op == nil {
-				continue
-			}
-			pr.Objects = append(pr.Objects, *op)
-			switch tb.store {
-			case keys.Health:
-				pr.Counts["records"] += op.RowsRemoved
-			case keys.Identity:
-				pr.Counts["identity"] += op.RowsRemoved
-			case keys.Genetic:
-				pr.Counts["genetic"] += op.RowsRemoved
+	// Identity rows go last: an interrupted erasure is rerun and still
+	// resolves every pseudonym of the person from them.
+	eraseTables := func(identity bool) error {
+		for _, c := range commits {
+			for _, tb := range batchTables(c.Batch) {
+				if (tb.store == keys.Identity) != identity {
+					continue
+				}
+				op, err := s.filterTable(ctx, d, c.Batch, tb.store, tb.key, func(r map[string]string) bool { return !p.pseudonyms[r["pseudonym"]] })
+				if err != nil {
+					return err
+				}
+				if op == nil {
+					continue
+				}
+				pr.Objects = append(pr.Objects, *op)
+				switch tb.store {
+				case keys.Health:
+					pr.Counts["records"] += op.RowsRemoved
+				case keys.Identity:
+					pr.Counts["identity"] += op.RowsRemoved
+				case keys.Genetic:
+					pr.Counts["genetic"] += op.RowsRemoved
+				}
 			}
 		}
+		return nil
+	}
+	if err := eraseTables(false); err != nil {
+		return pr, err
 	}
 	for _, ps := range p.list() {
 		imgs, err := images(ctx, s.wh.St, ps)
@@ -166,6 +177,9 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 			pr.Workspaces[wc.Project] = wp
 			pr.Counts["workspace_rows"] += wp.Rows
 		}
+	}
+	if err := eraseTables(true); err != nil {
+		return pr, err
 	}
 	after, err := s.locate(ctx, req, p, d)
 	if err != nil {

@@ -630,3 +630,43 @@ func TestSEC_REI_1_Homonyms(t *testing.T) {
 		t.Fatalf("erasing a homonym must not touch the other person nor the shared name-only record: %d records", loc.Records)
 	}
 }
+
+// flakyStore fails image deletions while fail is set.
+type flakyStore struct {
+	objstore.Store
+	fail bool
+}
+
+func (s *flakyStore) Delete(ctx context.Context, key string) error {
+	if s.fail && strings.HasPrefix(key, "health/images/") {
+		return errors.New("simulated outage")
+	}
+	return s.Store.Delete(ctx, key)
+}
+
+// Test9_2_EraseInterruptedThenRerun: an erasure cut short is rerun and
+// completes, because identity rows are removed last.
+func Test9_2_EraseInterruptedThenRerun(t *testing.T) {
+	f := newFixture(t)
+	noNIR := f.A
+	noNIR.nir = ""
+	f.demo(t)
+	f.ingest(t, "upload2", f.now.Add(time.Hour), header+noNIR.row("x.img", "C50", "", ""), "x.img")
+	fl := &flakyStore{Store: f.st, fail: true}
+	wh, _ := warehouse.Open(f.ctx, fl, f.dpo)
+	s, err := rights.New(wh, f.dpo, rights.Options{Now: func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Erase(f.ctx, req("REQ-I"), subjNIR(f.A)); err == nil {
+		t.Fatal("simulated outage expected")
+	}
+	fl.fail = false
+	proof, err := s.Erase(f.ctx, req("REQ-I"), subjNIR(f.A))
+	if err != nil || !proof.Verified || proof.Counts["images"] != 3 || proof.Counts["identity"] != 4 {
+		t.Fatal(err, proof)
+	}
+	if v := containsAny(f.decryptAll(t), f.A.identifiers()); v != "" {
+		t.Fatal("identifying data left after the rerun")
+	}
+}
