@@ -99,6 +99,7 @@ func (s *Service) Rectify(ctx context.Context, req Request, subj Subject, field,
 		return nil, err
 	}
 	rename := map[string]string{}
+	var changedTables []*table
 	for _, c := range commits {
 		t, err := readTable(ctx, s.wh, d, c.Batch, keys.Identity, warehouse.IdentityTableKey(c.Batch))
 		if err != nil {
@@ -132,18 +133,22 @@ func (s *Service) Rectify(ctx context.Context, req Request, subj Subject, field,
 			r["pseudonym"] = np
 		}
 		if changed {
-			if err := writeTable(ctx, s.wh, d, t); err != nil {
-				return nil, fmt.Errorf("rewrite %s: %w", t.key, err)
-			}
+			changedTables = append(changedTables, t)
 		}
 	}
 	rep.Found = rep.IdentityRows > 0
-	if len(rename) == 0 {
-		return rep, nil
+	// The other stores follow first and the identity store last, so that an
+	// interrupted rectification is rerun with the same request and completes.
+	if len(rename) > 0 {
+		rep.Repseudonymized = true
+		if err := s.repseudonymize(ctx, d, commits, rename, rep); err != nil {
+			return rep, err
+		}
 	}
-	rep.Repseudonymized = true
-	if err := s.repseudonymize(ctx, d, commits, rename, rep); err != nil {
-		return rep, err
+	for _, t := range changedTables {
+		if err := writeTable(ctx, s.wh, d, t); err != nil {
+			return rep, fmt.Errorf("rewrite %s: %w", t.key, err)
+		}
 	}
 	return rep, nil
 }
