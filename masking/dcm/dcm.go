@@ -1,0 +1,227 @@
+package dcm
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/suyashkumar/dicom"
+	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"hdw/masking"
+	"hdw/masking/dcm/internal/annexe"
+)
+
+// Edition is the DICOM edition of the Annex E table applied.
+const Edition = annexe.Edition
+
+// ImplementationClassUID and ImplementationVersionName identify hdw in the
+// file meta of its outputs.
+const (
+	ImplementationClassUID    = "2.25.195431578216381097712470530416296651977"
+	ImplementationVersionName = "HDW_DEID_1"
+)
+
+// ErrNoUIDMapper is returned when Options.UIDs is nil: a configuration
+// error, not a property of the file.
+var ErrNoUIDMapper = errors.New("dcm: no uid mapper configured")
+
+// Config configures a [Handler]. It holds nothing secret.
+type Config struct {
+	// Defaults replace Options.DICOM when the caller leaves it as the zero
+	// value. The zero Defaults means [DefaultOptions].
+	Defaults *masking.DICOMOptions
+	// Clean, when set, scrubs free text kept by the Clean Descriptors and
+	// Retain Patient Characteristics options (action C on text). Without it
+	// those attributes get their basic profile action.
+	Clean func(text string, p masking.Person) string
+}
+
+// DefaultOptions returns the default Annex E options: the Basic profile
+// with Retain Longitudinal Temporal Information with Modified Dates.
+func DefaultOptions() masking.DICOMOptions {
+	return masking.DICOMOptions{RetainLongitudinalModifiedDates: true}
+}
+
+// Handler de-identifies DICOM Part 10 files. It implements
+// masking.Handler and is safe for concurrent use.
+type Handler struct{ cfg Config }
+
+var _ masking.Handler = (*Handler)(nil)
+
+// New returns a DICOM handler.
+func New(cfg Config) *Handler { return &Handler{cfg: cfg} }
+
+// Sniff reports whether head starts with a DICOM preamble: "DICM" at
+// offset 128. Raw datasets without a preamble are not recognized (and so
+// quarantined by the dispatcher as unsupported).
+func (h *Handler) Sniff(head []byte) bool {
+	return len(head) >= 132 && string(head[128:132]) == "DICM"
+}
+
+// Deidentify parses the DICOM file in the first size bytes of src, applies
+// the Annex E profile and options, masks burned-in text and writes the clean
+// file to dst. It returns a *masking.QuarantineError when the file cannot be
+// made clean, ErrNoUIDMapper when o.UIDs is nil, the context's error when
+// ctx is done, and a wrapped write error when dst fails. The caller must
+// discard dst on any error.
+func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (res masking.Result, err error) {
+	if o.UIDs == nil {
+		return masking.Result{}, ErrNoUIDMapper
+	}
+	if err := ctx.Err(); err != nil {
+		return masking.Result{}, err
+	}
+	maxBytes := o.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = 512 << 20
+	}
+	if size > maxBytes {
+		return masking.Result{}, masking.Quarantine("file of %d bytes exceeds the limit of %d bytes", size, maxBytes)
+	}
+	if size < 132 {
+		return masking.Result{}, masking.Quarantine("dicom file too short")
+	}
+	opts := o.DICOM
+	if isZero(opts) {
+		opts = DefaultOptions()
+		if h.cfg.Defaults != nil {
+			opts = *h.cfg.Defaults
+		}
+	}
+
+	ds, err := parse(src, size)
+	if err != nil {
+		return masking.Result{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return masking.Result{}, err
+	}
+	defer func() {
+		// The walker works on a parsed tree of untrusted shape: a panic
+		// there is a quarantine, never a crash of the ingest.
+		if r := recover(); r != nil {
+			res, err = masking.Result{}, masking.Quarantine("dicom structure not supported")
+		}
+	}()
+	d := &deid{cfg: h.cfg, opts: opts, p: p, o: o}
+	out, err := d.run(ctx, ds)
+	if err != nil {
+		return masking.Result{}, err
+	}
+	bw := bufio.NewWriterSize(dst, 256<<10)
+	cw := &countingWriter{w: bw}
+	if err := dicom.Write(cw, dicom.Dataset{Elements: out}, dicom.SkipVRVerification()); err != nil {
+		if cw.err != nil {
+			return masking.Result{}, fmt.Errorf("dcm: write output: %w", cw.err)
+		}
+		return masking.Result{}, masking.Quarantine("dicom cannot be written back")
+	}
+	if err := bw.Flush(); err != nil {
+		return masking.Result{}, fmt.Errorf("dcm: write output: %w", err)
+	}
+	return d.result(), nil
+}
+
+type countingWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// parse reads the dataset, keeping native pixel data as raw bytes. Every
+// failure, including a panic inside the parser, is a quarantine whose
+// reason holds no value of the file.
+func parse(src io.Reader, size int64) (ds dicom.Dataset, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ds, err = dicom.Dataset{}, masking.Quarantine("dicom does not parse")
+		}
+	}()
+	ds, err = dicom.Parse(src, size, nil,
+		dicom.SkipProcessingPixelDataValue(),
+		dicom.AllowUnknownSpecificCharacterSet())
+	if err != nil && !errors.Is(err, dicom.ErrorEndOfDICOM) {
+		return dicom.Dataset{}, masking.Quarantine("dicom does not parse")
+	}
+	return ds, nil
+}
+
+func isZero(o masking.DICOMOptions) bool {
+	return !o.RetainLongitudinalModifiedDates && !o.RetainLongitudinalFullDates && !o.CleanDescriptors &&
+		!o.RetainPatientCharacteristics && !o.RetainDeviceIdentity && !o.RetainSafePrivate && len(o.SafePrivate) == 0
+}
+
+// Transfer syntaxes.
+const (
+	tsImplicitLE = "1.2.840.10008.1.2"
+	tsExplicitLE = "1.2.840.10008.1.2.1"
+	tsExplicitBE = "1.2.840.10008.1.2.2"
+	tsDeflated   = "1.2.840.10008.1.2.1.99"
+)
+
+// encapsulatedSyntaxes are the compressed transfer syntaxes whose files are
+// passed when no pixel edit is needed (their pixel data is copied as
+// encapsulated fragments, never decoded).
+var encapsulatedSyntaxes = map[string]bool{
+	"1.2.840.10008.1.2.4.50": true, "1.2.840.10008.1.2.4.51": true, "1.2.840.10008.1.2.4.57": true,
+	"1.2.840.10008.1.2.4.70": true, "1.2.840.10008.1.2.4.80": true, "1.2.840.10008.1.2.4.81": true,
+	"1.2.840.10008.1.2.4.90": true, "1.2.840.10008.1.2.4.91": true, "1.2.840.10008.1.2.4.92": true,
+	"1.2.840.10008.1.2.4.93": true, "1.2.840.10008.1.2.4.201": true, "1.2.840.10008.1.2.4.202": true,
+	"1.2.840.10008.1.2.4.203": true, "1.2.840.10008.1.2.5": true,
+}
+
+func firstString(e *dicom.Element) string {
+	if e == nil || e.Value == nil {
+		return ""
+	}
+	switch e.Value.ValueType() {
+	case dicom.Strings:
+		v, _ := e.Value.GetValue().([]string)
+		if len(v) > 0 {
+			return strings.TrimRight(strings.TrimSpace(v[0]), "\x00")
+		}
+	case dicom.Bytes:
+		v, _ := e.Value.GetValue().([]byte)
+		return strings.TrimRight(strings.TrimSpace(string(v)), "\x00 ")
+	}
+	return ""
+}
+
+func firstInt(e *dicom.Element) (int, bool) {
+	if e == nil || e.Value == nil {
+		return 0, false
+	}
+	switch e.Value.ValueType() {
+	case dicom.Ints:
+		v, _ := e.Value.GetValue().([]int)
+		if len(v) > 0 {
+			return v[0], true
+		}
+	case dicom.Strings:
+		var n int
+		if _, err := fmt.Sscan(firstString(e), &n); err == nil {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+func find(els []*dicom.Element, t tag.Tag) *dicom.Element {
+	for _, e := range els {
+		if e.Tag == t {
+			return e
+		}
+	}
+	return nil
+}

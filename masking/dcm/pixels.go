@@ -1,0 +1,258 @@
+package dcm
+
+import (
+	"context"
+	"strings"
+
+	"github.com/suyashkumar/dicom"
+	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"hdw/masking"
+)
+
+// pixels describes the top-level pixel data of a file.
+type pixels struct {
+	rows, cols, frames  int
+	samples, bitsAlloc  int
+	planar              int
+	photometric         string
+	encapsulated        bool
+	raw                 []byte // native pixel data, in the file's byte order
+	manufacturer, model string
+	burnedIn            string
+}
+
+// checkPixels verifies that the pixel data is present, complete and within
+// the limits, and returns its description.
+func (d *deid) checkPixels(body []*dicom.Element, ts string) (*pixels, error) {
+	pe := find(body, tag.PixelData)
+	if pe == nil || pe.Value == nil || pe.Value.ValueType() != dicom.PixelData {
+		return nil, masking.Quarantine("dicom without pixel data (corrupt or not an image)")
+	}
+	info, ok := pe.Value.GetValue().(dicom.PixelDataInfo)
+	if !ok {
+		return nil, masking.Quarantine("dicom pixel data unreadable")
+	}
+	px := &pixels{encapsulated: info.IsEncapsulated, raw: info.UnprocessedValueData}
+	px.rows, _ = firstInt(find(body, tag.Rows))
+	px.cols, _ = firstInt(find(body, tag.Columns))
+	px.frames = 1
+	if n, ok := firstInt(find(body, tag.NumberOfFrames)); ok && n > 0 {
+		px.frames = n
+	}
+	px.samples = 1
+	if n, ok := firstInt(find(body, tag.SamplesPerPixel)); ok && n > 0 {
+		px.samples = n
+	}
+	px.bitsAlloc, _ = firstInt(find(body, tag.BitsAllocated))
+	px.planar, _ = firstInt(find(body, tag.PlanarConfiguration))
+	px.photometric = strings.ToUpper(firstString(find(body, tag.PhotometricInterpretation)))
+	px.manufacturer = firstString(find(body, tag.Manufacturer))
+	px.model = firstString(find(body, tag.ManufacturerModelName))
+	px.burnedIn = strings.ToUpper(firstString(find(body, tag.BurnedInAnnotation)))
+
+	if px.rows <= 0 || px.cols <= 0 {
+		return nil, masking.Quarantine("dicom image without dimensions")
+	}
+	maxPixels := d.o.MaxPixels
+	if maxPixels <= 0 {
+		maxPixels = 100_000_000
+	}
+	if int64(px.rows)*int64(px.cols)*int64(px.frames) > maxPixels {
+		return nil, masking.Quarantine("image dimensions exceed limit")
+	}
+	if px.samples != 1 && px.samples != 3 {
+		return nil, masking.Quarantine("samples per pixel not supported")
+	}
+	if px.encapsulated {
+		if len(info.Frames) == 0 || len(info.Frames) < px.frames && len(info.Frames) < 1 {
+			return nil, masking.Quarantine("encapsulated pixel data truncated")
+		}
+		for _, f := range info.Frames {
+			if len(f.EncapsulatedData.Data) == 0 {
+				return nil, masking.Quarantine("encapsulated pixel data truncated")
+			}
+		}
+		return px, nil
+	}
+	if !info.IntentionallyUnprocessed {
+		return nil, masking.Quarantine("native pixel data unreadable")
+	}
+	switch px.bitsAlloc {
+	case 8, 16, 32:
+	case 1:
+		return nil, masking.Quarantine("1-bit pixel data not supported")
+	default:
+		return nil, masking.Quarantine("bits allocated not supported")
+	}
+	need := int64(px.rows) * int64(px.cols) * int64(px.frames) * int64(px.samples) * int64(px.bitsAlloc/8)
+	if int64(len(px.raw)) < need {
+		return nil, masking.Quarantine("native pixel data truncated")
+	}
+	return px, nil
+}
+
+// textModalities and textSOPClasses are known to carry burned-in text or
+// visible identifying content.
+var textModalities = map[string]bool{"US": true, "SC": true, "OT": true, "XC": true, "ES": true, "GM": true, "DOC": true, "IVUS": true}
+
+func textSOPClass(uid string) bool {
+	switch {
+	case strings.HasPrefix(uid, "1.2.840.10008.5.1.4.1.1.7"): // secondary capture family
+		return true
+	case strings.HasPrefix(uid, "1.2.840.10008.5.1.4.1.1.6."), strings.HasPrefix(uid, "1.2.840.10008.5.1.4.1.1.3."): // ultrasound
+		return true
+	case strings.HasPrefix(uid, "1.2.840.10008.5.1.4.1.1.104."): // encapsulated documents
+		return true
+	case strings.HasPrefix(uid, "1.2.840.10008.5.1.4.1.1.77.1."): // visible light
+		return true
+	}
+	return false
+}
+
+// needsExam reports whether the pixels must be examined for burned-in text.
+func (d *deid) needsExam(px *pixels) bool {
+	return px.burnedIn == "YES" || textModalities[d.modality] || textSOPClass(d.sopClass)
+}
+
+// maskPixels blanks burned-in text regions, or quarantines the file when
+// its text cannot be located or its pixels cannot be rewritten.
+func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels, ts string) error {
+	if !d.needsExam(px) {
+		if len(d.o.Boxes) == 0 {
+			return nil
+		}
+	}
+	if px.encapsulated {
+		return masking.Quarantine("burned-in text in encapsulated pixel data cannot be masked")
+	}
+	boxes := append([]masking.Box(nil), d.o.Boxes...)
+	for _, m := range d.o.Masks {
+		if m.Manufacturer != "" && !strings.EqualFold(strings.TrimSpace(m.Manufacturer), px.manufacturer) {
+			continue
+		}
+		if m.Model != "" && !strings.EqualFold(strings.TrimSpace(m.Model), px.model) {
+			continue
+		}
+		if (m.Rows != 0 && m.Rows != px.rows) || (m.Cols != 0 && m.Cols != px.cols) {
+			continue
+		}
+		boxes = append(boxes, m.Boxes...)
+	}
+	if len(boxes) > 0 {
+		d.actions = append(d.actions, "pixels:mask")
+	} else {
+		if d.o.OCR == nil {
+			return masking.Quarantine("burned-in text: no mask configured and no ocr")
+		}
+		for f := 0; f < px.frames; f++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			gray := render8(px, f)
+			found, err := d.o.OCR.FindText(ctx, gray, px.cols, px.rows)
+			if err != nil {
+				return masking.Quarantine("burned-in text: ocr failed")
+			}
+			for _, b := range found {
+				boxes = append(boxes, pad(b, px))
+			}
+		}
+		if len(boxes) == 0 {
+			return masking.Quarantine("burned-in text not located")
+		}
+		d.actions = append(d.actions, "pixels:ocr")
+	}
+	blank(px, boxes)
+	d.pixelsMasked = true
+	return nil
+}
+
+// pad grows an OCR box by a margin of a quarter of its height (at least 2
+// pixels) so that glyph edges are covered.
+func pad(b masking.Box, px *pixels) masking.Box {
+	m := max(2, (b.Y1-b.Y0)/4)
+	return masking.Box{X0: max(0, b.X0-m), Y0: max(0, b.Y0-m), X1: min(px.cols, b.X1+m), Y1: min(px.rows, b.Y1+m)}
+}
+
+// blank zeroes the boxes in every frame of native pixel data, in place.
+func blank(px *pixels, boxes []masking.Box) {
+	bps := px.bitsAlloc / 8
+	plane := px.rows * px.cols * bps
+	frameSize := plane * px.samples
+	for f := 0; f < px.frames; f++ {
+		base := f * frameSize
+		for _, b := range boxes {
+			x0, y0 := max(0, b.X0), max(0, b.Y0)
+			x1, y1 := min(px.cols, b.X1), min(px.rows, b.Y1)
+			if x0 >= x1 || y0 >= y1 {
+				continue
+			}
+			for y := y0; y < y1; y++ {
+				if px.samples == 1 || px.planar == 0 {
+					step := bps * px.samples
+					start := base + (y*px.cols+x0)*step
+					clear(px.raw[start : start+(x1-x0)*step])
+					continue
+				}
+				for s := 0; s < px.samples; s++ {
+					start := base + s*plane + (y*px.cols+x0)*bps
+					clear(px.raw[start : start+(x1-x0)*bps])
+				}
+			}
+		}
+	}
+}
+
+// Render8 returns frame f of native pixel data as 8-bit grayscale, scaled
+// from its own minimum and maximum (inverted for MONOCHROME1), for OCR.
+func render8(px *pixels, f int) []byte {
+	n := px.rows * px.cols
+	bps := px.bitsAlloc / 8
+	plane := n * bps
+	base := f * plane * px.samples
+	// Byte order: big-endian only with the retired explicit BE syntax, whose
+	// files rarely need OCR; little-endian is assumed for rendering.
+	vals := make([]uint32, n)
+	sample := func(off int) uint32 {
+		switch bps {
+		case 1:
+			return uint32(px.raw[off])
+		case 2:
+			return uint32(px.raw[off]) | uint32(px.raw[off+1])<<8
+		default:
+			return uint32(px.raw[off]) | uint32(px.raw[off+1])<<8 | uint32(px.raw[off+2])<<16 | uint32(px.raw[off+3])<<24
+		}
+	}
+	for i := 0; i < n; i++ {
+		if px.samples == 1 {
+			vals[i] = sample(base + i*bps)
+			continue
+		}
+		var r, g, b uint32
+		if px.planar == 0 {
+			o := base + i*3*bps
+			r, g, b = sample(o), sample(o+bps), sample(o+2*bps)
+		} else {
+			r, g, b = sample(base+i*bps), sample(base+plane+i*bps), sample(base+2*plane+i*bps)
+		}
+		vals[i] = (299*r + 587*g + 114*b) / 1000
+	}
+	lo, hi := ^uint32(0), uint32(0)
+	for _, v := range vals {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	out := make([]byte, n)
+	span := uint64(hi - lo)
+	for i, v := range vals {
+		g := byte(0)
+		if span > 0 {
+			g = byte(uint64(v-lo) * 255 / span)
+		}
+		if px.photometric == "MONOCHROME1" {
+			g = 255 - g
+		}
+		out[i] = g
+	}
+	return out
+}
