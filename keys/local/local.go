@@ -1,0 +1,684 @@
+// Package local is the embedded key provider of hdw: a keyring stored in
+// the warehouse (keyring/v<N>.json), sealed per profile, that keeps the
+// separation of ARCHITECTURE §1 without any server.
+//
+// # Design
+//
+// Every profile has an X25519 key pair (HPKE, RFC 9180, crypto/hpke); its
+// private key is sealed with AES-256-GCM under a key derived from the
+// profile's passphrase with argon2id (t=3, m=64 MiB, p=2: the RFC 9106
+// second recommended option, about 0.2 s here, paid once per command).
+//
+// Store keys (health, identity, genetic, ws:<project>) are HPKE key pairs
+// with versions. Their public keys are in clear, so any profile allowed to
+// wrap (keys.Allowed OpWrap) seals fresh data keys to them; their private
+// keys are sealed only to the profiles allowed to unwrap. The ingest
+// profile therefore cannot decrypt the identity store even if the code
+// check were removed: it never holds the sealed private key.
+//
+// Pseudonym keys and the audit key are random 256-bit secrets sealed to
+// each profile allowed to use them. Creating a key or a profile needs only
+// the other profiles' public keys, never their passphrases.
+//
+// Writes are optimistic: the next version of the keyring is written with
+// PutIfAbsent, so two concurrent writers cannot overwrite each other (the
+// loser retries).
+package local
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdh"
+	"crypto/hpke"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/argon2"
+
+	"hdw/keys"
+	"hdw/objstore"
+	"hdw/warehouse"
+)
+
+const prefix = "keyring/"
+
+// KDF parameters of argon2id.
+const (
+	kdfTime    = 3
+	kdfMemory  = 64 << 10 // KiB
+	kdfThreads = 2
+)
+
+type profileEntry struct {
+	Operator      string `json:"operator"`
+	Salt          []byte `json:"salt"`
+	Time          uint32 `json:"t"`
+	Memory        uint32 `json:"m"`
+	Threads       uint8  `json:"p"`
+	Public        []byte `json:"public"`
+	SealedPrivate []byte `json:"sealed_private"`
+}
+
+type keyVersion struct {
+	Version int               `json:"version"`
+	Public  []byte            `json:"public,omitempty"` // store keys only
+	Sealed  map[string][]byte `json:"sealed"`           // profile -> HPKE(profile public, secret)
+}
+
+type keyEntry struct {
+	Kind       string       `json:"kind"` // "store" or "secret"
+	Versions   []keyVersion `json:"versions"`
+	MinVersion int          `json:"min_version,omitempty"`
+}
+
+type ring struct {
+	Version  int                      `json:"version"`
+	Profiles map[string]*profileEntry `json:"profiles"`
+	Keys     map[string]*keyEntry     `json:"keys"`
+}
+
+var (
+	kem   = hpke.DHKEM(ecdh.X25519())
+	kdf   = hpke.HKDFSHA256()
+	aead  = hpke.AES256GCM()
+	infoP = "hdw keyring v1 "
+)
+
+// Keyring is an opened keyring acting as one profile. It implements
+// keys.Provider.
+type Keyring struct {
+	st      objstore.Store
+	profile string
+	mu      sync.Mutex
+	r       *ring
+	priv    hpke.PrivateKey
+	cache   map[string]keys.Secret
+}
+
+var _ keys.Provider = (*Keyring)(nil)
+
+// WarehouseProfiles are the profiles created by Init.
+var WarehouseProfiles = []string{keys.ProfileIngest, keys.ProfileCurator, keys.ProfileApprover, keys.ProfileDPO, keys.ProfileAdmin}
+
+// WarehouseKeys are the keys created by Init.
+var WarehouseKeys = []string{keys.Health, keys.Identity, keys.Genetic, keys.PseudoWarehouse, keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit}
+
+// Init creates the keyring with the warehouse profiles (passphrases by
+// profile) and the warehouse keys. It fails if a keyring exists.
+func Init(ctx context.Context, st objstore.Store, passphrases map[string][]byte) error {
+	if _, _, err := load(ctx, st); err == nil {
+		return errors.New("keyring already exists")
+	}
+	r := &ring{Version: 1, Profiles: map[string]*profileEntry{}, Keys: map[string]*keyEntry{}}
+	for _, p := range WarehouseProfiles {
+		pass, ok := passphrases[p]
+		if !ok || len(pass) < 8 {
+			return fmt.Errorf("profile %s needs a passphrase of at least 8 bytes", p)
+		}
+		e, err := newProfile(p, pass)
+		if err != nil {
+			return err
+		}
+		r.Profiles[p] = e
+	}
+	for _, k := range WarehouseKeys {
+		if err := r.create(k); err != nil {
+			return err
+		}
+	}
+	return save(ctx, st, r)
+}
+
+func newProfile(profile string, pass []byte) (*profileEntry, error) {
+	priv, err := kem.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	privBytes, err := priv.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	defer clear(privBytes)
+	e := &profileEntry{Time: kdfTime, Memory: kdfMemory, Threads: kdfThreads, Salt: make([]byte, 16)}
+	rand.Read(e.Salt)
+	e.Public = priv.PublicKey().Bytes()
+	kek := argon2.IDKey(pass, e.Salt, e.Time, e.Memory, e.Threads, 32)
+	defer clear(kek)
+	e.SealedPrivate, err = gcmSeal(kek, privBytes, []byte(infoP+"profile "+profile))
+	if err != nil {
+		return nil, err
+	}
+	u := make([]byte, 16)
+	rand.Read(u)
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	h := hex.EncodeToString(u)
+	kind := "SVC"
+	if strings.HasPrefix(profile, "researcher:") || profile == keys.ProfileDPO || profile == keys.ProfileApprover {
+		kind = "USR"
+	}
+	e.Operator = "LH-" + kind + "-" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	return e, nil
+}
+
+func gcmSeal(key, pt, aad []byte) ([]byte, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, g.NonceSize())
+	rand.Read(nonce)
+	return g.Seal(nonce, nonce, pt, aad), nil
+}
+
+func gcmOpen(key, ct, aad []byte) ([]byte, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(ct) < g.NonceSize() {
+		return nil, errors.New("short")
+	}
+	return g.Open(nil, ct[:g.NonceSize()], ct[g.NonceSize():], aad)
+}
+
+// create adds key name (version 1) sealed to every allowed profile.
+func (r *ring) create(name string) error {
+	if _, ok := r.Keys[name]; ok {
+		return nil
+	}
+	e := &keyEntry{Kind: "secret"}
+	if keys.IsStoreKey(name) {
+		e.Kind = "store"
+	}
+	r.Keys[name] = e
+	return r.addVersion(name)
+}
+
+func (r *ring) addVersion(name string) error {
+	e := r.Keys[name]
+	v := keyVersion{Version: len(e.Versions) + 1, Sealed: map[string][]byte{}}
+	var secret []byte
+	op := keys.OpUse
+	if e.Kind == "store" {
+		priv, err := kem.GenerateKey()
+		if err != nil {
+			return err
+		}
+		secret, err = priv.Bytes()
+		if err != nil {
+			return err
+		}
+		v.Public = priv.PublicKey().Bytes()
+		op = keys.OpUnwrap
+	} else {
+		secret = make([]byte, 32)
+		rand.Read(secret)
+	}
+	defer clear(secret)
+	if err := r.sealTo(name, v.Version, secret, op, &v); err != nil {
+		return err
+	}
+	e.Versions = append(e.Versions, v)
+	return nil
+}
+
+// sealTo seals secret to every profile allowed op on name.
+func (r *ring) sealTo(name string, version int, secret []byte, op keys.Op, v *keyVersion) error {
+	for p, pe := range r.Profiles {
+		if !keys.Allowed(p, op, name) {
+			continue
+		}
+		pub, err := kem.NewPublicKey(pe.Public)
+		if err != nil {
+			return err
+		}
+		ct, err := hpke.Seal(pub, kdf, aead, []byte(infoP+name+" v"+strconv.Itoa(version)+" to "+p), secret)
+		if err != nil {
+			return err
+		}
+		v.Sealed[p] = ct
+	}
+	return nil
+}
+
+func load(ctx context.Context, st objstore.Store) (*ring, int, error) {
+	latest := 0
+	for info, err := range st.List(ctx, prefix) {
+		if err != nil {
+			return nil, 0, err
+		}
+		s := strings.TrimSuffix(strings.TrimPrefix(info.Key, prefix+"v"), ".json")
+		if n, err := strconv.Atoi(s); err == nil && n > latest {
+			latest = n
+		}
+	}
+	if latest == 0 {
+		return nil, 0, fmt.Errorf("no keyring in the warehouse (run hdw init): %w", keys.ErrKeyNotFound)
+	}
+	var r ring
+	if err := warehouse.ReadJSON(ctx, st, fmt.Sprintf("%sv%06d.json", prefix, latest), 64<<20, &r); err != nil {
+		return nil, 0, err
+	}
+	return &r, latest, nil
+}
+
+func save(ctx context.Context, st objstore.Store, r *ring) error {
+	data, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return err
+	}
+	return st.PutIfAbsent(ctx, fmt.Sprintf("%sv%06d.json", prefix, r.Version), strings.NewReader(string(data)))
+}
+
+// Open unlocks the keyring as profile with its passphrase. A wrong
+// passphrase or an unknown profile gives keys.ErrBadCredentials.
+func Open(ctx context.Context, st objstore.Store, profile string, passphrase []byte) (*Keyring, error) {
+	r, _, err := load(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	pe, ok := r.Profiles[profile]
+	if !ok {
+		return nil, keys.ErrBadCredentials
+	}
+	kek := argon2.IDKey(passphrase, pe.Salt, pe.Time, pe.Memory, pe.Threads, 32)
+	defer clear(kek)
+	privBytes, err := gcmOpen(kek, pe.SealedPrivate, []byte(infoP+"profile "+profile))
+	if err != nil {
+		return nil, keys.ErrBadCredentials
+	}
+	defer clear(privBytes)
+	priv, err := kem.NewPrivateKey(privBytes)
+	if err != nil {
+		return nil, keys.ErrBadCredentials
+	}
+	return &Keyring{st: st, profile: profile, r: r, priv: priv, cache: map[string]keys.Secret{}}, nil
+}
+
+// Profile implements keys.Provider.
+func (k *Keyring) Profile() string { return k.profile }
+
+// Operator implements keys.Provider: the profile's LH-<kind>-<uuid>.
+func (k *Keyring) Operator(context.Context) (string, error) {
+	return k.r.Profiles[k.profile].Operator, nil
+}
+
+// refresh reloads the latest keyring (keys created by other runs).
+func (k *Keyring) refresh(ctx context.Context) error {
+	r, _, err := load(ctx, k.st)
+	if err != nil {
+		return err
+	}
+	k.r = r
+	return nil
+}
+
+func (k *Keyring) entry(ctx context.Context, name string) (*keyEntry, error) {
+	e, ok := k.r.Keys[name]
+	if !ok {
+		if err := k.refresh(ctx); err != nil {
+			return nil, err
+		}
+		if e, ok = k.r.Keys[name]; !ok {
+			return nil, fmt.Errorf("%s: %w", name, keys.ErrKeyNotFound)
+		}
+	}
+	return e, nil
+}
+
+// open returns the secret of a key version sealed to this profile.
+func (k *Keyring) open(name string, v keyVersion) ([]byte, error) {
+	ct, ok := v.Sealed[k.profile]
+	if !ok {
+		return nil, keys.ErrForbidden
+	}
+	pt, err := hpke.Open(k.priv, kdf, aead, []byte(infoP+name+" v"+strconv.Itoa(v.Version)+" to "+k.profile), ct)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: keyring entry damaged", name)
+	}
+	return pt, nil
+}
+
+// wrapped data key format: version (4 bytes, big endian) || HPKE ciphertext.
+func (k *Keyring) NewDataKeys(ctx context.Context, store string, n int) ([]keys.DataKey, error) {
+	if !keys.Allowed(k.profile, keys.OpWrap, store) {
+		return nil, keys.ErrForbidden
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	e, err := k.entry(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	if e.Kind != "store" || len(e.Versions) == 0 {
+		return nil, fmt.Errorf("%s is not a store key: %w", store, keys.ErrKeyNotFound)
+	}
+	v := e.Versions[len(e.Versions)-1]
+	pub, err := kem.NewPublicKey(v.Public)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]keys.DataKey, 0, n)
+	for i := 0; i < n; i++ {
+		dek := keys.RandomSecret()
+		ct, err := hpke.Seal(pub, kdf, aead, []byte(infoP+"dek "+store), dek.Bytes())
+		if err != nil {
+			return nil, err
+		}
+		w := make([]byte, 4, 4+len(ct))
+		binary.BigEndian.PutUint32(w, uint32(v.Version))
+		out = append(out, keys.DataKey{Key: dek, Wrapped: append(w, ct...)})
+	}
+	return out, nil
+}
+
+// storePrivate returns the private key of a store key version for this profile.
+func (k *Keyring) storePrivate(ctx context.Context, store string, version int) (hpke.PrivateKey, error) {
+	e, err := k.entry(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	if version < 1 || version > len(e.Versions) {
+		if err := k.refresh(ctx); err == nil {
+			e = k.r.Keys[store]
+		}
+		if e == nil || version < 1 || version > len(e.Versions) {
+			return nil, fmt.Errorf("%s version %d: %w", store, version, keys.ErrKeyNotFound)
+		}
+	}
+	if version < e.MinVersion {
+		return nil, fmt.Errorf("%s version %d is retired: %w", store, version, keys.ErrKeyNotFound)
+	}
+	b, err := k.open(store, e.Versions[version-1])
+	if err != nil {
+		return nil, err
+	}
+	defer clear(b)
+	return kem.NewPrivateKey(b)
+}
+
+// Unwrap implements keys.Provider.
+func (k *Keyring) Unwrap(ctx context.Context, store string, wrapped [][]byte) ([]keys.Secret, error) {
+	if !keys.Allowed(k.profile, keys.OpUnwrap, store) {
+		return nil, keys.ErrForbidden
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	privs := map[int]hpke.PrivateKey{}
+	out := make([]keys.Secret, 0, len(wrapped))
+	for _, w := range wrapped {
+		if len(w) < 5 {
+			return nil, errors.New("malformed wrapped data key")
+		}
+		ver := int(binary.BigEndian.Uint32(w[:4]))
+		priv, ok := privs[ver]
+		if !ok {
+			var err error
+			if priv, err = k.storePrivate(ctx, store, ver); err != nil {
+				return nil, err
+			}
+			privs[ver] = priv
+		}
+		pt, err := hpke.Open(priv, kdf, aead, []byte(infoP+"dek "+store), w[4:])
+		if err != nil {
+			return nil, errors.New("wrapped data key does not open (wrong store or damaged)")
+		}
+		out = append(out, keys.NewSecret(pt))
+		clear(pt)
+	}
+	return out, nil
+}
+
+// PseudonymKey implements keys.Provider.
+func (k *Keyring) PseudonymKey(ctx context.Context, name string) (keys.Secret, error) {
+	if keys.IsStoreKey(name) || !keys.Allowed(k.profile, keys.OpUse, name) {
+		return keys.Secret{}, keys.ErrForbidden
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if s, ok := k.cache[name]; ok {
+		return keys.NewSecret(s.Bytes()), nil
+	}
+	e, err := k.entry(ctx, name)
+	if err != nil {
+		return keys.Secret{}, err
+	}
+	b, err := k.open(name, e.Versions[len(e.Versions)-1])
+	if err != nil {
+		return keys.Secret{}, err
+	}
+	s := keys.NewSecret(b)
+	clear(b)
+	k.cache[name] = s
+	return keys.NewSecret(s.Bytes()), nil
+}
+
+// mutate applies fn to the latest keyring and writes the next version,
+// retrying when another writer won the race.
+func (k *Keyring) mutate(ctx context.Context, fn func(r *ring) error) error {
+	for attempt := 0; attempt < 5; attempt++ {
+		if err := k.refresh(ctx); err != nil {
+			return err
+		}
+		if err := fn(k.r); err != nil {
+			return err
+		}
+		k.r.Version++
+		err := save(ctx, k.st, k.r)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, objstore.ErrExist) {
+			return err
+		}
+	}
+	return errors.New("keyring: too many concurrent writers, retry")
+}
+
+// CreateKey implements keys.Provider.
+func (k *Keyring) CreateKey(ctx context.Context, name string) error {
+	if !keys.Allowed(k.profile, keys.OpCreate, name) {
+		return keys.ErrForbidden
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.mutate(ctx, func(r *ring) error { return r.create(name) })
+}
+
+// DestroyKey implements keys.Provider: every version's sealed secrets are removed.
+func (k *Keyring) DestroyKey(ctx context.Context, name string) error {
+	if !keys.Allowed(k.profile, keys.OpRotate, name) {
+		return keys.ErrForbidden
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.cache, name)
+	return k.mutate(ctx, func(r *ring) error {
+		delete(r.Keys, name)
+		return nil
+	})
+}
+
+// RotateKey implements keys.Provider.
+func (k *Keyring) RotateKey(ctx context.Context, name string) (int, error) {
+	if !keys.Allowed(k.profile, keys.OpRotate, name) {
+		return 0, keys.ErrForbidden
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var v int
+	err := k.mutate(ctx, func(r *ring) error {
+		if _, ok := r.Keys[name]; !ok {
+			return fmt.Errorf("%s: %w", name, keys.ErrKeyNotFound)
+		}
+		if err := r.addVersion(name); err != nil {
+			return err
+		}
+		v = len(r.Keys[name].Versions)
+		return nil
+	})
+	delete(k.cache, name)
+	return v, err
+}
+
+// RetireVersions makes versions below minVersion unusable (after rewrap).
+func (k *Keyring) RetireVersions(ctx context.Context, name string, minVersion int) error {
+	if !keys.Allowed(k.profile, keys.OpRotate, name) {
+		return keys.ErrForbidden
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.mutate(ctx, func(r *ring) error {
+		e, ok := r.Keys[name]
+		if !ok {
+			return fmt.Errorf("%s: %w", name, keys.ErrKeyNotFound)
+		}
+		if minVersion > len(e.Versions) {
+			return fmt.Errorf("%s has %d versions", name, len(e.Versions))
+		}
+		e.MinVersion = minVersion
+		for i := range e.Versions {
+			if e.Versions[i].Version < minVersion {
+				e.Versions[i].Sealed = map[string][]byte{}
+			}
+		}
+		return nil
+	})
+}
+
+// Rewrap implements keys.Provider. Locally it needs a profile that can
+// unwrap the store (the key never leaves this process); Vault does it
+// server-side.
+func (k *Keyring) Rewrap(ctx context.Context, store string, wrapped [][]byte) ([][]byte, error) {
+	deks, err := k.Unwrap(ctx, store, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	e, err := k.entry(ctx, store)
+	if err != nil {
+		k.mu.Unlock()
+		return nil, err
+	}
+	v := e.Versions[len(e.Versions)-1]
+	k.mu.Unlock()
+	pub, err := kem.NewPublicKey(v.Public)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(deks))
+	for i, d := range deks {
+		ct, err := hpke.Seal(pub, kdf, aead, []byte(infoP+"dek "+store), d.Bytes())
+		d.Wipe()
+		if err != nil {
+			return nil, err
+		}
+		w := make([]byte, 4, 4+len(ct))
+		binary.BigEndian.PutUint32(w, uint32(v.Version))
+		out[i] = append(w, ct...)
+	}
+	return out, nil
+}
+
+// AddProfile creates a profile (researcher:<project>) with its passphrase
+// and seals to it every existing key it is allowed. Any profile that holds
+// those keys may call it (the curator for its workspaces); it returns
+// keys.ErrForbidden when the caller cannot pass on a key the new profile
+// needs.
+func (k *Keyring) AddProfile(ctx context.Context, profile string, passphrase []byte) error {
+	if !keys.KnownProfile(profile) {
+		return fmt.Errorf("unknown profile %q", profile)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	e, err := newProfile(profile, passphrase)
+	if err != nil {
+		return err
+	}
+	return k.mutate(ctx, func(r *ring) error {
+		if _, ok := r.Profiles[profile]; ok {
+			return fmt.Errorf("profile %s already exists", profile)
+		}
+		r.Profiles[profile] = e
+		pub, err := kem.NewPublicKey(e.Public)
+		if err != nil {
+			return err
+		}
+		names := make([]string, 0, len(r.Keys))
+		for n := range r.Keys {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			ke := r.Keys[n]
+			op := keys.OpUse
+			if ke.Kind == "store" {
+				op = keys.OpUnwrap
+			}
+			if !keys.Allowed(profile, op, n) {
+				continue
+			}
+			for i := range ke.Versions {
+				v := &ke.Versions[i]
+				if len(v.Sealed) == 0 {
+					continue // retired
+				}
+				secret, err := k.open(n, *v)
+				if err != nil {
+					return fmt.Errorf("cannot pass key %s to %s: %w", n, profile, keys.ErrForbidden)
+				}
+				ct, err := hpke.Seal(pub, kdf, aead, []byte(infoP+n+" v"+strconv.Itoa(v.Version)+" to "+profile), secret)
+				clear(secret)
+				if err != nil {
+					return err
+				}
+				v.Sealed[profile] = ct
+			}
+		}
+		return nil
+	})
+}
+
+// RemoveProfile deletes a profile and every key sealed to it (SEC-HAB-6).
+func (k *Keyring) RemoveProfile(ctx context.Context, profile string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.mutate(ctx, func(r *ring) error {
+		delete(r.Profiles, profile)
+		for _, ke := range r.Keys {
+			for i := range ke.Versions {
+				delete(ke.Versions[i].Sealed, profile)
+			}
+		}
+		return nil
+	})
+}
+
+// Close implements keys.Provider: cached secrets are wiped.
+func (k *Keyring) Close() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for n, s := range k.cache {
+		s.Wipe()
+		delete(k.cache, n)
+	}
+	return nil
+}
