@@ -68,11 +68,11 @@ type Op int
 
 // Operations checked by [Allowed].
 const (
-	OpWrap    Op = iota + 1 // create and wrap data keys for a store (encrypt)
-	OpUnwrap                // unwrap data keys of a store (decrypt)
-	OpUse                   // fetch a pseudonym key
-	OpCreate                // create a key
-	OpRotate                // rotate or destroy a key
+	OpWrap   Op = iota + 1 // create and wrap data keys for a store (encrypt)
+	OpUnwrap               // unwrap data keys of a store (decrypt)
+	OpUse                  // fetch a pseudonym key
+	OpCreate               // create a key
+	OpRotate               // rotate or destroy a key
 )
 
 func (o Op) String() string {
