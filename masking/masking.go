@@ -148,7 +148,16 @@ func (d *Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Rea
 	head, _ := br.Peek(512)
 	for _, h := range d.handlers {
 		if h.Sniff(head) {
-			return h.Deidentify(ctx, dst, br, size, p, o)
+			// The residual scan sees every output byte (fail closed).
+			sc := NewScanner(p)
+			res, err := h.Deidentify(ctx, io.MultiWriter(dst, sc), br, size, p, o)
+			if err != nil {
+				return res, err
+			}
+			if kind, hit := sc.Hit(); hit {
+				return Result{}, Quarantine("residual identifier found in the output (%s)", kind)
+			}
+			return res, nil
 		}
 	}
 	return Result{}, Quarantine("unsupported file type")

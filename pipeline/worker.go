@@ -78,6 +78,13 @@ func (p *worker) process(ctx context.Context, w *work) *result {
 	}
 	if w.rowErr != nil {
 		r.outcome, r.reason = Rejected, w.rowErr.Error()
+		var re *RowError
+		if errors.As(w.rowErr, &re) {
+			r.reason = re.Reason
+			if re.Column != "" {
+				r.reason = "column " + re.Column + ": " + re.Reason
+			}
+		}
 		return r
 	}
 	if w.row == nil {

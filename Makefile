@@ -1,0 +1,86 @@
+# hdw — see README.md. `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/hdw
+CACHE ?= $(HOME)/.cache/hdw
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+TAGS ?=
+APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr libtesseract-dev
+export HDW_CACHE := $(CACHE)
+
+.PHONY: all build demo test unit race lint fuzz bench bench-peers bench-diff integration deps servers clean
+
+all: build
+
+build:
+	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hdw
+
+## demo: the main job end to end on the embedded default (local folder, local keyring, synthetic data)
+demo: build
+	./$(BIN) demo
+
+## deps: Debian packages the tests use as independent checkers (dcmtk, exiftool, gdcm, dicom3tools, tesseract)
+deps:
+	@missing=""; for c in dcmdump exiftool gdcmanon dciodvfy tesseract; do command -v $$c >/dev/null || missing=1; done; \
+	test -f /usr/include/tesseract/baseapi.h || missing=1; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: installing $(APT_PKGS)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PKGS) >/dev/null; \
+	fi
+
+## servers: build (once, cached in $(CACHE)) the real S3 server (versitygw) and Vault
+servers:
+	bash scripts/s3-server.sh build
+	bash scripts/vault-server.sh build
+
+## test: every test, with the real S3 and Vault servers started here; skips fail (HDW_DISALLOW_SKIP=1)
+test: deps servers
+	@set -euo pipefail; \
+	tmp=$$(mktemp -d); trap 'bash scripts/s3-server.sh stop "$$tmp/s3" || true; bash scripts/vault-server.sh stop "$$tmp/vault" || true; rm -rf "$$tmp"' EXIT; \
+	eval "$$(bash scripts/s3-server.sh start "$$tmp/s3")"; \
+	eval "$$(bash scripts/vault-server.sh start "$$tmp/vault")"; \
+	export HDW_DISALLOW_SKIP=1; \
+	bash scripts/dicom-samples.sh "$(CACHE)/dicom-samples" >/dev/null && export HDW_DICOM_SAMPLES="$(CACHE)/dicom-samples"; \
+	$(GO) vet ./...; \
+	$(GO) test -count=1 -timeout 40m ./...; \
+	$(GO) test -count=1 -timeout 20m -tags ocr ./masking/...
+
+unit:
+	$(GO) test ./...
+
+race:
+	$(GO) test -race ./...
+
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+## fuzz: run each fuzz target for FUZZTIME (the seed corpora run in every `go test`)
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## bench: pseudonyms/s, envelope MB/s, masking MB/s, ingest MB/s (testing.B)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./pseudo ./envelope ./pipeline ./masking/... ./export ./workspaces 2>/dev/null | grep -E '^(Benchmark|ok|PASS|goos|cpu)' || true
+
+## bench-peers: hdw against gdcmanon, dcmodify and exiftool on the same files
+bench-peers: deps build
+	bash bench/peers.sh
+
+bench-diff:
+	@command -v benchstat >/dev/null || $(GO) install golang.org/x/perf/cmd/benchstat@v0.0.0-20250414005231-a2bf8ba1d4d8
+	$(GO) test -run '^$$' -bench . -count 10 ./pseudo ./envelope ./pipeline > /tmp/hdw-new.txt
+	git stash -q && $(GO) test -run '^$$' -bench . -count 10 ./pseudo ./envelope ./pipeline > /tmp/hdw-old.txt; git stash pop -q
+	benchstat /tmp/hdw-old.txt /tmp/hdw-new.txt
+
+integration: test
+
+clean:
+	rm -rf bin hdw-data hdw-credentials hdw-demo-upload

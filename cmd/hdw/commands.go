@@ -1,0 +1,15 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// commands lists the subcommands; only commands that work are listed.
+func commands(g *globals) []*cobra.Command {
+	return []*cobra.Command{
+		newInitCmd(g),
+		newIngestCmd(g),
+		newDemoCmd(g),
+		newClientCmd(g),
+	}
+}

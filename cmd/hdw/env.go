@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"hdw/configs"
+	"hdw/keys"
+	"hdw/objstore"
+)
+
+// state built by setup for every command.
+type state struct {
+	cfg  configs.Config
+	dict *configs.Dictionary
+}
+
+var st state
+
+func (g *globals) setup(cmd *cobra.Command) error {
+	if g.warehouse == "" {
+		g.warehouse = g.getenv("HDW_WAREHOUSE")
+	}
+	if g.profile == "" {
+		g.profile = g.getenv("HDW_PROFILE")
+	}
+	if g.config == "" {
+		g.config = g.getenv("HDW_CONFIG")
+	}
+	level := slog.LevelWarn
+	if g.verbose {
+		level = slog.LevelDebug
+	}
+	g.logger = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+	cfg := configs.Defaults()
+	if g.config != "" {
+		f, err := os.Open(g.config)
+		if err != nil {
+			return usageErr("config: %v", err)
+		}
+		cfg, err = configs.Parse(f)
+		f.Close()
+		if err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	if g.warehouse == "" {
+		g.warehouse = cfg.Warehouse
+	}
+	if g.warehouse == "" {
+		g.warehouse = "./hdw-data"
+	}
+	st.cfg = cfg
+	st.dict = configs.DefaultDictionary()
+	if cfg.Dictionary != "" {
+		f, err := os.Open(cfg.Dictionary)
+		if err != nil {
+			return usageErr("dictionary: %v", err)
+		}
+		d, err := configs.ParseDictionary(f)
+		f.Close()
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		st.dict = d
+	}
+	return nil
+}
+
+// requireProfile checks that a profile is set and is one of allowed.
+func (g *globals) requireProfile(allowed ...string) error {
+	if g.profile == "" {
+		return usageErr("no profile: pass --profile or set HDW_PROFILE (one of %s)", strings.Join(allowed, ", "))
+	}
+	if !keys.KnownProfile(g.profile) {
+		return usageErr("unknown profile %q", g.profile)
+	}
+	for _, a := range allowed {
+		if a == g.profile || (a == "researcher:*" && strings.HasPrefix(g.profile, "researcher:")) {
+			return nil
+		}
+	}
+	return &exitError{code: exitFailure, err: fmt.Errorf("profile %s may not run this command (allowed: %s)", g.profile, strings.Join(allowed, ", "))}
+}
+
+// openStore opens a local folder or an s3:// URL.
+func (g *globals) openStore(ctx context.Context, loc string) (objstore.Store, error) {
+	if strings.HasPrefix(loc, "s3://") {
+		return g.openS3(ctx, loc)
+	}
+	return objstore.NewLocal(loc)
+}
+
+// openSourceStore opens an ingest source without creating a missing folder.
+func (g *globals) openSourceStore(ctx context.Context, loc string) (objstore.Store, error) {
+	if strings.HasPrefix(loc, "s3://") {
+		return g.openS3(ctx, loc)
+	}
+	fi, err := os.Stat(loc)
+	if err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("source %s is not a folder", loc)
+	}
+	return objstore.NewLocal(loc)
+}
+
+// credentialsDir is where the embedded keyring's profile passphrases live
+// (one file per profile, mode 0600): HDW_CREDENTIALS or ./hdw-credentials.
+func (g *globals) credentialsDir() string {
+	if d := g.getenv("HDW_CREDENTIALS"); d != "" {
+		return d
+	}
+	return "hdw-credentials"
+}
+
+func profileFile(profile string) string { return strings.ReplaceAll(profile, ":", "_") }
+
+// passphrase reads the profile's passphrase: HDW_PASSPHRASE_FILE, else
+// HDW_PASSPHRASE, else <credentials dir>/<profile>. Never from a flag.
+func (g *globals) passphrase(profile string) ([]byte, error) {
+	if f := g.getenv("HDW_PASSPHRASE_FILE"); f != "" {
+		return readSecretFile(f)
+	}
+	if p := g.getenv("HDW_PASSPHRASE"); p != "" {
+		return []byte(p), nil
+	}
+	f := filepath.Join(g.credentialsDir(), profileFile(profile))
+	b, err := readSecretFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("no passphrase for profile %s: set HDW_PASSPHRASE_FILE or put it in %s", profile, f)
+	}
+	return b, nil
+}
+
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4096))
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) == 0 {
+		return nil, errors.New("empty secret file")
+	}
+	return b, nil
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"hdw/keys"
+	"hdw/pipeline"
+	"hdw/warehouse"
+)
+
+type ingestOpts struct {
+	manifest    string
+	client      string
+	workers     int
+	purge       bool
+	dryRun      bool
+	shard       string
+	allowInsec  bool
+}
+
+func newIngestCmd(g *globals) *cobra.Command {
+	var o ingestOpts
+	c := &cobra.Command{
+		Use:   "ingest SOURCE",
+		Short: "ingest a client upload (folder or s3://bucket/prefix/) into the warehouse",
+		Long: `Ingest reads SOURCE (a local folder or s3://bucket/prefix/), its manifest
+(manifest.csv or manifest.parquet at the root, or --manifest FILE), validates
+every row against the data dictionary, de-identifies every image, pseudonymizes
+and writes one batch, visible only once its commit record is written. A rerun
+skips what is already committed. Profile: ingest.
+
+With --client NAME and SOURCE s3://bucket, the source is the client's prefix
+s3://bucket/NAME/images/ (SP-050-003).
+
+Every input is accounted for: seen = ingested + quarantined + rejected. Exit 3
+when some items were quarantined or rejected.`,
+		Example: `  HDW_PROFILE=ingest hdw ingest ./upload
+  hdw --profile ingest ingest s3://uploads/ACME/images/ --purge-source --json
+  hdw --profile ingest ingest s3://uploads --client ACME --shard "$JOB_COMPLETION_INDEX/4"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runIngest(cmd.Context(), g, o, args[0])
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.manifest, "manifest", "", "manifest file outside the source (CSV or Parquet)")
+	f.StringVar(&o.client, "client", "", "client name: SOURCE s3://bucket becomes s3://bucket/NAME/images/")
+	f.IntVar(&o.workers, "workers", 0, "parallel workers (default: config ingest.workers, or the number of CPUs)")
+	f.BoolVar(&o.purge, "purge-source", false, "delete ingested source objects after the commit (SEC-ALI-1)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "validate and report, write nothing")
+	f.StringVar(&o.shard, "shard", "", "process shard i of n (\"i/n\", 0-based) of the source listing")
+	f.BoolVar(&o.allowInsec, "allow-insecure-endpoint", false, "allow a plain-HTTP S3 endpoint that is not on loopback (SEC-RES-3: avoid)")
+	return c
+}
+
+func parseShard(s string) (int, int, error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	i, n, ok := strings.Cut(s, "/")
+	a, err1 := strconv.Atoi(i)
+	b, err2 := strconv.Atoi(n)
+	if !ok || err1 != nil || err2 != nil || b < 1 || a < 0 || a >= b {
+		return 0, 0, usageErr("--shard must be i/n with 0 <= i < n, got %q", s)
+	}
+	return a, b, nil
+}
+
+func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) error {
+	if err := g.requireProfile(keys.ProfileIngest); err != nil {
+		return err
+	}
+	shard, shards, err := parseShard(o.shard)
+	if err != nil {
+		return err
+	}
+	if o.allowInsec {
+		st.cfg.S3.AllowInsecureEndpoint = true
+	}
+	if o.client != "" {
+		if !validClient(o.client) {
+			return usageErr("--client must be letters, digits, '-', '_' or '.'")
+		}
+		if strings.HasPrefix(source, "s3://") {
+			source = strings.TrimSuffix(source, "/") + "/" + o.client + "/images/"
+		}
+	}
+	workers := o.workers
+	if workers == 0 {
+		workers = st.cfg.Ingest.Workers
+	}
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	src, err := g.openSourceStore(ctx, source)
+	if err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "ingest")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+
+	opt := pipeline.Options{
+		Source: src, SourceID: src.String(), Client: o.client, Workers: workers, DryRun: o.dryRun,
+		PurgeSource: o.purge, Shard: shard, Shards: shards, Dict: st.dict, Mask: maskOptions(),
+		ScrubText: scrubText, Profile: g.profile, Operator: sess.operator, Logger: g.logger,
+		Progress: newBar(g.stderr, !g.json),
+	}
+	if o.manifest != "" {
+		f, err := os.Open(o.manifest)
+		if err != nil {
+			return fmt.Errorf("open manifest: %w", err)
+		}
+		defer f.Close()
+		opt.Manifest, opt.ManifestName = f, "manifest"+extOf(o.manifest)
+	}
+	sum, err := pipeline.Ingest(ctx, sess.wh, sess.prov, newDeidentifier(), opt)
+	target := map[string]string{"client": o.client}
+	if sum != nil && sum.Batch != "" {
+		target["batch"] = sum.Batch
+	}
+	if o.shard != "" {
+		target["shard"] = o.shard
+	}
+	counts := map[string]int64{}
+	if sum != nil {
+		counts = map[string]int64{"seen": sum.Seen, "ingested": sum.Ingested, "quarantined": sum.Quarantined,
+			"rejected": sum.Rejected, "opposed": sum.Opposed, "skipped": sum.Skipped, "images": sum.Images, "purged": sum.Purged}
+	}
+	outcome := "ok"
+	switch {
+	case err != nil:
+		outcome = "failed"
+	case o.dryRun:
+		outcome = "dry-run"
+	case sum.Quarantined+sum.Rejected > 0:
+		outcome = "partial"
+	}
+	if aerr := sess.event(ctx, "ingest", "batch.ingest", outcome, target, counts, ""); aerr != nil && err == nil {
+		err = aerr
+	}
+	if sum != nil {
+		printSummary(g, sum)
+	}
+	if err != nil {
+		return err
+	}
+	if sum.Quarantined+sum.Rejected > 0 {
+		return &exitError{code: exitQuarantined}
+	}
+	return nil
+}
+
+func extOf(p string) string {
+	if strings.HasSuffix(strings.ToLower(p), ".parquet") {
+		return ".parquet"
+	}
+	return ".csv"
+}
+
+func validClient(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func printSummary(g *globals, s *pipeline.Summary) {
+	if g.json {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(s)
+		return
+	}
+	w := g.stdout
+	mode := ""
+	if s.DryRun {
+		mode = " (dry run: nothing written)"
+	}
+	fmt.Fprintf(w, "ingest summary%s\n", mode)
+	if s.Batch != "" {
+		fmt.Fprintf(w, "  batch        %s (committed: %v)\n", s.Batch, s.Committed)
+	}
+	fmt.Fprintf(w, "  seen         %d = ingested %d + quarantined %d + rejected %d\n", s.Seen, s.Ingested, s.Quarantined, s.Rejected)
+	if s.Opposed > 0 {
+		fmt.Fprintf(w, "  opposed      %d (rejected: the person opposed, CNIL 9.7)\n", s.Opposed)
+	}
+	if s.Skipped > 0 {
+		fmt.Fprintf(w, "  skipped      %d already committed by an earlier run\n", s.Skipped)
+	}
+	fmt.Fprintf(w, "  images       %d (%s in, %s stored)\n", s.Images, human(s.BytesIn), human(s.BytesOut))
+	fmt.Fprintf(w, "  records      %d (genetic %d)\n", s.Records, s.Genetic)
+	if s.Purged > 0 {
+		fmt.Fprintf(w, "  purged       %d source objects (SEC-ALI-1)\n", s.Purged)
+	}
+	if s.Orphans > 0 {
+		fmt.Fprintf(w, "  cleaned      %d interrupted batches\n", s.Orphans)
+	}
+	fmt.Fprintf(w, "  time         %.1fs\n", s.Seconds)
+	for _, it := range s.Items {
+		fmt.Fprintf(w, "  %-11s  %s: %s\n", it.Outcome, it.Ref, it.Reason)
+	}
+}
+
+var _ = warehouse.SchemaVersion

@@ -1,0 +1,142 @@
+// Command hdw feeds a health data warehouse and governs every use of it,
+// built to the CNIL health-data-warehouse reference (2021-118). See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+var version = "dev"
+
+// Exit codes of ARCHITECTURE §6.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitQuarantined = 3
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// globals are the global flags of ARCHITECTURE §6.
+type globals struct {
+	warehouse string
+	profile   string
+	config    string
+	json      bool
+	verbose   bool
+	stdout    io.Writer
+	stderr    io.Writer
+	getenv    func(string) string
+	logger    *slog.Logger
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g := &globals{stdout: stdout, stderr: stderr, getenv: getenv}
+	root := newRootCmd(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "hdw: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "hdw: %v\n", err)
+	if isUsage(err) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func isUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "flag needs an argument", "invalid argument", "required flag"} {
+		if len(msg) >= len(p) && contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+func newRootCmd(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "hdw",
+		Short: "hdw feeds a health data warehouse and governs every use of it (CNIL 2021-118)",
+		Long: `hdw ingests client uploads (a local folder or s3://bucket/prefix/) into a
+health data warehouse: it validates, de-identifies images, pseudonymizes with
+keyed HMACs, and writes the health, identity and genetic stores under separate
+keys, with a hash-chained audit trail.
+
+Every command runs under one access profile (--profile or HDW_PROFILE):
+ingest, curator, approver, dpo, admin, researcher:<project>.
+
+Exit codes: 0 success, 1 failure, 2 usage, 3 completed with quarantined or
+rejected items.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return g.setup(cmd)
+		},
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%w (see hdw %s --help)", err, c.Name())}
+	})
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.warehouse, "warehouse", "", "warehouse root: a folder or s3://bucket/prefix (env HDW_WAREHOUSE, default ./hdw-data)")
+	pf.StringVar(&g.profile, "profile", "", "access profile (env HDW_PROFILE)")
+	pf.StringVar(&g.config, "config", "", "configuration file (YAML; env HDW_CONFIG)")
+	pf.BoolVar(&g.json, "json", false, "machine-readable result on stdout")
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "verbose diagnostics on stderr")
+	for _, c := range commands(g) {
+		root.AddCommand(c)
+	}
+	return root
+}

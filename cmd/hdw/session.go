@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"hdw/keys"
+	"hdw/objstore"
+	"hdw/warehouse"
+)
+
+// session is what a command gets after authentication: the warehouse, the
+// key provider of its profile, and the audit trail (opened first: if the
+// audit sink cannot be written, nothing proceeds, SRS-065).
+type session struct {
+	g        *globals
+	st       objstore.Store
+	wh       *warehouse.Warehouse
+	prov     keys.Provider
+	operator string
+	audit    auditSink
+	command  string
+}
+
+// auditSink is the part of the audit log a command uses.
+type auditSink interface {
+	record(ctx context.Context, ev auditEvent) error
+	close(ctx context.Context) error
+}
+
+// auditEvent is one audit event; never an identifying value.
+type auditEvent struct {
+	Command string
+	Action  string
+	Outcome string
+	Target  map[string]string
+	Counts  map[string]int64
+	Reason  string
+}
+
+// open authenticates g.profile against the warehouse and opens the audit trail.
+func (g *globals) open(ctx context.Context, command string) (*session, error) {
+	s, err := g.openStore(ctx, g.warehouse)
+	if err != nil {
+		return nil, fmt.Errorf("open warehouse %s: %w", g.warehouse, err)
+	}
+	wh, err := warehouse.Open(ctx, s, nil)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := g.openProvider(ctx, s, wh.Desc)
+	if err != nil {
+		if errors.Is(err, keys.ErrBadCredentials) {
+			return nil, fmt.Errorf("profile %s: %w", g.profile, err)
+		}
+		return nil, err
+	}
+	wh.Keys = prov
+	op, err := prov.Operator(ctx)
+	if err != nil {
+		prov.Close()
+		return nil, fmt.Errorf("operator identity: %w", err)
+	}
+	sess := &session{g: g, st: s, wh: wh, prov: prov, operator: op, command: command}
+	a, err := g.openAudit(ctx, s, prov, op)
+	if err != nil {
+		prov.Close()
+		return nil, fmt.Errorf("audit trail not writable, nothing done (SRS-065): %w", err)
+	}
+	sess.audit = a
+	return sess, nil
+}
+
+// event appends an audit event for this session's command.
+func (s *session) event(ctx context.Context, command, action, outcome string, target map[string]string, counts map[string]int64, reason string) error {
+	if command == "" {
+		command = s.command
+	}
+	return s.audit.record(context.WithoutCancel(ctx), auditEvent{Command: command, Action: action, Outcome: outcome, Target: target, Counts: counts, Reason: reason})
+}
+
+// deny audits a refused access (SEC-DAY-1) and returns err.
+func (s *session) deny(ctx context.Context, action string, target map[string]string, err error) error {
+	s.event(ctx, "", action, "denied", target, nil, "")
+	return err
+}
+
+func (s *session) close(ctx context.Context) {
+	if s.audit != nil {
+		if err := s.audit.close(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintf(s.g.stderr, "hdw: close audit segment: %v\n", err)
+		}
+	}
+	if s.prov != nil {
+		s.prov.Close()
+	}
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	return h
+}
+
+var _ = time.Now
+
+func nowUTC() time.Time { return time.Now().UTC() }

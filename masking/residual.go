@@ -1,0 +1,109 @@
+package masking
+
+import (
+	"bytes"
+	"strings"
+)
+
+// MinIdentifierLen is the shortest identifier value the residual scan
+// looks for: shorter values (a sex code, a two-letter initial) match by
+// chance everywhere and identify no one.
+const MinIdentifierLen = 4
+
+type needle struct {
+	b    []byte
+	kind string
+}
+
+// Scanner is the residual scan (the last line of defence, SEC-PSE-4): it
+// searches a byte stream for every identifying value of a person in raw
+// and normalized forms, across Write boundaries. It implements io.Writer.
+type Scanner struct {
+	needles []needle
+	tail    []byte
+	max     int
+	hit     string
+}
+
+// NewScanner prepares a scan for p's identifiers.
+func NewScanner(p Person) *Scanner {
+	s := &Scanner{}
+	seen := map[string]bool{}
+	add := func(v, kind string) {
+		if len(v) < MinIdentifierLen || seen[v] {
+			return
+		}
+		seen[v] = true
+		s.needles = append(s.needles, needle{[]byte(v), kind})
+		if len(v) > s.max {
+			s.max = len(v)
+		}
+	}
+	for _, id := range p.Identifiers {
+		v := strings.TrimSpace(id.Value)
+		for _, f := range forms(v, id.Kind) {
+			add(f, id.Kind)
+		}
+	}
+	return s
+}
+
+// forms returns the raw and normalized forms of an identifier value.
+func forms(v, kind string) []string {
+	out := []string{v, strings.ToUpper(v), strings.ToLower(v)}
+	plain := string(fold(v))
+	out = append(out, plain, strings.ToUpper(plain))
+	if kind == "BIRTH_DATE" || kind == "DATE" {
+		if len(v) == 10 && v[4] == '-' && v[7] == '-' {
+			out = append(out, v[0:4]+v[5:7]+v[8:10], v[8:10]+"/"+v[5:7]+"/"+v[0:4], v[8:10]+"."+v[5:7]+"."+v[0:4])
+		}
+	}
+	if kind == "NIR" || kind == "TEL" {
+		compact := strings.Map(func(r rune) rune {
+			if r == ' ' || r == '.' || r == '-' {
+				return -1
+			}
+			return r
+		}, v)
+		out = append(out, compact)
+	}
+	return out
+}
+
+// Write scans p; it never fails.
+func (s *Scanner) Write(p []byte) (int, error) {
+	if s.hit != "" || len(s.needles) == 0 {
+		return len(p), nil
+	}
+	buf := append(s.tail, p...)
+	for _, n := range s.needles {
+		if bytes.Contains(buf, n.b) {
+			s.hit = n.kind
+			break
+		}
+	}
+	keep := s.max - 1
+	if keep > len(buf) {
+		keep = len(buf)
+	}
+	s.tail = append(s.tail[:0], buf[len(buf)-keep:]...)
+	return len(p), nil
+}
+
+// Hit returns the kind of the first identifier found.
+func (s *Scanner) Hit() (string, bool) { return s.hit, s.hit != "" }
+
+// ScanText checks a parsed text value (accent- and case-insensitive).
+func ScanText(text string, p Person) (string, bool) {
+	f := string(fold(text))
+	for _, id := range p.Identifiers {
+		v := strings.TrimSpace(id.Value)
+		if len(v) < MinIdentifierLen {
+			continue
+		}
+		if strings.Contains(f, string(fold(v))) {
+			return id.Kind, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,93 @@
+package masking_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"hdw/masking"
+)
+
+func person() masking.Person {
+	return masking.Person{Pseudonym: "p", Identifiers: []masking.Identifier{
+		{Kind: "LAST_NAME", Value: "Lefèvre"}, {Kind: "FIRST_NAME", Value: "Zélie"},
+		{Kind: "BIRTH_DATE", Value: "1962-04-30"}, {Kind: "CITY", Value: "Saint-Denis"},
+		{Kind: "TEL", Value: "06 12 34 56 78"}, {Kind: "ADDRESS", Value: "12 rue des Lilas"},
+	}}
+}
+
+// TestSEC_PSE_4_ScrubText checks identifiers and patterns become generic tokens.
+func TestSEC_PSE_4_ScrubText(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"Mme LEFEVRE Zelie vue ce jour", "Mme NAME_OF_BIRTH FIRST_NAME vue ce jour"},
+		{"lefèvre-zélie", "NAME_OF_BIRTH-FIRST_NAME"},
+		{"habite 12 rue des lilas à saint denis", "habite ADDRESS à CITY"},
+		{"née le 30/04/1962", "née le DATE"},
+		{"tél 06.12.34.56.78 ou +33 6 12 34 56 78", "tél TEL ou TEL"},
+		{"mail zelie@example.org", "mail EMAIL"},
+		{"nir 2 62 04 2A 123 456 78", "nir NIR"},
+		{"CP 75011 Paris", "CP CODE_POSTAL Paris"},
+		{"Lefèvreux is another name", "Lefèvreux is another name"},
+	}
+	for _, c := range cases {
+		if got := masking.ScrubText(c.in, person()); got != c.want {
+			t.Errorf("ScrubText(%q)\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestResidualScanAcrossWrites: a value split across two writes is found.
+func TestResidualScanAcrossWrites(t *testing.T) {
+	s := masking.NewScanner(person())
+	s.Write([]byte("xxxx LEF"))
+	s.Write([]byte("EVRE yyy"))
+	if kind, hit := s.Hit(); !hit || kind != "LAST_NAME" {
+		t.Fatalf("split identifier not found: %q %v", kind, hit)
+	}
+	s2 := masking.NewScanner(person())
+	s2.Write([]byte("date 19620430"))
+	if _, hit := s2.Hit(); !hit {
+		t.Fatal("compact birth date not found")
+	}
+	s3 := masking.NewScanner(person())
+	s3.Write([]byte("nothing here"))
+	if _, hit := s3.Hit(); hit {
+		t.Fatal("false positive")
+	}
+}
+
+type echo struct{}
+
+func (echo) Sniff(h []byte) bool { return bytes.HasPrefix(h, []byte("ECHO")) }
+func (echo) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
+	_, err := io.Copy(dst, src)
+	return masking.Result{Format: "echo"}, err
+}
+
+// TestResidualScanQuarantines: a handler that lets an identifier through is caught.
+func TestResidualScanQuarantines(t *testing.T) {
+	d := masking.New(echo{})
+	var out bytes.Buffer
+	in := "ECHO report for Zélie"
+	_, err := d.Deidentify(context.Background(), &out, strings.NewReader(in), int64(len(in)), person(), masking.Options{})
+	if !masking.IsQuarantine(err) || !strings.Contains(err.Error(), "FIRST_NAME") || strings.Contains(err.Error(), "Zélie") {
+		t.Fatalf("got %v", err)
+	}
+	_, err = d.Deidentify(context.Background(), &out, strings.NewReader("JUNK"), 4, person(), masking.Options{})
+	if !masking.IsQuarantine(err) {
+		t.Fatalf("unknown type: %v", err)
+	}
+}
+
+func FuzzScrubText(f *testing.F) {
+	f.Add("Lefèvre Zélie 06 12 34 56 78")
+	f.Add("é\u0301\u0000")
+	f.Fuzz(func(t *testing.T, s string) {
+		a := masking.ScrubText(s, person())
+		if a != masking.ScrubText(s, person()) {
+			t.Fatal("not deterministic")
+		}
+	})
+}

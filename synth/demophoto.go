@@ -1,0 +1,135 @@
+package synth
+
+import (
+	"bytes"
+	"encoding/binary"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"strings"
+)
+
+// demoPhoto describes the JPEG of the demo upload: a synthetic picture
+// with EXIF (Artist, camera serial, date, GPS position) and a comment
+// segment that carry the person's identifiers.
+type demoPhoto struct {
+	W, H    int
+	Artist  string
+	Serial  string
+	Date    string // "2006:01:02 15:04:05"
+	Comment string
+	Lat     [3]uint32 // degrees, minutes, seconds
+	Lon     [3]uint32
+}
+
+func demoPhotoSpec(p Person, w, h int) demoPhoto {
+	return demoPhoto{W: w, H: h, Artist: p.FirstName + " " + p.LastName, Serial: "SN" + strings.ReplaceAll(p.PPI, "PPI", ""),
+		Date: strings.ReplaceAll(p.BirthDate, "-", ":") + " 10:11:12", Comment: p.LastName + " " + p.Phone,
+		Lat: [3]uint32{48, 51, 24}, Lon: [3]uint32{2, 21, 8}}
+}
+
+// demoJPEG writes the photo.
+func demoJPEG(w io.Writer, s demoPhoto) error {
+	img := image.NewRGBA(image.Rect(0, 0, s.W, s.H))
+	for y := 0; y < s.H; y++ {
+		for x := 0; x < s.W; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 255 / s.W), uint8(y * 255 / s.H), 128, 255})
+		}
+	}
+	var enc bytes.Buffer
+	if err := jpeg.Encode(&enc, img, &jpeg.Options{Quality: 85}); err != nil {
+		return err
+	}
+	b := enc.Bytes()
+	// SOI, then APP1 Exif, COM, then the rest of the encoder's stream.
+	if _, err := w.Write(b[:2]); err != nil {
+		return err
+	}
+	exif := exifBlock(s)
+	seg := func(marker byte, payload []byte) error {
+		h := []byte{0xFF, marker, 0, 0}
+		binary.BigEndian.PutUint16(h[2:], uint16(len(payload)+2))
+		if _, err := w.Write(h); err != nil {
+			return err
+		}
+		_, err := w.Write(payload)
+		return err
+	}
+	if err := seg(0xE1, append([]byte("Exif\x00\x00"), exif...)); err != nil {
+		return err
+	}
+	if err := seg(0xFE, []byte(s.Comment)); err != nil {
+		return err
+	}
+	_, err := w.Write(b[2:])
+	return err
+}
+
+// exifBlock builds a little-endian TIFF structure: IFD0 (Artist, Make,
+// DateTime, ExifIFD pointer, GPS pointer), Exif IFD (BodySerialNumber,
+// DateTimeOriginal), GPS IFD (latitude and longitude).
+func exifBlock(s demoPhoto) []byte {
+	type entry struct {
+		tag, typ uint16
+		count    uint32
+		data     []byte // inline when <= 4 bytes
+	}
+	le := binary.LittleEndian
+	ascii := func(v string) []byte { return append([]byte(v), 0) }
+	rational := func(v [3]uint32) []byte {
+		out := make([]byte, 24)
+		for i, n := range v {
+			le.PutUint32(out[i*8:], n)
+			le.PutUint32(out[i*8+4:], 1)
+		}
+		return out
+	}
+	u32 := func(v uint32) []byte { b := make([]byte, 4); le.PutUint32(b, v); return b }
+	var buf bytes.Buffer
+	buf.Write([]byte{'I', 'I', 42, 0, 8, 0, 0, 0})
+	// layout: IFD0 at 8, then Exif IFD, then GPS IFD, then data area.
+	writeIFD := func(start uint32, entries []entry, next uint32) (ifd []byte, data []byte) {
+		size := uint32(2 + 12*len(entries) + 4)
+		dataOff := start + size
+		ifd = make([]byte, 2, size)
+		le.PutUint16(ifd, uint16(len(entries)))
+		for _, e := range entries {
+			rec := make([]byte, 12)
+			le.PutUint16(rec[0:], e.tag)
+			le.PutUint16(rec[2:], e.typ)
+			le.PutUint32(rec[4:], e.count)
+			if len(e.data) <= 4 {
+				copy(rec[8:], e.data)
+			} else {
+				le.PutUint32(rec[8:], dataOff+uint32(len(data)))
+				data = append(data, e.data...)
+				if len(data)%2 == 1 {
+					data = append(data, 0)
+				}
+			}
+			ifd = append(ifd, rec...)
+		}
+		ifd = append(ifd, u32(next)...)
+		return ifd, data
+	}
+	ifdSize := func(n int, data int) uint32 { return uint32(2+12*n+4) + uint32(data) }
+	exifEntries := []entry{{0xA431, 2, uint32(len(s.Serial) + 1), ascii(s.Serial)}, {0x9003, 2, 20, ascii(s.Date)}}
+	gpsEntries := []entry{{0x0001, 2, 2, ascii("N")}, {0x0002, 5, 3, rational(s.Lat)}, {0x0003, 2, 2, ascii("E")}, {0x0004, 5, 3, rational(s.Lon)}}
+	ifd0Entries := func(exifOff, gpsOff uint32) []entry {
+		return []entry{{0x010F, 2, 9, ascii("SynthCam")}, {0x0132, 2, 20, ascii(s.Date)}, {0x013B, 2, uint32(len(s.Artist) + 1), ascii(s.Artist)},
+			{0x8769, 4, 1, u32(exifOff)}, {0x8825, 4, 1, u32(gpsOff)}}
+	}
+	// First pass to size IFD0.
+	_, d0 := writeIFD(8, ifd0Entries(0, 0), 0)
+	exifOff := 8 + ifdSize(5, len(d0))
+	_, de := writeIFD(exifOff, exifEntries, 0)
+	gpsOff := exifOff + ifdSize(len(exifEntries), len(de))
+	i0, d0 := writeIFD(8, ifd0Entries(exifOff, gpsOff), 0)
+	ie, de := writeIFD(exifOff, exifEntries, 0)
+	ig, dg := writeIFD(gpsOff, gpsEntries, 0)
+	for _, p := range [][]byte{i0, d0, ie, de, ig, dg} {
+		buf.Write(p)
+	}
+	return buf.Bytes()
+}
