@@ -80,9 +80,9 @@ func NewPerson(r *rand.Rand, i int) Person {
 
 // UploadSpec describes a synthetic client upload.
 type UploadSpec struct {
-	Seed            uint64
-	Patients        int
-	DICOMPerPatient int
+	Seed             uint64
+	Patients         int
+	DICOMPerPatient  int
 	PhotosPerPatient int
 	// BadRows adds deliberately bad rows: a wrong NIR key, a bad date, an
 	// unknown sex code, a duplicate file, a missing file, and an image

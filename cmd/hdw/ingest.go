@@ -17,13 +17,13 @@ import (
 )
 
 type ingestOpts struct {
-	manifest    string
-	client      string
-	workers     int
-	purge       bool
-	dryRun      bool
-	shard       string
-	allowInsec  bool
+	manifest   string
+	client     string
+	workers    int
+	purge      bool
+	dryRun     bool
+	shard      string
+	allowInsec bool
 }
 
 func newIngestCmd(g *globals) *cobra.Command {

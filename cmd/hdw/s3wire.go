@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 
+	"hdw/keys"
 	"hdw/objstore"
 	"hdw/warehouse"
-	"hdw/keys"
 )
 
 func (g *globals) openS3(ctx context.Context, loc string) (objstore.Store, error) {
