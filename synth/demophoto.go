@@ -2,13 +2,72 @@ package synth
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"image/png"
 	"io"
 	"strings"
 )
+
+// ExifJPEG writes a synthetic w x h JPEG whose EXIF (Artist, camera
+// serial, dates, GPS position) and comment segment carry p's identifiers,
+// with orientation o (1-8) and trailing bytes after EOI.
+func ExifJPEG(out io.Writer, p Person, w, h, o int) error {
+	s := demoPhotoSpec(p, w, h)
+	s.Orientation = o
+	s.Trailer = []byte("TRAILER " + p.LastName)
+	return demoJPEG(out, s)
+}
+
+// TextPNG writes a synthetic PNG whose tEXt, zTXt, iTXt and eXIf chunks
+// carry p's identifiers.
+func TextPNG(out io.Writer, p Person, w, h int) error {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 200, 255})
+		}
+	}
+	var enc bytes.Buffer
+	if err := png.Encode(&enc, img); err != nil {
+		return err
+	}
+	b := enc.Bytes()
+	chunk := func(typ string, data []byte) []byte {
+		c := make([]byte, 8, 12+len(data))
+		binary.BigEndian.PutUint32(c, uint32(len(data)))
+		copy(c[4:], typ)
+		c = append(c, data...)
+		crc := crc32.Update(crc32.ChecksumIEEE([]byte(typ)), crc32.IEEETable, data)
+		return binary.BigEndian.AppendUint32(c, crc)
+	}
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write([]byte(p.Address + " " + p.Phone))
+	zw.Close()
+	extra := [][]byte{
+		chunk("tEXt", []byte("Author\x00"+p.FirstName+" "+p.LastName)),
+		chunk("zTXt", append([]byte("Comment\x00\x00"), z.Bytes()...)),
+		chunk("iTXt", []byte("Description\x00\x00\x00\x00\x00"+p.NIR+" "+p.BirthDate)),
+		chunk("eXIf", exifBlock(demoPhotoSpec(p, w, h))),
+		chunk("tIME", []byte{7, 234, 1, 2, 3, 4, 5}),
+	}
+	// After IHDR (8-byte signature + 25-byte IHDR chunk).
+	if _, err := out.Write(b[:33]); err != nil {
+		return err
+	}
+	for _, c := range extra {
+		if _, err := out.Write(c); err != nil {
+			return err
+		}
+	}
+	_, err := out.Write(b[33:])
+	return err
+}
 
 // demoPhoto describes the JPEG of the demo upload: a synthetic picture
 // with EXIF (Artist, camera serial, date, GPS position) and a comment
@@ -21,6 +80,9 @@ type demoPhoto struct {
 	Comment string
 	Lat     [3]uint32 // degrees, minutes, seconds
 	Lon     [3]uint32
+	// Orientation is the EXIF orientation (0: none).
+	Orientation int
+	Trailer     []byte
 }
 
 func demoPhotoSpec(p Person, w, h int) demoPhoto {
@@ -62,7 +124,10 @@ func demoJPEG(w io.Writer, s demoPhoto) error {
 	if err := seg(0xFE, []byte(s.Comment)); err != nil {
 		return err
 	}
-	_, err := w.Write(b[2:])
+	if _, err := w.Write(b[2:]); err != nil {
+		return err
+	}
+	_, err := w.Write(s.Trailer)
 	return err
 }
 
@@ -117,12 +182,19 @@ func exifBlock(s demoPhoto) []byte {
 	exifEntries := []entry{{0xA431, 2, uint32(len(s.Serial) + 1), ascii(s.Serial)}, {0x9003, 2, 20, ascii(s.Date)}}
 	gpsEntries := []entry{{0x0001, 2, 2, ascii("N")}, {0x0002, 5, 3, rational(s.Lat)}, {0x0003, 2, 2, ascii("E")}, {0x0004, 5, 3, rational(s.Lon)}}
 	ifd0Entries := func(exifOff, gpsOff uint32) []entry {
-		return []entry{{0x010F, 2, 9, ascii("SynthCam")}, {0x0132, 2, 20, ascii(s.Date)}, {0x013B, 2, uint32(len(s.Artist) + 1), ascii(s.Artist)},
-			{0x8769, 4, 1, u32(exifOff)}, {0x8825, 4, 1, u32(gpsOff)}}
+		e := []entry{{0x010F, 2, 9, ascii("SynthCam")}}
+		if s.Orientation > 0 {
+			o := make([]byte, 4)
+			le.PutUint16(o, uint16(s.Orientation))
+			e = append(e, entry{0x0112, 3, 1, o})
+		}
+		return append(e, entry{0x0132, 2, 20, ascii(s.Date)}, entry{0x013B, 2, uint32(len(s.Artist) + 1), ascii(s.Artist)},
+			entry{0x8769, 4, 1, u32(exifOff)}, entry{0x8825, 4, 1, u32(gpsOff)})
 	}
 	// First pass to size IFD0.
+	n0 := len(ifd0Entries(0, 0))
 	_, d0 := writeIFD(8, ifd0Entries(0, 0), 0)
-	exifOff := 8 + ifdSize(5, len(d0))
+	exifOff := 8 + ifdSize(n0, len(d0))
 	_, de := writeIFD(exifOff, exifEntries, 0)
 	gpsOff := exifOff + ifdSize(len(exifEntries), len(de))
 	i0, d0 := writeIFD(8, ifd0Entries(exifOff, gpsOff), 0)

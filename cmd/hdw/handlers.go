@@ -3,12 +3,12 @@ package main
 import (
 	"hdw/masking"
 	"hdw/masking/dcm"
+	"hdw/masking/photo"
 )
 
+// handlers composes the format handlers of the de-identifier.
 func handlers() []masking.Handler {
-	return []masking.Handler{dcm.New(dcm.Config{})}
+	return []masking.Handler{dcm.New(dcm.Config{}), photo.New(photo.Config{})}
 }
-
-func ocrFinder() masking.TextFinder { return nil }
 
 var scrubText = masking.ScrubText

@@ -1,0 +1,30 @@
+// Package photo de-identifies photographs (SEC-PSE-4): JPEG, PNG, TIFF and
+// WebP. It implements masking.Handler.
+//
+// # Metadata
+//
+// JPEG files are rewritten segment by segment: APP1 (EXIF with GPS, maker
+// notes, serial numbers and the IFD1 thumbnail; XMP standard and
+// extended), APP13 (IPTC/Photoshop), COM, APP2 other than ICC (MPF and its
+// secondary images), every other APPn but JFIF and Adobe, and any bytes
+// after EOI are dropped; the ICC profile is kept. When no pixel changes
+// the entropy-coded data is copied as is (lossless). PNG files are
+// rewritten chunk by chunk: tEXt, zTXt, iTXt, eXIf, tIME and unknown
+// ancillary chunks are dropped; iCCP is kept. TIFF files are decoded and
+// re-encoded (no metadata survives). WebP files are decoded and written as
+// PNG (there is no pure-Go WebP encoder). HEIC has no decoder here and is
+// quarantined.
+//
+// # Visible content
+//
+// An EXIF orientation other than 1 is baked into the pixels. Faces found
+// by the pigo cascade (github.com/esimov/pigo, MIT, cascade/facefinder)
+// are filled opaque with a margin that covers the eyes, as are the
+// operator's boxes (manifest mask_boxes). Masking re-encodes the image
+// (JPEG quality 95, ICC kept).
+//
+// # Limits
+//
+// Dimensions are read from the headers before any decoding; an image above
+// Options.MaxPixels is quarantined (decompression bombs).
+package photo

@@ -1,0 +1,255 @@
+package photo_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/jpeg"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"hdw/masking"
+	"hdw/masking/photo"
+	"hdw/synth"
+)
+
+var h = photo.New(photo.Config{})
+
+func testPerson() (synth.Person, masking.Person) {
+	p := synth.Person{NIR: "2 62 04 2A 123 456 78", PPI: "PPI0001234", LastName: "Lefèvre", FirstName: "Zélie",
+		BirthDate: "1962-04-30", Address: "12 rue des Lilas", Phone: "06 12 34 56 78", City: "Lyon"}
+	mp := masking.Person{Pseudonym: "pseudo"}
+	for k, v := range map[string]string{"LAST_NAME": p.LastName, "FIRST_NAME": p.FirstName, "BIRTH_DATE": p.BirthDate,
+		"ADDRESS": p.Address, "TEL": p.Phone, "PPI": p.PPI} {
+		mp.Identifiers = append(mp.Identifiers, masking.Identifier{Kind: k, Value: v})
+	}
+	return p, mp
+}
+
+func planted(p synth.Person) []string {
+	return []string{p.LastName, p.FirstName, "Lefevre", "LEFÈVRE", p.Phone, p.Address, "1962:04:30", "0001234", "TRAILER", "SynthCam"}
+}
+
+func deid(t *testing.T, in []byte, o masking.Options) ([]byte, masking.Result, error) {
+	t.Helper()
+	_, mp := testPerson()
+	d := masking.New(h)
+	var out bytes.Buffer
+	res, err := d.Deidentify(context.Background(), &out, bytes.NewReader(in), int64(len(in)), mp, o)
+	return out.Bytes(), res, err
+}
+
+func exiftool(t *testing.T, data []byte, ext string) string {
+	t.Helper()
+	if _, err := exec.LookPath("exiftool"); err != nil {
+		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
+			t.Fatal("exiftool missing (make deps installs libimage-exiftool-perl)")
+		}
+		t.Skip("exiftool missing")
+	}
+	f := t.TempDir() + "/out" + ext
+	os.WriteFile(f, data, 0o600)
+	out, err := exec.Command("exiftool", "-a", "-G1", "-s", f).CombinedOutput()
+	if err != nil {
+		t.Fatalf("exiftool: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// TestSEC_PSE_4_JPEGMetadataStripped checks EXIF, GPS, serial, comment and
+// trailer are gone (our own scan and exiftool as independent checker),
+// and that the lossless path leaves the entropy-coded data intact.
+func TestSEC_PSE_4_JPEGMetadataStripped(t *testing.T) {
+	p, _ := testPerson()
+	var in bytes.Buffer
+	if err := synth.ExifJPEG(&in, p, 64, 48, 1); err != nil {
+		t.Fatal(err)
+	}
+	before := exiftool(t, in.Bytes(), ".jpg")
+	if !strings.Contains(before, "GPS") || !strings.Contains(before, "Artist") {
+		t.Fatalf("fixture lacks metadata:\n%s", before)
+	}
+	out, res, err := deid(t, in.Bytes(), masking.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range planted(p) {
+		if bytes.Contains(out, []byte(s)) {
+			t.Errorf("output contains planted %q", s)
+		}
+	}
+	after := exiftool(t, out, ".jpg")
+	for _, g := range []string{"[IFD0]", "[ExifIFD]", "[GPS]", "[XMP", "[IPTC]", "Comment", "Artist", "SerialNumber", "Trailer"} {
+		if strings.Contains(after, g) {
+			t.Errorf("exiftool still shows %s:\n%s", g, after)
+		}
+	}
+	if !strings.Contains(strings.Join(res.Actions, " "), "jpeg:lossless") {
+		t.Errorf("expected the lossless path: %v", res.Actions)
+	}
+	a, _ := jpeg.Decode(bytes.NewReader(in.Bytes()))
+	b, err := jpeg.Decode(bytes.NewReader(out))
+	if err != nil || a.Bounds() != b.Bounds() || !samePixels(a, b) {
+		t.Fatal("lossless output must decode to the same pixels")
+	}
+}
+
+func samePixels(a, b image.Image) bool {
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			r1, g1, b1, _ := a.At(x, y).RGBA()
+			r2, g2, b2, _ := b.At(x, y).RGBA()
+			if r1 != r2 || g1 != g2 || b1 != b2 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func TestOrientationBaked(t *testing.T) {
+	p, _ := testPerson()
+	var in bytes.Buffer
+	synth.ExifJPEG(&in, p, 64, 48, 6)
+	out, res, err := deid(t, in.Bytes(), masking.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(out))
+	if err != nil || img.Bounds().Dx() != 48 || img.Bounds().Dy() != 64 {
+		t.Fatalf("orientation 6 must rotate 64x48 to 48x64: %v %v %v", img.Bounds(), err, res.Actions)
+	}
+}
+
+func TestSEC_PSE_4_PNGTextChunksStripped(t *testing.T) {
+	p, _ := testPerson()
+	var in bytes.Buffer
+	if err := synth.TextPNG(&in, p, 40, 30); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := deid(t, in.Bytes(), masking.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"tEXt", "zTXt", "iTXt", "eXIf", "tIME", p.LastName} {
+		if bytes.Contains(out, []byte(c)) {
+			t.Errorf("PNG output still has %s", c)
+		}
+	}
+	after := exiftool(t, out, ".png")
+	for _, g := range []string{"Author", "Comment", "Description", "[IFD0]", "GPS"} {
+		if strings.Contains(after, g) {
+			t.Errorf("exiftool still shows %s:\n%s", g, after)
+		}
+	}
+}
+
+// TestDecompressionBomb: a PNG header claiming 100000 x 100000 is refused
+// before any decoding.
+func TestDecompressionBomb(t *testing.T) {
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], 100000)
+	binary.BigEndian.PutUint32(ihdr[4:], 100000)
+	ihdr[8], ihdr[9] = 8, 2
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	binary.Write(&b, binary.BigEndian, uint32(13))
+	b.WriteString("IHDR")
+	b.Write(ihdr)
+	binary.Write(&b, binary.BigEndian, crc32.Update(crc32.ChecksumIEEE([]byte("IHDR")), crc32.IEEETable, ihdr))
+	_, _, err := deid(t, b.Bytes(), masking.Options{})
+	if !masking.IsQuarantine(err) || !strings.Contains(err.Error(), "dimensions") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestFacesMasked uses pigo's MIT sample portrait (testdata/PROVENANCE.md).
+func TestFacesMasked(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/photo/pigo-sample-face.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, res, err := deid(t, data, masking.Options{Faces: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := jpeg.Decode(bytes.NewReader(out))
+	// The centre of the face (nose) must be filled.
+	r, g, b, _ := img.At(160, 220).RGBA()
+	if r > 0x1000 || g > 0x1000 || b > 0x1000 || !strings.Contains(strings.Join(res.Actions, " "), "masked-regions:1") {
+		t.Fatalf("face not masked: %v", res.Actions)
+	}
+}
+
+func TestBoxesMasked(t *testing.T) {
+	p, _ := testPerson()
+	var in bytes.Buffer
+	synth.ExifJPEG(&in, p, 64, 48, 1)
+	out, _, err := deid(t, in.Bytes(), masking.Options{Boxes: []masking.Box{{X0: 0, Y0: 0, X1: 20, Y1: 20}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := jpeg.Decode(bytes.NewReader(out))
+	r, g, b, _ := img.At(10, 10).RGBA()
+	if r > 0x1000 || g > 0x1000 || b > 0x1000 {
+		t.Fatal("box not filled")
+	}
+}
+
+func TestHEICQuarantined(t *testing.T) {
+	in := []byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic")
+	_, _, err := deid(t, in, masking.Options{})
+	if !masking.IsQuarantine(err) {
+		t.Fatal(err)
+	}
+}
+
+func FuzzJPEG(f *testing.F) {
+	p, _ := testPerson()
+	var in bytes.Buffer
+	synth.ExifJPEG(&in, p, 16, 16, 1)
+	f.Add(in.Bytes())
+	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x02})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, _, err := deid(t, data, masking.Options{})
+		if err != nil && !masking.IsQuarantine(err) {
+			t.Fatalf("error is not a quarantine: %v", err)
+		}
+		if err == nil && bytes.Contains(out, []byte("Lefèvre")) && !bytes.Contains(data, []byte("Lefèvre")) {
+			t.Fatal("invented a value")
+		}
+	})
+}
+
+func FuzzPNG(f *testing.F) {
+	p, _ := testPerson()
+	var in bytes.Buffer
+	synth.TextPNG(&in, p, 8, 8)
+	f.Add(in.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _, err := deid(t, data, masking.Options{})
+		if err != nil && !masking.IsQuarantine(err) {
+			t.Fatalf("error is not a quarantine: %v", err)
+		}
+	})
+}
+
+func BenchmarkJPEGLossless2MP(b *testing.B) {
+	p, _ := testPerson()
+	var in bytes.Buffer
+	synth.ExifJPEG(&in, p, 1920, 1080, 1)
+	data := in.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	_, mp := testPerson()
+	for b.Loop() {
+		var out bytes.Buffer
+		if _, err := masking.New(h).Deidentify(context.Background(), &out, bytes.NewReader(data), int64(len(data)), mp, masking.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
