@@ -98,10 +98,14 @@ func secrets(u *synth.Upload) []string {
 		if f.Name == "manifest.csv" {
 			continue
 		}
+		// File and folder names that carry a person's name (the generic
+		// "bad/" and "stray/" folders of the bad rows are not identifying).
 		base := filepath.Base(f.Name)
-		out = append(out, strings.TrimSuffix(base, filepath.Ext(base)))
-		if d := filepath.Dir(f.Name); d != "." {
-			out = append(out, filepath.Base(d))
+		if n := strings.TrimSuffix(base, filepath.Ext(base)); len(n) >= 6 {
+			out = append(out, n)
+		}
+		if d := filepath.Base(filepath.Dir(f.Name)); len(d) >= 6 {
+			out = append(out, d)
 		}
 	}
 	return out
