@@ -2,6 +2,7 @@ package dcm
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -93,7 +94,25 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 		}
 	}
 
-	ds, err := parse(src, size)
+	// The parser holds the whole file in memory anyway; reading it first
+	// (bounded by MaxBytes) lets the pre-scan reject forged lengths before
+	// the parser allocates them.
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(src, buf); err != nil {
+		return masking.Result{}, masking.Quarantine("dicom file shorter than its declared size")
+	}
+	ts, err := preScan(buf)
+	if err != nil {
+		return masking.Result{}, masking.Quarantine("dicom structure inconsistent")
+	}
+	switch {
+	case ts == tsDeflated:
+		return masking.Result{}, masking.Quarantine("deflated transfer syntax not supported")
+	case ts == tsImplicitLE || ts == tsExplicitLE || ts == tsExplicitBE || encapsulatedSyntaxes[ts]:
+	default:
+		return masking.Result{}, masking.Quarantine("transfer syntax not supported")
+	}
+	ds, err := parse(bytes.NewReader(buf), size)
 	if err != nil {
 		return masking.Result{}, err
 	}

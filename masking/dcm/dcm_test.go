@@ -259,3 +259,5 @@ func dcmdumpCheck(t *testing.T, out []byte, plants []planted) {
 		}
 	}
 }
+
+func tagOf(g, e uint16) tag.Tag { return tag.Tag{Group: g, Element: e} }

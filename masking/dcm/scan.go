@@ -1,0 +1,258 @@
+package dcm
+
+import (
+	"encoding/binary"
+	"errors"
+	"strings"
+
+	"github.com/suyashkumar/dicom/pkg/tag"
+)
+
+// errStructure is returned by the pre-scan for any inconsistency.
+var errStructure = errors.New("dcm: inconsistent dicom structure")
+
+// scanDepth bounds nesting in the pre-scan.
+const scanDepth = 64
+
+// preScan walks the element headers of a whole Part 10 file the way
+// suyashkumar/dicom v1.1.0 reads them, without reading values, and rejects
+// any value length larger than what remains. The parser allocates a value's
+// declared length before reading it, so a few forged lengths would
+// otherwise cost gigabytes. It returns the transfer syntax UID.
+func preScan(b []byte) (string, error) {
+	if len(b) < 132 || string(b[128:132]) != "DICM" {
+		return "", errStructure
+	}
+	s := &scanner{b: b, pos: 132, bo: binary.LittleEndian}
+	// (0002,0000) group length first, then the meta group within it.
+	if len(b) < s.pos+12 {
+		return "", errStructure
+	}
+	g, e := s.u16(s.pos), s.u16(s.pos+2)
+	if g != 2 || e != 0 || string(b[s.pos+4:s.pos+6]) != "UL" || s.u16(s.pos+6) != 4 {
+		return "", errStructure
+	}
+	metaLen := int(binary.LittleEndian.Uint32(b[s.pos+8:]))
+	s.pos += 12
+	metaEnd := s.pos + metaLen
+	if metaLen < 0 || metaEnd > len(b) {
+		return "", errStructure
+	}
+	ts := ""
+	for s.pos < metaEnd {
+		start := s.pos
+		if err := s.element(metaEnd, 0); err != nil {
+			return "", err
+		}
+		if s.u16(start) == 2 && s.u16(start+2) == 0x10 && s.pos-start >= 8 {
+			ts = strings.TrimRight(string(b[start+8:s.pos]), "\x00 ")
+		}
+	}
+	if s.pos != metaEnd {
+		return "", errStructure
+	}
+	switch {
+	case ts == tsImplicitLE:
+		s.implicit = true
+	case ts == tsExplicitBE:
+		s.bo = binary.BigEndian
+	case ts == tsExplicitLE || encapsulatedSyntaxes[ts]:
+	default:
+		return ts, nil // the caller quarantines unknown and deflated syntaxes
+	}
+	for s.pos < len(b) {
+		if err := s.element(len(b), 0); err != nil {
+			return "", err
+		}
+	}
+	return ts, nil
+}
+
+type scanner struct {
+	b        []byte
+	pos      int
+	bo       binary.ByteOrder
+	implicit bool
+}
+
+func (s *scanner) u16(at int) uint16 { return s.bo.Uint16(s.b[at:]) }
+
+// longVL lists the explicit VRs with a 4-byte length, as the parser does.
+var longVL = map[string]bool{"NA": true, "OB": true, "OD": true, "OF": true, "OL": true, "OW": true,
+	"SQ": true, "UN": true, "UC": true, "UR": true, "UT": true}
+
+// header reads one element header and returns its tag, VR and length.
+func (s *scanner) header(end int) (tag.Tag, string, uint32, error) {
+	if s.pos+8 > end {
+		return tag.Tag{}, "", 0, errStructure
+	}
+	t := tag.Tag{Group: s.u16(s.pos), Element: s.u16(s.pos + 2)}
+	s.pos += 4
+	if s.implicit || t == tag.Item {
+		var vr string
+		if info, err := tag.Find(t); err == nil {
+			vr = info.VRs[0]
+			if t == tag.PixelData || t == tag.OverlayData {
+				vr = "OW"
+			}
+		} else {
+			vr = tag.UnknownVR
+		}
+		vl := s.bo.Uint32(s.b[s.pos:])
+		s.pos += 4
+		return t, vr, vl, nil
+	}
+	vr := string(s.b[s.pos : s.pos+2])
+	s.pos += 2
+	if longVL[vr] {
+		if s.pos+6 > end {
+			return tag.Tag{}, "", 0, errStructure
+		}
+		vl := s.bo.Uint32(s.b[s.pos+2:])
+		s.pos += 6
+		return t, vr, vl, nil
+	}
+	vl := uint32(s.u16(s.pos))
+	s.pos += 2
+	if vl == 0xFFFF {
+		vl = tag.VLUndefinedLength
+	}
+	return t, vr, vl, nil
+}
+
+// skip checks and skips a defined value length.
+func (s *scanner) skip(vl uint32, end int) error {
+	if vl == tag.VLUndefinedLength || int64(vl) > int64(end-s.pos) {
+		return errStructure
+	}
+	s.pos += int(vl)
+	return nil
+}
+
+// element scans one element (and its nested items) ending before end.
+func (s *scanner) element(end, depth int) error {
+	if depth > scanDepth {
+		return errStructure
+	}
+	t, vr, vl, err := s.header(end)
+	if err != nil {
+		return err
+	}
+	switch tag.GetVRKind(t, vr) {
+	case tag.VRSequence:
+		return s.sequence(vl, end, depth)
+	case tag.VRItem:
+		return s.item(vl, end, depth)
+	case tag.VRPixelData:
+		if vl == tag.VLUndefinedLength {
+			return s.rawItems(end)
+		}
+		return s.skip(vl, end)
+	case tag.VRBytes:
+		if vl == tag.VLUndefinedLength {
+			return s.rawItems(end)
+		}
+		return s.skip(vl, end)
+	case tag.VRUnknown:
+		if vl == tag.VLUndefinedLength {
+			return s.sequence(vl, end, depth)
+		}
+		return s.skip(vl, end)
+	default:
+		if t == tag.ItemDelimitationItem || t == tag.SequenceDelimitationItem {
+			return s.skip(vl, end)
+		}
+		return s.skip(vl, end)
+	}
+}
+
+// sequence scans the items of a sequence.
+func (s *scanner) sequence(vl uint32, end, depth int) error {
+	if vl != tag.VLUndefinedLength {
+		if int64(vl) > int64(end-s.pos) {
+			return errStructure
+		}
+		sub := s.pos + int(vl)
+		for s.pos < sub {
+			if err := s.expectItem(sub, depth); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for {
+		if s.pos+8 > end {
+			return errStructure
+		}
+		if s.u16(s.pos) == 0xFFFE && s.u16(s.pos+2) == 0xE0DD {
+			_, _, vl, err := s.header(end)
+			if err != nil {
+				return err
+			}
+			return s.skip(vl, end)
+		}
+		if err := s.expectItem(end, depth); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *scanner) expectItem(end, depth int) error {
+	if s.pos+8 > end || s.u16(s.pos) != 0xFFFE || s.u16(s.pos+2) != 0xE000 {
+		return errStructure
+	}
+	return s.element(end, depth+1)
+}
+
+// item scans the elements of one sequence item.
+func (s *scanner) item(vl uint32, end, depth int) error {
+	if vl != tag.VLUndefinedLength {
+		if int64(vl) > int64(end-s.pos) {
+			return errStructure
+		}
+		sub := s.pos + int(vl)
+		for s.pos < sub {
+			if err := s.element(sub, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for {
+		if s.pos+8 > end {
+			return errStructure
+		}
+		if s.u16(s.pos) == 0xFFFE && s.u16(s.pos+2) == 0xE00D {
+			_, _, vl, err := s.header(end)
+			if err != nil {
+				return err
+			}
+			return s.skip(vl, end)
+		}
+		if err := s.element(end, depth+1); err != nil {
+			return err
+		}
+	}
+}
+
+// rawItems scans encapsulated fragments up to the sequence delimiter.
+func (s *scanner) rawItems(end int) error {
+	for {
+		if s.pos+8 > end {
+			return errStructure
+		}
+		g, e := s.u16(s.pos), s.u16(s.pos+2)
+		vl := s.bo.Uint32(s.b[s.pos+4:])
+		s.pos += 8
+		switch {
+		case g == 0xFFFE && e == 0xE0DD:
+			return nil
+		case g == 0xFFFE && e == 0xE000:
+			if err := s.skip(vl, end); err != nil {
+				return err
+			}
+		default:
+			return errStructure
+		}
+	}
+}
