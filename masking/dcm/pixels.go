@@ -168,11 +168,12 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 	return nil
 }
 
-// pad grows an OCR box by a margin of a quarter of its height (at least 2
-// pixels) so that glyph edges are covered.
+// pad turns an OCR word box into the full-width band of its text line,
+// grown by half its height (at least 2 pixels): OCR often reads only some
+// words of a burned-in line, and annotations sit in horizontal bands.
 func pad(b masking.Box, px *pixels) masking.Box {
-	m := max(2, (b.Y1-b.Y0)/4)
-	return masking.Box{X0: max(0, b.X0-m), Y0: max(0, b.Y0-m), X1: min(px.cols, b.X1+m), Y1: min(px.rows, b.Y1+m)}
+	m := max(2, (b.Y1-b.Y0)/2)
+	return masking.Box{X0: 0, Y0: max(0, b.Y0-m), X1: px.cols, Y1: min(px.rows, b.Y1+m)}
 }
 
 // blank zeroes the boxes in every frame of native pixel data, in place.

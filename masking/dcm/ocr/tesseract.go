@@ -1,0 +1,105 @@
+//go:build ocr
+
+package ocr
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"strings"
+	"unicode"
+
+	"github.com/otiai10/gosseract/v2"
+
+	"hdw/masking"
+)
+
+// Finder locates words with Tesseract. It is safe for concurrent use: each
+// call uses its own Tesseract client.
+type Finder struct{ cfg Config }
+
+var _ masking.TextFinder = (*Finder)(nil)
+
+// New returns a Tesseract-backed Finder. It fails when the Tesseract
+// library or its language data cannot be loaded.
+func New(cfg Config) (*Finder, error) {
+	if cfg.Languages == "" {
+		cfg.Languages = "eng"
+	}
+	if cfg.MinConfidence == 0 {
+		cfg.MinConfidence = 40
+	}
+	c := gosseract.NewClient()
+	defer c.Close()
+	if err := c.SetLanguage(strings.Split(cfg.Languages, "+")...); err != nil {
+		return nil, fmt.Errorf("ocr: set language: %w", err)
+	}
+	return &Finder{cfg: cfg}, nil
+}
+
+// FindText returns the boxes of the words Tesseract recognizes with at
+// least the configured confidence, in the coordinates of gray (8-bit,
+// width x height). It returns an error when recognition fails.
+func (f *Finder) FindText(ctx context.Context, gray []byte, width, height int) ([]masking.Box, error) {
+	if len(gray) != width*height || width <= 0 || height <= 0 {
+		return nil, fmt.Errorf("ocr: image of %d bytes is not %dx%d", len(gray), width, height)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	scale := f.cfg.Scale
+	if scale <= 0 {
+		scale = 1
+		if width < 512 {
+			scale = 2
+		}
+	}
+	img := image.NewGray(image.Rect(0, 0, width*scale, height*scale))
+	for y := 0; y < height*scale; y++ {
+		row := gray[(y/scale)*width:]
+		for x := 0; x < width*scale; x++ {
+			img.Pix[y*img.Stride+x] = row[x/scale]
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("ocr: encode: %w", err)
+	}
+	c := gosseract.NewClient()
+	defer c.Close()
+	if err := c.SetLanguage(strings.Split(f.cfg.Languages, "+")...); err != nil {
+		return nil, fmt.Errorf("ocr: set language: %w", err)
+	}
+	// Sparse text: burned-in annotations are scattered labels.
+	if err := c.SetPageSegMode(gosseract.PSM_SPARSE_TEXT); err != nil {
+		return nil, fmt.Errorf("ocr: page segmentation: %w", err)
+	}
+	if err := c.SetImageFromBytes(buf.Bytes()); err != nil {
+		return nil, fmt.Errorf("ocr: set image: %w", err)
+	}
+	words, err := c.GetBoundingBoxes(gosseract.RIL_WORD)
+	if err != nil {
+		return nil, fmt.Errorf("ocr: recognize: %w", err)
+	}
+	var out []masking.Box
+	for _, w := range words {
+		if w.Confidence < f.cfg.MinConfidence || !hasAlnum(w.Word) {
+			continue
+		}
+		r := w.Box
+		out = append(out, masking.Box{X0: r.Min.X / scale, Y0: r.Min.Y / scale,
+			X1: (r.Max.X + scale - 1) / scale, Y1: (r.Max.Y + scale - 1) / scale})
+	}
+	return out, nil
+}
+
+func hasAlnum(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return true
+		}
+	}
+	return false
+}
