@@ -39,6 +39,11 @@ type Config struct {
 	// Retain Patient Characteristics options (action C on text). Without it
 	// those attributes get their basic profile action.
 	Clean func(text string, p masking.Person) string
+	// ExamineAll runs the OCR finder (when Options.OCR is set) on every
+	// native image, not only on those known to carry burned-in text; text
+	// found is blanked, an image without text passes. Encapsulated images
+	// that cannot be examined are then quarantined.
+	ExamineAll bool
 }
 
 // DefaultOptions returns the default Annex E options: the Basic profile

@@ -118,12 +118,15 @@ func (d *deid) needsExam(px *pixels) bool {
 // maskPixels blanks burned-in text regions, or quarantines the file when
 // its text cannot be located or its pixels cannot be rewritten.
 func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels, ts string) error {
-	if !d.needsExam(px) {
-		if len(d.o.Boxes) == 0 {
-			return nil
-		}
+	required := d.needsExam(px)
+	optional := !required && d.cfg.ExamineAll && d.o.OCR != nil
+	if !required && !optional && len(d.o.Boxes) == 0 {
+		return nil
 	}
 	if px.encapsulated {
+		if optional {
+			return masking.Quarantine("encapsulated pixel data cannot be examined for text")
+		}
 		return masking.Quarantine("burned-in text in encapsulated pixel data cannot be masked")
 	}
 	boxes := append([]masking.Box(nil), d.o.Boxes...)
@@ -159,6 +162,10 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 			}
 		}
 		if len(boxes) == 0 {
+			if optional {
+				d.actions = append(d.actions, "pixels:ocr:none")
+				return nil
+			}
 			return masking.Quarantine("burned-in text not located")
 		}
 		d.actions = append(d.actions, "pixels:ocr")

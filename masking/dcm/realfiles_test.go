@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/suyashkumar/dicom"
@@ -14,6 +15,10 @@ import (
 	"hdw/masking"
 	"hdw/masking/dcm"
 )
+
+// sampleOCR, set by realfiles_ocr_test.go in builds with the ocr tag,
+// gives the real-file test a Tesseract finder.
+var sampleOCR func(t *testing.T) masking.TextFinder
 
 // TestRealFiles runs the de-identifier over every sample file gathered by
 // scripts/dicom-samples.sh into $HDW_DICOM_SAMPLES: each file is either
@@ -31,8 +36,13 @@ func TestRealFiles(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no sample files in HDW_DICOM_SAMPLES (%v)", err)
 	}
-	h := dcm.New(dcm.Config{})
+	h := dcm.New(dcm.Config{ExamineAll: os.Getenv("HDW_DICOM_EXAMINE_ALL") == "1"})
+	o := opts()
+	if sampleOCR != nil {
+		o.OCR = sampleOCR(t)
+	}
 	reasons := map[string]int{}
+	pixelActions := map[string]int{}
 	clean := 0
 	for _, f := range files {
 		in, err := os.ReadFile(f)
@@ -44,7 +54,7 @@ func TestRealFiles(t *testing.T) {
 			continue
 		}
 		var out bytes.Buffer
-		res, err := h.Deidentify(context.Background(), &out, bytes.NewReader(in), int64(len(in)), person(), opts())
+		res, err := h.Deidentify(context.Background(), &out, bytes.NewReader(in), int64(len(in)), person(), o)
 		if err != nil {
 			var q *masking.QuarantineError
 			if !masking.IsQuarantine(err) {
@@ -56,6 +66,11 @@ func TestRealFiles(t *testing.T) {
 			continue
 		}
 		clean++
+		for _, a := range res.Actions {
+			if strings.HasPrefix(a, "pixels:") {
+				pixelActions[a]++
+			}
+		}
 		var plants []planted
 		for _, v := range []string{res.PatientName, res.PatientID} {
 			if len(v) >= 4 && v != "PSEUDO7Q2X" {
@@ -75,6 +90,7 @@ func TestRealFiles(t *testing.T) {
 	for _, k := range keys {
 		t.Logf("  %4d  %s", reasons[k], k)
 	}
+	t.Logf("pixel actions on clean files: %v", pixelActions)
 }
 
 // originalUIDs returns the study, series and SOP instance UIDs of a file.
