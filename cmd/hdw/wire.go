@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/spf13/cobra"
-
 	"hdw/keys"
 	"hdw/keys/local"
 	"hdw/masking"
@@ -70,7 +68,5 @@ func maskOptions() masking.Options {
 func newDeidentifier() pipeline.Deidentifier {
 	return masking.New(handlers()...)
 }
-
-func newClientCmd(g *globals) *cobra.Command { return &cobra.Command{Use: "client", Hidden: true} }
 
 var _ = dcm.New

@@ -1,0 +1,441 @@
+// Package s3store is the S3 implementation of objstore.Store with
+// aws-sdk-go-v2: paginated ListObjectsV2, streamed GetObject, streaming
+// multipart uploads with bounded part buffers, conditional PutObject
+// (If-None-Match) for write-once objects, retries with backoff and
+// per-attempt timeouts. Endpoints must be HTTPS (SEC-RES-3); plain HTTP is
+// refused unless the host is loopback or AllowInsecure is set.
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"hdw/objstore"
+)
+
+// ErrInsecureEndpoint refuses a plain-HTTP endpoint off loopback.
+var ErrInsecureEndpoint = errors.New("s3: plain http endpoint refused (SEC-RES-3): use https, or --allow-insecure-endpoint for a trusted network")
+
+// ErrLockUnsupported means the bucket has no Object Lock.
+var ErrLockUnsupported = errors.New("s3: object lock not supported by this bucket")
+
+// Config configures a Store. Credentials come from the standard AWS chain
+// (environment, shared files, profile) unless given.
+type Config struct {
+	Bucket, Prefix  string
+	Endpoint        string
+	Region          string
+	PathStyle       bool
+	AllowInsecure   bool
+	MaxRetries      int
+	Timeout         time.Duration // per attempt
+	AccessKeyID     string
+	SecretAccessKey string
+	PartSize        int64
+}
+
+// ConfigFromEnv reads AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION /
+// AWS_DEFAULT_REGION and HDW_S3_PATH_STYLE through getenv.
+func ConfigFromEnv(getenv func(string) string) Config {
+	c := Config{Endpoint: getenv("AWS_ENDPOINT_URL_S3"), Region: getenv("AWS_REGION")}
+	if c.Endpoint == "" {
+		c.Endpoint = getenv("AWS_ENDPOINT_URL")
+	}
+	if c.Region == "" {
+		c.Region = getenv("AWS_DEFAULT_REGION")
+	}
+	switch strings.ToLower(getenv("HDW_S3_PATH_STYLE")) {
+	case "1", "true", "yes":
+		c.PathStyle = true
+	}
+	return c
+}
+
+// ParseURL splits s3://bucket/prefix/ into bucket and prefix (no slashes at the ends).
+func ParseURL(s string) (bucket, prefix string, err error) {
+	rest, ok := strings.CutPrefix(s, "s3://")
+	if !ok || rest == "" {
+		return "", "", fmt.Errorf("not an s3:// URL")
+	}
+	bucket, prefix, _ = strings.Cut(rest, "/")
+	if bucket == "" {
+		return "", "", fmt.Errorf("s3 URL without a bucket")
+	}
+	return bucket, strings.Trim(prefix, "/"), nil
+}
+
+// CheckEndpoint enforces SEC-RES-3 on an endpoint URL.
+func CheckEndpoint(endpoint string, allowInsecure bool) error {
+	if endpoint == "" {
+		return nil // AWS default endpoints are HTTPS
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("s3: bad endpoint URL")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if allowInsecure {
+			return nil
+		}
+		host := u.Hostname()
+		if host == "localhost" {
+			return nil
+		}
+		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+			return nil
+		}
+		return ErrInsecureEndpoint
+	}
+	return fmt.Errorf("s3: endpoint scheme must be https")
+}
+
+// Store is an objstore.Store in an S3 bucket under a prefix.
+type Store struct {
+	c        *s3.Client
+	bucket   string
+	prefix   string
+	partSize int64
+}
+
+var _ objstore.Store = (*Store)(nil)
+
+// New returns a Store.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Bucket == "" {
+		return nil, errors.New("s3: no bucket")
+	}
+	if err := CheckEndpoint(cfg.Endpoint, cfg.AllowInsecure); err != nil {
+		return nil, err
+	}
+	if cfg.MaxRetries <= 0 {
+		cfg.MaxRetries = 5
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	if cfg.PartSize < 5<<20 {
+		cfg.PartSize = 8 << 20
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRegion(cfg.Region),
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = cfg.MaxRetries
+				o.MaxBackoff = 10 * time.Second
+			})
+		}),
+		// A buildable client keeps AWS_CA_BUNDLE (custom CAs) working.
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConnsPerHost = 64
+			tr.ResponseHeaderTimeout = cfg.Timeout
+		})),
+	}
+	if cfg.AccessKeyID != "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")))
+	}
+	ac, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("s3: aws config: %w", err)
+	}
+	c := s3.NewFromConfig(ac, func(o *s3.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+		o.UsePathStyle = cfg.PathStyle
+		// Checksums only when required: S3-compatible servers vary.
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
+	return &Store{c: c, bucket: cfg.Bucket, prefix: strings.Trim(cfg.Prefix, "/"), partSize: cfg.PartSize}, nil
+}
+
+func (s *Store) String() string {
+	if s.prefix == "" {
+		return "s3://" + s.bucket + "/"
+	}
+	return "s3://" + s.bucket + "/" + s.prefix + "/"
+}
+
+func (s *Store) key(k string) (string, error) {
+	c, err := objstore.CleanKey(k)
+	if err != nil {
+		return "", err
+	}
+	if s.prefix == "" {
+		return c, nil
+	}
+	return s.prefix + "/" + c, nil
+}
+
+func notFound(err error) bool {
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	if errors.As(err, &nsk) || errors.As(err, &nf) {
+		return true
+	}
+	var ae smithy.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode() == "NotFound" || ae.ErrorCode() == "NoSuchKey")
+}
+
+func preconditionFailed(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode() == "PreconditionFailed" || ae.ErrorCode() == "ConditionalRequestConflict")
+}
+
+// Open implements objstore.Store (streamed).
+func (s *Store) Open(ctx context.Context, k string) (io.ReadCloser, error) {
+	key, err := s.key(k)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		if notFound(err) {
+			return nil, fmt.Errorf("%s: %w", k, objstore.ErrNotExist)
+		}
+		return nil, fmt.Errorf("s3 get: %w", err)
+	}
+	return out.Body, nil
+}
+
+// Stat implements objstore.Store.
+func (s *Store) Stat(ctx context.Context, k string) (objstore.Info, error) {
+	key, err := s.key(k)
+	if err != nil {
+		return objstore.Info{}, err
+	}
+	out, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		if notFound(err) {
+			return objstore.Info{}, fmt.Errorf("%s: %w", k, objstore.ErrNotExist)
+		}
+		return objstore.Info{}, fmt.Errorf("s3 head: %w", err)
+	}
+	return objstore.Info{Key: k, Size: aws.ToInt64(out.ContentLength), ETag: strings.Trim(aws.ToString(out.ETag), `"`), ModTime: aws.ToTime(out.LastModified)}, nil
+}
+
+// List implements objstore.Store with paginated ListObjectsV2.
+func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[objstore.Info, error] {
+	return func(yield func(objstore.Info, error) bool) {
+		full := prefix
+		if s.prefix != "" {
+			full = s.prefix + "/" + prefix
+		}
+		p := s3.NewListObjectsV2Paginator(s.c, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &full})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				yield(objstore.Info{}, fmt.Errorf("s3 list: %w", err))
+				return
+			}
+			for _, o := range page.Contents {
+				k := aws.ToString(o.Key)
+				if s.prefix != "" {
+					k = strings.TrimPrefix(k, s.prefix+"/")
+				}
+				if strings.HasSuffix(k, "/") {
+					continue // folder markers
+				}
+				if !yield(objstore.Info{Key: k, Size: aws.ToInt64(o.Size), ETag: strings.Trim(aws.ToString(o.ETag), `"`), ModTime: aws.ToTime(o.LastModified)}, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Delete implements objstore.Store.
+func (s *Store) Delete(ctx context.Context, k string) error {
+	key, err := s.key(k)
+	if err != nil {
+		return err
+	}
+	_, err = s.c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil && !notFound(err) {
+		return fmt.Errorf("s3 delete: %w", err)
+	}
+	return nil
+}
+
+// PutIfAbsent implements objstore.Store with a conditional PutObject
+// (If-None-Match: *): the object is written once, atomically.
+func (s *Store) PutIfAbsent(ctx context.Context, k string, r io.Reader) error {
+	key, err := s.key(k)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	if err != nil {
+		return err
+	}
+	_, err = s.c.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))), IfNoneMatch: aws.String("*")})
+	if err != nil {
+		if preconditionFailed(err) {
+			return fmt.Errorf("%s: %w", k, objstore.ErrExist)
+		}
+		return fmt.Errorf("s3 put: %w", err)
+	}
+	return nil
+}
+
+// PutLocked writes a write-once object under S3 Object Lock (audit segments).
+func (s *Store) PutLocked(ctx context.Context, k string, r io.Reader, mode string, until time.Time) error {
+	key, err := s.key(k)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	if err != nil {
+		return err
+	}
+	_, err = s.c.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))), IfNoneMatch: aws.String("*"),
+		ObjectLockMode: types.ObjectLockMode(strings.ToUpper(mode)), ObjectLockRetainUntilDate: aws.Time(until)})
+	if err != nil {
+		if preconditionFailed(err) {
+			return fmt.Errorf("%s: %w", k, objstore.ErrExist)
+		}
+		var ae smithy.APIError
+		if errors.As(err, &ae) && strings.Contains(strings.ToLower(ae.ErrorCode()+ae.ErrorMessage()), "lock") {
+			return ErrLockUnsupported
+		}
+		return fmt.Errorf("s3 put: %w", err)
+	}
+	return nil
+}
+
+// Create implements objstore.Store: a streaming upload with bounded part
+// buffers; the object appears on Close (single PUT when small, multipart
+// otherwise); Abort discards it.
+func (s *Store) Create(ctx context.Context, k string) (io.WriteCloser, error) {
+	key, err := s.key(k)
+	if err != nil {
+		return nil, err
+	}
+	return &writer{s: s, ctx: ctx, key: key, buf: make([]byte, 0, s.partSize)}, nil
+}
+
+type writer struct {
+	s        *Store
+	ctx      context.Context
+	key      string
+	buf      []byte
+	uploadID *string
+	parts    []types.CompletedPart
+	done     bool
+	err      error
+}
+
+func (w *writer) flushPart() error {
+	if w.uploadID == nil {
+		out, err := w.s.c.CreateMultipartUpload(w.ctx, &s3.CreateMultipartUploadInput{Bucket: &w.s.bucket, Key: &w.key})
+		if err != nil {
+			return fmt.Errorf("s3 multipart: %w", err)
+		}
+		w.uploadID = out.UploadId
+	}
+	n := int32(len(w.parts) + 1)
+	out, err := w.s.c.UploadPart(w.ctx, &s3.UploadPartInput{Bucket: &w.s.bucket, Key: &w.key, UploadId: w.uploadID,
+		PartNumber: aws.Int32(n), Body: bytes.NewReader(w.buf), ContentLength: aws.Int64(int64(len(w.buf)))})
+	if err != nil {
+		return fmt.Errorf("s3 upload part: %w", err)
+	}
+	w.parts = append(w.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(n)})
+	w.buf = w.buf[:0]
+	return nil
+}
+
+func (w *writer) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, errors.New("s3: write after close")
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	total := 0
+	for len(p) > 0 {
+		if int64(len(w.buf)) == w.s.partSize {
+			if w.err = w.flushPart(); w.err != nil {
+				return total, w.err
+			}
+		}
+		n := copy(w.buf[len(w.buf):w.s.partSize], p)
+		w.buf = w.buf[:len(w.buf)+n]
+		p = p[n:]
+		total += n
+	}
+	return total, nil
+}
+
+func (w *writer) Close() error {
+	if w.done {
+		return w.err
+	}
+	w.done = true
+	if w.err != nil {
+		w.abort()
+		return w.err
+	}
+	if w.uploadID == nil {
+		_, err := w.s.c.PutObject(w.ctx, &s3.PutObjectInput{Bucket: &w.s.bucket, Key: &w.key, Body: bytes.NewReader(w.buf), ContentLength: aws.Int64(int64(len(w.buf)))})
+		if err != nil {
+			w.err = fmt.Errorf("s3 put: %w", err)
+		}
+		return w.err
+	}
+	if len(w.buf) > 0 {
+		if err := w.flushPart(); err != nil {
+			w.abort()
+			w.err = err
+			return err
+		}
+	}
+	_, err := w.s.c.CompleteMultipartUpload(w.ctx, &s3.CompleteMultipartUploadInput{Bucket: &w.s.bucket, Key: &w.key, UploadId: w.uploadID,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: w.parts}})
+	if err != nil {
+		w.abort()
+		w.err = fmt.Errorf("s3 complete multipart: %w", err)
+	}
+	return w.err
+}
+
+func (w *writer) abort() {
+	if w.uploadID != nil {
+		w.s.c.AbortMultipartUpload(context.WithoutCancel(w.ctx), &s3.AbortMultipartUploadInput{Bucket: &w.s.bucket, Key: &w.key, UploadId: w.uploadID})
+	}
+}
+
+// Abort discards the upload.
+func (w *writer) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.abort()
+	return nil
+}

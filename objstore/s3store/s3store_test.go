@@ -1,0 +1,155 @@
+package s3store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"hdw/objstore"
+	"hdw/objstore/s3store"
+	"hdw/objstore/storetest"
+)
+
+// server returns the config of the real S3 server started by make test.
+func server(t *testing.T) s3store.Config {
+	t.Helper()
+	b := os.Getenv("HDW_S3_TEST_BUCKET")
+	if b == "" {
+		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
+			t.Fatal("HDW_S3_TEST_BUCKET not set: make test starts scripts/s3-server.sh")
+		}
+		t.Skip("no S3 server (make test starts one)")
+	}
+	c := s3store.ConfigFromEnv(os.Getenv)
+	c.Bucket = b
+	return c
+}
+
+var n atomic.Int64
+
+func fresh(t *testing.T, c s3store.Config) objstore.Store {
+	t.Helper()
+	c.Prefix = fmt.Sprintf("conf/%d-%d", time.Now().UnixNano(), n.Add(1))
+	s, err := s3store.New(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestS3Conformance runs the objstore suite against the real server.
+func TestS3Conformance(t *testing.T) {
+	c := server(t)
+	storetest.Run(t, func(t *testing.T) objstore.Store { return fresh(t, c) })
+}
+
+func TestS3Pagination(t *testing.T) {
+	c := server(t)
+	s := fresh(t, c)
+	ctx := context.Background()
+	for i := 0; i < 1105; i++ {
+		w, _ := s.Create(ctx, fmt.Sprintf("p/%05d", i))
+		w.Close()
+	}
+	got := 0
+	for _, err := range s.List(ctx, "p/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got++
+	}
+	if got != 1105 {
+		t.Fatalf("listed %d of 1105 (pagination)", got)
+	}
+}
+
+// TestSEC_RES_3_InsecureEndpointRefused: http is refused off loopback.
+func TestSEC_RES_3_InsecureEndpointRefused(t *testing.T) {
+	cases := []struct {
+		ep    string
+		allow bool
+		ok    bool
+	}{
+		{"https://s3.example.org", false, true},
+		{"http://s3.example.org", false, false},
+		{"http://s3.example.org", true, true},
+		{"http://127.0.0.1:9000", false, true},
+		{"http://[::1]:9000", false, true},
+		{"http://localhost:9000", false, true},
+		{"http://10.0.0.5:9000", false, false},
+		{"ftp://x", false, false},
+	}
+	for _, c := range cases {
+		err := s3store.CheckEndpoint(c.ep, c.allow)
+		if (err == nil) != c.ok {
+			t.Errorf("%s allow=%v: %v", c.ep, c.allow, err)
+		}
+	}
+	_, err := s3store.New(context.Background(), s3store.Config{Bucket: "b", Endpoint: "http://s3.example.org"})
+	if !errors.Is(err, s3store.ErrInsecureEndpoint) {
+		t.Fatal(err)
+	}
+}
+
+// TestS3RetriesOn5xx puts a proxy that fails every other request with 503
+// in front of the real server.
+func TestS3RetriesOn5xx(t *testing.T) {
+	c := server(t)
+	target, _ := url.Parse(c.Endpoint)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var calls atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1)%2 == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	c.Endpoint = ts.URL
+	s := fresh(t, c)
+	ctx := context.Background()
+	w, err := s.Create(ctx, "retry.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("data"))
+	if err := w.Close(); err != nil {
+		t.Fatalf("write through a flaky server: %v", err)
+	}
+	if _, err := s.Stat(ctx, "retry.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() < 4 {
+		t.Fatal("expected retries")
+	}
+}
+
+func TestS3Cancel(t *testing.T) {
+	c := server(t)
+	s := fresh(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Stat(ctx, "x"); err == nil || !strings.Contains(err.Error(), "canceled") {
+		t.Fatalf("cancelled context: %v", err)
+	}
+}
+
+func TestParseURL(t *testing.T) {
+	b, p, err := s3store.ParseURL("s3://bucket/ACME/images/")
+	if err != nil || b != "bucket" || p != "ACME/images" {
+		t.Fatal(b, p, err)
+	}
+	if _, _, err := s3store.ParseURL("s3:///x"); err == nil {
+		t.Fatal("no bucket must fail")
+	}
+}

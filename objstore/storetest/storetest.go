@@ -1,0 +1,158 @@
+// Package storetest is the conformance suite every objstore.Store passes
+// (the local folder and S3 against a real server).
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+
+	"hdw/objstore"
+)
+
+// Run runs the suite on a fresh, empty store from newStore.
+func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
+	ctx := context.Background()
+	put := func(t *testing.T, s objstore.Store, k, v string) {
+		t.Helper()
+		w, err := s.Create(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, v)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(t *testing.T, s objstore.Store, k string) string {
+		t.Helper()
+		r, err := s.Open(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		b, _ := io.ReadAll(r)
+		return string(b)
+	}
+	t.Run("create publishes on close, abort discards", func(t *testing.T) {
+		s := newStore(t)
+		w, _ := s.Create(ctx, "a/b.txt")
+		io.WriteString(w, "hello")
+		if _, err := s.Stat(ctx, "a/b.txt"); !errors.Is(err, objstore.ErrNotExist) {
+			t.Fatal("object visible before Close")
+		}
+		w.Close()
+		if get(t, s, "a/b.txt") != "hello" {
+			t.Fatal("content")
+		}
+		w2, _ := s.Create(ctx, "a/c.txt")
+		io.WriteString(w2, "x")
+		objstore.Abort(w2)
+		if _, err := s.Stat(ctx, "a/c.txt"); !errors.Is(err, objstore.ErrNotExist) {
+			t.Fatal("aborted object exists")
+		}
+	})
+	t.Run("put if absent is exclusive", func(t *testing.T) {
+		s := newStore(t)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				err := s.PutIfAbsent(ctx, "commit.json", strings.NewReader(fmt.Sprint(i)))
+				if err == nil {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				} else if !errors.Is(err, objstore.ErrExist) {
+					t.Errorf("unexpected error %v", err)
+				}
+			}(i)
+		}
+		wg.Wait()
+		if wins != 1 {
+			t.Fatalf("%d writers won, want 1", wins)
+		}
+	})
+	t.Run("list order and prefixes", func(t *testing.T) {
+		s := newStore(t)
+		for _, k := range []string{"b/2", "a/1", "b/1", "c", "ba/x"} {
+			put(t, s, k, k)
+		}
+		var got []string
+		for info, err := range s.List(ctx, "b/") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, info.Key)
+		}
+		if strings.Join(got, ",") != "b/1,b/2" {
+			t.Fatalf("list b/: %v", got)
+		}
+		n := 0
+		for range s.List(ctx, "") {
+			n++
+		}
+		if n != 5 {
+			t.Fatalf("list all: %d", n)
+		}
+	})
+	t.Run("missing and bad keys", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Open(ctx, "nope"); !errors.Is(err, objstore.ErrNotExist) {
+			t.Fatal(err)
+		}
+		if err := s.Delete(ctx, "nope"); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"", "/abs", "../up", "a/../../x"} {
+			if _, err := s.Create(ctx, k); !errors.Is(err, objstore.ErrBadKey) {
+				t.Errorf("key %q: %v", k, err)
+			}
+		}
+	})
+	t.Run("big object streams", func(t *testing.T) {
+		s := newStore(t)
+		const size = 40 << 20
+		w, err := s.Create(ctx, "big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(1, 2))
+		h := sha256.New()
+		buf := make([]byte, 1<<20)
+		for i := 0; i < size/len(buf); i++ {
+			for j := range buf {
+				buf[j] = byte(r.Uint32())
+			}
+			w.Write(buf)
+			h.Write(buf)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		rc, err := s.Open(ctx, "big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h2 := sha256.New()
+		n, _ := io.Copy(h2, rc)
+		rc.Close()
+		if n != size || !bytes.Equal(h.Sum(nil), h2.Sum(nil)) {
+			t.Fatalf("big object differs (%d bytes)", n)
+		}
+		info, err := s.Stat(ctx, "big")
+		if err != nil || info.Size != size || info.ETag == "" {
+			t.Fatalf("stat %+v %v", info, err)
+		}
+	})
+}
