@@ -11,5 +11,8 @@ func commands(g *globals) []*cobra.Command {
 		newIngestCmd(g),
 		newDemoCmd(g),
 		newClientCmd(g),
+		newRightsCmd(g),
+		newReidentifyCmd(g),
+		newRetentionCmd(g),
 	}
 }
