@@ -45,6 +45,9 @@ type Proof struct {
 	// first ingest: they are anonymous (G29 criteria checked at release)
 	// and cannot be traced back to the person, so they are not erased.
 	OutOfScope []Export `json:"out_of_scope_exports,omitempty"`
+	// AmendedCommits are the batches whose commit record was rewritten to
+	// list what the batch holds after the erasure.
+	AmendedCommits []string `json:"amended_commits,omitempty"`
 	// Verified is true when a search after the erasure found nothing.
 	Verified bool `json:"verified"`
 	// OppositionEntries is the number of registry entries added (oppose).
@@ -104,7 +107,7 @@ func (s *Service) Oppose(ctx context.Context, req Request, subj Subject) (*Proof
 	return s.erase(ctx, req, "opposition", p, d, n)
 }
 
-func (s *Service) erase(ctx context.Context, req Request, kind string, p *person, d *deks, oppositions int) (*Proof, error) {
+func (s *Service) erase(ctx context.Context, req Request, kind string, p *person, d *deks, oppositions int) (_ *Proof, err error) {
 	now := s.opt.Now().UTC()
 	before, err := s.locate(ctx, req, p, d)
 	if err != nil {
@@ -116,6 +119,17 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 	if err != nil {
 		return nil, err
 	}
+	am := amends{}
+	var prefixes []string
+	for _, ps := range p.list() {
+		prefixes = append(prefixes, imagePrefix(ps))
+	}
+	defer func() {
+		if err != nil && len(am) > 0 {
+			// Keep the commit records true to what was done so far.
+			amendCommits(context.WithoutCancel(ctx), s.wh, d, am, prefixes)
+		}
+	}()
 	// Identity rows go last: an interrupted erasure is rerun and still
 	// resolves every pseudonym of the person from them.
 	eraseTables := func(identity bool) error {
@@ -124,7 +138,7 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 				if (tb.store == keys.Identity) != identity {
 					continue
 				}
-				op, err := s.filterTable(ctx, d, c.Batch, tb.store, tb.key, func(r map[string]string) bool { return !p.pseudonyms[r["pseudonym"]] })
+				op, err := s.filterTable(ctx, d, am, c.Batch, tb.store, tb.key, func(r map[string]string) bool { return !p.pseudonyms[r["pseudonym"]] })
 				if err != nil {
 					return err
 				}
@@ -160,6 +174,7 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 			if err := s.wh.St.Delete(ctx, im.Key); err != nil {
 				return pr, fmt.Errorf("delete an image: %w", err)
 			}
+			am[im.Key] = nil
 			pr.Objects = append(pr.Objects, ObjectProof{Key: "health/images/*/" + im.Key[len(imagePrefix(ps)):], Store: keys.Health,
 				Action: "deleted", SHA256Before: sum, SizeBefore: size})
 			pr.Counts["images"]++
@@ -181,6 +196,9 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 	if err := eraseTables(true); err != nil {
 		return pr, err
 	}
+	if pr.AmendedCommits, err = amendCommits(ctx, s.wh, d, am, prefixes); err != nil {
+		return pr, err
+	}
 	after, err := s.locate(ctx, req, p, d)
 	if err != nil {
 		return pr, err
@@ -196,7 +214,7 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 // returns nil when nothing was removed. An emptied genetic table is
 // deleted (ingest writes none for a batch without genetic rows); health and
 // identity tables stay, empty, so that every committed batch keeps its layout.
-func (s *Service) filterTable(ctx context.Context, d *deks, batch, store, key string, keep func(map[string]string) bool) (*ObjectProof, error) {
+func (s *Service) filterTable(ctx context.Context, d *deks, am amends, batch, store, key string, keep func(map[string]string) bool) (*ObjectProof, error) {
 	t, err := readTable(ctx, s.wh, d, batch, store, key)
 	if err != nil || !t.exists {
 		return nil, err
@@ -221,10 +239,11 @@ func (s *Service) filterTable(ctx context.Context, d *deks, batch, store, key st
 			return nil, fmt.Errorf("delete %s: %w", key, err)
 		}
 		op.Action = "deleted"
+		am[key] = nil
 		return op, nil
 	}
 	t.rows = kept
-	if err := writeTable(ctx, s.wh, d, t); err != nil {
+	if err := writeTable(ctx, s.wh, d, t, am); err != nil {
 		return nil, fmt.Errorf("rewrite %s: %w", key, err)
 	}
 	op.Action = "rewritten"

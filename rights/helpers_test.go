@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -307,4 +309,29 @@ func subjNIR(p synthPerson) rights.Subject { return rights.Subject{NIR: p.nir} }
 
 func subjName(p synthPerson) rights.Subject {
 	return rights.Subject{LastName: p.last, FirstName: p.first, BirthDate: p.birth, Sex: p.sex}
+}
+
+// checkCommits verifies that every commit record lists existing objects
+// with their current plaintext hash (rights amends the records).
+func (f *fixture) checkCommits(t testing.TB) {
+	t.Helper()
+	cs, err := f.dpoWH.Commits(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		for _, o := range c.Objects {
+			dek, err := f.dpoWH.DataKey(f.ctx, c.Batch, o.Store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := warehouse.ReadEncryptedAll(f.ctx, f.st, o.Key, dek, 1<<30)
+			if err != nil {
+				t.Fatalf("commit record of %s lists %s: %v", c.Batch, o.Key, err)
+			}
+			if h := sha256.Sum256(data); hex.EncodeToString(h[:]) != o.SHA256 || int64(len(data)) != o.Size {
+				t.Fatalf("commit record of %s: stale hash for %s", c.Batch, o.Key)
+			}
+		}
+	}
 }

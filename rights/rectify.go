@@ -3,6 +3,8 @@ package rights
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -139,23 +141,31 @@ func (s *Service) Rectify(ctx context.Context, req Request, subj Subject, field,
 	rep.Found = rep.IdentityRows > 0
 	// The other stores follow first and the identity store last, so that an
 	// interrupted rectification is rerun with the same request and completes.
+	am := amends{}
 	if len(rename) > 0 {
 		rep.Repseudonymized = true
-		if err := s.repseudonymize(ctx, d, commits, rename, rep); err != nil {
+		if err := s.repseudonymize(ctx, d, am, commits, rename, rep); err != nil {
 			return rep, err
 		}
 	}
 	for _, t := range changedTables {
-		if err := writeTable(ctx, s.wh, d, t); err != nil {
+		if err := writeTable(ctx, s.wh, d, t, am); err != nil {
 			return rep, fmt.Errorf("rewrite %s: %w", t.key, err)
 		}
+	}
+	var prefixes []string
+	for old := range rename {
+		prefixes = append(prefixes, imagePrefix(old))
+	}
+	if _, err := amendCommits(ctx, s.wh, d, am, prefixes); err != nil {
+		return rep, err
 	}
 	return rep, nil
 }
 
 // repseudonymize applies old -> new pseudonyms to the health and genetic
 // tables, the images and the workspaces.
-func (s *Service) repseudonymize(ctx context.Context, d *deks, commits []warehouse.Commit, rename map[string]string, rep *RectifyReport) error {
+func (s *Service) repseudonymize(ctx context.Context, d *deks, am amends, commits []warehouse.Commit, rename map[string]string, rep *RectifyReport) error {
 	imgKeys := map[string]string{}
 	for old, np := range rename {
 		imgs, err := images(ctx, s.wh.St, old)
@@ -190,7 +200,7 @@ func (s *Service) repseudonymize(ctx context.Context, d *deks, commits []warehou
 			if n == 0 {
 				continue
 			}
-			if err := writeTable(ctx, s.wh, d, t); err != nil {
+			if err := writeTable(ctx, s.wh, d, t, am); err != nil {
 				return fmt.Errorf("rewrite %s: %w", t.key, err)
 			}
 			if tb.store == keys.Health {
@@ -203,7 +213,7 @@ func (s *Service) repseudonymize(ctx context.Context, d *deks, commits []warehou
 	for oldKey, newKey := range imgKeys {
 		old := oldKey[len("health/images/"):]
 		old = old[:strings.Index(old, "/")]
-		if err := s.moveImage(ctx, d, oldKey, newKey, old, rename[old]); err != nil {
+		if err := s.moveImage(ctx, d, am, oldKey, newKey, old, rename[old]); err != nil {
 			return err
 		}
 		rep.Images++
@@ -234,7 +244,7 @@ func (s *Service) repseudonymize(ctx context.Context, d *deks, commits []warehou
 // moveImage re-encrypts an image under its new key (the object key is the
 // envelope's associated data), replacing the embedded pseudonym, then
 // deletes the old object.
-func (s *Service) moveImage(ctx context.Context, d *deks, oldKey, newKey, oldPseudo, newPseudo string) error {
+func (s *Service) moveImage(ctx context.Context, d *deks, am amends, oldKey, newKey, oldPseudo, newPseudo string) error {
 	dek, err := d.get(ctx, imageBatch(oldKey), keys.Health)
 	if err != nil {
 		return err
@@ -248,7 +258,8 @@ func (s *Service) moveImage(ctx context.Context, d *deks, oldKey, newKey, oldPse
 	if err != nil {
 		return err
 	}
-	rw := newReplaceWriter(w, []byte(oldPseudo), []byte(newPseudo))
+	hc := &hashCount{w: w, h: sha256.New()}
+	rw := newReplaceWriter(hc, []byte(oldPseudo), []byte(newPseudo))
 	if _, err := io.Copy(rw, r); err != nil {
 		objstore.Abort(w)
 		return fmt.Errorf("re-pseudonymize an image: %w", err)
@@ -260,6 +271,7 @@ func (s *Service) moveImage(ctx context.Context, d *deks, oldKey, newKey, oldPse
 	if err := w.Close(); err != nil {
 		return err
 	}
+	am[oldKey] = &warehouse.ObjectRef{Key: newKey, Store: keys.Health, SHA256: hex.EncodeToString(hc.h.Sum(nil)), Size: hc.n}
 	return s.wh.St.Delete(ctx, oldKey)
 }
 

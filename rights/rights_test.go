@@ -270,6 +270,10 @@ func Test9_2_EraseThenFindNothing(t *testing.T) {
 			t.Errorf("object proof %+v", o)
 		}
 	}
+	f.checkCommits(t)
+	if len(proof.AmendedCommits) != 1 {
+		t.Fatalf("amended %v", proof.AmendedCommits)
+	}
 	loc, err = s.Find(f.ctx, req("REQ-6"), subjNIR(f.A))
 	if err != nil || loc.Found {
 		t.Fatalf("after erase: found=%v err=%v", loc.Found, err)
@@ -386,6 +390,7 @@ func Test9_2_Rectify(t *testing.T) {
 			t.Fatalf("new NIR: %+v %v", loc, err)
 		}
 		newP := loc.Pseudonyms[0]
+		f.checkCommits(t)
 		plain := f.decryptAll(t)
 		if bytes.Contains(plain, []byte(oldP)) {
 			t.Fatal("the old pseudonym is left in a store")
@@ -669,4 +674,5 @@ func Test9_2_EraseInterruptedThenRerun(t *testing.T) {
 	if v := containsAny(f.decryptAll(t), f.A.identifiers()); v != "" {
 		t.Fatal("identifying data left after the rerun")
 	}
+	f.checkCommits(t)
 }

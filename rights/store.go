@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"maps"
 	"strings"
@@ -74,14 +75,130 @@ func readTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch, sto
 	return t, nil
 }
 
+// amends records what rights changed per object key, to amend the commit
+// records: a new reference (rewritten, or moved to another key) or nil
+// (deleted).
+type amends map[string]*warehouse.ObjectRef
+
 // writeTable re-encrypts a table under its batch data key (the envelope
-// draws a fresh salt per file, so the file key is new).
-func writeTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, t *table) error {
+// draws a fresh salt per file, so the file key is new) and records its new
+// plaintext hash in am.
+func writeTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, t *table, am amends) error {
 	dek, err := d.get(ctx, t.batch, t.store)
 	if err != nil {
 		return err
 	}
-	return warehouse.WriteEncryptedTable(ctx, wh.St, t.key, dek, t.cols, t.rows)
+	w, err := warehouse.CreateEncrypted(ctx, wh.St, t.key, dek)
+	if err != nil {
+		return err
+	}
+	h := &hashCount{w: w, h: sha256.New()}
+	tw := warehouse.NewTableWriter(h, t.cols)
+	for _, r := range t.rows {
+		if err := tw.WriteMap(r); err != nil {
+			objstore.Abort(w)
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		objstore.Abort(w)
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	am[t.key] = &warehouse.ObjectRef{Key: t.key, Store: t.store, SHA256: hex.EncodeToString(h.h.Sum(nil)), Size: h.n}
+	return nil
+}
+
+// hashCount hashes and counts what goes through it.
+type hashCount struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (c *hashCount) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+// amendCommits rewrites the commit records whose objects changed, so that
+// they list what the batch holds now (deleted objects dropped, rewritten
+// and moved ones with their new key and plaintext hash); the deletion proof
+// keeps what they were. Objects not in am are reconciled too, so that a
+// rerun after an interrupted erasure repairs the records: a table whose
+// plaintext hash differs is updated, a missing table or a missing image
+// under one of prefixes is dropped. It returns the amended batches.
+func amendCommits(ctx context.Context, wh *warehouse.Warehouse, d *deks, am amends, prefixes []string) ([]string, error) {
+	commits, err := wh.Commits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range commits {
+		changed := false
+		objs := make([]warehouse.ObjectRef, 0, len(c.Objects))
+		for _, o := range c.Objects {
+			ref, ok := am[o.Key]
+			if !ok {
+				ref, err = current(ctx, wh, d, c.Batch, o, prefixes)
+				if err != nil {
+					return out, err
+				}
+			}
+			switch {
+			case ref == nil:
+				changed = true
+			case *ref != o:
+				changed = true
+				objs = append(objs, *ref)
+			default:
+				objs = append(objs, o)
+			}
+		}
+		if !changed {
+			continue
+		}
+		c.Objects = objs
+		if err := warehouse.WriteJSON(ctx, wh.St, warehouse.CommitKey(c.Batch), c); err != nil {
+			return out, fmt.Errorf("amend the commit record of batch %s: %w", c.Batch, err)
+		}
+		out = append(out, c.Batch)
+	}
+	return out, nil
+}
+
+// current returns the present reference of a committed object: tables are
+// re-hashed, images under prefixes checked for existence; nil when gone.
+func current(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch string, o warehouse.ObjectRef, prefixes []string) (*warehouse.ObjectRef, error) {
+	if strings.HasSuffix(o.Key, ".parquet") {
+		if _, err := wh.St.Stat(ctx, o.Key); errors.Is(err, objstore.ErrNotExist) {
+			return nil, nil
+		}
+		dek, err := d.get(ctx, batch, o.Store)
+		if err != nil {
+			return nil, err
+		}
+		data, err := warehouse.ReadEncryptedAll(ctx, wh.St, o.Key, dek, warehouse.MaxTableBytes)
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.Sum256(data)
+		ref := o
+		ref.SHA256, ref.Size = hex.EncodeToString(h[:]), int64(len(data))
+		return &ref, nil
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(o.Key, p) {
+			if _, err := wh.St.Stat(ctx, o.Key); errors.Is(err, objstore.ErrNotExist) {
+				return nil, nil
+			}
+		}
+	}
+	return &o, nil
 }
 
 // objectHash returns the SHA-256 and size of a stored object (ciphertext as
