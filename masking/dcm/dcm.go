@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -106,7 +107,7 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 	if _, err := io.ReadFull(src, buf); err != nil {
 		return masking.Result{}, masking.Quarantine("dicom file shorter than its declared size")
 	}
-	ts, err := preScan(buf)
+	ts, sc, err := preScan(buf)
 	if err != nil {
 		return masking.Result{}, masking.Quarantine("dicom structure inconsistent")
 	}
@@ -117,9 +118,20 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 	default:
 		return masking.Result{}, masking.Quarantine("transfer syntax not supported")
 	}
-	ds, err := parse(bytes.NewReader(buf), size)
+	// Native pixel data is not copied by the parser: it is sliced from buf
+	// (and blanked in place when masked), then written straight out.
+	ds, err := parse(bytes.NewReader(buf), size, sc.pxNative)
 	if err != nil {
 		return masking.Result{}, err
+	}
+	if sc.pxNative {
+		for i, e := range ds.Elements {
+			if e.Tag == tag.PixelData {
+				ne := *e
+				ne.Value, _ = dicom.NewValue(dicom.PixelDataInfo{IntentionallyUnprocessed: true, UnprocessedValueData: buf[sc.pxOff : sc.pxOff+sc.pxLen]})
+				ds.Elements[i] = &ne
+			}
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return masking.Result{}, err
@@ -136,13 +148,22 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 	if err != nil {
 		return masking.Result{}, err
 	}
-	bw := bufio.NewWriterSize(dst, 256<<10)
+	bw := bufio.NewWriterSize(dst, 64<<10)
 	cw := &countingWriter{w: bw}
+	var tail *dicom.Element
+	if n := len(out); sc.pxNative && n > 0 && out[n-1].Tag == tag.PixelData {
+		tail, out = out[n-1], out[:n-1]
+	}
 	if err := dicom.Write(cw, dicom.Dataset{Elements: out}, dicom.SkipVRVerification()); err != nil {
 		if cw.err != nil {
 			return masking.Result{}, fmt.Errorf("dcm: write output: %w", cw.err)
 		}
 		return masking.Result{}, masking.Quarantine("dicom cannot be written back")
+	}
+	if tail != nil {
+		if err := writeNativePixels(cw, tail, ts); err != nil {
+			return masking.Result{}, fmt.Errorf("dcm: write output: %w", err)
+		}
 	}
 	if err := bw.Flush(); err != nil {
 		return masking.Result{}, fmt.Errorf("dcm: write output: %w", err)
@@ -166,15 +187,17 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 // parse reads the dataset, keeping native pixel data as raw bytes. Every
 // failure, including a panic inside the parser, is a quarantine whose
 // reason holds no value of the file.
-func parse(src io.Reader, size int64) (ds dicom.Dataset, err error) {
+func parse(src io.Reader, size int64, skipPixels bool) (ds dicom.Dataset, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			ds, err = dicom.Dataset{}, masking.Quarantine("dicom does not parse")
 		}
 	}()
-	ds, err = dicom.Parse(src, size, nil,
-		dicom.SkipProcessingPixelDataValue(),
-		dicom.AllowUnknownSpecificCharacterSet())
+	pixelOpt := dicom.SkipProcessingPixelDataValue()
+	if skipPixels {
+		pixelOpt = dicom.SkipPixelData()
+	}
+	ds, err = dicom.Parse(src, size, nil, pixelOpt, dicom.AllowUnknownSpecificCharacterSet())
 	if err != nil && !errors.Is(err, dicom.ErrorEndOfDICOM) {
 		return dicom.Dataset{}, masking.Quarantine("dicom does not parse")
 	}
@@ -246,6 +269,42 @@ func find(els []*dicom.Element, t tag.Tag) *dicom.Element {
 		if e.Tag == t {
 			return e
 		}
+	}
+	return nil
+}
+
+// writeNativePixels writes the top-level native PixelData element, last in
+// the dataset, without copying its value.
+func writeNativePixels(w io.Writer, e *dicom.Element, ts string) error {
+	info, ok := e.Value.GetValue().(dicom.PixelDataInfo)
+	if !ok {
+		return errors.New("pixel data value of unexpected type")
+	}
+	raw := info.UnprocessedValueData
+	n := len(raw) + len(raw)%2
+	var bo binary.AppendByteOrder = binary.LittleEndian
+	if ts == tsExplicitBE {
+		bo = binary.BigEndian
+	}
+	h := bo.AppendUint16(nil, 0x7FE0)
+	h = bo.AppendUint16(h, 0x0010)
+	if ts != tsImplicitLE {
+		vr := e.RawValueRepresentation
+		if vr != "OB" {
+			vr = "OW"
+		}
+		h = append(h, vr[0], vr[1], 0, 0)
+	}
+	h = bo.AppendUint32(h, uint32(n))
+	if _, err := w.Write(h); err != nil {
+		return err
+	}
+	if _, err := w.Write(raw); err != nil {
+		return err
+	}
+	if n != len(raw) {
+		_, err := w.Write([]byte{0})
+		return err
 	}
 	return nil
 }

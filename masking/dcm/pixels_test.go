@@ -281,6 +281,22 @@ func TestOptions(t *testing.T) {
 	})
 }
 
+// TestPixelsUntouched checks that pixel data passes byte-identical when
+// no pixel action applies.
+func TestPixelsUntouched(t *testing.T) {
+	for _, s := range []synth.DICOMSpec{{Marker: "ZORGLUBMARK"}, {TransferSyntax: synth.ImplicitVRLittleEndian, Frames: 3},
+		{TransferSyntax: synth.JPEGBaseline, Frames: 2}, {BitsAllocated: 8, Rows: 31, Cols: 33}} {
+		in := gen(t, s)
+		out, _, err := run(t, in, person(), opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !samePixels(t, in, out) {
+			t.Errorf("%+v: pixels changed", s.TransferSyntax)
+		}
+	}
+}
+
 func TestImplicitAndMultiframe(t *testing.T) {
 	for _, s := range []synth.DICOMSpec{
 		{TransferSyntax: synth.ImplicitVRLittleEndian, Marker: "ZORGLUBMARK"},

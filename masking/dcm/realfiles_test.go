@@ -78,6 +78,9 @@ func TestRealFiles(t *testing.T) {
 			}
 		}
 		plants = append(plants, originalUIDs(t, in)...)
+		if len(pixelActionsOf(res.Actions)) == 0 && !samePixels(t, in, out.Bytes()) {
+			t.Errorf("%s: pixel data changed without a pixel action", filepath.Base(f))
+		}
 		assertClean(t, out.Bytes(), plants)
 		t.Run(filepath.Base(f), func(t *testing.T) { dcmdumpCheck(t, out.Bytes(), plants) })
 	}
@@ -111,4 +114,44 @@ func originalUIDs(t *testing.T, in []byte) []planted {
 		}
 	}
 	return out
+}
+
+func pixelActionsOf(actions []string) []string {
+	var out []string
+	for _, a := range actions {
+		if strings.HasPrefix(a, "pixels:") {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// samePixels reports whether two files hold the same top-level pixel data
+// (native bytes or encapsulated fragments).
+func samePixels(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	get := func(x []byte) (dicom.PixelDataInfo, bool) {
+		ds, err := dicom.Parse(bytes.NewReader(x), int64(len(x)), nil, dicom.SkipProcessingPixelDataValue(), dicom.AllowUnknownSpecificCharacterSet())
+		if err != nil {
+			return dicom.PixelDataInfo{}, false
+		}
+		for _, e := range ds.Elements {
+			if e.Tag == tag.PixelData {
+				return dicom.MustGetPixelDataInfo(e.Value), true
+			}
+		}
+		return dicom.PixelDataInfo{}, false
+	}
+	pa, oka := get(a)
+	pb, okb := get(b)
+	if !oka || !okb || pa.IsEncapsulated != pb.IsEncapsulated || len(pa.Frames) != len(pb.Frames) {
+		return false
+	}
+	for i := range pa.Frames {
+		if !bytes.Equal(pa.Frames[i].EncapsulatedData.Data, pb.Frames[i].EncapsulatedData.Data) {
+			return false
+		}
+	}
+	n := len(pa.UnprocessedValueData)
+	return n <= len(pb.UnprocessedValueData) && bytes.Equal(pa.UnprocessedValueData, pb.UnprocessedValueData[:n])
 }

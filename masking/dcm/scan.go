@@ -18,38 +18,39 @@ const scanDepth = 64
 // suyashkumar/dicom v1.1.0 reads them, without reading values, and rejects
 // any value length larger than what remains. The parser allocates a value's
 // declared length before reading it, so a few forged lengths would
-// otherwise cost gigabytes. It returns the transfer syntax UID.
-func preScan(b []byte) (string, error) {
+// otherwise cost gigabytes. It returns the transfer syntax UID and the
+// scanner, which holds the position of top-level native pixel data.
+func preScan(b []byte) (string, *scanner, error) {
 	if len(b) < 132 || string(b[128:132]) != "DICM" {
-		return "", errStructure
+		return "", nil, errStructure
 	}
 	s := &scanner{b: b, pos: 132, bo: binary.LittleEndian}
 	// (0002,0000) group length first, then the meta group within it.
 	if len(b) < s.pos+12 {
-		return "", errStructure
+		return "", nil, errStructure
 	}
 	g, e := s.u16(s.pos), s.u16(s.pos+2)
 	if g != 2 || e != 0 || string(b[s.pos+4:s.pos+6]) != "UL" || s.u16(s.pos+6) != 4 {
-		return "", errStructure
+		return "", nil, errStructure
 	}
 	metaLen := int(binary.LittleEndian.Uint32(b[s.pos+8:]))
 	s.pos += 12
 	metaEnd := s.pos + metaLen
 	if metaLen < 0 || metaEnd > len(b) {
-		return "", errStructure
+		return "", nil, errStructure
 	}
 	ts := ""
 	for s.pos < metaEnd {
 		start := s.pos
 		if err := s.element(metaEnd, 0); err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if s.u16(start) == 2 && s.u16(start+2) == 0x10 && s.pos-start >= 8 {
 			ts = strings.TrimRight(string(b[start+8:s.pos]), "\x00 ")
 		}
 	}
 	if s.pos != metaEnd {
-		return "", errStructure
+		return "", nil, errStructure
 	}
 	switch {
 	case ts == tsImplicitLE:
@@ -58,14 +59,14 @@ func preScan(b []byte) (string, error) {
 		s.bo = binary.BigEndian
 	case ts == tsExplicitLE || encapsulatedSyntaxes[ts]:
 	default:
-		return ts, nil // the caller quarantines unknown and deflated syntaxes
+		return ts, s, nil // the caller quarantines unknown and deflated syntaxes
 	}
 	for s.pos < len(b) {
 		if err := s.element(len(b), 0); err != nil {
-			return "", err
+			return "", nil, err
 		}
 	}
-	return ts, nil
+	return ts, s, nil
 }
 
 type scanner struct {
@@ -73,6 +74,9 @@ type scanner struct {
 	pos      int
 	bo       binary.ByteOrder
 	implicit bool
+	// top-level native pixel data value, if any
+	pxOff, pxLen int
+	pxNative     bool
 }
 
 func (s *scanner) u16(at int) uint16 { return s.bo.Uint16(s.b[at:]) }
@@ -137,6 +141,9 @@ func (s *scanner) element(end, depth int) error {
 	t, vr, vl, err := s.header(end)
 	if err != nil {
 		return err
+	}
+	if depth == 0 && t == tag.PixelData && vl != tag.VLUndefinedLength {
+		s.pxOff, s.pxLen, s.pxNative = s.pos, int(vl), true
 	}
 	switch tag.GetVRKind(t, vr) {
 	case tag.VRSequence:

@@ -149,6 +149,8 @@ func (d *deid) walk(els []*dicom.Element, depth int) ([]*dicom.Element, error) {
 		switch {
 		case g == 0x0002 || g == 0xFFFE:
 			continue // file meta only at the top (rebuilt); stray items
+		case g == 0xFFFA || g == 0xFFFC:
+			continue // digital signatures (void once modified) and trailing padding
 		case el == 0x0000:
 			continue // group lengths
 		case g%2 == 1:
