@@ -14,5 +14,6 @@ func commands(g *globals) []*cobra.Command {
 		newRightsCmd(g),
 		newReidentifyCmd(g),
 		newRetentionCmd(g),
+		newAuditCmd(g),
 	}
 }
