@@ -18,6 +18,7 @@ type pixels struct {
 	photometric         string
 	encapsulated        bool
 	raw                 []byte // native pixel data, in the file's byte order
+	bigEndian           bool
 	manufacturer, model string
 	burnedIn            string
 }
@@ -173,6 +174,50 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 	blank(px, boxes)
 	d.pixelsMasked = true
 	return nil
+}
+
+// embeddedOverlay reports whether an overlay plane is stored in the unused
+// high bits of the pixel data (retired form: Overlay Bits Allocated > 1 or
+// a non-zero Overlay Bit Position).
+func embeddedOverlay(body []*dicom.Element) bool {
+	for _, e := range body {
+		g := e.Tag.Group
+		if g < 0x6000 || g > 0x601E || g%2 == 1 {
+			continue
+		}
+		n, ok := firstInt(e)
+		if (e.Tag.Element == 0x0100 && ok && n > 1) || (e.Tag.Element == 0x0102 && ok && n != 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// clearHighBits removes an overlay embedded in the bits above HighBit of
+// 16-bit native pixels: unsigned samples get zeros, signed samples the
+// sign extension of their high bit.
+func clearHighBits(px *pixels, highBit int, signed bool) {
+	if px.bitsAlloc != 16 || highBit < 0 || highBit >= 15 {
+		return
+	}
+	mask := uint16(1)<<(highBit+1) - 1
+	sign := uint16(1) << highBit
+	n := px.rows * px.cols * px.samples * px.frames * 2
+	for i := 0; i+1 < n; i += 2 {
+		lo, hi := px.raw[i], px.raw[i+1]
+		if px.bigEndian {
+			lo, hi = hi, lo
+		}
+		v := (uint16(lo) | uint16(hi)<<8) & mask
+		if signed && v&sign != 0 {
+			v |= ^mask
+		}
+		lo, hi = byte(v), byte(v>>8)
+		if px.bigEndian {
+			lo, hi = hi, lo
+		}
+		px.raw[i], px.raw[i+1] = lo, hi
+	}
 }
 
 // pad turns an OCR word box into the full-width band of its text line,

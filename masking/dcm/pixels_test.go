@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/suyashkumar/dicom"
@@ -310,5 +311,64 @@ func TestImplicitAndMultiframe(t *testing.T) {
 		}
 		assertClean(t, out, []planted{{"marker", "ZORGLUBMARK"}, {"sop uid", "1.2.826.0.1.3680043.10.1561.1.3"}})
 		dcmdumpCheck(t, out, []planted{{"marker", "ZORGLUBMARK"}})
+	}
+}
+
+// TestEmbeddedOverlayBits checks that an overlay stored in the unused high
+// bits of 16-bit pixels (retired form) is cleared.
+func TestEmbeddedOverlayBits(t *testing.T) {
+	us := func(tg uint32, n int) synth.DICOMElement {
+		return synth.DICOMElement{Tag: tg, VR: "US", Value: string(make([]byte, n))}
+	}
+	in := gen(t, synth.DICOMSpec{Rows: 16, Cols: 16, Extra: []synth.DICOMElement{
+		us(0x00280101, 12), us(0x00280102, 11), us(0x60000100, 16), us(0x60000102, 12),
+		us(0x60000010, 16), us(0x60000011, 16)}})
+	px := in[len(in)-16*16*2:]
+	for i := 1; i < len(px); i += 8 {
+		px[i] |= 0x80 // bit 15: the embedded overlay
+	}
+	out, res, err := run(t, in, person(), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _, _ := pixelsOf(t, out)
+	for i := 1; i < len(raw); i += 2 {
+		if raw[i]&0xF0 != 0 {
+			t.Fatalf("high bits left at %d", i)
+		}
+	}
+	if len(pixelActionsOf(res.Actions)) == 0 {
+		t.Errorf("actions %v", res.Actions)
+	}
+}
+
+// TestCleanDescriptors checks that the Clean Descriptors option keeps
+// descriptions through the configured cleaner, and removes them without
+// one.
+func TestCleanDescriptors(t *testing.T) {
+	in := gen(t, synth.DICOMSpec{Extra: []synth.DICOMElement{{Tag: 0x00081030, VR: "LO", Value: "scan of Dubois"}}})
+	clean := func(s string, _ masking.Person) string { return strings.ReplaceAll(s, "Dubois", "NAME_OF_BIRTH") }
+	for _, c := range []struct {
+		name string
+		cfg  dcm.Config
+		want bool
+	}{{"with-cleaner", dcm.Config{Clean: clean}, true}, {"without-cleaner", dcm.Config{}, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			o := opts()
+			o.DICOM = masking.DICOMOptions{RetainLongitudinalModifiedDates: true, CleanDescriptors: true}
+			var out bytes.Buffer
+			if _, err := dcm.New(c.cfg).Deidentify(context.Background(), &out, bytes.NewReader(in), int64(len(in)), person(), o); err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(out.Bytes(), []byte("Dubois")) {
+				t.Fatal("name left")
+			}
+			if got := bytes.Contains(out.Bytes(), []byte("scan of NAME_OF_BIRTH")); got != c.want {
+				t.Errorf("cleaned description present = %v", got)
+			}
+			if got := bytes.Contains(out.Bytes(), []byte("Clean Descriptors Option")); got != c.want {
+				t.Errorf("option code present = %v", got)
+			}
+		})
 	}
 }

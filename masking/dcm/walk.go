@@ -76,6 +76,16 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 	if err := d.maskPixels(ctx, body, px, ts); err != nil {
 		return nil, err
 	}
+	if !px.encapsulated && embeddedOverlay(body) {
+		hb, ok := firstInt(find(body, tag.HighBit))
+		if !ok {
+			return nil, masking.Quarantine("embedded overlay without high bit")
+		}
+		rep, _ := firstInt(find(body, tag.PixelRepresentation))
+		px.bigEndian = ts == tsExplicitBE
+		clearHighBits(px, hb, rep == 1)
+		d.actions = append(d.actions, "pixels:overlay-bits-cleared")
+	}
 
 	out, err := d.walk(body, 0)
 	if err != nil {
@@ -553,11 +563,10 @@ func (d *deid) setIdentity(out []*dicom.Element) []*dicom.Element {
 		elem(tag.PatientName, "PN", []string{d.p.Pseudonym}),
 		elem(tag.PatientID, "LO", []string{d.p.Pseudonym}),
 		elem(tag.PatientIdentityRemoved, "CS", []string{"YES"}),
-		elem(tag.DeidentificationMethod, "LO", []string{"hdw PS3.15 Annex E " + annexe.Edition}),
+		elem(tag.DeidentificationMethod, "LO", append([]string{"hdw PS3.15 Annex E " + annexe.Edition}, names...)),
 		elem(tag.DeidentificationMethodCodeSequence, "SQ", items),
 		elem(tag.LongitudinalTemporalInformationModified, "CS", []string{longitudinal}),
 	}
-	_ = names
 	if d.pixelsMasked {
 		set = append(set, elem(tag.BurnedInAnnotation, "CS", []string{"NO"}))
 	}
