@@ -1,0 +1,18 @@
+# hdw profile: curator (feeds workspaces, runs exports). ARCHITECTURE §1.
+# Decrypt health and genetic (SEC-LOG-6); never the identity store (SEC-LOG-5).
+path "transit/encrypt/hdw-{{warehouse}}-health"  { capabilities = ["update"] }
+path "transit/decrypt/hdw-{{warehouse}}-health"  { capabilities = ["update"] }
+path "transit/encrypt/hdw-{{warehouse}}-genetic" { capabilities = ["update"] }
+path "transit/decrypt/hdw-{{warehouse}}-genetic" { capabilities = ["update"] }
+# Workspace store keys: create, use, rotate, destroy.
+path "transit/keys/hdw-{{warehouse}}-ws-*"       { capabilities = ["create", "read", "update", "delete"] }
+path "transit/keys/hdw-{{warehouse}}-ws-*/rotate" { capabilities = ["update"] }
+path "transit/keys/hdw-{{warehouse}}-ws-*/config" { capabilities = ["update"] }
+path "transit/encrypt/hdw-{{warehouse}}-ws-*"    { capabilities = ["update"] }
+path "transit/decrypt/hdw-{{warehouse}}-ws-*"    { capabilities = ["update"] }
+# Workspace and cohort pseudonym keys.
+path "hdw/data/{{warehouse}}/pseudo/ws-*"        { capabilities = ["create", "read", "update"] }
+path "hdw/metadata/{{warehouse}}/pseudo/ws-*"    { capabilities = ["delete"] }
+path "hdw/data/{{warehouse}}/pseudo/cohort-*"    { capabilities = ["create", "read", "update"] }
+path "hdw/data/{{warehouse}}/pseudo/audit"       { capabilities = ["read"] }
+path "auth/token/lookup-self" { capabilities = ["read"] }

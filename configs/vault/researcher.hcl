@@ -1,0 +1,4 @@
+# hdw profile: researcher:{{project}} (one project's team). Its own workspace only (SEC-ESP-1).
+path "transit/decrypt/hdw-{{warehouse}}-ws-{{project}}" { capabilities = ["update"] }
+path "hdw/data/{{warehouse}}/pseudo/audit"              { capabilities = ["read"] }
+path "auth/token/lookup-self" { capabilities = ["read"] }
