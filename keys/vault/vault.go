@@ -12,10 +12,10 @@ package vault
 
 import (
 	"context"
-	"encoding/json"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
