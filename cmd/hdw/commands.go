@@ -15,5 +15,7 @@ func commands(g *globals) []*cobra.Command {
 		newReidentifyCmd(g),
 		newRetentionCmd(g),
 		newAuditCmd(g),
+		newVaultCmd(g),
+		newKeysCmd(g),
 	}
 }

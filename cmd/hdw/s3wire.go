@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"hdw/keys"
 	"hdw/objstore"
 	"hdw/objstore/s3store"
-	"hdw/warehouse"
 )
 
 // openS3 opens s3://bucket/prefix with the standard AWS environment and
@@ -62,12 +59,4 @@ client uploads its images to s3://BUCKET/CLIENT/images/ with a manifest.csv.`,
 	pol.Flags().StringVar(&bucket, "bucket", "", "the upload bucket")
 	c.AddCommand(pol)
 	return c
-}
-
-func (g *globals) openVault(ctx context.Context, d warehouse.Descriptor) (keys.Provider, error) {
-	return nil, errors.New("vault provider is not available in this build")
-}
-
-func (g *globals) initVault(ctx context.Context, s objstore.Store, d *warehouse.Descriptor) error {
-	return errors.New("vault provider is not available in this build")
 }
