@@ -19,6 +19,8 @@ type pixels struct {
 	encapsulated        bool
 	raw                 []byte // native pixel data, in the file's byte order
 	bigEndian           bool
+	fragments           [][]byte // encapsulated frames
+	lut                 *palette
 	manufacturer, model string
 	burnedIn            string
 }
@@ -52,6 +54,9 @@ func (d *deid) checkPixels(body []*dicom.Element, ts string) (*pixels, error) {
 	px.model = firstString(find(body, tag.ManufacturerModelName))
 	px.burnedIn = strings.ToUpper(firstString(find(body, tag.BurnedInAnnotation)))
 
+	if px.photometric == "PALETTE COLOR" {
+		px.lut = readPalette(body)
+	}
 	if px.rows <= 0 || px.cols <= 0 {
 		return nil, masking.Quarantine("dicom image without dimensions")
 	}
@@ -66,6 +71,9 @@ func (d *deid) checkPixels(body []*dicom.Element, ts string) (*pixels, error) {
 		return nil, masking.Quarantine("samples per pixel not supported")
 	}
 	if px.encapsulated {
+		for _, f := range info.Frames {
+			px.fragments = append(px.fragments, f.EncapsulatedData.Data)
+		}
 		if len(info.Frames) == 0 || len(info.Frames) < px.frames && len(info.Frames) < 1 {
 			return nil, masking.Quarantine("encapsulated pixel data truncated")
 		}
@@ -125,10 +133,18 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 		return nil
 	}
 	if px.encapsulated {
-		if optional {
-			return masking.Quarantine("encapsulated pixel data cannot be examined for text")
+		if !decodable(ts) {
+			if optional {
+				return masking.Quarantine("encapsulated pixel data cannot be examined for text")
+			}
+			return masking.Quarantine("burned-in text in encapsulated pixel data cannot be masked")
 		}
-		return masking.Quarantine("burned-in text in encapsulated pixel data cannot be masked")
+		if err := d.transcode(px, ts); err != nil {
+			return err
+		}
+	}
+	if px.bitsAlloc == 1 {
+		return masking.Quarantine("1-bit pixel data not supported")
 	}
 	boxes := append([]masking.Box(nil), d.o.Boxes...)
 	for _, m := range d.o.Masks {
@@ -278,6 +294,10 @@ func render8(px *pixels, f int) []byte {
 		}
 	}
 	for i := 0; i < n; i++ {
+		if px.samples == 1 && px.lut != nil {
+			vals[i] = px.lut.gray(sample(base + i*bps))
+			continue
+		}
 		if px.samples == 1 {
 			vals[i] = sample(base + i*bps)
 			continue
@@ -308,4 +328,64 @@ func render8(px *pixels, f int) []byte {
 		out[i] = g
 	}
 	return out
+}
+
+// palette is a PALETTE COLOR lookup table reduced to luminance.
+type palette struct {
+	first uint32
+	lum   []uint32
+}
+
+// readPalette reads the red, green and blue lookup tables; nil when they
+// are absent or inconsistent (the image is then rendered from its indices).
+func readPalette(body []*dicom.Element) *palette {
+	var tabs [3][]uint32
+	var first uint32
+	for c := 0; c < 3; c++ {
+		desc := find(body, tag.Tag{Group: 0x0028, Element: uint16(0x1101 + c)})
+		data := find(body, tag.Tag{Group: 0x0028, Element: uint16(0x1201 + c)})
+		if desc == nil || data == nil || desc.Value.ValueType() != dicom.Ints || data.Value.ValueType() != dicom.Bytes {
+			return nil
+		}
+		d, _ := desc.Value.GetValue().([]int)
+		b, _ := data.Value.GetValue().([]byte)
+		if len(d) != 3 {
+			return nil
+		}
+		n := d[0]
+		if n == 0 {
+			n = 65536
+		}
+		first = uint32(d[1])
+		if len(b) < 2*n {
+			return nil
+		}
+		t := make([]uint32, n)
+		for i := range t {
+			v := uint32(b[2*i]) | uint32(b[2*i+1])<<8
+			if d[2] == 8 && v <= 0xFF {
+				v <<= 8
+			}
+			t[i] = v
+		}
+		tabs[c] = t
+	}
+	if len(tabs[0]) != len(tabs[1]) || len(tabs[0]) != len(tabs[2]) {
+		return nil
+	}
+	p := &palette{first: first, lum: make([]uint32, len(tabs[0]))}
+	for i := range p.lum {
+		p.lum[i] = (299*tabs[0][i] + 587*tabs[1][i] + 114*tabs[2][i]) / 1000
+	}
+	return p
+}
+
+func (p *palette) gray(idx uint32) uint32 {
+	switch {
+	case idx < p.first:
+		return p.lum[0]
+	case int(idx-p.first) >= len(p.lum):
+		return p.lum[len(p.lum)-1]
+	}
+	return p.lum[idx-p.first]
 }

@@ -23,7 +23,8 @@ var sampleOCR func(t *testing.T) masking.TextFinder
 // TestRealFiles runs the de-identifier over every sample file gathered by
 // scripts/dicom-samples.sh into $HDW_DICOM_SAMPLES: each file is either
 // de-identified clean (checked by re-parsing and by dcmdump) or quarantined,
-// never a failure of the run (SEC-PSE-4).
+// never a failure of the run (SEC-PSE-4). With HDW_DICOM_SAMPLES_OUT set to
+// a folder, the clean outputs are kept there for inspection.
 func TestRealFiles(t *testing.T) {
 	dir := os.Getenv("HDW_DICOM_SAMPLES")
 	if dir == "" {
@@ -83,6 +84,11 @@ func TestRealFiles(t *testing.T) {
 		}
 		assertClean(t, out.Bytes(), plants)
 		t.Run(filepath.Base(f), func(t *testing.T) { dcmdumpCheck(t, out.Bytes(), plants) })
+		if keep := os.Getenv("HDW_DICOM_SAMPLES_OUT"); keep != "" {
+			if err := os.WriteFile(filepath.Join(keep, filepath.Base(f)), out.Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	keys := make([]string, 0, len(reasons))
 	for k := range reasons {

@@ -29,6 +29,9 @@ type deid struct {
 	actions      []string
 	keptPrivate  int
 	pixelsMasked bool
+	// set when encapsulated pixels were decoded for masking
+	newTS    string
+	replaced []*dicom.Element
 
 	// facts found at the top level, before any action
 	patientID, patientName, modality string
@@ -90,6 +93,12 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 	out, err := d.walk(body, 0)
 	if err != nil {
 		return nil, err
+	}
+	for _, e := range d.replaced {
+		out = replace(out, e)
+	}
+	if d.newTS != "" {
+		ts = d.newTS
 	}
 	out = d.setIdentity(out)
 	d.studyUID = firstString(find(out, tag.StudyInstanceUID))

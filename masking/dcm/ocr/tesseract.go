@@ -51,16 +51,75 @@ func (f *Finder) FindText(ctx context.Context, gray []byte, width, height int) (
 	}
 	scale := f.cfg.Scale
 	if scale <= 0 {
-		scale = 1
-		if width < 512 {
-			scale = 2
+		scale = 2
+		if width >= 1024 {
+			scale = 1
 		}
+	}
+	// Burned-in annotations are light text on a dark image; Tesseract reads
+	// dark text on a light page best. Two renderings are read: the image
+	// stretched between its 1st and 99.5th percentiles and inverted, and
+	// its brightest pixels (above the 97th percentile) as black on white.
+	lo, hi, top := percentiles(gray)
+	var out []masking.Box
+	for _, variant := range []func(v byte) byte{
+		func(v byte) byte { return 255 - stretch(v, lo, hi) },
+		func(v byte) byte {
+			if v >= top && top > lo {
+				return 0
+			}
+			return 255
+		},
+	} {
+		boxes, err := f.read(ctx, gray, width, height, scale, variant)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, boxes...)
+	}
+	return out, nil
+}
+
+func percentiles(gray []byte) (lo, hi, top byte) {
+	var hist [256]int
+	for _, v := range gray {
+		hist[v]++
+	}
+	at := func(q float64) byte {
+		n, want := 0, int(q*float64(len(gray)))
+		for v := 0; v < 256; v++ {
+			n += hist[v]
+			if n > want {
+				return byte(v)
+			}
+		}
+		return 255
+	}
+	return at(0.01), at(0.995), at(0.97)
+}
+
+func stretch(v, lo, hi byte) byte {
+	switch {
+	case hi <= lo:
+		return v
+	case v <= lo:
+		return 0
+	case v >= hi:
+		return 255
+	}
+	return byte(int(v-lo) * 255 / int(hi-lo))
+}
+
+// read recognizes words in one rendering of the image.
+func (f *Finder) read(ctx context.Context, gray []byte, width, height, scale int, tone func(byte) byte) ([]masking.Box, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	img := image.NewGray(image.Rect(0, 0, width*scale, height*scale))
 	for y := 0; y < height*scale; y++ {
 		row := gray[(y/scale)*width:]
 		for x := 0; x < width*scale; x++ {
-			img.Pix[y*img.Stride+x] = row[x/scale]
+			img.Pix[y*img.Stride+x] = tone(row[x/scale])
 		}
 	}
 	var buf bytes.Buffer
