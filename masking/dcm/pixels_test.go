@@ -376,3 +376,17 @@ func TestCleanDescriptors(t *testing.T) {
 		})
 	}
 }
+
+// TestUndecodedPublicRemoved checks that a public attribute whose value the
+// parser cannot decode (VR UN, e.g. a sequence encoded as UN) is removed.
+func TestUndecodedPublicRemoved(t *testing.T) {
+	in := gen(t, synth.DICOMSpec{Extra: []synth.DICOMElement{{Tag: 0x00081115, VR: "UN", Value: "Dubois^Amelie nested"}}})
+	out, res, err := run(t, in, person(), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte("Dubois")) {
+		t.Error("undecoded attribute kept")
+	}
+	t.Log(res.Actions)
+}

@@ -144,6 +144,12 @@ func packBits(dst, src []byte, limit int) []byte {
 // decodeJPEG decodes a baseline JPEG frame into 8-bit gray or RGB
 // interleaved samples.
 func decodeJPEG(b []byte, rows, cols int) ([]byte, int, error) {
+	// Check the declared size before decoding: a forged header could ask
+	// for gigabytes.
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
+	if err != nil || cfg.Width != cols || cfg.Height != rows {
+		return nil, 0, errDecode
+	}
 	img, err := jpeg.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, 0, errDecode

@@ -24,11 +24,14 @@ type deid struct {
 	p    masking.Person
 	o    masking.Options
 
-	sopClass     string
-	sr           bool
-	actions      []string
-	keptPrivate  int
-	pixelsMasked bool
+	sopClass    string
+	sr          bool
+	actions     []string
+	keptPrivate int
+	// unknownRemoved counts public attributes removed because their value
+	// could not be decoded (VR UN).
+	unknownRemoved int
+	pixelsMasked   bool
 	// set when encapsulated pixels were decoded for masking
 	newTS    string
 	replaced []*dicom.Element
@@ -119,6 +122,9 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 		elem(tag.ImplementationVersionName, "SH", []string{ImplementationVersionName}),
 	}
 	d.actions = append(d.actions, "annexE:basic:"+annexe.Edition, "meta:rebuilt")
+	if d.unknownRemoved > 0 {
+		d.actions = append(d.actions, fmt.Sprintf("un:removed:%d", d.unknownRemoved))
+	}
 	return append(newMeta, out...), nil
 }
 
@@ -196,6 +202,13 @@ func (d *deid) walk(els []*dicom.Element, depth int) ([]*dicom.Element, error) {
 			continue
 		}
 		row, listed := annexe.Lookup(g, el)
+		if !listed && vr(e) == "UN" && e.Value != nil && e.Value.ValueType() == dicom.Bytes {
+			// A public attribute the parser could not decode (unknown to its
+			// dictionary, or a sequence encoded as UN): it cannot be
+			// inspected, so it is removed.
+			d.unknownRemoved++
+			continue
+		}
 		if !listed {
 			ne, err := d.keep(e, depth)
 			if err != nil {
