@@ -317,8 +317,8 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 		}
 		if rep.Rows <= 200_000 {
 			for col, v := range row {
-				if v != "" {
-					colDistinct[col][maphash.String(seed, v)] = struct{}{}
+				if m, ok := colDistinct[col]; ok && v != "" {
+					m[maphash.String(seed, v)] = struct{}{}
 				}
 			}
 		}

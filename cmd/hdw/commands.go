@@ -17,5 +17,6 @@ func commands(g *globals) []*cobra.Command {
 		newAuditCmd(g),
 		newVaultCmd(g),
 		newKeysCmd(g),
+		newExportCmd(g),
 	}
 }
