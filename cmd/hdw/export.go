@@ -73,11 +73,15 @@ alert is raised (audit, stderr, webhook) and the exit code is 3.`,
 	c.AddCommand(req)
 	var just string
 	app := &cobra.Command{Use: "approve ID", Short: "approve an export (approver, not the requester; SEC-EXP-2)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runExportDecide(cmd.Context(), g, args[0], true, just) }}
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExportDecide(cmd.Context(), g, args[0], true, just)
+		}}
 	app.Flags().StringVar(&just, "justification", "", "written justification, required to release a quarantined export after manual review (SEC-EXP-3)")
 	c.AddCommand(app)
 	c.AddCommand(&cobra.Command{Use: "reject ID", Short: "reject an export (approver)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runExportDecide(cmd.Context(), g, args[0], false, "") }})
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExportDecide(cmd.Context(), g, args[0], false, "")
+		}})
 	var out string
 	fetch := &cobra.Command{Use: "fetch ID --out DIR", Short: "write an approved export (data + report) to DIR (curator)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runExportFetch(cmd.Context(), g, args[0], out) }}
