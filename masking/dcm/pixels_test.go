@@ -211,7 +211,7 @@ func deflated(t *testing.T) []byte {
 // TestOptions checks the Annex E options: full dates, modified dates,
 // device identity, safe private, and UID consistency across files.
 func TestOptions(t *testing.T) {
-	s := synth.DICOMSpec{Marker: "ZORGLUBMARK", StudyDate: "20190612", Manufacturer: "SynthCo",
+	s := synth.DICOMSpec{Marker: "ZORGLUBMARK", StudyDate: "20190612", Manufacturer: "SynthCo", Sex: "F",
 		Extra: []synth.DICOMElement{{Tag: 0x00181000, VR: "LO", Value: "SERIAL991"}}}
 	in := gen(t, s)
 	get := func(t *testing.T, out []byte, tg tag.Tag) string {
@@ -244,6 +244,8 @@ func TestOptions(t *testing.T) {
 		{"basic-dates-emptied", masking.DICOMOptions{CleanDescriptors: true}, tag.StudyDate, ""},
 		{"basic-serial-removed", masking.DICOMOptions{RetainLongitudinalModifiedDates: true}, tag.DeviceSerialNumber, "<absent>"},
 		{"device-identity", masking.DICOMOptions{RetainDeviceIdentity: true}, tag.DeviceSerialNumber, "SERIAL991"},
+		{"patient-characteristics", masking.DICOMOptions{RetainPatientCharacteristics: true}, tag.PatientSex, "F"},
+		{"basic-sex-emptied", masking.DICOMOptions{RetainLongitudinalModifiedDates: true}, tag.PatientSex, ""},
 		{"safe-private-kept", masking.DICOMOptions{RetainSafePrivate: true, SafePrivate: []string{"synth private|0029,xx03"}}, tag.Tag{Group: 0x0029, Element: 0x1003}, "SAFE VALUE"},
 		{"safe-private-creator", masking.DICOMOptions{RetainSafePrivate: true, SafePrivate: []string{"SYNTH PRIVATE|0029,XX03"}}, tag.Tag{Group: 0x0029, Element: 0x0010}, "SYNTH PRIVATE"},
 		{"unsafe-private-removed", masking.DICOMOptions{RetainSafePrivate: true, SafePrivate: []string{"SYNTH PRIVATE|0029,XX03"}}, tag.Tag{Group: 0x0029, Element: 0x1001}, "<absent>"},
