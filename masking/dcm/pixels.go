@@ -127,6 +127,12 @@ func (d *deid) needsExam(px *pixels) bool {
 // maskPixels blanks burned-in text regions, or quarantines the file when
 // its text cannot be located or its pixels cannot be rewritten.
 func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels, ts string) error {
+	if (d.modality == "XC" || d.sopClass == "1.2.840.10008.5.1.4.1.1.77.1.4") && len(d.o.Boxes) == 0 {
+		// External-camera photographs may show a face; faces are masked in
+		// photos (masking/photo), not in DICOM: without operator boxes the
+		// file is not proven clean.
+		return masking.Quarantine("visible light photograph may show recognizable features")
+	}
 	required := d.needsExam(px)
 	optional := !required && d.cfg.ExamineAll && d.o.OCR != nil
 	if !required && !optional && len(d.o.Boxes) == 0 {

@@ -89,6 +89,9 @@ func TestBurnedInText_SEC_PSE_4(t *testing.T) {
 		{"ct-burned-in-yes-unexamined", ct, func(o *masking.Options) {}, true, false},
 		{"jpeg-burned-in-decoded", jpg, func(o *masking.Options) { o.Boxes = []masking.Box{textBox} }, false, true},
 		{"jpeg-burned-in-unexamined", jpg, func(o *masking.Options) {}, true, false},
+		{"xc-photo-without-boxes", synth.DICOMSpec{Modality: "XC", Rows: 120, Cols: 160}, func(o *masking.Options) {
+			o.OCR = &fakeOCR{boxes: []masking.Box{{X0: 4, Y0: 4, X1: 150, Y1: 40}}}
+		}, true, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
