@@ -1,38 +1,56 @@
 // Package dcm de-identifies DICOM Part 10 files (SEC-PSE-4) with the
 // PS3.15 Annex E Basic Application Level Confidentiality Profile and its
 // options, or quarantines them with a reason. [Handler] implements
-// masking.Handler.
+// masking.Handler; files are parsed with github.com/suyashkumar/dicom
+// v1.1.0.
 //
-// # What it does
+// # Attributes
 //
 //   - Every attribute of Table E.1-1 (generated in internal/annexe, edition
 //     2024b) gets its action at any sequence depth: D (dummy), Z (empty),
 //     X (removed), K (kept), C (dates shifted by the person's keyed shift,
-//     descriptors cleaned when a cleaner is configured), U (UIDs remapped by
-//     the caller's keyed mapper). Combined codes (X/Z, X/D, X/Z/D, Z/D,
-//     X/Z/U*) are resolved by the attribute's type in the common image IODs
-//     where known, else by the safer action (X before Z before D).
+//     descriptors cleaned when [Config].Clean is set, else the basic action),
+//     U (UIDs remapped by the caller's keyed mapper). Combined codes (X/Z,
+//     X/D, X/Z/D, Z/D, X/Z/U*) are resolved by the attribute's type in the
+//     common image IODs where known (Type 1: D or U, Type 2: Z, Type 3: X),
+//     else by the safer action (X before Z before D).
+//   - Options: Retain Longitudinal Temporal Information with Modified Dates
+//     (the default, see [DefaultOptions]) or Full Dates, Clean Descriptors,
+//     Retain Patient Characteristics, Retain Device Identity, Retain Safe
+//     Private with a "CREATOR|gggg,xxee" safelist.
 //   - The file meta group is rebuilt: only the version, SOP class, the
 //     remapped MediaStorageSOPInstanceUID, the transfer syntax and hdw's
-//     implementation identity remain.
-//   - Private attributes are removed, unless Retain Safe Private is chosen
-//     and the tag is in the creator-qualified safelist. Curves (50xx) and
-//     overlays (60xx) are removed whole. Group lengths are dropped.
+//     implementation identity remain (source, sending and receiving AE
+//     titles and private meta information are dropped).
+//   - Private attributes are removed unless safelisted; curves (50xx) and
+//     overlays (60xx) are removed whole, and overlays embedded in the high
+//     bits of pixels are cleared; group lengths, digital signatures and
+//     trailing padding are dropped; public attributes the parser cannot
+//     decode (VR UN) are removed.
 //   - PatientName and PatientID carry the pseudonym; PatientIdentityRemoved,
-//     DeidentificationMethod, DeidentificationMethodCodeSequence and
-//     LongitudinalTemporalInformationModified are set; text is written as
-//     UTF-8 with SpecificCharacterSet ISO_IR 192.
-//   - Burned-in text: files with BurnedInAnnotation YES, modalities US, SC,
-//     OT, XC, ES, GM, DOC and secondary capture SOP classes have their
-//     native pixels blanked in configured device masks and operator boxes,
-//     else in the boxes an OCR [masking.TextFinder] locates; a file whose
-//     text cannot be located, or whose encapsulated pixels cannot be
-//     rewritten, is quarantined.
+//     DeidentificationMethod, DeidentificationMethodCodeSequence (CID 7050)
+//     and LongitudinalTemporalInformationModified are set; text is written
+//     as UTF-8 with SpecificCharacterSet ISO_IR 192.
+//
+// # Pixels
+//
+// Files with BurnedInAnnotation YES, modalities US, SC, OT, XC, ES, GM, DOC
+// and secondary capture, ultrasound, document and visible light SOP classes
+// are examined: pixels are blanked in configured device masks and operator
+// boxes, else in the text bands an OCR [masking.TextFinder] locates (package
+// ocr, behind the "ocr" build tag). RLE Lossless and JPEG Baseline frames are
+// decoded for this and written native (Explicit VR Little Endian); other
+// encapsulated syntaxes that need masking are quarantined, as are files
+// whose text cannot be located and external-camera photographs without
+// operator boxes. [Config].ExamineAll extends OCR to every native image.
+// Pixel data that needs no edit is written byte-identical.
 //
 // # Fail closed
 //
+// Before parsing, a pre-scan checks every declared value length against
+// the bytes that remain (the parser allocates lengths before reading).
 // Files that do not parse, lack pixel data, use the deflated syntax, 1-bit
-// pixels, unknown transfer syntaxes, exceed the size or pixel limits, or
+// pixels or unknown transfer syntaxes, exceed the size or pixel limits, or
 // cannot be written are quarantined ([masking.QuarantineError]); reasons
 // never hold a value of the file, and the input bytes are never copied to
 // the output.
