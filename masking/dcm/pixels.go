@@ -279,7 +279,7 @@ func blank(px *pixels, boxes []masking.Box) {
 	}
 }
 
-// Render8 returns frame f of native pixel data as 8-bit grayscale, scaled
+// render8 returns frame f of native pixel data as 8-bit grayscale, scaled
 // from its own minimum and maximum (inverted for MONOCHROME1), for OCR.
 func render8(px *pixels, f int) []byte {
 	n := px.rows * px.cols
