@@ -42,7 +42,7 @@ test: deps servers
 	eval "$$(bash scripts/s3-server.sh start "$$tmp/s3")"; \
 	eval "$$(bash scripts/vault-server.sh start "$$tmp/vault")"; \
 	export HDW_DISALLOW_SKIP=1; \
-	bash scripts/dicom-samples.sh "$(CACHE)/dicom-samples" >/dev/null && export HDW_DICOM_SAMPLES="$(CACHE)/dicom-samples"; \
+	bash scripts/dicom-samples.sh "$(CACHE)/dicom-samples" >/dev/null && export HDW_DICOM_SAMPLES="$(CACHE)/dicom-samples/files"; \
 	$(GO) vet ./...; \
 	$(GO) test -count=1 -timeout 40m ./...; \
 	$(GO) test -count=1 -timeout 20m -tags ocr ./masking/...
