@@ -18,6 +18,8 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"hdw/masking"
@@ -29,14 +31,15 @@ func main() {
 	in := flag.String("in", "", "input folder")
 	out := flag.String("out", "", "output folder (created)")
 	nsynth := flag.Int("synth", 0, "write N synthetic 512x512 CT slices into -in first, then exit")
+	workers := flag.Int("j", 1, "parallel workers")
 	flag.Parse()
-	if err := run(context.Background(), *in, *out, *nsynth); err != nil {
+	if err := run(context.Background(), *in, *out, *nsynth, max(1, *workers)); err != nil {
 		fmt.Fprintln(os.Stderr, "dcmbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, in, out string, nsynth int) error {
+func run(ctx context.Context, in, out string, nsynth, workers int) error {
 	if in == "" {
 		return fmt.Errorf("-in is required")
 	}
@@ -81,49 +84,77 @@ func run(ctx context.Context, in, out string, nsynth int) error {
 	}
 	h := dcm.New(dcm.Config{})
 	o := masking.Options{UIDs: uids}
-	var files, clean, quarantined int
-	var bytesIn int64
+	var files, clean, quarantined atomic.Int64
+	var bytesIn atomic.Int64
+	idx := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
 	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range idx {
+				n, ok, err := one(ctx, h, o, filepath.Join(in, entries[i].Name()), filepath.Join(out, fmt.Sprintf("%06d.dcm", i)))
+				if err != nil {
+					errs <- err
+					return
+				}
+				files.Add(1)
+				bytesIn.Add(n)
+				if ok {
+					clean.Add(1)
+				} else {
+					quarantined.Add(1)
+				}
+			}
+		}()
+	}
 	for i, e := range entries {
-		if !e.Type().IsRegular() {
-			continue
+		if e.Type().IsRegular() {
+			idx <- i
 		}
-		f, err := os.Open(filepath.Join(in, e.Name()))
-		if err != nil {
-			return err
-		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return err
-		}
-		name := filepath.Join(out, fmt.Sprintf("%06d.dcm", i))
-		w, err := os.Create(name)
-		if err != nil {
-			f.Close()
-			return err
-		}
-		_, err = h.Deidentify(ctx, w, f, st.Size(), masking.Person{Pseudonym: "BENCH", DateShiftDays: -10}, o)
-		f.Close()
-		if cerr := w.Close(); cerr != nil && err == nil {
-			return cerr
-		}
-		files++
-		bytesIn += st.Size()
-		if err != nil {
-			if rerr := os.Remove(name); rerr != nil {
-				return rerr
-			}
-			if !masking.IsQuarantine(err) {
-				return err
-			}
-			quarantined++
-			continue
-		}
-		clean++
+	}
+	close(idx)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
 	}
 	el := time.Since(start).Seconds()
-	fmt.Printf("hdw files=%d clean=%d quarantined=%d bytes=%d seconds=%.3f files_per_s=%.1f mb_per_s=%.1f\n",
-		files, clean, quarantined, bytesIn, el, float64(files)/el, float64(bytesIn)/1e6/el)
+	fmt.Printf("hdw workers=%d files=%d clean=%d quarantined=%d bytes=%d seconds=%.3f files_per_s=%.1f mb_per_s=%.1f\n",
+		workers, files.Load(), clean.Load(), quarantined.Load(), bytesIn.Load(), el, float64(files.Load())/el, float64(bytesIn.Load())/1e6/el)
 	return nil
+}
+
+// one de-identifies one file; ok is false when it was quarantined (its
+// partial output is removed).
+func one(ctx context.Context, h *dcm.Handler, o masking.Options, src, dst string) (n int64, ok bool, err error) {
+	f, err := os.Open(src)
+	if err != nil {
+		return 0, false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, false, err
+	}
+	w, err := os.Create(dst)
+	if err != nil {
+		return 0, false, err
+	}
+	_, err = h.Deidentify(ctx, w, f, st.Size(), masking.Person{Pseudonym: "BENCH", DateShiftDays: -10}, o)
+	if cerr := w.Close(); cerr != nil && err == nil {
+		return 0, false, cerr
+	}
+	if err != nil {
+		if rerr := os.Remove(dst); rerr != nil {
+			return 0, false, rerr
+		}
+		if !masking.IsQuarantine(err) {
+			return 0, false, err
+		}
+		return st.Size(), false, nil
+	}
+	return st.Size(), true, nil
 }
