@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -83,7 +84,12 @@ func TestRealFiles(t *testing.T) {
 			t.Errorf("%s: pixel data changed without a pixel action", filepath.Base(f))
 		}
 		assertClean(t, out.Bytes(), plants)
-		t.Run(filepath.Base(f), func(t *testing.T) { dcmdumpCheck(t, out.Bytes(), plants) })
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			dcmdumpCheck(t, out.Bytes(), plants)
+			if a, b := dciodvfyErrors(t, f), dciodvfyErrors(t, writeTemp(t, out.Bytes())); b > a {
+				t.Errorf("dciodvfy: %d errors in the output, %d in the input", b, a)
+			}
+		})
 		if keep := os.Getenv("HDW_DICOM_SAMPLES_OUT"); keep != "" {
 			if err := os.WriteFile(filepath.Join(keep, filepath.Base(f)), out.Bytes(), 0o600); err != nil {
 				t.Fatal(err)
@@ -160,4 +166,25 @@ func samePixels(t *testing.T, a, b []byte) bool {
 	}
 	n := len(pa.UnprocessedValueData)
 	return n <= len(pb.UnprocessedValueData) && bytes.Equal(pa.UnprocessedValueData, pb.UnprocessedValueData[:n])
+}
+
+// dciodvfyErrors counts the errors dicom3tools' dciodvfy reports for a
+// file; 0 when dciodvfy is not installed.
+func dciodvfyErrors(t *testing.T, path string) int {
+	t.Helper()
+	bin, err := exec.LookPath("dciodvfy")
+	if err != nil {
+		return 0
+	}
+	out, _ := exec.Command(bin, path).CombinedOutput()
+	return bytes.Count(out, []byte("\nError")) + bytes.Count(out[:min(len(out), 5)], []byte("Error"))
+}
+
+func writeTemp(t *testing.T, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "out.dcm")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
