@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hdw/audit"
 	"io"
 	"os"
 	"strings"
@@ -545,6 +546,13 @@ func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() t
 		return err
 	}
 	counts := map[string]int64{"batches": int64(len(rep.Batches)), "kept": int64(rep.Kept)}
+	// SEC-DAY-4: audit segments older than retention.audit_months go too.
+	segs, err := audit.Retention(ctx, sess.st, now(), time.Duration(st.cfg.Retention.AuditMonths)*30*24*time.Hour, o.dryRun)
+	if err != nil {
+		sess.event(ctx, "", "retention.audit", "failed", target, nil, "")
+		return err
+	}
+	counts["audit_segments"] = int64(len(segs))
 	if rep.Proof != nil {
 		doc, _ := json.Marshal(rep.Proof)
 		h := sha256.Sum256(doc)
@@ -571,6 +579,7 @@ func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() t
 			b.Batch, b.Collected.Format("2006-01-02"), b.Records, b.Images, b.Genetic, b.Objects)
 	}
 	fmt.Fprintf(w, "  expired %d batches, kept %d\n", len(rep.Batches), rep.Kept)
+	fmt.Fprintf(w, "  audit segments older than %d months: %d\n", st.cfg.Retention.AuditMonths, len(segs))
 	if rep.Proof != nil {
 		fmt.Fprintf(w, "  proof %s (rights/proofs/%s.json)\n", rep.Proof.ID, rep.Proof.ID)
 	}
