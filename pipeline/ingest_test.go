@@ -109,7 +109,7 @@ type env struct {
 	keys *fakeKeys
 }
 
-func newEnv(t *testing.T, files map[string]string) *env {
+func newEnv(t testing.TB, files map[string]string) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
