@@ -242,12 +242,13 @@ func clearHighBits(px *pixels, highBit int, signed bool) {
 	}
 }
 
-// pad turns an OCR word box into the full-width band of its text line,
-// grown by half its height (at least 2 pixels): OCR often reads only some
-// words of a burned-in line, and annotations sit in horizontal bands.
+// pad grows an OCR text box by half its height (at least 2 pixels)
+// vertically and by twice its height horizontally, so that glyph edges and
+// characters next to the recognized ones are covered.
 func pad(b masking.Box, px *pixels) masking.Box {
-	m := max(2, (b.Y1-b.Y0)/2)
-	return masking.Box{X0: 0, Y0: max(0, b.Y0-m), X1: px.cols, Y1: min(px.rows, b.Y1+m)}
+	h := b.Y1 - b.Y0
+	m := max(2, h/2)
+	return masking.Box{X0: max(0, b.X0-2*h), Y0: max(0, b.Y0-m), X1: min(px.cols, b.X1+2*h), Y1: min(px.rows, b.Y1+m)}
 }
 
 // blank zeroes the boxes in every frame of native pixel data, in place.

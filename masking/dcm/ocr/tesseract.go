@@ -142,12 +142,34 @@ func (f *Finder) read(ctx context.Context, gray []byte, width, height, scale int
 	if err != nil {
 		return nil, fmt.Errorf("ocr: recognize: %w", err)
 	}
+	// A trusted word stands for its whole text line: OCR often reads only
+	// some words of a burned-in line, but finds the line's extent.
+	lines, err := c.GetBoundingBoxes(gosseract.RIL_TEXTLINE)
+	if err != nil {
+		return nil, fmt.Errorf("ocr: layout: %w", err)
+	}
 	var out []masking.Box
+	used := map[int]bool{}
 	for _, w := range words {
 		if w.Confidence < f.cfg.MinConfidence || !hasAlnum(w.Word) {
 			continue
 		}
 		r := w.Box
+		c := r.Min.Add(r.Max).Div(2)
+		for i, l := range lines {
+			if c.In(l.Box) && l.Box.Dy() <= 3*r.Dy() {
+				if used[i] {
+					r = image.Rectangle{}
+					break
+				}
+				used[i] = true
+				r = r.Union(l.Box)
+				break
+			}
+		}
+		if r.Empty() {
+			continue
+		}
 		out = append(out, masking.Box{X0: r.Min.X / scale, Y0: r.Min.Y / scale,
 			X1: (r.Max.X + scale - 1) / scale, Y1: (r.Max.Y + scale - 1) / scale})
 	}
