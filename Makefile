@@ -5,7 +5,7 @@ BIN := bin/hdw
 CACHE ?= $(HOME)/.cache/hdw
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
-TAGS ?=
+TAGS ?= $(shell test -f /usr/include/tesseract/baseapi.h && echo ocr)
 APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr libtesseract-dev
 export HDW_CACHE := $(CACHE)
 

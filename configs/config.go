@@ -70,6 +70,9 @@ type DICOM struct {
 	RetainDeviceIdentity            bool     `yaml:"retain_device_identity"`
 	RetainSafePrivate               bool     `yaml:"retain_safe_private"`
 	SafePrivate                     []string `yaml:"safe_private"`
+	// ExamineAll runs OCR on every native image, not only on modalities
+	// known to carry burned-in text (needs the ocr build; slower).
+	ExamineAll bool `yaml:"examine_all"`
 }
 
 // Mask is a burned-in text region mask for a device.
