@@ -1,30 +1,88 @@
 // Package audit owns hdw's tamper-evident audit trail (SEC-DAY-1..4,
-// SRS-055..065): one event per operation, hash-chained JSON lines in
-// write-once segments sealed with an HMAC under the audit key, a verifier
-// that names the first broken, missing, reordered or edited event, a
-// review of anomalies and retention.
+// SRS-055..065): one event per operation of every command, hash-chained
+// JSON lines in write-once segments sealed with a MAC under the audit key
+// ([keys.Audit]), a verifier that names the first broken, missing,
+// reordered or edited event ([Verify]), a review of anomalies ([Review])
+// and retention ([Retention]). The trail is its own append-only sink, not
+// the debug log; storage goes through [objstore.Store] and the MAC through
+// the consumer-declared [MAC] interface ([HMAC] locally, Vault transit
+// later).
 //
-// # Segments
+// # Layout
 //
-// Every command run (a session) writes:
+// Every command run is a session with a random id
+// (<UTC time>-<16 hex digits>). Under the warehouse root:
 //
-//	audit/open/<id>.json          the opening event, written before the command acts (SRS-065)
-//	audit/segments/<id>.jsonl     the session's events, written once when it closes
+//	audit/heads/<n>                    the session's place in the global order (12 digits)
+//	audit/segments/<id>/<part>.jsonl   the session's events, in parts 000000, 000001, ...
+//	audit/retention/<floor>            what retention removed on purpose
 //
-// The first line of a segment is a header naming the digest of the latest
-// segment the writer saw (prev_segment); every event line carries seq and
-// the SHA-256 of the previous line (prev); the last line is the HMAC-SHA256
-// of everything before it under the audit key (keys.Audit), which every
-// profile may use and none may change. Segments are written with
-// PutIfAbsent (never overwritten), made read-only on a local folder, and
-// put under S3 Object Lock when configured.
+// Every object is written once (PutIfAbsent; S3 Object Lock through
+// [Locker] when [Options.LockMode] is set; chmod 0444 on a local folder)
+// and never rewritten.
 //
-// Concurrent writers (sharded ingests on several machines) never collide:
-// ids are unique, and two segments may name the same predecessor (the
-// chain is a DAG). Verify reports a segment whose predecessor is missing
-// (a deleted segment) and an opening event without its segment (a
-// deleted segment, or a crash: both need a human look).
+// # Chaining
 //
-// Events never hold identifying values: [Event.Check] refuses values
-// shaped like a NIR, an email or a phone number.
+// A head is one JSON line {n, segment, prev, opened} and a seal line; prev
+// is the SHA-256 of head n-1. [Open] claims the first free n with
+// PutIfAbsent: concurrent writers (goroutines, sharded ingests on several
+// machines against one S3 warehouse) race for n, the loser takes n+1, so
+// no two sessions ever share a head and the heads form one chain.
+//
+// A segment (part) is a header line {segment, part, version, head, prev,
+// written}, event lines and a seal line. The header's prev is the SHA-256
+// of the session's head (part 0) or of the previous part (part k); every
+// event line carries seq (per session, from 1, continuous across parts)
+// and prev, the SHA-256 of the line before it; the seal line {prev, mac}
+// carries the hash of the last event line and the MAC of every byte
+// before it. Lines are canonical JSON (the parser re-encodes each line and
+// refuses any byte of difference), so an edit is never "harmless".
+//
+// What [Verify] catches: an edited line (the next line's link breaks: the
+// report names the edited line; an edit of the last event breaks the seal's
+// link), a deleted event (a seq gap), reordered events (a seq found later
+// in the part), a cut segment (no seal), a forged or re-sealed segment
+// (bad MAC), a deleted part (a part number gap and a broken header link),
+// a deleted session (its head points to nothing), a deleted head (a gap in
+// the heads, or the session becomes "unlinked" when the newest head is
+// deleted), a session whose last parts were deleted (no session.close
+// event after [OpenGrace]). What no trail can catch without an outside
+// anchor: removing the newest head and its whole session together; S3
+// Object Lock (COMPLIANCE mode) closes that hole on S3, and an operator
+// may copy the newest head number elsewhere (e.g. with each review).
+//
+// # Write before act (SRS-065)
+//
+// [Open] writes the head and part 0 (the session.open event) before it
+// returns; if either write fails it returns an error wrapping [ErrSink] and
+// the command must not act. With the default [Options.Batch] of 1, every
+// [Log.Append] writes its event as a new part before it returns, so an
+// event is durable before the operation it records proceeds, and a crash
+// loses nothing already appended: the session then lacks its
+// session.close event and shows as unclosed. A larger batch trades that
+// for fewer objects; callers then call [Log.Flush] before an irreversible
+// act. Any write error is sticky: every later call fails.
+//
+// # Events
+//
+// An [Event] holds time (UTC, RFC 3339 with milliseconds), operator (a
+// stable id such as LH-SVC-<uuid> or the Vault entity id, ENS OP.ACC.1),
+// profile, command, action, target references, outcome, counts, source
+// address and a reason. Never an identifying value: [Event.Check] (run by
+// Append) refuses values shaped like a NIR (13 or 15 digits, 2A/2B), an
+// email, a phone number, a date outside the period keys (since, until,
+// ...), and target or count keys naming an identifying field (birth_date,
+// last_name, nir, address, ...). It is a safety net; callers stay
+// responsible.
+//
+// # Review and retention
+//
+// [Review] (SEC-DAY-3) verifies the trail and lists re-identifications,
+// refused accesses, quarantines and alerts, key operations, activity
+// outside working hours, bursts of workspace pulls and open sessions;
+// [Anomalies] is its pure core. [Retention] (SEC-DAY-4) removes whole
+// sessions older than the configured 6 to 12 months, oldest first and
+// never the newest, after writing a sealed checkpoint naming the new floor
+// of the heads and the hash of the last head removed, so that [Verify]
+// tells retention from deletion.
 package audit

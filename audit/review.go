@@ -1,13 +1,8 @@
 package audit
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -15,143 +10,165 @@ import (
 	"hdw/objstore"
 )
 
-// ReviewRules tune the review (SEC-DAY-3).
+// Anomaly kinds reported by [Review].
+const (
+	AnomalyReidentification = "reidentification"
+	AnomalyRefused          = "refused"
+	AnomalyQuarantine       = "quarantine"
+	AnomalyAlert            = "alert"
+	AnomalyKeyOperation     = "key-operation"
+	AnomalyOffHours         = "off-hours"
+	AnomalyPullBurst        = "pull-burst"
+	AnomalyTrail            = "trail"    // a problem found by Verify
+	AnomalyUnclosed         = "unclosed" // a session still open (or crashed)
+)
+
+// ReviewRules tune the review (SEC-DAY-3). Zero values take the defaults.
 type ReviewRules struct {
-	WorkStart, WorkEnd int           // working hours, UTC (e.g. 7 and 20)
-	PullBurst          int           // workspace pulls by one operator within BurstWindow
-	BurstWindow        time.Duration // default 1h
+	WorkStart, WorkEnd int            // working hours [start, end) in Location; default 7 and 20
+	Location           *time.Location // time zone of the working hours; default UTC
+	WeekendsWorked     bool           // Saturdays and Sundays are working days (else flagged)
+	PullBurst          int            // workspace pulls by one operator within BurstWindow; default 10
+	BurstWindow        time.Duration  // default 1h
 }
 
-// Anomaly is one event (or group) worth a human look.
+func (r ReviewRules) withDefaults() ReviewRules {
+	if r.WorkStart == 0 && r.WorkEnd == 0 {
+		r.WorkStart, r.WorkEnd = 7, 20
+	}
+	if r.Location == nil {
+		r.Location = time.UTC
+	}
+	if r.PullBurst <= 0 {
+		r.PullBurst = 10
+	}
+	if r.BurstWindow <= 0 {
+		r.BurstWindow = time.Hour
+	}
+	return r
+}
+
+// Anomaly is one event (or group of events) worth a human look. It holds
+// the event's references, never its free text.
 type Anomaly struct {
-	Kind     string    `json:"kind"` // reidentification, refused, alert, quarantine, off-hours, pull-burst, key-operation, trail
-	Time     time.Time `json:"time"`
-	Operator string    `json:"operator"`
-	Profile  string    `json:"profile"`
-	Command  string    `json:"command"`
-	Action   string    `json:"action"`
-	Detail   string    `json:"detail"`
+	Kind     string            `json:"kind"`
+	Time     time.Time         `json:"time"`
+	Session  string            `json:"session,omitempty"`
+	Operator string            `json:"operator,omitempty"`
+	Profile  string            `json:"profile,omitempty"`
+	Command  string            `json:"command,omitempty"`
+	Action   string            `json:"action,omitempty"`
+	Target   map[string]string `json:"target,omitempty"`
+	Detail   string            `json:"detail"`
 }
 
-// Review verifies the trail and lists the anomalies since a date.
+// Review verifies the trail and lists the anomalies of the events since
+// since (SEC-DAY-3): every problem of [Verify] first (kind "trail"), then
+// re-identifications, refused accesses, quarantined exports and alerts,
+// key operations, activity outside working hours (one per session),
+// bursts of workspace pulls and sessions still open. The caller records
+// that the review ran (an "audit.review" event). Errors are those of
+// [Verify].
 func Review(ctx context.Context, st objstore.Store, mac MAC, since time.Time, rules ReviewRules) ([]Anomaly, Report, error) {
-	if rules.WorkEnd == 0 {
-		rules.WorkStart, rules.WorkEnd = 7, 20
-	}
-	if rules.PullBurst == 0 {
-		rules.PullBurst = 10
-	}
-	if rules.BurstWindow == 0 {
-		rules.BurstWindow = time.Hour
-	}
 	rep, segs, err := Verify(ctx, st, mac)
 	if err != nil {
 		return nil, rep, err
 	}
 	var out []Anomaly
 	for _, p := range rep.Problems {
-		out = append(out, Anomaly{Kind: "trail", Detail: fmt.Sprintf("%s: %s (segment %s line %d)", p.Kind, p.Detail, p.Segment, p.Line)})
+		out = append(out, Anomaly{Kind: AnomalyTrail, Session: p.Segment,
+			Detail: fmt.Sprintf("%s: %s (%s line %d)", p.Kind, p.Detail, p.File, p.Line)})
 	}
-	pulls := map[string][]time.Time{}
+	return append(out, Anomalies(segs, since, rules)...), rep, nil
+}
+
+// Anomalies applies the review rules to verified sessions (see [Review]),
+// in time order. It is pure: tests drive it with fixed clocks.
+func Anomalies(segs []Segment, since time.Time, rules ReviewRules) []Anomaly {
+	rules = rules.withDefaults()
+	var out []Anomaly
+	type pull struct {
+		t       time.Time
+		profile string
+	}
+	pulls := map[string][]pull{}
 	for _, s := range segs {
+		offHours := false
 		for _, e := range s.Events {
 			if e.Time.Before(since) {
 				continue
 			}
-			a := Anomaly{Time: e.Time, Operator: e.Operator, Profile: e.Profile, Command: e.Command, Action: e.Action}
+			a := Anomaly{Time: e.Time, Session: s.ID, Operator: e.Operator, Profile: e.Profile,
+				Command: e.Command, Action: e.Action, Target: e.Target}
 			switch {
-			case strings.Contains(e.Action, "reidentif") || strings.HasPrefix(e.Command, "reidentify"):
-				a.Kind, a.Detail = "reidentification", "re-identification (SEC-REI): check the request reference "+e.Target["request"]
-			case e.Outcome == "denied":
-				a.Kind, a.Detail = "refused", "refused access"
-			case e.Outcome == "alert":
-				a.Kind, a.Detail = "alert", "alert raised"
-			case e.Outcome == "quarantined" || strings.Contains(e.Action, "quarantine"):
-				a.Kind, a.Detail = "quarantine", "quarantined export"
-			case strings.HasPrefix(e.Action, "keys.") || strings.HasPrefix(e.Command, "keys") || strings.HasPrefix(e.Command, "vault"):
-				a.Kind, a.Detail = "key-operation", "key operation"
+			case strings.Contains(e.Action, "reidentif") || e.Command == "reidentify":
+				a.Kind, a.Detail = AnomalyReidentification, "re-identification (SEC-REI): check its request reference"
+			case e.Outcome == OutcomeDenied:
+				a.Kind, a.Detail = AnomalyRefused, "refused access"
+			case e.Outcome == OutcomeQuarantined || strings.Contains(e.Action, "quarantine"):
+				a.Kind, a.Detail = AnomalyQuarantine, "quarantined export or file"
+			case e.Outcome == OutcomeAlert:
+				a.Kind, a.Detail = AnomalyAlert, "alert raised"
+			case strings.HasPrefix(e.Action, "keys.") || strings.HasPrefix(e.Command, "keys") ||
+				e.Action == "warehouse.create":
+				a.Kind, a.Detail = AnomalyKeyOperation, "key operation"
 			}
 			if a.Kind != "" {
 				out = append(out, a)
 			}
-			if h := e.Time.UTC().Hour(); h < rules.WorkStart || h >= rules.WorkEnd {
+			if !offHours && outside(e.Time, rules) {
+				offHours = true
 				b := a
-				b.Kind, b.Detail = "off-hours", fmt.Sprintf("activity at %02d:%02d UTC, outside %02d-%02d", h, e.Time.UTC().Minute(), rules.WorkStart, rules.WorkEnd)
+				b.Kind = AnomalyOffHours
+				lt := e.Time.In(rules.Location)
+				b.Detail = fmt.Sprintf("activity on %s at %02d:%02d, outside %02d-%02d", lt.Weekday(), lt.Hour(), lt.Minute(), rules.WorkStart, rules.WorkEnd)
 				out = append(out, b)
 			}
-			if strings.Contains(e.Action, "pull") {
-				pulls[e.Operator] = append(pulls[e.Operator], e.Time)
+			if e.Outcome != OutcomeDenied && (strings.Contains(e.Action, "pull") || e.Command == "workspace pull") {
+				pulls[e.Operator] = append(pulls[e.Operator], pull{e.Time, e.Profile})
 			}
 		}
+		if !s.Closed && len(s.Events) > 0 && !s.Events[len(s.Events)-1].Time.Before(since) {
+			last := s.Events[len(s.Events)-1]
+			out = append(out, Anomaly{Kind: AnomalyUnclosed, Time: last.Time, Session: s.ID, Operator: last.Operator,
+				Profile: last.Profile, Detail: "session without a close event: still running, crashed, or truncated"})
+		}
 	}
-	for op, ts := range pulls {
-		sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
-		for i := range ts {
+	ops := make([]string, 0, len(pulls))
+	for op := range pulls {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	for _, op := range ops {
+		ps := pulls[op]
+		sort.Slice(ps, func(i, j int) bool { return ps[i].t.Before(ps[j].t) })
+		for i := 0; i < len(ps); {
 			j := i
-			for j < len(ts) && ts[j].Sub(ts[i]) <= rules.BurstWindow {
+			for j < len(ps) && ps[j].t.Sub(ps[i].t) <= rules.BurstWindow {
 				j++
 			}
 			if j-i >= rules.PullBurst {
-				out = append(out, Anomaly{Kind: "pull-burst", Time: ts[i], Operator: op, Action: "workspace.pull",
-					Detail: fmt.Sprintf("%d workspace pulls within %s", j-i, rules.BurstWindow)})
-				break
+				out = append(out, Anomaly{Kind: AnomalyPullBurst, Time: ps[i].t, Operator: op, Profile: ps[i].profile,
+					Action: "workspace.pull", Detail: fmt.Sprintf("%d workspace pulls within %s", j-i, rules.BurstWindow)})
+				i = j
+				continue
 			}
+			i++
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
-	return out, rep, nil
+	return out
 }
 
-// Retention deletes closed segments (and their opening events) older than
-// keep (SEC-DAY-4: between 6 and 12 months). It returns the ids removed.
-func Retention(ctx context.Context, st objstore.Store, now time.Time, keep time.Duration, dryRun bool) ([]string, error) {
-	if keep < 180*24*time.Hour || keep > 366*24*time.Hour {
-		return nil, fmt.Errorf("audit retention must be between 6 and 12 months (SEC-DAY-4)")
+// outside reports whether t falls outside the working hours.
+func outside(t time.Time, r ReviewRules) bool {
+	lt := t.In(r.Location)
+	if !r.WeekendsWorked && (lt.Weekday() == time.Saturday || lt.Weekday() == time.Sunday) {
+		return true
 	}
-	cut := now.Add(-keep).UTC()
-	var gone []string
-	var cp checkpoint
-	for info, err := range st.List(ctx, "audit/segments/") {
-		if err != nil {
-			return gone, err
-		}
-		id := strings.TrimSuffix(strings.TrimPrefix(info.Key, "audit/segments/"), ".jsonl")
-		if len(id) < 20 {
-			continue
-		}
-		t, err := time.Parse("20060102T150405.000Z", id[:20])
-		if err != nil || !t.Before(cut) {
-			continue
-		}
-		gone = append(gone, id)
-		if !dryRun {
-			r, err := st.Open(ctx, info.Key)
-			if err != nil {
-				return gone, err
-			}
-			h := sha256.New()
-			io.Copy(h, io.LimitReader(r, 256<<20))
-			r.Close()
-			cp.Digests = append(cp.Digests, hex.EncodeToString(h.Sum(nil)))
-			cp.IDs = append(cp.IDs, id)
-			if err := st.Delete(ctx, info.Key); err != nil {
-				return gone, err
-			}
-			st.Delete(ctx, "audit/open/"+id+".json")
-		}
+	h := lt.Hour()
+	if r.WorkStart <= r.WorkEnd {
+		return h < r.WorkStart || h >= r.WorkEnd
 	}
-	if !dryRun && len(cp.IDs) > 0 {
-		// The checkpoint lets Verify tell retention from deletion.
-		data, _ := json.Marshal(cp)
-		if err := st.PutIfAbsent(ctx, "audit/retention/"+newID(now)+".json", bytes.NewReader(data)); err != nil {
-			return gone, err
-		}
-	}
-	return gone, nil
-}
-
-// checkpoint records the segments removed by retention.
-type checkpoint struct {
-	IDs     []string `json:"ids"`
-	Digests []string `json:"digests"`
+	return h < r.WorkStart && h >= r.WorkEnd // hours across midnight, e.g. 20-06
 }

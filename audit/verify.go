@@ -1,0 +1,361 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"hdw/objstore"
+)
+
+// Problem kinds reported by [Verify].
+const (
+	KindMalformed      = "malformed"       // a line is not in the canonical format
+	KindEdited         = "edited"          // the next link's hash does not match this line
+	KindReordered      = "reordered"       // an event, part or head is out of its place
+	KindMissingEvent   = "missing-event"   // a sequence number is missing
+	KindTruncated      = "truncated"       // a segment lost its last lines (no seal)
+	KindBadMAC         = "bad-mac"         // the seal does not match (edited or forged)
+	KindMissingSegment = "missing-segment" // a head, a part or a whole session is gone
+	KindUnclosed       = "unclosed"        // a session older than OpenGrace never closed
+	KindUnlinked       = "unlinked"        // a session no head points to
+)
+
+// OpenGrace is how long a session may stay without its session.close
+// event before [Verify] reports it as unclosed (a crash, or deleted
+// trailing segments). Younger sessions are listed in [Report.Open].
+const OpenGrace = 24 * time.Hour
+
+// Problem is one finding of [Verify]: the object, the 1-based line where
+// known, and the kind. It never holds event content.
+type Problem struct {
+	Segment string `json:"segment"` // session id, or the head/checkpoint object
+	File    string `json:"file"`    // object key under the warehouse root
+	Line    int    `json:"line,omitempty"`
+	Kind    string `json:"kind"`
+	Detail  string `json:"detail"`
+}
+
+// Report is the result of [Verify]. OK is true when no problem was found.
+type Report struct {
+	OK       bool      `json:"ok"`
+	Sessions int       `json:"sessions"`
+	Segments int       `json:"segments"` // segment objects (parts)
+	Events   int       `json:"events"`
+	First    *Problem  `json:"first_problem,omitempty"`
+	Problems []Problem `json:"problems,omitempty"`
+	// Open lists sessions without a close event younger than OpenGrace
+	// (running commands, among them the verifying one).
+	Open []string `json:"open,omitempty"`
+}
+
+// Segment is a verified session: its events in order.
+type Segment struct {
+	ID     string
+	Head   int64 // -1 when no head points to it
+	Parts  int
+	Closed bool
+	Events []Event
+}
+
+// Verify recomputes every head link, part link, event hash chain and seal
+// of the trail (SRS-060, SRS-061, SEC-DAY-2) and returns the problems in
+// trail order: heads ascending, each followed by its session's parts and
+// lines; Report.First is the first one. It also returns the parsed
+// sessions (for [Review]). The error is for I/O and MAC failures only;
+// tampering is reported in the Report.
+func Verify(ctx context.Context, st objstore.Store, mac MAC) (Report, []Segment, error) {
+	return verify(ctx, st, mac, time.Now())
+}
+
+type listing struct {
+	heads       map[int64]string
+	parts       map[string]map[int]string
+	checkpoints []string
+}
+
+func list(ctx context.Context, st objstore.Store) (listing, error) {
+	ls := listing{heads: map[int64]string{}, parts: map[string]map[int]string{}}
+	for info, err := range st.List(ctx, Prefix) {
+		if err != nil {
+			return ls, fmt.Errorf("audit: list trail: %w", err)
+		}
+		k := info.Key
+		switch {
+		case strings.HasPrefix(k, headsPrefix):
+			if n, ok := headNumber(k); ok {
+				ls.heads[n] = k
+			}
+		case strings.HasPrefix(k, segmentsPrefix):
+			id, file, ok := strings.Cut(strings.TrimPrefix(k, segmentsPrefix), "/")
+			num, isPart := strings.CutSuffix(file, ".jsonl")
+			p, err := strconv.Atoi(num)
+			if !ok || !isPart || err != nil || p < 0 || strings.Contains(file, "/") {
+				continue
+			}
+			if ls.parts[id] == nil {
+				ls.parts[id] = map[int]string{}
+			}
+			ls.parts[id][p] = k
+		case strings.HasPrefix(k, retentionPrefix):
+			ls.checkpoints = append(ls.checkpoints, k)
+		}
+	}
+	return ls, nil
+}
+
+type verifier struct {
+	ctx  context.Context
+	st   objstore.Store
+	mac  MAC
+	now  time.Time
+	rep  Report
+	segs []Segment
+}
+
+func (v *verifier) add(seg, file string, line int, kind, detail string) {
+	v.rep.Problems = append(v.rep.Problems, Problem{Segment: seg, File: file, Line: line, Kind: kind, Detail: detail})
+}
+
+func verify(ctx context.Context, st objstore.Store, mac MAC, now time.Time) (Report, []Segment, error) {
+	v := &verifier{ctx: ctx, st: st, mac: mac, now: now}
+	ls, err := list(ctx, st)
+	if err != nil {
+		return v.rep, nil, err
+	}
+	// Retention checkpoints: the floor below which heads and their
+	// sessions were removed on purpose (SEC-DAY-4).
+	var floor int64
+	floorPrev := ""
+	retained := map[string]bool{}
+	for _, k := range ls.checkpoints {
+		data, err := readObject(ctx, st, k)
+		if err != nil {
+			return v.rep, nil, err
+		}
+		var cp checkpoint
+		s, body, perr := parseSealed(data, &cp)
+		if perr != nil {
+			var fe *FormatError
+			errors.As(perr, &fe)
+			v.add(k, k, fe.Line, KindMalformed, "retention checkpoint unreadable")
+			continue
+		}
+		ok, err := checkMAC(ctx, mac, body, s)
+		if err != nil {
+			return v.rep, nil, err
+		}
+		if !ok {
+			v.add(k, k, 2, KindBadMAC, "retention checkpoint seal does not match")
+			continue
+		}
+		if cp.Floor > floor {
+			floor, floorPrev = cp.Floor, cp.Prev
+		}
+		for _, id := range cp.Sessions {
+			retained[id] = true
+		}
+	}
+	nums := make([]int64, 0, len(ls.heads))
+	for n := range ls.heads {
+		if n >= floor {
+			nums = append(nums, n)
+		}
+	}
+	sort.Slice(nums, func(i, j int) bool { return nums[i] < nums[j] })
+	linked := map[string]bool{}
+	expected, prev, checkPrev := floor, floorPrev, true
+	for _, n := range nums {
+		k := ls.heads[n]
+		if n != expected {
+			v.add(headKey(expected), headKey(expected), 0, KindMissingSegment,
+				fmt.Sprintf("heads %d to %d are gone: whole sessions deleted", expected, n-1))
+			checkPrev = false
+		}
+		expected = n + 1
+		data, err := readObject(ctx, st, k)
+		if err != nil {
+			return v.rep, nil, err
+		}
+		var h headRecord
+		s, body, perr := parseSealed(data, &h)
+		if perr != nil {
+			var fe *FormatError
+			errors.As(perr, &fe)
+			v.add(k, k, fe.Line, KindMalformed, "head unreadable")
+			prev, checkPrev = digest(data), true
+			continue
+		}
+		ok, err := checkMAC(ctx, mac, body, s)
+		if err != nil {
+			return v.rep, nil, err
+		}
+		switch {
+		case !ok:
+			v.add(h.Segment, k, 2, KindBadMAC, "head seal does not match (edited or forged)")
+		case h.N != n:
+			v.add(h.Segment, k, 1, KindReordered, fmt.Sprintf("head %d stored as head %d", h.N, n))
+		case checkPrev && h.Prev != prev:
+			v.add(h.Segment, k, 1, KindReordered, fmt.Sprintf("head %d does not link to head %d (replaced or reordered)", n, n-1))
+		}
+		prev, checkPrev = digest(data), true
+		if linked[h.Segment] {
+			v.add(h.Segment, k, 1, KindReordered, "a second head for the same session")
+			continue
+		}
+		linked[h.Segment] = true
+		if err := v.session(h.Segment, n, digest(data), ls.parts[h.Segment]); err != nil {
+			return v.rep, nil, err
+		}
+	}
+	var unlinked []string
+	for id := range ls.parts {
+		if !linked[id] && !retained[id] {
+			unlinked = append(unlinked, id)
+		}
+	}
+	sort.Strings(unlinked)
+	for _, id := range unlinked {
+		if err := v.session(id, -1, "", ls.parts[id]); err != nil {
+			return v.rep, nil, err
+		}
+	}
+	v.rep.OK = len(v.rep.Problems) == 0
+	if !v.rep.OK {
+		v.rep.First = &v.rep.Problems[0]
+	}
+	return v.rep, v.segs, nil
+}
+
+// session verifies the parts of one session. head is -1 for a session no
+// head points to.
+func (v *verifier) session(id string, head int64, headDigest string, parts map[int]string) error {
+	v.rep.Sessions++
+	seg := Segment{ID: id, Head: head}
+	if len(parts) == 0 {
+		v.add(id, partKey(id, 0), 0, KindMissingSegment, "the session's segments are gone")
+		v.segs = append(v.segs, seg)
+		return nil
+	}
+	nums := make([]int, 0, len(parts))
+	for p := range parts {
+		nums = append(nums, p)
+	}
+	sort.Ints(nums)
+	if head < 0 {
+		v.add(id, parts[nums[0]], 0, KindUnlinked, "no head points to this session (planted, or its head was deleted)")
+	}
+	var (
+		seq       int64 // last sequence seen
+		prev      = headDigest
+		checkPrev = head >= 0
+		lastWrite time.Time
+		lastEv    string
+	)
+	next := 0
+	resync := false
+	for _, p := range nums {
+		k := parts[p]
+		if p != next {
+			v.add(id, partKey(id, next), 0, KindMissingSegment,
+				fmt.Sprintf("segments %d to %d of the session are gone", next, p-1))
+			checkPrev, resync = false, true
+		}
+		next = p + 1
+		data, err := readObject(v.ctx, v.st, k)
+		if err != nil {
+			return err
+		}
+		v.rep.Segments++
+		part, perr := ParsePart(data)
+		var fe *FormatError
+		errors.As(perr, &fe)
+		if perr == nil || fe.Line > 1 {
+			h := part.Header
+			switch {
+			case h.Segment != id || h.Part != p:
+				v.add(id, k, 1, KindReordered, "segment header names another session or part")
+			case p == 0 && head >= 0 && h.Head != head:
+				v.add(id, k, 1, KindReordered, "first segment names another head")
+			case checkPrev && h.Prev != prev:
+				v.add(id, k, 1, KindEdited, "segment does not link to the previous segment or head")
+			}
+			if t, err := time.Parse(TimeFormat, h.Written); err == nil {
+				lastWrite = t
+			}
+		}
+		prev, checkPrev = digest(data), true
+		// Event lines: sequence first, then the hash link.
+		lines := part.lines
+		bad := false
+		for j, r := range part.Records {
+			if bad {
+				break
+			}
+			if resync {
+				seq, resync = r.Seq-1, false
+			}
+			want := seq + 1
+			switch {
+			case r.Seq != want && laterSeq(part.Records[j+1:], want):
+				v.add(id, k, r.Line, KindReordered, fmt.Sprintf("event %d where %d belongs", r.Seq, want))
+				bad = true
+			case r.Seq != want:
+				v.add(id, k, r.Line, KindMissingEvent, fmt.Sprintf("events %d to %d are missing", want, r.Seq-1))
+				bad = true
+			case r.Prev != digest(lines[r.Line-2]):
+				v.add(id, k, r.Line-1, KindEdited, "this line was changed: the next event's hash does not match")
+				bad = true
+			}
+			seq = r.Seq
+			seg.Events = append(seg.Events, r.Event)
+			lastEv = r.Event.Action
+			v.rep.Events++
+		}
+		switch {
+		case perr != nil:
+			v.add(id, k, fe.Line, KindMalformed, fe.Msg)
+			lastEv = ""
+		case part.Seal == nil:
+			v.add(id, k, part.SealLine, KindTruncated, "the seal line is missing: the segment was cut")
+			lastEv = ""
+		default:
+			if !bad && part.Seal.Prev != digest(lines[part.SealLine-2]) {
+				v.add(id, k, part.SealLine-1, KindEdited, "this line was changed: the seal's hash does not match")
+			}
+			ok, err := checkMAC(v.ctx, v.mac, part.Body, *part.Seal)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				v.add(id, k, part.SealLine, KindBadMAC, "the seal does not match the content (edited, or sealed with another key)")
+			}
+		}
+	}
+	seg.Parts = len(nums)
+	seg.Closed = lastEv == ActionClose
+	if !seg.Closed {
+		if v.now.Sub(lastWrite) > OpenGrace {
+			v.add(id, parts[nums[len(nums)-1]], 0, KindUnclosed,
+				"the session never closed: the command crashed, or its last segments were deleted")
+		} else {
+			v.rep.Open = append(v.rep.Open, id)
+		}
+	}
+	v.segs = append(v.segs, seg)
+	return nil
+}
+
+// laterSeq reports whether seq appears in rs.
+func laterSeq(rs []Record, seq int64) bool {
+	for _, r := range rs {
+		if r.Seq == seq {
+			return true
+		}
+	}
+	return false
+}
