@@ -18,5 +18,6 @@ func commands(g *globals) []*cobra.Command {
 		newVaultCmd(g),
 		newKeysCmd(g),
 		newExportCmd(g),
+		newWorkspaceCmd(g),
 	}
 }

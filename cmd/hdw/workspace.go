@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"hdw/keys"
+	"hdw/workspaces"
+)
+
+func newWorkspaceCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "workspace", Short: "sealed per-project workspaces for researchers (SEC-ESP-1..3)"}
+	var o struct{ approval, columns, where, cohort, expires string }
+	create := &cobra.Command{
+		Use:   "create PROJECT --approval REF --columns a,b",
+		Short: "build a minimized, re-keyed, re-pseudonymized copy for a project (curator)",
+		Long: `Create records the committee's approval reference (CNIL 3.2.3.1: no project
+without it), copies only the selected --columns (health, derived, free-text or
+genetic columns of the data dictionary; identifying columns are refused) of
+the patients matching --where (comparisons, in (...), and/or/not over health
+and derived columns, e.g. "modality = 'CT' and birth_year < 1970"), with their
+images, re-encrypted under the project's own key, with the project's own
+pseudonyms (or the --cohort's, shared by the workspaces of a cohort,
+SEC-ESP-3). With the embedded keyring it creates the researcher:PROJECT
+profile and writes its passphrase to the credentials folder.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runWorkspaceCreate(cmd.Context(), g, args[0], o.approval, o.columns, o.where, o.cohort, o.expires)
+		},
+	}
+	f := create.Flags()
+	f.StringVar(&o.approval, "approval", "", "reference of the committee's opinion (required)")
+	f.StringVar(&o.columns, "columns", "", "columns to copy, comma-separated")
+	f.StringVar(&o.where, "where", "", "cohort filter over health columns")
+	f.StringVar(&o.cohort, "cohort", "", "share pseudonyms with the other workspaces of this cohort")
+	f.StringVar(&o.expires, "expires", "", "end of the project YYYY-MM-DD (default: one year)")
+	c.AddCommand(create)
+	var out string
+	pull := &cobra.Command{Use: "pull PROJECT --out DIR", Short: "write the decrypted workspace to DIR (researcher:PROJECT)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runWorkspacePull(cmd.Context(), g, args[0], out) }}
+	pull.Flags().StringVar(&out, "out", "", "output folder")
+	c.AddCommand(pull)
+	c.AddCommand(&cobra.Command{Use: "list", Short: "list workspaces: project, approval, expiry, size, patients", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runWorkspaceList(cmd.Context(), g, false) }})
+	c.AddCommand(&cobra.Command{Use: "review", Short: "list workspaces due for the yearly access review or past their end (SEC-HAB-5)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runWorkspaceList(cmd.Context(), g, true) }})
+	c.AddCommand(&cobra.Command{Use: "revoke PROJECT", Short: "destroy the workspace keys and data (SEC-HAB-6)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runWorkspaceRevoke(cmd.Context(), g, args[0]) }})
+	c.AddCommand(&cobra.Command{Use: "verify PROJECT", Short: "check every workspace file against the signed manifest", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runWorkspaceVerify(cmd.Context(), g, args[0]) }})
+	return c
+}
+
+type profileAdder interface {
+	AddProfile(ctx context.Context, profile string, passphrase []byte) error
+}
+
+func runWorkspaceCreate(ctx context.Context, g *globals, project, approval, columns, where, cohort, expires string) error {
+	if err := g.requireProfile(keys.ProfileCurator); err != nil {
+		return err
+	}
+	var exp time.Time
+	if expires != "" {
+		t, err := time.Parse("2006-01-02", expires)
+		if err != nil {
+			return usageErr("--expires must be YYYY-MM-DD")
+		}
+		exp = t
+	}
+	sess, err := g.open(ctx, "workspace create")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	target := map[string]string{"project": project, "approval": approval}
+	d, err := workspaces.Create(ctx, sess.wh, sess.prov, workspaces.Spec{Project: project, Approval: approval, Where: where, Cohort: cohort,
+		Curator: sess.operator, Columns: splitList(columns), Expires: exp, Dict: st.dict})
+	if err != nil {
+		if errors.Is(err, workspaces.ErrNoApproval) || errors.Is(err, workspaces.ErrColumn) || strings.Contains(err.Error(), "--where") {
+			return sess.deny(ctx, "workspace.create", target, usageErr("%v", err))
+		}
+		sess.event(ctx, "", "workspace.create", "failed", target, nil, "")
+		return err
+	}
+	note := ""
+	if a, ok := sess.prov.(profileAdder); ok {
+		file := filepath.Join(g.credentialsDir(), profileFile(keys.Researcher(project)))
+		os.MkdirAll(g.credentialsDir(), 0o700)
+		os.Remove(file)
+		pass, err := writePassphrase(file)
+		if err != nil {
+			return err
+		}
+		err = a.AddProfile(ctx, keys.Researcher(project), pass)
+		clear(pass)
+		if err != nil {
+			return fmt.Errorf("create researcher profile: %w", err)
+		}
+		note = "researcher:" + project + " passphrase in " + file
+	} else {
+		note = "Vault: the administrator creates the researcher AppRole (hdw vault setup writes the policy template)"
+	}
+	if err := sess.event(ctx, "", "workspace.create", "ok", target, map[string]int64{"patients": int64(d.Patients), "rows": int64(d.Rows), "images": int64(d.Images)}, ""); err != nil {
+		return err
+	}
+	if g.json {
+		return json.NewEncoder(g.stdout).Encode(d)
+	}
+	fmt.Fprintf(g.stdout, "workspace %s: %d patients, %d rows, %d images, expires %s\n  %s\n", project, d.Patients, d.Rows, d.Images, d.Expires.Format("2006-01-02"), note)
+	return nil
+}
+
+func runWorkspacePull(ctx context.Context, g *globals, project, out string) error {
+	if out == "" {
+		return usageErr("--out DIR is required")
+	}
+	if err := g.requireProfile("researcher:*"); err != nil {
+		return err
+	}
+	if g.profile != keys.Researcher(project) {
+		return &exitError{code: exitFailure, err: fmt.Errorf("profile %s may not pull workspace %s (SEC-ESP-1)", g.profile, project)}
+	}
+	sess, err := g.open(ctx, "workspace pull")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	target := map[string]string{"project": project}
+	d, err := workspaces.Pull(ctx, sess.wh, project, out, time.Now().UTC())
+	if err != nil {
+		if errors.Is(err, keys.ErrForbidden) || errors.Is(err, workspaces.ErrExpired) || errors.Is(err, workspaces.ErrRevoked) {
+			return sess.deny(ctx, "workspace.pull", target, &exitError{code: exitFailure, err: err})
+		}
+		sess.event(ctx, "", "workspace.pull", "failed", target, nil, "")
+		return err
+	}
+	// SEC-DAY-1: every pull is traced.
+	if err := sess.event(ctx, "", "workspace.pull", "ok", target, map[string]int64{"rows": int64(d.Rows), "images": int64(d.Images)}, ""); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "workspace %s pulled to %s: records.parquet, %d images\n", project, out, d.Images)
+	return nil
+}
+
+func runWorkspaceList(ctx context.Context, g *globals, due bool) error {
+	if err := g.requireProfile(keys.ProfileCurator, keys.ProfileAdmin, keys.ProfileDPO); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "workspace list")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	ds, err := workspaces.List(ctx, sess.st)
+	if err != nil {
+		return err
+	}
+	action := "workspace.list"
+	if due {
+		ds = workspaces.Due(ds, time.Now().UTC())
+		action = "workspace.review"
+	}
+	sess.event(ctx, "", action, "ok", nil, map[string]int64{"workspaces": int64(len(ds))}, "")
+	if g.json {
+		return json.NewEncoder(g.stdout).Encode(ds)
+	}
+	for _, d := range ds {
+		fmt.Fprintf(g.stdout, "%-20s %-8s approval %-16s expires %s  %d patients  %d rows  %s\n", d.Project, d.Status, d.Approval, d.Expires.Format("2006-01-02"), d.Patients, d.Rows, human(d.Bytes))
+	}
+	return nil
+}
+
+func runWorkspaceRevoke(ctx context.Context, g *globals, project string) error {
+	if err := g.requireProfile(keys.ProfileCurator); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "workspace revoke")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	if _, err := workspaces.Revoke(ctx, sess.wh, sess.prov, project, time.Now().UTC()); err != nil {
+		return err
+	}
+	if r, ok := sess.prov.(interface {
+		RemoveProfile(ctx context.Context, profile string) error
+	}); ok {
+		r.RemoveProfile(ctx, keys.Researcher(project))
+	}
+	if err := sess.event(ctx, "", "workspace.revoke", "ok", map[string]string{"project": project}, nil, ""); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "workspace %s revoked: keys destroyed, data deleted\n", project)
+	return nil
+}
+
+func runWorkspaceVerify(ctx context.Context, g *globals, project string) error {
+	if err := g.requireProfile(keys.ProfileCurator); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "workspace verify")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	probs, err := workspaces.Verify(ctx, sess.wh, sess.prov, project)
+	if err != nil {
+		return err
+	}
+	outcome := "ok"
+	if len(probs) > 0 {
+		outcome = "alert"
+	}
+	sess.event(ctx, "", "workspace.verify", outcome, map[string]string{"project": project}, map[string]int64{"problems": int64(len(probs))}, "")
+	for _, p := range probs {
+		fmt.Fprintf(g.stdout, "  %s\n", p)
+	}
+	if len(probs) > 0 {
+		return &exitError{code: exitFailure, err: fmt.Errorf("workspace %s: %d files do not match the signed manifest", project, len(probs))}
+	}
+	fmt.Fprintf(g.stdout, "workspace %s: every file matches the signed manifest\n", project)
+	return nil
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"hdw/warehouse"
+)
+
+func pulledPseudonyms(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "records.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	cols, err := warehouse.ReadTable(data, func(m map[string]string) error { out[m["pseudonym"]] = true; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cols, ",") != "body_site,diagnosis,image,pseudonym" {
+		t.Fatalf("SEC-ESP-2: columns not minimized: %v", cols)
+	}
+	return out
+}
+
+func readTree(t *testing.T, dir string) []byte {
+	var b bytes.Buffer
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			d, _ := os.ReadFile(p)
+			b.Write(d)
+			b.WriteString(p)
+		}
+		return nil
+	})
+	return b.Bytes()
+}
+
+// TestSEC_ESP_Workspaces: minimization, own pseudonyms, cohort linkage,
+// sealing between projects, refusals, verify and revoke.
+func TestSEC_ESP_Workspaces(t *testing.T) {
+	c := newCLI(t)
+	up := demoUpload()
+	src := filepath.Join(c.dir, "upload")
+	writeUpload(t, src, up)
+	c.must(0, "init")
+	c.must(3, "--profile", "ingest", "ingest", src)
+	cols := "diagnosis,body_site"
+	c.must(0, "--profile", "curator", "workspace", "create", "alpha", "--approval", "CSE-2026-01", "--columns", cols)
+	c.must(0, "--profile", "curator", "workspace", "create", "beta", "--approval", "CSE-2026-02", "--columns", cols, "--cohort", "heart")
+	c.must(0, "--profile", "curator", "workspace", "create", "gamma", "--approval", "CSE-2026-03", "--columns", cols, "--cohort", "heart", "--where", "modality = 'CT'")
+	ps := map[string]map[string]bool{}
+	for _, p := range []string{"alpha", "beta", "gamma"} {
+		dir := filepath.Join(c.dir, "pull-"+p)
+		c.must(0, "--profile", "researcher:"+p, "workspace", "pull", p, "--out", dir)
+		ps[p] = pulledPseudonyms(t, dir)
+		assertNoLeak(t, "pulled workspace "+p, readTree(t, dir), secrets(up))
+	}
+	for p := range ps["alpha"] {
+		if ps["beta"][p] || ps["gamma"][p] {
+			t.Fatal("SEC-ESP-1: workspaces without a shared cohort share a pseudonym")
+		}
+	}
+	shared := 0
+	for p := range ps["gamma"] {
+		if ps["beta"][p] {
+			shared++
+		}
+	}
+	if shared == 0 || shared != len(ps["gamma"]) {
+		t.Fatalf("SEC-ESP-3: cohort workspaces must share pseudonyms (%d of %d)", shared, len(ps["gamma"]))
+	}
+	// Refusals.
+	if code, _, _ := c.run("--profile", "researcher:alpha", "workspace", "pull", "beta", "--out", filepath.Join(c.dir, "x")); code != 1 {
+		t.Fatal("researcher:alpha pulled beta")
+	}
+	if code, _, _ := c.run("--profile", "curator", "workspace", "create", "delta", "--columns", cols); code != 2 {
+		t.Fatal("3.2.3.1: workspace without approval created")
+	}
+	if code, _, errOut := c.run("--profile", "curator", "workspace", "create", "delta", "--approval", "X", "--columns", "diagnosis,last_name"); code != 2 || !strings.Contains(errOut, "identifying") {
+		t.Fatalf("identity column accepted: %d %s", code, errOut)
+	}
+	c.must(0, "--profile", "curator", "workspace", "create", "old", "--approval", "CSE-1", "--columns", cols, "--expires", "2020-01-01")
+	if code, _, errOut := c.run("--profile", "researcher:old", "workspace", "pull", "old", "--out", filepath.Join(c.dir, "old")); code != 1 || !strings.Contains(errOut, "expired") {
+		t.Fatalf("expired pull: %d %s", code, errOut)
+	}
+	out := c.must(0, "--profile", "curator", "workspace", "review")
+	if !strings.Contains(out, "old") {
+		t.Fatal("SEC-HAB-5: expired workspace not listed for review")
+	}
+	// Verify detects a changed file; revoke removes data and keys.
+	c.must(0, "--profile", "curator", "workspace", "verify", "alpha")
+	img, _ := filepath.Glob(filepath.Join(c.env["HDW_WAREHOUSE"], "workspaces/alpha/images/*"))
+	if len(img) == 0 {
+		t.Fatal("no workspace images")
+	}
+	os.Remove(img[0])
+	if code, _, _ := c.run("--profile", "curator", "workspace", "verify", "alpha"); code != 1 {
+		t.Fatal("verify missed a removed file")
+	}
+	c.must(0, "--profile", "curator", "workspace", "revoke", "alpha")
+	if code, _, _ := c.run("--profile", "researcher:alpha", "workspace", "pull", "alpha", "--out", filepath.Join(c.dir, "y")); code == 0 {
+		t.Fatal("SEC-HAB-6: revoked workspace pulled")
+	}
+	left, _ := filepath.Glob(filepath.Join(c.env["HDW_WAREHOUSE"], "workspaces/alpha/images/*"))
+	if len(left) != 0 {
+		t.Fatal("revoked workspace data left")
+	}
+}

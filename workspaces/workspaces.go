@@ -1,0 +1,513 @@
+// Package workspaces owns the sealed per-project workspaces of researchers
+// (SEC-ESP-1..3, SEC-HAB-5, -6, CNIL 3.2.3.1): a minimized copy of the
+// warehouse (selected columns, matching patients, their images) under the
+// project's own store key (ws:<project>) and its own pseudonyms
+// (HMAC(pseudo:ws:<project> or pseudo:cohort:<name>, warehouse pseudonym)),
+// with a MAC-signed manifest of every file.
+//
+// Layout: workspaces/<project>/workspace.json (descriptor, no data),
+// records.parquet and genetic.parquet (encrypted), images/<token>
+// (encrypted), manifest.json (SHA-256 of every plaintext, HMAC-signed); the
+// workspace data key is dek/ws-<project>.json, wrapped by ws:<project>.
+package workspaces
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"hdw/configs"
+	"hdw/keys"
+	"hdw/objstore"
+	"hdw/pseudo"
+	"hdw/rights"
+	"hdw/warehouse"
+)
+
+// Keys is what workspaces need from the key provider.
+type Keys interface {
+	warehouse.KeySource
+	PseudonymKey(ctx context.Context, name string) (keys.Secret, error)
+	CreateKey(ctx context.Context, name string) error
+	DestroyKey(ctx context.Context, name string) error
+}
+
+// Errors callers branch on.
+var (
+	ErrNoApproval = errors.New("workspace: an approval reference of the scientific and ethics committee is required (CNIL 3.2.3.1)")
+	ErrExpired    = errors.New("workspace: expired; the project's access has ended")
+	ErrRevoked    = errors.New("workspace: revoked")
+	ErrNotFound   = errors.New("workspace: no such workspace")
+	ErrColumn     = errors.New("workspace: column not allowed")
+)
+
+// Descriptor is workspaces/<project>/workspace.json.
+type Descriptor struct {
+	Project  string    `json:"project"`
+	Approval string    `json:"approval"`
+	Created  time.Time `json:"created"`
+	Expires  time.Time `json:"expires"`
+	Columns  []string  `json:"columns"`
+	Where    string    `json:"where,omitempty"`
+	Cohort   string    `json:"cohort,omitempty"`
+	Curator  string    `json:"curator"`
+	Status   string    `json:"status"` // active, revoked
+	Patients int       `json:"patients"`
+	Rows     int       `json:"rows"`
+	Images   int       `json:"images"`
+	Bytes    int64     `json:"bytes"`
+	Batches  []string  `json:"batches"` // warehouse batches included (refresh adds the others)
+	Reviewed time.Time `json:"reviewed"`
+}
+
+// Spec is a creation request.
+type Spec struct {
+	Project, Approval, Where, Cohort, Curator string
+	Columns                                   []string
+	Expires                                   time.Time
+	Dict                                      *configs.Dictionary
+	Now                                       time.Time
+}
+
+func prefix(p string) string { return "workspaces/" + p + "/" }
+
+// Load reads a workspace descriptor.
+func Load(ctx context.Context, st objstore.Store, project string) (*Descriptor, error) {
+	var d Descriptor
+	if err := warehouse.ReadJSON(ctx, st, prefix(project)+"workspace.json", 1<<20, &d); err != nil {
+		if errors.Is(err, objstore.ErrNotExist) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	return &d, nil
+}
+
+// List returns every workspace descriptor.
+func List(ctx context.Context, st objstore.Store) ([]Descriptor, error) {
+	var out []Descriptor
+	for info, err := range st.List(ctx, "workspaces/") {
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasSuffix(info.Key, "/workspace.json") {
+			var d Descriptor
+			if err := warehouse.ReadJSON(ctx, st, info.Key, 1<<20, &d); err == nil {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
+}
+
+// checkColumns refuses identifying, attribute, import and professional
+// columns (SEC-ESP-2: minimization; identity stays in the identity store).
+func checkColumns(d *configs.Dictionary, cols []string) error {
+	if len(cols) == 0 {
+		return fmt.Errorf("%w: select the columns the project needs with --columns", ErrColumn)
+	}
+	for _, c := range cols {
+		col, ok := d.Lookup(c)
+		if !ok {
+			return fmt.Errorf("%w: %s is not in the data dictionary", ErrColumn, c)
+		}
+		switch col.Category {
+		case configs.CatHealth, configs.CatDerived, configs.CatFreeText, configs.CatGenetic:
+		default:
+			return fmt.Errorf("%w: %s is %s data and never enters a workspace", ErrColumn, c, col.Category)
+		}
+	}
+	return nil
+}
+
+func token() string {
+	b := make([]byte, 20)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// Manifest lists the SHA-256 of every file's plaintext, signed.
+type Manifest struct {
+	Files map[string]string `json:"files"`
+	MAC   string            `json:"mac"`
+}
+
+func (m *Manifest) sign(key []byte) string {
+	names := make([]string, 0, len(m.Files))
+	for n := range m.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := hmac.New(sha256.New, key)
+	for _, n := range names {
+		fmt.Fprintf(h, "%s %s\n", n, m.Files[n])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func pseudoName(d *Descriptor) string {
+	if d.Cohort != "" {
+		return keys.PseudoCohort(d.Cohort)
+	}
+	return keys.PseudoWorkspace(d.Project)
+}
+
+// Create builds the workspace (curator). It returns the descriptor.
+func Create(ctx context.Context, wh *warehouse.Warehouse, k Keys, s Spec) (*Descriptor, error) {
+	if !keys.ValidProject(s.Project) {
+		return nil, errors.New("workspace: project must be 1-64 of a-z, 0-9, '-', '_'")
+	}
+	if strings.TrimSpace(s.Approval) == "" {
+		return nil, ErrNoApproval
+	}
+	if s.Cohort != "" && !keys.ValidProject(s.Cohort) {
+		return nil, errors.New("workspace: cohort must be 1-64 of a-z, 0-9, '-', '_'")
+	}
+	if err := checkColumns(s.Dict, s.Columns); err != nil {
+		return nil, err
+	}
+	var where *rights.Expr
+	if s.Where != "" {
+		var err error
+		if where, err = rights.ParseExpr(s.Where); err != nil {
+			return nil, fmt.Errorf("workspace --where: %w", err)
+		}
+		for _, c := range where.Columns() {
+			col, ok := s.Dict.Lookup(c)
+			if !ok || (col.Category != configs.CatHealth && col.Category != configs.CatDerived) {
+				return nil, fmt.Errorf("%w: --where may only use health or derived columns (%s)", ErrColumn, c)
+			}
+		}
+	}
+	if _, err := Load(ctx, wh.St, s.Project); err == nil {
+		return nil, fmt.Errorf("workspace %s already exists", s.Project)
+	}
+	if s.Now.IsZero() {
+		s.Now = time.Now().UTC()
+	}
+	if s.Expires.IsZero() {
+		s.Expires = s.Now.AddDate(1, 0, 0)
+	}
+	d := &Descriptor{Project: s.Project, Approval: s.Approval, Created: s.Now, Expires: s.Expires, Columns: s.Columns,
+		Where: s.Where, Cohort: s.Cohort, Curator: s.Curator, Status: "active", Reviewed: s.Now}
+	if err := k.CreateKey(ctx, keys.Workspace(s.Project)); err != nil {
+		return nil, fmt.Errorf("create workspace key: %w", err)
+	}
+	if err := k.CreateKey(ctx, pseudoName(d)); err != nil {
+		return nil, fmt.Errorf("create workspace pseudonym key: %w", err)
+	}
+	if err := fill(ctx, wh, k, d, where, s.Dict); err != nil {
+		return nil, err
+	}
+	return d, warehouse.WriteJSON(ctx, wh.St, prefix(s.Project)+"workspace.json", d)
+}
+
+// fill copies the matching data into the workspace (all committed batches).
+func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, where *rights.Expr, dict *configs.Dictionary) error {
+	ps, err := k.PseudonymKey(ctx, pseudoName(d))
+	if err != nil {
+		return err
+	}
+	defer ps.Wipe()
+	keyed, err := pseudo.New(ps)
+	if err != nil {
+		return err
+	}
+	deks, err := wh.NewBatchKeys(ctx, "ws-"+d.Project, []string{keys.Workspace(d.Project)}, false)
+	if err != nil {
+		return err
+	}
+	wdek := deks[keys.Workspace(d.Project)]
+	defer wdek.Wipe()
+	var healthCols, geneticCols []string
+	for _, c := range d.Columns {
+		if col, _ := dict.Lookup(c); col.Category == configs.CatGenetic {
+			geneticCols = append(geneticCols, c)
+		} else {
+			healthCols = append(healthCols, c)
+		}
+	}
+	man := &Manifest{Files: map[string]string{}}
+	recCols := append([]string{"pseudonym", "image"}, healthCols...)
+	var recs, gens []map[string]string
+	patients := map[string]bool{}
+	selected := map[string]string{} // warehouse record_id -> workspace pseudonym
+	cs, err := wh.Commits(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		hdek, err := wh.DataKey(ctx, c.Batch, keys.Health)
+		if err != nil {
+			return err
+		}
+		for _, o := range c.Objects {
+			if !strings.HasPrefix(o.Key, "health/records/") {
+				continue
+			}
+			_, err := warehouse.ReadEncryptedTable(ctx, wh.St, o.Key, hdek, func(row map[string]string) error {
+				if where != nil && !where.Eval(row) {
+					return nil
+				}
+				wp := keyed.Rekey(pseudo.DomainWorkspace, row["pseudonym"])
+				rec := map[string]string{"pseudonym": wp}
+				for _, col := range healthCols {
+					rec[col] = row[col]
+				}
+				if ik := row["image_key"]; ik != "" {
+					name := "images/" + token()
+					sum, n, err := copyImage(ctx, wh, ik, hdek, prefix(d.Project)+name, wdek)
+					if err != nil {
+						return err
+					}
+					rec["image"] = name
+					man.Files[name] = sum
+					d.Images++
+					d.Bytes += n
+				}
+				recs = append(recs, rec)
+				patients[wp] = true
+				selected[row["record_id"]] = wp
+				return nil
+			})
+			if err != nil && !errors.Is(err, objstore.ErrNotExist) {
+				hdek.Wipe()
+				return err
+			}
+		}
+		hdek.Wipe()
+		if len(geneticCols) > 0 { // SEC-LOG-6: only when selected, only by the curator
+			gdek, err := wh.DataKey(ctx, c.Batch, keys.Genetic)
+			if err != nil {
+				return err
+			}
+			for _, o := range c.Objects {
+				if !strings.HasPrefix(o.Key, "genetic/") {
+					continue
+				}
+				warehouse.ReadEncryptedTable(ctx, wh.St, o.Key, gdek, func(row map[string]string) error {
+					if wp, ok := selected[row["record_id"]]; ok {
+						g := map[string]string{"pseudonym": wp}
+						for _, col := range geneticCols {
+							g[col] = row[col]
+						}
+						gens = append(gens, g)
+					}
+					return nil
+				})
+			}
+			gdek.Wipe()
+		}
+		d.Batches = append(d.Batches, c.Batch)
+	}
+	if err := writeTable(ctx, wh.St, prefix(d.Project)+"records.parquet", wdek, recCols, recs, man, "records.parquet"); err != nil {
+		return err
+	}
+	if len(geneticCols) > 0 {
+		if err := writeTable(ctx, wh.St, prefix(d.Project)+"genetic.parquet", wdek, append([]string{"pseudonym"}, geneticCols...), gens, man, "genetic.parquet"); err != nil {
+			return err
+		}
+	}
+	d.Rows, d.Patients = len(recs), len(patients)
+	man.MAC = man.sign(ps.Bytes())
+	return warehouse.WriteJSON(ctx, wh.St, prefix(d.Project)+"manifest.json", man)
+}
+
+func writeTable(ctx context.Context, st objstore.Store, key string, dek keys.Secret, cols []string, rows []map[string]string, man *Manifest, name string) error {
+	var buf bytes.Buffer
+	tw := warehouse.NewTableWriter(&buf, cols)
+	for _, r := range rows {
+		if err := tw.WriteMap(r); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	h := sha256.Sum256(buf.Bytes())
+	man.Files[name] = hex.EncodeToString(h[:])
+	w, err := warehouse.CreateEncrypted(ctx, st, key, dek)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		objstore.Abort(w)
+		return err
+	}
+	return w.Close()
+}
+
+// copyImage re-encrypts a warehouse image under the workspace key.
+func copyImage(ctx context.Context, wh *warehouse.Warehouse, from string, fdek keys.Secret, to string, tdek keys.Secret) (string, int64, error) {
+	r, err := warehouse.OpenEncrypted(ctx, wh.St, from, fdek)
+	if err != nil {
+		return "", 0, err
+	}
+	defer r.Close()
+	w, err := warehouse.CreateEncrypted(ctx, wh.St, to, tdek)
+	if err != nil {
+		return "", 0, err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), r)
+	if err != nil {
+		objstore.Abort(w)
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, w.Close()
+}
+
+// Pull writes the decrypted workspace to dir (researcher:<project>),
+// checking every file against the manifest.
+func Pull(ctx context.Context, wh *warehouse.Warehouse, project, dir string, now time.Time) (*Descriptor, error) {
+	d, err := Load(ctx, wh.St, project)
+	if err != nil {
+		return nil, err
+	}
+	if d.Status == "revoked" {
+		return d, ErrRevoked
+	}
+	if now.After(d.Expires) {
+		return d, ErrExpired
+	}
+	dek, err := wh.DataKey(ctx, "ws-"+project, keys.Workspace(project))
+	if err != nil {
+		return d, err
+	}
+	defer dek.Wipe()
+	var man Manifest
+	if err := warehouse.ReadJSON(ctx, wh.St, prefix(project)+"manifest.json", 64<<20, &man); err != nil {
+		return d, err
+	}
+	for name, sum := range man.Files {
+		out := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+			return d, err
+		}
+		r, err := warehouse.OpenEncrypted(ctx, wh.St, prefix(project)+name, dek)
+		if err != nil {
+			return d, err
+		}
+		f, err := os.OpenFile(out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		if err != nil {
+			r.Close()
+			return d, err
+		}
+		h := sha256.New()
+		_, err = io.Copy(io.MultiWriter(f, h), r)
+		r.Close()
+		f.Close()
+		if err != nil {
+			return d, err
+		}
+		if hex.EncodeToString(h.Sum(nil)) != sum {
+			return d, fmt.Errorf("workspace file %s does not match the signed manifest", name)
+		}
+	}
+	return d, nil
+}
+
+// Verify recomputes every file hash and the manifest MAC (curator).
+func Verify(ctx context.Context, wh *warehouse.Warehouse, k Keys, project string) ([]string, error) {
+	d, err := Load(ctx, wh.St, project)
+	if err != nil {
+		return nil, err
+	}
+	var man Manifest
+	if err := warehouse.ReadJSON(ctx, wh.St, prefix(project)+"manifest.json", 64<<20, &man); err != nil {
+		return nil, err
+	}
+	ps, err := k.PseudonymKey(ctx, pseudoName(d))
+	if err != nil {
+		return nil, err
+	}
+	defer ps.Wipe()
+	var problems []string
+	if !hmac.Equal([]byte(man.sign(ps.Bytes())), []byte(man.MAC)) {
+		problems = append(problems, "manifest signature does not match (manifest edited)")
+	}
+	dek, err := wh.DataKey(ctx, "ws-"+project, keys.Workspace(project))
+	if err != nil {
+		return nil, err
+	}
+	defer dek.Wipe()
+	names := make([]string, 0, len(man.Files))
+	for n := range man.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		r, err := warehouse.OpenEncrypted(ctx, wh.St, prefix(project)+n, dek)
+		if err != nil {
+			problems = append(problems, n+": missing or unreadable")
+			continue
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, r)
+		r.Close()
+		if err != nil || hex.EncodeToString(h.Sum(nil)) != man.Files[n] {
+			problems = append(problems, n+": changed")
+		}
+	}
+	for info, err := range wh.St.List(ctx, prefix(project)+"images/") {
+		if err == nil {
+			if _, ok := man.Files[strings.TrimPrefix(info.Key, prefix(project))]; !ok {
+				problems = append(problems, strings.TrimPrefix(info.Key, prefix(project))+": not in the manifest")
+			}
+		}
+	}
+	return problems, nil
+}
+
+// Revoke destroys the workspace keys and deletes its data (SEC-HAB-6).
+func Revoke(ctx context.Context, wh *warehouse.Warehouse, k Keys, project string, now time.Time) (*Descriptor, error) {
+	d, err := Load(ctx, wh.St, project)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.DestroyKey(ctx, keys.Workspace(project)); err != nil && !errors.Is(err, keys.ErrKeyNotFound) {
+		return d, err
+	}
+	if d.Cohort == "" {
+		if err := k.DestroyKey(ctx, keys.PseudoWorkspace(project)); err != nil && !errors.Is(err, keys.ErrKeyNotFound) {
+			return d, err
+		}
+	}
+	for info, err := range wh.St.List(ctx, prefix(project)) {
+		if err != nil {
+			return d, err
+		}
+		if !strings.HasSuffix(info.Key, "/workspace.json") {
+			if err := wh.St.Delete(ctx, info.Key); err != nil {
+				return d, err
+			}
+		}
+	}
+	wh.St.Delete(ctx, warehouse.BatchKeysKey("ws-"+project))
+	d.Status, d.Expires = "revoked", now
+	return d, warehouse.WriteJSON(ctx, wh.St, prefix(project)+"workspace.json", d)
+}
+
+// Due lists active workspaces due for their yearly access review or past
+// their end (SEC-HAB-5).
+func Due(ds []Descriptor, now time.Time) []Descriptor {
+	var out []Descriptor
+	for _, d := range ds {
+		if d.Status == "active" && (now.After(d.Expires) || now.After(d.Reviewed.AddDate(1, 0, 0))) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
