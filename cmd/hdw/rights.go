@@ -547,7 +547,11 @@ func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() t
 	}
 	counts := map[string]int64{"batches": int64(len(rep.Batches)), "kept": int64(rep.Kept)}
 	// SEC-DAY-4: audit segments older than retention.audit_months go too.
-	segs, err := audit.Retention(ctx, sess.st, now(), time.Duration(st.cfg.Retention.AuditMonths)*30*24*time.Hour, o.dryRun)
+	mac, err := g.auditMAC(ctx, sess.prov)
+	if err != nil {
+		return err
+	}
+	segs, err := audit.Retention(ctx, sess.st, mac, now(), time.Duration(st.cfg.Retention.AuditMonths)*30*24*time.Hour, o.dryRun)
 	if err != nil {
 		sess.event(ctx, "", "retention.audit", "failed", target, nil, "")
 		return err
