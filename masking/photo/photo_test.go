@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/image/tiff"
+
 	"hdw/masking"
 	"hdw/masking/photo"
 	"hdw/synth"
@@ -251,5 +253,23 @@ func BenchmarkJPEGLossless2MP(b *testing.B) {
 		if _, err := masking.New(h).Deidentify(context.Background(), &out, bytes.NewReader(data), int64(len(data)), mp, masking.Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTIFFReencoded: TIFF tags (ImageDescription, Artist) do not survive.
+func TestTIFFReencoded(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 16, 16))
+	var b bytes.Buffer
+	if err := tiff.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Append an Artist-like string after the image data: it must not be copied.
+	in := append(b.Bytes(), []byte("Artist Lefèvre Zélie")...)
+	out, res, err := deid(t, in, masking.Options{})
+	if err != nil || res.Format != "tiff" || bytes.Contains(out, []byte("Lef")) {
+		t.Fatalf("%v %v", err, res)
+	}
+	if _, err := tiff.Decode(bytes.NewReader(out)); err != nil {
+		t.Fatal(err)
 	}
 }
