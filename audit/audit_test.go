@@ -637,3 +637,40 @@ func TestSEC_DAY_4_Retention(t *testing.T) {
 		t.Fatalf("forged checkpoint: %+v", rep.First)
 	}
 }
+
+// leakyLockStore stores the object, then refuses the lock (what versitygw
+// does on a bucket without Object Lock).
+type leakyLockStore struct{ objstore.Store }
+
+func (s leakyLockStore) PutLocked(ctx context.Context, key string, r io.Reader, mode string, until time.Time) error {
+	if err := s.Store.PutIfAbsent(ctx, key, r); err != nil {
+		return err
+	}
+	return errors.New("s3: object lock not supported by this bucket")
+}
+
+// TestSRS_059_LockUnsupported: a refused lock falls back to write-once
+// puts (the object already stored is recognised as ours), unless
+// RequireLock is set.
+func TestSRS_059_LockUnsupported(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	ls := leakyLockStore{st}
+	l, err := audit.Open(ctx, ls, testMAC, audit.Options{LockMode: "GOVERNANCE", LockFor: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append(ctx, audit.Event{Action: "a", Outcome: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rep, _, err := audit.Verify(ctx, st, testMAC); err != nil || !rep.OK || rep.Sessions != 1 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	st2, _ := newStore(t)
+	if _, err := audit.Open(ctx, leakyLockStore{st2}, testMAC, audit.Options{LockMode: "GOVERNANCE", RequireLock: true}); !errors.Is(err, audit.ErrSink) {
+		t.Fatalf("required lock refused: %v", err)
+	}
+}

@@ -25,7 +25,7 @@ const (
 	segmentsPrefix   = "audit/segments/"
 	retentionPrefix  = "audit/retention/"
 	maxObject        = 64 << 20
-	maxClaims        = 10000
+	maxClaims        = 1000
 	idTimeFormat     = "20060102T150405.000Z"
 	headNumberDigits = 12
 )
@@ -211,6 +211,14 @@ func putOnce(ctx context.Context, st objstore.Store, key string, data []byte, mo
 		}
 	} else {
 		err = st.PutIfAbsent(ctx, key, bytes.NewReader(data))
+	}
+	if errors.Is(err, objstore.ErrExist) {
+		// A write that failed after storing the object (a lock refused
+		// after the upload, a retried request) left our own bytes: the
+		// session id in every object makes them unique to this writer.
+		if got, rerr := readObject(ctx, st, key); rerr == nil && bytes.Equal(got, data) {
+			err = nil
+		}
 	}
 	if err != nil {
 		return err
