@@ -275,19 +275,29 @@ func (s *Service) moveImage(ctx context.Context, d *deks, am amends, oldKey, new
 	return s.wh.St.Delete(ctx, oldKey)
 }
 
-// replaceWriter replaces every occurrence of old by new (same length) in a
-// stream, holding back len(old)-1 bytes between writes.
-type replaceWriter struct {
+// ReplaceWriter replaces every occurrence of one byte string by another of
+// the same length in a stream (a pseudonym embedded in a de-identified
+// image), holding back len(old)-1 bytes between writes. Call Flush at the end.
+type ReplaceWriter struct {
 	w        io.Writer
 	old, new []byte
 	buf      []byte
 }
 
-func newReplaceWriter(w io.Writer, old, new []byte) *replaceWriter {
-	return &replaceWriter{w: w, old: old, new: new}
+// NewReplaceWriter returns a [ReplaceWriter] to w. When old and new differ
+// in length, bytes pass unchanged.
+func NewReplaceWriter(w io.Writer, old, new []byte) *ReplaceWriter {
+	return newReplaceWriter(w, old, new)
 }
 
-func (r *replaceWriter) Write(p []byte) (int, error) {
+// Flush writes the bytes held back.
+func (r *ReplaceWriter) Flush() error { return r.flush() }
+
+func newReplaceWriter(w io.Writer, old, new []byte) *ReplaceWriter {
+	return &ReplaceWriter{w: w, old: old, new: new}
+}
+
+func (r *ReplaceWriter) Write(p []byte) (int, error) {
 	r.buf = append(r.buf, p...)
 	r.replace()
 	keep := len(r.old) - 1
@@ -301,7 +311,7 @@ func (r *replaceWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (r *replaceWriter) replace() {
+func (r *ReplaceWriter) replace() {
 	if len(r.old) == 0 || len(r.old) != len(r.new) {
 		return
 	}
@@ -315,7 +325,7 @@ func (r *replaceWriter) replace() {
 	}
 }
 
-func (r *replaceWriter) flush() error {
+func (r *ReplaceWriter) flush() error {
 	r.replace()
 	_, err := r.w.Write(r.buf)
 	r.buf = r.buf[:0]
