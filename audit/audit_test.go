@@ -321,6 +321,26 @@ func TestSRS_065_SinkNotWritable(t *testing.T) {
 	})
 }
 
+// TestSRS_060_VerifyDuringOpen: a head whose first segment is not written
+// yet (a session opening during the verification) is not a deletion.
+func TestSRS_060_VerifyDuringOpen(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStore(t)
+	session(t, st, nil, 1, 1)
+	fs := &failingStore{Store: st}
+	l, err := audit.Open(ctx, fs, testMAC, audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Append(ctx, audit.Event{Action: "a", Outcome: "ok"})
+	// emulate the moment between the head and the first segment
+	os.RemoveAll(filepath.Join(st.Root(), "audit", "segments", l.ID()))
+	rep, _, err := audit.Verify(ctx, st, testMAC)
+	if err != nil || !rep.OK || len(rep.Open) != 1 || rep.Sessions != 2 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+}
+
 // TestSRS_065_CrashKeepsEvents: a session that never closes keeps every
 // appended event; Verify lists it as open, then as unclosed after OpenGrace.
 func TestSRS_065_CrashKeepsEvents(t *testing.T) {
@@ -619,7 +639,7 @@ func TestSEC_DAY_4_Retention(t *testing.T) {
 	if err != nil || !rep.OK || rep.Sessions != 1 {
 		t.Fatalf("after forward retention: %+v %v", rep, err)
 	}
-	newest := session(t, st, nil, 1, 1)
+	newest := session(t, st, newClock(now.Add(-time.Hour)).Now, 1, 1)
 	// A deletion that is not retention is still caught.
 	os.RemoveAll(filepath.Join(dir, "audit", "segments", newest))
 	if rep, _, _ := audit.Verify(ctx, st, testMAC); rep.OK {

@@ -46,7 +46,9 @@
 // a deleted session (its head points to nothing), a deleted head (a gap in
 // the heads, or the session becomes "unlinked" when the newest head is
 // deleted), a session whose last parts were deleted (no session.close
-// event after [OpenGrace]). What no trail can catch without an outside
+// event after [OpenGrace]). A session opening while Verify runs (a head
+// without segments for less than [HeadGrace]) is listed as open, not as
+// deleted. What no trail can catch without an outside
 // anchor: removing the newest head and its whole session together; S3
 // Object Lock (COMPLIANCE mode) closes that hole on S3, and an operator
 // may copy the newest head number elsewhere (e.g. with each review).

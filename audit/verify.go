@@ -30,6 +30,12 @@ const (
 // trailing segments). Younger sessions are listed in [Report.Open].
 const OpenGrace = 24 * time.Hour
 
+// HeadGrace is how long a head may point to no segment before [Verify]
+// reports its session as deleted: [Open] writes the first segment right
+// after the head, so only a session opening during the verification (or a
+// clock skew between machines, SRS-063) falls within it.
+const HeadGrace = 5 * time.Minute
+
 // Problem is one finding of [Verify]: the object, the 1-based line where
 // known, and the kind. It never holds event content.
 type Problem struct {
@@ -48,6 +54,7 @@ type Report struct {
 	Events   int       `json:"events"`
 	First    *Problem  `json:"first_problem,omitempty"`
 	Problems []Problem `json:"problems,omitempty"`
+	Omitted  int       `json:"omitted,omitempty"` // problems beyond the first 1000
 	// Open lists sessions without a close event younger than OpenGrace
 	// (running commands, among them the verifying one).
 	Open []string `json:"open,omitempty"`
@@ -78,34 +85,43 @@ type listing struct {
 	checkpoints []string
 }
 
+// list lists the trail: segments first, then heads, then checkpoints.
+// A session's head is written before its first segment, and retention
+// writes its checkpoint before it deletes, so a writer or a retention
+// running meanwhile never makes a sound trail look broken.
 func list(ctx context.Context, st objstore.Store) (listing, error) {
 	ls := listing{heads: map[int64]string{}, parts: map[string]map[int]string{}}
-	for info, err := range st.List(ctx, Prefix) {
-		if err != nil {
-			return ls, fmt.Errorf("audit: list trail: %w", err)
-		}
-		k := info.Key
-		switch {
-		case strings.HasPrefix(k, headsPrefix):
-			if n, ok := headNumber(k); ok {
-				ls.heads[n] = k
+	for _, prefix := range []string{segmentsPrefix, headsPrefix, retentionPrefix} {
+		for info, err := range st.List(ctx, prefix) {
+			if err != nil {
+				return ls, fmt.Errorf("audit: list trail: %w", err)
 			}
-		case strings.HasPrefix(k, segmentsPrefix):
-			id, file, ok := strings.Cut(strings.TrimPrefix(k, segmentsPrefix), "/")
-			num, isPart := strings.CutSuffix(file, ".jsonl")
-			p, err := strconv.Atoi(num)
-			if !ok || !isPart || err != nil || p < 0 || strings.Contains(file, "/") {
-				continue
-			}
-			if ls.parts[id] == nil {
-				ls.parts[id] = map[int]string{}
-			}
-			ls.parts[id][p] = k
-		case strings.HasPrefix(k, retentionPrefix):
-			ls.checkpoints = append(ls.checkpoints, k)
+			ls.add(info.Key)
 		}
 	}
 	return ls, nil
+}
+
+func (ls *listing) add(k string) {
+	switch {
+	case strings.HasPrefix(k, headsPrefix):
+		if n, ok := headNumber(k); ok {
+			ls.heads[n] = k
+		}
+	case strings.HasPrefix(k, segmentsPrefix):
+		id, file, ok := strings.Cut(strings.TrimPrefix(k, segmentsPrefix), "/")
+		num, isPart := strings.CutSuffix(file, ".jsonl")
+		p, err := strconv.Atoi(num)
+		if !ok || !isPart || err != nil || p < 0 || strings.Contains(file, "/") {
+			return
+		}
+		if ls.parts[id] == nil {
+			ls.parts[id] = map[int]string{}
+		}
+		ls.parts[id][p] = k
+	case strings.HasPrefix(k, retentionPrefix):
+		ls.checkpoints = append(ls.checkpoints, k)
+	}
 }
 
 type verifier struct {
@@ -117,7 +133,14 @@ type verifier struct {
 	segs []Segment
 }
 
+// maxProblems caps the problems listed in a Report; the rest are counted.
+const maxProblems = 1000
+
 func (v *verifier) add(seg, file string, line int, kind, detail string) {
+	if len(v.rep.Problems) >= maxProblems {
+		v.rep.Omitted++
+		return
+	}
 	v.rep.Problems = append(v.rep.Problems, Problem{Segment: seg, File: file, Line: line, Kind: kind, Detail: detail})
 }
 
@@ -208,6 +231,13 @@ func verify(ctx context.Context, st objstore.Store, mac MAC, now time.Time) (Rep
 			continue
 		}
 		linked[h.Segment] = true
+		if opened, err := time.Parse(TimeFormat, h.Opened); err == nil && len(ls.parts[h.Segment]) == 0 &&
+			v.now.Sub(opened) < HeadGrace && ok {
+			// a session opening right now: its first segment comes next
+			v.rep.Sessions++
+			v.rep.Open = append(v.rep.Open, h.Segment)
+			continue
+		}
 		if err := v.session(h.Segment, n, digest(data), ls.parts[h.Segment]); err != nil {
 			return v.rep, nil, err
 		}
