@@ -10,6 +10,9 @@ import (
 // chance everywhere and identify no one.
 const MinIdentifierLen = 4
 
+// MinNumericLen is the shortest all-digit value the byte scan looks for.
+const MinNumericLen = 8
+
 type needle struct {
 	b    []byte
 	kind string
@@ -31,6 +34,12 @@ func NewScanner(p Person) *Scanner {
 	seen := map[string]bool{}
 	add := func(v, kind string) {
 		if len(v) < MinIdentifierLen || seen[v] {
+			return
+		}
+		// Short all-digit values (postal codes, house numbers) occur by
+		// chance inside keyed 2.25 UIDs and pixel data; in text they are
+		// caught by ScanText and the scrubber's patterns instead.
+		if len(v) < MinNumericLen && strings.Trim(v, "0123456789") == "" {
 			return
 		}
 		seen[v] = true

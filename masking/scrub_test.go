@@ -91,3 +91,18 @@ func FuzzScrubText(f *testing.F) {
 		}
 	})
 }
+
+// TestResidualScanIgnoresShortNumbers: a postal code inside a keyed UID is
+// not a hit; a compact birth date still is.
+func TestResidualScanIgnoresShortNumbers(t *testing.T) {
+	p := masking.Person{Identifiers: []masking.Identifier{{Kind: "CODE_POSTAL", Value: "33000"}, {Kind: "BIRTH_DATE", Value: "1962-04-30"}}}
+	s := masking.NewScanner(p)
+	s.Write([]byte("2.25.123433000998877"))
+	if _, hit := s.Hit(); hit {
+		t.Fatal("postal code digits inside a UID must not quarantine")
+	}
+	s.Write([]byte(" 19620430 "))
+	if _, hit := s.Hit(); !hit {
+		t.Fatal("compact birth date missed")
+	}
+}
