@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -457,7 +458,32 @@ func TestSEC_DAY_1_ConcurrentWriters(t *testing.T) {
 			}
 		})
 	}
+	// Verifying while they write never reports a sound trail as broken.
+	done := make(chan struct{})
+	verified := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-done:
+				verified <- nil
+				return
+			default:
+			}
+			rep, _, err := audit.Verify(ctx, st, testMAC)
+			if err == nil && !rep.OK {
+				err = fmt.Errorf("concurrent verify: %+v", rep.Problems)
+			}
+			if err != nil {
+				verified <- err
+				return
+			}
+		}
+	}()
 	wg.Wait()
+	close(done)
+	if err := <-verified; err != nil {
+		t.Fatal(err)
+	}
 	rep, _, err := audit.Verify(ctx, st, testMAC)
 	if err != nil || !rep.OK || rep.Sessions != writers || rep.Events != writers*7 {
 		t.Fatalf("%+v %v", rep, err)
