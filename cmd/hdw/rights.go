@@ -21,6 +21,7 @@ import (
 	"hdw/objstore"
 	"hdw/pseudo"
 	"hdw/rights"
+	"hdw/rights/wsindex"
 )
 
 // The identity flags of the rights commands are the DPO's input: they are
@@ -147,8 +148,7 @@ func (g *globals) rightsService(ctx context.Context, command, action, ref string
 }
 
 // workspaceIndex returns the workspaces seen by the rights service.
-// TODO(issue 7): wire package workspaces once it implements rights.WorkspaceIndex.
-func (s *session) workspaceIndex() rights.WorkspaceIndex { return nil }
+func (s *session) workspaceIndex() rights.WorkspaceIndex { return wsindex.New(s.wh, s.prov) }
 
 // rightsFailure audits a failed or refused call and returns the error.
 func rightsFailure(ctx context.Context, sess *session, action string, target map[string]string, err error) error {

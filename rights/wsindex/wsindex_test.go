@@ -1,0 +1,238 @@
+package wsindex_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hdw/configs"
+	"hdw/keys"
+	"hdw/masking"
+	"hdw/objstore"
+	"hdw/pipeline"
+	"hdw/pseudo"
+	"hdw/rights"
+	"hdw/rights/wsindex"
+	"hdw/warehouse"
+	"hdw/workspaces"
+)
+
+type keyring struct {
+	mu      sync.Mutex
+	secrets map[string][]byte
+}
+
+func (k *keyring) secret(name string) []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, ok := k.secrets[name]
+	if !ok {
+		s = make([]byte, 32)
+		rand.Read(s)
+		k.secrets[name] = s
+	}
+	return s
+}
+
+// provider is one profile's view of the keyring; it obeys keys.Allowed.
+type provider struct {
+	ring    *keyring
+	profile string
+}
+
+func xor(a, b []byte) []byte {
+	out := make([]byte, len(a))
+	for i := range a {
+		out[i] = a[i] ^ b[i]
+	}
+	return out
+}
+
+func (p provider) Profile() string { return p.profile }
+func (p provider) NewDataKeys(ctx context.Context, store string, n int) ([]keys.DataKey, error) {
+	if !keys.Allowed(p.profile, keys.OpWrap, store) {
+		return nil, keys.ErrForbidden
+	}
+	var out []keys.DataKey
+	for i := 0; i < n; i++ {
+		k := keys.RandomSecret()
+		out = append(out, keys.DataKey{Key: k, Wrapped: xor(k.Bytes(), p.ring.secret(store))})
+	}
+	return out, nil
+}
+func (p provider) Unwrap(ctx context.Context, store string, w [][]byte) ([]keys.Secret, error) {
+	if !keys.Allowed(p.profile, keys.OpUnwrap, store) {
+		return nil, keys.ErrForbidden
+	}
+	var out []keys.Secret
+	for _, b := range w {
+		out = append(out, keys.NewSecret(xor(b, p.ring.secret(store))))
+	}
+	return out, nil
+}
+func (p provider) PseudonymKey(ctx context.Context, name string) (keys.Secret, error) {
+	if !keys.Allowed(p.profile, keys.OpUse, name) {
+		return keys.Secret{}, keys.ErrForbidden
+	}
+	return keys.NewSecret(p.ring.secret(name)), nil
+}
+func (p provider) CreateKey(ctx context.Context, name string) error {
+	if !keys.Allowed(p.profile, keys.OpCreate, name) {
+		return keys.ErrForbidden
+	}
+	p.ring.secret(name)
+	return nil
+}
+func (p provider) DestroyKey(ctx context.Context, name string) error { return nil }
+
+// fakeDeid embeds the warehouse pseudonym like a DICOM PatientID.
+type fakeDeid struct{}
+
+func (fakeDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
+	io.Copy(io.Discard, src)
+	fmt.Fprintf(dst, "CLEAN PatientID=%s pixels", p.Pseudonym)
+	return masking.Result{Format: "dicom", Modality: "OT"}, nil
+}
+
+func scrub(s string, p masking.Person) string {
+	for _, id := range p.Identifiers {
+		s = strings.ReplaceAll(s, id.Value, id.Kind)
+	}
+	return s
+}
+
+func nir(t *testing.T, first13 string) string {
+	k, err := pseudo.NIRKey(first13)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s%02d", first13, k)
+}
+
+// TestSEC_REI_1_Workspaces: find, erase, emergency and rectification
+// through a real workspace built by package workspaces; the workspace
+// stays verifiable (re-sealed manifest).
+func TestSEC_REI_1_Workspaces(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, _ := objstore.NewLocal(filepath.Join(dir, "wh"))
+	warehouse.Create(ctx, st, warehouse.Descriptor{ID: "t", KeyProvider: "local"})
+	ring := &keyring{secrets: map[string][]byte{}}
+	ing := provider{ring, keys.ProfileIngest}
+	cur := provider{ring, keys.ProfileCurator}
+	dpo := provider{ring, keys.ProfileDPO}
+	iwh, _ := warehouse.Open(ctx, st, ing)
+	cwh, _ := warehouse.Open(ctx, st, cur)
+	dwh, _ := warehouse.Open(ctx, st, dpo)
+
+	nA, nB := nir(t, "2620475011123"), nir(t, "1710169003456")
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "manifest.csv"), []byte("file,nir,last_name,first_name,birth_date,sex,diagnosis,gene\n"+
+		"a.img,"+nA+",Lefèvre,Amélie,1962-04-15,F,C50,BRCA1\n"+
+		",,"+"Lefèvre,Amélie,1962-04-15,F,C50.9,\n"+
+		"b.img,"+nB+",Guérin,Théo,1971-01-02,M,J45,\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "a.img"), []byte("IMG"), 0o644)
+	os.WriteFile(filepath.Join(src, "b.img"), []byte("IMG"), 0o644)
+	s, _ := objstore.NewLocal(src)
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	sum, err := pipeline.Ingest(ctx, iwh, ing, fakeDeid{}, pipeline.Options{Source: s, SourceID: "t", ScrubText: scrub, Now: func() time.Time { return now }})
+	if err != nil || sum.Ingested != 3 {
+		t.Fatal(err, sum)
+	}
+	if _, err := workspaces.Create(ctx, cwh, cur, workspaces.Spec{Project: "cardio", Approval: "CSE-1", Columns: []string{"diagnosis", "gene"},
+		Dict: configs.DefaultDictionary(), Now: now, Curator: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	idx := wsindex.New(dwh, dpo)
+	svc, err := rights.New(dwh, dpo, rights.Options{Workspaces: idx, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := rights.Request{Ref: "WS-1"}
+	verify := func() {
+		t.Helper()
+		probs, err := workspaces.Verify(ctx, cwh, cur, "cardio")
+		if err != nil || len(probs) != 0 {
+			t.Fatalf("workspace verify: %v %v", err, probs)
+		}
+	}
+
+	loc, err := svc.Find(ctx, req, rights.Subject{NIR: nA})
+	if err != nil || len(loc.Workspaces) != 1 || loc.Workspaces[0].Rows != 2 || len(loc.Pseudonyms) != 2 {
+		// A's NIR row and name-only row: two pseudonyms, both found.
+		t.Fatalf("find: %v %+v", err, loc)
+	}
+
+	t.Run("emergency with a workspace pseudonym", func(t *testing.T) {
+		locB, _ := svc.Find(ctx, req, rights.Subject{NIR: nB})
+		k, _ := pseudo.New(keys.NewSecret(ring.secret(keys.PseudoWorkspace("cardio"))))
+		wp := k.Rekey(pseudo.DomainWorkspace, locB.Pseudonyms[0])
+		id, err := svc.Emergency(ctx, rights.Request{Ref: "EM-1", Reason: rights.ReasonEmergency}, wp, "cardio")
+		if err != nil || id.Fields["nir"] != nB {
+			t.Fatal(err, id)
+		}
+	})
+
+	t.Run("rectify NIR follows into the workspace", func(t *testing.T) {
+		nB2 := nir(t, "1710169003999")
+		rep, err := svc.Rectify(ctx, req, rights.Subject{NIR: nB}, "nir", nB2)
+		if err != nil || !rep.Repseudonymized || rep.Workspaces["cardio"] != 1 {
+			t.Fatal(err, rep)
+		}
+		verify()
+		locB, _ := svc.Find(ctx, req, rights.Subject{NIR: nB2})
+		if len(locB.Workspaces) != 1 || locB.Workspaces[0].Rows != 1 {
+			t.Fatalf("%+v", locB)
+		}
+		// The workspace image carries the new warehouse pseudonym.
+		dek, _ := cwh.DataKey(ctx, "ws-cardio", keys.Workspace("cardio"))
+		found := false
+		for info := range st.List(ctx, "workspaces/cardio/images/") {
+			b, _ := warehouse.ReadEncryptedAll(ctx, st, info.Key, dek, 1<<20)
+			found = found || bytes.Contains(b, []byte(locB.Pseudonyms[0]))
+		}
+		if !found {
+			t.Fatal("workspace image not re-pseudonymized")
+		}
+	})
+
+	t.Run("erase", func(t *testing.T) {
+		proof, err := svc.Erase(ctx, req, rights.Subject{LastName: "LEFEVRE", FirstName: "amelie", BirthDate: "1962-04-15", Sex: "F"})
+		if err != nil || !proof.Verified || proof.Counts["workspace_rows"] != 2 {
+			t.Fatal(err, proof)
+		}
+		verify()
+		d, _ := workspaces.Load(ctx, st, "cardio")
+		if d.Rows != 1 || d.Patients != 1 || d.Images != 1 {
+			t.Fatalf("descriptor %+v", d)
+		}
+		out := t.TempDir()
+		if _, err := workspaces.Pull(ctx, func() *warehouse.Warehouse {
+			r := provider{ring, keys.Researcher("cardio")}
+			w, _ := warehouse.Open(ctx, st, r)
+			return w
+		}(), "cardio", out, now); err != nil {
+			t.Fatalf("pull after erasure: %v", err)
+		}
+		var all []byte
+		filepath.Walk(out, func(p string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() {
+				b, _ := os.ReadFile(p)
+				all = append(all, b...)
+			}
+			return nil
+		})
+		if bytes.Contains(all, []byte("BRCA1")) || bytes.Contains(all, []byte("C50")) {
+			t.Fatal("the erased person's data is still in the pulled workspace")
+		}
+	})
+}
