@@ -50,6 +50,7 @@ type Options struct {
 	Profile  string // profile of the session, copied into every event
 	Operator string // stable operator id (ENS OP.ACC.1), copied into every event
 	Source   string // hostname or address of the runner
+	Command  string // command of the session ("ingest", ...), default of every event
 	// LockMode is the S3 Object Lock mode of written objects ("",
 	// GOVERNANCE or COMPLIANCE), used when the store implements [Locker].
 	LockMode string
@@ -121,10 +122,14 @@ func Open(ctx context.Context, st objstore.Store, mac MAC, opt Options) (*Log, e
 		return nil, fmt.Errorf("audit: session id: %w", err)
 	}
 	l := &Log{st: st, mac: mac, opt: opt, id: id}
+	open := l.fill(Event{Action: ActionOpen, Outcome: OutcomeOK, Time: now})
+	if err := open.Check(); err != nil {
+		return nil, err // an identifying-looking operator, source or command
+	}
 	if err := l.claimHead(ctx, now); err != nil {
 		return nil, err
 	}
-	l.pending = append(l.pending, l.fill(Event{Action: ActionOpen, Outcome: OutcomeOK, Time: now}))
+	l.pending = append(l.pending, open)
 	if err := l.flushLocked(ctx); err != nil {
 		return nil, err
 	}
@@ -260,6 +265,9 @@ func (l *Log) fill(ev Event) Event {
 	}
 	if ev.Source == "" {
 		ev.Source = l.opt.Source
+	}
+	if ev.Command == "" {
+		ev.Command = l.opt.Command
 	}
 	ev.Target = maps.Clone(ev.Target)
 	ev.Counts = maps.Clone(ev.Counts)

@@ -66,7 +66,7 @@ type Anomaly struct {
 // since (SEC-DAY-3): every problem of [Verify] first (kind "trail"), then
 // re-identifications, refused accesses, quarantined exports and alerts,
 // key operations, activity outside working hours (one per session),
-// bursts of workspace pulls and sessions still open. The caller records
+// and bursts of workspace pulls. The caller records
 // that the review ran (an "audit.review" event). Errors are those of
 // [Verify].
 func Review(ctx context.Context, st objstore.Store, mac MAC, since time.Time, rules ReviewRules) ([]Anomaly, Report, error) {
@@ -79,7 +79,14 @@ func Review(ctx context.Context, st objstore.Store, mac MAC, since time.Time, ru
 		out = append(out, Anomaly{Kind: AnomalyTrail, Session: p.Segment,
 			Detail: fmt.Sprintf("%s: %s (%s line %d)", p.Kind, p.Detail, p.File, p.Line)})
 	}
-	return append(out, Anomalies(segs, since, rules)...), rep, nil
+	for _, a := range Anomalies(segs, since, rules) {
+		// Old unclosed sessions are already trail problems; young ones are
+		// running (among them the reviewing command itself).
+		if a.Kind != AnomalyUnclosed {
+			out = append(out, a)
+		}
+	}
+	return out, rep, nil
 }
 
 // Anomalies applies the review rules to verified sessions (see [Review]),
