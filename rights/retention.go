@@ -42,6 +42,10 @@ type RetentionReport struct {
 	Batches []RetentionBatch `json:"batches"`
 	Kept    int              `json:"batches_kept"`
 	Proof   *Proof           `json:"proof,omitempty"`
+	// Workspaces are the active workspaces built from an expired batch:
+	// their copies are not traced to batches, so the curator must rebuild
+	// or revoke them (hdw workspace revoke).
+	Workspaces []string `json:"workspaces_to_rebuild,omitempty"`
 }
 
 // ApplyRetention deletes the batches collected before now minus Years
@@ -75,6 +79,9 @@ func ApplyRetention(ctx context.Context, wh *warehouse.Warehouse, opt RetentionO
 	}
 	if len(expired) == 0 {
 		return rep, nil
+	}
+	if rep.Workspaces, err = workspacesOf(ctx, wh.St, expired); err != nil {
+		return nil, err
 	}
 	imgs := map[string][]string{}
 	for info, err := range wh.St.List(ctx, "health/images/") {
@@ -152,4 +159,40 @@ func ApplyRetention(ctx context.Context, wh *warehouse.Warehouse, opt RetentionO
 		return rep, fmt.Errorf("write the retention proof: %w", err)
 	}
 	return rep, nil
+}
+
+// workspacesOf lists the active workspaces whose descriptor
+// (workspaces/<project>/workspace.json) includes one of the batches.
+func workspacesOf(ctx context.Context, st objstore.Store, batches []warehouse.Commit) ([]string, error) {
+	gone := map[string]bool{}
+	for _, c := range batches {
+		gone[c.Batch] = true
+	}
+	var out []string
+	for info, err := range st.List(ctx, "workspaces/") {
+		if err != nil {
+			if errors.Is(err, objstore.ErrNotExist) {
+				break
+			}
+			return nil, err
+		}
+		if !strings.HasSuffix(info.Key, "/workspace.json") {
+			continue
+		}
+		var d struct {
+			Project string   `json:"project"`
+			Status  string   `json:"status"`
+			Batches []string `json:"batches"`
+		}
+		if err := warehouse.ReadJSON(ctx, st, info.Key, 1<<20, &d); err != nil || d.Status == "revoked" {
+			continue
+		}
+		for _, b := range d.Batches {
+			if gone[b] {
+				out = append(out, d.Project)
+				break
+			}
+		}
+	}
+	return out, nil
 }

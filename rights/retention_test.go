@@ -48,6 +48,8 @@ func Test7_2_Retention(t *testing.T) {
 			}
 		})
 	}
+	f.st.PutIfAbsent(f.ctx, "workspaces/cardio/workspace.json", strings.NewReader(`{"project":"cardio","status":"active","batches":["`+old+`"]}`))
+	f.st.PutIfAbsent(f.ctx, "workspaces/onco/workspace.json", strings.NewReader(`{"project":"onco","status":"active","batches":["`+commits[1].Batch+`"]}`))
 	before := len(f.readPrefix(t, ""))
 	if after := len(f.readPrefix(t, "")); after != before {
 		t.Fatal("a dry run changed the warehouse")
@@ -57,7 +59,8 @@ func Test7_2_Retention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Batches) != 1 || rep.Batches[0].Batch != old || rep.Kept != 1 || rep.Proof == nil || !rep.Proof.Verified {
+	if len(rep.Batches) != 1 || rep.Batches[0].Batch != old || rep.Kept != 1 || rep.Proof == nil || !rep.Proof.Verified ||
+		len(rep.Workspaces) != 1 || rep.Workspaces[0] != "cardio" {
 		t.Fatalf("report %+v", rep)
 	}
 	if rep.Proof.Counts["images"] != 4 || rep.Proof.Counts["records"] != 5 {

@@ -546,6 +546,9 @@ func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() t
 		return err
 	}
 	counts := map[string]int64{"batches": int64(len(rep.Batches)), "kept": int64(rep.Kept)}
+	if len(rep.Workspaces) > 0 {
+		target["workspaces_to_rebuild"] = strings.Join(rep.Workspaces, ",")
+	}
 	// SEC-DAY-4: audit segments older than retention.audit_months go too.
 	mac, err := g.auditMAC(ctx, sess.prov)
 	if err != nil {
@@ -583,6 +586,9 @@ func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() t
 			b.Batch, b.Collected.Format("2006-01-02"), b.Records, b.Images, b.Genetic, b.Objects)
 	}
 	fmt.Fprintf(w, "  expired %d batches, kept %d\n", len(rep.Batches), rep.Kept)
+	for _, p := range rep.Workspaces {
+		fmt.Fprintf(w, "  workspace %s holds copies of expired batches: rebuild or revoke it (curator)\n", p)
+	}
 	fmt.Fprintf(w, "  audit segments older than %d months: %d\n", st.cfg.Retention.AuditMonths, len(segs))
 	if rep.Proof != nil {
 		fmt.Fprintf(w, "  proof %s (rights/proofs/%s.json)\n", rep.Proof.ID, rep.Proof.ID)
