@@ -33,6 +33,9 @@
 //     persons by medical criteria (see [ParseExpr]) and returns their
 //     contact details only.
 //
+// Workspaces are reached through a [WorkspaceIndex]; package
+// hdw/rights/wsindex implements it over package workspaces.
+//
 // # Guards
 //
 // Every operation requires the dpo profile, a request reference (SEC-REI-5)
