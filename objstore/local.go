@@ -181,7 +181,14 @@ func localInfo(key string, fi fs.FileInfo) Info {
 func (l *Local) List(ctx context.Context, prefix string) iter.Seq2[Info, error] {
 	return func(yield func(Info, error) bool) {
 		var infos []Info
-		err := filepath.WalkDir(l.root, func(p string, d fs.DirEntry, err error) error {
+		// Walk only the deepest folder the prefix names.
+		start := l.root
+		if i := strings.LastIndex(prefix, "/"); i > 0 {
+			if dir, err := CleanKey(prefix[:i]); err == nil {
+				start = filepath.Join(l.root, filepath.FromSlash(dir))
+			}
+		}
+		err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}

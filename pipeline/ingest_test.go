@@ -351,3 +351,16 @@ func TestShardsPartition(t *testing.T) {
 		t.Fatalf("union must equal a single run: %+v", sum)
 	}
 }
+
+// TestOppositionByNameBeforeNIR: opposed by name, then a row with a NIR.
+func TestOppositionByNameBeforeNIR(t *testing.T) {
+	e := newEnv(t, demoFiles(t))
+	ok, _ := e.keys.PseudonymKey(e.ctx, keys.PseudoOpposition)
+	k, _ := pseudo.New(ok)
+	basis, _ := pseudo.Basis(pseudo.Identity{LastName: "Dupont", FirstName: "Jean", BirthDate: "1960-03-14", Sex: "M"})
+	pipeline.AddOpposition(e.ctx, e.wh.St, k, basis)
+	sum, err := e.run(t, nil)
+	if err != nil || sum.Opposed != 1 {
+		t.Fatal(err, sum)
+	}
+}

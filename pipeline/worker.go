@@ -96,7 +96,7 @@ func (p *worker) process(ctx context.Context, w *work) *result {
 	}
 	row := w.row
 	if row.Basis != "" {
-		if p.opposed[OppositionID(p.ok, row.Basis)] {
+		if p.opposed[OppositionID(p.ok, row.Basis)] || p.opposedByName(row) {
 			r.outcome, r.opposed = Rejected, true
 			r.reason = "the person opposed the use of their data (CNIL 9.7); row skipped before anything was stored"
 			return r
@@ -123,6 +123,17 @@ func (p *worker) process(ctx context.Context, w *work) *result {
 	}
 	r.outcome = Ingested
 	return r
+}
+
+// opposedByName checks the name basis too: a person who opposed before
+// their NIR was known is still skipped when a later row carries it.
+func (p *worker) opposedByName(row *Row) bool {
+	last := row.Values["birth_name"]
+	if last == "" {
+		last = row.Values["last_name"]
+	}
+	b, err := pseudo.Basis(pseudo.Identity{LastName: last, FirstName: row.Values["first_name"], BirthDate: row.Values["birth_date"], Sex: row.Values["sex"]})
+	return err == nil && b != row.Basis && p.opposed[OppositionID(p.ok, b)]
 }
 
 func (p *worker) contentRef(ctx context.Context, obj *objstore.Info) string {

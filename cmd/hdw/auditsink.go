@@ -20,7 +20,7 @@ func (g *globals) openAudit(ctx context.Context, s objstore.Store, p keys.Provid
 		return nil, err
 	}
 	months := st.cfg.Retention.AuditMonths
-	l, err := audit.Open(ctx, s, mac, audit.Options{Profile: p.Profile(), Operator: op, Source: hostname(),
+	l, err := audit.Open(ctx, s, mac, audit.Options{Profile: p.Profile(), Operator: op, Source: hostname(), Command: g.command,
 		LockMode: st.cfg.Audit.ObjectLockMode, LockFor: time.Duration(months) * 30 * 24 * time.Hour})
 	if err != nil {
 		return nil, err

@@ -54,6 +54,7 @@ type globals struct {
 	stderr    io.Writer
 	getenv    func(string) string
 	logger    *slog.Logger
+	command   string // the running command, for the audit session
 }
 
 func main() {

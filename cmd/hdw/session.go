@@ -65,6 +65,7 @@ func (g *globals) open(ctx context.Context, command string) (*session, error) {
 		return nil, fmt.Errorf("operator identity: %w", err)
 	}
 	sess := &session{g: g, st: s, wh: wh, prov: prov, operator: op, command: command}
+	g.command = command
 	a, err := g.openAudit(ctx, s, prov, op)
 	if err != nil {
 		prov.Close()
