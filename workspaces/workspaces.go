@@ -268,7 +268,7 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 				}
 				if ik := row["image_key"]; ik != "" {
 					name := "images/" + token()
-					sum, n, err := copyImage(ctx, wh, ik, hdek, prefix(d.Project)+name, wdek)
+					sum, n, err := copyImage(ctx, wh, ik, hdek, prefix(d.Project)+name, wdek, row["image_format"], keyed, wp)
 					if err != nil {
 						return err
 					}
@@ -349,8 +349,9 @@ func writeTable(ctx context.Context, st objstore.Store, key string, dek keys.Sec
 	return w.Close()
 }
 
-// copyImage re-encrypts a warehouse image under the workspace key.
-func copyImage(ctx context.Context, wh *warehouse.Warehouse, from string, fdek keys.Secret, to string, tdek keys.Secret) (string, int64, error) {
+// copyImage re-encrypts a warehouse image under the workspace key; DICOM
+// files are re-keyed (UIDs and patient pseudonym), photos copied as they are.
+func copyImage(ctx context.Context, wh *warehouse.Warehouse, from string, fdek keys.Secret, to string, tdek keys.Secret, format string, k *pseudo.Keyed, wp string) (string, int64, error) {
 	r, err := warehouse.OpenEncrypted(ctx, wh.St, from, fdek)
 	if err != nil {
 		return "", 0, err
@@ -361,12 +362,37 @@ func copyImage(ctx context.Context, wh *warehouse.Warehouse, from string, fdek k
 		return "", 0, err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), r)
-	if err != nil {
+	cw := &countWriter{w: io.MultiWriter(w, h)}
+	if format == "dicom" {
+		data, err := io.ReadAll(io.LimitReader(r, maxImage+1))
+		if err == nil && len(data) > maxImage {
+			err = errors.New("workspace: image too large")
+		}
+		if err == nil {
+			err = rekeyDICOM(cw, data, k, wp)
+		}
+		if err != nil {
+			objstore.Abort(w)
+			return "", 0, err
+		}
+	} else if _, err := io.Copy(cw, r); err != nil {
 		objstore.Abort(w)
 		return "", 0, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, w.Close()
+	return hex.EncodeToString(h.Sum(nil)), cw.n, w.Close()
+}
+
+const maxImage = 1 << 30
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Pull writes the decrypted workspace to dir (researcher:<project>),

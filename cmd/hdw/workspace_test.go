@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"hdw/masking/dcm"
 	"hdw/warehouse"
 )
 
@@ -54,11 +56,39 @@ func TestSEC_ESP_Workspaces(t *testing.T) {
 	c.must(0, "--profile", "curator", "workspace", "create", "beta", "--approval", "CSE-2026-02", "--columns", cols, "--cohort", "heart")
 	c.must(0, "--profile", "curator", "workspace", "create", "gamma", "--approval", "CSE-2026-03", "--columns", cols, "--cohort", "heart", "--where", "modality = 'CT'")
 	ps := map[string]map[string]bool{}
+	uids := map[string]map[string]bool{}
+	uidRe := regexp.MustCompile(`2\.25\.[0-9]+`)
+	// The warehouse's own pseudonyms and UIDs must not reach a workspace.
+	cur, _ := c.openAs("curator")
+	health := decryptPrefix(t, cur, "health/records/", "health")
+	var warehouseIDs []string
+	for _, line := range strings.Split(string(health), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && (k == "pseudonym" || k == "sop_uid" || k == "study_uid") && v != "" {
+			warehouseIDs = append(warehouseIDs, v)
+		}
+	}
+	if len(warehouseIDs) == 0 {
+		t.Fatal("no warehouse ids")
+	}
 	for _, p := range []string{"alpha", "beta", "gamma"} {
 		dir := filepath.Join(c.dir, "pull-"+p)
 		c.must(0, "--profile", "researcher:"+p, "workspace", "pull", p, "--out", dir)
 		ps[p] = pulledPseudonyms(t, dir)
-		assertNoLeak(t, "pulled workspace "+p, readTree(t, dir), secrets(up))
+		tree := readTree(t, dir)
+		assertNoLeak(t, "pulled workspace "+p, tree, secrets(up))
+		assertNoLeak(t, "pulled workspace "+p+" (warehouse pseudonyms and UIDs)", tree, warehouseIDs)
+		uids[p] = map[string]bool{}
+		for _, u := range uidRe.FindAll(tree, -1) {
+			uids[p][string(u)] = true
+		}
+	}
+	for u := range uids["alpha"] {
+		if uids["beta"][u] && u != dcm.ImplementationClassUID {
+			t.Fatal("SEC-ESP-1: two workspaces share a DICOM UID")
+		}
+	}
+	if len(uids["alpha"]) == 0 {
+		t.Fatal("no DICOM UIDs in the pulled images")
 	}
 	for p := range ps["alpha"] {
 		if ps["beta"][p] || ps["gamma"][p] {
