@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -29,6 +30,7 @@ func rekeyDICOM(dst io.Writer, data []byte, k *pseudo.Keyed, pseudonym string) (
 	if err != nil && !errors.Is(err, dicom.ErrorEndOfDICOM) {
 		return ErrDICOM
 	}
+	shift := k.DateShift(pseudonym)
 	var walk func(els []*dicom.Element) error
 	walk = func(els []*dicom.Element) error {
 		for _, e := range els {
@@ -57,6 +59,18 @@ func rekeyDICOM(dst io.Writer, data []byte, k *pseudo.Keyed, pseudonym string) (
 					return err
 				}
 				e.Value, e.ValueLength = v, 0
+			case (e.RawValueRepresentation == "DA" || e.RawValueRepresentation == "DT") && e.Value.ValueType() == dicom.Strings:
+				// Dates are shifted again by the workspace's own keyed shift.
+				in, _ := e.Value.GetValue().([]string)
+				out := make([]string, len(in))
+				for i, d := range in {
+					out[i] = shiftDate(strings.TrimSpace(d), shift)
+				}
+				v, err := dicom.NewValue(out)
+				if err != nil {
+					return err
+				}
+				e.Value, e.ValueLength = v, 0
 			case e.Value.ValueType() == dicom.Sequences:
 				items, _ := e.Value.GetValue().([]*dicom.SequenceItemValue)
 				for _, it := range items {
@@ -76,4 +90,17 @@ func rekeyDICOM(dst io.Writer, data []byte, k *pseudo.Keyed, pseudonym string) (
 		return ErrDICOM
 	}
 	return nil
+}
+
+// shiftDate moves a DA (YYYYMMDD) or the date part of a DT by days; values
+// that do not parse are emptied.
+func shiftDate(v string, days int) string {
+	if len(v) < 8 {
+		return ""
+	}
+	t, err := time.Parse("20060102", v[:8])
+	if err != nil {
+		return ""
+	}
+	return t.AddDate(0, 0, days).Format("20060102") + v[8:]
 }

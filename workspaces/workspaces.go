@@ -208,14 +208,66 @@ func Create(ctx context.Context, wh *warehouse.Warehouse, k Keys, s Spec) (*Desc
 	if err := k.CreateKey(ctx, pseudoName(d)); err != nil {
 		return nil, fmt.Errorf("create workspace pseudonym key: %w", err)
 	}
-	if err := fill(ctx, wh, k, d, where, s.Dict); err != nil {
+	deks, err := wh.NewBatchKeys(ctx, "ws-"+d.Project, []string{keys.Workspace(d.Project)}, false)
+	if err != nil {
+		return nil, err
+	}
+	wdek := deks[keys.Workspace(d.Project)]
+	defer wdek.Wipe()
+	if err := fill(ctx, wh, k, d, where, s.Dict, wdek, nil, nil, &Manifest{Files: map[string]string{}}); err != nil {
 		return nil, err
 	}
 	return d, warehouse.WriteJSON(ctx, wh.St, prefix(s.Project)+"workspace.json", d)
 }
 
-// fill copies the matching data into the workspace (all committed batches).
-func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, where *rights.Expr, dict *configs.Dictionary) error {
+// Refresh adds the rows of batches committed since the workspace was built
+// (or last refreshed) that match its filter, keeping every pseudonym.
+func Refresh(ctx context.Context, wh *warehouse.Warehouse, k Keys, project string, dict *configs.Dictionary) (*Descriptor, int, error) {
+	d, err := Load(ctx, wh.St, project)
+	if err != nil {
+		return nil, 0, err
+	}
+	if d.Status != "active" {
+		return d, 0, ErrRevoked
+	}
+	var where *rights.Expr
+	if d.Where != "" {
+		if where, err = rights.ParseExpr(d.Where); err != nil {
+			return d, 0, err
+		}
+	}
+	wdek, err := wh.DataKey(ctx, "ws-"+project, keys.Workspace(project))
+	if err != nil {
+		return d, 0, err
+	}
+	defer wdek.Wipe()
+	var man Manifest
+	if err := warehouse.ReadJSON(ctx, wh.St, prefix(project)+"manifest.json", 64<<20, &man); err != nil {
+		return d, 0, err
+	}
+	read := func(name string) []map[string]string {
+		var rows []map[string]string
+		warehouse.ReadEncryptedTable(ctx, wh.St, prefix(project)+name, wdek, func(m map[string]string) error {
+			c := make(map[string]string, len(m))
+			for k, v := range m {
+				c[k] = v
+			}
+			rows = append(rows, c)
+			return nil
+		})
+		return rows
+	}
+	before := d.Rows
+	if err := fill(ctx, wh, k, d, where, dict, wdek, read("records.parquet"), read("genetic.parquet"), &man); err != nil {
+		return d, 0, err
+	}
+	return d, d.Rows - before, warehouse.WriteJSON(ctx, wh.St, prefix(project)+"workspace.json", d)
+}
+
+// fill copies the matching data of the committed batches not yet in d
+// into the workspace, after the rows it already holds.
+func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, where *rights.Expr, dict *configs.Dictionary,
+	wdek keys.Secret, recs, gens []map[string]string, man *Manifest) error {
 	ps, err := k.PseudonymKey(ctx, pseudoName(d))
 	if err != nil {
 		return err
@@ -225,12 +277,6 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 	if err != nil {
 		return err
 	}
-	deks, err := wh.NewBatchKeys(ctx, "ws-"+d.Project, []string{keys.Workspace(d.Project)}, false)
-	if err != nil {
-		return err
-	}
-	wdek := deks[keys.Workspace(d.Project)]
-	defer wdek.Wipe()
 	var healthCols, geneticCols []string
 	for _, c := range d.Columns {
 		if col, _ := dict.Lookup(c); col.Category == configs.CatGenetic {
@@ -239,16 +285,39 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 			healthCols = append(healthCols, c)
 		}
 	}
-	man := &Manifest{Files: map[string]string{}}
 	recCols := append([]string{"pseudonym", "image"}, healthCols...)
-	var recs, gens []map[string]string
 	patients := map[string]bool{}
+	// Records stream into the (encrypted) table; the plaintext hash goes to
+	// the manifest. Rows already in the workspace (refresh) come first.
+	rw, err := warehouse.CreateEncrypted(ctx, wh.St, prefix(d.Project)+"records.parquet", wdek)
+	if err != nil {
+		return err
+	}
+	defer objstore.Abort(rw) // no-op once published
+	rh := sha256.New()
+	tw := warehouse.NewTableWriter(io.MultiWriter(rw, rh), recCols)
+	nrows := 0
+	for _, r := range recs {
+		patients[r["pseudonym"]] = true
+		if err := tw.WriteMap(r); err != nil {
+			objstore.Abort(rw)
+			return err
+		}
+		nrows++
+	}
+	done := map[string]bool{}
+	for _, b := range d.Batches {
+		done[b] = true
+	}
 	selected := map[string]string{} // warehouse record_id -> workspace pseudonym
 	cs, err := wh.Commits(ctx)
 	if err != nil {
 		return err
 	}
 	for _, c := range cs {
+		if done[c.Batch] {
+			continue
+		}
 		hdek, err := wh.DataKey(ctx, c.Batch, keys.Health)
 		if err != nil {
 			return err
@@ -277,7 +346,10 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 					d.Images++
 					d.Bytes += n
 				}
-				recs = append(recs, rec)
+				if err := tw.WriteMap(rec); err != nil {
+					return err
+				}
+				nrows++
 				patients[wp] = true
 				selected[row["record_id"]] = wp
 				return nil
@@ -312,15 +384,20 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 		}
 		d.Batches = append(d.Batches, c.Batch)
 	}
-	if err := writeTable(ctx, wh.St, prefix(d.Project)+"records.parquet", wdek, recCols, recs, man, "records.parquet"); err != nil {
+	if err := tw.Close(); err != nil {
+		objstore.Abort(rw)
 		return err
 	}
+	if err := rw.Close(); err != nil {
+		return err
+	}
+	man.Files["records.parquet"] = hex.EncodeToString(rh.Sum(nil))
 	if len(geneticCols) > 0 {
 		if err := writeTable(ctx, wh.St, prefix(d.Project)+"genetic.parquet", wdek, append([]string{"pseudonym"}, geneticCols...), gens, man, "genetic.parquet"); err != nil {
 			return err
 		}
 	}
-	d.Rows, d.Patients = len(recs), len(patients)
+	d.Rows, d.Patients = nrows, len(patients)
 	man.MAC = man.sign(ps.Bytes())
 	return warehouse.WriteJSON(ctx, wh.St, prefix(d.Project)+"manifest.json", man)
 }

@@ -54,6 +54,8 @@ profile and writes its passphrase to the credentials folder.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runWorkspaceList(cmd.Context(), g, true) }})
 	c.AddCommand(&cobra.Command{Use: "revoke PROJECT", Short: "destroy the workspace keys and data (SEC-HAB-6)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runWorkspaceRevoke(cmd.Context(), g, args[0]) }})
+	c.AddCommand(&cobra.Command{Use: "refresh PROJECT", Short: "add rows ingested since creation that match the filter, keeping pseudonyms (curator)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runWorkspaceRefresh(cmd.Context(), g, args[0]) }})
 	c.AddCommand(&cobra.Command{Use: "verify PROJECT", Short: "check every workspace file against the signed manifest", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runWorkspaceVerify(cmd.Context(), g, args[0]) }})
 	return c
@@ -227,5 +229,26 @@ func runWorkspaceVerify(ctx context.Context, g *globals, project string) error {
 		return &exitError{code: exitFailure, err: fmt.Errorf("workspace %s: %d files do not match the signed manifest", project, len(probs))}
 	}
 	fmt.Fprintf(g.stdout, "workspace %s: every file matches the signed manifest\n", project)
+	return nil
+}
+
+func runWorkspaceRefresh(ctx context.Context, g *globals, project string) error {
+	if err := g.requireProfile(keys.ProfileCurator); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "workspace refresh")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	d, added, err := workspaces.Refresh(ctx, sess.wh, sess.prov, project, st.dict)
+	if err != nil {
+		sess.event(ctx, "", "workspace.refresh", "failed", map[string]string{"project": project}, nil, "")
+		return err
+	}
+	if err := sess.event(ctx, "", "workspace.refresh", "ok", map[string]string{"project": project}, map[string]int64{"added_rows": int64(added), "rows": int64(d.Rows)}, ""); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "workspace %s: %d rows added, %d rows, %d patients\n", project, added, d.Rows, d.Patients)
 	return nil
 }

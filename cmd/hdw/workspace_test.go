@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"hdw/masking/dcm"
+	"hdw/synth"
 	"hdw/warehouse"
 )
 
@@ -122,6 +123,24 @@ func TestSEC_ESP_Workspaces(t *testing.T) {
 	if !strings.Contains(out, "old") {
 		t.Fatal("SEC-HAB-5: expired workspace not listed for review")
 	}
+	// Refresh adds what a later ingest brought, keeping pseudonyms.
+	up2 := synth.NewUpload(synth.UploadSpec{Seed: 8, Patients: 3, DICOMPerPatient: 1})
+	src2 := filepath.Join(c.dir, "upload2")
+	writeUpload(t, src2, up2)
+	c.must(0, "--profile", "ingest", "ingest", src2)
+	out = c.must(0, "--profile", "curator", "workspace", "refresh", "beta")
+	if !strings.Contains(out, "3 rows added") {
+		t.Fatalf("refresh: %s", out)
+	}
+	dir := filepath.Join(c.dir, "pull-beta-2")
+	c.must(0, "--profile", "researcher:beta", "workspace", "pull", "beta", "--out", dir)
+	after := pulledPseudonyms(t, dir)
+	for p := range ps["beta"] {
+		if !after[p] {
+			t.Fatal("refresh changed an existing pseudonym")
+		}
+	}
+	c.must(0, "--profile", "curator", "workspace", "verify", "beta")
 	// Verify detects a changed file; revoke removes data and keys.
 	c.must(0, "--profile", "curator", "workspace", "verify", "alpha")
 	img, _ := filepath.Glob(filepath.Join(c.env["HDW_WAREHOUSE"], "workspaces/alpha/images/*"))

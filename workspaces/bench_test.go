@@ -1,0 +1,63 @@
+package workspaces_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"hdw/configs"
+	"hdw/keys"
+	"hdw/keys/local"
+	"hdw/objstore"
+	"hdw/pipeline"
+	"hdw/warehouse"
+	"hdw/workspaces"
+)
+
+// BenchmarkCreate builds a workspace from a generated health table of
+// HDW_BENCH_ROWS rows (default 200,000; the figure is for 1M:
+// HDW_BENCH_ROWS=1000000 make bench) and reports rows/s.
+func BenchmarkCreate(b *testing.B) {
+	n := 200_000
+	if v, err := strconv.Atoi(os.Getenv("HDW_BENCH_ROWS")); err == nil && v > 0 {
+		n = v
+	}
+	ctx := context.Background()
+	st, _ := objstore.NewLocal(b.TempDir())
+	pass := map[string][]byte{}
+	for _, p := range local.WarehouseProfiles {
+		pass[p] = []byte("bench passphrase " + p)
+	}
+	if err := local.Init(ctx, st, pass); err != nil {
+		b.Fatal(err)
+	}
+	warehouse.Create(ctx, st, warehouse.Descriptor{ID: "bench", KeyProvider: "local"})
+	ing, _ := local.Open(ctx, st, keys.ProfileIngest, pass[keys.ProfileIngest])
+	wh, _ := warehouse.Open(ctx, st, ing)
+	dict := configs.DefaultDictionary()
+	deks, _ := wh.NewBatchKeys(ctx, "b1", []string{keys.Health}, false)
+	w, _ := warehouse.CreateEncrypted(ctx, st, warehouse.HealthTableKey("b1"), deks[keys.Health])
+	tw := warehouse.NewTableWriter(w, pipeline.HealthColumns(dict))
+	for i := 0; i < n; i++ {
+		tw.WriteMap(map[string]string{"pseudonym": fmt.Sprintf("p%08d", i/3), "record_id": strconv.Itoa(i), "batch": "b1",
+			"diagnosis": []string{"C50", "I10", "E11"}[i%3], "birth_year": strconv.Itoa(1930 + i%80), "modality": "CT"})
+	}
+	tw.Close()
+	w.Close()
+	wh.WriteCommit(ctx, warehouse.Commit{Batch: "b1", Objects: []warehouse.ObjectRef{{Key: warehouse.HealthTableKey("b1"), Store: keys.Health}}})
+	cur, _ := local.Open(ctx, st, keys.ProfileCurator, pass[keys.ProfileCurator])
+	whc, _ := warehouse.Open(ctx, st, cur)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := workspaces.Create(ctx, whc, cur, workspaces.Spec{Project: fmt.Sprintf("b%d", i), Approval: "bench",
+			Columns: []string{"diagnosis", "birth_year"}, Where: "birth_year < 1980", Dict: dict, Now: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
