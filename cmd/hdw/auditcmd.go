@@ -68,16 +68,19 @@ func runAuditVerify(ctx context.Context, g *globals) error {
 	if g.json {
 		json.NewEncoder(g.stdout).Encode(rep)
 	} else {
-		fmt.Fprintf(g.stdout, "audit trail: %d segments, %d events\n", rep.Segments, rep.Events)
+		fmt.Fprintf(g.stdout, "audit trail: %d sessions, %d segment parts, %d events, %d sessions still open\n", rep.Sessions, rep.Segments, rep.Events, len(rep.Open))
 		for _, p := range rep.Problems {
-			fmt.Fprintf(g.stdout, "  %-15s segment %s line %d: %s\n", p.Kind, p.Segment, p.Line, p.Detail)
+			fmt.Fprintf(g.stdout, "  %-15s %s line %d: %s\n", p.Kind, p.File, p.Line, p.Detail)
+		}
+		if rep.Omitted > 0 {
+			fmt.Fprintf(g.stdout, "  (%d more problems not listed)\n", rep.Omitted)
 		}
 		if rep.OK {
 			fmt.Fprintln(g.stdout, "  ok: every chain and seal verifies")
 		}
 	}
 	if !rep.OK {
-		return &exitError{code: exitFailure, err: fmt.Errorf("audit trail: %s in segment %s line %d", rep.First.Kind, rep.First.Segment, rep.First.Line)}
+		return &exitError{code: exitFailure, err: fmt.Errorf("audit trail: %s in %s line %d", rep.First.Kind, rep.First.File, rep.First.Line)}
 	}
 	return nil
 }
@@ -103,7 +106,7 @@ func runAuditReview(ctx context.Context, g *globals, since string) error {
 	if err != nil {
 		return err
 	}
-	rules := audit.ReviewRules{}
+	rules := audit.ReviewRules{Location: time.Local}
 	if a, b, ok := strings.Cut(st.cfg.Audit.WorkHours, "-"); ok {
 		rules.WorkStart, _ = strconv.Atoi(a)
 		rules.WorkEnd, _ = strconv.Atoi(b)

@@ -127,15 +127,16 @@ func runWorkspacePull(ctx context.Context, g *globals, project, out string) erro
 	if err := g.requireProfile("researcher:*"); err != nil {
 		return err
 	}
-	if g.profile != keys.Researcher(project) {
-		return &exitError{code: exitFailure, err: fmt.Errorf("profile %s may not pull workspace %s (SEC-ESP-1)", g.profile, project)}
-	}
 	sess, err := g.open(ctx, "workspace pull")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
 	target := map[string]string{"project": project}
+	if g.profile != keys.Researcher(project) {
+		// SEC-DAY-1: the refusal is traced.
+		return sess.deny(ctx, "workspace.pull", target, &exitError{code: exitFailure, err: fmt.Errorf("profile %s may not pull workspace %s (SEC-ESP-1)", g.profile, project)})
+	}
 	d, err := workspaces.Pull(ctx, sess.wh, project, out, time.Now().UTC())
 	if err != nil {
 		if errors.Is(err, keys.ErrForbidden) || errors.Is(err, workspaces.ErrExpired) || errors.Is(err, workspaces.ErrRevoked) {
