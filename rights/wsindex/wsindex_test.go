@@ -99,7 +99,7 @@ type fakeDeid struct{}
 func (fakeDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
 	io.Copy(io.Discard, src)
 	fmt.Fprintf(dst, "CLEAN PatientID=%s pixels", p.Pseudonym)
-	return masking.Result{Format: "dicom", Modality: "OT"}, nil
+	return masking.Result{Format: "fake", Modality: "OT"}, nil
 }
 
 func scrub(s string, p masking.Person) string {
