@@ -139,8 +139,8 @@ func runExportRequest(ctx context.Context, g *globals, project, table, quasi, se
 	if !keys.ValidProject(project) {
 		return usageErr("project must be 1-64 of a-z, 0-9, '-', '_'")
 	}
-	if table != "health" {
-		return usageErr("--table: only health is available")
+	if table != "health" && table != "records" && table != "genetic" {
+		return usageErr("--table is health (warehouse records), or records / genetic (the PROJECT workspace's tables)")
 	}
 	req := export.Request{QuasiIdentifiers: splitList(quasi), Sensitive: splitList(sensitive), PersonColumn: "pseudonym",
 		K: k, L: l, T: t, MaxSuppression: maxSupp}
@@ -168,14 +168,24 @@ func runExportRequest(ctx context.Context, g *globals, project, table, quasi, se
 		return err
 	}
 	defer sess.close(ctx)
-	var cols []string
-	cols = append(cols, "pseudonym", "record_id", "batch", "collected", "study_uid", "sop_uid", "notes")
-	for _, c := range st.dict.Columns {
-		if c.Category == "health" || c.Category == "derived" {
-			cols = append(cols, c.Name)
+	var src export.RowSource
+	if table == "health" {
+		var cols []string
+		cols = append(cols, "pseudonym", "record_id", "batch", "collected", "study_uid", "sop_uid", "notes")
+		for _, c := range st.dict.Columns {
+			if c.Category == "health" || c.Category == "derived" {
+				cols = append(cols, c.Name)
+			}
 		}
+		src = &healthSource{wh: sess.wh, cols: cols}
+	} else {
+		// Inside a workspace: its table, its own pseudonyms as the person column.
+		ws, err := workspaceSource(ctx, sess.wh, project, table)
+		if err != nil {
+			return err
+		}
+		src = ws
 	}
-	src := &healthSource{wh: sess.wh, cols: cols}
 	rep, err := export.Check(ctx, src, req)
 	if err != nil {
 		if errors.Is(err, export.ErrRequest) {
@@ -405,4 +415,35 @@ func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 	}
 	fmt.Fprintf(g.stdout, "export %s: %d rows written to %s (data.parquet, data.csv, report.json, report.html)\n", id, n, out)
 	return nil
+}
+
+// wsSource reads one table of a workspace (decrypted with ws:<project>).
+type wsSource struct {
+	data []byte
+	cols []string
+}
+
+func workspaceSource(ctx context.Context, wh *warehouse.Warehouse, project, table string) (*wsSource, error) {
+	dek, err := wh.DataKey(ctx, "ws-"+project, keys.Workspace(project))
+	if err != nil {
+		return nil, fmt.Errorf("workspace %s: %w", project, err)
+	}
+	defer dek.Wipe()
+	data, err := warehouse.ReadEncryptedAll(ctx, wh.St, "workspaces/"+project+"/"+table+".parquet", dek, warehouse.MaxTableBytes)
+	if err != nil {
+		return nil, fmt.Errorf("workspace %s table %s: %w", project, table, err)
+	}
+	cols, err := warehouse.ReadTable(data, func(map[string]string) error { return errStop })
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	return &wsSource{data: data, cols: cols}, nil
+}
+
+var errStop = errors.New("stop")
+
+func (w *wsSource) Columns() []string { return w.cols }
+func (w *wsSource) Rows(ctx context.Context, fn func(map[string]string) error) error {
+	_, err := warehouse.ReadTable(w.data, fn)
+	return err
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +63,27 @@ func TestSEC_EXP_2_ExportWorkflow(t *testing.T) {
 		t.Fatalf("quarantined export approved without justification: %d", code)
 	}
 	c.must(0, "--profile", "approver", "export", "approve", res.ID, "--justification", "reviewed: aggregated counts only")
+	// Inside a workspace: its own table and pseudonyms.
+	c.must(0, "--profile", "curator", "workspace", "create", "study2", "--approval", "CSE-7", "--columns", "diagnosis,sex_code,body_site")
+	out = c.must(0, "--profile", "curator", "--json", "export", "request", "study2", "--table", "records", "--quasi", "sex_code", "--sensitive", "diagnosis", "--k", "3")
+	decodeJSON(t, out, &res)
+	if res.Status != "pending-approval" {
+		t.Fatalf("workspace export: %s", res.Status)
+	}
+	// SEC-EXP-2: an approver who requested the export may not approve it
+	// (the same person can hold both roles, e.g. one Vault entity).
+	_, ap := c.openAs("approver")
+	op, _ := ap.Operator(context.Background())
+	reqFile := filepath.Join(c.env["HDW_WAREHOUSE"], "exports", res.ID, "request.json")
+	b, _ := os.ReadFile(reqFile)
+	var rec map[string]any
+	json.Unmarshal(b, &rec)
+	rec["requester"] = op
+	b, _ = json.Marshal(rec)
+	os.WriteFile(reqFile, b, 0o600)
+	if code, _, errOut := c.run("--profile", "approver", "export", "approve", res.ID); code != 1 || !strings.Contains(errOut, "requester") {
+		t.Fatalf("self-approval: %d %s", code, errOut)
+	}
 	audit := readPrefix(t, c, "audit/")
 	if !strings.Contains(string(audit), "export.quarantine") || !strings.Contains(string(audit), `"alert"`) {
 		t.Fatal("quarantine alert not audited")
