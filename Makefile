@@ -9,7 +9,7 @@ TAGS ?= $(shell test -f /usr/include/tesseract/baseapi.h && echo ocr)
 APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr libtesseract-dev
 export HDW_CACHE := $(CACHE)
 
-.PHONY: all build demo test unit race lint fuzz bench bench-peers bench-diff integration deps servers clean
+.PHONY: all build demo test unit race lint fuzz bench bench-peers bench-export bench-diff integration deps servers clean
 
 all: build
 
@@ -73,6 +73,12 @@ bench:
 ## bench-peers: hdw against gdcmanon, dcmodify and exiftool on the same files
 bench-peers: deps build
 	bash bench/peers.sh
+
+## bench-export: the export gate at 1M and 10M rows (rows/s, peak RSS) and DuckDB's GROUP BY on the same file
+bench-export:
+	$(GO) build -o bin/kanon ./bench/cmd/kanon
+	for n in 1000000 10000000; do ./bin/kanon -file /tmp/hdw-kanon.parquet -gen $$n -check; done; rm -f /tmp/hdw-kanon.parquet
+	sh bench/kanon-duckdb.sh 1000000
 
 bench-diff:
 	@command -v benchstat >/dev/null || $(GO) install golang.org/x/perf/cmd/benchstat@v0.0.0-20250414005231-a2bf8ba1d4d8

@@ -261,14 +261,14 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 	rep := &Report{Request: req, Histogram: map[string]int{}}
 	classes := map[string]*class{}
 	seed := maphash.MakeSeed()
-	seen := map[uint64]struct{}{} // (class, person) pairs
-	persons := map[uint64]struct{}{}
+	seen := newSet(1 << 16)    // (class, person) pairs
+	persons := newSet(1 << 16) // persons
 	global := make([]map[string]int64, len(req.Sensitive))
 	for i := range global {
 		global[i] = map[string]int64{}
 	}
 	colDistinct := map[string]map[uint64]struct{}{}
-	for _, c := range src.Columns() {
+	for _, c := range append(append([]string{}, req.QuasiIdentifiers...), req.Sensitive...) {
 		colDistinct[c] = map[uint64]struct{}{}
 	}
 	contentFind := map[string]string{}
@@ -289,11 +289,8 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 		if req.PersonColumn == "" {
 			person = strconv.FormatInt(rep.Rows, 10)
 		}
-		ph := maphash.String(seed, person)
-		persons[ph] = struct{}{}
-		pk := maphash.String(seed, key+"\x00"+person)
-		if _, ok := seen[pk]; !ok {
-			seen[pk] = struct{}{}
+		persons.add(maphash.String(seed, person))
+		if seen.add(maphash.String(seed, key+"\x00"+person)) {
 			c.persons++
 		}
 		for i, s := range req.Sensitive {
@@ -315,7 +312,7 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 				}
 			}
 		}
-		if rep.Rows <= 200_000 {
+		if rep.Rows <= 100_000 {
 			for col, v := range row {
 				if m, ok := colDistinct[col]; ok && v != "" {
 					m[maphash.String(seed, v)] = struct{}{}
@@ -328,7 +325,8 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 		return nil, err
 	}
 	seen = nil
-	rep.Persons = int64(len(persons))
+	rep.Persons = int64(persons.len())
+	persons = nil
 	// Suppression: classes below k (counted in persons) go if within the limit.
 	var below int64
 	for _, c := range classes {
@@ -406,7 +404,7 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 	}
 	rep.OutputColumns = append(rep.OutputColumns, req.Sensitive...)
 	// Linkability over the released columns.
-	sample := min(rep.Rows, 200_000)
+	sample := min(rep.Rows, 100_000)
 	for _, col := range rep.OutputColumns {
 		name := strings.ToLower(col)
 		for _, l := range linkNames {

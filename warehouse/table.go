@@ -100,7 +100,13 @@ var ErrTable = errors.New("warehouse: malformed table")
 // ReadTable calls fn for every row of a Parquet table held in data. The row
 // map is reused between calls.
 func ReadTable(data []byte, fn func(row map[string]string) error) ([]string, error) {
-	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	return ReadTableAt(bytes.NewReader(data), int64(len(data)), fn)
+}
+
+// ReadTableAt streams the rows of a Parquet table from a random-access
+// reader, one row group page at a time (bounded memory).
+func ReadTableAt(r io.ReaderAt, size int64, fn func(row map[string]string) error) ([]string, error) {
+	f, err := parquet.OpenFile(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTable, err)
 	}
