@@ -27,6 +27,7 @@ type Scanner struct {
 	tail    []byte
 	max     int
 	hit     string
+	final   bool
 }
 
 // NewScanner prepares a scan for p's identifiers.
@@ -84,24 +85,20 @@ func forms(v, kind string) []string {
 	return out
 }
 
-// Write scans p; it never fails.
+// Write scans p; it never fails. Matches in the last bytes, where the
+// pseudonym may still be completing, are checked on the next Write or by Hit.
 func (s *Scanner) Write(p []byte) (int, error) {
 	if s.hit != "" || len(s.needles) == 0 {
 		return len(p), nil
 	}
+	s.final = false
 	buf := append(s.tail, p...)
-	scan := buf
-	if len(s.pseudo) > 0 && bytes.Contains(buf, s.pseudo) {
-		// A base32 pseudonym may spell a short name by chance ("lyon").
-		scan = bytes.ReplaceAll(buf, s.pseudo, make([]byte, len(s.pseudo)))
+	limit := len(buf)
+	if len(s.pseudo) > 0 {
+		limit -= len(s.pseudo) - 1
 	}
-	for _, n := range s.needles {
-		if bytes.Contains(scan, n.b) {
-			s.hit = n.kind
-			break
-		}
-	}
-	keep := s.max - 1
+	s.check(buf, limit)
+	keep := s.max + len(s.pseudo)
 	if keep > len(buf) {
 		keep = len(buf)
 	}
@@ -109,8 +106,37 @@ func (s *Scanner) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Hit returns the kind of the first identifier found.
-func (s *Scanner) Hit() (string, bool) { return s.hit, s.hit != "" }
+// check records a hit for a needle that ends at or before limit.
+func (s *Scanner) check(buf []byte, limit int) {
+	scan := buf
+	if len(s.pseudo) > 0 && bytes.Contains(buf, s.pseudo) {
+		// A base32 pseudonym may spell a short name by chance ("lyon").
+		scan = bytes.ReplaceAll(buf, s.pseudo, make([]byte, len(s.pseudo)))
+	}
+	for _, n := range s.needles {
+		for off := 0; ; {
+			i := bytes.Index(scan[off:], n.b)
+			if i < 0 {
+				break
+			}
+			if off+i+len(n.b) <= limit {
+				s.hit = n.kind
+				return
+			}
+			off += i + 1
+		}
+	}
+}
+
+// Hit returns the kind of the first identifier found, once the stream has
+// ended (it checks the last bytes too).
+func (s *Scanner) Hit() (string, bool) {
+	if s.hit == "" && !s.final && len(s.needles) > 0 {
+		s.final = true
+		s.check(s.tail, len(s.tail))
+	}
+	return s.hit, s.hit != ""
+}
 
 // ScanText checks a parsed text value (accent- and case-insensitive).
 func ScanText(text string, p Person) (string, bool) {
