@@ -14,8 +14,18 @@ const MinIdentifierLen = 4
 const MinNumericLen = 8
 
 type needle struct {
-	b    []byte
-	kind string
+	b     []byte
+	kind  string
+	delim bool // short value: must stand between delimiters (text), not inside binary data
+}
+
+// ShortIdentifierLen: values shorter than this (a 4-letter city, a short
+// first name) occur by chance in compressed pixel data; the byte scan only
+// counts them when they stand between text delimiters.
+const ShortIdentifierLen = 6
+
+func isDelim(c byte) bool {
+	return c < 0x20 || strings.IndexByte(" ^\\,.-/:;=()'\"_", c) >= 0
 }
 
 // Scanner is the residual scan (the last line of defence, SEC-PSE-4): it
@@ -28,6 +38,7 @@ type Scanner struct {
 	max     int
 	hit     string
 	final   bool
+	started bool // bytes before the current buffer exist
 }
 
 // NewScanner prepares a scan for p's identifiers.
@@ -49,7 +60,7 @@ func NewScanner(p Person) *Scanner {
 			return
 		}
 		seen[v] = true
-		s.needles = append(s.needles, needle{[]byte(v), kind})
+		s.needles = append(s.needles, needle{b: []byte(v), kind: kind, delim: len(v) < ShortIdentifierLen})
 		if len(v) > s.max {
 			s.max = len(v)
 		}
@@ -93,12 +104,13 @@ func (s *Scanner) Write(p []byte) (int, error) {
 	}
 	s.final = false
 	buf := append(s.tail, p...)
+	defer func() { s.started = true }()
 	limit := len(buf)
 	if len(s.pseudo) > 0 {
 		limit -= len(s.pseudo) - 1
 	}
-	s.check(buf, limit)
-	keep := s.max + len(s.pseudo)
+	s.check(buf, limit, false)
+	keep := s.max + len(s.pseudo) + 1 // +1: the delimiter before a short match
 	if keep > len(buf) {
 		keep = len(buf)
 	}
@@ -106,8 +118,10 @@ func (s *Scanner) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// check records a hit for a needle that ends at or before limit.
-func (s *Scanner) check(buf []byte, limit int) {
+// check records a hit for a needle that ends at or before limit (short
+// needles also need a delimiter on both sides; at the end of the stream,
+// final, the end counts as one).
+func (s *Scanner) check(buf []byte, limit int, final bool) {
 	scan := buf
 	if len(s.pseudo) > 0 && bytes.Contains(buf, s.pseudo) {
 		// A base32 pseudonym may spell a short name by chance ("lyon").
@@ -119,9 +133,18 @@ func (s *Scanner) check(buf []byte, limit int) {
 			if i < 0 {
 				break
 			}
-			if off+i+len(n.b) <= limit {
-				s.hit = n.kind
-				return
+			at, end := off+i, off+i+len(n.b)
+			if end <= limit {
+				if !n.delim {
+					s.hit = n.kind
+					return
+				}
+				okBefore := at == 0 && !s.started || at > 0 && isDelim(scan[at-1])
+				okAfter := end < len(scan) && isDelim(scan[end]) || end == len(scan) && final
+				if okBefore && okAfter {
+					s.hit = n.kind
+					return
+				}
 			}
 			off += i + 1
 		}
@@ -133,7 +156,7 @@ func (s *Scanner) check(buf []byte, limit int) {
 func (s *Scanner) Hit() (string, bool) {
 	if s.hit == "" && !s.final && len(s.needles) > 0 {
 		s.final = true
-		s.check(s.tail, len(s.tail))
+		s.check(s.tail, len(s.tail), true)
 	}
 	return s.hit, s.hit != ""
 }

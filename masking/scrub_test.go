@@ -122,3 +122,21 @@ func TestResidualScanIgnoresPseudonym(t *testing.T) {
 		t.Fatal("real hit missed")
 	}
 }
+
+// TestResidualShortValuesNeedDelimiters: a 4-letter city inside binary data
+// is noise; between text delimiters it is a hit.
+func TestResidualShortValuesNeedDelimiters(t *testing.T) {
+	p := masking.Person{Identifiers: []masking.Identifier{{Kind: "CITY", Value: "Lyon"}}}
+	s := masking.NewScanner(p)
+	s.Write([]byte{0x8f, 'L', 'y', 'o', 'n', 0xe3, 0x91})
+	if _, hit := s.Hit(); hit {
+		t.Fatal("short value inside binary data counted")
+	}
+	for _, text := range []string{"HOPITAL^LYON^", "\x04\x00Lyon", "born in lyon"} {
+		s := masking.NewScanner(p)
+		s.Write([]byte(text))
+		if _, hit := s.Hit(); !hit {
+			t.Errorf("%q: short value between delimiters missed", text)
+		}
+	}
+}
