@@ -94,7 +94,10 @@ func buildBinary(t *testing.T) string {
 	if hdwBinary != "" {
 		return hdwBinary
 	}
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "hdw-bin")
+	if err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Join(dir, "hdw")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
 	cmd.Stderr = os.Stderr
