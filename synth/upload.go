@@ -119,7 +119,7 @@ func NewUpload(spec UploadSpec) *Upload {
 		p := NewPerson(r, i)
 		u.Persons = append(u.Persons, p)
 		folder := strings.ToUpper(pseudo.Normalize(p.LastName)) + "_" + pseudo.Normalize(p.FirstName)
-		folder = strings.ReplaceAll(folder, " ", "_")
+		folder = strings.ReplaceAll(folder, " ", "_") + fmt.Sprintf("_%04d", i) // unique even for homonyms
 		studyUID := fmt.Sprintf("1.2.826.0.1.3680043.10.543.%d.%d", spec.Seed%1000, i+1)
 		visit := fmt.Sprintf("20%02d-%02d-%02d", 15+r.IntN(10), 1+r.IntN(12), 1+r.IntN(28))
 		note := fmt.Sprintf("Patient %s %s né(e) le %s, NIR %s, tél %s, vu pour contrôle. Adresse: %s, %s %s.",

@@ -51,7 +51,7 @@ func NewTableWriter(w io.Writer, cols []string) *TableWriter {
 	return &TableWriter{
 		cols: cols, leaf: leaf,
 		w: parquet.NewWriter(w, schema, parquet.Compression(&parquet.Zstd), parquet.PageBufferSize(1<<20),
-			parquet.MaxRowsPerRowGroup(256_000)),
+			parquet.MaxRowsPerRowGroup(8192)),
 		row: make(parquet.Row, len(cols)),
 	}
 }
