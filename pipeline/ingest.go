@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"io/fs"
 	"log/slog"
 	"path"
 	"sort"
@@ -106,6 +107,7 @@ type Summary struct {
 	BytesIn     int64   `json:"bytes_in"`
 	BytesOut    int64   `json:"bytes_out"`
 	Purged      int64   `json:"purged_source_objects"`
+	PurgeFailed int64   `json:"purge_failed,omitempty"`
 	Orphans     int64   `json:"orphan_batches_removed"`
 	Items       []Item  `json:"items,omitempty"`
 	Seconds     float64 `json:"seconds"`
@@ -377,7 +379,8 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	if opt.PurgeSource {
 		for _, key := range ingestedObjs {
 			if err := opt.Source.Delete(ctx, key); err != nil {
-				log.WarnContext(ctx, "purge failed", "error", err.Error())
+				log.WarnContext(ctx, "purge failed", "error", safeErr(err).Error())
+				sum.PurgeFailed++
 				continue
 			}
 			sum.Purged++
@@ -482,7 +485,7 @@ func plan(ctx context.Context, opt Options, wk *pseudo.Keyed, committed map[stri
 	objs := map[string]objstore.Info{}
 	for info, err := range opt.Source.List(ctx, "") {
 		if err != nil {
-			return nil, fmt.Errorf("list source: %w", err)
+			return nil, fmt.Errorf("list source: %w", safeErr(err))
 		}
 		if info.Key == mkey || info.Key == "manifest.csv" || info.Key == "manifest.parquet" {
 			continue
@@ -631,3 +634,13 @@ func (h *hashWriter) Write(p []byte) (int, error) {
 }
 
 var _ = sha256.New
+
+// safeErr drops the path of a file-system error: source paths carry the
+// client's file and folder names, which never reach a message.
+func safeErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
+}
