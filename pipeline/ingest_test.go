@@ -364,3 +364,23 @@ func TestOppositionByNameBeforeNIR(t *testing.T) {
 		t.Fatal(err, sum)
 	}
 }
+
+// TestOversizeRefusedUnread: a file above ingest.max_file_bytes is
+// quarantined with a clear reason before any byte is read (a 1 GiB DICOM
+// against the default 512 MiB limit behaves the same).
+func TestOversizeRefusedUnread(t *testing.T) {
+	e := newEnv(t, demoFiles(t))
+	sum, err := e.run(t, func(o *pipeline.Options) { o.Mask.MaxBytes = 8 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, it := range sum.Items {
+		if strings.Contains(it.Reason, "exceeds the limit") && strings.Contains(it.Reason, "max_file_bytes") {
+			n++
+		}
+	}
+	if n < 3 {
+		t.Fatalf("oversize files not refused: %+v", sum.Items)
+	}
+}
