@@ -19,8 +19,10 @@
 //
 // An EXIF orientation other than 1 is baked into the pixels. Faces found
 // by the pigo cascade (github.com/esimov/pigo, MIT, cascade/facefinder)
-// are filled opaque with a margin that covers the eyes, as are the
-// operator's boxes (manifest mask_boxes). Masking re-encodes the image
+// are filled opaque with a margin that covers the eyes; the eyes located in
+// each face by pigo's puploc cascade (cascade/puploc) are filled too and
+// counted in Result.Actions (masked-eyes:N). The operator's boxes (manifest
+// mask_boxes) are always filled. Masking re-encodes the image
 // (JPEG quality 95, ICC kept).
 //
 // # Limits

@@ -27,6 +27,11 @@ import (
 //go:embed cascade/facefinder
 var facefinder []byte
 
+// puploc is pigo's pupil-localisation cascade (MIT, cascade/LICENSE-pigo).
+//
+//go:embed cascade/puploc
+var puploc []byte
+
 // Config configures the handler. The zero value is usable.
 type Config struct{}
 
@@ -34,6 +39,7 @@ type Config struct{}
 type Handler struct {
 	cfg  Config
 	face *pigo.Pigo
+	eyes *pigo.PuplocCascade
 }
 
 // New returns a Handler.
@@ -42,7 +48,11 @@ func New(cfg Config) *Handler {
 	if err != nil {
 		panic("photo: embedded cascade: " + err.Error())
 	}
-	return &Handler{cfg: cfg, face: p}
+	e, err := pigo.NewPuplocCascade().UnpackCascade(puploc)
+	if err != nil {
+		panic("photo: embedded puploc cascade: " + err.Error())
+	}
+	return &Handler{cfg: cfg, face: p, eyes: e}
 }
 
 var _ masking.Handler = (*Handler)(nil)
@@ -276,7 +286,7 @@ func (h *Handler) jpeg(ctx context.Context, dst io.Writer, r *bufio.Reader, size
 	if orientation != 1 {
 		res.Actions = append(res.Actions, fmt.Sprintf("orientation:%d-baked", orientation))
 	}
-	n, err := h.mask(ctx, &img, o)
+	n, eyes, err := h.mask(ctx, &img, o)
 	if err != nil {
 		return res, err
 	}
@@ -286,7 +296,7 @@ func (h *Handler) jpeg(ctx context.Context, dst io.Writer, r *bufio.Reader, size
 		res.Actions = append(res.Actions, "jpeg:lossless", "faces:0")
 		return res, err
 	}
-	res.Actions = append(res.Actions, fmt.Sprintf("masked-regions:%d", n))
+	res.Actions = append(res.Actions, fmt.Sprintf("masked-regions:%d", n), fmt.Sprintf("masked-eyes:%d", eyes))
 	return res, encodeJPEG(dst, img, icc)
 }
 
@@ -393,17 +403,22 @@ func encodeJPEG(w io.Writer, img image.Image, icc [][]byte) error {
 	return err
 }
 
-// mask fills faces (when o.Faces) and o.Boxes; it returns how many regions.
-func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options) (int, error) {
+// mask fills faces and their eyes (when o.Faces) and o.Boxes; it returns
+// how many regions (boxes and faces) and how many eyes were filled.
+func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options) (int, int, error) {
 	var boxes []image.Rectangle
+	nEyes := 0
 	for _, b := range o.Boxes {
 		boxes = append(boxes, image.Rect(b.X0, b.Y0, b.X1, b.Y1))
 	}
 	if o.Faces {
-		boxes = append(boxes, h.faces(*img)...)
+		faces, eyes := h.faces(*img)
+		boxes = append(boxes, faces...)
+		nEyes = len(eyes)
+		boxes = append(boxes, eyes...)
 	}
 	if len(boxes) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	rgba := image.NewRGBA((*img).Bounds())
 	draw.Draw(rgba, rgba.Bounds(), *img, (*img).Bounds().Min, draw.Src)
@@ -411,11 +426,15 @@ func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options)
 		draw.Draw(rgba, r.Intersect(rgba.Bounds()), &image.Uniform{color.Black}, image.Point{}, draw.Src)
 	}
 	*img = rgba
-	return len(boxes), ctx.Err()
+	return len(boxes) - nEyes, nEyes, ctx.Err()
 }
 
-// faces returns face rectangles with a 25% margin (covers eyes and hairline).
-func (h *Handler) faces(img image.Image) []image.Rectangle {
+// faces returns face rectangles with a 25% margin (covers eyes and hairline)
+// and, inside each face, the two eye regions located with pigo's puploc
+// cascade (SEC-PSE-4: faces and eyes are masked). puploc draws random
+// perturbations, so eye boxes are clipped to their face box: the filled
+// union, hence the output, stays deterministic.
+func (h *Handler) faces(img image.Image) (faces, eyes []image.Rectangle) {
 	b := img.Bounds()
 	gray := make([]uint8, b.Dx()*b.Dy())
 	i := 0
@@ -429,19 +448,33 @@ func (h *Handler) faces(img image.Image) []image.Rectangle {
 	if b.Dy() < minDim {
 		minDim = b.Dy()
 	}
-	params := pigo.CascadeParams{MinSize: 20, MaxSize: minDim, ShiftFactor: 0.1, ScaleFactor: 1.1,
-		ImageParams: pigo.ImageParams{Pixels: gray, Rows: b.Dy(), Cols: b.Dx(), Dim: b.Dx()}}
+	ip := pigo.ImageParams{Pixels: gray, Rows: b.Dy(), Cols: b.Dx(), Dim: b.Dx()}
+	params := pigo.CascadeParams{MinSize: 20, MaxSize: minDim, ShiftFactor: 0.1, ScaleFactor: 1.1, ImageParams: ip}
 	dets := h.face.RunCascade(params, 0)
 	dets = h.face.ClusterDetections(dets, 0.2)
-	var out []image.Rectangle
 	for _, d := range dets {
 		if d.Q < 5 {
 			continue
 		}
 		half := d.Scale * 5 / 8
-		out = append(out, image.Rect(b.Min.X+d.Col-half, b.Min.Y+d.Row-half, b.Min.X+d.Col+half, b.Min.Y+d.Row+half))
+		face := image.Rect(b.Min.X+d.Col-half, b.Min.Y+d.Row-half, b.Min.X+d.Col+half, b.Min.Y+d.Row+half)
+		faces = append(faces, face)
+		for _, side := range []float32{-0.185, 0.185} {
+			pl := h.eyes.RunDetector(pigo.Puploc{
+				Row: d.Row - int(0.085*float32(d.Scale)), Col: d.Col + int(side*float32(d.Scale)),
+				Scale: float32(d.Scale) * 0.4, Perturbs: 50,
+			}, ip, 0, false)
+			if pl.Row <= 0 || pl.Col <= 0 {
+				continue
+			}
+			r := int(float32(d.Scale) * 0.12) // eye half-size around the pupil
+			eye := image.Rect(b.Min.X+pl.Col-r, b.Min.Y+pl.Row-r, b.Min.X+pl.Col+r, b.Min.Y+pl.Row+r).Intersect(face)
+			if !eye.Empty() {
+				eyes = append(eyes, eye)
+			}
+		}
 	}
-	return out
+	return faces, eyes
 }
 
 // ---- PNG ----
@@ -522,7 +555,7 @@ func (h *Handler) png(ctx context.Context, dst io.Writer, r *bufio.Reader, size 
 	if err != nil {
 		return res, masking.Quarantine("PNG cannot be decoded for masking")
 	}
-	n, err := h.mask(ctx, &img, o)
+	n, eyes, err := h.mask(ctx, &img, o)
 	if err != nil {
 		return res, err
 	}
@@ -531,7 +564,7 @@ func (h *Handler) png(ctx context.Context, dst io.Writer, r *bufio.Reader, size 
 		res.Actions = append(res.Actions, "png:lossless", "faces:0")
 		return res, err
 	}
-	res.Actions = append(res.Actions, fmt.Sprintf("masked-regions:%d", n))
+	res.Actions = append(res.Actions, fmt.Sprintf("masked-regions:%d", n), fmt.Sprintf("masked-eyes:%d", eyes))
 	return res, png.Encode(dst, img)
 }
 
@@ -563,11 +596,11 @@ func (h *Handler) decoded(ctx context.Context, dst io.Writer, r *bufio.Reader, o
 	if err != nil {
 		return masking.Result{}, masking.Quarantine("%s cannot be decoded", format)
 	}
-	n, err := h.mask(ctx, &img, o)
+	n, eyes, err := h.mask(ctx, &img, o)
 	if err != nil {
 		return masking.Result{}, err
 	}
-	res := masking.Result{Actions: []string{format + ":re-encoded", fmt.Sprintf("masked-regions:%d", n)}}
+	res := masking.Result{Actions: []string{format + ":re-encoded", fmt.Sprintf("masked-regions:%d", n), fmt.Sprintf("masked-eyes:%d", eyes)}}
 	if format == "tiff" {
 		res.Format, res.Ext = "tiff", ".tif"
 		return res, tiff.Encode(dst, img, &tiff.Options{Compression: tiff.Deflate})
