@@ -3,6 +3,9 @@ package masking
 import (
 	"bytes"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // MinIdentifierLen is the shortest identifier value the residual scan
@@ -78,10 +81,12 @@ func NewScanner(p Person) *Scanner {
 func forms(v, kind string) []string {
 	out := []string{v, strings.ToUpper(v), strings.ToLower(v)}
 	plain := string(fold(v))
-	out = append(out, plain, strings.ToUpper(plain))
+	out = append(out, plain, strings.ToUpper(plain), stripAccents(v))
 	if kind == "BIRTH_DATE" || kind == "DATE" {
 		if len(v) == 10 && v[4] == '-' && v[7] == '-' {
-			out = append(out, v[0:4]+v[5:7]+v[8:10], v[8:10]+"/"+v[5:7]+"/"+v[0:4], v[8:10]+"."+v[5:7]+"."+v[0:4])
+			y, m, d := v[0:4], v[5:7], v[8:10]
+			// DICOM DA, French forms, EXIF/TIFF "YYYY:MM:DD".
+			out = append(out, y+m+d, d+"/"+m+"/"+y, d+"."+m+"."+y, d+"-"+m+"-"+y, y+":"+m+":"+d, y+"/"+m+"/"+d)
 		}
 	}
 	if kind == "NIR" || kind == "TEL" {
@@ -92,8 +97,38 @@ func forms(v, kind string) []string {
 			return r
 		}, v)
 		out = append(out, compact)
+		// The same groups with another separator: 06.12.34.56.78, 06-12-...
+		groups := strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '.' || r == '-' })
+		for _, sep := range []string{" ", ".", "-"} {
+			out = append(out, strings.Join(groups, sep))
+		}
 	}
 	return out
+}
+
+// stripAccents removes diacritics and keeps case (Lefèvre -> Lefevre).
+func stripAccents(v string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(v) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// compactLen is the shortest separator-free form ScanText compares: below
+// it, joining words makes chance matches across word boundaries.
+const compactLen = 8
+
+// compactText keeps only letters and digits of a folded text.
+func compactText(f string) string {
+	return strings.Map(func(r rune) rune {
+		if isWordRune(r) {
+			return r
+		}
+		return -1
+	}, f)
 }
 
 // Write scans p; it never fails. Matches in the last bytes, where the
@@ -161,16 +196,27 @@ func (s *Scanner) Hit() (string, bool) {
 	return s.hit, s.hit != ""
 }
 
-// ScanText checks a parsed text value (accent- and case-insensitive).
+// ScanText checks a parsed text value for p's identifiers in all the forms
+// the byte scan knows (case, accents, date and phone forms), accent- and
+// case-insensitively; values of at least compactLen letters and digits are
+// also found with their separators changed or removed (Saint Denis,
+// 0612345678, 30041962). It returns the kind of the first hit, never the value.
 func ScanText(text string, p Person) (string, bool) {
 	f := string(fold(text))
+	fc := compactText(f)
 	for _, id := range p.Identifiers {
 		v := strings.TrimSpace(id.Value)
 		if len(v) < MinIdentifierLen {
 			continue
 		}
-		if strings.Contains(f, string(fold(v))) {
-			return id.Kind, true
+		for _, form := range forms(v, id.Kind) {
+			ff := string(fold(form))
+			if strings.Contains(f, ff) {
+				return id.Kind, true
+			}
+			if c := compactText(ff); len(c) >= compactLen && strings.Contains(fc, c) {
+				return id.Kind, true
+			}
 		}
 	}
 	return "", false

@@ -30,10 +30,30 @@ func TestSEC_PSE_4_ScrubText(t *testing.T) {
 		{"nir 2 62 04 2A 123 456 78", "nir NIR"},
 		{"CP 75011 Paris", "CP CODE_POSTAL Paris"},
 		{"Lefèvreux is another name", "Lefèvreux is another name"},
+		{"ZÉLIE LEFÈVRE", "FIRST_NAME NAME_OF_BIRTH"},
+		{"le fèvre", "le fèvre"},
+		{"Lefèvre, Zélie.", "NAME_OF_BIRTH, FIRST_NAME."},
+		{"12, Rue des LILAS", "ADDRESS"},
+		{"nir 262042A12345678", "nir NIR"},
+		{"nir 1 85 12 2B 045 067", "nir NIR"},
+		{"nir 185127512345678", "nir NIR"},
+		{"appel 0033 6 12 34 56 78", "appel TEL"},
+		{"appel +44 20 7946 0958", "appel TEL"},
+		{"fixe 01-23-45-67-89", "fixe TEL"},
+		{"vue le 1962-04-30 et le 3.5.21", "vue le BIRTH_DATE et le DATE"},
+		{"né le 1er avril 1962, revu le 30 Août 2020", "né le DATE, revu le DATE"},
+		{"Ajaccio 20000, Fort-de-France 97200", "Ajaccio CODE_POSTAL, Fort-de-France CODE_POSTAL"},
+		{"ZELIE.LEFEVRE@HOPITAL.FR", "EMAIL"},
+		{"", ""},
+		{"aucun identifiant ici", "aucun identifiant ici"},
 	}
 	for _, c := range cases {
-		if got := masking.ScrubText(c.in, person()); got != c.want {
+		got := masking.ScrubText(c.in, person())
+		if got != c.want {
 			t.Errorf("ScrubText(%q)\n got %q\nwant %q", c.in, got, c.want)
+		}
+		if again := masking.ScrubText(c.in, person()); again != got {
+			t.Errorf("ScrubText(%q) is not deterministic", c.in)
 		}
 	}
 }
@@ -138,5 +158,41 @@ func TestResidualShortValuesNeedDelimiters(t *testing.T) {
 		if _, hit := s.Hit(); !hit {
 			t.Errorf("%q: short value between delimiters missed", text)
 		}
+	}
+}
+
+// TestResidualScanForms: every normalized form of an identifier is found,
+// whatever the split between two writes (SEC-PSE-4, last line of defence).
+func TestResidualScanForms(t *testing.T) {
+	cases := []struct{ name, data, kind string }{
+		{"raw", "x Lefèvre x", "LAST_NAME"},
+		{"upper", "x LEFÈVRE x", "LAST_NAME"},
+		{"lower", "x lefèvre x", "LAST_NAME"},
+		{"unaccented", "x Lefevre x", "LAST_NAME"},
+		{"dicom PN", "LEFEVRE^ZELIE", "LAST_NAME"},
+		{"first name PN", "X^ZELIE^^", "FIRST_NAME"},
+		{"DA", "\x00\x0019620430\x00", "BIRTH_DATE"},
+		{"french date", "30/04/1962", "BIRTH_DATE"},
+		{"exif date", "1962:04:30 10:00:00", "BIRTH_DATE"},
+		{"phone compact", "tel:0612345678;", "TEL"},
+		{"phone dotted", "06.12.34.56.78", "TEL"},
+		{"address upper", "12 RUE DES LILAS", "ADDRESS"},
+		{"none", "nothing identifying, 1962 and 04", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for cut := 0; cut <= len(c.data); cut++ {
+				s := masking.NewScanner(person())
+				s.Write([]byte(c.data[:cut]))
+				s.Write([]byte(c.data[cut:]))
+				kind, hit := s.Hit()
+				if hit != (c.kind != "") || kind != c.kind {
+					t.Fatalf("split at %d: got %q %v, want %q", cut, kind, hit, c.kind)
+				}
+			}
+			if kind, _ := masking.ScanText(c.data, person()); kind != c.kind {
+				t.Errorf("ScanText: got %q, want %q", kind, c.kind)
+			}
+		})
 	}
 }
