@@ -76,12 +76,14 @@ func exiftool(t *testing.T, data []byte, ext string) string {
 func TestSEC_PSE_4_JPEGMetadataStripped(t *testing.T) {
 	p, _ := testPerson()
 	var in bytes.Buffer
-	if err := synth.ExifJPEG(&in, p, 64, 48, 1); err != nil {
+	if err := synth.JPEG(&in, synth.PhotoSpec{Person: p, W: 64, H: 48}); err != nil {
 		t.Fatal(err)
 	}
 	before := exiftool(t, in.Bytes(), ".jpg")
-	if !strings.Contains(before, "GPS") || !strings.Contains(before, "Artist") {
-		t.Fatalf("fixture lacks metadata:\n%s", before)
+	for _, g := range []string{"[GPS]", "Artist", "[XMP-dc]", "[XMP-photoshop]", "[IPTC]", "[MPF0]", "Comment"} {
+		if !strings.Contains(before, g) {
+			t.Fatalf("fixture lacks %s:\n%s", g, before)
+		}
 	}
 	out, res, err := deid(t, in.Bytes(), masking.Options{})
 	if err != nil {
@@ -93,7 +95,7 @@ func TestSEC_PSE_4_JPEGMetadataStripped(t *testing.T) {
 		}
 	}
 	after := exiftool(t, out, ".jpg")
-	for _, g := range []string{"[IFD0]", "[ExifIFD]", "[GPS]", "[XMP", "[IPTC]", "Comment", "Artist", "SerialNumber", "Trailer"} {
+	for _, g := range []string{"[IFD0]", "[IFD1]", "[ExifIFD]", "[GPS]", "[XMP", "[IPTC]", "[Photoshop]", "[MPF", "[MakerNotes", "Comment", "Artist", "SerialNumber", "Trailer", p.City} {
 		if strings.Contains(after, g) {
 			t.Errorf("exiftool still shows %s:\n%s", g, after)
 		}
@@ -271,6 +273,9 @@ func FuzzJPEG(f *testing.F) {
 	var in bytes.Buffer
 	synth.ExifJPEG(&in, p, 16, 16, 1)
 	f.Add(in.Bytes())
+	var full bytes.Buffer
+	synth.JPEG(&full, synth.PhotoSpec{Person: p, W: 16, H: 16, Orientation: 3})
+	f.Add(full.Bytes())
 	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x02})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		out, _, err := deid(t, data, masking.Options{})

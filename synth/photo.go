@@ -1,0 +1,104 @@
+package synth
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// PhotoSpec describes a synthetic photo whose metadata carry a person's
+// identifiers (test data for the photo masker, SEC-PSE-4).
+type PhotoSpec struct {
+	Person      Person
+	W, H        int
+	Orientation int // EXIF orientation 1-8; 0 means 1
+}
+
+// JPEG writes a synthetic JPEG carrying s.Person's identifiers in every
+// metadata block a camera or an editor writes: EXIF (Artist, Copyright,
+// camera serial, DateTimeOriginal, GPS, maker note, IFD1 thumbnail and
+// orientation, from ExifJPEG), XMP (standard and extended), IPTC in a
+// Photoshop APP13 block, an MPF APP2 segment, an unknown APP11 segment, a
+// COM segment and trailing bytes after EOI. The output is deterministic.
+func JPEG(w io.Writer, s PhotoSpec) error {
+	o := s.Orientation
+	if o == 0 {
+		o = 1
+	}
+	var base bytes.Buffer
+	if err := ExifJPEG(&base, s.Person, s.W, s.H, o); err != nil {
+		return err
+	}
+	b := base.Bytes()
+	var out bytes.Buffer
+	out.Write(b[:2]) // SOI
+	for _, seg := range photoSegments(s.Person) {
+		out.Write(seg)
+	}
+	out.Write(b[2:])
+	_, err := w.Write(out.Bytes())
+	return err
+}
+
+// jpegSegment frames payload as a marker segment.
+func jpegSegment(marker byte, payload []byte) []byte {
+	seg := []byte{0xFF, marker, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
+	return append(seg, payload...)
+}
+
+// photoSegments builds the XMP, extended XMP, IPTC, MPF and APP11 blocks.
+func photoSegments(p Person) [][]byte {
+	name := p.FirstName + " " + p.LastName
+	xmp := fmt.Sprintf(`<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">`+
+		`<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmpNote="http://ns.adobe.com/xmp/note/">`+
+		`<dc:creator><rdf:Seq><rdf:li>%s</rdf:li></rdf:Seq></dc:creator>`+
+		`<dc:description><rdf:Alt><rdf:li xml:lang="x-default">%s %s</rdf:li></rdf:Alt></dc:description>`+
+		`<xmpNote:HasExtendedXMP>0123456789ABCDEF0123456789ABCDEF</xmpNote:HasExtendedXMP>`+
+		`</rdf:Description></rdf:RDF></x:xmpmeta>`, name, p.Address, p.Phone)
+	std := append([]byte("http://ns.adobe.com/xap/1.0/\x00"), xmp...)
+
+	extData := []byte(`<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">` +
+		`<rdf:Description xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"><photoshop:City>` + p.City +
+		`</photoshop:City><photoshop:Credit>` + name + `</photoshop:Credit></rdf:Description></rdf:RDF></x:xmpmeta>`)
+	ext := append([]byte("http://ns.adobe.com/xmp/extension/\x00"), "0123456789ABCDEF0123456789ABCDEF"...)
+	ext = binary.BigEndian.AppendUint32(ext, uint32(len(extData)))
+	ext = binary.BigEndian.AppendUint32(ext, 0)
+	ext = append(ext, extData...)
+
+	// IPTC IIM records 2:80 By-line, 2:90 City, 2:120 Caption inside a
+	// Photoshop image resource 0x0404.
+	var iptc []byte
+	for _, ds := range []struct {
+		tag byte
+		v   string
+	}{{80, name}, {90, p.City}, {120, p.Address + " " + p.Phone}} {
+		iptc = append(iptc, 0x1C, 2, ds.tag)
+		iptc = binary.BigEndian.AppendUint16(iptc, uint16(len(ds.v)))
+		iptc = append(iptc, ds.v...)
+	}
+	ps := append([]byte("Photoshop 3.0\x00"), "8BIM"...)
+	ps = binary.BigEndian.AppendUint16(ps, 0x0404)
+	ps = append(ps, 0, 0) // empty Pascal name, padded
+	ps = binary.BigEndian.AppendUint32(ps, uint32(len(iptc)))
+	ps = append(ps, iptc...)
+	if len(iptc)%2 == 1 {
+		ps = append(ps, 0)
+	}
+
+	// MPF: a minimal big-endian index IFD naming a (dropped) secondary image.
+	mpf := append([]byte("MPF\x00"), "MM\x00\x2A\x00\x00\x00\x08"...)
+	mpf = binary.BigEndian.AppendUint16(mpf, 1)
+	mpf = append(mpf, 0xB0, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x04, '0', '1', '0', '0')
+	mpf = append(mpf, 0, 0, 0, 0)
+	mpf = append(mpf, ("MPF-SECONDARY " + name)...)
+
+	return [][]byte{
+		jpegSegment(0xE1, std),
+		jpegSegment(0xE1, ext),
+		jpegSegment(0xED, ps),
+		jpegSegment(0xE2, mpf),
+		jpegSegment(0xEB, []byte("VENDOR\x00"+name+" "+p.BirthDate)),
+	}
+}
