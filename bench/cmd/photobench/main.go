@@ -31,7 +31,7 @@ func main() {
 		for i := 0; i < *n; i++ {
 			var b bytes.Buffer
 			p := synth.Person{LastName: fmt.Sprintf("Name%d", i), FirstName: "Bench", BirthDate: "1970-01-01", PPI: fmt.Sprintf("PPI%07d", i), Phone: "06 00 00 00 00"}
-			if err := synth.ExifJPEG(&b, p, *w, *h, 1); err != nil {
+			if err := synth.JPEG(&b, synth.PhotoSpec{Person: p, W: *w, H: *h}); err != nil {
 				panic(err)
 			}
 			os.WriteFile(filepath.Join(*in, fmt.Sprintf("p%04d.jpg", i)), b.Bytes(), 0o644)
