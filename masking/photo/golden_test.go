@@ -5,11 +5,16 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"image"
+	"image/jpeg"
+	"math"
 	"os"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/disintegration/imaging"
 
 	"hdw/masking"
 	"hdw/synth"
@@ -121,5 +126,65 @@ func TestDecompressionBombJPEG(t *testing.T) {
 	}
 	if a := after.TotalAlloc - before.TotalAlloc; a > 16<<20 {
 		t.Errorf("refusal allocated %d bytes", a)
+	}
+}
+
+// meanDiff is the mean absolute difference of two same-size images, per
+// 8-bit channel.
+func meanDiff(a, b image.Image) float64 {
+	if a.Bounds().Size() != b.Bounds().Size() {
+		return 255
+	}
+	var sum, n float64
+	ab, bb := a.Bounds(), b.Bounds()
+	for y := 0; y < ab.Dy(); y++ {
+		for x := 0; x < ab.Dx(); x++ {
+			r1, g1, b1, _ := a.At(ab.Min.X+x, ab.Min.Y+y).RGBA()
+			r2, g2, b2, _ := b.At(bb.Min.X+x, bb.Min.Y+y).RGBA()
+			for _, d := range []float64{float64(r1>>8) - float64(r2>>8), float64(g1>>8) - float64(g2>>8), float64(b1>>8) - float64(b2>>8)} {
+				sum += math.Abs(d)
+				n++
+			}
+		}
+	}
+	return sum / n
+}
+
+// TestOrientationPixels: for every EXIF orientation the output pixels are
+// the input pixels transformed as the orientation says (within JPEG q95
+// re-encoding noise), and far from the untransformed input.
+func TestOrientationPixels(t *testing.T) {
+	p, _ := testPerson()
+	tf := map[int]func(image.Image) *image.NRGBA{2: imaging.FlipH, 3: imaging.Rotate180, 4: imaging.FlipV,
+		5: imaging.Transpose, 6: imaging.Rotate270, 7: imaging.Transverse, 8: imaging.Rotate90}
+	for o := 2; o <= 8; o++ {
+		t.Run(fmt.Sprint(o), func(t *testing.T) {
+			var in bytes.Buffer
+			if err := synth.ExifJPEG(&in, p, 64, 48, o); err != nil {
+				t.Fatal(err)
+			}
+			src, err := jpeg.Decode(bytes.NewReader(in.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _, err := deid(t, in.Bytes(), masking.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := jpeg.Decode(bytes.NewReader(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tf[o](src)
+			if d := meanDiff(got, want); d > 3 {
+				t.Errorf("orientation %d: mean difference %.2f to the transformed input", o, d)
+			}
+			if o != 3 && o != 2 && o != 4 {
+				return // size changed: the untransformed input cannot match anyway
+			}
+			if d := meanDiff(got, src); d < 10 {
+				t.Errorf("orientation %d: output still looks like the untransformed input (%.2f)", o, d)
+			}
+		})
 	}
 }
