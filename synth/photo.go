@@ -102,3 +102,76 @@ func photoSegments(p Person) [][]byte {
 		jpegSegment(0xEB, []byte("VENDOR\x00"+name+" "+p.BirthDate)),
 	}
 }
+
+// TIFF writes a synthetic uncompressed RGB little-endian TIFF whose
+// ImageDescription, Artist and Copyright tags carry s.Person's identifiers.
+func TIFF(w io.Writer, s PhotoSpec) error {
+	p := s.Person
+	type entry struct {
+		tag, typ uint16
+		count    uint32
+		value    []byte // inline when <= 4 bytes, else stored after the IFD
+	}
+	short := func(v uint16) []byte { return binary.LittleEndian.AppendUint16(nil, v) }
+	long := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+	ascii := func(v string) []byte { return append([]byte(v), 0) }
+	pix := make([]byte, 0, s.W*s.H*3)
+	for y := 0; y < s.H; y++ {
+		for x := 0; x < s.W; x++ {
+			pix = append(pix, uint8(x*4), uint8(y*4), 160)
+		}
+	}
+	desc := ascii(p.FirstName + " " + p.LastName + ", " + p.Address + ", " + p.Phone)
+	artist := ascii(p.FirstName + " " + p.LastName)
+	copyr := ascii("(c) " + p.LastName + " " + p.BirthDate)
+	entries := []entry{
+		{256, 3, 1, short(uint16(s.W))}, {257, 3, 1, short(uint16(s.H))},
+		{258, 3, 3, append(append(short(8), short(8)...), short(8)...)},
+		{259, 3, 1, short(1)}, {262, 3, 1, short(2)},
+		{270, 2, uint32(len(desc)), desc},
+		{273, 4, 1, nil}, // strip offset, patched below
+		{277, 3, 1, short(3)}, {278, 3, 1, short(uint16(s.H))},
+		{279, 4, 1, long(uint32(len(pix)))}, {284, 3, 1, short(1)},
+		{315, 2, uint32(len(artist)), artist},
+		{33432, 2, uint32(len(copyr)), copyr},
+	}
+	ifdLen := 2 + 12*len(entries) + 4
+	extra := uint32(8 + ifdLen)
+	var ifd, tail bytes.Buffer
+	ifd.Write(short(uint16(len(entries))))
+	for _, e := range entries {
+		ifd.Write(short(e.tag))
+		ifd.Write(short(e.typ))
+		ifd.Write(long(e.count))
+		switch {
+		case e.tag == 273:
+			continue // written after the loop knows the tail size
+		case len(e.value) <= 4:
+			v := append(append([]byte{}, e.value...), make([]byte, 4-len(e.value))...)
+			ifd.Write(v)
+		default:
+			ifd.Write(long(extra + uint32(tail.Len())))
+			tail.Write(e.value)
+			if tail.Len()%2 == 1 {
+				tail.WriteByte(0)
+			}
+		}
+	}
+	ifd.Write(long(0))
+	// Patch the strip offset: pixels follow the tail.
+	b := ifd.Bytes()
+	for i := 0; i < len(entries); i++ {
+		if entries[i].tag == 273 {
+			at := 2 + 12*i + 8
+			b = append(b[:at], append(long(extra+uint32(tail.Len())), b[at:]...)...)
+		}
+	}
+	var out bytes.Buffer
+	out.WriteString("II*\x00")
+	out.Write(long(8))
+	out.Write(b)
+	out.Write(tail.Bytes())
+	out.Write(pix)
+	_, err := w.Write(out.Bytes())
+	return err
+}

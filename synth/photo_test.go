@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"image/jpeg"
 	"testing"
+
+	"golang.org/x/image/tiff"
 )
 
 // TestJPEGCarriesPlantedValues: the generator is deterministic, decodable,
@@ -26,5 +28,21 @@ func TestJPEGCarriesPlantedValues(t *testing.T) {
 		if !bytes.Contains(a.Bytes(), []byte(sig)) {
 			t.Errorf("missing %q", sig)
 		}
+	}
+}
+
+// TestTIFFCarriesPlantedTags: the TIFF decodes and its tags carry the name.
+func TestTIFFCarriesPlantedTags(t *testing.T) {
+	p := Person{LastName: "Lefèvre", FirstName: "Zélie", Address: "12 rue des Lilas", Phone: "06 12 34 56 78", BirthDate: "1962-04-30"}
+	var b bytes.Buffer
+	if err := TIFF(&b, PhotoSpec{Person: p, W: 7, H: 5}); err != nil {
+		t.Fatal(err)
+	}
+	img, err := tiff.Decode(bytes.NewReader(b.Bytes()))
+	if err != nil || img.Bounds().Dx() != 7 || img.Bounds().Dy() != 5 {
+		t.Fatalf("%v %v", err, img)
+	}
+	if !bytes.Contains(b.Bytes(), []byte(p.LastName)) {
+		t.Fatal("name not planted")
 	}
 }

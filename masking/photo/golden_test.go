@@ -188,3 +188,34 @@ func TestOrientationPixels(t *testing.T) {
 		})
 	}
 }
+
+// TestSEC_PSE_4_TIFFTagsStripped: ImageDescription, Artist and Copyright
+// planted by synth.TIFF do not survive the re-encode (exiftool as checker).
+func TestSEC_PSE_4_TIFFTagsStripped(t *testing.T) {
+	p, _ := testPerson()
+	var in bytes.Buffer
+	if err := synth.TIFF(&in, synth.PhotoSpec{Person: p, W: 24, H: 16}); err != nil {
+		t.Fatal(err)
+	}
+	before := exiftool(t, in.Bytes(), ".tif")
+	for _, g := range []string{"ImageDescription", "Artist", "Copyright"} {
+		if !strings.Contains(before, g) {
+			t.Fatalf("fixture lacks %s:\n%s", g, before)
+		}
+	}
+	out, res, err := deid(t, in.Bytes(), masking.Options{})
+	if err != nil || res.Format != "tiff" {
+		t.Fatalf("%v %v", err, res)
+	}
+	for _, s := range planted(p) {
+		if bytes.Contains(out, []byte(s)) {
+			t.Errorf("output contains a planted value of length %d", len(s))
+		}
+	}
+	after := exiftool(t, out, ".tif")
+	for _, g := range []string{"ImageDescription", "Artist", "Copyright"} {
+		if strings.Contains(after, g) {
+			t.Errorf("exiftool still shows %s", g)
+		}
+	}
+}
