@@ -358,7 +358,7 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 				if !strings.HasPrefix(o.Key, "genetic/") {
 					continue
 				}
-				warehouse.ReadEncryptedTable(ctx, wh.St, o.Key, gdek, func(row map[string]string) error {
+				_, err := warehouse.ReadEncryptedTable(ctx, wh.St, o.Key, gdek, func(row map[string]string) error {
 					if wp, ok := selected[row["record_id"]]; ok {
 						g := map[string]string{"pseudonym": wp}
 						for _, col := range geneticCols {
@@ -368,6 +368,10 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 					}
 					return nil
 				})
+				if err != nil && !errors.Is(err, objstore.ErrNotExist) {
+					gdek.Wipe()
+					return fmt.Errorf("read genetic table: %w", err)
+				}
 			}
 			gdek.Wipe()
 		}
