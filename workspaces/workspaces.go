@@ -234,9 +234,11 @@ func Refresh(ctx context.Context, wh *warehouse.Warehouse, k Keys, project strin
 	if err := warehouse.ReadJSON(ctx, wh.St, prefix(project)+"manifest.json", 64<<20, &man); err != nil {
 		return d, 0, err
 	}
-	read := func(name string) []map[string]string {
+	// The rows already in the workspace are kept as they are; a table that
+	// cannot be read stops the refresh rather than dropping them.
+	read := func(name string, optional bool) ([]map[string]string, error) {
 		var rows []map[string]string
-		warehouse.ReadEncryptedTable(ctx, wh.St, prefix(project)+name, wdek, func(m map[string]string) error {
+		_, err := warehouse.ReadEncryptedTable(ctx, wh.St, prefix(project)+name, wdek, func(m map[string]string) error {
 			c := make(map[string]string, len(m))
 			for k, v := range m {
 				c[k] = v
@@ -244,10 +246,21 @@ func Refresh(ctx context.Context, wh *warehouse.Warehouse, k Keys, project strin
 			rows = append(rows, c)
 			return nil
 		})
-		return rows
+		if err != nil && !(optional && errors.Is(err, objstore.ErrNotExist)) {
+			return nil, fmt.Errorf("read workspace table: %w", err)
+		}
+		return rows, nil
+	}
+	recs, err := read("records.parquet", false)
+	if err != nil {
+		return d, 0, err
+	}
+	gens, err := read("genetic.parquet", true)
+	if err != nil {
+		return d, 0, err
 	}
 	before := d.Rows
-	if err := fill(ctx, wh, k, d, where, dict, wdek, read("records.parquet"), read("genetic.parquet"), &man); err != nil {
+	if err := fill(ctx, wh, k, d, where, dict, wdek, recs, gens, &man); err != nil {
 		return d, 0, err
 	}
 	return d, d.Rows - before, warehouse.WriteJSON(ctx, wh.St, prefix(project)+"workspace.json", d)
