@@ -17,10 +17,16 @@ import (
 	"hdw/workspaces"
 )
 
-// TestCreate_SEC_LOG_6_GeneticOnlyWhenSelected: the genetic table enters a
-// workspace only when genetic columns are selected, with the workspace's
-// pseudonyms; records keep only the selected columns (SEC-ESP-2).
-func TestCreate_SEC_LOG_6_GeneticOnlyWhenSelected(t *testing.T) {
+type testWarehouse struct {
+	st  objstore.Store
+	ing *warehouse.Warehouse
+	cur workspaces.Keys
+	whc *warehouse.Warehouse
+}
+
+// newTestWarehouse builds a local-keyring warehouse with no batch.
+func newTestWarehouse(t *testing.T) *testWarehouse {
+	t.Helper()
 	ctx := context.Background()
 	st, err := objstore.NewLocal(t.TempDir())
 	if err != nil {
@@ -44,40 +50,6 @@ func TestCreate_SEC_LOG_6_GeneticOnlyWhenSelected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dict := configs.DefaultDictionary()
-	deks, err := wh.NewBatchKeys(ctx, "b1", []string{keys.Health, keys.Genetic}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(key, store string, cols []string, row func(i int) map[string]string) {
-		w, err := warehouse.CreateEncrypted(ctx, st, key, deks[store])
-		if err != nil {
-			t.Fatal(err)
-		}
-		tw := warehouse.NewTableWriter(w, cols)
-		for i := range 6 {
-			if err := tw.WriteMap(row(i)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := tw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(warehouse.HealthTableKey("b1"), keys.Health, pipeline.HealthColumns(dict), func(i int) map[string]string {
-		return map[string]string{"pseudonym": fmt.Sprintf("WHP%04d", i), "record_id": strconv.Itoa(i), "batch": "b1",
-			"diagnosis": []string{"C50", "I10"}[i%2], "modality": "CT"}
-	})
-	write(warehouse.GeneticTableKey("b1"), keys.Genetic, pipeline.GeneticColumns(dict), func(i int) map[string]string {
-		return map[string]string{"pseudonym": fmt.Sprintf("WHP%04d", i), "record_id": strconv.Itoa(i), "batch": "b1", "gene": "BRCA1", "variant": "v" + strconv.Itoa(i)}
-	})
-	if err := wh.WriteCommit(ctx, warehouse.Commit{Batch: "b1", Objects: []warehouse.ObjectRef{
-		{Key: warehouse.HealthTableKey("b1"), Store: keys.Health}, {Key: warehouse.GeneticTableKey("b1"), Store: keys.Genetic}}}); err != nil {
-		t.Fatal(err)
-	}
 	cur, err := local.Open(ctx, st, keys.ProfileCurator, pass[keys.ProfileCurator])
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +58,109 @@ func TestCreate_SEC_LOG_6_GeneticOnlyWhenSelected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &testWarehouse{st: st, ing: wh, cur: cur, whc: whc}
+}
+
+// batch commits health and genetic rows for warehouse patients ids
+// (record ids batch-i); even ids have C50.
+func (w *testWarehouse) batch(t *testing.T, batch string, ids []int) {
+	t.Helper()
+	ctx := context.Background()
+	dict := configs.DefaultDictionary()
+	deks, err := w.ing.NewBatchKeys(ctx, batch, []string{keys.Health, keys.Genetic}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(key, store string, cols []string, row func(i int) map[string]string) {
+		wc, err := warehouse.CreateEncrypted(ctx, w.st, key, deks[store])
+		if err != nil {
+			t.Fatal(err)
+		}
+		tw := warehouse.NewTableWriter(wc, cols)
+		for _, i := range ids {
+			if err := tw.WriteMap(row(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := wc.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(warehouse.HealthTableKey(batch), keys.Health, pipeline.HealthColumns(dict), func(i int) map[string]string {
+		return map[string]string{"pseudonym": fmt.Sprintf("WHP%04d", i), "record_id": batch + "-" + strconv.Itoa(i), "batch": batch,
+			"diagnosis": []string{"C50", "I10"}[i%2], "modality": "CT"}
+	})
+	write(warehouse.GeneticTableKey(batch), keys.Genetic, pipeline.GeneticColumns(dict), func(i int) map[string]string {
+		return map[string]string{"pseudonym": fmt.Sprintf("WHP%04d", i), "record_id": batch + "-" + strconv.Itoa(i), "batch": batch, "gene": "BRCA1", "variant": "v" + strconv.Itoa(i)}
+	})
+	if err := w.ing.WriteCommit(ctx, warehouse.Commit{Batch: batch, Objects: []warehouse.ObjectRef{
+		{Key: warehouse.HealthTableKey(batch), Store: keys.Health}, {Key: warehouse.GeneticTableKey(batch), Store: keys.Genetic}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pseudonyms reads the workspace records table: pseudonym -> rows.
+func (w *testWarehouse) pseudonyms(t *testing.T, project string) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	wdek, err := w.whc.DataKey(ctx, "ws-"+project, keys.Workspace(project))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := map[string]int{}
+	if _, err := warehouse.ReadEncryptedTable(ctx, w.st, "workspaces/"+project+"/records.parquet", wdek, func(m map[string]string) error {
+		ps[m["pseudonym"]]++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// TestRefresh_SEC_ESP_3_StablePseudonyms: refresh adds the matching rows of
+// a later batch; a patient already in the workspace keeps its pseudonym.
+func TestRefresh_SEC_ESP_3_StablePseudonyms(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWarehouse(t)
+	w.batch(t, "b1", []int{0, 1, 2, 3})
+	dict := configs.DefaultDictionary()
+	d, err := workspaces.Create(ctx, w.whc, w.cur, workspaces.Spec{Project: "r", Approval: "CSE-R", Columns: []string{"diagnosis"},
+		Where: "diagnosis = 'C50'", Dict: dict, Now: time.Now()})
+	if err != nil || d.Rows != 2 {
+		t.Fatalf("create: %v rows %d", err, d.Rows)
+	}
+	before := w.pseudonyms(t, "r")
+	w.batch(t, "b2", []int{0, 4, 5})
+	d, added, err := workspaces.Refresh(ctx, w.whc, w.cur, "r", dict)
+	if err != nil || added != 2 || d.Rows != 4 {
+		t.Fatalf("refresh: %v added %d rows %d", err, added, d.Rows)
+	}
+	after := w.pseudonyms(t, "r")
+	for p := range before {
+		if after[p] == 0 {
+			t.Fatal("SEC-ESP-3: refresh changed a pseudonym")
+		}
+	}
+	if len(after) != 3 || d.Patients != 3 {
+		t.Fatalf("patients %d (%d)", len(after), d.Patients)
+	}
+	if probs, err := workspaces.Verify(ctx, w.whc, w.cur, "r"); err != nil || len(probs) != 0 {
+		t.Fatalf("verify after refresh: %v %v", probs, err)
+	}
+}
+
+// TestCreate_SEC_LOG_6_GeneticOnlyWhenSelected: the genetic table enters a
+// workspace only when genetic columns are selected, with the workspace's
+// pseudonyms; records keep only the selected columns (SEC-ESP-2).
+func TestCreate_SEC_LOG_6_GeneticOnlyWhenSelected(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWarehouse(t)
+	w.batch(t, "b1", []int{0, 1, 2, 3, 4, 5})
+	dict := configs.DefaultDictionary()
+	st, whc, cur := w.st, w.whc, w.cur
 	tests := []struct {
 		project string
 		columns []string
