@@ -1,9 +1,3 @@
-// Package s3store is the S3 implementation of objstore.Store with
-// aws-sdk-go-v2: paginated ListObjectsV2, streamed GetObject, streaming
-// multipart uploads with bounded part buffers, conditional PutObject
-// (If-None-Match) for write-once objects, retries with backoff and
-// per-attempt timeouts. Endpoints must be HTTPS (SEC-RES-3); plain HTTP is
-// refused unless the host is loopback or AllowInsecure is set.
 package s3store
 
 import (
@@ -288,7 +282,7 @@ func (s *Store) PutIfAbsent(ctx context.Context, k string, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	data, err := readSmall(r)
 	if err != nil {
 		return err
 	}
@@ -303,13 +297,35 @@ func (s *Store) PutIfAbsent(ctx context.Context, k string, r io.Reader) error {
 	return nil
 }
 
-// PutLocked writes a write-once object under S3 Object Lock (audit segments).
+// maxSmall bounds the objects PutIfAbsent and PutLocked send in one request
+// (commit records and audit segments are small).
+const maxSmall = 64 << 20
+
+// ErrTooLarge is returned by PutIfAbsent and PutLocked for a body over 64 MiB.
+var ErrTooLarge = errors.New("s3: write-once object larger than 64 MiB")
+
+// readSmall reads a write-once body, refusing (never truncating) one over maxSmall.
+func readSmall(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxSmall+1))
+	if err != nil {
+		return nil, fmt.Errorf("s3: read body: %w", err)
+	}
+	if len(data) > maxSmall {
+		return nil, ErrTooLarge
+	}
+	return data, nil
+}
+
+// PutLocked writes a write-once object under S3 Object Lock (audit segments)
+// with mode GOVERNANCE or COMPLIANCE until the given time. It returns
+// ErrLockUnsupported when the bucket has no Object Lock, an error wrapping
+// objstore.ErrExist when the object exists, and ErrTooLarge over 64 MiB.
 func (s *Store) PutLocked(ctx context.Context, k string, r io.Reader, mode string, until time.Time) error {
 	key, err := s.key(k)
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	data, err := readSmall(r)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -153,3 +154,20 @@ func TestParseURL(t *testing.T) {
 		t.Fatal("no bucket must fail")
 	}
 }
+
+// TestS3PutIfAbsentTooLarge: a write-once body over 64 MiB is refused, never truncated.
+func TestS3PutIfAbsentTooLarge(t *testing.T) {
+	c := server(t)
+	s := fresh(t, c)
+	err := s.PutIfAbsent(context.Background(), "big.json", io.LimitReader(zeros{}, 64<<20+1))
+	if !errors.Is(err, s3store.ErrTooLarge) {
+		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+	if _, err := s.Stat(context.Background(), "big.json"); !errors.Is(err, objstore.ErrNotExist) {
+		t.Fatalf("refused object exists: %v", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }

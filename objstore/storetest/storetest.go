@@ -1,5 +1,3 @@
-// Package storetest is the conformance suite every objstore.Store passes
-// (the local folder and S3 against a real server).
 package storetest
 
 import (
@@ -82,6 +80,9 @@ func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
 		if wins != 1 {
 			t.Fatalf("%d writers won, want 1", wins)
 		}
+		if v := get(t, s, "commit.json"); len(v) != 1 || v[0] < '0' || v[0] > '7' {
+			t.Fatalf("winner content %q", v)
+		}
 	})
 	t.Run("list order and prefixes", func(t *testing.T) {
 		s := newStore(t)
@@ -111,8 +112,21 @@ func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
 		if _, err := s.Open(ctx, "nope"); !errors.Is(err, objstore.ErrNotExist) {
 			t.Fatal(err)
 		}
+		if _, err := s.Stat(ctx, "dir/nope"); !errors.Is(err, objstore.ErrNotExist) {
+			t.Fatal(err)
+		}
 		if err := s.Delete(ctx, "nope"); err != nil {
 			t.Fatal(err)
+		}
+		put(t, s, "gone", "x")
+		if err := s.Delete(ctx, "gone"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Stat(ctx, "gone"); !errors.Is(err, objstore.ErrNotExist) {
+			t.Fatalf("deleted object: %v", err)
+		}
+		if err := s.PutIfAbsent(ctx, "../up", strings.NewReader("x")); !errors.Is(err, objstore.ErrBadKey) {
+			t.Errorf("put if absent bad key: %v", err)
 		}
 		for _, k := range []string{"", "/abs", "../up", "a/../../x"} {
 			if _, err := s.Create(ctx, k); !errors.Is(err, objstore.ErrBadKey) {
