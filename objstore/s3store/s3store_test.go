@@ -171,3 +171,59 @@ func TestS3PutIfAbsentTooLarge(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestS3CancelDuringUpload: cancelling the context stops a multipart upload
+// promptly and publishes nothing.
+func TestS3CancelDuringUpload(t *testing.T) {
+	c := server(t)
+	s := fresh(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := s.Create(ctx, "cancelled.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	if _, err := w.Write(buf); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	start := time.Now()
+	var werr error
+	for i := 0; i < 32 && werr == nil; i++ {
+		_, werr = w.Write(buf)
+	}
+	cerr := w.Close()
+	if werr == nil && cerr == nil {
+		t.Fatal("upload succeeded after cancel")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("cancel took %v", d)
+	}
+	if _, err := s.Stat(context.Background(), "cancelled.bin"); !errors.Is(err, objstore.ErrNotExist) {
+		t.Fatalf("cancelled upload visible: %v", err)
+	}
+}
+
+// TestS3PutLocked: Object Lock when the bucket has it, else ErrLockUnsupported;
+// either way the object is write-once.
+func TestS3PutLocked(t *testing.T) {
+	c := server(t)
+	s, err := s3store.New(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := fmt.Sprintf("locked/%d.jsonl", time.Now().UnixNano())
+	until := time.Now().Add(time.Hour)
+	err = s.PutLocked(context.Background(), key, strings.NewReader("seg"), "GOVERNANCE", until)
+	if errors.Is(err, s3store.ErrLockUnsupported) {
+		t.Log("bucket without Object Lock: ErrLockUnsupported")
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.PutLocked(context.Background(), key, strings.NewReader("seg2"), "GOVERNANCE", until)
+	if !errors.Is(err, objstore.ErrExist) {
+		t.Fatalf("second locked put: %v", err)
+	}
+}
