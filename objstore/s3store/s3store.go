@@ -38,12 +38,12 @@ type Config struct {
 	Endpoint        string
 	Region          string
 	PathStyle       bool
-	AllowInsecure   bool
-	MaxRetries      int
-	Timeout         time.Duration // per attempt
-	AccessKeyID     string
+	AllowInsecure   bool          // plain http off loopback (SEC-RES-3 exception)
+	MaxRetries      int           // attempts per request, backoff between them (default 5)
+	Timeout         time.Duration // per attempt: wait for response headers (default 5 min)
+	AccessKeyID     string        // optional; else the AWS chain
 	SecretAccessKey string
-	PartSize        int64
+	PartSize        int64 // multipart part buffer, at least 5 MiB (default 8 MiB)
 }
 
 // ConfigFromEnv reads AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION /

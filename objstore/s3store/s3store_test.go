@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -225,5 +226,42 @@ func TestS3PutLocked(t *testing.T) {
 	err = s.PutLocked(context.Background(), key, strings.NewReader("seg2"), "GOVERNANCE", until)
 	if !errors.Is(err, objstore.ErrExist) {
 		t.Fatalf("second locked put: %v", err)
+	}
+}
+
+// TestS3CreateMemoryBounded: a 64 MiB streamed upload allocates far less
+// than the object (bounded part buffers, no whole-object buffering).
+func TestS3CreateMemoryBounded(t *testing.T) {
+	c := server(t)
+	s := fresh(t, c)
+	ctx := context.Background()
+	const size = 64 << 20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	w, err := s.Create(ctx, "big64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(w, io.LimitReader(zeros{}, size)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.Open(ctx, "big64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, rc)
+	rc.Close()
+	runtime.ReadMemStats(&after)
+	if n != size {
+		t.Fatalf("read %d bytes", n)
+	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("allocated %d MiB for a %d MiB round trip", alloc>>20, size>>20)
+	if alloc > 40<<20 {
+		t.Fatalf("allocated %d MiB: whole-object buffering?", alloc>>20)
 	}
 }
