@@ -20,7 +20,15 @@ build() {
   rm -rf "$gocache"
 }
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# freeport picks a random unused port on 127.0.0.1 (bash only, no python).
+freeport() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  echo "s3-server: no free port" >&2; return 1
+}
 
 start() {
   local dir=$1; build

@@ -265,3 +265,24 @@ func TestS3CreateMemoryBounded(t *testing.T) {
 		t.Fatalf("allocated %d MiB: whole-object buffering?", alloc>>20)
 	}
 }
+
+// FuzzParseURL: an accepted URL has a slash-free bucket and a trimmed
+// prefix, and its canonical form parses to the same values.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"s3://bucket/ACME/images/", "s3://b", "s3:///x", "s3://b//p//", "http://x/y", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, p, err := s3store.ParseURL(s)
+		if err != nil {
+			return
+		}
+		if b == "" || strings.Contains(b, "/") || strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
+			t.Fatalf("%q -> %q %q", s, b, p)
+		}
+		b2, p2, err := s3store.ParseURL("s3://" + b + "/" + p)
+		if err != nil || b2 != b || p2 != p {
+			t.Fatalf("canonical form of %q: %q %q %v", s, b2, p2, err)
+		}
+	})
+}
