@@ -2,14 +2,17 @@ package s3store_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -285,4 +288,37 @@ func FuzzParseURL(f *testing.F) {
 			t.Fatalf("canonical form of %q: %q %q %v", s, b2, p2, err)
 		}
 	})
+}
+
+// TestS3CustomCABundle: an https endpoint signed by a private CA works when
+// AWS_CA_BUNDLE names the CA, and fails without it (SEC-RES-3).
+func TestS3CustomCABundle(t *testing.T) {
+	c := server(t)
+	target, err := url.Parse(c.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	ts.StartTLS()
+	defer ts.Close()
+	c.Endpoint = ts.URL
+	c.MaxRetries = 1
+	ctx := context.Background()
+
+	s := fresh(t, c)
+	if _, err := s.Stat(ctx, "x"); err == nil || errors.Is(err, objstore.ErrNotExist) {
+		t.Fatalf("untrusted certificate accepted: %v", err)
+	}
+
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CA_BUNDLE", ca)
+	s = fresh(t, c)
+	if _, err := s.Stat(ctx, "x"); !errors.Is(err, objstore.ErrNotExist) {
+		t.Fatalf("with AWS_CA_BUNDLE: %v", err)
+	}
 }
