@@ -27,7 +27,12 @@ func TestClientPolicyGolden(t *testing.T) {
 	if string(want) != string(got)+"\n" {
 		t.Fatalf("policy differs from %s:\n%s", golden, got)
 	}
-	if _, err := s3store.ClientPolicy("uploads", "../x"); err == nil {
-		t.Fatal("bad client name accepted")
+	for _, bad := range []string{"", "../x", "..", ".", "-x", "a/b", "a*", "ABC LLC", "a\nb", "x..y"} {
+		if _, err := s3store.ClientPolicy("uploads", bad); err == nil {
+			t.Errorf("bad client name %q accepted", bad)
+		}
+		if _, err := s3store.ClientPolicy(bad, "ACME"); err == nil {
+			t.Errorf("bad bucket name %q accepted", bad)
+		}
 	}
 }
