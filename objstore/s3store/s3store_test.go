@@ -322,3 +322,33 @@ func TestS3CustomCABundle(t *testing.T) {
 		t.Fatalf("with AWS_CA_BUNDLE: %v", err)
 	}
 }
+
+// TestS3RetriesOnTimeout: a first attempt whose response headers do not come
+// within Config.Timeout is retried.
+func TestS3RetriesOnTimeout(t *testing.T) {
+	c := server(t)
+	target, _ := url.Parse(c.Endpoint)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var calls atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			select {
+			case <-time.After(3 * time.Second):
+			case <-r.Context().Done():
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	c.Endpoint = ts.URL
+	c.Timeout = 300 * time.Millisecond
+	s := fresh(t, c)
+	start := time.Now()
+	if _, err := s.Stat(context.Background(), "x"); !errors.Is(err, objstore.ErrNotExist) {
+		t.Fatalf("stat through a stalled first attempt: %v", err)
+	}
+	if calls.Load() < 2 || time.Since(start) > 2500*time.Millisecond {
+		t.Fatalf("calls=%d after %v: no prompt retry", calls.Load(), time.Since(start))
+	}
+}
