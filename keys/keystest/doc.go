@@ -1,0 +1,6 @@
+// Package keystest holds what tests of key providers share: [Conformance],
+// the suite every [keys.Provider] must pass (the access table of
+// [keys.Allowed] enforced for every profile and key, round trips, rotation,
+// destruction), and [Fake], an in-memory provider for other packages' unit
+// tests.
+package keystest
