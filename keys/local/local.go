@@ -422,6 +422,11 @@ func (k *Keyring) Unwrap(ctx context.Context, store string, wrapped [][]byte) ([
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	// Reload once per batch so a key destroyed or retired by another
+	// process (revocation, SEC-HAB-6) stops opening here too.
+	if err := k.refresh(ctx); err != nil {
+		return nil, err
+	}
 	privs := map[int]hpke.PrivateKey{}
 	out := make([]keys.Secret, 0, len(wrapped))
 	for _, w := range wrapped {
