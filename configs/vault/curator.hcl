@@ -16,3 +16,8 @@ path "hdw/metadata/{{warehouse}}/pseudo/ws-*"    { capabilities = ["delete"] }
 path "hdw/data/{{warehouse}}/pseudo/cohort-*"    { capabilities = ["create", "read", "update"] }
 path "hdw/data/{{warehouse}}/pseudo/audit"       { capabilities = ["read"] }
 path "auth/token/lookup-self" { capabilities = ["read"] }
+# Rewrap (after a rotation) on the stores the curator may already decrypt:
+# server-side, no new right to plaintext.
+path "transit/rewrap/hdw-{{warehouse}}-health"  { capabilities = ["update"] }
+path "transit/rewrap/hdw-{{warehouse}}-genetic" { capabilities = ["update"] }
+path "transit/rewrap/hdw-{{warehouse}}-ws-*"    { capabilities = ["update"] }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"hdw/keys"
@@ -80,8 +81,9 @@ func Conformance(t *testing.T, open func(t *testing.T, profile string) keys.Prov
 			t.Fatalf("not allowed by keys.Allowed, got %v, want ErrForbidden", err)
 		}
 	}
-	for _, prof := range Profiles {
+	for i, prof := range Profiles {
 		pr := p[prof]
+		fresh := fmt.Sprintf("z-conf%d", i) // a key no one created yet
 		for _, s := range stores {
 			ok := keys.Allowed(prof, keys.OpWrap, s)
 			t.Run(secID(s)+"/"+prof+" "+verb(ok)+" wrap "+s, func(t *testing.T) {
@@ -111,7 +113,7 @@ func Conformance(t *testing.T, open func(t *testing.T, profile string) keys.Prov
 				}
 			})
 		}
-		for _, n := range []string{keys.Workspace("z-" + "conf"), keys.PseudoWorkspace("z-conf")} {
+		for _, n := range []string{keys.Workspace(fresh), keys.PseudoWorkspace(fresh)} {
 			ok := keys.Allowed(prof, keys.OpCreate, n)
 			t.Run("SEC-LOG-5/"+prof+" "+verb(ok)+" create "+n, func(t *testing.T) {
 				expect(t, ok, pr.CreateKey(ctx, n))
