@@ -61,7 +61,8 @@ type Handler struct {
 	// bufs recycles input buffers (nothing refers to one once Deidentify
 	// returns): fresh half-megabyte buffers per file cost page faults that
 	// dominate the de-identification itself.
-	bufs sync.Pool
+	bufs    sync.Pool
+	writers sync.Pool
 }
 
 // maxPooled bounds the size of recycled buffers.
@@ -72,6 +73,20 @@ func (h *Handler) getBuf(n int) []byte {
 		return (*p)[:n]
 	}
 	return make([]byte, n)
+}
+
+// getWriter returns a recycled 64 KiB buffered writer onto dst.
+func (h *Handler) getWriter(dst io.Writer) *bufio.Writer {
+	if w, ok := h.writers.Get().(*bufio.Writer); ok {
+		w.Reset(dst)
+		return w
+	}
+	return bufio.NewWriterSize(dst, 64<<10)
+}
+
+func (h *Handler) putWriter(w *bufio.Writer) {
+	w.Reset(nil)
+	h.writers.Put(w)
 }
 
 func (h *Handler) putBuf(b []byte) {
@@ -123,17 +138,89 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 		}
 	}
 
-	// The parser holds the whole file in memory anyway; reading it first
-	// (bounded by MaxBytes) lets the pre-scan reject forged lengths before
-	// the parser allocates them.
-	buf := h.getBuf(int(size))
-	defer h.putBuf(buf)
+	// Files larger than the head are streamed when their native pixel data
+	// runs to the end of the file and needs no edit: only the elements
+	// before the pixels are held in memory, the pixel value is copied from
+	// src to dst. Every other file is read whole (bounded by MaxBytes), so
+	// the pre-scan rejects forged lengths before the parser allocates them.
+	headN := min(size, int64(streamHead))
+	buf := h.getBuf(int(headN))
+	defer func() { h.putBuf(buf) }()
 	if _, err := io.ReadFull(src, buf); err != nil {
 		return masking.Result{}, masking.Quarantine("dicom file shorter than its declared size")
 	}
-	ts, sc, err := preScan(buf)
-	if err != nil {
-		return masking.Result{}, masking.Quarantine("dicom structure inconsistent")
+	var st *stream
+	for headN < size {
+		sc, more := preScanHead(buf, size)
+		if sc != nil {
+			st = &stream{head: buf, src: src, sc: sc}
+			break
+		}
+		if !more {
+			break
+		}
+		// The elements before the pixels do not fit yet: read four times more.
+		n := min(size, 4*headN)
+		if n == size || n > maxPooled {
+			break
+		}
+		nb := h.getBuf(int(n))
+		copy(nb, buf)
+		if _, err := io.ReadFull(src, nb[headN:]); err != nil {
+			h.putBuf(nb)
+			return masking.Result{}, masking.Quarantine("dicom file shorter than its declared size")
+		}
+		h.putBuf(buf)
+		buf, headN = nb, n
+	}
+	if st != nil {
+		res, err := h.deidentify(ctx, dst, buf, size, st, opts, p, o)
+		if !errors.Is(err, errNeedPixels) {
+			return res, err
+		}
+	}
+	if headN < size {
+		// Read the rest of the file (a streamed attempt read nothing more).
+		nb := h.getBuf(int(size))
+		copy(nb, buf)
+		if _, err := io.ReadFull(src, nb[headN:]); err != nil {
+			h.putBuf(nb)
+			return masking.Result{}, masking.Quarantine("dicom file shorter than its declared size")
+		}
+		h.putBuf(buf)
+		buf = nb
+	}
+	return h.deidentify(ctx, dst, buf, size, nil, opts, p, o)
+}
+
+// streamHead is the first read of a file; files longer than it may be
+// streamed. A variable so that tests can force either path.
+var streamHead = 64 << 10
+
+// errNeedPixels stops a streamed attempt whose pixels must be examined or
+// edited: the caller reads the whole file and starts again.
+var errNeedPixels = errors.New("dcm: pixel data needed in memory")
+
+// stream is a file whose top-level native pixel data is copied from src
+// after the head (which holds every element before it) is de-identified.
+type stream struct {
+	head []byte
+	src  io.Reader
+	sc   *scanner
+}
+
+// deidentify de-identifies the file in buf (the whole file when st is nil,
+// the head of a streamed one otherwise).
+func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, size int64, st *stream, opts masking.DICOMOptions, p masking.Person, o masking.Options) (res masking.Result, err error) {
+	var ts string
+	var sc *scanner
+	if st != nil {
+		ts, sc = st.sc.ts, st.sc
+	} else {
+		ts, sc, err = preScan(buf)
+		if err != nil {
+			return masking.Result{}, masking.Quarantine("dicom structure inconsistent")
+		}
 	}
 	switch {
 	case ts == tsDeflated:
@@ -143,12 +230,21 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 		return masking.Result{}, masking.Quarantine("transfer syntax not supported")
 	}
 	// Native pixel data is not copied by the parser: it is sliced from buf
-	// (and blanked in place when masked), then written straight out.
-	ds, err := parse(bytes.NewReader(buf), size, sc.pxNative)
+	// (and blanked in place when masked), then written straight out; a
+	// streamed file's parse stops before it.
+	parsed := buf
+	if st != nil {
+		parsed = buf[:sc.pxHdr]
+	}
+	ds, err := parse(bytes.NewReader(parsed), int64(len(parsed)), sc.pxNative)
 	if err != nil {
 		return masking.Result{}, err
 	}
-	if sc.pxNative {
+	if st != nil {
+		v, _ := dicom.NewValue(dicom.PixelDataInfo{IntentionallyUnprocessed: true})
+		ds.Elements = append(ds.Elements, &dicom.Element{Tag: tag.PixelData, ValueRepresentation: tag.VRPixelData,
+			RawValueRepresentation: sc.pxVR, ValueLength: uint32(sc.pxLen), Value: v})
+	} else if sc.pxNative {
 		for i, e := range ds.Elements {
 			if e.Tag == tag.PixelData {
 				ne := *e
@@ -168,11 +264,15 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 		}
 	}()
 	d := &deid{cfg: h.cfg, opts: opts, p: p, o: o}
+	if st != nil {
+		d.streamLen = int64(sc.pxLen)
+	}
 	out, err := d.run(ctx, ds)
 	if err != nil {
 		return masking.Result{}, err
 	}
-	bw := bufio.NewWriterSize(dst, 64<<10)
+	bw := h.getWriter(dst)
+	defer h.putWriter(bw)
 	cw := &countingWriter{w: bw}
 	var tail *dicom.Element
 	if n := len(out); sc.pxNative && n > 0 && out[n-1].Tag == tag.PixelData {
@@ -184,9 +284,17 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 		}
 		return masking.Result{}, masking.Quarantine("dicom cannot be written back")
 	}
+	if st != nil && tail == nil {
+		return masking.Result{}, masking.Quarantine("dicom pixel data not last")
+	}
 	if tail != nil {
-		if err := writeNativePixels(cw, tail, ts); err != nil {
+		if err := writeNativePixels(cw, tail, ts, d.streamLen); err != nil {
 			return masking.Result{}, fmt.Errorf("dcm: write output: %w", err)
+		}
+	}
+	if st != nil {
+		if err := st.copyPixels(bw, dst); err != nil {
+			return masking.Result{}, err
 		}
 	}
 	if err := bw.Flush(); err != nil {
@@ -298,14 +406,19 @@ func find(els []*dicom.Element, t tag.Tag) *dicom.Element {
 }
 
 // writeNativePixels writes the top-level native PixelData element, last in
-// the dataset, without copying its value.
-func writeNativePixels(w io.Writer, e *dicom.Element, ts string) error {
+// the dataset, without copying its value. With streamed > 0 it writes the
+// element header only (the value of that length follows from the source)
+// and no padding, which [stream.copyPixels] adds.
+func writeNativePixels(w io.Writer, e *dicom.Element, ts string, streamed int64) error {
 	info, ok := e.Value.GetValue().(dicom.PixelDataInfo)
 	if !ok {
 		return errors.New("pixel data value of unexpected type")
 	}
 	raw := info.UnprocessedValueData
 	n := len(raw) + len(raw)%2
+	if streamed > 0 {
+		n = int(streamed + streamed%2)
+	}
 	var bo binary.AppendByteOrder = binary.LittleEndian
 	if ts == tsExplicitBE {
 		bo = binary.BigEndian
@@ -323,12 +436,46 @@ func writeNativePixels(w io.Writer, e *dicom.Element, ts string) error {
 	if _, err := w.Write(h); err != nil {
 		return err
 	}
+	if streamed > 0 {
+		return nil
+	}
 	if _, err := w.Write(raw); err != nil {
 		return err
 	}
 	if n != len(raw) {
 		_, err := w.Write([]byte{0})
 		return err
+	}
+	return nil
+}
+
+// copyPixels writes the pixel value of a streamed file: the part already in
+// the head, then the rest straight from the source (io.Copy, so a file to
+// file copy stays in the kernel), then the padding byte of an odd length.
+// bw holds what was written before and is flushed first.
+func (st *stream) copyPixels(bw *bufio.Writer, dst io.Writer) error {
+	n := int64(st.sc.pxLen)
+	inHead := min(n, int64(len(st.head)-st.sc.pxOff))
+	if _, err := bw.Write(st.head[st.sc.pxOff : int64(st.sc.pxOff)+inHead]); err != nil {
+		return fmt.Errorf("dcm: write output: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("dcm: write output: %w", err)
+	}
+	// dst and src are not wrapped, so that os.File's ReadFrom can copy in
+	// the kernel; a failure of either is an I/O error, not a property of
+	// the file, except a source that ends early.
+	copied, err := io.CopyN(dst, st.src, n-inHead)
+	switch {
+	case errors.Is(err, io.EOF) || err == nil && copied != n-inHead:
+		return masking.Quarantine("dicom file shorter than its declared size")
+	case err != nil:
+		return fmt.Errorf("dcm: copy pixel data: %w", err)
+	}
+	if n%2 == 1 {
+		if _, err := dst.Write([]byte{0}); err != nil {
+			return fmt.Errorf("dcm: write output: %w", err)
+		}
 	}
 	return nil
 }

@@ -95,7 +95,11 @@ func (d *deid) checkPixels(body []*dicom.Element, ts string) (*pixels, error) {
 		return nil, masking.Quarantine("bits allocated not supported")
 	}
 	need := int64(px.rows) * int64(px.cols) * int64(px.frames) * int64(px.samples) * int64(px.bitsAlloc/8)
-	if int64(len(px.raw)) < need {
+	have := int64(len(px.raw))
+	if d.streamLen > 0 {
+		have = d.streamLen
+	}
+	if have < need {
 		return nil, masking.Quarantine("native pixel data truncated")
 	}
 	return px, nil
@@ -122,6 +126,15 @@ func textSOPClass(uid string) bool {
 // needsExam reports whether the pixels must be examined for burned-in text.
 func (d *deid) needsExam(px *pixels) bool {
 	return px.burnedIn == "YES" || textModalities[d.modality] || textSOPClass(d.sopClass)
+}
+
+// pixelAccess reports whether maskPixels or the overlay check will read or
+// edit the pixels; a streamed file is then read whole. It mirrors the
+// conditions of maskPixels and run.
+func (d *deid) pixelAccess(body []*dicom.Element, px *pixels) bool {
+	required := d.needsExam(px)
+	optional := !required && d.cfg.ExamineAll && d.o.OCR != nil
+	return required || optional || len(d.o.Boxes) > 0 || embeddedOverlay(body)
 }
 
 // maskPixels blanks burned-in text regions, or quarantines the file when

@@ -21,52 +21,103 @@ const scanDepth = 64
 // otherwise cost gigabytes. It returns the transfer syntax UID and the
 // scanner, which holds the position of top-level native pixel data.
 func preScan(b []byte) (string, *scanner, error) {
-	if len(b) < 132 || string(b[128:132]) != "DICM" {
-		return "", nil, errStructure
+	s, err := scanMeta(b)
+	if err != nil {
+		return "", nil, err
 	}
-	s := &scanner{b: b, pos: 132, bo: binary.LittleEndian}
-	// (0002,0000) group length first, then the meta group within it.
-	if len(b) < s.pos+12 {
-		return "", nil, errStructure
-	}
-	g, e := s.u16(s.pos), s.u16(s.pos+2)
-	if g != 2 || e != 0 || string(b[s.pos+4:s.pos+6]) != "UL" || s.u16(s.pos+6) != 4 {
-		return "", nil, errStructure
-	}
-	metaLen := int(binary.LittleEndian.Uint32(b[s.pos+8:]))
-	s.pos += 12
-	metaEnd := s.pos + metaLen
-	if metaLen < 0 || metaEnd > len(b) {
-		return "", nil, errStructure
-	}
-	ts := ""
-	for s.pos < metaEnd {
-		start := s.pos
-		if err := s.element(metaEnd, 0); err != nil {
-			return "", nil, err
-		}
-		if s.u16(start) == 2 && s.u16(start+2) == 0x10 && s.pos-start >= 8 {
-			ts = strings.TrimRight(string(b[start+8:s.pos]), "\x00 ")
-		}
-	}
-	if s.pos != metaEnd {
-		return "", nil, errStructure
-	}
-	switch {
-	case ts == tsImplicitLE:
-		s.implicit = true
-	case ts == tsExplicitBE:
-		s.bo = binary.BigEndian
-	case ts == tsExplicitLE || encapsulatedSyntaxes[ts]:
-	default:
-		return ts, s, nil // the caller quarantines unknown and deflated syntaxes
+	if !s.known() {
+		return s.ts, s, nil // the caller quarantines unknown and deflated syntaxes
 	}
 	for s.pos < len(b) {
 		if err := s.element(len(b), 0); err != nil {
 			return "", nil, err
 		}
 	}
-	return ts, s, nil
+	return s.ts, s, nil
+}
+
+// preScanHead scans the head of a file of size bytes for streaming: it
+// returns the scanner when every top-level element before a native pixel
+// data value lies in head and that value ends the file. more reports that
+// a longer head might succeed; with neither, the file is read whole.
+func preScanHead(head []byte, size int64) (s *scanner, more bool) {
+	s, err := scanMeta(head)
+	if err != nil {
+		return nil, true
+	}
+	if !s.known() || s.ts != tsImplicitLE && s.ts != tsExplicitLE && s.ts != tsExplicitBE {
+		return nil, false
+	}
+	for s.pos < len(head) {
+		start := s.pos
+		if s.pos+12 > len(head) {
+			return nil, true
+		}
+		t, vr, vl, err := s.header(len(head))
+		if err != nil {
+			return nil, true
+		}
+		if t == tag.PixelData {
+			if vl == tag.VLUndefinedLength || int64(s.pos)+int64(vl) != size {
+				return nil, false
+			}
+			s.pxHdr, s.pxOff, s.pxLen, s.pxNative, s.pxVR = start, s.pos, int(vl), true, vr
+			s.b = head[:start]
+			return s, false
+		}
+		s.pos = start
+		if err := s.element(len(head), 0); err != nil {
+			return nil, true
+		}
+	}
+	return nil, true
+}
+
+// scanMeta checks the preamble and the file meta group and returns the
+// scanner set for the dataset's transfer syntax, positioned after the meta.
+func scanMeta(b []byte) (*scanner, error) {
+	if len(b) < 132 || string(b[128:132]) != "DICM" {
+		return nil, errStructure
+	}
+	s := &scanner{b: b, pos: 132, bo: binary.LittleEndian}
+	// (0002,0000) group length first, then the meta group within it.
+	if len(b) < s.pos+12 {
+		return nil, errStructure
+	}
+	g, e := s.u16(s.pos), s.u16(s.pos+2)
+	if g != 2 || e != 0 || string(b[s.pos+4:s.pos+6]) != "UL" || s.u16(s.pos+6) != 4 {
+		return nil, errStructure
+	}
+	metaLen := int(binary.LittleEndian.Uint32(b[s.pos+8:]))
+	s.pos += 12
+	metaEnd := s.pos + metaLen
+	if metaLen < 0 || metaEnd > len(b) {
+		return nil, errStructure
+	}
+	for s.pos < metaEnd {
+		start := s.pos
+		if err := s.element(metaEnd, 0); err != nil {
+			return nil, err
+		}
+		if s.u16(start) == 2 && s.u16(start+2) == 0x10 && s.pos-start >= 8 {
+			s.ts = strings.TrimRight(string(b[start+8:s.pos]), "\x00 ")
+		}
+	}
+	if s.pos != metaEnd {
+		return nil, errStructure
+	}
+	switch {
+	case s.ts == tsImplicitLE:
+		s.implicit = true
+	case s.ts == tsExplicitBE:
+		s.bo = binary.BigEndian
+	}
+	return s, nil
+}
+
+// known reports whether the dataset's transfer syntax can be scanned.
+func (s *scanner) known() bool {
+	return s.ts == tsImplicitLE || s.ts == tsExplicitBE || s.ts == tsExplicitLE || encapsulatedSyntaxes[s.ts]
 }
 
 type scanner struct {
@@ -74,9 +125,12 @@ type scanner struct {
 	pos      int
 	bo       binary.ByteOrder
 	implicit bool
-	// top-level native pixel data value, if any
-	pxOff, pxLen int
-	pxNative     bool
+	ts       string
+	// top-level native pixel data value, if any: the offsets of its
+	// element header and of its value, its length and its VR
+	pxHdr, pxOff, pxLen int
+	pxNative            bool
+	pxVR                string
 }
 
 func (s *scanner) u16(at int) uint16 { return s.bo.Uint16(s.b[at:]) }
@@ -143,7 +197,7 @@ func (s *scanner) element(end, depth int) error {
 		return err
 	}
 	if depth == 0 && t == tag.PixelData && vl != tag.VLUndefinedLength {
-		s.pxOff, s.pxLen, s.pxNative = s.pos, int(vl), true
+		s.pxOff, s.pxLen, s.pxNative, s.pxVR = s.pos, int(vl), true, vr
 	}
 	switch tag.GetVRKind(t, vr) {
 	case tag.VRSequence:

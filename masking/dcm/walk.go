@@ -32,6 +32,9 @@ type deid struct {
 	// could not be decoded (VR UN).
 	unknownRemoved int
 	pixelsMasked   bool
+	// streamLen is the length of native pixel data that is streamed, not
+	// held in memory (0: the pixels are in memory).
+	streamLen int64
 	// set when encapsulated pixels were decoded for masking
 	newTS    string
 	replaced []*dicom.Element
@@ -78,6 +81,9 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 	px, err := d.checkPixels(body, ts)
 	if err != nil {
 		return nil, err
+	}
+	if d.streamLen > 0 && d.pixelAccess(body, px) {
+		return nil, errNeedPixels
 	}
 	if err := d.maskPixels(ctx, body, px, ts); err != nil {
 		return nil, err

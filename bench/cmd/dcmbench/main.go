@@ -18,6 +18,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,16 +31,31 @@ import (
 func main() {
 	in := flag.String("in", "", "input folder")
 	out := flag.String("out", "", "output folder (created)")
-	nsynth := flag.Int("synth", 0, "write N synthetic 512x512 CT slices into -in first, then exit")
+	nsynth := flag.Int("synth", 0, "write N synthetic CT slices of -size x -size pixels into -in first, then exit")
+	synthSize := flag.Int("size", 512, "rows and columns of the synthetic slices")
 	workers := flag.Int("j", 1, "parallel workers")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
-	if err := run(context.Background(), *in, *out, *nsynth, max(1, *workers)); err != nil {
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "dcmbench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "dcmbench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(context.Background(), *in, *out, *nsynth, *synthSize, max(1, *workers)); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "dcmbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, in, out string, nsynth, workers int) error {
+func run(ctx context.Context, in, out string, nsynth, synthSize, workers int) error {
 	if in == "" {
 		return fmt.Errorf("-in is required")
 	}
@@ -49,7 +65,7 @@ func run(ctx context.Context, in, out string, nsynth, workers int) error {
 		}
 		for i := 0; i < nsynth; i++ {
 			var b bytes.Buffer
-			s := synth.DICOMSpec{Modality: "CT", Rows: 512, Cols: 512, Marker: "BENCHMARKER",
+			s := synth.DICOMSpec{Modality: "CT", Rows: synthSize, Cols: synthSize, Marker: "BENCHMARKER",
 				PatientName: fmt.Sprintf("SYNTH^P%04d", i/50), PatientID: fmt.Sprintf("SYN%05d", i/50),
 				StudyUID:  fmt.Sprintf("1.2.826.0.1.3680043.10.1561.2.%d", i/50),
 				SeriesUID: fmt.Sprintf("1.2.826.0.1.3680043.10.1561.3.%d", i/50),
