@@ -23,7 +23,9 @@ func streamOpts() masking.Options {
 	}}
 }
 
-func streamPerson() masking.Person { return masking.Person{Pseudonym: "PSEUDO7Q2X", DateShiftDays: -37} }
+func streamPerson() masking.Person {
+	return masking.Person{Pseudonym: "PSEUDO7Q2X", DateShiftDays: -37}
+}
 
 func genFile(t testing.TB, s synth.DICOMSpec) []byte {
 	t.Helper()
