@@ -1,104 +1,133 @@
 #!/bin/sh
 # bench/peers-dicom.sh [DIR]
 #
-# De-identifies the same folder of DICOM files with hdw's masker
-# (bench/cmd/dcmbench), GDCM's gdcmanon (PS3.15 E.1 basic profile, Debian
-# libgdcm-tools) and a dcmodify erasure (dcmtk: private tags and ~30
-# identifying attributes erased, UIDs not remapped) and prints files/s, MB/s
-# and hdw's speed ratio to each peer, each the best of R runs (default 3;
-# writes to the page cache make single runs noisy). Without DIR, N (default 200) synthetic
-# 512x512 CT slices are generated. DCMBENCH names a prebuilt dcmbench. The machine is shared: numbers are
-# indicative; each tool runs once on a warm page cache.
+# De-identifies the same DICOM files with hdw's masker (bench/cmd/dcmbench),
+# GDCM's gdcmanon (PS3.15 E.1 basic profile with encrypted original
+# attributes, Debian libgdcm-tools) and a dcmodify erasure (dcmtk: private
+# tags and ~30 identifying attributes erased in place, UIDs not remapped), in
+# alternation, best of R runs (default 3), and prints for each tool files/s,
+# MB/s and peak RSS, then hdw's speed ratio to each peer.
+#
+# Without DIR the corpus is generated, one class at a time:
+#   small  N_SMALL (2000) 128x128 CT slices (34 KiB)
+#   ct     N_CT (1000) 512x512 CT slices (526 KiB)
+#   multi  one 512x512x380 multi-frame CT (200 MB)
+# hdw runs with one worker (the per-core figure, as the peers are
+# single-process tools) and with one worker per core (how the ingest runs);
+# ratios are given for both. DCMBENCH names a prebuilt dcmbench.
+# The machine may be shared: each class is measured in alternation on a
+# warm page cache and the best run is kept.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ -n "${DCMBENCH:-}" ]; then cp "$DCMBENCH" "$work/dcmbench"; else (cd "$root" && go build -o "$work/dcmbench" ./bench/cmd/dcmbench); fi
-if [ $# -ge 1 ]; then
-	in=$1
-else
-	in=$work/in
-	"$work/dcmbench" -in "$in" -synth "${N:-200}"
-fi
-files=$(find "$in" -maxdepth 1 -type f | wc -l)
-bytes=$(find "$in" -maxdepth 1 -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')
-cat "$in"/* >/dev/null # warm the page cache
-now() { date +%s.%N; }
-report() { # name seconds
-	awk -v n="$1" -v s="$2" -v f="$files" -v b="$bytes" 'BEGIN {
-		printf "%-10s files=%d seconds=%.3f files_per_s=%.1f mb_per_s=%.1f\n", n, f, s, f/s, b/1e6/s }'
-}
-
+dir=${1:-}
 runs=${R:-3}
-best() { # current candidate
-	if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc)" = 1 ]; then echo "$2"; else echo "$1"; fi
-}
-
-hdw=""
-i=0
-while [ $i -lt "$runs" ]; do
-	rm -rf "$work/hdw"
-	t0=$(now)
-	"$work/dcmbench" -in "$in" -out "$work/hdw" >"$work/hdw.txt"
-	t1=$(now)
-	hdw=$(best "$hdw" "$(echo "$t1 - $t0" | bc)")
-	i=$((i + 1))
-done
-report hdw "$hdw"
-sed 's/^/  /' "$work/hdw.txt"
-# Informational: the ingest runs workers in parallel; the peers are
-# single-process tools, so ratios use the one-worker run.
-rm -rf "$work/hdw"
-"$work/dcmbench" -in "$in" -out "$work/hdw" -j 2 | sed 's/^/  /'
-
-
-gdcm=""
+cores=$(nproc)
+have_gdcm=0
 if command -v gdcmanon >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then
+	have_gdcm=1
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
 		-subj /CN=hdw-bench -days 1 >/dev/null 2>&1
-	i=0
-	while [ $i -lt "$runs" ]; do
-		rm -rf "$work/gdcm"
-		mkdir -p "$work/gdcm"
-		t0=$(now)
-		gdcmanon -e -c "$work/cert.pem" -i "$in" -o "$work/gdcm" -r --continue >/dev/null 2>&1 || true
-		t1=$(now)
-		gdcm=$(best "$gdcm" "$(echo "$t1 - $t0" | bc)")
-		i=$((i + 1))
-	done
-	report gdcmanon "$gdcm"
 else
 	echo "gdcmanon: not installed (apt-get install libgdcm-tools)"
 fi
+have_dcmodify=0
+if command -v dcmodify >/dev/null 2>&1; then have_dcmodify=1; else echo "dcmodify: not installed (apt-get install dcmtk)"; fi
+[ -x /usr/bin/time ] || { echo "peers-dicom: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 
-dcmod=""
-if command -v dcmodify >/dev/null 2>&1; then
-	set --
+# The dcmodify erasure, as a script so that the file list is expanded when it runs.
+{
+	printf '#!/bin/sh\nexec dcmodify -q -nb -ie -ep'
 	for t in 0010,0010 0010,0020 0010,0030 0010,0040 0010,1000 0010,1001 0010,1040 0010,2154 \
 		0008,0050 0008,0080 0008,0081 0008,0090 0008,1010 0008,1030 0008,103E 0008,1040 \
 		0008,1048 0008,1050 0008,1060 0008,1070 0018,1000 0020,0010 0020,4000 0032,1032 \
 		0038,0010 0040,0275 0040,A730 0088,0200 0002,0016 0010,21B0; do
-		set -- "$@" -ea "($t)"
+		printf " -ea '(%s)'" "$t"
 	done
+	printf ' "$1"/*\n'
+} >"$work/erase.sh"
+chmod +x "$work/erase.sh"
+now() { date +%s.%N; }
+
+# timed NAME CMD...: runs CMD under /usr/bin/time, keeps the best wall time
+# and the largest RSS of NAME in $work/NAME.best / .rss.
+timed() {
+	name=$1
+	shift
+	t0=$(now)
+	/usr/bin/time -f '%M' -o "$work/time.txt" "$@" >/dev/null 2>&1 || true
+	t1=$(now)
+	secs=$(echo "$t1 - $t0" | bc)
+	rss=$(tail -n 1 "$work/time.txt")
+	best=$(cat "$work/$name.best" 2>/dev/null || echo "")
+	if [ -z "$best" ] || [ "$(echo "$secs < $best" | bc)" = 1 ]; then echo "$secs" >"$work/$name.best"; fi
+	old=$(cat "$work/$name.rss" 2>/dev/null || echo 0)
+	[ "$rss" -gt "$old" ] && echo "$rss" >"$work/$name.rss"
+	return 0
+}
+
+# class ID NAME DIR: measures every tool on the files of DIR.
+class() {
+	cid=$1
+	cname=$2
+	in=$3
+	files=$(find "$in" -maxdepth 1 -type f | wc -l)
+	bytes=$(find "$in" -maxdepth 1 -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+	cat "$in"/* >/dev/null # warm the page cache
+	rm -f "$work"/*.best "$work"/*.rss
 	i=0
 	while [ $i -lt "$runs" ]; do
-		rm -rf "$work/dcmodify"
-		mkdir -p "$work/dcmodify"
-		cp "$in"/* "$work/dcmodify/" # copies are not timed
-		t0=$(now)
-		dcmodify -q -nb -ie -ep "$@" "$work/dcmodify"/* >/dev/null 2>&1 || true
-		t1=$(now)
-		dcmod=$(best "$dcmod" "$(echo "$t1 - $t0" | bc)")
+		rm -rf "$work/out"
+		timed hdw "$work/dcmbench" -in "$in" -out "$work/out" -j 1
+		rm -rf "$work/out"
+		timed hdwj "$work/dcmbench" -in "$in" -out "$work/out" -j "$cores"
+		if [ $have_gdcm = 1 ]; then
+			rm -rf "$work/out" && mkdir -p "$work/out"
+			timed gdcmanon gdcmanon -e -c "$work/cert.pem" -i "$in" -o "$work/out" -r --continue
+		fi
+		if [ $have_dcmodify = 1 ]; then
+			rm -rf "$work/out" && mkdir -p "$work/out" && cp "$in"/* "$work/out/" # copies are not timed
+			timed dcmodify "$work/erase.sh" "$work/out"
+		fi
 		i=$((i + 1))
 	done
-	report dcmodify "$dcmod"
-else
-	echo "dcmodify: not installed (apt-get install dcmtk)"
-fi
+	rm -rf "$work/out"
+	echo "-- $cname: $files files, $(echo "$bytes" | awk '{printf "%.1f MB", $1/1e6}')"
+	for t in hdw hdwj gdcmanon dcmodify; do
+		[ -f "$work/$t.best" ] || continue
+		label=$t
+		[ $t = hdw ] && label="hdw -j1"
+		[ $t = hdwj ] && label="hdw -j$cores"
+		awk -v n="$label" -v s="$(cat "$work/$t.best")" -v r="$(cat "$work/$t.rss")" -v f="$files" -v b="$bytes" 'BEGIN {
+			if (s < 0.001) s = 0.001
+			printf "%-10s files_per_s=%-8.1f mb_per_s=%-7.1f peak_rss_mib=%-6.0f seconds=%.2f\n", n, f/s, b/1e6/s, r/1024, s }'
+		echo "$cid $t $(cat "$work/$t.best")" >>"$work/all.txt"
+	done
+	for p in gdcmanon dcmodify; do
+		[ -f "$work/$p.best" ] || continue
+		awk -v p="$p" -v ps="$(cat "$work/$p.best")" -v h="$(cat "$work/hdw.best")" -v hj="$(cat "$work/hdwj.best")" -v c="$cores" 'BEGIN {
+			printf "ratio hdw/%s speed: %.2fx per core (-j1), %.2fx on %d cores (goal vs gdcmanon: 3x)\n", p, ps/h, ps/hj, c }'
+	done
+}
 
-for peer in "gdcmanon:$gdcm" "dcmodify:$dcmod"; do
-	name=${peer%%:*}
-	secs=${peer#*:}
-	[ -n "$secs" ] || continue
-	awk -v n="$name" -v p="$secs" -v h="$hdw" 'BEGIN { printf "ratio hdw/%s speed: %.2fx\n", n, p/h }'
-done
+if [ -n "$dir" ]; then
+	class dir "$(basename "$dir")" "$dir"
+else
+	"$work/dcmbench" -in "$work/small" -synth "${N_SMALL:-2000}" -size 128
+	class small "small (128x128 slices)" "$work/small"
+	rm -rf "$work/small"
+	"$work/dcmbench" -in "$work/ct" -synth "${N_CT:-1000}" -size 512
+	class ct "ct (512x512 slices)" "$work/ct"
+	rm -rf "$work/ct"
+	"$work/dcmbench" -in "$work/multi" -synth 1 -size 512 -frames "${FRAMES:-380}"
+	class multi "multi (512x512x${FRAMES:-380} frames)" "$work/multi"
+	rm -rf "$work/multi"
+	echo "-- whole corpus (sum of the best times per class)"
+	for p in gdcmanon dcmodify; do
+		grep -q " $p " "$work/all.txt" || continue
+		awk -v p="$p" '$2 == p {ps += $3} $2 == "hdw" {h += $3} $2 == "hdwj" {hj += $3}
+			END { printf "ratio hdw/%s speed: %.2fx per core, %.2fx on all cores\n", p, ps/h, ps/hj }' "$work/all.txt"
+	done
+fi

@@ -1,7 +1,11 @@
 // Command dcmbench de-identifies every file of a folder into another folder
 // with hdw's DICOM masker and prints files/s and MB/s, for
-// bench/peers-dicom.sh. With -synth N it first writes N synthetic CT slices
-// into the input folder.
+// bench/peers-dicom.sh. With -synth N it writes N synthetic CT files
+// (-size, -frames) into the input folder instead.
+//
+// Files are streamed from input to output as in the ingest: native pixel
+// data is copied with io.Copy between the two files (in the kernel on
+// Linux), only the elements before it are parsed.
 //
 // UIDs are remapped with an HMAC key drawn at random for the run: the
 // outputs are for measuring only.
@@ -33,6 +37,7 @@ func main() {
 	out := flag.String("out", "", "output folder (created)")
 	nsynth := flag.Int("synth", 0, "write N synthetic CT slices of -size x -size pixels into -in first, then exit")
 	synthSize := flag.Int("size", 512, "rows and columns of the synthetic slices")
+	synthFrames := flag.Int("frames", 1, "frames of each synthetic file (e.g. 380 frames of 512x512: a 200 MB multi-frame CT)")
 	workers := flag.Int("j", 1, "parallel workers")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
@@ -48,14 +53,14 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(context.Background(), *in, *out, *nsynth, *synthSize, max(1, *workers)); err != nil {
+	if err := run(context.Background(), *in, *out, *nsynth, *synthSize, *synthFrames, max(1, *workers)); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "dcmbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, in, out string, nsynth, synthSize, workers int) error {
+func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, workers int) error {
 	if in == "" {
 		return fmt.Errorf("-in is required")
 	}
@@ -65,7 +70,7 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, workers int) er
 		}
 		for i := 0; i < nsynth; i++ {
 			var b bytes.Buffer
-			s := synth.DICOMSpec{Modality: "CT", Rows: synthSize, Cols: synthSize, Marker: "BENCHMARKER",
+			s := synth.DICOMSpec{Modality: "CT", Rows: synthSize, Cols: synthSize, Frames: synthFrames, Marker: "BENCHMARKER",
 				PatientName: fmt.Sprintf("SYNTH^P%04d", i/50), PatientID: fmt.Sprintf("SYN%05d", i/50),
 				StudyUID:  fmt.Sprintf("1.2.826.0.1.3680043.10.1561.2.%d", i/50),
 				SeriesUID: fmt.Sprintf("1.2.826.0.1.3680043.10.1561.3.%d", i/50),
