@@ -6,7 +6,7 @@ CACHE ?= $(HOME)/.cache/hdw
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 TAGS ?= $(shell test -f /usr/include/tesseract/baseapi.h && echo ocr)
-APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr libtesseract-dev
+APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr libtesseract-dev time bc openssl
 export HDW_CACHE := $(CACHE)
 
 .PHONY: all build demo test unit race lint fuzz bench bench-peers bench-export bench-diff integration deps servers clean
@@ -22,7 +22,7 @@ demo: build
 
 ## deps: Debian packages the tests use as independent checkers (dcmtk, exiftool, gdcm, dicom3tools, tesseract)
 deps:
-	@missing=""; for c in dcmdump exiftool gdcmanon dciodvfy tesseract; do command -v $$c >/dev/null || missing=1; done; \
+	@missing=""; for c in dcmdump exiftool gdcmanon dciodvfy tesseract bc /usr/bin/time; do command -v $$c >/dev/null || missing=1; done; \
 	test -f /usr/include/tesseract/baseapi.h || missing=1; \
 	if [ -n "$$missing" ]; then \
 	  echo "make: installing $(APT_PKGS)"; \
