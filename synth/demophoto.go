@@ -83,6 +83,11 @@ type demoPhoto struct {
 	// Orientation is the EXIF orientation (0: none).
 	Orientation int
 	Trailer     []byte
+	// MakerNote and Thumbnail (a JPEG stream), when set, add an Exif
+	// MakerNote tag and an IFD1 thumbnail (camera photos only: nil keeps
+	// the demo and golden outputs unchanged).
+	MakerNote []byte
+	Thumbnail []byte
 }
 
 func demoPhotoSpec(p Person, w, h int) demoPhoto {
@@ -93,18 +98,32 @@ func demoPhotoSpec(p Person, w, h int) demoPhoto {
 
 // demoJPEG writes the photo.
 func demoJPEG(w io.Writer, s demoPhoto) error {
-	img := image.NewRGBA(image.Rect(0, 0, s.W, s.H))
-	for y := 0; y < s.H; y++ {
-		for x := 0; x < s.W; x++ {
-			img.Set(x, y, color.RGBA{uint8(x * 255 / s.W), uint8(y * 255 / s.H), 128, 255})
+	enc, err := flatPixels(s.W, s.H)
+	if err != nil {
+		return err
+	}
+	return writeDemoJPEG(w, s, enc)
+}
+
+// flatPixels encodes the flat gradient picture of the demo and of the zero
+// PhotoSpec (quality 85).
+func flatPixels(w, h int) ([]byte, error) {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), 128, 255})
 		}
 	}
 	var enc bytes.Buffer
 	if err := jpeg.Encode(&enc, img, &jpeg.Options{Quality: 85}); err != nil {
-		return err
+		return nil, err
 	}
-	b := enc.Bytes()
-	// SOI, then APP1 Exif, COM, then the rest of the encoder's stream.
+	return enc.Bytes(), nil
+}
+
+// writeDemoJPEG writes SOI, APP1 Exif, COM, then the rest of the encoded
+// stream b (from image/jpeg) and s.Trailer.
+func writeDemoJPEG(w io.Writer, s demoPhoto, b []byte) error {
 	if _, err := w.Write(b[:2]); err != nil {
 		return err
 	}
@@ -180,6 +199,9 @@ func exifBlock(s demoPhoto) []byte {
 	}
 	ifdSize := func(n int, data int) uint32 { return uint32(2+12*n+4) + uint32(data) }
 	exifEntries := []entry{{0xA431, 2, uint32(len(s.Serial) + 1), ascii(s.Serial)}, {0x9003, 2, 20, ascii(s.Date)}}
+	if s.MakerNote != nil { // tags in ascending order, as cameras write them
+		exifEntries = []entry{exifEntries[1], {0x927C, 7, uint32(len(s.MakerNote)), s.MakerNote}, exifEntries[0]}
+	}
 	gpsEntries := []entry{{0x0001, 2, 2, ascii("N")}, {0x0002, 5, 3, rational(s.Lat)}, {0x0003, 2, 2, ascii("E")}, {0x0004, 5, 3, rational(s.Lon)}}
 	ifd0Entries := func(exifOff, gpsOff uint32) []entry {
 		e := []entry{{0x010F, 2, 9, ascii("SynthCam")}}
@@ -197,11 +219,24 @@ func exifBlock(s demoPhoto) []byte {
 	exifOff := 8 + ifdSize(n0, len(d0))
 	_, de := writeIFD(exifOff, exifEntries, 0)
 	gpsOff := exifOff + ifdSize(len(exifEntries), len(de))
-	i0, d0 := writeIFD(8, ifd0Entries(exifOff, gpsOff), 0)
+	var ifd1Off uint32
+	if s.Thumbnail != nil {
+		// IFD1 (the thumbnail's IFD) after the GPS IFD, the thumbnail after IFD1.
+		_, dg := writeIFD(gpsOff, gpsEntries, 0)
+		ifd1Off = gpsOff + ifdSize(len(gpsEntries), len(dg))
+	}
+	i0, d0 := writeIFD(8, ifd0Entries(exifOff, gpsOff), ifd1Off)
 	ie, de := writeIFD(exifOff, exifEntries, 0)
 	ig, dg := writeIFD(gpsOff, gpsEntries, 0)
 	for _, p := range [][]byte{i0, d0, ie, de, ig, dg} {
 		buf.Write(p)
+	}
+	if s.Thumbnail != nil {
+		ifd1 := []entry{{0x0103, 3, 1, []byte{6, 0}}, {0x0128, 3, 1, []byte{2, 0}}, {0x0201, 4, 1, nil}, {0x0202, 4, 1, u32(uint32(len(s.Thumbnail)))}}
+		ifd1[2].data = u32(ifd1Off + ifdSize(len(ifd1), 0))
+		i1, _ := writeIFD(ifd1Off, ifd1, 0)
+		buf.Write(i1)
+		buf.Write(s.Thumbnail)
 	}
 	return buf.Bytes()
 }

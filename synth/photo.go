@@ -13,32 +13,74 @@ type PhotoSpec struct {
 	Person      Person
 	W, H        int
 	Orientation int // EXIF orientation 1-8; 0 means 1
+	// Camera makes the JPEG look like camera output: a textured, noisy
+	// picture encoded at quality 90 (about 0.3 to 0.5 byte per pixel, see
+	// TestCameraJPEGSize), an EXIF maker note naming the owner and an IFD1
+	// thumbnail. False (the zero value) keeps the flat gradient at quality
+	// 85 and today's bytes, on which golden tests depend.
+	Camera bool
+	// Seed varies the camera picture (Camera only).
+	Seed uint64
 }
 
 // JPEG writes a synthetic JPEG carrying s.Person's identifiers in every
-// metadata block a camera or an editor writes: EXIF (Artist, Copyright,
-// camera serial, DateTimeOriginal, GPS, maker note, IFD1 thumbnail and
-// orientation, from ExifJPEG), XMP (standard and extended), IPTC in a
-// Photoshop APP13 block, an MPF APP2 segment, an unknown APP11 segment, a
-// COM segment and trailing bytes after EOI. The output is deterministic.
+// metadata block a camera or an editor writes: EXIF (Artist, camera
+// serial, DateTimeOriginal, GPS and orientation, from ExifJPEG; with
+// s.Camera also a maker note and an IFD1 thumbnail), XMP (standard and
+// extended), IPTC in a Photoshop APP13 block, an MPF APP2 segment, an
+// unknown APP11 segment, a COM segment and trailing bytes after EOI. The
+// output is deterministic.
 func JPEG(w io.Writer, s PhotoSpec) error {
+	return JPEGs(s, []Person{s.Person}, func(_ int, b []byte) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// JPEGs calls fn with one JPEG per person, each identical to JPEG with
+// s.Person set to people[i], but encodes the picture only once (corpora of
+// large photos). fn must not retain b. It returns the first error of the
+// encoder or of fn.
+func JPEGs(s PhotoSpec, people []Person, fn func(i int, b []byte) error) error {
 	o := s.Orientation
 	if o == 0 {
 		o = 1
 	}
-	var base bytes.Buffer
-	if err := ExifJPEG(&base, s.Person, s.W, s.H, o); err != nil {
+	var enc, thumb []byte
+	var err error
+	if s.Camera {
+		enc, thumb, err = cameraPixels(s.W, s.H, s.Seed)
+	} else {
+		enc, err = flatPixels(s.W, s.H)
+	}
+	if err != nil {
 		return err
 	}
-	b := base.Bytes()
-	var out bytes.Buffer
-	out.Write(b[:2]) // SOI
-	for _, seg := range photoSegments(s.Person) {
-		out.Write(seg)
+	var base, out bytes.Buffer
+	for i, p := range people {
+		ds := demoPhotoSpec(p, s.W, s.H)
+		ds.Orientation = o
+		ds.Trailer = []byte("TRAILER " + p.LastName)
+		if s.Camera {
+			ds.Thumbnail = thumb
+			ds.MakerNote = makerNote(p)
+		}
+		base.Reset()
+		if err := writeDemoJPEG(&base, ds, enc); err != nil {
+			return err
+		}
+		b := base.Bytes()
+		out.Reset()
+		out.Write(b[:2]) // SOI
+		for _, seg := range photoSegments(p) {
+			out.Write(seg)
+		}
+		out.Write(b[2:])
+		if err := fn(i, out.Bytes()); err != nil {
+			return err
+		}
 	}
-	out.Write(b[2:])
-	_, err := w.Write(out.Bytes())
-	return err
+	return nil
 }
 
 // jpegSegment frames payload as a marker segment.
