@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"hdw/keys"
 )
@@ -84,6 +85,7 @@ func nonce(n *[12]byte, i uint64, last bool) {
 type writer struct {
 	w      io.Writer
 	aead   cipher.AEAD
+	chunks *[]byte // buf and out, from the pool
 	buf    []byte
 	out    []byte
 	n      uint64
@@ -109,7 +111,25 @@ func NewWriter(w io.Writer, dek keys.Secret, aad string) (io.WriteCloser, error)
 	if _, err := w.Write(salt); err != nil {
 		return nil, err
 	}
-	return &writer{w: w, aead: a, buf: make([]byte, 0, chunkSize), out: make([]byte, 0, chunkSize+tagSize)}, nil
+	b := getChunks()
+	return &writer{w: w, aead: a, chunks: b, buf: (*b)[:0:chunkSize], out: (*b)[chunkSize:chunkSize]}, nil
+}
+
+// chunks recycles the plaintext and ciphertext buffers of closed writers:
+// an ingest opens one writer per image, and fresh 128 KiB buffers each time
+// are most of its allocations.
+var chunks = sync.Pool{New: func() any { b := make([]byte, 2*chunkSize+tagSize); return &b }}
+
+func getChunks() *[]byte { return chunks.Get().(*[]byte) }
+
+// release clears the buffers (they held plaintext) and returns them.
+func (w *writer) release() {
+	if w.chunks == nil {
+		return
+	}
+	clear(*w.chunks)
+	chunks.Put(w.chunks)
+	w.chunks, w.buf, w.out = nil, nil, nil
 }
 
 func (w *writer) flush(last bool) error {
@@ -151,6 +171,7 @@ func (w *writer) Close() error {
 		return w.err
 	}
 	w.closed = true
+	defer w.release()
 	if w.err != nil {
 		return w.err
 	}

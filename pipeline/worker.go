@@ -321,17 +321,29 @@ func Department(pc string) string {
 // residualRecord scans the text of a health record for the person's
 // identifiers (last line of defence on the structured side).
 func (p *worker) residualRecord(rec map[string]string, person masking.Person) string {
+	// Each identifier and each value is normalized once (this runs for
+	// every record).
+	var ids []masking.Identifier
+	var norms []string
+	for _, id := range person.Identifiers {
+		if len(id.Value) < 4 || id.Kind == "FOLDER_NAME" || id.Kind == "CODE_POSTAL" {
+			continue
+		}
+		if n := pseudo.Normalize(id.Value); n != "" {
+			ids, norms = append(ids, id), append(norms, " "+n+" ")
+		}
+	}
+	if len(ids) == 0 {
+		return ""
+	}
 	for k, v := range rec {
 		if v == "" || k == "pseudonym" || k == "physician_pseudonym" {
 			continue
 		}
-		for _, id := range person.Identifiers {
-			if len(id.Value) < 4 || id.Kind == "FOLDER_NAME" || id.Kind == "CODE_POSTAL" {
-				continue
-			}
-			n := pseudo.Normalize(id.Value)
-			if n != "" && strings.Contains(" "+pseudo.Normalize(v)+" ", " "+n+" ") {
-				return fmt.Sprintf("residual identifier (%s) in health column %s after scrubbing", id.Kind, k)
+		nv := " " + pseudo.Normalize(v) + " "
+		for i, n := range norms {
+			if strings.Contains(nv, n) {
+				return fmt.Sprintf("residual identifier (%s) in health column %s after scrubbing", ids[i].Kind, k)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -58,7 +59,43 @@ type globals struct {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	stopProfiles := startProfiles(os.Getenv("HDW_CPUPROFILE"), os.Getenv("HDW_MEMPROFILE"))
+	code := run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stopProfiles()
+	os.Exit(code)
+}
+
+// startProfiles writes a CPU profile of the whole command to cpu and a heap
+// profile at its end to mem (each when non-empty), for performance work:
+// HDW_CPUPROFILE=cpu.pprof hdw ingest ... then go tool pprof. Profiles hold
+// code locations and sizes, never data values.
+func startProfiles(cpu, mem string) (stop func()) {
+	var cf *os.File
+	if cpu != "" {
+		f, err := os.Create(cpu)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			cf = f
+		} else {
+			fmt.Fprintf(os.Stderr, "hdw: HDW_CPUPROFILE: cannot write the profile (%v)\n", err)
+		}
+	}
+	return func() {
+		if cf != nil {
+			pprof.StopCPUProfile()
+			cf.Close()
+		}
+		if mem != "" {
+			f, err := os.Create(mem)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "hdw: HDW_MEMPROFILE: %v\n", err)
+				return
+			}
+			defer f.Close()
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				fmt.Fprintf(os.Stderr, "hdw: HDW_MEMPROFILE: %v\n", err)
+			}
+		}
+	}
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
