@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -410,7 +411,7 @@ func hasGenetic(r *Row) bool {
 		return false
 	}
 	for _, c := range []string{"gene", "variant", "zygosity", "interpretation"} {
-		if r.Values[c] != "" {
+		if r.Values.Get(c) != "" {
 			return true
 		}
 	}
@@ -585,16 +586,13 @@ func sourceID(wk *pseudo.Keyed, source, kind, s string) string {
 }
 
 func rowFingerprint(r *Row) string {
-	keys := make([]string, 0, len(r.Values))
-	for k := range r.Values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	f := slices.Clone(r.Values)
+	slices.SortFunc(f, func(a, b Field) int { return strings.Compare(a.Name, b.Name) })
 	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k)
+	for _, x := range f {
+		b.WriteString(x.Name)
 		b.WriteByte('=')
-		b.WriteString(r.Values[k])
+		b.WriteString(x.Value)
 		b.WriteByte(0)
 	}
 	return b.String()

@@ -50,17 +50,36 @@ func (e *RowError) Error() string {
 	return fmt.Sprintf("%s row %d column %s: %s", e.File, e.Row, e.Column, e.Reason)
 }
 
-// Row is one validated manifest row. Values holds the cleaned values by
-// lower-case column name.
+// Row is one validated manifest row. Values holds the cleaned non-empty
+// values by lower-case column name.
 type Row struct {
 	N      int
-	Values map[string]string
+	Values Fields
 	Boxes  []masking.Box
 	Basis  string // pseudonym basis ("NIR:..." / "ID:..."), or "" for imports
 }
 
+// Fields are a row's values, in manifest column order. Every row of a
+// manifest is held during an ingest: a slice of pairs costs about a third
+// of a map per row, and rows have a few dozen columns at most, so a linear
+// lookup is as fast.
+type Fields []Field
+
+// Field is one named value.
+type Field struct{ Name, Value string }
+
+// Get returns the value of column name, or "".
+func (f Fields) Get(name string) string {
+	for _, x := range f {
+		if x.Name == name {
+			return x.Value
+		}
+	}
+	return ""
+}
+
 // File returns the row's image path ("" for a record without image).
-func (r *Row) File() string { return r.Values["file"] }
+func (r *Row) File() string { return r.Values.Get("file") }
 
 // Header is a validated manifest header.
 type Header struct {
@@ -117,7 +136,7 @@ func (h *Header) ParseRow(n int, raw []string) (*Row, error) {
 	if len(raw) != len(h.Columns) {
 		return nil, rerr("", fmt.Sprintf("has %d fields, the header has %d", len(raw), len(h.Columns)))
 	}
-	r := &Row{N: n, Values: make(map[string]string, len(raw))}
+	r := &Row{N: n, Values: make(Fields, 0, len(raw))}
 	for i, v := range raw {
 		name := h.Columns[i]
 		v = strings.TrimSpace(v)
@@ -171,18 +190,19 @@ func (h *Header) ParseRow(n int, raw []string) (*Row, error) {
 			}
 			r.Boxes = b
 		}
-		r.Values[name] = v
+		r.Values = append(r.Values, Field{name, v})
 	}
-	id := pseudo.Identity{NIR: r.Values["nir"], LastName: r.Values["birth_name"], FirstName: r.Values["first_name"],
-		BirthDate: r.Values["birth_date"], Sex: r.Values["sex"]}
+	r.Values = slices.Clip(r.Values)
+	id := pseudo.Identity{NIR: r.Values.Get("nir"), LastName: r.Values.Get("birth_name"), FirstName: r.Values.Get("first_name"),
+		BirthDate: r.Values.Get("birth_date"), Sex: r.Values.Get("sex")}
 	if id.LastName == "" {
-		id.LastName = r.Values["last_name"]
+		id.LastName = r.Values.Get("last_name")
 	}
 	basis, err := pseudo.Basis(id)
 	switch {
 	case err == nil:
 		r.Basis = basis
-	case r.Values["source_pseudonym"] != "" && r.Values["source_name"] != "":
+	case r.Values.Get("source_pseudonym") != "" && r.Values.Get("source_name") != "":
 		// SEC-PSE-2: a pseudonymized import without identity.
 	case errors.Is(err, pseudo.ErrMissingField):
 		return nil, rerr("", "no person: give the nir, or last name, first name, birth date and sex, or source_name and source_pseudonym")

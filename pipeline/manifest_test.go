@@ -66,7 +66,7 @@ func TestManifestRows(t *testing.T) {
 			}
 		}
 	}
-	if rows[0].Basis != "NIR:"+good || rows[1].Values["sex"] != "F" {
+	if rows[0].Basis != "NIR:"+good || rows[1].Values.Get("sex") != "F" {
 		t.Fatalf("rows %+v", rows)
 	}
 }

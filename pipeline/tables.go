@@ -123,10 +123,10 @@ func (ts *tables) add(r *result, batch string, opt Options) error {
 		id["basis_kind"] = "IMPORT"
 	}
 	for _, c := range opt.Dict.ByCategory(configs.CatIdentifying) {
-		id[c] = row.Values[c]
+		id[c] = row.Values.Get(c)
 	}
 	for _, c := range opt.Dict.ByCategory(configs.CatImport) {
-		id[c] = row.Values[c]
+		id[c] = row.Values.Get(c)
 	}
 	if err := ts.identity.tw.WriteMap(id); err != nil {
 		return err
@@ -134,7 +134,7 @@ func (ts *tables) add(r *result, batch string, opt Options) error {
 	if hasGenetic(row) {
 		g := map[string]string{"pseudonym": r.pseudo, "record_id": r.rec["record_id"], "batch": batch}
 		for _, c := range opt.Dict.ByCategory(configs.CatGenetic) {
-			g[c] = row.Values[c]
+			g[c] = row.Values.Get(c)
 		}
 		if err := ts.genetic.tw.WriteMap(g); err != nil {
 			return err
@@ -144,7 +144,7 @@ func (ts *tables) add(r *result, batch string, opt Options) error {
 		ts.seenProf[pp] = true
 		m := map[string]string{"physician_pseudonym": pp, "batch": batch}
 		for _, c := range opt.Dict.ByCategory(configs.CatProfessional) {
-			m[c] = row.Values[c]
+			m[c] = row.Values.Get(c)
 		}
 		if err := ts.prof.tw.WriteMap(m); err != nil {
 			return err

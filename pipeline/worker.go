@@ -45,7 +45,7 @@ var identifierColumns = []struct{ col, kind string }{
 func PersonOf(r *Row, pseudonym string, shift int) masking.Person {
 	p := masking.Person{Pseudonym: pseudonym, DateShiftDays: shift}
 	for _, c := range identifierColumns {
-		if v := r.Values[c.col]; v != "" {
+		if v := r.Values.Get(c.col); v != "" {
 			p.Identifiers = append(p.Identifiers, masking.Identifier{Kind: c.kind, Value: v})
 		}
 	}
@@ -103,7 +103,7 @@ func (p *worker) process(ctx context.Context, w *work) *result {
 		}
 		r.pseudo = p.wk.Patient(row.Basis)
 	} else {
-		r.pseudo = p.wk.Import(row.Values["source_name"], row.Values["source_pseudonym"])
+		r.pseudo = p.wk.Import(row.Values.Get("source_name"), row.Values.Get("source_pseudonym"))
 	}
 	person := PersonOf(row, r.pseudo, p.wk.DateShift(r.pseudo))
 	if w.obj != nil {
@@ -128,11 +128,11 @@ func (p *worker) process(ctx context.Context, w *work) *result {
 // opposedByName checks the name basis too: a person who opposed before
 // their NIR was known is still skipped when a later row carries it.
 func (p *worker) opposedByName(row *Row) bool {
-	last := row.Values["birth_name"]
+	last := row.Values.Get("birth_name")
 	if last == "" {
-		last = row.Values["last_name"]
+		last = row.Values.Get("last_name")
 	}
-	b, err := pseudo.Basis(pseudo.Identity{LastName: last, FirstName: row.Values["first_name"], BirthDate: row.Values["birth_date"], Sex: row.Values["sex"]})
+	b, err := pseudo.Basis(pseudo.Identity{LastName: last, FirstName: row.Values.Get("first_name"), BirthDate: row.Values.Get("birth_date"), Sex: row.Values.Get("sex")})
 	return err == nil && b != row.Basis && p.opposed[OppositionID(p.ok, b)]
 }
 
@@ -220,11 +220,11 @@ func checkContradiction(res masking.Result, row *Row) error {
 	if id := strings.TrimSpace(res.PatientID); id != "" {
 		match := false
 		for _, c := range []string{"ppi", "nir", "iep", "source_pseudonym"} {
-			if v := row.Values[c]; v != "" && strings.EqualFold(strings.ReplaceAll(id, " ", ""), strings.ReplaceAll(v, " ", "")) {
+			if v := row.Values.Get(c); v != "" && strings.EqualFold(strings.ReplaceAll(id, " ", ""), strings.ReplaceAll(v, " ", "")) {
 				match = true
 			}
 		}
-		known := row.Values["ppi"] != "" || row.Values["nir"] != "" || row.Values["iep"] != "" || row.Values["source_pseudonym"] != ""
+		known := row.Values.Get("ppi") != "" || row.Values.Get("nir") != "" || row.Values.Get("iep") != "" || row.Values.Get("source_pseudonym") != ""
 		if known && !match {
 			return masking.Quarantine("DICOM PatientID contradicts the manifest row (ppi, nir, iep or source_pseudonym)")
 		}
@@ -232,7 +232,7 @@ func checkContradiction(res masking.Result, row *Row) error {
 	if name := pseudo.Normalize(strings.ReplaceAll(res.PatientName, "^", " ")); name != "" {
 		var cands []string
 		for _, c := range []string{"last_name", "birth_name"} {
-			if v := pseudo.Normalize(row.Values[c]); v != "" {
+			if v := pseudo.Normalize(row.Values.Get(c)); v != "" {
 				cands = append(cands, v)
 			}
 		}
@@ -265,21 +265,21 @@ func (p *worker) record(row *Row, r *result, person masking.Person) map[string]s
 		rec["import"] = "yes"
 	}
 	for _, c := range d.ByCategory(configs.CatHealth) {
-		rec[c] = row.Values[c]
+		rec[c] = row.Values.Get(c)
 	}
 	for _, c := range d.ByCategory(configs.CatFreeText) {
-		if v := row.Values[c]; v != "" {
+		if v := row.Values.Get(c); v != "" {
 			rec[c] = p.opt.ScrubText(v, person)
 		}
 	}
-	if row.Values["physician_rpps"] != "" || row.Values["physician_name"] != "" {
-		rec["physician_pseudonym"] = p.pk.Professional(row.Values["physician_rpps"], row.Values["physician_name"])
+	if row.Values.Get("physician_rpps") != "" || row.Values.Get("physician_name") != "" {
+		rec["physician_pseudonym"] = p.pk.Professional(row.Values.Get("physician_rpps"), row.Values.Get("physician_name"))
 	}
-	if bd := row.Values["birth_date"]; len(bd) >= 4 {
+	if bd := row.Values.Get("birth_date"); len(bd) >= 4 {
 		rec["birth_year"] = bd[:4]
 	}
-	rec["sex_code"] = row.Values["sex"]
-	if pc := strings.TrimSpace(row.Values["postal_code"]); len(pc) >= 2 {
+	rec["sex_code"] = row.Values.Get("sex")
+	if pc := strings.TrimSpace(row.Values.Get("postal_code")); len(pc) >= 2 {
 		rec["department"] = Department(pc)
 	}
 	if r.w.obj != nil {
