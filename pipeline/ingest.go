@@ -586,13 +586,16 @@ func sourceID(wk *pseudo.Keyed, source, kind, s string) string {
 }
 
 func rowFingerprint(r *Row) string {
-	f := slices.Clone(r.Values)
-	slices.SortFunc(f, func(a, b Field) int { return strings.Compare(a.Name, b.Name) })
+	var names []string
+	for k := range r.Values.All() {
+		names = append(names, k)
+	}
+	slices.Sort(names)
 	var b strings.Builder
-	for _, x := range f {
-		b.WriteString(x.Name)
+	for _, k := range names {
+		b.WriteString(k)
 		b.WriteByte('=')
-		b.WriteString(x.Value)
+		b.WriteString(r.Values.Get(k))
 		b.WriteByte(0)
 	}
 	return b.String()

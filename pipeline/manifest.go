@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"path"
 	"slices"
 	"strconv"
@@ -59,23 +60,60 @@ type Row struct {
 	Basis  string // pseudonym basis ("NIR:..." / "ID:..."), or "" for imports
 }
 
-// Fields are a row's values, in manifest column order. Every row of a
-// manifest is held during an ingest: a slice of pairs costs about a third
-// of a map per row, and rows have a few dozen columns at most, so a linear
-// lookup is as fast.
-type Fields []Field
+// Fields are a row's non-empty values by lower-case column name. Every row
+// of a manifest is held during an ingest, so a row keeps its values packed
+// in one string with their end offsets and shares the column names with
+// its header: about a third of a map per row. Rows have a few dozen
+// columns, so a linear lookup is as fast.
+type Fields struct {
+	names []string // the header's columns, shared
+	data  string   // the values, concatenated
+	end   []uint32 // end of value i in data
+}
 
-// Field is one named value.
-type Field struct{ Name, Value string }
+// NewFields packs values (aligned with names, "" for none).
+func NewFields(names, values []string) Fields {
+	n := 0
+	for _, v := range values {
+		n += len(v)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	end := make([]uint32, len(values))
+	for i, v := range values {
+		b.WriteString(v)
+		end[i] = uint32(b.Len())
+	}
+	return Fields{names: names, data: b.String(), end: end}
+}
 
 // Get returns the value of column name, or "".
 func (f Fields) Get(name string) string {
-	for _, x := range f {
-		if x.Name == name {
-			return x.Value
+	for i, c := range f.names {
+		if c == name && i < len(f.end) {
+			return f.at(i)
 		}
 	}
 	return ""
+}
+
+func (f Fields) at(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = f.end[i-1]
+	}
+	return f.data[start:f.end[i]]
+}
+
+// All yields the non-empty values with their column names, in column order.
+func (f Fields) All() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for i := range f.end {
+			if v := f.at(i); v != "" && !yield(f.names[i], v) {
+				return
+			}
+		}
+	}
 }
 
 // File returns the row's image path ("" for a record without image).
@@ -136,7 +174,8 @@ func (h *Header) ParseRow(n int, raw []string) (*Row, error) {
 	if len(raw) != len(h.Columns) {
 		return nil, rerr("", fmt.Sprintf("has %d fields, the header has %d", len(raw), len(h.Columns)))
 	}
-	r := &Row{N: n, Values: make(Fields, 0, len(raw))}
+	r := &Row{N: n}
+	vals := make([]string, len(raw))
 	for i, v := range raw {
 		name := h.Columns[i]
 		v = strings.TrimSpace(v)
@@ -190,9 +229,9 @@ func (h *Header) ParseRow(n int, raw []string) (*Row, error) {
 			}
 			r.Boxes = b
 		}
-		r.Values = append(r.Values, Field{name, v})
+		vals[i] = v
 	}
-	r.Values = slices.Clip(r.Values)
+	r.Values = NewFields(h.Columns, vals)
 	id := pseudo.Identity{NIR: r.Values.Get("nir"), LastName: r.Values.Get("birth_name"), FirstName: r.Values.Get("first_name"),
 		BirthDate: r.Values.Get("birth_date"), Sex: r.Values.Get("sex")}
 	if id.LastName == "" {

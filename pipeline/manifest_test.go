@@ -113,3 +113,21 @@ func FuzzManifestCSV(f *testing.F) {
 		})
 	})
 }
+
+func TestFieldsPacked(t *testing.T) {
+	f := pipeline.NewFields([]string{"file", "nir", "notes", "sex"}, []string{"a/b.dcm", "", "é ü", "F"})
+	if f.Get("file") != "a/b.dcm" || f.Get("nir") != "" || f.Get("notes") != "é ü" || f.Get("sex") != "F" || f.Get("nope") != "" {
+		t.Fatalf("Get: %q %q %q %q", f.Get("file"), f.Get("nir"), f.Get("notes"), f.Get("sex"))
+	}
+	var got []string
+	for k, v := range f.All() {
+		got = append(got, k+"="+v)
+	}
+	if strings.Join(got, ",") != "file=a/b.dcm,notes=é ü,sex=F" {
+		t.Fatalf("All: %v", got)
+	}
+	var zero pipeline.Fields
+	if zero.Get("file") != "" {
+		t.Fatal("zero Fields")
+	}
+}
