@@ -25,6 +25,18 @@
 // mask_boxes) are always filled. Masking re-encodes the image
 // (JPEG quality 95, ICC kept).
 //
+// # Streaming
+//
+// The JPEG and PNG rewriters stream: header segments and chunks are
+// inspected in place in a pooled 256 KiB read buffer (one whole segment
+// always fits), and the entropy-coded data, or a large IDAT chunk, is
+// written in buffer-sized pieces straight from that buffer, so that a
+// lossless rewrite costs a scan for 0xFF bytes and a copy, whatever the
+// file size, and allocates no per-file buffer. Every check (segment
+// choice, dimensions, PNG CRCs) runs as before; the differential tests
+// (stream_internal_test.go) hold the output and errors to those of the
+// former buffered rewriters.
+//
 // # Limits
 //
 // Dimensions are read from the headers before any decoding; an image above

@@ -15,6 +15,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"sync"
 
 	"github.com/disintegration/imaging"
 	pigo "github.com/esimov/pigo/core"
@@ -40,6 +41,9 @@ type Handler struct {
 	cfg  Config
 	face *pigo.Pigo
 	eyes *pigo.PuplocCascade
+	// readers (*bufio.Reader of bufSize bytes) and buffers (*bytes.Buffer
+	// for kept JPEG header segments) are reused from file to file.
+	readers, buffers sync.Pool
 }
 
 // New returns a Handler.
@@ -56,6 +60,33 @@ func New(cfg Config) *Handler {
 }
 
 var _ masking.Handler = (*Handler)(nil)
+
+func (h *Handler) getReader(r io.Reader) *bufio.Reader {
+	if br, ok := h.readers.Get().(*bufio.Reader); ok {
+		br.Reset(r)
+		return br
+	}
+	return bufio.NewReaderSize(r, bufSize)
+}
+
+func (h *Handler) putReader(br *bufio.Reader) {
+	br.Reset(nil) // drop the source
+	h.readers.Put(br)
+}
+
+func (h *Handler) getBuffer() *bytes.Buffer {
+	if b, ok := h.buffers.Get().(*bytes.Buffer); ok {
+		b.Reset()
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (h *Handler) putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 { // an unusually large header is not kept
+		h.buffers.Put(b)
+	}
+}
 
 func kind(head []byte) string {
 	switch {
@@ -85,7 +116,8 @@ func maxPixels(o masking.Options) int64 {
 
 // Deidentify implements masking.Handler.
 func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
-	br := bufio.NewReaderSize(io.LimitReader(src, size), 64<<10)
+	br := h.getReader(io.LimitReader(src, size))
+	defer h.putReader(br)
 	head, _ := br.Peek(16)
 	switch kind(head) {
 	case "jpeg":
@@ -104,66 +136,75 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 
 // ---- JPEG ----
 
-type segment struct {
-	marker byte
-	data   []byte // payload without the length bytes
-}
+// bufSize is the size of the pooled read buffers: at least one whole
+// marker segment (65,537 bytes) must fit, so that segments are inspected
+// in place (Peek) instead of being copied.
+const bufSize = 256 << 10
 
 var errBadJPEG = masking.Quarantine("JPEG structure is damaged")
 
-func readSegment(r *bufio.Reader) (segment, error) {
-	var b [4]byte
-	if _, err := io.ReadFull(r, b[:2]); err != nil {
-		return segment{}, errBadJPEG
-	}
-	for b[0] == 0xFF && b[1] == 0xFF { // fill bytes
-		b[1], _ = r.ReadByte()
-	}
-	if b[0] != 0xFF {
-		return segment{}, errBadJPEG
-	}
-	m := b[1]
-	if m == 0xD8 || m == 0xD9 || (m >= 0xD0 && m <= 0xD7) || m == 0x01 {
-		return segment{marker: m}, nil
-	}
-	if _, err := io.ReadFull(r, b[2:4]); err != nil {
-		return segment{}, errBadJPEG
-	}
-	n := int(binary.BigEndian.Uint16(b[2:4]))
-	if n < 2 {
-		return segment{}, errBadJPEG
-	}
-	data := make([]byte, n-2)
-	if _, err := io.ReadFull(r, data); err != nil {
-		return segment{}, errBadJPEG
-	}
-	return segment{marker: m, data: data}, nil
+// isStandalone reports whether a marker has no length field (SOI, EOI,
+// RSTn, TEM).
+func isStandalone(m byte) bool {
+	return m == 0xD8 || m == 0xD9 || (m >= 0xD0 && m <= 0xD7) || m == 0x01
 }
 
-func writeSegment(w io.Writer, s segment) error {
-	if s.data == nil && (s.marker == 0xD8 || s.marker == 0xD9 || (s.marker >= 0xD0 && s.marker <= 0xD7)) {
-		_, err := w.Write([]byte{0xFF, s.marker})
-		return err
+// peekSegment returns the next header segment's marker and payload
+// (without the length bytes) as a view of r's buffer, valid until the
+// next read of r, and the number of bytes to discard to consume the
+// segment (fill bytes, marker, length, payload). Standalone markers have a
+// nil payload.
+func peekSegment(r *bufio.Reader) (m byte, data []byte, n int, err error) {
+	b, err := r.Peek(2)
+	if err != nil || b[0] != 0xFF {
+		return 0, nil, 0, errBadJPEG
 	}
-	h := []byte{0xFF, s.marker, 0, 0}
-	binary.BigEndian.PutUint16(h[2:], uint16(len(s.data)+2))
-	if _, err := w.Write(h); err != nil {
-		return err
+	fill := 0
+	for b[1] == 0xFF { // fill bytes
+		fill++
+		if b, err = r.Peek(fill + 2); err != nil {
+			return 0, nil, 0, errBadJPEG
+		}
+		b = b[fill:]
 	}
-	_, err := w.Write(s.data)
-	return err
+	m = b[1]
+	if isStandalone(m) {
+		return m, nil, fill + 2, nil
+	}
+	if b, err = r.Peek(fill + 4); err != nil {
+		return 0, nil, 0, errBadJPEG
+	}
+	l := int(binary.BigEndian.Uint16(b[fill+2:]))
+	if l < 2 {
+		return 0, nil, 0, errBadJPEG
+	}
+	if b, err = r.Peek(fill + 2 + l); err != nil {
+		return 0, nil, 0, errBadJPEG
+	}
+	return m, b[fill+4:], fill + 2 + l, nil
+}
+
+// appendSegment appends a segment as the rewriter writes it: standalone
+// SOI, EOI and RSTn as two bytes, any other marker (TEM included) with a
+// length field.
+func appendSegment(b *bytes.Buffer, m byte, data []byte) {
+	if data == nil && m != 0x01 && isStandalone(m) {
+		b.Write([]byte{0xFF, m})
+		return
+	}
+	b.Write([]byte{0xFF, m, byte((len(data) + 2) >> 8), byte(len(data) + 2)})
+	b.Write(data)
 }
 
 // keepSegment decides which header segments survive.
-func keepSegment(s segment) bool {
-	m := s.marker
+func keepSegment(m byte, data []byte) bool {
 	switch {
 	case m == 0xE0: // APP0: JFIF/JFXX; JFXX may carry a thumbnail: keep JFIF only
-		return bytes.HasPrefix(s.data, []byte("JFIF\x00"))
+		return bytes.HasPrefix(data, []byte("JFIF\x00"))
 	case m == 0xE2:
-		return bytes.HasPrefix(s.data, []byte("ICC_PROFILE\x00"))
+		return bytes.HasPrefix(data, []byte("ICC_PROFILE\x00"))
 	case m == 0xEE: // Adobe: colour transform, no text
-		return bytes.HasPrefix(s.data, []byte("Adobe"))
+		return bytes.HasPrefix(data, []byte("Adobe"))
 	case m >= 0xE1 && m <= 0xEF: // APP1 EXIF/XMP, APP13 IPTC, others
 		return false
 	case m == 0xFE: // COM
@@ -208,46 +249,56 @@ func exifOrientation(data []byte) int {
 	return 1
 }
 
+// jpeg rewrites a JPEG: header segments are inspected in r's buffer and
+// the kept ones gathered in a pooled buffer (one write); the entropy-coded
+// data is then copied in spans of up to bufSize bytes straight from r's
+// buffer to the output (copyScans). Nothing is decoded unless a pixel
+// must change (orientation, boxes, faces).
 func (h *Handler) jpeg(ctx context.Context, dst io.Writer, r *bufio.Reader, size int64, o masking.Options) (masking.Result, error) {
 	res := masking.Result{Format: "jpeg", Ext: ".jpg"}
-	first, err := readSegment(r)
-	if err != nil || first.marker != 0xD8 {
+	m, _, n, err := peekSegment(r)
+	if err != nil || m != 0xD8 {
 		return res, errBadJPEG
 	}
-	var header []segment
-	var icc [][]byte
+	r.Discard(n)
+	hdr := h.getBuffer()
+	defer h.putBuffer(hdr)
+	hdr.Write([]byte{0xFF, 0xD8})
+	var iccAt [][2]int // ICC payloads in hdr (for the re-encode path)
 	orientation := 1
 	var w, hgt int
 	dropped := 0
 	for {
-		s, err := readSegment(r)
+		m, data, n, err := peekSegment(r)
 		if err != nil {
 			return res, err
 		}
-		if s.marker == 0xE1 {
-			if v := exifOrientation(s.data); v != 1 {
+		if m == 0xE1 {
+			if v := exifOrientation(data); v != 1 {
 				orientation = v
 			}
 		}
-		if isSOF(s.marker) && len(s.data) >= 5 {
-			hgt = int(binary.BigEndian.Uint16(s.data[1:3]))
-			w = int(binary.BigEndian.Uint16(s.data[3:5]))
+		if isSOF(m) && len(data) >= 5 {
+			hgt = int(binary.BigEndian.Uint16(data[1:3]))
+			w = int(binary.BigEndian.Uint16(data[3:5]))
 			if int64(w)*int64(hgt) > maxPixels(o) || w == 0 {
 				return res, masking.Quarantine("image dimensions exceed limit (%dx%d)", w, hgt)
 			}
 		}
-		if s.marker == 0xE2 && bytes.HasPrefix(s.data, []byte("ICC_PROFILE\x00")) {
-			icc = append(icc, s.data)
-		}
-		if !keepSegment(s) {
+		if !keepSegment(m, data) {
 			dropped++
+			r.Discard(n)
 			continue
 		}
-		header = append(header, s)
-		if s.marker == 0xDA { // SOS: entropy-coded data follows
+		if m == 0xE2 { // kept APP2: ICC profile
+			iccAt = append(iccAt, [2]int{hdr.Len() + 4, hdr.Len() + 4 + len(data)})
+		}
+		appendSegment(hdr, m, data)
+		r.Discard(n)
+		if m == 0xDA { // SOS: entropy-coded data follows
 			break
 		}
-		if s.marker == 0xD9 {
+		if m == 0xD9 {
 			return res, errBadJPEG
 		}
 	}
@@ -257,19 +308,15 @@ func (h *Handler) jpeg(ctx context.Context, dst io.Writer, r *bufio.Reader, size
 	res.Actions = append(res.Actions, fmt.Sprintf("jpeg:segments-removed:%d", dropped))
 	// Copy the scans, dropping APP/COM segments between scans and any
 	// trailer after EOI.
-	var body bytes.Buffer
 	needPixels := orientation != 1 || len(o.Boxes) > 0 || o.Faces
+	var body bytes.Buffer
 	var out io.Writer = dst
 	if needPixels {
+		body.Grow(int(min(size, 64<<20)))
 		out = &body
 	}
-	if _, err := out.Write([]byte{0xFF, 0xD8}); err != nil {
+	if _, err := out.Write(hdr.Bytes()); err != nil {
 		return res, err
-	}
-	for _, s := range header {
-		if err := writeSegment(out, s); err != nil {
-			return res, err
-		}
 	}
 	if err := copyScans(out, r); err != nil {
 		return res, err
@@ -286,83 +333,137 @@ func (h *Handler) jpeg(ctx context.Context, dst io.Writer, r *bufio.Reader, size
 	if orientation != 1 {
 		res.Actions = append(res.Actions, fmt.Sprintf("orientation:%d-baked", orientation))
 	}
-	n, eyes, err := h.mask(ctx, &img, o)
+	nr, eyes, err := h.mask(ctx, &img, o)
 	if err != nil {
 		return res, err
 	}
-	if n == 0 && orientation == 1 {
+	if nr == 0 && orientation == 1 {
 		// Nothing to change: the lossless copy stands.
 		_, err := dst.Write(body.Bytes())
 		res.Actions = append(res.Actions, "jpeg:lossless", "faces:0")
 		return res, err
 	}
-	res.Actions = append(res.Actions, fmt.Sprintf("masked-regions:%d", n), fmt.Sprintf("masked-eyes:%d", eyes))
+	res.Actions = append(res.Actions, fmt.Sprintf("masked-regions:%d", nr), fmt.Sprintf("masked-eyes:%d", eyes))
+	icc := make([][]byte, len(iccAt))
+	for i, at := range iccAt {
+		icc[i] = hdr.Bytes()[at[0]:at[1]]
+	}
 	return res, encodeJPEG(dst, img, icc)
 }
 
 // copyScans copies entropy-coded data and the segments between scans until
-// EOI, which it writes; bytes after EOI are dropped.
+// EOI, which it writes; bytes after EOI are dropped. Runs of entropy-coded
+// bytes, stuffed 0xFF00, RSTn markers and a final EOI included, are written
+// as they lie in r's buffer (one write per buffer); only a marker (a
+// segment between scans) or fill bytes (0xFF 0xFF..., dropped) take the
+// slow path, copyMarker.
 func copyScans(w io.Writer, r *bufio.Reader) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
 	for {
-		b, err := r.ReadByte()
-		if err != nil {
-			return errBadJPEG // no EOI
+		if r.Buffered() < 2 {
+			r.Peek(2) // fill; a short buffer is handled below
 		}
-		if b != 0xFF {
-			bw.WriteByte(b)
-			continue
-		}
-		m, err := r.ReadByte()
-		if err != nil {
-			return errBadJPEG
-		}
-		for m == 0xFF {
-			m, err = r.ReadByte()
-			if err != nil {
-				return errBadJPEG
-			}
-		}
-		switch {
-		case m == 0x00 || (m >= 0xD0 && m <= 0xD7):
-			bw.WriteByte(0xFF)
-			bw.WriteByte(m)
-		case m == 0xD9:
-			bw.Write([]byte{0xFF, 0xD9})
-			return bw.Flush()
-		default:
-			r.UnreadByte() // back on the marker byte
-			s, err := readSegmentAfterFF(r, m)
-			if err != nil {
+		buf, _ := r.Peek(r.Buffered())
+		n, end := scanSpan(buf)
+		if n > 0 {
+			if _, err := w.Write(buf[:n]); err != nil {
 				return err
 			}
-			if keepSegment(s) {
-				if err := writeSegment(bw, s); err != nil {
-					return err
-				}
+			r.Discard(n)
+		}
+		switch end {
+		case spanEOI:
+			return nil
+		case spanMarker:
+			done, err := copyMarker(w, r)
+			if done || err != nil {
+				return err
+			}
+		case spanMore:
+			if n == 0 && len(buf) < 2 {
+				// The input ends here (no EOI), or on a lone 0xFF.
+				return errBadJPEG
 			}
 		}
 	}
 }
 
-func readSegmentAfterFF(r *bufio.Reader, m byte) (segment, error) {
-	// The reader is positioned on m (UnreadByte restored one byte).
-	if b, err := r.ReadByte(); err != nil || b != m {
-		return segment{}, errBadJPEG
+// How a span of entropy-coded data ends.
+const (
+	spanMore   = iota // end of the buffered bytes (perhaps on a 0xFF whose next byte is not buffered)
+	spanMarker        // a marker or fill bytes follow
+	spanEOI           // the span ends with EOI
+)
+
+// scanSpan returns how many leading bytes of buf to copy as they are and
+// how the span ends.
+func scanSpan(buf []byte) (n int, end int) {
+	i := 0
+	for {
+		j := bytes.IndexByte(buf[i:], 0xFF)
+		if j < 0 {
+			return len(buf), spanMore
+		}
+		k := i + j
+		if k+1 == len(buf) {
+			return k, spanMore
+		}
+		switch m := buf[k+1]; {
+		case m == 0x00 || (m >= 0xD0 && m <= 0xD7):
+			i = k + 2
+		case m == 0xD9:
+			return k + 2, spanEOI
+		default:
+			return k, spanMarker
+		}
 	}
-	var l [2]byte
-	if _, err := io.ReadFull(r, l[:]); err != nil {
-		return segment{}, errBadJPEG
+}
+
+// copyMarker handles the marker r is positioned on (0xFF, then fill bytes,
+// then the marker byte): stuffed bytes and RSTn are written without their
+// fill bytes, EOI is written and ends the copy (done), a segment between
+// scans is written when keepSegment keeps it.
+func copyMarker(w io.Writer, r *bufio.Reader) (done bool, err error) {
+	b, err := r.Peek(2)
+	if err != nil {
+		return false, errBadJPEG
 	}
-	n := int(binary.BigEndian.Uint16(l[:]))
-	if n < 2 {
-		return segment{}, errBadJPEG
+	fill := 0
+	for b[1] == 0xFF {
+		fill++
+		if b, err = r.Peek(fill + 2); err != nil {
+			return false, errBadJPEG
+		}
+		b = b[fill:]
 	}
-	data := make([]byte, n-2)
-	if _, err := io.ReadFull(r, data); err != nil {
-		return segment{}, errBadJPEG
+	m := b[1]
+	switch {
+	case m == 0x00 || (m >= 0xD0 && m <= 0xD7):
+		_, err := w.Write([]byte{0xFF, m})
+		r.Discard(fill + 2)
+		return false, err
+	case m == 0xD9:
+		_, err := w.Write([]byte{0xFF, 0xD9})
+		return true, err
 	}
-	return segment{marker: m, data: data}, nil
+	// Between scans every marker is read with a length field.
+	if b, err = r.Peek(fill + 4); err != nil {
+		return false, errBadJPEG
+	}
+	l := int(binary.BigEndian.Uint16(b[fill+2:]))
+	if l < 2 {
+		return false, errBadJPEG
+	}
+	if b, err = r.Peek(fill + 2 + l); err != nil {
+		return false, errBadJPEG
+	}
+	seg := b[fill:]
+	if keepSegment(m, seg[4:]) {
+		if _, err := w.Write(seg); err != nil {
+			return false, err
+		}
+	}
+	r.Discard(fill + 2 + l)
+	return false, nil
 }
 
 func orient(img image.Image, o int) image.Image {
@@ -391,13 +492,13 @@ func encodeJPEG(w io.Writer, img image.Image, icc [][]byte) error {
 		return err
 	}
 	b := buf.Bytes()
-	if _, err := w.Write(b[:2]); err != nil {
-		return err
-	}
+	var head bytes.Buffer
+	head.Write(b[:2])
 	for _, p := range icc {
-		if err := writeSegment(w, segment{marker: 0xE2, data: p}); err != nil {
-			return err
-		}
+		appendSegment(&head, 0xE2, p)
+	}
+	if _, err := w.Write(head.Bytes()); err != nil {
+		return err
 	}
 	_, err := w.Write(b[2:])
 	return err
@@ -482,10 +583,15 @@ func (h *Handler) faces(img image.Image) (faces, eyes []image.Rectangle) {
 var pngKeep = map[string]bool{"IHDR": true, "PLTE": true, "IDAT": true, "IEND": true, "tRNS": true, "gAMA": true,
 	"cHRM": true, "sRGB": true, "iCCP": true, "sBIT": true, "bKGD": true, "pHYs": true}
 
+// png rewrites a PNG chunk by chunk. A kept chunk that fits the read
+// buffer is checked (CRC, IHDR limits) in place and written in one piece;
+// a larger one (IDAT) is written in buffer-sized pieces while its CRC is
+// computed, and checked at its end (on a mismatch the caller discards the
+// partial output, as for every error).
 func (h *Handler) png(ctx context.Context, dst io.Writer, r *bufio.Reader, size int64, o masking.Options) (masking.Result, error) {
 	res := masking.Result{Format: "png", Ext: ".png"}
-	sig := make([]byte, 8)
-	if _, err := io.ReadFull(r, sig); err != nil {
+	sig, err := r.Peek(8)
+	if err != nil {
 		return res, masking.Quarantine("PNG structure is damaged")
 	}
 	needPixels := len(o.Boxes) > 0 || o.Faces
@@ -494,52 +600,45 @@ func (h *Handler) png(ctx context.Context, dst io.Writer, r *bufio.Reader, size 
 	if needPixels {
 		out = &buf
 	}
-	out.Write(sig)
+	if _, err := out.Write(sig); err != nil {
+		return res, err
+	}
+	r.Discard(8)
 	dropped := 0
 	for {
-		var hdr [8]byte
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		hdr, err := r.Peek(8)
+		if err != nil {
 			return res, masking.Quarantine("PNG structure is damaged (no IEND)")
 		}
 		n := binary.BigEndian.Uint32(hdr[:4])
-		typ := string(hdr[4:8])
 		if int64(n) > size {
 			return res, masking.Quarantine("PNG chunk larger than the file")
 		}
-		if typ == "IHDR" && n >= 8 {
-			// handled below after reading
-		}
-		keep := pngKeep[typ]
-		var crc [4]byte
-		if !keep {
-			if _, err := io.CopyN(io.Discard, r, int64(n)+4); err != nil {
+		typ := string(hdr[4:8])
+		if !pngKeep[typ] {
+			if k, _ := r.Discard(8 + int(n) + 4); k < 8+int(n)+4 {
 				return res, masking.Quarantine("PNG structure is damaged")
 			}
 			dropped++
 			continue
 		}
-		data := make([]byte, n)
-		if _, err := io.ReadFull(r, data); err != nil {
-			return res, masking.Quarantine("PNG structure is damaged")
-		}
-		if _, err := io.ReadFull(r, crc[:]); err != nil {
-			return res, masking.Quarantine("PNG structure is damaged")
-		}
-		if crc32.Update(crc32.ChecksumIEEE(hdr[4:8]), crc32.IEEETable, data) != binary.BigEndian.Uint32(crc[:]) {
-			return res, masking.Quarantine("PNG chunk checksum mismatch")
-		}
-		if typ == "IHDR" {
-			if n < 8 {
-				return res, masking.Quarantine("PNG header is damaged")
+		if 8+int(n)+4 <= r.Size() {
+			c, err := r.Peek(8 + int(n) + 4)
+			if err != nil {
+				return res, masking.Quarantine("PNG structure is damaged")
 			}
-			w, hgt := binary.BigEndian.Uint32(data[0:4]), binary.BigEndian.Uint32(data[4:8])
-			if int64(w)*int64(hgt) > maxPixels(o) || w == 0 || hgt == 0 {
-				return res, masking.Quarantine("image dimensions exceed limit (%dx%d)", w, hgt)
+			data := c[8 : 8+n]
+			if crc32.Update(crc32.ChecksumIEEE(c[4:8]), crc32.IEEETable, data) != binary.BigEndian.Uint32(c[8+n:]) {
+				return res, masking.Quarantine("PNG chunk checksum mismatch")
 			}
-		}
-		out.Write(hdr[:])
-		out.Write(data)
-		if _, err := out.Write(crc[:]); err != nil {
+			if err := checkIHDR(typ, data, o); err != nil {
+				return res, err
+			}
+			if _, err := out.Write(c); err != nil {
+				return res, err
+			}
+			r.Discard(len(c))
+		} else if err := copyChunk(out, r, typ, int(n), o); err != nil {
 			return res, err
 		}
 		if typ == "IEND" {
@@ -555,17 +654,75 @@ func (h *Handler) png(ctx context.Context, dst io.Writer, r *bufio.Reader, size 
 	if err != nil {
 		return res, masking.Quarantine("PNG cannot be decoded for masking")
 	}
-	n, eyes, err := h.mask(ctx, &img, o)
+	nr, eyes, err := h.mask(ctx, &img, o)
 	if err != nil {
 		return res, err
 	}
-	if n == 0 {
+	if nr == 0 {
 		_, err := dst.Write(buf.Bytes())
 		res.Actions = append(res.Actions, "png:lossless", "faces:0")
 		return res, err
 	}
-	res.Actions = append(res.Actions, fmt.Sprintf("masked-regions:%d", n), fmt.Sprintf("masked-eyes:%d", eyes))
+	res.Actions = append(res.Actions, fmt.Sprintf("masked-regions:%d", nr), fmt.Sprintf("masked-eyes:%d", eyes))
 	return res, png.Encode(dst, img)
+}
+
+// checkIHDR applies the header checks to an IHDR chunk's data.
+func checkIHDR(typ string, data []byte, o masking.Options) error {
+	if typ != "IHDR" {
+		return nil
+	}
+	if len(data) < 8 {
+		return masking.Quarantine("PNG header is damaged")
+	}
+	w, hgt := binary.BigEndian.Uint32(data[0:4]), binary.BigEndian.Uint32(data[4:8])
+	if int64(w)*int64(hgt) > maxPixels(o) || w == 0 || hgt == 0 {
+		return masking.Quarantine("image dimensions exceed limit (%dx%d)", w, hgt)
+	}
+	return nil
+}
+
+// copyChunk writes a kept chunk of n data bytes larger than r's buffer in
+// pieces, computing its CRC on the way, then checks the CRC and (for an
+// oversized IHDR) the header, as the in-place path does.
+func copyChunk(w io.Writer, r *bufio.Reader, typ string, n int, o masking.Options) error {
+	hdr, _ := r.Peek(8)
+	crc := crc32.ChecksumIEEE(hdr[4:8])
+	if _, err := w.Write(hdr); err != nil {
+		return err
+	}
+	r.Discard(8)
+	var head [8]byte // first data bytes, for checkIHDR
+	nHead := 0
+	for left := n; left > 0; {
+		if r.Buffered() == 0 {
+			r.Peek(1)
+		}
+		p, _ := r.Peek(min(left, r.Buffered()))
+		if len(p) == 0 {
+			return masking.Quarantine("PNG structure is damaged")
+		}
+		crc = crc32.Update(crc, crc32.IEEETable, p)
+		nHead += copy(head[nHead:], p)
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+		r.Discard(len(p))
+		left -= len(p)
+	}
+	c, err := r.Peek(4)
+	if err != nil {
+		return masking.Quarantine("PNG structure is damaged")
+	}
+	if crc != binary.BigEndian.Uint32(c) {
+		return masking.Quarantine("PNG chunk checksum mismatch")
+	}
+	if err := checkIHDR(typ, head[:nHead], o); err != nil {
+		return err
+	}
+	_, err = w.Write(c)
+	r.Discard(4)
+	return err
 }
 
 // ---- TIFF, WebP: decode and re-encode ----
