@@ -37,6 +37,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -301,6 +302,9 @@ func Open(ctx context.Context, st objstore.Store, profile string, passphrase []b
 	}
 	kek := argon2.IDKey(passphrase, pe.Salt, pe.Time, pe.Memory, pe.Threads, 32)
 	defer clear(kek)
+	// argon2id's working memory (64 MiB) is garbage now: return it to the
+	// OS, or a whole ingest carries it in its resident size.
+	debug.FreeOSMemory()
 	privBytes, err := gcmOpen(kek, pe.SealedPrivate, []byte(infoP+"profile "+profile))
 	if err != nil {
 		return nil, keys.ErrBadCredentials
