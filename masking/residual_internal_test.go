@@ -1,0 +1,132 @@
+package masking
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+)
+
+// diffPerson has identifiers of every kind with forms, short values that
+// need delimiters, values sharing their first bytes, and a pseudonym that
+// spells one of them.
+func diffPerson() Person {
+	return Person{Pseudonym: "abclyonxyz234567", Identifiers: []Identifier{
+		{Kind: "LAST_NAME", Value: "Lefèvre"}, {Kind: "BIRTH_NAME", Value: "Lefebvre"},
+		{Kind: "FIRST_NAME", Value: "Zélie"}, {Kind: "CITY", Value: "Lyon"},
+		{Kind: "BIRTH_DATE", Value: "1962-04-30"}, {Kind: "TEL", Value: "06 12 34 56 78"},
+		{Kind: "NIR", Value: "2 62 04 2A 123 456 78"}, {Kind: "ADDRESS", Value: "12 rue des Lilas"},
+		{Kind: "CODE_POSTAL", Value: "33000"}, {Kind: "PPI", Value: "PPI0012345"},
+	}}
+}
+
+// sameHit feeds data to both scanners in the given pieces and compares.
+func sameHit(t testing.TB, p Person, data []byte, cuts []int) {
+	t.Helper()
+	a, b := NewScanner(p), newRefScanner(p)
+	prev := 0
+	for _, c := range append(cuts, len(data)) {
+		c = min(max(c, prev), len(data))
+		a.Write(data[prev:c])
+		b.Write(data[prev:c])
+		prev = c
+	}
+	ka, ha := a.Hit()
+	kb, hb := b.Hit()
+	if ka != kb || ha != hb {
+		t.Fatalf("single pass (%q, %v) != reference (%q, %v) on %q cut at %v", ka, ha, kb, hb, data, cuts)
+	}
+}
+
+// TestScannerSameAsReference: the single-pass scan reports what the
+// needle-by-needle scan reported, for random binary data with planted forms,
+// delimiters, the pseudonym, and every way of splitting the writes.
+func TestScannerSameAsReference(t *testing.T) {
+	p := diffPerson()
+	var needles [][]byte
+	for _, n := range newRefScanner(p).needles {
+		needles = append(needles, n.b)
+	}
+	pieces := [][]byte{[]byte(p.Pseudonym), []byte(" "), []byte("^"), []byte("\x00"), []byte("lyon"), []byte("Lef"), []byte("06 12"), []byte("Lyon"), []byte("1962")}
+	r := rand.New(rand.NewPCG(1, 2))
+	hits := 0
+	for iter := 0; iter < 4000; iter++ {
+		var d []byte
+		for len(d) < 300 {
+			switch r.IntN(40) {
+			case 0:
+				d = append(d, needles[r.IntN(len(needles))]...)
+			case 1, 2, 3, 4, 5, 6, 7, 8:
+				d = append(d, pieces[r.IntN(len(pieces))]...)
+			default:
+				for k := r.IntN(20); k > 0; k-- {
+					d = append(d, byte(r.UintN(256)))
+				}
+			}
+		}
+		var cuts []int
+		for k := r.IntN(5); k > 0; k-- {
+			cuts = append(cuts, r.IntN(len(d)+1))
+		}
+		slicesSort(cuts)
+		sameHit(t, p, d, cuts)
+		if _, h := func() (string, bool) { s := NewScanner(p); s.Write(d); return s.Hit() }(); h {
+			hits++
+		}
+	}
+	if hits < 800 || hits > 3200 {
+		t.Fatalf("%d of 4000 random inputs hit: the test data does not exercise both outcomes", hits)
+	}
+	// Every split of a text with one planted value.
+	for _, text := range []string{"x Lefèvre x", "HOPITAL^LYON^", "\x04\x00Lyon", "né le 30/04/1962.", "abclyonxyz234567 end", "tel 06-12-34-56-78;"} {
+		for i := 0; i <= len(text); i++ {
+			sameHit(t, p, []byte(text), []int{i})
+		}
+	}
+}
+
+func slicesSort(a []int) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// FuzzScannerSameAsReference compares both scans on arbitrary data split at
+// an arbitrary point.
+func FuzzScannerSameAsReference(f *testing.F) {
+	f.Add([]byte("x Lefèvre x"), uint16(3))
+	f.Add([]byte("HOPITAL^LYON^"), uint16(0))
+	f.Add([]byte("abclyonxyz234567 lyon "), uint16(9))
+	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
+		sameHit(t, diffPerson(), data, []int{int(cut) % (len(data) + 1)})
+	})
+}
+
+// BenchmarkScan4MB measures the residual scan of 4 MiB of random bytes
+// (compressed pixels) in 64 KiB writes, for a full manifest row.
+func BenchmarkScan4MB(b *testing.B) {
+	data := make([]byte, 4<<20)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range data {
+		data[i] = byte(r.UintN(256))
+	}
+	p := diffPerson()
+	for _, impl := range []string{"single-pass", "reference"} {
+		b.Run(impl, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				var w interface{ Write([]byte) (int, error) }
+				if impl == "reference" {
+					w = newRefScanner(p)
+				} else {
+					w = NewScanner(p)
+				}
+				for off := 0; off < len(data); off += 64 << 10 {
+					w.Write(data[off:min(off+64<<10, len(data))])
+				}
+			}
+		})
+	}
+	_ = bytes.MinRead
+}
