@@ -12,11 +12,51 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Local is a [Store] in a local folder. Objects are files; Create writes to a
 // temporary file in the same folder and renames it on Close.
-type Local struct{ root string }
+//
+// # Durability
+//
+// By default an object is durable when Close (or PutIfAbsent) returns nil:
+// the file is fsynced before it is renamed (or linked) into place, then its
+// folder is fsynced, and so is every folder that got a new entry for it (the
+// parents of the folders created on the way).
+//
+// Keys matched by a [Local.Defer] predicate are written in deferred mode:
+// Close renames the file into place without any fsync and records the file
+// and its folders; [Local.Sync] makes everything recorded since the last
+// Sync durable, with one syncfs(2) of the store's file system on Linux, else
+// (or when a folder holding one is on another file system) with an fsync of
+// each file and folder. A deferred object is visible at once, but after a
+// power loss or a kernel crash it may be missing, empty or torn until a Sync
+// has returned nil. The caller makes that safe: package warehouse defers
+// only the data objects of a running batch and calls Sync before the
+// batch's commit record (see the warehouse package documentation). A
+// process crash (kill -9) loses nothing either way: the kernel keeps what
+// was written.
+type Local struct {
+	root string
+
+	// syncFile flushes one open file or folder and syncFS the file system
+	// of an open file (nil or errors.ErrUnsupported: Sync goes file by
+	// file); tests replace them.
+	syncFile func(*os.File) error
+	syncFS   func(*os.File) error
+
+	mu      sync.Mutex
+	defers  []*deferral
+	rootFD  *os.File            // the root, opened by the first Defer (syncfs, errors since then)
+	rootDev uint64              // device of rootFD
+	files   map[string]struct{} // deferred files not yet fsynced (absolute paths)
+	dirs    map[string]uint64   // folders with entries not yet fsynced -> generation
+	gen     uint64
+	syncErr error // first failed fsync of Sync: sticky
+}
+
+type deferral struct{ match func(key string) bool }
 
 // NewLocal returns a Local store rooted at dir (created if missing).
 func NewLocal(dir string) (*Local, error) {
@@ -24,10 +64,18 @@ func NewLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
+	l := &Local{root: abs, syncFile: (*os.File).Sync, syncFS: syncFS, files: map[string]struct{}{}, dirs: map[string]uint64{}}
+	changed, err := l.mkdirs(abs)
+	if err != nil {
 		return nil, fmt.Errorf("create store folder: %w", err)
 	}
-	return &Local{root: abs}, nil
+	for _, d := range changed {
+		if err := l.syncPath(d); err != nil {
+			return nil, fmt.Errorf("create store folder: %w", err)
+		}
+	}
+	clear(l.dirs)
+	return l, nil
 }
 
 // Root returns the absolute folder of the store.
@@ -56,9 +104,11 @@ func (l *Local) path(key string) (string, error) {
 }
 
 type localWriter struct {
-	f    *os.File
-	dst  string
-	done bool
+	l        *Local
+	f        *os.File
+	dst      string
+	deferred bool
+	done     bool
 }
 
 func (w *localWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
@@ -68,10 +118,12 @@ func (w *localWriter) Close() error {
 		return nil
 	}
 	w.done = true
-	if err := w.f.Sync(); err != nil {
-		w.f.Close()
-		os.Remove(w.f.Name())
-		return err
+	if !w.deferred {
+		if err := w.l.syncFile(w.f); err != nil {
+			w.f.Close()
+			os.Remove(w.f.Name())
+			return err
+		}
 	}
 	if err := w.f.Close(); err != nil {
 		os.Remove(w.f.Name())
@@ -81,7 +133,7 @@ func (w *localWriter) Close() error {
 		os.Remove(w.f.Name())
 		return err
 	}
-	return nil
+	return w.l.published(w.dst, w.deferred)
 }
 
 func (w *localWriter) Abort() error {
@@ -93,29 +145,40 @@ func (w *localWriter) Abort() error {
 	return os.Remove(w.f.Name())
 }
 
-// Create implements [Store].
-func (l *Local) Create(_ context.Context, key string) (io.WriteCloser, error) {
-	p, err := l.path(key)
+// prepare resolves key, tells whether it is written in deferred mode and
+// creates its folder.
+func (l *Local) prepare(key string) (p string, deferred bool, err error) {
+	c, err := CleanKey(key)
 	if err != nil {
-		return nil, err
+		return "", false, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+	p = filepath.Join(l.root, filepath.FromSlash(c))
+	if _, err := l.mkdirs(filepath.Dir(p)); err != nil {
+		return "", false, err
+	}
+	return p, l.deferred(c), nil
+}
+
+// Create implements [Store]. The object is durable when Close returns nil,
+// unless its key is deferred ([Local.Defer]): then it is durable once
+// [Local.Sync] returns nil.
+func (l *Local) Create(_ context.Context, key string) (io.WriteCloser, error) {
+	p, deferred, err := l.prepare(key)
+	if err != nil {
 		return nil, err
 	}
 	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
 	if err != nil {
 		return nil, err
 	}
-	return &localWriter{f: f, dst: p}, nil
+	return &localWriter{l: l, f: f, dst: p, deferred: deferred}, nil
 }
 
-// PutIfAbsent implements [Store] with a hard link, which fails if the target exists.
+// PutIfAbsent implements [Store] with a hard link, which fails if the target
+// exists. Durability is as for [Local.Create].
 func (l *Local) PutIfAbsent(ctx context.Context, key string, r io.Reader) error {
-	p, err := l.path(key)
+	p, deferred, err := l.prepare(key)
 	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return err
 	}
 	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
@@ -127,9 +190,11 @@ func (l *Local) PutIfAbsent(ctx context.Context, key string, r io.Reader) error 
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if !deferred {
+		if err := l.syncFile(f); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
@@ -140,7 +205,7 @@ func (l *Local) PutIfAbsent(ctx context.Context, key string, r io.Reader) error 
 		}
 		return err
 	}
-	return nil
+	return l.published(p, deferred)
 }
 
 // Open implements [Store].
@@ -235,5 +300,8 @@ func (l *Local) Delete(_ context.Context, key string) error {
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
+	l.mu.Lock()
+	delete(l.files, p)
+	l.mu.Unlock()
 	return nil
 }

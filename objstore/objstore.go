@@ -61,3 +61,22 @@ func Abort(w io.WriteCloser) error {
 	}
 	return w.Close()
 }
+
+// Syncer is implemented by stores that can hold writes not yet durable
+// (objstore.Local in deferred mode). Stores whose writes are durable when
+// they return (S3: a PUT is durable once acknowledged) do not implement it.
+type Syncer interface {
+	// Sync makes durable every object written in deferred mode before the
+	// call. It returns nil only if all of them are durable; callers must then
+	// not publish anything that depends on them.
+	Sync(ctx context.Context) error
+}
+
+// Deferrer is implemented by stores that can skip the per-object flush for
+// chosen keys and flush them together later ([Local.Defer]).
+type Deferrer interface {
+	Syncer
+	// Defer writes the keys for which match reports true in deferred mode
+	// until stop is called; Sync makes them durable.
+	Defer(match func(key string) bool) (stop func())
+}

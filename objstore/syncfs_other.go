@@ -1,0 +1,14 @@
+//go:build !linux
+
+package objstore
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+)
+
+// syncFS is not available here: Sync fsyncs file by file.
+func syncFS(*os.File) error { return errors.ErrUnsupported }
+
+func device(fs.FileInfo) (uint64, bool) { return 0, false }
