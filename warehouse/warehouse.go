@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"hdw/envelope"
@@ -43,6 +44,9 @@ type Warehouse struct {
 	St   objstore.Store
 	Desc Descriptor
 	Keys KeySource
+
+	mu   sync.Mutex
+	open map[string]func() // batch -> stop deferring its data objects
 }
 
 // NewID returns a random id: a UTC timestamp prefix for ordering plus 64 random bits.
@@ -182,7 +186,12 @@ type BatchKeys struct {
 // BatchKeysKey returns the object key of a batch's key record.
 func BatchKeysKey(batch string) string { return "dek/" + batch + ".json" }
 
-// NewBatchKeys creates one data key per store and writes the key record.
+// NewBatchKeys creates one data key per store and writes the key record
+// (durably). Unless dryRun, it also opens the batch: if the store can defer
+// flushes ([objstore.Deferrer], a local folder), the batch's data objects
+// (its tables and its images, see [IsBatchObject]) are written without a
+// per-object fsync until [Warehouse.WriteCommit] makes them durable. It
+// returns the keys in clear, or an error with nothing opened.
 func (w *Warehouse) NewBatchKeys(ctx context.Context, batch string, stores []string, dryRun bool) (map[string]keys.Secret, error) {
 	bk := BatchKeys{Batch: batch, Wrapped: map[string][]byte{}}
 	out := map[string]keys.Secret{}
@@ -202,9 +211,68 @@ func (w *Warehouse) NewBatchKeys(ctx context.Context, batch string, stores []str
 	}
 	data, _ := json.Marshal(bk)
 	if err := w.St.PutIfAbsent(ctx, BatchKeysKey(batch), bytes.NewReader(data)); err != nil {
+		for _, k := range out {
+			k.Wipe()
+		}
 		return nil, err
 	}
+	w.deferBatch(batch)
 	return out, nil
+}
+
+// deferBatch lets the store defer the flush of the batch's data objects
+// until WriteCommit, if it can.
+func (w *Warehouse) deferBatch(batch string) {
+	d, ok := w.St.(objstore.Deferrer)
+	if !ok {
+		return
+	}
+	stop := d.Defer(func(key string) bool { return IsBatchObject(batch, key) })
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.open == nil {
+		w.open = map[string]func(){}
+	}
+	if prev, ok := w.open[batch]; ok {
+		prev()
+	}
+	w.open[batch] = stop
+}
+
+// endBatch stops deferring the batch's objects: later writes to them (rights
+// rewriting a table, moving an image) are durable when they return.
+func (w *Warehouse) endBatch(batch string) {
+	w.mu.Lock()
+	stop, ok := w.open[batch]
+	delete(w.open, batch)
+	w.mu.Unlock()
+	if ok {
+		stop()
+	}
+}
+
+// IsBatchObject reports whether key is a data object of batch written by
+// ingest: one of its tables ([HealthTableKey], [IdentityTableKey],
+// [ProfessionalTableKey], [GeneticTableKey], or another part under the
+// health records folder of the batch) or one of its images ([ImageKey] with
+// a token starting with "<batch>-"). Key records, leases and commit records
+// are not data objects.
+func IsBatchObject(batch, key string) bool {
+	if batch == "" {
+		return false
+	}
+	switch key {
+	case IdentityTableKey(batch), ProfessionalTableKey(batch), GeneticTableKey(batch):
+		return true
+	}
+	if rest, ok := strings.CutPrefix(key, "health/records/batch="+batch+"/"); ok {
+		return rest != "" && !strings.Contains(rest, "/")
+	}
+	if rest, ok := strings.CutPrefix(key, "health/images/"); ok {
+		pseudonym, name, ok := strings.Cut(rest, "/")
+		return ok && pseudonym != "" && !strings.Contains(name, "/") && strings.HasPrefix(name, batch+"-")
+	}
+	return false
 }
 
 // DataKey unwraps the data key of a batch for one store.
@@ -253,11 +321,24 @@ func PendingKey(batch string) string { return "pending/" + batch + ".json" }
 // CommitKey returns the object key of a batch's commit record.
 func CommitKey(batch string) string { return "batches/" + batch + ".json" }
 
-// WriteCommit writes the commit record (once).
+// WriteCommit writes the commit record (once), which makes the batch
+// visible. First it makes durable every object the store holds in deferred
+// mode ([objstore.Syncer]), so that a commit record never names an object a
+// crash could lose; if that fails it writes nothing and returns the error
+// (the batch stays uncommitted). The record itself is written durably
+// (PutIfAbsent: file and folder fsynced) and fails with objstore.ErrExist if
+// the batch is already committed. In every case the batch's objects are no
+// longer deferred afterwards.
 func (w *Warehouse) WriteCommit(ctx context.Context, c Commit) error {
+	defer w.endBatch(c.Batch)
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
+	}
+	if s, ok := w.St.(objstore.Syncer); ok {
+		if err := s.Sync(ctx); err != nil {
+			return fmt.Errorf("flush batch objects before the commit record: %w", err)
+		}
 	}
 	return w.St.PutIfAbsent(ctx, CommitKey(c.Batch), bytes.NewReader(data))
 }
