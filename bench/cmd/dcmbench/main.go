@@ -19,10 +19,13 @@ import (
 	"crypto/sha256"
 	"flag"
 	"fmt"
+	"io"
 	"math/big"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +43,7 @@ func main() {
 	synthFrames := flag.Int("frames", 1, "frames of each synthetic file (e.g. 380 frames of 512x512: a 200 MB multi-frame CT)")
 	workers := flag.Int("j", 1, "parallel workers")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	scan := flag.Bool("scan", false, "run the ingest's residual identifier scan over each output (masking.Deidentifier, with the identifiers of a synthetic person per file)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -53,14 +57,14 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(context.Background(), *in, *out, *nsynth, *synthSize, *synthFrames, max(1, *workers)); err != nil {
+	if err := run(context.Background(), *in, *out, *nsynth, *synthSize, *synthFrames, max(1, *workers), *scan); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "dcmbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, workers int) error {
+func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, workers int, scan bool) error {
 	if in == "" {
 		return fmt.Errorf("-in is required")
 	}
@@ -103,7 +107,10 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 	if err != nil {
 		return err
 	}
-	h := dcm.New(dcm.Config{})
+	var h deidentifier = dcm.New(dcm.Config{})
+	if scan {
+		h = masking.New(h.(*dcm.Handler))
+	}
 	o := masking.Options{UIDs: uids}
 	var files, clean, quarantined atomic.Int64
 	var bytesIn atomic.Int64
@@ -116,7 +123,7 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 		go func() {
 			defer wg.Done()
 			for i := range idx {
-				n, ok, err := one(ctx, h, o, filepath.Join(in, entries[i].Name()), filepath.Join(out, fmt.Sprintf("%06d.dcm", i)))
+				n, ok, err := one(ctx, h, o, personOf(i, scan), filepath.Join(in, entries[i].Name()), filepath.Join(out, fmt.Sprintf("%06d.dcm", i)))
 				if err != nil {
 					errs <- err
 					return
@@ -143,14 +150,14 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 		return err
 	}
 	el := time.Since(start).Seconds()
-	fmt.Printf("hdw workers=%d files=%d clean=%d quarantined=%d bytes=%d seconds=%.3f files_per_s=%.1f mb_per_s=%.1f\n",
-		workers, files.Load(), clean.Load(), quarantined.Load(), bytesIn.Load(), el, float64(files.Load())/el, float64(bytesIn.Load())/1e6/el)
+	fmt.Printf("hdw workers=%d residual_scan=%v files=%d clean=%d quarantined=%d bytes=%d seconds=%.3f files_per_s=%.1f mb_per_s=%.1f\n",
+		workers, scan, files.Load(), clean.Load(), quarantined.Load(), bytesIn.Load(), el, float64(files.Load())/el, float64(bytesIn.Load())/1e6/el)
 	return nil
 }
 
 // one de-identifies one file; ok is false when it was quarantined (its
 // partial output is removed).
-func one(ctx context.Context, h *dcm.Handler, o masking.Options, src, dst string) (n int64, ok bool, err error) {
+func one(ctx context.Context, h deidentifier, o masking.Options, p masking.Person, src, dst string) (n int64, ok bool, err error) {
 	f, err := os.Open(src)
 	if err != nil {
 		return 0, false, err
@@ -164,7 +171,7 @@ func one(ctx context.Context, h *dcm.Handler, o masking.Options, src, dst string
 	if err != nil {
 		return 0, false, err
 	}
-	_, err = h.Deidentify(ctx, w, f, st.Size(), masking.Person{Pseudonym: "BENCH", DateShiftDays: -10}, o)
+	_, err = h.Deidentify(ctx, w, f, st.Size(), p, o)
 	if cerr := w.Close(); cerr != nil && err == nil {
 		return 0, false, cerr
 	}
@@ -178,4 +185,31 @@ func one(ctx context.Context, h *dcm.Handler, o masking.Options, src, dst string
 		return st.Size(), false, nil
 	}
 	return st.Size(), true, nil
+}
+
+// deidentifier is dcm.Handler alone, or inside masking.Deidentifier (with
+// the residual scan).
+type deidentifier interface {
+	Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error)
+}
+
+// personOf is the person of file i: with scan, the identifiers of a
+// synthetic person (as pipeline.PersonOf gives them from a manifest row)
+// plus the names planted in the file, which the de-identification removes.
+func personOf(i int, scan bool) masking.Person {
+	p := masking.Person{Pseudonym: "BENCHPSEUDONYM" + strings.Repeat("A", 18), DateShiftDays: -10}
+	if !scan {
+		return p
+	}
+	sp := synth.NewPerson(mrand.New(mrand.NewPCG(uint64(i/50), 1)), i/50)
+	for _, id := range []struct{ kind, v string }{{"NIR", sp.NIR}, {"PPI", sp.PPI}, {"IEP", sp.IEP},
+		{"LAST_NAME", sp.LastName}, {"NAME_OF_BIRTH", sp.BirthName}, {"FIRST_NAME", sp.FirstName},
+		{"BIRTH_DATE", sp.BirthDate}, {"BIRTH_PLACE", sp.BirthPlace}, {"ADDRESS", sp.Address},
+		{"CODE_POSTAL", sp.PostalCode}, {"CITY", sp.City}, {"TEL", sp.Phone}, {"EMAIL", sp.Email},
+		{"PATIENT_ID", fmt.Sprintf("SYN%05d", i/50)}, {"OTHER", "BENCHMARKER"}} {
+		if id.v != "" {
+			p.Identifiers = append(p.Identifiers, masking.Identifier{Kind: id.kind, Value: id.v})
+		}
+	}
+	return p
 }
