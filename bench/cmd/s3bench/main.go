@@ -83,7 +83,7 @@ func main() {
 	flag.StringVar(&o.tags, "tags", "", "build tags for hdw (e.g. ocr)")
 	flag.BoolVar(&o.s3Warehouse, "s3-warehouse", true, "also ingest once into an S3 warehouse")
 	flag.BoolVar(&o.keep, "keep", false, "keep the uploaded objects and the S3 warehouse")
-	flag.BoolVar(&o.skipUpload, "skip-upload", false, "reuse an upload already under -prefix (same corpus flags)")
+	flag.BoolVar(&o.skipUpload, "skip-upload", false, "reuse an upload already under -prefix (same corpus flags; with -keep it stays for the next run)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "after the timed runs, one more hdw ingest with HDW_CPUPROFILE set to this file")
 	flag.BoolVar(&o.experiments, "experiments", false, "also run in-process variants that isolate the ingest's costs")
 	flag.IntVar(&o.inprocRuns, "inproc-runs", 2, "runs of each in-process variant (best of)")
@@ -145,6 +145,16 @@ func run(ctx context.Context, o options) error {
 	c := o.corpus
 	fmt.Printf("== s3bench: end-to-end hdw ingest from S3 vs plain parallel download (issue 9)\n")
 	fmt.Printf("server      %s (path style %v), bucket %s, prefix %s/%s/images/\n", cmp.Or(base.Endpoint, "AWS default"), base.PathStyle, o.bucket, o.prefix, o.client)
+	if !o.keep {
+		defer func() {
+			n, err := deleteAll(context.WithoutCancel(ctx), base, o.prefix, o.workers)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "s3bench: cleanup:", err)
+				return
+			}
+			fmt.Printf("cleanup     %d objects deleted under %s/\n", n, o.prefix)
+		}()
+	}
 	if !o.skipUpload {
 		u, err := c.build()
 		if err != nil {
@@ -156,16 +166,6 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("upload: %w", err)
 		}
 		fmt.Printf("upload      %d objects, %.1f MB generated and uploaded in %.1f s\n", len(u.Files), float64(n)/1e6, time.Since(t0).Seconds())
-	}
-	if !o.keep {
-		defer func() {
-			n, err := deleteAll(context.WithoutCancel(ctx), base, o.prefix, o.workers)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "s3bench: cleanup:", err)
-				return
-			}
-			fmt.Printf("cleanup     %d objects deleted under %s/\n", n, o.prefix)
-		}()
 	}
 	objs, bytes, err := listAll(ctx, src)
 	if err != nil {
