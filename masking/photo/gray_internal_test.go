@@ -1,0 +1,44 @@
+package photo
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"testing"
+)
+
+// TestGrayPixelsPlane: the Y plane of a decoded JPEG, also of a sub-image,
+// is the luma the pixel-by-pixel conversion gives, within rounding.
+func TestGrayPixelsPlane(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/photo/pigo-sample-face.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yc, ok := img.(*image.YCbCr)
+	if !ok {
+		t.Fatalf("sample decodes to %T", img)
+	}
+	for _, m := range []image.Image{yc, yc.SubImage(image.Rect(31, 17, 200, 150))} {
+		b := m.Bounds()
+		got := grayPixels(m)
+		if len(got) != b.Dx()*b.Dy() {
+			t.Fatalf("%d pixels for %v", len(got), b)
+		}
+		i := 0
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				want := color.GrayModel.Convert(m.At(x, y)).(color.Gray).Y
+				if d := int(got[i]) - int(want); d < -3 || d > 3 {
+					t.Fatalf("pixel %d,%d: %d, want %d", x, y, got[i], want)
+				}
+				i++
+			}
+		}
+	}
+}
