@@ -54,6 +54,9 @@ type KeyConfig struct {
 
 // Ingest tunes ingestion.
 type Ingest struct {
+	// Workers is the number of files processed at once; 0 (the default)
+	// means 2 per CPU from a local folder and 4 per CPU from S3, whose
+	// workers also wait for each object's first byte.
 	Workers      int   `yaml:"workers"`
 	MaxFileBytes int64 `yaml:"max_file_bytes"`
 	MaxPixels    int64 `yaml:"max_pixels"`
@@ -114,7 +117,7 @@ func Defaults() Config {
 	t := true
 	c := Config{Warehouse: "./hdw-data"}
 	c.Keys.Provider = "local"
-	c.Ingest = Ingest{Workers: 4, MaxFileBytes: 512 << 20, MaxPixels: 100_000_000, Faces: &t, MaxRowBytes: 64 << 10}
+	c.Ingest = Ingest{Workers: 0, MaxFileBytes: 512 << 20, MaxPixels: 100_000_000, Faces: &t, MaxRowBytes: 64 << 10}
 	c.DICOM.RetainLongitudinalModifiedDates = &t
 	c.Export = Export{K: 5, L: 2, MaxSuppression: 0.05}
 	c.Rights.MaxReidentificationsPerDay = 20
@@ -149,8 +152,8 @@ func (c Config) Validate() error {
 	if c.Keys.Provider != "local" && c.Keys.Provider != "vault" {
 		errs = append(errs, &FieldError{"keys.provider", "must be local or vault"})
 	}
-	if c.Ingest.Workers < 1 || c.Ingest.Workers > 256 {
-		errs = append(errs, &FieldError{"ingest.workers", "must be between 1 and 256"})
+	if c.Ingest.Workers < 0 || c.Ingest.Workers > 256 {
+		errs = append(errs, &FieldError{"ingest.workers", "must be between 0 (automatic) and 256"})
 	}
 	if c.Ingest.MaxFileBytes <= 0 {
 		errs = append(errs, &FieldError{"ingest.max_file_bytes", "must be positive"})

@@ -53,7 +53,7 @@ when some items were quarantined or rejected.`,
 	f := c.Flags()
 	f.StringVar(&o.manifest, "manifest", "", "manifest file outside the source (CSV or Parquet)")
 	f.StringVar(&o.client, "client", "", "client name: SOURCE s3://bucket becomes s3://bucket/NAME/images/")
-	f.IntVar(&o.workers, "workers", 0, "parallel workers (default: config ingest.workers, or the number of CPUs)")
+	f.IntVar(&o.workers, "workers", 0, "parallel workers (default: config ingest.workers, or 2 per CPU from a folder, 4 per CPU from S3)")
 	f.BoolVar(&o.purge, "purge-source", false, "delete ingested source objects after the commit (SEC-ALI-1)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "validate and report, write nothing")
 	f.StringVar(&o.shard, "shard", "", "process shard i of n (\"i/n\", 0-based) of the source listing")
@@ -98,7 +98,13 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 		workers = st.cfg.Ingest.Workers
 	}
 	if workers <= 0 {
-		workers = runtime.NumCPU()
+		// Automatic: S3 workers spend part of their time waiting for the
+		// first byte of each object (issue 9: 8 workers were 19% faster
+		// than 4 on 2 CPUs from the local S3 server).
+		workers = max(4, 2*runtime.NumCPU())
+		if strings.HasPrefix(source, "s3://") {
+			workers = max(8, 4*runtime.NumCPU())
+		}
 	}
 	src, err := g.openSourceStore(ctx, source)
 	if err != nil {
