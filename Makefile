@@ -9,7 +9,7 @@ TAGS ?= $(shell test -f /usr/include/tesseract/baseapi.h && echo ocr)
 APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr libtesseract-dev time bc openssl
 export HDW_CACHE := $(CACHE)
 
-.PHONY: all build demo test unit race lint fuzz bench bench-peers bench-export bench-diff integration deps servers clean
+.PHONY: all build demo test unit race lint fuzz bench bench-peers bench-s3 bench-export bench-diff integration deps servers clean
 
 all: build
 
@@ -73,6 +73,10 @@ bench:
 ## bench-peers: hdw against gdcmanon, dcmodify and exiftool on the same files
 bench-peers: deps build
 	bash bench/peers.sh
+
+## bench-s3: end-to-end ingest from the local S3 server vs a plain parallel download with the same SDK
+bench-s3: servers
+	bash bench/peers-s3.sh
 
 ## bench-export: the export gate at 1M and 10M rows (rows/s, peak RSS) and DuckDB's GROUP BY on the same file
 bench-export:

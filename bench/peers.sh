@@ -8,3 +8,5 @@ echo "== photos: hdw vs exiftool -all="
 sh "$here/peers-photo.sh"
 echo "== pseudonyms vs raw HMAC-SHA256, envelope vs raw AES-256-GCM"
 cd "$here/.." && go test -run '^$' -bench 'Pseudonym$|RawHMAC|Encrypt|RawGCM' -benchtime 2s ./pseudo ./envelope | grep -E '^Benchmark'
+echo "== S3: hdw ingest vs a plain parallel download (same SDK)"
+bash "$here/peers-s3.sh"
