@@ -96,7 +96,7 @@ func (s *Service) Access(ctx context.Context, req Request, subj Subject, out obj
 	}
 	rep.Records, rep.Identity, rep.Genetic = len(sets[keys.Health].rows), len(sets[keys.Identity].rows), len(sets[keys.Genetic].rows)
 	for _, ps := range p.list() {
-		imgs, err := images(ctx, s.wh.St, ps)
+		imgs, err := images(ctx, s.wh.St, ps, commits)
 		if err != nil {
 			return nil, err
 		}

@@ -162,7 +162,7 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 		return pr, err
 	}
 	for _, ps := range p.list() {
-		imgs, err := images(ctx, s.wh.St, ps)
+		imgs, err := images(ctx, s.wh.St, ps, nil)
 		if err != nil {
 			return pr, err
 		}

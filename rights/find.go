@@ -332,7 +332,7 @@ func (s *Service) locate(ctx context.Context, req Request, p *person, d *deks) (
 		byBatch[c.Batch] = bc
 	}
 	for _, ps := range p.list() {
-		imgs, err := images(ctx, s.wh.St, ps)
+		imgs, err := images(ctx, s.wh.St, ps, nil)
 		if err != nil {
 			return nil, err
 		}

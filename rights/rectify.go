@@ -168,7 +168,7 @@ func (s *Service) Rectify(ctx context.Context, req Request, subj Subject, field,
 func (s *Service) repseudonymize(ctx context.Context, d *deks, am amends, commits []warehouse.Commit, rename map[string]string, rep *RectifyReport) error {
 	imgKeys := map[string]string{}
 	for old, np := range rename {
-		imgs, err := images(ctx, s.wh.St, old)
+		imgs, err := images(ctx, s.wh.St, old, commits)
 		if err != nil {
 			return err
 		}

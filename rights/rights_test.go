@@ -193,6 +193,11 @@ func Test9_2_AccessPackage(t *testing.T) {
 	s := f.service(t, func(o *rights.Options) { o.Workspaces = ws })
 	loc, _ := s.Find(f.ctx, req("REQ-4"), subjNIR(f.A))
 	ws.add("cardio", loc.Pseudonyms[0], 1)
+	// An image of an interrupted batch (no commit record; torn, as after a
+	// power loss) is neither copied nor read.
+	if err := f.st.PutIfAbsent(f.ctx, "health/images/"+loc.Pseudonyms[0]+"/20990101T000000Z-0123456789abcdef-tok.dcm", strings.NewReader("torn")); err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(f.dir, "access")
 	out, _ := objstore.NewLocal(dir)
 	rep, err := s.Access(f.ctx, req("REQ-4"), subjName(f.A), out)

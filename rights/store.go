@@ -243,12 +243,26 @@ func imageBatch(key string) string {
 // imagePrefix is the folder of a pseudonym's images.
 func imagePrefix(pseudonym string) string { return "health/images/" + pseudonym + "/" }
 
-// images lists the image keys of a pseudonym.
-func images(ctx context.Context, st objstore.Store, pseudonym string) ([]objstore.Info, error) {
+// images lists the image keys of a pseudonym. With committed (not nil),
+// only the images of those batches: an interrupted batch's images are not
+// yet durable on a local warehouse (they may be empty after a power loss)
+// and the next ingest removes them; erasure, which passes nil, removes them
+// too.
+func images(ctx context.Context, st objstore.Store, pseudonym string, committed []warehouse.Commit) ([]objstore.Info, error) {
+	var batches map[string]bool
+	if committed != nil {
+		batches = make(map[string]bool, len(committed))
+		for _, c := range committed {
+			batches[c.Batch] = true
+		}
+	}
 	var out []objstore.Info
 	for info, err := range st.List(ctx, imagePrefix(pseudonym)) {
 		if err != nil {
 			return nil, err
+		}
+		if batches != nil && !batches[imageBatch(info.Key)] {
+			continue
 		}
 		out = append(out, info)
 	}
