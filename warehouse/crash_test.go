@@ -190,11 +190,17 @@ type content struct {
 
 func contentOf(t *testing.T, dir string, vault *keystest.FakeVault) content {
 	t.Helper()
-	ctx := context.Background()
 	st, err := objstore.NewLocal(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return contentOfStore(t, st, vault)
+}
+
+// contentOfStore is contentOf for any store (a local folder or S3).
+func contentOfStore(t *testing.T, st objstore.Store, vault *keystest.FakeVault) content {
+	t.Helper()
+	ctx := context.Background()
 	wh, err := warehouse.Open(ctx, st, keystest.NewFake(keys.ProfileCurator, vault))
 	if err != nil {
 		t.Fatal(err)
