@@ -3,6 +3,7 @@ package masking
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
@@ -45,22 +46,72 @@ func isDelim(c byte) bool {
 // full manifest row: the largest cost of an ingest of camera photos and CT
 // slices.)
 type Scanner struct {
-	pseudo  []byte // the person's pseudonym: hdw writes it, its letters are not a hit
-	needles []needle
-	hot     [1 << 16 / 64]uint64 // two-byte blocks at offsets 0-2 of some needle
-	pairs   [1 << 16 / 64]uint64 // first two bytes of some needle
-	cands   map[uint16][]int32   // needle indexes by first two bytes, ascending
-	buf     []byte               // tail + the current write, reused
+	*needleSet
+	buf     []byte // tail + the current write, reused
 	tail    []byte
-	max     int
 	hit     string
 	final   bool
 	started bool // bytes before the current buffer exist
 }
 
+// needleSet is what a scan looks for; it never changes once built, so the
+// files of one person share it.
+type needleSet struct {
+	pseudo  []byte // the person's pseudonym: hdw writes it, its letters are not a hit
+	needles []needle
+	hot     [1 << 16 / 64]uint64 // two-byte blocks at offsets 0-2 of some needle
+	pairs   [1 << 16 / 64]uint64 // first two bytes of some needle
+	cands   map[uint16][]int32   // needle indexes by first two bytes, ascending
+	max     int
+}
+
 // NewScanner prepares a scan for p's identifiers.
-func NewScanner(p Person) *Scanner {
-	s := &Scanner{}
+func NewScanner(p Person) *Scanner { return &Scanner{needleSet: needlesFor(p)} }
+
+// needleCache keeps the needle sets of the last persons seen: an ingest
+// scans many files of one person in a row (a CT series), and the forms of
+// a full manifest row (Unicode normalization, dates, phones) cost more
+// than the scan of a small file.
+var needleCache = struct {
+	sync.Mutex
+	m     map[string]*needleSet
+	order []string
+}{m: map[string]*needleSet{}}
+
+const needleCacheSize = 64
+
+func needlesFor(p Person) *needleSet {
+	var kb strings.Builder
+	kb.WriteString(p.Pseudonym)
+	for _, id := range p.Identifiers {
+		kb.WriteByte(0)
+		kb.WriteString(id.Kind)
+		kb.WriteByte(1)
+		kb.WriteString(id.Value)
+	}
+	key := kb.String()
+	needleCache.Lock()
+	ns, ok := needleCache.m[key]
+	needleCache.Unlock()
+	if ok {
+		return ns
+	}
+	ns = newNeedleSet(p)
+	needleCache.Lock()
+	if _, ok := needleCache.m[key]; !ok {
+		if len(needleCache.order) >= needleCacheSize {
+			delete(needleCache.m, needleCache.order[0])
+			needleCache.order = needleCache.order[1:]
+		}
+		needleCache.m[key] = ns
+		needleCache.order = append(needleCache.order, key)
+	}
+	needleCache.Unlock()
+	return ns
+}
+
+func newNeedleSet(p Person) *needleSet {
+	s := &needleSet{}
 	if p.Pseudonym != "" {
 		s.pseudo = []byte(p.Pseudonym)
 		s.max = len(s.pseudo)

@@ -2,6 +2,7 @@ package masking
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -129,4 +130,34 @@ func BenchmarkScan4MB(b *testing.B) {
 		})
 	}
 	_ = bytes.MinRead
+}
+
+// TestNeedleSetShared: the files of one person share one needle set; a
+// person with other identifiers gets another; concurrent scans are safe.
+func TestNeedleSetShared(t *testing.T) {
+	p := diffPerson()
+	if NewScanner(p).needleSet != NewScanner(p).needleSet {
+		t.Fatal("needle set rebuilt for the same person")
+	}
+	q := diffPerson()
+	q.Identifiers = append(q.Identifiers, Identifier{Kind: "EMAIL", Value: "zelie@example.org"})
+	if NewScanner(q).needleSet == NewScanner(p).needleSet {
+		t.Fatal("needle set shared between different persons")
+	}
+	done := make(chan bool)
+	for i := range 8 {
+		go func() {
+			r := diffPerson()
+			r.Pseudonym = fmt.Sprintf("PSEUDO%d", i%3)
+			s := NewScanner(r)
+			s.Write([]byte("x Lefèvre x"))
+			_, hit := s.Hit()
+			done <- hit
+		}()
+	}
+	for range 8 {
+		if !<-done {
+			t.Error("missed hit")
+		}
+	}
 }
