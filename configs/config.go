@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -50,6 +51,17 @@ type KeyConfig struct {
 		KVMount       string `yaml:"kv_mount"`
 		WarehouseName string `yaml:"warehouse_name"`
 	} `yaml:"vault"`
+}
+
+// AutoWorkers is the ingest's worker count when ingest.workers is 0: 2 per
+// CPU from a local folder, 4 per CPU from S3, whose workers also wait for
+// each object's first byte (issue 9: 8 workers were 19% faster than 4 on 2
+// CPUs from the local S3 server).
+func AutoWorkers(s3 bool) int {
+	if s3 {
+		return max(8, 4*runtime.NumCPU())
+	}
+	return max(4, 2*runtime.NumCPU())
 }
 
 // Ingest tunes ingestion.

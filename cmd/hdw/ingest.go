@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hdw/configs"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -98,13 +98,7 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 		workers = st.cfg.Ingest.Workers
 	}
 	if workers <= 0 {
-		// Automatic: S3 workers spend part of their time waiting for the
-		// first byte of each object (issue 9: 8 workers were 19% faster
-		// than 4 on 2 CPUs from the local S3 server).
-		workers = max(4, 2*runtime.NumCPU())
-		if strings.HasPrefix(source, "s3://") {
-			workers = max(8, 4*runtime.NumCPU())
-		}
+		workers = configs.AutoWorkers(strings.HasPrefix(source, "s3://"))
 	}
 	src, err := g.openSourceStore(ctx, source)
 	if err != nil {

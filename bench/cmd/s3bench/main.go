@@ -99,12 +99,13 @@ func main() {
 }
 
 // defaultWorkers mirrors hdw ingest: --workers, else ingest.workers of the
-// configuration (defaults here: the benchmark passes no config), else NumCPU.
+// configuration (defaults here: the benchmark passes no config), else the
+// automatic count for an S3 source.
 func defaultWorkers() int {
 	if w := configs.Defaults().Ingest.Workers; w > 0 {
 		return w
 	}
-	return runtime.NumCPU()
+	return configs.AutoWorkers(true)
 }
 
 func run(ctx context.Context, o options) error {
@@ -174,7 +175,7 @@ func run(ctx context.Context, o options) error {
 	images := objs - 1
 	fmt.Printf("corpus      %d objects, %.1f MB: %d CT slices %dx%d 16-bit, %d JPEG photos %dx%d with EXIF/XMP/IPTC, manifest.csv\n",
 		objs, float64(bytes)/1e6, c.patients*c.dicomPer, c.rows, c.cols, c.patients*c.photosPer, c.photoW, c.photoH)
-	how := "hdw ingest default: ingest.workers of configs.Defaults"
+	how := "hdw ingest default for an S3 source: configs.AutoWorkers"
 	if explicitWorkers {
 		how = "-workers; hdw ingest gets --workers too"
 	}
