@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -65,6 +66,9 @@ func main() {
 	flag.BoolVar(&o.scan, "scan", true, "give the residual scan each file's person identifiers, as the ingest does")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(200 << 20) // as hdw ingest (cmd/hdw: ingestMemoryLimit)
+	}
 	for _, s := range strings.Split(sizeList, ",") {
 		mp, err := strconv.Atoi(strings.TrimSpace(s))
 		if _, ok := sizes[mp]; err != nil || !ok {
