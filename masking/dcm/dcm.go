@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -388,8 +389,8 @@ func firstInt(e *dicom.Element) (int, bool) {
 			return v[0], true
 		}
 	case dicom.Strings:
-		var n int
-		if _, err := fmt.Sscan(firstString(e), &n); err == nil {
+		// IS values: an optional sign and digits, padded with spaces.
+		if n, err := strconv.Atoi(strings.TrimPrefix(firstString(e), "+")); err == nil {
 			return n, true
 		}
 	}

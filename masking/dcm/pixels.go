@@ -40,7 +40,13 @@ func (d *deid) checkPixels(body []*dicom.Element, ts string) (*pixels, error) {
 	px.rows, _ = firstInt(find(body, tag.Rows))
 	px.cols, _ = firstInt(find(body, tag.Columns))
 	px.frames = 1
-	if n, ok := firstInt(find(body, tag.NumberOfFrames)); ok && n > 0 {
+	if e := find(body, tag.NumberOfFrames); e != nil && firstString(e) != "" {
+		// A count that does not read as a positive number would have the
+		// masks miss frames: not proven clean.
+		n, ok := firstInt(e)
+		if !ok || n <= 0 {
+			return nil, masking.Quarantine("number of frames unreadable")
+		}
 		px.frames = n
 	}
 	px.samples = 1
@@ -217,7 +223,7 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 func embeddedOverlay(body []*dicom.Element) bool {
 	for _, e := range body {
 		g := e.Tag.Group
-		if g < 0x6000 || g > 0x601E || g%2 == 1 {
+		if g < 0x6000 || g > 0x601E || g%2 == 1 || e.Tag.Element != 0x0100 && e.Tag.Element != 0x0102 {
 			continue
 		}
 		n, ok := firstInt(e)

@@ -220,3 +220,23 @@ func TestOneGiBStreamed(t *testing.T) {
 		t.Fatal("internal sentinel leaked")
 	}
 }
+
+// TestFramesUnreadable: a Number of Frames that does not read as a
+// positive count would leave frames unmasked: quarantined.
+func TestFramesUnreadable(t *testing.T) {
+	for _, v := range []string{"2x", "-2", "0 "} {
+		in := genFile(t, synth.DICOMSpec{Modality: "US", Rows: 48, Cols: 64, Frames: 2, PlantText: true})
+		nf := []byte{0x28, 0, 0x08, 0, 'I', 'S', 2, 0, '2', ' '}
+		i := bytes.Index(in, nf)
+		if i < 0 {
+			t.Fatal("NumberOfFrames not found in synthetic file")
+		}
+		copy(in[i+8:], v)
+		o := streamOpts()
+		o.Boxes = []masking.Box{{X1: 64, Y1: 10}}
+		_, _, err := deidentifyBytes(in, o)
+		if !masking.IsQuarantine(err) || !strings.Contains(err.Error(), "number of frames") {
+			t.Errorf("NumberOfFrames %q: want a quarantine, got %v", v, err)
+		}
+	}
+}
