@@ -2,40 +2,20 @@ package audit_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"hdw/audit"
 	"hdw/objstore/s3store"
+	"hdw/objstore/s3store/s3test"
 )
 
 // The S3 store offers Object Lock to the audit log.
 var _ audit.Locker = (*s3store.Store)(nil)
 
-// s3Store returns a fresh prefix of the real S3 server started by make
-// test (scripts/s3-server.sh); it skips without one, and fails instead
-// under HDW_DISALLOW_SKIP=1.
-func s3Store(t *testing.T) *s3store.Store {
-	t.Helper()
-	b := os.Getenv("HDW_S3_TEST_BUCKET")
-	if b == "" {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("HDW_S3_TEST_BUCKET not set: make test starts scripts/s3-server.sh")
-		}
-		t.Skip("no S3 server (make test starts one: HDW_S3_TEST_BUCKET)")
-	}
-	c := s3store.ConfigFromEnv(os.Getenv)
-	c.Bucket = b
-	c.Prefix = fmt.Sprintf("audit-test/%d", time.Now().UnixNano())
-	s, err := s3store.New(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+// s3Store returns a fresh prefix of the real S3 server started by make test.
+func s3Store(t *testing.T) *s3store.Store { return s3test.Store(t, "audit-test") }
 
 // TestS3_SEC_DAY_1_ConcurrentWriters: sharded writers on one S3 warehouse
 // race for heads through conditional puts; the trail verifies, and Object

@@ -2,8 +2,6 @@ package warehouse_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"reflect"
 	"sync"
 	"testing"
@@ -13,7 +11,7 @@ import (
 	"hdw/keys/keystest"
 	"hdw/masking"
 	"hdw/objstore"
-	"hdw/objstore/s3store"
+	"hdw/objstore/s3store/s3test"
 	"hdw/pipeline"
 	"hdw/warehouse"
 )
@@ -32,26 +30,12 @@ func shardStores(t *testing.T) map[string]func() objstore.Store {
 			return st
 		},
 	}
-	b := os.Getenv("HDW_S3_TEST_BUCKET")
-	if b == "" {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("HDW_S3_TEST_BUCKET not set: make test starts scripts/s3-server.sh")
-		}
+	c, ok := s3test.Available(t)
+	if !ok {
 		t.Log("no S3 server (make test starts one): local folder only")
 		return out
 	}
-	n := 0
-	out["s3"] = func() objstore.Store {
-		c := s3store.ConfigFromEnv(os.Getenv)
-		c.Bucket = b
-		n++
-		c.Prefix = fmt.Sprintf("shards-test/%d-%d", time.Now().UnixNano(), n)
-		st, err := s3store.New(context.Background(), c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
+	out["s3"] = func() objstore.Store { return s3test.Fresh(t, c, "shards-test") }
 	return out
 }
 

@@ -16,6 +16,7 @@ import (
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/objstore/s3store"
+	"hdw/objstore/s3store/s3test"
 	"hdw/pipeline"
 	"hdw/synth"
 	"hdw/warehouse"
@@ -25,14 +26,7 @@ import (
 // HDW_DISALLOW_SKIP=1) when no S3 server was started by make test.
 func s3Env(t *testing.T) string {
 	t.Helper()
-	b := os.Getenv("HDW_S3_TEST_BUCKET")
-	if b == "" {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("HDW_S3_TEST_BUCKET not set: make test starts the S3 server (scripts/s3-server.sh)")
-		}
-		t.Skip("no S3 server (run make test)")
-	}
-	return b
+	return s3test.Config(t).Bucket
 }
 
 // uploadToS3 writes a synthetic upload under s3://bucket/prefix/.

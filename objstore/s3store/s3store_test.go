@@ -21,22 +21,14 @@ import (
 
 	"hdw/objstore"
 	"hdw/objstore/s3store"
+	"hdw/objstore/s3store/s3test"
 	"hdw/objstore/storetest"
 )
 
 // server returns the config of the real S3 server started by make test.
 func server(t *testing.T) s3store.Config {
 	t.Helper()
-	b := os.Getenv("HDW_S3_TEST_BUCKET")
-	if b == "" {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("HDW_S3_TEST_BUCKET not set: make test starts scripts/s3-server.sh")
-		}
-		t.Skip("no S3 server (make test starts one)")
-	}
-	c := s3store.ConfigFromEnv(os.Getenv)
-	c.Bucket = b
-	return c
+	return s3test.Config(t)
 }
 
 var n atomic.Int64
