@@ -1,11 +1,36 @@
-# hdw profile: admin (key custodian). Creates and rotates keys; decrypts nothing.
-path "transit/keys/hdw-{{warehouse}}-*"         { capabilities = ["create", "read", "update", "delete"] }
-path "transit/keys/hdw-{{warehouse}}-*/rotate"  { capabilities = ["update"] }
-path "transit/keys/hdw-{{warehouse}}-*/config"  { capabilities = ["update"] }
-path "transit/rewrap/hdw-{{warehouse}}-*"       { capabilities = ["update"] }
-# Pseudonym keys are created, never read back ("create" without "read").
-path "hdw/data/{{warehouse}}/pseudo/*"          { capabilities = ["create"] }
-path "hdw/data/{{warehouse}}/pseudo/audit"      { capabilities = ["create", "read"] }
-# DestroyKey (workspace revocation, SEC-HAB-6) deletes every version.
-path "hdw/metadata/{{warehouse}}/pseudo/*"      { capabilities = ["delete"] }
+# hdw profile: admin (key custodian). Creates and rotates keys, rewraps; decrypts
+# nothing and destroys nothing: only workspace revocation destroys keys, and the
+# curator runs it (curator.hcl; SEC-LOG-5, SEC-HAB-6).
+# A Vault glob "*" only works at the end of a path ("a-*/rotate" is literal), so
+# each warehouse store key is named: create, read (latest version), rotate, and
+# config for min_decryption_version only (no deletion_allowed, exportable, trim).
+path "transit/keys/hdw-{{warehouse}}-health"          { capabilities = ["create", "read", "update"] }
+path "transit/keys/hdw-{{warehouse}}-health/rotate"   { capabilities = ["update"] }
+path "transit/keys/hdw-{{warehouse}}-health/config" {
+  capabilities       = ["update"]
+  allowed_parameters = { "min_decryption_version" = [] }
+}
+path "transit/keys/hdw-{{warehouse}}-identity"        { capabilities = ["create", "read", "update"] }
+path "transit/keys/hdw-{{warehouse}}-identity/rotate" { capabilities = ["update"] }
+path "transit/keys/hdw-{{warehouse}}-identity/config" {
+  capabilities       = ["update"]
+  allowed_parameters = { "min_decryption_version" = [] }
+}
+path "transit/keys/hdw-{{warehouse}}-genetic"         { capabilities = ["create", "read", "update"] }
+path "transit/keys/hdw-{{warehouse}}-genetic/rotate"  { capabilities = ["update"] }
+path "transit/keys/hdw-{{warehouse}}-genetic/config" {
+  capabilities       = ["update"]
+  allowed_parameters = { "min_decryption_version" = [] }
+}
+# Workspace store keys: the glob covers the key and its rotate and config paths; no delete.
+path "transit/keys/hdw-{{warehouse}}-ws-*"            { capabilities = ["create", "read", "update"] }
+path "transit/rewrap/hdw-{{warehouse}}-*"             { capabilities = ["update"] }
+# Pseudonym keys are created, never read back nor overwritten ("create" only),
+# never deleted (no hdw/metadata path).
+path "hdw/data/{{warehouse}}/pseudo/*"                { capabilities = ["create"] }
+path "hdw/data/{{warehouse}}/pseudo/audit"            { capabilities = ["create", "read"] }
 path "auth/token/lookup-self" { capabilities = ["read"] }
+# CreateKey on an existing pseudonym key: Vault answers 403 (a write to an
+# existing path needs "update"); the provider asks its own capabilities on the
+# path to tell "exists" from "forbidden". Also in Vault's default policy.
+path "sys/capabilities-self" { capabilities = ["update"] }

@@ -4,10 +4,9 @@ path "transit/encrypt/hdw-{{warehouse}}-health"  { capabilities = ["update"] }
 path "transit/decrypt/hdw-{{warehouse}}-health"  { capabilities = ["update"] }
 path "transit/encrypt/hdw-{{warehouse}}-genetic" { capabilities = ["update"] }
 path "transit/decrypt/hdw-{{warehouse}}-genetic" { capabilities = ["update"] }
-# Workspace store keys: create, use, rotate, destroy.
+# Workspace store keys: create, use, rotate, destroy (revocation, SEC-HAB-6). The
+# glob also covers each key's rotate and config paths (a "*" before "/" would be literal).
 path "transit/keys/hdw-{{warehouse}}-ws-*"       { capabilities = ["create", "read", "update", "delete"] }
-path "transit/keys/hdw-{{warehouse}}-ws-*/rotate" { capabilities = ["update"] }
-path "transit/keys/hdw-{{warehouse}}-ws-*/config" { capabilities = ["update"] }
 path "transit/encrypt/hdw-{{warehouse}}-ws-*"    { capabilities = ["update"] }
 path "transit/decrypt/hdw-{{warehouse}}-ws-*"    { capabilities = ["update"] }
 # Workspace and cohort pseudonym keys.

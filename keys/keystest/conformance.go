@@ -42,6 +42,8 @@ func verb(ok bool) string {
 // [keys.ErrForbidden] (SEC-LOG-4, SEC-LOG-5, SEC-LOG-6, SEC-HAB-2), that
 // NewDataKeys/Unwrap round trip, that rotation keeps old wrapped keys
 // readable, and that DestroyKey makes Unwrap fail with [keys.ErrKeyNotFound].
+// The curator destroys: workspace revocation is its job (SEC-HAB-6); the
+// admin's Vault policy has no delete at all (configs/vault/admin.hcl).
 //
 // open returns a provider acting as profile on one shared, initialized
 // warehouse (health, identity, genetic and the warehouse pseudonym keys
@@ -171,7 +173,7 @@ func Conformance(t *testing.T, open func(t *testing.T, profile string) keys.Prov
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := admin.DestroyKey(ctx, name); err != nil {
+		if err := curator.DestroyKey(ctx, name); err != nil {
 			t.Fatalf("destroy: %v", err)
 		}
 		if _, err := curator.Unwrap(ctx, name, [][]byte{dks[0].Wrapped}); !errors.Is(err, keys.ErrKeyNotFound) {

@@ -352,7 +352,9 @@ func (p *Provider) PseudonymKey(ctx context.Context, name string) (keys.Secret, 
 
 // CreateKey implements keys.Provider: a transit key (aes256-gcm96) for a
 // store, or a random 256-bit KV secret (written with cas=0, never
-// overwritten) for a pseudonym key.
+// overwritten) for a pseudonym key. It is a no-op when the key exists, also
+// for a profile that may create a pseudonym key but neither read nor update
+// it (admin): see [Provider.createRefused].
 func (p *Provider) CreateKey(ctx context.Context, name string) error {
 	if keys.IsStoreKey(name) {
 		_, err := p.c.Logical().WriteWithContext(ctx, "transit/keys/"+TransitName(p.cfg.Warehouse, name), map[string]any{"type": "aes256-gcm96"})
@@ -361,16 +363,45 @@ func (p *Provider) CreateKey(ctx context.Context, name string) error {
 	b := make([]byte, 32)
 	rand.Read(b)
 	defer clear(b)
-	_, err := p.c.Logical().WriteWithContext(ctx, p.kvPath(name), map[string]any{
+	path := p.kvPath(name)
+	_, err := p.c.Logical().WriteWithContext(ctx, path, map[string]any{
 		"data": map[string]any{"key": base64.StdEncoding.EncodeToString(b)}, "options": map[string]any{"cas": 0}})
-	if err != nil {
-		var re *api.ResponseError
-		if errors.As(err, &re) && re.StatusCode == 400 && strings.Contains(strings.Join(re.Errors, " "), "check-and-set") {
-			return nil // exists: never overwrite a pseudonym key
-		}
-		return mapErr(err, "create pseudonym key")
+	if err == nil {
+		return nil
 	}
-	return nil
+	var re *api.ResponseError
+	if errors.As(err, &re) && re.StatusCode == 400 && strings.Contains(strings.Join(re.Errors, " "), "check-and-set") {
+		return nil // exists: never overwrite a pseudonym key
+	}
+	if errors.As(err, &re) && re.StatusCode == 403 && p.createRefused(ctx, path) {
+		return nil // exists: see createRefused
+	}
+	return mapErr(err, "create pseudonym key")
+}
+
+// createRefused reports whether a refused (403) KV write to path was refused
+// only because the key already exists. Vault checks the policy before the
+// check-and-set: a write to an existing KV v2 path is an "update", so a
+// profile whose policy has "create" but not "update" there (admin) gets 403
+// instead of the check-and-set error. When the token's capabilities on path
+// (sys/capabilities-self) include "create" but not "update", that 403 can
+// only mean the path exists. Any other answer, or a failed lookup, keeps the
+// refusal.
+func (p *Provider) createRefused(ctx context.Context, path string) bool {
+	caps, err := p.c.Sys().CapabilitiesSelfWithContext(ctx, path)
+	if err != nil {
+		return false
+	}
+	create := false
+	for _, c := range caps {
+		switch c {
+		case "create":
+			create = true
+		case "update", "deny", "root":
+			return false
+		}
+	}
+	return create
 }
 
 // DestroyKey implements keys.Provider (workspace revocation, SEC-HAB-6).
