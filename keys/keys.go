@@ -72,7 +72,8 @@ const (
 	OpUnwrap               // unwrap data keys of a store (decrypt)
 	OpUse                  // fetch a pseudonym key
 	OpCreate               // create a key
-	OpRotate               // rotate or destroy a key
+	OpRotate               // rotate a key (add a version, retire old ones)
+	OpDestroy              // destroy a key and all its versions (workspace revocation only)
 )
 
 func (o Op) String() string {
@@ -87,6 +88,8 @@ func (o Op) String() string {
 		return "create"
 	case OpRotate:
 		return "rotate"
+	case OpDestroy:
+		return "destroy"
 	}
 	return fmt.Sprintf("op(%d)", int(o))
 }
@@ -121,6 +124,10 @@ func Allowed(profile string, op Op, name string) bool {
 			return isPWS || isCohort
 		case OpCreate, OpRotate:
 			return isWS || isPWS || isCohort
+		case OpDestroy:
+			// SEC-HAB-6: revoking a workspace destroys its keys; no other
+			// key is ever destroyed (configs/vault/curator.hcl).
+			return isWS || isPWS
 		}
 	case ProfileDPO:
 		switch op {
@@ -132,6 +139,8 @@ func Allowed(profile string, op Op, name string) bool {
 			return name == PseudoWarehouse || name == PseudoOpposition || isPWS || isCohort
 		}
 	case ProfileAdmin:
+		// Creates and rotates every key, destroys none (configs/vault/admin.hcl
+		// has no delete): SEC-LOG-5.
 		switch op {
 		case OpCreate, OpRotate:
 			return true

@@ -126,6 +126,16 @@ func Conformance(t *testing.T, open func(t *testing.T, profile string) keys.Prov
 			_, err := pr.RotateKey(ctx, keys.Identity)
 			expect(t, ok, err)
 		})
+		// No profile destroys a warehouse key (only workspace revocation
+		// destroys keys): nothing here may succeed.
+		for _, n := range []string{keys.Identity, keys.Health, keys.PseudoWarehouse} {
+			if keys.Allowed(prof, keys.OpDestroy, n) {
+				t.Fatalf("access table lets %s destroy %s", prof, n)
+			}
+			t.Run("SEC-LOG-5/"+prof+" cannot destroy "+n, func(t *testing.T) {
+				expect(t, false, pr.DestroyKey(ctx, n))
+			})
+		}
 	}
 	t.Run("approver cannot unwrap anything", func(t *testing.T) {
 		for _, s := range stores {

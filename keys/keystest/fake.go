@@ -187,7 +187,7 @@ func (f *Fake) CreateKey(ctx context.Context, name string) error {
 
 // DestroyKey implements keys.Provider.
 func (f *Fake) DestroyKey(ctx context.Context, name string) error {
-	if err := f.check(keys.OpRotate, name); err != nil {
+	if err := f.check(keys.OpDestroy, name); err != nil {
 		return err
 	}
 	f.v.mu.Lock()

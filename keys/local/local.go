@@ -514,7 +514,7 @@ func (k *Keyring) CreateKey(ctx context.Context, name string) error {
 
 // DestroyKey implements keys.Provider: every version's sealed secrets are removed.
 func (k *Keyring) DestroyKey(ctx context.Context, name string) error {
-	if !keys.Allowed(k.profile, keys.OpRotate, name) {
+	if !keys.Allowed(k.profile, keys.OpDestroy, name) {
 		return keys.ErrForbidden
 	}
 	k.mu.Lock()

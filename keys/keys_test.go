@@ -1,0 +1,31 @@
+package keys_test
+
+import (
+	"testing"
+
+	"hdw/keys"
+)
+
+// TestSEC_HAB_6_OnlyRevocationDestroys checks the access table: only the
+// curator destroys keys, and only a workspace's (its revocation); the admin
+// creates and rotates every key but destroys none (SEC-LOG-5), as in
+// configs/vault/admin.hcl and curator.hcl.
+func TestSEC_HAB_6_OnlyRevocationDestroys(t *testing.T) {
+	names := []string{keys.Identity, keys.Health, keys.Genetic, keys.Audit, keys.PseudoWarehouse,
+		keys.PseudoProfessional, keys.PseudoOpposition, keys.Workspace("a"), keys.PseudoWorkspace("a"), keys.PseudoCohort("c")}
+	profiles := []string{keys.ProfileIngest, keys.ProfileCurator, keys.ProfileApprover, keys.ProfileDPO, keys.ProfileAdmin, keys.Researcher("a")}
+	for _, prof := range profiles {
+		for _, n := range names {
+			want := prof == keys.ProfileCurator && (n == keys.Workspace("a") || n == keys.PseudoWorkspace("a"))
+			if got := keys.Allowed(prof, keys.OpDestroy, n); got != want {
+				t.Errorf("Allowed(%s, destroy, %s) = %v, want %v", prof, n, got, want)
+			}
+		}
+		if prof == keys.ProfileAdmin && !keys.Allowed(prof, keys.OpRotate, keys.Identity) {
+			t.Error("admin must rotate the identity key")
+		}
+	}
+	if keys.OpDestroy.String() != "destroy" {
+		t.Errorf("OpDestroy.String() = %q", keys.OpDestroy.String())
+	}
+}
