@@ -68,12 +68,12 @@ type Op int
 
 // Operations checked by [Allowed].
 const (
-	OpWrap   Op = iota + 1 // create and wrap data keys for a store (encrypt)
-	OpUnwrap               // unwrap data keys of a store (decrypt)
-	OpUse                  // fetch a pseudonym key
-	OpCreate               // create a key
-	OpRotate               // rotate a key (add a version, retire old ones)
-	OpDestroy              // destroy a key and all its versions (workspace revocation only)
+	OpWrap    Op = iota + 1 // create and wrap data keys for a store (encrypt)
+	OpUnwrap                // unwrap data keys of a store (decrypt)
+	OpUse                   // fetch a pseudonym key
+	OpCreate                // create a key
+	OpRotate                // rotate a key (add a version, retire old ones)
+	OpDestroy               // destroy a key and all its versions (workspace revocation only)
 )
 
 func (o Op) String() string {

@@ -13,7 +13,10 @@
 //     names; images regenerated as 512x512 16-bit CT slices and JPEG photos
 //     with full metadata) to s3://BUCKET/PREFIX/CLIENT/images/;
 //  2. plain download: lists that prefix and GetObject + io.Copy(io.Discard)
-//     of every object with W workers (W = hdw ingest's default);
+//     of every object with W workers (W = hdw ingest's default); then the
+//     same download writing each object to a file of the folder that holds
+//     the warehouse, with one syncfs at the end: the ceiling of any tool
+//     that keeps the bytes on that disk;
 //  3. end-to-end ingest: the real hdw binary, `hdw init` of a fresh local
 //     warehouse (passphrases in a credentials folder, never on a command
 //     line) then `hdw ingest s3://BUCKET/PREFIX --client CLIENT`, source not
@@ -50,6 +53,8 @@ import (
 	"hdw/objstore"
 	"hdw/objstore/s3store"
 	"hdw/pipeline"
+
+	"golang.org/x/sys/unix"
 )
 
 type options struct {
@@ -184,12 +189,12 @@ func run(ctx context.Context, o options) error {
 	rate := func(secs float64) string {
 		return fmt.Sprintf("%7.1f obj/s %7.1f MB/s", float64(objs)/secs, float64(bytes)/1e6/secs)
 	}
-	var dl, dlServer, dlCPU []float64
+	var dl, dlServer, dlCPU, dlDisk []float64
 	var ing []ingestResult
 	source := "s3://" + o.bucket + "/" + o.prefix
 	for r := 1; r <= o.runs; r++ {
 		s0, c0 := o.server.seconds(), selfCPU()
-		secs, n, nb, err := download(ctx, srcCfg, o.workers)
+		secs, n, nb, err := download(ctx, srcCfg, o.workers, "")
 		if err != nil {
 			return fmt.Errorf("download: %w", err)
 		}
@@ -200,6 +205,22 @@ func run(ctx context.Context, o options) error {
 		dlServer = append(dlServer, o.server.seconds()-s0)
 		dlCPU = append(dlCPU, selfCPU()-c0)
 		fmt.Printf("download    run %d/%d: %7.3f s %s  (client cpu %.1f s)%s\n", r, o.runs, secs, rate(secs), dlCPU[len(dlCPU)-1], o.server.note(dlServer[len(dlServer)-1]))
+
+		ddir := filepath.Join(tmp, fmt.Sprintf("download%d", r))
+		if err := os.Mkdir(ddir, 0o755); err != nil {
+			return err
+		}
+		s0 = o.server.seconds()
+		secs, n, nb, err = download(ctx, srcCfg, o.workers, ddir)
+		os.RemoveAll(ddir)
+		if err != nil {
+			return fmt.Errorf("download to disk: %w", err)
+		}
+		if n != objs || nb != bytes {
+			return fmt.Errorf("download to disk: %d objects %d bytes, want %d and %d", n, nb, objs, bytes)
+		}
+		dlDisk = append(dlDisk, secs)
+		fmt.Printf("to disk     run %d/%d: %7.3f s %s%s\n", r, o.runs, secs, rate(secs), o.server.note(o.server.seconds()-s0))
 
 		res, err := ingestLocal(ctx, o, bin, tmp, fmt.Sprint(r), source, explicitWorkers, "")
 		if err != nil {
@@ -226,10 +247,14 @@ func run(ctx context.Context, o options) error {
 	for i, r := range ing {
 		walls[i] = r.wall
 	}
+	bestDisk := slices.Min(dlDisk)
+	fmt.Printf("  %-58s %7.3f s %s  (spread %s)\n", "download to files in "+filepath.Dir(tmp)+" + syncfs", bestDisk, rate(bestDisk), spread(dlDisk))
 	fmt.Printf("  hdw ingest -> local warehouse (process wall time)          %7.3f s %s  (spread %s)\n", best.wall, rate(best.wall), spread(walls))
 	fmt.Printf("  hdw peak RSS %d MiB (wait4 ru_maxrss, as /usr/bin/time -f %%M), CPU %.1f s (%.2f of %d cores)\n", best.rssKB>>10, best.cpu, best.cpu/best.wall, runtime.NumCPU())
 	fmt.Printf("  ratio hdw/plain download: %.0f%% (goal >= 60%%: %s); on the pipeline's own time (%.3f s, without process start, keyring unlock, table close and commit): %.0f%%\n",
 		100*ratio, verdict, best.sum.Seconds, 100*bestDL/best.sum.Seconds)
+	fmt.Printf("  ceiling: a download that keeps the bytes on the warehouse's disk is %.0f%% of the plain download; hdw is %.0f%% of it\n",
+		100*bestDL/bestDisk, 100*bestDisk/best.wall)
 	// CPU seconds are less sensitive than wall time to other load on a shared machine.
 	cpuDL, cpuIng := slices.Min(dlCPU), slices.MinFunc(ing, func(a, b ingestResult) int { return cmp.Compare(a.cpu, b.cpu) }).cpu
 	fmt.Printf("  CPU per run (least of %d): download client %.2f s, hdw %.2f s (%.1fx; %.1f ms per MB)", o.runs, cpuDL, cpuIng, cpuIng/cpuDL, 1e3*cpuIng/(float64(bytes)/1e6))
@@ -321,7 +346,12 @@ func listAll(ctx context.Context, st objstore.Store) (int, int64, error) {
 // download is the plain parallel download: a fresh client (as a new hdw
 // process has), one listing, then GetObject + io.Copy(io.Discard) of every
 // object by workers goroutines. The listing is timed, as in the ingest.
-func download(ctx context.Context, cfg s3store.Config, workers int) (secs float64, objs int, bytes int64, err error) {
+// download reads every object with W workers; with dir, each object is
+// written to a file of dir (os.Create, io.Copy, Close) and the file system
+// is flushed once at the end (syncfs, as hdw's local warehouse does before
+// its commit record): what any tool that keeps the bytes on this disk
+// costs.
+func download(ctx context.Context, cfg s3store.Config, workers int, dir string) (secs float64, objs int, bytes int64, err error) {
 	st, err := s3store.New(ctx, cfg)
 	if err != nil {
 		return 0, 0, 0, err
@@ -346,7 +376,20 @@ func download(ctx context.Context, cfg s3store.Config, workers int) (secs float6
 				rc, err := st.Open(ctx, k)
 				var n int64
 				if err == nil {
-					n, err = io.Copy(io.Discard, rc)
+					var dst io.Writer = io.Discard
+					var f *os.File
+					if dir != "" {
+						f, err = os.Create(filepath.Join(dir, strings.ReplaceAll(k, "/", "_")))
+						dst = f
+					}
+					if err == nil {
+						n, err = io.Copy(dst, rc)
+					}
+					if f != nil {
+						if cerr := f.Close(); err == nil {
+							err = cerr
+						}
+					}
 					rc.Close()
 				}
 				mu.Lock()
@@ -364,7 +407,20 @@ func download(ctx context.Context, cfg s3store.Config, workers int) (secs float6
 	}
 	close(jobs)
 	wg.Wait()
+	if dir != "" && first == nil {
+		first = syncDir(dir)
+	}
 	return time.Since(t0).Seconds(), objs, bytes, first
+}
+
+// syncDir flushes the file system holding dir (syncfs(2)).
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
 }
 
 type ingestResult struct {
