@@ -203,17 +203,52 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 		return nil, err
 	}
 
-	items, err := plan(ctx, opt, wk, committed, sum)
+	pl, err := openPlan(ctx, opt)
 	if err != nil {
 		return nil, err
 	}
-	var total int64
-	for _, it := range items {
-		if it.obj != nil {
-			total += it.obj.Size
+	// From here the producer below owns pl and closes its manifest.
+	estItems, total := pl.estimate(opt, wk, committed)
+
+	// The manifest is streamed to the workers by a producer started now:
+	// it validates the header and reads up to the first item of this run
+	// before anything is written, so that a bad header (or a manifest
+	// that fails before its first item) stops the run with nothing
+	// written. It stops when planCtx is cancelled.
+	planCtx, stopPlan := context.WithCancel(ctx)
+	defer stopPlan()
+	jobs := make(chan *work)
+	ready := make(chan error, 1)
+	planDone := make(chan struct{})
+	var planSkipped int64
+	var planErr error
+	go func() {
+		defer close(planDone)
+		defer close(jobs)
+		signalled := false
+		signal := func(err error) {
+			if !signalled {
+				signalled = true
+				ready <- err
+			}
 		}
+		planSkipped, planErr = pl.run(planCtx, opt, wk, committed, func(w *work) error {
+			signal(nil)
+			select {
+			case jobs <- w:
+				return nil
+			case <-planCtx.Done():
+				return planCtx.Err()
+			}
+		})
+		signal(planErr)
+	}()
+	if err := <-ready; err != nil {
+		stopPlan()
+		<-planDone
+		return nil, err
 	}
-	opt.Progress.Start(len(items), total)
+	opt.Progress.Start(estItems, total)
 	defer opt.Progress.Done()
 
 	batch := warehouse.NewID(opt.Now())
@@ -260,7 +295,6 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 		}()
 	}
 
-	jobs := make(chan *work)
 	results := make(chan *result, opt.Workers)
 	var wg sync.WaitGroup
 	for i := 0; i < opt.Workers; i++ {
@@ -274,16 +308,6 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 			}
 		}()
 	}
-	go func() {
-		defer close(jobs)
-		for _, it := range items {
-			select {
-			case jobs <- it:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
 	go func() { wg.Wait(); close(results) }()
 
 	var sources []string
@@ -309,7 +333,9 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 				sum.BytesIn += bytes
 				sum.BytesOut += r.size
 				objects = append(objects, warehouse.ObjectRef{Key: r.imageKey, Store: keys.Health, SHA256: r.sha, Size: r.size})
-				ingestedObjs = append(ingestedObjs, r.w.obj.Key)
+				if opt.PurgeSource {
+					ingestedObjs = append(ingestedObjs, r.w.obj.Key)
+				}
 			}
 			if hasGenetic(r.w.row) {
 				sum.Genetic++
@@ -328,6 +354,8 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	}
 	stopLease()
 	leaseWG.Wait()
+	<-planDone
+	sum.Skipped += planSkipped
 	sort.Slice(sum.Items, func(i, j int) bool { return itemLess(sum.Items[i].Ref, sum.Items[j].Ref) })
 	sum.Seconds = time.Since(start).Seconds()
 
@@ -335,6 +363,12 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 		tabs.abort()
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
 		return sum, fmt.Errorf("ingest interrupted, batch not committed: %w", err)
+	}
+	if planErr != nil {
+		// The manifest failed after its first items: global, nothing committed.
+		tabs.abort()
+		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
+		return sum, planErr
 	}
 	if writeErr != nil {
 		tabs.abort()
@@ -461,43 +495,96 @@ func manifestKey(ctx context.Context, opt Options) (string, error) {
 	return "", ErrNoManifest
 }
 
-// plan lists the source, reads the manifest and pairs rows with images.
-func plan(ctx context.Context, opt Options, wk *pseudo.Keyed, committed map[string]bool, sum *Summary) ([]*work, error) {
-	var mkey string
-	var mr io.Reader
-	mname := opt.ManifestName
+// planned is an ingest's source: its listing and its open manifest. The
+// manifest is not held: run streams its rows, paired with their images, to
+// the workers as it reads them, so that an ingest holds the rows in flight
+// and the listing, not the whole manifest (issue 9: memory flat in the
+// number of files).
+type planned struct {
+	objs        map[string]objstore.Info
+	mr          io.Reader
+	closer      io.Closer
+	mkey, mname string
+}
+
+// openPlan lists the source and opens its manifest.
+func openPlan(ctx context.Context, opt Options) (*planned, error) {
+	pl := &planned{mname: opt.ManifestName}
 	if opt.Manifest != nil {
-		mr = opt.Manifest
-		if mname == "" {
-			mname = "manifest"
+		pl.mr = opt.Manifest
+		if pl.mname == "" {
+			pl.mname = "manifest"
 		}
 	} else {
 		k, err := manifestKey(ctx, opt)
 		if err != nil {
 			return nil, err
 		}
-		rc, err := opt.Source.Open(ctx, k)
-		if err != nil {
-			return nil, fmt.Errorf("open manifest: %w", err)
-		}
-		defer rc.Close()
-		mr, mkey, mname = rc, k, k
+		pl.mkey, pl.mname = k, k
 	}
-	objs := map[string]objstore.Info{}
+	pl.objs = map[string]objstore.Info{}
 	for info, err := range opt.Source.List(ctx, "") {
 		if err != nil {
 			return nil, fmt.Errorf("list source: %w", safeErr(err))
 		}
-		if info.Key == mkey || info.Key == "manifest.csv" || info.Key == "manifest.parquet" {
+		if info.Key == pl.mkey || info.Key == "manifest.csv" || info.Key == "manifest.parquet" {
 			continue
 		}
 		base := path.Base(info.Key)
 		if strings.HasPrefix(base, ".") { // hidden files and our own temporaries
 			continue
 		}
-		objs[info.Key] = info
+		pl.objs[info.Key] = info
 	}
-	var items []*work
+	if pl.mr == nil {
+		rc, err := opt.Source.Open(ctx, pl.mkey)
+		if err != nil {
+			return nil, fmt.Errorf("open manifest: %w", err)
+		}
+		pl.mr, pl.closer = rc, rc
+	}
+	return pl, nil
+}
+
+// close closes the manifest (idempotent).
+func (pl *planned) close() {
+	if pl.closer != nil {
+		pl.closer.Close()
+		pl.closer = nil
+	}
+}
+
+// estimate returns the images of the listing in this run (in the shard,
+// not committed) and their bytes, for the progress report; rows without an
+// image are counted as they come.
+func (pl *planned) estimate(opt Options, wk *pseudo.Keyed, committed map[string]bool) (int, int64) {
+	var n int
+	var total int64
+	for _, info := range pl.objs {
+		if opt.Shards > 1 && ShardOf(info.Key, opt.Shards) != opt.Shard {
+			continue
+		}
+		if committed[objSourceID(wk, opt, &info)] {
+			continue
+		}
+		n++
+		total += info.Size
+	}
+	return n, total
+}
+
+func objSourceID(wk *pseudo.Keyed, opt Options, obj *objstore.Info) string {
+	return sourceID(wk, opt.SourceID, "obj", obj.Key+"|"+obj.ETag+"|"+strconv.FormatInt(obj.Size, 10))
+}
+
+// run reads the manifest, pairs each row with its image and calls emit
+// with the items of this run (in the shard, not committed), in manifest
+// order, then the images without a row in key order. It returns the number
+// of items skipped because an earlier run committed them. A *ManifestError
+// is global: the caller commits nothing.
+func (pl *planned) run(ctx context.Context, opt Options, wk *pseudo.Keyed, committed map[string]bool, emit func(*work) error) (skipped int64, err error) {
+	defer pl.close()
+	objs, mname := pl.objs, pl.mname
 	used := map[string]bool{}
 	read := ReadCSV
 	if strings.HasSuffix(strings.ToLower(mname), ".parquet") {
@@ -505,8 +592,22 @@ func plan(ctx context.Context, opt Options, wk *pseudo.Keyed, committed map[stri
 			return ReadParquet(r, file, d, fn)
 		}
 	}
+	// keep filters an item: shard, then what is committed.
+	keep := func(w *work) error {
+		if opt.Shards > 1 && ShardOf(w.shardKey, opt.Shards) != opt.Shard {
+			return nil
+		}
+		if w.sourceID != "" && committed[w.sourceID] {
+			skipped++
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return emit(w)
+	}
 	n := 0
-	err := read(mr, mname, opt.Dict, 0, func(row *Row, rerr error) error {
+	err = read(pl.mr, mname, opt.Dict, 0, func(row *Row, rerr error) error {
 		n++
 		w := &work{n: n, row: row, rowErr: rerr}
 		rowNum := n
@@ -515,8 +616,8 @@ func plan(ctx context.Context, opt Options, wk *pseudo.Keyed, committed map[stri
 			rowNum = re.Row
 			if _, ok := objs[re.path]; ok && re.path != "" && !used[re.path] {
 				// The image of a rejected row belongs to that row's outcome.
-				used[re.path] = true
 				info := objs[re.path]
+				used[info.Key] = true
 				w.obj = &info
 				w.shardKey = info.Key
 			}
@@ -531,7 +632,9 @@ func plan(ctx context.Context, opt Options, wk *pseudo.Keyed, committed map[stri
 			if info, ok := objs[row.File()]; ok {
 				info := info
 				w.obj = &info
-				used[row.File()] = true
+				// Keyed by the listing's string: row.File() is a substring of
+				// the row's packed values and would keep the row alive.
+				used[info.Key] = true
 				w.shardKey = info.Key
 			} else {
 				w.rowErr = &RowError{File: mname, Row: rowNum, Column: "file", Reason: "no such file in the upload; upload it or remove the row"}
@@ -541,15 +644,14 @@ func plan(ctx context.Context, opt Options, wk *pseudo.Keyed, committed map[stri
 		if w.rowErr != nil {
 			// rejected rows are never committed: no source id
 		} else if w.obj != nil {
-			w.sourceID = sourceID(wk, opt.SourceID, "obj", w.obj.Key+"|"+w.obj.ETag+"|"+strconv.FormatInt(w.obj.Size, 10))
+			w.sourceID = objSourceID(wk, opt, w.obj)
 		} else if row != nil {
 			w.sourceID = sourceID(wk, opt.SourceID, "row", rowFingerprint(row))
 		}
-		items = append(items, w)
-		return nil
+		return keep(w)
 	})
 	if err != nil {
-		return nil, err
+		return skipped, err
 	}
 	// Images without a row: quarantined, never ingested without a known person.
 	var orphans []string
@@ -562,21 +664,11 @@ func plan(ctx context.Context, opt Options, wk *pseudo.Keyed, committed map[stri
 	for _, k := range orphans {
 		info := objs[k]
 		n++
-		items = append(items, &work{n: n, obj: &info, shardKey: k, ref: "", sourceID: ""})
-	}
-	// Shard filter, then skip what is committed.
-	var out []*work
-	for _, w := range items {
-		if opt.Shards > 1 && ShardOf(w.shardKey, opt.Shards) != opt.Shard {
-			continue
+		if err := keep(&work{n: n, obj: &info, shardKey: k}); err != nil {
+			return skipped, err
 		}
-		if w.sourceID != "" && committed[w.sourceID] {
-			sum.Skipped++
-			continue
-		}
-		out = append(out, w)
 	}
-	return out, nil
+	return skipped, nil
 }
 
 // sourceID is the keyed hash that identifies a source item across runs

@@ -364,7 +364,7 @@ func (h *Header) readRows(cr *csv.Reader, fn func(*Row, error) error) error {
 				perr = &RowError{File: h.File, Row: n, Column: "file", Reason: fmt.Sprintf("same file as row %d; each image has one row", first), path: ""}
 				row = nil
 			} else {
-				files[row.File()] = n
+				files[strings.Clone(row.File())] = n // a clone: the row's values are not held
 			}
 		}
 		if err := fn(row, perr); err != nil {
@@ -421,7 +421,7 @@ func ReadParquet(r io.Reader, file string, dict *configs.Dictionary, fn func(*Ro
 						perr = &RowError{File: file, Row: n, Column: "file", Reason: fmt.Sprintf("same file as row %d; each image has one row", first)}
 						row = nil
 					} else {
-						files[row.File()] = n
+						files[strings.Clone(row.File())] = n // a clone: the row's values are not held
 					}
 				}
 				if err := fn(row, perr); err != nil {

@@ -29,7 +29,16 @@ type TableWriter struct {
 	w     *parquet.Writer
 	row   parquet.Row
 	count int64
+	// pending counts the value bytes buffered in the open row group.
+	pending int
 }
+
+// rowGroupBytes bounds the value bytes of one row group: parquet-go holds
+// a whole row group in memory until it is flushed, so a row count alone
+// lets wide rows (free-text notes) hold megabytes per table for the whole
+// run (issue 9: an ingest's memory must not grow with its size). A
+// variable so that tests can make row groups small.
+var rowGroupBytes = 1 << 20
 
 // NewTableWriter returns a writer of the named columns to w.
 func NewTableWriter(w io.Writer, cols []string) *TableWriter {
@@ -50,7 +59,7 @@ func NewTableWriter(w io.Writer, cols []string) *TableWriter {
 	}
 	return &TableWriter{
 		cols: cols, leaf: leaf,
-		w: parquet.NewWriter(w, schema, parquet.Compression(&parquet.Zstd), parquet.PageBufferSize(1<<20),
+		w: parquet.NewWriter(w, schema, parquet.Compression(tableZstd), parquet.PageBufferSize(pageBytes),
 			parquet.MaxRowsPerRowGroup(8192)),
 		row: make(parquet.Row, len(cols)),
 	}
@@ -76,6 +85,13 @@ func (t *TableWriter) Write(vals []string) error {
 		return err
 	}
 	t.count++
+	for _, v := range vals {
+		t.pending += len(v) + 4
+	}
+	if t.pending >= rowGroupBytes {
+		t.pending = 0
+		return t.w.Flush()
+	}
 	return nil
 }
 

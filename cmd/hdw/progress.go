@@ -42,6 +42,10 @@ func (b *bar) Advance(items int, bytes int64) {
 	defer b.mu.Unlock()
 	b.n += items
 	b.got += bytes
+	if b.n > b.items {
+		// The total is the listing's images; rows without an image come on top.
+		b.items = b.n
+	}
 	if b.on && (time.Since(b.last) > 200*time.Millisecond || b.n == b.items) {
 		b.last = time.Now()
 		b.draw()
