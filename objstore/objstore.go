@@ -51,6 +51,17 @@ type Store interface {
 	String() string
 }
 
+// RangeOpener is implemented by stores that can reopen an object from an
+// offset, provided it is unchanged: a long read cut by the network (the
+// manifest, streamed for a whole ingest) resumes where it stopped. An
+// object whose ETag is no longer etag gives an error wrapping ErrChanged.
+type RangeOpener interface {
+	OpenRange(ctx context.Context, key string, off int64, etag string) (io.ReadCloser, error)
+}
+
+// ErrChanged means an object changed between two reads.
+var ErrChanged = errors.New("object changed since it was first read")
+
 // Aborter is implemented by writers that can be discarded without publishing.
 type Aborter interface{ Abort() error }
 

@@ -523,11 +523,15 @@ func openPlan(ctx context.Context, opt Options) (*planned, error) {
 		pl.mkey, pl.mname = k, k
 	}
 	pl.objs = map[string]objstore.Info{}
+	var mInfo objstore.Info
 	for info, err := range opt.Source.List(ctx, "") {
 		if err != nil {
 			return nil, fmt.Errorf("list source: %w", safeErr(err))
 		}
 		if info.Key == pl.mkey || info.Key == "manifest.csv" || info.Key == "manifest.parquet" {
+			if info.Key == pl.mkey {
+				mInfo = info
+			}
 			continue
 		}
 		base := path.Base(info.Key)
@@ -540,6 +544,10 @@ func openPlan(ctx context.Context, opt Options) (*planned, error) {
 		rc, err := opt.Source.Open(ctx, pl.mkey)
 		if err != nil {
 			return nil, fmt.Errorf("open manifest: %w", err)
+		}
+		if ro, ok := opt.Source.(objstore.RangeOpener); ok && mInfo.ETag != "" {
+			// Streamed for the whole run: resume a cut connection.
+			rc = &resumingReader{ctx: ctx, st: ro, key: pl.mkey, etag: mInfo.ETag, rc: rc}
 		}
 		pl.mr, pl.closer = rc, rc
 	}

@@ -17,6 +17,7 @@ import (
 
 	"hdw/configs"
 	"hdw/masking"
+	"hdw/objstore"
 	"hdw/pseudo"
 )
 
@@ -335,7 +336,13 @@ func csvReason(err error) string {
 	if errors.Is(err, errLineTooLong) {
 		return "a line is longer than the limit"
 	}
-	return "not a readable UTF-8 CSV file"
+	if errors.Is(err, objstore.ErrChanged) {
+		return "the manifest was replaced during the ingest; nothing was committed, rerun the ingest"
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "not a readable UTF-8 CSV file"
+	}
+	return "reading it failed (I/O error); nothing was committed, rerun the ingest"
 }
 
 func (h *Header) readRows(cr *csv.Reader, fn func(*Row, error) error) error {

@@ -216,6 +216,33 @@ func (s *Store) Open(ctx context.Context, k string) (io.ReadCloser, error) {
 	return out.Body, nil
 }
 
+// OpenRange implements objstore.RangeOpener: GetObject from off with
+// If-Match etag (412 Precondition Failed: objstore.ErrChanged).
+func (s *Store) OpenRange(ctx context.Context, k string, off int64, etag string) (io.ReadCloser, error) {
+	key, err := s.key(k)
+	if err != nil {
+		return nil, err
+	}
+	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key, Range: aws.String(fmt.Sprintf("bytes=%d-", off))}
+	if etag != "" {
+		in.IfMatch = aws.String(`"` + etag + `"`)
+	}
+	out, err := s.c.GetObject(ctx, in)
+	if err != nil {
+		var re *awshttp.ResponseError
+		switch {
+		case notFound(err):
+			return nil, fmt.Errorf("%s: %w", k, objstore.ErrNotExist)
+		case errors.As(err, &re) && re.HTTPStatusCode() == http.StatusPreconditionFailed:
+			return nil, fmt.Errorf("%s: %w", k, objstore.ErrChanged)
+		}
+		return nil, fmt.Errorf("s3 get range: %w", err)
+	}
+	return out.Body, nil
+}
+
+var _ objstore.RangeOpener = (*Store)(nil)
+
 // Stat implements objstore.Store.
 func (s *Store) Stat(ctx context.Context, k string) (objstore.Info, error) {
 	key, err := s.key(k)
