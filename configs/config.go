@@ -74,6 +74,11 @@ type Ingest struct {
 	MaxPixels    int64 `yaml:"max_pixels"`
 	Faces        *bool `yaml:"faces"`
 	MaxRowBytes  int   `yaml:"max_manifest_row_bytes"`
+	// BatchItems is the most items of one committed batch; a larger run
+	// commits several (0: pipeline.DefaultBatchItems, 10,000). What a run
+	// holds for its commit record is bounded by it, and an interrupted
+	// run keeps the batches it committed.
+	BatchItems int `yaml:"batch_items"`
 }
 
 // DICOM holds the Annex E options (PS3.15).
@@ -166,6 +171,9 @@ func (c Config) Validate() error {
 	}
 	if c.Ingest.Workers < 0 || c.Ingest.Workers > 256 {
 		errs = append(errs, &FieldError{"ingest.workers", "must be between 0 (automatic) and 256"})
+	}
+	if c.Ingest.BatchItems < 0 || c.Ingest.BatchItems > 1_000_000 {
+		errs = append(errs, &FieldError{"ingest.batch_items", "must be between 0 (default 10,000) and 1,000,000"})
 	}
 	if c.Ingest.MaxFileBytes <= 0 {
 		errs = append(errs, &FieldError{"ingest.max_file_bytes", "must be positive"})

@@ -74,6 +74,9 @@ type Options struct {
 	Progress     Progress
 	Now          func() time.Time
 	LeaseTTL     time.Duration
+	// BatchItems is the most items of one batch (0: DefaultBatchItems). A
+	// larger run commits several batches, one after the other.
+	BatchItems int
 }
 
 // Outcomes of an item.
@@ -93,25 +96,26 @@ type Item struct {
 
 // Summary accounts for every input: Seen = Ingested + Quarantined + Rejected.
 type Summary struct {
-	Batch       string  `json:"batch,omitempty"`
-	DryRun      bool    `json:"dry_run"`
-	Committed   bool    `json:"committed"`
-	Seen        int64   `json:"seen"`
-	Ingested    int64   `json:"ingested"`
-	Quarantined int64   `json:"quarantined"`
-	Rejected    int64   `json:"rejected"`
-	Opposed     int64   `json:"opposed"` // rejected because the person opposed (CNIL 9.7)
-	Skipped     int64   `json:"skipped_already_committed"`
-	Images      int64   `json:"images"`
-	Records     int64   `json:"records"`
-	Genetic     int64   `json:"genetic_records"`
-	BytesIn     int64   `json:"bytes_in"`
-	BytesOut    int64   `json:"bytes_out"`
-	Purged      int64   `json:"purged_source_objects"`
-	PurgeFailed int64   `json:"purge_failed,omitempty"`
-	Orphans     int64   `json:"orphan_batches_removed"`
-	Items       []Item  `json:"items,omitempty"`
-	Seconds     float64 `json:"seconds"`
+	Batch       string   `json:"batch,omitempty"`   // the first batch committed
+	Batches     []string `json:"batches,omitempty"` // every batch committed, in order
+	DryRun      bool     `json:"dry_run"`
+	Committed   bool     `json:"committed"`
+	Seen        int64    `json:"seen"`
+	Ingested    int64    `json:"ingested"`
+	Quarantined int64    `json:"quarantined"`
+	Rejected    int64    `json:"rejected"`
+	Opposed     int64    `json:"opposed"` // rejected because the person opposed (CNIL 9.7)
+	Skipped     int64    `json:"skipped_already_committed"`
+	Images      int64    `json:"images"`
+	Records     int64    `json:"records"`
+	Genetic     int64    `json:"genetic_records"`
+	BytesIn     int64    `json:"bytes_in"`
+	BytesOut    int64    `json:"bytes_out"`
+	Purged      int64    `json:"purged_source_objects"`
+	PurgeFailed int64    `json:"purge_failed,omitempty"`
+	Orphans     int64    `json:"orphan_batches_removed"`
+	Items       []Item   `json:"items,omitempty"`
+	Seconds     float64  `json:"seconds"`
 }
 
 // ErrNoManifest means the source has no manifest.
@@ -167,7 +171,6 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	if opt.LeaseTTL == 0 {
 		opt.LeaseTTL = 10 * time.Minute
 	}
-	log := opt.Logger
 
 	// Keys first: unreachable keys stop the run before anything is written.
 	wk, err := pseudoKey(ctx, k, keys.PseudoWarehouse)
@@ -251,17 +254,113 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	opt.Progress.Start(estItems, total)
 	defer opt.Progress.Done()
 
+	// Batches of at most opt.BatchItems items, each committed on its own:
+	// what a run holds for its commit record is bounded, and an interrupted
+	// run keeps the batches it committed (a rerun skips them).
+	f := &feed{jobs: jobs}
+	bo := batchOpts{wh: wh, opt: opt, deid: deid, wk: wk, pk: pk, ok: ok, opposed: opposed,
+		planErr: func() error { return planErr }}
+	for first := true; first || f.more(ctx); first = false {
+		if err := ingestBatch(ctx, bo, f, sum); err != nil {
+			stopPlan()
+			<-planDone
+			sum.Skipped += planSkipped
+			finish(sum, start)
+			return sum, err
+		}
+	}
+	<-planDone
+	sum.Skipped += planSkipped
+	finish(sum, start)
+	if err := ctx.Err(); err != nil {
+		return sum, fmt.Errorf("ingest interrupted: %w", err)
+	}
+	if planErr != nil {
+		return sum, planErr
+	}
+	if opt.DryRun {
+		return sum, nil
+	}
+	// SEC-ALI-1: the manifest goes last, once every row is ingested.
+	if opt.PurgeSource && sum.Quarantined == 0 && sum.Rejected == 0 && opt.Manifest == nil && len(sum.Batches) > 0 {
+		if mk, err := manifestKey(ctx, opt); err == nil {
+			if opt.Source.Delete(ctx, mk) == nil {
+				sum.Purged++
+			}
+		}
+	}
+	return sum, nil
+}
+
+// finish sorts the items of a summary and sets its duration.
+func finish(sum *Summary, start time.Time) {
+	sort.Slice(sum.Items, func(i, j int) bool { return itemLess(sum.Items[i].Ref, sum.Items[j].Ref) })
+	sum.Seconds = time.Since(start).Seconds()
+}
+
+// DefaultBatchItems is the number of items of one batch when
+// Options.BatchItems is 0.
+const DefaultBatchItems = 10000
+
+// feed hands the producer's items to the batches, one batch after the
+// other; more tells whether another item comes (holding it back).
+type feed struct {
+	jobs  <-chan *work
+	carry *work
+}
+
+func (f *feed) next(ctx context.Context) (*work, bool) {
+	if w := f.carry; w != nil {
+		f.carry = nil
+		return w, true
+	}
+	select {
+	case w, ok := <-f.jobs:
+		return w, ok
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+func (f *feed) more(ctx context.Context) bool {
+	if f.carry != nil {
+		return true
+	}
+	w, ok := f.next(ctx)
+	f.carry = w
+	return ok
+}
+
+// batchOpts is what every batch of a run shares.
+type batchOpts struct {
+	wh         *warehouse.Warehouse
+	opt        Options
+	deid       Deidentifier
+	wk, pk, ok *pseudo.Keyed
+	opposed    map[string]bool
+	planErr    func() error // the producer's error, once its items are all taken
+}
+
+// ingestBatch runs one batch: the next opt.BatchItems items of f (or all
+// that remain), then its commit, then the purge of its sources. Its counts
+// are added to sum. An error means this batch was not committed (earlier
+// ones stay).
+func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error {
+	wh, opt, log := bo.wh, bo.opt, bo.opt.Logger
+	limit := opt.BatchItems
+	if limit <= 0 {
+		limit = DefaultBatchItems
+	}
 	batch := warehouse.NewID(opt.Now())
-	sum.Batch = batch
 	if !opt.DryRun {
 		if err := writeLease(ctx, wh, batch, opt.Now().Add(opt.LeaseTTL)); err != nil {
-			return nil, fmt.Errorf("write batch lease: %w", err)
+			return fmt.Errorf("write batch lease: %w", err)
 		}
 	}
 	deks, err := wh.NewBatchKeys(ctx, batch, []string{keys.Health, keys.Identity, keys.Genetic}, opt.DryRun)
 	if err != nil {
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
-		return nil, err
+		return err
 	}
 	defer func() {
 		for _, d := range deks {
@@ -272,7 +371,7 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	tabs, err := openTables(ctx, wh, batch, deks, opt)
 	if err != nil {
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
-		return nil, err
+		return err
 	}
 
 	// Lease renewal while the batch runs.
@@ -295,13 +394,28 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 		}()
 	}
 
+	jobs := make(chan *work)
+	go func() {
+		defer close(jobs)
+		for i := 0; i < limit; i++ {
+			w, ok := f.next(ctx)
+			if !ok {
+				return
+			}
+			select {
+			case jobs <- w:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	results := make(chan *result, opt.Workers)
 	var wg sync.WaitGroup
 	for i := 0; i < opt.Workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p := worker{wh: wh, opt: opt, deid: deid, wk: wk.Clone(), pk: pk.Clone(), ok: ok.Clone(), opposed: opposed, dek: deks[keys.Health], batch: batch}
+			p := worker{wh: wh, opt: opt, deid: bo.deid, wk: bo.wk.Clone(), pk: bo.pk.Clone(), ok: bo.ok.Clone(), opposed: bo.opposed, dek: deks[keys.Health], batch: batch}
 			defer p.wipe()
 			for w := range jobs {
 				results <- p.process(ctx, w)
@@ -310,12 +424,13 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	}
 	go func() { wg.Wait(); close(results) }()
 
+	var bs Summary // this batch's counts
 	var sources []string
 	var objects []warehouse.ObjectRef
 	var ingestedObjs []string
 	var writeErr error
 	for r := range results {
-		sum.Seen++
+		bs.Seen++
 		var bytes int64
 		if r.w.obj != nil {
 			bytes = r.w.obj.Size
@@ -326,89 +441,94 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 			if writeErr == nil {
 				writeErr = tabs.add(r, batch, opt)
 			}
-			sum.Ingested++
-			sum.Records++
+			bs.Ingested++
+			bs.Records++
 			if r.imageKey != "" {
-				sum.Images++
-				sum.BytesIn += bytes
-				sum.BytesOut += r.size
+				bs.Images++
+				bs.BytesIn += bytes
+				bs.BytesOut += r.size
 				objects = append(objects, warehouse.ObjectRef{Key: r.imageKey, Store: keys.Health, SHA256: r.sha, Size: r.size})
 				if opt.PurgeSource {
 					ingestedObjs = append(ingestedObjs, r.w.obj.Key)
 				}
 			}
 			if hasGenetic(r.w.row) {
-				sum.Genetic++
+				bs.Genetic++
 			}
 			sources = append(sources, r.w.sourceID)
 		case Quarantined:
-			sum.Quarantined++
+			bs.Quarantined++
 			sum.Items = append(sum.Items, Item{Ref: r.w.ref, Outcome: Quarantined, Reason: r.reason})
 		case Rejected:
-			sum.Rejected++
+			bs.Rejected++
 			if r.opposed {
-				sum.Opposed++
+				bs.Opposed++
 			}
 			sum.Items = append(sum.Items, Item{Ref: r.w.ref, Outcome: Rejected, Reason: r.reason})
 		}
 	}
 	stopLease()
 	leaseWG.Wait()
-	<-planDone
-	sum.Skipped += planSkipped
-	sort.Slice(sum.Items, func(i, j int) bool { return itemLess(sum.Items[i].Ref, sum.Items[j].Ref) })
-	sum.Seconds = time.Since(start).Seconds()
+	sum.add(&bs)
 
+	planErr := error(nil)
+	if !f.more(ctx) {
+		// Every item was taken: the producer has returned.
+		planErr = bo.planErr()
+	}
 	if err := ctx.Err(); err != nil {
 		tabs.abort()
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
-		return sum, fmt.Errorf("ingest interrupted, batch not committed: %w", err)
+		return fmt.Errorf("ingest interrupted, batch not committed: %w", err)
 	}
 	if planErr != nil {
-		// The manifest failed after its first items: global, nothing committed.
+		// The manifest failed after its first items: global, this batch is
+		// not committed.
 		tabs.abort()
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
-		return sum, planErr
+		return planErr
 	}
 	if writeErr != nil {
 		tabs.abort()
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
-		return sum, fmt.Errorf("write tables, batch not committed: %w", writeErr)
+		return fmt.Errorf("write tables, batch not committed: %w", writeErr)
 	}
 	if opt.DryRun {
 		tabs.abort()
-		sum.Batch = ""
-		return sum, nil
+		return nil
 	}
-	if sum.Ingested == 0 {
+	if bs.Ingested == 0 {
 		tabs.abort()
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
-		sum.Batch = ""
-		return sum, nil
+		return nil
 	}
 	tabRefs, err := tabs.close()
 	if err != nil {
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
-		return sum, fmt.Errorf("write tables, batch not committed: %w", err)
+		return fmt.Errorf("write tables, batch not committed: %w", err)
 	}
 	objects = append(objects, tabRefs...)
 	sort.Strings(sources)
 	c := warehouse.Commit{
 		Batch: batch, Created: opt.Now().UTC(), Profile: opt.Profile, Operator: opt.Operator, Client: opt.Client,
 		Sources: sources, Objects: objects,
-		Counts: map[string]int64{"seen": sum.Seen, "ingested": sum.Ingested, "quarantined": sum.Quarantined,
-			"rejected": sum.Rejected, "images": sum.Images, "records": sum.Records, "genetic": sum.Genetic, "opposed": sum.Opposed},
+		Counts: map[string]int64{"seen": bs.Seen, "ingested": bs.Ingested, "quarantined": bs.Quarantined,
+			"rejected": bs.Rejected, "images": bs.Images, "records": bs.Records, "genetic": bs.Genetic, "opposed": bs.Opposed},
 	}
 	if opt.Shards > 1 {
 		c.Shard = fmt.Sprintf("%d/%d", opt.Shard, opt.Shards)
 	}
 	if err := wh.WriteCommit(ctx, c); err != nil {
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
-		return sum, fmt.Errorf("write commit record, batch not committed: %w", err)
+		return fmt.Errorf("write commit record, batch not committed: %w", err)
 	}
+	if sum.Batch == "" {
+		sum.Batch = batch
+	}
+	sum.Batches = append(sum.Batches, batch)
 	sum.Committed = true
 	wh.St.Delete(context.WithoutCancel(ctx), warehouse.PendingKey(batch))
-	log.InfoContext(ctx, "batch committed", "batch", batch, "ingested", sum.Ingested)
+	log.InfoContext(ctx, "batch committed", "batch", batch, "ingested", bs.Ingested)
 
 	// SEC-ALI-1: purge the transit prefix, only after the commit.
 	if opt.PurgeSource {
@@ -420,15 +540,22 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 			}
 			sum.Purged++
 		}
-		if sum.Quarantined == 0 && sum.Rejected == 0 && opt.Manifest == nil {
-			if mk, err := manifestKey(ctx, opt); err == nil {
-				if opt.Source.Delete(ctx, mk) == nil {
-					sum.Purged++
-				}
-			}
-		}
 	}
-	return sum, nil
+	return nil
+}
+
+// add adds a batch's counts to the run's.
+func (s *Summary) add(b *Summary) {
+	s.Seen += b.Seen
+	s.Ingested += b.Ingested
+	s.Quarantined += b.Quarantined
+	s.Rejected += b.Rejected
+	s.Opposed += b.Opposed
+	s.Images += b.Images
+	s.Records += b.Records
+	s.Genetic += b.Genetic
+	s.BytesIn += b.BytesIn
+	s.BytesOut += b.BytesOut
 }
 
 func pseudoKey(ctx context.Context, k Keys, name string) (*pseudo.Keyed, error) {
@@ -501,7 +628,7 @@ func manifestKey(ctx context.Context, opt Options) (string, error) {
 // and the listing, not the whole manifest (issue 9: memory flat in the
 // number of files).
 type planned struct {
-	objs        map[string]objstore.Info
+	objs        listing
 	mr          io.Reader
 	closer      io.Closer
 	mkey, mname string
@@ -522,7 +649,6 @@ func openPlan(ctx context.Context, opt Options) (*planned, error) {
 		}
 		pl.mkey, pl.mname = k, k
 	}
-	pl.objs = map[string]objstore.Info{}
 	var mInfo objstore.Info
 	for info, err := range opt.Source.List(ctx, "") {
 		if err != nil {
@@ -538,8 +664,9 @@ func openPlan(ctx context.Context, opt Options) (*planned, error) {
 		if strings.HasPrefix(base, ".") { // hidden files and our own temporaries
 			continue
 		}
-		pl.objs[info.Key] = info
+		pl.objs.add(info)
 	}
+	pl.objs.sort()
 	if pl.mr == nil {
 		rc, err := opt.Source.Open(ctx, pl.mkey)
 		if err != nil {
@@ -568,7 +695,8 @@ func (pl *planned) close() {
 func (pl *planned) estimate(opt Options, wk *pseudo.Keyed, committed map[string]bool) (int, int64) {
 	var n int
 	var total int64
-	for _, info := range pl.objs {
+	for i := range pl.objs.len() {
+		info := pl.objs.info(i)
 		if opt.Shards > 1 && ShardOf(info.Key, opt.Shards) != opt.Shard {
 			continue
 		}
@@ -592,8 +720,7 @@ func objSourceID(wk *pseudo.Keyed, opt Options, obj *objstore.Info) string {
 // is global: the caller commits nothing.
 func (pl *planned) run(ctx context.Context, opt Options, wk *pseudo.Keyed, committed map[string]bool, emit func(*work) error) (skipped int64, err error) {
 	defer pl.close()
-	objs, mname := pl.objs, pl.mname
-	used := map[string]bool{}
+	objs, mname := &pl.objs, pl.mname
 	read := ReadCSV
 	if strings.HasSuffix(strings.ToLower(mname), ".parquet") {
 		read = func(r io.Reader, file string, d *configs.Dictionary, _ int, fn func(*Row, error) error) error {
@@ -622,10 +749,10 @@ func (pl *planned) run(ctx context.Context, opt Options, wk *pseudo.Keyed, commi
 		var re *RowError
 		if errors.As(rerr, &re) {
 			rowNum = re.Row
-			if _, ok := objs[re.path]; ok && re.path != "" && !used[re.path] {
+			if i, ok := objs.find(re.path); ok && !objs.isUsed(i) {
 				// The image of a rejected row belongs to that row's outcome.
-				info := objs[re.path]
-				used[info.Key] = true
+				objs.use(i)
+				info := objs.info(i)
 				w.obj = &info
 				w.shardKey = info.Key
 			}
@@ -637,12 +764,10 @@ func (pl *planned) run(ctx context.Context, opt Options, wk *pseudo.Keyed, commi
 			w.shardKey = fmt.Sprintf("row:%d", rowNum)
 		}
 		if row != nil && row.File() != "" {
-			if info, ok := objs[row.File()]; ok {
-				info := info
+			if i, ok := objs.find(row.File()); ok {
+				objs.use(i)
+				info := objs.info(i)
 				w.obj = &info
-				// Keyed by the listing's string: row.File() is a substring of
-				// the row's packed values and would keep the row alive.
-				used[info.Key] = true
 				w.shardKey = info.Key
 			} else {
 				w.rowErr = &RowError{File: mname, Row: rowNum, Column: "file", Reason: "no such file in the upload; upload it or remove the row"}
@@ -662,17 +787,14 @@ func (pl *planned) run(ctx context.Context, opt Options, wk *pseudo.Keyed, commi
 		return skipped, err
 	}
 	// Images without a row: quarantined, never ingested without a known person.
-	var orphans []string
-	for k := range objs {
-		if !used[k] {
-			orphans = append(orphans, k)
+	// The listing is in key order.
+	for i := range objs.len() {
+		if objs.isUsed(i) {
+			continue
 		}
-	}
-	sort.Strings(orphans)
-	for _, k := range orphans {
-		info := objs[k]
+		info := objs.info(i)
 		n++
-		if err := keep(&work{n: n, obj: &info, shardKey: k}); err != nil {
+		if err := keep(&work{n: n, obj: &info, shardKey: info.Key}); err != nil {
 			return skipped, err
 		}
 	}

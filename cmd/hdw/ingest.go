@@ -25,6 +25,7 @@ type ingestOpts struct {
 	dryRun     bool
 	shard      string
 	allowInsec bool
+	batchItems int
 }
 
 func newIngestCmd(g *globals) *cobra.Command {
@@ -35,8 +36,10 @@ func newIngestCmd(g *globals) *cobra.Command {
 		Long: `Ingest reads SOURCE (a local folder or s3://bucket/prefix/), its manifest
 (manifest.csv or manifest.parquet at the root, or --manifest FILE), validates
 every row against the data dictionary, de-identifies every image, pseudonymizes
-and writes one batch, visible only once its commit record is written. A rerun
-skips what is already committed. Profile: ingest.
+and writes batches of at most --batch-items items (config ingest.batch_items,
+default 10,000), each visible only once its commit record is written. An
+interrupted run keeps the batches it committed; a rerun skips what is already
+committed. Profile: ingest.
 
 With --client NAME and SOURCE s3://bucket, the source is the client's prefix
 s3://bucket/NAME/images/ (SP-050-003).
@@ -55,6 +58,7 @@ when some items were quarantined or rejected.`,
 	f.StringVar(&o.manifest, "manifest", "", "manifest file outside the source (CSV or Parquet)")
 	f.StringVar(&o.client, "client", "", "client name: SOURCE s3://bucket becomes s3://bucket/NAME/images/")
 	f.IntVar(&o.workers, "workers", 0, "parallel workers (default: config ingest.workers, or 2 per CPU from a folder, 4 per CPU from S3)")
+	f.IntVar(&o.batchItems, "batch-items", 0, "most items of one committed batch (default: config ingest.batch_items, or 10,000)")
 	f.BoolVar(&o.purge, "purge-source", false, "delete ingested source objects after the commit (SEC-ALI-1)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "validate and report, write nothing")
 	f.StringVar(&o.shard, "shard", "", "process shard i of n (\"i/n\", 0-based) of the source listing")
@@ -82,6 +86,9 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 	shard, shards, err := parseShard(o.shard)
 	if err != nil {
 		return err
+	}
+	if o.batchItems < 0 {
+		return usageErr("--batch-items must be positive")
 	}
 	setIngestMemoryLimit(g.getenv)
 	if o.allowInsec {
@@ -116,7 +123,10 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 		Source: src, SourceID: src.String(), Client: o.client, Workers: workers, DryRun: o.dryRun,
 		PurgeSource: o.purge, Shard: shard, Shards: shards, Dict: st.dict, Mask: maskOptions(),
 		ScrubText: scrubText, Profile: g.profile, Operator: sess.operator, Logger: g.logger,
-		Progress: newBar(g.stderr, !g.json),
+		Progress: newBar(g.stderr, !g.json), BatchItems: st.cfg.Ingest.BatchItems,
+	}
+	if o.batchItems > 0 {
+		opt.BatchItems = o.batchItems
 	}
 	if o.manifest != "" {
 		f, err := os.Open(o.manifest)
@@ -130,6 +140,9 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 	target := map[string]string{"client": o.client}
 	if sum != nil && sum.Batch != "" {
 		target["batch"] = sum.Batch
+		if len(sum.Batches) > 1 {
+			target["batches"] = strings.Join(sum.Batches, ",")
+		}
 	}
 	if o.shard != "" {
 		target["shard"] = o.shard
@@ -195,7 +208,10 @@ func printSummary(g *globals, s *pipeline.Summary) {
 		mode = " (dry run: nothing written)"
 	}
 	fmt.Fprintf(w, "ingest summary%s\n", mode)
-	if s.Batch != "" {
+	switch {
+	case len(s.Batches) > 1:
+		fmt.Fprintf(w, "  batches      %d committed: %s ... %s\n", len(s.Batches), s.Batches[0], s.Batches[len(s.Batches)-1])
+	case s.Batch != "":
 		fmt.Fprintf(w, "  batch        %s (committed: %v)\n", s.Batch, s.Committed)
 	}
 	fmt.Fprintf(w, "  seen         %d = ingested %d + quarantined %d + rejected %d\n", s.Seen, s.Ingested, s.Quarantined, s.Rejected)
