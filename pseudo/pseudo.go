@@ -76,8 +76,24 @@ func (k *Keyed) Sum(domain, data string) []byte {
 func (k *Keyed) Pseudonym(domain, basis string) string {
 	s := k.Sum(domain, basis)
 	var out [Len]byte
-	enc.Encode(out[:], s[:20])
+	encode20(&out, s)
 	return string(out[:])
+}
+
+var alphabet = [32]byte([]byte("abcdefghijklmnopqrstuvwxyz234567"))
+
+// encode20 writes the base32 of the first 20 bytes of s (lower-case RFC
+// 4648 alphabet, no padding: the same as enc.Encode, which costs a tenth of
+// a pseudonym for its generality; TestEncode20 and FuzzEncode20 compare the
+// two). Each 5 bytes give 8 characters.
+func encode20(out *[Len]byte, s []byte) {
+	_ = s[19]
+	for g := 0; g < 4; g++ {
+		v := uint64(s[5*g])<<32 | uint64(s[5*g+1])<<24 | uint64(s[5*g+2])<<16 | uint64(s[5*g+3])<<8 | uint64(s[5*g+4])
+		o := (*[8]byte)(out[8*g:])
+		o[0], o[1], o[2], o[3] = alphabet[v>>35&31], alphabet[v>>30&31], alphabet[v>>25&31], alphabet[v>>20&31]
+		o[4], o[5], o[6], o[7] = alphabet[v>>15&31], alphabet[v>>10&31], alphabet[v>>5&31], alphabet[v&31]
+	}
 }
 
 // Patient returns the warehouse pseudonym of a patient basis (see [Basis]).
