@@ -21,6 +21,22 @@ func healthImages(t *testing.T, e *env) map[string]int {
 	return out
 }
 
+// eachImageOnce checks that the health tables name want images, each in
+// one record, and returns them.
+func eachImageOnce(t *testing.T, e *env, want int) map[string]int {
+	t.Helper()
+	images := healthImages(t, e)
+	if len(images) != want {
+		t.Errorf("%d images in the health tables, want %d", len(images), want)
+	}
+	for k, n := range images {
+		if n != 1 {
+			t.Errorf("image %s recorded %d times", k, n)
+		}
+	}
+	return images
+}
+
 // TestIngestBatches: a run larger than Options.BatchItems commits several
 // batches, one after the other, each with its own commit record; the
 // summary still accounts for every input, and a rerun skips them all.
@@ -47,15 +63,7 @@ func TestIngestBatches(t *testing.T) {
 	if seen != 250 {
 		t.Errorf("commit records account for %d items, want 250", seen)
 	}
-	images := healthImages(t, e)
-	if len(images) != 250 {
-		t.Errorf("%d images in the health tables, want 250", len(images))
-	}
-	for k, n := range images {
-		if n != 1 {
-			t.Errorf("image %s recorded %d times", k, n)
-		}
-	}
+	eachImageOnce(t, e, 250)
 	sum, err = e.run(t, func(o *pipeline.Options) { o.BatchItems = 100 })
 	if err != nil || sum.Skipped != 250 || sum.Seen != 0 || len(sum.Batches) != 0 {
 		t.Fatalf("rerun: %v %+v, want all 250 skipped", err, sum)
@@ -100,15 +108,7 @@ func TestIngestInterruptedKeepsBatches(t *testing.T) {
 	if err != nil || sum.Skipped != 100 || sum.Ingested != 150 {
 		t.Fatalf("rerun: %v %+v, want 100 skipped and 150 ingested", err, sum)
 	}
-	images := healthImages(t, e)
-	if len(images) != 250 {
-		t.Errorf("%d images in the health tables after the rerun, want 250", len(images))
-	}
-	for k, n := range images {
-		if n != 1 {
-			t.Errorf("image %s recorded %d times", k, n)
-		}
-	}
+	images := eachImageOnce(t, e, 250)
 	// Nothing of the interrupted batch is left.
 	for info, err := range e.wh.St.List(e.ctx, "health/images/") {
 		if err != nil {
