@@ -305,8 +305,9 @@ const DefaultBatchItems = 10000
 // feed hands the producer's items to the batches, one batch after the
 // other; more tells whether another item comes (holding it back).
 type feed struct {
-	jobs  <-chan *work
-	carry *work
+	jobs   <-chan *work
+	carry  *work
+	closed bool // the producer closed jobs: it has returned
 }
 
 func (f *feed) next(ctx context.Context) (*work, bool) {
@@ -316,6 +317,9 @@ func (f *feed) next(ctx context.Context) (*work, bool) {
 	}
 	select {
 	case w, ok := <-f.jobs:
+		if !ok {
+			f.closed = true
+		}
 		return w, ok
 	case <-ctx.Done():
 		return nil, false
@@ -472,8 +476,9 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error
 	sum.add(&bs)
 
 	planErr := error(nil)
-	if !f.more(ctx) {
-		// Every item was taken: the producer has returned.
+	if !f.more(ctx) && f.closed {
+		// Every item was taken: the producer has returned (its error is
+		// written before it closes jobs).
 		planErr = bo.planErr()
 	}
 	if err := ctx.Err(); err != nil {
