@@ -37,6 +37,12 @@ func TestParseConfig(t *testing.T) {
 	if _, err := configs.Parse(strings.NewReader("")); err != nil {
 		t.Fatal(err)
 	}
+	if c, err := configs.Parse(strings.NewReader("ingest:\n  batch_items: 500\n")); err != nil || c.Ingest.BatchItems != 500 {
+		t.Fatalf("batch_items: %v %+v", err, c.Ingest)
+	}
+	if _, err := configs.Parse(strings.NewReader("ingest:\n  batch_items: -1\n")); err == nil || !strings.Contains(err.Error(), "ingest.batch_items") {
+		t.Fatalf("negative batch_items: %v", err)
+	}
 }
 
 func FuzzParseDictionary(f *testing.F) {
