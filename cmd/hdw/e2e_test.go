@@ -162,3 +162,33 @@ func decryptPrefix(t *testing.T, wh *warehouse.Warehouse, prefix, store string) 
 	}
 	return buf.Bytes()
 }
+
+// TestIngestBatchItemsCLI: --batch-items splits a run into batches, each
+// committed (summary "batches", one commit record each), with the same
+// accounting and no leak in the commit records or the audit trail.
+func TestIngestBatchItemsCLI(t *testing.T) {
+	c := newCLI(t)
+	up := demoUpload()
+	src := filepath.Join(c.dir, "upload")
+	writeUpload(t, src, up)
+	c.must(0, "init")
+	c.must(2, "--profile", "ingest", "ingest", src, "--batch-items", "-3")
+	out := c.must(3, "--profile", "ingest", "--json", "ingest", src, "--batch-items", "4")
+	var sum pipeline.Summary
+	decodeJSON(t, out, &sum)
+	if int(sum.Seen) != up.Expect.Seen || int(sum.Ingested) != up.Expect.Ingested {
+		t.Fatalf("summary %+v, want %+v", sum, up.Expect)
+	}
+	want := (up.Expect.Seen + 3) / 4 // batches of 4 items; one with no ingested item is not committed
+	if len(sum.Batches) < 2 || len(sum.Batches) > want || sum.Batch != sum.Batches[0] {
+		t.Fatalf("batches %v, want 2 to %d, first = batch", sum.Batches, want)
+	}
+	wh, _ := c.openAs(keys.ProfileCurator)
+	cs, err := wh.Commits(context.Background())
+	if err != nil || len(cs) != len(sum.Batches) {
+		t.Fatalf("%d commit records (%v), want %d", len(cs), err, len(sum.Batches))
+	}
+	sec := secrets(up)
+	assertNoLeak(t, "commit records", readPrefix(t, c, "batches/"), sec)
+	assertNoLeak(t, "audit trail", readPrefix(t, c, "audit/"), sec)
+}
