@@ -741,10 +741,7 @@ func (pl *planned) run(ctx context.Context, opt Options, wk *pseudo.Keyed, commi
 			skipped++
 			return nil
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return emit(w)
+		return emit(w) // emit stops on ctx
 	}
 	n := 0
 	err = read(pl.mr, mname, opt.Dict, 0, func(row *Row, rerr error) error {

@@ -41,7 +41,6 @@ func (l *listing) sort() {
 		}
 		l.keys, l.size, l.etag = keys, size, etag
 	}
-	l.keys, l.size, l.etag = slices.Clip(l.keys), slices.Clip(l.size), slices.Clip(l.etag)
 	l.used = make([]uint64, (len(l.keys)+63)/64)
 }
 

@@ -31,27 +31,24 @@ func (r *resumingReader) Read(p []byte) (int, error) {
 	for {
 		n, err := r.rc.Read(p)
 		r.off += int64(n)
-		if n > 0 {
-			r.resumes = 0 // the bound is on reopenings that read nothing
-		}
-		if err == nil || errors.Is(err, io.EOF) || n > 0 {
-			if err != nil && !errors.Is(err, io.EOF) {
-				// Report the bytes now; the error comes back on the next read.
-				return n, nil
-			}
+		if err == nil || errors.Is(err, io.EOF) {
 			return n, err
 		}
-		if r.resumes >= maxResumes || r.ctx.Err() != nil {
+		if n > 0 {
+			r.resumes = 0 // the bound is on reopenings in a row that read nothing
+		} else if r.resumes++; r.resumes > maxResumes || r.ctx.Err() != nil {
 			return 0, err
 		}
-		r.resumes++
 		r.rc.Close()
 		rc, oerr := r.st.OpenRange(r.ctx, r.key, r.off, r.etag)
 		if oerr != nil {
 			r.rc = io.NopCloser(errReader{oerr})
-			return 0, oerr
+			return n, oerr
 		}
 		r.rc = rc
+		if n > 0 {
+			return n, nil
+		}
 	}
 }
 

@@ -2,8 +2,12 @@ package pseudo
 
 import (
 	"bytes"
+	"encoding/base32"
 	"testing"
 )
+
+// enc is the reference encoding of pseudonyms (encode20 must agree).
+var enc = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 func checkEncode20(t *testing.T, in []byte) {
 	t.Helper()

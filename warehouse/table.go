@@ -36,9 +36,8 @@ type TableWriter struct {
 // rowGroupBytes bounds the value bytes of one row group: parquet-go holds
 // a whole row group in memory until it is flushed, so a row count alone
 // lets wide rows (free-text notes) hold megabytes per table for the whole
-// run (issue 9: an ingest's memory must not grow with its size). A
-// variable so that tests can make row groups small.
-var rowGroupBytes = 1 << 20
+// run (issue 9: an ingest's memory must not grow with its size).
+const rowGroupBytes = 1 << 20
 
 // NewTableWriter returns a writer of the named columns to w.
 func NewTableWriter(w io.Writer, cols []string) *TableWriter {
