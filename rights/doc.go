@@ -30,11 +30,11 @@
 //     workspaces).
 //   - [Service.Emergency] (SEC-REI-3) returns the identity of a pseudonym,
 //     warehouse or workspace; [Service.Recontact] (SEC-REI-2) selects
-//     persons by medical criteria (see [ParseExpr]) and returns their
+//     persons by medical criteria (see package criteria) and returns their
 //     contact details only.
 //
 // Workspaces are reached through a [WorkspaceIndex]; package
-// hdw/rights/wsindex implements it over package workspaces.
+// package workspaces implements it (workspaces.NewIndex).
 //
 // # Guards
 //

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"hdw/configs"
+	"hdw/criteria"
 	"hdw/keys"
 	"hdw/warehouse"
 )
@@ -129,35 +130,29 @@ func (s *Service) Emergency(ctx context.Context, req Request, pseudonym, project
 // Contact is one person's contact details for recontact (SEC-REI-2).
 type Contact map[string]string
 
-// CriteriaColumns returns the columns a recontact criteria expression may
-// read: the health and derived columns of the dictionary, and collected.
-func CriteriaColumns(d *configs.Dictionary) []string {
-	cols := append([]string{"collected"}, d.ByCategory(configs.CatHealth)...)
-	return append(cols, d.ByCategory(configs.CatDerived)...)
+// CriteriaSchema is what a recontact criterion may read: the health and
+// derived columns of the dictionary, and collected (the ingest date).
+func CriteriaSchema(d *configs.Dictionary) *criteria.Schema {
+	return criteria.FromDictionary(d, []string{configs.CatHealth, configs.CatDerived},
+		criteria.Column{Name: "collected", Type: criteria.Date})
 }
 
 // Recontact selects the persons whose health records satisfy criteria (see
-// [ParseExpr]; health and derived columns only) and returns their contact
+// [criteria.Compile]; health and derived columns only) and returns their contact
 // details only, for the sole purpose of offering them participation in
 // research (SEC-REI-2). req.Reason must be [ReasonRecontact]. Every person
 // returned counts in the ledger; when the daily limit would be exceeded
 // nothing is returned.
-func (s *Service) Recontact(ctx context.Context, req Request, criteria string) ([]Contact, error) {
+func (s *Service) Recontact(ctx context.Context, req Request, where string) ([]Contact, error) {
 	if err := s.check(req); err != nil {
 		return nil, err
 	}
 	if req.Reason != ReasonRecontact {
 		return nil, ErrNoReason
 	}
-	ex, err := ParseExpr(criteria)
+	ex, err := criteria.Compile(where, CriteriaSchema(s.opt.Dict))
 	if err != nil {
 		return nil, err
-	}
-	allowed := CriteriaColumns(s.opt.Dict)
-	for _, c := range ex.Columns() {
-		if !slices.Contains(allowed, c) {
-			return nil, fmt.Errorf("criteria: column %q is not a health column (allowed: health and derived columns, collected)", c)
-		}
 	}
 	d := newDeks(s.wh)
 	defer d.wipe()
@@ -172,7 +167,7 @@ func (s *Service) Recontact(ctx context.Context, req Request, criteria string) (
 			return nil, err
 		}
 		for _, r := range t.rows {
-			if ex.Eval(r) {
+			if ex.Match(r) {
 				selected[r["pseudonym"]] = true
 			}
 		}

@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"hdw/configs"
+	"hdw/criteria"
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/pseudo"
-	"hdw/rights"
 	"hdw/warehouse"
 )
 
@@ -153,6 +153,12 @@ func pseudoName(d *Descriptor) string {
 	return keys.PseudoWorkspace(d.Project)
 }
 
+// WhereSchema is what a workspace --where may read: the health and derived
+// columns of the dictionary (SEC-ESP-2), typed.
+func WhereSchema(d *configs.Dictionary) *criteria.Schema {
+	return criteria.FromDictionary(d, []string{configs.CatHealth, configs.CatDerived})
+}
+
 // Create builds the workspace (curator). It returns the descriptor.
 func Create(ctx context.Context, wh *warehouse.Warehouse, k Keys, s Spec) (*Descriptor, error) {
 	if !keys.ValidProject(s.Project) {
@@ -167,18 +173,13 @@ func Create(ctx context.Context, wh *warehouse.Warehouse, k Keys, s Spec) (*Desc
 	if err := checkColumns(s.Dict, s.Columns); err != nil {
 		return nil, err
 	}
-	var where *rights.Expr
+	var where *criteria.Criterion
 	if s.Where != "" {
 		var err error
-		if where, err = rights.ParseExpr(s.Where); err != nil {
+		if where, err = criteria.Compile(s.Where, WhereSchema(s.Dict)); err != nil {
 			return nil, fmt.Errorf("workspace --where: %w", err)
 		}
-		for _, c := range where.Columns() {
-			col, ok := s.Dict.Lookup(c)
-			if !ok || (col.Category != configs.CatHealth && col.Category != configs.CatDerived) {
-				return nil, fmt.Errorf("%w: --where may only use health or derived columns (%s)", ErrColumn, c)
-			}
-		}
+		s.Where = where.String()
 	}
 	if _, err := Load(ctx, wh.St, s.Project); err == nil {
 		return nil, fmt.Errorf("workspace %s already exists", s.Project)
@@ -219,9 +220,9 @@ func Refresh(ctx context.Context, wh *warehouse.Warehouse, k Keys, project strin
 	if d.Status != "active" {
 		return d, 0, ErrRevoked
 	}
-	var where *rights.Expr
+	var where *criteria.Criterion
 	if d.Where != "" {
-		if where, err = rights.ParseExpr(d.Where); err != nil {
+		if where, err = criteria.Compile(d.Where, WhereSchema(dict)); err != nil {
 			return d, 0, err
 		}
 	}
@@ -268,7 +269,7 @@ func Refresh(ctx context.Context, wh *warehouse.Warehouse, k Keys, project strin
 
 // fill copies the matching data of the committed batches not yet in d
 // into the workspace, after the rows it already holds.
-func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, where *rights.Expr, dict *configs.Dictionary,
+func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, where *criteria.Criterion, dict *configs.Dictionary,
 	wdek keys.Secret, recs, gens []map[string]string, man *Manifest) error {
 	ps, err := k.PseudonymKey(ctx, pseudoName(d))
 	if err != nil {
@@ -329,7 +330,7 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 				continue
 			}
 			_, err := warehouse.ReadEncryptedTable(ctx, wh.St, o.Key, hdek, func(row map[string]string) error {
-				if where != nil && !where.Eval(row) {
+				if where != nil && !where.Match(row) {
 					return nil
 				}
 				wp := keyed.Rekey(pseudo.DomainWorkspace, row["pseudonym"])

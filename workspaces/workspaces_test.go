@@ -38,7 +38,7 @@ func TestCreate_3_2_3_1_SEC_ESP_2_Refusals(t *testing.T) {
 		{"attribute column (SEC-ESP-2)", Spec{Project: "p", Approval: "CSE-1", Columns: []string{attr[0]}}, ErrColumn, "attribute"},
 		{"unknown column", Spec{Project: "p", Approval: "CSE-1", Columns: []string{"no_such_column"}}, ErrColumn, "dictionary"},
 		{"no column", Spec{Project: "p", Approval: "CSE-1"}, ErrColumn, "--columns"},
-		{"where on identifying column", Spec{Project: "p", Approval: "CSE-1", Columns: []string{"diagnosis"}, Where: ident[0] + " = 'x'"}, ErrColumn, "health or derived"},
+		{"where on identifying column", Spec{Project: "p", Approval: "CSE-1", Columns: []string{"diagnosis"}, Where: ident[0] + " = 'x'"}, nil, "identifying data: not allowed"},
 		{"bad project name", Spec{Project: "../x", Approval: "CSE-1", Columns: []string{"diagnosis"}}, nil, "project"},
 	}
 	for _, tt := range tests {

@@ -17,11 +17,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"hdw/configs"
+	"hdw/criteria"
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/pseudo"
 	"hdw/rights"
-	"hdw/rights/wsindex"
+	"hdw/workspaces"
 )
 
 // The identity flags of the rights commands are the DPO's input: they are
@@ -148,7 +149,7 @@ func (g *globals) rightsService(ctx context.Context, command, action, ref string
 }
 
 // workspaceIndex returns the workspaces seen by the rights service.
-func (s *session) workspaceIndex() rights.WorkspaceIndex { return wsindex.New(s.wh, s.prov) }
+func (s *session) workspaceIndex() rights.WorkspaceIndex { return workspaces.NewIndex(s.wh, s.prov) }
 
 // rightsFailure audits a failed or refused call and returns the error.
 func rightsFailure(ctx context.Context, sess *session, action string, target map[string]string, err error) error {
@@ -166,8 +167,7 @@ func rightsFailure(ctx context.Context, sess *session, action string, target map
 // isInputError reports whether err is about the DPO's input (exit 2).
 // These errors never hold the value.
 func isInputError(err error) bool {
-	var ee *rights.ExprError
-	if errors.As(err, &ee) {
+	if criteria.IsError(err) {
 		return true
 	}
 	for _, e := range []error{pseudo.ErrNIRLength, pseudo.ErrNIRFormat, pseudo.ErrNIRKey, pseudo.ErrMissingField,
@@ -393,9 +393,11 @@ call is refused and an alert raised.
                                       whose health records match EXPR
                                       (SEC-REI-2), as CSV (--out FILE or stdout)
 
-EXPR reads health and derived columns, e.g.
-  "diagnosis like 'C50%' and birth_year >= 1960"
-  "modality in ('CT', 'MR') and not (sex_code = 'M')"`,
+EXPR is CEL over the health and derived columns and collected, type-checked
+against the data dictionary before anything runs, e.g.
+  "diagnosis.startsWith('C50') && birth_year >= 1960"
+  "modality in ['CT', 'MR'] && !(sex_code == 'M') && visit_date >= date('2020-01-01')"
+(the older "diagnosis like 'C50%' and ..." syntax is translated).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReidentify(cmd.Context(), g, o)

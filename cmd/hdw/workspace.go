@@ -25,8 +25,9 @@ func newWorkspaceCmd(g *globals) *cobra.Command {
 		Long: `Create records the committee's approval reference (CNIL 3.2.3.1: no project
 without it), copies only the selected --columns (health, derived, free-text or
 genetic columns of the data dictionary; identifying columns are refused) of
-the patients matching --where (comparisons, in (...), and/or/not over health
-and derived columns, e.g. "modality = 'CT' and birth_year < 1970"), with their
+the patients matching --where (a CEL criterion over the health and derived
+columns, type-checked against the dictionary, e.g. "modality == 'CT' &&
+birth_year < 1970"; the older "modality = 'CT' and ..." is translated), with their
 images, re-encrypted under the project's own key, with the project's own
 pseudonyms (or the --cohort's, shared by the workspaces of a cohort,
 SEC-ESP-3). With the embedded keyring it creates the researcher:PROJECT

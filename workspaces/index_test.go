@@ -1,4 +1,4 @@
-package wsindex_test
+package workspaces_test
 
 import (
 	"bytes"
@@ -20,7 +20,6 @@ import (
 	"hdw/pipeline"
 	"hdw/pseudo"
 	"hdw/rights"
-	"hdw/rights/wsindex"
 	"hdw/warehouse"
 	"hdw/workspaces"
 )
@@ -152,7 +151,7 @@ func TestSEC_REI_1_Workspaces(t *testing.T) {
 		Dict: configs.DefaultDictionary(), Now: now, Curator: "c"}); err != nil {
 		t.Fatal(err)
 	}
-	idx := wsindex.New(dwh, dpo)
+	idx := workspaces.NewIndex(dwh, dpo)
 	svc, err := rights.New(dwh, dpo, rights.Options{Workspaces: idx, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)

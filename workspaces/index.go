@@ -1,15 +1,10 @@
-// Package wsindex implements [rights.WorkspaceIndex] over the layout of
-// package workspaces: workspaces/<project>/records.parquet and
-// genetic.parquet (pseudonym column = HMAC(pseudo:ws:<project> or
-// pseudo:cohort:<name>, warehouse pseudonym)), images/<token> referenced by
-// the records' image column, and manifest.json (SHA-256 of every plaintext,
-// HMAC-signed with the workspace pseudonym key). Erasure and
-// re-pseudonymization rewrite the tables, delete or rewrite the images and
-// re-seal the manifest, so that workspaces.Verify stays clean.
-//
-// It lives apart from package rights because workspaces imports rights
-// (criteria expressions).
-package wsindex
+// The workspace index: [rights.WorkspaceIndex] over the workspaces'
+// layout, so that erasure and re-pseudonymization (SEC-REI-3, SEC-REI-4)
+// reach the copies in workspaces. Erasure and re-pseudonymization rewrite
+// the tables, delete or rewrite the images and re-seal the manifest, so
+// that [Verify] stays clean.
+
+package workspaces
 
 import (
 	"context"
@@ -28,12 +23,11 @@ import (
 	"hdw/pseudo"
 	"hdw/rights"
 	"hdw/warehouse"
-	"hdw/workspaces"
 )
 
-// Keys is what the index needs from the key provider (dpo profile:
+// IndexKeys is what the index needs from the key provider (dpo profile:
 // workspace store keys and workspace pseudonym keys).
-type Keys interface {
+type IndexKeys interface {
 	warehouse.KeySource
 	PseudonymKey(ctx context.Context, name string) (keys.Secret, error)
 }
@@ -41,26 +35,17 @@ type Keys interface {
 // Index is a [rights.WorkspaceIndex] over the workspaces of a warehouse.
 type Index struct {
 	wh *warehouse.Warehouse
-	k  Keys
+	k  IndexKeys
 }
 
 var _ rights.WorkspaceIndex = (*Index)(nil)
 
-// New returns the index of wh's workspaces.
-func New(wh *warehouse.Warehouse, k Keys) *Index { return &Index{wh: wh, k: k} }
-
-func prefix(p string) string { return "workspaces/" + p + "/" }
-
-func pseudoName(d *workspaces.Descriptor) string {
-	if d.Cohort != "" {
-		return keys.PseudoCohort(d.Cohort)
-	}
-	return keys.PseudoWorkspace(d.Project)
-}
+// NewIndex returns the index of wh's workspaces.
+func NewIndex(wh *warehouse.Warehouse, k IndexKeys) *Index { return &Index{wh: wh, k: k} }
 
 // Projects lists the active workspaces (revoked ones hold no data).
 func (x *Index) Projects(ctx context.Context) ([]string, error) {
-	ds, err := workspaces.List(ctx, x.wh.St)
+	ds, err := List(ctx, x.wh.St)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +61,7 @@ func (x *Index) Projects(ctx context.Context) ([]string, error) {
 
 // ws is one opened workspace.
 type ws struct {
-	d     *workspaces.Descriptor
+	d     *Descriptor
 	pk    *pseudo.Keyed
 	psKey keys.Secret
 	dek   keys.Secret
@@ -87,12 +72,12 @@ func (w *ws) close() { w.pk.Wipe(); w.psKey.Wipe(); w.dek.Wipe() }
 func (w *ws) rekey(p string) string { return w.pk.Rekey(pseudo.DomainWorkspace, p) }
 
 func (x *Index) open(ctx context.Context, project string) (*ws, error) {
-	d, err := workspaces.Load(ctx, x.wh.St, project)
+	d, err := Load(ctx, x.wh.St, project)
 	if err != nil {
 		return nil, err
 	}
 	if d.Status == "revoked" {
-		return nil, workspaces.ErrRevoked
+		return nil, ErrRevoked
 	}
 	sec, err := x.k.PseudonymKey(ctx, pseudoName(d))
 	if err != nil {
@@ -175,7 +160,7 @@ func (x *Index) write(ctx context.Context, w *ws, t *tbl) (string, error) {
 // Find counts the workspace records of the person.
 func (x *Index) Find(ctx context.Context, project string, pseudonyms []string) (int, error) {
 	w, err := x.open(ctx, project)
-	if errors.Is(err, workspaces.ErrRevoked) || errors.Is(err, workspaces.ErrNotFound) {
+	if errors.Is(err, ErrRevoked) || errors.Is(err, ErrNotFound) {
 		return 0, nil
 	}
 	if err != nil {
@@ -214,8 +199,8 @@ func (x *Index) Resolve(ctx context.Context, project, wsPseudonym string, candid
 	return "", nil
 }
 
-func (x *Index) manifest(ctx context.Context, w *ws) (*workspaces.Manifest, error) {
-	var m workspaces.Manifest
+func (x *Index) manifest(ctx context.Context, w *ws) (*Manifest, error) {
+	var m Manifest
 	if err := warehouse.ReadJSON(ctx, x.wh.St, prefix(w.d.Project)+"manifest.json", 64<<20, &m); err != nil {
 		return nil, err
 	}
@@ -223,21 +208,6 @@ func (x *Index) manifest(ctx context.Context, w *ws) (*workspaces.Manifest, erro
 		m.Files = map[string]string{}
 	}
 	return &m, nil
-}
-
-// seal signs the manifest as package workspaces does: HMAC-SHA256 with the
-// workspace pseudonym key over "name sum\n" lines in name order.
-func seal(m *workspaces.Manifest, key []byte) {
-	names := make([]string, 0, len(m.Files))
-	for n := range m.Files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	h := hmac.New(sha256.New, key)
-	for _, n := range names {
-		fmt.Fprintf(h, "%s %s\n", n, m.Files[n])
-	}
-	m.MAC = hex.EncodeToString(h.Sum(nil))
 }
 
 func (x *Index) hashObject(ctx context.Context, key string) (string, int64) {
@@ -338,10 +308,10 @@ func (x *Index) Erase(ctx context.Context, project string, pseudonyms []string) 
 }
 
 // reseal writes the re-signed manifest and the descriptor.
-func (x *Index) reseal(ctx context.Context, w *ws, man *workspaces.Manifest, pr *rights.ObjectsProof) error {
+func (x *Index) reseal(ctx context.Context, w *ws, man *Manifest, pr *rights.ObjectsProof) error {
 	key := prefix(w.d.Project) + "manifest.json"
 	before, bsize := x.hashObject(ctx, key)
-	seal(man, w.psKey.Bytes())
+	man.MAC = man.sign(w.psKey.Bytes())
 	if err := warehouse.WriteJSON(ctx, x.wh.St, key, man); err != nil {
 		return fmt.Errorf("re-seal workspace %s manifest: %w", w.d.Project, err)
 	}
