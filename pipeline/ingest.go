@@ -201,7 +201,7 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	if err != nil {
 		return nil, err
 	}
-	opposed, err := LoadOpposition(ctx, wh.St)
+	opposed, err := warehouse.LoadOpposition(ctx, wh.St)
 	if err != nil {
 		return nil, err
 	}

@@ -309,7 +309,7 @@ func TestOppositionSkipsPerson(t *testing.T) {
 	ok, _ := e.keys.PseudonymKey(e.ctx, keys.PseudoOpposition)
 	k, _ := pseudo.New(ok)
 	basis, _ := pseudo.Basis(pseudo.Identity{LastName: "DURAND", FirstName: "alice", BirthDate: "1970-01-02", Sex: "F"})
-	if _, err := pipeline.AddOpposition(e.ctx, e.wh.St, k, basis); err != nil {
+	if _, err := warehouse.AddOpposition(e.ctx, e.wh.St, k, basis); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := e.run(t, nil)
@@ -358,7 +358,7 @@ func TestOppositionByNameBeforeNIR(t *testing.T) {
 	ok, _ := e.keys.PseudonymKey(e.ctx, keys.PseudoOpposition)
 	k, _ := pseudo.New(ok)
 	basis, _ := pseudo.Basis(pseudo.Identity{LastName: "Dupont", FirstName: "Jean", BirthDate: "1960-03-14", Sex: "M"})
-	pipeline.AddOpposition(e.ctx, e.wh.St, k, basis)
+	warehouse.AddOpposition(e.ctx, e.wh.St, k, basis)
 	sum, err := e.run(t, nil)
 	if err != nil || sum.Opposed != 1 {
 		t.Fatal(err, sum)

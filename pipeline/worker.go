@@ -64,11 +64,8 @@ func PersonOf(r *Row, pseudonym string, shift int) masking.Person {
 	return p
 }
 
-// OppositionID is the registry entry of a person: HMAC(opposition key,
-// basis), hex. The registry holds no identity in clear (CNIL 9.7).
-func OppositionID(ok *pseudo.Keyed, basis string) string {
-	return hex.EncodeToString(ok.Sum(pseudo.DomainOpposition, basis)[:20])
-}
+// OppositionID is [warehouse.OppositionID] (the registry is the warehouse's).
+func OppositionID(ok *pseudo.Keyed, basis string) string { return warehouse.OppositionID(ok, basis) }
 
 func (p *worker) process(ctx context.Context, w *work) *result {
 	r := &result{w: w}

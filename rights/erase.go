@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"hdw/keys"
-	"hdw/pipeline"
 	"hdw/warehouse"
 )
 
@@ -99,7 +98,7 @@ func (s *Service) Oppose(ctx context.Context, req Request, subj Subject) (*Proof
 	defer ok.Wipe()
 	n := 0
 	for b := range p.bases {
-		if _, err := pipeline.AddOpposition(ctx, s.wh.St, ok, b); err != nil {
+		if _, err := warehouse.AddOpposition(ctx, s.wh.St, ok, b); err != nil {
 			return nil, fmt.Errorf("write the opposition registry: %w", err)
 		}
 		n++

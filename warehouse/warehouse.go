@@ -78,33 +78,14 @@ func Open(ctx context.Context, st objstore.Store, ks KeySource) (*Warehouse, err
 	return &Warehouse{St: st, Desc: d, Keys: ks}, nil
 }
 
-// ReadJSON reads a JSON object of at most max bytes.
+// ReadJSON is [objstore.ReadJSON], for the callers on the warehouse side.
 func ReadJSON(ctx context.Context, st objstore.Store, key string, max int64, v any) error {
-	r, err := st.Open(ctx, key)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	dec := json.NewDecoder(io.LimitReader(r, max))
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("read %s: %w", key, err)
-	}
-	return nil
+	return objstore.ReadJSON(ctx, st, key, max, v)
 }
 
-// WriteJSON writes a JSON object atomically (replacing it).
+// WriteJSON is [objstore.WriteJSON], for the callers on the warehouse side.
 func WriteJSON(ctx context.Context, st objstore.Store, key string, v any) error {
-	w, err := st.Create(ctx, key)
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		objstore.Abort(w)
-		return err
-	}
-	return w.Close()
+	return objstore.WriteJSON(ctx, st, key, v)
 }
 
 type encWriter struct {

@@ -201,7 +201,7 @@ func (x *Index) Resolve(ctx context.Context, project, wsPseudonym string, candid
 
 func (x *Index) manifest(ctx context.Context, w *ws) (*Manifest, error) {
 	var m Manifest
-	if err := warehouse.ReadJSON(ctx, x.wh.St, prefix(w.d.Project)+"manifest.json", 64<<20, &m); err != nil {
+	if err := objstore.ReadJSON(ctx, x.wh.St, prefix(w.d.Project)+"manifest.json", 64<<20, &m); err != nil {
 		return nil, err
 	}
 	if m.Files == nil {
@@ -312,7 +312,7 @@ func (x *Index) reseal(ctx context.Context, w *ws, man *Manifest, pr *rights.Obj
 	key := prefix(w.d.Project) + "manifest.json"
 	before, bsize := x.hashObject(ctx, key)
 	man.MAC = man.sign(w.psKey.Bytes())
-	if err := warehouse.WriteJSON(ctx, x.wh.St, key, man); err != nil {
+	if err := objstore.WriteJSON(ctx, x.wh.St, key, man); err != nil {
 		return fmt.Errorf("re-seal workspace %s manifest: %w", w.d.Project, err)
 	}
 	after, asize := x.hashObject(ctx, key)
@@ -320,7 +320,7 @@ func (x *Index) reseal(ctx context.Context, w *ws, man *Manifest, pr *rights.Obj
 		pr.Objects = append(pr.Objects, rights.ObjectProof{Key: key, Store: "workspace-manifest", Action: "rewritten",
 			SHA256Before: before, SizeBefore: bsize, SHA256After: after, SizeAfter: asize})
 	}
-	return warehouse.WriteJSON(ctx, x.wh.St, prefix(w.d.Project)+"workspace.json", w.d)
+	return objstore.WriteJSON(ctx, x.wh.St, prefix(w.d.Project)+"workspace.json", w.d)
 }
 
 // Rename re-pseudonymizes a person in the workspace after a rectification:

@@ -75,7 +75,7 @@ func prefix(p string) string { return "workspaces/" + p + "/" }
 // Load reads a workspace descriptor.
 func Load(ctx context.Context, st objstore.Store, project string) (*Descriptor, error) {
 	var d Descriptor
-	if err := warehouse.ReadJSON(ctx, st, prefix(project)+"workspace.json", 1<<20, &d); err != nil {
+	if err := objstore.ReadJSON(ctx, st, prefix(project)+"workspace.json", 1<<20, &d); err != nil {
 		if errors.Is(err, objstore.ErrNotExist) {
 			return nil, ErrNotFound
 		}
@@ -93,7 +93,7 @@ func List(ctx context.Context, st objstore.Store) ([]Descriptor, error) {
 		}
 		if strings.HasSuffix(info.Key, "/workspace.json") {
 			var d Descriptor
-			if err := warehouse.ReadJSON(ctx, st, info.Key, 1<<20, &d); err == nil {
+			if err := objstore.ReadJSON(ctx, st, info.Key, 1<<20, &d); err == nil {
 				out = append(out, d)
 			}
 		}
@@ -207,7 +207,7 @@ func Create(ctx context.Context, wh *warehouse.Warehouse, k Keys, s Spec) (*Desc
 	if err := fill(ctx, wh, k, d, where, s.Dict, wdek, nil, nil, &Manifest{Files: map[string]string{}}); err != nil {
 		return nil, err
 	}
-	return d, warehouse.WriteJSON(ctx, wh.St, prefix(s.Project)+"workspace.json", d)
+	return d, objstore.WriteJSON(ctx, wh.St, prefix(s.Project)+"workspace.json", d)
 }
 
 // Refresh adds the rows of batches committed since the workspace was built
@@ -232,7 +232,7 @@ func Refresh(ctx context.Context, wh *warehouse.Warehouse, k Keys, project strin
 	}
 	defer wdek.Wipe()
 	var man Manifest
-	if err := warehouse.ReadJSON(ctx, wh.St, prefix(project)+"manifest.json", 64<<20, &man); err != nil {
+	if err := objstore.ReadJSON(ctx, wh.St, prefix(project)+"manifest.json", 64<<20, &man); err != nil {
 		return d, 0, err
 	}
 	// The rows already in the workspace are kept as they are; a table that
@@ -264,7 +264,7 @@ func Refresh(ctx context.Context, wh *warehouse.Warehouse, k Keys, project strin
 	if err := fill(ctx, wh, k, d, where, dict, wdek, recs, gens, &man); err != nil {
 		return d, 0, err
 	}
-	return d, d.Rows - before, warehouse.WriteJSON(ctx, wh.St, prefix(project)+"workspace.json", d)
+	return d, d.Rows - before, objstore.WriteJSON(ctx, wh.St, prefix(project)+"workspace.json", d)
 }
 
 // fill copies the matching data of the committed batches not yet in d
@@ -406,7 +406,7 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 	}
 	d.Rows, d.Patients = nrows, len(patients)
 	man.MAC = man.sign(ps.Bytes())
-	return warehouse.WriteJSON(ctx, wh.St, prefix(d.Project)+"manifest.json", man)
+	return objstore.WriteJSON(ctx, wh.St, prefix(d.Project)+"manifest.json", man)
 }
 
 func writeTable(ctx context.Context, st objstore.Store, key string, dek keys.Secret, cols []string, rows []map[string]string, man *Manifest, name string) error {
@@ -498,7 +498,7 @@ func Pull(ctx context.Context, wh *warehouse.Warehouse, project, dir string, now
 	}
 	defer dek.Wipe()
 	var man Manifest
-	if err := warehouse.ReadJSON(ctx, wh.St, prefix(project)+"manifest.json", 64<<20, &man); err != nil {
+	if err := objstore.ReadJSON(ctx, wh.St, prefix(project)+"manifest.json", 64<<20, &man); err != nil {
 		return d, err
 	}
 	for name, sum := range man.Files {
@@ -536,7 +536,7 @@ func Verify(ctx context.Context, wh *warehouse.Warehouse, k Keys, project string
 		return nil, err
 	}
 	var man Manifest
-	if err := warehouse.ReadJSON(ctx, wh.St, prefix(project)+"manifest.json", 64<<20, &man); err != nil {
+	if err := objstore.ReadJSON(ctx, wh.St, prefix(project)+"manifest.json", 64<<20, &man); err != nil {
 		return nil, err
 	}
 	ps, err := k.PseudonymKey(ctx, pseudoName(d))
@@ -607,7 +607,7 @@ func Revoke(ctx context.Context, wh *warehouse.Warehouse, k Keys, project string
 	}
 	wh.St.Delete(ctx, warehouse.BatchKeysKey("ws-"+project))
 	d.Status, d.Expires = "revoked", now
-	return d, warehouse.WriteJSON(ctx, wh.St, prefix(project)+"workspace.json", d)
+	return d, objstore.WriteJSON(ctx, wh.St, prefix(project)+"workspace.json", d)
 }
 
 // Due lists active workspaces due for their yearly access review or past

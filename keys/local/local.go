@@ -47,7 +47,6 @@ import (
 
 	"hdw/keys"
 	"hdw/objstore"
-	"hdw/warehouse"
 )
 
 const prefix = "keyring/"
@@ -275,7 +274,7 @@ func load(ctx context.Context, st objstore.Store) (*ring, int, error) {
 		return nil, 0, fmt.Errorf("no keyring in the warehouse (run hdw init): %w", keys.ErrKeyNotFound)
 	}
 	var r ring
-	if err := warehouse.ReadJSON(ctx, st, fmt.Sprintf("%sv%06d.json", prefix, latest), 64<<20, &r); err != nil {
+	if err := objstore.ReadJSON(ctx, st, fmt.Sprintf("%sv%06d.json", prefix, latest), 64<<20, &r); err != nil {
 		return nil, 0, err
 	}
 	return &r, latest, nil

@@ -129,7 +129,7 @@ func TestSEC_LOG_5_AdminCannotDestroy(t *testing.T) {
 	}
 	wh := &warehouse.Warehouse{St: st}
 	now := time.Now().UTC()
-	if err := warehouse.WriteJSON(ctx, st, "workspaces/"+project+"/workspace.json", &workspaces.Descriptor{
+	if err := objstore.WriteJSON(ctx, st, "workspaces/"+project+"/workspace.json", &workspaces.Descriptor{
 		Project: project, Approval: "CESREES-TEST", Created: now, Expires: now.AddDate(1, 0, 0), Status: "active"}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,11 @@
-package pipeline
+package warehouse
 
 import (
 	"bytes"
+	"encoding/hex"
 	"context"
 	"errors"
 	"path"
-	"strings"
 
 	"hdw/objstore"
 	"hdw/pseudo"
@@ -27,7 +27,7 @@ func LoadOpposition(ctx context.Context, st objstore.Store) (map[string]bool, er
 	return m, nil
 }
 
-// AddOpposition records a person's opposition.
+// AddOpposition records a person's opposition (idempotent).
 func AddOpposition(ctx context.Context, st objstore.Store, ok *pseudo.Keyed, basis string) (string, error) {
 	id := OppositionID(ok, basis)
 	err := st.PutIfAbsent(ctx, "optout/"+id, bytes.NewReader(nil))
@@ -37,4 +37,8 @@ func AddOpposition(ctx context.Context, st objstore.Store, ok *pseudo.Keyed, bas
 	return id, err
 }
 
-var _ = strings.TrimSpace
+// OppositionID is the registry entry of a person: HMAC(opposition key,
+// basis), hex. The registry holds no identity in clear (CNIL 9.7).
+func OppositionID(ok *pseudo.Keyed, basis string) string {
+	return hex.EncodeToString(ok.Sum(pseudo.DomainOpposition, basis)[:20])
+}
