@@ -2,8 +2,8 @@ package warehouse
 
 import (
 	"bytes"
-	"encoding/hex"
 	"context"
+	"encoding/hex"
 	"errors"
 	"path"
 
