@@ -53,8 +53,12 @@ unit:
 race:
 	$(GO) test -race ./...
 
+## lint: go vet, gofmt, staticcheck (pinned; installed on first use like benchstat)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 lint:
 	$(GO) vet ./...
+	@command -v staticcheck >/dev/null || $(GO) install $(STATICCHECK)
+	staticcheck ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 ## fuzz: run each fuzz target for FUZZTIME (the seed corpora run in every `go test`)

@@ -103,7 +103,6 @@ func splitList(s string) []string {
 
 // healthSource reads the health records of every committed batch.
 type healthSource struct {
-	ctx  context.Context
 	wh   *warehouse.Warehouse
 	cols []string
 }
