@@ -9,7 +9,7 @@ TAGS ?= $(shell test -f /usr/include/tesseract/baseapi.h && echo ocr)
 APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr libtesseract-dev time bc openssl
 export HDW_CACHE := $(CACHE)
 
-.PHONY: all build demo test unit race lint fuzz bench bench-peers bench-s3 bench-export bench-diff integration deps servers clean
+.PHONY: trace all build demo test unit race lint fuzz bench bench-peers bench-s3 bench-export bench-diff integration deps servers clean
 
 all: build
 
@@ -60,6 +60,10 @@ lint:
 	@command -v staticcheck >/dev/null || $(GO) install $(STATICCHECK)
 	staticcheck ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+## trace: regenerate docs/TRACEABILITY.md from the code (internal/trace); `go test ./internal/trace` checks it
+trace:
+	$(GO) run ./internal/trace
 
 ## fuzz: run each fuzz target for FUZZTIME (the seed corpora run in every `go test`)
 FUZZTIME ?= 20s

@@ -7,8 +7,8 @@ import (
 	"hdw/configs"
 )
 
-// TestDictionary_3_2_2_1 checks the embedded dictionary is complete and consistent.
-func TestDictionary_3_2_2_1(t *testing.T) {
+// TestCNIL_3_2_2_1_Dictionary checks the embedded dictionary is complete and consistent.
+func TestCNIL_3_2_2_1_Dictionary(t *testing.T) {
 	d := configs.DefaultDictionary()
 	for _, name := range []string{"file", "nir", "ppi", "iep", "last_name", "notes", "gene", "physician_rpps", "source_pseudonym"} {
 		if _, ok := d.Lookup(strings.ToUpper(name)); !ok {

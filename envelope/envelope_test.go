@@ -37,8 +37,8 @@ func open(dek keys.Secret, aad string, ct []byte) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// TestSRS091_RoundTrip checks AES-256-GCM at rest for sizes around chunk boundaries.
-func TestSRS091_RoundTrip(t *testing.T) {
+// TestSRS_091_RoundTrip checks AES-256-GCM at rest for sizes around chunk boundaries.
+func TestSRS_091_RoundTrip(t *testing.T) {
 	dek := keys.RandomSecret()
 	for _, n := range []int{0, 1, 65535, 65536, 65537, 3*65536 + 7, 1 << 20} {
 		pt := make([]byte, n)

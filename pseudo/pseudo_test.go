@@ -66,9 +66,9 @@ func fixNIR(t *testing.T, id pseudo.Identity) pseudo.Identity {
 	return id
 }
 
-// TestKnownAnswerVectors checks the documented basis and pseudonym
+// TestSEC_PSE_1_KnownAnswerVectors checks the documented basis and pseudonym
 // algorithm against testdata/vectors/pseudo.json (SEC-PSE-1, SEC-REI-1).
-func TestKnownAnswerVectors(t *testing.T) {
+func TestSEC_PSE_1_KnownAnswerVectors(t *testing.T) {
 	k, err := pseudo.New(testKey())
 	if err != nil {
 		t.Fatal(err)

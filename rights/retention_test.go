@@ -12,10 +12,10 @@ import (
 	"hdw/warehouse"
 )
 
-// Test7_2_Retention sets the clock forward: batches collected more than
+// TestCNIL_7_2_Retention sets the clock forward: batches collected more than
 // retention.health_years ago go (health, images, genetic, identity rows,
 // data keys), later batches stay; a dry run deletes nothing.
-func Test7_2_Retention(t *testing.T) {
+func TestCNIL_7_2_Retention(t *testing.T) {
 	f := newFixture(t)
 	f.demo(t) // A, B, C collected at f.now
 	later := f.now.AddDate(5, 0, 0)

@@ -311,9 +311,9 @@ func Test9_2_EraseThenFindNothing(t *testing.T) {
 	}
 }
 
-// Test9_4_9_7_OpposeThenIngestSkips: after an opposition, a new upload
+// TestCNIL_9_4_CNIL_9_7_OpposeThenIngestSkips: after an opposition, a new upload
 // containing the person (even under another basis) skips them.
-func Test9_4_9_7_OpposeThenIngestSkips(t *testing.T) {
+func TestCNIL_9_4_CNIL_9_7_OpposeThenIngestSkips(t *testing.T) {
 	f := newFixture(t)
 	f.demo(t)
 	s := f.service(t, nil)
@@ -479,9 +479,9 @@ func TestSEC_REI_2_Recontact(t *testing.T) {
 	}
 }
 
-// TestSEC_REI_4_5_Guards: non-dpo profiles, a missing request reference or
+// TestSEC_REI_4_SEC_REI_5_Guards: non-dpo profiles, a missing request reference or
 // reason, and a rate-limit breach are refused; the breach raises an alert.
-func TestSEC_REI_4_5_Guards(t *testing.T) {
+func TestSEC_REI_4_SEC_REI_5_Guards(t *testing.T) {
 	f := newFixture(t)
 	f.demo(t)
 	t.Run("non-dpo profiles", func(t *testing.T) {

@@ -17,9 +17,9 @@ import (
 	"hdw/synth"
 )
 
-// TestCreate_3_2_3_1_SEC_ESP_2_Refusals: the checks made before any store
+// TestCNIL_3_2_3_1_SEC_ESP_2_CreateRefusals: the checks made before any store
 // or key is touched (a nil warehouse and provider prove it).
-func TestCreate_3_2_3_1_SEC_ESP_2_Refusals(t *testing.T) {
+func TestCNIL_3_2_3_1_SEC_ESP_2_CreateRefusals(t *testing.T) {
 	dict := configs.DefaultDictionary()
 	ident := dict.ByCategory(configs.CatIdentifying)
 	attr := dict.ByCategory(configs.CatAttribute)

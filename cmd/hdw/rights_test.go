@@ -159,9 +159,9 @@ func TestSEC_REI_1_RightsEndToEnd(t *testing.T) {
 	assertNoLeak(t, "audit trail after re-identification", readPrefix(t, c, "audit/"), sec)
 }
 
-// TestSEC_REI_4_5_RightsRefused: a non-dpo profile, a missing request
+// TestSEC_REI_4_SEC_REI_5_RightsRefused: a non-dpo profile, a missing request
 // reference or reason, and a rate-limit breach are refused and audited.
-func TestSEC_REI_4_5_RightsRefused(t *testing.T) {
+func TestSEC_REI_4_SEC_REI_5_RightsRefused(t *testing.T) {
 	c := newCLI(t)
 	up := demoUpload()
 	src := filepath.Join(c.dir, "upload")
@@ -214,9 +214,9 @@ func TestSEC_REI_4_5_RightsRefused(t *testing.T) {
 	assertNoLeak(t, "command output", c.out.Bytes(), personSecrets(p...))
 }
 
-// Test7_2_RetentionCLI: a dry run on a fresh warehouse keeps everything;
+// TestCNIL_7_2_RetentionCLI: a dry run on a fresh warehouse keeps everything;
 // only dpo and admin may run it.
-func Test7_2_RetentionCLI(t *testing.T) {
+func TestCNIL_7_2_RetentionCLI(t *testing.T) {
 	c := newCLI(t)
 	up := demoUpload()
 	src := filepath.Join(c.dir, "upload")

@@ -10,8 +10,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// TestClientPolicyGolden: the SP-050-003 least-privilege policy.
-func TestClientPolicyGolden(t *testing.T) {
+// TestSP_050_003_ClientPolicyGolden: the SP-050-003 least-privilege policy.
+func TestSP_050_003_ClientPolicyGolden(t *testing.T) {
 	got, err := s3store.ClientPolicy("uploads", "ACME-Clinic")
 	if err != nil {
 		t.Fatal(err)
