@@ -3,18 +3,17 @@ package workspaces_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"hdw/configs"
 	"hdw/keys"
+	"hdw/keys/keystest"
 	"hdw/masking"
 	"hdw/objstore"
 	"hdw/pipeline"
@@ -23,74 +22,6 @@ import (
 	"hdw/warehouse"
 	"hdw/workspaces"
 )
-
-type keyring struct {
-	mu      sync.Mutex
-	secrets map[string][]byte
-}
-
-func (k *keyring) secret(name string) []byte {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	s, ok := k.secrets[name]
-	if !ok {
-		s = make([]byte, 32)
-		rand.Read(s)
-		k.secrets[name] = s
-	}
-	return s
-}
-
-// provider is one profile's view of the keyring; it obeys keys.Allowed.
-type provider struct {
-	ring    *keyring
-	profile string
-}
-
-func xor(a, b []byte) []byte {
-	out := make([]byte, len(a))
-	for i := range a {
-		out[i] = a[i] ^ b[i]
-	}
-	return out
-}
-
-func (p provider) Profile() string { return p.profile }
-func (p provider) NewDataKeys(ctx context.Context, store string, n int) ([]keys.DataKey, error) {
-	if !keys.Allowed(p.profile, keys.OpWrap, store) {
-		return nil, keys.ErrForbidden
-	}
-	var out []keys.DataKey
-	for i := 0; i < n; i++ {
-		k := keys.RandomSecret()
-		out = append(out, keys.DataKey{Key: k, Wrapped: xor(k.Bytes(), p.ring.secret(store))})
-	}
-	return out, nil
-}
-func (p provider) Unwrap(ctx context.Context, store string, w [][]byte) ([]keys.Secret, error) {
-	if !keys.Allowed(p.profile, keys.OpUnwrap, store) {
-		return nil, keys.ErrForbidden
-	}
-	var out []keys.Secret
-	for _, b := range w {
-		out = append(out, keys.NewSecret(xor(b, p.ring.secret(store))))
-	}
-	return out, nil
-}
-func (p provider) PseudonymKey(ctx context.Context, name string) (keys.Secret, error) {
-	if !keys.Allowed(p.profile, keys.OpUse, name) {
-		return keys.Secret{}, keys.ErrForbidden
-	}
-	return keys.NewSecret(p.ring.secret(name)), nil
-}
-func (p provider) CreateKey(ctx context.Context, name string) error {
-	if !keys.Allowed(p.profile, keys.OpCreate, name) {
-		return keys.ErrForbidden
-	}
-	p.ring.secret(name)
-	return nil
-}
-func (p provider) DestroyKey(ctx context.Context, name string) error { return nil }
 
 // fakeDeid embeds the warehouse pseudonym like a DICOM PatientID.
 type fakeDeid struct{}
@@ -124,10 +55,10 @@ func TestSEC_REI_1_Workspaces(t *testing.T) {
 	dir := t.TempDir()
 	st, _ := objstore.NewLocal(filepath.Join(dir, "wh"))
 	warehouse.Create(ctx, st, warehouse.Descriptor{ID: "t", KeyProvider: "local"})
-	ring := &keyring{secrets: map[string][]byte{}}
-	ing := provider{ring, keys.ProfileIngest}
-	cur := provider{ring, keys.ProfileCurator}
-	dpo := provider{ring, keys.ProfileDPO}
+	vault := keystest.NewFakeVault()
+	ing := keystest.NewFake(keys.ProfileIngest, vault)
+	cur := keystest.NewFake(keys.ProfileCurator, vault)
+	dpo := keystest.NewFake(keys.ProfileDPO, vault)
 	iwh, _ := warehouse.Open(ctx, st, ing)
 	cwh, _ := warehouse.Open(ctx, st, cur)
 	dwh, _ := warehouse.Open(ctx, st, dpo)
@@ -173,7 +104,8 @@ func TestSEC_REI_1_Workspaces(t *testing.T) {
 
 	t.Run("emergency with a workspace pseudonym", func(t *testing.T) {
 		locB, _ := svc.Find(ctx, req, rights.Subject{NIR: nB})
-		k, _ := pseudo.New(keys.NewSecret(ring.secret(keys.PseudoWorkspace("cardio"))))
+		ps, _ := cur.PseudonymKey(ctx, keys.PseudoWorkspace("cardio"))
+		k, _ := pseudo.New(ps)
 		wp := k.Rekey(pseudo.DomainWorkspace, locB.Pseudonyms[0])
 		id, err := svc.Emergency(ctx, rights.Request{Ref: "EM-1", Reason: rights.ReasonEmergency}, wp, "cardio")
 		if err != nil || id.Fields["nir"] != nB {
@@ -216,7 +148,7 @@ func TestSEC_REI_1_Workspaces(t *testing.T) {
 		}
 		out := t.TempDir()
 		if _, err := workspaces.Pull(ctx, func() *warehouse.Warehouse {
-			r := provider{ring, keys.Researcher("cardio")}
+			r := keystest.NewFake(keys.Researcher("cardio"), vault)
 			w, _ := warehouse.Open(ctx, st, r)
 			return w
 		}(), "cardio", out, now); err != nil {
