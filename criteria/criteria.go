@@ -3,6 +3,7 @@ package criteria
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -99,14 +100,7 @@ func FromDictionary(d *configs.Dictionary, categories []string, extra ...Column)
 }
 
 // Names returns the schema's column names, sorted.
-func (s *Schema) Names() []string {
-	out := make([]string, 0, len(s.cols))
-	for n := range s.cols {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
-}
+func (s *Schema) Names() []string { return slices.Sorted(maps.Keys(s.cols)) }
 
 // Criterion is a compiled criterion.
 type Criterion struct {
@@ -281,10 +275,7 @@ func (c *Criterion) vet(a *ast.AST) error {
 			}
 		}
 	}))
-	for n := range cols {
-		c.cols = append(c.cols, n)
-	}
-	slices.Sort(c.cols)
+	c.cols = slices.Sorted(maps.Keys(cols))
 	return err
 }
 

@@ -12,11 +12,11 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -197,14 +197,7 @@ func scan(fsys fs.FS) (*Matrix, error) {
 	return m, err
 }
 
-func keysOf(s map[string]bool) []string {
-	out := make([]string, 0, len(s))
-	for k := range s {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func keysOf[V any](s map[string]V) []string { return slices.Sorted(maps.Keys(s)) }
 
 // problems lists the requirements cited in code that no test names, and
 // the ids cited that the reference does not have.
@@ -215,7 +208,7 @@ func (m *Matrix) problems() []string {
 	for _, r := range catalog {
 		soft[r.ID] = r.NotSoftware == ""
 	}
-	for _, id := range keysOf(setOf(m.files)) {
+	for _, id := range keysOf(m.files) {
 		if !k[id] {
 			out = append(out, fmt.Sprintf("%s is cited in %s but is not a requirement of the reference (internal/trace/catalog.go): fix the citation",
 				id, strings.Join(keysOf(m.files[id]), ", ")))
@@ -226,25 +219,17 @@ func (m *Matrix) problems() []string {
 				id, strings.Join(keysOf(m.files[id]), ", "), testSpelling(id)))
 		}
 	}
-	for _, id := range keysOf(pendingSet()) {
+	for _, id := range keysOf(pending) {
 		if len(m.tests[id]) > 0 || len(m.files[id]) == 0 {
 			out = append(out, fmt.Sprintf("%s is no longer a pending gap (a test names it, or no code cites it): remove it from pending in internal/trace/catalog.go", id))
 		}
 	}
-	for _, id := range keysOf(setOf(m.tests)) {
+	for _, id := range keysOf(m.tests) {
 		if !k[id] {
 			out = append(out, fmt.Sprintf("%s is named by %s but is not a requirement of the reference", id, strings.Join(keysOf(m.tests[id]), ", ")))
 		}
 	}
 	return out
-}
-
-func setOf(m map[string]map[string]bool) map[string]bool {
-	s := map[string]bool{}
-	for k := range m {
-		s[k] = true
-	}
-	return s
 }
 
 // testSpelling returns how a test name carries id.
@@ -290,7 +275,7 @@ func (m *Matrix) markdown() []byte {
 	}
 	if len(pending) > 0 {
 		b.WriteString("Cited in code, named by no test yet (internal/trace/catalog.go `pending`):\n\n")
-		for _, id := range keysOf(pendingSet()) {
+		for _, id := range keysOf(pending) {
 			fmt.Fprintf(&b, "- %s: %s\n", id, pending[id])
 		}
 		b.WriteString("\n")
@@ -312,12 +297,4 @@ func list(s []string) string {
 		return "—"
 	}
 	return strings.Join(s, "<br>")
-}
-
-func pendingSet() map[string]bool {
-	s := map[string]bool{}
-	for id := range pending {
-		s[id] = true
-	}
-	return s
 }
