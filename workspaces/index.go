@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"maps"
 	"sort"
@@ -121,40 +120,9 @@ func (x *Index) read(ctx context.Context, w *ws, name string) (*tbl, error) {
 	return t, nil
 }
 
-type hashCount struct {
-	w io.Writer
-	h hash.Hash
-}
-
-func (c *hashCount) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
-	return n, err
-}
-
 // write re-encrypts a table and returns its plaintext SHA-256.
 func (x *Index) write(ctx context.Context, w *ws, t *tbl) (string, error) {
-	key := prefix(w.d.Project) + t.name
-	out, err := warehouse.CreateEncrypted(ctx, x.wh.St, key, w.dek)
-	if err != nil {
-		return "", err
-	}
-	hc := &hashCount{w: out, h: sha256.New()}
-	tw := warehouse.NewTableWriter(hc, t.cols)
-	for _, r := range t.rows {
-		if err := tw.WriteMap(r); err != nil {
-			objstore.Abort(out)
-			return "", err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		objstore.Abort(out)
-		return "", err
-	}
-	if err := out.Close(); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(hc.h.Sum(nil)), nil
+	return writeTable(ctx, x.wh.St, prefix(w.d.Project)+t.name, w.dek, t.cols, t.rows)
 }
 
 // Find counts the workspace records of the person.

@@ -1,7 +1,6 @@
 package workspaces
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -10,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -400,37 +400,52 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 	}
 	man.Files["records.parquet"] = hex.EncodeToString(rh.Sum(nil))
 	if len(geneticCols) > 0 {
-		if err := writeTable(ctx, wh.St, prefix(d.Project)+"genetic.parquet", wdek, append([]string{"pseudonym"}, geneticCols...), gens, man, "genetic.parquet"); err != nil {
+		sum, err := writeTable(ctx, wh.St, prefix(d.Project)+"genetic.parquet", wdek, append([]string{"pseudonym"}, geneticCols...), gens)
+		if err != nil {
 			return err
 		}
+		man.Files["genetic.parquet"] = sum
 	}
 	d.Rows, d.Patients = nrows, len(patients)
 	man.MAC = man.sign(ps.Bytes())
 	return objstore.WriteJSON(ctx, wh.St, prefix(d.Project)+"manifest.json", man)
 }
 
-func writeTable(ctx context.Context, st objstore.Store, key string, dek keys.Secret, cols []string, rows []map[string]string, man *Manifest, name string) error {
-	var buf bytes.Buffer
-	tw := warehouse.NewTableWriter(&buf, cols)
+// writeTable streams rows into an encrypted table at key and returns the
+// SHA-256 of its plaintext (for the manifest).
+func writeTable(ctx context.Context, st objstore.Store, key string, dek keys.Secret, cols []string, rows []map[string]string) (string, error) {
+	out, err := warehouse.CreateEncrypted(ctx, st, key, dek)
+	if err != nil {
+		return "", err
+	}
+	hc := &hashCount{w: out, h: sha256.New()}
+	tw := warehouse.NewTableWriter(hc, cols)
 	for _, r := range rows {
 		if err := tw.WriteMap(r); err != nil {
-			return err
+			objstore.Abort(out)
+			return "", err
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return err
+		objstore.Abort(out)
+		return "", err
 	}
-	h := sha256.Sum256(buf.Bytes())
-	man.Files[name] = hex.EncodeToString(h[:])
-	w, err := warehouse.CreateEncrypted(ctx, st, key, dek)
-	if err != nil {
-		return err
+	if err := out.Close(); err != nil {
+		return "", err
 	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		objstore.Abort(w)
-		return err
-	}
-	return w.Close()
+	return hex.EncodeToString(hc.h.Sum(nil)), nil
+}
+
+// hashCount hashes what it writes.
+type hashCount struct {
+	w io.Writer
+	h hash.Hash
+}
+
+func (c *hashCount) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.h.Write(p[:n])
+	return n, err
 }
 
 // copyImage re-encrypts a warehouse image under the workspace key; DICOM
