@@ -60,6 +60,8 @@ type DICOMOptions struct {
 	RetainPatientCharacteristics    bool
 	RetainDeviceIdentity            bool
 	RetainSafePrivate               bool
+	CleanStructuredContent          bool // SR content trees kept, their text scrubbed
+	CleanGraphics                   bool // presentation-state graphics kept, their text scrubbed
 	// SafePrivate lists creator-qualified private tags kept with
 	// RetainSafePrivate, as "CREATOR|gggg,xxee" (xx is the block placeholder).
 	SafePrivate []string
