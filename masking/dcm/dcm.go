@@ -49,10 +49,11 @@ type Config struct {
 	ExamineAll bool
 }
 
-// DefaultOptions returns the default Annex E options: the Basic profile
-// with Retain Longitudinal Temporal Information with Modified Dates.
+// DefaultOptions returns the default Annex E options: the "research"
+// profile (see [Profile]).
 func DefaultOptions() masking.DICOMOptions {
-	return masking.DICOMOptions{RetainLongitudinalModifiedDates: true}
+	o, _ := Profile(DefaultProfile)
+	return o
 }
 
 // Handler de-identifies DICOM Part 10 files. It implements

@@ -129,6 +129,9 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 // pixelsOf checks, examines and masks the top-level pixel data of an image
 // (the interface with pixels.go).
 func (d *deid) pixelsOf(ctx context.Context, body []*dicom.Element, ts string) error {
+	if b, _ := firstInt(find(body, tag.BitsAllocated)); b == 1 && !encapsulatedSyntaxes[ts] {
+		return d.oneBit(body)
+	}
 	px, err := d.checkPixels(body, ts)
 	if err != nil {
 		return err
@@ -348,6 +351,15 @@ func (d *deid) apply(e *dicom.Element, row annexe.Row, depth int, strict bool) (
 	isSeq := e.Value != nil && e.Value.ValueType() == dicom.Sequences
 	switch d.action(row, t, isSeq) {
 	case 'K':
+		if !isSeq && row.Basic != "K" && e.Value.ValueType() == dicom.Strings {
+			switch v := vr(e); v {
+			case "LO", "SH", "LT", "ST", "UT", "UC":
+				// kept by an option (an ethnic group, a smoking status):
+				// free text is still scrubbed.
+				in, _ := e.Value.GetValue().([]string)
+				return d.scrubValues(e, in, v), nil
+			}
+		}
 		return d.keep(e, depth, strict)
 	case 'X':
 		return nil, nil
