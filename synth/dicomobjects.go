@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/suyashkumar/dicom"
 )
@@ -222,7 +221,7 @@ func DICOMObject(w io.Writer, s ObjectSpec) error {
 		if s.Class == ClassSegmentation {
 			bits, frames = 1, 1
 			str(0x0062, 0x0001, "CS", "BINARY")
-			add(seq(0x0062, 0x0002, []*dicom.Element{strElem(0x0062, 0x0004, "US", "1"), strElem(0x0062, 0x0005, "LO", "lesion "+s.Text),
+			add(seq(0x0062, 0x0002, []*dicom.Element{mkElem(0x0062, 0x0004, "US", must(dicom.NewValue([]int{1}))), strElem(0x0062, 0x0005, "LO", "lesion "+s.Text),
 				strElem(0x0062, 0x0006, "ST", s.Text), strElem(0x0062, 0x0008, "CS", "MANUAL")}))
 			add(seq(0x0008, 0x1115, []*dicom.Element{strElem(0x0020, 0x000E, "UI", s.SeriesUID+".9")}))
 		} else {
@@ -294,11 +293,8 @@ func DICOMObject(w io.Writer, s ObjectSpec) error {
 		ints(0x0028, 0x9002, "UL", 4)
 		str(0x0028, 0x9003, "CS", "SINGLE PLANE")
 		str(0x0028, 0x9108, "CS", "COMPLEX")
-		data := make([]byte, 4*8)
-		for i := 0; i < 8; i++ {
-			binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(float32(i)))
-		}
-		add(mkElem(0x5600, 0x0020, "OF", must(dicom.NewValue(data))))
+		// No Spectroscopy Data (5600,0020): suyashkumar/dicom v1.1.0
+		// cannot write an OF value.
 	case ClassPDF, ClassCDA:
 		mime := "application/pdf"
 		doc := "%PDF-1.4 report of " + s.Text

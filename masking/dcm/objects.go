@@ -20,6 +20,7 @@ var tagSpectroscopyData = tag.Tag{Group: 0x5600, Element: 0x0020}
 
 const (
 	sopDICOMDIR        = "1.2.840.10008.1.3.10"
+	sopSpectroscopy    = "1.2.840.10008.5.1.4.1.1.4.2"
 	prefixEncapsulated = "1.2.840.10008.5.1.4.1.1.104."
 )
 
@@ -47,7 +48,7 @@ func (d *deid) nonImage(body []*dicom.Element) bool {
 	if d.sopClass == "" {
 		return false
 	}
-	if find(body, tagSpectroscopyData) != nil {
+	if find(body, tagSpectroscopyData) != nil || d.sopClass == sopSpectroscopy {
 		return true // MR spectroscopy declares rows and columns of voxels
 	}
 	for _, t := range []tag.Tag{tag.Rows, tag.Columns, tag.FloatPixelData, tag.DoubleFloatPixelData} {

@@ -332,6 +332,13 @@ func (d *deid) action(row annexe.Row, t uint32, isSeq bool) byte {
 			return code[0]
 		}
 	}
+	if isSeq && strings.Contains(string(row.Basic), "U*") {
+		// X/Z/U* on a reference sequence (Referenced Image, Source Image):
+		// the sequence is kept with its instance UIDs replaced, which keeps
+		// the IOD conformant (Type 1 in presentation states) and the
+		// relationships between instances (PS3.15 E.1).
+		return 'U'
+	}
 	return resolve(row.Basic, t, d.sr)
 }
 
@@ -588,11 +595,7 @@ func (d *deid) clean(e *dicom.Element) *dicom.Element {
 		return nil
 	}
 	in, _ := e.Value.GetValue().([]string)
-	out := make([]string, len(in))
-	for i, s := range in {
-		out[i] = d.cfg.Clean(s, d.p)
-	}
-	return withValue(e, out)
+	return d.scrubValues(e, in, vr(e))
 }
 
 // Deidentification Method codes, CID 7050.
