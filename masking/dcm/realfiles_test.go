@@ -106,6 +106,20 @@ func TestRealFiles(t *testing.T) {
 		t.Logf("  %4d  %s", reasons[k], k)
 	}
 	t.Logf("pixel actions on clean files: %v", pixelActions)
+	// The yield (issue 19): at least 7 in 8 instances stored. DICOMDIRs are
+	// media indexes, not instances; burned-in text is issue 20's (counted
+	// apart, reported above).
+	excluded := 0
+	for k, n := range reasons {
+		if strings.Contains(k, dcm.ReasonDICOMDIR) || strings.Contains(k, "burned-in text") {
+			excluded += n
+		}
+	}
+	instances := len(files) - excluded
+	t.Logf("yield: %d of %d instances stored (%.1f%%; %d dicomdir or burned-in text set apart)", clean, instances, 100*float64(clean)/float64(max(instances, 1)), excluded)
+	if 8*clean < 7*instances {
+		t.Errorf("yield %d of %d instances stored, below 7 in 8", clean, instances)
+	}
 }
 
 // originalUIDs returns the study, series and SOP instance UIDs of a file.

@@ -26,6 +26,7 @@ type deid struct {
 
 	sopClass    string
 	sr          bool
+	enhanced    bool // a multi-frame enhanced IOD (shared functional groups)
 	actions     []string
 	keptPrivate int
 	// scrubbed counts values the VR rule changed.
@@ -73,6 +74,7 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 		d.sopClass = firstString(find(meta, tag.MediaStorageSOPClassUID))
 	}
 	d.sr = strings.HasPrefix(d.sopClass, "1.2.840.10008.5.1.4.1.1.88.")
+	d.enhanced = find(body, tag.SharedFunctionalGroupsSequence) != nil
 	d.patientID = firstString(find(body, tag.PatientID))
 	d.patientName = firstString(find(body, tag.PatientName))
 	d.modality = strings.ToUpper(firstString(find(body, tag.Modality)))
@@ -332,6 +334,9 @@ func (d *deid) action(row annexe.Row, t uint32, isSeq bool) byte {
 			return code[0]
 		}
 	}
+	if d.enhanced && enhancedType1[t] {
+		return 'D' // Type 1 in the Enhanced General Equipment module
+	}
 	if isSeq && strings.Contains(string(row.Basic), "U*") {
 		// X/Z/U* on a reference sequence (Referenced Image, Source Image):
 		// the sequence is kept with its instance UIDs replaced, which keeps
@@ -408,6 +413,10 @@ var knownType = map[uint32]byte{
 	0x00080023: '2', 0x00080033: '2', 0x00180010: '2', 0x00400555: '2', 0x00700084: '2',
 	0x00100020: '2',
 }
+
+// enhancedType1 are the X/Z/D attributes of the Enhanced General Equipment
+// module, Type 1 in enhanced multi-frame IODs (PS3.3 C.7.5.2).
+var enhancedType1 = map[uint32]bool{0x00181000: true}
 
 // resolve turns a basic profile code into one action: by the attribute's
 // type where known (Type 1: D or U, Type 2: Z, Type 3: X), else the safer
