@@ -223,6 +223,21 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 		if err != nil {
 			return masking.Result{}, masking.Quarantine("dicom structure inconsistent")
 		}
+		if ts == tsDeflated {
+			limit := o.MaxBytes
+			if limit <= 0 {
+				limit = 512 << 20
+			}
+			if buf, err = inflate(buf, limit); err != nil {
+				if masking.IsQuarantine(err) {
+					return masking.Result{}, err
+				}
+				return masking.Result{}, masking.Quarantine("dicom structure inconsistent")
+			}
+			if ts, sc, err = preScan(buf); err != nil {
+				return masking.Result{}, masking.Quarantine("dicom structure inconsistent")
+			}
+		}
 	}
 	switch {
 	case ts == tsDeflated:
