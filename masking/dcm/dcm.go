@@ -221,7 +221,7 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 	} else {
 		ts, sc, err = preScan(buf)
 		if err != nil {
-			return masking.Result{}, masking.Quarantine("dicom structure inconsistent")
+			return masking.Result{}, masking.Quarantine("%s", sc.structureReason())
 		}
 		if ts == tsDeflated {
 			limit := o.MaxBytes
@@ -235,7 +235,7 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 				return masking.Result{}, masking.Quarantine("dicom structure inconsistent")
 			}
 			if ts, sc, err = preScan(buf); err != nil {
-				return masking.Result{}, masking.Quarantine("dicom structure inconsistent")
+				return masking.Result{}, masking.Quarantine("%s (inflated)", sc.structureReason())
 			}
 		}
 	}

@@ -78,3 +78,13 @@ func TestBigEndianAndImplicitPrivate(t *testing.T) {
 		checkOutput(t, out, plants)
 	}
 }
+
+// TestDeflatedHandBuilt de-identifies the hand-built deflated file of
+// TestQuarantine's former case (deflated is now supported).
+func TestDeflatedHandBuilt(t *testing.T) {
+	out, _, err := run(t, deflated(t), person(), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcmdumpCheck(t, out, nil)
+}
