@@ -54,6 +54,10 @@ type UIDMapper func(uid string) string
 
 // DICOMOptions are the Annex E options of PS3.15 chosen in configuration.
 type DICOMOptions struct {
+	// Profile names the options profile these come from (masking/dcm
+	// profiles); set, it marks the options as configured even when every
+	// option is off (the zero DICOMOptions means the handler's default).
+	Profile                         string
 	RetainLongitudinalModifiedDates bool // default true: dates shifted by Person.DateShiftDays
 	RetainLongitudinalFullDates     bool
 	CleanDescriptors                bool

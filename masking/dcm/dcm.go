@@ -354,7 +354,7 @@ func parse(src io.Reader, size int64, skipPixels bool) (ds dicom.Dataset, err er
 }
 
 func isZero(o masking.DICOMOptions) bool {
-	return !o.RetainLongitudinalModifiedDates && !o.RetainLongitudinalFullDates && !o.CleanDescriptors &&
+	return o.Profile == "" && !o.RetainLongitudinalModifiedDates && !o.RetainLongitudinalFullDates && !o.CleanDescriptors &&
 		!o.RetainPatientCharacteristics && !o.RetainDeviceIdentity && !o.RetainSafePrivate && len(o.SafePrivate) == 0 &&
 		!o.CleanStructuredContent && !o.CleanGraphics
 }

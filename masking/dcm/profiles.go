@@ -40,6 +40,7 @@ func Profile(name string) (masking.DICOMOptions, error) {
 	if !ok {
 		return masking.DICOMOptions{}, fmt.Errorf("dcm: unknown dicom profile %q (known: %v)", name, ProfileNames())
 	}
+	o.Profile = name
 	return o, nil
 }
 
