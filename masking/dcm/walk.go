@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -582,20 +581,10 @@ func shiftDate(s string, days int) (string, bool) {
 	if len(s) >= 10 && s[4] == '.' && s[7] == '.' {
 		s = s[:4] + s[5:7] + s[8:]
 	}
-	if len(s) < 8 {
+	if len(s) < 8 || s[4] == '-' {
 		return "", false
 	}
-	t, err := time.Parse("20060102", s[:8])
-	if err != nil {
-		return "", false
-	}
-	rest := s[8:]
-	for _, c := range rest {
-		if (c < '0' || c > '9') && c != '.' && c != '+' && c != '-' {
-			return "", false
-		}
-	}
-	return t.AddDate(0, 0, days).Format("20060102") + rest, true
+	return masking.ShiftDate(s, days) // the warehouse's one date policy
 }
 
 // clean scrubs free text with the configured cleaner.
