@@ -163,7 +163,7 @@ func (d *Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Rea
 		if h.Sniff(head) {
 			// The residual scan sees every output byte (fail closed).
 			sc := NewScanner(p)
-			res, err := h.Deidentify(ctx, io.MultiWriter(dst, sc), br, size, p, o)
+			res, err := h.Deidentify(ctx, &scanned{dst: dst, sc: sc}, br, size, p, o)
 			if err != nil {
 				return res, err
 			}
@@ -174,4 +174,29 @@ func (d *Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Rea
 		}
 	}
 	return Result{}, Quarantine("unsupported file type")
+}
+
+// Unscanned is implemented by the writer a [Handler] gets from
+// [Deidentifier.Deidentify]: Unscanned returns a writer onto the same
+// output whose bytes the residual scan does not read. A handler uses it
+// only for native pixel sample values it copied or masked itself (sample
+// values are not text; burned-in text is the pixel masker's), never for
+// any other element, which the scan still reads.
+type Unscanned interface{ Unscanned() io.Writer }
+
+// scanned writes to the output and to the residual scan.
+type scanned struct {
+	dst io.Writer
+	sc  *Scanner
+}
+
+func (w *scanned) Write(p []byte) (int, error) {
+	n, err := w.dst.Write(p)
+	_, _ = w.sc.Write(p[:n])
+	return n, err
+}
+
+func (w *scanned) Unscanned() io.Writer {
+	w.sc.Skip()
+	return w.dst
 }
