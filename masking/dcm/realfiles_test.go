@@ -65,6 +65,9 @@ func TestRealFiles(t *testing.T) {
 			}
 			_ = q
 			reasons[err.Error()]++
+			if os.Getenv("HDW_DICOM_SAMPLES_VERBOSE") == "1" {
+				t.Logf("%s: %v", filepath.Base(f), err)
+			}
 			continue
 		}
 		clean++
