@@ -93,6 +93,9 @@ type DICOM struct {
 	// ExamineAll runs OCR on every native image, not only on modalities
 	// known to carry burned-in text (needs the ocr build; slower).
 	ExamineAll bool `yaml:"examine_all"`
+	// Profile names the Annex E options profile (masking/dcm): research
+	// (the default), basic or strict; the fields above add options to it.
+	Profile string `yaml:"profile"`
 }
 
 // Mask is a burned-in text region mask for a device.
@@ -168,6 +171,11 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Keys.Provider != "local" && c.Keys.Provider != "vault" {
 		errs = append(errs, &FieldError{"keys.provider", "must be local or vault"})
+	}
+	switch c.DICOM.Profile {
+	case "", "research", "basic", "strict":
+	default:
+		errs = append(errs, &FieldError{"dicom.profile", "must be research, basic or strict"})
 	}
 	if c.Ingest.Workers < 0 || c.Ingest.Workers > 256 {
 		errs = append(errs, &FieldError{"ingest.workers", "must be between 0 (automatic) and 256"})

@@ -54,12 +54,18 @@ type UIDMapper func(uid string) string
 
 // DICOMOptions are the Annex E options of PS3.15 chosen in configuration.
 type DICOMOptions struct {
+	// Profile names the options profile these come from (masking/dcm
+	// profiles); set, it marks the options as configured even when every
+	// option is off (the zero DICOMOptions means the handler's default).
+	Profile                         string
 	RetainLongitudinalModifiedDates bool // default true: dates shifted by Person.DateShiftDays
 	RetainLongitudinalFullDates     bool
 	CleanDescriptors                bool
 	RetainPatientCharacteristics    bool
 	RetainDeviceIdentity            bool
 	RetainSafePrivate               bool
+	CleanStructuredContent          bool // SR content trees kept, their text scrubbed
+	CleanGraphics                   bool // presentation-state graphics kept, their text scrubbed
 	// SafePrivate lists creator-qualified private tags kept with
 	// RetainSafePrivate, as "CREATOR|gggg,xxee" (xx is the block placeholder).
 	SafePrivate []string
@@ -157,7 +163,7 @@ func (d *Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Rea
 		if h.Sniff(head) {
 			// The residual scan sees every output byte (fail closed).
 			sc := NewScanner(p)
-			res, err := h.Deidentify(ctx, io.MultiWriter(dst, sc), br, size, p, o)
+			res, err := h.Deidentify(ctx, &scanned{dst: dst, sc: sc}, br, size, p, o)
 			if err != nil {
 				return res, err
 			}
@@ -168,4 +174,29 @@ func (d *Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Rea
 		}
 	}
 	return Result{}, Quarantine("unsupported file type")
+}
+
+// Unscanned is implemented by the writer a [Handler] gets from
+// [Deidentifier.Deidentify]: Unscanned returns a writer onto the same
+// output whose bytes the residual scan does not read. A handler uses it
+// only for native pixel sample values it copied or masked itself (sample
+// values are not text; burned-in text is the pixel masker's), never for
+// any other element, which the scan still reads.
+type Unscanned interface{ Unscanned() io.Writer }
+
+// scanned writes to the output and to the residual scan.
+type scanned struct {
+	dst io.Writer
+	sc  *Scanner
+}
+
+func (w *scanned) Write(p []byte) (int, error) {
+	n, err := w.dst.Write(p)
+	_, _ = w.sc.Write(p[:n])
+	return n, err
+}
+
+func (w *scanned) Unscanned() io.Writer {
+	w.sc.Skip()
+	return w.dst
 }

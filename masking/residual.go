@@ -293,6 +293,15 @@ func (s *Scanner) at(scan []byte, i, limit int, final bool, best int) int {
 
 // Hit returns the kind of the first identifier found, once the stream has
 // ended (it checks the last bytes too).
+// Skip marks a gap in the stream: bytes written around it are not joined
+// by a match (the gap holds bytes the scan does not read, see [Unscanned]).
+// What came before is checked as if the stream ended there.
+func (s *Scanner) Skip() {
+	s.Hit()
+	s.final, s.started = false, false
+	s.tail = s.tail[:0]
+}
+
 func (s *Scanner) Hit() (string, bool) {
 	if s.hit == "" && !s.final && len(s.needles) > 0 {
 		s.final = true

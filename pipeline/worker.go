@@ -263,6 +263,11 @@ func (p *worker) record(row *Row, r *result, person masking.Person) map[string]s
 	}
 	for _, c := range d.ByCategory(configs.CatHealth) {
 		rec[c] = row.Values.Get(c)
+		// One date policy (issue 19): dates shifted by the person's keyed
+		// shift, as in the DICOM files, unless full dates are retained.
+		if col, _ := d.Lookup(c); col.Type == "date" && rec[c] != "" && !p.opt.Mask.DICOM.RetainLongitudinalFullDates {
+			rec[c], _ = masking.ShiftDate(rec[c], person.DateShiftDays)
+		}
 	}
 	for _, c := range d.ByCategory(configs.CatFreeText) {
 		if v := row.Values.Get(c); v != "" {

@@ -44,15 +44,16 @@ func (g *globals) openProvider(ctx context.Context, s objstore.Store, d warehous
 func maskOptions() masking.Options {
 	c := st.cfg
 	o := masking.Options{MaxBytes: c.Ingest.MaxFileBytes, MaxPixels: c.Ingest.MaxPixels, Faces: c.Ingest.Faces == nil || *c.Ingest.Faces}
-	o.DICOM = masking.DICOMOptions{
-		RetainLongitudinalModifiedDates: c.DICOM.RetainLongitudinalModifiedDates == nil || *c.DICOM.RetainLongitudinalModifiedDates,
-		RetainLongitudinalFullDates:     c.DICOM.RetainLongitudinalFullDates,
-		CleanDescriptors:                c.DICOM.CleanDescriptors,
-		RetainPatientCharacteristics:    c.DICOM.RetainPatientCharacteristics,
-		RetainDeviceIdentity:            c.DICOM.RetainDeviceIdentity,
-		RetainSafePrivate:               c.DICOM.RetainSafePrivate,
-		SafePrivate:                     c.DICOM.SafePrivate,
-	}
+	// The named profile (validated by configs), then the options the
+	// config adds to it; modified dates unless explicitly turned off.
+	o.DICOM, _ = dcm.Profile(c.DICOM.Profile)
+	o.DICOM.RetainLongitudinalModifiedDates = c.DICOM.RetainLongitudinalModifiedDates == nil || *c.DICOM.RetainLongitudinalModifiedDates
+	o.DICOM.RetainLongitudinalFullDates = o.DICOM.RetainLongitudinalFullDates || c.DICOM.RetainLongitudinalFullDates
+	o.DICOM.CleanDescriptors = o.DICOM.CleanDescriptors || c.DICOM.CleanDescriptors
+	o.DICOM.RetainPatientCharacteristics = o.DICOM.RetainPatientCharacteristics || c.DICOM.RetainPatientCharacteristics
+	o.DICOM.RetainDeviceIdentity = o.DICOM.RetainDeviceIdentity || c.DICOM.RetainDeviceIdentity
+	o.DICOM.RetainSafePrivate = o.DICOM.RetainSafePrivate || c.DICOM.RetainSafePrivate
+	o.DICOM.SafePrivate = c.DICOM.SafePrivate
 	for _, m := range c.Masks {
 		rm := masking.RegionMask{Manufacturer: m.Manufacturer, Model: m.Model, Rows: m.Rows, Cols: m.Cols}
 		for _, b := range m.Boxes {

@@ -49,10 +49,11 @@ type Config struct {
 	ExamineAll bool
 }
 
-// DefaultOptions returns the default Annex E options: the Basic profile
-// with Retain Longitudinal Temporal Information with Modified Dates.
+// DefaultOptions returns the default Annex E options: the "research"
+// profile (see [Profile]).
 func DefaultOptions() masking.DICOMOptions {
-	return masking.DICOMOptions{RetainLongitudinalModifiedDates: true}
+	o, _ := Profile(DefaultProfile)
+	return o
 }
 
 // Handler de-identifies DICOM Part 10 files. It implements
@@ -220,7 +221,22 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 	} else {
 		ts, sc, err = preScan(buf)
 		if err != nil {
-			return masking.Result{}, masking.Quarantine("dicom structure inconsistent")
+			return masking.Result{}, masking.Quarantine("%s", sc.structureReason())
+		}
+		if ts == tsDeflated {
+			limit := o.MaxBytes
+			if limit <= 0 {
+				limit = 512 << 20
+			}
+			if buf, err = inflate(buf, limit); err != nil {
+				if masking.IsQuarantine(err) {
+					return masking.Result{}, err
+				}
+				return masking.Result{}, masking.Quarantine("dicom structure inconsistent")
+			}
+			if ts, sc, err = preScan(buf); err != nil {
+				return masking.Result{}, masking.Quarantine("%s (inflated)", sc.structureReason())
+			}
 		}
 	}
 	switch {
@@ -288,13 +304,26 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 	if st != nil && tail == nil {
 		return masking.Result{}, masking.Quarantine("dicom pixel data not last")
 	}
+	// Native pixel values go around the residual scan when the caller's
+	// writer allows it: they are sample values copied or masked here.
+	var values io.Writer = cw
+	pxDst := dst
+	if u, ok := dst.(masking.Unscanned); ok && tail != nil {
+		values = &flushFirst{bw: bw, u: u}
+	}
 	if tail != nil {
-		if err := writeNativePixels(cw, tail, ts, d.streamLen); err != nil {
+		if err := writeNativePixels(cw, values, tail, ts, d.streamLen); err != nil {
 			return masking.Result{}, fmt.Errorf("dcm: write output: %w", err)
 		}
 	}
 	if st != nil {
-		if err := st.copyPixels(bw, dst); err != nil {
+		if u, ok := dst.(masking.Unscanned); ok {
+			if err := bw.Flush(); err != nil {
+				return masking.Result{}, fmt.Errorf("dcm: write output: %w", err)
+			}
+			pxDst = u.Unscanned()
+		}
+		if err := st.copyPixels(bw, pxDst); err != nil {
 			return masking.Result{}, err
 		}
 	}
@@ -338,8 +367,9 @@ func parse(src io.Reader, size int64, skipPixels bool) (ds dicom.Dataset, err er
 }
 
 func isZero(o masking.DICOMOptions) bool {
-	return !o.RetainLongitudinalModifiedDates && !o.RetainLongitudinalFullDates && !o.CleanDescriptors &&
-		!o.RetainPatientCharacteristics && !o.RetainDeviceIdentity && !o.RetainSafePrivate && len(o.SafePrivate) == 0
+	return o.Profile == "" && !o.RetainLongitudinalModifiedDates && !o.RetainLongitudinalFullDates && !o.CleanDescriptors &&
+		!o.RetainPatientCharacteristics && !o.RetainDeviceIdentity && !o.RetainSafePrivate && len(o.SafePrivate) == 0 &&
+		!o.CleanStructuredContent && !o.CleanGraphics
 }
 
 // Transfer syntaxes.
@@ -410,7 +440,7 @@ func find(els []*dicom.Element, t tag.Tag) *dicom.Element {
 // the dataset, without copying its value. With streamed > 0 it writes the
 // element header only (the value of that length follows from the source)
 // and no padding, which [stream.copyPixels] adds.
-func writeNativePixels(w io.Writer, e *dicom.Element, ts string, streamed int64) error {
+func writeNativePixels(w, values io.Writer, e *dicom.Element, ts string, streamed int64) error {
 	info, ok := e.Value.GetValue().(dicom.PixelDataInfo)
 	if !ok {
 		return errors.New("pixel data value of unexpected type")
@@ -440,14 +470,33 @@ func writeNativePixels(w io.Writer, e *dicom.Element, ts string, streamed int64)
 	if streamed > 0 {
 		return nil
 	}
-	if _, err := w.Write(raw); err != nil {
+	if _, err := values.Write(raw); err != nil {
 		return err
 	}
 	if n != len(raw) {
-		_, err := w.Write([]byte{0})
+		_, err := values.Write([]byte{0})
 		return err
 	}
 	return nil
+}
+
+// flushFirst writes pixel values around the residual scan: it flushes what
+// was buffered before them (which the scan reads), then writes to the
+// unscanned output.
+type flushFirst struct {
+	bw *bufio.Writer
+	u  masking.Unscanned
+	w  io.Writer
+}
+
+func (f *flushFirst) Write(p []byte) (int, error) {
+	if f.w == nil {
+		if err := f.bw.Flush(); err != nil {
+			return 0, err
+		}
+		f.w = f.u.Unscanned()
+	}
+	return f.w.Write(p)
 }
 
 // copyPixels writes the pixel value of a streamed file: the part already in

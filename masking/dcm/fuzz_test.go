@@ -3,9 +3,11 @@ package dcm_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/suyashkumar/dicom"
+	"github.com/suyashkumar/dicom/pkg/tag"
 
 	"hdw/masking"
 	"hdw/masking/dcm"
@@ -30,6 +32,7 @@ func FuzzDeidentify(f *testing.F) {
 	h := dcm.New(dcm.Config{})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		o := opts()
+		o.DICOM = masking.DICOMOptions{RetainLongitudinalModifiedDates: true} // the removals checked below are the basic profile's
 		o.MaxPixels = 1 << 20
 		o.Boxes = []masking.Box{{X0: 0, Y0: 0, X1: 4, Y1: 4}}
 		var out bytes.Buffer
@@ -53,6 +56,10 @@ func checkWalked(t *testing.T, out []byte, markerPlanted bool) {
 	}
 	for e := range ds.FlatIterator() {
 		g, el := e.Tag.Group, e.Tag.Element
+		if info, err := tag.Find(e.Tag); err == nil && e.RawValueRepresentation != "" && !slices.Contains(info.VRs, e.RawValueRepresentation) &&
+			!(e.Tag == tag.PixelData && (e.RawValueRepresentation == "OB" || e.RawValueRepresentation == "OW")) {
+			t.Fatalf("bad VR %s for %v in output (dictionary: %v)", e.RawValueRepresentation, e.Tag, info.VRs)
+		}
 		if g%2 == 1 {
 			t.Fatalf("private attribute %v in output", e.Tag)
 		}

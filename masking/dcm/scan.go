@@ -3,6 +3,7 @@ package dcm
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -23,14 +24,14 @@ const scanDepth = 64
 func preScan(b []byte) (string, *scanner, error) {
 	s, err := scanMeta(b)
 	if err != nil {
-		return "", nil, err
+		return "", s, err
 	}
 	if !s.known() {
 		return s.ts, s, nil // the caller quarantines unknown and deflated syntaxes
 	}
 	for s.pos < len(b) {
 		if err := s.element(len(b), 0); err != nil {
-			return "", nil, err
+			return "", s, err
 		}
 	}
 	return s.ts, s, nil
@@ -82,29 +83,29 @@ func scanMeta(b []byte) (*scanner, error) {
 	s := &scanner{b: b, pos: 132, bo: binary.LittleEndian}
 	// (0002,0000) group length first, then the meta group within it.
 	if len(b) < s.pos+12 {
-		return nil, errStructure
+		return s, errStructure
 	}
 	g, e := s.u16(s.pos), s.u16(s.pos+2)
 	if g != 2 || e != 0 || string(b[s.pos+4:s.pos+6]) != "UL" || s.u16(s.pos+6) != 4 {
-		return nil, errStructure
+		return s, errStructure
 	}
 	metaLen := int(binary.LittleEndian.Uint32(b[s.pos+8:]))
 	s.pos += 12
 	metaEnd := s.pos + metaLen
 	if metaLen < 0 || metaEnd > len(b) {
-		return nil, errStructure
+		return s, errStructure
 	}
 	for s.pos < metaEnd {
 		start := s.pos
 		if err := s.element(metaEnd, 0); err != nil {
-			return nil, err
+			return s, err
 		}
 		if s.u16(start) == 2 && s.u16(start+2) == 0x10 && s.pos-start >= 8 {
 			s.ts = strings.TrimRight(string(b[start+8:s.pos]), "\x00 ")
 		}
 	}
 	if s.pos != metaEnd {
-		return nil, errStructure
+		return s, errStructure
 	}
 	switch {
 	case s.ts == tsImplicitLE:
@@ -131,6 +132,18 @@ type scanner struct {
 	pxHdr, pxOff, pxLen int
 	pxNative            bool
 	pxVR                string
+	// the last element header read, for the quarantine reason
+	lastTag tag.Tag
+	lastOff int
+}
+
+// structureReason says which element at which offset is inconsistent (a
+// tag and an offset identify no one).
+func (s *scanner) structureReason() string {
+	if s == nil || s.lastOff == 0 {
+		return "dicom structure inconsistent"
+	}
+	return fmt.Sprintf("dicom structure inconsistent: element (%04X,%04X) at offset %d", s.lastTag.Group, s.lastTag.Element, s.lastOff)
 }
 
 func (s *scanner) u16(at int) uint16 { return s.bo.Uint16(s.b[at:]) }
@@ -145,6 +158,7 @@ func (s *scanner) header(end int) (tag.Tag, string, uint32, error) {
 		return tag.Tag{}, "", 0, errStructure
 	}
 	t := tag.Tag{Group: s.u16(s.pos), Element: s.u16(s.pos + 2)}
+	s.lastTag, s.lastOff = t, s.pos
 	s.pos += 4
 	if s.implicit || t == tag.Item {
 		var vr string

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -26,8 +25,11 @@ type deid struct {
 
 	sopClass    string
 	sr          bool
+	enhanced    bool // a multi-frame enhanced IOD (shared functional groups)
 	actions     []string
 	keptPrivate int
+	// scrubbed counts values the VR rule changed.
+	scrubbed int
 	// unknownRemoved counts public attributes removed because their value
 	// could not be decoded (VR UN).
 	unknownRemoved int
@@ -71,6 +73,7 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 		d.sopClass = firstString(find(meta, tag.MediaStorageSOPClassUID))
 	}
 	d.sr = strings.HasPrefix(d.sopClass, "1.2.840.10008.5.1.4.1.1.88.")
+	d.enhanced = find(body, tag.SharedFunctionalGroupsSequence) != nil
 	d.patientID = firstString(find(body, tag.PatientID))
 	d.patientName = firstString(find(body, tag.PatientName))
 	d.modality = strings.ToUpper(firstString(find(body, tag.Modality)))
@@ -78,28 +81,18 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 		d.modality = ""
 	}
 
-	px, err := d.checkPixels(body, ts)
-	if err != nil {
+	if err := d.objectClass(meta, body); err != nil {
 		return nil, err
 	}
-	if d.streamLen > 0 && d.pixelAccess(body, px) {
-		return nil, errNeedPixels
-	}
-	if err := d.maskPixels(ctx, body, px, ts); err != nil {
-		return nil, err
-	}
-	if !px.encapsulated && embeddedOverlay(body) {
-		hb, ok := firstInt(find(body, tag.HighBit))
-		if !ok {
-			return nil, masking.Quarantine("embedded overlay without high bit")
+	if find(body, tag.PixelData) != nil || !d.nonImage(body) {
+		if err := d.pixelsOf(ctx, body, ts); err != nil {
+			return nil, err
 		}
-		rep, _ := firstInt(find(body, tag.PixelRepresentation))
-		px.bigEndian = ts == tsExplicitBE
-		clearHighBits(px, hb, rep == 1)
-		d.actions = append(d.actions, "pixels:overlay-bits-cleared")
+	} else {
+		d.actions = append(d.actions, "object:no-pixels")
 	}
 
-	out, err := d.walk(body, 0)
+	out, err := d.walk(body, 0, false)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +127,35 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 	return append(newMeta, out...), nil
 }
 
+// pixelsOf checks, examines and masks the top-level pixel data of an image
+// (the interface with pixels.go).
+func (d *deid) pixelsOf(ctx context.Context, body []*dicom.Element, ts string) error {
+	if b, _ := firstInt(find(body, tag.BitsAllocated)); b == 1 && !encapsulatedSyntaxes[ts] {
+		return d.oneBit(body)
+	}
+	px, err := d.checkPixels(body, ts)
+	if err != nil {
+		return err
+	}
+	if d.streamLen > 0 && d.pixelAccess(body, px) {
+		return errNeedPixels
+	}
+	if err := d.maskPixels(ctx, body, px, ts); err != nil {
+		return err
+	}
+	if !px.encapsulated && embeddedOverlay(body) {
+		hb, ok := firstInt(find(body, tag.HighBit))
+		if !ok {
+			return masking.Quarantine("embedded overlay without high bit")
+		}
+		rep, _ := firstInt(find(body, tag.PixelRepresentation))
+		px.bigEndian = ts == tsExplicitBE
+		clearHighBits(px, hb, rep == 1)
+		d.actions = append(d.actions, "pixels:overlay-bits-cleared")
+	}
+	return nil
+}
+
 func validModality(m string) bool {
 	if len(m) == 0 || len(m) > 16 {
 		return false
@@ -162,7 +184,11 @@ func (d *deid) result() masking.Result {
 
 // walk applies the profile to one dataset level (the top level or one
 // sequence item) and returns the kept elements, sorted by tag.
-func (d *deid) walk(els []*dicom.Element, depth int) ([]*dicom.Element, error) {
+//
+// strict is set inside a sequence whose action is D (a dummy sequence)
+// without a Clean option: free text that the table does not name is then
+// replaced by a dummy rather than scrubbed.
+func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Element, error) {
 	if depth > maxDepth {
 		return nil, masking.Quarantine("sequences nested too deep")
 	}
@@ -193,7 +219,7 @@ func (d *deid) walk(els []*dicom.Element, depth int) ([]*dicom.Element, error) {
 			if !ok || !d.safePrivate(creator, g, el) {
 				continue
 			}
-			ne, err := d.keepPrivate(e, depth)
+			ne, err := d.keepPrivate(e, depth, strict)
 			if err != nil {
 				return nil, err
 			}
@@ -216,14 +242,16 @@ func (d *deid) walk(els []*dicom.Element, depth int) ([]*dicom.Element, error) {
 			continue
 		}
 		if !listed {
-			ne, err := d.keep(e, depth)
+			ne, err := d.byVR(e, depth, strict)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, ne)
+			if ne != nil {
+				out = append(out, ne)
+			}
 			continue
 		}
-		ne, err := d.apply(e, row, depth)
+		ne, err := d.apply(e, row, depth, strict)
 		if err != nil {
 			return nil, err
 		}
@@ -252,26 +280,28 @@ func (d *deid) safePrivate(creator string, g, el uint16) bool {
 	return false
 }
 
-// keepPrivate keeps a safelisted private element; a private sequence is
-// still walked so that public identifiers nested in it are handled.
-func (d *deid) keepPrivate(e *dicom.Element, depth int) (*dicom.Element, error) {
-	return d.keep(e, depth)
+// keepPrivate keeps a safelisted private element: its value goes through
+// the VR rule like any attribute the table does not name, and a private
+// sequence is walked so that identifiers nested in it are handled.
+func (d *deid) keepPrivate(e *dicom.Element, depth int, strict bool) (*dicom.Element, error) {
+	return d.byVR(e, depth, strict)
 }
 
-// keep returns e unchanged, except that sequences are walked.
-func (d *deid) keep(e *dicom.Element, depth int) (*dicom.Element, error) {
+// keep returns e unchanged, except that sequences are walked (K on a
+// sequence: keep it, cleaned item by item).
+func (d *deid) keep(e *dicom.Element, depth int, strict bool) (*dicom.Element, error) {
 	if e.Value == nil || e.Value.ValueType() != dicom.Sequences {
 		return e, nil
 	}
-	return d.walkSequence(e, depth)
+	return d.walkSequence(e, depth, strict)
 }
 
-func (d *deid) walkSequence(e *dicom.Element, depth int) (*dicom.Element, error) {
+func (d *deid) walkSequence(e *dicom.Element, depth int, strict bool) (*dicom.Element, error) {
 	items, _ := e.Value.GetValue().([]*dicom.SequenceItemValue)
 	newItems := make([][]*dicom.Element, 0, len(items))
 	for _, it := range items {
 		sub, _ := it.GetValue().([]*dicom.Element)
-		w, err := d.walk(sub, depth+1)
+		w, err := d.walk(sub, depth+1, strict)
 		if err != nil {
 			return nil, err
 		}
@@ -281,7 +311,7 @@ func (d *deid) walkSequence(e *dicom.Element, depth int) (*dicom.Element, error)
 }
 
 // action resolves the code for one attribute under the chosen options.
-func (d *deid) action(row annexe.Row, t uint32) byte {
+func (d *deid) action(row annexe.Row, t uint32, isSeq bool) byte {
 	pick := func(c annexe.Code, on bool) (annexe.Code, bool) { return c, on && c != "" }
 	candidates := []struct {
 		c  annexe.Code
@@ -292,14 +322,26 @@ func (d *deid) action(row annexe.Row, t uint32) byte {
 		{row.RetainDeviceIdentity, d.opts.RetainDeviceIdentity},
 		{row.RetainPatientCharacteristics, d.opts.RetainPatientCharacteristics},
 		{row.CleanDescriptors, d.opts.CleanDescriptors},
+		{row.CleanStructuredContent, d.opts.CleanStructuredContent},
+		{row.CleanGraphics, d.opts.CleanGraphics},
 	}
 	for _, c := range candidates {
 		if code, ok := pick(c.c, c.on); ok {
-			if code == "C" && !isDateRow(row) && d.cfg.Clean == nil {
+			if code == "C" && !isSeq && !isDateRow(row) && d.cfg.Clean == nil {
 				continue // no cleaner: fall back to the basic action
 			}
 			return code[0]
 		}
+	}
+	if d.enhanced && enhancedType1[t] {
+		return 'D' // Type 1 in the Enhanced General Equipment module
+	}
+	if isSeq && strings.Contains(string(row.Basic), "U*") {
+		// X/Z/U* on a reference sequence (Referenced Image, Source Image):
+		// the sequence is kept with its instance UIDs replaced, which keeps
+		// the IOD conformant (Type 1 in presentation states) and the
+		// relationships between instances (PS3.15 E.1).
+		return 'U'
 	}
 	return resolve(row.Basic, t, d.sr)
 }
@@ -308,24 +350,40 @@ func isDateRow(row annexe.Row) bool { return row.RetainLongitudinalModifiedDates
 
 // apply performs the action of one listed attribute. A nil element means
 // removed.
-func (d *deid) apply(e *dicom.Element, row annexe.Row, depth int) (*dicom.Element, error) {
+//
+// On a sequence (PS3.15 E.1, the action applies to the whole sequence): X
+// removes it, Z empties it, K and U keep it cleaned item by item, D
+// replaces it with a dummy sequence of the same items in which every value
+// is itself de-identified and free text the table does not name becomes a
+// dummy (strict), and C (a Clean option: Structured Content, Graphics,
+// Descriptors) keeps the tree with such text scrubbed instead.
+func (d *deid) apply(e *dicom.Element, row annexe.Row, depth int, strict bool) (*dicom.Element, error) {
 	t := uint32(e.Tag.Group)<<16 | uint32(e.Tag.Element)
 	isSeq := e.Value != nil && e.Value.ValueType() == dicom.Sequences
-	switch d.action(row, t) {
+	switch d.action(row, t, isSeq) {
 	case 'K':
-		return d.keep(e, depth)
+		if !isSeq && row.Basic != "K" && e.Value.ValueType() == dicom.Strings {
+			switch v := vr(e); v {
+			case "LO", "SH", "LT", "ST", "UT", "UC":
+				// kept by an option (an ethnic group, a smoking status):
+				// free text is still scrubbed.
+				in, _ := e.Value.GetValue().([]string)
+				return d.scrubValues(e, in, v), nil
+			}
+		}
+		return d.keep(e, depth, strict)
 	case 'X':
 		return nil, nil
 	case 'Z':
 		return zero(e), nil
 	case 'U':
 		if isSeq {
-			return d.walkSequence(e, depth)
+			return d.walkSequence(e, depth, strict)
 		}
 		return d.remapUIDs(e), nil
 	case 'D':
 		if isSeq {
-			return d.walkSequence(e, depth)
+			return d.walkSequence(e, depth, true)
 		}
 		if vr(e) == "UI" {
 			return d.remapUIDs(e), nil
@@ -333,7 +391,7 @@ func (d *deid) apply(e *dicom.Element, row annexe.Row, depth int) (*dicom.Elemen
 		return dummy(e), nil
 	case 'C':
 		if isSeq {
-			return d.walkSequence(e, depth)
+			return d.walkSequence(e, depth, false)
 		}
 		if isDateRow(row) {
 			return d.shiftDates(e), nil
@@ -348,12 +406,16 @@ func (d *deid) apply(e *dicom.Element, row annexe.Row, depth int) (*dicom.Elemen
 var knownType = map[uint32]byte{
 	0x00080012: '3', 0x00080013: '3', 0x00080021: '3', 0x00080031: '3', 0x00080022: '3',
 	0x00080032: '3', 0x0008002A: '3', 0x00080080: '3', 0x00080082: '3', 0x00081010: '3',
-	0x00081070: '3', 0x00081072: '3', 0x00081110: '3', 0x00081111: '3', 0x00081140: '3',
+	0x00081072: '3', 0x00081110: '3', 0x00081111: '3', 0x00081140: '3',
 	0x00082112: '3', 0x00181000: '3', 0x00181030: '3', 0x00181400: '3', 0x0018700A: '3',
 	0x0018700C: '3', 0x0018700E: '3', 0x00102203: '3', 0x00321060: '3',
 	0x00080023: '2', 0x00080033: '2', 0x00180010: '2', 0x00400555: '2', 0x00700084: '2',
 	0x00100020: '2',
 }
+
+// enhancedType1 are the X/Z/D attributes of the Enhanced General Equipment
+// module, Type 1 in enhanced multi-frame IODs (PS3.3 C.7.5.2).
+var enhancedType1 = map[uint32]bool{0x00181000: true}
 
 // resolve turns a basic profile code into one action: by the attribute's
 // type where known (Type 1: D or U, Type 2: Z, Type 3: X), else the safer
@@ -383,10 +445,13 @@ func resolve(code annexe.Code, t uint32, sr bool) byte {
 		return 'D'
 	case typ == '1' && has('U'):
 		return 'U'
-	case typ == '2' && has('Z'):
-		return 'Z'
 	case typ == '3' && has('X'):
 		return 'X'
+	case has('Z'):
+		// Empty is never identifying and valid for Type 2 and Type 3
+		// attributes alike, whatever the IOD (Operators' Name is Type 3 in
+		// General Series, Type 2 in RT Series).
+		return 'Z'
 	}
 	for _, c := range []byte{'X', 'Z', 'D', 'U'} {
 		if has(c) {
@@ -516,20 +581,10 @@ func shiftDate(s string, days int) (string, bool) {
 	if len(s) >= 10 && s[4] == '.' && s[7] == '.' {
 		s = s[:4] + s[5:7] + s[8:]
 	}
-	if len(s) < 8 {
+	if len(s) < 8 || s[4] == '-' {
 		return "", false
 	}
-	t, err := time.Parse("20060102", s[:8])
-	if err != nil {
-		return "", false
-	}
-	rest := s[8:]
-	for _, c := range rest {
-		if (c < '0' || c > '9') && c != '.' && c != '+' && c != '-' {
-			return "", false
-		}
-	}
-	return t.AddDate(0, 0, days).Format("20060102") + rest, true
+	return masking.ShiftDate(s, days) // the warehouse's one date policy
 }
 
 // clean scrubs free text with the configured cleaner.
@@ -538,11 +593,7 @@ func (d *deid) clean(e *dicom.Element) *dicom.Element {
 		return nil
 	}
 	in, _ := e.Value.GetValue().([]string)
-	out := make([]string, len(in))
-	for i, s := range in {
-		out[i] = d.cfg.Clean(s, d.p)
-	}
-	return withValue(e, out)
+	return d.scrubValues(e, in, vr(e))
 }
 
 // Deidentification Method codes, CID 7050.
@@ -552,6 +603,8 @@ var methodCodes = []struct {
 }{
 	{"113100", "Basic Application Confidentiality Profile", func(*deid) bool { return true }},
 	{"113101", "Clean Pixel Data Option", func(d *deid) bool { return d.pixelsMasked }},
+	{"113103", "Clean Graphics Option", func(d *deid) bool { return d.opts.CleanGraphics }},
+	{"113104", "Clean Structured Content Option", func(d *deid) bool { return d.opts.CleanStructuredContent }},
 	{"113105", "Clean Descriptors Option", func(d *deid) bool { return d.opts.CleanDescriptors && d.cfg.Clean != nil }},
 	{"113106", "Retain Longitudinal Temporal Information Full Dates Option", func(d *deid) bool { return d.opts.RetainLongitudinalFullDates }},
 	{"113107", "Retain Longitudinal Temporal Information Modified Dates Option", func(d *deid) bool {
