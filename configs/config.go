@@ -93,6 +93,10 @@ type DICOM struct {
 	// ExamineAll runs OCR on every native image, not only on modalities
 	// known to carry burned-in text (needs the ocr build; slower).
 	ExamineAll bool `yaml:"examine_all"`
+	// StrictNoText quarantines secondary capture and "other" images in
+	// which OCR finds no text (the strict profile); by default they are
+	// stored, the record saying "burned-in check: OCR, no text".
+	StrictNoText bool `yaml:"strict_no_text"`
 }
 
 // Mask is a burned-in text region mask for a device.
