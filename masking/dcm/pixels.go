@@ -161,9 +161,9 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 	if px.encapsulated {
 		if !decodable(ts) {
 			if optional {
-				return masking.Quarantine("encapsulated pixel data cannot be examined for text")
+				return masking.Quarantine("encapsulated pixel data (%s) cannot be examined for text", codecName(ts))
 			}
-			return masking.Quarantine("burned-in text in encapsulated pixel data cannot be masked")
+			return masking.Quarantine("burned-in text in encapsulated pixel data (%s) cannot be masked: no decoder", codecName(ts))
 		}
 		if err := d.transcode(px, ts); err != nil {
 			return err
@@ -329,6 +329,32 @@ func (g *cellGrid) covered(i int, boxes []masking.Box) bool {
 		}
 	}
 	return false
+}
+
+// codecName names the codec of an encapsulated transfer syntax for a
+// quarantine reason (a fixed name, never a value of the file).
+func codecName(ts string) string {
+	switch ts {
+	case "1.2.840.10008.1.2.4.50":
+		return "JPEG Baseline"
+	case "1.2.840.10008.1.2.4.51":
+		return "JPEG Extended 12-bit"
+	case "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70":
+		return "JPEG Lossless"
+	case "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81":
+		return "JPEG-LS"
+	case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91":
+		return "JPEG 2000"
+	case "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203":
+		return "HTJ2K"
+	case "1.2.840.10008.1.2.4.100", "1.2.840.10008.1.2.4.101", "1.2.840.10008.1.2.4.102", "1.2.840.10008.1.2.4.103", "1.2.840.10008.1.2.4.104", "1.2.840.10008.1.2.4.105", "1.2.840.10008.1.2.4.106":
+		return "MPEG video"
+	case "1.2.840.10008.1.2.4.107", "1.2.840.10008.1.2.4.108":
+		return "HEVC video"
+	case "1.2.840.10008.1.2.5":
+		return "RLE Lossless"
+	}
+	return "unknown codec"
 }
 
 // embeddedOverlay reports whether an overlay plane is stored in the unused
