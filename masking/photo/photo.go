@@ -117,8 +117,14 @@ func kind(head []byte) string {
 		return "tiff"
 	case len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WEBP":
 		return "webp"
-	case len(head) >= 12 && string(head[4:8]) == "ftyp" && (string(head[8:12]) == "heic" || string(head[8:12]) == "heix" || string(head[8:12]) == "mif1" || string(head[8:12]) == "avif"):
+	case len(head) >= 12 && string(head[4:8]) == "ftyp" && heifBrands[string(head[8:12])]:
 		return "heic"
+	case isBMP(head):
+		return "bmp"
+	case bytes.HasPrefix(head, []byte("GIF87a")) || bytes.HasPrefix(head, []byte("GIF89a")):
+		return "gif"
+	case isJXL(head):
+		return "jxl"
 	}
 	return ""
 }
@@ -137,7 +143,7 @@ func maxPixels(o masking.Options) int64 {
 func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
 	br := h.getReader(io.LimitReader(src, size))
 	defer h.putReader(br)
-	head, _ := br.Peek(16)
+	head, _ := br.Peek(18)
 	switch kind(head) {
 	case "jpeg":
 		return h.jpeg(ctx, dst, br, size, o)
@@ -148,7 +154,13 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 	case "webp":
 		return h.decoded(ctx, dst, br, o, "webp")
 	case "heic":
-		return masking.Result{}, masking.Quarantine("HEIC/AVIF photo: no decoder available; convert to JPEG before upload")
+		return h.heif(ctx, dst, br, o)
+	case "bmp":
+		return h.bmp(ctx, dst, br, o)
+	case "gif":
+		return h.gif(ctx, dst, br, o)
+	case "jxl":
+		return masking.Result{}, masking.Quarantine("JPEG XL photo: no decoder in this build; convert to JPEG or PNG before upload")
 	}
 	return masking.Result{}, masking.Quarantine("unsupported photo type")
 }
