@@ -1,5 +1,6 @@
-// Package photo de-identifies photographs (SEC-PSE-4): JPEG, PNG, TIFF and
-// WebP. It implements masking.Handler.
+// Package photo de-identifies photographs (SEC-PSE-4): JPEG, PNG, TIFF,
+// WebP, BMP, GIF, and HEIC/HEIF/AVIF with the "heif" build tag (libheif).
+// JPEG XL is quarantined naming the format. It implements masking.Handler.
 //
 // # Metadata
 //
@@ -12,8 +13,11 @@
 // rewritten chunk by chunk: tEXt, zTXt, iTXt, eXIf, tIME and unknown
 // ancillary chunks are dropped; iCCP is kept. TIFF files are decoded and
 // re-encoded (no metadata survives). WebP files are decoded and written as
-// PNG (there is no pure-Go WebP encoder). HEIC has no decoder here and is
-// quarantined.
+// PNG (there is no pure-Go WebP encoder). BMP and single-frame GIF files
+// are written as PNG, animated GIFs as GIF (Go's encoder writes no comment
+// or application extension). HEIC/HEIF/AVIF files are decoded by libheif
+// (primary image only, rotation baked in) and written as JPEG; without the
+// "heif" tag they are quarantined.
 //
 // # Visible content
 //
