@@ -2,6 +2,7 @@ package photo_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"image"
 	"image/color"
 	"image/gif"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
 
 	"hdw/masking"
 )
@@ -174,4 +176,88 @@ func TestSEC_PSE_4_JXLQuarantinedNamingFormat(t *testing.T) {
 	if !masking.IsQuarantine(err) || !strings.Contains(err.Error(), "JPEG XL") {
 		t.Fatalf("err %v, want a quarantine naming JPEG XL", err)
 	}
+}
+
+// multiTIFF joins single-page TIFFs made by x/image/tiff into one file:
+// each page's offsets are moved by where the page lands.
+func multiTIFF(t *testing.T, pages ...image.Image) []byte {
+	t.Helper()
+	out := []byte("II*\x00\x00\x00\x00\x00")
+	next := 4
+	for _, p := range pages {
+		var b bytes.Buffer
+		if err := tiff.Encode(&b, p, nil); err != nil {
+			t.Fatal(err)
+		}
+		d := b.Bytes()
+		base := uint32(len(out) - 8) // page bytes after its own 8-byte header
+		out = append(out, d[8:]...)
+		ifd := binary.LittleEndian.Uint32(d[4:8]) + base
+		binary.LittleEndian.PutUint32(out[next:], ifd)
+		n := int(binary.LittleEndian.Uint16(out[ifd:]))
+		for i := 0; i < n; i++ {
+			e := out[int(ifd)+2+12*i:]
+			tag, typ, count := binary.LittleEndian.Uint16(e), binary.LittleEndian.Uint16(e[2:]), binary.LittleEndian.Uint32(e[4:])
+			size := map[uint16]uint32{3: 2, 4: 4, 5: 8}[typ] * count
+			if tag == 273 || size > 4 { // strip offsets, or an offset to the values
+				if tag == 273 && count > 1 {
+					t.Fatal("test pages must be one strip")
+				}
+				binary.LittleEndian.PutUint32(e[8:], binary.LittleEndian.Uint32(e[8:])+base)
+			}
+		}
+		next = int(ifd) + 2 + 12*n
+	}
+	return out
+}
+
+// TestSEC_PSE_4_TIFFMultiPage: every page of a multi-page TIFF comes out,
+// pixel for pixel, and the tags exiftool plants (ImageDescription,
+// Artist, XMP) in the pages do not.
+func TestSEC_PSE_4_TIFFMultiPage(t *testing.T) {
+	a, b := testImage(32, 24), testImage(20, 30)
+	in := multiTIFF(t, a, b)
+	in = exifPlant(t, in, ".tif", "-IFD0:Artist="+plantMarker, "-IFD0:ImageDescription="+plantMarker, "-XMP-dc:Creator="+plantMarker, "-IFD1:Artist="+plantMarker)
+	out, res, err := deid(t, in, masking.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, out, ".tif")
+	if d := exiftoolDump(t, out, ".tif"); !strings.Contains(d, "[IFD1]") {
+		t.Errorf("second page missing:\n%s", d)
+	}
+	t.Logf("actions %v", res.Actions)
+	pages, err := decodePages(out)
+	if err != nil || len(pages) != 2 {
+		t.Fatalf("%v, %d pages", err, len(pages))
+	}
+	for i, want := range []image.Image{a, b} {
+		got := pages[i]
+		if got.Bounds().Size() != want.Bounds().Size() {
+			t.Fatalf("page %d: size %v", i, got.Bounds())
+		}
+		for _, p := range []image.Point{{0, 0}, {5, 5}, {15, 20}} {
+			if rgb(got.At(p.X, p.Y)) != rgb(want.At(p.X, p.Y)) {
+				t.Errorf("page %d pixel %v changed", i, p)
+			}
+		}
+	}
+}
+
+// decodePages decodes each page of a little-endian TIFF by pointing the
+// header at it.
+func decodePages(data []byte) ([]image.Image, error) {
+	var out []image.Image
+	d := append([]byte(nil), data...)
+	for off := binary.LittleEndian.Uint32(data[4:8]); off != 0; {
+		binary.LittleEndian.PutUint32(d[4:8], off)
+		img, err := tiff.Decode(bytes.NewReader(d))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, img)
+		n := int(binary.LittleEndian.Uint16(data[off:]))
+		off = binary.LittleEndian.Uint32(data[int(off)+2+12*n:])
+	}
+	return out, nil
 }
