@@ -553,6 +553,9 @@ func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options)
 		boxes = append(boxes, faces...)
 		nEyes = len(eyes)
 		boxes = append(boxes, eyes...)
+		// Barcodes and QR codes are looked for with the faces (the
+		// visible-content pass): they encode patient numbers.
+		boxes = append(boxes, h.codes(*img)...)
 	}
 	if len(boxes) == 0 {
 		return 0, 0, nil
