@@ -556,6 +556,11 @@ func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options)
 		// Barcodes and QR codes are looked for with the faces (the
 		// visible-content pass): they encode patient numbers.
 		boxes = append(boxes, h.codes(*img)...)
+		words, err := h.text(ctx, *img, o.OCR)
+		if err != nil {
+			return 0, 0, err
+		}
+		boxes = append(boxes, words...)
 	}
 	if len(boxes) == 0 {
 		return 0, 0, nil
