@@ -25,8 +25,12 @@
 // by the pigo cascade (github.com/esimov/pigo, MIT, cascade/facefinder)
 // are filled opaque with a margin that covers the eyes; the eyes located in
 // each face by pigo's puploc cascade (cascade/puploc) are filled too and
-// counted in Result.Actions (masked-eyes:N). The operator's boxes (manifest
-// mask_boxes) are always filled. Masking re-encodes the image
+// counted in Result.Actions (masked-eyes:N); detections of low score are
+// masked too. With the faces, QR, Data Matrix and 1D barcodes that gozxing
+// decodes are filled with their quiet zone, and, when Options.OCR is set
+// (the ocr build), every word Tesseract reads in the photo (reduced to
+// 2048 px) is filled. The operator's boxes (manifest mask_boxes) are
+// always filled. Masking re-encodes the image
 // (JPEG quality 95, ICC kept).
 //
 // # Streaming
