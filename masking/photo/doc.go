@@ -1,6 +1,7 @@
 // Package photo de-identifies photographs (SEC-PSE-4): JPEG, PNG, TIFF,
 // WebP, BMP, GIF, and HEIC/HEIF/AVIF with the "heif" build tag (libheif).
-// JPEG XL is quarantined naming the format. It implements masking.Handler.
+// and JPEG XL with the "jxl" build tag (libjxl); without a tag those
+// formats are quarantined naming them. It implements masking.Handler.
 //
 // # Metadata
 //

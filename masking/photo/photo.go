@@ -160,7 +160,7 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 	case "gif":
 		return h.gif(ctx, dst, br, o)
 	case "jxl":
-		return masking.Result{}, masking.Quarantine("JPEG XL photo: no decoder in this build; convert to JPEG or PNG before upload")
+		return h.jxl(ctx, dst, br, o)
 	}
 	return masking.Result{}, masking.Quarantine("unsupported photo type")
 }
