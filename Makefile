@@ -5,8 +5,8 @@ BIN := bin/hdw
 CACHE ?= $(HOME)/.cache/hdw
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
-TAGS ?= $(shell test -f /usr/include/tesseract/baseapi.h && echo ocr)
-APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr libtesseract-dev time bc openssl
+TAGS ?= $(shell test -f /usr/include/tesseract/baseapi.h && echo ocr) $(shell pkg-config --exists libheif 2>/dev/null && echo heif) $(shell pkg-config --exists libjxl 2>/dev/null && echo jxl)
+APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr libtesseract-dev libheif-dev libheif-examples libjxl-dev libjxl-tools pkg-config time bc openssl
 export HDW_CACHE := $(CACHE)
 
 .PHONY: trace all build demo test unit race lint fuzz bench bench-peers bench-s3 bench-export bench-diff integration deps servers clean
@@ -22,8 +22,9 @@ demo: build
 
 ## deps: Debian packages the tests use as independent checkers (dcmtk, exiftool, gdcm, dicom3tools, tesseract)
 deps:
-	@missing=""; for c in dcmdump exiftool gdcmanon dciodvfy tesseract bc /usr/bin/time; do command -v $$c >/dev/null || missing=1; done; \
+	@missing=""; for c in dcmdump exiftool gdcmanon dciodvfy tesseract heif-enc cjxl bc /usr/bin/time; do command -v $$c >/dev/null || missing=1; done; \
 	test -f /usr/include/tesseract/baseapi.h || missing=1; \
+	pkg-config --exists libheif libjxl 2>/dev/null || missing=1; \
 	if [ -n "$$missing" ]; then \
 	  echo "make: installing $(APT_PKGS)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -45,7 +46,7 @@ test: deps servers
 	bash scripts/dicom-samples.sh "$(CACHE)/dicom-samples" >/dev/null && export HDW_DICOM_SAMPLES="$(CACHE)/dicom-samples/files"; \
 	$(GO) vet ./...; \
 	$(GO) test -count=1 -timeout 40m ./...; \
-	$(GO) test -count=1 -timeout 20m -tags ocr ./masking/...
+	$(GO) test -count=1 -timeout 20m -tags 'ocr heif jxl' ./masking/...
 
 unit:
 	$(GO) test ./...

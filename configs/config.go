@@ -96,6 +96,10 @@ type DICOM struct {
 	// Profile names the Annex E options profile (masking/dcm): research
 	// (the default), basic or strict; the fields above add options to it.
 	Profile string `yaml:"profile"`
+	// StrictNoText quarantines secondary capture and "other" images in
+	// which OCR finds no text (the strict profile); by default they are
+	// stored, the record saying "burned-in check: OCR, no text".
+	StrictNoText bool `yaml:"strict_no_text"`
 }
 
 // Mask is a burned-in text region mask for a device.

@@ -57,6 +57,9 @@ type DICOMSpec struct {
 	SkipPixelData            bool   // writes no PixelData (a corrupt file)
 	TruncatePixelData        bool   // declares more rows than the pixel data holds
 	OmitBurnedInAnnotationAt bool   // writes no BurnedInAnnotation at all
+	// Frames8, when set, gives the 8-bit samples (Rows*Cols each) of every
+	// frame instead of the generated body (BitsAllocated is then 8).
+	Frames8 [][]byte
 
 	// Marker, when set, is planted as an identifier in the file meta
 	// (Source Application Entity Title, Private Information), in a
@@ -197,8 +200,11 @@ func fillDefaults(s *DICOMSpec) {
 			s.BitsAllocated = 8
 		}
 	}
-	if s.TransferSyntax == JPEGBaseline {
+	if s.TransferSyntax == JPEGBaseline || len(s.Frames8) > 0 {
 		s.BitsAllocated = 8
+	}
+	if len(s.Frames8) > 0 {
+		s.Frames = len(s.Frames8)
 	}
 }
 
@@ -265,6 +271,9 @@ func pixelData(s DICOMSpec) (*dicom.Element, error) {
 		text = textMask(label, s.Rows, s.Cols)
 	}
 	frameBytes := func(f int) []byte {
+		if f < len(s.Frames8) && bpp == 1 {
+			return append([]byte(nil), s.Frames8[f]...)
+		}
 		b := make([]byte, frameLen)
 		for y := 0; y < s.Rows; y++ {
 			for x := 0; x < s.Cols; x++ {

@@ -8,7 +8,7 @@ import (
 
 // handlers composes the format handlers of the de-identifier.
 func handlers() []masking.Handler {
-	return []masking.Handler{dcm.New(dcm.Config{Clean: masking.ScrubText, ExamineAll: st.cfg.DICOM.ExamineAll}), photo.New(photo.Config{})}
+	return []masking.Handler{dcm.New(dcm.Config{Clean: masking.ScrubText, ExamineAll: st.cfg.DICOM.ExamineAll, StrictNoText: st.cfg.DICOM.StrictNoText}), photo.New(photo.Config{})}
 }
 
 var scrubText = masking.ScrubText

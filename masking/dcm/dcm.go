@@ -47,6 +47,10 @@ type Config struct {
 	// found is blanked, an image without text passes. Encapsulated images
 	// that cannot be examined are then quarantined.
 	ExamineAll bool
+	// StrictNoText quarantines secondary capture and "other" images in
+	// which OCR finds no text (the strict profile); by default they are
+	// stored with the action [ActionOCRNoText].
+	StrictNoText bool
 }
 
 // DefaultOptions returns the default Annex E options: the "research"

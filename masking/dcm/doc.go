@@ -37,12 +37,17 @@
 // Files with BurnedInAnnotation YES, modalities US, SC, OT, XC, ES, GM, DOC
 // and secondary capture, ultrasound, document and visible light SOP classes
 // are examined: pixels are blanked in configured device masks and operator
-// boxes, else in the text bands an OCR [masking.TextFinder] locates (package
-// ocr, behind the "ocr" build tag). RLE Lossless and JPEG Baseline frames are
-// decoded for this and written native (Explicit VR Little Endian); other
-// encapsulated syntaxes that need masking are quarantined, as are files
-// whose text cannot be located and external-camera photographs without
-// operator boxes. [Config].ExamineAll extends OCR to every native image.
+// boxes, else in the padded word boxes an OCR [masking.TextFinder] locates
+// (package ocr, behind the "ocr" build tag) on the first, middle and last
+// frames and on every frame with sharp-edged content where no frame was
+// read; the union is blanked on every frame and nothing else changes. RLE
+// Lossless and JPEG Baseline frames are decoded for this and written native
+// (Explicit VR Little Endian); other encapsulated syntaxes that need
+// masking are quarantined, as are files whose text cannot be located and
+// external-camera photographs without operator boxes. Secondary capture and
+// "other" images in which OCR finds no text are stored with the action
+// [ActionOCRNoText] unless [Config].StrictNoText is set.
+// [Config].ExamineAll extends OCR to every native image.
 // Pixel data that needs no edit is written byte-identical.
 //
 // # Fail closed

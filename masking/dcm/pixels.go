@@ -2,6 +2,7 @@ package dcm
 
 import (
 	"context"
+	"image"
 	"strings"
 
 	"github.com/suyashkumar/dicom"
@@ -160,9 +161,9 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 	if px.encapsulated {
 		if !decodable(ts) {
 			if optional {
-				return masking.Quarantine("encapsulated pixel data cannot be examined for text")
+				return masking.Quarantine("encapsulated pixel data (%s) cannot be examined for text", codecName(ts))
 			}
-			return masking.Quarantine("burned-in text in encapsulated pixel data cannot be masked")
+			return masking.Quarantine("burned-in text in encapsulated pixel data (%s) cannot be masked: no decoder", codecName(ts))
 		}
 		if err := d.transcode(px, ts); err != nil {
 			return err
@@ -190,22 +191,20 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 		if d.o.OCR == nil {
 			return masking.Quarantine("burned-in text: no mask configured and no ocr")
 		}
-		for f := 0; f < px.frames; f++ {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			gray := render8(px, f)
-			found, err := d.o.OCR.FindText(ctx, gray, px.cols, px.rows)
-			if err != nil {
-				return masking.Quarantine("burned-in text: ocr failed")
-			}
-			for _, b := range found {
-				boxes = append(boxes, pad(b, px))
-			}
+		found, err := d.ocrFrames(ctx, px)
+		if err != nil {
+			return err
 		}
+		boxes = append(boxes, found...)
 		if len(boxes) == 0 {
 			if optional {
 				d.actions = append(d.actions, "pixels:ocr:none")
+				return nil
+			}
+			if d.noTextStored(px) {
+				// Secondary capture and "other" images often hold no text
+				// at all: every OCR pass found none (SEC-PSE-4).
+				d.actions = append(d.actions, ActionOCRNoText)
 				return nil
 			}
 			return masking.Quarantine("burned-in text not located")
@@ -215,6 +214,147 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 	blank(px, boxes)
 	d.pixelsMasked = true
 	return nil
+}
+
+// ActionOCRNoText is the action of a secondary capture or "other" image
+// stored because every OCR pass found no text in it.
+const ActionOCRNoText = "burned-in check: OCR, no text"
+
+// noTextStored reports whether an image in which OCR finds no text is
+// stored rather than quarantined: secondary capture and "other" images
+// that do not declare burned-in text, unless the strict profile is on.
+func (d *deid) noTextStored(px *pixels) bool {
+	if d.cfg.StrictNoText || px.burnedIn == "YES" {
+		return false
+	}
+	return d.modality == "SC" || d.modality == "OT" || strings.HasPrefix(d.sopClass, "1.2.840.10008.5.1.4.1.1.7")
+}
+
+// ocrFrames runs OCR on the frames that may show text and returns the
+// padded word boxes found, to be masked on every frame. Read are the
+// first, middle and last frames, then every frame with sharp-edged
+// content (text is drawn with sharp edges; anatomy rarely is) in a cell
+// of the image that neither a box found so far nor an already read frame
+// covers: text that appears late in a cine loop is read.
+func (d *deid) ocrFrames(ctx context.Context, px *pixels) ([]masking.Box, error) {
+	var boxes []masking.Box
+	read := make([]bool, px.frames)
+	g := newCellGrid(px.cols, px.rows)
+	seen := make([]bool, len(g.cells))
+	run := func(f int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		read[f] = true
+		gray := render8(px, f)
+		found, err := d.o.OCR.FindText(ctx, gray, px.cols, px.rows)
+		if err != nil {
+			return masking.Quarantine("burned-in text: ocr failed")
+		}
+		for _, b := range found {
+			boxes = append(boxes, pad(b, px))
+		}
+		for i, on := range g.sharp(gray) {
+			seen[i] = seen[i] || on
+		}
+		return nil
+	}
+	for _, f := range []int{0, px.frames / 2, px.frames - 1} {
+		if !read[f] {
+			if err := run(f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for f := 0; f < px.frames; f++ {
+		if read[f] {
+			continue
+		}
+		cells := g.sharp(render8(px, f))
+		for i, on := range cells {
+			if on && !seen[i] && !g.covered(i, boxes) {
+				if err := run(f); err != nil {
+					return nil, err
+				}
+				break
+			}
+		}
+	}
+	return boxes, nil
+}
+
+// cellGrid divides an image into cells of cellSize pixels.
+type cellGrid struct {
+	w, h, cw, ch int
+	cells        []image.Rectangle
+}
+
+const cellSize = 16
+
+func newCellGrid(w, h int) *cellGrid {
+	g := &cellGrid{w: w, h: h, cw: (w + cellSize - 1) / cellSize, ch: (h + cellSize - 1) / cellSize}
+	for cy := 0; cy < g.ch; cy++ {
+		for cx := 0; cx < g.cw; cx++ {
+			g.cells = append(g.cells, image.Rect(cx*cellSize, cy*cellSize, min(w, (cx+1)*cellSize), min(h, (cy+1)*cellSize)))
+		}
+	}
+	return g
+}
+
+// sharp marks the cells holding at least 4 pixel pairs whose values differ
+// by 64 or more (of 255) horizontally: glyph strokes.
+func (g *cellGrid) sharp(gray []byte) []bool {
+	count := make([]int, len(g.cells))
+	for y := 0; y < g.h; y++ {
+		row := gray[y*g.w : (y+1)*g.w]
+		for x := 1; x < g.w; x++ {
+			if d := int(row[x]) - int(row[x-1]); d >= 64 || d <= -64 {
+				count[(y/cellSize)*g.cw+x/cellSize]++
+			}
+		}
+	}
+	out := make([]bool, len(count))
+	for i, n := range count {
+		out[i] = n >= 4
+	}
+	return out
+}
+
+// covered reports whether cell i lies inside one of boxes.
+func (g *cellGrid) covered(i int, boxes []masking.Box) bool {
+	c := g.cells[i]
+	for _, b := range boxes {
+		if b.X0 <= c.Min.X && b.Y0 <= c.Min.Y && b.X1 >= c.Max.X && b.Y1 >= c.Max.Y {
+			return true
+		}
+	}
+	return false
+}
+
+// codecName names the codec of an encapsulated transfer syntax for a
+// quarantine reason (a fixed name, never a value of the file).
+func codecName(ts string) string {
+	switch ts {
+	case "1.2.840.10008.1.2.4.50":
+		return "JPEG Baseline"
+	case "1.2.840.10008.1.2.4.51":
+		return "JPEG Extended 12-bit"
+	case "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70":
+		return "JPEG Lossless"
+	case "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81":
+		return "JPEG-LS"
+	case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91":
+		return "JPEG 2000"
+	case "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203":
+		return "HTJ2K"
+	case "1.2.840.10008.1.2.4.100", "1.2.840.10008.1.2.4.101", "1.2.840.10008.1.2.4.102", "1.2.840.10008.1.2.4.103", "1.2.840.10008.1.2.4.104", "1.2.840.10008.1.2.4.105", "1.2.840.10008.1.2.4.106":
+		return "MPEG video"
+	case "1.2.840.10008.1.2.4.107", "1.2.840.10008.1.2.4.108":
+		return "HEVC video"
+	case "1.2.840.10008.1.2.5":
+		return "RLE Lossless"
+	}
+	return "unknown codec"
 }
 
 // embeddedOverlay reports whether an overlay plane is stored in the unused
@@ -261,13 +401,12 @@ func clearHighBits(px *pixels, highBit int, signed bool) {
 	}
 }
 
-// pad grows an OCR text box by half its height (at least 2 pixels)
-// vertically and by twice its height horizontally, so that glyph edges and
-// characters next to the recognized ones are covered.
+// pad grows an OCR word box by a few pixels on every side (2 plus a sixth
+// of its smaller side), so that antialiased glyph edges are covered and
+// nothing else (SEC-PSE-4: the image around the text stays bit-identical).
 func pad(b masking.Box, px *pixels) masking.Box {
-	h := b.Y1 - b.Y0
-	m := max(2, h/2)
-	return masking.Box{X0: max(0, b.X0-2*h), Y0: max(0, b.Y0-m), X1: min(px.cols, b.X1+2*h), Y1: min(px.rows, b.Y1+m)}
+	m := 2 + min(b.X1-b.X0, b.Y1-b.Y0)/6
+	return masking.Box{X0: max(0, b.X0-m), Y0: max(0, b.Y0-m), X1: min(px.cols, b.X1+m), Y1: min(px.rows, b.Y1+m)}
 }
 
 // blank zeroes the boxes in every frame of native pixel data, in place.

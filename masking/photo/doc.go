@@ -1,5 +1,7 @@
-// Package photo de-identifies photographs (SEC-PSE-4): JPEG, PNG, TIFF and
-// WebP. It implements masking.Handler.
+// Package photo de-identifies photographs (SEC-PSE-4): JPEG, PNG, TIFF,
+// WebP, BMP, GIF, and HEIC/HEIF/AVIF with the "heif" build tag (libheif).
+// and JPEG XL with the "jxl" build tag (libjxl); without a tag those
+// formats are quarantined naming them. It implements masking.Handler.
 //
 // # Metadata
 //
@@ -12,8 +14,11 @@
 // rewritten chunk by chunk: tEXt, zTXt, iTXt, eXIf, tIME and unknown
 // ancillary chunks are dropped; iCCP is kept. TIFF files are decoded and
 // re-encoded (no metadata survives). WebP files are decoded and written as
-// PNG (there is no pure-Go WebP encoder). HEIC has no decoder here and is
-// quarantined.
+// PNG (there is no pure-Go WebP encoder). BMP and single-frame GIF files
+// are written as PNG, animated GIFs as GIF (Go's encoder writes no comment
+// or application extension). HEIC/HEIF/AVIF files are decoded by libheif
+// (primary image only, rotation baked in) and written as JPEG; without the
+// "heif" tag they are quarantined.
 //
 // # Visible content
 //
@@ -21,8 +26,12 @@
 // by the pigo cascade (github.com/esimov/pigo, MIT, cascade/facefinder)
 // are filled opaque with a margin that covers the eyes; the eyes located in
 // each face by pigo's puploc cascade (cascade/puploc) are filled too and
-// counted in Result.Actions (masked-eyes:N). The operator's boxes (manifest
-// mask_boxes) are always filled. Masking re-encodes the image
+// counted in Result.Actions (masked-eyes:N); detections of low score are
+// masked too. With the faces, QR, Data Matrix and 1D barcodes that gozxing
+// decodes are filled with their quiet zone, and, when Options.OCR is set
+// (the ocr build), every word Tesseract reads in the photo (reduced to
+// 2048 px) is filled. The operator's boxes (manifest mask_boxes) are
+// always filled. Masking re-encodes the image
 // (JPEG quality 95, ICC kept).
 //
 // # Streaming

@@ -117,8 +117,14 @@ func kind(head []byte) string {
 		return "tiff"
 	case len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WEBP":
 		return "webp"
-	case len(head) >= 12 && string(head[4:8]) == "ftyp" && (string(head[8:12]) == "heic" || string(head[8:12]) == "heix" || string(head[8:12]) == "mif1" || string(head[8:12]) == "avif"):
+	case len(head) >= 12 && string(head[4:8]) == "ftyp" && heifBrands[string(head[8:12])]:
 		return "heic"
+	case isBMP(head):
+		return "bmp"
+	case bytes.HasPrefix(head, []byte("GIF87a")) || bytes.HasPrefix(head, []byte("GIF89a")):
+		return "gif"
+	case isJXL(head):
+		return "jxl"
 	}
 	return ""
 }
@@ -137,7 +143,7 @@ func maxPixels(o masking.Options) int64 {
 func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
 	br := h.getReader(io.LimitReader(src, size))
 	defer h.putReader(br)
-	head, _ := br.Peek(16)
+	head, _ := br.Peek(18)
 	switch kind(head) {
 	case "jpeg":
 		return h.jpeg(ctx, dst, br, size, o)
@@ -148,7 +154,13 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 	case "webp":
 		return h.decoded(ctx, dst, br, o, "webp")
 	case "heic":
-		return masking.Result{}, masking.Quarantine("HEIC/AVIF photo: no decoder available; convert to JPEG before upload")
+		return h.heif(ctx, dst, br, o)
+	case "bmp":
+		return h.bmp(ctx, dst, br, o)
+	case "gif":
+		return h.gif(ctx, dst, br, o)
+	case "jxl":
+		return h.jxl(ctx, dst, br, o)
 	}
 	return masking.Result{}, masking.Quarantine("unsupported photo type")
 }
@@ -541,6 +553,14 @@ func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options)
 		boxes = append(boxes, faces...)
 		nEyes = len(eyes)
 		boxes = append(boxes, eyes...)
+		// Barcodes and QR codes are looked for with the faces (the
+		// visible-content pass): they encode patient numbers.
+		boxes = append(boxes, h.codes(*img)...)
+		words, err := h.text(ctx, *img, o.OCR)
+		if err != nil {
+			return 0, 0, err
+		}
+		boxes = append(boxes, words...)
 	}
 	if len(boxes) == 0 {
 		return 0, 0, nil
@@ -569,7 +589,7 @@ func (h *Handler) faces(img image.Image) (faces, eyes []image.Rectangle) {
 	// at maps a point of the reduced image to the photo.
 	at := func(row, col int) image.Point { return image.Pt(b.Min.X+col*f+f/2, b.Min.Y+row*f+f/2) }
 	for _, d := range dets {
-		if d.Q < 5 {
+		if d.Q < faceMinQ {
 			continue
 		}
 		half := (d.Scale*5/8)*f + f/2
@@ -858,6 +878,13 @@ func (h *Handler) decoded(ctx context.Context, dst io.Writer, r *bufio.Reader, o
 	}
 	var cfg image.Config
 	if format == "tiff" {
+		pages, bo, perr := tiffPages(data)
+		if perr != nil {
+			return masking.Result{}, masking.Quarantine("TIFF structure is damaged (image file directories)")
+		}
+		if len(pages) > 1 {
+			return h.tiffMulti(ctx, dst, data, bo, pages, o)
+		}
 		cfg, err = tiff.DecodeConfig(bytes.NewReader(data))
 	} else {
 		cfg, err = webp.DecodeConfig(bytes.NewReader(data))
@@ -895,4 +922,51 @@ func (h *Handler) decoded(ctx context.Context, dst io.Writer, r *bufio.Reader, o
 	return res, png.Encode(dst, img)
 }
 
+// tiffMulti masks every page of a multi-page TIFF and writes them all
+// again (lossless, only the tags describing the pixels).
+func (h *Handler) tiffMulti(ctx context.Context, dst io.Writer, data []byte, bo binary.ByteOrder, pages []uint32, o masking.Options) (masking.Result, error) {
+	var total int64
+	for _, off := range pages {
+		first := bo.Uint32(data[4:8])
+		bo.PutUint32(data[4:8], off)
+		cfg, err := tiff.DecodeConfig(bytes.NewReader(data))
+		bo.PutUint32(data[4:8], first)
+		if err != nil {
+			return masking.Result{}, masking.Quarantine("TIFF page header cannot be read")
+		}
+		total += int64(cfg.Width) * int64(cfg.Height)
+		if total > maxPixels(o) {
+			return masking.Result{}, masking.Quarantine("TIFF pages exceed the pixel limit (%d pages)", len(pages))
+		}
+	}
+	release, err := h.pixels.acquire(ctx, total)
+	if err != nil {
+		return masking.Result{}, err
+	}
+	defer release()
+	var imgs []image.Image
+	regions, eyes := 0, 0
+	for _, off := range pages {
+		img, err := decodeTIFFPage(data, bo, off)
+		if err != nil {
+			return masking.Result{}, masking.Quarantine("TIFF page cannot be decoded")
+		}
+		n, e, err := h.mask(ctx, &img, o)
+		if err != nil {
+			return masking.Result{}, err
+		}
+		regions, eyes = regions+n, eyes+e
+		imgs = append(imgs, img)
+	}
+	res := masking.Result{Format: "tiff", Ext: ".tif", Actions: []string{"tiff:re-encoded", fmt.Sprintf("tiff:pages:%d", len(imgs)), fmt.Sprintf("masked-regions:%d", regions), fmt.Sprintf("masked-eyes:%d", eyes)}}
+	return res, writeTIFFPages(dst, imgs)
+}
+
 var _ = errors.New
+
+// faceMinQ is the pigo score below which a detection is not taken for a
+// face. Low-confidence detections are masked anyway (fail closed): on the
+// labeled set (faceeval_internal_test.go) a score of 1 finds the
+// half-covered face that 2 to 5 miss, for one false face in five
+// face-free photos.
+var faceMinQ float32 = 1

@@ -20,4 +20,7 @@ type Config struct {
 	// Scale upsamples small images before recognition; default 2 for
 	// images narrower than 512 pixels, else 1.
 	Scale int
+	// NoRotation skips the passes on the image turned by 90 and 270
+	// degrees (vertical labels); they double the cost.
+	NoRotation bool
 }

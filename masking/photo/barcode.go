@@ -1,0 +1,175 @@
+package photo
+
+import (
+	"image"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/datamatrix"
+	mqr "github.com/makiuchi-d/gozxing/multi/qrcode"
+	"github.com/makiuchi-d/gozxing/oned"
+)
+
+// maxBarcodes bounds the barcodes looked for in one photo (each found one
+// is blanked in a working copy and the search starts again).
+const maxBarcodes = 16
+
+// barcodes returns the regions of the QR codes, Data Matrix codes and 1D
+// barcodes (Code 128, Code 39, Code 93, Codabar, EAN-8/13, UPC-A/E, ITF)
+// that gozxing decodes in g (w x h, 8-bit grey), padded by their quiet
+// zone: wristbands and specimen labels encode the patient number
+// (SEC-PSE-4). A code that does not decode is not found.
+func barcodes(g []byte, w, h int) []image.Rectangle {
+	work := image.NewGray(image.Rect(0, 0, w, h))
+	copy(work.Pix, g)
+	hints := map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true}
+	var out []image.Rectangle
+	blank := func(r image.Rectangle) {
+		r = r.Intersect(work.Bounds())
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			row := work.Pix[y*w : (y+1)*w]
+			for x := r.Min.X; x < r.Max.X; x++ {
+				row[x] = 128
+			}
+		}
+	}
+	bitmap := func() *gozxing.BinaryBitmap {
+		bm, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(gozxing.NewLuminanceSourceFromImage(work)))
+		if err != nil {
+			return nil
+		}
+		return bm
+	}
+	// 2D codes: every QR code at once, then Data Matrix one at a time.
+	if bm := bitmap(); bm != nil {
+		if rs, err := mqr.NewQRCodeMultiReader().DecodeMultiple(bm, hints); err == nil {
+			for _, r := range rs {
+				box := square(r.GetResultPoints())
+				out = append(out, box)
+				blank(box)
+			}
+		}
+	}
+	readers := []gozxing.Reader{datamatrix.NewDataMatrixReader(), oned.NewCode128Reader(), oned.NewCode39Reader(),
+		oned.NewCode93Reader(), oned.NewCodaBarReader(), oned.NewMultiFormatUPCEANReader(nil), oned.NewITFReader()}
+	for _, rd := range readers {
+		for len(out) < maxBarcodes {
+			bm := bitmap()
+			if bm == nil {
+				break
+			}
+			r, err := rd.Decode(bm, hints)
+			if err != nil {
+				break
+			}
+			pts := r.GetResultPoints()
+			var box image.Rectangle
+			if r.GetBarcodeFormat() == gozxing.BarcodeFormat_DATA_MATRIX {
+				box = square(pts)
+			} else {
+				box = bars(work, pts)
+			}
+			if box.Empty() {
+				break
+			}
+			out = append(out, box)
+			blank(box)
+		}
+	}
+	return out
+}
+
+// square is the box of a 2D code's finder points, grown by a quarter of
+// its size on every side (the points are module centres inside the
+// code; the quiet zone is four modules).
+func square(pts []gozxing.ResultPoint) image.Rectangle {
+	r := pointsBox(pts)
+	m := max(r.Dx(), r.Dy())/4 + 4
+	return r.Inset(-m)
+}
+
+func pointsBox(pts []gozxing.ResultPoint) image.Rectangle {
+	r := image.Rectangle{}
+	for i, p := range pts {
+		q := image.Rect(int(p.GetX()), int(p.GetY()), int(p.GetX())+1, int(p.GetY())+1)
+		if i == 0 {
+			r = q
+		} else {
+			r = r.Union(q)
+		}
+	}
+	return r
+}
+
+// bars grows the scan line of a 1D barcode (its end points, on one row or
+// one column) over the rows or columns that repeat its pattern, plus a
+// margin: the whole height of the bars and their quiet zones.
+func bars(g *image.Gray, pts []gozxing.ResultPoint) image.Rectangle {
+	if len(pts) < 2 {
+		return image.Rectangle{}
+	}
+	r := pointsBox(pts)
+	horizontal := r.Dx() >= r.Dy()
+	// line returns the binarized profile along row (or column) k.
+	line := func(k int) []bool {
+		var v []byte
+		if horizontal {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				v = append(v, g.GrayAt(x, k).Y)
+			}
+		} else {
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				v = append(v, g.GrayAt(k, y).Y)
+			}
+		}
+		sum := 0
+		for _, c := range v {
+			sum += int(c)
+		}
+		out := make([]bool, len(v))
+		for i, c := range v {
+			out[i] = int(c)*len(v) < sum
+		}
+		return out
+	}
+	same := func(a, b []bool) bool {
+		n := 0
+		for i := range a {
+			if a[i] == b[i] {
+				n++
+			}
+		}
+		return n*100 >= 85*len(a)
+	}
+	lo, hi, limit := r.Min.Y, r.Max.Y-1, g.Bounds().Dy()
+	if !horizontal {
+		lo, hi, limit = r.Min.X, r.Max.X-1, g.Bounds().Dx()
+	}
+	ref := line(lo)
+	for lo > 0 && same(line(lo-1), ref) {
+		lo--
+	}
+	for hi < limit-1 && same(line(hi+1), ref) {
+		hi++
+	}
+	length := max(r.Dx(), r.Dy())
+	m := length/10 + 4
+	if horizontal {
+		return image.Rect(r.Min.X, lo, r.Max.X, hi+1).Inset(-m)
+	}
+	return image.Rect(lo, r.Min.Y, hi+1, r.Max.Y).Inset(-m)
+}
+
+// codeMaxSide bounds the longer side of the grey image barcodes are
+// looked for in: larger photos are reduced by an integer factor first.
+const codeMaxSide = 4096
+
+// codes returns the barcode regions of img in its coordinates.
+func (h *Handler) codes(img image.Image) []image.Rectangle {
+	b := img.Bounds()
+	g, cols, rows, f := reduce(grayPixels(img), b.Dx(), b.Dy(), codeMaxSide)
+	var out []image.Rectangle
+	for _, r := range barcodes(g, cols, rows) {
+		out = append(out, image.Rect(r.Min.X*f, r.Min.Y*f, r.Max.X*f+f, r.Max.Y*f+f).Add(b.Min))
+	}
+	return out
+}

@@ -1,0 +1,116 @@
+//go:build heif
+
+package photo
+
+/*
+#cgo pkg-config: libheif
+#include <stdlib.h>
+#include <string.h>
+#include <libheif/heif.h>
+
+// hdw_heif_open reads the primary image of a HEIF file from memory and
+// returns its size (after transformations), or an error code.
+static int hdw_heif_open(const void *data, size_t n, struct heif_context **ctx, struct heif_image_handle **h, int *w, int *ht) {
+	*ctx = heif_context_alloc();
+	if (!*ctx) return 1;
+	struct heif_error err = heif_context_read_from_memory_without_copy(*ctx, data, n, NULL);
+	if (err.code != heif_error_Ok) return 2;
+	err = heif_context_get_primary_image_handle(*ctx, h);
+	if (err.code != heif_error_Ok) return 3;
+	*w = heif_image_handle_get_width(*h);
+	*ht = heif_image_handle_get_height(*h);
+	return 0;
+}
+
+// hdw_heif_decode decodes the primary image as interleaved RGB with its
+// rotation and mirroring applied, into out (w*h*3 bytes).
+static int hdw_heif_decode(struct heif_image_handle *h, unsigned char *out, int w, int ht) {
+	struct heif_image *img = NULL;
+	struct heif_decoding_options *opt = heif_decoding_options_alloc();
+	opt->ignore_transformations = 0;
+	struct heif_error err = heif_decode_image(h, &img, heif_colorspace_RGB, heif_chroma_interleaved_RGB, opt);
+	heif_decoding_options_free(opt);
+	if (err.code != heif_error_Ok) return 4;
+	if (heif_image_get_width(img, heif_channel_interleaved) != w || heif_image_get_height(img, heif_channel_interleaved) != ht) {
+		heif_image_release(img);
+		return 5;
+	}
+	int stride = 0;
+	const uint8_t *p = heif_image_get_plane_readonly(img, heif_channel_interleaved, &stride);
+	if (!p) { heif_image_release(img); return 6; }
+	for (int y = 0; y < ht; y++) memcpy(out + (size_t)y*w*3, p + (size_t)y*stride, (size_t)w*3);
+	heif_image_release(img);
+	return 0;
+}
+
+static void hdw_heif_close(struct heif_context *ctx, struct heif_image_handle *h) {
+	if (h) heif_image_handle_release(h);
+	if (ctx) heif_context_free(ctx);
+}
+*/
+import "C"
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"image"
+	"io"
+	"unsafe"
+
+	"hdw/masking"
+)
+
+// heif decodes the primary image of a HEIC, HEIF or AVIF file with
+// Debian's libheif (build tag "heif"), its rotation and mirroring (irot,
+// imir) baked in, masks it and writes it as JPEG at quality 95. Nothing
+// else of the file is read: EXIF, XMP, thumbnails, depth and auxiliary
+// images, and every other item are dropped.
+func (h *Handler) heif(ctx context.Context, dst io.Writer, r *bufio.Reader, o masking.Options) (masking.Result, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return masking.Result{}, err
+	}
+	if len(data) == 0 {
+		return masking.Result{}, masking.Quarantine("HEIF file is empty")
+	}
+	cdata := C.CBytes(data)
+	defer C.free(cdata)
+	var hctx *C.struct_heif_context
+	var handle *C.struct_heif_image_handle
+	var cw, ch C.int
+	rc := C.hdw_heif_open(cdata, C.size_t(len(data)), &hctx, &handle, &cw, &ch)
+	defer C.hdw_heif_close(hctx, handle)
+	if rc != 0 {
+		return masking.Result{}, masking.Quarantine("HEIF/AVIF structure cannot be read")
+	}
+	w, hgt := int(cw), int(ch)
+	if w <= 0 || hgt <= 0 || int64(w)*int64(hgt) > maxPixels(o) {
+		return masking.Result{}, masking.Quarantine("image dimensions exceed limit (%dx%d)", w, hgt)
+	}
+	release, err := h.pixels.acquire(ctx, int64(w)*int64(hgt))
+	if err != nil {
+		return masking.Result{}, err
+	}
+	defer release()
+	rgb := C.malloc(C.size_t(w * hgt * 3))
+	if rgb == nil {
+		return masking.Result{}, fmt.Errorf("photo: heif: out of memory")
+	}
+	defer C.free(rgb)
+	if C.hdw_heif_decode(handle, (*C.uchar)(rgb), cw, ch) != 0 {
+		return masking.Result{}, masking.Quarantine("HEIF/AVIF image cannot be decoded (codec missing or damaged)")
+	}
+	src := unsafe.Slice((*byte)(rgb), w*hgt*3)
+	rgba := image.NewRGBA(image.Rect(0, 0, w, hgt))
+	for i, j := 0, 0; i < len(src); i, j = i+3, j+4 {
+		rgba.Pix[j], rgba.Pix[j+1], rgba.Pix[j+2], rgba.Pix[j+3] = src[i], src[i+1], src[i+2], 0xFF
+	}
+	img := image.Image(rgba)
+	n, eyes, err := h.mask(ctx, &img, o)
+	if err != nil {
+		return masking.Result{}, err
+	}
+	res := masking.Result{Format: "jpeg", Ext: ".jpg", Actions: []string{"heif:re-encoded-jpeg", "orientation:baked", fmt.Sprintf("masked-regions:%d", n), fmt.Sprintf("masked-eyes:%d", eyes)}}
+	return res, encodeJPEG(dst, img, nil)
+}

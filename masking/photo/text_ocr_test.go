@@ -1,0 +1,81 @@
+//go:build ocr
+
+package photo_test
+
+import (
+	"bytes"
+	"image"
+	"image/draw"
+	"image/png"
+	"testing"
+
+	"hdw/masking"
+	"hdw/masking/dcm/ocr"
+	"hdw/synth"
+)
+
+// TestSEC_PSE_4_PhotoTextMasked: a name and a patient number written on a
+// label in a photo are read by Tesseract and masked word by word; pixels
+// away from them are unchanged.
+func TestSEC_PSE_4_PhotoTextMasked(t *testing.T) {
+	f, err := ocr.New(ocr.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := synth.Anatomy(480, 320, 9)
+	var texts []*image.Alpha
+	var boxes []image.Rectangle
+	for _, ts := range []synth.TextSpec{
+		{Text: "DUPONT MARIE", X: 20, Y: 20, Size: 18, Gray: 250},
+		{Text: "IPP 4471239", X: 260, Y: 270, Size: 16, Gray: 240},
+	} {
+		cov, box, err := synth.DrawText(g, ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts, boxes = append(texts, cov), append(boxes, box)
+	}
+	rgba := image.NewRGBA(g.Bounds())
+	draw.Draw(rgba, rgba.Bounds(), g, image.Point{}, draw.Src)
+	var in bytes.Buffer
+	if err := png.Encode(&in, rgba); err != nil {
+		t.Fatal(err)
+	}
+	out, res, err := deid(t, in.Bytes(), masking.Options{Faces: true, OCR: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("actions %v", res.Actions)
+	got, err := png.Decode(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, cov := range texts {
+		var text, hit int
+		for y := 0; y < 320; y++ {
+			for x := 0; x < 480; x++ {
+				if cov.AlphaAt(x, y).A < 128 {
+					continue
+				}
+				text++
+				if rgb(got.At(x, y)) != rgb(rgba.At(x, y)) {
+					hit++
+				}
+			}
+		}
+		if hit*100 < 95*text {
+			t.Errorf("text %d: %d of %d text pixels masked", i, hit, text)
+		}
+	}
+	for y := 0; y < 320; y++ {
+		for x := 0; x < 480; x++ {
+			near := false
+			for _, b := range boxes {
+				near = near || image.Pt(x, y).In(b.Inset(-10))
+			}
+			if !near && rgb(got.At(x, y)) != rgb(rgba.At(x, y)) {
+				t.Fatalf("pixel (%d,%d) changed away from the text", x, y)
+			}
+		}
+	}
+}
