@@ -620,12 +620,28 @@ func manifestKey(ctx context.Context, opt Options) (string, error) {
 		return opt.ManifestKey, nil
 	}
 	for _, k := range []string{"manifest.csv", "manifest.parquet"} {
-		if _, err := opt.Source.Stat(ctx, k); err == nil {
+		_, err := opt.Source.Stat(ctx, k)
+		if err == nil {
 			return k, nil
 		}
+		if !errors.Is(err, objstore.ErrNotExist) {
+			// Credentials, bucket, network, region: say which, not "no manifest".
+			return "", fmt.Errorf("read source %s: %w", opt.Source, safeErr(err))
+		}
 	}
-	return "", ErrNoManifest
+	// No manifest: a missing bucket (S3 answers a HEAD with a bare 404) or
+	// an empty prefix (a mistyped or doubled prefix) says so.
+	for _, err := range opt.Source.List(ctx, "") {
+		if err != nil {
+			return "", fmt.Errorf("list source %s: %w", opt.Source, safeErr(err))
+		}
+		return "", ErrNoManifest
+	}
+	return "", fmt.Errorf("%w: %s", ErrSourceEmpty, opt.Source)
 }
+
+// ErrSourceEmpty means the source holds no object at all.
+var ErrSourceEmpty = errors.New("the source is empty (no object under this prefix or folder): check the bucket and prefix (a missing or doubled client folder?) or that the upload finished")
 
 // planned is an ingest's source: its listing and its open manifest. The
 // manifest is not held: run streams its rows, paired with their images, to

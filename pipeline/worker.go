@@ -161,11 +161,15 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 	if w.obj.Size > p.maxBytes() {
 		return fmt.Sprintf("file of %d bytes exceeds the limit of %d bytes (ingest.max_file_bytes)", w.obj.Size, p.maxBytes())
 	}
-	src, err := p.opt.Source.Open(ctx, w.obj.Key)
+	rc, err := p.opt.Source.Open(ctx, w.obj.Key)
 	if err != nil {
-		return "cannot read the file from the source; rerun to retry"
+		return sourceReason(err)
 	}
-	defer src.Close()
+	defer rc.Close()
+	// A read that fails (network, storage) is a fault of the source, not a
+	// damaged file: its reason says so whatever the de-identifier makes of
+	// the truncated stream.
+	src := &faultReader{r: rc}
 	o := p.opt.Mask
 	o.UIDs = p.wk.UID
 	o.Boxes = append(append([]masking.Box(nil), o.Boxes...), w.row.Boxes...)
@@ -187,6 +191,12 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 	}
 	if err != nil {
 		objstore.Abort(dst)
+		if src.err != nil {
+			if ctx.Err() != nil {
+				return "run interrupted during this item"
+			}
+			return sourceReason(src.err)
+		}
 		var q *masking.QuarantineError
 		if errors.As(err, &q) {
 			return q.Reason
@@ -207,6 +217,48 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 		r.imageKey = key
 	}
 	return ""
+}
+
+// sourceReason is the quarantine reason of a source object that could not
+// be read: a refused special file, or a store fault (nothing about the
+// file's content; a rerun retries it).
+func sourceReason(err error) string {
+	switch {
+	case errors.Is(err, objstore.ErrNotRegular):
+		return "refused: " + objstore.ErrNotRegular.Error()
+	case errors.Is(err, objstore.ErrNotExist):
+		return "the file disappeared from the source during the run; upload it again and rerun"
+	case objstore.IsStoreFault(err):
+		return "reading the source failed (" + storeFault(err) + "), not a problem of the file; rerun to retry"
+	}
+	return "reading the source failed (I/O or network error), not a problem of the file; rerun to retry"
+}
+
+func storeFault(err error) string {
+	for _, e := range []error{objstore.ErrAccessDenied, objstore.ErrNoBucket, objstore.ErrUnreachable, objstore.ErrWrongRegion} {
+		if errors.Is(err, e) {
+			s := e.Error()
+			if i := strings.Index(s, ":"); i > 0 {
+				s = s[:i]
+			}
+			return s
+		}
+	}
+	return "I/O error"
+}
+
+// faultReader remembers the first read error of a source object other than EOF.
+type faultReader struct {
+	r   io.Reader
+	err error
+}
+
+func (f *faultReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err != nil && err != io.EOF && f.err == nil {
+		f.err = err
+	}
+	return n, err
 }
 
 type nopCloser struct{ io.Writer }
