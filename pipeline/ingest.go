@@ -74,6 +74,9 @@ type Options struct {
 	Progress     Progress
 	Now          func() time.Time
 	LeaseTTL     time.Duration
+	// Encoding and Delimiter of a CSV manifest (CSVOptions).
+	Encoding  string
+	Delimiter rune
 	// BatchItems is the most items of one batch (0: DefaultBatchItems). A
 	// larger run commits several batches, one after the other.
 	BatchItems int
@@ -114,8 +117,12 @@ type Summary struct {
 	Purged      int64    `json:"purged_source_objects"`
 	PurgeFailed int64    `json:"purge_failed,omitempty"`
 	Orphans     int64    `json:"orphan_batches_removed"`
-	Items       []Item   `json:"items,omitempty"`
-	Seconds     float64  `json:"seconds"`
+	// NotCommitted counts the items of batches that were not committed
+	// (interrupted run, write failure): not in the counts above, processed
+	// again by a rerun.
+	NotCommitted int64   `json:"not_committed,omitempty"`
+	Items        []Item  `json:"items,omitempty"`
+	Seconds      float64 `json:"seconds"`
 }
 
 // ErrNoManifest means the source has no manifest.
@@ -349,7 +356,9 @@ type batchOpts struct {
 // that remain), then its commit, then the purge of its sources. Its counts
 // are added to sum. An error means this batch was not committed (earlier
 // ones stay).
-func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error {
+func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err error) {
+	var bs Summary // this batch's counts
+	counted := false
 	wh, opt, log := bo.wh, bo.opt, bo.opt.Logger
 	limit := opt.BatchItems
 	if limit <= 0 {
@@ -428,7 +437,6 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error
 	}
 	go func() { wg.Wait(); close(results) }()
 
-	var bs Summary // this batch's counts
 	var sources []string
 	var objects []warehouse.ObjectRef
 	var ingestedObjs []string
@@ -462,18 +470,27 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error
 			sources = append(sources, r.w.sourceID)
 		case Quarantined:
 			bs.Quarantined++
-			sum.Items = append(sum.Items, Item{Ref: r.w.ref, Outcome: Quarantined, Reason: r.reason})
+			bs.Items = append(bs.Items, Item{Ref: r.w.ref, Outcome: Quarantined, Reason: r.reason})
 		case Rejected:
 			bs.Rejected++
 			if r.opposed {
 				bs.Opposed++
 			}
-			sum.Items = append(sum.Items, Item{Ref: r.w.ref, Outcome: Rejected, Reason: r.reason})
+			bs.Items = append(bs.Items, Item{Ref: r.w.ref, Outcome: Rejected, Reason: r.reason})
 		}
 	}
 	stopLease()
 	leaseWG.Wait()
-	sum.add(&bs)
+	// The run's summary counts a batch once it is committed (or has
+	// nothing to commit): an interrupted or failed batch is counted as not
+	// committed, and a rerun processes its items again (issue 23).
+	defer func() {
+		if counted {
+			sum.add(&bs)
+		} else {
+			sum.NotCommitted += bs.Seen
+		}
+	}()
 
 	planErr := error(nil)
 	if !f.more(ctx) && f.closed {
@@ -500,11 +517,13 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error
 	}
 	if opt.DryRun {
 		tabs.abort()
+		counted = true
 		return nil
 	}
 	if bs.Ingested == 0 {
 		tabs.abort()
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
+		counted = true
 		return nil
 	}
 	tabRefs, err := tabs.close()
@@ -527,6 +546,7 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
 		return fmt.Errorf("write commit record, batch not committed: %w", err)
 	}
+	counted = true
 	if sum.Batch == "" {
 		sum.Batch = batch
 	}
@@ -561,6 +581,7 @@ func (s *Summary) add(b *Summary) {
 	s.Genetic += b.Genetic
 	s.BytesIn += b.BytesIn
 	s.BytesOut += b.BytesOut
+	s.Items = append(s.Items, b.Items...)
 }
 
 func pseudoKey(ctx context.Context, k Keys, name string) (*pseudo.Keyed, error) {
@@ -742,7 +763,9 @@ func objSourceID(wk *pseudo.Keyed, opt Options, obj *objstore.Info) string {
 func (pl *planned) run(ctx context.Context, opt Options, wk *pseudo.Keyed, committed map[string]bool, emit func(*work) error) (skipped int64, err error) {
 	defer pl.close()
 	objs, mname := &pl.objs, pl.mname
-	read := ReadCSV
+	read := func(r io.Reader, file string, d *configs.Dictionary, _ int, fn func(*Row, error) error) error {
+		return ReadCSVWith(r, file, d, CSVOptions{Encoding: opt.Encoding, Delimiter: opt.Delimiter}, fn)
+	}
 	if strings.HasSuffix(strings.ToLower(mname), ".parquet") {
 		read = func(r io.Reader, file string, d *configs.Dictionary, _ int, fn func(*Row, error) error) error {
 			return ReadParquet(r, file, d, fn)
