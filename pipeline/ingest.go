@@ -74,6 +74,9 @@ type Options struct {
 	Progress     Progress
 	Now          func() time.Time
 	LeaseTTL     time.Duration
+	// Wait makes a run that finds another ingest running wait for it
+	// instead of stopping with ErrIngestRunning.
+	Wait bool
 	// Encoding and Delimiter of a CSV manifest (CSVOptions).
 	Encoding  string
 	Delimiter rune
@@ -108,15 +111,18 @@ type Summary struct {
 	Quarantined int64    `json:"quarantined"`
 	Rejected    int64    `json:"rejected"`
 	Opposed     int64    `json:"opposed"` // rejected because the person opposed (CNIL 9.7)
-	Skipped     int64    `json:"skipped_already_committed"`
-	Images      int64    `json:"images"`
-	Records     int64    `json:"records"`
-	Genetic     int64    `json:"genetic_records"`
-	BytesIn     int64    `json:"bytes_in"`
-	BytesOut    int64    `json:"bytes_out"`
-	Purged      int64    `json:"purged_source_objects"`
-	PurgeFailed int64    `json:"purge_failed,omitempty"`
-	Orphans     int64    `json:"orphan_batches_removed"`
+	// Duplicates: rejected because the same image content is already
+	// stored for the same person (an earlier run, or this one).
+	Duplicates  int64 `json:"duplicates"`
+	Skipped     int64 `json:"skipped_already_committed"`
+	Images      int64 `json:"images"`
+	Records     int64 `json:"records"`
+	Genetic     int64 `json:"genetic_records"`
+	BytesIn     int64 `json:"bytes_in"`
+	BytesOut    int64 `json:"bytes_out"`
+	Purged      int64 `json:"purged_source_objects"`
+	PurgeFailed int64 `json:"purge_failed,omitempty"`
+	Orphans     int64 `json:"orphan_batches_removed"`
 	// NotCommitted counts the items of batches that were not committed
 	// (interrupted run, write failure): not in the counts above, processed
 	// again by a rerun.
@@ -148,8 +154,12 @@ type result struct {
 	res      masking.Result
 	sha      string
 	size     int64
-	pseudo   string
-	rec      map[string]string
+	// duplicate: same content already stored for the person; dedupeID:
+	// the content id this item claimed (kept in the commit's sources).
+	duplicate bool
+	dedupeID  string
+	pseudo    string
+	rec       map[string]string
 }
 
 // Ingest runs one batch. A global failure (keys, warehouse, manifest header)
@@ -198,6 +208,20 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 
 	sum := &Summary{DryRun: opt.DryRun}
 	if !opt.DryRun {
+		// One ingest at a time per warehouse (per shard): issue 23.
+		runCtx, lostLease := context.WithCancelCause(ctx)
+		defer lostLease(nil)
+		release, err := acquireRun(ctx, wh.St, opt, func() {
+			lostLease(errors.New("the ingest lease was taken by another run (this run could not renew it in time)"))
+		})
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		ctx = runCtx
+		if _, err := cleanCommittedLeases(ctx, wh.St); err != nil {
+			return nil, fmt.Errorf("clean batch leases: %w", err)
+		}
 		n, err := RemoveOrphans(ctx, wh, opt.Now())
 		if err != nil {
 			return nil, fmt.Errorf("remove orphan batches: %w", err)
@@ -266,6 +290,7 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	// run keeps the batches it committed (a rerun skips them).
 	f := &feed{jobs: jobs}
 	bo := batchOpts{wh: wh, opt: opt, deid: deid, wk: wk, pk: pk, ok: ok, opposed: opposed,
+		dedupe:  &dedupe{committed: committed, run: map[string]bool{}},
 		planErr: func() error { return planErr }}
 	for first := true; first || f.more(ctx); first = false {
 		if err := ingestBatch(ctx, bo, f, sum); err != nil {
@@ -349,6 +374,7 @@ type batchOpts struct {
 	deid       Deidentifier
 	wk, pk, ok *pseudo.Keyed
 	opposed    map[string]bool
+	dedupe     *dedupe
 	planErr    func() error // the producer's error, once its items are all taken
 }
 
@@ -428,7 +454,7 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p := worker{wh: wh, opt: opt, deid: bo.deid, wk: bo.wk.Clone(), pk: bo.pk.Clone(), ok: bo.ok.Clone(), opposed: bo.opposed, dek: deks[keys.Health], batch: batch}
+			p := worker{wh: wh, opt: opt, deid: bo.deid, wk: bo.wk.Clone(), pk: bo.pk.Clone(), ok: bo.ok.Clone(), opposed: bo.opposed, dek: deks[keys.Health], batch: batch, dedupe: bo.dedupe}
 			defer p.wipe()
 			for w := range jobs {
 				results <- p.process(ctx, w)
@@ -468,6 +494,9 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err 
 				bs.Genetic++
 			}
 			sources = append(sources, r.w.sourceID)
+			if r.dedupeID != "" {
+				sources = append(sources, r.dedupeID)
+			}
 		case Quarantined:
 			bs.Quarantined++
 			bs.Items = append(bs.Items, Item{Ref: r.w.ref, Outcome: Quarantined, Reason: r.reason})
@@ -475,6 +504,9 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err 
 			bs.Rejected++
 			if r.opposed {
 				bs.Opposed++
+			}
+			if r.duplicate {
+				bs.Duplicates++
 			}
 			bs.Items = append(bs.Items, Item{Ref: r.w.ref, Outcome: Rejected, Reason: r.reason})
 		}
@@ -576,6 +608,7 @@ func (s *Summary) add(b *Summary) {
 	s.Quarantined += b.Quarantined
 	s.Rejected += b.Rejected
 	s.Opposed += b.Opposed
+	s.Duplicates += b.Duplicates
 	s.Images += b.Images
 	s.Records += b.Records
 	s.Genetic += b.Genetic

@@ -1,0 +1,174 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hdw/masking"
+	"hdw/pipeline"
+	"hdw/warehouse"
+)
+
+// gateDeid is fakeDeid that blocks every image until gate is closed, and
+// says when the first one started.
+type gateDeid struct {
+	gate    chan struct{}
+	started chan struct{}
+	once    sync.Once
+}
+
+func (g *gateDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
+	g.once.Do(func() { close(g.started) })
+	<-g.gate
+	return fakeDeid{}.Deidentify(ctx, dst, src, size, p, o)
+}
+
+func countImages(t *testing.T, e *env) int {
+	t.Helper()
+	n := 0
+	for info, err := range e.wh.St.List(e.ctx, "health/images/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = info
+		n++
+	}
+	return n
+}
+
+// TestIngestOneAtATime: a second ingest on the same warehouse stops with
+// "another ingest (operator, since) is running"; a third with Wait waits,
+// then skips all the first one committed: every image once.
+func TestIngestOneAtATime(t *testing.T) {
+	e := newEnv(t, demoFiles(t))
+	g := &gateDeid{gate: make(chan struct{}), started: make(chan struct{})}
+	opt := func(o *pipeline.Options) {
+		o.Operator, o.LeaseTTL = "alice", 3*time.Second
+	}
+	var first *pipeline.Summary
+	var firstErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		o := pipeline.Options{Source: e.src, SourceID: "test", Workers: 2, ScrubText: scrub, Profile: "ingest"}
+		opt(&o)
+		first, firstErr = pipeline.Ingest(e.ctx, e.wh, e.keys, g, o)
+	}()
+	<-g.started
+	_, err := e.run(t, func(o *pipeline.Options) { o.Operator = "bob" })
+	var re *pipeline.RunningError
+	if !errors.Is(err, pipeline.ErrIngestRunning) || !errors.As(err, &re) || re.Operator != "alice" ||
+		!strings.Contains(err.Error(), "another ingest (alice, since ") {
+		t.Fatalf("second run: %v", err)
+	}
+	waited := make(chan struct{})
+	var third *pipeline.Summary
+	var thirdErr error
+	go func() {
+		defer close(waited)
+		third, thirdErr = e.run(t, func(o *pipeline.Options) { o.Operator, o.Wait, o.LeaseTTL = "carol", true, 300*time.Millisecond })
+	}()
+	time.Sleep(1500 * time.Millisecond) // longer than the first's heartbeat period: its lease stays live
+	select {
+	case <-waited:
+		t.Fatalf("the waiting run did not wait: %v", thirdErr)
+	default:
+	}
+	close(g.gate)
+	<-done
+	<-waited
+	if firstErr != nil || thirdErr != nil {
+		t.Fatal(firstErr, thirdErr)
+	}
+	if first.Ingested != 3 || third.Ingested != 0 || third.Skipped != 3 {
+		t.Fatalf("first %+v\nthird %+v", first, third)
+	}
+	if n := countImages(t, e); n != 2 {
+		t.Fatalf("%d images stored, want 2 (each once)", n)
+	}
+	if _, err := e.wh.St.Stat(e.ctx, pipeline.RunLeaseKey(0, 0)); err == nil {
+		t.Fatal("the run lease was left behind")
+	}
+}
+
+// TestIngestStaleLeasesCleaned: a run lease whose run died (expired) is
+// removed by the next run, and so is a batch lease left after its commit.
+func TestIngestStaleLeasesCleaned(t *testing.T) {
+	e := newEnv(t, demoFiles(t))
+	sum, err := e.run(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A run that died after its commit, before removing its leases.
+	left := warehouse.PendingKey(sum.Batch)
+	warehouse.WriteJSON(e.ctx, e.wh.St, left, map[string]any{"batch": sum.Batch, "expires": time.Now().Add(time.Hour)})
+	warehouse.WriteJSON(e.ctx, e.wh.St, pipeline.RunLeaseKey(0, 0), map[string]any{"token": "x", "operator": "dead", "since": time.Now().Add(-time.Hour), "expires": time.Now().Add(-time.Minute)})
+	if _, err := e.run(t, nil); err != nil {
+		t.Fatalf("a stale run lease blocks: %v", err)
+	}
+	if _, err := e.wh.St.Stat(e.ctx, left); err == nil {
+		t.Fatal("the batch lease left after its commit was not cleaned")
+	}
+	// Shards hold one lease each: two shards run at once.
+	if pipeline.RunLeaseKey(1, 4) == pipeline.RunLeaseKey(2, 4) || pipeline.RunLeaseKey(1, 4) == pipeline.RunLeaseKey(0, 0) {
+		t.Fatal("shard leases must differ")
+	}
+}
+
+// TestIngestContentDedupePerPerson: the same image content for the same
+// person (copied into another folder, uploaded again) is stored once; the
+// copies are rejected as duplicates and counted; the same content for
+// another person is not a duplicate. The index holds keyed hashes only.
+func TestIngestContentDedupePerPerson(t *testing.T) {
+	n1 := nir(t, "1850578006084")
+	files := map[string]string{
+		"manifest.csv": "file,nir,last_name,first_name,birth_date,sex\n" +
+			"DUPONT/a.img," + n1 + ",Dupont,Jean,1960-03-14,M\n" +
+			"copy/DUPONT/a.img," + n1 + ",Dupont,Jean,1960-03-14,M\n" +
+			"b.img,,Durand,Alice,1970-01-02,F\n",
+		"DUPONT/a.img":      "IMG same bytes",
+		"copy/DUPONT/a.img": "IMG same bytes",
+		"b.img":             "IMG same bytes",
+	}
+	e := newEnv(t, files)
+	sum, err := e.run(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Ingested != 2 || sum.Duplicates != 1 || sum.Rejected != 1 || sum.Seen != 3 {
+		t.Fatalf("%+v", sum)
+	}
+	// The same files uploaded again under other names: all duplicates.
+	e2 := *e
+	e2src := newEnv(t, map[string]string{
+		"manifest.csv": "file,nir,last_name,first_name,birth_date,sex\nagain.img," + n1 + ",Dupont,Jean,1960-03-14,M\n",
+		"again.img":    "IMG same bytes",
+	}).src
+	e2.src = e2src
+	sum2, err := e2.run(t, func(o *pipeline.Options) { o.SourceID = "another upload" })
+	if err != nil && sum2 == nil {
+		t.Fatal(err)
+	}
+	if sum2.Ingested != 0 || sum2.Duplicates != 1 {
+		t.Fatalf("re-upload: %+v", sum2)
+	}
+	if n := countImages(t, e); n != 2 {
+		t.Fatalf("%d images stored, want 2", n)
+	}
+	for info := range e.wh.St.List(e.ctx, "batches/") {
+		rc, _ := e.wh.St.Open(e.ctx, info.Key)
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		for _, bad := range []string{"DUPONT", "a.img", n1, "same bytes"} {
+			if bytes.Contains(b, []byte(bad)) {
+				t.Fatalf("commit record holds %q", bad)
+			}
+		}
+	}
+}
