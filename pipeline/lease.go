@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -48,6 +49,17 @@ type runLease struct {
 	Shard    string    `json:"shard,omitempty"`
 	Since    time.Time `json:"since"`
 	Expires  time.Time `json:"expires"`
+	// Host and PID of the run: a run on the same host whose process is
+	// gone (killed with SIGKILL) left a stale lease before its expiry.
+	Host string `json:"host,omitempty"`
+	PID  int    `json:"pid,omitempty"`
+}
+
+// dead reports whether the lease's run is known to be gone: same host, no
+// such process.
+func (l runLease) dead() bool {
+	h, err := os.Hostname()
+	return err == nil && l.Host != "" && l.Host == h && l.PID > 0 && l.PID != os.Getpid() && !processAlive(l.PID)
 }
 
 // RunLeaseKey is the key of the lease of a run (shard i of n, or the whole warehouse).
@@ -68,6 +80,8 @@ func acquireRun(ctx context.Context, st objstore.Store, opt Options, lost func()
 	if opt.Shards > 1 {
 		me.Shard = fmt.Sprintf("%d/%d", opt.Shard, opt.Shards)
 	}
+	me.Host, _ = os.Hostname()
+	me.PID = os.Getpid()
 	if me.Operator == "" {
 		me.Operator = "unknown operator"
 	}
@@ -91,7 +105,7 @@ func acquireRun(ctx context.Context, st objstore.Store, opt Options, lost func()
 			}
 			return nil, fmt.Errorf("read the ingest lease: %w", rerr)
 		}
-		if opt.Now().After(other.Expires) {
+		if opt.Now().After(other.Expires) || other.dead() {
 			// Stale: its run died. Remove it and try again.
 			st.Delete(ctx, key)
 			continue

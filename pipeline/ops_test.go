@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -114,6 +116,16 @@ func TestIngestStaleLeasesCleaned(t *testing.T) {
 	}
 	if _, err := e.wh.St.Stat(e.ctx, left); err == nil {
 		t.Fatal("the batch lease left after its commit was not cleaned")
+	}
+	// A run killed with SIGKILL on this host: its lease is live for an hour
+	// more, but its process is gone.
+	dead := exec.Command("true")
+	dead.Run()
+	host, _ := os.Hostname()
+	warehouse.WriteJSON(e.ctx, e.wh.St, pipeline.RunLeaseKey(0, 0), map[string]any{"token": "y", "operator": "killed", "since": time.Now(),
+		"expires": time.Now().Add(time.Hour), "host": host, "pid": dead.ProcessState.Pid()})
+	if _, err := e.run(t, nil); err != nil {
+		t.Fatalf("the lease of a dead process blocks: %v", err)
 	}
 	// Shards hold one lease each: two shards run at once.
 	if pipeline.RunLeaseKey(1, 4) == pipeline.RunLeaseKey(2, 4) || pipeline.RunLeaseKey(1, 4) == pipeline.RunLeaseKey(0, 0) {
