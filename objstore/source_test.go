@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -95,5 +96,36 @@ func TestSourcePurgeRemovesEmptiedFolders(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatal("the root was removed")
+	}
+}
+
+// TestLocalFileModes: every object hdw writes in a local store is 0600,
+// write-once objects (commit records, audit segments) 0400, folders 0700,
+// whatever the umask.
+func TestLocalFileModes(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "wh")
+	l, err := objstore.NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	w, _ := l.Create(ctx, "a/b/data.bin")
+	w.Write([]byte("x"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.PutIfAbsent(ctx, "batches/x.json", strings.NewReader("{}")); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{"a/b/data.bin": 0o600, "batches/x.json": 0o400, "a": 0o700, "a/b": 0o700, "batches": 0o700, ".": 0o700} {
+		fi, err := os.Stat(filepath.Join(dir, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: %o, want %o", p, fi.Mode().Perm(), want)
+		}
 	}
 }

@@ -377,7 +377,7 @@ func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 	if err := os.WriteFile(filepath.Join(out, "data.parquet"), data, 0o600); err != nil {
 		return err
 	}
-	cf, err := os.Create(filepath.Join(out, "data.csv"))
+	cf, err := os.OpenFile(filepath.Join(out, "data.csv"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600) // every file hdw writes: 0600 (issue 23)
 	if err != nil {
 		return err
 	}

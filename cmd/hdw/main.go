@@ -73,7 +73,7 @@ func main() {
 func startProfiles(cpu, mem string) (stop func()) {
 	var cf *os.File
 	if cpu != "" {
-		f, err := os.Create(cpu)
+		f, err := os.OpenFile(cpu, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err == nil && pprof.StartCPUProfile(f) == nil {
 			cf = f
 		} else {
@@ -86,7 +86,7 @@ func startProfiles(cpu, mem string) (stop func()) {
 			cf.Close()
 		}
 		if mem != "" {
-			f, err := os.Create(mem)
+			f, err := os.OpenFile(mem, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "hdw: HDW_MEMPROFILE: %v\n", err)
 				return
