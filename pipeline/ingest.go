@@ -80,6 +80,9 @@ type Options struct {
 	// Encoding and Delimiter of a CSV manifest (CSVOptions).
 	Encoding  string
 	Delimiter rune
+	// done collects the manifest rows committed (this run or an earlier
+	// one), for --purge-source's manifest rewrite.
+	done *rowSet
 	// BatchItems is the most items of one batch (0: DefaultBatchItems). A
 	// larger run commits several batches, one after the other.
 	BatchItems int
@@ -126,9 +129,12 @@ type Summary struct {
 	// NotCommitted counts the items of batches that were not committed
 	// (interrupted run, write failure): not in the counts above, processed
 	// again by a rerun.
-	NotCommitted int64   `json:"not_committed,omitempty"`
-	Items        []Item  `json:"items,omitempty"`
-	Seconds      float64 `json:"seconds"`
+	NotCommitted int64 `json:"not_committed,omitempty"`
+	// ManifestRewritten: --purge-source rewrote the manifest to the rows
+	// that were not ingested (the ingested rows' lines are gone).
+	ManifestRewritten bool    `json:"manifest_rewritten,omitempty"`
+	Items             []Item  `json:"items,omitempty"`
+	Seconds           float64 `json:"seconds"`
 }
 
 // ErrNoManifest means the source has no manifest.
@@ -141,6 +147,7 @@ type work struct {
 	rowErr   error
 	obj      *objstore.Info
 	ref      string
+	rowN     int // manifest row (0: an image without a row)
 	sourceID string
 	shardKey string
 }
@@ -237,6 +244,9 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 		return nil, err
 	}
 
+	if opt.PurgeSource && !opt.DryRun && opt.Manifest == nil {
+		opt.done = &rowSet{m: map[int]bool{}}
+	}
 	pl, err := openPlan(ctx, opt)
 	if err != nil {
 		return nil, err
@@ -313,11 +323,21 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	if opt.DryRun {
 		return sum, nil
 	}
-	// SEC-ALI-1: the manifest goes last, once every row is ingested.
-	if opt.PurgeSource && sum.Quarantined == 0 && sum.Rejected == 0 && opt.Manifest == nil && len(sum.Batches) > 0 {
+	// SEC-ALI-1: the manifest goes last, once every row is ingested; else
+	// it is rewritten to the rows that stay (quarantined, rejected).
+	if opt.PurgeSource && opt.Manifest == nil && opt.done != nil && opt.done.len() > 0 {
 		if mk, err := manifestKey(ctx, opt); err == nil {
-			if opt.Source.Delete(ctx, mk) == nil {
-				sum.Purged++
+			if sum.Quarantined == 0 && sum.Rejected == 0 {
+				if opt.Source.Delete(ctx, mk) == nil {
+					sum.Purged++
+				}
+			} else if !strings.HasSuffix(strings.ToLower(mk), ".parquet") {
+				if err := rewriteManifest(ctx, opt, mk, opt.done); err != nil {
+					opt.Logger.WarnContext(ctx, "manifest rewrite failed", "error", safeErr(err).Error())
+					sum.PurgeFailed++
+				} else {
+					sum.ManifestRewritten = true
+				}
 			}
 		}
 	}
@@ -464,6 +484,8 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err 
 	go func() { wg.Wait(); close(results) }()
 
 	var sources []string
+	var doneRows []int
+	var contents []string
 	var objects []warehouse.ObjectRef
 	var ingestedObjs []string
 	var writeErr error
@@ -494,8 +516,11 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err 
 				bs.Genetic++
 			}
 			sources = append(sources, r.w.sourceID)
+			if r.w.rowN > 0 {
+				doneRows = append(doneRows, r.w.rowN)
+			}
 			if r.dedupeID != "" {
-				sources = append(sources, r.dedupeID)
+				contents = append(contents, r.dedupeID)
 			}
 		case Quarantined:
 			bs.Quarantined++
@@ -567,7 +592,7 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err 
 	sort.Strings(sources)
 	c := warehouse.Commit{
 		Batch: batch, Created: opt.Now().UTC(), Profile: opt.Profile, Operator: opt.Operator, Client: opt.Client,
-		Sources: sources, Objects: objects,
+		Sources: sources, Contents: contents, Objects: objects,
 		Counts: map[string]int64{"seen": bs.Seen, "ingested": bs.Ingested, "quarantined": bs.Quarantined,
 			"rejected": bs.Rejected, "images": bs.Images, "records": bs.Records, "genetic": bs.Genetic, "opposed": bs.Opposed},
 	}
@@ -579,6 +604,11 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err 
 		return fmt.Errorf("write commit record, batch not committed: %w", err)
 	}
 	counted = true
+	if opt.done != nil {
+		for _, n := range doneRows {
+			opt.done.add(n)
+		}
+	}
 	if sum.Batch == "" {
 		sum.Batch = batch
 	}
@@ -811,6 +841,9 @@ func (pl *planned) run(ctx context.Context, opt Options, wk *pseudo.Keyed, commi
 		}
 		if w.sourceID != "" && committed[w.sourceID] {
 			skipped++
+			if w.rowN > 0 && opt.done != nil {
+				opt.done.add(w.rowN)
+			}
 			return nil
 		}
 		return emit(w) // emit stops on ctx
@@ -833,6 +866,7 @@ func (pl *planned) run(ctx context.Context, opt Options, wk *pseudo.Keyed, commi
 		} else if row != nil {
 			rowNum = row.N
 		}
+		w.rowN = rowNum
 		w.ref = fmt.Sprintf("%s row %d", mname, rowNum)
 		if w.shardKey == "" {
 			w.shardKey = fmt.Sprintf("row:%d", rowNum)
@@ -906,6 +940,9 @@ func committedSources(ctx context.Context, wh *warehouse.Warehouse) (map[string]
 	for _, c := range cs {
 		for _, s := range c.Sources {
 			m[s] = true
+		}
+		for _, s := range c.Contents {
+			m["content:"+s] = true
 		}
 	}
 	return m, nil

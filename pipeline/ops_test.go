@@ -7,12 +7,15 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"hdw/masking"
+	"hdw/objstore"
 	"hdw/pipeline"
 	"hdw/warehouse"
 )
@@ -173,7 +176,7 @@ func TestIngestContentDedupePerPerson(t *testing.T) {
 	if n := countImages(t, e); n != 2 {
 		t.Fatalf("%d images stored, want 2", n)
 	}
-	for info := range e.wh.St.List(e.ctx, "batches/") {
+	for info := range e.wh.St.List(e.ctx, "batches/") { // sources and contents
 		rc, _ := e.wh.St.Open(e.ctx, info.Key)
 		b, _ := io.ReadAll(rc)
 		rc.Close()
@@ -182,5 +185,96 @@ func TestIngestContentDedupePerPerson(t *testing.T) {
 				t.Fatalf("commit record holds %q", bad)
 			}
 		}
+	}
+}
+
+// TestSEC_ALI_1_PurgeRewritesManifestAndFolders: --purge-source on an
+// untrusted upload folder removes the ingested files and the folders they
+// emptied (named after patients), and rewrites the manifest to the rows
+// that stay (quarantined, rejected), which a corrected rerun takes.
+func TestSEC_ALI_1_PurgeRewritesManifestAndFolders(t *testing.T) {
+	e := newEnv(t, demoFiles(t))
+	src, err := objstore.NewSource(e.src.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	sum, err := e.run(t, func(o *pipeline.Options) { o.PurgeSource = true; o.Source = src })
+	if err != nil || !sum.ManifestRewritten || sum.Purged != 2 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	if _, err := os.Stat(filepath.Join(e.src.Root(), "DUPONT_Jean")); !os.IsNotExist(err) {
+		t.Fatal("the emptied patient folder was left")
+	}
+	b, _ := os.ReadFile(filepath.Join(e.src.Root(), "manifest.csv"))
+	m := string(b)
+	for _, gone := range []string{"Dupont", "Alice,1970-01-02", "Petit"} {
+		if strings.Contains(m, gone) {
+			t.Fatalf("an ingested row stays in the manifest (%s):\n%s", gone, m)
+		}
+	}
+	for _, stays := range []string{"file,nir,last_name", "1970-13-02", "missing.img", "bad.img"} {
+		if !strings.Contains(m, stays) {
+			t.Fatalf("a row that stays is gone (%s):\n%s", stays, m)
+		}
+	}
+	// The rerun reads the rewritten manifest: nothing ingested twice.
+	sum2, _ := e.run(t, func(o *pipeline.Options) { o.Source = src })
+	if sum2.Ingested != 0 {
+		t.Fatalf("rerun %+v", sum2)
+	}
+}
+
+// TestIngestHostileLocalUpload: a symlink leaving the upload, a FIFO and
+// a symlinked folder named in the manifest are refused, each with its
+// reason in the summary; nothing outside the upload is read; no hang.
+func TestIngestHostileLocalUpload(t *testing.T) {
+	n1 := nir(t, "1850578006084")
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret.img"), []byte("IMG outside DUPONT"), 0o600)
+	e := newEnv(t, map[string]string{
+		"manifest.csv": "file,nir,last_name,first_name,birth_date,sex\n" +
+			"ok.img," + n1 + ",Dupont,Jean,1960-03-14,M\n" +
+			"escape.img,,Durand,Alice,1970-01-02,F\n" +
+			"fifo.img,,Petit,Paul,1980-05-06,M\n" +
+			"linkdir/secret.img,,Roux,Eve,1990-01-01,F\n",
+		"ok.img": "IMG fine",
+	})
+	root := e.src.Root()
+	os.Symlink(filepath.Join(outside, "secret.img"), filepath.Join(root, "escape.img"))
+	os.Symlink(outside, filepath.Join(root, "linkdir"))
+	if err := syscall.Mkfifo(filepath.Join(root, "fifo.img"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := objstore.NewSource(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	opt := pipeline.Options{Source: src, SourceID: "hostile", Workers: 2, ScrubText: scrub, Profile: "ingest"}
+	sum, err := pipeline.Ingest(ctx, e.wh, e.keys, fakeDeid{}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 rows, and the symlinked folder as an entry without a row.
+	if sum.Ingested != 1 || sum.Seen != 5 || sum.Seen != sum.Ingested+sum.Quarantined+sum.Rejected {
+		t.Fatalf("%+v", sum)
+	}
+	refused := 0
+	for _, it := range sum.Items {
+		if strings.Contains(it.Reason, "not a regular file") || strings.Contains(it.Reason, "no such file in the upload") || strings.Contains(it.Ref, "refused entry") {
+			refused++
+		}
+		if strings.Contains(it.Ref+it.Reason, "secret") || strings.Contains(it.Ref+it.Reason, "escape") {
+			t.Fatalf("a name leaks: %+v", it)
+		}
+	}
+	if refused != 4 {
+		t.Fatalf("items %+v", sum.Items)
+	}
+	if bytes.Contains(readStore(t, e, "health/"), []byte("outside")) {
+		t.Fatal("a file outside the upload was ingested")
 	}
 }

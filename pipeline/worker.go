@@ -147,6 +147,9 @@ func (p *worker) opposedByName(row *Row) bool {
 
 func (p *worker) contentRef(ctx context.Context, obj *objstore.Info) string {
 	rc, err := p.opt.Source.Open(ctx, obj.Key)
+	if errors.Is(err, objstore.ErrNotRegular) {
+		return "refused entry (symlink or special file)"
+	}
 	if err != nil {
 		return "unreadable image"
 	}
@@ -447,7 +450,7 @@ func (d *dedupe) id(wk *pseudo.Keyed, pseudonym string, sum []byte) string {
 
 // claim reports whether id is new (not committed, not claimed in this run).
 func (d *dedupe) claim(id string) bool {
-	if d.committed[id] {
+	if d.committed["content:"+id] {
 		return false
 	}
 	d.mu.Lock()
