@@ -338,8 +338,7 @@ func runExportDecide(ctx context.Context, g *globals, id string, approve bool, j
 	if err := sess.event(ctx, "", action, "ok", target, nil, reason); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "export %s %s\n", id, rec.Status)
-	return nil
+	return g.result(map[string]any{"export": id, "status": rec.Status}, "export %s %s\n", id, rec.Status)
 }
 
 func runExportFetch(ctx context.Context, g *globals, id, out string) error {
@@ -419,8 +418,8 @@ func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 	if err := sess.event(ctx, "", "export.fetch", "ok", target, map[string]int64{"rows": int64(n)}, ""); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "export %s: %d rows written to %s (data.parquet, data.csv, report.json, report.html)\n", id, n, out)
-	return nil
+	return g.result(map[string]any{"export": id, "rows": n, "out": out, "files": []string{"data.parquet", "data.csv", "report.json", "report.html"}},
+		"export %s: %d rows written to %s (data.parquet, data.csv, report.json, report.html)\n", id, n, out)
 }
 
 // wsSource reads one table of a workspace (decrypted with ws:<project>).
