@@ -147,6 +147,11 @@ func TestSEC_ESP_Workspaces(t *testing.T) {
 	if len(img) == 0 {
 		t.Fatal("no workspace images")
 	}
+	for _, p := range img {
+		if ext := filepath.Ext(p); ext != ".dcm" && ext != ".jpg" && ext != ".png" {
+			t.Fatalf("workspace image without its extension (issue 23): %s", filepath.Base(p))
+		}
+	}
 	os.Remove(img[0])
 	if code, _, _ := c.run("--profile", "curator", "workspace", "verify", "alpha"); code != 1 {
 		t.Fatal("verify missed a removed file")
