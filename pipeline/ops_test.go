@@ -278,3 +278,62 @@ func TestIngestHostileLocalUpload(t *testing.T) {
 		t.Fatal("a file outside the upload was ingested")
 	}
 }
+
+// netFaultSource cuts the read of every image after a few bytes, as a
+// network fault would.
+type netFaultSource struct{ *objstore.Local }
+
+type netCutReader struct {
+	io.ReadCloser
+	n int
+}
+
+func (c *netCutReader) Read(p []byte) (int, error) {
+	if c.n >= 4 {
+		return 0, errors.New("connection reset by peer")
+	}
+	if len(p) > 4-c.n {
+		p = p[:4-c.n]
+	}
+	n, err := c.ReadCloser.Read(p)
+	c.n += n
+	return n, err
+}
+
+func (s netFaultSource) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	rc, err := s.Local.Open(ctx, key)
+	if err != nil || strings.HasSuffix(key, ".csv") {
+		return rc, err
+	}
+	return &netCutReader{ReadCloser: rc}, nil
+}
+
+// TestIngestNetworkFaultIsNotADamagedFile: a read cut by the network is
+// reported as a source fault to rerun, not as a damaged file; nothing is
+// committed for it and the rerun ingests it.
+func TestIngestNetworkFaultIsNotADamagedFile(t *testing.T) {
+	e := newEnv(t, demoFiles(t))
+	sum, err := e.run(t, func(o *pipeline.Options) { o.Source = netFaultSource{e.src} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	faults := 0
+	for _, it := range sum.Items {
+		if strings.Contains(it.Reason, "not a problem of the file; rerun") {
+			faults++
+		}
+		if strings.Contains(it.Reason, "unsupported") && it.Ref != "manifest.csv row 6" { // row 6 is bad.img, really unsupported
+			t.Fatalf("a network fault reported as a damaged file: %+v", it)
+		}
+	}
+	if faults != 2 || sum.Images != 0 {
+		t.Fatalf("%d faults: %+v", faults, sum)
+	}
+	sum2, err := e.run(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum2.Images != 2 {
+		t.Fatalf("rerun %+v", sum2)
+	}
+}
