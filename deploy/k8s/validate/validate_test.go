@@ -223,3 +223,23 @@ func TestRenderRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleUpToDate: the example linked from the README is what
+// `make k8s-manifests` renders today, and decodes strictly.
+func TestExampleUpToDate(t *testing.T) {
+	want, err := os.ReadFile("../example-acme-4-vault.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "job.yaml")
+	cmd := exec.Command("make", "--no-print-directory", "-s", "-C", "../../..", "k8s-manifests",
+		"BUCKET=uploads", "CLIENT=ACME", "SHARDS=4", "IMAGE=registry.example.org/hdw:1.0", "OUT="+out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	got, _ := os.ReadFile(out)
+	if !bytes.Equal(got, want) {
+		t.Fatal("deploy/k8s/example-acme-4-vault.yaml is stale: rerun make k8s-manifests BUCKET=uploads CLIENT=ACME SHARDS=4 IMAGE=registry.example.org/hdw:1.0 OUT=deploy/k8s/example-acme-4-vault.yaml")
+	}
+	decode(t, got)
+}
