@@ -24,7 +24,8 @@ func classify(err error) error {
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
 		case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken",
-			"AllAccessDisabled", "AccountProblem", "InvalidSecurity", "Forbidden":
+			"AllAccessDisabled", "AccountProblem", "InvalidSecurity", "Forbidden",
+			"XAdminUserNotFound": // versitygw's answer to an unknown access key id
 			return objstore.ErrAccessDenied
 		case "NoSuchBucket":
 			return objstore.ErrNoBucket
