@@ -9,6 +9,7 @@ TAGS ?= $(shell test -f /usr/include/tesseract/baseapi.h && echo ocr) $(shell pk
 APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr libtesseract-dev libheif-dev libheif-examples libjxl-dev libjxl-tools pkg-config time bc openssl
 export HDW_CACHE := $(CACHE)
 
+.PHONY: k8s-manifests docker test-deploy
 .PHONY: trace all build demo test unit race lint fuzz bench bench-peers bench-s3 bench-export bench-diff integration deps servers clean
 
 all: build
@@ -46,7 +47,12 @@ test: deps servers
 	bash scripts/dicom-samples.sh "$(CACHE)/dicom-samples" >/dev/null && export HDW_DICOM_SAMPLES="$(CACHE)/dicom-samples/files"; \
 	$(GO) vet ./...; \
 	$(GO) test -count=1 -timeout 40m ./...; \
-	$(GO) test -count=1 -timeout 20m -tags 'ocr heif jxl' ./masking/...
+	$(GO) test -count=1 -timeout 20m -tags 'ocr heif jxl' ./masking/...; \
+	$(MAKE) --no-print-directory test-deploy
+
+## test-deploy: the Kubernetes manifests decoded into k8s.io/api types (separate module: deploy/k8s/validate)
+test-deploy:
+	cd deploy/k8s/validate && $(GO) test -count=1 ./...
 
 unit:
 	$(GO) test ./...
@@ -100,6 +106,29 @@ bench-diff:
 	benchstat /tmp/hdw-old.txt /tmp/hdw-new.txt
 
 integration: test
+
+## k8s-manifests: render the sharded ingest Job (deploy/k8s) for a bucket, a client and a shard count:
+##   make k8s-manifests BUCKET=uploads CLIENT=ACME SHARDS=4 [KEYS=vault|passphrase] [IMAGE=..] [WAREHOUSE=s3://..] [REGION=..] [OUT=file]
+KEYS ?= vault
+IMAGE ?= registry.example.org/hdw:$(VERSION)
+REGION ?= eu-west-3
+WAREHOUSE ?= s3://warehouse/prod
+k8s-manifests:
+	@test -n "$(BUCKET)" -a -n "$(CLIENT)" -a -n "$(SHARDS)" || { echo "usage: make k8s-manifests BUCKET=.. CLIENT=.. SHARDS=.. [KEYS=vault|passphrase]" >&2; exit 2; }
+	@echo "$(BUCKET)" | grep -Eq '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$$' || { echo "BUCKET must be an S3 bucket name" >&2; exit 2; }
+	@echo "$(CLIENT)" | grep -Eq '^[A-Za-z0-9][A-Za-z0-9-]{0,40}$$' || { echo "CLIENT must be letters, digits or '-' (a Kubernetes name part)" >&2; exit 2; }
+	@echo "$(SHARDS)" | grep -Eq '^[1-9][0-9]{0,3}$$' || { echo "SHARDS must be a number from 1 to 9999" >&2; exit 2; }
+	@test -f deploy/k8s/job-$(KEYS).yaml.in || { echo "KEYS must be vault or passphrase" >&2; exit 2; }
+	@out="$${OUT:-deploy/k8s/rendered/hdw-ingest-$$(echo $(CLIENT) | tr A-Z a-z).yaml}"; mkdir -p "$$(dirname "$$out")"; \
+	cat deploy/k8s/base.yaml.in deploy/k8s/job-$(KEYS).yaml.in | sed \
+	  -e 's|@NAME@|'"$$(echo $(CLIENT) | tr A-Z a-z)"'|g' -e 's|@CLIENT@|$(CLIENT)|g' -e 's|@BUCKET@|$(BUCKET)|g' \
+	  -e 's|@SHARDS@|$(SHARDS)|g' -e 's|@IMAGE@|$(IMAGE)|g' -e 's|@REGION@|$(REGION)|g' -e 's|@WAREHOUSE@|$(WAREHOUSE)|g' > "$$out"; \
+	echo "$$out"
+
+## docker: the static image (IMAGE_TARGET=ocr: with the Tesseract runtime)
+IMAGE_TARGET ?= static
+docker:
+	docker build --target $(IMAGE_TARGET) --build-arg VERSION=$(VERSION) -t hdw:$(VERSION)$(if $(filter ocr,$(IMAGE_TARGET)),-ocr) .
 
 clean:
 	rm -rf bin hdw-data hdw-credentials hdw-demo-upload

@@ -496,7 +496,7 @@ func TestSRS_059_ReadOnlyAndLocked(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	fi, err := os.Stat(partPath(f.dir, f.a, 0))
-	if err != nil || fi.Mode().Perm() != 0o444 {
+	if err != nil || fi.Mode().Perm() != 0o400 {
 		t.Fatalf("segment mode %v %v", fi.Mode(), err)
 	}
 	st, _ := newStore(t)

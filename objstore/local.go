@@ -190,6 +190,11 @@ func (l *Local) PutIfAbsent(ctx context.Context, key string, r io.Reader) error 
 		f.Close()
 		return err
 	}
+	// Write once: 0400 (issue 23; other objects are 0600, folders 0700).
+	if err := f.Chmod(0o400); err != nil {
+		f.Close()
+		return err
+	}
 	if !deferred {
 		if err := l.syncFile(f); err != nil {
 			f.Close()

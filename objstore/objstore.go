@@ -91,3 +91,26 @@ type Deferrer interface {
 	// until stop is called; Sync makes them durable.
 	Defer(match func(key string) bool) (stop func())
 }
+
+// Store failures that are not about one object, each with what to do.
+// Stores wrap them so that callers (and messages) tell an operator's
+// configuration problem from a damaged client file.
+var (
+	// ErrAccessDenied: the credentials are refused or lack a permission.
+	ErrAccessDenied = errors.New("access denied: check the credentials (AWS_ACCESS_KEY_ID/AWS_PROFILE) and the bucket policy")
+	// ErrNoBucket: the bucket does not exist.
+	ErrNoBucket = errors.New("no such bucket: check the bucket name in the s3:// URL")
+	// ErrUnreachable: the endpoint could not be reached (network, DNS, TLS, timeouts after retries).
+	ErrUnreachable = errors.New("endpoint unreachable: check AWS_ENDPOINT_URL, the network and the server; nothing was committed, rerun")
+	// ErrWrongRegion: the bucket is in another region than the client's.
+	ErrWrongRegion = errors.New("wrong region: the bucket is in another region; set AWS_REGION or the profile's region")
+	// ErrNotRegular: a source entry that is not a regular file inside the
+	// source root (symlink leaving it, FIFO, device, socket, folder).
+	ErrNotRegular = errors.New("not a regular file inside the upload folder (symlink, FIFO, device or socket refused)")
+)
+
+// IsStoreFault reports whether err is a store-wide fault (credentials,
+// bucket, network, region) rather than a problem of one object.
+func IsStoreFault(err error) bool {
+	return errors.Is(err, ErrAccessDenied) || errors.Is(err, ErrNoBucket) || errors.Is(err, ErrUnreachable) || errors.Is(err, ErrWrongRegion)
+}

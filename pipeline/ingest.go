@@ -74,6 +74,15 @@ type Options struct {
 	Progress     Progress
 	Now          func() time.Time
 	LeaseTTL     time.Duration
+	// Wait makes a run that finds another ingest running wait for it
+	// instead of stopping with ErrIngestRunning.
+	Wait bool
+	// Encoding and Delimiter of a CSV manifest (CSVOptions).
+	Encoding  string
+	Delimiter rune
+	// done collects the manifest rows committed (this run or an earlier
+	// one), for --purge-source's manifest rewrite.
+	done *rowSet
 	// BatchItems is the most items of one batch (0: DefaultBatchItems). A
 	// larger run commits several batches, one after the other.
 	BatchItems int
@@ -105,17 +114,27 @@ type Summary struct {
 	Quarantined int64    `json:"quarantined"`
 	Rejected    int64    `json:"rejected"`
 	Opposed     int64    `json:"opposed"` // rejected because the person opposed (CNIL 9.7)
-	Skipped     int64    `json:"skipped_already_committed"`
-	Images      int64    `json:"images"`
-	Records     int64    `json:"records"`
-	Genetic     int64    `json:"genetic_records"`
-	BytesIn     int64    `json:"bytes_in"`
-	BytesOut    int64    `json:"bytes_out"`
-	Purged      int64    `json:"purged_source_objects"`
-	PurgeFailed int64    `json:"purge_failed,omitempty"`
-	Orphans     int64    `json:"orphan_batches_removed"`
-	Items       []Item   `json:"items,omitempty"`
-	Seconds     float64  `json:"seconds"`
+	// Duplicates: rejected because the same image content is already
+	// stored for the same person (an earlier run, or this one).
+	Duplicates  int64 `json:"duplicates"`
+	Skipped     int64 `json:"skipped_already_committed"`
+	Images      int64 `json:"images"`
+	Records     int64 `json:"records"`
+	Genetic     int64 `json:"genetic_records"`
+	BytesIn     int64 `json:"bytes_in"`
+	BytesOut    int64 `json:"bytes_out"`
+	Purged      int64 `json:"purged_source_objects"`
+	PurgeFailed int64 `json:"purge_failed,omitempty"`
+	Orphans     int64 `json:"orphan_batches_removed"`
+	// NotCommitted counts the items of batches that were not committed
+	// (interrupted run, write failure): not in the counts above, processed
+	// again by a rerun.
+	NotCommitted int64 `json:"not_committed,omitempty"`
+	// ManifestRewritten: --purge-source rewrote the manifest to the rows
+	// that were not ingested (the ingested rows' lines are gone).
+	ManifestRewritten bool    `json:"manifest_rewritten,omitempty"`
+	Items             []Item  `json:"items,omitempty"`
+	Seconds           float64 `json:"seconds"`
 }
 
 // ErrNoManifest means the source has no manifest.
@@ -128,6 +147,7 @@ type work struct {
 	rowErr   error
 	obj      *objstore.Info
 	ref      string
+	rowN     int // manifest row (0: an image without a row)
 	sourceID string
 	shardKey string
 }
@@ -141,8 +161,12 @@ type result struct {
 	res      masking.Result
 	sha      string
 	size     int64
-	pseudo   string
-	rec      map[string]string
+	// duplicate: same content already stored for the person; dedupeID:
+	// the content id this item claimed (kept in the commit's sources).
+	duplicate bool
+	dedupeID  string
+	pseudo    string
+	rec       map[string]string
 }
 
 // Ingest runs one batch. A global failure (keys, warehouse, manifest header)
@@ -191,6 +215,20 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 
 	sum := &Summary{DryRun: opt.DryRun}
 	if !opt.DryRun {
+		// One ingest at a time per warehouse (per shard): issue 23.
+		runCtx, lostLease := context.WithCancelCause(ctx)
+		defer lostLease(nil)
+		release, err := acquireRun(ctx, wh.St, opt, func() {
+			lostLease(errors.New("the ingest lease was taken by another run (this run could not renew it in time)"))
+		})
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		ctx = runCtx
+		if _, err := cleanCommittedLeases(ctx, wh.St); err != nil {
+			return nil, fmt.Errorf("clean batch leases: %w", err)
+		}
 		n, err := RemoveOrphans(ctx, wh, opt.Now())
 		if err != nil {
 			return nil, fmt.Errorf("remove orphan batches: %w", err)
@@ -206,6 +244,9 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 		return nil, err
 	}
 
+	if opt.PurgeSource && !opt.DryRun && opt.Manifest == nil {
+		opt.done = &rowSet{m: map[int]bool{}}
+	}
 	pl, err := openPlan(ctx, opt)
 	if err != nil {
 		return nil, err
@@ -259,6 +300,7 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	// run keeps the batches it committed (a rerun skips them).
 	f := &feed{jobs: jobs}
 	bo := batchOpts{wh: wh, opt: opt, deid: deid, wk: wk, pk: pk, ok: ok, opposed: opposed,
+		dedupe:  &dedupe{committed: committed, run: map[string]bool{}},
 		planErr: func() error { return planErr }}
 	for first := true; first || f.more(ctx); first = false {
 		if err := ingestBatch(ctx, bo, f, sum); err != nil {
@@ -281,11 +323,21 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	if opt.DryRun {
 		return sum, nil
 	}
-	// SEC-ALI-1: the manifest goes last, once every row is ingested.
-	if opt.PurgeSource && sum.Quarantined == 0 && sum.Rejected == 0 && opt.Manifest == nil && len(sum.Batches) > 0 {
+	// SEC-ALI-1: the manifest goes last, once every row is ingested; else
+	// it is rewritten to the rows that stay (quarantined, rejected).
+	if opt.PurgeSource && opt.Manifest == nil && opt.done != nil && opt.done.len() > 0 {
 		if mk, err := manifestKey(ctx, opt); err == nil {
-			if opt.Source.Delete(ctx, mk) == nil {
-				sum.Purged++
+			if sum.Quarantined == 0 && sum.Rejected == 0 {
+				if opt.Source.Delete(ctx, mk) == nil {
+					sum.Purged++
+				}
+			} else if !strings.HasSuffix(strings.ToLower(mk), ".parquet") {
+				if err := rewriteManifest(ctx, opt, mk, opt.done); err != nil {
+					opt.Logger.WarnContext(ctx, "manifest rewrite failed", "error", safeErr(err).Error())
+					sum.PurgeFailed++
+				} else {
+					sum.ManifestRewritten = true
+				}
 			}
 		}
 	}
@@ -342,6 +394,7 @@ type batchOpts struct {
 	deid       Deidentifier
 	wk, pk, ok *pseudo.Keyed
 	opposed    map[string]bool
+	dedupe     *dedupe
 	planErr    func() error // the producer's error, once its items are all taken
 }
 
@@ -349,7 +402,9 @@ type batchOpts struct {
 // that remain), then its commit, then the purge of its sources. Its counts
 // are added to sum. An error means this batch was not committed (earlier
 // ones stay).
-func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error {
+func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err error) {
+	var bs Summary // this batch's counts
+	counted := false
 	wh, opt, log := bo.wh, bo.opt, bo.opt.Logger
 	limit := opt.BatchItems
 	if limit <= 0 {
@@ -419,7 +474,7 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p := worker{wh: wh, opt: opt, deid: bo.deid, wk: bo.wk.Clone(), pk: bo.pk.Clone(), ok: bo.ok.Clone(), opposed: bo.opposed, dek: deks[keys.Health], batch: batch}
+			p := worker{wh: wh, opt: opt, deid: bo.deid, wk: bo.wk.Clone(), pk: bo.pk.Clone(), ok: bo.ok.Clone(), opposed: bo.opposed, dek: deks[keys.Health], batch: batch, dedupe: bo.dedupe}
 			defer p.wipe()
 			for w := range jobs {
 				results <- p.process(ctx, w)
@@ -428,8 +483,9 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error
 	}
 	go func() { wg.Wait(); close(results) }()
 
-	var bs Summary // this batch's counts
 	var sources []string
+	var doneRows []int
+	var contents []string
 	var objects []warehouse.ObjectRef
 	var ingestedObjs []string
 	var writeErr error
@@ -460,20 +516,38 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error
 				bs.Genetic++
 			}
 			sources = append(sources, r.w.sourceID)
+			if r.w.rowN > 0 {
+				doneRows = append(doneRows, r.w.rowN)
+			}
+			if r.dedupeID != "" {
+				contents = append(contents, r.dedupeID)
+			}
 		case Quarantined:
 			bs.Quarantined++
-			sum.Items = append(sum.Items, Item{Ref: r.w.ref, Outcome: Quarantined, Reason: r.reason})
+			bs.Items = append(bs.Items, Item{Ref: r.w.ref, Outcome: Quarantined, Reason: r.reason})
 		case Rejected:
 			bs.Rejected++
 			if r.opposed {
 				bs.Opposed++
 			}
-			sum.Items = append(sum.Items, Item{Ref: r.w.ref, Outcome: Rejected, Reason: r.reason})
+			if r.duplicate {
+				bs.Duplicates++
+			}
+			bs.Items = append(bs.Items, Item{Ref: r.w.ref, Outcome: Rejected, Reason: r.reason})
 		}
 	}
 	stopLease()
 	leaseWG.Wait()
-	sum.add(&bs)
+	// The run's summary counts a batch once it is committed (or has
+	// nothing to commit): an interrupted or failed batch is counted as not
+	// committed, and a rerun processes its items again (issue 23).
+	defer func() {
+		if counted {
+			sum.add(&bs)
+		} else {
+			sum.NotCommitted += bs.Seen
+		}
+	}()
 
 	planErr := error(nil)
 	if !f.more(ctx) && f.closed {
@@ -500,11 +574,13 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error
 	}
 	if opt.DryRun {
 		tabs.abort()
+		counted = true
 		return nil
 	}
 	if bs.Ingested == 0 {
 		tabs.abort()
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
+		counted = true
 		return nil
 	}
 	tabRefs, err := tabs.close()
@@ -516,7 +592,7 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error
 	sort.Strings(sources)
 	c := warehouse.Commit{
 		Batch: batch, Created: opt.Now().UTC(), Profile: opt.Profile, Operator: opt.Operator, Client: opt.Client,
-		Sources: sources, Objects: objects,
+		Sources: sources, Contents: contents, Objects: objects,
 		Counts: map[string]int64{"seen": bs.Seen, "ingested": bs.Ingested, "quarantined": bs.Quarantined,
 			"rejected": bs.Rejected, "images": bs.Images, "records": bs.Records, "genetic": bs.Genetic, "opposed": bs.Opposed},
 	}
@@ -526,6 +602,12 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) error
 	if err := wh.WriteCommit(ctx, c); err != nil {
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
 		return fmt.Errorf("write commit record, batch not committed: %w", err)
+	}
+	counted = true
+	if opt.done != nil {
+		for _, n := range doneRows {
+			opt.done.add(n)
+		}
 	}
 	if sum.Batch == "" {
 		sum.Batch = batch
@@ -556,11 +638,13 @@ func (s *Summary) add(b *Summary) {
 	s.Quarantined += b.Quarantined
 	s.Rejected += b.Rejected
 	s.Opposed += b.Opposed
+	s.Duplicates += b.Duplicates
 	s.Images += b.Images
 	s.Records += b.Records
 	s.Genetic += b.Genetic
 	s.BytesIn += b.BytesIn
 	s.BytesOut += b.BytesOut
+	s.Items = append(s.Items, b.Items...)
 }
 
 func pseudoKey(ctx context.Context, k Keys, name string) (*pseudo.Keyed, error) {
@@ -620,12 +704,28 @@ func manifestKey(ctx context.Context, opt Options) (string, error) {
 		return opt.ManifestKey, nil
 	}
 	for _, k := range []string{"manifest.csv", "manifest.parquet"} {
-		if _, err := opt.Source.Stat(ctx, k); err == nil {
+		_, err := opt.Source.Stat(ctx, k)
+		if err == nil {
 			return k, nil
 		}
+		if !errors.Is(err, objstore.ErrNotExist) {
+			// Credentials, bucket, network, region: say which, not "no manifest".
+			return "", fmt.Errorf("read source %s: %w", opt.Source, safeErr(err))
+		}
 	}
-	return "", ErrNoManifest
+	// No manifest: a missing bucket (S3 answers a HEAD with a bare 404) or
+	// an empty prefix (a mistyped or doubled prefix) says so.
+	for _, err := range opt.Source.List(ctx, "") {
+		if err != nil {
+			return "", fmt.Errorf("list source %s: %w", opt.Source, safeErr(err))
+		}
+		return "", ErrNoManifest
+	}
+	return "", fmt.Errorf("%w: %s", ErrSourceEmpty, opt.Source)
 }
+
+// ErrSourceEmpty means the source holds no object at all.
+var ErrSourceEmpty = errors.New("the source is empty (no object under this prefix or folder): check the bucket and prefix (a missing or doubled client folder?) or that the upload finished")
 
 // planned is an ingest's source: its listing and its open manifest. The
 // manifest is not held: run streams its rows, paired with their images, to
@@ -726,7 +826,9 @@ func objSourceID(wk *pseudo.Keyed, opt Options, obj *objstore.Info) string {
 func (pl *planned) run(ctx context.Context, opt Options, wk *pseudo.Keyed, committed map[string]bool, emit func(*work) error) (skipped int64, err error) {
 	defer pl.close()
 	objs, mname := &pl.objs, pl.mname
-	read := ReadCSV
+	read := func(r io.Reader, file string, d *configs.Dictionary, _ int, fn func(*Row, error) error) error {
+		return ReadCSVWith(r, file, d, CSVOptions{Encoding: opt.Encoding, Delimiter: opt.Delimiter}, fn)
+	}
 	if strings.HasSuffix(strings.ToLower(mname), ".parquet") {
 		read = func(r io.Reader, file string, d *configs.Dictionary, _ int, fn func(*Row, error) error) error {
 			return ReadParquet(r, file, d, fn)
@@ -739,6 +841,9 @@ func (pl *planned) run(ctx context.Context, opt Options, wk *pseudo.Keyed, commi
 		}
 		if w.sourceID != "" && committed[w.sourceID] {
 			skipped++
+			if w.rowN > 0 && opt.done != nil {
+				opt.done.add(w.rowN)
+			}
 			return nil
 		}
 		return emit(w) // emit stops on ctx
@@ -761,6 +866,7 @@ func (pl *planned) run(ctx context.Context, opt Options, wk *pseudo.Keyed, commi
 		} else if row != nil {
 			rowNum = row.N
 		}
+		w.rowN = rowNum
 		w.ref = fmt.Sprintf("%s row %d", mname, rowNum)
 		if w.shardKey == "" {
 			w.shardKey = fmt.Sprintf("row:%d", rowNum)
@@ -834,6 +940,9 @@ func committedSources(ctx context.Context, wh *warehouse.Warehouse) (map[string]
 	for _, c := range cs {
 		for _, s := range c.Sources {
 			m[s] = true
+		}
+		for _, s := range c.Contents {
+			m["content:"+s] = true
 		}
 	}
 	return m, nil

@@ -125,6 +125,35 @@ type Header struct {
 	File    string
 	Columns []string // lower-case
 	dict    *configs.Dictionary
+	enc     string       // CSV: the manifest's encoding (after conversion, UTF-8 is checked)
+	long    map[int]bool // CSV: physical lines cut by the line limit
+}
+
+// rawReason checks a raw CSV record before parsing: a line over the limit,
+// a value that is not UTF-8 or holds a control character. The row is
+// rejected alone; the reason names the column, never the value.
+func (h *Header) rawReason(cr *csv.Reader, rec []string) string {
+	if len(h.long) > 0 {
+		first, _ := cr.FieldPos(0)
+		last, _ := cr.FieldPos(len(rec) - 1)
+		for l := first; l <= last+1; l++ {
+			if h.long[l] {
+				delete(h.long, l)
+				if l <= last {
+					return "longer than the line limit of the manifest (ingest: 64 KiB by default); split or shorten it"
+				}
+			}
+		}
+	}
+	for i, v := range rec {
+		if reason := checkText(v, h.enc); reason != "" {
+			if i < len(h.Columns) {
+				return "column " + h.Columns[i] + ": " + reason
+			}
+			return reason
+		}
+	}
+	return ""
 }
 
 // MaxManifestBytes bounds the manifest size.
@@ -133,6 +162,16 @@ const MaxManifestBytes = 1 << 30
 // ValidateHeader checks every column against the dictionary (3.2.2.1).
 func ValidateHeader(file string, cols []string, dict *configs.Dictionary) (*Header, error) {
 	h := &Header{File: file, dict: dict}
+	known := 0
+	for _, c := range cols {
+		if _, ok := dict.Lookup(strings.ToLower(strings.TrimSpace(strings.TrimPrefix(c, "\ufeff")))); ok {
+			known++
+		}
+	}
+	if known == 0 && len(cols) > 0 {
+		// The first row is not a header: it is data, never quoted.
+		return nil, &ManifestError{File: file, Reason: fmt.Sprintf("the first row is not a header (none of its %d values is a column of the data dictionary): add the header row (file, nir, last_name, ...) and check the delimiter (--delimiter)", len(cols))}
+	}
 	seen := map[string]bool{}
 	for i, c := range cols {
 		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(c, "\ufeff")))
@@ -141,6 +180,9 @@ func ValidateHeader(file string, cols []string, dict *configs.Dictionary) (*Head
 		}
 		col, ok := dict.Lookup(name)
 		if !ok {
+			if !columnLike(name) {
+				return nil, &ManifestError{File: file, Reason: fmt.Sprintf("header column %d is not in the data dictionary (configs/dictionary.yaml); remove the column or declare it", i+1)}
+			}
 			return nil, &ManifestError{File: file, Column: name, Reason: "not in the data dictionary (configs/dictionary.yaml); remove the column or declare it"}
 		}
 		if col.Category == configs.CatDerived {
@@ -156,6 +198,20 @@ func ValidateHeader(file string, cols []string, dict *configs.Dictionary) (*Head
 		return nil, &ManifestError{File: file, Column: "file", Reason: "missing; the manifest needs a file column (may be empty for records without image)"}
 	}
 	return h, nil
+}
+
+// columnLike reports whether a header cell looks like a column name (quoted
+// in messages); anything else is named by its position only.
+func columnLike(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i, r := range s {
+		if !(r >= 'a' && r <= 'z' || r == '_' || (i > 0 && r >= '0' && r <= '9')) {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseRow validates one raw row (aligned with the header columns).
@@ -283,48 +339,113 @@ func ParseBoxes(s string) ([]masking.Box, error) {
 	return out, nil
 }
 
-// lineLimiter fails when a single line exceeds max bytes (bounds CSV records).
+// lineLimiter bounds each physical line to max bytes: the bytes beyond are
+// dropped (never buffered) up to the line's end, and the line's number is
+// recorded, so that the row holding it is rejected alone and the rest of
+// the manifest is read.
 type lineLimiter struct {
-	r   *bufio.Reader
-	max int
-	cur int
+	r    io.Reader
+	max  int
+	cur  int
+	line int          // current line, 1-based
+	long map[int]bool // lines cut
+	inQ  bool         // inside a quoted field (as far as the kept bytes go)
+	buf  []byte
+	out  []byte // converted bytes not yet returned
+	err  error  // the reader's error, returned once out is drained
 }
 
-var errLineTooLong = errors.New("line too long")
-
 func (l *lineLimiter) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	for i := 0; i < n; i++ {
-		if p[i] == '\n' {
-			l.cur = 0
-			continue
+	for len(l.out) == 0 {
+		if l.err != nil {
+			return 0, l.err
 		}
-		l.cur++
-		if l.cur > l.max {
-			return i, errLineTooLong
+		if l.buf == nil {
+			l.buf = make([]byte, 32<<10)
 		}
+		n, err := l.r.Read(l.buf)
+		out := l.out[:0]
+		for _, c := range l.buf[:n] {
+			if c == '\n' {
+				if l.long[l.line] && l.inQ {
+					// A cut line that left a quote open gets it closed,
+					// so that its record ends with its line.
+					out = append(out, '"')
+					l.inQ = false
+				}
+				l.cur = 0
+				l.line++
+				out = append(out, c)
+				continue
+			}
+			l.cur++
+			if l.cur > l.max {
+				l.long[l.line] = true
+				continue
+			}
+			if c == '"' {
+				l.inQ = !l.inQ
+			}
+			out = append(out, c)
+		}
+		l.out, l.err = out, err
 	}
-	return n, err
+	k := copy(p, l.out)
+	l.out = l.out[k:]
+	return k, nil
+}
+
+// CSVOptions configure the reading of a CSV manifest.
+type CSVOptions struct {
+	Encoding  string // utf-8 (default), latin-1 or windows-1252 (NormalizeEncoding)
+	Delimiter rune   // ',', ';' or '\t'; 0: detected from the header line
+	MaxLine   int    // bytes of one line (default 64 KiB); a longer row is rejected alone
 }
 
 // ReadCSV streams a CSV manifest: the header is validated first (a
 // *ManifestError stops everything), then fn receives each row or its
 // *RowError. maxLine bounds one line.
 func ReadCSV(r io.Reader, file string, dict *configs.Dictionary, maxLine int, fn func(*Row, error) error) error {
-	if maxLine <= 0 {
-		maxLine = 64 << 10
+	return ReadCSVWith(r, file, dict, CSVOptions{MaxLine: maxLine}, fn)
+}
+
+// ReadCSVWith is ReadCSV with an encoding and a delimiter (issue 23:
+// manifests as they come).
+func ReadCSVWith(r io.Reader, file string, dict *configs.Dictionary, o CSVOptions, fn func(*Row, error) error) error {
+	if o.MaxLine <= 0 {
+		o.MaxLine = 64 << 10
 	}
-	cr := csv.NewReader(&lineLimiter{r: bufio.NewReader(io.LimitReader(r, MaxManifestBytes)), max: maxLine})
+	enc, err := NormalizeEncoding(o.Encoding)
+	if err != nil {
+		return &ManifestError{File: file, Reason: err.Error()}
+	}
+	ll := &lineLimiter{r: decodeManifest(io.LimitReader(r, MaxManifestBytes), enc), max: o.MaxLine, line: 1, long: map[int]bool{}}
+	br := bufio.NewReaderSize(ll, 64<<10)
+	delim := o.Delimiter
+	if delim == 0 {
+		delim = detectDelimiter(br, 64<<10)
+	}
+	cr := csv.NewReader(br)
+	cr.Comma = delim
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	head, err := cr.Read()
 	if err != nil {
 		return &ManifestError{File: file, Reason: "cannot read the header row: " + csvReason(err)}
 	}
+	if ll.long[1] {
+		return &ManifestError{File: file, Reason: "the header row is longer than the line limit"}
+	}
+	for i, c := range head {
+		if reason := checkText(c, enc); reason != "" {
+			return &ManifestError{File: file, Reason: fmt.Sprintf("header column %d: %s", i+1, reason)}
+		}
+	}
 	h, err := ValidateHeader(file, append([]string(nil), head...), dict)
 	if err != nil {
 		return err
 	}
+	h.enc, h.long = enc, ll.long
 	return h.readRows(cr, fn)
 }
 
@@ -332,9 +453,6 @@ func csvReason(err error) string {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return fmt.Sprintf("line %d column %d: %v", pe.Line, pe.Column, pe.Err)
-	}
-	if errors.Is(err, errLineTooLong) {
-		return "a line is longer than the limit"
 	}
 	if errors.Is(err, objstore.ErrChanged) {
 		return "the manifest was replaced during the ingest; nothing was committed, rerun the ingest"
@@ -353,19 +471,29 @@ func (h *Header) readRows(cr *csv.Reader, fn func(*Row, error) error) error {
 			return nil
 		}
 		if err != nil {
-			if errors.Is(err, errLineTooLong) {
-				return &ManifestError{File: h.File, Reason: fmt.Sprintf("row %d is longer than the line limit; the rest of the manifest cannot be read", n)}
-			}
 			var pe *csv.ParseError
 			if errors.As(err, &pe) && !errors.Is(err, csv.ErrFieldCount) {
-				if ferr := fn(nil, &RowError{File: h.File, Row: n, Reason: "malformed CSV: " + csvReason(err)}); ferr != nil {
+				reason := "malformed CSV: " + csvReason(err)
+				for l := pe.StartLine; l <= pe.Line; l++ {
+					if h.long[l] {
+						delete(h.long, l)
+						reason = "longer than the line limit of the manifest (ingest: 64 KiB by default); split or shorten it"
+					}
+				}
+				if ferr := fn(nil, &RowError{File: h.File, Row: n, Reason: reason}); ferr != nil {
 					return ferr
 				}
 				continue
 			}
 			return &ManifestError{File: h.File, Reason: csvReason(err)}
 		}
-		row, perr := h.ParseRow(n, rec)
+		var row *Row
+		var perr error
+		if reason := h.rawReason(cr, rec); reason != "" {
+			perr = &RowError{File: h.File, Row: n, Reason: reason}
+		} else {
+			row, perr = h.ParseRow(n, rec)
+		}
 		if perr == nil && row.File() != "" {
 			if first, dup := files[row.File()]; dup {
 				perr = &RowError{File: h.File, Row: n, Column: "file", Reason: fmt.Sprintf("same file as row %d; each image has one row", first), path: ""}
@@ -402,6 +530,7 @@ func ReadParquet(r io.Reader, file string, dict *configs.Dictionary, fn func(*Ro
 	if err != nil {
 		return err
 	}
+	h.enc = EncodingUTF8
 	files := map[string]int{}
 	buf := make([]parquet.Row, 128)
 	raw := make([]string, len(cols))
@@ -422,7 +551,13 @@ func ReadParquet(r io.Reader, file string, dict *configs.Dictionary, fn func(*Ro
 						}
 					}
 				}
-				row, perr := h.ParseRow(n, raw)
+				var row *Row
+				var perr error
+				if reason := h.rawReason(nil, raw); reason != "" {
+					perr = &RowError{File: file, Row: n, Reason: reason}
+				} else {
+					row, perr = h.ParseRow(n, raw)
+				}
 				if perr == nil && row.File() != "" {
 					if first, dup := files[row.File()]; dup {
 						perr = &RowError{File: file, Row: n, Column: "file", Reason: fmt.Sprintf("same file as row %d; each image has one row", first)}

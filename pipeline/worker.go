@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
+	"sync"
 
 	"hdw/configs"
 	"hdw/keys"
@@ -27,6 +29,7 @@ type worker struct {
 	opposed map[string]bool
 	dek     keys.Secret
 	batch   string
+	dedupe  *dedupe
 }
 
 func (p *worker) wipe() { p.wk.Wipe(); p.pk.Wipe(); p.ok.Wipe() }
@@ -108,9 +111,15 @@ func (p *worker) process(ctx context.Context, w *work) *result {
 			r.outcome, r.reason = Quarantined, reason
 			return r
 		}
+		if r.duplicate {
+			r.outcome, r.reason = Rejected, "same image content already stored for this person (duplicate upload); skipped"
+			return r
+		}
 	}
 	r.rec = p.record(row, r, person)
 	if reason := p.residualRecord(r.rec, person); reason != "" {
+		p.dedupe.unclaim(r.dedupeID)
+		r.dedupeID = ""
 		if r.imageKey != "" {
 			p.wh.St.Delete(context.WithoutCancel(ctx), r.imageKey)
 			r.imageKey = ""
@@ -135,6 +144,9 @@ func (p *worker) opposedByName(row *Row) bool {
 
 func (p *worker) contentRef(ctx context.Context, obj *objstore.Info) string {
 	rc, err := p.opt.Source.Open(ctx, obj.Key)
+	if errors.Is(err, objstore.ErrNotRegular) {
+		return "refused entry (symlink or special file)"
+	}
 	if err != nil {
 		return "unreadable image"
 	}
@@ -158,11 +170,15 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 	if w.obj.Size > p.maxBytes() {
 		return fmt.Sprintf("file of %d bytes exceeds the limit of %d bytes (ingest.max_file_bytes)", w.obj.Size, p.maxBytes())
 	}
-	src, err := p.opt.Source.Open(ctx, w.obj.Key)
+	rc, err := p.opt.Source.Open(ctx, w.obj.Key)
 	if err != nil {
-		return "cannot read the file from the source; rerun to retry"
+		return sourceReason(err)
 	}
-	defer src.Close()
+	defer rc.Close()
+	// A read that fails (network, storage) is a fault of the source, not a
+	// damaged file: its reason says so whatever the de-identifier makes of
+	// the truncated stream.
+	src := &faultReader{r: rc, h: sha256.New()}
 	o := p.opt.Mask
 	o.UIDs = p.wk.UID
 	o.Boxes = append(append([]masking.Box(nil), o.Boxes...), w.row.Boxes...)
@@ -184,6 +200,12 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 	}
 	if err != nil {
 		objstore.Abort(dst)
+		if src.err != nil {
+			if ctx.Err() != nil {
+				return "run interrupted during this item"
+			}
+			return sourceReason(src.err)
+		}
 		var q *masking.QuarantineError
 		if errors.As(err, &q) {
 			return q.Reason
@@ -193,7 +215,24 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 		}
 		return "processing failed (I/O error); rerun to retry"
 	}
+	// Content dedupe per person: the rest of the source is hashed (the
+	// de-identifier may stop before its end), then the keyed id of
+	// (pseudonym, content) is claimed for this run.
+	if _, err := io.Copy(io.Discard, io.LimitReader(src, p.maxBytes())); err != nil || src.err != nil {
+		objstore.Abort(dst)
+		return sourceReason(errors.Join(err, src.err))
+	}
+	if p.dedupe != nil {
+		id := p.dedupe.id(p.wk, r.pseudo, src.h.Sum(nil))
+		if !p.dedupe.claim(id) {
+			objstore.Abort(dst)
+			r.duplicate = true
+			return ""
+		}
+		r.dedupeID = id
+	}
 	if err := dst.Close(); err != nil {
+		p.dedupe.unclaim(r.dedupeID)
 		return "cannot write to the warehouse; rerun to retry"
 	}
 	r.res = res
@@ -204,6 +243,50 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 		r.imageKey = key
 	}
 	return ""
+}
+
+// sourceReason is the quarantine reason of a source object that could not
+// be read: a refused special file, or a store fault (nothing about the
+// file's content; a rerun retries it).
+func sourceReason(err error) string {
+	switch {
+	case errors.Is(err, objstore.ErrNotRegular):
+		return "refused: " + objstore.ErrNotRegular.Error()
+	case errors.Is(err, objstore.ErrNotExist):
+		return "the file disappeared from the source during the run; upload it again and rerun"
+	case objstore.IsStoreFault(err):
+		return "reading the source failed (" + storeFault(err) + "), not a problem of the file; rerun to retry"
+	}
+	return "reading the source failed (I/O or network error), not a problem of the file; rerun to retry"
+}
+
+func storeFault(err error) string {
+	for _, e := range []error{objstore.ErrAccessDenied, objstore.ErrNoBucket, objstore.ErrUnreachable, objstore.ErrWrongRegion} {
+		if errors.Is(err, e) {
+			s := e.Error()
+			if i := strings.Index(s, ":"); i > 0 {
+				s = s[:i]
+			}
+			return s
+		}
+	}
+	return "I/O error"
+}
+
+// faultReader remembers the first read error of a source object other than EOF.
+type faultReader struct {
+	r   io.Reader
+	h   hash.Hash // of the bytes read (content dedupe)
+	err error
+}
+
+func (f *faultReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	f.h.Write(p[:n])
+	if err != nil && err != io.EOF && f.err == nil {
+		f.err = err
+	}
+	return n, err
 }
 
 type nopCloser struct{ io.Writer }
@@ -350,4 +433,43 @@ func (p *worker) residualRecord(rec map[string]string, person masking.Person) st
 		}
 	}
 	return ""
+}
+
+// dedupe is the content index of a run (issue 23): same image content
+// already stored for the same person is skipped and counted. Its ids are
+// keyed hashes, HMAC(warehouse pseudonym key, pseudonym | SHA-256 of the
+// source bytes), kept in the commit records' sources: nothing in them
+// identifies a person or a file without the key (SEC-PSE-1).
+type dedupe struct {
+	committed map[string]bool // ids of earlier runs (read only)
+	mu        sync.Mutex
+	run       map[string]bool // ids claimed by this run
+}
+
+func (d *dedupe) id(wk *pseudo.Keyed, pseudonym string, sum []byte) string {
+	return hex.EncodeToString(wk.Sum("content", pseudonym+"|"+hex.EncodeToString(sum))[:16])
+}
+
+// claim reports whether id is new (not committed, not claimed in this run).
+func (d *dedupe) claim(id string) bool {
+	if d.committed["content:"+id] {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.run[id] {
+		return false
+	}
+	d.run[id] = true
+	return true
+}
+
+// unclaim releases an id whose item was finally not ingested.
+func (d *dedupe) unclaim(id string) {
+	if d == nil || id == "" {
+		return
+	}
+	d.mu.Lock()
+	delete(d.run, id)
+	d.mu.Unlock()
 }

@@ -275,13 +275,16 @@ func (w *Warehouse) DataKey(ctx context.Context, batch, store string) (keys.Secr
 
 // Commit is batches/<id>.json, the record that makes a batch visible.
 type Commit struct {
-	Batch    string           `json:"batch"`
-	Created  time.Time        `json:"created"`
-	Profile  string           `json:"profile"`
-	Operator string           `json:"operator"`
-	Shard    string           `json:"shard,omitempty"`
-	Client   string           `json:"client,omitempty"`
-	Sources  []string         `json:"sources"` // keyed hashes of source items (object key + ETag), never names
+	Batch    string    `json:"batch"`
+	Created  time.Time `json:"created"`
+	Profile  string    `json:"profile"`
+	Operator string    `json:"operator"`
+	Shard    string    `json:"shard,omitempty"`
+	Client   string    `json:"client,omitempty"`
+	Sources  []string  `json:"sources"` // keyed hashes of source items (object key + ETag), never names
+	// Contents are the keyed hashes of the images' content per person
+	// (pipeline's dedupe: HMAC(pseudonym key, pseudonym | SHA-256)), never names.
+	Contents []string         `json:"contents,omitempty"`
 	Counts   map[string]int64 `json:"counts"`
 	Objects  []ObjectRef      `json:"objects"`
 }

@@ -339,7 +339,7 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 					rec[col] = row[col]
 				}
 				if ik := row["image_key"]; ik != "" {
-					name := "images/" + token()
+					name := "images/" + token() + imageExt(row["image_format"]) // keeps its extension (issue 23)
 					sum, n, err := copyImage(ctx, wh, ik, hdek, prefix(d.Project)+name, wdek, row["image_format"], keyed, wp)
 					if err != nil {
 						return err
@@ -635,4 +635,22 @@ func Due(ds []Descriptor, now time.Time) []Descriptor {
 		}
 	}
 	return out
+}
+
+// imageExt is the file extension of a stored image format, so that a
+// researcher's tools open a pulled image by its name (issue 23).
+func imageExt(format string) string {
+	switch strings.ToLower(format) {
+	case "dicom":
+		return ".dcm"
+	case "jpeg":
+		return ".jpg"
+	case "png":
+		return ".png"
+	case "tiff":
+		return ".tif"
+	case "webp":
+		return ".webp"
+	}
+	return ""
 }

@@ -54,10 +54,10 @@ func runDemo(ctx context.Context, g *globals, o demoOpts) error {
 	}
 	for _, f := range up.Files {
 		p := filepath.Join(o.upload, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return err
 		}
-		out, err := os.Create(p)
+		out, err := os.OpenFile(p, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err != nil {
 			return err
 		}

@@ -105,11 +105,8 @@ func (g *globals) openSourceStore(ctx context.Context, loc string) (objstore.Sto
 	if strings.HasPrefix(loc, "s3://") {
 		return g.openS3(ctx, loc)
 	}
-	fi, err := os.Stat(loc)
-	if err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("source %s is not a folder", loc)
-	}
-	return objstore.NewLocal(loc)
+	// An upload folder is untrusted: only regular files inside it (issue 23).
+	return objstore.NewSource(loc)
 }
 
 // credentialsDir is where the embedded keyring's profile passphrases live

@@ -337,8 +337,7 @@ func runExportDecide(ctx context.Context, g *globals, id string, approve bool, j
 	if err := sess.event(ctx, "", action, "ok", target, nil, reason); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "export %s %s\n", id, rec.Status)
-	return nil
+	return g.result(map[string]any{"export": id, "status": rec.Status}, "export %s %s\n", id, rec.Status)
 }
 
 func runExportFetch(ctx context.Context, g *globals, id, out string) error {
@@ -376,7 +375,7 @@ func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 	if err := os.WriteFile(filepath.Join(out, "data.parquet"), data, 0o600); err != nil {
 		return err
 	}
-	cf, err := os.Create(filepath.Join(out, "data.csv"))
+	cf, err := os.OpenFile(filepath.Join(out, "data.csv"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600) // every file hdw writes: 0600 (issue 23)
 	if err != nil {
 		return err
 	}
@@ -418,8 +417,8 @@ func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 	if err := sess.event(ctx, "", "export.fetch", "ok", target, map[string]int64{"rows": int64(n)}, ""); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "export %s: %d rows written to %s (data.parquet, data.csv, report.json, report.html)\n", id, n, out)
-	return nil
+	return g.result(map[string]any{"export": id, "rows": n, "out": out, "files": []string{"data.parquet", "data.csv", "report.json", "report.html"}},
+		"export %s: %d rows written to %s (data.parquet, data.csv, report.json, report.html)\n", id, n, out)
 }
 
 // wsSource reads one table of a workspace (decrypted with ws:<project>).

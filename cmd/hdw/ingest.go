@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,11 @@ type ingestOpts struct {
 	shard      string
 	allowInsec bool
 	batchItems int
+	encoding   string
+	delimiter  string
+	wait       bool
+	progress   string
+	every      time.Duration
 }
 
 func newIngestCmd(g *globals) *cobra.Command {
@@ -62,6 +68,11 @@ when some items were quarantined or rejected.`,
 	f.BoolVar(&o.purge, "purge-source", false, "delete ingested source objects after the commit (SEC-ALI-1)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "validate and report, write nothing")
 	f.StringVar(&o.shard, "shard", "", "process shard i of n (\"i/n\", 0-based) of the source listing")
+	f.StringVar(&o.encoding, "encoding", "utf-8", "manifest encoding: utf-8 (with or without BOM), latin-1 or windows-1252 (converted to UTF-8)")
+	f.StringVar(&o.delimiter, "delimiter", "auto", "manifest delimiter: auto (detected from the header: comma, semicolon or tab), ',', ';' or tab")
+	f.BoolVar(&o.wait, "wait", false, "if another ingest is running on the warehouse, wait for it instead of exiting")
+	f.StringVar(&o.progress, "progress", "auto", "progress on stderr: auto (bar on a terminal, else plain lines; json lines with --json), bar, plain, json or none")
+	f.DurationVar(&o.every, "progress-interval", 10*time.Second, "period of the plain and json progress lines")
 	f.BoolVar(&o.allowInsec, "allow-insecure-endpoint", false, "allow a plain-HTTP S3 endpoint that is not on loopback (SEC-RES-3: avoid)")
 	return c
 }
@@ -89,6 +100,18 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 	}
 	if o.batchItems < 0 {
 		return usageErr("--batch-items must be positive")
+	}
+	enc, err := pipeline.NormalizeEncoding(o.encoding)
+	if err != nil {
+		return usageErr("--encoding: %v", err)
+	}
+	delim, err := pipeline.ParseDelimiter(o.delimiter)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	prog, err := newProgress(g.stderr, o.progress, g.json, o.every)
+	if err != nil {
+		return err
 	}
 	setIngestMemoryLimit(g.getenv)
 	if o.allowInsec {
@@ -123,7 +146,8 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 		Source: src, SourceID: src.String(), Client: o.client, Workers: workers, DryRun: o.dryRun,
 		PurgeSource: o.purge, Shard: shard, Shards: shards, Dict: st.dict, Mask: maskOptions(),
 		ScrubText: scrubText, Profile: g.profile, Operator: sess.operator, Logger: g.logger,
-		Progress: newBar(g.stderr, !g.json), BatchItems: st.cfg.Ingest.BatchItems,
+		Progress: prog, BatchItems: st.cfg.Ingest.BatchItems,
+		Encoding: enc, Delimiter: delim, Wait: o.wait,
 	}
 	if o.batchItems > 0 {
 		opt.BatchItems = o.batchItems
@@ -150,7 +174,8 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 	counts := map[string]int64{}
 	if sum != nil {
 		counts = map[string]int64{"seen": sum.Seen, "ingested": sum.Ingested, "quarantined": sum.Quarantined,
-			"rejected": sum.Rejected, "opposed": sum.Opposed, "skipped": sum.Skipped, "images": sum.Images, "purged": sum.Purged}
+			"rejected": sum.Rejected, "opposed": sum.Opposed, "skipped": sum.Skipped, "images": sum.Images, "purged": sum.Purged,
+			"duplicates": sum.Duplicates, "not_committed": sum.NotCommitted}
 	}
 	outcome := "ok"
 	switch {
@@ -217,6 +242,12 @@ func printSummary(g *globals, s *pipeline.Summary) {
 	fmt.Fprintf(w, "  seen         %d = ingested %d + quarantined %d + rejected %d\n", s.Seen, s.Ingested, s.Quarantined, s.Rejected)
 	if s.Opposed > 0 {
 		fmt.Fprintf(w, "  opposed      %d (rejected: the person opposed, CNIL 9.7)\n", s.Opposed)
+	}
+	if s.Duplicates > 0 {
+		fmt.Fprintf(w, "  duplicates   %d (rejected: same image content already stored for the same person)\n", s.Duplicates)
+	}
+	if s.NotCommitted > 0 {
+		fmt.Fprintf(w, "  interrupted  %d items of an uncommitted batch, not counted above: rerun to ingest them\n", s.NotCommitted)
 	}
 	if s.Skipped > 0 {
 		fmt.Fprintf(w, "  skipped      %d already committed by an earlier run\n", s.Skipped)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -72,7 +73,7 @@ func main() {
 func startProfiles(cpu, mem string) (stop func()) {
 	var cf *os.File
 	if cpu != "" {
-		f, err := os.Create(cpu)
+		f, err := os.OpenFile(cpu, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err == nil && pprof.StartCPUProfile(f) == nil {
 			cf = f
 		} else {
@@ -85,7 +86,7 @@ func startProfiles(cpu, mem string) (stop func()) {
 			cf.Close()
 		}
 		if mem != "" {
-			f, err := os.Create(mem)
+			f, err := os.OpenFile(mem, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "hdw: HDW_MEMPROFILE: %v\n", err)
 				return
@@ -99,8 +100,35 @@ func startProfiles(cpu, mem string) (stop func()) {
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// SIGINT/SIGTERM cancel the command's context: an ingest abandons its
+	// current batch cleanly (nothing half-committed; a rerun takes it
+	// again), prints a summary of what was committed, and the process exits
+	// 128+signal (130, 143) as a shell expects (issue 23).
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var got atomic.Value
+	go func() {
+		select {
+		case s := <-sigs:
+			got.Store(s)
+			cancel(fmt.Errorf("interrupted by %v", s))
+		case <-ctx.Done():
+		}
+	}()
+	code := runCtx(ctx, args, stdout, stderr, getenv)
+	if s, ok := got.Load().(os.Signal); ok && code != exitUsage {
+		if s == syscall.SIGTERM {
+			return 143
+		}
+		return 130
+	}
+	return code
+}
+
+func runCtx(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	g := &globals{stdout: stdout, stderr: stderr, getenv: getenv}
 	root := newRootCmd(g)
 	root.SetArgs(args)

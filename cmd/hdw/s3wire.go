@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hdw/configs"
 	"hdw/objstore"
 	"hdw/objstore/s3store"
 )
@@ -17,18 +18,32 @@ func (g *globals) openS3(ctx context.Context, loc string) (objstore.Store, error
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	cfg := s3store.ConfigFromEnv(g.getenv)
+	cfg := s3WireConfig(g.getenv, st.cfg.S3)
 	cfg.Bucket, cfg.Prefix = bucket, prefix
 	c := st.cfg.S3
-	if c.Endpoint != "" {
-		cfg.Endpoint = c.Endpoint
-	}
-	if c.Region != "" {
-		cfg.Region = c.Region
-	}
-	cfg.PathStyle = cfg.PathStyle || c.PathStyle
 	cfg.AllowInsecure = c.AllowInsecureEndpoint
 	return s3store.New(ctx, cfg)
+}
+
+// s3WireConfig resolves the S3 settings with the AWS CLI's precedence:
+// the environment (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS_REGION,
+// AWS_DEFAULT_REGION, HDW_S3_PATH_STYLE) before the s3 section of
+// --config, before the AWS profile's config file (AWS_PROFILE, region),
+// before the SDK's defaults. Credentials come from the SDK's default chain
+// only (environment, shared credentials file, web identity, container and
+// instance roles): never from hdw's config. See README "S3 settings".
+func s3WireConfig(getenv func(string) string, c configs.S3) s3store.Config {
+	cfg := s3store.ConfigFromEnv(getenv)
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = c.Endpoint
+	}
+	if cfg.Region == "" {
+		cfg.Region = c.Region // empty: the profile's region (SDK chain)
+	}
+	if getenv("HDW_S3_PATH_STYLE") == "" {
+		cfg.PathStyle = c.PathStyle
+	}
+	return cfg
 }
 
 func newClientCmd(g *globals) *cobra.Command {

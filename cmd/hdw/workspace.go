@@ -150,8 +150,8 @@ func runWorkspacePull(ctx context.Context, g *globals, project, out string) erro
 	if err := sess.event(ctx, "", "workspace.pull", "ok", target, map[string]int64{"rows": int64(d.Rows), "images": int64(d.Images)}, ""); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "workspace %s pulled to %s: records.parquet, %d images\n", project, out, d.Images)
-	return nil
+	return g.result(map[string]any{"workspace": project, "out": out, "rows": d.Rows, "images": d.Images},
+		"workspace %s pulled to %s: records.parquet, %d images\n", project, out, d.Images)
 }
 
 func runWorkspaceList(ctx context.Context, g *globals, due bool) error {
@@ -199,11 +199,19 @@ func runWorkspaceRevoke(ctx context.Context, g *globals, project string) error {
 	}); ok {
 		r.RemoveProfile(ctx, keys.Researcher(project))
 	}
+	// Revocation removes the researcher's credentials too (issue 23): the
+	// passphrase file and any Vault AppRole files written for the profile.
+	for _, f := range []string{profileFile(keys.Researcher(project)), filepath.Join("vault", profileFile(keys.Researcher(project))+".role-id"),
+		filepath.Join("vault", profileFile(keys.Researcher(project))+".secret-id")} {
+		if err := os.Remove(filepath.Join(g.credentialsDir(), f)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("workspace %s revoked, but its credentials file could not be removed: %w", project, err)
+		}
+	}
 	if err := sess.event(ctx, "", "workspace.revoke", "ok", map[string]string{"project": project}, nil, ""); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "workspace %s revoked: keys destroyed, data deleted\n", project)
-	return nil
+	return g.result(map[string]any{"workspace": project, "revoked": true, "credentials_removed": true},
+		"workspace %s revoked: keys destroyed, data deleted, credentials removed\n", project)
 }
 
 func runWorkspaceVerify(ctx context.Context, g *globals, project string) error {
@@ -224,11 +232,19 @@ func runWorkspaceVerify(ctx context.Context, g *globals, project string) error {
 		outcome = "alert"
 	}
 	sess.event(ctx, "", "workspace.verify", outcome, map[string]string{"project": project}, map[string]int64{"problems": int64(len(probs))}, "")
-	for _, p := range probs {
-		fmt.Fprintf(g.stdout, "  %s\n", p)
+	if g.json {
+		enc := json.NewEncoder(g.stdout)
+		enc.Encode(map[string]any{"workspace": project, "ok": len(probs) == 0, "problems": probs})
+	} else {
+		for _, p := range probs {
+			fmt.Fprintf(g.stdout, "  %s\n", p)
+		}
 	}
 	if len(probs) > 0 {
 		return &exitError{code: exitFailure, err: fmt.Errorf("workspace %s: %d files do not match the signed manifest", project, len(probs))}
+	}
+	if g.json {
+		return nil
 	}
 	fmt.Fprintf(g.stdout, "workspace %s: every file matches the signed manifest\n", project)
 	return nil
@@ -251,6 +267,6 @@ func runWorkspaceRefresh(ctx context.Context, g *globals, project string) error 
 	if err := sess.event(ctx, "", "workspace.refresh", "ok", map[string]string{"project": project}, map[string]int64{"added_rows": int64(added), "rows": int64(d.Rows)}, ""); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "workspace %s: %d rows added, %d rows, %d patients\n", project, added, d.Rows, d.Patients)
-	return nil
+	return g.result(map[string]any{"workspace": project, "added_rows": added, "rows": d.Rows, "patients": d.Patients},
+		"workspace %s: %d rows added, %d rows, %d patients\n", project, added, d.Rows, d.Patients)
 }

@@ -147,11 +147,26 @@ func TestSEC_ESP_Workspaces(t *testing.T) {
 	if len(img) == 0 {
 		t.Fatal("no workspace images")
 	}
+	for _, p := range img {
+		if ext := filepath.Ext(p); ext != ".dcm" && ext != ".jpg" && ext != ".png" {
+			t.Fatalf("workspace image without its extension (issue 23): %s", filepath.Base(p))
+		}
+	}
 	os.Remove(img[0])
 	if code, _, _ := c.run("--profile", "curator", "workspace", "verify", "alpha"); code != 1 {
 		t.Fatal("verify missed a removed file")
 	}
-	c.must(0, "--profile", "curator", "workspace", "revoke", "alpha")
+	out = c.must(0, "--profile", "curator", "--json", "workspace", "revoke", "alpha")
+	var rev struct {
+		Revoked bool `json:"revoked"`
+	}
+	decodeJSON(t, out, &rev) // issue 23: --json on every command that prints
+	if !rev.Revoked {
+		t.Fatalf("revoke --json: %s", out)
+	}
+	if _, err := os.Stat(filepath.Join(c.env["HDW_CREDENTIALS"], "researcher_alpha")); !os.IsNotExist(err) {
+		t.Fatal("revocation left the researcher's credentials file")
+	}
 	if code, _, _ := c.run("--profile", "researcher:alpha", "workspace", "pull", "alpha", "--out", filepath.Join(c.dir, "y")); code == 0 {
 		t.Fatal("SEC-HAB-6: revoked workspace pulled")
 	}

@@ -39,8 +39,8 @@ type Config struct {
 	Region          string
 	PathStyle       bool
 	AllowInsecure   bool          // plain http off loopback (SEC-RES-3 exception)
-	MaxRetries      int           // attempts per request, backoff between them (default 5)
-	Timeout         time.Duration // per attempt: wait for response headers (default 5 min)
+	MaxRetries      int           // attempts per request with the SDK's standard retryer (default 5)
+	Timeout         time.Duration // per attempt: connect, TLS and wait for response headers (default 60 s)
 	AccessKeyID     string        // optional; else the AWS chain
 	SecretAccessKey string
 	PartSize        int64 // multipart part buffer, at least 5 MiB (default 8 MiB)
@@ -126,16 +126,20 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		cfg.MaxRetries = 5
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Minute
+		cfg.Timeout = 60 * time.Second
 	}
 	if cfg.PartSize < 5<<20 {
 		cfg.PartSize = 8 << 20
 	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+	// The region and the credentials come from the SDK's default chain
+	// (environment, then the shared config and credentials files of
+	// AWS_PROFILE, then container and instance roles), as for the AWS CLI;
+	// Config.Region, when set, wins.
+	var opts []func(*config.LoadOptions) error
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
 	}
-	opts := []func(*config.LoadOptions) error{
-		config.WithRegion(cfg.Region),
+	opts = append(opts,
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = cfg.MaxRetries
@@ -146,14 +150,24 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 			tr.MaxIdleConnsPerHost = 64
 			tr.ResponseHeaderTimeout = cfg.Timeout
+			tr.TLSHandshakeTimeout = cfg.Timeout
+		}).WithDialerOptions(func(d *net.Dialer) {
+			d.Timeout = min(cfg.Timeout, 15*time.Second)
 		})),
-	}
+	)
 	if cfg.AccessKeyID != "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")))
 	}
 	ac, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("s3: aws config: %w", err)
+	}
+	if ac.Region == "" {
+		if cfg.Endpoint == "" {
+			return nil, errors.New("s3: no region: set AWS_REGION, or region in the AWS profile (~/.aws/config), or s3.region in --config")
+		}
+		// An S3-compatible server (custom endpoint) signs with any region.
+		ac.Region = "us-east-1"
 	}
 	c := s3.NewFromConfig(ac, func(o *s3.Options) {
 		if cfg.Endpoint != "" {
@@ -166,6 +180,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	})
 	return &Store{c: c, bucket: cfg.Bucket, prefix: strings.Trim(cfg.Prefix, "/"), partSize: cfg.PartSize}, nil
 }
+
+// Region returns the region the client signs for (Config.Region, else the
+// SDK chain's: environment, then the profile's config file).
+func (s *Store) Region() string { return s.c.Options().Region }
 
 func (s *Store) String() string {
 	if s.prefix == "" {
@@ -211,7 +229,7 @@ func (s *Store) Open(ctx context.Context, k string) (io.ReadCloser, error) {
 		if notFound(err) {
 			return nil, fmt.Errorf("%s: %w", k, objstore.ErrNotExist)
 		}
-		return nil, fmt.Errorf("s3 get: %w", err)
+		return nil, wrapErr("get", err)
 	}
 	return out.Body, nil
 }
@@ -236,7 +254,7 @@ func (s *Store) OpenRange(ctx context.Context, k string, off int64, etag string)
 		case errors.As(err, &re) && re.HTTPStatusCode() == http.StatusPreconditionFailed:
 			return nil, fmt.Errorf("%s: %w", k, objstore.ErrChanged)
 		}
-		return nil, fmt.Errorf("s3 get range: %w", err)
+		return nil, wrapErr("get range", err)
 	}
 	return out.Body, nil
 }
@@ -254,7 +272,7 @@ func (s *Store) Stat(ctx context.Context, k string) (objstore.Info, error) {
 		if notFound(err) {
 			return objstore.Info{}, fmt.Errorf("%s: %w", k, objstore.ErrNotExist)
 		}
-		return objstore.Info{}, fmt.Errorf("s3 head: %w", err)
+		return objstore.Info{}, wrapErr("head", err)
 	}
 	return objstore.Info{Key: k, Size: aws.ToInt64(out.ContentLength), ETag: strings.Trim(aws.ToString(out.ETag), `"`), ModTime: aws.ToTime(out.LastModified)}, nil
 }
@@ -270,7 +288,7 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[objstore.Info
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				yield(objstore.Info{}, fmt.Errorf("s3 list: %w", err))
+				yield(objstore.Info{}, wrapErr("list", err))
 				return
 			}
 			for _, o := range page.Contents {
@@ -297,7 +315,7 @@ func (s *Store) Delete(ctx context.Context, k string) error {
 	}
 	_, err = s.c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key})
 	if err != nil && !notFound(err) {
-		return fmt.Errorf("s3 delete: %w", err)
+		return wrapErr("delete", err)
 	}
 	return nil
 }
@@ -317,11 +335,28 @@ func (s *Store) PutIfAbsent(ctx context.Context, k string, r io.Reader) error {
 		ContentLength: aws.Int64(int64(len(data))), IfNoneMatch: aws.String("*")})
 	if err != nil {
 		if preconditionFailed(err) {
-			return fmt.Errorf("%s: %w", k, objstore.ErrExist)
+			return s.existing(ctx, k, key, data)
 		}
-		return fmt.Errorf("s3 put: %w", err)
+		return wrapErr("put", err)
 	}
 	return nil
+}
+
+// existing resolves a conditional PUT refused because the object exists:
+// when the SDK retried a PUT whose first attempt was applied but whose
+// response was lost, the object found is the one we meant to write, and the
+// write succeeded (idempotent commits). Anything else is objstore.ErrExist.
+func (s *Store) existing(ctx context.Context, k, key string, data []byte) error {
+	out, err := s.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return fmt.Errorf("%s: %w", k, objstore.ErrExist)
+	}
+	defer out.Body.Close()
+	got, err := io.ReadAll(io.LimitReader(out.Body, int64(len(data))+1))
+	if err == nil && bytes.Equal(got, data) {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", k, objstore.ErrExist)
 }
 
 // maxSmall bounds the objects PutIfAbsent and PutLocked send in one request
@@ -361,13 +396,13 @@ func (s *Store) PutLocked(ctx context.Context, k string, r io.Reader, mode strin
 		ObjectLockMode: types.ObjectLockMode(strings.ToUpper(mode)), ObjectLockRetainUntilDate: aws.Time(until)})
 	if err != nil {
 		if preconditionFailed(err) {
-			return fmt.Errorf("%s: %w", k, objstore.ErrExist)
+			return s.existing(ctx, k, key, data)
 		}
 		var ae smithy.APIError
 		if errors.As(err, &ae) && strings.Contains(strings.ToLower(ae.ErrorCode()+ae.ErrorMessage()), "lock") {
 			return ErrLockUnsupported
 		}
-		return fmt.Errorf("s3 put: %w", err)
+		return wrapErr("put", err)
 	}
 	return nil
 }
@@ -398,7 +433,7 @@ func (w *writer) flushPart() error {
 	if w.uploadID == nil {
 		out, err := w.s.c.CreateMultipartUpload(w.ctx, &s3.CreateMultipartUploadInput{Bucket: &w.s.bucket, Key: &w.key})
 		if err != nil {
-			return fmt.Errorf("s3 multipart: %w", err)
+			return wrapErr("multipart", err)
 		}
 		w.uploadID = out.UploadId
 	}
@@ -406,7 +441,7 @@ func (w *writer) flushPart() error {
 	out, err := w.s.c.UploadPart(w.ctx, &s3.UploadPartInput{Bucket: &w.s.bucket, Key: &w.key, UploadId: w.uploadID,
 		PartNumber: aws.Int32(n), Body: bytes.NewReader(w.buf), ContentLength: aws.Int64(int64(len(w.buf)))})
 	if err != nil {
-		return fmt.Errorf("s3 upload part: %w", err)
+		return wrapErr("upload part", err)
 	}
 	w.parts = append(w.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(n)})
 	w.buf = w.buf[:0]
@@ -447,7 +482,7 @@ func (w *writer) Close() error {
 	if w.uploadID == nil {
 		_, err := w.s.c.PutObject(w.ctx, &s3.PutObjectInput{Bucket: &w.s.bucket, Key: &w.key, Body: bytes.NewReader(w.buf), ContentLength: aws.Int64(int64(len(w.buf)))})
 		if err != nil {
-			w.err = fmt.Errorf("s3 put: %w", err)
+			w.err = wrapErr("put", err)
 		}
 		return w.err
 	}
@@ -462,7 +497,7 @@ func (w *writer) Close() error {
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: w.parts}})
 	if err != nil {
 		w.abort()
-		w.err = fmt.Errorf("s3 complete multipart: %w", err)
+		w.err = wrapErr("complete multipart", err)
 	}
 	return w.err
 }

@@ -1,0 +1,44 @@
+# hdw container images (README "Kubernetes").
+#   docker build --target static -t hdw:VERSION .      static binary, distroless, non-root (default)
+#   docker build --target ocr    -t hdw:VERSION-ocr .  with the Tesseract runtime (OCR of burned-in text)
+# Or `make docker [IMAGE_TARGET=ocr]`. Nothing is downloaded at run time.
+ARG GO_VERSION=1.26.8
+
+# ---- build: the static binary (no cgo, no OCR)
+FROM golang:${GO_VERSION}-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/hdw ./cmd/hdw
+
+# ---- build-ocr: cgo against libtesseract (gosseract), build tag ocr
+FROM golang:${GO_VERSION}-bookworm AS build-ocr
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libtesseract-dev libleptonica-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN CGO_ENABLED=1 go build -trimpath -tags ocr -ldflags "-s -w -X main.version=${VERSION}" -o /out/hdw ./cmd/hdw
+
+# ---- ocr: Debian slim with the Tesseract runtime and its English and French data
+FROM debian:bookworm-slim AS ocr
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      libtesseract5 tesseract-ocr-eng tesseract-ocr-fra ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --uid 65532 --user-group --no-create-home --shell /usr/sbin/nologin hdw
+COPY --from=build-ocr /out/hdw /usr/local/bin/hdw
+USER 65532:65532
+# Files hdw writes are 0600 (folders 0700) whatever the umask; this one is for the rest.
+ENV HOME=/tmp
+ENTRYPOINT ["/usr/local/bin/hdw"]
+
+# ---- static (last: the default target): the binary alone, CA certificates, non-root
+FROM gcr.io/distroless/static-debian12:nonroot AS static
+COPY --from=build /out/hdw /hdw
+USER 65532:65532
+ENV HOME=/tmp
+ENTRYPOINT ["/hdw"]
