@@ -188,7 +188,9 @@ func (f *fixture) ingest(t testing.TB, name string, at time.Time, manifest strin
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "manifest.csv"), []byte(manifest), 0o644)
 	for _, im := range images {
-		os.WriteFile(filepath.Join(src, im), []byte("IMG synthetic pixels"), 0o644)
+		// Each image its own content: the same bytes twice for one person are a
+		// duplicate upload, which ingest rejects (issue 23).
+		os.WriteFile(filepath.Join(src, im), []byte("IMG synthetic pixels of "+im), 0o644)
 	}
 	s, _ := objstore.NewLocal(src)
 	sum, err := pipeline.Ingest(f.ctx, f.ingWH, provider{f.ring, keys.ProfileIngest}, fakeDeid{}, pipeline.Options{
