@@ -23,6 +23,7 @@ const (
 	KindMissingSegment = "missing-segment" // a head, a part or a whole session is gone
 	KindUnclosed       = "unclosed"        // a session older than OpenGrace never closed
 	KindUnlinked       = "unlinked"        // a session no head points to
+	KindBadPayload     = "bad-payload"     // an encrypted payload does not open under its session key (review only)
 )
 
 // OpenGrace is how long a session may stay without its session.close
@@ -76,7 +77,16 @@ type Segment struct {
 // sessions (for [Review]). The error is for I/O and MAC failures only;
 // tampering is reported in the Report.
 func Verify(ctx context.Context, st objstore.Store, mac MAC) (Report, []Segment, error) {
-	return verify(ctx, st, mac, time.Now())
+	return verify(ctx, st, mac, nil, time.Now())
+}
+
+// VerifyOpen is [Verify] that also decrypts the sealed event payloads
+// (SRS-091) with op (admin or dpo: keys.AuditStore), so that the returned
+// sessions hold the events' content; without it they hold only times.
+// A payload that does not open is a problem of kind [KindBadPayload]; a
+// refused unwrap is an error.
+func VerifyOpen(ctx context.Context, st objstore.Store, mac MAC, op Opener) (Report, []Segment, error) {
+	return verify(ctx, st, mac, op, time.Now())
 }
 
 type listing struct {
@@ -125,6 +135,7 @@ func (ls *listing) add(k string) {
 }
 
 type verifier struct {
+	dc   *dekCache // nil: payloads stay sealed
 	ctx  context.Context
 	st   objstore.Store
 	mac  MAC
@@ -144,8 +155,12 @@ func (v *verifier) add(seg, file string, line int, kind, detail string) {
 	v.rep.Problems = append(v.rep.Problems, Problem{Segment: seg, File: file, Line: line, Kind: kind, Detail: detail})
 }
 
-func verify(ctx context.Context, st objstore.Store, mac MAC, now time.Time) (Report, []Segment, error) {
+func verify(ctx context.Context, st objstore.Store, mac MAC, op Opener, now time.Time) (Report, []Segment, error) {
 	v := &verifier{ctx: ctx, st: st, mac: mac, now: now}
+	if op != nil {
+		v.dc = &dekCache{op: op}
+		defer v.dc.wipe()
+	}
 	ls, err := list(ctx, st)
 	if err != nil {
 		return v.rep, nil, err
@@ -342,8 +357,28 @@ func (v *verifier) session(id string, head int64, headDigest string, parts map[i
 				bad = true
 			}
 			seq = r.Seq
-			seg.Events = append(seg.Events, r.Event)
-			lastEv = r.Event.Action
+			ev := r.Event
+			if part.Header.Version == SealedVersion {
+				ev.Action = "sealed"
+				if r.End {
+					ev.Action = ActionClose
+				}
+				if v.dc != nil {
+					dek, err := v.dc.get(v.ctx, part.Header.DEK)
+					if err != nil && !errors.Is(err, ErrSealed) {
+						return err
+					}
+					if err == nil {
+						ev, err = openEvent(dek.Bytes(), id, r)
+					}
+					if err != nil {
+						v.add(id, k, r.Line, KindBadPayload, "the event's encrypted payload does not open under its session key")
+						ev = Event{Time: r.Event.Time, Action: "sealed"}
+					}
+				}
+			}
+			seg.Events = append(seg.Events, ev)
+			lastEv = ev.Action
 			v.rep.Events++
 		}
 		switch {

@@ -20,13 +20,32 @@ var (
 	ErrUnavailable = errors.New("keys: key service unavailable")
 	// ErrBadCredentials means the profile's passphrase or token was refused.
 	ErrBadCredentials = errors.New("keys: credentials refused")
+	// ErrGeneticReserved wraps [ErrForbidden] for a profile other than ingest
+	// and curator that needs the genetic key (SEC-LOG-6): the work needs a
+	// curator-prepared extract.
+	ErrGeneticReserved = fmt.Errorf("the genetic key is reserved to the ingest and curator profiles (SEC-LOG-6): ask a curator for a prepared extract: %w", ErrForbidden)
 )
+
+// Refusal returns the error of a refused operation on the key name:
+// [ErrGeneticReserved] for the genetic store, else [ErrForbidden]. Both
+// match errors.Is(err, ErrForbidden).
+func Refusal(name string) error {
+	if name == Genetic {
+		return ErrGeneticReserved
+	}
+	return ErrForbidden
+}
 
 // Store key names.
 const (
 	Health   = "health"
 	Identity = "identity"
 	Genetic  = "genetic"
+	// AuditStore encrypts the audit trail's event payloads at rest
+	// (SRS-091, AES-256-GCM data keys): every profile wraps (appends), only
+	// admin and dpo unwrap (audit review, SEC-DAY-3). No data profile can
+	// read the trail back.
+	AuditStore = "audit"
 )
 
 // Pseudonym key names.
@@ -102,6 +121,17 @@ func Allowed(profile string, op Op, name string) bool {
 	if name == Audit && op == OpUse {
 		return KnownProfile(profile)
 	}
+	if name == AuditStore {
+		switch op {
+		case OpWrap:
+			return KnownProfile(profile) // every session appends
+		case OpUnwrap:
+			return profile == ProfileAdmin || profile == ProfileDPO // audit review
+		case OpCreate, OpRotate:
+			return profile == ProfileAdmin
+		}
+		return false
+	}
 	ws, isWS := strings.CutPrefix(name, "ws:")
 	pws, isPWS := strings.CutPrefix(name, "pseudo:ws:")
 	isCohort := strings.HasPrefix(name, "pseudo:cohort:")
@@ -130,11 +160,15 @@ func Allowed(profile string, op Op, name string) bool {
 			return isWS || isPWS
 		}
 	case ProfileDPO:
+		// SEC-LOG-6: the genetic key is mobilized only by the feeding
+		// (ingest) and workspace-export (curator) profiles; the dpo neither
+		// wraps nor unwraps it. A rights request covering genetic data is
+		// answered with a curator-prepared extract ([ErrGeneticReserved]).
 		switch op {
 		case OpWrap:
-			return name == Health || name == Identity || name == Genetic || isWS
+			return name == Health || name == Identity || isWS
 		case OpUnwrap:
-			return name == Identity || name == Health || name == Genetic || isWS
+			return name == Identity || name == Health || isWS
 		case OpUse:
 			return name == PseudoWarehouse || name == PseudoOpposition || isPWS || isCohort
 		}

@@ -56,7 +56,13 @@ func TestSEC_DAY_1_FullRunAudit(t *testing.T) {
 	})
 	os.Chmod(seg, 0o644)
 	b, _ := os.ReadFile(seg)
-	os.WriteFile(seg, []byte(strings.Replace(string(b), `"ok"`, `"OK"`, 1)), 0o644)
+	i := strings.Index(string(b), `"sealed":"`) + len(`"sealed":"`) + 4 // SRS-091: payloads are sealed
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	os.WriteFile(seg, b, 0o644)
 	if code, _, errOut := c.run("--profile", "admin", "audit", "verify"); code != 1 || !strings.Contains(errOut, "audit trail") {
 		t.Fatalf("tampered trail: exit %d %s", code, errOut)
 	}

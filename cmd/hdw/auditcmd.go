@@ -111,7 +111,7 @@ func runAuditReview(ctx context.Context, g *globals, since string) error {
 		rules.WorkStart, _ = strconv.Atoi(a)
 		rules.WorkEnd, _ = strconv.Atoi(b)
 	}
-	an, rep, err := audit.Review(ctx, sess.st, mac, from, rules)
+	an, rep, err := audit.Review(ctx, sess.st, mac, sess.prov, from, rules)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ func (g *globals) openAudit(ctx context.Context, s objstore.Store, p keys.Provid
 	}
 	months := st.cfg.Retention.AuditMonths
 	l, err := audit.Open(ctx, s, mac, audit.Options{Profile: p.Profile(), Operator: op, Source: hostname(), Command: g.command,
+		Sealer:   p, // SRS-091: payloads encrypted under keys.AuditStore
 		LockMode: st.cfg.Audit.ObjectLockMode, LockFor: time.Duration(months) * 30 * 24 * time.Hour})
 	if err != nil {
 		return nil, err

@@ -34,3 +34,9 @@ path "auth/token/lookup-self" { capabilities = ["read"] }
 # existing path needs "update"); the provider asks its own capabilities on the
 # path to tell "exists" from "forbidden". Also in Vault's default policy.
 path "sys/capabilities-self" { capabilities = ["update"] }
+# Audit trail payloads (SRS-091): every profile appends (encrypt); only admin
+# and dpo decrypt (audit review). keys.AuditStore.
+path "transit/encrypt/hdw-{{warehouse}}-audit" { capabilities = ["update"] }
+path "transit/decrypt/hdw-{{warehouse}}-audit" { capabilities = ["update"] }
+path "transit/keys/hdw-{{warehouse}}-audit"        { capabilities = ["create", "read", "update"] }
+path "transit/keys/hdw-{{warehouse}}-audit/rotate" { capabilities = ["update"] }
