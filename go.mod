@@ -18,8 +18,10 @@ require (
 	github.com/parquet-go/parquet-go v0.32.0
 	github.com/spf13/cobra v1.10.2
 	github.com/suyashkumar/dicom v1.1.0
+	github.com/transparency-dev/merkle v0.0.2
 	golang.org/x/crypto v0.45.0
 	golang.org/x/image v0.33.0
+	golang.org/x/mod v0.41.0
 	golang.org/x/sys v0.49.0
 	golang.org/x/text v0.43.0
 	gopkg.in/yaml.v3 v3.0.1

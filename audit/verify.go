@@ -56,6 +56,9 @@ type Report struct {
 	First    *Problem  `json:"first_problem,omitempty"`
 	Problems []Problem `json:"problems,omitempty"`
 	Omitted  int       `json:"omitted,omitempty"` // problems beyond the first 1000
+	// Checkpoints counts the checkpoints the trail still matches (set by
+	// the caller of [VerifyCheckpoints]).
+	Checkpoints int `json:"checkpoints,omitempty"`
 	// Open lists sessions without a close event younger than OpenGrace
 	// (running commands, among them the verifying one).
 	Open []string `json:"open,omitempty"`

@@ -56,6 +56,11 @@ const (
 	// Audit is the key that MACs closed audit segments; every profile may
 	// use it, none may change it.
 	Audit = "pseudo:audit"
+	// CheckpointKey is the seed of the ed25519 key that signs the audit
+	// trail's checkpoints (C2SP signed notes over its RFC 6962 tree): only
+	// the admin holds it, so that no data profile can sign a rewritten or
+	// truncated trail (issue 22, SEC-DAY-2).
+	CheckpointKey = "pseudo:checkpoint"
 )
 
 // Workspace returns the store key name of a project's workspace.
@@ -120,6 +125,9 @@ func (o Op) String() string {
 func Allowed(profile string, op Op, name string) bool {
 	if name == Audit && op == OpUse {
 		return KnownProfile(profile)
+	}
+	if name == CheckpointKey {
+		return profile == ProfileAdmin && (op == OpUse || op == OpCreate || op == OpRotate)
 	}
 	if name == AuditStore {
 		switch op {

@@ -112,7 +112,7 @@ var _ keys.Provider = (*Keyring)(nil)
 var WarehouseProfiles = []string{keys.ProfileIngest, keys.ProfileCurator, keys.ProfileApprover, keys.ProfileDPO, keys.ProfileAdmin}
 
 // WarehouseKeys are the keys created by Init.
-var WarehouseKeys = []string{keys.Health, keys.Identity, keys.Genetic, keys.AuditStore, keys.PseudoWarehouse, keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit}
+var WarehouseKeys = []string{keys.Health, keys.Identity, keys.Genetic, keys.AuditStore, keys.PseudoWarehouse, keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit, keys.CheckpointKey}
 
 // Init creates the keyring with the warehouse profiles (passphrases by
 // profile) and the warehouse keys. It fails if a keyring exists.
