@@ -62,6 +62,9 @@ type Record struct {
 	Sealed []byte
 	// End marks the session.close event of a SealedVersion segment.
 	End bool
+	// By and Sig are the operator's id and signature (SealedVersion).
+	By  string
+	Sig []byte
 	Event
 }
 
@@ -72,6 +75,18 @@ type sealedLine struct {
 	Prev   string `json:"prev"`
 	End    bool   `json:"end,omitempty"`
 	Sealed []byte `json:"sealed"`
+	// By and Sig: the acting operator's id and ed25519 signature of
+	// [eventSigMsg] (ENS OP.ACC.1), when the session has a signer.
+	By  string `json:"by,omitempty"`
+	Sig []byte `json:"sig,omitempty"`
+}
+
+// eventSigMsg is what an operator signs for one sealed event line: the
+// session, the sequence, the link to the previous line, the close mark and
+// the ciphertext, so that a signed event can be neither edited, moved nor
+// replayed elsewhere.
+func eventSigMsg(segment string, seq int64, prev string, end bool, sealed []byte) []byte {
+	return fmt.Appendf(nil, "hdw audit event v1\n%s\n%d\n%s\n%t\n%x\n", segment, seq, prev, end, sealed)
 }
 
 type eventLine struct {
@@ -163,7 +178,7 @@ func ParsePart(data []byte) (*Part, error) {
 			return p, &FormatError{Line: i + 1, Msg: "bad event time"}
 		}
 		l.Event.Time = t.UTC()
-		p.Records = append(p.Records, Record{Seq: l.Seq, Prev: l.Prev, Line: i + 1, Event: l.Event, Sealed: sl.Sealed, End: sl.End})
+		p.Records = append(p.Records, Record{Seq: l.Seq, Prev: l.Prev, Line: i + 1, Event: l.Event, Sealed: sl.Sealed, End: sl.End, By: sl.By, Sig: sl.Sig})
 		off += len(raw) + 1
 	}
 	p.SealLine = len(p.lines) + 1
@@ -181,7 +196,7 @@ func (p *Part) Marshal() []byte {
 	for _, r := range p.Records {
 		l, _ := json.Marshal(eventLine{Seq: r.Seq, Time: r.Event.Time.UTC().Format(TimeFormat), Prev: r.Prev, Event: r.Event})
 		if p.Header.Version == SealedVersion {
-			l, _ = json.Marshal(sealedLine{Seq: r.Seq, Time: r.Event.Time.UTC().Format(TimeFormat), Prev: r.Prev, End: r.End, Sealed: r.Sealed})
+			l, _ = json.Marshal(sealedLine{Seq: r.Seq, Time: r.Event.Time.UTC().Format(TimeFormat), Prev: r.Prev, End: r.End, Sealed: r.Sealed, By: r.By, Sig: r.Sig})
 		}
 		b.Write(l)
 		b.WriteByte('\n')

@@ -74,6 +74,16 @@ type Options struct {
 	// store key, and writes SealedVersion segments. Without it, segments
 	// are FormatVersion (payloads in clear).
 	Sealer Sealer
+	// Signer, with Sealer, signs every event line with the acting
+	// operator's own ed25519 key (keys.Signer; ENS OP.ACC.1): a holder of
+	// the MAC key cannot rewrite that operator's events undetected.
+	Signer EventSigner
+}
+
+// EventSigner signs event lines as one operator; keys.Signer implements it.
+type EventSigner interface {
+	OperatorID() string
+	Sign(ctx context.Context, msg []byte) ([]byte, error)
 }
 
 // Log is the audit trail of one session (one command run). Its methods are
@@ -384,8 +394,14 @@ func (l *Log) flushLocked(ctx context.Context) error {
 		if err == nil && l.wrapped != "" {
 			var ct []byte
 			if ct, err = sealEvent(l.dek.Bytes(), l.id, seq, ev); err == nil {
-				line, err = json.Marshal(sealedLine{Seq: seq, Time: ev.Time.Format(TimeFormat), Prev: digest(last),
-					End: ev.Action == ActionClose, Sealed: ct})
+				sl := sealedLine{Seq: seq, Time: ev.Time.Format(TimeFormat), Prev: digest(last), End: ev.Action == ActionClose, Sealed: ct}
+				if l.opt.Signer != nil {
+					sl.By = l.opt.Signer.OperatorID()
+					sl.Sig, err = l.opt.Signer.Sign(ctx, eventSigMsg(l.id, sl.Seq, sl.Prev, sl.End, sl.Sealed))
+				}
+				if err == nil {
+					line, err = json.Marshal(sl)
+				}
 			}
 		}
 		if err != nil {

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -42,6 +43,9 @@ func reseal(t *testing.T, root, key string, edit func(*Part), macKey []byte) {
 		r := &part.Records[i]
 		r.Seq, r.Prev = first+int64(i), digest(last)
 		l, _ := json.Marshal(eventLine{Seq: r.Seq, Time: r.Event.Time.UTC().Format(TimeFormat), Prev: r.Prev, Event: r.Event})
+		if part.Header.Version == SealedVersion {
+			l, _ = json.Marshal(sealedLine{Seq: r.Seq, Time: r.Event.Time.UTC().Format(TimeFormat), Prev: r.Prev, End: r.End, Sealed: r.Sealed, By: r.By, Sig: r.Sig})
+		}
 		body.Write(l)
 		body.WriteByte('\n')
 		last = l
@@ -237,4 +241,72 @@ type sealerFunc func() []byte
 
 func (f sealerFunc) NewDataKeys(_ context.Context, store string, n int) ([]keys.DataKey, error) {
 	return []keys.DataKey{{Key: keys.NewSecret(f()), Wrapped: []byte("wrapped")}}, nil
+}
+
+type testSigner struct {
+	id   string
+	priv ed25519.PrivateKey
+}
+
+func (s testSigner) OperatorID() string { return s.id }
+func (s testSigner) Sign(_ context.Context, m []byte) ([]byte, error) {
+	return ed25519.Sign(s.priv, m), nil
+}
+
+type testDir map[string]ed25519.PublicKey
+
+func (d testDir) Operator(_ context.Context, id string) (keys.Operator, error) {
+	pub, ok := d[id]
+	if !ok {
+		return keys.Operator{}, keys.ErrOperatorNotFound
+	}
+	return keys.Operator{ID: id, PublicKey: pub}, nil
+}
+
+// TestENS_OP_ACC_1_EventsSignedByTheirOperator: every event line of a
+// session opened with an operator's signer carries that operator's id and
+// ed25519 signature; a holder of the MAC key who rewrites the line (even
+// re-chaining and re-sealing it) breaks the signature, and a line
+// claiming another operator does not verify with their key.
+func TestENS_OP_ACC_1_EventsSignedByTheirOperator(t *testing.T) {
+	ctx := context.Background()
+	macKey := bytes.Repeat([]byte{7}, 32)
+	mac := HMAC(keys.NewSecret(macKey))
+	root := t.TempDir()
+	st, _ := objstore.NewLocal(root)
+	apub, apriv, _ := ed25519.GenerateKey(nil)
+	bpub, _, _ := ed25519.GenerateKey(nil)
+	dir := testDir{"LH-USR-alice": apub, "LH-USR-bob": bpub}
+	kek := bytes.Repeat([]byte{9}, 32)
+	l, err := Open(ctx, st, mac, Options{Profile: keys.ProfileCurator, Operator: "LH-USR-alice",
+		Sealer: testSealer{kek}, Signer: testSigner{"LH-USR-alice", apriv}, Batch: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Append(ctx, Event{Action: "export.approve", Outcome: OutcomeOK})
+	l.Close(ctx)
+	rep, _, err := VerifySigned(ctx, st, mac, nil, dir)
+	if err != nil || !rep.OK {
+		t.Fatalf("signed trail: %+v %v", rep.First, err)
+	}
+	target := partKey(l.ID(), 1)
+	reseal(t, root, target, func(p *Part) { p.Records[0].By = "LH-USR-bob" }, macKey)
+	if rep, _, _ := Verify(ctx, st, mac); !rep.OK {
+		t.Fatalf("the re-sealed line must fool the MAC chain: %+v", rep.First)
+	}
+	rep, _, _ = VerifySigned(ctx, st, mac, nil, dir)
+	if rep.OK || rep.First.Kind != KindBadSignature || rep.First.File != target {
+		t.Fatalf("a line moved to bob: %+v", rep.First)
+	}
+	reseal(t, root, target, func(p *Part) { p.Records[0].By = "LH-USR-alice"; p.Records[0].Sealed[20] ^= 1 }, macKey)
+	rep, _, _ = VerifySigned(ctx, st, mac, nil, dir)
+	if rep.OK || rep.First.Kind != KindBadSignature {
+		t.Fatalf("an edited ciphertext under alice's name: %+v", rep.First)
+	}
+}
+
+type testSealer struct{ kek []byte }
+
+func (s testSealer) NewDataKeys(_ context.Context, store string, n int) ([]keys.DataKey, error) {
+	return []keys.DataKey{{Key: keys.NewSecret(s.kek), Wrapped: []byte("w")}}, nil
 }

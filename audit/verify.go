@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"sort"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"hdw/keys"
 	"hdw/objstore"
 )
 
@@ -24,6 +26,7 @@ const (
 	KindUnclosed       = "unclosed"        // a session older than OpenGrace never closed
 	KindUnlinked       = "unlinked"        // a session no head points to
 	KindBadPayload     = "bad-payload"     // an encrypted payload does not open under its session key (review only)
+	KindBadSignature   = "bad-signature"   // an event's operator signature does not verify (or its operator is unknown)
 )
 
 // OpenGrace is how long a session may stay without its session.close
@@ -92,6 +95,21 @@ func VerifyOpen(ctx context.Context, st objstore.Store, mac MAC, op Opener) (Rep
 	return verify(ctx, st, mac, op, time.Now())
 }
 
+// Operators is the directory of enrolled operators (keys.Directory
+// implements it): the public keys that check event signatures.
+type Operators interface {
+	Operator(ctx context.Context, id string) (keys.Operator, error)
+}
+
+// VerifySigned is [VerifyOpen] (op may be nil) that also checks every
+// signed event line against the operator's public key in dir (ENS
+// OP.ACC.1): a bad signature, or one by an operator never enrolled, is a
+// problem of kind [KindBadSignature] naming the line.
+func VerifySigned(ctx context.Context, st objstore.Store, mac MAC, op Opener, dir Operators) (Report, []Segment, error) {
+	v := &verifier{dir: dir}
+	return v.run(ctx, st, mac, op, time.Now())
+}
+
 type listing struct {
 	heads       map[int64]string
 	parts       map[string]map[int]string
@@ -138,6 +156,8 @@ func (ls *listing) add(k string) {
 }
 
 type verifier struct {
+	dir  Operators // nil: signatures are not checked
+	keys map[string]ed25519.PublicKey
 	dc   *dekCache // nil: payloads stay sealed
 	ctx  context.Context
 	st   objstore.Store
@@ -159,7 +179,31 @@ func (v *verifier) add(seg, file string, line int, kind, detail string) {
 }
 
 func verify(ctx context.Context, st objstore.Store, mac MAC, op Opener, now time.Time) (Report, []Segment, error) {
-	v := &verifier{ctx: ctx, st: st, mac: mac, now: now}
+	return (&verifier{}).run(ctx, st, mac, op, now)
+}
+
+// signed checks the operator signature of a sealed record.
+func (v *verifier) signed(id string, r Record) (bool, error) {
+	if r.By == "" {
+		return true, nil // a session without an operator signer
+	}
+	pub, ok := v.keys[r.By]
+	if !ok {
+		o, err := v.dir.Operator(v.ctx, r.By)
+		if err != nil && !errors.Is(err, keys.ErrOperatorNotFound) {
+			return false, err
+		}
+		pub = o.PublicKey
+		if v.keys == nil {
+			v.keys = map[string]ed25519.PublicKey{}
+		}
+		v.keys[r.By] = pub
+	}
+	return len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, eventSigMsg(id, r.Seq, r.Prev, r.End, r.Sealed), r.Sig), nil
+}
+
+func (v *verifier) run(ctx context.Context, st objstore.Store, mac MAC, op Opener, now time.Time) (Report, []Segment, error) {
+	v.ctx, v.st, v.mac, v.now = ctx, st, mac, now
 	if op != nil {
 		v.dc = &dekCache{op: op}
 		defer v.dc.wipe()
@@ -362,6 +406,15 @@ func (v *verifier) session(id string, head int64, headDigest string, parts map[i
 			seq = r.Seq
 			ev := r.Event
 			if part.Header.Version == SealedVersion {
+				if v.dir != nil {
+					ok, err := v.signed(id, r)
+					if err != nil {
+						return err
+					}
+					if !ok {
+						v.add(id, k, r.Line, KindBadSignature, "the event's operator signature does not verify (rewritten, or signed by someone else)")
+					}
+				}
 				ev.Action = "sealed"
 				if r.End {
 					ev.Action = ActionClose
@@ -377,6 +430,9 @@ func (v *verifier) session(id string, head int64, headDigest string, parts map[i
 					if err != nil {
 						v.add(id, k, r.Line, KindBadPayload, "the event's encrypted payload does not open under its session key")
 						ev = Event{Time: r.Event.Time, Action: "sealed"}
+					}
+					if err == nil && v.dir != nil && r.By != "" && ev.Operator != r.By {
+						v.add(id, k, r.Line, KindBadSignature, "the event is signed by one operator and names another")
 					}
 				}
 			}

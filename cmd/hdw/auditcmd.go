@@ -133,7 +133,7 @@ func runAuditVerify(ctx context.Context, g *globals, witness []string) error {
 	if err != nil {
 		return err
 	}
-	rep, _, err := audit.Verify(ctx, sess.st, mac)
+	rep, _, err := audit.VerifySigned(ctx, sess.st, mac, nil, operatorDirectory(sess.prov))
 	if err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func (g *globals) open(ctx context.Context, command string) (*session, error) {
 	}
 	sess := &session{g: g, st: s, wh: wh, prov: prov, operator: op, signer: signer, command: command}
 	g.command = command
-	a, err := g.openAudit(ctx, s, prov, op)
+	a, err := g.openAudit(ctx, s, prov, op, signer)
 	if err != nil {
 		prov.Close()
 		return nil, fmt.Errorf("audit trail not writable, nothing done (SRS-065): %w", err)
