@@ -40,6 +40,7 @@ func newExportCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "export", Short: "anonymity-checked exports with approval, quarantine and alert (SEC-EXP-1..5)"}
 	var o struct {
 		table, quasi, sensitive, rules string
+		pseudonyms                     string
 		k, l                           int
 		t, maxSupp                     float64
 	}
@@ -59,12 +60,13 @@ alert is raised (audit, stderr, webhook) and the exit code is 3.`,
       --sensitive diagnosis --rules birth_year:age-band:10 --k 5 --l 2`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runExportRequest(cmd.Context(), g, args[0], o.table, o.quasi, o.sensitive, o.rules, o.k, o.l, o.t, o.maxSupp)
+			return runExportRequest(cmd.Context(), g, args[0], o.table, o.quasi, o.sensitive, o.rules, o.pseudonyms, o.k, o.l, o.t, o.maxSupp)
 		},
 	}
 	f := req.Flags()
 	f.StringVar(&o.table, "table", "health", "table to export (health)")
-	f.StringVar(&o.quasi, "quasi", "", "quasi-identifier columns (default: the dictionary's)")
+	f.StringVar(&o.quasi, "quasi", "", "quasi-identifier columns added to the dictionary's (which always apply)")
+	f.StringVar(&o.pseudonyms, "pseudonyms", "none", "none, or export: a pseudonym column of this export only (fresh key, discarded)")
 	f.StringVar(&o.sensitive, "sensitive", "", "sensitive columns")
 	f.StringVar(&o.rules, "rules", "", "generalization rules column:kind[:width], comma-separated")
 	f.IntVar(&o.k, "k", 0, "k-anonymity (default config export.k)")
@@ -132,7 +134,7 @@ func (h *healthSource) Rows(ctx context.Context, fn func(map[string]string) erro
 	return nil
 }
 
-func runExportRequest(ctx context.Context, g *globals, project, table, quasi, sensitive, rules string, k, l int, t, maxSupp float64) error {
+func runExportRequest(ctx context.Context, g *globals, project, table, quasi, sensitive, rules, pseudonyms string, k, l int, t, maxSupp float64) error {
 	if err := g.requireProfile(keys.ProfileCurator); err != nil {
 		return err
 	}
@@ -142,19 +144,16 @@ func runExportRequest(ctx context.Context, g *globals, project, table, quasi, se
 	if table != "health" && table != "records" && table != "genetic" {
 		return usageErr("--table is health (warehouse records), or records / genetic (the PROJECT workspace's tables)")
 	}
+	// SEC-EXP-1: the requester adds quasi-identifiers to the dictionary's,
+	// never removes one (export.Gate); only export-scoped pseudonyms.
 	req := export.Request{QuasiIdentifiers: splitList(quasi), Sensitive: splitList(sensitive), PersonColumn: "pseudonym",
 		K: k, L: l, T: t, MaxSuppression: maxSupp}
-	if len(req.QuasiIdentifiers) == 0 {
-		req.QuasiIdentifiers = st.dict.QuasiIdentifiers()
-	}
-	if req.K == 0 {
-		req.K = st.cfg.Export.K
-	}
-	if req.L == 0 {
-		req.L = st.cfg.Export.L
-	}
-	if req.MaxSuppression == 0 {
-		req.MaxSuppression = st.cfg.Export.MaxSuppression
+	switch pseudonyms {
+	case "", "none":
+	case "export":
+		req.ExportPseudonyms = true
+	default:
+		return usageErr("--pseudonyms is none or export (a fresh pseudonym of this export only; warehouse and workspace pseudonyms are never released)")
 	}
 	for _, r := range splitList(rules) {
 		rule, err := export.ParseRule(r)
@@ -191,8 +190,12 @@ func runExportRequest(ctx context.Context, g *globals, project, table, quasi, se
 		}
 		src = ws
 	}
-	rep, err := export.Check(ctx, src, req)
+	gate := export.Gate{Dict: st.dict, Floors: export.Floors{K: st.cfg.Export.K, L: st.cfg.Export.L, MaxSuppression: st.cfg.Export.MaxSuppression}}
+	rep, err := gate.Check(ctx, src, req)
 	if err != nil {
+		if errors.Is(err, export.ErrLoosen) {
+			return sess.deny(ctx, "export.request", map[string]string{"project": project}, &exitError{code: exitFailure, err: err})
+		}
 		if errors.Is(err, export.ErrRequest) {
 			return usageErr("%v", err)
 		}

@@ -21,7 +21,7 @@ func TestSEC_EXP_2_ExportWorkflow(t *testing.T) {
 	writeUpload(t, src, up)
 	c.must(0, "init")
 	c.must(0, "--profile", "ingest", "ingest", src)
-	out := c.must(0, "--profile", "curator", "--json", "export", "request", "study1", "--quasi", "sex_code", "--sensitive", "diagnosis", "--k", "3", "--l", "2")
+	out := c.must(0, "--profile", "curator", "--json", "export", "request", "study1", "--quasi", "sex_code", "--sensitive", "diagnosis", "--rules", "birth_year:drop,department:drop,visit_date:drop", "--k", "5", "--l", "2")
 	var res struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
@@ -65,7 +65,7 @@ func TestSEC_EXP_2_ExportWorkflow(t *testing.T) {
 	c.must(0, "--profile", "approver", "export", "approve", res.ID, "--justification", "reviewed: aggregated counts only")
 	// Inside a workspace: its own table and pseudonyms.
 	c.must(0, "--profile", "curator", "workspace", "create", "study2", "--approval", "CSE-7", "--columns", "diagnosis,sex_code,body_site")
-	out = c.must(0, "--profile", "curator", "--json", "export", "request", "study2", "--table", "records", "--quasi", "sex_code", "--sensitive", "diagnosis", "--k", "3")
+	out = c.must(0, "--profile", "curator", "--json", "export", "request", "study2", "--table", "records", "--quasi", "sex_code", "--sensitive", "diagnosis", "--k", "5")
 	decodeJSON(t, out, &res)
 	if res.Status != "pending-approval" {
 		t.Fatalf("workspace export: %s", res.Status)
