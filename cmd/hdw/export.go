@@ -190,11 +190,16 @@ func runExportRequest(ctx context.Context, g *globals, project, table, quasi, se
 		}
 		src = ws
 	}
-	gate := export.Gate{Dict: st.dict, Floors: export.Floors{K: st.cfg.Export.K, L: st.cfg.Export.L, MaxSuppression: st.cfg.Export.MaxSuppression}}
+	// The floors are the sealed policy's (flags and --config only tighten).
+	pol, _, err := sess.effectivePolicy(ctx)
+	if err != nil {
+		return err
+	}
+	gate := export.Gate{Dict: st.dict, Floors: export.Floors{K: pol.Export.K, L: pol.Export.L, T: pol.Export.T, MaxSuppression: pol.Export.MaxSuppression}}
 	rep, err := gate.Check(ctx, src, req)
 	if err != nil {
 		if errors.Is(err, export.ErrLoosen) {
-			return sess.deny(ctx, "export.request", map[string]string{"project": project}, &exitError{code: exitFailure, err: err})
+			return sess.deny(ctx, "policy.loosen", map[string]string{"project": project}, &exitError{code: exitFailure, err: err})
 		}
 		if errors.Is(err, export.ErrRequest) {
 			return usageErr("%v", err)
