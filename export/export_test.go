@@ -106,7 +106,7 @@ func TestSEC_EXP_3_UniqueElderFailsThenPasses(t *testing.T) {
 		t.Fatalf("released %d rows, first %v", len(out), out[0])
 	}
 	var html bytes.Buffer
-	if err := export.WriteHTML(&html, rep); err != nil || !strings.Contains(html.String(), "singling out") {
+	if err := export.WriteHTML(&html, export.NewView(export.Content{ID: "X1", Request: rep.Request, Pass: rep.Pass}, nil, export.State{Status: "quarantined"}, rep)); err != nil || !strings.Contains(html.String(), "singling out") {
 		t.Fatal(err)
 	}
 }
