@@ -38,7 +38,7 @@ func (e *ValueError) Error() string {
 // must not grow with its size).
 const (
 	groupRows  = 64 << 10
-	groupBytes = 4 << 20
+	groupBytes = 1 << 20
 )
 
 // WriterOptions tunes a [Writer].
