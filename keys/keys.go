@@ -56,6 +56,9 @@ const (
 	// Audit is the key that MACs closed audit segments; every profile may
 	// use it, none may change it.
 	Audit = "pseudo:audit"
+	// PolicySeal is the seed of the ed25519 key that seals the warehouse
+	// policy (package policy): the admin profile only may use it.
+	PolicySeal = "pseudo:policy"
 	// CheckpointKey is the seed of the ed25519 key that signs the audit
 	// trail's checkpoints (C2SP signed notes over its RFC 6962 tree): only
 	// the admin holds it, so that no data profile can sign a rewritten or
@@ -125,6 +128,10 @@ func (o Op) String() string {
 func Allowed(profile string, op Op, name string) bool {
 	if name == Audit && op == OpUse {
 		return KnownProfile(profile)
+	}
+	if name == PolicySeal {
+		// Who sets the rules is not who is ruled by them (ARCHITECTURE §5).
+		return profile == ProfileAdmin && (op == OpUse || op == OpCreate)
 	}
 	if name == CheckpointKey {
 		return profile == ProfileAdmin && (op == OpUse || op == OpCreate || op == OpRotate)

@@ -19,6 +19,8 @@ func commands(g *globals) []*cobra.Command {
 		newVaultCmd(g),
 		newKeysCmd(g),
 		newExportCmd(g),
+		newPolicyCmd(g),
 		newWorkspaceCmd(g),
+		newIndicatorsCmd(g),
 	}
 }
