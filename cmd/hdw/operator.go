@@ -76,11 +76,11 @@ func runOperatorUnlock(ctx context.Context, g *globals, subject string) error {
 		return err
 	}
 	defer sess.close(ctx)
-	n, err := g.gate(sess.st).Failures(ctx, subject)
+	n, err := g.gate(ctx, sess.st).Failures(ctx, subject)
 	if err != nil {
 		return err
 	}
-	if err := g.gate(sess.st).Unlock(ctx, audit.AuthRecord{Subject: subject, Profile: g.profile, Operator: sess.operator,
+	if err := g.gate(ctx, sess.st).Unlock(ctx, audit.AuthRecord{Subject: subject, Profile: g.profile, Operator: sess.operator,
 		Command: "operator unlock", Source: hostname()}); err != nil {
 		return err
 	}
