@@ -21,7 +21,9 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -42,15 +44,57 @@ type Config struct {
 	SecretIDFile string
 	Warehouse    string // warehouse name in key and policy names
 	Profile      string
+	// Token is VAULT_TOKEN (the Vault CLI's convention), used when no hdw
+	// credential (token file, AppRole) is configured. Never printed.
+	Token string
+	// TokenHelperFile is ~/.vault-token (what `vault login` writes), the
+	// last resort.
+	TokenHelperFile string
+	// AllowHTTP allows a plain-http address to a host other than loopback
+	// (HDW_VAULT_ALLOW_HTTP=1); by default only https, or http to
+	// 127.0.0.1/::1/localhost (a dev server), is accepted (SEC-RES-3).
+	AllowHTTP bool
+}
+
+// GoString redacts the token.
+func (c Config) GoString() string {
+	c.Token = "[redacted]"
+	type plain Config
+	return fmt.Sprintf("%#v", plain(c))
 }
 
 // ConfigFromEnv reads VAULT_ADDR, VAULT_NAMESPACE, VAULT_CACERT,
 // VAULT_CLIENT_CERT, VAULT_CLIENT_KEY, HDW_VAULT_TOKEN_FILE,
-// HDW_VAULT_ROLE_ID and HDW_VAULT_SECRET_ID_FILE through getenv.
+// HDW_VAULT_ROLE_ID, HDW_VAULT_SECRET_ID_FILE, VAULT_TOKEN, HOME (for
+// ~/.vault-token) and HDW_VAULT_ALLOW_HTTP through getenv.
 func ConfigFromEnv(getenv func(string) string) Config {
-	return Config{Address: getenv("VAULT_ADDR"), Namespace: getenv("VAULT_NAMESPACE"), CACert: getenv("VAULT_CACERT"),
+	c := Config{Address: getenv("VAULT_ADDR"), Namespace: getenv("VAULT_NAMESPACE"), CACert: getenv("VAULT_CACERT"),
 		ClientCert: getenv("VAULT_CLIENT_CERT"), ClientKey: getenv("VAULT_CLIENT_KEY"), TokenFile: getenv("HDW_VAULT_TOKEN_FILE"),
-		RoleID: getenv("HDW_VAULT_ROLE_ID"), SecretIDFile: getenv("HDW_VAULT_SECRET_ID_FILE")}
+		RoleID: getenv("HDW_VAULT_ROLE_ID"), SecretIDFile: getenv("HDW_VAULT_SECRET_ID_FILE"), Token: getenv("VAULT_TOKEN"),
+		AllowHTTP: getenv("HDW_VAULT_ALLOW_HTTP") == "1"}
+	if h := getenv("HOME"); h != "" {
+		c.TokenHelperFile = filepath.Join(h, ".vault-token")
+	}
+	return c
+}
+
+// checkAddress refuses plain http to anything but loopback unless allowed.
+func checkAddress(addr string, allow bool) error {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return fmt.Errorf("vault address: %w", err)
+	}
+	if u.Scheme != "http" || allow {
+		return nil
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("vault address %s is plain http to a non-loopback host: use https (SEC-RES-3), or set HDW_VAULT_ALLOW_HTTP=1 for a test server", u.Host)
 }
 
 // Provider implements keys.Provider against Vault.
@@ -65,6 +109,11 @@ type Provider struct {
 
 var _ keys.Provider = (*Provider)(nil)
 
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 func readFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -78,6 +127,9 @@ func NewClient(cfg Config) (*api.Client, error) {
 	vc := api.DefaultConfig()
 	if cfg.Address != "" {
 		vc.Address = cfg.Address
+	}
+	if err := checkAddress(vc.Address, cfg.AllowHTTP); err != nil {
+		return nil, err
 	}
 	tc := &api.TLSConfig{CACert: cfg.CACert, ClientCert: cfg.ClientCert, ClientKey: cfg.ClientKey}
 	if err := vc.ConfigureTLS(tc); err != nil {
@@ -130,8 +182,16 @@ func Open(ctx context.Context, cfg Config) (*Provider, error) {
 			return nil, keys.ErrBadCredentials
 		}
 		c.SetToken(login.Auth.ClientToken)
+	case cfg.Token != "":
+		c.SetToken(cfg.Token) // VAULT_TOKEN
+	case cfg.TokenHelperFile != "" && fileExists(cfg.TokenHelperFile):
+		tok, err := readFile(cfg.TokenHelperFile) // ~/.vault-token, as `vault login` leaves it
+		if err != nil {
+			return nil, fmt.Errorf("vault token helper file: %w", err)
+		}
+		c.SetToken(tok)
 	default:
-		return nil, errors.New("vault: no credentials: set HDW_VAULT_TOKEN_FILE, or HDW_VAULT_ROLE_ID and HDW_VAULT_SECRET_ID_FILE")
+		return nil, errors.New("vault: no credentials: set HDW_VAULT_TOKEN_FILE, or HDW_VAULT_ROLE_ID and HDW_VAULT_SECRET_ID_FILE, or VAULT_TOKEN, or run vault login (~/.vault-token)")
 	}
 	if login != nil && login.Auth.Renewable {
 		w, err := c.NewLifetimeWatcher(&api.LifetimeWatcherInput{Secret: login})
