@@ -2,11 +2,24 @@ package vault_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/vault/api"
+
+	"hdw/keys"
 	hv "hdw/keys/vault"
 )
 
@@ -63,4 +76,67 @@ func TestSEC_RES_3_VaultTokenConventions(t *testing.T) {
 		t.Fatalf("~/.vault-token lookup-self: %v", err)
 	}
 	p.Close()
+}
+
+// TestIssue22_VaultJWTLogin: a batch job (a Kubernetes Job's projected
+// service-account token, a CI workload identity) logs in with a JWT at a
+// configurable mount path and gets its profile's policy: the ingest role
+// wraps for the identity store and is refused unwrapping it; a JWT for
+// another audience is refused (keys.ErrBadCredentials).
+func TestIssue22_VaultJWTLogin(t *testing.T) {
+	e := server(t)
+	ctx := context.Background()
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	mount := "jwt-" + e.warehouse
+	if err := e.root.Sys().EnableAuthWithOptionsWithContext(ctx, mount, &api.EnableAuthOptions{Type: "jwt"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.root.Logical().WriteWithContext(ctx, "auth/"+mount+"/config", map[string]any{
+		"jwt_validation_pubkeys": []string{pemKey}, "bound_issuer": "https://k8s.example.invalid"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.root.Logical().WriteWithContext(ctx, "auth/"+mount+"/role/ingest-job", map[string]any{
+		"role_type": "jwt", "bound_audiences": []string{"hdw"}, "user_claim": "sub",
+		"token_policies": []string{hv.PolicyName(e.warehouse, keys.ProfileIngest)}, "token_ttl": "10m"}); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.login(t, keys.ProfileAdmin)
+	if err := admin.CreateKey(ctx, keys.Identity); err != nil {
+		t.Fatal(err)
+	}
+	jwtFile := func(aud string) string {
+		now := time.Now().Unix()
+		h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","typ":"JWT"}`))
+		c, _ := json.Marshal(map[string]any{"iss": "https://k8s.example.invalid", "aud": aud, "sub": "system:serviceaccount:hdw:ingest",
+			"iat": now, "nbf": now - 5, "exp": now + 300})
+		msg := h + "." + base64.RawURLEncoding.EncodeToString(c)
+		d := sha256.Sum256([]byte(msg))
+		r, s, _ := ecdsa.Sign(rand.Reader, priv, d[:])
+		sig := make([]byte, 64)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+		f := filepath.Join(t.TempDir(), "token")
+		os.WriteFile(f, []byte(msg+"."+base64.RawURLEncoding.EncodeToString(sig)), 0o600)
+		return f
+	}
+	cfg := hv.Config{Address: e.addr, Warehouse: e.warehouse, Profile: keys.ProfileIngest,
+		AuthMethod: "kubernetes", AuthMount: mount, AuthRole: "ingest-job", JWTFile: jwtFile("hdw")}
+	p, err := hv.Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("jwt login: %v", err)
+	}
+	defer p.Close()
+	dk, err := p.NewDataKeys(ctx, keys.Identity, 1)
+	if err != nil {
+		t.Fatalf("ingest job wraps identity: %v", err)
+	}
+	if _, err := p.Unwrap(ctx, keys.Identity, [][]byte{dk[0].Wrapped}); !errors.Is(err, keys.ErrForbidden) {
+		t.Fatalf("ingest job unwraps identity: %v", err)
+	}
+	cfg.JWTFile = jwtFile("someone-else")
+	if _, err := hv.Open(ctx, cfg); !errors.Is(err, keys.ErrBadCredentials) {
+		t.Fatalf("a JWT for another audience: %v", err)
+	}
 }

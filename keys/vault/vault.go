@@ -44,6 +44,14 @@ type Config struct {
 	SecretIDFile string
 	Warehouse    string // warehouse name in key and policy names
 	Profile      string
+	// AuthMethod is "jwt" or "kubernetes" for a JWT login (a Kubernetes Job's
+	// service-account token, an OIDC workload identity): auth/<AuthMount>/login
+	// with AuthRole and the JWT read from JWTFile (HDW_VAULT_AUTH,
+	// HDW_VAULT_AUTH_MOUNT, HDW_VAULT_AUTH_ROLE, HDW_VAULT_JWT_FILE).
+	AuthMethod string
+	AuthMount  string // default: the method's name
+	AuthRole   string
+	JWTFile    string // default for kubernetes: the pod's service-account token
 	// Token is VAULT_TOKEN (the Vault CLI's convention), used when no hdw
 	// credential (token file, AppRole) is configured. Never printed.
 	Token string
@@ -71,7 +79,8 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	c := Config{Address: getenv("VAULT_ADDR"), Namespace: getenv("VAULT_NAMESPACE"), CACert: getenv("VAULT_CACERT"),
 		ClientCert: getenv("VAULT_CLIENT_CERT"), ClientKey: getenv("VAULT_CLIENT_KEY"), TokenFile: getenv("HDW_VAULT_TOKEN_FILE"),
 		RoleID: getenv("HDW_VAULT_ROLE_ID"), SecretIDFile: getenv("HDW_VAULT_SECRET_ID_FILE"), Token: getenv("VAULT_TOKEN"),
-		AllowHTTP: getenv("HDW_VAULT_ALLOW_HTTP") == "1"}
+		AllowHTTP: getenv("HDW_VAULT_ALLOW_HTTP") == "1", AuthMethod: getenv("HDW_VAULT_AUTH"), AuthMount: getenv("HDW_VAULT_AUTH_MOUNT"),
+		AuthRole: getenv("HDW_VAULT_AUTH_ROLE"), JWTFile: getenv("HDW_VAULT_JWT_FILE")}
 	if h := getenv("HOME"); h != "" {
 		c.TokenHelperFile = filepath.Join(h, ".vault-token")
 	}
@@ -150,7 +159,9 @@ func NewClient(cfg Config) (*api.Client, error) {
 	return c, nil
 }
 
-// Open authenticates (token file, or AppRole role id + secret id file) and
+// Open authenticates (a JWT or Kubernetes login when AuthMethod is set;
+// else a token file, AppRole role id + secret id file, VAULT_TOKEN or
+// ~/.vault-token) and
 // keeps the token renewed while the run lasts.
 func Open(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.Warehouse == "" {
@@ -163,6 +174,11 @@ func Open(ctx context.Context, cfg Config) (*Provider, error) {
 	p := &Provider{c: c, cfg: cfg, cache: map[string]keys.Secret{}}
 	var login *api.Secret
 	switch {
+	case cfg.AuthMethod != "":
+		if login, err = jwtLogin(ctx, c, cfg); err != nil {
+			return nil, err
+		}
+		c.SetToken(login.Auth.ClientToken)
 	case cfg.TokenFile != "":
 		tok, err := readFile(cfg.TokenFile)
 		if err != nil {
@@ -214,6 +230,46 @@ func Open(ctx context.Context, cfg Config) (*Provider, error) {
 		}
 	}
 	return p, nil
+}
+
+// ServiceAccountToken is where Kubernetes mounts a pod's service-account token.
+const ServiceAccountToken = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+// jwtLogin logs in with a JWT (auth method jwt or kubernetes) at a
+// configurable mount path.
+func jwtLogin(ctx context.Context, c *api.Client, cfg Config) (*api.Secret, error) {
+	if cfg.AuthMethod != "jwt" && cfg.AuthMethod != "kubernetes" {
+		return nil, fmt.Errorf("vault: unknown auth method %q (jwt or kubernetes)", cfg.AuthMethod)
+	}
+	if cfg.AuthRole == "" {
+		return nil, errors.New("vault: HDW_VAULT_AUTH_ROLE is required with HDW_VAULT_AUTH")
+	}
+	mount, file := cfg.AuthMount, cfg.JWTFile
+	if mount == "" {
+		mount = cfg.AuthMethod
+	}
+	if file == "" && cfg.AuthMethod == "kubernetes" {
+		file = ServiceAccountToken
+	}
+	if file == "" {
+		return nil, errors.New("vault: HDW_VAULT_JWT_FILE is required with HDW_VAULT_AUTH=jwt")
+	}
+	jwt, err := readFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("vault jwt file: %w", err)
+	}
+	login, err := c.Logical().WriteWithContext(ctx, "auth/"+strings.Trim(mount, "/")+"/login", map[string]any{"role": cfg.AuthRole, "jwt": jwt})
+	if err != nil {
+		var re *api.ResponseError
+		if errors.As(err, &re) && (re.StatusCode == 400 || re.StatusCode == 403) {
+			return nil, fmt.Errorf("vault %s login: %w", cfg.AuthMethod, keys.ErrBadCredentials)
+		}
+		return nil, mapErr(err, cfg.AuthMethod+" login")
+	}
+	if login == nil || login.Auth == nil {
+		return nil, keys.ErrBadCredentials
+	}
+	return login, nil
 }
 
 // mapErr maps Vault errors to the keys sentinels; it never includes secrets.
