@@ -140,3 +140,37 @@ func TestIssue22_VaultJWTLogin(t *testing.T) {
 		t.Fatalf("a JWT for another audience: %v", err)
 	}
 }
+
+// TestIssue22_VaultRelogin: when the token can no longer be renewed (its
+// max TTL during a long ingest), the provider logs in again with its
+// AppRole and keeps working with a new token; a provider opened with a
+// fixed token says it cannot (keys.ErrUnavailable) instead of failing
+// later with a refusal.
+func TestIssue22_VaultRelogin(t *testing.T) {
+	e := server(t)
+	ctx := context.Background()
+	admin := e.login(t, keys.ProfileAdmin)
+	if err := admin.CreateKey(ctx, keys.Health); err != nil {
+		t.Fatal(err)
+	}
+	p := e.login(t, keys.ProfileIngest)
+	before := hv.Client(p).Token()
+	if err := p.Relogin(ctx); err != nil {
+		t.Fatalf("relogin: %v", err)
+	}
+	if after := hv.Client(p).Token(); after == before || after == "" {
+		t.Fatal("relogin kept the old token")
+	}
+	if _, err := p.NewDataKeys(ctx, keys.Health, 1); err != nil {
+		t.Fatalf("after relogin: %v", err)
+	}
+	tok, _ := os.ReadFile(os.Getenv("HDW_VAULT_ROOT_TOKEN_FILE"))
+	fixed, err := hv.Open(ctx, hv.Config{Address: e.addr, Token: strings.TrimSpace(string(tok)), Warehouse: e.warehouse, Profile: keys.ProfileAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fixed.Close()
+	if err := fixed.Relogin(ctx); !errors.Is(err, keys.ErrUnavailable) {
+		t.Fatalf("relogin with a fixed token: %v", err)
+	}
+}

@@ -186,16 +186,8 @@ func Open(ctx context.Context, cfg Config) (*Provider, error) {
 		}
 		c.SetToken(tok)
 	case cfg.RoleID != "" && cfg.SecretIDFile != "":
-		sid, err := readFile(cfg.SecretIDFile)
-		if err != nil {
-			return nil, fmt.Errorf("vault secret id file: %w", err)
-		}
-		login, err = c.Logical().WriteWithContext(ctx, "auth/approle/login", map[string]any{"role_id": cfg.RoleID, "secret_id": sid})
-		if err != nil {
-			return nil, mapErr(err, "approle login")
-		}
-		if login == nil || login.Auth == nil {
-			return nil, keys.ErrBadCredentials
+		if login, err = approleLogin(ctx, c, cfg); err != nil {
+			return nil, err
 		}
 		c.SetToken(login.Auth.ClientToken)
 	case cfg.Token != "":
@@ -209,27 +201,85 @@ func Open(ctx context.Context, cfg Config) (*Provider, error) {
 	default:
 		return nil, errors.New("vault: no credentials: set HDW_VAULT_TOKEN_FILE, or HDW_VAULT_ROLE_ID and HDW_VAULT_SECRET_ID_FILE, or VAULT_TOKEN, or run vault login (~/.vault-token)")
 	}
-	if login != nil && login.Auth.Renewable {
-		w, err := c.NewLifetimeWatcher(&api.LifetimeWatcherInput{Secret: login})
-		if err == nil {
-			rctx, cancel := context.WithCancel(context.Background())
-			p.stop = cancel
-			go w.Start()
-			go func() {
-				select {
-				case err := <-w.DoneCh():
-					p.mu.Lock()
-					if err != nil {
-						p.renewEr = err
-					}
-					p.mu.Unlock()
-				case <-rctx.Done():
-				}
-				w.Stop()
-			}()
-		}
+	if login != nil {
+		p.watch(login)
 	}
 	return p, nil
+}
+
+func approleLogin(ctx context.Context, c *api.Client, cfg Config) (*api.Secret, error) {
+	sid, err := readFile(cfg.SecretIDFile)
+	if err != nil {
+		return nil, fmt.Errorf("vault secret id file: %w", err)
+	}
+	login, err := c.Logical().WriteWithContext(ctx, "auth/approle/login", map[string]any{"role_id": cfg.RoleID, "secret_id": sid})
+	if err != nil {
+		return nil, mapErr(err, "approle login")
+	}
+	if login == nil || login.Auth == nil {
+		return nil, keys.ErrBadCredentials
+	}
+	return login, nil
+}
+
+// watch renews the login's token while the run lasts; when renewal stops
+// (the token reached its max TTL during a long ingest, or a renewal
+// failed) it logs in again ([Provider.Relogin]) instead of letting the
+// next call fail.
+func (p *Provider) watch(login *api.Secret) {
+	if !login.Auth.Renewable {
+		return
+	}
+	w, err := p.c.NewLifetimeWatcher(&api.LifetimeWatcherInput{Secret: login})
+	if err != nil {
+		return
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	p.mu.Lock()
+	if p.stop != nil {
+		p.stop()
+	}
+	p.stop = cancel
+	p.mu.Unlock()
+	go w.Start()
+	go func() {
+		defer w.Stop()
+		select {
+		case <-w.DoneCh():
+			if err := p.Relogin(rctx); err != nil && rctx.Err() == nil {
+				p.mu.Lock()
+				p.renewEr = err
+				p.mu.Unlock()
+			}
+		case <-rctx.Done():
+		}
+	}()
+}
+
+// Relogin logs in again with the configured AppRole or JWT credentials,
+// swaps the client's token and restarts its renewal. A provider opened
+// with a fixed token (token file, VAULT_TOKEN) cannot log in again: it
+// returns an error wrapping keys.ErrUnavailable.
+func (p *Provider) Relogin(ctx context.Context) error {
+	var login *api.Secret
+	var err error
+	switch {
+	case p.cfg.AuthMethod != "":
+		login, err = jwtLogin(ctx, p.c, p.cfg)
+	case p.cfg.TokenFile == "" && p.cfg.RoleID != "" && p.cfg.SecretIDFile != "":
+		login, err = approleLogin(ctx, p.c, p.cfg)
+	default:
+		return fmt.Errorf("vault: the token cannot be renewed any more and no login method is configured: %w", keys.ErrUnavailable)
+	}
+	if err != nil {
+		return err
+	}
+	p.c.SetToken(login.Auth.ClientToken)
+	p.mu.Lock()
+	p.renewEr = nil
+	p.mu.Unlock()
+	p.watch(login)
+	return nil
 }
 
 // ServiceAccountToken is where Kubernetes mounts a pod's service-account token.
