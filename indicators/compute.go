@@ -2,6 +2,7 @@ package indicators
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
@@ -14,12 +15,13 @@ import (
 	"github.com/google/differential-privacy/go/v3/noise"
 )
 
-// Rows is what [Compute] reads: every row of a table, each with its
-// person's pseudonym (the privacy unit) and its cells by column name. The
-// callback must not keep row after it returns. An error from fn stops the
-// scan and is returned.
+// Rows is what [Compute] reads: every row of a table with its person's
+// pseudonym (the privacy unit) and the values of the columns cols, in that
+// order ("" for an empty or absent cell), so that a columnar source reads
+// only those columns. fn must not keep vals after it returns; an error from
+// fn stops the scan and is returned.
 type Rows interface {
-	Scan(ctx context.Context, fn func(person string, row map[string]string) error) error
+	Scan(ctx context.Context, cols []string, fn func(person string, vals []string) error) error
 }
 
 // Value is one released value of one group.
@@ -87,44 +89,32 @@ type Stats struct {
 	GroupsThreshold int64 // groups below the small-cell threshold
 }
 
-// cell is one person's contribution to one group: how many rows and a
-// uniform sample of at most MaxRowsPerGroup values (reservoir).
+// cell is one person's contribution to one group (an index into the
+// run's group keys): how many rows and a uniform sample of at most
+// MaxRowsPerGroup values (reservoir).
 type cell struct {
-	group string
+	group int32
 	n     int64
 	vals  []float64
 }
 
-type person struct {
-	cells []cell
-	idx   map[string]int // built once a person is in many groups
-}
+type person struct{ cells []cell }
 
-func (p *person) cell(group string) *cell {
-	if p.idx != nil {
-		if i, ok := p.idx[group]; ok {
+// cell returns the person's cell of group g.
+func (p *person) cell(g int32) *cell {
+	for i := range p.cells {
+		if p.cells[i].group == g {
 			return &p.cells[i]
 		}
-	} else {
-		for i := range p.cells {
-			if p.cells[i].group == group {
-				return &p.cells[i]
-			}
-		}
 	}
-	p.cells = append(p.cells, cell{group: group})
-	if p.idx != nil {
-		p.idx[group] = len(p.cells) - 1
-	} else if len(p.cells) > 16 {
-		p.idx = make(map[string]int, 32)
-		for i := range p.cells {
-			p.idx[p.cells[i].group] = i
-		}
-	}
+	p.cells = append(p.cells, cell{group: g})
 	return &p.cells[len(p.cells)-1]
 }
 
 const sep = "\x1f"
+
+// maxFilterCache bounds the filter's verdict cache (combinations of values).
+const maxFilterCache = 1 << 16
 
 // Compute runs the plan over rows. The noise comes from the library's
 // secure random source; rng only samples which rows and groups of a person
@@ -135,10 +125,40 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 	if rng == nil {
 		rng = mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
 	}
-	persons := map[string]*person{}
-	keyBuf := make([]string, 0, len(p.groups)+1)
+	persons := map[string]int32{} // pseudonym -> index in people
+	var people []person
+	groupIDs := map[string]int32{} // group key -> index in groupKeys
+	var groupKeys []string
+	keyBuf := make([]byte, 0, 64)
 	needValue := d.Measure != Count
-	err := rows.Scan(ctx, func(pseudonym string, row map[string]string) error {
+	cols := p.Columns()
+	at := map[string]int{}
+	for i, c := range cols {
+		at[c] = i
+	}
+	valueAt := -1
+	if needValue {
+		valueAt = at[d.Column]
+	}
+	groupAt := make([]int, len(p.groups))
+	for i, g := range p.groups {
+		groupAt[i] = at[g.col]
+	}
+	var filterCols []string
+	var filterAt []int
+	filterRow := map[string]string{}
+	// A criterion is a pure function of the filter columns' values, which
+	// repeat (modality, department, diagnosis): its verdicts are cached per
+	// combination of values, up to maxFilterCache combinations.
+	filterCache := map[string]bool{}
+	filterKey := make([]byte, 0, 64)
+	if p.filter != nil {
+		filterCols = p.filter.Columns()
+		for _, c := range filterCols {
+			filterAt = append(filterAt, at[c])
+		}
+	}
+	err := rows.Scan(ctx, cols, func(pseudonym string, vals []string) error {
 		st.Rows++
 		if st.Rows&0xffff == 0 {
 			if err := ctx.Err(); err != nil {
@@ -148,36 +168,65 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 		if pseudonym == "" {
 			return nil
 		}
-		if p.filter != nil && !p.filter.Match(row) {
-			return nil
+		if p.filter != nil {
+			filterKey = filterKey[:0]
+			for _, j := range filterAt {
+				filterKey = binary.AppendUvarint(filterKey, uint64(len(vals[j])))
+				filterKey = append(filterKey, vals[j]...)
+			}
+			ok, cached := filterCache[string(filterKey)]
+			if !cached {
+				for i, c := range filterCols {
+					filterRow[c] = vals[filterAt[i]]
+				}
+				ok = p.filter.Match(filterRow)
+				if len(filterCache) < maxFilterCache {
+					filterCache[string(filterKey)] = ok
+				}
+			}
+			if !ok {
+				return nil
+			}
 		}
 		var v float64
 		if needValue {
-			f, err := strconv.ParseFloat(strings.TrimSpace(row[d.Column]), 64)
+			f, err := strconv.ParseFloat(strings.TrimSpace(vals[valueAt]), 64)
 			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 				return nil // no value: the row does not count for this measure
 			}
 			v = f
 		}
 		keyBuf = keyBuf[:0]
-		for _, g := range p.groups {
-			keyBuf = append(keyBuf, g.label(row[g.col]))
+		for i, g := range p.groups {
+			if i > 0 {
+				keyBuf = append(keyBuf, sep...)
+			}
+			keyBuf = append(keyBuf, g.label(vals[groupAt[i]])...)
 		}
 		if d.Measure == Histogram {
 			b := bucket(d.Buckets, v)
 			if b == "" {
 				return nil
 			}
-			keyBuf = append(keyBuf, b)
+			if len(p.groups) > 0 {
+				keyBuf = append(keyBuf, sep...)
+			}
+			keyBuf = append(keyBuf, b...)
 		}
 		st.Matched++
-		key := strings.Join(keyBuf, sep)
-		pp := persons[pseudonym]
-		if pp == nil {
-			pp = &person{}
-			persons[pseudonym] = pp
+		gid, ok := groupIDs[string(keyBuf)]
+		if !ok {
+			gid = int32(len(groupKeys))
+			groupKeys = append(groupKeys, string(keyBuf))
+			groupIDs[groupKeys[gid]] = gid
 		}
-		c := pp.cell(key)
+		pi, ok := persons[pseudonym]
+		if !ok {
+			pi = int32(len(people))
+			people = append(people, person{})
+			persons[strings.Clone(pseudonym)] = pi
+		}
+		c := people[pi].cell(gid)
 		c.n++
 		if needValue {
 			// Reservoir sampling: each of the person's rows in the group
@@ -201,8 +250,9 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 		nz = noise.Gaussian()
 	}
 	groups := map[string]*agg{}
-	for _, pp := range persons {
-		cells := pp.cells
+	persons = nil
+	for pi := range people {
+		cells := people[pi].cells
 		if int64(len(cells)) > d.MaxGroupsPerPerson {
 			// Bound the groups a person counts in: a uniform sample.
 			rng.Shuffle(len(cells), func(i, j int) { cells[i], cells[j] = cells[j], cells[i] })
@@ -213,12 +263,12 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 		}
 		for i := range cells {
 			c := &cells[i]
-			a := groups[c.group]
+			a := groups[groupKeys[c.group]]
 			if a == nil {
 				if a, err = newAgg(d, pr, nz); err != nil {
 					return nil, st, err
 				}
-				groups[c.group] = a
+				groups[groupKeys[c.group]] = a
 			}
 			if err := a.add(d, c, &st); err != nil {
 				return nil, st, err

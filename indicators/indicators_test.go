@@ -27,9 +27,13 @@ type row struct {
 // table is an in-memory [indicators.Rows].
 type table []row
 
-func (t table) Scan(ctx context.Context, fn func(string, map[string]string) error) error {
+func (t table) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
+	vals := make([]string, len(cols))
 	for _, r := range t {
-		if err := fn(r.person, r.cells); err != nil {
+		for i, c := range cols {
+			vals[i] = r.cells[c]
+		}
+		if err := fn(r.person, vals); err != nil {
 			return err
 		}
 	}
@@ -457,5 +461,26 @@ func TestQuantilesAndHistogram(t *testing.T) {
 		if v.Lower == nil || *v.Lower > v.Value || *v.Upper < v.Value {
 			t.Fatalf("confidence interval %+v", v)
 		}
+	}
+}
+
+// The filter's verdict cache selects exactly the rows the criterion selects.
+func TestFilterSelectsExactly(t *testing.T) {
+	var data table
+	want := int64(0)
+	for i := range 5000 {
+		w, m := 40+i%80, []string{"CT", "MR", "US"}[i%3]
+		if w > 80 && m == "CT" {
+			want++
+		}
+		data = append(data, row{person: fmt.Sprint(i % 700), cells: map[string]string{"weight_kg": strconv.Itoa(w), "modality": m}})
+	}
+	p := compile(t, indicators.Definition{Name: "f", Measure: indicators.Count, Filter: "weight_kg > 80.5 && modality == 'CT'"})
+	_, st, err := indicators.Compute(context.Background(), p, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Matched != want {
+		t.Fatalf("matched %d rows, want %d", st.Matched, want)
 	}
 }

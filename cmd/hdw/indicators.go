@@ -169,8 +169,14 @@ type personRows struct {
 	col string
 }
 
-func (p personRows) Scan(ctx context.Context, fn func(string, map[string]string) error) error {
-	return p.src.Rows(ctx, func(m map[string]string) error { return fn(m[p.col], m) })
+func (p personRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
+	vals := make([]string, len(cols))
+	return p.src.Rows(ctx, func(m map[string]string) error {
+		for i, c := range cols {
+			vals[i] = m[c]
+		}
+		return fn(m[p.col], vals)
+	})
 }
 
 func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, format string) error {
