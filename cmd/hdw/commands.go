@@ -18,6 +18,7 @@ func commands(g *globals) []*cobra.Command {
 		newVaultCmd(g),
 		newKeysCmd(g),
 		newExportCmd(g),
+		newPolicyCmd(g),
 		newWorkspaceCmd(g),
 		newIndicatorsCmd(g),
 	}
