@@ -15,6 +15,8 @@ import (
 	"hdw/criteria"
 	"hdw/indicators"
 	"hdw/keys"
+	"hdw/objstore"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
@@ -160,24 +162,62 @@ func runIndicatorsApprove(ctx context.Context, g *globals, name string, approve 
 	return g.result(a, "indicator %s: %s (definition %s)\n", name, a.Decision, a.Hash[:16])
 }
 
-// personRows adapts a row source of the health store or a workspace (rows
-// as maps with a pseudonym column) to indicators.Rows.
-type personRows struct {
-	src interface {
-		Rows(ctx context.Context, fn func(map[string]string) error) error
+// healthRows reads the health records of every committed batch through
+// the typed table layer, projecting the pseudonym and the columns an
+// indicator reads (indicators.Rows).
+type healthRows struct{ wh *warehouse.Warehouse }
+
+func (h healthRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
+	cs, err := h.wh.Commits(ctx)
+	if err != nil {
+		return err
 	}
-	col string
+	q := tables.Query{Columns: append([]string{"pseudonym"}, cols...)}
+	vals := make([]string, len(cols))
+	row := func(r *tables.Row) error {
+		for i, c := range cols {
+			vals[i] = r.Get(c)
+		}
+		return fn(r.Get("pseudonym"), vals)
+	}
+	for _, c := range cs {
+		dek, err := h.wh.DataKey(ctx, c.Batch, keys.Health)
+		if err != nil {
+			return err
+		}
+		for _, o := range c.Objects {
+			if !strings.HasPrefix(o.Key, "health/records/") {
+				continue
+			}
+			if _, err := tables.ScanObject(ctx, h.wh.St, o.Key, dek, q, row); err != nil && !errors.Is(err, objstore.ErrNotExist) {
+				dek.Wipe()
+				return err
+			}
+		}
+		dek.Wipe()
+	}
+	return nil
 }
 
-func (p personRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
+// wsRows reads a workspace's records table (its own pseudonyms) with the
+// same projection.
+type wsRows struct{ ws *wsSource }
+
+func (w wsRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
 	vals := make([]string, len(cols))
-	return p.src.Rows(ctx, func(m map[string]string) error {
+	_, err := tables.ScanBytes(ctx, w.ws.data, tables.Query{Columns: append([]string{"pseudonym"}, cols...)}, func(r *tables.Row) error {
 		for i, c := range cols {
-			vals[i] = m[c]
+			vals[i] = r.Get(c)
 		}
-		return fn(m[p.col], vals)
+		return fn(r.Get("pseudonym"), vals)
 	})
+	return err
 }
+
+var (
+	_ indicators.Rows = healthRows{}
+	_ indicators.Rows = wsRows{}
+)
 
 func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, format string) error {
 	if err := g.requireProfile(keys.ProfileCurator); err != nil {
@@ -249,15 +289,13 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		map[string]int64{"seq": spend.Seq, "epsilon_micro": micro(spend.Epsilon), "total_epsilon_micro": micro(spend.TotalEpsilon)}, ""); err != nil {
 		return err
 	}
-	var rows indicators.Rows
-	if workspace == "" {
-		rows = personRows{src: &healthSource{wh: sess.wh}, col: "pseudonym"}
-	} else {
+	var rows indicators.Rows = healthRows{sess.wh}
+	if workspace != "" {
 		ws, err := workspaceSource(ctx, sess.wh, workspace, "records")
 		if err != nil {
 			return err
 		}
-		rows = personRows{src: ws, col: "pseudonym"}
+		rows = wsRows{ws}
 	}
 	res, stats, err := indicators.Compute(ctx, plan, rows, nil)
 	if err != nil {
