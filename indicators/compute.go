@@ -3,6 +3,7 @@ package indicators
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
@@ -89,29 +90,20 @@ type Stats struct {
 	GroupsThreshold int64 // groups below the small-cell threshold
 }
 
-// cell is one person's contribution to one group (an index into the
-// run's group keys): how many rows and a uniform sample of at most
-// MaxRowsPerGroup values (reservoir).
+// cell is one person's contribution to one group (indexes into the run's
+// persons and group keys): how many rows; a uniform sample of at most
+// MaxRowsPerGroup of their values (reservoir) lives in the run's value
+// arena at [i*MaxRowsPerGroup, i*MaxRowsPerGroup+min(n, MaxRowsPerGroup)).
+// Cells hold no pointer, so that millions of them cost the collector nothing.
 type cell struct {
-	group int32
-	n     int64
-	vals  []float64
-}
-
-type person struct{ cells []cell }
-
-// cell returns the person's cell of group g.
-func (p *person) cell(g int32) *cell {
-	for i := range p.cells {
-		if p.cells[i].group == g {
-			return &p.cells[i]
-		}
-	}
-	p.cells = append(p.cells, cell{group: g})
-	return &p.cells[len(p.cells)-1]
+	person, group int32
+	next          int32 // the person's previous cell, -1 at the end
+	n             int64
 }
 
 const sep = "\x1f"
+
+var errTooMany = errors.New("indicators: over 2^31 persons or person-group cells: narrow the filter")
 
 // maxFilterCache bounds the filter's verdict cache (combinations of values).
 const maxFilterCache = 1 << 16
@@ -125,8 +117,11 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 	if rng == nil {
 		rng = mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
 	}
-	persons := map[string]int32{} // pseudonym -> index in people
-	var people []person
+	persons := map[string]int32{} // pseudonym -> person index
+	var cells []cell
+	var arena []float64 // reservoirs, MaxRowsPerGroup per cell
+	head := []int32{}   // person -> their latest cell (a list through cell.next)
+	C := d.MaxRowsPerGroup
 	groupIDs := map[string]int32{} // group key -> index in groupKeys
 	var groupKeys []string
 	keyBuf := make([]byte, 0, 64)
@@ -222,19 +217,35 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 		}
 		pi, ok := persons[pseudonym]
 		if !ok {
-			pi = int32(len(people))
-			people = append(people, person{})
+			if len(persons) >= math.MaxInt32 || len(cells) >= math.MaxInt32 {
+				return errTooMany
+			}
+			pi = int32(len(persons))
 			persons[strings.Clone(pseudonym)] = pi
+			head = append(head, -1)
 		}
-		c := people[pi].cell(gid)
+		ci := head[pi]
+		for ci >= 0 && cells[ci].group != gid {
+			ci = cells[ci].next
+		}
+		if ci < 0 {
+			ci = int32(len(cells))
+			cells = append(cells, cell{person: pi, group: gid, next: head[pi]})
+			head[pi] = ci
+			if needValue {
+				arena = slices.Grow(arena, int(C))[:len(arena)+int(C)]
+			}
+		}
+		c := &cells[ci]
 		c.n++
 		if needValue {
 			// Reservoir sampling: each of the person's rows in the group
 			// has the same chance to be among the MaxRowsPerGroup kept.
-			if int64(len(c.vals)) < d.MaxRowsPerGroup {
-				c.vals = append(c.vals, v)
-			} else if j := rng.Int64N(c.n); j < d.MaxRowsPerGroup {
-				c.vals[j] = v
+			base := int64(ci) * C
+			if c.n <= C {
+				arena[base+c.n-1] = v
+			} else if j := rng.Int64N(c.n); j < C {
+				arena[base+j] = v
 			}
 		}
 		return nil
@@ -250,19 +261,41 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 		nz = noise.Gaussian()
 	}
 	groups := map[string]*agg{}
-	persons = nil
-	for pi := range people {
-		cells := people[pi].cells
-		if int64(len(cells)) > d.MaxGroupsPerPerson {
+	nPersons := len(persons)
+	persons, head = nil, nil
+	// The cells of each person, together (a counting sort by person).
+	start := make([]int32, nPersons+1)
+	for i := range cells {
+		start[cells[i].person+1]++
+	}
+	for i := 1; i <= nPersons; i++ {
+		start[i] += start[i-1]
+	}
+	order := make([]int32, len(cells))
+	next := slices.Clone(start[:nPersons])
+	for i := range cells {
+		pi := cells[i].person
+		order[next[pi]] = int32(i)
+		next[pi]++
+	}
+	next = nil
+	for pi := range nPersons {
+		mine := order[start[pi]:start[pi+1]]
+		if int64(len(mine)) > d.MaxGroupsPerPerson {
 			// Bound the groups a person counts in: a uniform sample.
-			rng.Shuffle(len(cells), func(i, j int) { cells[i], cells[j] = cells[j], cells[i] })
-			for _, c := range cells[d.MaxGroupsPerPerson:] {
-				st.Dropped += c.n
+			rng.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
+			for _, ci := range mine[d.MaxGroupsPerPerson:] {
+				st.Dropped += cells[ci].n
 			}
-			cells = cells[:d.MaxGroupsPerPerson]
+			mine = mine[:d.MaxGroupsPerPerson]
 		}
-		for i := range cells {
-			c := &cells[i]
+		for _, ci := range mine {
+			c := &cells[ci]
+			var vals []float64
+			if needValue {
+				base := int64(ci) * C
+				vals = arena[base : base+min(c.n, C)]
+			}
 			a := groups[groupKeys[c.group]]
 			if a == nil {
 				if a, err = newAgg(d, pr, nz); err != nil {
@@ -270,7 +303,7 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 				}
 				groups[groupKeys[c.group]] = a
 			}
-			if err := a.add(d, c, &st); err != nil {
+			if err := a.add(d, c, vals, &st); err != nil {
 				return nil, st, err
 			}
 		}
@@ -419,7 +452,7 @@ func newAgg(d Definition, pr NoiseParams, nz noise.Noise) (*agg, error) {
 	return a, nil
 }
 
-func (a *agg) add(d Definition, c *cell, st *Stats) error {
+func (a *agg) add(d Definition, c *cell, vals []float64, st *Stats) error {
 	a.persons++
 	k := min(c.n, d.MaxRowsPerGroup)
 	st.Dropped += c.n - k
@@ -431,18 +464,18 @@ func (a *agg) add(d Definition, c *cell, st *Stats) error {
 		return a.count.Add(k)
 	case Sum:
 		s := 0.0
-		for _, v := range c.vals {
+		for _, v := range vals {
 			s += math.Max(d.Lower, math.Min(d.Upper, v))
 		}
 		return a.sum.Add(s)
 	case Mean:
-		for _, v := range c.vals {
+		for _, v := range vals {
 			if err := a.mean.Add(v); err != nil {
 				return err
 			}
 		}
 	case Quantiles:
-		for _, v := range c.vals {
+		for _, v := range vals {
 			if err := a.q.Add(v); err != nil {
 				return err
 			}
