@@ -484,3 +484,26 @@ func TestFilterSelectsExactly(t *testing.T) {
 		t.Fatalf("matched %d rows, want %d", st.Matched, want)
 	}
 }
+
+// Every measure runs with Gaussian noise too, its delta split between the
+// group selection and the value.
+func TestGaussianNoise(t *testing.T) {
+	data := persons("p", "75", 400, 2, nil)
+	for _, m := range []string{indicators.Count, indicators.Sum, indicators.Mean, indicators.Quantiles, indicators.Histogram} {
+		d := indicators.Definition{Name: "g", Measure: m, Noise: indicators.Gaussian, Epsilon: 1, Delta: 1e-5, GroupBy: []string{"department"}}
+		if m != indicators.Count {
+			d.Column, d.Lower, d.Upper, d.Buckets = "weight_kg", 0, 200, []float64{0, 100, 200}
+		}
+		res, _, err := indicators.Compute(context.Background(), compile(t, d), data, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if len(res.Values) == 0 {
+			t.Fatalf("%s: nothing released for 400 persons", m)
+		}
+		pr := res.Params
+		if pr.SelectionDelta+pr.MeasureDelta > d.Delta*(1+1e-9) || pr.MeasureDelta == 0 {
+			t.Fatalf("%s: delta split %g + %g for %g", m, pr.SelectionDelta, pr.MeasureDelta, d.Delta)
+		}
+	}
+}
