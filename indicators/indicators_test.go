@@ -507,3 +507,34 @@ func TestGaussianNoise(t *testing.T) {
 		}
 	}
 }
+
+// SEC-EXP-4: removing the newest ledger entries (to spend the budget
+// again) is invisible to the chain but not to the audit trail: Reconcile
+// finds each audited spend missing from the ledger.
+func TestSEC_EXP_4_LedgerReconciledWithAudit(t *testing.T) {
+	ctx := context.Background()
+	st, err := objstore.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	l := &indicators.Ledger{St: st, MAC: testMAC("k"), Now: func() time.Time { return now }}
+	var audited []indicators.SpendEvent
+	for i := range 3 {
+		s, err := l.Charge(ctx, "LH-USR-a", indicators.DefaultBudget, "x", fmt.Sprint("run", i), 0.5, 1e-6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		audited = append(audited, indicators.SpendEvent{Consumer: s.Consumer, Period: s.Period, Run: s.Run, Seq: s.Seq})
+	}
+	if f, err := l.Reconcile(ctx, audited); err != nil || len(f) != 0 {
+		t.Fatalf("clean ledger: %v %v", f, err)
+	}
+	if err := st.Delete(ctx, "indicators/budget/LH-USR-a/2026-12/00000003.json"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := l.Reconcile(ctx, audited)
+	if err != nil || len(f) != 1 || !strings.Contains(f[0], "entry 3 of run run2 is missing") {
+		t.Fatalf("tail removed: %q %v", f, err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hdw/audit"
 	"hdw/criteria"
 	"hdw/indicators"
 	"hdw/keys"
@@ -58,6 +59,13 @@ audited. The budget is the warehouse's, not a flag.`}
 	run.Flags().StringVar(&o.workspace, "workspace", "", "run over this workspace's records instead of the health store")
 	run.Flags().StringVar(&o.format, "format", "parquet,csv", "table formats written to --out: parquet, csv (comma-separated)")
 	c.AddCommand(run)
+	c.AddCommand(&cobra.Command{Use: "verify", Short: "check every audited privacy-budget spend against the ledger (admin, approver)", Args: cobra.NoArgs,
+		Long: `Verify reads the audit trail (verified) and checks that every indicators.spend
+event is still in the privacy budget ledger, at its sequence number, for the
+same run: the newest ledger entries removed to spend a budget again, or a
+ledger that no longer verifies, are findings (exit 1, an alert in the audit
+trail).`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runIndicatorsVerify(cmd.Context(), g) }})
 	c.AddCommand(&cobra.Command{Use: "list", Short: "definitions, their approval, and the caller's privacy budget", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runIndicatorsList(cmd.Context(), g) }})
 	return c
@@ -285,7 +293,8 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		return err
 	}
 	// The spend is recorded (ledger, then audit) before anything is computed.
-	if err := sess.event(ctx, "", "indicators.spend", "ok", target,
+	spendTarget := map[string]string{"indicator": name, "run": runID, "period": spend.Period}
+	if err := sess.event(ctx, "", "indicators.spend", "ok", spendTarget,
 		map[string]int64{"seq": spend.Seq, "epsilon_micro": micro(spend.Epsilon), "total_epsilon_micro": micro(spend.TotalEpsilon)}, ""); err != nil {
 		return err
 	}
@@ -433,4 +442,51 @@ func writeJSONIndent(w *os.File, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func runIndicatorsVerify(ctx context.Context, g *globals) error {
+	if err := g.requireProfile(keys.ProfileAdmin, keys.ProfileApprover); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "indicators verify")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	mac, err := g.auditMAC(ctx, sess.prov)
+	if err != nil {
+		return err
+	}
+	_, segs, err := audit.Verify(ctx, sess.st, mac)
+	if err != nil {
+		return err
+	}
+	var spends []indicators.SpendEvent
+	for _, sg := range segs {
+		for _, ev := range sg.Events {
+			if ev.Action == "indicators.spend" && ev.Outcome == "ok" {
+				spends = append(spends, indicators.SpendEvent{Consumer: ev.Operator, Period: ev.Target["period"], Run: ev.Target["run"], Seq: ev.Counts["seq"]})
+			}
+		}
+	}
+	ledger := &indicators.Ledger{St: sess.st, MAC: mac}
+	findings, err := ledger.Reconcile(ctx, spends)
+	if err != nil {
+		return err
+	}
+	counts := map[string]int64{"spends": int64(len(spends)), "findings": int64(len(findings))}
+	if len(findings) > 0 {
+		sess.event(ctx, "", "indicators.verify", "alert", nil, counts, "privacy budget ledger does not match the audit trail")
+		if g.json {
+			g.result(map[string]any{"spends": len(spends), "findings": findings}, "")
+		}
+		for _, f := range findings {
+			fmt.Fprintf(g.stderr, "hdw: ALERT: %s\n", f)
+		}
+		return &exitError{code: exitFailure, err: fmt.Errorf("%d privacy budget spend(s) of the audit trail not in the ledger", len(findings))}
+	}
+	if err := sess.event(ctx, "", "indicators.verify", "ok", nil, counts, ""); err != nil {
+		return err
+	}
+	return g.result(map[string]any{"spends": len(spends), "findings": []string{}}, "indicators verify: ok, %d spends of the audit trail in the ledger\n", len(spends))
 }

@@ -98,4 +98,18 @@ func TestSEC_EXP_5_IndicatorsWorkflow(t *testing.T) {
 	if out := c.must(0, "--profile", "admin", "audit", "verify"); !strings.Contains(out, "ok") {
 		t.Fatal(out)
 	}
+	// The newest ledger entry removed (to spend again): the ledger's chain
+	// cannot show it, the audit trail does.
+	c.must(0, "--profile", "admin", "indicators", "verify")
+	ledger, _ := filepath.Glob(filepath.Join(c.env["HDW_WAREHOUSE"], "indicators", "budget", "*", "*", "00000002.json"))
+	if len(ledger) != 1 {
+		t.Fatalf("ledger entries: %v", ledger)
+	}
+	os.Chmod(filepath.Dir(ledger[0]), 0o700)
+	if err := os.Remove(ledger[0]); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := c.run("--profile", "admin", "indicators", "verify"); code != 1 || !strings.Contains(errOut, "entry 2 of run") {
+		t.Fatalf("removed ledger entry: exit %d %s", code, errOut)
+	}
 }
