@@ -538,3 +538,21 @@ func TestSEC_EXP_4_LedgerReconciledWithAudit(t *testing.T) {
 		t.Fatalf("tail removed: %q %v", f, err)
 	}
 }
+
+// Grouping transforms: dates by month or year, numbers by band.
+func TestGroupLabels(t *testing.T) {
+	var data table
+	for i := range 400 {
+		data = append(data, row{person: fmt.Sprint(i), cells: map[string]string{"visit_date": "2026-03-04", "birth_year": "1964"}})
+	}
+	for groups, want := range map[string]string{"visit_date:month,birth_year:band:10": "2026-03|1960-1969", "visit_date:year": "2026"} {
+		p := compile(t, indicators.Definition{Name: "l", Measure: indicators.Count, GroupBy: strings.Split(groups, ","), Epsilon: 1})
+		res, _, err := indicators.Compute(context.Background(), p, data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Values) != 1 || strings.Join(res.Values[0].Group, "|") != want {
+			t.Fatalf("%s: %+v", groups, res.Values)
+		}
+	}
+}
