@@ -556,3 +556,34 @@ func TestGroupLabels(t *testing.T) {
 		}
 	}
 }
+
+// failing yields rows then fails: the scan's error is Compute's.
+type failing struct{ n int }
+
+var errSource = errors.New("source failed")
+
+func (f failing) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
+	vals := make([]string, len(cols))
+	for i := range f.n {
+		if err := fn(fmt.Sprint(i), vals); err != nil {
+			return err
+		}
+	}
+	return errSource
+}
+
+func TestComputeErrors(t *testing.T) {
+	p := compile(t, indicators.Definition{Name: "e", Measure: indicators.Count})
+	if _, _, err := indicators.Compute(context.Background(), p, failing{10_000}, nil); !errors.Is(err, errSource) {
+		t.Fatalf("source error: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := indicators.Compute(ctx, p, failing{200_000}, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled: %v", err)
+	}
+	_, st, err := indicators.Compute(context.Background(), p, table(persons("p", "75", 9000, 1, nil)), nil)
+	if err != nil || st.Rows != 9000 || st.Persons != 9000 {
+		t.Fatalf("rows %d persons %d: %v", st.Rows, st.Persons, err)
+	}
+}
