@@ -102,6 +102,12 @@ func TestSEC_EXP_2_SignedHistory(t *testing.T) {
 		"release before approval": func() (export.Content, []export.Entry) {
 			return c, history(t, c, curator, export.KindRequest, "", curator, export.KindRelease, "")
 		},
+		"release after a cancellation": func() (export.Content, []export.Entry) {
+			return c, history(t, c, curator, export.KindRequest, "", approver1, export.KindApprove, "", dpo, export.KindCancel, "", curator, export.KindRelease, "")
+		},
+		"cancellation by a curator": func() (export.Content, []export.Entry) {
+			return c, history(t, c, curator, export.KindRequest, "", curator, export.KindCancel, "")
+		},
 		"signature of another key": func() (export.Content, []export.Entry) {
 			return c, history(t, c, curator, export.KindRequest, "", newOp(approver1.id, "approver", 7), export.KindApprove, "")
 		},
