@@ -20,5 +20,6 @@ func commands(g *globals) []*cobra.Command {
 		newExportCmd(g),
 		newPolicyCmd(g),
 		newWorkspaceCmd(g),
+		newIndicatorsCmd(g),
 	}
 }
