@@ -201,9 +201,6 @@ func sha256Object(ctx context.Context, s objstore.Store, key string) (string, er
 }
 
 func runExportRequest(ctx context.Context, g *globals, project string, o exportOpts) error {
-	if err := g.requireProfile(keys.ProfileCurator); err != nil {
-		return err
-	}
 	if !keys.ValidProject(project) {
 		return usageErr("project must be 1-64 of a-z, 0-9, '-', '_'")
 	}
@@ -245,6 +242,9 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.request", keys.ProfileCurator); err != nil {
+		return err
+	}
 	// The floors are the sealed policy's (flags and --config only tighten).
 	pol, polVersion, err := sess.effectivePolicy(ctx)
 	if err != nil {
@@ -524,14 +524,14 @@ func (s *session) forgedAlert(ctx context.Context, id string, err error) error {
 }
 
 func runExportDecide(ctx context.Context, g *globals, id string, approve bool, justification string) error {
-	if err := g.requireProfile(keys.ProfileApprover, keys.ProfileDPO); err != nil {
-		return err
-	}
 	sess, err := g.open(ctx, "export decide")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.decide", keys.ProfileApprover, keys.ProfileDPO); err != nil {
+		return err
+	}
 	pol, _, err := sess.effectivePolicy(ctx)
 	if err != nil {
 		return err
@@ -604,14 +604,14 @@ func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 	if out == "" {
 		return usageErr("--out DIR is required")
 	}
-	if err := g.requireProfile(keys.ProfileCurator); err != nil {
-		return err
-	}
 	sess, err := g.open(ctx, "export fetch")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.fetch", keys.ProfileCurator); err != nil {
+		return err
+	}
 	pol, _, err := sess.effectivePolicy(ctx)
 	if err != nil {
 		return err
@@ -784,9 +784,6 @@ func (s *session) exportStates(ctx context.Context, pol policy.Policy) ([]export
 }
 
 func runExportList(ctx context.Context, g *globals, state string) error {
-	if err := g.requireProfile(keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
-		return err
-	}
 	switch state {
 	case "", "pending-approval", "quarantined", "awaiting-second-approval", "approved", "rejected", "released", "cancelled", "forged":
 	default:
@@ -797,6 +794,9 @@ func runExportList(ctx context.Context, g *globals, state string) error {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.list", keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
+		return err
+	}
 	pol, _, err := sess.effectivePolicy(ctx)
 	if err != nil {
 		return err
@@ -829,14 +829,14 @@ func runExportList(ctx context.Context, g *globals, state string) error {
 }
 
 func runExportShow(ctx context.Context, g *globals, id string) error {
-	if err := g.requireProfile(keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
-		return err
-	}
 	sess, err := g.open(ctx, "export show")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.show", keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
+		return err
+	}
 	pol, _, err := sess.effectivePolicy(ctx)
 	if err != nil {
 		return err
