@@ -122,3 +122,17 @@ func TestGDPR_18_Restriction(t *testing.T) {
 		t.Fatalf("emergency after lift: %v", err)
 	}
 }
+
+// TestSEC_REI_4_MaxPerRequest: the policy's per-call limit refuses a
+// recontact selecting more persons at once, within the daily limit.
+func TestSEC_REI_4_MaxPerRequest(t *testing.T) {
+	f := newFixture(t)
+	f.demo(t)
+	svc := f.service(t, func(o *rights.Options) { o.MaxPerDay = 20; o.MaxPerRequest = 2 })
+	if _, err := svc.Recontact(f.ctx, rights.Request{Ref: "RC-1", Reason: rights.ReasonRecontact}, `diagnosis != ''`); !errors.Is(err, rights.ErrRateLimit) {
+		t.Fatalf("3 persons in one call, limit 2: %v", err)
+	}
+	if _, err := svc.Recontact(f.ctx, rights.Request{Ref: "RC-2", Reason: rights.ReasonRecontact}, `diagnosis == 'E11'`); err != nil {
+		t.Fatalf("1 person: %v", err)
+	}
+}

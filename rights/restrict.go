@@ -93,7 +93,22 @@ func writeRestriction(ctx context.Context, wh *warehouse.Warehouse, r Restrictio
 	if err != nil {
 		return err
 	}
-	w, err := warehouse.CreateEncrypted(ctx, wh.St, RestrictPrefix+r.ID+".json", dek)
+	// Entries are named <seq>-<id>.json: replayed in sequence order (two
+	// entries may share a clock reading).
+	seq := 0
+	for info, err := range wh.St.List(ctx, RestrictPrefix) {
+		if err != nil {
+			if errors.Is(err, objstore.ErrNotExist) {
+				break
+			}
+			return err
+		}
+		var n int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(info.Key, RestrictPrefix), "%08d-", &n); err == nil && n > seq {
+			seq = n
+		}
+	}
+	w, err := warehouse.CreateEncrypted(ctx, wh.St, fmt.Sprintf("%s%08d-%s.json", RestrictPrefix, seq+1, r.ID), dek)
 	if err != nil {
 		return err
 	}
@@ -121,9 +136,9 @@ func Restricted(ctx context.Context, wh *warehouse.Warehouse) (map[string]bool, 
 		}
 	}
 	sort.Strings(names)
-	out := map[string]bool{}
+	var entries []Restriction
 	for _, n := range names {
-		id := strings.TrimSuffix(strings.TrimPrefix(n, RestrictPrefix), ".json")
+		_, id, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(n, RestrictPrefix), ".json"), "-")
 		dek, err := wh.DataKey(ctx, "restrict-"+id, keys.Health)
 		if err != nil {
 			return nil, fmt.Errorf("restriction registry %s: %w", id, err)
@@ -137,6 +152,11 @@ func Restricted(ctx context.Context, wh *warehouse.Warehouse) (map[string]bool, 
 		if err := json.Unmarshal(b, &r); err != nil {
 			return nil, fmt.Errorf("restriction registry %s: %w", id, err)
 		}
+		entries = append(entries, r)
+	}
+	// names are sorted: sequence order.
+	out := map[string]bool{}
+	for _, r := range entries {
 		for _, p := range r.Pseudonyms {
 			out[p] = r.Action == "restrict"
 		}

@@ -139,12 +139,13 @@ func (g *globals) rightsService(ctx context.Context, command, action, ref string
 		return nil, nil, err
 	}
 	svc, err := rights.New(sess.wh, sess.prov, rights.Options{
-		Dict:       st.dict,
-		Workspaces: sess.workspaceIndex(),
-		Exports:    exportIndex{sess: sess, pol: pol},
-		MaxPerDay:  pol.Reidentification.MaxPerDay,
-		Operator:   sess.operator,
-		Logger:     g.logger,
+		Dict:          st.dict,
+		Workspaces:    sess.workspaceIndex(),
+		Exports:       exportIndex{sess: sess, pol: pol},
+		MaxPerDay:     pol.Reidentification.MaxPerDay,
+		MaxPerRequest: pol.Reidentification.MaxPerRequest,
+		Operator:      sess.operator,
+		Logger:        g.logger,
 		Alert: func(ctx context.Context, a rights.Alert) {
 			fmt.Fprintf(g.stderr, "hdw: ALERT: daily re-identification limit reached (%d of %d used, %d asked) by request %s; refused (SEC-REI-4)\n",
 				a.Used, a.Limit, a.Asked, a.Request)
