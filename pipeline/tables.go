@@ -2,36 +2,43 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"hash"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"hdw/configs"
 	"hdw/keys"
-	"hdw/objstore"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
-// HealthColumns returns the columns of the health records table: fixed
-// columns, derived columns, then the dictionary's health and free-text columns.
+// inOrder returns the dictionary's columns of the given categories, in
+// dictionary order (issue 17: a researcher sees the dictionary's order).
+func inOrder(d *configs.Dictionary, cats ...string) []string {
+	var out []string
+	for _, c := range d.Columns {
+		if slices.Contains(cats, c.Category) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// HealthColumns returns the columns of the health records table: hdw's
+// fixed columns, then the dictionary's health, free-text and derived
+// columns in dictionary order.
 func HealthColumns(d *configs.Dictionary) []string {
 	cols := []string{"record_id", "pseudonym", "batch", "collected", "import", "image_key", "image_format",
 		"image_sha256", "image_bytes", "study_uid", "series_uid", "sop_uid", "physician_pseudonym"}
-	cols = append(cols, d.ByCategory(configs.CatDerived)...)
-	cols = append(cols, d.ByCategory(configs.CatHealth)...)
-	return append(cols, d.ByCategory(configs.CatFreeText)...)
+	return append(cols, inOrder(d, configs.CatHealth, configs.CatFreeText, configs.CatDerived)...)
 }
 
 // IdentityColumns returns the columns of the identity (correspondence) table.
 func IdentityColumns(d *configs.Dictionary) []string {
 	cols := []string{"pseudonym", "record_id", "batch", "basis_kind"}
-	cols = append(cols, d.ByCategory(configs.CatIdentifying)...)
-	return append(cols, d.ByCategory(configs.CatImport)...)
+	return append(cols, inOrder(d, configs.CatIdentifying, configs.CatImport)...)
 }
 
 // GeneticColumns returns the columns of the genetic table.
@@ -44,64 +51,75 @@ func ProfessionalColumns(d *configs.Dictionary) []string {
 	return append([]string{"physician_pseudonym", "batch"}, d.ByCategory(configs.CatProfessional)...)
 }
 
+// Schemas of the warehouse tables: typed from the dictionary (issue 17).
+func HealthSchema(d *configs.Dictionary) *tables.Schema {
+	return tables.FromDictionary(d, HealthColumns(d))
+}
+
+// IdentitySchema is the typed schema of the identity table.
+func IdentitySchema(d *configs.Dictionary) *tables.Schema {
+	return tables.FromDictionary(d, IdentityColumns(d))
+}
+
+// GeneticSchema is the typed schema of the genetic table.
+func GeneticSchema(d *configs.Dictionary) *tables.Schema {
+	return tables.FromDictionary(d, GeneticColumns(d))
+}
+
+// ProfessionalSchema is the typed schema of the professionals table.
+func ProfessionalSchema(d *configs.Dictionary) *tables.Schema {
+	return tables.FromDictionary(d, ProfessionalColumns(d))
+}
+
+// table is one table of a batch being written (envelope-encrypted under
+// its store's batch data key: SEC-LOG-4..6 keep each store in its own
+// files under its own key).
 type table struct {
 	key   string
 	store string
-	obj   io.WriteCloser
-	hw    *countHash
-	tw    *warehouse.TableWriter
+	ow    *tables.ObjectWriter // nil in a dry run
+	tw    *tables.Writer
 }
 
-type countHash struct {
-	w    io.Writer
-	h    hash.Hash
-	size int64
-}
-
-func (c *countHash) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
-	c.size += int64(n)
-	return n, err
-}
-
-type tables struct {
+type batchTables struct {
 	health, identity, genetic, prof *table
 	seenProf                        map[string]bool
 }
 
-func openTable(ctx context.Context, wh *warehouse.Warehouse, key, store string, dek keys.Secret, cols []string, dry bool) (*table, error) {
+func openTable(ctx context.Context, wh *warehouse.Warehouse, key, store string, dek keys.Secret, s *tables.Schema, dry bool) (*table, error) {
 	t := &table{key: key, store: store}
 	if dry {
-		t.obj = nopCloser{io.Discard}
-	} else {
-		w, err := warehouse.CreateEncrypted(ctx, wh.St, key, dek)
+		tw, err := tables.NewWriter(io.Discard, s, tables.WriterOptions{})
 		if err != nil {
 			return nil, err
 		}
-		t.obj = w
+		t.tw = tw
+		return t, nil
 	}
-	t.hw = &countHash{w: t.obj, h: sha256.New()}
-	t.tw = warehouse.NewTableWriter(t.hw, cols)
+	ow, err := tables.Create(ctx, wh.St, key, dek, tables.Envelope, s)
+	if err != nil {
+		return nil, err
+	}
+	t.ow, t.tw = ow, ow.Writer
 	return t, nil
 }
 
-func openTables(ctx context.Context, wh *warehouse.Warehouse, batch string, deks map[string]keys.Secret, opt Options) (*tables, error) {
+func openTables(ctx context.Context, wh *warehouse.Warehouse, batch string, deks map[string]keys.Secret, opt Options) (*batchTables, error) {
 	d := opt.Dict
-	var ts tables
+	var ts batchTables
 	var err error
-	if ts.health, err = openTable(ctx, wh, warehouse.HealthTableKey(batch), keys.Health, deks[keys.Health], HealthColumns(d), opt.DryRun); err != nil {
+	if ts.health, err = openTable(ctx, wh, warehouse.HealthTableKey(batch), keys.Health, deks[keys.Health], HealthSchema(d), opt.DryRun); err != nil {
 		return nil, err
 	}
-	if ts.identity, err = openTable(ctx, wh, warehouse.IdentityTableKey(batch), keys.Identity, deks[keys.Identity], IdentityColumns(d), opt.DryRun); err != nil {
+	if ts.identity, err = openTable(ctx, wh, warehouse.IdentityTableKey(batch), keys.Identity, deks[keys.Identity], IdentitySchema(d), opt.DryRun); err != nil {
 		ts.abort()
 		return nil, err
 	}
-	if ts.genetic, err = openTable(ctx, wh, warehouse.GeneticTableKey(batch), keys.Genetic, deks[keys.Genetic], GeneticColumns(d), opt.DryRun); err != nil {
+	if ts.genetic, err = openTable(ctx, wh, warehouse.GeneticTableKey(batch), keys.Genetic, deks[keys.Genetic], GeneticSchema(d), opt.DryRun); err != nil {
 		ts.abort()
 		return nil, err
 	}
-	if ts.prof, err = openTable(ctx, wh, warehouse.ProfessionalTableKey(batch), keys.Identity, deks[keys.Identity], ProfessionalColumns(d), opt.DryRun); err != nil {
+	if ts.prof, err = openTable(ctx, wh, warehouse.ProfessionalTableKey(batch), keys.Identity, deks[keys.Identity], ProfessionalSchema(d), opt.DryRun); err != nil {
 		ts.abort()
 		return nil, err
 	}
@@ -109,11 +127,11 @@ func openTables(ctx context.Context, wh *warehouse.Warehouse, batch string, deks
 	return &ts, nil
 }
 
-func (ts *tables) all() []*table { return []*table{ts.health, ts.identity, ts.genetic, ts.prof} }
+func (ts *batchTables) all() []*table { return []*table{ts.health, ts.identity, ts.genetic, ts.prof} }
 
-func (ts *tables) add(r *result, batch string, opt Options) error {
+func (ts *batchTables) add(r *result, batch string, opt Options) error {
 	row := r.w.row
-	if err := ts.health.tw.WriteMap(r.rec); err != nil {
+	if err := ts.health.tw.AppendMap(r.rec); err != nil {
 		return err
 	}
 	id := map[string]string{"pseudonym": r.pseudo, "record_id": r.rec["record_id"], "batch": batch}
@@ -128,7 +146,7 @@ func (ts *tables) add(r *result, batch string, opt Options) error {
 	for _, c := range opt.Dict.ByCategory(configs.CatImport) {
 		id[c] = row.Values.Get(c)
 	}
-	if err := ts.identity.tw.WriteMap(id); err != nil {
+	if err := ts.identity.tw.AppendMap(id); err != nil {
 		return err
 	}
 	if hasGenetic(row) {
@@ -136,7 +154,7 @@ func (ts *tables) add(r *result, batch string, opt Options) error {
 		for _, c := range opt.Dict.ByCategory(configs.CatGenetic) {
 			g[c] = row.Values.Get(c)
 		}
-		if err := ts.genetic.tw.WriteMap(g); err != nil {
+		if err := ts.genetic.tw.AppendMap(g); err != nil {
 			return err
 		}
 	}
@@ -146,40 +164,40 @@ func (ts *tables) add(r *result, batch string, opt Options) error {
 		for _, c := range opt.Dict.ByCategory(configs.CatProfessional) {
 			m[c] = row.Values.Get(c)
 		}
-		if err := ts.prof.tw.WriteMap(m); err != nil {
+		if err := ts.prof.tw.AppendMap(m); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (ts *tables) abort() {
+func (ts *batchTables) abort() {
 	for _, t := range ts.all() {
-		if t != nil {
-			objstore.Abort(t.obj)
+		if t != nil && t.ow != nil {
+			t.ow.Abort()
 		}
 	}
 }
 
 // close finishes the tables; empty genetic/professional tables are discarded.
-func (ts *tables) close() ([]warehouse.ObjectRef, error) {
+func (ts *batchTables) close() ([]warehouse.ObjectRef, error) {
 	var refs []warehouse.ObjectRef
 	var errs []error
 	for _, t := range ts.all() {
+		if t.ow == nil { // dry run
+			errs = append(errs, t.tw.Close())
+			continue
+		}
 		if t.tw.Rows() == 0 && t != ts.health {
-			objstore.Abort(t.obj)
+			t.ow.Abort()
 			continue
 		}
-		if err := t.tw.Close(); err != nil {
-			objstore.Abort(t.obj)
+		o, err := t.ow.Close()
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if err := t.obj.Close(); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		refs = append(refs, warehouse.ObjectRef{Key: t.key, Store: t.store, SHA256: hex.EncodeToString(t.hw.h.Sum(nil)), Size: t.hw.size})
+		refs = append(refs, warehouse.ObjectRef{Key: t.key, Store: t.store, SHA256: o.SHA256, Size: o.Size})
 	}
 	return refs, errors.Join(errs...)
 }
@@ -236,5 +254,3 @@ func RemoveOrphans(ctx context.Context, wh *warehouse.Warehouse, now time.Time) 
 	}
 	return len(stale), nil
 }
-
-var _ = fmt.Sprint

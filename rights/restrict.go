@@ -93,22 +93,22 @@ func writeRestriction(ctx context.Context, wh *warehouse.Warehouse, r Restrictio
 	if err != nil {
 		return err
 	}
-	// Entries are named <seq>-<id>.json: replayed in sequence order (two
-	// entries may share a clock reading).
+	// Entries are replayed in name order: a sequence number first, so that
+	// a restriction and its lift in the same second keep their order (IDs
+	// alone sort by time, then at random).
 	seq := 0
 	for info, err := range wh.St.List(ctx, RestrictPrefix) {
 		if err != nil {
 			if errors.Is(err, objstore.ErrNotExist) {
 				break
 			}
-			return err
+			return fmt.Errorf("restriction registry: %w", err)
 		}
-		var n int
-		if _, err := fmt.Sscanf(strings.TrimPrefix(info.Key, RestrictPrefix), "%08d-", &n); err == nil && n > seq {
-			seq = n
+		if strings.HasSuffix(info.Key, ".json") {
+			seq++
 		}
 	}
-	w, err := warehouse.CreateEncrypted(ctx, wh.St, fmt.Sprintf("%s%08d-%s.json", RestrictPrefix, seq+1, r.ID), dek)
+	w, err := warehouse.CreateEncrypted(ctx, wh.St, fmt.Sprintf("%s%010d-%s.json", RestrictPrefix, seq, r.ID), dek)
 	if err != nil {
 		return err
 	}
@@ -136,9 +136,12 @@ func Restricted(ctx context.Context, wh *warehouse.Warehouse) (map[string]bool, 
 		}
 	}
 	sort.Strings(names)
-	var entries []Restriction
+	out := map[string]bool{}
 	for _, n := range names {
-		_, id, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(n, RestrictPrefix), ".json"), "-")
+		id := strings.TrimSuffix(strings.TrimPrefix(n, RestrictPrefix), ".json")
+		if _, rest, ok := strings.Cut(id, "-"); ok && len(id) > 11 && id[10] == '-' {
+			id = rest // "<sequence>-<id>"
+		}
 		dek, err := wh.DataKey(ctx, "restrict-"+id, keys.Health)
 		if err != nil {
 			return nil, fmt.Errorf("restriction registry %s: %w", id, err)
@@ -152,11 +155,6 @@ func Restricted(ctx context.Context, wh *warehouse.Warehouse) (map[string]bool, 
 		if err := json.Unmarshal(b, &r); err != nil {
 			return nil, fmt.Errorf("restriction registry %s: %w", id, err)
 		}
-		entries = append(entries, r)
-	}
-	// names are sorted: sequence order.
-	out := map[string]bool{}
-	for _, r := range entries {
 		for _, p := range r.Pseudonyms {
 			out[p] = r.Action == "restrict"
 		}
