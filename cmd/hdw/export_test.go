@@ -107,6 +107,9 @@ func TestSEC_EXP_2_ExportWorkflow(t *testing.T) {
 	if !strings.Contains(out, failed) || !strings.Contains(out, "justified_release") {
 		t.Fatalf("justified release not listed as such: %s", out)
 	}
+	if rev := c.must(0, "--profile", "admin", "audit", "review", "--since", "2020-01-01"); !strings.Contains(rev, "export.justified-release") {
+		t.Fatalf("the justified release is not flagged in audit review:\n%s", rev)
+	}
 	// Inside a workspace: its own table and pseudonyms; the request names it.
 	c.must(0, "--profile", "curator", "workspace", "create", "study2", "--approval", "CSE-7", "--columns", "diagnosis,sex_code,body_site")
 	if code, _, errOut := c.run("--profile", "curator", "export", "request", "study2", "--approval", "CSE-7", "--sensitive", "diagnosis"); code != 2 || !strings.Contains(errOut, "--workspace") {
