@@ -3,7 +3,11 @@ package rights_test
 import (
 	"context"
 	"errors"
+	"io"
+	"strings"
 	"testing"
+
+	"hdw/objstore"
 
 	"hdw/rights"
 )
@@ -49,6 +53,20 @@ func TestSEC_REI_1_ErasureCancelsUnreleasedExports(t *testing.T) {
 	}
 	if states["E-rejected"].State != "rejected" || !states["E-justified"].Justified || len(loc.Exports) != 6 {
 		t.Fatalf("exports listed: %+v", loc.Exports)
+	}
+	out, _ := objstore.NewLocal(t.TempDir())
+	if _, err := svc.Access(f.ctx, req("DPO-21"), subjNIR(f.A), out); err != nil {
+		t.Fatal(err)
+	}
+	r, err := out.Open(f.ctx, "summary.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary, _ := io.ReadAll(r)
+	r.Close()
+	if !strings.Contains(string(summary), "anonymous exports released since: 2") || !strings.Contains(string(summary), "justified review") ||
+		!strings.Contains(string(summary), "not released: 3") {
+		t.Fatalf("access summary does not show the exports' true states:\n%s", summary)
 	}
 	pr, err := svc.Erase(f.ctx, req("DPO-21"), subjNIR(f.A))
 	if err != nil {
