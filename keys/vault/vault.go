@@ -188,6 +188,15 @@ func mapErr(err error, op string) error {
 	return fmt.Errorf("vault %s: %w", op, keys.ErrUnavailable)
 }
 
+// refusal names the SEC-LOG-6 reservation when the policy refused the
+// genetic store (keys.ErrGeneticReserved, still an keys.ErrForbidden).
+func refusal(store string, err error) error {
+	if store == keys.Genetic && errors.Is(err, keys.ErrForbidden) {
+		return fmt.Errorf("vault: %w", keys.ErrGeneticReserved)
+	}
+	return err
+}
+
 // TransitName returns the transit key of a store key name.
 func TransitName(warehouse, store string) string {
 	if p, ok := strings.CutPrefix(store, "ws:"); ok {
@@ -239,7 +248,7 @@ func (p *Provider) NewDataKeys(ctx context.Context, store string, n int) ([]keys
 		}
 		s, err := p.c.Logical().WriteWithContext(ctx, "transit/encrypt/"+TransitName(p.cfg.Warehouse, store), map[string]any{"batch_input": in})
 		if err != nil {
-			return nil, mapErr(err, "encrypt")
+			return nil, refusal(store, mapErr(err, "encrypt"))
 		}
 		res, _ := s.Data["batch_results"].([]any)
 		if len(res) != m {
@@ -268,7 +277,7 @@ func (p *Provider) Unwrap(ctx context.Context, store string, wrapped [][]byte) (
 		}
 		s, err := p.c.Logical().WriteWithContext(ctx, "transit/decrypt/"+TransitName(p.cfg.Warehouse, store), map[string]any{"batch_input": in})
 		if err != nil {
-			return nil, mapErr(err, "decrypt")
+			return nil, refusal(store, mapErr(err, "decrypt"))
 		}
 		res, _ := s.Data["batch_results"].([]any)
 		for _, r := range res {
