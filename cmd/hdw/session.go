@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
+	"hdw/audit"
 	"hdw/keys"
+	"hdw/keys/local"
 	"hdw/objstore"
 	"hdw/warehouse"
 )
@@ -21,9 +24,18 @@ type session struct {
 	wh       *warehouse.Warehouse
 	prov     keys.Provider
 	operator string
-	audit    auditSink
-	command  string
+	// signer is the logged-in operator's own key (HDW_OPERATOR, ENS
+	// OP.ACC.1), nil when the session runs under the profile's service
+	// identity only.
+	signer  keys.Signer
+	audit   auditSink
+	command string
 }
+
+// Signer returns the logged-in operator's signer (keys.Signer) for the
+// records a command signs (export approvals, rights decisions), or nil
+// when no operator logged in (HDW_OPERATOR unset).
+func (s *session) Signer() keys.Signer { return s.signer }
 
 // auditSink is the part of the audit log a command uses.
 type auditSink interface {
@@ -51,28 +63,138 @@ func (g *globals) open(ctx context.Context, command string) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	// SRS-089: progressive delay, lock-out, and every failure recorded
+	// (by the failing process, which holds no key).
+	gate := g.gate(s)
+	subj := audit.AuthRecord{Subject: g.profile, Profile: g.profile, Command: command, Source: hostname()}
+	if _, err := gate.Before(ctx, subj); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", g.profile, err)
+	}
 	prov, err := g.openProvider(ctx, s, wh.Desc)
 	if err != nil {
 		if errors.Is(err, keys.ErrBadCredentials) {
+			subj.Reason = "credentials refused"
+			if rerr := gate.Failed(ctx, subj); rerr != nil {
+				fmt.Fprintf(g.stderr, "hdw: record the failed unlock: %v\n", rerr)
+			}
 			return nil, fmt.Errorf("profile %s: %w", g.profile, err)
 		}
 		return nil, err
 	}
+	failures, _ := gate.Succeeded(ctx, subj)
 	wh.Keys = prov
 	op, err := prov.Operator(ctx)
 	if err != nil {
 		prov.Close()
 		return nil, fmt.Errorf("operator identity: %w", err)
 	}
-	sess := &session{g: g, st: s, wh: wh, prov: prov, operator: op, command: command}
+	var opSubj audit.AuthRecord
+	if ref := g.getenv("HDW_OPERATOR"); ref != "" {
+		opSubj = audit.AuthRecord{Subject: "operator:" + ref, Profile: g.profile, Command: command, Source: hostname()}
+		if _, err := gate.Before(ctx, opSubj); err != nil {
+			prov.Close()
+			return nil, fmt.Errorf("operator %s: %w", ref, err)
+		}
+	}
+	signer, err := g.openOperator(ctx, s, prov)
+	if err != nil {
+		prov.Close()
+		if opSubj.Subject != "" && (errors.Is(err, keys.ErrBadCredentials) || errors.Is(err, keys.ErrForbidden)) {
+			opSubj.Reason = "operator credentials refused"
+			if errors.Is(err, keys.ErrForbidden) {
+				opSubj.Reason = "operator not enrolled for this profile"
+			}
+			gate.Failed(ctx, opSubj)
+		}
+		return nil, err
+	}
+	if opSubj.Subject != "" {
+		opSubj.Operator = signer.OperatorID()
+		n, _ := gate.Succeeded(ctx, opSubj)
+		failures += n
+	}
+	if signer != nil {
+		op = signer.OperatorID() // the person, not the profile's service id
+	}
+	sess := &session{g: g, st: s, wh: wh, prov: prov, operator: op, signer: signer, command: command}
 	g.command = command
-	a, err := g.openAudit(ctx, s, prov, op)
+	a, err := g.openAudit(ctx, s, prov, op, signer)
 	if err != nil {
 		prov.Close()
 		return nil, fmt.Errorf("audit trail not writable, nothing done (SRS-065): %w", err)
 	}
 	sess.audit = a
+	if failures > 0 {
+		// The failures before this success, in the trail too (SEC-DAY-1).
+		sess.event(ctx, "", "auth.failures", "alert", nil, map[string]int64{"failures": int64(failures)}, "failed unlocks before this session")
+	}
 	return sess, nil
+}
+
+// testOnlyAuthSleep replaces the progressive delay's wait in tests
+// (SRS-089 delays are measured with an injected clock, not wall time).
+var testOnlyAuthSleep func(ctx context.Context, d time.Duration)
+
+// gate is the SRS-089 gate of the warehouse: audit.lockout_threshold
+// (default 5), delays doubling from one second up to 30 s.
+func (g *globals) gate(s objstore.Store) audit.Gate {
+	return audit.Gate{St: s, Threshold: st.cfg.Audit.LockoutThreshold, Sleep: testOnlyAuthSleep}
+}
+
+// auditRefused records a command refused by the profile check (SEC-DAY-1):
+// the profile, the command and the reason, in the warehouse's
+// authentication records. Best effort: a refusal outside any warehouse is
+// not recorded.
+func (g *globals) auditRefused(reason string) {
+	ctx := context.Background()
+	s, err := g.openStore(ctx, g.warehouse)
+	if err != nil {
+		return
+	}
+	if _, err := warehouse.Open(ctx, s, nil); err != nil {
+		return
+	}
+	cmd := g.command
+	g.gate(s).Record(ctx, audit.AuthRecord{Kind: audit.AuthRefused, Subject: g.profile, Profile: g.profile,
+		Operator: g.getenv("HDW_OPERATOR"), Command: cmd, Reason: reason, Source: hostname()})
+}
+
+// openOperator unlocks the operator named by HDW_OPERATOR (id or name)
+// with their own passphrase: HDW_OPERATOR_PASSPHRASE_FILE, else
+// HDW_OPERATOR_PASSPHRASE, else <credentials dir>/operator_<name>; never a
+// flag. The operator must be enrolled for the session's profile. It returns
+// nil, nil when HDW_OPERATOR is unset.
+func (g *globals) openOperator(ctx context.Context, s objstore.Store, prov keys.Provider) (keys.Signer, error) {
+	ref := g.getenv("HDW_OPERATOR")
+	if ref == "" {
+		return nil, nil
+	}
+	if _, ok := prov.(*local.Keyring); !ok {
+		return nil, errors.New("HDW_OPERATOR: operators are enrolled in the local keyring; with Vault the token's entity is the operator (docs/keys.md)")
+	}
+	var pass []byte
+	var err error
+	switch {
+	case g.getenv("HDW_OPERATOR_PASSPHRASE_FILE") != "":
+		pass, err = readSecretFile(g.getenv("HDW_OPERATOR_PASSPHRASE_FILE"))
+	case g.getenv("HDW_OPERATOR_PASSPHRASE") != "":
+		pass = []byte(g.getenv("HDW_OPERATOR_PASSPHRASE"))
+	default:
+		pass, err = readSecretFile(filepath.Join(g.credentialsDir(), "operator_"+ref))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("no passphrase for operator %s: set HDW_OPERATOR_PASSPHRASE_FILE", ref)
+	}
+	defer clear(pass)
+	k, err := local.OpenOperator(ctx, s, ref, pass)
+	if err != nil {
+		return nil, fmt.Errorf("operator %s: %w (check their passphrase)", ref, err)
+	}
+	if string(k.Operator().Role) != g.profile {
+		k.Close()
+		return nil, fmt.Errorf("operator %s is enrolled as %s, not %s: %w", ref, k.Operator().Role, g.profile, keys.ErrForbidden)
+	}
+	return k, nil
 }
 
 // event appends an audit event for this session's command.
