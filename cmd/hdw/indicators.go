@@ -59,7 +59,7 @@ audited. The budget is the warehouse's, not a flag.`}
 	run.Flags().StringVar(&o.workspace, "workspace", "", "run over this workspace's records instead of the health store")
 	run.Flags().StringVar(&o.format, "format", "parquet,csv", "table formats written to --out: parquet, csv (comma-separated)")
 	c.AddCommand(run)
-	c.AddCommand(&cobra.Command{Use: "verify", Short: "check every audited privacy-budget spend against the ledger (admin, approver)", Args: cobra.NoArgs,
+	c.AddCommand(&cobra.Command{Use: "verify", Short: "check every audited privacy-budget spend against the ledger (admin)", Args: cobra.NoArgs,
 		Long: `Verify reads the audit trail (verified) and checks that every indicators.spend
 event is still in the privacy budget ledger, at its sequence number, for the
 same run: the newest ledger entries removed to spend a budget again, or a
@@ -445,7 +445,7 @@ func writeJSONIndent(w *os.File, v any) error {
 }
 
 func runIndicatorsVerify(ctx context.Context, g *globals) error {
-	if err := g.requireProfile(keys.ProfileAdmin, keys.ProfileApprover); err != nil {
+	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
 		return err
 	}
 	sess, err := g.open(ctx, "indicators verify")
@@ -457,7 +457,8 @@ func runIndicatorsVerify(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	_, segs, err := audit.Verify(ctx, sess.st, mac)
+	// The events' payloads are sealed (SRS-091): admin opens them.
+	_, segs, err := audit.VerifyOpen(ctx, sess.st, mac, sess.prov)
 	if err != nil {
 		return err
 	}
