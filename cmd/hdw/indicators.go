@@ -16,6 +16,7 @@ import (
 	"hdw/criteria"
 	"hdw/indicators"
 	"hdw/keys"
+	"hdw/keys/local"
 	"hdw/objstore"
 	"hdw/tables"
 	"hdw/warehouse"
@@ -83,7 +84,13 @@ func (s *session) indicatorRecords(ctx context.Context) (*indicators.Registry, *
 	if err != nil {
 		return nil, nil, err
 	}
-	return &indicators.Registry{St: s.st, MAC: mac}, &indicators.Ledger{St: s.st, MAC: mac}, nil
+	// An enrolled operator (HDW_OPERATOR) signs definitions and approvals
+	// with their own key, checked against the keyring's directory.
+	reg := &indicators.Registry{St: s.st, MAC: mac, Signer: s.Signer()}
+	if k, ok := s.prov.(*local.Keyring); ok {
+		reg.Dir = k.Directory()
+	}
+	return reg, &indicators.Ledger{St: s.st, MAC: mac}, nil
 }
 
 func runIndicatorsDefine(ctx context.Context, g *globals, file string) error {
