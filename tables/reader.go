@@ -163,6 +163,23 @@ func open(src Source, key keys.Secret, batch int) (fr *pqarrow.FileReader, err e
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTable, err)
 	}
+	// pqarrow reads columns in goroutines, where a panic on a malformed
+	// footer cannot be recovered: walk the footer here first (issue 17
+	// fuzzing found a row group with missing column chunks).
+	md := pf.MetaData()
+	for i := range len(md.RowGroups) {
+		rg := md.RowGroup(i)
+		if rg.NumColumns() != md.Schema.NumColumns() {
+			pf.Close()
+			return nil, fmt.Errorf("%w: row group %d has %d columns, the schema %d", ErrTable, i, rg.NumColumns(), md.Schema.NumColumns())
+		}
+		for j := range rg.NumColumns() {
+			if _, err := rg.ColumnChunk(j); err != nil {
+				pf.Close()
+				return nil, fmt.Errorf("%w: %v", ErrTable, err)
+			}
+		}
+	}
 	if batch <= 0 {
 		batch = 8192
 	}

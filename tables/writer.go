@@ -78,6 +78,12 @@ func writerProps(opt WriterOptions) []parquet.WriterProperty {
 	return p
 }
 
+// writeOnly hides Close: pqarrow closes a sink that is an io.Closer, and
+// the caller owns w (an encrypting writer publishes on its own Close).
+type writeOnly struct{ w io.Writer }
+
+func (o writeOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
+
 // NewWriter returns a writer of s to w.
 func NewWriter(w io.Writer, s *Schema, opt WriterOptions) (*Writer, error) {
 	as := s.Arrow()
@@ -91,7 +97,7 @@ func NewWriter(w io.Writer, s *Schema, opt WriterOptions) (*Writer, error) {
 	// The Arrow schema is not stored (pqarrow v17 cannot read a
 	// dictionary column back across row groups); the column types are
 	// kept in hdw's own footer entry instead.
-	fw, err := pqarrow.NewFileWriter(as, w, parquet.NewWriterProperties(props...), pqarrow.DefaultWriterProps())
+	fw, err := pqarrow.NewFileWriter(as, writeOnly{w}, parquet.NewWriterProperties(props...), pqarrow.DefaultWriterProps())
 	if err != nil {
 		return nil, fmt.Errorf("tables: new writer: %w", err)
 	}
