@@ -46,6 +46,15 @@ type Row struct {
 	col map[string]int
 }
 
+// Columns returns the row's columns, in the file's (projected) order.
+func (r *Row) Columns() []string {
+	out := make([]string, 0, len(r.col))
+	for _, f := range r.rec.Schema().Fields() {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
 // Null reports whether the column is null (or absent).
 func (r *Row) Null(name string) bool {
 	c, ok := r.col[name]

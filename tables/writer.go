@@ -41,6 +41,14 @@ const (
 	groupBytes = 1 << 20
 )
 
+// FooterKeyMetadata is the footer key metadata of a modular-encrypted
+// table: the key material format of Parquet's key tools (what pyarrow's
+// CryptoFactory parses) naming the master key "hdw-workspace", with no
+// wrapped key in it: the reader's KMS client answers with the workspace
+// data key itself (README, researcher section). DuckDB ignores it.
+const FooterKeyMetadata = `{"keyMaterialType":"PKMT1","internalStorage":true,"isFooterKey":true,` +
+	`"kmsInstanceID":"DEFAULT","kmsInstanceURL":"DEFAULT","masterKeyID":"hdw-workspace","wrappedDEK":"","doubleWrapping":false}`
+
 // WriterOptions tunes a [Writer].
 type WriterOptions struct {
 	// Key, when set, encrypts the file with Parquet modular encryption:
@@ -73,7 +81,7 @@ func writerProps(opt WriterOptions) []parquet.WriterProperty {
 	}
 	if opt.Key.Len() > 0 {
 		p = append(p, parquet.WithEncryptionProperties(parquet.NewFileEncryptionProperties(string(opt.Key.Bytes()),
-			parquet.WithAlg(parquet.AesGcm))))
+			parquet.WithAlg(parquet.AesGcm), parquet.WithFooterKeyMetadata(FooterKeyMetadata))))
 	}
 	return p
 }

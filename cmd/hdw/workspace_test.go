@@ -24,7 +24,7 @@ func pulledPseudonyms(t *testing.T, dir string) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(cols, ",") != "body_site,diagnosis,image,pseudonym" {
+	if strings.Join(cols, ",") != "pseudonym,image,body_site,diagnosis" { // issue 17: dictionary order
 		t.Fatalf("SEC-ESP-2: columns not minimized: %v", cols)
 	}
 	return out
