@@ -19,5 +19,6 @@ func commands(g *globals) []*cobra.Command {
 		newKeysCmd(g),
 		newExportCmd(g),
 		newWorkspaceCmd(g),
+		newMigrateCmd(g),
 	}
 }
