@@ -2,10 +2,15 @@ package export
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
+	mrand "math/rand/v2"
 	"regexp"
 	"sort"
 	"strconv"
@@ -131,6 +136,33 @@ type Request struct {
 	RiskThreshold    float64   `json:"risk_threshold"`
 	Rules            []Rule    `json:"rules"`
 	Reference        time.Time `json:"reference"`
+	// ExportPseudonyms adds ExportPseudonymColumn: an HMAC of the person
+	// under a fresh key of this release only, never stored (SEC-EXP-1).
+	ExportPseudonyms bool `json:"export_pseudonyms,omitempty"`
+	// DictionaryQIs are the quasi-identifiers the dictionary imposed
+	// (set by [Gate.Check]); the rest of QuasiIdentifiers were added.
+	DictionaryQIs []string `json:"dictionary_quasi_identifiers,omitempty"`
+}
+
+// ExportPseudonymColumn is the released column of export-scoped pseudonyms.
+const ExportPseudonymColumn = "export_pseudonym"
+
+// G29 criteria (Article 29 Working Party, opinion 05/2014) that each
+// measure answers (SEC-EXP-1).
+const (
+	G29SinglingOut = "singling out"
+	G29Linkability = "linkability"
+	G29Inference   = "inference"
+)
+
+// Measure is one check of the gate with its measured value, what was
+// required, and the G29 criterion it answers.
+type Measure struct {
+	Name      string  `json:"name"`
+	Criterion string  `json:"g29_criterion"`
+	Value     float64 `json:"value"`
+	Required  string  `json:"required"`
+	Pass      bool    `json:"pass"`
 }
 
 // RowSource yields rows as column -> value; Rows may be called more than once.
@@ -168,6 +200,7 @@ type Report struct {
 	SinglingOut        Criterion      `json:"g29_singling_out"`
 	Linkable           Criterion      `json:"g29_linkability"`
 	Inference          Criterion      `json:"g29_inference"`
+	Measures           []Measure      `json:"measures"`
 	Request            Request        `json:"request"`
 }
 
@@ -184,7 +217,7 @@ var (
 type class struct {
 	rows    int64
 	persons int64
-	sens    []map[string]int64
+	sens    []map[string]float64 // person weight per value, per sensitive column
 }
 
 func (req *Request) validate(cols []string) error {
@@ -215,6 +248,9 @@ func (req *Request) validate(cols []string) error {
 			return fmt.Errorf("%w: column %q not in the table", ErrRequest, c)
 		}
 	}
+	if req.ExportPseudonyms && req.PersonColumn == "" {
+		return fmt.Errorf("%w: export pseudonyms need a person column", ErrRequest)
+	}
 	if req.PersonColumn != "" && !have[req.PersonColumn] {
 		return fmt.Errorf("%w: person column %q not in the table", ErrRequest, req.PersonColumn)
 	}
@@ -242,7 +278,17 @@ func (req *Request) classKey(row map[string]string, b *strings.Builder) string {
 	return b.String()
 }
 
-// Check runs the gate. It never returns row values in the report.
+// Check runs the gate's engine over the quasi-identifiers and sensitive
+// columns of req as given. It never returns row values in the report.
+// Callers releasing data go through [Gate.Check], which makes the
+// dictionary's quasi-identifiers and the policy's floors binding first.
+//
+// Counting (SEC-EXP-1): k counts persons (rows grouped by the person
+// column); l and t count persons too: in each class a person weighs 1 for
+// each sensitive column, split evenly over the distinct values they hold
+// there, so one person with several diagnoses cannot make a class look
+// diverse. A value counts toward distinct l once at least one person's
+// worth of weight holds it.
 func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 	if err := req.validate(src.Columns()); err != nil {
 		return nil, err
@@ -252,39 +298,43 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 	seed := maphash.MakeSeed()
 	seen := newSet(1 << 16)    // (class, person) pairs
 	persons := newSet(1 << 16) // persons
-	global := make([]map[string]int64, len(req.Sensitive))
-	for i := range global {
-		global[i] = map[string]int64{}
-	}
+	valSeen := newSet(1 << 16) // (class, person, column, value)
+	perPerson := map[uint64]uint32{}
 	colDistinct := map[string]map[uint64]struct{}{}
 	for _, c := range append(append([]string{}, req.QuasiIdentifiers...), req.Sensitive...) {
 		colDistinct[c] = map[uint64]struct{}{}
 	}
 	contentFind := map[string]string{}
 	var b strings.Builder
+	personOf := func(row map[string]string, n int64) string {
+		if req.PersonColumn == "" {
+			return strconv.FormatInt(n, 10)
+		}
+		return row[req.PersonColumn]
+	}
 	err := src.Rows(ctx, func(row map[string]string) error {
 		rep.Rows++
 		key := req.classKey(row, &b)
 		c := classes[key]
 		if c == nil {
-			c = &class{sens: make([]map[string]int64, len(req.Sensitive))}
+			c = &class{sens: make([]map[string]float64, len(req.Sensitive))}
 			for i := range c.sens {
-				c.sens[i] = map[string]int64{}
+				c.sens[i] = map[string]float64{}
 			}
 			classes[key] = c
 		}
 		c.rows++
-		person := row[req.PersonColumn]
-		if req.PersonColumn == "" {
-			person = strconv.FormatInt(rep.Rows, 10)
-		}
+		person := personOf(row, rep.Rows)
 		persons.add(maphash.String(seed, person))
-		if seen.add(maphash.String(seed, key+"\x00"+person)) {
+		kp := key + "\x00" + person
+		if seen.add(maphash.String(seed, kp)) {
 			c.persons++
 		}
 		for i, s := range req.Sensitive {
-			c.sens[i][row[s]]++
-			global[i][row[s]]++
+			col := kp + "\x00" + strconv.Itoa(i)
+			if valSeen.add(maphash.String(seed, col+"\x00"+row[s])) {
+				perPerson[maphash.String(seed, col)]++
+			}
 		}
 		if rep.Rows <= 1000 {
 			for _, col := range append(append([]string{}, req.QuasiIdentifiers...), req.Sensitive...) {
@@ -313,7 +363,7 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen = nil
+	seen, valSeen = nil, nil
 	rep.Persons = int64(persons.len())
 	persons = nil
 	// Suppression: classes below k (counted in persons) go if within the limit.
@@ -324,24 +374,52 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 		}
 	}
 	suppress := below > 0 && float64(below) <= req.MaxSuppression*float64(rep.Rows)
-	if suppress {
-		rep.Suppressed = below
+	// Second pass: suppressed row indexes, and the person weights of the
+	// sensitive values of the classes kept (l and t in persons).
+	global := make([]map[string]float64, len(req.Sensitive))
+	for i := range global {
+		global[i] = map[string]float64{}
+	}
+	if suppress || len(req.Sensitive) > 0 {
+		if suppress {
+			rep.Suppressed = below
+		}
+		weighed := newSet(1 << 16)
 		var idx int64
-		src.Rows(ctx, func(row map[string]string) error {
-			if classes[req.classKey(row, &b)].persons < int64(req.K) {
-				if len(rep.SuppressedRowIndex) < 10000 {
-					rep.SuppressedRowIndex = append(rep.SuppressedRowIndex, idx)
-				}
-			}
+		err := src.Rows(ctx, func(row map[string]string) error {
 			idx++
-			return nil
+			key := req.classKey(row, &b)
+			c := classes[key]
+			if suppress && c.persons < int64(req.K) {
+				if len(rep.SuppressedRowIndex) < 10000 {
+					rep.SuppressedRowIndex = append(rep.SuppressedRowIndex, idx-1)
+				}
+				return nil
+			}
+			kp := key + "\x00" + personOf(row, idx)
+			for i, s := range req.Sensitive {
+				col := kp + "\x00" + strconv.Itoa(i)
+				if !weighed.add(maphash.String(seed, col+"\x00"+row[s])) {
+					continue
+				}
+				w := 1 / float64(max(perPerson[maphash.String(seed, col)], 1))
+				c.sens[i][row[s]] += w
+				global[i][row[s]] += w
+			}
+			return ctx.Err()
 		})
-		for k, c := range classes {
-			if c.persons < int64(req.K) {
-				delete(classes, k)
+		if err != nil {
+			return nil, err
+		}
+		if suppress {
+			for k, c := range classes {
+				if c.persons < int64(req.K) {
+					delete(classes, k)
+				}
 			}
 		}
 	}
+	perPerson = nil
 	rep.Classes = int64(len(classes))
 	rep.SmallestClass = math.MaxInt64
 	rep.DistinctL, rep.EntropyL = math.MaxInt, math.Inf(1)
@@ -362,15 +440,14 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 			rep.RowsAtRisk += c.rows
 		}
 		for i := range req.Sensitive {
-			d := len(c.sens[i])
-			if d < rep.DistinctL {
+			if d := distinctL(c.sens[i]); d < rep.DistinctL {
 				rep.DistinctL = d
 			}
-			if e := entropyL(c.sens[i], c.rows); e < rep.EntropyL {
+			if e := entropyL(c.sens[i]); e < rep.EntropyL {
 				rep.EntropyL = e
 			}
 			if req.T > 0 {
-				if t := emd(c.sens[i], c.rows, global[i], rep.Rows); t > rep.MaxT {
+				if t := emd(c.sens[i], global[i]); t > rep.MaxT {
 					rep.MaxT = t
 				}
 			}
@@ -379,7 +456,7 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 	if len(classes) == 0 {
 		rep.SmallestClass = 0
 	}
-	if len(req.Sensitive) == 0 {
+	if len(req.Sensitive) == 0 || len(classes) == 0 {
 		rep.DistinctL, rep.EntropyL = 0, 0
 	}
 	if rep.Classes > 0 && kept > 0 {
@@ -410,6 +487,12 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 			rep.Linkability = append(rep.Linkability, fmt.Sprintf("column %s is unique per record (%d distinct of %d)", col, len(colDistinct[col]), sample))
 		}
 	}
+	if req.ExportPseudonyms {
+		// SEC-EXP-1 linkability: a pseudonym of this export only (fresh
+		// key, never stored), so rows of one person link inside the
+		// release and nowhere else.
+		rep.OutputColumns = append(rep.OutputColumns, ExportPseudonymColumn)
+	}
 	pass := true
 	add := func(ok bool, reason string) {
 		if !ok {
@@ -427,16 +510,36 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 	}}
 	linkOK := len(rep.Linkability) == 0
 	add(linkOK, "linkability: "+strings.Join(rep.Linkability, "; "))
-	rep.Linkable = Criterion{Pass: linkOK, Evidence: append([]string{"person column dropped; released columns: " + strings.Join(rep.OutputColumns, ", ")}, rep.Linkability...)}
+	pseud := "no pseudonym released"
+	if req.ExportPseudonyms {
+		pseud = "export-scoped pseudonyms (fresh key, discarded after the release)"
+	}
+	rep.Linkable = Criterion{Pass: linkOK, Evidence: append([]string{
+		"person column dropped; released columns: " + strings.Join(rep.OutputColumns, ", "),
+		"rows shuffled with a fresh random key; " + pseud,
+	}, rep.Linkability...)}
 	lOK := len(req.Sensitive) == 0 || rep.DistinctL >= req.L
 	tOK := req.T == 0 || rep.MaxT <= req.T
-	add(lOK, fmt.Sprintf("l-diversity: a class has %d distinct sensitive values, l=%d", rep.DistinctL, req.L))
+	add(lOK, fmt.Sprintf("l-diversity: a class has %d distinct sensitive values counted in persons, l=%d", rep.DistinctL, req.L))
 	add(tOK, fmt.Sprintf("t-closeness: max distance %.3f > t=%.3f", rep.MaxT, req.T))
 	rep.Inference = Criterion{Pass: lOK && tOK, Evidence: []string{
-		fmt.Sprintf("distinct l-diversity: min %d (l=%d required)", rep.DistinctL, req.L),
-		fmt.Sprintf("entropy l-diversity: min %.2f", rep.EntropyL),
+		fmt.Sprintf("distinct l-diversity in persons: min %d (l=%d required)", rep.DistinctL, req.L),
+		fmt.Sprintf("entropy l-diversity in persons: min %.2f", rep.EntropyL),
 		fmt.Sprintf("t-closeness: max %.3f (t=%g, 0 = not checked)", rep.MaxT, req.T),
 	}}
+	rep.Measures = []Measure{
+		{Name: "k-anonymity (smallest class, persons)", Criterion: G29SinglingOut, Value: float64(rep.SmallestClass), Required: fmt.Sprintf(">= %d", req.K), Pass: kOK},
+		{Name: "suppressed rows", Criterion: G29SinglingOut, Value: float64(rep.Suppressed), Required: fmt.Sprintf("<= %.1f%% of %d rows", req.MaxSuppression*100, rep.Rows), Pass: rep.Suppressed == 0 || suppress},
+		{Name: "prosecutor risk (max)", Criterion: G29SinglingOut, Value: rep.RiskMax, Required: fmt.Sprintf("<= %.3f", 1/float64(req.K)), Pass: kOK},
+		{Name: "linkability findings", Criterion: G29Linkability, Value: float64(len(rep.Linkability)), Required: "0", Pass: linkOK},
+		{Name: "rows shuffled (fresh key)", Criterion: G29Linkability, Value: 1, Required: "1", Pass: true},
+		{Name: "warehouse or workspace pseudonyms released", Criterion: G29Linkability, Value: 0, Required: "0", Pass: true},
+		{Name: "distinct l-diversity (persons)", Criterion: G29Inference, Value: float64(rep.DistinctL), Required: fmt.Sprintf(">= %d", req.L), Pass: lOK},
+		{Name: "entropy l-diversity (persons)", Criterion: G29Inference, Value: rep.EntropyL, Required: "reported", Pass: true},
+	}
+	if req.T > 0 {
+		rep.Measures = append(rep.Measures, Measure{Name: "t-closeness (max EMD)", Criterion: G29Inference, Value: rep.MaxT, Required: fmt.Sprintf("<= %g", req.T), Pass: tOK})
+	}
 	rep.Pass = pass
 	sort.Strings(rep.Reasons)
 	return rep, nil
@@ -460,28 +563,65 @@ func bucket(n int64) string {
 	return "100+"
 }
 
-// entropyL returns exp(entropy) of a class's sensitive values.
-func entropyL(m map[string]int64, n int64) float64 {
+// distinctL counts the values held by at least one person's worth of
+// weight (a person's weight is split over the values they hold).
+func distinctL(m map[string]float64) int {
+	n := 0
+	for _, w := range m {
+		if w >= 1-1e-9 {
+			n++
+		}
+	}
+	return n
+}
+
+// entropyL returns exp(entropy) of a class's person-weighted sensitive values.
+func entropyL(m map[string]float64) float64 {
+	total := 0.0
+	for _, w := range m {
+		total += w
+	}
+	if total == 0 {
+		return 0
+	}
 	h := 0.0
-	for _, c := range m {
-		p := float64(c) / float64(n)
-		h -= p * math.Log(p)
+	for _, w := range m {
+		if w > 0 {
+			p := w / total
+			h -= p * math.Log(p)
+		}
 	}
 	return math.Exp(h)
 }
 
 // emd is the earth mover's distance for categorical values: half the L1
-// distance between the class and the table distributions.
-func emd(m map[string]int64, n int64, g map[string]int64, gn int64) float64 {
+// distance between the class and the table distributions (person-weighted).
+func emd(m, g map[string]float64) float64 {
+	var n, gn float64
+	for _, w := range m {
+		n += w
+	}
+	for _, w := range g {
+		gn += w
+	}
+	if n == 0 || gn == 0 {
+		return 0
+	}
 	d := 0.0
 	for v, c := range g {
-		d += math.Abs(float64(m[v])/float64(n) - float64(c)/float64(gn))
+		d += math.Abs(m[v]/n - c/gn)
 	}
 	return d / 2
 }
 
 // Apply streams the released table: generalized QIs and sensitive columns
-// of the rows not suppressed, without the person column.
+// of the rows not suppressed, without the person column, in a random order
+// drawn from a fresh key (SEC-EXP-1 linkability: the release cannot be
+// lined up with the health table's order or with another release). With
+// Request.ExportPseudonyms the last column is a pseudonym under a fresh
+// key of this call, discarded when it returns.
+//
+// The rows are held interned (a 4-byte index per cell) to be shuffled.
 func Apply(ctx context.Context, src RowSource, rep *Report, emit func(vals []string) error) error {
 	req := rep.Request
 	drop := map[int64]bool{}
@@ -491,16 +631,70 @@ func Apply(ctx context.Context, src RowSource, rep *Report, emit func(vals []str
 	if int64(len(rep.SuppressedRowIndex)) < rep.Suppressed {
 		return errors.New("export: too many suppressed rows to apply by index")
 	}
+	var seed [32]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return fmt.Errorf("export: random key: %w", err)
+	}
+	var pkey [32]byte
+	if _, err := rand.Read(pkey[:]); err != nil {
+		return fmt.Errorf("export: random key: %w", err)
+	}
+	defer clear(pkey[:])
+	mac := hmac.New(sha256.New, pkey[:])
+	ncol := len(rep.OutputColumns)
+	intern := make([]map[string]uint32, ncol)
+	vals := make([][]string, ncol)
+	for i := range intern {
+		intern[i] = map[string]uint32{}
+	}
+	var cells []uint32
 	var idx int64
-	return src.Rows(ctx, func(row map[string]string) error {
+	err := src.Rows(ctx, func(row map[string]string) error {
 		defer func() { idx++ }()
 		if drop[idx] {
 			return nil
 		}
-		vals := make([]string, 0, len(rep.OutputColumns))
-		for _, c := range rep.OutputColumns {
-			vals = append(vals, req.rule(c).Apply(row[c], req.Reference))
+		for i, c := range rep.OutputColumns {
+			var v string
+			if c == ExportPseudonymColumn && req.ExportPseudonyms {
+				mac.Reset()
+				mac.Write([]byte(row[req.PersonColumn]))
+				v = "X" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(mac.Sum(nil)[:15]))
+			} else {
+				v = req.rule(c).Apply(row[c], req.Reference)
+			}
+			n, ok := intern[i][v]
+			if !ok {
+				n = uint32(len(vals[i]))
+				intern[i][v] = n
+				vals[i] = append(vals[i], v)
+			}
+			cells = append(cells, n)
 		}
-		return emit(vals)
+		return ctx.Err()
 	})
+	if err != nil {
+		return err
+	}
+	intern = nil
+	rows := 0
+	if ncol > 0 {
+		rows = len(cells) / ncol
+	}
+	order := make([]int, rows)
+	for i := range order {
+		order[i] = i
+	}
+	mrand.New(mrand.NewChaCha8(seed)).Shuffle(rows, func(i, j int) { order[i], order[j] = order[j], order[i] })
+	clear(seed[:])
+	out := make([]string, ncol)
+	for _, r := range order {
+		for i := range out {
+			out[i] = vals[i][cells[r*ncol+i]]
+		}
+		if err := emit(append([]string(nil), out...)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

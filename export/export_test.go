@@ -63,10 +63,11 @@ func TestSEC_EXP_1_KnownAnswers(t *testing.T) {
 	if math.Abs(rep.EntropyL-2) > 1e-9 {
 		t.Fatalf("entropy l %f, want 2", rep.EntropyL)
 	}
-	// global dx: A 3/6, B 2/6, C 1/6. F/69: A 1/2, B 1/2 -> |0|+|1/6|+|1/6| /2 = 1/6.
-	// M/75: A 2/4, B 1/4, C 1/4 -> |0|+|1/12|+|1/12| /2 = 1/12. max = 1/6.
-	if math.Abs(rep.MaxT-1.0/6) > 1e-9 {
-		t.Fatalf("t %f, want 1/6", rep.MaxT)
+	// t counts persons (p1's two A rows weigh one person): global dx
+	// A 2/5, B 2/5, C 1/5. F/69: A 1/2, B 1/2 -> (.1+.1+.2)/2 = 0.2.
+	// M/75: A, B, C 1/3 each -> (1/15+1/15+2/15)/2 = 2/15. max = 0.2.
+	if math.Abs(rep.MaxT-0.2) > 1e-9 {
+		t.Fatalf("t %f, want 0.2", rep.MaxT)
 	}
 	// prosecutor risk: max 1/2, average classes/persons = 2/5.
 	if rep.RiskMax != 0.5 || math.Abs(rep.RiskAvg-0.4) > 1e-9 {
@@ -101,11 +102,11 @@ func TestSEC_EXP_3_UniqueElderFailsThenPasses(t *testing.T) {
 	}
 	var out [][]string
 	export.Apply(context.Background(), tb, rep, func(v []string) error { out = append(out, v); return nil })
-	if len(out) != 60 || out[0][0] != "60-79" || out[0][1] != "75" {
+	if len(out) != 60 || (out[0][0] != "60-79" && out[0][0] != "40-59") || out[0][1] != "75" {
 		t.Fatalf("released %d rows, first %v", len(out), out[0])
 	}
 	var html bytes.Buffer
-	if err := export.WriteHTML(&html, rep); err != nil || !strings.Contains(html.String(), "singling out") {
+	if err := export.WriteHTML(&html, export.NewView(export.Content{ID: "X1", Request: rep.Request, Pass: rep.Pass}, nil, export.State{Status: "quarantined"}, rep)); err != nil || !strings.Contains(html.String(), "singling out") {
 		t.Fatal(err)
 	}
 }

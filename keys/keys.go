@@ -37,6 +37,9 @@ const (
 	// Audit is the key that MACs closed audit segments; every profile may
 	// use it, none may change it.
 	Audit = "pseudo:audit"
+	// PolicySeal is the seed of the ed25519 key that seals the warehouse
+	// policy (package policy): the admin profile only may use it.
+	PolicySeal = "pseudo:policy"
 )
 
 // Workspace returns the store key name of a project's workspace.
@@ -101,6 +104,10 @@ func (o Op) String() string {
 func Allowed(profile string, op Op, name string) bool {
 	if name == Audit && op == OpUse {
 		return KnownProfile(profile)
+	}
+	if name == PolicySeal {
+		// Who sets the rules is not who is ruled by them (ARCHITECTURE §5).
+		return profile == ProfileAdmin && (op == OpUse || op == OpCreate)
 	}
 	ws, isWS := strings.CutPrefix(name, "ws:")
 	pws, isPWS := strings.CutPrefix(name, "pseudo:ws:")

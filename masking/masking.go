@@ -123,6 +123,26 @@ func IsQuarantine(err error) bool {
 	return errors.As(err, &q)
 }
 
+// RejectError means the input is not something the warehouse stores (a
+// DICOMDIR media index, for one): it is rejected with the reason, not
+// quarantined, since there is nothing to clean. Reason never contains an
+// identifying value.
+type RejectError struct{ Reason string }
+
+func (e *RejectError) Error() string { return "rejected: " + e.Reason }
+
+// Reject returns a *RejectError with a formatted reason. Never pass
+// identifying values as arguments.
+func Reject(format string, args ...any) error {
+	return &RejectError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// IsReject reports whether err is (or wraps) a *RejectError.
+func IsReject(err error) bool {
+	var r *RejectError
+	return errors.As(err, &r)
+}
+
 // Handler de-identifies one file format.
 type Handler interface {
 	// Sniff reports whether the first bytes of a file (up to 512) belong to

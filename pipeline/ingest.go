@@ -164,6 +164,7 @@ type result struct {
 	// duplicate: same content already stored for the person; dedupeID:
 	// the content id this item claimed (kept in the commit's sources).
 	duplicate bool
+	rejected  bool // the de-identifier refused the input as not storable (masking.RejectError)
 	dedupeID  string
 	pseudo    string
 	rec       map[string]string

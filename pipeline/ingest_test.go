@@ -85,7 +85,11 @@ type fakeDeid struct{}
 
 func (fakeDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
 	head := make([]byte, 3)
-	if _, err := io.ReadFull(src, head); err != nil || string(head) != "IMG" {
+	_, err := io.ReadFull(src, head)
+	if err == nil && string(head) == "DIR" {
+		return masking.Result{}, masking.Reject("a media index, not an instance")
+	}
+	if err != nil || string(head) != "IMG" {
 		return masking.Result{}, masking.Quarantine("unsupported file type")
 	}
 	io.Copy(io.Discard, src)
@@ -382,5 +386,34 @@ func TestOversizeRefusedUnread(t *testing.T) {
 	}
 	if n < 3 {
 		t.Fatalf("oversize files not refused: %+v", sum.Items)
+	}
+}
+
+// TestIngestRejectsMediaIndex: an input the de-identifier refuses as not
+// storable (a DICOMDIR, masking.RejectError) is rejected with the reason,
+// not quarantined, and it is accounted for (issue 19 item 3).
+func TestIngestRejectsMediaIndex(t *testing.T) {
+	e := newEnv(t, map[string]string{
+		"manifest.csv": "file,last_name,first_name,birth_date,sex\n" +
+			"DICOMDIR,Durand,Alice,1970-01-02,F\n" +
+			"b.img,Durand,Alice,1970-01-02,F\n",
+		"DICOMDIR": "DIR index of the media",
+		"b.img":    "IMG payload",
+	})
+	sum, err := e.run(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Seen != 2 || sum.Ingested != 1 || sum.Rejected != 1 || sum.Quarantined != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	found := false
+	for _, it := range sum.Items {
+		if it.Outcome == pipeline.Rejected && strings.Contains(it.Reason, "media index") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no rejection naming the media index: %+v", sum.Items)
 	}
 }

@@ -109,6 +109,9 @@ func (p *worker) process(ctx context.Context, w *work) *result {
 	if w.obj != nil {
 		if reason := p.image(ctx, w, r, person); reason != "" {
 			r.outcome, r.reason = Quarantined, reason
+			if r.rejected {
+				r.outcome = Rejected // not an instance (a DICOMDIR): nothing to clean, nothing kept
+			}
 			return r
 		}
 		if r.duplicate {
@@ -209,6 +212,11 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 		var q *masking.QuarantineError
 		if errors.As(err, &q) {
 			return q.Reason
+		}
+		var rj *masking.RejectError
+		if errors.As(err, &rj) {
+			r.rejected = true
+			return rj.Reason
 		}
 		if ctx.Err() != nil {
 			return "run interrupted during this item"

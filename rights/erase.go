@@ -2,12 +2,19 @@ package rights
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"hdw/keys"
 	"hdw/warehouse"
 )
+
+// ErrOpposeNames means an opposition gave the NIR only and the warehouse
+// holds no identity row giving the person's names: the names, birth date
+// and sex are needed too, so that an upload without NIR is refused as well.
+var ErrOpposeNames = errors.New("rights: opposition needs every identity the person may be uploaded under: give --last-name --first-name --birth-date --sex with the NIR")
 
 // ProofPrefix is the folder of deletion proofs in the warehouse.
 const ProofPrefix = "rights/proofs/"
@@ -44,6 +51,12 @@ type Proof struct {
 	// first ingest: they are anonymous (G29 criteria checked at release)
 	// and cannot be traced back to the person, so they are not erased.
 	OutOfScope []Export `json:"out_of_scope_exports,omitempty"`
+	// Cancelled lists the exports built after the person's first ingest
+	// that were not released (pending, quarantined, approved and not
+	// fetched, rejected): their data is deleted and they are cancelled,
+	// so that an approval after the erasure releases nothing of the person;
+	// the requester re-runs the request.
+	Cancelled []Export `json:"cancelled_exports,omitempty"`
 	// AmendedCommits are the batches whose commit record was rewritten to
 	// list what the batch holds after the erasure.
 	AmendedCommits []string `json:"amended_commits,omitempty"`
@@ -88,6 +101,18 @@ func (s *Service) Oppose(ctx context.Context, req Request, subj Subject) (*Proof
 	if err != nil {
 		return nil, err
 	}
+	// Issue 21: every basis the person may be stored under is opposed. A
+	// NIR alone, once the identity rows are gone (an earlier erasure),
+	// yields no name basis, and a later upload without NIR would pass.
+	names := false
+	for b := range p.bases {
+		if strings.HasPrefix(b, "ID:") {
+			names = true
+		}
+	}
+	if !names && !(subj.LastName != "" && subj.FirstName != "" && subj.BirthDate != "" && subj.Sex != "") {
+		return nil, ErrOpposeNames
+	}
 	if err := s.admit(ctx, req, "oppose", [][]string{p.list()}); err != nil {
 		return nil, err
 	}
@@ -113,7 +138,27 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 		return nil, err
 	}
 	pr := &Proof{ID: warehouse.NewID(now), Time: now, Request: req.Ref, Operator: s.opt.Operator, Kind: kind,
-		Counts: map[string]int{}, OppositionEntries: oppositions, OutOfScope: before.Exports}
+		Counts: map[string]int{}, OppositionEntries: oppositions}
+	for _, e := range before.Exports {
+		if e.State == "cancelled" {
+			continue
+		}
+		if e.Released() || s.opt.Exports == nil {
+			pr.OutOfScope = append(pr.OutOfScope, e)
+			continue
+		}
+		// Issue 21: an export not yet released may hold the person's rows.
+		op, err := s.opt.Exports.Cancel(ctx, e.ID, req.Ref)
+		if err != nil {
+			return pr, fmt.Errorf("cancel export %s: %w", e.ID, err)
+		}
+		if op.Key != "" {
+			pr.Objects = append(pr.Objects, op)
+		}
+		e.State = "cancelled"
+		pr.Cancelled = append(pr.Cancelled, e)
+		pr.Counts["exports_cancelled"]++
+	}
 	commits, err := s.wh.Commits(ctx)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package rights
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path"
 	"sort"
 	"strings"
@@ -246,10 +247,30 @@ type WorkspaceCount struct {
 	Rows    int    `json:"rows"`
 }
 
-// Export is an export under exports/<id>/.
+// Export is an export request and its true state (issue 21): released
+// exports left the warehouse; the others (pending, quarantined, awaiting a
+// second approval, approved and not fetched, rejected) still hold their
+// data there and an erasure cancels them.
 type Export struct {
-	ID    string    `json:"id"`
-	Built time.Time `json:"built"`
+	ID        string    `json:"id"`
+	Built     time.Time `json:"built"`
+	State     string    `json:"state,omitempty"`
+	Justified bool      `json:"justified_release,omitempty"`
+	Project   string    `json:"project,omitempty"`
+}
+
+// Released reports whether the export's data left the warehouse.
+func (e Export) Released() bool { return e.State == "released" }
+
+// ExportIndex reaches the warehouse's exports with their verified state;
+// cmd/hdw implements it with package export.
+type ExportIndex interface {
+	// Exports lists every export request (exports/ and quarantine/).
+	Exports(ctx context.Context) ([]Export, error)
+	// Cancel cancels an export that was not released: its stored data is
+	// deleted and a cancellation is appended to its history. It returns
+	// the proof of what was deleted.
+	Cancel(ctx context.Context, id, request string) (ObjectProof, error)
 }
 
 // Location is the answer of [Service.Find]. Found is false when the
@@ -387,7 +408,7 @@ func (s *Service) locate(ctx context.Context, req Request, p *person, d *deks) (
 		}
 	}
 	if !first.IsZero() {
-		exps, err := Exports(ctx, s.wh.St)
+		exps, err := s.exports(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -398,6 +419,25 @@ func (s *Service) locate(ctx context.Context, req Request, p *person, d *deks) (
 		}
 	}
 	return loc, nil
+}
+
+// exports lists the exports with their state (the index), or the folders
+// under exports/ when no index is configured.
+func (s *Service) exports(ctx context.Context) ([]Export, error) {
+	if s.opt.Exports == nil {
+		return Exports(ctx, s.wh.St)
+	}
+	out, err := s.opt.Exports.Exports(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list exports: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Built.Equal(out[j].Built) {
+			return out[i].Built.Before(out[j].Built)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
 }
 
 // Exports lists the exports under exports/<id>/, oldest first. An export's

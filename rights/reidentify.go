@@ -101,6 +101,14 @@ func (s *Service) Emergency(ctx context.Context, req Request, pseudonym, project
 	if tag == "" {
 		tag = pseudonym
 	}
+	// GDPR art. 18: a restricted person is not re-identified.
+	restricted, err := Restricted(ctx, s.wh)
+	if err != nil {
+		return nil, err
+	}
+	if restricted[tag] {
+		return nil, ErrRestricted
+	}
 	if err := s.admit(ctx, req, ReasonEmergency, [][]string{{tag}}); err != nil {
 		return nil, err
 	}
@@ -160,6 +168,11 @@ func (s *Service) Recontact(ctx context.Context, req Request, where string) ([]C
 	if err != nil {
 		return nil, err
 	}
+	// GDPR art. 18: restricted persons are never selected.
+	restricted, err := Restricted(ctx, s.wh)
+	if err != nil {
+		return nil, err
+	}
 	selected := map[string]bool{}
 	for _, c := range commits {
 		t, err := readTable(ctx, s.wh, d, c.Batch, keys.Health, warehouse.HealthTableKey(c.Batch))
@@ -167,7 +180,7 @@ func (s *Service) Recontact(ctx context.Context, req Request, where string) ([]C
 			return nil, err
 		}
 		for _, r := range t.rows {
-			if ex.Match(r) {
+			if ex.Match(r) && !restricted[r["pseudonym"]] {
 				selected[r["pseudonym"]] = true
 			}
 		}

@@ -23,12 +23,96 @@ type RetentionOptions struct {
 	DryRun bool
 	// Operator is written in the proof.
 	Operator string
+	// StartEvent is the event the period runs from (the sealed policy's
+	// retention.start_event, CNIL 7.2): "end-of-care" (the last visit date
+	// of every person in the batch, over all batches; needs the health
+	// key), "end-of-project" (the end of the last workspace built from the
+	// batch), or "ingest" / "" (the batch's collection).
+	StartEvent string
+}
+
+// Retention start events (package policy).
+const (
+	StartEndOfCare    = "end-of-care"
+	StartEndOfProject = "end-of-project"
+	StartIngest       = "ingest"
+)
+
+// batchStarts returns when each batch's retention period starts.
+func batchStarts(ctx context.Context, wh *warehouse.Warehouse, commits []warehouse.Commit, event string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	for _, c := range commits {
+		out[c.Batch] = c.Created
+	}
+	switch event {
+	case "", StartIngest:
+		return out, nil
+	case StartEndOfProject:
+		for info, err := range wh.St.List(ctx, "workspaces/") {
+			if err != nil {
+				if errors.Is(err, objstore.ErrNotExist) {
+					break
+				}
+				return nil, err
+			}
+			if !strings.HasSuffix(info.Key, "/workspace.json") {
+				continue
+			}
+			var d struct {
+				Expires time.Time `json:"expires"`
+				Batches []string  `json:"batches"`
+			}
+			if err := warehouse.ReadJSON(ctx, wh.St, info.Key, 1<<20, &d); err != nil {
+				continue
+			}
+			for _, b := range d.Batches {
+				if t, ok := out[b]; ok && d.Expires.After(t) {
+					out[b] = d.Expires
+				}
+			}
+		}
+		return out, nil
+	case StartEndOfCare:
+		d := newDeks(wh)
+		defer d.wipe()
+		last := map[string]time.Time{}   // person -> last care
+		members := map[string][]string{} // batch -> persons
+		for _, c := range commits {
+			t, err := readTable(ctx, wh, d, c.Batch, keys.Health, warehouse.HealthTableKey(c.Batch))
+			if err != nil {
+				return nil, fmt.Errorf("retention from the end of care reads visit dates (dpo profile): %w", err)
+			}
+			for _, r := range t.rows {
+				p := r["pseudonym"]
+				care := c.Created
+				if v, err := time.Parse("2006-01-02", r["visit_date"]); err == nil {
+					care = v
+				}
+				if care.After(last[p]) {
+					last[p] = care
+				}
+				members[c.Batch] = append(members[c.Batch], p)
+			}
+		}
+		for b, ps := range members {
+			var start time.Time
+			for _, p := range ps {
+				if last[p].After(start) {
+					start = last[p]
+				}
+			}
+			out[b] = start
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("retention: unknown start event %q", event)
 }
 
 // RetentionBatch is one expired batch.
 type RetentionBatch struct {
 	Batch     string    `json:"batch"`
 	Collected time.Time `json:"collected"`
+	Start     time.Time `json:"period_start"` // the start event's date
 	Records   int64     `json:"records"`
 	Images    int64     `json:"images"`
 	Genetic   int64     `json:"genetic"`
@@ -37,11 +121,12 @@ type RetentionBatch struct {
 
 // RetentionReport is the result of [ApplyRetention].
 type RetentionReport struct {
-	Cutoff  time.Time        `json:"cutoff"`
-	DryRun  bool             `json:"dry_run"`
-	Batches []RetentionBatch `json:"batches"`
-	Kept    int              `json:"batches_kept"`
-	Proof   *Proof           `json:"proof,omitempty"`
+	Cutoff     time.Time        `json:"cutoff"`
+	StartEvent string           `json:"start_event"`
+	DryRun     bool             `json:"dry_run"`
+	Batches    []RetentionBatch `json:"batches"`
+	Kept       int              `json:"batches_kept"`
+	Proof      *Proof           `json:"proof,omitempty"`
 	// Workspaces are the active workspaces built from an expired batch:
 	// their copies are not traced to batches, so the curator must rebuild
 	// or revoke them (hdw workspace revoke).
@@ -64,14 +149,21 @@ func ApplyRetention(ctx context.Context, wh *warehouse.Warehouse, opt RetentionO
 		opt.Now = time.Now
 	}
 	now := opt.Now().UTC()
-	rep := &RetentionReport{Cutoff: now.AddDate(-opt.Years, 0, 0), DryRun: opt.DryRun}
+	rep := &RetentionReport{Cutoff: now.AddDate(-opt.Years, 0, 0), DryRun: opt.DryRun, StartEvent: opt.StartEvent}
+	if rep.StartEvent == "" {
+		rep.StartEvent = StartIngest
+	}
 	commits, err := wh.Commits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	starts, err := batchStarts(ctx, wh, commits, opt.StartEvent)
 	if err != nil {
 		return nil, err
 	}
 	var expired []warehouse.Commit
 	for _, c := range commits {
-		if c.Created.Before(rep.Cutoff) {
+		if starts[c.Batch].Before(rep.Cutoff) {
 			expired = append(expired, c)
 		} else {
 			rep.Kept++
@@ -106,7 +198,7 @@ func ApplyRetention(ctx context.Context, wh *warehouse.Warehouse, opt RetentionO
 			objs = append(objs, struct{ store, key string }{keys.Health, k})
 		}
 		objs = append(objs, struct{ store, key string }{"keys", warehouse.BatchKeysKey(c.Batch)})
-		rb := RetentionBatch{Batch: c.Batch, Collected: c.Created, Records: c.Counts["records"], Images: int64(len(imgs[c.Batch])), Genetic: c.Counts["genetic"]}
+		rb := RetentionBatch{Batch: c.Batch, Collected: c.Created, Start: starts[c.Batch], Records: c.Counts["records"], Images: int64(len(imgs[c.Batch])), Genetic: c.Counts["genetic"]}
 		for _, o := range objs {
 			if _, err := wh.St.Stat(ctx, o.key); err == nil {
 				rb.Objects++

@@ -110,3 +110,32 @@ func TestCNIL_7_2_Retention(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCNIL_7_2_RetentionStartEvent: the period runs from the policy's start
+// event (issue 21), not from ingest: from the last visit (end of care), or
+// from the end of the last project built from the batch.
+func TestCNIL_7_2_RetentionStartEvent(t *testing.T) {
+	f := newFixture(t)
+	f.demo(t) // collected 2026-03-01; visits 2026-01-10 shifted back by at most a year
+	clock := func() time.Time { return time.Date(2046, 1, 20, 0, 0, 0, 0, time.UTC) }
+	for _, c := range []struct {
+		event string
+		want  int
+	}{
+		{rights.StartIngest, 0},
+		{rights.StartEndOfCare, 1},
+		{rights.StartEndOfProject, 0},
+	} {
+		rep, err := rights.ApplyRetention(f.ctx, f.dpoWH, rights.RetentionOptions{Years: 20, Now: clock, DryRun: true, StartEvent: c.event})
+		if err != nil || len(rep.Batches) != c.want || rep.StartEvent != c.event {
+			t.Fatalf("%s: %v %+v", c.event, err, rep)
+		}
+	}
+	commits, _ := f.dpoWH.Commits(f.ctx)
+	f.st.PutIfAbsent(f.ctx, "workspaces/cardio/workspace.json", strings.NewReader(`{"project":"cardio","status":"active","expires":"2027-06-30T00:00:00Z","batches":["`+commits[0].Batch+`"]}`))
+	late := func() time.Time { return time.Date(2047, 1, 1, 0, 0, 0, 0, time.UTC) }
+	rep, err := rights.ApplyRetention(f.ctx, f.dpoWH, rights.RetentionOptions{Years: 20, Now: late, DryRun: true, StartEvent: rights.StartEndOfProject})
+	if err != nil || len(rep.Batches) != 0 {
+		t.Fatalf("end of project 2027-06-30 + 20 years is after 2047-01-01: %v %+v", err, rep)
+	}
+}

@@ -96,6 +96,9 @@ type Options struct {
 	Dict *configs.Dictionary
 	// Workspaces finds and erases persons in workspaces; nil means none.
 	Workspaces WorkspaceIndex
+	// Exports lists exports with their true state and cancels unreleased
+	// ones on erasure; nil: the folders under exports/, nothing cancelled.
+	Exports ExportIndex
 	// MaxPerDay is the daily limit of distinct persons resolved (0: DefaultMaxPerDay).
 	MaxPerDay int
 	// Now is the clock (default time.Now).

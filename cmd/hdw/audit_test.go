@@ -27,7 +27,7 @@ func TestSEC_DAY_1_FullRunAudit(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(c.dir, "pull2", "genetic.parquet")); err == nil {
 		t.Fatal("SEC-LOG-6: genetic data in a workspace that did not select it")
 	}
-	c.run("--profile", "curator", "export", "request", "p1", "--quasi", "sex_code", "--sensitive", "diagnosis", "--k", "2")
+	c.run("--profile", "curator", "export", "request", "p1", "--approval", "CSE-9", "--workspace", "p1", "--quasi", "sex_code", "--sensitive", "diagnosis", "--k", "5")
 	p := up.Persons[1]
 	c.must(0, "--profile", "dpo", "rights", "find", "--request", "DPO-1", "--nir", p.NIR)
 	c.run("--profile", "researcher:p1", "workspace", "pull", "p2", "--out", filepath.Join(c.dir, "x")) // refused

@@ -18,7 +18,9 @@ func commands(g *globals) []*cobra.Command {
 		newVaultCmd(g),
 		newKeysCmd(g),
 		newExportCmd(g),
+		newPolicyCmd(g),
 		newWorkspaceCmd(g),
+		newIndicatorsCmd(g),
 		newMigrateCmd(g),
 	}
 }

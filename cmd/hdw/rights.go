@@ -122,10 +122,16 @@ func (g *globals) rightsService(ctx context.Context, command, action, ref string
 		return nil, nil, err
 	}
 	target := map[string]string{"request": ref}
+	// SEC-REI-4: the rate limit is the sealed policy's; --config may only lower it.
+	pol, _, err := sess.effectivePolicy(ctx)
+	if err != nil {
+		sess.close(ctx)
+		return nil, nil, err
+	}
 	svc, err := rights.New(sess.wh, sess.prov, rights.Options{
 		Dict:       st.dict,
 		Workspaces: sess.workspaceIndex(),
-		MaxPerDay:  st.cfg.Rights.MaxReidentificationsPerDay,
+		MaxPerDay:  pol.Reidentification.MaxPerDay,
 		Operator:   sess.operator,
 		Logger:     g.logger,
 		Alert: func(ctx context.Context, a rights.Alert) {
@@ -536,7 +542,11 @@ func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() t
 		return err
 	}
 	defer sess.close(ctx)
-	years := st.cfg.Retention.HealthYears
+	pol, _, err := sess.effectivePolicy(ctx)
+	if err != nil {
+		return err
+	}
+	years := pol.Retention.HealthYears
 	rep, err := rights.ApplyRetention(ctx, sess.wh, rights.RetentionOptions{Years: years, Now: now, DryRun: o.dryRun, Operator: sess.operator})
 	target := map[string]string{"years": fmt.Sprint(years)}
 	outcome := "ok"
@@ -556,7 +566,7 @@ func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() t
 	if err != nil {
 		return err
 	}
-	segs, err := audit.Retention(ctx, sess.st, mac, now(), time.Duration(st.cfg.Retention.AuditMonths)*30*24*time.Hour, o.dryRun)
+	segs, err := audit.Retention(ctx, sess.st, mac, now(), time.Duration(pol.Retention.AuditMonths)*30*24*time.Hour, o.dryRun)
 	if err != nil {
 		sess.event(ctx, "", "retention.audit", "failed", target, nil, "")
 		return err
@@ -591,7 +601,7 @@ func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() t
 	for _, p := range rep.Workspaces {
 		fmt.Fprintf(w, "  workspace %s holds copies of expired batches: rebuild or revoke it (curator)\n", p)
 	}
-	fmt.Fprintf(w, "  audit segments older than %d months: %d\n", st.cfg.Retention.AuditMonths, len(segs))
+	fmt.Fprintf(w, "  audit segments older than %d months: %d\n", pol.Retention.AuditMonths, len(segs))
 	if rep.Proof != nil {
 		fmt.Fprintf(w, "  proof %s (rights/proofs/%s.json)\n", rep.Proof.ID, rep.Proof.ID)
 	}

@@ -53,7 +53,7 @@ func maskOptions() masking.Options {
 	o.DICOM.RetainPatientCharacteristics = o.DICOM.RetainPatientCharacteristics || c.DICOM.RetainPatientCharacteristics
 	o.DICOM.RetainDeviceIdentity = o.DICOM.RetainDeviceIdentity || c.DICOM.RetainDeviceIdentity
 	o.DICOM.RetainSafePrivate = o.DICOM.RetainSafePrivate || c.DICOM.RetainSafePrivate
-	o.DICOM.SafePrivate = c.DICOM.SafePrivate
+	o.DICOM.SafePrivate = append(o.DICOM.SafePrivate, c.DICOM.SafePrivate...) // the profile's list, then the config's
 	for _, m := range c.Masks {
 		rm := masking.RegionMask{Manufacturer: m.Manufacturer, Model: m.Model, Rows: m.Rows, Cols: m.Cols}
 		for _, b := range m.Boxes {

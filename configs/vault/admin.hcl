@@ -29,6 +29,8 @@ path "transit/rewrap/hdw-{{warehouse}}-*"             { capabilities = ["update"
 # never deleted (no hdw/metadata path).
 path "hdw/data/{{warehouse}}/pseudo/*"                { capabilities = ["create"] }
 path "hdw/data/{{warehouse}}/pseudo/audit"            { capabilities = ["create", "read"] }
+# The policy seal key (hdw policy set): admin only, read back to sign.
+path "hdw/data/{{warehouse}}/pseudo/policy"           { capabilities = ["create", "read"] }
 path "auth/token/lookup-self" { capabilities = ["read"] }
 # CreateKey on an existing pseudonym key: Vault answers 403 (a write to an
 # existing path needs "update"); the provider asks its own capabilities on the

@@ -128,8 +128,6 @@ var pending = map[string]string{
 	"CNIL 9.2":     "rights access/rectification tests (issue 21 moves the rights workflow)",
 	"ENS OP.ACC.1": "audit operator identities (issue 22)",
 	"SEC-AUT-3":    "Vault mTLS (keys/vault)",
-	"SEC-EXP-4":    "indicators (not built yet)",
-	"SEC-EXP-5":    "indicators (not built yet)",
 	"SRS-055":      "audit (issue 22)",
 	"SRS-056":      "audit (issue 22)",
 	"SRS-057":      "audit (issue 22)",

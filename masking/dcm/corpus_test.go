@@ -169,7 +169,10 @@ func TestSEC_PSE_4_CorpusDeidentifierAlone(t *testing.T) {
 					wantQuarantine(t, err, dcm.ReasonEncapsulatedDocument)
 					return
 				case synth.ClassDICOMDIR:
-					wantQuarantine(t, err, dcm.ReasonDICOMDIR)
+					// A media index, not an instance: rejected, not quarantined.
+					if !masking.IsReject(err) || !strings.Contains(err.Error(), dcm.ReasonDICOMDIR) {
+						t.Fatalf("DICOMDIR: want rejected %q, got %v", dcm.ReasonDICOMDIR, err)
+					}
 					return
 				}
 				if err != nil {

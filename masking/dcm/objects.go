@@ -26,12 +26,13 @@ const (
 
 // objectClass refuses the objects that cannot be made clean by the
 // attribute walk: encapsulated documents (PDF, CDA, STL, OBJ, MTL), whose
-// text is not verifiable, and DICOMDIR media indexes.
+// text is not verifiable (quarantined), and DICOMDIR media indexes
+// (rejected: not an instance).
 func (d *deid) objectClass(meta, body []*dicom.Element) error {
 	ms := firstString(find(meta, tag.MediaStorageSOPClassUID))
 	switch {
 	case ms == sopDICOMDIR || d.sopClass == sopDICOMDIR || find(body, tag.DirectoryRecordSequence) != nil:
-		return masking.Quarantine(ReasonDICOMDIR)
+		return masking.Reject(ReasonDICOMDIR) // a media index: nothing to store (issue 19 item 3)
 	case strings.HasPrefix(d.sopClass, prefixEncapsulated) || find(body, tag.EncapsulatedDocument) != nil:
 		return masking.Quarantine(ReasonEncapsulatedDocument)
 	}

@@ -2,6 +2,7 @@ package dcm
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"hdw/masking"
@@ -13,8 +14,9 @@ import (
 //   - "research" (the default, see [DefaultOptions]): Basic Profile with
 //     Retain Longitudinal Temporal Information with Modified Dates (keyed
 //     per-person shift), Clean Structured Content, Clean Graphics, Clean
-//     Descriptors and Retain Patient Characteristics: the most research
-//     value with no identifier left (free text is scrubbed of the person's
+//     Descriptors, Retain Patient Characteristics and Retain Safe Private
+//     with the embedded [DefaultSafePrivate] list: the most research value
+//     with no identifier left (free text is scrubbed of the person's
 //     identifiers and of identifying patterns, never kept as it is).
 //   - "basic": the Basic Profile with modified dates only; descriptors are
 //     removed, SR content and graphics become dummy sequences.
@@ -23,6 +25,7 @@ var profiles = map[string]masking.DICOMOptions{
 	"research": {
 		RetainLongitudinalModifiedDates: true, CleanStructuredContent: true, CleanGraphics: true,
 		CleanDescriptors: true, RetainPatientCharacteristics: true,
+		RetainSafePrivate: true, SafePrivate: DefaultSafePrivate,
 	},
 	"basic":  {RetainLongitudinalModifiedDates: true},
 	"strict": {},
@@ -41,6 +44,7 @@ func Profile(name string) (masking.DICOMOptions, error) {
 		return masking.DICOMOptions{}, fmt.Errorf("dcm: unknown dicom profile %q (known: %v)", name, ProfileNames())
 	}
 	o.Profile = name
+	o.SafePrivate = slices.Clone(o.SafePrivate) // callers may append theirs
 	return o, nil
 }
 

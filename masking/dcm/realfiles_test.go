@@ -59,8 +59,8 @@ func TestRealFiles(t *testing.T) {
 		res, err := h.Deidentify(context.Background(), &out, bytes.NewReader(in), int64(len(in)), person(), o)
 		if err != nil {
 			var q *masking.QuarantineError
-			if !masking.IsQuarantine(err) {
-				t.Errorf("%s: not a quarantine: %v", filepath.Base(f), err)
+			if !masking.IsQuarantine(err) && !masking.IsReject(err) {
+				t.Errorf("%s: neither a quarantine nor a rejection: %v", filepath.Base(f), err)
 				continue
 			}
 			_ = q
@@ -110,11 +110,12 @@ func TestRealFiles(t *testing.T) {
 	}
 	t.Logf("pixel actions on clean files: %v", pixelActions)
 	// The yield (issue 19): at least 7 in 8 instances stored. DICOMDIRs are
-	// media indexes, not instances; burned-in text is issue 20's (counted
-	// apart, reported above).
+	// media indexes, not instances (rejected). Without the OCR build,
+	// burned-in text cannot be looked for (issue 20): those files are
+	// counted apart, reported above.
 	excluded := 0
 	for k, n := range reasons {
-		if strings.Contains(k, dcm.ReasonDICOMDIR) || strings.Contains(k, "burned-in text") {
+		if strings.Contains(k, dcm.ReasonDICOMDIR) || (sampleOCR == nil && strings.Contains(k, "burned-in text")) {
 			excluded += n
 		}
 	}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"hdw/synth"
+)
+
+// TestSEC_EXP_5_IndicatorsWorkflow: a definition that fails the automatic
+// check is refused with an alert; a definition runs only once an approver
+// who is not its author approved it; a run writes its typed table, its
+// noise parameters and the G29 report; the privacy budget, which no flag
+// sets, refuses the run that would exceed it, with an audit event
+// (SEC-EXP-4).
+func TestSEC_EXP_5_IndicatorsWorkflow(t *testing.T) {
+	c := newCLI(t)
+	up := synth.NewUpload(synth.UploadSpec{Seed: 25, Patients: 60, DICOMPerPatient: 1})
+	src := filepath.Join(c.dir, "upload")
+	writeUpload(t, src, up)
+	c.must(0, "init")
+	c.must(0, "--profile", "ingest", "ingest", src)
+	def := func(name, body string) string {
+		p := filepath.Join(c.dir, name+".json")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bad := def("bad", `{"name": "by-name", "measure": "count", "group_by": ["last_name"]}`)
+	if code, _, errOut := c.run("--profile", "curator", "indicators", "define", bad); code != 2 || !strings.Contains(errOut, "ALERT") || !strings.Contains(errOut, "identifying") {
+		t.Fatalf("identifying grouping: exit %d %s", code, errOut)
+	}
+	good := def("all", `{"name": "all-records", "measure": "count", "epsilon": 2}`)
+	c.must(0, "--profile", "curator", "indicators", "define", good)
+	out := filepath.Join(c.dir, "out")
+	if code, _, errOut := c.run("--profile", "curator", "indicators", "run", "all-records", "--out", out); code != 1 || !strings.Contains(errOut, "approved") {
+		t.Fatalf("run before approval: exit %d %s", code, errOut)
+	}
+	if code, _, _ := c.run("--profile", "curator", "indicators", "approve", "all-records"); code == 0 {
+		t.Fatal("the curator approved an indicator")
+	}
+	c.must(0, "--profile", "approver", "indicators", "approve", "all-records")
+	res := c.must(0, "--profile", "curator", "--json", "indicators", "run", "all-records", "--out", out)
+	var r struct {
+		Result struct {
+			Values []struct {
+				Value   float64  `json:"value"`
+				CILower *float64 `json:"ci_lower"`
+			} `json:"values"`
+			Params struct {
+				Epsilon float64 `json:"epsilon"`
+			} `json:"noise_parameters"`
+			G29 map[string]string `json:"g29"`
+		} `json:"result"`
+		Files []string `json:"files"`
+	}
+	decodeJSON(t, res, &r)
+	if len(r.Result.Values) != 1 || r.Result.Values[0].CILower == nil || r.Result.Params.Epsilon != 2 || len(r.Files) != 3 {
+		t.Fatalf("run result: %s", res)
+	}
+	for _, k := range []string{"singling_out", "linkability", "inference"} {
+		if r.Result.G29[k] == "" {
+			t.Errorf("G29 %s not reported", k)
+		}
+	}
+	for _, f := range r.Files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertNoLeak(t, f, b, secrets(up))
+		if strings.Contains(string(b), "pseudonym\"") {
+			t.Fatalf("%s names pseudonyms", f)
+		}
+	}
+	// The default budget (epsilon 2 a month) is spent: the next run is
+	// refused and audited; no flag or environment variable raises it.
+	code, _, errOut := c.run("--profile", "curator", "indicators", "run", "all-records")
+	if code != 1 || !strings.Contains(errOut, "budget") {
+		t.Fatalf("run over the budget: exit %d %s", code, errOut)
+	}
+	trail := string(readPrefix(t, c, "audit/"))
+	for _, a := range []string{"indicators.define", "indicators.approve", "indicators.spend", "privacy budget exhausted", `"outcome":"alert"`} {
+		if !strings.Contains(trail, a) {
+			t.Errorf("audit trail lacks %s", a)
+		}
+	}
+	if out := c.must(0, "--profile", "admin", "audit", "verify"); !strings.Contains(out, "ok") {
+		t.Fatal(out)
+	}
+}

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"hdw/configs"
+	"hdw/keys"
+	"hdw/objstore"
+	"hdw/policy"
+)
+
+// Layout of the sealed policy in the warehouse (package policy).
+const (
+	policyPrefix = "policy/"
+	policySeal   = "policy/seal.json" // the seal public key, written once (PutIfAbsent)
+)
+
+func policyKey(v int) string { return fmt.Sprintf("%sv%06d.json", policyPrefix, v) }
+
+// sealAnchor is policy/seal.json.
+type sealAnchor struct {
+	Public []byte `json:"public"`
+	KeyID  string `json:"key_id"`
+}
+
+func newPolicyCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "policy", Short: "the sealed warehouse policy: floors, limits, four eyes, retention (admin)"}
+	c.AddCommand(&cobra.Command{
+		Use:   "set FILE",
+		Short: "seal a new version of the warehouse policy (admin)",
+		Long: `Set validates FILE (YAML: export k, l, t, max_suppression; reidentification
+max_per_day, max_per_request; retention health_years, start_event, audit_months;
+approval four_eyes, justification_min_chars, justified_second_approver,
+justified_second_may_be_dpo; lockout_threshold), signs it with the policy seal
+key that only the admin profile holds, and stores it as the next version
+(policy/v<N>.json), chained to the previous one. Every command verifies the
+signature and the chain before using the policy; a policy edited by hand is
+refused. Flags, --config and the environment may only tighten it.`,
+		Example: `  hdw --profile admin policy set ./policy.yaml`,
+		Args:    cobra.ExactArgs(1),
+		RunE:    func(cmd *cobra.Command, args []string) error { return runPolicySet(cmd.Context(), g, args[0]) },
+	})
+	c.AddCommand(&cobra.Command{
+		Use:   "show",
+		Short: "print the policy in force, verified (admin)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return runPolicyShow(cmd.Context(), g) },
+	})
+	return c
+}
+
+// sealSigner signs with the policy seal key, an ed25519 key whose seed is
+// the secret keys.PolicySeal: the keyring seals it to the admin profile
+// only (Vault: only admin.hcl may read it).
+type sealSigner struct{ priv ed25519.PrivateKey }
+
+func (s sealSigner) PublicKey() ed25519.PublicKey { return s.priv.Public().(ed25519.PublicKey) }
+func (s sealSigner) Sign(_ context.Context, msg []byte) ([]byte, error) {
+	return ed25519.Sign(s.priv, msg), nil
+}
+
+var _ policy.Signer = sealSigner{}
+
+func openSealSigner(ctx context.Context, prov keys.Provider) (sealSigner, error) {
+	sec, err := prov.PseudonymKey(ctx, keys.PolicySeal)
+	if errors.Is(err, keys.ErrKeyNotFound) {
+		if err = prov.CreateKey(ctx, keys.PolicySeal); err == nil {
+			sec, err = prov.PseudonymKey(ctx, keys.PolicySeal)
+		}
+	}
+	if err != nil {
+		return sealSigner{}, fmt.Errorf("policy seal key: %w", err)
+	}
+	defer sec.Wipe()
+	if sec.Len() < ed25519.SeedSize {
+		return sealSigner{}, errors.New("policy seal key: too short")
+	}
+	return sealSigner{priv: ed25519.NewKeyFromSeed(sec.Bytes()[:ed25519.SeedSize])}, nil
+}
+
+// readPolicyChain reads the seal anchor and every sealed version, and
+// verifies them (policy.Verify). No anchor and no version: nil, nil (the
+// built-in default is in force).
+func readPolicyChain(ctx context.Context, s objstore.Store) (*sealAnchor, []policy.Record, *policy.Record, error) {
+	var anchor sealAnchor
+	aerr := objstore.ReadJSON(ctx, s, policySeal, 1<<12, &anchor)
+	var names []string
+	for info, err := range s.List(ctx, policyPrefix) {
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if strings.HasPrefix(info.Key, policyPrefix+"v") {
+			names = append(names, info.Key)
+		}
+	}
+	sort.Strings(names)
+	if errors.Is(aerr, objstore.ErrNotExist) {
+		if len(names) > 0 {
+			return nil, nil, nil, fmt.Errorf("%w: policy versions without the seal anchor %s", policy.ErrTampered, policySeal)
+		}
+		return nil, nil, nil, nil
+	}
+	if aerr != nil || len(anchor.Public) != ed25519.PublicKeySize || anchor.KeyID != policy.KeyID(anchor.Public) {
+		return nil, nil, nil, fmt.Errorf("%w: unreadable seal anchor %s", policy.ErrTampered, policySeal)
+	}
+	var chain []policy.Record
+	for _, n := range names {
+		r, err := s.Open(ctx, n)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+		r.Close()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		rec, err := policy.DecodeRecord(b)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: %w", n, err)
+		}
+		if policyKey(rec.Version) != n {
+			return nil, nil, nil, fmt.Errorf("%w: %s holds version %d", policy.ErrTampered, n, rec.Version)
+		}
+		chain = append(chain, rec)
+	}
+	latest, err := policy.Verify(anchor.Public, chain)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return &anchor, chain, latest, nil
+}
+
+// policyAlert audits a policy that does not verify and returns the error
+// every command then fails with (fail closed).
+func (s *session) policyAlert(ctx context.Context, err error) error {
+	s.event(ctx, "", "policy.tampered", "alert", map[string]string{"policy": "warehouse"}, nil, "sealed policy does not verify")
+	fmt.Fprintf(s.g.stderr, "hdw: ALERT: the warehouse policy does not verify; nothing done: %v\n", err)
+	return &exitError{code: exitFailure, err: fmt.Errorf("%w: the admin must check policy/ and re-seal it (hdw policy set)", err)}
+}
+
+// configOverrides are the policy fields that --config asked for; a value
+// equal to configs.Defaults() is "not set".
+func configOverrides(c configs.Config) policy.Overrides {
+	d := configs.Defaults()
+	var o policy.Overrides
+	if c.Export.K != d.Export.K {
+		o.K = c.Export.K
+	}
+	if c.Export.L != d.Export.L {
+		o.L = c.Export.L
+	}
+	if c.Export.MaxSuppression != d.Export.MaxSuppression {
+		o.MaxSuppression = c.Export.MaxSuppression
+	}
+	if c.Rights.MaxReidentificationsPerDay != d.Rights.MaxReidentificationsPerDay {
+		o.MaxReidentificationsPerDay = c.Rights.MaxReidentificationsPerDay
+	}
+	if c.Retention.HealthYears != d.Retention.HealthYears {
+		o.HealthYears = c.Retention.HealthYears
+	}
+	if c.Retention.AuditMonths != d.Retention.AuditMonths {
+		o.AuditMonths = c.Retention.AuditMonths
+	}
+	return o
+}
+
+// effectivePolicy is the verified sealed policy (or the built-in default
+// when none was ever sealed), tightened by --config / HDW_CONFIG. A policy
+// that does not verify, or a config that loosens it, is refused and
+// audited.
+func (s *session) effectivePolicy(ctx context.Context) (policy.Policy, int, error) {
+	_, _, latest, err := readPolicyChain(ctx, s.st)
+	if err != nil {
+		return policy.Policy{}, 0, s.policyAlert(ctx, err)
+	}
+	p, version := policy.Default(), 0
+	if latest != nil {
+		p, version = latest.Policy, latest.Version
+	}
+	p, err = p.Tighten(configOverrides(st.cfg))
+	if err != nil {
+		s.event(ctx, "", "policy.loosen", "denied", map[string]string{"policy": "v" + strconv.Itoa(version)}, nil, "config or environment tried to loosen the warehouse policy")
+		return p, version, &exitError{code: exitFailure, err: err}
+	}
+	return p, version, nil
+}
+
+func runPolicySet(ctx context.Context, g *globals, file string) error {
+	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
+		return err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return usageErr("policy file: %v", err)
+	}
+	next, err := policy.Parse(f)
+	f.Close()
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	sess, err := g.open(ctx, "policy set")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	signer, err := openSealSigner(ctx, sess.prov)
+	if err != nil {
+		return sess.deny(ctx, "policy.set", map[string]string{"policy": "warehouse"}, err)
+	}
+	anchor, _, latest, err := readPolicyChain(ctx, sess.st)
+	if err != nil {
+		return sess.policyAlert(ctx, err)
+	}
+	pub := signer.PublicKey()
+	if anchor == nil {
+		a := sealAnchor{Public: pub, KeyID: policy.KeyID(pub)}
+		b, _ := json.Marshal(a)
+		if err := sess.st.PutIfAbsent(ctx, policySeal, bytes.NewReader(b)); err != nil {
+			return fmt.Errorf("write %s: %w", policySeal, err)
+		}
+	} else if !bytes.Equal(anchor.Public, pub) {
+		return sess.policyAlert(ctx, fmt.Errorf("%w: the seal anchor is not the admin's policy key", policy.ErrTampered))
+	}
+	prev := policy.Default()
+	if latest != nil {
+		prev = latest.Policy
+	}
+	rec, err := policy.Seal(ctx, signer, latest, next, sess.operator, nowUTC())
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := sess.st.PutIfAbsent(ctx, policyKey(rec.Version), bytes.NewReader(b)); err != nil {
+		return fmt.Errorf("write policy version %d (another admin sealed one at the same time? rerun): %w", rec.Version, err)
+	}
+	reason := ""
+	if l := prev.Loosens(next); len(l) > 0 {
+		reason = "loosens " + strings.Join(l, ", ")
+	}
+	if err := sess.event(ctx, "", "policy.set", "ok", map[string]string{"policy": "v" + strconv.Itoa(rec.Version), "key": rec.KeyID}, nil, reason); err != nil {
+		return err
+	}
+	return g.result(map[string]any{"version": rec.Version, "key_id": rec.KeyID, "policy": rec.Policy, "loosens": prev.Loosens(next)},
+		"policy version %d sealed (key %s)\n", rec.Version, rec.KeyID)
+}
+
+func runPolicyShow(ctx context.Context, g *globals) error {
+	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "policy show")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	anchor, chain, latest, err := readPolicyChain(ctx, sess.st)
+	if err != nil {
+		return sess.policyAlert(ctx, err)
+	}
+	if anchor != nil {
+		// The admin also checks the anchor against the key only they hold.
+		signer, err := openSealSigner(ctx, sess.prov)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(anchor.Public, signer.PublicKey()) {
+			return sess.policyAlert(ctx, fmt.Errorf("%w: the seal anchor is not the admin's policy key", policy.ErrTampered))
+		}
+	}
+	p, version := policy.Default(), 0
+	res := map[string]any{"version": 0, "source": "built-in default (no policy sealed yet)"}
+	if latest != nil {
+		p, version = latest.Policy, latest.Version
+		res = map[string]any{"version": version, "source": "sealed", "set_by": latest.SetBy, "time": latest.Time, "key_id": latest.KeyID, "versions": len(chain)}
+	}
+	res["policy"] = p
+	sess.event(ctx, "", "policy.show", "ok", map[string]string{"policy": "v" + strconv.Itoa(version)}, nil, "")
+	if g.json {
+		return json.NewEncoder(g.stdout).Encode(res)
+	}
+	fmt.Fprintf(g.stdout, "policy version %d (%s)\n", version, res["source"])
+	b, _ := json.MarshalIndent(p, "  ", "  ")
+	fmt.Fprintf(g.stdout, "  %s\n", b)
+	return nil
+}

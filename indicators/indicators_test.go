@@ -1,0 +1,461 @@
+package indicators_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math"
+	mrand "math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"hdw/configs"
+	"hdw/indicators"
+	"hdw/objstore"
+)
+
+// row is one synthetic health record.
+type row struct {
+	person string
+	cells  map[string]string
+}
+
+// table is an in-memory [indicators.Rows].
+type table []row
+
+func (t table) Scan(ctx context.Context, fn func(string, map[string]string) error) error {
+	for _, r := range t {
+		if err := fn(r.person, r.cells); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type testMAC []byte
+
+func (k testMAC) Sum(_ context.Context, data []byte) ([]byte, error) {
+	m := hmac.New(sha256.New, k)
+	m.Write(data)
+	return m.Sum(nil), nil
+}
+
+func dict(t testing.TB) *configs.Dictionary {
+	t.Helper()
+	return configs.DefaultDictionary()
+}
+
+func compile(t testing.TB, d indicators.Definition) *indicators.Plan {
+	t.Helper()
+	p, err := indicators.Compile(d, dict(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// persons returns n persons of department dep, each with visits rows.
+func persons(prefix, dep string, n, visits int, extra map[string]string) table {
+	var t table
+	for i := range n {
+		for v := range visits {
+			cells := map[string]string{"department": dep, "modality": "CT", "birth_year": "1960",
+				"sex_code": "F", "visit_date": fmt.Sprintf("2026-%02d-10", 1+v%12), "weight_kg": "70"}
+			for k, x := range extra {
+				cells[k] = x
+			}
+			t = append(t, row{person: fmt.Sprintf("%s-%04d", prefix, i), cells: cells})
+		}
+	}
+	return t
+}
+
+func groupsOf(r *indicators.Result) map[string]indicators.Value {
+	m := map[string]indicators.Value{}
+	for _, v := range r.Values {
+		m[strings.Join(v.Group, "|")+"#"+v.Bucket] = v
+	}
+	return m
+}
+
+// SEC-EXP-4: a group that exists because of one person (or of fewer than
+// the small-cell threshold) never appears, however many rows that person
+// has and whatever the noise draws, over many runs.
+func TestSEC_EXP_4_SinglePersonGroupNeverAppears(t *testing.T) {
+	data := persons("p", "75", 60, 2, nil)
+	data = append(data, persons("solo", "2A", 1, 5000, nil)...) // one person, 5,000 visits
+	data = append(data, persons("few", "48", indicators.DefaultMinPersons-1, 3, nil)...)
+	for _, measure := range []string{indicators.Count, indicators.Histogram, indicators.Mean} {
+		d := indicators.Definition{Name: "by-dep", Measure: measure, GroupBy: []string{"department"}, Epsilon: 2}
+		if measure != indicators.Count {
+			d.Column, d.Lower, d.Upper, d.Buckets = "weight_kg", 0, 200, []float64{0, 50, 100, 200}
+		}
+		p := compile(t, d)
+		for i := range 300 {
+			res, st, err := indicators.Compute(context.Background(), p, data, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := groupsOf(res)
+			for k := range g {
+				if strings.HasPrefix(k, "2A") || strings.HasPrefix(k, "48") {
+					t.Fatalf("%s run %d: group %s released (%d persons)", measure, i, k, st.Persons)
+				}
+			}
+			if len(g) == 0 {
+				t.Fatalf("%s run %d: the 60-person group was not released", measure, i)
+			}
+		}
+	}
+}
+
+// SEC-EXP-4: per-person bounds: a person with many visits counts at most
+// MaxRowsPerGroup times in a group and in at most MaxGroupsPerPerson groups.
+func TestSEC_EXP_4_PersonContributionBounded(t *testing.T) {
+	base := persons("p", "75", 40, 1, nil)
+	heavy := persons("heavy", "75", 1, 10_000, map[string]string{"weight_kg": "100000"})
+	// The heavy person's visits span 12 months: 12 groups when grouped by month.
+	data := append(append(table{}, base...), heavy...)
+
+	t.Run("count", func(t *testing.T) {
+		p := compile(t, indicators.Definition{Name: "visits", Measure: indicators.Count, Epsilon: 2, MaxRowsPerGroup: 3})
+		var sum float64
+		const runs = 200
+		for range runs {
+			res, st, err := indicators.Compute(context.Background(), p, data, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Dropped != 10_000-3 {
+				t.Fatalf("dropped %d rows, want %d", st.Dropped, 10_000-3)
+			}
+			sum += res.Values[0].Value
+		}
+		// Exact bounded count: 40 + 3. Unbounded it would be 10,040.
+		if mean := sum / runs; math.Abs(mean-43) > 2 {
+			t.Fatalf("mean released count %.1f, want about 43 (40 persons + 3 of the heavy person's rows)", mean)
+		}
+	})
+	t.Run("sum clamped", func(t *testing.T) {
+		p := compile(t, indicators.Definition{Name: "weight", Measure: indicators.Sum, Column: "weight_kg",
+			Lower: 0, Upper: 200, Epsilon: 2})
+		var sum float64
+		const runs = 200
+		for range runs {
+			res, _, err := indicators.Compute(context.Background(), p, data, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += res.Values[0].Value
+		}
+		// 40 x 70 + one value of the heavy person clamped to 200.
+		if mean := sum / runs; math.Abs(mean-3000) > 100 {
+			t.Fatalf("mean released sum %.0f, want about 3000", mean)
+		}
+	})
+	t.Run("groups per person", func(t *testing.T) {
+		p := compile(t, indicators.Definition{Name: "monthly", Measure: indicators.Count,
+			GroupBy: []string{"visit_date:month"}, Epsilon: 2, MaxGroupsPerPerson: 2})
+		_, st, err := indicators.Compute(context.Background(), p, data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The heavy person keeps 2 of 12 months with one row each.
+		if st.Dropped != 10_000-2 {
+			t.Fatalf("dropped %d rows, want %d", st.Dropped, 10_000-2)
+		}
+	})
+}
+
+// SEC-EXP-4, SEC-EXP-5: the differencing attack. An attacker counts the
+// persons with diagnosis C50, with and without a filter that leaves out
+// one planted person (the only one born in 1931), and guesses the planted
+// person's diagnosis from the difference. With the budget, each attacker
+// gets four runs (two pairs) before being refused; their success over many
+// trials stays within what epsilon allows: a test of a secret bit from
+// outputs that are (eps, delta)-DP succeeds with probability at most
+// (e^eps + delta) / (1 + e^eps). Without the budget, averaging many runs
+// would reveal it: the budget is what stops the attack.
+func TestSEC_EXP_4_DifferencingAttack(t *testing.T) {
+	ctx := context.Background()
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	var pop table
+	for i := range 160 {
+		diag := "I10"
+		if rng.IntN(2) == 0 {
+			diag = "C50"
+		}
+		for range 1 + rng.IntN(3) {
+			pop = append(pop, row{person: fmt.Sprintf("p-%04d", i), cells: map[string]string{
+				"diagnosis": diag, "birth_year": strconv.Itoa(1940 + rng.IntN(50)), "department": "75"}})
+		}
+	}
+	withPlanted := func(c50 bool) table {
+		diag := "I10"
+		if c50 {
+			diag = "C50"
+		}
+		out := append(table{}, pop...)
+		for range 4 { // the planted person's four visits
+			out = append(out, row{person: "planted", cells: map[string]string{"diagnosis": diag, "birth_year": "1931", "department": "75"}})
+		}
+		return out
+	}
+	all := compile(t, indicators.Definition{Name: "c50", Measure: indicators.Count, Filter: "diagnosis == 'C50'"})
+	without := compile(t, indicators.Definition{Name: "c50-but-one", Measure: indicators.Count, Filter: "diagnosis == 'C50' && birth_year != 1931"})
+	eps := all.Def.Epsilon
+	st, err := objstore.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := &indicators.Ledger{St: st, MAC: testMAC("k")}
+	budget := indicators.DefaultBudget
+	guess := func(diffs []float64) bool {
+		s := 0.0
+		for _, d := range diffs {
+			s += d
+		}
+		return s/float64(len(diffs)) > 0.5
+	}
+
+	const trials = 200
+	wins := 0
+	for trial := range trials {
+		secret := rng.IntN(2) == 0
+		data := withPlanted(secret)
+		attacker := fmt.Sprintf("LH-USR-attacker-%d", trial)
+		var diffs []float64
+		runs := 0
+		for {
+			// One pair: both runs are charged before either is computed.
+			if _, err := ledger.Charge(ctx, attacker, budget, "c50", "r", eps, all.Def.Delta); err != nil {
+				var be *indicators.BudgetError
+				if !errors.As(err, &be) || !errors.Is(err, indicators.ErrBudgetExhausted) {
+					t.Fatalf("trial %d: %v", trial, err)
+				}
+				break
+			}
+			if _, err := ledger.Charge(ctx, attacker, budget, "c50-but-one", "r", eps, without.Def.Delta); err != nil {
+				break
+			}
+			runs += 2
+			a, _, err := indicators.Compute(ctx, all, data, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _, err := indicators.Compute(ctx, without, data, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(a.Values) != 1 || len(b.Values) != 1 {
+				t.Fatalf("the whole population's group was not released")
+			}
+			diffs = append(diffs, a.Values[0].Value-b.Values[0].Value)
+		}
+		wantRuns := int(math.Floor(budget.Epsilon/eps + 1e-9))
+		if runs != wantRuns {
+			t.Fatalf("trial %d: %d runs before refusal, want %d (budget %g, epsilon %g per run)", trial, runs, wantRuns, budget.Epsilon, eps)
+		}
+		if guess(diffs) == secret {
+			wins++
+		}
+	}
+	total := budget.Epsilon
+	bound := (math.Exp(total) + budget.Delta) / (1 + math.Exp(total))
+	rate := float64(wins) / trials
+	margin := 3 * math.Sqrt(bound*(1-bound)/trials)
+	t.Logf("differencing attack with the budget: success %.3f over %d trials (bound for epsilon %g: %.3f, +3 sigma %.3f)", rate, trials, total, bound, margin)
+	if rate > bound+margin {
+		t.Fatalf("attack success %.3f above the bound %.3f allowed by epsilon %g", rate, bound, total)
+	}
+
+	// Without a budget the same attacker runs 20 pairs at the largest
+	// epsilon a run may have, and averages them.
+	const free, pairs = 30, 20
+	allMax := compile(t, indicators.Definition{Name: "c50", Measure: indicators.Count, Filter: "diagnosis == 'C50'", Epsilon: indicators.MaxEpsilon})
+	withoutMax := compile(t, indicators.Definition{Name: "c50-but-one", Measure: indicators.Count, Filter: "diagnosis == 'C50' && birth_year != 1931", Epsilon: indicators.MaxEpsilon})
+	freeWins := 0
+	for range free {
+		secret := rng.IntN(2) == 0
+		data := withPlanted(secret)
+		var diffs []float64
+		for range pairs {
+			a, _, _ := indicators.Compute(ctx, allMax, data, nil)
+			b, _, _ := indicators.Compute(ctx, withoutMax, data, nil)
+			diffs = append(diffs, a.Values[0].Value-b.Values[0].Value)
+		}
+		if guess(diffs) == secret {
+			freeWins++
+		}
+	}
+	t.Logf("without a budget (%d pairs, epsilon %g spent): success %.3f", pairs, 2*pairs*indicators.MaxEpsilon, float64(freeWins)/free)
+	if float64(freeWins)/free < 0.8 {
+		t.Fatalf("the unbudgeted attack should succeed (it shows what the budget prevents), got %.2f", float64(freeWins)/free)
+	}
+}
+
+// SEC-EXP-4: the ledger refuses a run over the budget, never records a
+// refused run, and detects an edited or removed entry.
+func TestSEC_EXP_4_LedgerBudget(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := objstore.NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	l := &indicators.Ledger{St: st, MAC: testMAC("k"), Now: func() time.Time { return now }}
+	b := indicators.Budget{Epsilon: 1, Delta: 1e-5, Period: "month"}
+	for i := range 2 {
+		if _, err := l.Charge(ctx, "LH-USR-a", b, "x", fmt.Sprint(i), 0.5, 1e-6); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = l.Charge(ctx, "LH-USR-a", b, "x", "3", 0.1, 1e-6)
+	if !errors.Is(err, indicators.ErrBudgetExhausted) {
+		t.Fatalf("third run: %v, want budget exhausted", err)
+	}
+	// Another consumer has their own budget; the next month is fresh.
+	if _, err := l.Charge(ctx, "LH-USR-b", b, "x", "1", 0.5, 1e-6); err != nil {
+		t.Fatal(err)
+	}
+	eps, _, err := l.Spent(ctx, "LH-USR-a", b, now)
+	if err != nil || eps != 1 {
+		t.Fatalf("spent %g, %v", eps, err)
+	}
+	now = now.AddDate(0, 1, 0)
+	if _, err := l.Charge(ctx, "LH-USR-a", b, "x", "4", 0.5, 1e-6); err != nil {
+		t.Fatalf("next month: %v", err)
+	}
+	// An edited entry (lower epsilon) no longer verifies.
+	if _, err := st.Open(ctx, "indicators/budget/LH-USR-a/2026-12/00000001.json"); err != nil {
+		t.Fatal(err)
+	}
+	forge := func(key, body string) {
+		t.Helper()
+		if err := st.Delete(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.PutIfAbsent(ctx, key, strings.NewReader(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc, _ := st.Open(ctx, "indicators/budget/LH-USR-a/2026-12/00000002.json")
+	buf := make([]byte, 4096)
+	n, _ := rc.Read(buf)
+	rc.Close()
+	forge("indicators/budget/LH-USR-a/2026-12/00000002.json", strings.Replace(string(buf[:n]), `"epsilon":0.5`, `"epsilon":0.01`, 1))
+	if _, _, err := l.Spent(ctx, "LH-USR-a", b, now.AddDate(0, -1, 0)); !errors.Is(err, indicators.ErrTampered) {
+		t.Fatalf("edited entry: %v, want tampered", err)
+	}
+	// A removed first entry breaks the chain.
+	if err := st.Delete(ctx, "indicators/budget/LH-USR-b/2026-12/00000001.json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Charge(ctx, "LH-USR-b", b, "x", "2", 0.1, 1e-6); err != nil {
+		t.Fatal(err) // nothing left: the ledger starts again at 1; removal of the whole period is caught by the audit trail
+	}
+}
+
+// SEC-EXP-5: a definition is approved by someone other than its author; an
+// edited definition is a new submission needing its own approval; records
+// that do not verify are refused.
+func TestSEC_EXP_5_DefinitionApproval(t *testing.T) {
+	ctx := context.Background()
+	st, err := objstore.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &indicators.Registry{St: st, MAC: testMAC("k")}
+	d := compile(t, indicators.Definition{Name: "ct-by-dep", Measure: indicators.Count, GroupBy: []string{"department"},
+		Filter: "modality == 'CT'"}).Def
+	if _, err := r.Submit(ctx, d, "LH-USR-curator", "curator"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Submit(ctx, d, "LH-USR-curator", "curator"); !errors.Is(err, indicators.ErrExist) {
+		t.Fatalf("resubmission: %v", err)
+	}
+	if _, err := r.Approved(ctx, "ct-by-dep"); !errors.Is(err, indicators.ErrNotApproved) {
+		t.Fatalf("before approval: %v", err)
+	}
+	if _, err := r.Decide(ctx, "ct-by-dep", "LH-USR-curator", "approver", true, ""); !errors.Is(err, indicators.ErrSelfApproval) {
+		t.Fatalf("self approval: %v", err)
+	}
+	if _, err := r.Decide(ctx, "ct-by-dep", "LH-USR-manager", "approver", true, ""); err != nil {
+		t.Fatal(err)
+	}
+	e, err := r.Approved(ctx, "ct-by-dep")
+	if err != nil || e.Submission.Hash != d.Hash() || e.Approval.Approver != "LH-USR-manager" || e.Approval.ApproverProfile != "approver" {
+		t.Fatalf("approved: %+v, %v", e, err)
+	}
+	// A changed definition is pending again; the approved one stays the one run.
+	d2 := d
+	d2.Epsilon = 1
+	if _, err := r.Submit(ctx, d2, "LH-USR-curator", "curator"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := r.Approved(ctx, "ct-by-dep"); e.Submission.Hash != d.Hash() {
+		t.Fatal("an unapproved edit became the approved definition")
+	}
+	// A record sealed with another key does not verify.
+	bad := &indicators.Registry{St: st, MAC: testMAC("other")}
+	if _, err := bad.Approved(ctx, "ct-by-dep"); !errors.Is(err, indicators.ErrTampered) {
+		t.Fatalf("foreign MAC: %v", err)
+	}
+}
+
+func TestCompileRefuses(t *testing.T) {
+	cases := map[string]indicators.Definition{
+		"identifying column":  {Name: "a", Measure: indicators.Count, GroupBy: []string{"last_name"}},
+		"free text":           {Name: "a", Measure: indicators.Count, GroupBy: []string{"notes"}},
+		"exact date":          {Name: "a", Measure: indicators.Count, GroupBy: []string{"visit_date"}},
+		"unknown column":      {Name: "a", Measure: indicators.Count, GroupBy: []string{"nope"}},
+		"epsilon too large":   {Name: "a", Measure: indicators.Count, Epsilon: 5},
+		"threshold too small": {Name: "a", Measure: indicators.Count, MinPersons: 1},
+		"mean without bounds": {Name: "a", Measure: indicators.Mean, Column: "weight_kg"},
+		"text measure":        {Name: "a", Measure: indicators.Sum, Column: "diagnosis", Lower: 0, Upper: 1},
+		"bad filter":          {Name: "a", Measure: indicators.Count, Filter: "nir == '1'"},
+		"bad name":            {Name: "A/../b", Measure: indicators.Count},
+	}
+	for name, d := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := indicators.Compile(d, dict(t)); err == nil {
+				t.Fatal("compiled")
+			}
+		})
+	}
+}
+
+func TestQuantilesAndHistogram(t *testing.T) {
+	var data table
+	for i := range 400 {
+		data = append(data, row{person: fmt.Sprint(i), cells: map[string]string{"weight_kg": strconv.Itoa(40 + i%80), "sex_code": "F"}})
+	}
+	q := compile(t, indicators.Definition{Name: "q", Measure: indicators.Quantiles, Column: "weight_kg", Lower: 0, Upper: 200,
+		Ranks: []float64{0.5}, GroupBy: []string{"sex_code"}, Epsilon: 2})
+	res, _, err := indicators.Compute(context.Background(), q, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Values) != 1 || math.Abs(res.Values[0].Value-80) > 15 {
+		t.Fatalf("median %+v", res.Values)
+	}
+	h := compile(t, indicators.Definition{Name: "h", Measure: indicators.Histogram, Column: "weight_kg",
+		Buckets: []float64{0, 60, 80, 200}, Epsilon: 2})
+	res, _, err = indicators.Compute(context.Background(), h, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Values) != 3 {
+		t.Fatalf("histogram %+v", res.Values)
+	}
+	for _, v := range res.Values {
+		if v.Lower == nil || *v.Lower > v.Value || *v.Upper < v.Value {
+			t.Fatalf("confidence interval %+v", v)
+		}
+	}
+}
