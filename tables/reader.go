@@ -37,6 +37,8 @@ type Query struct {
 	Key keys.Secret
 	// BatchRows is the rows per record batch (default 8,192).
 	BatchRows int
+	// Parallel decodes the projected columns concurrently.
+	Parallel bool
 }
 
 // Row is one row of a scan; it is valid only during the callback.
@@ -156,7 +158,7 @@ func format(a arrow.Array, i int) string {
 }
 
 // open opens a Parquet file for reading, with its modular encryption key.
-func open(src Source, key keys.Secret, batch int) (fr *pqarrow.FileReader, err error) {
+func open(src Source, key keys.Secret, batch int, parallel ...bool) (fr *pqarrow.FileReader, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			fr, err = nil, fmt.Errorf("%w: %v", ErrTable, p)
@@ -192,7 +194,7 @@ func open(src Source, key keys.Secret, batch int) (fr *pqarrow.FileReader, err e
 	if batch <= 0 {
 		batch = 8192
 	}
-	fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batch)}, memory.DefaultAllocator)
+	fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batch), Parallel: len(parallel) > 0 && parallel[0]}, memory.DefaultAllocator)
 	if err != nil {
 		pf.Close()
 		return nil, fmt.Errorf("%w: %v", ErrTable, err)
@@ -228,7 +230,7 @@ func SchemaOf(src Source, key keys.Secret) (*Schema, error) {
 // batches (use [Scan] for nulls in their place). A record is valid only
 // during fn.
 func Records(ctx context.Context, src Source, q Query, fn func(arrow.Record) error) (s *Schema, err error) {
-	fr, err := open(src, q.Key, q.BatchRows)
+	fr, err := open(src, q.Key, q.BatchRows, q.Parallel)
 	if err != nil {
 		return nil, err
 	}
