@@ -67,7 +67,7 @@ var cols = []string{"pseudonym", "visit_date", "weight_kg", "modality", "notes",
 
 var rows = [][]string{
 	{"P1", "2024-03-02", "71.5", "CT", "a note", "1957", "F", "1024"},
-	{"P2", "1899-12-31", "", "MR", "", "1850", "M", ""},   // a date before 1900, nulls, an empty string
+	{"P2", "1899-12-31", "", "MR", "", "1850", "M", ""},     // a date before 1900, nulls, an empty string
 	{"P3", "0001-01-01", "0.1", "", "é ü 🙂", "-5", "", "0"}, // extreme date, unicode
 	{"P4", "", "1e3", "CT", "", "", "U", "9223372036854775807"},
 }

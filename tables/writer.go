@@ -61,14 +61,14 @@ type WriterOptions struct {
 // Writer appends rows to a Parquet table. Memory is bounded by one row
 // group. Close writes the footer; it does not close the underlying writer.
 type Writer struct {
-	s       *Schema
-	fw      *pqarrow.FileWriter
-	rb      *array.RecordBuilder
-	rows    int64
-	pending int
+	s        *Schema
+	fw       *pqarrow.FileWriter
+	rb       *array.RecordBuilder
+	rows     int64
+	pending  int
 	buffered int
-	max     int
-	vals    []string
+	max      int
+	vals     []string
 }
 
 func writerProps(opt WriterOptions) []parquet.WriterProperty {

@@ -566,7 +566,9 @@ func Pull(ctx context.Context, wh *warehouse.Warehouse, project, dir string, now
 }
 
 // isTable reports whether a workspace file is a table (not an image).
-func isTable(name string) bool { return !strings.Contains(name, "/") && strings.HasSuffix(name, ".parquet") }
+func isTable(name string) bool {
+	return !strings.Contains(name, "/") && strings.HasSuffix(name, ".parquet")
+}
 
 // pullTable checks a stored workspace table against its manifest hash (of
 // the stored Parquet file) and writes it decrypted, typed as stored, to
