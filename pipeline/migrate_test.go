@@ -157,3 +157,24 @@ func TestIssue17_OldWarehouseReadAndMigrated(t *testing.T) {
 }
 
 var _ = keys.Health
+
+// Issue 17: a value that fails its dictionary type (a weight "abc") is a
+// manifest error naming file, row and column, never the value; typed
+// columns are checked before anything is stored.
+func TestIssue17_TypedValueIsManifestError(t *testing.T) {
+	csv := "file,last_name,first_name,birth_date,sex,weight_kg,height_cm,visit_date\n" +
+		"a.dcm,Dupont,Jean,1960-03-14,M,71.5,180,2024-03-02\n" +
+		"b.dcm,Dupont,Jean,1960-03-14,M,abc71,180,2024-03-02\n" +
+		"c.dcm,Dupont,Jean,1960-03-14,M,70,1m80,2024-03-02\n" +
+		"d.dcm,Dupont,Jean,1960-03-14,M,70,180,02/03/2024\n"
+	rows, errs, err := readAll(t, csv)
+	if err != nil || len(rows) != 1 || len(errs) != 3 {
+		t.Fatalf("rows %d errs %v err %v", len(rows), errs, err)
+	}
+	for i, want := range []string{"manifest.csv row 2 column weight_kg", "manifest.csv row 3 column height_cm", "manifest.csv row 4 column visit_date"} {
+		msg := errs[i].Error()
+		if !strings.HasPrefix(msg, want) || strings.Contains(msg, "abc71") || strings.Contains(msg, "1m80") || strings.Contains(msg, "02/03/2024") {
+			t.Errorf("error %q, want %q... without the value", msg, want)
+		}
+	}
+}
