@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -246,13 +247,20 @@ type Summary struct {
 // for k. It may be called once.
 func (c *Counter) Result(k int64, fn func(Class) error) (Summary, error) {
 	sum := Summary{Rows: c.rows}
+	// The streams are sorted concurrently (parallel over the streams).
 	its := make([]*groupIter, len(c.streams))
+	errs := make([]error, len(c.streams))
+	var wg sync.WaitGroup
 	for i, s := range c.streams {
-		it, err := s.finish()
-		if err != nil {
-			return sum, err
-		}
-		its[i] = it
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			its[i], errs[i] = s.finish()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return sum, err
 	}
 	for {
 		id, persons, ok, err := its[0].next()
@@ -317,7 +325,9 @@ type pairStream struct {
 
 func (s *pairStream) add(p pair) error {
 	if s.buf == nil {
-		s.buf = make([]pair, 0, min(s.max, 1<<16))
+		// The whole budget at once: fresh pages cost nothing until
+		// touched, where growing by append would copy and clear.
+		s.buf = make([]pair, 0, s.max)
 	}
 	s.buf = append(s.buf, p)
 	if len(s.buf) >= s.max {
@@ -329,7 +339,7 @@ func (s *pairStream) add(p pair) error {
 // compact sorts and deduplicates the buffer; if it is still more than half
 // full, it spills it as a sorted run.
 func (s *pairStream) compact() error {
-	slices.SortFunc(s.buf, cmpPair)
+	sortPairs(s.buf)
 	s.buf = slices.Compact(s.buf)
 	if len(s.buf) > s.max/2 {
 		return s.spill()
@@ -418,7 +428,7 @@ func (h *mergeHeap) Pop() any {
 
 // finish returns an iterator over (class, distinct values) in class order.
 func (s *pairStream) finish() (*groupIter, error) {
-	slices.SortFunc(s.buf, cmpPair)
+	sortPairs(s.buf)
 	s.buf = slices.Compact(s.buf)
 	srcs := []source{&memSource{buf: s.buf}}
 	for _, f := range s.runs {
@@ -496,5 +506,49 @@ func (g *groupIter) next() (uint64, int64, bool, error) {
 			return class, n, true, nil
 		}
 		n++
+	}
+}
+
+// sortPairs sorts pairs by (class, value): one in-place MSD radix pass on
+// the top 16 bits of the class (uniform: it is a hash), then each bucket
+// by comparison, which is about three times fewer comparisons than one
+// comparison sort of the whole buffer.
+func sortPairs(a []pair) {
+	const bits = 10
+	if len(a) < 1<<bits {
+		slices.SortFunc(a, cmpPair)
+		return
+	}
+	const shift = 64 - bits
+	next := make([]int, 1<<bits)
+	ends := make([]int, 1<<bits)
+	for _, p := range a {
+		ends[p.class>>shift]++
+	}
+	sum := 0
+	for b, n := range ends {
+		next[b] = sum
+		sum += n
+		ends[b] = sum
+	}
+	for b := range next {
+		for next[b] < ends[b] {
+			v := a[next[b]]
+			d := int(v.class >> shift)
+			for d != b {
+				v, a[next[d]] = a[next[d]], v
+				next[d]++
+				d = int(v.class >> shift)
+			}
+			a[next[b]] = v
+			next[b]++
+		}
+	}
+	lo := 0
+	for _, hi := range ends {
+		if hi-lo > 1 {
+			slices.SortFunc(a[lo:hi], cmpPair)
+		}
+		lo = hi
 	}
 }

@@ -105,3 +105,17 @@ func TestIssue17_CounterMatchesNaive(t *testing.T) {
 		}
 	}
 }
+
+// The radix sort of the counter agrees with a comparison sort.
+func TestIssue17_CounterSortPairs(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 1000, 200000} {
+		a := make([]tables.PairForTest, n)
+		for i := range a {
+			a[i] = tables.PairForTest{Class: r.Uint64() >> uint(r.IntN(3)*8), V: r.Uint64N(4)}
+		}
+		if !tables.SortPairsAgree(a) {
+			t.Fatalf("n=%d: not sorted like slices.SortFunc", n)
+		}
+	}
+}

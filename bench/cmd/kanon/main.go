@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +45,16 @@ func main() {
 	parallel := flag.Bool("parallel", true, "decode columns concurrently")
 	k := flag.Int("k", 5, "k")
 	limit := flag.Int64("memlimit", 768, "Go soft memory limit in MiB (0: none), as hdw's export command sets it")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile")
 	flag.Parse()
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			panic(err)
+		}
+		pprof.StartCPUProfile(pf)
+		defer pprof.StopCPUProfile()
+	}
 	if *limit > 0 {
 		debug.SetMemoryLimit(*limit << 20)
 	}
