@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -215,4 +216,64 @@ for (const s of JSON.parse(process.env.HDW_DUCKDB_SQL)) await c.runAndReadAll(s.
 		return fmt.Errorf("%v: %s", err, out)
 	}
 	return nil
+}
+
+// TestIssue17_LegacyWorkspaceReadAndMigrated: a workspace built before
+// issue 17 (all-string tables in the envelope) verifies, pulls and is read
+// as it is; workspaces.Migrate rewrites it typed with modular encryption,
+// re-sealed (verify passes), the same rows; a rerun changes nothing.
+func TestIssue17_LegacyWorkspaceReadAndMigrated(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWarehouse(t)
+	w.typedBatch(t, "b1", 6)
+	dict := configs.DefaultDictionary()
+	if _, err := workspaces.Create(ctx, w.whc, w.cur, workspaces.Spec{Project: "old", Approval: "CSE-O",
+		Columns: []string{"weight_kg", "birth_year", "visit_date"}, Dict: dict, Now: time.Now(), Expires: time.Now().AddDate(1, 0, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := workspaces.ToLegacyForTest(ctx, w.whc, w.cur, "old"); err != nil {
+		t.Fatal(err)
+	}
+	read := func() (string, *tables.Schema) {
+		t.Helper()
+		if problems, err := workspaces.Verify(ctx, w.whc, w.cur, "old"); err != nil || len(problems) > 0 {
+			t.Fatalf("verify: %v %v", err, problems)
+		}
+		dir := t.TempDir()
+		if _, err := workspaces.Pull(ctx, w.whc, "old", dir, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "records.parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []string
+		s, err := tables.ScanBytes(ctx, data, tables.Query{Columns: []string{"pseudonym", "visit_date", "weight_kg", "birth_year"}}, func(r *tables.Row) error {
+			rows = append(rows, r.Get("pseudonym")+" "+r.Get("visit_date")+" "+r.Get("weight_kg")+" "+r.Get("birth_year"))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(rows)
+		return strings.Join(rows, "\n"), s
+	}
+	before, s := read()
+	if s.Typed() || len(before) == 0 {
+		t.Fatalf("fixture not in the old layout (typed %v) or empty", s.Typed())
+	}
+	m, typed, err := workspaces.Migrate(ctx, w.whc, w.cur, dict)
+	if err != nil || m != 1 || typed != 0 {
+		t.Fatalf("migrate: %d %d %v", m, typed, err)
+	}
+	after, s := read()
+	if after != before {
+		t.Fatalf("rows changed:\n%s\n--\n%s", before, after)
+	}
+	if ty, _ := s.Lookup("birth_year"); ty != tables.Int || strings.Join(s.Columns(), ",") != "pseudonym,image,visit_date,weight_kg,birth_year" {
+		t.Fatalf("after migration: %v, birth_year %v", s.Columns(), ty)
+	}
+	if m, typed, err := workspaces.Migrate(ctx, w.whc, w.cur, dict); err != nil || m != 0 || typed != 1 {
+		t.Fatalf("rerun: %d %d %v", m, typed, err)
+	}
 }

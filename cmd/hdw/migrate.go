@@ -10,6 +10,7 @@ import (
 
 	"hdw/keys"
 	"hdw/pipeline"
+	"hdw/workspaces"
 )
 
 func newMigrateCmd(g *globals) *cobra.Command {
@@ -20,8 +21,9 @@ func newMigrateCmd(g *globals) *cobra.Command {
 in alphabetical order) with the data dictionary's types (INT64, DOUBLE, DATE32,
 dictionary-encoded strings) and ingest's column order, each in place and
 crash-safely (the old table or the new one, never a mix), and amends the commit
-records. Old tables are read as they are without it; migrate only makes them
-typed. It is resumable: a table already typed is left alone, so a cut run is
+records; as curator it also rewrites the workspaces' tables typed, with Parquet
+modular encryption, and re-seals their manifests. Old tables are read as they
+are without it; migrate only makes them typed. It is resumable: a table already typed is left alone, so a cut run is
 finished by running it again. Each store is rewritten under its own key
 (SEC-LOG-4..6), so a profile migrates the stores it may open: run it as curator
 (health, genetic) and as dpo (identity). Audited (warehouse.migrate).`,
@@ -40,8 +42,13 @@ func runMigrate(ctx context.Context, g *globals) error {
 	}
 	defer sess.close(ctx)
 	rep, err := pipeline.Migrate(ctx, sess.wh, st.dict)
+	var wsMigrated, wsTyped int
+	if err == nil && g.profile == keys.ProfileCurator {
+		// Workspaces: typed, modular-encrypted, manifests re-sealed.
+		wsMigrated, wsTyped, err = workspaces.Migrate(ctx, sess.wh, sess.prov, st.dict)
+	}
 	counts := map[string]int64{"migrated": int64(rep.Migrated), "typed": int64(rep.Typed), "failed": int64(len(rep.Failed)),
-		"batches_amended": int64(len(rep.Batches))}
+		"batches_amended": int64(len(rep.Batches)), "workspace_tables_migrated": int64(wsMigrated), "workspace_tables_typed": int64(wsTyped)}
 	var skipped []string
 	for s, n := range rep.Skipped {
 		counts["skipped_"+s] = int64(n)
@@ -60,12 +67,20 @@ func runMigrate(ctx context.Context, g *globals) error {
 		return err
 	}
 	if g.json {
-		if err := writeJSON(g.stdout, rep); err != nil {
+		out := struct {
+			*pipeline.MigrateReport
+			WorkspaceMigrated int `json:"workspace_tables_migrated"`
+			WorkspaceTyped    int `json:"workspace_tables_typed"`
+		}{rep, wsMigrated, wsTyped}
+		if err := writeJSON(g.stdout, out); err != nil {
 			return err
 		}
 	} else {
 		w := g.stdout
 		fmt.Fprintf(w, "migrate: %d tables rewritten typed, %d already typed, %d batches' commit records amended\n", rep.Migrated, rep.Typed, len(rep.Batches))
+		if g.profile == keys.ProfileCurator {
+			fmt.Fprintf(w, "  workspaces: %d tables rewritten typed with modular encryption (manifests re-sealed), %d already\n", wsMigrated, wsTyped)
+		}
 		if len(skipped) > 0 {
 			fmt.Fprintf(w, "  skipped (this profile may not open them; run migrate under the store's profile): %s\n", strings.Join(skipped, ", "))
 		}
