@@ -325,9 +325,8 @@ type pairStream struct {
 
 func (s *pairStream) add(p pair) error {
 	if s.buf == nil {
-		// The whole budget at once: fresh pages cost nothing until
-		// touched, where growing by append would copy and clear.
-		s.buf = make([]pair, 0, s.max)
+		// 1M pairs first (16 MiB), doubled by append up to the budget.
+		s.buf = make([]pair, 0, min(s.max, 1<<20))
 	}
 	s.buf = append(s.buf, p)
 	if len(s.buf) >= s.max {
