@@ -220,7 +220,7 @@ type wsRows struct{ ws *wsSource }
 
 func (w wsRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
 	vals := make([]string, len(cols))
-	_, err := tables.ScanBytes(ctx, w.ws.data, tables.Query{Columns: append([]string{"pseudonym"}, cols...)}, func(r *tables.Row) error {
+	_, err := tables.ScanBytes(ctx, w.ws.data, tables.Query{Columns: append([]string{"pseudonym"}, cols...), Key: w.ws.key}, func(r *tables.Row) error {
 		for i, c := range cols {
 			vals[i] = r.Get(c)
 		}
@@ -311,6 +311,7 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		if err != nil {
 			return err
 		}
+		defer ws.key.Wipe()
 		rows = wsRows{ws}
 	}
 	res, stats, err := indicators.Compute(ctx, plan, rows, nil)
