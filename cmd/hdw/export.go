@@ -26,6 +26,7 @@ import (
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/policy"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
@@ -116,7 +117,7 @@ the DPO); such a release is flagged in the audit review.`,
 	var state string
 	list := &cobra.Command{Use: "list [--state S]", Short: "list export requests with their verified state (approver, curator, dpo, admin)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runExportList(cmd.Context(), g, state) }}
-	list.Flags().StringVar(&state, "state", "", "only this state: pending-approval, quarantined, awaiting-second-approval, approved, rejected, released, forged")
+	list.Flags().StringVar(&state, "state", "", "only this state: pending-approval, quarantined, awaiting-second-approval, approved, rejected, released, cancelled, forged")
 	c.AddCommand(list)
 	c.AddCommand(&cobra.Command{Use: "show ID", Short: "show one export: who, when, project, columns, rules, checks, suppression, history", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runExportShow(cmd.Context(), g, args[0]) }})
@@ -201,9 +202,6 @@ func sha256Object(ctx context.Context, s objstore.Store, key string) (string, er
 }
 
 func runExportRequest(ctx context.Context, g *globals, project string, o exportOpts) error {
-	if err := g.requireProfile(keys.ProfileCurator); err != nil {
-		return err
-	}
 	if !keys.ValidProject(project) {
 		return usageErr("project must be 1-64 of a-z, 0-9, '-', '_'")
 	}
@@ -245,6 +243,9 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.request", keys.ProfileCurator); err != nil {
+		return err
+	}
 	// The floors are the sealed policy's (flags and --config only tighten).
 	pol, polVersion, err := sess.effectivePolicy(ctx)
 	if err != nil {
@@ -279,6 +280,12 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 		}
 		src = ws
 	}
+	// GDPR art. 18: restricted persons are left out of new exports.
+	filtered, err := sess.withoutRestricted(ctx, src, table, project)
+	if err != nil {
+		return err
+	}
+	src = filtered
 	gate := export.Gate{Dict: st.dict, Floors: export.Floors{K: pol.Export.K, L: pol.Export.L, T: pol.Export.T, MaxSuppression: pol.Export.MaxSuppression}}
 	rep, err := gate.Check(ctx, src, req)
 	if err != nil {
@@ -352,7 +359,8 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 		return err
 	}
 	target := map[string]string{"export": id, "project": project, "approval": o.approval}
-	counts := map[string]int64{"rows": rep.Rows, "persons": rep.Persons, "classes": rep.Classes, "smallest_class": rep.SmallestClass, "suppressed": rep.Suppressed}
+	counts := map[string]int64{"rows": rep.Rows, "persons": rep.Persons, "classes": rep.Classes, "smallest_class": rep.SmallestClass, "suppressed": rep.Suppressed,
+		"restricted_excluded": int64(len(filtered.excluded))}
 	if rep.Pass {
 		if err := sess.event(ctx, "", "export.request", "ok", target, counts, ""); err != nil {
 			return err
@@ -517,14 +525,14 @@ func (s *session) forgedAlert(ctx context.Context, id string, err error) error {
 }
 
 func runExportDecide(ctx context.Context, g *globals, id string, approve bool, justification string) error {
-	if err := g.requireProfile(keys.ProfileApprover, keys.ProfileDPO); err != nil {
-		return err
-	}
 	sess, err := g.open(ctx, "export decide")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.decide", keys.ProfileApprover, keys.ProfileDPO); err != nil {
+		return err
+	}
 	pol, _, err := sess.effectivePolicy(ctx)
 	if err != nil {
 		return err
@@ -550,7 +558,7 @@ func runExportDecide(ctx context.Context, g *globals, id string, approve bool, j
 	switch {
 	case f.content.Requester == sess.operator:
 		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: errors.New("the requester may not decide on their own export (four eyes, SEC-EXP-2)")})
-	case state.Status == "approved" || state.Status == "rejected" || state.Status == "released":
+	case state.Status == "approved" || state.Status == "rejected" || state.Status == "released" || state.Status == "cancelled":
 		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: fmt.Errorf("export %s is already %s", id, state.Status)})
 	case g.profile == keys.ProfileDPO && !(state.Status == "awaiting-second-approval" && pol.Approval.JustifiedSecondMayBeDPO):
 		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: errors.New("the DPO decides only as the second approver of a justified release, when the policy allows it")})
@@ -597,14 +605,14 @@ func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 	if out == "" {
 		return usageErr("--out DIR is required")
 	}
-	if err := g.requireProfile(keys.ProfileCurator); err != nil {
-		return err
-	}
 	sess, err := g.open(ctx, "export fetch")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.fetch", keys.ProfileCurator); err != nil {
+		return err
+	}
 	pol, _, err := sess.effectivePolicy(ctx)
 	if err != nil {
 		return err
@@ -777,19 +785,19 @@ func (s *session) exportStates(ctx context.Context, pol policy.Policy) ([]export
 }
 
 func runExportList(ctx context.Context, g *globals, state string) error {
-	if err := g.requireProfile(keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
-		return err
-	}
 	switch state {
-	case "", "pending-approval", "quarantined", "awaiting-second-approval", "approved", "rejected", "released", "forged":
+	case "", "pending-approval", "quarantined", "awaiting-second-approval", "approved", "rejected", "released", "cancelled", "forged":
 	default:
-		return usageErr("--state is pending-approval, quarantined, awaiting-second-approval, approved, rejected, released or forged")
+		return usageErr("--state is pending-approval, quarantined, awaiting-second-approval, approved, rejected, released, cancelled or forged")
 	}
 	sess, err := g.open(ctx, "export list")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.list", keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
+		return err
+	}
 	pol, _, err := sess.effectivePolicy(ctx)
 	if err != nil {
 		return err
@@ -822,14 +830,14 @@ func runExportList(ctx context.Context, g *globals, state string) error {
 }
 
 func runExportShow(ctx context.Context, g *globals, id string) error {
-	if err := g.requireProfile(keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
-		return err
-	}
 	sess, err := g.open(ctx, "export show")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.show", keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
+		return err
+	}
 	pol, _, err := sess.effectivePolicy(ctx)
 	if err != nil {
 		return err
@@ -934,9 +942,12 @@ func (h *healthSource) Rows(ctx context.Context, fn func(map[string]string) erro
 	return nil
 }
 
-// wsSource reads one table of a workspace (decrypted with ws:<project>).
+// wsSource reads one table of a workspace (Parquet modular encryption
+// under ws:<project>'s data key, or the envelope of a workspace built
+// before issue 17), through package tables.
 type wsSource struct {
 	data []byte
+	key  keys.Secret // the workspace data key when the table uses modular encryption
 	cols []string
 }
 
@@ -945,22 +956,30 @@ func workspaceSource(ctx context.Context, wh *warehouse.Warehouse, project, tabl
 	if err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", project, err)
 	}
-	defer dek.Wipe()
-	data, err := warehouse.ReadEncryptedAll(ctx, wh.St, "workspaces/"+project+"/"+table+".parquet", dek, warehouse.MaxTableBytes)
+	data, err := tables.ReadObject(ctx, wh.St, "workspaces/"+project+"/"+table+".parquet", dek)
 	if err != nil {
+		dek.Wipe()
 		return nil, fmt.Errorf("workspace %s table %s: %w", project, table, err)
 	}
-	cols, err := warehouse.ReadTable(data, func(map[string]string) error { return errStop })
-	if err != nil && !errors.Is(err, errStop) {
+	src := &wsSource{data: data}
+	if tables.IsModular(data) {
+		src.key = dek
+	} else {
+		dek.Wipe()
+	}
+	s, err := tables.SchemaOf(bytes.NewReader(data), src.key)
+	if err != nil {
 		return nil, err
 	}
-	return &wsSource{data: data, cols: cols}, nil
+	src.cols = s.Columns()
+	return src, nil
 }
 
 var errStop = errors.New("stop")
 
 func (w *wsSource) Columns() []string { return w.cols }
 func (w *wsSource) Rows(ctx context.Context, fn func(map[string]string) error) error {
-	_, err := warehouse.ReadTable(w.data, fn)
+	m := map[string]string{}
+	_, err := tables.ScanBytes(ctx, w.data, tables.Query{Key: w.key}, func(r *tables.Row) error { return fn(r.Map(m)) })
 	return err
 }

@@ -21,9 +21,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -44,84 +42,50 @@ type Config struct {
 	SecretIDFile string
 	Warehouse    string // warehouse name in key and policy names
 	Profile      string
-	// AuthMethod is "jwt" or "kubernetes" for a JWT login (a Kubernetes Job's
-	// service-account token, an OIDC workload identity): auth/<AuthMount>/login
-	// with AuthRole and the JWT read from JWTFile (HDW_VAULT_AUTH,
-	// HDW_VAULT_AUTH_MOUNT, HDW_VAULT_AUTH_ROLE, HDW_VAULT_JWT_FILE).
-	AuthMethod string
-	AuthMount  string // default: the method's name
-	AuthRole   string
-	JWTFile    string // default for kubernetes: the pod's service-account token
-	// Token is VAULT_TOKEN (the Vault CLI's convention), used when no hdw
-	// credential (token file, AppRole) is configured. Never printed.
-	Token string
-	// TokenHelperFile is ~/.vault-token (what `vault login` writes), the
-	// last resort.
+
+	// Token is VAULT_TOKEN (kept in memory only); TokenHelperFile the
+	// token helper's ~/.vault-token.
+	Token           string
 	TokenHelperFile string
-	// AllowHTTP allows a plain-http address to a host other than loopback
-	// (HDW_VAULT_ALLOW_HTTP=1); by default only https, or http to
-	// 127.0.0.1/::1/localhost (a dev server), is accepted (SEC-RES-3).
+	// AuthMethod is token, approle, kubernetes, jwt or cert ("" chooses
+	// by the credentials given, see [AuthToken]); AuthMount its mount path
+	// (default: the method's name); AuthRole the role of the kubernetes,
+	// jwt and cert methods; JWTFile the file holding the JWT (kubernetes:
+	// the service account token by default).
+	AuthMethod string
+	AuthMount  string
+	AuthRole   string
+	JWTFile    string
+	// AllowHTTP accepts http:// to a non-loopback host.
 	AllowHTTP bool
 }
 
-// GoString redacts the token.
-func (c Config) GoString() string {
-	c.Token = "[redacted]"
-	type plain Config
-	return fmt.Sprintf("%#v", plain(c))
-}
-
 // ConfigFromEnv reads VAULT_ADDR, VAULT_NAMESPACE, VAULT_CACERT,
-// VAULT_CLIENT_CERT, VAULT_CLIENT_KEY, HDW_VAULT_TOKEN_FILE,
-// HDW_VAULT_ROLE_ID, HDW_VAULT_SECRET_ID_FILE, VAULT_TOKEN, HOME (for
-// ~/.vault-token) and HDW_VAULT_ALLOW_HTTP through getenv.
+// VAULT_CLIENT_CERT, VAULT_CLIENT_KEY, VAULT_TOKEN, HOME (for the token
+// helper's ~/.vault-token), HDW_VAULT_TOKEN_FILE, HDW_VAULT_ROLE_ID,
+// HDW_VAULT_SECRET_ID_FILE, HDW_VAULT_AUTH, HDW_VAULT_AUTH_MOUNT,
+// HDW_VAULT_ROLE, HDW_VAULT_JWT_FILE and HDW_VAULT_ALLOW_HTTP through getenv.
 func ConfigFromEnv(getenv func(string) string) Config {
-	c := Config{Address: getenv("VAULT_ADDR"), Namespace: getenv("VAULT_NAMESPACE"), CACert: getenv("VAULT_CACERT"),
+	return Config{Address: getenv("VAULT_ADDR"), Namespace: getenv("VAULT_NAMESPACE"), CACert: getenv("VAULT_CACERT"),
 		ClientCert: getenv("VAULT_CLIENT_CERT"), ClientKey: getenv("VAULT_CLIENT_KEY"), TokenFile: getenv("HDW_VAULT_TOKEN_FILE"),
-		RoleID: getenv("HDW_VAULT_ROLE_ID"), SecretIDFile: getenv("HDW_VAULT_SECRET_ID_FILE"), Token: getenv("VAULT_TOKEN"),
-		AllowHTTP: getenv("HDW_VAULT_ALLOW_HTTP") == "1", AuthMethod: getenv("HDW_VAULT_AUTH"), AuthMount: getenv("HDW_VAULT_AUTH_MOUNT"),
-		AuthRole: getenv("HDW_VAULT_AUTH_ROLE"), JWTFile: getenv("HDW_VAULT_JWT_FILE")}
-	if h := getenv("HOME"); h != "" {
-		c.TokenHelperFile = filepath.Join(h, ".vault-token")
-	}
-	return c
-}
-
-// checkAddress refuses plain http to anything but loopback unless allowed.
-func checkAddress(addr string, allow bool) error {
-	u, err := url.Parse(addr)
-	if err != nil {
-		return fmt.Errorf("vault address: %w", err)
-	}
-	if u.Scheme != "http" || allow {
-		return nil
-	}
-	h := u.Hostname()
-	if h == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("vault address %s is plain http to a non-loopback host: use https (SEC-RES-3), or set HDW_VAULT_ALLOW_HTTP=1 for a test server", u.Host)
+		RoleID: getenv("HDW_VAULT_ROLE_ID"), SecretIDFile: getenv("HDW_VAULT_SECRET_ID_FILE"),
+		Token: getenv("VAULT_TOKEN"), TokenHelperFile: TokenHelperFile(getenv("HOME")),
+		AuthMethod: getenv("HDW_VAULT_AUTH"), AuthMount: getenv("HDW_VAULT_AUTH_MOUNT"), AuthRole: getenv("HDW_VAULT_ROLE"),
+		JWTFile: getenv("HDW_VAULT_JWT_FILE"), AllowHTTP: getenv("HDW_VAULT_ALLOW_HTTP") == "1"}
 }
 
 // Provider implements keys.Provider against Vault.
 type Provider struct {
-	c       *api.Client
-	cfg     Config
-	mu      sync.Mutex
-	cache   map[string]keys.Secret
-	stop    context.CancelFunc
-	renewEr error
+	c        *api.Client
+	cfg      Config
+	mu       sync.Mutex
+	cache    map[string]keys.Secret
+	stop     context.CancelFunc
+	renewEr  error
+	relogins int
 }
 
 var _ keys.Provider = (*Provider)(nil)
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
 
 func readFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
@@ -136,9 +100,6 @@ func NewClient(cfg Config) (*api.Client, error) {
 	vc := api.DefaultConfig()
 	if cfg.Address != "" {
 		vc.Address = cfg.Address
-	}
-	if err := checkAddress(vc.Address, cfg.AllowHTTP); err != nil {
-		return nil, err
 	}
 	tc := &api.TLSConfig{CACert: cfg.CACert, ClientCert: cfg.ClientCert, ClientKey: cfg.ClientKey}
 	if err := vc.ConfigureTLS(tc); err != nil {
@@ -159,167 +120,32 @@ func NewClient(cfg Config) (*api.Client, error) {
 	return c, nil
 }
 
-// Open authenticates (a JWT or Kubernetes login when AuthMethod is set;
-// else a token file, AppRole role id + secret id file, VAULT_TOKEN or
-// ~/.vault-token) and
-// keeps the token renewed while the run lasts.
+// Open authenticates (see [AuthToken] for the methods and their order),
+// keeps the token renewed while the run lasts and logs in again before its
+// max TTL runs out. A plain http:// address to another host than loopback
+// is refused (ErrPlainHTTP) unless cfg.AllowHTTP.
 func Open(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.Warehouse == "" {
 		return nil, errors.New("vault: no warehouse name")
+	}
+	if err := CheckAddress(cfg.Address, cfg.AllowHTTP); err != nil {
+		return nil, err
 	}
 	c, err := NewClient(cfg)
 	if err != nil {
 		return nil, err
 	}
 	p := &Provider{c: c, cfg: cfg, cache: map[string]keys.Secret{}}
-	var login *api.Secret
-	switch {
-	case cfg.AuthMethod != "":
-		if login, err = jwtLogin(ctx, c, cfg); err != nil {
-			return nil, err
-		}
-		c.SetToken(login.Auth.ClientToken)
-	case cfg.TokenFile != "":
-		tok, err := readFile(cfg.TokenFile)
-		if err != nil {
-			return nil, fmt.Errorf("vault token file: %w", err)
-		}
-		c.SetToken(tok)
-	case cfg.RoleID != "" && cfg.SecretIDFile != "":
-		if login, err = approleLogin(ctx, c, cfg); err != nil {
-			return nil, err
-		}
-		c.SetToken(login.Auth.ClientToken)
-	case cfg.Token != "":
-		c.SetToken(cfg.Token) // VAULT_TOKEN
-	case cfg.TokenHelperFile != "" && fileExists(cfg.TokenHelperFile):
-		tok, err := readFile(cfg.TokenHelperFile) // ~/.vault-token, as `vault login` leaves it
-		if err != nil {
-			return nil, fmt.Errorf("vault token helper file: %w", err)
-		}
-		c.SetToken(tok)
-	default:
-		return nil, errors.New("vault: no credentials: set HDW_VAULT_TOKEN_FILE, or HDW_VAULT_ROLE_ID and HDW_VAULT_SECRET_ID_FILE, or VAULT_TOKEN, or run vault login (~/.vault-token)")
+	s, err := login(ctx, c, cfg)
+	if err != nil {
+		return nil, err
 	}
-	if login != nil {
-		p.watch(login)
+	if s != nil {
+		rctx, cancel := context.WithCancel(context.Background())
+		p.stop = cancel
+		go p.keepAlive(rctx, s)
 	}
 	return p, nil
-}
-
-func approleLogin(ctx context.Context, c *api.Client, cfg Config) (*api.Secret, error) {
-	sid, err := readFile(cfg.SecretIDFile)
-	if err != nil {
-		return nil, fmt.Errorf("vault secret id file: %w", err)
-	}
-	login, err := c.Logical().WriteWithContext(ctx, "auth/approle/login", map[string]any{"role_id": cfg.RoleID, "secret_id": sid})
-	if err != nil {
-		return nil, mapErr(err, "approle login")
-	}
-	if login == nil || login.Auth == nil {
-		return nil, keys.ErrBadCredentials
-	}
-	return login, nil
-}
-
-// watch renews the login's token while the run lasts; when renewal stops
-// (the token reached its max TTL during a long ingest, or a renewal
-// failed) it logs in again ([Provider.Relogin]) instead of letting the
-// next call fail.
-func (p *Provider) watch(login *api.Secret) {
-	if !login.Auth.Renewable {
-		return
-	}
-	w, err := p.c.NewLifetimeWatcher(&api.LifetimeWatcherInput{Secret: login})
-	if err != nil {
-		return
-	}
-	rctx, cancel := context.WithCancel(context.Background())
-	p.mu.Lock()
-	if p.stop != nil {
-		p.stop()
-	}
-	p.stop = cancel
-	p.mu.Unlock()
-	go w.Start()
-	go func() {
-		defer w.Stop()
-		select {
-		case <-w.DoneCh():
-			if err := p.Relogin(rctx); err != nil && rctx.Err() == nil {
-				p.mu.Lock()
-				p.renewEr = err
-				p.mu.Unlock()
-			}
-		case <-rctx.Done():
-		}
-	}()
-}
-
-// Relogin logs in again with the configured AppRole or JWT credentials,
-// swaps the client's token and restarts its renewal. A provider opened
-// with a fixed token (token file, VAULT_TOKEN) cannot log in again: it
-// returns an error wrapping keys.ErrUnavailable.
-func (p *Provider) Relogin(ctx context.Context) error {
-	var login *api.Secret
-	var err error
-	switch {
-	case p.cfg.AuthMethod != "":
-		login, err = jwtLogin(ctx, p.c, p.cfg)
-	case p.cfg.TokenFile == "" && p.cfg.RoleID != "" && p.cfg.SecretIDFile != "":
-		login, err = approleLogin(ctx, p.c, p.cfg)
-	default:
-		return fmt.Errorf("vault: the token cannot be renewed any more and no login method is configured: %w", keys.ErrUnavailable)
-	}
-	if err != nil {
-		return err
-	}
-	p.c.SetToken(login.Auth.ClientToken)
-	p.mu.Lock()
-	p.renewEr = nil
-	p.mu.Unlock()
-	p.watch(login)
-	return nil
-}
-
-// ServiceAccountToken is where Kubernetes mounts a pod's service-account token.
-const ServiceAccountToken = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-
-// jwtLogin logs in with a JWT (auth method jwt or kubernetes) at a
-// configurable mount path.
-func jwtLogin(ctx context.Context, c *api.Client, cfg Config) (*api.Secret, error) {
-	if cfg.AuthMethod != "jwt" && cfg.AuthMethod != "kubernetes" {
-		return nil, fmt.Errorf("vault: unknown auth method %q (jwt or kubernetes)", cfg.AuthMethod)
-	}
-	if cfg.AuthRole == "" {
-		return nil, errors.New("vault: HDW_VAULT_AUTH_ROLE is required with HDW_VAULT_AUTH")
-	}
-	mount, file := cfg.AuthMount, cfg.JWTFile
-	if mount == "" {
-		mount = cfg.AuthMethod
-	}
-	if file == "" && cfg.AuthMethod == "kubernetes" {
-		file = ServiceAccountToken
-	}
-	if file == "" {
-		return nil, errors.New("vault: HDW_VAULT_JWT_FILE is required with HDW_VAULT_AUTH=jwt")
-	}
-	jwt, err := readFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("vault jwt file: %w", err)
-	}
-	login, err := c.Logical().WriteWithContext(ctx, "auth/"+strings.Trim(mount, "/")+"/login", map[string]any{"role": cfg.AuthRole, "jwt": jwt})
-	if err != nil {
-		var re *api.ResponseError
-		if errors.As(err, &re) && (re.StatusCode == 400 || re.StatusCode == 403) {
-			return nil, fmt.Errorf("vault %s login: %w", cfg.AuthMethod, keys.ErrBadCredentials)
-		}
-		return nil, mapErr(err, cfg.AuthMethod+" login")
-	}
-	if login == nil || login.Auth == nil {
-		return nil, keys.ErrBadCredentials
-	}
-	return login, nil
 }
 
 // mapErr maps Vault errors to the keys sentinels; it never includes secrets.
