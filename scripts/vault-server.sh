@@ -54,6 +54,7 @@ start() {
   cat > "$dir/env" <<ENV
 export HDW_VAULT_ADDR=http://127.0.0.1:$port
 export HDW_VAULT_ROOT_TOKEN_FILE=$dir/root-token
+export HDW_VAULT_BIN=$BIN
 ENV
   for _ in $(seq 1 100); do
     if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
