@@ -138,7 +138,7 @@ var testOnlyAuthSleep func(ctx context.Context, d time.Duration)
 // gate is the SRS-089 gate of the warehouse: audit.lockout_threshold
 // (default 5), delays doubling from one second up to 30 s.
 func (g *globals) gate(s objstore.Store) audit.Gate {
-	return audit.Gate{St: s, Threshold: st.cfg.Audit.LockoutThreshold, Sleep: testOnlyAuthSleep}
+	return audit.Gate{St: s, Threshold: lockoutThreshold(context.Background(), s), Sleep: testOnlyAuthSleep}
 }
 
 // auditRefused records a command refused by the profile check (SEC-DAY-1):
