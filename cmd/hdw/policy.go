@@ -323,3 +323,12 @@ func lockoutThreshold(ctx context.Context, s objstore.Store) int {
 	}
 	return t
 }
+
+// policyAuditMonths is the sealed policy's audit retention in months (the
+// built-in default when none verifies), read without any key.
+func policyAuditMonths(ctx context.Context, s objstore.Store) int {
+	if _, _, latest, err := readPolicyChain(ctx, s); err == nil && latest != nil {
+		return latest.Policy.Retention.AuditMonths
+	}
+	return policy.Default().Retention.AuditMonths
+}
