@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"maps"
 	"strings"
 
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
@@ -51,6 +51,7 @@ func (d *deks) wipe() {
 type table struct {
 	batch, store, key string
 	cols              []string
+	schema            *tables.Schema // as stored: a rewrite keeps the types (issue 17)
 	rows              []map[string]string
 	exists            bool
 }
@@ -67,14 +68,14 @@ func readTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch, sto
 	if err != nil {
 		return nil, err
 	}
-	cols, err := warehouse.ReadEncryptedTable(ctx, wh.St, key, dek, func(r map[string]string) error {
-		t.rows = append(t.rows, maps.Clone(r))
+	s, err := tables.ScanObject(ctx, wh.St, key, dek, tables.Query{}, func(r *tables.Row) error {
+		t.rows = append(t.rows, r.Map(nil))
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", key, err)
 	}
-	t.cols, t.exists = cols, true
+	t.schema, t.cols, t.exists = s, s.Columns(), true
 	return t, nil
 }
 
@@ -84,33 +85,33 @@ func readTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch, sto
 type amends map[string]*warehouse.ObjectRef
 
 // writeTable re-encrypts a table under its batch data key (the envelope
-// draws a fresh salt per file, so the file key is new) and records its new
-// plaintext hash in am.
+// draws a fresh salt per file, so the file key is new), with the schema it
+// was read with, through package tables (published atomically over the
+// old table), and records its new plaintext hash in am.
 func writeTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, t *table, am amends) error {
 	dek, err := d.get(ctx, t.batch, t.store)
 	if err != nil {
 		return err
 	}
-	w, err := warehouse.CreateEncrypted(ctx, wh.St, t.key, dek)
+	s := t.schema
+	if s == nil {
+		s = tables.Strings(t.cols)
+	}
+	w, err := tables.Create(ctx, wh.St, t.key, dek, tables.Envelope, s)
 	if err != nil {
 		return err
 	}
-	h := &hashCount{w: w, h: sha256.New()}
-	tw := warehouse.NewTableWriter(h, t.cols)
 	for _, r := range t.rows {
-		if err := tw.WriteMap(r); err != nil {
-			objstore.Abort(w)
+		if err := w.AppendMap(r); err != nil {
+			w.Abort()
 			return err
 		}
 	}
-	if err := tw.Close(); err != nil {
-		objstore.Abort(w)
+	o, err := w.Close()
+	if err != nil {
 		return err
 	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	am[t.key] = &warehouse.ObjectRef{Key: t.key, Store: t.store, SHA256: hex.EncodeToString(h.h.Sum(nil)), Size: h.n}
+	am[t.key] = &warehouse.ObjectRef{Key: t.key, Store: t.store, SHA256: o.SHA256, Size: o.Size}
 	return nil
 }
 
@@ -185,7 +186,7 @@ func current(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch string
 		if err != nil {
 			return nil, err
 		}
-		data, err := warehouse.ReadEncryptedAll(ctx, wh.St, o.Key, dek, warehouse.MaxTableBytes)
+		data, err := tables.ReadObject(ctx, wh.St, o.Key, dek)
 		if err != nil {
 			return nil, err
 		}

@@ -29,6 +29,20 @@
 //     folder renames a complete temporary file; S3 replaces on a completed
 //     PUT), so a crash leaves the old table or the new one, never a mix.
 //
+// # The export gate's counts
+//
+// The gate reads its source table with [RecordsObject] (or [Records] on a
+// file) projected on the person column, the quasi-identifiers and the
+// sensitive columns, feeds every batch to a [Counter] whose [KeySpec]s
+// carry the generalizations (an age band: Int: func(y int64) int64 {
+// return (year - y) / 20 }; a region: Prefix: 1), then calls
+// [Counter.Result] with k: classes below k (in distinct persons) and the
+// distinct sensitive values per class (l) come out class by class, in
+// bounded memory (sorted runs spill past the budget). Suppression is a
+// second pass: [Counter.ClassOf] on each batch gives every row's class id,
+// to drop the rows of the classes the first pass found too small.
+// bench/cmd/kanon -count is the reference use (make bench-export).
+//
 // # Encryption
 //
 // Two modes, chosen per store ([Mode]):

@@ -37,6 +37,8 @@ type Query struct {
 	Key keys.Secret
 	// BatchRows is the rows per record batch (default 8,192).
 	BatchRows int
+	// Parallel decodes the projected columns concurrently.
+	Parallel bool
 }
 
 // Row is one row of a scan; it is valid only during the callback.
@@ -44,6 +46,15 @@ type Row struct {
 	rec arrow.Record
 	i   int
 	col map[string]int
+}
+
+// Columns returns the row's columns, in the file's (projected) order.
+func (r *Row) Columns() []string {
+	out := make([]string, 0, len(r.col))
+	for _, f := range r.rec.Schema().Fields() {
+		out = append(out, f.Name)
+	}
+	return out
 }
 
 // Null reports whether the column is null (or absent).
@@ -147,7 +158,7 @@ func format(a arrow.Array, i int) string {
 }
 
 // open opens a Parquet file for reading, with its modular encryption key.
-func open(src Source, key keys.Secret, batch int) (fr *pqarrow.FileReader, err error) {
+func open(src Source, key keys.Secret, batch int, parallel ...bool) (fr *pqarrow.FileReader, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			fr, err = nil, fmt.Errorf("%w: %v", ErrTable, p)
@@ -163,10 +174,27 @@ func open(src Source, key keys.Secret, batch int) (fr *pqarrow.FileReader, err e
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTable, err)
 	}
+	// pqarrow reads columns in goroutines, where a panic on a malformed
+	// footer cannot be recovered: walk the footer here first (issue 17
+	// fuzzing found a row group with missing column chunks).
+	md := pf.MetaData()
+	for i := range len(md.RowGroups) {
+		rg := md.RowGroup(i)
+		if rg.NumColumns() != md.Schema.NumColumns() {
+			pf.Close()
+			return nil, fmt.Errorf("%w: row group %d has %d columns, the schema %d", ErrTable, i, rg.NumColumns(), md.Schema.NumColumns())
+		}
+		for j := range rg.NumColumns() {
+			if _, err := rg.ColumnChunk(j); err != nil {
+				pf.Close()
+				return nil, fmt.Errorf("%w: %v", ErrTable, err)
+			}
+		}
+	}
 	if batch <= 0 {
 		batch = 8192
 	}
-	fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batch)}, memory.DefaultAllocator)
+	fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batch), Parallel: len(parallel) > 0 && parallel[0]}, memory.DefaultAllocator)
 	if err != nil {
 		pf.Close()
 		return nil, fmt.Errorf("%w: %v", ErrTable, err)
@@ -202,7 +230,7 @@ func SchemaOf(src Source, key keys.Secret) (*Schema, error) {
 // batches (use [Scan] for nulls in their place). A record is valid only
 // during fn.
 func Records(ctx context.Context, src Source, q Query, fn func(arrow.Record) error) (s *Schema, err error) {
-	fr, err := open(src, q.Key, q.BatchRows)
+	fr, err := open(src, q.Key, q.BatchRows, q.Parallel)
 	if err != nil {
 		return nil, err
 	}

@@ -60,7 +60,12 @@ type Field struct {
 type Schema struct {
 	fields []Field
 	idx    map[string]int
+	typed  bool // read from a file written by this package
 }
+
+// Typed reports whether a schema read from a file was written by this
+// package (issue 17), not in the all-string layout written before.
+func (s *Schema) Typed() bool { return s.typed }
 
 // NewSchema returns a schema of fields in the given order; a repeated
 // name is an error.
@@ -212,5 +217,6 @@ func fromArrow(as *arrow.Schema, types string) *Schema {
 		fs = append(fs, Field{Name: f.Name, Type: t})
 	}
 	s, _ := NewSchema(fs...)
+	s.typed = types != ""
 	return s
 }

@@ -7,12 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parquet-go/parquet-go"
-
 	"hdw/configs"
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/tables"
+	"hdw/tables/tablestest"
 )
 
 func dict(t *testing.T, extra string) *configs.Dictionary {
@@ -68,7 +67,7 @@ var cols = []string{"pseudonym", "visit_date", "weight_kg", "modality", "notes",
 
 var rows = [][]string{
 	{"P1", "2024-03-02", "71.5", "CT", "a note", "1957", "F", "1024"},
-	{"P2", "1899-12-31", "", "MR", "", "1850", "M", ""},   // a date before 1900, nulls, an empty string
+	{"P2", "1899-12-31", "", "MR", "", "1850", "M", ""},     // a date before 1900, nulls, an empty string
 	{"P3", "0001-01-01", "0.1", "", "é ü 🙂", "-5", "", "0"}, // extreme date, unicode
 	{"P4", "", "1e3", "CT", "", "", "U", "9223372036854775807"},
 }
@@ -210,31 +209,14 @@ func TestIssue17_LegacyAllStringTableReads(t *testing.T) {
 	})
 }
 
-// LegacyTable writes a table as hdw did before issue 17 (warehouse's
-// parquet-go TableWriter): optional UTF-8 columns, "" as null.
+// LegacyTable writes a table as hdw did before issue 17.
 func LegacyTable(t testing.TB, cols []string, rows [][]string) []byte {
 	t.Helper()
-	g := parquet.Group{}
-	for _, c := range cols {
-		g[c] = parquet.Optional(parquet.String())
-	}
-	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[map[string]any](&buf, parquet.NewSchema("hdw", g))
-	for _, r := range rows {
-		m := map[string]any{}
-		for i, c := range cols {
-			if r[i] != "" {
-				m[c] = r[i]
-			}
-		}
-		if _, err := w.Write([]map[string]any{m}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
+	b, err := tablestest.Legacy(cols, rows)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	return b
 }
 
 // SEC-LOG-4..6, issue 17: stored tables in both modes round-trip with their

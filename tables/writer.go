@@ -41,6 +41,14 @@ const (
 	groupBytes = 1 << 20
 )
 
+// FooterKeyMetadata is the footer key metadata of a modular-encrypted
+// table: the key material format of Parquet's key tools (what pyarrow's
+// CryptoFactory parses) naming the master key "hdw-workspace", with no
+// wrapped key in it: the reader's KMS client answers with the workspace
+// data key itself (README, researcher section). DuckDB ignores it.
+const FooterKeyMetadata = `{"keyMaterialType":"PKMT1","internalStorage":true,"isFooterKey":true,` +
+	`"kmsInstanceID":"DEFAULT","kmsInstanceURL":"DEFAULT","masterKeyID":"hdw-workspace","wrappedDEK":"","doubleWrapping":false}`
+
 // WriterOptions tunes a [Writer].
 type WriterOptions struct {
 	// Key, when set, encrypts the file with Parquet modular encryption:
@@ -53,14 +61,14 @@ type WriterOptions struct {
 // Writer appends rows to a Parquet table. Memory is bounded by one row
 // group. Close writes the footer; it does not close the underlying writer.
 type Writer struct {
-	s       *Schema
-	fw      *pqarrow.FileWriter
-	rb      *array.RecordBuilder
-	rows    int64
-	pending int
+	s        *Schema
+	fw       *pqarrow.FileWriter
+	rb       *array.RecordBuilder
+	rows     int64
+	pending  int
 	buffered int
-	max     int
-	vals    []string
+	max      int
+	vals     []string
 }
 
 func writerProps(opt WriterOptions) []parquet.WriterProperty {
@@ -73,10 +81,16 @@ func writerProps(opt WriterOptions) []parquet.WriterProperty {
 	}
 	if opt.Key.Len() > 0 {
 		p = append(p, parquet.WithEncryptionProperties(parquet.NewFileEncryptionProperties(string(opt.Key.Bytes()),
-			parquet.WithAlg(parquet.AesGcm))))
+			parquet.WithAlg(parquet.AesGcm), parquet.WithFooterKeyMetadata(FooterKeyMetadata))))
 	}
 	return p
 }
+
+// writeOnly hides Close: pqarrow closes a sink that is an io.Closer, and
+// the caller owns w (an encrypting writer publishes on its own Close).
+type writeOnly struct{ w io.Writer }
+
+func (o writeOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
 
 // NewWriter returns a writer of s to w.
 func NewWriter(w io.Writer, s *Schema, opt WriterOptions) (*Writer, error) {
@@ -91,7 +105,7 @@ func NewWriter(w io.Writer, s *Schema, opt WriterOptions) (*Writer, error) {
 	// The Arrow schema is not stored (pqarrow v17 cannot read a
 	// dictionary column back across row groups); the column types are
 	// kept in hdw's own footer entry instead.
-	fw, err := pqarrow.NewFileWriter(as, w, parquet.NewWriterProperties(props...), pqarrow.DefaultWriterProps())
+	fw, err := pqarrow.NewFileWriter(as, writeOnly{w}, parquet.NewWriterProperties(props...), pqarrow.DefaultWriterProps())
 	if err != nil {
 		return nil, fmt.Errorf("tables: new writer: %w", err)
 	}

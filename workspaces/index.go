@@ -14,13 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"sort"
 
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/pseudo"
 	"hdw/rights"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
@@ -98,7 +98,7 @@ func (x *Index) open(ctx context.Context, project string) (*ws, error) {
 
 type tbl struct {
 	name string
-	cols []string
+	cols *tables.Schema
 	rows []map[string]string
 	ok   bool
 }
@@ -109,8 +109,8 @@ func (x *Index) read(ctx context.Context, w *ws, name string) (*tbl, error) {
 	if _, err := x.wh.St.Stat(ctx, key); errors.Is(err, objstore.ErrNotExist) {
 		return t, nil
 	}
-	cols, err := warehouse.ReadEncryptedTable(ctx, x.wh.St, key, w.dek, func(r map[string]string) error {
-		t.rows = append(t.rows, maps.Clone(r))
+	cols, err := tables.ScanObject(ctx, x.wh.St, key, w.dek, tables.Query{}, func(r *tables.Row) error {
+		t.rows = append(t.rows, r.Map(nil))
 		return nil
 	})
 	if err != nil {

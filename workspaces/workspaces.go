@@ -1,6 +1,7 @@
 package workspaces
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -22,6 +23,7 @@ import (
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/pseudo"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
@@ -248,12 +250,8 @@ func RefreshExcluding(ctx context.Context, wh *warehouse.Warehouse, k Keys, proj
 	// cannot be read stops the refresh rather than dropping them.
 	read := func(name string, optional bool) ([]map[string]string, error) {
 		var rows []map[string]string
-		_, err := warehouse.ReadEncryptedTable(ctx, wh.St, prefix(project)+name, wdek, func(m map[string]string) error {
-			c := make(map[string]string, len(m))
-			for k, v := range m {
-				c[k] = v
-			}
-			rows = append(rows, c)
+		_, err := tables.ScanObject(ctx, wh.St, prefix(project)+name, wdek, tables.Query{}, func(r *tables.Row) error {
+			rows = append(rows, r.Map(nil))
 			return nil
 		})
 		if err != nil && !(optional && errors.Is(err, objstore.ErrNotExist)) {
@@ -290,7 +288,7 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 		return err
 	}
 	var healthCols, geneticCols []string
-	for _, c := range d.Columns {
+	for _, c := range dictOrder(dict, d.Columns) {
 		if col, _ := dict.Lookup(c); col.Category == configs.CatGenetic {
 			geneticCols = append(geneticCols, c)
 		} else {
@@ -301,18 +299,15 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 	patients := map[string]bool{}
 	// Records stream into the (encrypted) table; the plaintext hash goes to
 	// the manifest. Rows already in the workspace (refresh) come first.
-	rw, err := warehouse.CreateEncrypted(ctx, wh.St, prefix(d.Project)+"records.parquet", wdek)
+	tw, err := tables.Create(ctx, wh.St, prefix(d.Project)+"records.parquet", wdek, tables.Modular, tables.FromDictionary(dict, recCols))
 	if err != nil {
 		return err
 	}
-	defer objstore.Abort(rw) // no-op once published
-	rh := sha256.New()
-	tw := warehouse.NewTableWriter(io.MultiWriter(rw, rh), recCols)
+	defer tw.Abort() // no-op once published
 	nrows := 0
 	for _, r := range recs {
 		patients[r["pseudonym"]] = true
-		if err := tw.WriteMap(r); err != nil {
-			objstore.Abort(rw)
+		if err := tw.AppendMap(r); err != nil {
 			return err
 		}
 		nrows++
@@ -338,7 +333,9 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 			if !strings.HasPrefix(o.Key, "health/records/") {
 				continue
 			}
-			_, err := warehouse.ReadEncryptedTable(ctx, wh.St, o.Key, hdek, func(row map[string]string) error {
+			row := map[string]string{}
+			_, err := tables.ScanObject(ctx, wh.St, o.Key, hdek, tables.Query{}, func(r *tables.Row) error {
+				r.Map(row)
 				if (where != nil && !where.Match(row)) || exclude[row["pseudonym"]] {
 					return nil
 				}
@@ -358,7 +355,7 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 					d.Images++
 					d.Bytes += n
 				}
-				if err := tw.WriteMap(rec); err != nil {
+				if err := tw.AppendMap(rec); err != nil {
 					return err
 				}
 				nrows++
@@ -381,7 +378,9 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 				if !strings.HasPrefix(o.Key, "genetic/") {
 					continue
 				}
-				_, err := warehouse.ReadEncryptedTable(ctx, wh.St, o.Key, gdek, func(row map[string]string) error {
+				row := map[string]string{}
+				_, err := tables.ScanObject(ctx, wh.St, o.Key, gdek, tables.Query{}, func(r *tables.Row) error {
+					r.Map(row)
 					if wp, ok := selected[row["record_id"]]; ok {
 						g := map[string]string{"pseudonym": wp}
 						for _, col := range geneticCols {
@@ -400,16 +399,13 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 		}
 		d.Batches = append(d.Batches, c.Batch)
 	}
-	if err := tw.Close(); err != nil {
-		objstore.Abort(rw)
+	obj, err := tw.Close()
+	if err != nil {
 		return err
 	}
-	if err := rw.Close(); err != nil {
-		return err
-	}
-	man.Files["records.parquet"] = hex.EncodeToString(rh.Sum(nil))
+	man.Files["records.parquet"] = obj.SHA256
 	if len(geneticCols) > 0 {
-		sum, err := writeTable(ctx, wh.St, prefix(d.Project)+"genetic.parquet", wdek, append([]string{"pseudonym"}, geneticCols...), gens)
+		sum, err := writeTable(ctx, wh.St, prefix(d.Project)+"genetic.parquet", wdek, tables.FromDictionary(dict, append([]string{"pseudonym"}, geneticCols...)), gens)
 		if err != nil {
 			return err
 		}
@@ -420,29 +416,48 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 	return objstore.WriteJSON(ctx, wh.St, prefix(d.Project)+"manifest.json", man)
 }
 
-// writeTable streams rows into an encrypted table at key and returns the
-// SHA-256 of its plaintext (for the manifest).
-func writeTable(ctx context.Context, st objstore.Store, key string, dek keys.Secret, cols []string, rows []map[string]string) (string, error) {
-	out, err := warehouse.CreateEncrypted(ctx, st, key, dek)
+// writeTable writes rows as a workspace table at key, with Parquet modular
+// encryption under the workspace data key (DuckDB and pyarrow read it with
+// that key, README), and returns the SHA-256 of the stored file (for the
+// manifest).
+func writeTable(ctx context.Context, st objstore.Store, key string, dek keys.Secret, s *tables.Schema, rows []map[string]string) (string, error) {
+	w, err := tables.Create(ctx, st, key, dek, tables.Modular, s)
 	if err != nil {
 		return "", err
 	}
-	hc := &hashCount{w: out, h: sha256.New()}
-	tw := warehouse.NewTableWriter(hc, cols)
 	for _, r := range rows {
-		if err := tw.WriteMap(r); err != nil {
-			objstore.Abort(out)
+		if err := w.AppendMap(r); err != nil {
+			w.Abort()
 			return "", err
 		}
 	}
-	if err := tw.Close(); err != nil {
-		objstore.Abort(out)
+	obj, err := w.Close()
+	if err != nil {
 		return "", err
 	}
-	if err := out.Close(); err != nil {
-		return "", err
+	return obj.SHA256, nil
+}
+
+// dictOrder returns cols in data dictionary order (issue 17), unknown
+// names last in their given order.
+func dictOrder(d *configs.Dictionary, cols []string) []string {
+	rank := map[string]int{}
+	for i, c := range d.Columns {
+		rank[c.Name] = i
 	}
-	return hex.EncodeToString(hc.h.Sum(nil)), nil
+	out := append([]string(nil), cols...)
+	sort.SliceStable(out, func(i, j int) bool {
+		ri, ok := rank[out[i]]
+		if !ok {
+			ri = len(d.Columns)
+		}
+		rj, ok := rank[out[j]]
+		if !ok {
+			rj = len(d.Columns)
+		}
+		return ri < rj
+	})
+	return out
 }
 
 // hashCount hashes what it writes.
@@ -530,6 +545,12 @@ func Pull(ctx context.Context, wh *warehouse.Warehouse, project, dir string, now
 		if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
 			return d, err
 		}
+		if isTable(name) {
+			if err := pullTable(ctx, wh.St, prefix(project)+name, dek, sum, out); err != nil {
+				return d, fmt.Errorf("workspace file %s: %w", name, err)
+			}
+			continue
+		}
 		r, err := warehouse.OpenEncrypted(ctx, wh.St, prefix(project)+name, dek)
 		if err != nil {
 			return d, err
@@ -551,6 +572,49 @@ func Pull(ctx context.Context, wh *warehouse.Warehouse, project, dir string, now
 		}
 	}
 	return d, nil
+}
+
+// isTable reports whether a workspace file is a table (not an image).
+func isTable(name string) bool {
+	return !strings.Contains(name, "/") && strings.HasSuffix(name, ".parquet")
+}
+
+// pullTable checks a stored workspace table against its manifest hash (of
+// the stored Parquet file) and writes it decrypted, typed as stored, to
+// out. A workspace built before issue 17 (all-string table in the
+// envelope) is written as it was.
+func pullTable(ctx context.Context, st objstore.Store, key string, dek keys.Secret, sum, out string) error {
+	data, err := tables.ReadObject(ctx, st, key, dek)
+	if err != nil {
+		return err
+	}
+	if h := sha256.Sum256(data); hex.EncodeToString(h[:]) != sum {
+		return errors.New("does not match the signed manifest")
+	}
+	f, err := os.OpenFile(out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if !tables.IsModular(data) {
+		_, err = f.Write(data)
+		return errors.Join(err, f.Close())
+	}
+	q := tables.Query{Key: dek}
+	s, err := tables.SchemaOf(bytes.NewReader(data), dek)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	w, err := tables.NewWriter(f, s, tables.WriterOptions{})
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := tables.ScanBytes(ctx, data, q, w.AppendRow); err != nil {
+		f.Close()
+		return err
+	}
+	return errors.Join(w.Close(), f.Close())
 }
 
 // Verify recomputes every file hash and the manifest MAC (curator).
@@ -583,6 +647,15 @@ func Verify(ctx context.Context, wh *warehouse.Warehouse, k Keys, project string
 	}
 	sort.Strings(names)
 	for _, n := range names {
+		if isTable(n) {
+			data, err := tables.ReadObject(ctx, wh.St, prefix(project)+n, dek)
+			if err != nil {
+				problems = append(problems, n+": missing or unreadable")
+			} else if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != man.Files[n] {
+				problems = append(problems, n+": changed")
+			}
+			continue
+		}
 		r, err := warehouse.OpenEncrypted(ctx, wh.St, prefix(project)+n, dek)
 		if err != nil {
 			problems = append(problems, n+": missing or unreadable")

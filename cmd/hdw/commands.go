@@ -22,5 +22,6 @@ func commands(g *globals) []*cobra.Command {
 		newPolicyCmd(g),
 		newWorkspaceCmd(g),
 		newIndicatorsCmd(g),
+		newMigrateCmd(g),
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"hdw/keys/local"
 	"hdw/objstore"
 	"hdw/policy"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
@@ -1004,9 +1005,12 @@ func (h *healthSource) Rows(ctx context.Context, fn func(map[string]string) erro
 	return nil
 }
 
-// wsSource reads one table of a workspace (decrypted with ws:<project>).
+// wsSource reads one table of a workspace (Parquet modular encryption
+// under ws:<project>'s data key, or the envelope of a workspace built
+// before issue 17), through package tables.
 type wsSource struct {
 	data []byte
+	key  keys.Secret // the workspace data key when the table uses modular encryption
 	cols []string
 }
 
@@ -1015,22 +1019,30 @@ func workspaceSource(ctx context.Context, wh *warehouse.Warehouse, project, tabl
 	if err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", project, err)
 	}
-	defer dek.Wipe()
-	data, err := warehouse.ReadEncryptedAll(ctx, wh.St, "workspaces/"+project+"/"+table+".parquet", dek, warehouse.MaxTableBytes)
+	data, err := tables.ReadObject(ctx, wh.St, "workspaces/"+project+"/"+table+".parquet", dek)
 	if err != nil {
+		dek.Wipe()
 		return nil, fmt.Errorf("workspace %s table %s: %w", project, table, err)
 	}
-	cols, err := warehouse.ReadTable(data, func(map[string]string) error { return errStop })
-	if err != nil && !errors.Is(err, errStop) {
+	src := &wsSource{data: data}
+	if tables.IsModular(data) {
+		src.key = dek
+	} else {
+		dek.Wipe()
+	}
+	s, err := tables.SchemaOf(bytes.NewReader(data), src.key)
+	if err != nil {
 		return nil, err
 	}
-	return &wsSource{data: data, cols: cols}, nil
+	src.cols = s.Columns()
+	return src, nil
 }
 
 var errStop = errors.New("stop")
 
 func (w *wsSource) Columns() []string { return w.cols }
 func (w *wsSource) Rows(ctx context.Context, fn func(map[string]string) error) error {
-	_, err := warehouse.ReadTable(w.data, fn)
+	m := map[string]string{}
+	_, err := tables.ScanBytes(ctx, w.data, tables.Query{Key: w.key}, func(r *tables.Row) error { return fn(r.Map(m)) })
 	return err
 }

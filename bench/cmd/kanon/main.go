@@ -1,6 +1,9 @@
-// Command kanon measures the export gate at scale (issue 6): -gen N writes
-// an N-row table with 8 quasi-identifiers to a Parquet file; -check runs
-// export.Check over it, streaming, and prints rows/s and the peak RSS.
+// Command kanon measures the export gate at scale (issues 6 and 17): -gen N
+// writes an N-row typed table (package tables: INT64 years and bands,
+// dictionary-encoded codes) with 8 quasi-identifiers to a Parquet file;
+// -count runs the out-of-core grouped counter (tables.Counter: k in
+// persons and l over the diagnosis) over it; -check runs export.Check
+// (the gate over the string view). Each prints the time and the peak RSS.
 package main
 
 import (
@@ -10,56 +13,85 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/apache/arrow/go/v17/arrow"
+
 	"hdw/export"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
 var qis = []string{"birth_year", "sex_code", "department", "visit_year", "modality", "body_site", "weight_band", "height_band"}
 
+func schema() *tables.Schema {
+	s, _ := tables.NewSchema(tables.Field{Name: "pseudonym"}, tables.Field{Name: "diagnosis", Type: tables.Enum},
+		tables.Field{Name: "birth_year", Type: tables.Int}, tables.Field{Name: "sex_code", Type: tables.Enum},
+		tables.Field{Name: "department"}, tables.Field{Name: "visit_year", Type: tables.Int},
+		tables.Field{Name: "modality", Type: tables.Enum}, tables.Field{Name: "body_site", Type: tables.Enum},
+		tables.Field{Name: "weight_band", Type: tables.Int}, tables.Field{Name: "height_band", Type: tables.Int})
+	return s
+}
+
 func main() {
 	file := flag.String("file", "kanon.parquet", "Parquet file")
 	gen := flag.Int("gen", 0, "generate N rows")
-	check := flag.Bool("check", false, "run the checks")
+	check := flag.Bool("check", false, "run export.Check (the gate over the string view)")
+	count := flag.Bool("count", false, "run the typed out-of-core counter (tables.Counter)")
+	budget := flag.Int64("budget", 256, "the counter's memory budget in MiB (spills beyond)")
+	parallel := flag.Bool("parallel", true, "decode columns concurrently")
 	k := flag.Int("k", 5, "k")
 	limit := flag.Int64("memlimit", 768, "Go soft memory limit in MiB (0: none), as hdw's export command sets it")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile")
 	flag.Parse()
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			panic(err)
+		}
+		pprof.StartCPUProfile(pf)
+		defer pprof.StopCPUProfile()
+	}
 	if *limit > 0 {
 		debug.SetMemoryLimit(*limit << 20)
 	}
 	if *gen > 0 {
-		f, err := os.Create(*file)
+		generate(*file, *gen)
+	}
+	if *count {
+		f, err := os.Open(*file)
 		if err != nil {
 			panic(err)
 		}
-		cols := append([]string{"pseudonym", "diagnosis"}, qis...)
-		tw := warehouse.NewTableWriter(f, cols)
-		r := rand.New(rand.NewPCG(1, 2))
-		sites := []string{"chest", "knee", "head", "abdomen"}
-		mods := []string{"CT", "MR", "US", "CR"}
-		vals := make([]string, len(cols))
-		for i := 0; i < *gen; i++ {
-			vals[0] = strconv.Itoa(i / 2)
-			vals[1] = []string{"C50", "I10", "E11", "J45", "M17"}[r.IntN(5)]
-			vals[2] = strconv.Itoa(1930 + r.IntN(80))
-			vals[3] = []string{"M", "F"}[r.IntN(2)]
-			vals[4] = fmt.Sprintf("%02d", 1+r.IntN(95))
-			vals[5] = strconv.Itoa(2015 + r.IntN(10))
-			vals[6] = mods[r.IntN(4)]
-			vals[7] = sites[r.IntN(4)]
-			vals[8] = strconv.Itoa(40 + 10*r.IntN(6))
-			vals[9] = strconv.Itoa(150 + 10*r.IntN(5))
-			if err := tw.Write(vals); err != nil {
-				panic(err)
-			}
-		}
-		if err := tw.Close(); err != nil {
+		start := time.Now()
+		c, err := tables.NewCounter(tables.CounterOptions{Keys: []tables.KeySpec{
+			{Column: "birth_year", Int: func(y int64) int64 { return (2026 - y) / 20 }}, {Column: "sex_code"},
+			{Column: "department", Prefix: 1}, {Column: "visit_year"}, {Column: "modality"}, {Column: "body_site"},
+			{Column: "weight_band"}, {Column: "height_band"}}, Person: "pseudonym", Sensitive: []string{"diagnosis"}, Budget: *budget << 20})
+		if err != nil {
 			panic(err)
 		}
-		f.Close()
+		if _, err := tables.Records(context.Background(), f, tables.Query{Columns: append([]string{"pseudonym", "diagnosis"}, qis...),
+			BatchRows: 64 << 10, Parallel: *parallel}, func(rec arrow.Record) error { return c.Add(rec) }); err != nil {
+			panic(err)
+		}
+		var l2 int64
+		sum, err := c.Result(int64(*k), func(cl tables.Class) error {
+			if cl.Distinct[0] < 2 {
+				l2++
+			}
+			return nil
+		})
+		if err != nil {
+			panic(err)
+		}
+		c.Close()
+		sec := time.Since(start).Seconds()
+		fmt.Printf("rows=%d classes=%d smallest=%d below_k=%d below_l2=%d seconds=%.2f rows_per_s=%.0f peak_rss_mib=%d\n",
+			sum.Rows, sum.Classes, sum.Smallest, sum.BelowK, l2, sec, float64(sum.Rows)/sec, peakRSS()/1024)
 	}
 	if *check {
 		f, err := os.Open(*file)
@@ -80,6 +112,40 @@ func main() {
 		fmt.Printf("rows=%d classes=%d smallest=%d classes_below_k=%d pass=%v seconds=%.2f rows_per_s=%.0f peak_rss_mib=%d\n",
 			rep.Rows, rep.Classes, rep.SmallestClass, rep.ClassesBelowK, rep.Pass, sec, float64(rep.Rows)/sec, peakRSS()/1024)
 	}
+}
+
+func generate(file string, n int) {
+	f, err := os.Create(file)
+	if err != nil {
+		panic(err)
+	}
+	tw, err := tables.NewWriter(f, schema(), tables.WriterOptions{})
+	if err != nil {
+		panic(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	sites := []string{"chest", "knee", "head", "abdomen"}
+	mods := []string{"CT", "MR", "US", "CR"}
+	vals := make([]string, 10)
+	for i := 0; i < n; i++ {
+		vals[0] = strconv.Itoa(i / 2)
+		vals[1] = []string{"C50", "I10", "E11", "J45", "M17"}[r.IntN(5)]
+		vals[2] = strconv.Itoa(1930 + r.IntN(80))
+		vals[3] = []string{"M", "F"}[r.IntN(2)]
+		vals[4] = fmt.Sprintf("%02d", 1+r.IntN(95))
+		vals[5] = strconv.Itoa(2015 + r.IntN(10))
+		vals[6] = mods[r.IntN(4)]
+		vals[7] = sites[r.IntN(4)]
+		vals[8] = strconv.Itoa(40 + 10*r.IntN(6))
+		vals[9] = strconv.Itoa(150 + 10*r.IntN(5))
+		if err := tw.Append(vals); err != nil {
+			panic(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		panic(err)
+	}
+	f.Close()
 }
 
 type fileSource struct {
