@@ -210,19 +210,5 @@ func runOperatorRemove(ctx context.Context, g *globals, name string) error {
 	return nil
 }
 
-// exportDirectory adapts the keyring's operator directory to
-// export.Directory, for the export history signatures (issue 21 wiring:
-// session.exportSigner can return s.Signer() and
-// exportDirectory{k.Directory()} once every history entry is signed).
-type exportDirectory struct{ d keys.Directory }
-
-func (e exportDirectory) Operator(ctx context.Context, id string) (export.Operator, error) {
-	o, err := e.d.Operator(ctx, id)
-	if err != nil {
-		return export.Operator{}, err
-	}
-	return export.Operator{ID: o.ID, Role: string(o.Role), PublicKey: o.PublicKey}, nil
-}
-
 var _ export.Directory = exportDirectory{}
 var _ export.Signer = (*local.OperatorKey)(nil)

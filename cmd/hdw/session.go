@@ -12,7 +12,6 @@ import (
 	"hdw/keys"
 	"hdw/keys/local"
 	"hdw/objstore"
-	"hdw/policy"
 	"hdw/warehouse"
 )
 
@@ -141,14 +140,7 @@ var testOnlyAuthSleep func(ctx context.Context, d time.Duration)
 // (verified with its public seal, no key needed; default 5), which
 // audit.lockout_threshold in the config may only lower.
 func (g *globals) gate(ctx context.Context, s objstore.Store) audit.Gate {
-	t := policy.Default().LockoutThreshold
-	if _, _, latest, err := readPolicyChain(ctx, s); err == nil && latest != nil {
-		t = latest.Policy.LockoutThreshold
-	}
-	if c := st.cfg.Audit.LockoutThreshold; c > 0 && c < t {
-		t = c
-	}
-	return audit.Gate{St: s, Threshold: t, Sleep: testOnlyAuthSleep}
+	return audit.Gate{St: s, Threshold: lockoutThreshold(ctx, s), Sleep: testOnlyAuthSleep}
 }
 
 // auditRefused records a command refused by the profile check (SEC-DAY-1):
