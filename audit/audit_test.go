@@ -544,7 +544,7 @@ func TestSEC_DAY_3_Review(t *testing.T) {
 		l.Append(ctx, audit.Event{Command: "workspace pull", Action: "workspace.pull", Outcome: "ok"})
 	}
 	l.Close(ctx)
-	an, rep, err := audit.Review(ctx, st, testMAC, night.Add(-time.Hour), audit.ReviewRules{})
+	an, rep, err := audit.Review(ctx, st, testMAC, nil, night.Add(-time.Hour), audit.ReviewRules{})
 	if err != nil || !rep.OK {
 		t.Fatal(err, rep)
 	}
@@ -559,7 +559,7 @@ func TestSEC_DAY_3_Review(t *testing.T) {
 		}
 	}
 	os.Remove(partPath(dir, l.ID(), 1))
-	an, _, err = audit.Review(ctx, st, testMAC, night.Add(-time.Hour), audit.ReviewRules{})
+	an, _, err = audit.Review(ctx, st, testMAC, nil, night.Add(-time.Hour), audit.ReviewRules{})
 	if err != nil || an[0].Kind != audit.AnomalyTrail {
 		t.Fatalf("%v %+v", err, an)
 	}

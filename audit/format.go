@@ -10,8 +10,17 @@ import (
 	"time"
 )
 
-// FormatVersion is the version written in every segment header.
+// FormatVersion is the version written in the header of a segment whose
+// event payloads are in clear (trails written before SRS-091 encryption,
+// and sessions without an audit store key).
 const FormatVersion = 2
+
+// SealedVersion is the version of a segment whose event payloads are
+// encrypted (SRS-091): the header carries the session's wrapped data key,
+// each event line carries seq, time, prev, end (the session.close line)
+// and the AES-256-GCM sealed event; the hash chain and the MAC cover the
+// ciphertext, so verification needs no decryption key.
+const SealedVersion = 3
 
 // ErrFormat is wrapped by every *[FormatError].
 var ErrFormat = errors.New("audit: malformed segment")
@@ -38,6 +47,9 @@ type Header struct {
 	Head    int64  `json:"head"`    // number of the session's head (audit/heads/<n>)
 	Prev    string `json:"prev"`    // part 0: SHA-256 of the head object; part k: of part k-1
 	Written string `json:"written"` // when the part was written (TimeFormat)
+	// DEK is the session's payload data key wrapped by the audit store key
+	// (keys.AuditStore), base64; SealedVersion only.
+	DEK string `json:"dek,omitempty"`
 }
 
 // Record is one event line of a segment.
@@ -45,7 +57,36 @@ type Record struct {
 	Seq  int64  // per-session sequence, from 1, continuous across parts
 	Prev string // SHA-256 (hex) of the previous line
 	Line int    // 1-based line number in the segment
+	// Sealed is the encrypted event (nonce || AES-256-GCM) of a
+	// SealedVersion segment; Event then holds only Time until opened.
+	Sealed []byte
+	// End marks the session.close event of a SealedVersion segment.
+	End bool
+	// By and Sig are the operator's id and signature (SealedVersion).
+	By  string
+	Sig []byte
 	Event
+}
+
+// sealedLine is an event line of a SealedVersion segment.
+type sealedLine struct {
+	Seq    int64  `json:"seq"`
+	Time   string `json:"time"`
+	Prev   string `json:"prev"`
+	End    bool   `json:"end,omitempty"`
+	Sealed []byte `json:"sealed"`
+	// By and Sig: the acting operator's id and ed25519 signature of
+	// [eventSigMsg] (ENS OP.ACC.1), when the session has a signer.
+	By  string `json:"by,omitempty"`
+	Sig []byte `json:"sig,omitempty"`
+}
+
+// eventSigMsg is what an operator signs for one sealed event line: the
+// session, the sequence, the link to the previous line, the close mark and
+// the ciphertext, so that a signed event can be neither edited, moved nor
+// replayed elsewhere.
+func eventSigMsg(segment string, seq int64, prev string, end bool, sealed []byte) []byte {
+	return fmt.Appendf(nil, "hdw audit event v1\n%s\n%d\n%s\n%t\n%x\n", segment, seq, prev, end, sealed)
 }
 
 type eventLine struct {
@@ -106,9 +147,11 @@ func ParsePart(data []byte) (*Part, error) {
 		return p, &FormatError{Line: bytes.Count(data, []byte("\n")) + 1, Msg: "missing final newline"}
 	}
 	p.lines = bytes.Split(data[:len(data)-1], []byte("\n"))
-	if !canonical(p.lines[0], &p.Header) || p.Header.Segment == "" || p.Header.Version != FormatVersion || p.Header.Part < 0 {
+	if !canonical(p.lines[0], &p.Header) || p.Header.Segment == "" || p.Header.Part < 0 ||
+		!(p.Header.Version == FormatVersion && p.Header.DEK == "" || p.Header.Version == SealedVersion && p.Header.DEK != "") {
 		return p, &FormatError{Line: 1, Msg: "bad header"}
 	}
+	sealed := p.Header.Version == SealedVersion
 	last := len(p.lines) - 1
 	off := len(p.lines[0]) + 1
 	for i := 1; i <= last; i++ {
@@ -121,7 +164,13 @@ func ParsePart(data []byte) (*Part, error) {
 			}
 		}
 		var l eventLine
-		if !canonical(raw, &l) || l.Seq <= 0 {
+		var sl sealedLine
+		if sealed {
+			if !canonical(raw, &sl) || sl.Seq <= 0 || len(sl.Sealed) == 0 {
+				return p, &FormatError{Line: i + 1, Msg: "bad event line"}
+			}
+			l = eventLine{Seq: sl.Seq, Time: sl.Time, Prev: sl.Prev}
+		} else if !canonical(raw, &l) || l.Seq <= 0 {
 			return p, &FormatError{Line: i + 1, Msg: "bad event line"}
 		}
 		t, err := time.Parse(TimeFormat, l.Time)
@@ -129,7 +178,7 @@ func ParsePart(data []byte) (*Part, error) {
 			return p, &FormatError{Line: i + 1, Msg: "bad event time"}
 		}
 		l.Event.Time = t.UTC()
-		p.Records = append(p.Records, Record{Seq: l.Seq, Prev: l.Prev, Line: i + 1, Event: l.Event})
+		p.Records = append(p.Records, Record{Seq: l.Seq, Prev: l.Prev, Line: i + 1, Event: l.Event, Sealed: sl.Sealed, End: sl.End, By: sl.By, Sig: sl.Sig})
 		off += len(raw) + 1
 	}
 	p.SealLine = len(p.lines) + 1
@@ -146,6 +195,9 @@ func (p *Part) Marshal() []byte {
 	b.WriteByte('\n')
 	for _, r := range p.Records {
 		l, _ := json.Marshal(eventLine{Seq: r.Seq, Time: r.Event.Time.UTC().Format(TimeFormat), Prev: r.Prev, Event: r.Event})
+		if p.Header.Version == SealedVersion {
+			l, _ = json.Marshal(sealedLine{Seq: r.Seq, Time: r.Event.Time.UTC().Format(TimeFormat), Prev: r.Prev, End: r.End, Sealed: r.Sealed, By: r.By, Sig: r.Sig})
+		}
 		b.Write(l)
 		b.WriteByte('\n')
 	}

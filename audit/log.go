@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"hdw/keys"
 	"hdw/objstore"
 )
 
@@ -67,6 +69,21 @@ type Options struct {
 	Batch int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Sealer, when set, encrypts every event payload at rest (SRS-091):
+	// [Open] draws one data key for the session, wrapped by the audit
+	// store key, and writes SealedVersion segments. Without it, segments
+	// are FormatVersion (payloads in clear).
+	Sealer Sealer
+	// Signer, with Sealer, signs every event line with the acting
+	// operator's own ed25519 key (keys.Signer; ENS OP.ACC.1): a holder of
+	// the MAC key cannot rewrite that operator's events undetected.
+	Signer EventSigner
+}
+
+// EventSigner signs event lines as one operator; keys.Signer implements it.
+type EventSigner interface {
+	OperatorID() string
+	Sign(ctx context.Context, msg []byte) ([]byte, error)
 }
 
 // Log is the audit trail of one session (one command run). Its methods are
@@ -82,6 +99,8 @@ type Log struct {
 	prev    string // digest of the head (before part 0) or of the last part
 	seq     int64
 	pending []Event
+	dek     keys.Secret // payload key (SealedVersion), zero when in clear
+	wrapped string      // its wrapped form, base64
 	closed  bool
 	err     error // sticky write error
 }
@@ -122,6 +141,18 @@ func Open(ctx context.Context, st objstore.Store, mac MAC, opt Options) (*Log, e
 		return nil, fmt.Errorf("audit: session id: %w", err)
 	}
 	l := &Log{st: st, mac: mac, opt: opt, id: id}
+	if opt.Sealer != nil {
+		dks, err := opt.Sealer.NewDataKeys(ctx, keys.AuditStore, 1)
+		switch {
+		case errors.Is(err, keys.ErrKeyNotFound):
+			// A warehouse created before SRS-091 encryption of the trail:
+			// clear segments until the admin creates the audit store key.
+		case err != nil || len(dks) != 1:
+			return nil, fmt.Errorf("%w: audit payload key: %w", ErrSink, err)
+		default:
+			l.dek, l.wrapped = dks[0].Key, base64.StdEncoding.EncodeToString(dks[0].Wrapped)
+		}
+	}
 	open := l.fill(Event{Action: ActionOpen, Outcome: OutcomeOK, Time: now})
 	if err := open.Check(); err != nil {
 		return nil, err // an identifying-looking operator, source or command
@@ -337,7 +368,9 @@ func (l *Log) Close(ctx context.Context) error {
 	n := l.seq + int64(len(l.pending))
 	l.pending = append(l.pending, l.fill(Event{Action: ActionClose, Outcome: OutcomeOK,
 		Counts: map[string]int64{"events": n + 1}}))
-	return l.flushLocked(ctx)
+	err := l.flushLocked(ctx)
+	l.dek.Wipe()
+	return err
 }
 
 // flushLocked writes the pending events as the next part of the session.
@@ -347,6 +380,9 @@ func (l *Log) flushLocked(ctx context.Context) error {
 	}
 	h := Header{Segment: l.id, Part: l.part, Version: FormatVersion, Head: l.head, Prev: l.prev,
 		Written: l.opt.Now().UTC().Format(TimeFormat)}
+	if l.wrapped != "" {
+		h.Version, h.DEK = SealedVersion, l.wrapped
+	}
 	var b bytes.Buffer
 	last, _ := json.Marshal(h)
 	b.Write(last)
@@ -355,6 +391,19 @@ func (l *Log) flushLocked(ctx context.Context) error {
 	for _, ev := range l.pending {
 		seq++
 		line, err := json.Marshal(eventLine{Seq: seq, Time: ev.Time.Format(TimeFormat), Prev: digest(last), Event: ev})
+		if err == nil && l.wrapped != "" {
+			var ct []byte
+			if ct, err = sealEvent(l.dek.Bytes(), l.id, seq, ev); err == nil {
+				sl := sealedLine{Seq: seq, Time: ev.Time.Format(TimeFormat), Prev: digest(last), End: ev.Action == ActionClose, Sealed: ct}
+				if l.opt.Signer != nil {
+					sl.By = l.opt.Signer.OperatorID()
+					sl.Sig, err = l.opt.Signer.Sign(ctx, eventSigMsg(l.id, sl.Seq, sl.Prev, sl.End, sl.Sealed))
+				}
+				if err == nil {
+					line, err = json.Marshal(sl)
+				}
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("audit: encode event: %w", err)
 		}

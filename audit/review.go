@@ -69,8 +69,10 @@ type Anomaly struct {
 // and bursts of workspace pulls. The caller records
 // that the review ran (an "audit.review" event). Errors are those of
 // [Verify].
-func Review(ctx context.Context, st objstore.Store, mac MAC, since time.Time, rules ReviewRules) ([]Anomaly, Report, error) {
-	rep, segs, err := Verify(ctx, st, mac)
+// op opens the sealed payloads (SRS-091; admin and dpo only); nil reviews
+// clear (FormatVersion) trails only.
+func Review(ctx context.Context, st objstore.Store, mac MAC, op Opener, since time.Time, rules ReviewRules) ([]Anomaly, Report, error) {
+	rep, segs, err := verify(ctx, st, mac, op, time.Now())
 	if err != nil {
 		return nil, rep, err
 	}

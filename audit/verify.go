@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"sort"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"hdw/keys"
 	"hdw/objstore"
 )
 
@@ -23,6 +25,8 @@ const (
 	KindMissingSegment = "missing-segment" // a head, a part or a whole session is gone
 	KindUnclosed       = "unclosed"        // a session older than OpenGrace never closed
 	KindUnlinked       = "unlinked"        // a session no head points to
+	KindBadPayload     = "bad-payload"     // an encrypted payload does not open under its session key (review only)
+	KindBadSignature   = "bad-signature"   // an event's operator signature does not verify (or its operator is unknown)
 )
 
 // OpenGrace is how long a session may stay without its session.close
@@ -55,6 +59,9 @@ type Report struct {
 	First    *Problem  `json:"first_problem,omitempty"`
 	Problems []Problem `json:"problems,omitempty"`
 	Omitted  int       `json:"omitted,omitempty"` // problems beyond the first 1000
+	// Checkpoints counts the checkpoints the trail still matches (set by
+	// the caller of [VerifyCheckpoints]).
+	Checkpoints int `json:"checkpoints,omitempty"`
 	// Open lists sessions without a close event younger than OpenGrace
 	// (running commands, among them the verifying one).
 	Open []string `json:"open,omitempty"`
@@ -76,7 +83,31 @@ type Segment struct {
 // sessions (for [Review]). The error is for I/O and MAC failures only;
 // tampering is reported in the Report.
 func Verify(ctx context.Context, st objstore.Store, mac MAC) (Report, []Segment, error) {
-	return verify(ctx, st, mac, time.Now())
+	return verify(ctx, st, mac, nil, time.Now())
+}
+
+// VerifyOpen is [Verify] that also decrypts the sealed event payloads
+// (SRS-091) with op (admin or dpo: keys.AuditStore), so that the returned
+// sessions hold the events' content; without it they hold only times.
+// A payload that does not open is a problem of kind [KindBadPayload]; a
+// refused unwrap is an error.
+func VerifyOpen(ctx context.Context, st objstore.Store, mac MAC, op Opener) (Report, []Segment, error) {
+	return verify(ctx, st, mac, op, time.Now())
+}
+
+// Operators is the directory of enrolled operators (keys.Directory
+// implements it): the public keys that check event signatures.
+type Operators interface {
+	Operator(ctx context.Context, id string) (keys.Operator, error)
+}
+
+// VerifySigned is [VerifyOpen] (op may be nil) that also checks every
+// signed event line against the operator's public key in dir (ENS
+// OP.ACC.1): a bad signature, or one by an operator never enrolled, is a
+// problem of kind [KindBadSignature] naming the line.
+func VerifySigned(ctx context.Context, st objstore.Store, mac MAC, op Opener, dir Operators) (Report, []Segment, error) {
+	v := &verifier{dir: dir}
+	return v.run(ctx, st, mac, op, time.Now())
 }
 
 type listing struct {
@@ -125,6 +156,9 @@ func (ls *listing) add(k string) {
 }
 
 type verifier struct {
+	dir  Operators // nil: signatures are not checked
+	keys map[string]ed25519.PublicKey
+	dc   *dekCache // nil: payloads stay sealed
 	ctx  context.Context
 	st   objstore.Store
 	mac  MAC
@@ -144,8 +178,36 @@ func (v *verifier) add(seg, file string, line int, kind, detail string) {
 	v.rep.Problems = append(v.rep.Problems, Problem{Segment: seg, File: file, Line: line, Kind: kind, Detail: detail})
 }
 
-func verify(ctx context.Context, st objstore.Store, mac MAC, now time.Time) (Report, []Segment, error) {
-	v := &verifier{ctx: ctx, st: st, mac: mac, now: now}
+func verify(ctx context.Context, st objstore.Store, mac MAC, op Opener, now time.Time) (Report, []Segment, error) {
+	return (&verifier{}).run(ctx, st, mac, op, now)
+}
+
+// signed checks the operator signature of a sealed record.
+func (v *verifier) signed(id string, r Record) (bool, error) {
+	if r.By == "" {
+		return true, nil // a session without an operator signer
+	}
+	pub, ok := v.keys[r.By]
+	if !ok {
+		o, err := v.dir.Operator(v.ctx, r.By)
+		if err != nil && !errors.Is(err, keys.ErrOperatorNotFound) {
+			return false, err
+		}
+		pub = o.PublicKey
+		if v.keys == nil {
+			v.keys = map[string]ed25519.PublicKey{}
+		}
+		v.keys[r.By] = pub
+	}
+	return len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, eventSigMsg(id, r.Seq, r.Prev, r.End, r.Sealed), r.Sig), nil
+}
+
+func (v *verifier) run(ctx context.Context, st objstore.Store, mac MAC, op Opener, now time.Time) (Report, []Segment, error) {
+	v.ctx, v.st, v.mac, v.now = ctx, st, mac, now
+	if op != nil {
+		v.dc = &dekCache{op: op}
+		defer v.dc.wipe()
+	}
 	ls, err := list(ctx, st)
 	if err != nil {
 		return v.rep, nil, err
@@ -342,8 +404,40 @@ func (v *verifier) session(id string, head int64, headDigest string, parts map[i
 				bad = true
 			}
 			seq = r.Seq
-			seg.Events = append(seg.Events, r.Event)
-			lastEv = r.Event.Action
+			ev := r.Event
+			if part.Header.Version == SealedVersion {
+				if v.dir != nil {
+					ok, err := v.signed(id, r)
+					if err != nil {
+						return err
+					}
+					if !ok {
+						v.add(id, k, r.Line, KindBadSignature, "the event's operator signature does not verify (rewritten, or signed by someone else)")
+					}
+				}
+				ev.Action = "sealed"
+				if r.End {
+					ev.Action = ActionClose
+				}
+				if v.dc != nil {
+					dek, err := v.dc.get(v.ctx, part.Header.DEK)
+					if err != nil && !errors.Is(err, ErrSealed) {
+						return err
+					}
+					if err == nil {
+						ev, err = openEvent(dek.Bytes(), id, r)
+					}
+					if err != nil {
+						v.add(id, k, r.Line, KindBadPayload, "the event's encrypted payload does not open under its session key")
+						ev = Event{Time: r.Event.Time, Action: "sealed"}
+					}
+					if err == nil && v.dir != nil && r.By != "" && ev.Operator != r.By {
+						v.add(id, k, r.Line, KindBadSignature, "the event is signed by one operator and names another")
+					}
+				}
+			}
+			seg.Events = append(seg.Events, ev)
+			lastEv = ev.Action
 			v.rep.Events++
 		}
 		switch {

@@ -20,13 +20,32 @@ var (
 	ErrUnavailable = errors.New("keys: key service unavailable")
 	// ErrBadCredentials means the profile's passphrase or token was refused.
 	ErrBadCredentials = errors.New("keys: credentials refused")
+	// ErrGeneticReserved wraps [ErrForbidden] for a profile other than ingest
+	// and curator that needs the genetic key (SEC-LOG-6): the work needs a
+	// curator-prepared extract.
+	ErrGeneticReserved = fmt.Errorf("the genetic key is reserved to the ingest and curator profiles (SEC-LOG-6): ask a curator for a prepared extract: %w", ErrForbidden)
 )
+
+// Refusal returns the error of a refused operation on the key name:
+// [ErrGeneticReserved] for the genetic store, else [ErrForbidden]. Both
+// match errors.Is(err, ErrForbidden).
+func Refusal(name string) error {
+	if name == Genetic {
+		return ErrGeneticReserved
+	}
+	return ErrForbidden
+}
 
 // Store key names.
 const (
 	Health   = "health"
 	Identity = "identity"
 	Genetic  = "genetic"
+	// AuditStore encrypts the audit trail's event payloads at rest
+	// (SRS-091, AES-256-GCM data keys): every profile wraps (appends), only
+	// admin and dpo unwrap (audit review, SEC-DAY-3). No data profile can
+	// read the trail back.
+	AuditStore = "audit"
 )
 
 // Pseudonym key names.
@@ -40,6 +59,11 @@ const (
 	// PolicySeal is the seed of the ed25519 key that seals the warehouse
 	// policy (package policy): the admin profile only may use it.
 	PolicySeal = "pseudo:policy"
+	// CheckpointKey is the seed of the ed25519 key that signs the audit
+	// trail's checkpoints (C2SP signed notes over its RFC 6962 tree): only
+	// the admin holds it, so that no data profile can sign a rewritten or
+	// truncated trail (issue 22, SEC-DAY-2).
+	CheckpointKey = "pseudo:checkpoint"
 )
 
 // Workspace returns the store key name of a project's workspace.
@@ -109,6 +133,20 @@ func Allowed(profile string, op Op, name string) bool {
 		// Who sets the rules is not who is ruled by them (ARCHITECTURE §5).
 		return profile == ProfileAdmin && (op == OpUse || op == OpCreate)
 	}
+	if name == CheckpointKey {
+		return profile == ProfileAdmin && (op == OpUse || op == OpCreate || op == OpRotate)
+	}
+	if name == AuditStore {
+		switch op {
+		case OpWrap:
+			return KnownProfile(profile) // every session appends
+		case OpUnwrap:
+			return profile == ProfileAdmin || profile == ProfileDPO // audit review
+		case OpCreate, OpRotate:
+			return profile == ProfileAdmin
+		}
+		return false
+	}
 	ws, isWS := strings.CutPrefix(name, "ws:")
 	pws, isPWS := strings.CutPrefix(name, "pseudo:ws:")
 	isCohort := strings.HasPrefix(name, "pseudo:cohort:")
@@ -137,11 +175,15 @@ func Allowed(profile string, op Op, name string) bool {
 			return isWS || isPWS
 		}
 	case ProfileDPO:
+		// SEC-LOG-6: the genetic key is mobilized only by the feeding
+		// (ingest) and workspace-export (curator) profiles; the dpo neither
+		// wraps nor unwraps it. A rights request covering genetic data is
+		// answered with a curator-prepared extract ([ErrGeneticReserved]).
 		switch op {
 		case OpWrap:
-			return name == Health || name == Identity || name == Genetic || isWS
+			return name == Health || name == Identity || isWS
 		case OpUnwrap:
-			return name == Identity || name == Health || name == Genetic || isWS
+			return name == Identity || name == Health || isWS
 		case OpUse:
 			return name == PseudoWarehouse || name == PseudoOpposition || isPWS || isCohort
 		}

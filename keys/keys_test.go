@@ -1,6 +1,7 @@
 package keys_test
 
 import (
+	"errors"
 	"testing"
 
 	"hdw/keys"
@@ -27,5 +28,22 @@ func TestSEC_HAB_6_OnlyRevocationDestroys(t *testing.T) {
 	}
 	if keys.OpDestroy.String() != "destroy" {
 		t.Errorf("OpDestroy.String() = %q", keys.OpDestroy.String())
+	}
+}
+
+// TestSEC_LOG_6_GeneticKeyProfiles: only ingest (wrap) and curator
+// (workspace export: wrap, unwrap) reach the genetic key; the dpo, the
+// approver, the admin and researchers do not.
+func TestSEC_LOG_6_GeneticKeyProfiles(t *testing.T) {
+	for _, prof := range []string{keys.ProfileIngest, keys.ProfileCurator, keys.ProfileApprover, keys.ProfileDPO, keys.ProfileAdmin, keys.Researcher("a")} {
+		wrap, unwrap := keys.Allowed(prof, keys.OpWrap, keys.Genetic), keys.Allowed(prof, keys.OpUnwrap, keys.Genetic)
+		wantWrap := prof == keys.ProfileIngest || prof == keys.ProfileCurator
+		wantUnwrap := prof == keys.ProfileCurator
+		if wrap != wantWrap || unwrap != wantUnwrap {
+			t.Errorf("%s: wrap %v unwrap %v, want %v %v", prof, wrap, unwrap, wantWrap, wantUnwrap)
+		}
+	}
+	if err := keys.Refusal(keys.Genetic); !errors.Is(err, keys.ErrForbidden) || !errors.Is(err, keys.ErrGeneticReserved) {
+		t.Errorf("Refusal(genetic) = %v", err)
 	}
 }

@@ -106,7 +106,24 @@ func acquireRun(ctx context.Context, st objstore.Store, opt Options, lost func()
 			return nil, fmt.Errorf("read the ingest lease: %w", rerr)
 		}
 		if opt.Now().After(other.Expires) || other.dead() {
-			// Stale: its run died. Remove it and try again.
+			// Stale: its run died. Only one run may remove it: the one
+			// whose takeover marker for that lease's token is written
+			// first (PutIfAbsent, atomic on both stores). Without it, a
+			// run that read the stale lease late could delete the lease
+			// another run had just taken, and both would ingest.
+			marker := key + ".takeover-" + other.Token
+			if err := st.PutIfAbsent(ctx, marker, strings.NewReader(me.Token)); err != nil {
+				if !errors.Is(err, objstore.ErrExist) {
+					return nil, fmt.Errorf("take over the stale ingest lease: %w", err)
+				}
+				// Another run is taking it over: read the lease again shortly.
+				select {
+				case <-ctx.Done():
+					return nil, fmt.Errorf("waiting for the other ingest: %w", ctx.Err())
+				case <-time.After(50 * time.Millisecond):
+				}
+				continue
+			}
 			st.Delete(ctx, key)
 			continue
 		}
@@ -119,6 +136,7 @@ func acquireRun(ctx context.Context, st objstore.Store, opt Options, lost func()
 		case <-time.After(min(opt.LeaseTTL/3, 5*time.Second)):
 		}
 	}
+	cleanTakeoverMarkers(ctx, st, key, opt.Now().Add(-2*opt.LeaseTTL))
 	hbCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -151,6 +169,22 @@ func acquireRun(ctx context.Context, st objstore.Store, opt Options, lost func()
 			st.Delete(c, key)
 		}
 	}, nil
+}
+
+// cleanTakeoverMarkers removes the takeover markers of lease key older
+// than before (best effort): a run that read a stale lease that long ago
+// has long since read the new one. A fresh marker is kept, so that a late
+// run cannot take over the same stale lease twice.
+func cleanTakeoverMarkers(ctx context.Context, st objstore.Store, key string, before time.Time) {
+	dir := key[:strings.LastIndexByte(key, '/')+1]
+	for info, err := range st.List(ctx, dir) {
+		if err != nil {
+			return
+		}
+		if strings.HasPrefix(info.Key, key+".takeover-") && info.ModTime.Before(before) {
+			st.Delete(ctx, info.Key)
+		}
+	}
 }
 
 // cleanCommittedLeases removes the batch leases (pending/) left by runs

@@ -137,6 +137,10 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 	if err != nil {
 		return nil, err
 	}
+	if before.GeneticReserved {
+		// Refuse before acting: a partial erasure would leave genetic rows.
+		return nil, fmt.Errorf("erasure needs the person's genetic rows removed: %w", keys.ErrGeneticReserved)
+	}
 	pr := &Proof{ID: warehouse.NewID(now), Time: now, Request: req.Ref, Operator: s.opt.Operator, Kind: kind,
 		Counts: map[string]int{}, OppositionEntries: oppositions}
 	for _, e := range before.Exports {

@@ -294,6 +294,11 @@ type Location struct {
 	Images              int      `json:"images"`
 	Genetic             int      `json:"genetic"`
 	Identity            int      `json:"identity"`
+	// GeneticReserved is true when a batch holds a genetic table that this
+	// profile may not read (SEC-LOG-6: only ingest and curator mobilize the
+	// genetic key): Genetic then counts nothing, and a request covering
+	// genetic data needs a curator-prepared extract.
+	GeneticReserved bool `json:"genetic_reserved,omitempty"`
 }
 
 // Find locates a person (SEC-REI-1, 9.2). It counts one resolution in the
@@ -328,6 +333,12 @@ func (s *Service) locate(ctx context.Context, req Request, p *person, d *deks) (
 		bc := &BatchCount{Batch: c.Batch, Collected: c.Created}
 		for _, tb := range batchTables(c.Batch) {
 			t, err := readTable(ctx, s.wh, d, c.Batch, tb.store, tb.key)
+			if tb.store == keys.Genetic && errors.Is(err, keys.ErrGeneticReserved) {
+				// SEC-LOG-6: a batch holding the person and a genetic table
+				// this profile cannot read; a curator-prepared extract counts it.
+				loc.GeneticReserved = loc.GeneticReserved || bc.Records+bc.Identity > 0
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}

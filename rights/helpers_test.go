@@ -45,9 +45,15 @@ func (k *keyring) secret(name string) []byte {
 }
 
 // provider is one profile's view of the keyring; it obeys keys.Allowed.
+// extract stands for the curator-prepared extract of genetic data that the
+// two-person rights flow will bring (SEC-LOG-6, issue 22, not built yet):
+// with it, the dpo's view reads the genetic store so that these tests keep
+// exercising the rights logic on genetic rows; without it (strict, as on
+// both real providers), see TestSEC_LOG_6_RightsRefuseGenetic.
 type provider struct {
 	ring    *keyring
 	profile string
+	extract bool
 }
 
 func xor(a, b []byte) []byte {
@@ -73,7 +79,7 @@ func (p provider) NewDataKeys(ctx context.Context, store string, n int) ([]keys.
 }
 
 func (p provider) Unwrap(ctx context.Context, store string, w [][]byte) ([]keys.Secret, error) {
-	if !keys.Allowed(p.profile, keys.OpUnwrap, store) {
+	if !keys.Allowed(p.profile, keys.OpUnwrap, store) && !(p.extract && store == keys.Genetic) {
 		return nil, keys.ErrForbidden
 	}
 	var out []keys.Secret
@@ -170,8 +176,8 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	ring := &keyring{secrets: map[string][]byte{}}
-	ing, _ := warehouse.Open(ctx, st, provider{ring, keys.ProfileIngest})
-	dpo := provider{ring, keys.ProfileDPO}
+	ing, _ := warehouse.Open(ctx, st, provider{ring, keys.ProfileIngest, false})
+	dpo := provider{ring, keys.ProfileDPO, true}
 	dwh, _ := warehouse.Open(ctx, st, dpo)
 	f := &fixture{ctx: ctx, dir: dir, st: st, ring: ring, ingWH: ing, dpoWH: dwh, dpo: dpo,
 		now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
@@ -193,7 +199,7 @@ func (f *fixture) ingest(t testing.TB, name string, at time.Time, manifest strin
 		os.WriteFile(filepath.Join(src, im), []byte("IMG synthetic pixels of "+im), 0o644)
 	}
 	s, _ := objstore.NewLocal(src)
-	sum, err := pipeline.Ingest(f.ctx, f.ingWH, provider{f.ring, keys.ProfileIngest}, fakeDeid{}, pipeline.Options{
+	sum, err := pipeline.Ingest(f.ctx, f.ingWH, provider{f.ring, keys.ProfileIngest, false}, fakeDeid{}, pipeline.Options{
 		Source: s, SourceID: name, Workers: 2, ScrubText: scrub, Profile: keys.ProfileIngest, Now: func() time.Time { return at },
 	})
 	if err != nil {

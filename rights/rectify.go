@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -166,6 +167,17 @@ func (s *Service) Rectify(ctx context.Context, req Request, subj Subject, field,
 // repseudonymize applies old -> new pseudonyms to the health and genetic
 // tables, the images and the workspaces.
 func (s *Service) repseudonymize(ctx context.Context, d *deks, am amends, commits []warehouse.Commit, rename map[string]string, rep *RectifyReport) error {
+	// SEC-LOG-6: refuse before rewriting anything when a genetic table
+	// this profile cannot read would keep the old pseudonyms.
+	for _, c := range commits {
+		key := warehouse.GeneticTableKey(c.Batch)
+		if _, err := s.wh.St.Stat(ctx, key); err != nil {
+			continue
+		}
+		if _, err := d.get(ctx, c.Batch, keys.Genetic); errors.Is(err, keys.ErrGeneticReserved) {
+			return fmt.Errorf("re-pseudonymizing genetic rows: %w", err)
+		}
+	}
 	imgKeys := map[string]string{}
 	for old, np := range rename {
 		imgs, err := images(ctx, s.wh.St, old, commits)

@@ -93,7 +93,22 @@ func writeRestriction(ctx context.Context, wh *warehouse.Warehouse, r Restrictio
 	if err != nil {
 		return err
 	}
-	w, err := warehouse.CreateEncrypted(ctx, wh.St, RestrictPrefix+r.ID+".json", dek)
+	// Entries are replayed in name order: a sequence number first, so that
+	// a restriction and its lift in the same second keep their order (IDs
+	// alone sort by time, then at random).
+	seq := 0
+	for info, err := range wh.St.List(ctx, RestrictPrefix) {
+		if err != nil {
+			if errors.Is(err, objstore.ErrNotExist) {
+				break
+			}
+			return fmt.Errorf("restriction registry: %w", err)
+		}
+		if strings.HasSuffix(info.Key, ".json") {
+			seq++
+		}
+	}
+	w, err := warehouse.CreateEncrypted(ctx, wh.St, fmt.Sprintf("%s%010d-%s.json", RestrictPrefix, seq, r.ID), dek)
 	if err != nil {
 		return err
 	}
@@ -124,6 +139,9 @@ func Restricted(ctx context.Context, wh *warehouse.Warehouse) (map[string]bool, 
 	out := map[string]bool{}
 	for _, n := range names {
 		id := strings.TrimSuffix(strings.TrimPrefix(n, RestrictPrefix), ".json")
+		if _, rest, ok := strings.Cut(id, "-"); ok && len(id) > 11 && id[10] == '-' {
+			id = rest // "<sequence>-<id>"
+		}
 		dek, err := wh.DataKey(ctx, "restrict-"+id, keys.Health)
 		if err != nil {
 			return nil, fmt.Errorf("restriction registry %s: %w", id, err)

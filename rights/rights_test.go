@@ -486,7 +486,7 @@ func TestSEC_REI_4_SEC_REI_5_Guards(t *testing.T) {
 	f.demo(t)
 	t.Run("non-dpo profiles", func(t *testing.T) {
 		for _, prof := range []string{keys.ProfileCurator, keys.ProfileIngest, keys.ProfileAdmin, keys.Researcher("cardio"), keys.ProfileApprover} {
-			p := provider{f.ring, prof}
+			p := provider{f.ring, prof, false}
 			wh, _ := warehouse.Open(f.ctx, f.st, p)
 			if _, err := rights.New(wh, p, rights.Options{}); !errors.Is(err, rights.ErrNotDPO) || !errors.Is(err, keys.ErrForbidden) {
 				t.Errorf("%s: got %v", prof, err)
@@ -494,7 +494,7 @@ func TestSEC_REI_4_SEC_REI_5_Guards(t *testing.T) {
 		}
 		// A provider that obeys keys.Allowed refuses a curator the
 		// warehouse key and the identity store, whatever it claims.
-		liar := struct{ provider }{provider{f.ring, keys.ProfileCurator}}
+		liar := struct{ provider }{provider{f.ring, keys.ProfileCurator, false}}
 		if _, err := liar.PseudonymKey(f.ctx, keys.PseudoWarehouse); !errors.Is(err, keys.ErrForbidden) {
 			t.Fatal(err)
 		}

@@ -30,6 +30,9 @@ func (d *deks) get(ctx context.Context, batch, store string) (keys.Secret, error
 		return s, nil
 	}
 	s, err := d.wh.DataKey(ctx, batch, store)
+	if store == keys.Genetic && errors.Is(err, keys.ErrForbidden) {
+		err = keys.ErrGeneticReserved // SEC-LOG-6: the dpo never holds the genetic key
+	}
 	if err != nil {
 		return keys.Secret{}, fmt.Errorf("data key of batch %s for the %s store: %w", batch, store, err)
 	}

@@ -15,6 +15,10 @@ BIN=$CACHE/vault-${VERSION#v}/vault
 build() {
   [ -x "$BIN" ] && return 0
   mkdir -p "$(dirname "$BIN")"
+  # One build at a time: a second caller waits for the first and uses its binary.
+  exec 9>"$(dirname "$BIN")/.build.lock"
+  flock 9
+  [ -x "$BIN" ] && return 0
   local work gocache
   work=$(mktemp -d); gocache=$(mktemp -d)
   echo "vault-server: building Vault $VERSION from the module proxy (about 12 min and 4.6 GB, once)" >&2
@@ -50,6 +54,7 @@ start() {
   cat > "$dir/env" <<ENV
 export HDW_VAULT_ADDR=http://127.0.0.1:$port
 export HDW_VAULT_ROOT_TOKEN_FILE=$dir/root-token
+export HDW_VAULT_BIN=$BIN
 ENV
   for _ in $(seq 1 100); do
     if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then

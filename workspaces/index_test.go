@@ -58,7 +58,9 @@ func TestSEC_REI_1_Workspaces(t *testing.T) {
 	vault := keystest.NewFakeVault()
 	ing := keystest.NewFake(keys.ProfileIngest, vault)
 	cur := keystest.NewFake(keys.ProfileCurator, vault)
-	dpo := keystest.NewFake(keys.ProfileDPO, vault)
+	// SEC-LOG-6: the dpo does not hold the genetic key; the curator opens
+	// the genetic store, as the curator-prepared extract will (issue 22).
+	dpo := curatorGenetic{keystest.NewFake(keys.ProfileDPO, vault), cur}
 	iwh, _ := warehouse.Open(ctx, st, ing)
 	cwh, _ := warehouse.Open(ctx, st, cur)
 	dwh, _ := warehouse.Open(ctx, st, dpo)
@@ -166,4 +168,18 @@ func TestSEC_REI_1_Workspaces(t *testing.T) {
 			t.Fatal("the erased person's data is still in the pulled workspace")
 		}
 	})
+}
+
+// curatorGenetic is the dpo's provider with the genetic store opened by the
+// curator (SEC-LOG-6: the dpo never holds the genetic key).
+type curatorGenetic struct {
+	*keystest.Fake
+	cur *keystest.Fake
+}
+
+func (p curatorGenetic) Unwrap(ctx context.Context, store string, w [][]byte) ([]keys.Secret, error) {
+	if store == keys.Genetic {
+		return p.cur.Unwrap(ctx, store, w)
+	}
+	return p.Fake.Unwrap(ctx, store, w)
 }

@@ -56,8 +56,46 @@ func TestSEC_DAY_1_FullRunAudit(t *testing.T) {
 	})
 	os.Chmod(seg, 0o644)
 	b, _ := os.ReadFile(seg)
-	os.WriteFile(seg, []byte(strings.Replace(string(b), `"ok"`, `"OK"`, 1)), 0o644)
+	i := strings.Index(string(b), `"sealed":"`) + len(`"sealed":"`) + 4 // SRS-091: payloads are sealed
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	os.WriteFile(seg, b, 0o644)
 	if code, _, errOut := c.run("--profile", "admin", "audit", "verify"); code != 1 || !strings.Contains(errOut, "audit trail") {
 		t.Fatalf("tampered trail: exit %d %s", code, errOut)
+	}
+}
+
+// TestIssue22_AuditCheckpointWitnessCLI: the admin's checkpoint, kept by a
+// witness, makes a deleted tail visible to audit verify (exit 1, naming
+// the witnessed checkpoint); no other profile may sign a checkpoint.
+func TestIssue22_AuditCheckpointWitnessCLI(t *testing.T) {
+	c := newCLI(t)
+	c.must(0, "init")
+	c.must(0, "--profile", "curator", "audit", "verify")
+	if code, _, _ := c.run("--profile", "curator", "audit", "checkpoint"); code != 1 {
+		t.Fatalf("a curator signs a checkpoint: exit %d", code)
+	}
+	note := c.must(0, "--profile", "admin", "audit", "checkpoint")
+	if !strings.HasPrefix(note, "hdw-audit/") || !strings.Contains(note, "\n\n\u2014 hdw-audit/") {
+		t.Fatalf("checkpoint note:\n%s", note)
+	}
+	w := filepath.Join(c.dir, "witness.note")
+	os.WriteFile(w, []byte(note), 0o600)
+	c.must(0, "--profile", "ingest", "audit", "verify", "--witness", w)
+	// Truncate: the log's checkpoints, its key and every session go.
+	wh := c.env["HDW_WAREHOUSE"]
+	filepath.Walk(filepath.Join(wh, "audit"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			os.Chmod(p, 0o600)
+			os.Remove(p)
+		}
+		return nil
+	})
+	code, _, errOut := c.run("--profile", "ingest", "audit", "verify", "--witness", w)
+	if code != 1 || !strings.Contains(errOut, "witness") {
+		t.Fatalf("truncated trail against a witness: exit %d %s", code, errOut)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"hdw/audit"
 	"hdw/keys"
+	"hdw/keys/local"
 	"hdw/objstore"
 )
 
@@ -14,13 +15,14 @@ type auditLog struct{ l *audit.Log }
 
 // openAudit opens the session's audit segment (written before the command
 // acts: SRS-065), sealed with the audit key.
-func (g *globals) openAudit(ctx context.Context, s objstore.Store, p keys.Provider, op string) (auditSink, error) {
+func (g *globals) openAudit(ctx context.Context, s objstore.Store, p keys.Provider, op string, signer keys.Signer) (auditSink, error) {
 	mac, err := g.auditMAC(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	months := st.cfg.Retention.AuditMonths
 	l, err := audit.Open(ctx, s, mac, audit.Options{Profile: p.Profile(), Operator: op, Source: hostname(), Command: g.command,
+		Sealer:   p, // SRS-091: payloads encrypted under keys.AuditStore
 		LockMode: st.cfg.Audit.ObjectLockMode, LockFor: time.Duration(months) * 30 * 24 * time.Hour})
 	if err != nil {
 		return nil, err
@@ -43,3 +45,21 @@ func (a auditLog) record(ctx context.Context, ev auditEvent) error {
 }
 
 func (a auditLog) close(ctx context.Context) error { return a.l.Close(ctx) }
+
+// eventSigner signs the session's events with the logged-in operator's key
+// (ENS OP.ACC.1); nil without HDW_OPERATOR.
+func eventSigner(s keys.Signer) audit.EventSigner {
+	if s == nil {
+		return nil
+	}
+	return s
+}
+
+// operatorDirectory returns the directory of enrolled operators, to check
+// event signatures (local keyring; nil otherwise).
+func operatorDirectory(p keys.Provider) audit.Operators {
+	if k, ok := p.(*local.Keyring); ok {
+		return k.Directory()
+	}
+	return nil
+}

@@ -15,6 +15,7 @@ func commands(g *globals) []*cobra.Command {
 		newReidentifyCmd(g),
 		newRetentionCmd(g),
 		newAuditCmd(g),
+		newOperatorCmd(g),
 		newVaultCmd(g),
 		newKeysCmd(g),
 		newExportCmd(g),

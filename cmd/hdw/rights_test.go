@@ -61,7 +61,7 @@ func ownSecrets(p synth.Person, all []synth.Person) []string {
 // that no identity reaches the output or the audit trail.
 func TestSEC_REI_1_RightsEndToEnd(t *testing.T) {
 	c := newCLI(t)
-	up := demoUpload()
+	up := withoutGenetic(demoUpload()) // SEC-LOG-6: the dpo holds no genetic key
 	src := filepath.Join(c.dir, "upload")
 	writeUpload(t, src, up)
 	c.must(0, "init")
@@ -107,8 +107,13 @@ func TestSEC_REI_1_RightsEndToEnd(t *testing.T) {
 	wh, _ := c.openAs(keys.ProfileDPO)
 	// identity/professionals is left out: a physician may share a patient's last name.
 	var plain []byte
+	whCur, _ := c.openAs(keys.ProfileCurator) // SEC-LOG-6: the curator reads the genetic store
 	for _, s := range []struct{ prefix, store string }{{"health/", keys.Health}, {"identity/persons/", keys.Identity}, {"genetic/", keys.Genetic}} {
-		plain = append(plain, decryptPrefix(t, wh, s.prefix, s.store)...)
+		from := wh
+		if s.store == keys.Genetic {
+			from = whCur
+		}
+		plain = append(plain, decryptPrefix(t, from, s.prefix, s.store)...)
 	}
 	assertNoLeak(t, "decrypted stores after erasure", plain, ownSecrets(p0, up.Persons))
 	if !bytes.Contains(plain, []byte(p1.NIR)) {
@@ -163,7 +168,7 @@ func TestSEC_REI_1_RightsEndToEnd(t *testing.T) {
 // reference or reason, and a rate-limit breach are refused and audited.
 func TestSEC_REI_4_SEC_REI_5_RightsRefused(t *testing.T) {
 	c := newCLI(t)
-	up := demoUpload()
+	up := withoutGenetic(demoUpload()) // SEC-LOG-6: the dpo holds no genetic key
 	src := filepath.Join(c.dir, "upload")
 	writeUpload(t, src, up)
 	cfg := filepath.Join(c.dir, "hdw.yaml")

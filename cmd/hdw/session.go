@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"hdw/keys"
+	"hdw/keys/local"
 	"hdw/objstore"
 	"hdw/warehouse"
 )
@@ -21,9 +23,18 @@ type session struct {
 	wh       *warehouse.Warehouse
 	prov     keys.Provider
 	operator string
-	audit    auditSink
-	command  string
+	// signer is the logged-in operator's own key (HDW_OPERATOR, ENS
+	// OP.ACC.1), nil when the session runs under the profile's service
+	// identity only.
+	signer  keys.Signer
+	audit   auditSink
+	command string
 }
+
+// Signer returns the logged-in operator's signer (keys.Signer) for the
+// records a command signs (export approvals, rights decisions), or nil
+// when no operator logged in (HDW_OPERATOR unset).
+func (s *session) Signer() keys.Signer { return s.signer }
 
 // auditSink is the part of the audit log a command uses.
 type auditSink interface {
@@ -64,15 +75,61 @@ func (g *globals) open(ctx context.Context, command string) (*session, error) {
 		prov.Close()
 		return nil, fmt.Errorf("operator identity: %w", err)
 	}
-	sess := &session{g: g, st: s, wh: wh, prov: prov, operator: op, command: command}
+	signer, err := g.openOperator(ctx, s, prov)
+	if err != nil {
+		prov.Close()
+		return nil, err
+	}
+	if signer != nil {
+		op = signer.OperatorID() // the person, not the profile's service id
+	}
+	sess := &session{g: g, st: s, wh: wh, prov: prov, operator: op, signer: signer, command: command}
 	g.command = command
-	a, err := g.openAudit(ctx, s, prov, op)
+	a, err := g.openAudit(ctx, s, prov, op, signer)
 	if err != nil {
 		prov.Close()
 		return nil, fmt.Errorf("audit trail not writable, nothing done (SRS-065): %w", err)
 	}
 	sess.audit = a
 	return sess, nil
+}
+
+// openOperator unlocks the operator named by HDW_OPERATOR (id or name)
+// with their own passphrase: HDW_OPERATOR_PASSPHRASE_FILE, else
+// HDW_OPERATOR_PASSPHRASE, else <credentials dir>/operator_<name>; never a
+// flag. The operator must be enrolled for the session's profile. It returns
+// nil, nil when HDW_OPERATOR is unset.
+func (g *globals) openOperator(ctx context.Context, s objstore.Store, prov keys.Provider) (keys.Signer, error) {
+	ref := g.getenv("HDW_OPERATOR")
+	if ref == "" {
+		return nil, nil
+	}
+	if _, ok := prov.(*local.Keyring); !ok {
+		return nil, errors.New("HDW_OPERATOR: operators are enrolled in the local keyring; with Vault the token's entity is the operator (docs/keys.md)")
+	}
+	var pass []byte
+	var err error
+	switch {
+	case g.getenv("HDW_OPERATOR_PASSPHRASE_FILE") != "":
+		pass, err = readSecretFile(g.getenv("HDW_OPERATOR_PASSPHRASE_FILE"))
+	case g.getenv("HDW_OPERATOR_PASSPHRASE") != "":
+		pass = []byte(g.getenv("HDW_OPERATOR_PASSPHRASE"))
+	default:
+		pass, err = readSecretFile(filepath.Join(g.credentialsDir(), "operator_"+ref))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("no passphrase for operator %s: set HDW_OPERATOR_PASSPHRASE_FILE", ref)
+	}
+	defer clear(pass)
+	k, err := local.OpenOperator(ctx, s, ref, pass)
+	if err != nil {
+		return nil, fmt.Errorf("operator %s: %w (check their passphrase)", ref, err)
+	}
+	if string(k.Operator().Role) != g.profile {
+		k.Close()
+		return nil, fmt.Errorf("operator %s is enrolled as %s, not %s: %w", ref, k.Operator().Role, g.profile, keys.ErrForbidden)
+	}
+	return k, nil
 }
 
 // event appends an audit event for this session's command.

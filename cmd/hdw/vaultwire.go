@@ -36,11 +36,13 @@ func (g *globals) vaultConfig(name string) hv.Config {
 	if c.ClientCert == "" {
 		c.ClientCert, c.ClientKey = v.ClientCert, v.ClientKey
 	}
-	if c.TokenFile == "" && c.RoleID == "" {
+	if c.TokenFile == "" && c.RoleID == "" && c.Token == "" && c.AuthMethod == "" {
 		c.TokenFile, c.RoleID, c.SecretIDFile = v.TokenFile, v.RoleID, v.SecretIDFile
 	}
-	if c.TokenFile == "" && c.RoleID == "" {
-		// Default: the AppRole credentials `hdw vault setup` wrote for the profile.
+	if c.TokenFile == "" && c.RoleID == "" && c.Token == "" && c.AuthMethod == "" {
+		// Default: the AppRole credentials `hdw vault setup` wrote for the
+		// profile (before the token helper's ~/.vault-token, which is not
+		// bound to a profile).
 		dir := filepath.Join(g.credentialsDir(), "vault")
 		if rid, err := readSecretFile(filepath.Join(dir, profileFile(g.profile)+".role-id")); err == nil {
 			c.RoleID = string(rid)

@@ -31,8 +31,16 @@ path "hdw/data/{{warehouse}}/pseudo/*"                { capabilities = ["create"
 path "hdw/data/{{warehouse}}/pseudo/audit"            { capabilities = ["create", "read"] }
 # The policy seal key (hdw policy set): admin only, read back to sign.
 path "hdw/data/{{warehouse}}/pseudo/policy"           { capabilities = ["create", "read"] }
+# The audit checkpoint key: the admin alone creates and reads it (issue 22).
+path "hdw/data/{{warehouse}}/pseudo/checkpoint"       { capabilities = ["create", "read"] }
 path "auth/token/lookup-self" { capabilities = ["read"] }
 # CreateKey on an existing pseudonym key: Vault answers 403 (a write to an
 # existing path needs "update"); the provider asks its own capabilities on the
 # path to tell "exists" from "forbidden". Also in Vault's default policy.
 path "sys/capabilities-self" { capabilities = ["update"] }
+# Audit trail payloads (SRS-091): every profile appends (encrypt); only admin
+# and dpo decrypt (audit review). keys.AuditStore.
+path "transit/encrypt/hdw-{{warehouse}}-audit" { capabilities = ["update"] }
+path "transit/decrypt/hdw-{{warehouse}}-audit" { capabilities = ["update"] }
+path "transit/keys/hdw-{{warehouse}}-audit"        { capabilities = ["create", "read", "update"] }
+path "transit/keys/hdw-{{warehouse}}-audit/rotate" { capabilities = ["update"] }

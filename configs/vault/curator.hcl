@@ -20,3 +20,6 @@ path "auth/token/lookup-self" { capabilities = ["read"] }
 path "transit/rewrap/hdw-{{warehouse}}-health"  { capabilities = ["update"] }
 path "transit/rewrap/hdw-{{warehouse}}-genetic" { capabilities = ["update"] }
 path "transit/rewrap/hdw-{{warehouse}}-ws-*"    { capabilities = ["update"] }
+# Audit trail payloads (SRS-091): every profile appends (encrypt); only admin
+# and dpo decrypt (audit review). keys.AuditStore.
+path "transit/encrypt/hdw-{{warehouse}}-audit" { capabilities = ["update"] }

@@ -9,3 +9,6 @@ path "hdw/data/{{warehouse}}/pseudo/professional" { capabilities = ["read"] }
 path "hdw/data/{{warehouse}}/pseudo/opposition"   { capabilities = ["read"] }
 path "hdw/data/{{warehouse}}/pseudo/audit"        { capabilities = ["read"] }
 path "auth/token/lookup-self" { capabilities = ["read"] }
+# Audit trail payloads (SRS-091): every profile appends (encrypt); only admin
+# and dpo decrypt (audit review). keys.AuditStore.
+path "transit/encrypt/hdw-{{warehouse}}-audit" { capabilities = ["update"] }

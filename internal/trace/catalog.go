@@ -126,7 +126,6 @@ func init() {
 var pending = map[string]string{
 	"CNIL 7.3":     "rights retention: name the test that shows identity rows deleted with the data",
 	"CNIL 9.2":     "rights access/rectification tests (issue 21 moves the rights workflow)",
-	"ENS OP.ACC.1": "audit operator identities (issue 22)",
 	"SEC-AUT-3":    "Vault mTLS (keys/vault)",
 	"SRS-055":      "audit (issue 22)",
 	"SRS-056":      "audit (issue 22)",

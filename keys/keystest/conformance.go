@@ -64,11 +64,16 @@ func Conformance(t *testing.T, open func(t *testing.T, profile string) keys.Prov
 			t.Fatalf("curator creates %s: %v", name, err)
 		}
 	}
-	stores := []string{keys.Health, keys.Identity, keys.Genetic, keys.Workspace("a"), keys.Workspace("b")}
-	// The dpo may wrap for every store: it makes the samples the others unwrap.
+	stores := []string{keys.Health, keys.Identity, keys.Genetic, keys.AuditStore, keys.Workspace("a"), keys.Workspace("b")}
+	// The dpo may wrap for every store but the genetic one (SEC-LOG-6: the
+	// curator wraps that sample): it makes the samples the others unwrap.
 	samples := map[string]keys.DataKey{}
 	for _, s := range stores {
-		dks, err := dpo.NewDataKeys(ctx, s, 1)
+		wrapper := dpo
+		if s == keys.Genetic {
+			wrapper = curator
+		}
+		dks, err := wrapper.NewDataKeys(ctx, s, 1)
 		if err != nil || len(dks) != 1 {
 			t.Fatalf("dpo wraps %s: %v", s, err)
 		}

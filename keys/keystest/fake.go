@@ -24,7 +24,7 @@ type FakeVault struct {
 // `hdw init`: health, identity, genetic and the warehouse pseudonym keys.
 func NewFakeVault() *FakeVault {
 	v := &FakeVault{keys: map[string][][]byte{}}
-	for _, n := range []string{keys.Health, keys.Identity, keys.Genetic, keys.PseudoWarehouse,
+	for _, n := range []string{keys.Health, keys.Identity, keys.Genetic, keys.AuditStore, keys.PseudoWarehouse,
 		keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit} {
 		v.keys[n] = [][]byte{random32()}
 	}
@@ -65,7 +65,7 @@ func (f *Fake) Operator(context.Context) (string, error) { return "LH-SVC-fake-"
 
 func (f *Fake) check(op keys.Op, name string) error {
 	if !keys.Allowed(f.profile, op, name) {
-		return fmt.Errorf("%s %s: %w", op, name, keys.ErrForbidden)
+		return fmt.Errorf("%s %s: %w", op, name, keys.Refusal(name))
 	}
 	return nil
 }

@@ -84,6 +84,8 @@ type ring struct {
 	Version  int                      `json:"version"`
 	Profiles map[string]*profileEntry `json:"profiles"`
 	Keys     map[string]*keyEntry     `json:"keys"`
+	// Operators are the persons enrolled by the admin, by id (ENS OP.ACC.1).
+	Operators map[string]*operatorEntry `json:"operators,omitempty"`
 }
 
 var (
@@ -110,7 +112,7 @@ var _ keys.Provider = (*Keyring)(nil)
 var WarehouseProfiles = []string{keys.ProfileIngest, keys.ProfileCurator, keys.ProfileApprover, keys.ProfileDPO, keys.ProfileAdmin}
 
 // WarehouseKeys are the keys created by Init.
-var WarehouseKeys = []string{keys.Health, keys.Identity, keys.Genetic, keys.PseudoWarehouse, keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit}
+var WarehouseKeys = []string{keys.Health, keys.Identity, keys.Genetic, keys.AuditStore, keys.PseudoWarehouse, keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit, keys.CheckpointKey}
 
 // Init creates the keyring with the warehouse profiles (passphrases by
 // profile) and the warehouse keys. It fails if a keyring exists.
@@ -259,6 +261,26 @@ func (r *ring) sealTo(name string, version int, secret []byte, op keys.Op, v *ke
 	return nil
 }
 
+// prune removes every sealed key a profile is no longer allowed (the
+// access table tightened: SEC-LOG-6 took the genetic key from the dpo), so
+// that a keyring written before holds nothing beyond keys.Allowed once any
+// profile writes it again (hdw init on a new warehouse never seals it).
+func (r *ring) prune() {
+	for name, e := range r.Keys {
+		op := keys.OpUse
+		if e.Kind == "store" {
+			op = keys.OpUnwrap
+		}
+		for i := range e.Versions {
+			for p := range e.Versions[i].Sealed {
+				if !keys.Allowed(p, op, name) {
+					delete(e.Versions[i].Sealed, p)
+				}
+			}
+		}
+	}
+}
+
 func load(ctx context.Context, st objstore.Store) (*ring, int, error) {
 	latest := 0
 	for info, err := range st.List(ctx, prefix) {
@@ -363,7 +385,7 @@ func (k *Keyring) open(name string, v keyVersion) ([]byte, error) {
 // wrapped data key format: version (4 bytes, big endian) || HPKE ciphertext.
 func (k *Keyring) NewDataKeys(ctx context.Context, store string, n int) ([]keys.DataKey, error) {
 	if !keys.Allowed(k.profile, keys.OpWrap, store) {
-		return nil, keys.ErrForbidden
+		return nil, keys.Refusal(store)
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -421,7 +443,7 @@ func (k *Keyring) storePrivate(ctx context.Context, store string, version int) (
 // Unwrap implements keys.Provider.
 func (k *Keyring) Unwrap(ctx context.Context, store string, wrapped [][]byte) ([]keys.Secret, error) {
 	if !keys.Allowed(k.profile, keys.OpUnwrap, store) {
-		return nil, keys.ErrForbidden
+		return nil, keys.Refusal(store)
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -489,6 +511,7 @@ func (k *Keyring) mutate(ctx context.Context, fn func(r *ring) error) error {
 		if err := fn(k.r); err != nil {
 			return err
 		}
+		k.r.prune()
 		k.r.Version++
 		err := save(ctx, k.st, k.r)
 		if err == nil {

@@ -198,3 +198,49 @@ func TestSecretsRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestSEC_LOG_6_DPOCannotUnwrapGenetic: on the local keyring the genetic
+// private key is sealed only to ingest-wrappable, curator-unwrappable
+// profiles: the dpo gets keys.ErrGeneticReserved and, bypassing the check,
+// holds no sealed genetic key. A keyring written before SEC-LOG-6 was
+// enforced (the dpo's sealed copy present) loses it at the next write.
+func TestSEC_LOG_6_DPOCannotUnwrapGenetic(t *testing.T) {
+	ctx := context.Background()
+	st := newRing(t)
+	ing := open(t, st, keys.ProfileIngest)
+	dks, err := ing.NewDataKeys(ctx, keys.Genetic, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := open(t, st, keys.ProfileCurator)
+	if _, err := cur.Unwrap(ctx, keys.Genetic, [][]byte{dks[0].Wrapped}); err != nil {
+		t.Fatalf("curator unwraps genetic: %v", err)
+	}
+	dpo := open(t, st, keys.ProfileDPO)
+	if _, err := dpo.Unwrap(ctx, keys.Genetic, [][]byte{dks[0].Wrapped}); !errors.Is(err, keys.ErrGeneticReserved) {
+		t.Fatalf("dpo unwraps genetic: %v", err)
+	}
+	if _, err := dpo.storePrivate(ctx, keys.Genetic, 1); !errors.Is(err, keys.ErrForbidden) {
+		t.Fatalf("dpo holds the genetic private key: %v", err)
+	}
+	// An old keyring: seal the genetic key to the dpo by hand, then let any
+	// write (the admin rotating health) prune it.
+	r, _, err := load(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &r.Keys[keys.Genetic].Versions[0]
+	v.Sealed[keys.ProfileDPO] = v.Sealed[keys.ProfileCurator]
+	r.Version++
+	if err := save(ctx, st, r); err != nil {
+		t.Fatal(err)
+	}
+	admin := open(t, st, keys.ProfileAdmin)
+	if _, err := admin.RotateKey(ctx, keys.Health); err != nil {
+		t.Fatal(err)
+	}
+	r, _, _ = load(ctx, st)
+	if _, ok := r.Keys[keys.Genetic].Versions[0].Sealed[keys.ProfileDPO]; ok {
+		t.Fatal("the dpo's old sealed genetic key survived a keyring write")
+	}
+}

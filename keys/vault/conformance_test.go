@@ -18,7 +18,7 @@ func TestConformanceVault(t *testing.T) {
 	e := server(t)
 	ctx := context.Background()
 	admin := e.login(t, keys.ProfileAdmin)
-	for _, n := range []string{keys.Health, keys.Identity, keys.Genetic, keys.PseudoWarehouse,
+	for _, n := range []string{keys.Health, keys.Identity, keys.Genetic, keys.AuditStore, keys.PseudoWarehouse,
 		keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit} {
 		if err := admin.CreateKey(ctx, n); err != nil {
 			t.Fatalf("admin creates %s: %v", n, err)

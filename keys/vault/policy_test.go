@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,7 +80,11 @@ func TestSEC_LOG_5_AdminCannotDestroy(t *testing.T) {
 
 	// The keys survive.
 	for s, dk := range wrapped {
-		got, err := dpo.Unwrap(ctx, s, [][]byte{dk.Wrapped})
+		reader := dpo
+		if s == keys.Genetic {
+			reader = cur // SEC-LOG-6
+		}
+		got, err := reader.Unwrap(ctx, s, [][]byte{dk.Wrapped})
 		if err != nil || !bytes.Equal(got[0].Bytes(), dk.Key.Bytes()) {
 			t.Errorf("%s after admin's destroy: %v", s, err)
 		}
@@ -105,7 +110,11 @@ func TestSEC_LOG_5_AdminCannotDestroy(t *testing.T) {
 		if err := admin.RetireVersions(ctx, s, 2); err != nil {
 			t.Fatalf("admin retires %s v1: %v", s, err)
 		}
-		got, err := dpo.Unwrap(ctx, s, re)
+		reader := dpo
+		if s == keys.Genetic {
+			reader = cur // SEC-LOG-6
+		}
+		got, err := reader.Unwrap(ctx, s, re)
 		if err != nil || !bytes.Equal(got[0].Bytes(), wrapped[s].Key.Bytes()) {
 			t.Fatalf("%s rewrapped: %v", s, err)
 		}
@@ -234,4 +243,38 @@ func TestSEC_LOG_5_CreateExistingPseudonymKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	value(keys.PseudoCohort("fresh"))
+}
+
+// TestSEC_LOG_6_DPOCannotUnwrapGeneticVault: against the real Vault, the dpo
+// policy has no path on the genetic transit key: decrypt and encrypt get
+// 403 (keys.ErrGeneticReserved, an keys.ErrForbidden), and a raw
+// transit/decrypt with the dpo token is refused too; ingest wraps and the
+// curator (workspace export) unwraps.
+func TestSEC_LOG_6_DPOCannotUnwrapGeneticVault(t *testing.T) {
+	e := server(t)
+	ctx := context.Background()
+	admin := e.login(t, keys.ProfileAdmin)
+	if err := admin.CreateKey(ctx, keys.Genetic); err != nil {
+		t.Fatal(err)
+	}
+	ing, dpo, cur := e.login(t, keys.ProfileIngest), e.login(t, keys.ProfileDPO), e.login(t, keys.ProfileCurator)
+	dk, err := ing.NewDataKeys(ctx, keys.Genetic, 1)
+	if err != nil {
+		t.Fatalf("ingest wraps genetic: %v", err)
+	}
+	if got, err := cur.Unwrap(ctx, keys.Genetic, [][]byte{dk[0].Wrapped}); err != nil || !bytes.Equal(got[0].Bytes(), dk[0].Key.Bytes()) {
+		t.Fatalf("curator unwraps genetic: %v", err)
+	}
+	_, err = dpo.Unwrap(ctx, keys.Genetic, [][]byte{dk[0].Wrapped})
+	if !errors.Is(err, keys.ErrGeneticReserved) || !errors.Is(err, keys.ErrForbidden) {
+		t.Fatalf("dpo unwraps genetic: %v, want a policy refusal (ErrGeneticReserved)", err)
+	}
+	if _, err := dpo.NewDataKeys(ctx, keys.Genetic, 1); !errors.Is(err, keys.ErrForbidden) {
+		t.Fatalf("dpo wraps genetic: %v", err)
+	}
+	_, err = hv.Client(dpo).Logical().WriteWithContext(ctx, "transit/decrypt/"+hv.TransitName(e.warehouse, keys.Genetic),
+		map[string]any{"ciphertext": string(dk[0].Wrapped)})
+	if err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("raw transit/decrypt of genetic with the dpo token: %v, want 403", err)
+	}
 }

@@ -42,25 +42,47 @@ type Config struct {
 	SecretIDFile string
 	Warehouse    string // warehouse name in key and policy names
 	Profile      string
+
+	// Token is VAULT_TOKEN (kept in memory only); TokenHelperFile the
+	// token helper's ~/.vault-token.
+	Token           string
+	TokenHelperFile string
+	// AuthMethod is token, approle, kubernetes, jwt or cert ("" chooses
+	// by the credentials given, see [AuthToken]); AuthMount its mount path
+	// (default: the method's name); AuthRole the role of the kubernetes,
+	// jwt and cert methods; JWTFile the file holding the JWT (kubernetes:
+	// the service account token by default).
+	AuthMethod string
+	AuthMount  string
+	AuthRole   string
+	JWTFile    string
+	// AllowHTTP accepts http:// to a non-loopback host.
+	AllowHTTP bool
 }
 
 // ConfigFromEnv reads VAULT_ADDR, VAULT_NAMESPACE, VAULT_CACERT,
-// VAULT_CLIENT_CERT, VAULT_CLIENT_KEY, HDW_VAULT_TOKEN_FILE,
-// HDW_VAULT_ROLE_ID and HDW_VAULT_SECRET_ID_FILE through getenv.
+// VAULT_CLIENT_CERT, VAULT_CLIENT_KEY, VAULT_TOKEN, HOME (for the token
+// helper's ~/.vault-token), HDW_VAULT_TOKEN_FILE, HDW_VAULT_ROLE_ID,
+// HDW_VAULT_SECRET_ID_FILE, HDW_VAULT_AUTH, HDW_VAULT_AUTH_MOUNT,
+// HDW_VAULT_ROLE, HDW_VAULT_JWT_FILE and HDW_VAULT_ALLOW_HTTP through getenv.
 func ConfigFromEnv(getenv func(string) string) Config {
 	return Config{Address: getenv("VAULT_ADDR"), Namespace: getenv("VAULT_NAMESPACE"), CACert: getenv("VAULT_CACERT"),
 		ClientCert: getenv("VAULT_CLIENT_CERT"), ClientKey: getenv("VAULT_CLIENT_KEY"), TokenFile: getenv("HDW_VAULT_TOKEN_FILE"),
-		RoleID: getenv("HDW_VAULT_ROLE_ID"), SecretIDFile: getenv("HDW_VAULT_SECRET_ID_FILE")}
+		RoleID: getenv("HDW_VAULT_ROLE_ID"), SecretIDFile: getenv("HDW_VAULT_SECRET_ID_FILE"),
+		Token: getenv("VAULT_TOKEN"), TokenHelperFile: TokenHelperFile(getenv("HOME")),
+		AuthMethod: getenv("HDW_VAULT_AUTH"), AuthMount: getenv("HDW_VAULT_AUTH_MOUNT"), AuthRole: getenv("HDW_VAULT_ROLE"),
+		JWTFile: getenv("HDW_VAULT_JWT_FILE"), AllowHTTP: getenv("HDW_VAULT_ALLOW_HTTP") == "1"}
 }
 
 // Provider implements keys.Provider against Vault.
 type Provider struct {
-	c       *api.Client
-	cfg     Config
-	mu      sync.Mutex
-	cache   map[string]keys.Secret
-	stop    context.CancelFunc
-	renewEr error
+	c        *api.Client
+	cfg      Config
+	mu       sync.Mutex
+	cache    map[string]keys.Secret
+	stop     context.CancelFunc
+	renewEr  error
+	relogins int
 }
 
 var _ keys.Provider = (*Provider)(nil)
@@ -98,60 +120,30 @@ func NewClient(cfg Config) (*api.Client, error) {
 	return c, nil
 }
 
-// Open authenticates (token file, or AppRole role id + secret id file) and
-// keeps the token renewed while the run lasts.
+// Open authenticates (see [AuthToken] for the methods and their order),
+// keeps the token renewed while the run lasts and logs in again before its
+// max TTL runs out. A plain http:// address to another host than loopback
+// is refused (ErrPlainHTTP) unless cfg.AllowHTTP.
 func Open(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.Warehouse == "" {
 		return nil, errors.New("vault: no warehouse name")
+	}
+	if err := CheckAddress(cfg.Address, cfg.AllowHTTP); err != nil {
+		return nil, err
 	}
 	c, err := NewClient(cfg)
 	if err != nil {
 		return nil, err
 	}
 	p := &Provider{c: c, cfg: cfg, cache: map[string]keys.Secret{}}
-	var login *api.Secret
-	switch {
-	case cfg.TokenFile != "":
-		tok, err := readFile(cfg.TokenFile)
-		if err != nil {
-			return nil, fmt.Errorf("vault token file: %w", err)
-		}
-		c.SetToken(tok)
-	case cfg.RoleID != "" && cfg.SecretIDFile != "":
-		sid, err := readFile(cfg.SecretIDFile)
-		if err != nil {
-			return nil, fmt.Errorf("vault secret id file: %w", err)
-		}
-		login, err = c.Logical().WriteWithContext(ctx, "auth/approle/login", map[string]any{"role_id": cfg.RoleID, "secret_id": sid})
-		if err != nil {
-			return nil, mapErr(err, "approle login")
-		}
-		if login == nil || login.Auth == nil {
-			return nil, keys.ErrBadCredentials
-		}
-		c.SetToken(login.Auth.ClientToken)
-	default:
-		return nil, errors.New("vault: no credentials: set HDW_VAULT_TOKEN_FILE, or HDW_VAULT_ROLE_ID and HDW_VAULT_SECRET_ID_FILE")
+	s, err := login(ctx, c, cfg)
+	if err != nil {
+		return nil, err
 	}
-	if login != nil && login.Auth.Renewable {
-		w, err := c.NewLifetimeWatcher(&api.LifetimeWatcherInput{Secret: login})
-		if err == nil {
-			rctx, cancel := context.WithCancel(context.Background())
-			p.stop = cancel
-			go w.Start()
-			go func() {
-				select {
-				case err := <-w.DoneCh():
-					p.mu.Lock()
-					if err != nil {
-						p.renewEr = err
-					}
-					p.mu.Unlock()
-				case <-rctx.Done():
-				}
-				w.Stop()
-			}()
-		}
+	if s != nil {
+		rctx, cancel := context.WithCancel(context.Background())
+		p.stop = cancel
+		go p.keepAlive(rctx, s)
 	}
 	return p, nil
 }
@@ -186,6 +178,15 @@ func mapErr(err error, op string) error {
 		return fmt.Errorf("vault %s: %w", op, keys.ErrUnavailable)
 	}
 	return fmt.Errorf("vault %s: %w", op, keys.ErrUnavailable)
+}
+
+// refusal names the SEC-LOG-6 reservation when the policy refused the
+// genetic store (keys.ErrGeneticReserved, still an keys.ErrForbidden).
+func refusal(store string, err error) error {
+	if store == keys.Genetic && errors.Is(err, keys.ErrForbidden) {
+		return fmt.Errorf("vault: %w", keys.ErrGeneticReserved)
+	}
+	return err
 }
 
 // TransitName returns the transit key of a store key name.
@@ -239,7 +240,7 @@ func (p *Provider) NewDataKeys(ctx context.Context, store string, n int) ([]keys
 		}
 		s, err := p.c.Logical().WriteWithContext(ctx, "transit/encrypt/"+TransitName(p.cfg.Warehouse, store), map[string]any{"batch_input": in})
 		if err != nil {
-			return nil, mapErr(err, "encrypt")
+			return nil, refusal(store, mapErr(err, "encrypt"))
 		}
 		res, _ := s.Data["batch_results"].([]any)
 		if len(res) != m {
@@ -268,7 +269,7 @@ func (p *Provider) Unwrap(ctx context.Context, store string, wrapped [][]byte) (
 		}
 		s, err := p.c.Logical().WriteWithContext(ctx, "transit/decrypt/"+TransitName(p.cfg.Warehouse, store), map[string]any{"batch_input": in})
 		if err != nil {
-			return nil, mapErr(err, "decrypt")
+			return nil, refusal(store, mapErr(err, "decrypt"))
 		}
 		res, _ := s.Data["batch_results"].([]any)
 		for _, r := range res {

@@ -80,7 +80,7 @@ func TestSEC_LOG_5_VaultPolicies(t *testing.T) {
 	e := server(t)
 	ctx := context.Background()
 	admin := e.login(t, keys.ProfileAdmin)
-	for _, k := range []string{keys.Health, keys.Identity, keys.Genetic, keys.PseudoWarehouse, keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit} {
+	for _, k := range []string{keys.Health, keys.Identity, keys.Genetic, keys.AuditStore, keys.PseudoWarehouse, keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit} {
 		if err := admin.CreateKey(ctx, k); err != nil {
 			t.Fatalf("admin creates %s: %v", k, err)
 		}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"hdw/keys"
+	"hdw/keys/local"
+)
+
+// newOperatorCmd: operators are people (ENS OP.ACC.1); only the admin
+// enrols and removes them (SWR-009: no self-registration).
+func newOperatorCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "operator", Short: "enrol, list and remove the persons who act under a profile (admin; ENS OP.ACC.1, SWR-009)"}
+	var role string
+	add := &cobra.Command{
+		Use:   "add NAME --role PROFILE",
+		Short: "enrol a person with their own key pair, sealed by their own passphrase",
+		Long: `Add enrols NAME (a login handle: a-z 0-9 . _ -) as an operator of the
+profile given by --role, with an id LH-USR-<uuid> that the audit trail, the
+export approvals and every signature carry. The person's ed25519 private key
+is sealed by their own passphrase: the one in the file
+<credentials dir>/operator_NAME when it exists, else a random one written
+there (mode 0600) for the admin to hand over. The person then runs commands
+with HDW_OPERATOR=NAME and their passphrase in HDW_OPERATOR_PASSPHRASE_FILE
+(or that file). Local keyring only; Vault: see docs/keys.md.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runOperatorAdd(cmd.Context(), g, args[0], role)
+		},
+	}
+	add.Flags().StringVar(&role, "role", "", "the profile the person acts as (ingest, curator, approver, dpo, admin, researcher:<project>)")
+	c.AddCommand(add)
+	c.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "list the enrolled operators (id, name, role, enrolment, removal)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runOperatorList(cmd.Context(), g)
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use:   "remove NAME",
+		Short: "withdraw an operator: they sign nothing more; what they signed still verifies (SEC-HAB-6)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runOperatorRemove(cmd.Context(), g, args[0])
+		},
+	})
+	return c
+}
+
+// operatorKeyring returns the session's local keyring, or explains the
+// Vault path.
+func operatorKeyring(sess *session) (*local.Keyring, error) {
+	k, ok := sess.prov.(*local.Keyring)
+	if !ok {
+		return nil, errors.New("operators are enrolled in the local keyring; with Vault, enrol each person as a Vault entity with their own auth and transit signing key (docs/keys.md, Operators)")
+	}
+	return k, nil
+}
+
+func operatorFile(g *globals, name string) string {
+	return filepath.Join(g.credentialsDir(), "operator_"+name)
+}
+
+func runOperatorAdd(ctx context.Context, g *globals, name, role string) error {
+	if role == "" {
+		return usageErr("operator add needs --role PROFILE")
+	}
+	if !keys.KnownProfile(role) {
+		return usageErr("unknown profile %q for --role", role)
+	}
+	if !keys.ValidOperatorName(name) {
+		return usageErr("operator name must be 2 to 64 of a-z 0-9 . _ - starting with a letter")
+	}
+	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "operator add")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	k, err := operatorKeyring(sess)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(g.credentialsDir(), 0o700); err != nil {
+		return err
+	}
+	f := operatorFile(g, name)
+	secret, err := readSecretFile(f)
+	if err != nil {
+		if secret, err = writePassphrase(f); err != nil {
+			return err
+		}
+	}
+	defer clear(secret)
+	op, err := k.AddOperator(ctx, name, keys.Profile(role), secret, time.Now())
+	if err != nil {
+		sess.event(ctx, "", "operator.add", "failed", map[string]string{"role": role}, nil, "")
+		return err
+	}
+	if err := sess.event(ctx, "", "operator.add", "ok", map[string]string{"operator": op.ID, "role": role}, nil, ""); err != nil {
+		return err
+	}
+	if g.json {
+		return json.NewEncoder(g.stdout).Encode(op)
+	}
+	fmt.Fprintf(g.stdout, "operator %s enrolled as %s: %s\npassphrase in %s (mode 0600): hand it to the person\n", name, role, op.ID, f)
+	return nil
+}
+
+func runOperatorList(ctx context.Context, g *globals) error {
+	if err := g.requireProfile(keys.ProfileAdmin, keys.ProfileDPO); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "operator list")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	k, err := operatorKeyring(sess)
+	if err != nil {
+		return err
+	}
+	ops, err := k.Operators(ctx)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		if ops == nil {
+			ops = []keys.Operator{}
+		}
+		return json.NewEncoder(g.stdout).Encode(ops)
+	}
+	for _, o := range ops {
+		state := "active"
+		if !o.Removed.IsZero() {
+			state = "removed " + o.Removed.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(g.stdout, "%s  %-16s %-20s enrolled %s  %s\n", o.ID, o.Name, o.Role, o.Enrolled.UTC().Format(time.RFC3339), state)
+	}
+	return nil
+}
+
+func runOperatorRemove(ctx context.Context, g *globals, name string) error {
+	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "operator remove")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	k, err := operatorKeyring(sess)
+	if err != nil {
+		return err
+	}
+	op, err := k.RemoveOperator(ctx, name, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := sess.event(ctx, "", "operator.remove", "ok", map[string]string{"operator": op.ID, "role": string(op.Role)}, nil, ""); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "operator %s (%s) removed\n", name, op.ID)
+	return nil
+}
