@@ -21,6 +21,7 @@ const (
 	AnomalyPullBurst        = "pull-burst"
 	AnomalyTrail            = "trail"    // a problem found by Verify
 	AnomalyUnclosed         = "unclosed" // a session still open (or crashed)
+	AnomalyAuth             = "auth"     // a failed unlock, a lock-out or a refused command (SRS-089)
 )
 
 // ReviewRules tune the review (SEC-DAY-3). Zero values take the defaults.
@@ -81,6 +82,17 @@ func Review(ctx context.Context, st objstore.Store, mac MAC, op Opener, since ti
 		out = append(out, Anomaly{Kind: AnomalyTrail, Session: p.Segment,
 			Detail: fmt.Sprintf("%s: %s (%s line %d)", p.Kind, p.Detail, p.File, p.Line)})
 	}
+	auth, err := Records(ctx, st, "")
+	if err != nil {
+		return nil, rep, err
+	}
+	for _, r := range auth {
+		if r.Time.Before(since) || r.Kind == AuthOK {
+			continue
+		}
+		out = append(out, Anomaly{Kind: AnomalyAuth, Time: r.Time, Operator: r.Operator, Profile: r.Profile, Command: r.Command,
+			Action: r.Kind, Detail: r.Reason})
+	}
 	for _, a := range Anomalies(segs, since, rules) {
 		// Old unclosed sessions are already trail problems; young ones are
 		// running (among them the reviewing command itself).
@@ -88,6 +100,13 @@ func Review(ctx context.Context, st objstore.Store, mac MAC, op Opener, since ti
 			out = append(out, a)
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool {
+		ti, tj := out[i].Kind == AnomalyTrail, out[j].Kind == AnomalyTrail
+		if ti != tj {
+			return ti // trail problems first
+		}
+		return !ti && out[i].Time.Before(out[j].Time)
+	})
 	return out, rep, nil
 }
 

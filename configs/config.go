@@ -134,6 +134,10 @@ type Retention struct {
 type Audit struct {
 	ObjectLockMode string `yaml:"object_lock_mode"` // "", GOVERNANCE or COMPLIANCE
 	WorkHours      string `yaml:"work_hours"`       // e.g. "07-20"
+	// LockoutThreshold is the number of consecutive failed unlocks of a
+	// profile or operator after which it is locked out (SRS-089; default 5;
+	// the sealed policy may replace it).
+	LockoutThreshold int `yaml:"lockout_threshold"`
 }
 
 // Defaults returns the default configuration.

@@ -7,6 +7,26 @@
 // its evidence; Pass is true only if every check passes.
 //
 // The engine streams: Check makes two passes over a RowSource (counting
-// classes, then deciding suppression) and keeps only per-class counters,
-// never the rows.
+// classes, then suppression and the person weights of sensitive values)
+// and keeps only per-class counters, never the rows. Apply holds the
+// released rows interned (4 bytes a cell) to shuffle them.
+//
+// # The gate is the dictionary's (issue 21)
+//
+// [Gate] imposes the data dictionary's quasi-identifiers (a request adds,
+// never removes), refuses undeclared released columns, and makes the
+// sealed policy's floors binding ([Floors], [LoosenError]). k, l and t
+// count persons. Released rows are shuffled with a fresh key and carry no
+// warehouse or workspace pseudonym (export-scoped ones at most). Each
+// [Measure] names the G29 criterion it answers.
+//
+// # Records that cannot be forged
+//
+// An export's [Content] is bound by its hash to a chain of [Entry]
+// records (request, decisions, releases, cancellations), each signed by
+// the acting operator ([Signer]); [Verify] checks the chain against the
+// operator [Directory] and the approval [Rules] (four eyes by operator
+// identity, the approver role, a justification of substance and a second
+// approver for the release of a failed export). [View] is the approver's
+// view.
 package export

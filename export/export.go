@@ -12,6 +12,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -298,8 +299,23 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 	seed := maphash.MakeSeed()
 	seen := newSet(1 << 16)    // (class, person) pairs
 	persons := newSet(1 << 16) // persons
-	valSeen := newSet(1 << 16) // (class, person, column, value)
-	perPerson := map[uint64]uint32{}
+	// Person weights in one pass: each (class, person, column) first adds 1
+	// to its value; a person holding several values there is remembered
+	// (rare) and corrected at the end to 1/n per value.
+	first := newMap(1 << 16) // (class, person, column) -> value index+1 | count<<32
+	type multiVal struct {
+		c    *class
+		i    int
+		vals []uint32
+	}
+	multi := map[uint64]*multiVal{}
+	intern := make([]map[string]uint32, len(req.Sensitive))
+	values := make([][]string, len(req.Sensitive))
+	for i := range intern {
+		intern[i] = map[string]uint32{}
+	}
+	var h maphash.Hash
+	h.SetSeed(seed)
 	colDistinct := map[string]map[uint64]struct{}{}
 	for _, c := range append(append([]string{}, req.QuasiIdentifiers...), req.Sensitive...) {
 		colDistinct[c] = map[uint64]struct{}{}
@@ -326,15 +342,43 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 		c.rows++
 		person := personOf(row, rep.Rows)
 		persons.add(maphash.String(seed, person))
-		kp := key + "\x00" + person
-		if seen.add(maphash.String(seed, kp)) {
+		h.Reset()
+		h.WriteString(key)
+		h.WriteByte(0)
+		h.WriteString(person)
+		kp := h.Sum64()
+		if seen.add(kp) {
 			c.persons++
 		}
 		for i, s := range req.Sensitive {
-			col := kp + "\x00" + strconv.Itoa(i)
-			if valSeen.add(maphash.String(seed, col+"\x00"+row[s])) {
-				perPerson[maphash.String(seed, col)]++
+			v := row[s]
+			vi, ok := intern[i][v]
+			if !ok {
+				vi = uint32(len(values[i]))
+				v = strings.Clone(v)
+				intern[i][v] = vi
+				values[i] = append(values[i], v)
 			}
+			pc := mix64(kp + uint64(i+1)*0x9e3779b97f4a7c15)
+			fi := first.slot(pc)
+			e := first.vals[fi]
+			switch {
+			case e == 0:
+				first.vals[fi] = uint64(vi+1) | 1<<32
+			case uint32(e)-1 == vi:
+				continue // the person's first value again
+			case e>>32 == 1:
+				multi[pc] = &multiVal{c: c, i: i, vals: []uint32{uint32(e) - 1, vi}}
+				first.vals[fi] = e + 1<<32
+			default:
+				m := multi[pc]
+				if slices.Contains(m.vals, vi) {
+					continue
+				}
+				m.vals = append(m.vals, vi)
+				first.vals[fi] = e + 1<<32
+			}
+			c.sens[i][values[i][vi]]++
 		}
 		if rep.Rows <= 1000 {
 			for _, col := range append(append([]string{}, req.QuasiIdentifiers...), req.Sensitive...) {
@@ -363,7 +407,14 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen, valSeen = nil, nil
+	// A person holding n values in a class weighs 1/n on each (l and t in persons).
+	for _, m := range multi {
+		w := 1 - 1/float64(len(m.vals))
+		for _, vi := range m.vals {
+			m.c.sens[m.i][values[m.i][vi]] -= w
+		}
+	}
+	seen, first, multi = nil, nil, nil
 	rep.Persons = int64(persons.len())
 	persons = nil
 	// Suppression: classes below k (counted in persons) go if within the limit.
@@ -374,52 +425,34 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 		}
 	}
 	suppress := below > 0 && float64(below) <= req.MaxSuppression*float64(rep.Rows)
-	// Second pass: suppressed row indexes, and the person weights of the
-	// sensitive values of the classes kept (l and t in persons).
+	if suppress {
+		rep.Suppressed = below
+		var idx int64
+		src.Rows(ctx, func(row map[string]string) error {
+			if classes[req.classKey(row, &b)].persons < int64(req.K) {
+				if len(rep.SuppressedRowIndex) < 10000 {
+					rep.SuppressedRowIndex = append(rep.SuppressedRowIndex, idx)
+				}
+			}
+			idx++
+			return nil
+		})
+		for k, c := range classes {
+			if c.persons < int64(req.K) {
+				delete(classes, k)
+			}
+		}
+	}
+	// The released table's distribution, person-weighted, for t.
 	global := make([]map[string]float64, len(req.Sensitive))
 	for i := range global {
 		global[i] = map[string]float64{}
-	}
-	if suppress || len(req.Sensitive) > 0 {
-		if suppress {
-			rep.Suppressed = below
-		}
-		weighed := newSet(1 << 16)
-		var idx int64
-		err := src.Rows(ctx, func(row map[string]string) error {
-			idx++
-			key := req.classKey(row, &b)
-			c := classes[key]
-			if suppress && c.persons < int64(req.K) {
-				if len(rep.SuppressedRowIndex) < 10000 {
-					rep.SuppressedRowIndex = append(rep.SuppressedRowIndex, idx-1)
-				}
-				return nil
-			}
-			kp := key + "\x00" + personOf(row, idx)
-			for i, s := range req.Sensitive {
-				col := kp + "\x00" + strconv.Itoa(i)
-				if !weighed.add(maphash.String(seed, col+"\x00"+row[s])) {
-					continue
-				}
-				w := 1 / float64(max(perPerson[maphash.String(seed, col)], 1))
-				c.sens[i][row[s]] += w
-				global[i][row[s]] += w
-			}
-			return ctx.Err()
-		})
-		if err != nil {
-			return nil, err
-		}
-		if suppress {
-			for k, c := range classes {
-				if c.persons < int64(req.K) {
-					delete(classes, k)
-				}
+		for _, c := range classes {
+			for v, w := range c.sens[i] {
+				global[i][v] += w
 			}
 		}
 	}
-	perPerson = nil
 	rep.Classes = int64(len(classes))
 	rep.SmallestClass = math.MaxInt64
 	rep.DistinctL, rep.EntropyL = math.MaxInt, math.Inf(1)
@@ -543,6 +576,15 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 	rep.Pass = pass
 	sort.Strings(rep.Reasons)
 	return rep, nil
+}
+
+// mix64 is the splitmix64 finalizer: it spreads combined hashes.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 func bucket(n int64) string {

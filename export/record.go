@@ -44,6 +44,9 @@ const (
 	KindApprove = "approve"
 	KindReject  = "reject"
 	KindRelease = "release"
+	// KindCancel: the DPO cancelled an unreleased export whose data may
+	// hold a person erased since (its data is deleted).
+	KindCancel = "cancel"
 )
 
 // Entry is one signed step of an export's history: the request, each
@@ -131,7 +134,7 @@ type Rules struct {
 
 // State is what a verified history says.
 type State struct {
-	Status    string   // pending-approval, quarantined, approved, rejected, released
+	Status    string   // pending-approval, quarantined, awaiting-second-approval, approved, rejected, released, cancelled
 	Approvers []string // operator ids, in order
 	Justified bool     // a failed export approved with a justification
 	Releases  int
@@ -191,7 +194,7 @@ func Verify(ctx context.Context, dir Directory, c Content, history []Entry, rule
 			if i == 0 {
 				return forged("a decision before the request")
 			}
-			if st.Status == "approved" || st.Status == "rejected" || st.Status == "released" {
+			if st.Status == "approved" || st.Status == "rejected" || st.Status == "released" || st.Status == "cancelled" {
 				return forged("entry %d: a decision after the export was %s", e.Seq, st.Status)
 			}
 			if e.Operator == c.Requester {
@@ -220,6 +223,11 @@ func Verify(ctx context.Context, dir Directory, c Content, history []Entry, rule
 			} else {
 				st.Status = "awaiting-second-approval"
 			}
+		case KindCancel:
+			if e.Role != "dpo" || i == 0 || st.Status == "released" || st.Status == "cancelled" {
+				return forged("entry %d: a cancellation by %s of an export that is %s", e.Seq, e.Role, st.Status)
+			}
+			st.Status = "cancelled"
 		case KindRelease:
 			if st.Status != "approved" && st.Status != "released" {
 				return forged("entry %d: a release of an export that is %s", e.Seq, st.Status)

@@ -2,6 +2,8 @@ package indicators
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
@@ -9,17 +11,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/google/differential-privacy/go/v3/dpagg"
 	"github.com/google/differential-privacy/go/v3/noise"
 )
 
-// Rows is what [Compute] reads: every row of a table, each with its
-// person's pseudonym (the privacy unit) and its cells by column name. The
-// callback must not keep row after it returns. An error from fn stops the
-// scan and is returned.
+// Rows is what [Compute] reads: every row of a table with its person's
+// pseudonym (the privacy unit) and the values of the columns cols, in that
+// order ("" for an empty or absent cell), so that a columnar source reads
+// only those columns. fn must not keep vals after it returns; an error from
+// fn stops the scan and is returned.
 type Rows interface {
-	Scan(ctx context.Context, fn func(person string, row map[string]string) error) error
+	Scan(ctx context.Context, cols []string, fn func(person string, vals []string) error) error
 }
 
 // Value is one released value of one group.
@@ -87,44 +91,122 @@ type Stats struct {
 	GroupsThreshold int64 // groups below the small-cell threshold
 }
 
-// cell is one person's contribution to one group: how many rows and a
-// uniform sample of at most MaxRowsPerGroup values (reservoir).
+// cell is one person's contribution to one group (indexes into the run's
+// persons and group keys): how many rows; a uniform sample of at most
+// MaxRowsPerGroup of their values (reservoir) lives in the run's value
+// arena at [i*MaxRowsPerGroup, i*MaxRowsPerGroup+min(n, MaxRowsPerGroup)).
+// Cells hold no pointer, so that millions of them cost the collector nothing.
 type cell struct {
-	group string
-	n     int64
-	vals  []float64
-}
-
-type person struct {
-	cells []cell
-	idx   map[string]int // built once a person is in many groups
-}
-
-func (p *person) cell(group string) *cell {
-	if p.idx != nil {
-		if i, ok := p.idx[group]; ok {
-			return &p.cells[i]
-		}
-	} else {
-		for i := range p.cells {
-			if p.cells[i].group == group {
-				return &p.cells[i]
-			}
-		}
-	}
-	p.cells = append(p.cells, cell{group: group})
-	if p.idx != nil {
-		p.idx[group] = len(p.cells) - 1
-	} else if len(p.cells) > 16 {
-		p.idx = make(map[string]int, 32)
-		for i := range p.cells {
-			p.idx[p.cells[i].group] = i
-		}
-	}
-	return &p.cells[len(p.cells)-1]
+	person, group int32
+	next          int32 // the person's previous cell, -1 at the end
+	n             int64
 }
 
 const sep = "\x1f"
+
+// batchRows is the rows of one batch handed from the reader to the
+// aggregator.
+const batchRows = 4096
+
+// rowBatch holds rows copied out of a source's callback: every field's
+// bytes in one arena, with their end offsets (person, then the columns).
+type rowBatch struct {
+	arena []byte
+	ends  []int
+}
+
+// pipelined runs rows.Scan on the calling goroutine and process on
+// another, so that reading and decoding a table overlaps with the
+// aggregation (two cores). process sees the rows in scan order; the
+// strings it gets alias the batch and are valid during the call only.
+func pipelined(ctx context.Context, rows Rows, cols []string, process func(string, []string) error) error {
+	work := make(chan *rowBatch, 2)
+	free := make(chan *rowBatch, 3)
+	for range 3 {
+		free <- &rowBatch{}
+	}
+	done := make(chan error, 1)
+	stop := make(chan struct{})
+	fields := 1 + len(cols)
+	go func() {
+		vals := make([]string, len(cols))
+		var err error
+		for b := range work {
+			if err == nil {
+				start := 0
+				str := func(end int) string {
+					s := ""
+					if end > start {
+						s = unsafe.String(&b.arena[start], end-start)
+					}
+					start = end
+					return s
+				}
+				for r := 0; r+fields <= len(b.ends) && err == nil; r += fields {
+					person := str(b.ends[r])
+					for j := range vals {
+						vals[j] = str(b.ends[r+1+j])
+					}
+					err = process(person, vals)
+				}
+				if err != nil {
+					close(stop)
+				}
+			}
+			b.arena, b.ends = b.arena[:0], b.ends[:0]
+			free <- b
+		}
+		done <- err
+	}()
+	var cur *rowBatch
+	send := func() bool {
+		select {
+		case work <- cur:
+			cur = nil
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	scanErr := rows.Scan(ctx, cols, func(person string, vals []string) error {
+		if cur == nil {
+			select {
+			case cur = <-free:
+			case <-stop:
+				return errStopped
+			}
+		}
+		cur.arena = append(cur.arena, person...)
+		cur.ends = append(cur.ends, len(cur.arena))
+		for _, v := range vals {
+			cur.arena = append(cur.arena, v...)
+			cur.ends = append(cur.ends, len(cur.arena))
+		}
+		if len(cur.ends) >= batchRows*fields && !send() {
+			return errStopped
+		}
+		return nil
+	})
+	if scanErr == nil && cur != nil && len(cur.ends) > 0 {
+		send()
+	}
+	close(work)
+	err := <-done
+	if err != nil {
+		return err
+	}
+	if errors.Is(scanErr, errStopped) {
+		return nil
+	}
+	return scanErr
+}
+
+var errStopped = errors.New("indicators: aggregation stopped")
+
+var errTooMany = errors.New("indicators: over 2^31 persons or person-group cells: narrow the filter")
+
+// maxFilterCache bounds the filter's verdict cache (combinations of values).
+const maxFilterCache = 1 << 16
 
 // Compute runs the plan over rows. The noise comes from the library's
 // secure random source; rng only samples which rows and groups of a person
@@ -135,10 +217,43 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 	if rng == nil {
 		rng = mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
 	}
-	persons := map[string]*person{}
-	keyBuf := make([]string, 0, len(p.groups)+1)
+	persons := map[string]int32{} // pseudonym -> person index
+	var cells []cell
+	var arena []float64 // reservoirs, MaxRowsPerGroup per cell
+	head := []int32{}   // person -> their latest cell (a list through cell.next)
+	C := d.MaxRowsPerGroup
+	groupIDs := map[string]int32{} // group key -> index in groupKeys
+	var groupKeys []string
+	keyBuf := make([]byte, 0, 64)
 	needValue := d.Measure != Count
-	err := rows.Scan(ctx, func(pseudonym string, row map[string]string) error {
+	cols := p.Columns()
+	at := map[string]int{}
+	for i, c := range cols {
+		at[c] = i
+	}
+	valueAt := -1
+	if needValue {
+		valueAt = at[d.Column]
+	}
+	groupAt := make([]int, len(p.groups))
+	for i, g := range p.groups {
+		groupAt[i] = at[g.col]
+	}
+	var filterCols []string
+	var filterAt []int
+	filterRow := map[string]string{}
+	// A criterion is a pure function of the filter columns' values, which
+	// repeat (modality, department, diagnosis): its verdicts are cached per
+	// combination of values, up to maxFilterCache combinations.
+	filterCache := map[string]bool{}
+	filterKey := make([]byte, 0, 64)
+	if p.filter != nil {
+		filterCols = p.filter.Columns()
+		for _, c := range filterCols {
+			filterAt = append(filterAt, at[c])
+		}
+	}
+	process := func(pseudonym string, vals []string) error {
 		st.Rows++
 		if st.Rows&0xffff == 0 {
 			if err := ctx.Err(); err != nil {
@@ -148,49 +263,94 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 		if pseudonym == "" {
 			return nil
 		}
-		if p.filter != nil && !p.filter.Match(row) {
-			return nil
+		if p.filter != nil {
+			filterKey = filterKey[:0]
+			for _, j := range filterAt {
+				filterKey = binary.AppendUvarint(filterKey, uint64(len(vals[j])))
+				filterKey = append(filterKey, vals[j]...)
+			}
+			ok, cached := filterCache[string(filterKey)]
+			if !cached {
+				for i, c := range filterCols {
+					filterRow[c] = vals[filterAt[i]]
+				}
+				ok = p.filter.Match(filterRow)
+				if len(filterCache) < maxFilterCache {
+					filterCache[string(filterKey)] = ok
+				}
+			}
+			if !ok {
+				return nil
+			}
 		}
 		var v float64
 		if needValue {
-			f, err := strconv.ParseFloat(strings.TrimSpace(row[d.Column]), 64)
+			f, err := strconv.ParseFloat(strings.TrimSpace(vals[valueAt]), 64)
 			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 				return nil // no value: the row does not count for this measure
 			}
 			v = f
 		}
 		keyBuf = keyBuf[:0]
-		for _, g := range p.groups {
-			keyBuf = append(keyBuf, g.label(row[g.col]))
+		for i, g := range p.groups {
+			if i > 0 {
+				keyBuf = append(keyBuf, sep...)
+			}
+			keyBuf = append(keyBuf, g.label(vals[groupAt[i]])...)
 		}
 		if d.Measure == Histogram {
 			b := bucket(d.Buckets, v)
 			if b == "" {
 				return nil
 			}
-			keyBuf = append(keyBuf, b)
+			if len(p.groups) > 0 {
+				keyBuf = append(keyBuf, sep...)
+			}
+			keyBuf = append(keyBuf, b...)
 		}
 		st.Matched++
-		key := strings.Join(keyBuf, sep)
-		pp := persons[pseudonym]
-		if pp == nil {
-			pp = &person{}
-			persons[pseudonym] = pp
+		gid, ok := groupIDs[string(keyBuf)]
+		if !ok {
+			gid = int32(len(groupKeys))
+			groupKeys = append(groupKeys, string(keyBuf))
+			groupIDs[groupKeys[gid]] = gid
 		}
-		c := pp.cell(key)
+		pi, ok := persons[pseudonym]
+		if !ok {
+			if len(persons) >= math.MaxInt32 || len(cells) >= math.MaxInt32 {
+				return errTooMany
+			}
+			pi = int32(len(persons))
+			persons[strings.Clone(pseudonym)] = pi
+			head = append(head, -1)
+		}
+		ci := head[pi]
+		for ci >= 0 && cells[ci].group != gid {
+			ci = cells[ci].next
+		}
+		if ci < 0 {
+			ci = int32(len(cells))
+			cells = append(cells, cell{person: pi, group: gid, next: head[pi]})
+			head[pi] = ci
+			if needValue {
+				arena = slices.Grow(arena, int(C))[:len(arena)+int(C)]
+			}
+		}
+		c := &cells[ci]
 		c.n++
 		if needValue {
 			// Reservoir sampling: each of the person's rows in the group
 			// has the same chance to be among the MaxRowsPerGroup kept.
-			if int64(len(c.vals)) < d.MaxRowsPerGroup {
-				c.vals = append(c.vals, v)
-			} else if j := rng.Int64N(c.n); j < d.MaxRowsPerGroup {
-				c.vals[j] = v
+			base := int64(ci) * C
+			if c.n <= C {
+				arena[base+c.n-1] = v
+			} else if j := rng.Int64N(c.n); j < C {
+				arena[base+j] = v
 			}
 		}
 		return nil
-	})
-	if err != nil {
+	}
+	if err := pipelined(ctx, rows, cols, process); err != nil {
 		return nil, st, err
 	}
 	st.Persons = int64(len(persons))
@@ -201,26 +361,50 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 		nz = noise.Gaussian()
 	}
 	groups := map[string]*agg{}
-	for _, pp := range persons {
-		cells := pp.cells
-		if int64(len(cells)) > d.MaxGroupsPerPerson {
+	nPersons := len(persons)
+	persons, head = nil, nil
+	// The cells of each person, together (a counting sort by person).
+	start := make([]int32, nPersons+1)
+	for i := range cells {
+		start[cells[i].person+1]++
+	}
+	for i := 1; i <= nPersons; i++ {
+		start[i] += start[i-1]
+	}
+	order := make([]int32, len(cells))
+	next := slices.Clone(start[:nPersons])
+	for i := range cells {
+		pi := cells[i].person
+		order[next[pi]] = int32(i)
+		next[pi]++
+	}
+	next = nil
+	for pi := range nPersons {
+		mine := order[start[pi]:start[pi+1]]
+		if int64(len(mine)) > d.MaxGroupsPerPerson {
 			// Bound the groups a person counts in: a uniform sample.
-			rng.Shuffle(len(cells), func(i, j int) { cells[i], cells[j] = cells[j], cells[i] })
-			for _, c := range cells[d.MaxGroupsPerPerson:] {
-				st.Dropped += c.n
+			rng.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
+			for _, ci := range mine[d.MaxGroupsPerPerson:] {
+				st.Dropped += cells[ci].n
 			}
-			cells = cells[:d.MaxGroupsPerPerson]
+			mine = mine[:d.MaxGroupsPerPerson]
 		}
-		for i := range cells {
-			c := &cells[i]
-			a := groups[c.group]
+		for _, ci := range mine {
+			c := &cells[ci]
+			var vals []float64
+			if needValue {
+				base := int64(ci) * C
+				vals = arena[base : base+min(c.n, C)]
+			}
+			a := groups[groupKeys[c.group]]
 			if a == nil {
+				var err error
 				if a, err = newAgg(d, pr, nz); err != nil {
 					return nil, st, err
 				}
-				groups[c.group] = a
+				groups[groupKeys[c.group]] = a
 			}
-			if err := a.add(d, c, &st); err != nil {
+			if err := a.add(d, c, vals, &st); err != nil {
 				return nil, st, err
 			}
 		}
@@ -369,7 +553,7 @@ func newAgg(d Definition, pr NoiseParams, nz noise.Noise) (*agg, error) {
 	return a, nil
 }
 
-func (a *agg) add(d Definition, c *cell, st *Stats) error {
+func (a *agg) add(d Definition, c *cell, vals []float64, st *Stats) error {
 	a.persons++
 	k := min(c.n, d.MaxRowsPerGroup)
 	st.Dropped += c.n - k
@@ -381,18 +565,18 @@ func (a *agg) add(d Definition, c *cell, st *Stats) error {
 		return a.count.Add(k)
 	case Sum:
 		s := 0.0
-		for _, v := range c.vals {
+		for _, v := range vals {
 			s += math.Max(d.Lower, math.Min(d.Upper, v))
 		}
 		return a.sum.Add(s)
 	case Mean:
-		for _, v := range c.vals {
+		for _, v := range vals {
 			if err := a.mean.Add(v); err != nil {
 				return err
 			}
 		}
 	case Quantiles:
-		for _, v := range c.vals {
+		for _, v := range vals {
 			if err := a.q.Add(v); err != nil {
 				return err
 			}

@@ -29,9 +29,17 @@
 //
 // # Reading rows
 //
-// The package reads rows through [Rows], a small iterator yielding a
-// person's pseudonym and the row's cells: the storage layer (the health
-// store, a workspace, later typed tables) is the caller's.
+// The package reads rows through [Rows], a small iterator that yields each
+// row's person pseudonym and the values of the columns the indicator
+// reads, asked by name (a projection: a columnar source reads nothing
+// else). The storage layer is the caller's: cmd/hdw scans the health store
+// and workspaces through package tables.
+//
+// # Result tables
+//
+// [WriteParquet] (through package tables, typed) and [WriteCSV] write a
+// run's values with the noise parameters on every row and the 95%
+// confidence interval of each value.
 //
 // # G29 criteria
 //

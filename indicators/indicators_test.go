@@ -27,9 +27,13 @@ type row struct {
 // table is an in-memory [indicators.Rows].
 type table []row
 
-func (t table) Scan(ctx context.Context, fn func(string, map[string]string) error) error {
+func (t table) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
+	vals := make([]string, len(cols))
 	for _, r := range t {
-		if err := fn(r.person, r.cells); err != nil {
+		for i, c := range cols {
+			vals[i] = r.cells[c]
+		}
+		if err := fn(r.person, vals); err != nil {
 			return err
 		}
 	}
@@ -457,5 +461,129 @@ func TestQuantilesAndHistogram(t *testing.T) {
 		if v.Lower == nil || *v.Lower > v.Value || *v.Upper < v.Value {
 			t.Fatalf("confidence interval %+v", v)
 		}
+	}
+}
+
+// The filter's verdict cache selects exactly the rows the criterion selects.
+func TestFilterSelectsExactly(t *testing.T) {
+	var data table
+	want := int64(0)
+	for i := range 5000 {
+		w, m := 40+i%80, []string{"CT", "MR", "US"}[i%3]
+		if w > 80 && m == "CT" {
+			want++
+		}
+		data = append(data, row{person: fmt.Sprint(i % 700), cells: map[string]string{"weight_kg": strconv.Itoa(w), "modality": m}})
+	}
+	p := compile(t, indicators.Definition{Name: "f", Measure: indicators.Count, Filter: "weight_kg > 80.5 && modality == 'CT'"})
+	_, st, err := indicators.Compute(context.Background(), p, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Matched != want {
+		t.Fatalf("matched %d rows, want %d", st.Matched, want)
+	}
+}
+
+// Every measure runs with Gaussian noise too, its delta split between the
+// group selection and the value.
+func TestGaussianNoise(t *testing.T) {
+	data := persons("p", "75", 400, 2, nil)
+	for _, m := range []string{indicators.Count, indicators.Sum, indicators.Mean, indicators.Quantiles, indicators.Histogram} {
+		d := indicators.Definition{Name: "g", Measure: m, Noise: indicators.Gaussian, Epsilon: 1, Delta: 1e-5, GroupBy: []string{"department"}}
+		if m != indicators.Count {
+			d.Column, d.Lower, d.Upper, d.Buckets = "weight_kg", 0, 200, []float64{0, 100, 200}
+		}
+		res, _, err := indicators.Compute(context.Background(), compile(t, d), data, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if len(res.Values) == 0 {
+			t.Fatalf("%s: nothing released for 400 persons", m)
+		}
+		pr := res.Params
+		if pr.SelectionDelta+pr.MeasureDelta > d.Delta*(1+1e-9) || pr.MeasureDelta == 0 {
+			t.Fatalf("%s: delta split %g + %g for %g", m, pr.SelectionDelta, pr.MeasureDelta, d.Delta)
+		}
+	}
+}
+
+// SEC-EXP-4: removing the newest ledger entries (to spend the budget
+// again) is invisible to the chain but not to the audit trail: Reconcile
+// finds each audited spend missing from the ledger.
+func TestSEC_EXP_4_LedgerReconciledWithAudit(t *testing.T) {
+	ctx := context.Background()
+	st, err := objstore.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	l := &indicators.Ledger{St: st, MAC: testMAC("k"), Now: func() time.Time { return now }}
+	var audited []indicators.SpendEvent
+	for i := range 3 {
+		s, err := l.Charge(ctx, "LH-USR-a", indicators.DefaultBudget, "x", fmt.Sprint("run", i), 0.5, 1e-6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		audited = append(audited, indicators.SpendEvent{Consumer: s.Consumer, Period: s.Period, Run: s.Run, Seq: s.Seq})
+	}
+	if f, err := l.Reconcile(ctx, audited); err != nil || len(f) != 0 {
+		t.Fatalf("clean ledger: %v %v", f, err)
+	}
+	if err := st.Delete(ctx, "indicators/budget/LH-USR-a/2026-12/00000003.json"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := l.Reconcile(ctx, audited)
+	if err != nil || len(f) != 1 || !strings.Contains(f[0], "entry 3 of run run2 is missing") {
+		t.Fatalf("tail removed: %q %v", f, err)
+	}
+}
+
+// Grouping transforms: dates by month or year, numbers by band.
+func TestGroupLabels(t *testing.T) {
+	var data table
+	for i := range 400 {
+		data = append(data, row{person: fmt.Sprint(i), cells: map[string]string{"visit_date": "2026-03-04", "birth_year": "1964"}})
+	}
+	for groups, want := range map[string]string{"visit_date:month,birth_year:band:10": "2026-03|1960-1969", "visit_date:year": "2026"} {
+		p := compile(t, indicators.Definition{Name: "l", Measure: indicators.Count, GroupBy: strings.Split(groups, ","), Epsilon: 1})
+		res, _, err := indicators.Compute(context.Background(), p, data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Values) != 1 || strings.Join(res.Values[0].Group, "|") != want {
+			t.Fatalf("%s: %+v", groups, res.Values)
+		}
+	}
+}
+
+// failing yields rows then fails: the scan's error is Compute's.
+type failing struct{ n int }
+
+var errSource = errors.New("source failed")
+
+func (f failing) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
+	vals := make([]string, len(cols))
+	for i := range f.n {
+		if err := fn(fmt.Sprint(i), vals); err != nil {
+			return err
+		}
+	}
+	return errSource
+}
+
+func TestComputeErrors(t *testing.T) {
+	p := compile(t, indicators.Definition{Name: "e", Measure: indicators.Count})
+	if _, _, err := indicators.Compute(context.Background(), p, failing{10_000}, nil); !errors.Is(err, errSource) {
+		t.Fatalf("source error: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := indicators.Compute(ctx, p, failing{200_000}, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled: %v", err)
+	}
+	_, st, err := indicators.Compute(context.Background(), p, table(persons("p", "75", 9000, 1, nil)), nil)
+	if err != nil || st.Rows != 9000 || st.Persons != 9000 {
+		t.Fatalf("rows %d persons %d: %v", st.Rows, st.Persons, err)
 	}
 }

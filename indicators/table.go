@@ -4,11 +4,10 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/parquet-go/parquet-go"
+	"hdw/tables"
 )
 
 // Columns of a result table besides the grouping columns (named after
@@ -70,80 +69,45 @@ func WriteCSV(w io.Writer, r *Result) error {
 	return cw.Error()
 }
 
-// column kinds of the Parquet table
-const (
-	kString = iota
-	kDouble
-	kInt
-)
-
-func kindOf(col string, nGroup int, i int) int {
-	if i < nGroup {
-		return kString
+// schema returns the typed schema of r's table: group labels and the
+// noise kind as dictionary-encoded strings (a bucket as a string), values,
+// intervals and epsilons as doubles, bounds as int64.
+func schema(r *Result) (*tables.Schema, error) {
+	var fs []tables.Field
+	ng := len(r.GroupBy)
+	for i, c := range TableColumns(r) {
+		t := tables.Enum
+		if i >= ng {
+			switch c {
+			case "rank", "value", "ci_lower", "ci_upper", "confidence_level", "epsilon", "delta":
+				t = tables.Float
+			case "max_groups_per_person", "max_rows_per_group", "min_persons":
+				t = tables.Int
+			}
+		}
+		fs = append(fs, tables.Field{Name: c, Type: t})
 	}
-	switch col {
-	case "rank", "value", "ci_lower", "ci_upper", "confidence_level", "epsilon", "delta":
-		return kDouble
-	case "max_groups_per_person", "max_rows_per_group", "min_persons":
-		return kInt
-	}
-	return kString
+	return tables.NewSchema(fs...)
 }
 
-// WriteParquet writes r as a typed Parquet table: group labels and noise
-// kind as UTF-8 strings, values, intervals and epsilons as doubles, bounds
-// as int64; every column optional (an empty cell is null).
+// WriteParquet writes r as a typed Parquet table through the warehouse's
+// one table layer (package tables); every column is nullable (an empty
+// cell is null).
 func WriteParquet(w io.Writer, r *Result) error {
-	cols := TableColumns(r)
-	ng := len(r.GroupBy)
-	g := parquet.Group{}
-	for i, c := range cols {
-		switch kindOf(c, ng, i) {
-		case kDouble:
-			g[c] = parquet.Optional(parquet.Leaf(parquet.DoubleType))
-		case kInt:
-			g[c] = parquet.Optional(parquet.Int(64))
-		default:
-			g[c] = parquet.Optional(parquet.String())
-		}
+	s, err := schema(r)
+	if err != nil {
+		return fmt.Errorf("indicators: table: %w", err)
 	}
-	schema := parquet.NewSchema("indicator", g)
-	sorted := append([]string(nil), cols...)
-	sort.Strings(sorted)
-	leaf := map[string]int{}
-	for i, c := range sorted {
-		leaf[c] = i
+	// Only Write is passed on: the Parquet writer closes a sink that is an
+	// io.Closer, and w is the caller's to close.
+	tw, err := tables.NewWriter(struct{ io.Writer }{w}, s, tables.WriterOptions{})
+	if err != nil {
+		return err
 	}
-	//lint:ignore SA1019 the untyped row writer writes a schema built at run time
-	pw := parquet.NewWriter(w, schema)
-	row := make(parquet.Row, len(cols))
 	for _, v := range r.Values {
-		for i, s := range cells(r, v) {
-			li := leaf[cols[i]]
-			if s == "" {
-				row[li] = parquet.Value{}.Level(0, 0, li)
-				continue
-			}
-			switch kindOf(cols[i], ng, i) {
-			case kDouble:
-				f, err := strconv.ParseFloat(s, 64)
-				if err != nil {
-					return fmt.Errorf("indicators: column %s: %w", cols[i], err)
-				}
-				row[li] = parquet.DoubleValue(f).Level(0, 1, li)
-			case kInt:
-				n, err := strconv.ParseInt(s, 10, 64)
-				if err != nil {
-					return fmt.Errorf("indicators: column %s: %w", cols[i], err)
-				}
-				row[li] = parquet.Int64Value(n).Level(0, 1, li)
-			default:
-				row[li] = parquet.ByteArrayValue([]byte(s)).Level(0, 1, li)
-			}
-		}
-		if _, err := pw.WriteRows([]parquet.Row{row}); err != nil {
-			return err
+		if err := tw.Append(cells(r, v)); err != nil {
+			return fmt.Errorf("indicators: table: %w", err)
 		}
 	}
-	return pw.Close()
+	return tw.Close()
 }

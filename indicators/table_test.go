@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/parquet-go/parquet-go"
-
 	"hdw/indicators"
+	"hdw/tables"
 )
 
 // SEC-EXP-5: each run writes a typed table carrying its noise parameters
@@ -31,20 +30,27 @@ func TestSEC_EXP_5_ResultTableTyped(t *testing.T) {
 	if err := indicators.WriteParquet(&pq, res); err != nil {
 		t.Fatal(err)
 	}
-	f, err := parquet.OpenFile(bytes.NewReader(pq.Bytes()), int64(pq.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.NumRows() != 2 {
-		t.Fatalf("%d rows", f.NumRows())
-	}
-	want := map[string]parquet.Kind{"value": parquet.Double, "ci_lower": parquet.Double, "epsilon": parquet.Double,
-		"max_rows_per_group": parquet.Int64, "sex_code": parquet.ByteArray, "visit_date_month": parquet.ByteArray}
-	for _, c := range f.Schema().Fields() {
-		if k, ok := want[c.Name()]; ok && c.Type().Kind() != k {
-			t.Errorf("column %s is %v, want %v", c.Name(), c.Type().Kind(), k)
+	n := 0
+	s, err := tables.ScanBytes(context.Background(), pq.Bytes(), tables.Query{}, func(r *tables.Row) error {
+		n++
+		if v, ok := r.Float("value"); !ok || v <= 0 {
+			t.Errorf("value %v", v)
 		}
-		delete(want, c.Name())
+		if _, ok := r.Float("ci_lower"); !ok {
+			t.Error("no ci_lower")
+		}
+		return nil
+	})
+	if err != nil || n != 2 {
+		t.Fatalf("%d rows, %v", n, err)
+	}
+	want := map[string]tables.Type{"value": tables.Float, "ci_lower": tables.Float, "epsilon": tables.Float,
+		"max_rows_per_group": tables.Int, "sex_code": tables.Enum, "visit_date_month": tables.Enum}
+	for _, f := range s.Fields() {
+		if k, ok := want[f.Name]; ok && f.Type != k {
+			t.Errorf("column %s is %v, want %v", f.Name, f.Type, k)
+		}
+		delete(want, f.Name)
 	}
 	if len(want) != 0 {
 		t.Errorf("missing columns %v", want)

@@ -241,9 +241,32 @@ func summary(rep *AccessReport, loc *Location, now time.Time) string {
 	for _, w := range loc.Workspaces {
 		fmt.Fprintf(&b, "  %s (%d rows)\n", w.Project, w.Rows)
 	}
-	fmt.Fprintf(&b, "\nExports anonymes publiés depuis / anonymous exports released since: %d\n", len(loc.Exports))
+	// Issue 21: each export with its true state; only released ones left
+	// the warehouse, and a justified release is named as such.
+	released, held := 0, 0
+	for _, e := range loc.Exports {
+		if e.Released() || e.State == "" {
+			released++
+		} else if e.State != "cancelled" && e.State != "rejected" {
+			held++
+		}
+	}
+	fmt.Fprintf(&b, "\nExports anonymes publiés depuis / anonymous exports released since: %d\n", released)
+	for _, e := range loc.Exports {
+		if !e.Released() && e.State != "" {
+			continue
+		}
+		j := ""
+		if e.Justified {
+			j = " — publié après revue justifiée d'un contrôle échoué / released after a justified review of a failed check"
+		}
+		fmt.Fprintf(&b, "  %s  %s%s\n", e.ID, e.Built.UTC().Format("2006-01-02"), j)
+	}
+	if held > 0 {
+		fmt.Fprintf(&b, "Exports en attente, non publiés / exports pending, not released: %d\n", held)
+	}
 	fmt.Fprintf(&b, "Ces exports sont anonymes et ne contiennent aucune donnée vous concernant de manière identifiable.\n")
 	fmt.Fprintf(&b, "These exports are anonymous and hold no data identifiable as yours.\n\n")
-	fmt.Fprintf(&b, "Conservation / retention: at most 20 years from collection (CNIL 2021-118 §7.2).\n")
+	fmt.Fprintf(&b, "Conservation / retention: at most 20 years (CNIL 2021-118 §7.2), counted from the warehouse policy's start event (end of care by default).\n")
 	return b.String()
 }

@@ -24,6 +24,12 @@
 //     written under rights/proofs/.
 //   - [Service.Oppose] adds every basis of the person to the opposition
 //     registry (9.4, 9.7), then erases them; later ingests skip them.
+//   - [Service.Restrict] and [Service.Lift] (GDPR art. 18) keep a person
+//     but leave them out of new exports and re-identifications
+//     ([Restricted], [ErrRestricted]) until lifted.
+//   - An erasure cancels every unreleased export built since the person's
+//     first ingest through the [ExportIndex]; listings carry each
+//     export's true state.
 //   - [Service.Rectify] corrects an identifying field; when the field is
 //     part of the pseudonym basis and the pseudonym changes, the person is
 //     re-pseudonymized in every store (records, images, genetic, identity,
@@ -47,7 +53,9 @@
 //
 // # Retention
 //
-// [ApplyRetention] deletes the batches collected more than N years ago
+// [ApplyRetention] deletes the batches whose retention period (N years
+// from the policy's start event: end of care, end of project, or ingest)
+// is over
 // (health records, images, genetic rows, and the identity rows of those
 // records), with a dry-run mode and an injected clock.
 package rights

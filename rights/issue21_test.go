@@ -3,7 +3,11 @@ package rights_test
 import (
 	"context"
 	"errors"
+	"io"
+	"strings"
 	"testing"
+
+	"hdw/objstore"
 
 	"hdw/rights"
 )
@@ -49,6 +53,20 @@ func TestSEC_REI_1_ErasureCancelsUnreleasedExports(t *testing.T) {
 	}
 	if states["E-rejected"].State != "rejected" || !states["E-justified"].Justified || len(loc.Exports) != 6 {
 		t.Fatalf("exports listed: %+v", loc.Exports)
+	}
+	out, _ := objstore.NewLocal(t.TempDir())
+	if _, err := svc.Access(f.ctx, req("DPO-21"), subjNIR(f.A), out); err != nil {
+		t.Fatal(err)
+	}
+	r, err := out.Open(f.ctx, "summary.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary, _ := io.ReadAll(r)
+	r.Close()
+	if !strings.Contains(string(summary), "anonymous exports released since: 2") || !strings.Contains(string(summary), "justified review") ||
+		!strings.Contains(string(summary), "not released: 3") {
+		t.Fatalf("access summary does not show the exports' true states:\n%s", summary)
 	}
 	pr, err := svc.Erase(f.ctx, req("DPO-21"), subjNIR(f.A))
 	if err != nil {
@@ -120,5 +138,19 @@ func TestGDPR_18_Restriction(t *testing.T) {
 	}
 	if _, err := svc.Emergency(f.ctx, rights.Request{Ref: "DPO-23", Reason: rights.ReasonEmergency}, ps, ""); err != nil {
 		t.Fatalf("emergency after lift: %v", err)
+	}
+}
+
+// TestSEC_REI_4_MaxPerRequest: the policy's per-call limit refuses a
+// recontact selecting more persons at once, within the daily limit.
+func TestSEC_REI_4_MaxPerRequest(t *testing.T) {
+	f := newFixture(t)
+	f.demo(t)
+	svc := f.service(t, func(o *rights.Options) { o.MaxPerDay = 20; o.MaxPerRequest = 2 })
+	if _, err := svc.Recontact(f.ctx, rights.Request{Ref: "RC-1", Reason: rights.ReasonRecontact}, `diagnosis != ''`); !errors.Is(err, rights.ErrRateLimit) {
+		t.Fatalf("3 persons in one call, limit 2: %v", err)
+	}
+	if _, err := svc.Recontact(f.ctx, rights.Request{Ref: "RC-2", Reason: rights.ReasonRecontact}, `diagnosis == 'E11'`); err != nil {
+		t.Fatalf("1 person: %v", err)
 	}
 }

@@ -106,8 +106,13 @@ func (s *Service) admit(ctx context.Context, req Request, kind string, persons [
 	}
 	used := Used(entries)
 	e := LedgerEntry{Time: now, Operator: s.opt.Operator, Request: req.Ref, Kind: kind, Persons: tags, Outcome: "admitted"}
-	if used+fresh > s.opt.MaxPerDay {
-		s.opt.Logger.WarnContext(ctx, "rights call refused: daily limit", "kind", kind, "request", req.Ref, "used", used, "asked", fresh, "limit", s.opt.MaxPerDay)
+	limit := s.opt.MaxPerDay
+	if s.opt.MaxPerRequest > 0 && fresh > s.opt.MaxPerRequest {
+		// The policy's per-call limit (reidentification.max_per_request).
+		limit = used + s.opt.MaxPerRequest
+	}
+	if used+fresh > limit {
+		s.opt.Logger.WarnContext(ctx, "rights call refused: re-identification limit", "kind", kind, "request", req.Ref, "used", used, "asked", fresh, "limit", limit)
 		e.Outcome = "refused"
 		e.Persons = nil
 		werr := appendLedger(ctx, s.wh.St, now, len(entries), e)

@@ -101,6 +101,10 @@ type Options struct {
 	Exports ExportIndex
 	// MaxPerDay is the daily limit of distinct persons resolved (0: DefaultMaxPerDay).
 	MaxPerDay int
+	// MaxPerRequest is the most new persons one call may resolve (0: no
+	// limit besides MaxPerDay); the sealed policy's
+	// reidentification.max_per_request.
+	MaxPerRequest int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Alert is called when a guard is breached (default: nothing besides the error).

@@ -70,6 +70,9 @@ type Spec struct {
 	Expires                                   time.Time
 	Dict                                      *configs.Dictionary
 	Now                                       time.Time
+	// Exclude are warehouse pseudonyms left out (GDPR art. 18
+	// restriction; rights.Restricted), wired by cmd/hdw (issue 21).
+	Exclude map[string]bool
 }
 
 func prefix(p string) string { return "workspaces/" + p + "/" }
@@ -206,7 +209,7 @@ func Create(ctx context.Context, wh *warehouse.Warehouse, k Keys, s Spec) (*Desc
 	}
 	wdek := deks[keys.Workspace(d.Project)]
 	defer wdek.Wipe()
-	if err := fill(ctx, wh, k, d, where, s.Dict, wdek, nil, nil, &Manifest{Files: map[string]string{}}); err != nil {
+	if err := fill(ctx, wh, k, d, where, s.Dict, wdek, nil, nil, &Manifest{Files: map[string]string{}}, s.Exclude); err != nil {
 		return nil, err
 	}
 	return d, objstore.WriteJSON(ctx, wh.St, prefix(s.Project)+"workspace.json", d)
@@ -215,6 +218,12 @@ func Create(ctx context.Context, wh *warehouse.Warehouse, k Keys, s Spec) (*Desc
 // Refresh adds the rows of batches committed since the workspace was built
 // (or last refreshed) that match its filter, keeping every pseudonym.
 func Refresh(ctx context.Context, wh *warehouse.Warehouse, k Keys, project string, dict *configs.Dictionary) (*Descriptor, int, error) {
+	return RefreshExcluding(ctx, wh, k, project, dict, nil)
+}
+
+// RefreshExcluding is Refresh leaving out the rows of the warehouse
+// pseudonyms in exclude (GDPR art. 18 restriction, issue 21).
+func RefreshExcluding(ctx context.Context, wh *warehouse.Warehouse, k Keys, project string, dict *configs.Dictionary, exclude map[string]bool) (*Descriptor, int, error) {
 	d, err := Load(ctx, wh.St, project)
 	if err != nil {
 		return nil, 0, err
@@ -259,7 +268,7 @@ func Refresh(ctx context.Context, wh *warehouse.Warehouse, k Keys, project strin
 		return d, 0, err
 	}
 	before := d.Rows
-	if err := fill(ctx, wh, k, d, where, dict, wdek, recs, gens, &man); err != nil {
+	if err := fill(ctx, wh, k, d, where, dict, wdek, recs, gens, &man, exclude); err != nil {
 		return d, 0, err
 	}
 	return d, d.Rows - before, objstore.WriteJSON(ctx, wh.St, prefix(project)+"workspace.json", d)
@@ -268,7 +277,7 @@ func Refresh(ctx context.Context, wh *warehouse.Warehouse, k Keys, project strin
 // fill copies the matching data of the committed batches not yet in d
 // into the workspace, after the rows it already holds.
 func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, where *criteria.Criterion, dict *configs.Dictionary,
-	wdek keys.Secret, recs, gens []map[string]string, man *Manifest) error {
+	wdek keys.Secret, recs, gens []map[string]string, man *Manifest, exclude map[string]bool) error {
 	ps, err := k.PseudonymKey(ctx, pseudoName(d))
 	if err != nil {
 		return err
@@ -327,7 +336,7 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 			row := map[string]string{}
 			_, err := tables.ScanObject(ctx, wh.St, o.Key, hdek, tables.Query{}, func(r *tables.Row) error {
 				r.Map(row)
-				if where != nil && !where.Match(row) {
+				if (where != nil && !where.Match(row)) || exclude[row["pseudonym"]] {
 					return nil
 				}
 				wp := keyed.Rekey(pseudo.DomainWorkspace, row["pseudonym"])

@@ -89,6 +89,7 @@ func (g *globals) requireProfile(allowed ...string) error {
 			return nil
 		}
 	}
+	g.auditRefused("profile not allowed for this command") // SEC-DAY-1, issue 22
 	return &exitError{code: exitFailure, err: fmt.Errorf("profile %s may not run this command (allowed: %s)", g.profile, strings.Join(allowed, ", "))}
 }
 

@@ -117,7 +117,7 @@ the DPO); such a release is flagged in the audit review.`,
 	var state string
 	list := &cobra.Command{Use: "list [--state S]", Short: "list export requests with their verified state (approver, curator, dpo, admin)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runExportList(cmd.Context(), g, state) }}
-	list.Flags().StringVar(&state, "state", "", "only this state: pending-approval, quarantined, awaiting-second-approval, approved, rejected, released, forged")
+	list.Flags().StringVar(&state, "state", "", "only this state: pending-approval, quarantined, awaiting-second-approval, approved, rejected, released, cancelled, forged")
 	c.AddCommand(list)
 	c.AddCommand(&cobra.Command{Use: "show ID", Short: "show one export: who, when, project, columns, rules, checks, suppression, history", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runExportShow(cmd.Context(), g, args[0]) }})
@@ -202,9 +202,6 @@ func sha256Object(ctx context.Context, s objstore.Store, key string) (string, er
 }
 
 func runExportRequest(ctx context.Context, g *globals, project string, o exportOpts) error {
-	if err := g.requireProfile(keys.ProfileCurator); err != nil {
-		return err
-	}
 	if !keys.ValidProject(project) {
 		return usageErr("project must be 1-64 of a-z, 0-9, '-', '_'")
 	}
@@ -246,6 +243,9 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.request", keys.ProfileCurator); err != nil {
+		return err
+	}
 	// The floors are the sealed policy's (flags and --config only tighten).
 	pol, polVersion, err := sess.effectivePolicy(ctx)
 	if err != nil {
@@ -280,6 +280,12 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 		}
 		src = ws
 	}
+	// GDPR art. 18: restricted persons are left out of new exports.
+	filtered, err := sess.withoutRestricted(ctx, src, table, project)
+	if err != nil {
+		return err
+	}
+	src = filtered
 	gate := export.Gate{Dict: st.dict, Floors: export.Floors{K: pol.Export.K, L: pol.Export.L, T: pol.Export.T, MaxSuppression: pol.Export.MaxSuppression}}
 	rep, err := gate.Check(ctx, src, req)
 	if err != nil {
@@ -353,7 +359,8 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 		return err
 	}
 	target := map[string]string{"export": id, "project": project, "approval": o.approval}
-	counts := map[string]int64{"rows": rep.Rows, "persons": rep.Persons, "classes": rep.Classes, "smallest_class": rep.SmallestClass, "suppressed": rep.Suppressed}
+	counts := map[string]int64{"rows": rep.Rows, "persons": rep.Persons, "classes": rep.Classes, "smallest_class": rep.SmallestClass, "suppressed": rep.Suppressed,
+		"restricted_excluded": int64(len(filtered.excluded))}
 	if rep.Pass {
 		if err := sess.event(ctx, "", "export.request", "ok", target, counts, ""); err != nil {
 			return err
@@ -518,14 +525,14 @@ func (s *session) forgedAlert(ctx context.Context, id string, err error) error {
 }
 
 func runExportDecide(ctx context.Context, g *globals, id string, approve bool, justification string) error {
-	if err := g.requireProfile(keys.ProfileApprover, keys.ProfileDPO); err != nil {
-		return err
-	}
 	sess, err := g.open(ctx, "export decide")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.decide", keys.ProfileApprover, keys.ProfileDPO); err != nil {
+		return err
+	}
 	pol, _, err := sess.effectivePolicy(ctx)
 	if err != nil {
 		return err
@@ -551,7 +558,7 @@ func runExportDecide(ctx context.Context, g *globals, id string, approve bool, j
 	switch {
 	case f.content.Requester == sess.operator:
 		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: errors.New("the requester may not decide on their own export (four eyes, SEC-EXP-2)")})
-	case state.Status == "approved" || state.Status == "rejected" || state.Status == "released":
+	case state.Status == "approved" || state.Status == "rejected" || state.Status == "released" || state.Status == "cancelled":
 		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: fmt.Errorf("export %s is already %s", id, state.Status)})
 	case g.profile == keys.ProfileDPO && !(state.Status == "awaiting-second-approval" && pol.Approval.JustifiedSecondMayBeDPO):
 		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: errors.New("the DPO decides only as the second approver of a justified release, when the policy allows it")})
@@ -598,14 +605,14 @@ func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 	if out == "" {
 		return usageErr("--out DIR is required")
 	}
-	if err := g.requireProfile(keys.ProfileCurator); err != nil {
-		return err
-	}
 	sess, err := g.open(ctx, "export fetch")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.fetch", keys.ProfileCurator); err != nil {
+		return err
+	}
 	pol, _, err := sess.effectivePolicy(ctx)
 	if err != nil {
 		return err
@@ -778,19 +785,19 @@ func (s *session) exportStates(ctx context.Context, pol policy.Policy) ([]export
 }
 
 func runExportList(ctx context.Context, g *globals, state string) error {
-	if err := g.requireProfile(keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
-		return err
-	}
 	switch state {
-	case "", "pending-approval", "quarantined", "awaiting-second-approval", "approved", "rejected", "released", "forged":
+	case "", "pending-approval", "quarantined", "awaiting-second-approval", "approved", "rejected", "released", "cancelled", "forged":
 	default:
-		return usageErr("--state is pending-approval, quarantined, awaiting-second-approval, approved, rejected, released or forged")
+		return usageErr("--state is pending-approval, quarantined, awaiting-second-approval, approved, rejected, released, cancelled or forged")
 	}
 	sess, err := g.open(ctx, "export list")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.list", keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
+		return err
+	}
 	pol, _, err := sess.effectivePolicy(ctx)
 	if err != nil {
 		return err
@@ -823,14 +830,14 @@ func runExportList(ctx context.Context, g *globals, state string) error {
 }
 
 func runExportShow(ctx context.Context, g *globals, id string) error {
-	if err := g.requireProfile(keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
-		return err
-	}
 	sess, err := g.open(ctx, "export show")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "export.show", keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
+		return err
+	}
 	pol, _, err := sess.effectivePolicy(ctx)
 	if err != nil {
 		return err

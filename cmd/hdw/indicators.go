@@ -12,9 +12,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hdw/audit"
 	"hdw/criteria"
 	"hdw/indicators"
 	"hdw/keys"
+	"hdw/objstore"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
@@ -56,6 +59,13 @@ audited. The budget is the warehouse's, not a flag.`}
 	run.Flags().StringVar(&o.workspace, "workspace", "", "run over this workspace's records instead of the health store")
 	run.Flags().StringVar(&o.format, "format", "parquet,csv", "table formats written to --out: parquet, csv (comma-separated)")
 	c.AddCommand(run)
+	c.AddCommand(&cobra.Command{Use: "verify", Short: "check every audited privacy-budget spend against the ledger (admin, approver)", Args: cobra.NoArgs,
+		Long: `Verify reads the audit trail (verified) and checks that every indicators.spend
+event is still in the privacy budget ledger, at its sequence number, for the
+same run: the newest ledger entries removed to spend a budget again, or a
+ledger that no longer verifies, are findings (exit 1, an alert in the audit
+trail).`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runIndicatorsVerify(cmd.Context(), g) }})
 	c.AddCommand(&cobra.Command{Use: "list", Short: "definitions, their approval, and the caller's privacy budget", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runIndicatorsList(cmd.Context(), g) }})
 	return c
@@ -160,18 +170,62 @@ func runIndicatorsApprove(ctx context.Context, g *globals, name string, approve 
 	return g.result(a, "indicator %s: %s (definition %s)\n", name, a.Decision, a.Hash[:16])
 }
 
-// personRows adapts a row source of the health store or a workspace (rows
-// as maps with a pseudonym column) to indicators.Rows.
-type personRows struct {
-	src interface {
-		Rows(ctx context.Context, fn func(map[string]string) error) error
+// healthRows reads the health records of every committed batch through
+// the typed table layer, projecting the pseudonym and the columns an
+// indicator reads (indicators.Rows).
+type healthRows struct{ wh *warehouse.Warehouse }
+
+func (h healthRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
+	cs, err := h.wh.Commits(ctx)
+	if err != nil {
+		return err
 	}
-	col string
+	q := tables.Query{Columns: append([]string{"pseudonym"}, cols...)}
+	vals := make([]string, len(cols))
+	row := func(r *tables.Row) error {
+		for i, c := range cols {
+			vals[i] = r.Get(c)
+		}
+		return fn(r.Get("pseudonym"), vals)
+	}
+	for _, c := range cs {
+		dek, err := h.wh.DataKey(ctx, c.Batch, keys.Health)
+		if err != nil {
+			return err
+		}
+		for _, o := range c.Objects {
+			if !strings.HasPrefix(o.Key, "health/records/") {
+				continue
+			}
+			if _, err := tables.ScanObject(ctx, h.wh.St, o.Key, dek, q, row); err != nil && !errors.Is(err, objstore.ErrNotExist) {
+				dek.Wipe()
+				return err
+			}
+		}
+		dek.Wipe()
+	}
+	return nil
 }
 
-func (p personRows) Scan(ctx context.Context, fn func(string, map[string]string) error) error {
-	return p.src.Rows(ctx, func(m map[string]string) error { return fn(m[p.col], m) })
+// wsRows reads a workspace's records table (its own pseudonyms) with the
+// same projection.
+type wsRows struct{ ws *wsSource }
+
+func (w wsRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
+	vals := make([]string, len(cols))
+	_, err := tables.ScanBytes(ctx, w.ws.data, tables.Query{Columns: append([]string{"pseudonym"}, cols...)}, func(r *tables.Row) error {
+		for i, c := range cols {
+			vals[i] = r.Get(c)
+		}
+		return fn(r.Get("pseudonym"), vals)
+	})
+	return err
 }
+
+var (
+	_ indicators.Rows = healthRows{}
+	_ indicators.Rows = wsRows{}
+)
 
 func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, format string) error {
 	if err := g.requireProfile(keys.ProfileCurator); err != nil {
@@ -239,19 +293,18 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		return err
 	}
 	// The spend is recorded (ledger, then audit) before anything is computed.
-	if err := sess.event(ctx, "", "indicators.spend", "ok", target,
+	spendTarget := map[string]string{"indicator": name, "run": runID, "period": spend.Period}
+	if err := sess.event(ctx, "", "indicators.spend", "ok", spendTarget,
 		map[string]int64{"seq": spend.Seq, "epsilon_micro": micro(spend.Epsilon), "total_epsilon_micro": micro(spend.TotalEpsilon)}, ""); err != nil {
 		return err
 	}
-	var rows indicators.Rows
-	if workspace == "" {
-		rows = personRows{src: &healthSource{wh: sess.wh}, col: "pseudonym"}
-	} else {
+	var rows indicators.Rows = healthRows{sess.wh}
+	if workspace != "" {
 		ws, err := workspaceSource(ctx, sess.wh, workspace, "records")
 		if err != nil {
 			return err
 		}
-		rows = personRows{src: ws, col: "pseudonym"}
+		rows = wsRows{ws}
 	}
 	res, stats, err := indicators.Compute(ctx, plan, rows, nil)
 	if err != nil {
@@ -389,4 +442,51 @@ func writeJSONIndent(w *os.File, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func runIndicatorsVerify(ctx context.Context, g *globals) error {
+	if err := g.requireProfile(keys.ProfileAdmin, keys.ProfileApprover); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "indicators verify")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	mac, err := g.auditMAC(ctx, sess.prov)
+	if err != nil {
+		return err
+	}
+	_, segs, err := audit.Verify(ctx, sess.st, mac)
+	if err != nil {
+		return err
+	}
+	var spends []indicators.SpendEvent
+	for _, sg := range segs {
+		for _, ev := range sg.Events {
+			if ev.Action == "indicators.spend" && ev.Outcome == "ok" {
+				spends = append(spends, indicators.SpendEvent{Consumer: ev.Operator, Period: ev.Target["period"], Run: ev.Target["run"], Seq: ev.Counts["seq"]})
+			}
+		}
+	}
+	ledger := &indicators.Ledger{St: sess.st, MAC: mac}
+	findings, err := ledger.Reconcile(ctx, spends)
+	if err != nil {
+		return err
+	}
+	counts := map[string]int64{"spends": int64(len(spends)), "findings": int64(len(findings))}
+	if len(findings) > 0 {
+		sess.event(ctx, "", "indicators.verify", "alert", nil, counts, "privacy budget ledger does not match the audit trail")
+		if g.json {
+			g.result(map[string]any{"spends": len(spends), "findings": findings}, "")
+		}
+		for _, f := range findings {
+			fmt.Fprintf(g.stderr, "hdw: ALERT: %s\n", f)
+		}
+		return &exitError{code: exitFailure, err: fmt.Errorf("%d privacy budget spend(s) of the audit trail not in the ledger", len(findings))}
+	}
+	if err := sess.event(ctx, "", "indicators.verify", "ok", nil, counts, ""); err != nil {
+		return err
+	}
+	return g.result(map[string]any{"spends": len(spends), "findings": []string{}}, "indicators verify: ok, %d spends of the audit trail in the ledger\n", len(spends))
 }

@@ -33,7 +33,7 @@ func TestSEC_EXP_5_IndicatorsWorkflow(t *testing.T) {
 	if code, _, errOut := c.run("--profile", "curator", "indicators", "define", bad); code != 2 || !strings.Contains(errOut, "ALERT") || !strings.Contains(errOut, "identifying") {
 		t.Fatalf("identifying grouping: exit %d %s", code, errOut)
 	}
-	good := def("all", `{"name": "all-records", "measure": "count", "epsilon": 2}`)
+	good := def("all", `{"name": "all-records", "measure": "count", "epsilon": 1}`)
 	c.must(0, "--profile", "curator", "indicators", "define", good)
 	out := filepath.Join(c.dir, "out")
 	if code, _, errOut := c.run("--profile", "curator", "indicators", "run", "all-records", "--out", out); code != 1 || !strings.Contains(errOut, "approved") {
@@ -58,7 +58,7 @@ func TestSEC_EXP_5_IndicatorsWorkflow(t *testing.T) {
 		Files []string `json:"files"`
 	}
 	decodeJSON(t, res, &r)
-	if len(r.Result.Values) != 1 || r.Result.Values[0].CILower == nil || r.Result.Params.Epsilon != 2 || len(r.Files) != 3 {
+	if len(r.Result.Values) != 1 || r.Result.Values[0].CILower == nil || r.Result.Params.Epsilon != 1 || len(r.Files) != 3 {
 		t.Fatalf("run result: %s", res)
 	}
 	for _, k := range []string{"singling_out", "linkability", "inference"} {
@@ -76,6 +76,13 @@ func TestSEC_EXP_5_IndicatorsWorkflow(t *testing.T) {
 			t.Fatalf("%s names pseudonyms", f)
 		}
 	}
+	// Over a workspace: its records and its own pseudonyms.
+	c.must(0, "--profile", "curator", "workspace", "create", "ind1", "--approval", "CSE-25", "--columns", "diagnosis,sex_code")
+	res = c.must(0, "--profile", "curator", "--json", "indicators", "run", "all-records", "--workspace", "ind1")
+	decodeJSON(t, res, &r)
+	if len(r.Result.Values) != 1 || r.Result.Values[0].Value < 30 {
+		t.Fatalf("workspace run: %s", res)
+	}
 	// The default budget (epsilon 2 a month) is spent: the next run is
 	// refused and audited; no flag or environment variable raises it.
 	code, _, errOut := c.run("--profile", "curator", "indicators", "run", "all-records")
@@ -90,5 +97,19 @@ func TestSEC_EXP_5_IndicatorsWorkflow(t *testing.T) {
 	}
 	if out := c.must(0, "--profile", "admin", "audit", "verify"); !strings.Contains(out, "ok") {
 		t.Fatal(out)
+	}
+	// The newest ledger entry removed (to spend again): the ledger's chain
+	// cannot show it, the audit trail does.
+	c.must(0, "--profile", "admin", "indicators", "verify")
+	ledger, _ := filepath.Glob(filepath.Join(c.env["HDW_WAREHOUSE"], "indicators", "budget", "*", "*", "00000002.json"))
+	if len(ledger) != 1 {
+		t.Fatalf("ledger entries: %v", ledger)
+	}
+	os.Chmod(filepath.Dir(ledger[0]), 0o700)
+	if err := os.Remove(ledger[0]); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := c.run("--profile", "admin", "indicators", "verify"); code != 1 || !strings.Contains(errOut, "entry 2 of run") {
+		t.Fatalf("removed ledger entry: exit %d %s", code, errOut)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -189,6 +190,7 @@ rejected items.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			g.command = strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ") // for refusals (issue 22)
 			return g.setup(cmd)
 		},
 	}

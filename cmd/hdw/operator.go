@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hdw/audit"
 	"hdw/keys"
 	"hdw/keys/local"
 )
@@ -54,7 +55,39 @@ with HDW_OPERATOR=NAME and their passphrase in HDW_OPERATOR_PASSPHRASE_FILE
 			return runOperatorRemove(cmd.Context(), g, args[0])
 		},
 	})
+	c.AddCommand(&cobra.Command{
+		Use:   "unlock PROFILE|operator:NAME",
+		Short: "lift the lock-out of a profile or operator after too many failed unlocks (SRS-089)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runOperatorUnlock(cmd.Context(), g, args[0])
+		},
+	})
 	return c
+}
+
+func runOperatorUnlock(ctx context.Context, g *globals, subject string) error {
+	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "operator unlock")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	n, err := g.gate(sess.st).Failures(ctx, subject)
+	if err != nil {
+		return err
+	}
+	if err := g.gate(sess.st).Unlock(ctx, audit.AuthRecord{Subject: subject, Profile: g.profile, Operator: sess.operator,
+		Command: "operator unlock", Source: hostname()}); err != nil {
+		return err
+	}
+	if err := sess.event(ctx, "", "auth.unlock", "ok", map[string]string{"subject": subject}, map[string]int64{"failures": int64(n)}, ""); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "%s unlocked after %d failed attempts\n", subject, n)
+	return nil
 }
 
 // operatorKeyring returns the session's local keyring, or explains the

@@ -198,9 +198,6 @@ func (s *session) effectivePolicy(ctx context.Context) (policy.Policy, int, erro
 }
 
 func runPolicySet(ctx context.Context, g *globals, file string) error {
-	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
-		return err
-	}
 	f, err := os.Open(file)
 	if err != nil {
 		return usageErr("policy file: %v", err)
@@ -215,6 +212,9 @@ func runPolicySet(ctx context.Context, g *globals, file string) error {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "policy.set", keys.ProfileAdmin); err != nil {
+		return err
+	}
 	signer, err := openSealSigner(ctx, sess.prov)
 	if err != nil {
 		return sess.deny(ctx, "policy.set", map[string]string{"policy": "warehouse"}, err)
@@ -260,14 +260,14 @@ func runPolicySet(ctx context.Context, g *globals, file string) error {
 }
 
 func runPolicyShow(ctx context.Context, g *globals) error {
-	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
-		return err
-	}
 	sess, err := g.open(ctx, "policy show")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
+	if err := sess.require(ctx, "policy.show", keys.ProfileAdmin); err != nil {
+		return err
+	}
 	anchor, chain, latest, err := readPolicyChain(ctx, sess.st)
 	if err != nil {
 		return sess.policyAlert(ctx, err)
@@ -296,5 +296,14 @@ func runPolicyShow(ctx context.Context, g *globals) error {
 	fmt.Fprintf(g.stdout, "policy version %d (%s)\n", version, res["source"])
 	b, _ := json.MarshalIndent(p, "  ", "  ")
 	fmt.Fprintf(g.stdout, "  %s\n", b)
+	return nil
+}
+
+// require checks the session's profile after the audit session is open,
+// so that a refusal is an audit event (SEC-DAY-1; issue 21's attack suite).
+func (s *session) require(ctx context.Context, action string, allowed ...string) error {
+	if err := s.g.requireProfile(allowed...); err != nil {
+		return s.deny(ctx, action, map[string]string{"profile": s.g.profile}, err)
+	}
 	return nil
 }

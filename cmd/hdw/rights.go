@@ -80,6 +80,16 @@ in the audit trail with every call; the identity flags never are.
            them), then erases them (9.4, 9.7)
   rectify  corrects an identifying field (--field F --value V); a corrected
            NIR re-pseudonymizes the person in every store
+  restrict restricts the person's processing (GDPR art. 18): kept, but left
+           out of new workspaces, exports and re-identifications
+  lift     lifts a restriction
+
+An erasure or opposition also cancels every export built since the person's
+first ingest that was not released (pending, quarantined, approved and not
+fetched, rejected): its data is deleted and the requester re-runs it.
+Opposition needs every identity the person may be uploaded under: with the
+NIR, give the names, birth date and sex too when the warehouse no longer
+holds them (after an erasure).
 
 Each person resolved counts toward rights.max_reidentifications_per_day.`,
 		Example: `  hdw --profile dpo rights find --request DPO-2026-001 --nir "2 62 04 75 011 123 45"
@@ -87,7 +97,7 @@ Each person resolved counts toward rights.max_reidentifications_per_day.`,
   hdw --profile dpo rights erase --request DPO-2026-002 --nir 262047501112345
   hdw --profile dpo rights rectify --request DPO-2026-003 --nir 262047501112345 --field phone --value 0600000000`,
 	}
-	for _, action := range []string{"find", "access", "erase", "oppose", "rectify"} {
+	for _, action := range []string{"find", "access", "erase", "oppose", "rectify", "restrict", "lift"} {
 		var o rightsOpts
 		sub := &cobra.Command{
 			Use:   action + " --request REF (--nir N | --last-name L --first-name F --birth-date D --sex S)",
@@ -129,11 +139,13 @@ func (g *globals) rightsService(ctx context.Context, command, action, ref string
 		return nil, nil, err
 	}
 	svc, err := rights.New(sess.wh, sess.prov, rights.Options{
-		Dict:       st.dict,
-		Workspaces: sess.workspaceIndex(),
-		MaxPerDay:  pol.Reidentification.MaxPerDay,
-		Operator:   sess.operator,
-		Logger:     g.logger,
+		Dict:          st.dict,
+		Workspaces:    sess.workspaceIndex(),
+		Exports:       exportIndex{sess: sess, pol: pol},
+		MaxPerDay:     pol.Reidentification.MaxPerDay,
+		MaxPerRequest: pol.Reidentification.MaxPerRequest,
+		Operator:      sess.operator,
+		Logger:        g.logger,
 		Alert: func(ctx context.Context, a rights.Alert) {
 			fmt.Fprintf(g.stderr, "hdw: ALERT: daily re-identification limit reached (%d of %d used, %d asked) by request %s; refused (SEC-REI-4)\n",
 				a.Used, a.Limit, a.Asked, a.Request)
@@ -160,7 +172,7 @@ func (s *session) workspaceIndex() rights.WorkspaceIndex { return workspaces.New
 // rightsFailure audits a failed or refused call and returns the error.
 func rightsFailure(ctx context.Context, sess *session, action string, target map[string]string, err error) error {
 	if errors.Is(err, rights.ErrRateLimit) || errors.Is(err, rights.ErrNotDPO) || errors.Is(err, rights.ErrNoRequest) ||
-		errors.Is(err, rights.ErrNoReason) || errors.Is(err, keys.ErrForbidden) {
+		errors.Is(err, rights.ErrNoReason) || errors.Is(err, keys.ErrForbidden) || errors.Is(err, rights.ErrRestricted) {
 		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: err})
 	}
 	sess.event(ctx, "", action, "failed", target, nil, "")
@@ -177,7 +189,7 @@ func isInputError(err error) bool {
 		return true
 	}
 	for _, e := range []error{pseudo.ErrNIRLength, pseudo.ErrNIRFormat, pseudo.ErrNIRKey, pseudo.ErrMissingField,
-		pseudo.ErrBirthDate, pseudo.ErrSex, rights.ErrField, rights.ErrAmbiguous} {
+		pseudo.ErrBirthDate, pseudo.ErrSex, rights.ErrField, rights.ErrAmbiguous, rights.ErrOpposeNames} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -256,6 +268,26 @@ func runRights(ctx context.Context, g *globals, action string, o rightsOpts) err
 			return rightsFailure(ctx, sess, act, target, err)
 		}
 		return auditProof(ctx, g, sess, command, act, target, proof)
+	case "restrict", "lift":
+		var rep *rights.RestrictReport
+		if action == "restrict" {
+			rep, err = svc.Restrict(ctx, req, subj)
+		} else {
+			rep, err = svc.Lift(ctx, req, subj)
+		}
+		if err != nil {
+			return rightsFailure(ctx, sess, act, target, err)
+		}
+		target["entry"] = rep.ID
+		target["found"] = fmt.Sprint(rep.Found)
+		if err := sess.event(ctx, command, act, "ok", target, map[string]int64{"pseudonyms": int64(rep.Keys)}, ""); err != nil {
+			return err
+		}
+		verb := "restricted (GDPR art. 18): kept, left out of new workspaces, exports and re-identifications until lifted"
+		if action == "lift" {
+			verb = "restriction lifted"
+		}
+		return g.result(rep, "request %s: %s (registry entry %s)\n", rep.Request, verb, rep.ID)
 	case "rectify":
 		rep, err := svc.Rectify(ctx, req, subj, o.field, o.value)
 		if err != nil {
@@ -302,6 +334,13 @@ func auditProof(ctx context.Context, g *globals, sess *session, command, action 
 		}
 		target["out_of_scope_exports"] = strings.Join(ids, ",")
 	}
+	if len(p.Cancelled) > 0 {
+		ids := make([]string, 0, len(p.Cancelled))
+		for _, e := range p.Cancelled {
+			ids = append(ids, e.ID)
+		}
+		target["cancelled_exports"] = strings.Join(ids, ",")
+	}
 	counts := map[string]int64{"objects": int64(len(p.Objects)), "opposition_entries": int64(p.OppositionEntries)}
 	for k, v := range p.Counts {
 		counts[k] = int64(v)
@@ -328,6 +367,9 @@ func auditProof(ctx context.Context, g *globals, sess *session, command, action 
 		fmt.Fprintf(w, "  verified: %v (a new search finds nothing)\n", p.Verified)
 		for _, e := range p.OutOfScope {
 			fmt.Fprintf(w, "  out of scope: anonymous export %s released %s\n", e.ID, e.Built.Format("2006-01-02"))
+		}
+		for _, e := range p.Cancelled {
+			fmt.Fprintf(w, "  cancelled: export %s (%s when erased; its data deleted, the request must be re-run)\n", e.ID, e.State)
 		}
 	}
 	if !p.Verified {
@@ -357,7 +399,18 @@ func printFind(g *globals, loc *rights.Location) error {
 		fmt.Fprintf(w, "  workspace  %s: %d rows\n", ws.Project, ws.Rows)
 	}
 	for _, e := range loc.Exports {
-		fmt.Fprintf(w, "  export     %s built %s (anonymous; out of scope of erasure)\n", e.ID, e.Built.Format("2006-01-02"))
+		state := e.State
+		if state == "" {
+			state = "unknown"
+		}
+		if e.Justified {
+			state += ", justified release of a failed export"
+		}
+		scope := "anonymous; released, out of scope of erasure"
+		if !e.Released() {
+			scope = "not released: an erasure cancels it"
+		}
+		fmt.Fprintf(w, "  export     %s built %s: %s (%s)\n", e.ID, e.Built.Format("2006-01-02"), state, scope)
 	}
 	if loc.Ambiguous > 0 {
 		fmt.Fprintf(w, "  ambiguous  %d identity rows under a name-only pseudonym shared with a homonym (left untouched; check with reidentify --pseudonym):\n", loc.Ambiguous)
@@ -547,8 +600,12 @@ func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() t
 		return err
 	}
 	years := pol.Retention.HealthYears
-	rep, err := rights.ApplyRetention(ctx, sess.wh, rights.RetentionOptions{Years: years, Now: now, DryRun: o.dryRun, Operator: sess.operator})
-	target := map[string]string{"years": fmt.Sprint(years)}
+	if pol.Retention.StartEvent == rights.StartEndOfCare && g.profile != keys.ProfileDPO {
+		return sess.deny(ctx, "retention.apply", map[string]string{"start_event": pol.Retention.StartEvent}, &exitError{code: exitFailure,
+			err: errors.New("retention runs from the end of care (the sealed policy): it reads the last visit dates, run it as the dpo profile")})
+	}
+	rep, err := rights.ApplyRetention(ctx, sess.wh, rights.RetentionOptions{Years: years, Now: now, DryRun: o.dryRun, Operator: sess.operator, StartEvent: pol.Retention.StartEvent})
+	target := map[string]string{"years": fmt.Sprint(years), "start_event": pol.Retention.StartEvent}
 	outcome := "ok"
 	if o.dryRun {
 		outcome = "dry-run"
@@ -592,7 +649,7 @@ func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() t
 	if rep.DryRun {
 		mode = " (dry run: nothing deleted)"
 	}
-	fmt.Fprintf(w, "retention %d years: data collected before %s goes%s\n", years, rep.Cutoff.Format("2006-01-02"), mode)
+	fmt.Fprintf(w, "retention %d years from the %s: batches whose period started before %s go%s\n", years, rep.StartEvent, rep.Cutoff.Format("2006-01-02"), mode)
 	for _, b := range rep.Batches {
 		fmt.Fprintf(w, "  batch %s collected %s: records %d, images %d, genetic %d (%d objects)\n",
 			b.Batch, b.Collected.Format("2006-01-02"), b.Records, b.Images, b.Genetic, b.Objects)

@@ -233,6 +233,9 @@ func TestCNIL_7_2_RetentionCLI(t *testing.T) {
 	if len(rep.Batches) != 0 || rep.Kept != 1 || !rep.DryRun {
 		t.Fatalf("%+v", rep)
 	}
-	c.must(0, "--profile", "admin", "retention", "apply")
+	// The sealed policy's default start event is the end of care: the
+	// last visit dates are read, by the dpo (issue 21).
+	c.must(1, "--profile", "admin", "retention", "apply")
+	c.must(0, "--profile", "dpo", "retention", "apply")
 	c.must(1, "--profile", "curator", "retention", "apply")
 }

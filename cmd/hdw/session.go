@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"hdw/audit"
 	"hdw/keys"
 	"hdw/keys/local"
 	"hdw/objstore"
@@ -62,23 +63,55 @@ func (g *globals) open(ctx context.Context, command string) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	// SRS-089: progressive delay, lock-out, and every failure recorded
+	// (by the failing process, which holds no key).
+	gate := g.gate(s)
+	subj := audit.AuthRecord{Subject: g.profile, Profile: g.profile, Command: command, Source: hostname()}
+	if _, err := gate.Before(ctx, subj); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", g.profile, err)
+	}
 	prov, err := g.openProvider(ctx, s, wh.Desc)
 	if err != nil {
 		if errors.Is(err, keys.ErrBadCredentials) {
+			subj.Reason = "credentials refused"
+			if rerr := gate.Failed(ctx, subj); rerr != nil {
+				fmt.Fprintf(g.stderr, "hdw: record the failed unlock: %v\n", rerr)
+			}
 			return nil, fmt.Errorf("profile %s: %w", g.profile, err)
 		}
 		return nil, err
 	}
+	failures, _ := gate.Succeeded(ctx, subj)
 	wh.Keys = prov
 	op, err := prov.Operator(ctx)
 	if err != nil {
 		prov.Close()
 		return nil, fmt.Errorf("operator identity: %w", err)
 	}
+	var opSubj audit.AuthRecord
+	if ref := g.getenv("HDW_OPERATOR"); ref != "" {
+		opSubj = audit.AuthRecord{Subject: "operator:" + ref, Profile: g.profile, Command: command, Source: hostname()}
+		if _, err := gate.Before(ctx, opSubj); err != nil {
+			prov.Close()
+			return nil, fmt.Errorf("operator %s: %w", ref, err)
+		}
+	}
 	signer, err := g.openOperator(ctx, s, prov)
 	if err != nil {
 		prov.Close()
+		if opSubj.Subject != "" && (errors.Is(err, keys.ErrBadCredentials) || errors.Is(err, keys.ErrForbidden)) {
+			opSubj.Reason = "operator credentials refused"
+			if errors.Is(err, keys.ErrForbidden) {
+				opSubj.Reason = "operator not enrolled for this profile"
+			}
+			gate.Failed(ctx, opSubj)
+		}
 		return nil, err
+	}
+	if opSubj.Subject != "" {
+		opSubj.Operator = signer.OperatorID()
+		n, _ := gate.Succeeded(ctx, opSubj)
+		failures += n
 	}
 	if signer != nil {
 		op = signer.OperatorID() // the person, not the profile's service id
@@ -91,7 +124,39 @@ func (g *globals) open(ctx context.Context, command string) (*session, error) {
 		return nil, fmt.Errorf("audit trail not writable, nothing done (SRS-065): %w", err)
 	}
 	sess.audit = a
+	if failures > 0 {
+		// The failures before this success, in the trail too (SEC-DAY-1).
+		sess.event(ctx, "", "auth.failures", "alert", nil, map[string]int64{"failures": int64(failures)}, "failed unlocks before this session")
+	}
 	return sess, nil
+}
+
+// testOnlyAuthSleep replaces the progressive delay's wait in tests
+// (SRS-089 delays are measured with an injected clock, not wall time).
+var testOnlyAuthSleep func(ctx context.Context, d time.Duration)
+
+// gate is the SRS-089 gate of the warehouse: audit.lockout_threshold
+// (default 5), delays doubling from one second up to 30 s.
+func (g *globals) gate(s objstore.Store) audit.Gate {
+	return audit.Gate{St: s, Threshold: st.cfg.Audit.LockoutThreshold, Sleep: testOnlyAuthSleep}
+}
+
+// auditRefused records a command refused by the profile check (SEC-DAY-1):
+// the profile, the command and the reason, in the warehouse's
+// authentication records. Best effort: a refusal outside any warehouse is
+// not recorded.
+func (g *globals) auditRefused(reason string) {
+	ctx := context.Background()
+	s, err := g.openStore(ctx, g.warehouse)
+	if err != nil {
+		return
+	}
+	if _, err := warehouse.Open(ctx, s, nil); err != nil {
+		return
+	}
+	cmd := g.command
+	g.gate(s).Record(ctx, audit.AuthRecord{Kind: audit.AuthRefused, Subject: g.profile, Profile: g.profile,
+		Operator: g.getenv("HDW_OPERATOR"), Command: cmd, Reason: reason, Source: hostname()})
 }
 
 // openOperator unlocks the operator named by HDW_OPERATOR (id or name)

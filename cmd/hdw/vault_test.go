@@ -38,6 +38,11 @@ func TestVaultIngestEndToEnd(t *testing.T) {
 	c.env["HDW_CONFIG"] = cfg
 	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
 	c.must(0, "--profile", "admin", "vault", "setup")
+	// The admin writes a workspace's researcher policy and AppRole (issue 22 item 6).
+	c.must(0, "--profile", "admin", "vault", "setup", "--project", "alpha")
+	if _, err := os.Stat(filepath.Join(c.env["HDW_CREDENTIALS"], "vault", "researcher_alpha.role-id")); err != nil {
+		t.Fatalf("researcher AppRole credentials: %v", err)
+	}
 	delete(c.env, "HDW_VAULT_TOKEN_FILE") // from now on: each profile's AppRole
 	c.must(0, "init")
 	up := demoUpload()

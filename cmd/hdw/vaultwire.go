@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -87,6 +88,7 @@ func (g *globals) initVault(ctx context.Context, s objstore.Store, d *warehouse.
 func newVaultCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "vault", Short: "Vault administration (admin profile)"}
 	var name string
+	var projects []string
 	setup := &cobra.Command{
 		Use:   "setup",
 		Short: "enable transit, KV v2 and AppRole, write the profile policies and AppRoles (idempotent)",
@@ -95,18 +97,25 @@ methods (HDW_VAULT_TOKEN_FILE). It enables transit, KV v2 at hdw/ and AppRole,
 writes one policy per profile from configs/vault/*.hcl (with the warehouse
 name), creates one AppRole per profile, and writes each profile's role id
 and a fresh secret id to <credentials dir>/vault/ (mode 0600) for the
-administrator to hand over. Running it again changes nothing but the secret ids.`,
+administrator to hand over. Running it again changes nothing but the secret ids.
+
+--project P (repeatable) also writes the researcher policy and AppRole of each
+workspace (researcher:P, configs/vault/researcher.hcl: that workspace's key
+only) and its role and secret ids. Only the admin writes policies: a curator
+who creates a workspace asks the admin to run this before the researcher
+pulls (a policy written by the curator could grant anything).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runVaultSetup(cmd.Context(), g, name)
+			return runVaultSetup(cmd.Context(), g, name, projects)
 		},
 	}
 	setup.Flags().StringVar(&name, "name", "", "warehouse name in Vault key and policy names (default keys.vault.warehouse_name)")
+	setup.Flags().StringSliceVar(&projects, "project", nil, "also write the researcher policy and AppRole of this workspace (repeatable)")
 	c.AddCommand(setup)
 	return c
 }
 
-func runVaultSetup(ctx context.Context, g *globals, name string) error {
+func runVaultSetup(ctx context.Context, g *globals, name string, projects []string) error {
 	if name == "" {
 		name = st.cfg.Keys.Vault.WarehouseName
 	}
@@ -129,11 +138,21 @@ func runVaultSetup(ctx context.Context, g *globals, name string) error {
 	if err := hv.Setup(ctx, c, name, cfgvault.Policies); err != nil {
 		return err
 	}
+	profiles := slices.Clone(local.WarehouseProfiles)
+	for _, pr := range projects {
+		if !keys.ValidProject(pr) {
+			return usageErr("--project must be 1-64 of a-z, 0-9, '-', '_'")
+		}
+		if err := hv.SetupResearcher(ctx, c, name, pr, cfgvault.Policies); err != nil {
+			return err
+		}
+		profiles = append(profiles, keys.Researcher(pr))
+	}
 	dir := filepath.Join(g.credentialsDir(), "vault")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	for _, p := range local.WarehouseProfiles {
+	for _, p := range profiles {
 		rid, sid, err := hv.RoleCredentials(ctx, c, name, p)
 		if err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hdw/keys"
+	"hdw/rights"
 	"hdw/workspaces"
 )
 
@@ -84,8 +85,13 @@ func runWorkspaceCreate(ctx context.Context, g *globals, project, approval, colu
 	}
 	defer sess.close(ctx)
 	target := map[string]string{"project": project, "approval": approval}
+	// GDPR art. 18: restricted persons are left out of new workspaces (issue 21).
+	restricted, err := rights.Restricted(ctx, sess.wh)
+	if err != nil {
+		return fmt.Errorf("read the restriction registry: %w", err)
+	}
 	d, err := workspaces.Create(ctx, sess.wh, sess.prov, workspaces.Spec{Project: project, Approval: approval, Where: where, Cohort: cohort,
-		Curator: sess.operator, Columns: splitList(columns), Expires: exp, Dict: st.dict})
+		Curator: sess.operator, Columns: splitList(columns), Expires: exp, Dict: st.dict, Exclude: restricted})
 	if err != nil {
 		if errors.Is(err, workspaces.ErrNoApproval) || errors.Is(err, workspaces.ErrColumn) || strings.Contains(err.Error(), "--where") {
 			return sess.deny(ctx, "workspace.create", target, usageErr("%v", err))
@@ -259,7 +265,11 @@ func runWorkspaceRefresh(ctx context.Context, g *globals, project string) error 
 		return err
 	}
 	defer sess.close(ctx)
-	d, added, err := workspaces.Refresh(ctx, sess.wh, sess.prov, project, st.dict)
+	restricted, err := rights.Restricted(ctx, sess.wh)
+	if err != nil {
+		return fmt.Errorf("read the restriction registry: %w", err)
+	}
+	d, added, err := workspaces.RefreshExcluding(ctx, sess.wh, sess.prov, project, st.dict, restricted)
 	if err != nil {
 		sess.event(ctx, "", "workspace.refresh", "failed", map[string]string{"project": project}, nil, "")
 		return err

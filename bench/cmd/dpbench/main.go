@@ -1,0 +1,132 @@
+// Command dpbench times hdw's differentially private indicators (package
+// indicators) on a generated Parquet file, for bench/indicators-duckdb.sh:
+// -gen N writes N rows (5 visits per person, typed columns) with the table
+// layer; -run reads the file back with projection and computes a count per
+// department and modality (per-person bounds: 5 groups, 5 rows each), and
+// prints rows, groups released, seconds and peak RSS.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"hdw/configs"
+	"hdw/indicators"
+	"hdw/keys"
+	"hdw/tables"
+)
+
+func main() {
+	file := flag.String("file", "dp.parquet", "Parquet file")
+	gen := flag.Int("gen", 0, "generate N rows")
+	run := flag.Bool("run", false, "compute the indicator")
+	cpu := flag.String("cpuprofile", "", "write a CPU profile of -run here")
+	flag.Parse()
+	if *cpu != "" {
+		pf, err := os.Create(*cpu)
+		if err == nil && pprof.StartCPUProfile(pf) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if *gen > 0 {
+		if err := generate(*file, *gen); err != nil {
+			fmt.Fprintln(os.Stderr, "dpbench:", err)
+			os.Exit(1)
+		}
+	}
+	if *run {
+		if err := compute(*file); err != nil {
+			fmt.Fprintln(os.Stderr, "dpbench:", err)
+			pprof.StopCPUProfile()
+			os.Exit(1)
+		}
+	}
+}
+
+var mods = []string{"CT", "MR", "US", "CR"}
+
+func generate(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	s, err := tables.NewSchema(tables.Field{Name: "pseudonym", Type: tables.String}, tables.Field{Name: "department", Type: tables.Enum},
+		tables.Field{Name: "modality", Type: tables.Enum}, tables.Field{Name: "birth_year", Type: tables.Int},
+		tables.Field{Name: "weight_kg", Type: tables.Float})
+	if err != nil {
+		return err
+	}
+	w, err := tables.NewWriter(struct{ *os.File }{f}, s, tables.WriterOptions{})
+	if err != nil {
+		return err
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	vals := make([]string, 5)
+	for i := range n {
+		p := i / 5
+		vals[0] = "P" + strconv.Itoa(p)
+		vals[1] = fmt.Sprintf("%02d", 1+p%95)
+		vals[2] = mods[r.IntN(4)]
+		vals[3] = strconv.Itoa(1930 + p%80)
+		vals[4] = strconv.Itoa(40 + r.IntN(80))
+		if err := w.Append(vals); err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+type fileRows struct{ f *os.File }
+
+func (r fileRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
+	vals := make([]string, len(cols))
+	_, err := tables.Scan(ctx, r.f, tables.Query{Columns: append([]string{"pseudonym"}, cols...), Key: keys.Secret{}}, func(row *tables.Row) error {
+		for i, c := range cols {
+			vals[i] = row.Get(c)
+		}
+		return fn(row.Get("pseudonym"), vals)
+	})
+	return err
+}
+
+func compute(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p, err := indicators.Compile(indicators.Definition{Name: "bench", Measure: indicators.Count,
+		GroupBy: []string{"department", "modality"}, MaxGroupsPerPerson: 5, MaxRowsPerGroup: 5}, configs.DefaultDictionary())
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	res, st, err := indicators.Compute(context.Background(), p, fileRows{f}, nil)
+	if err != nil {
+		return err
+	}
+	sec := time.Since(start).Seconds()
+	fmt.Printf("rows=%d persons=%d groups=%d released=%d seconds=%.2f rows_per_s=%.0f peak_rss_mib=%d\n",
+		st.Rows, st.Persons, st.GroupsSeen, len(res.Values), sec, float64(st.Rows)/sec, peakRSS()/1024)
+	return nil
+}
+
+// peakRSS returns VmHWM in KiB.
+func peakRSS() int {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			n, _ := strconv.Atoi(strings.Fields(l)[1])
+			return n
+		}
+	}
+	return 0
+}

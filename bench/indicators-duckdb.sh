@@ -1,0 +1,37 @@
+#!/bin/sh
+# bench/indicators-duckdb.sh [N]: hdw's differentially private count per
+# department and modality (bench/cmd/dpbench: per-person bounds, private group
+# selection, noise) against DuckDB's exact GROUP BY on the same N-row Parquet
+# file (default 10,000,000; 5 rows per person), in the same run. DuckDB is npm
+# @duckdb/node-api, installed from the npm registry into the cache as
+# bench/kanon-duckdb.sh does. Prints both times and the ratios.
+set -eu
+N=${1:-10000000}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${HDW_CACHE:-$HOME/.cache/hdw}/duckdb
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$root" && go build -o "$work/dpbench" ./bench/cmd/dpbench)
+"$work/dpbench" -file "$work/t.parquet" -gen "$N"
+out=$("$work/dpbench" -file "$work/t.parquet" -run)
+echo "hdw     $out"
+hdw=$(echo "$out" | sed 's/.*seconds=\([0-9.]*\).*/\1/')
+if [ ! -d "$cache/node_modules/@duckdb/node-api" ]; then
+  mkdir -p "$cache" && (cd "$cache" && npm install --no-audit --no-fund @duckdb/node-api@1.5.6-r.1 >/dev/null 2>&1) || { echo "duckdb: @duckdb/node-api not installable here; skipped"; exit 0; }
+fi
+cat > "$work/q.mjs" <<JS
+import { DuckDBInstance } from '$cache/node_modules/@duckdb/node-api/lib/index.js';
+const db = await DuckDBInstance.create(':memory:');
+const c = await db.connect();
+for (const [name, agg] of [['rows', 'count(*)'], ['persons', 'count(DISTINCT pseudonym)']]) {
+  const t0 = performance.now();
+  const r = await c.runAndReadAll(\`SELECT department, modality, \${agg} AS n FROM read_parquet('$work/t.parquet') GROUP BY ALL\`);
+  const s = (performance.now() - t0) / 1000;
+  console.log('duckdb-' + name + ' groups=' + r.getRows().length + ' seconds=' + s.toFixed(2));
+}
+JS
+dout=$(node "$work/q.mjs")
+echo "$dout"
+rows=$(echo "$dout" | sed -n 's/^duckdb-rows.*seconds=\([0-9.]*\).*/\1/p')
+persons=$(echo "$dout" | sed -n 's/^duckdb-persons.*seconds=\([0-9.]*\).*/\1/p')
+awk -v h="$hdw" -v r="$rows" -v p="$persons" 'BEGIN { printf "hdw / duckdb count(*) = %.1fx, hdw / duckdb count(DISTINCT pseudonym) = %.1fx\n", h/r, h/p }'
