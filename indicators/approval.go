@@ -3,6 +3,7 @@ package indicators
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"hdw/keys"
 	"hdw/objstore"
 )
 
@@ -38,7 +40,10 @@ type Submission struct {
 	Author        string     `json:"author"` // operator id
 	AuthorProfile string     `json:"author_profile"`
 	Submitted     time.Time  `json:"submitted"`
-	MAC           string     `json:"mac,omitempty"`
+	// Sig is the author's ed25519 signature when they logged in as an
+	// enrolled operator (keys.Signer), over the record without Sig and MAC.
+	Sig []byte `json:"sig,omitempty"`
+	MAC string `json:"mac,omitempty"`
 }
 
 // Approval is a manager's decision on one submission, sealed and bound to
@@ -52,14 +57,66 @@ type Approval struct {
 	ApproverProfile string    `json:"approver_profile"`
 	Decided         time.Time `json:"decided"`
 	Reason          string    `json:"reason,omitempty"`
-	MAC             string    `json:"mac,omitempty"`
+	// Sig is the approver's own ed25519 signature (an enrolled operator's
+	// key, which the author does not hold), over the record without Sig and MAC.
+	Sig []byte `json:"sig,omitempty"`
+	MAC string `json:"mac,omitempty"`
+}
+
+// Signer signs as the logged-in operator with their own key (keys.Signer
+// implements it).
+type Signer interface {
+	OperatorID() string
+	Sign(ctx context.Context, msg []byte) ([]byte, error)
+}
+
+// Directory gives an enrolled operator's public key (keys.Directory
+// implements it).
+type Directory interface {
+	Operator(ctx context.Context, id string) (keys.Operator, error)
 }
 
 // Registry keeps definitions and approvals under indicators/definitions/<name>/<hash>/.
+// With a Signer, the records it writes are also signed by the logged-in
+// operator; a signed record verifies only with Dir (its signer's key).
 type Registry struct {
-	St  objstore.Store
-	MAC MAC
-	Now func() time.Time
+	St     objstore.Store
+	MAC    MAC
+	Signer Signer    // nil: records are MAC'd only (a profile's service identity)
+	Dir    Directory // nil: a signed record does not verify
+	Now    func() time.Time
+}
+
+// sign signs v (its Sig and MAC empty) as the registry's operator.
+func (r *Registry) sign(ctx context.Context, v any) ([]byte, error) {
+	if r.Signer == nil {
+		return nil, nil
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := r.Signer.Sign(ctx, body)
+	if err != nil {
+		return nil, fmt.Errorf("indicators: sign: %w", err)
+	}
+	return sig, nil
+}
+
+// checkSig verifies a record's signature by operator id (no signature: ok).
+func (r *Registry) checkSig(ctx context.Context, v any, id string, sig []byte) bool {
+	if len(sig) == 0 {
+		return true
+	}
+	if r.Dir == nil {
+		return false
+	}
+	op, err := r.Dir.Operator(ctx, id)
+	if err != nil || len(op.PublicKey) != ed25519.PublicKeySize {
+		return false
+	}
+	body, err := json.Marshal(v)
+	return err == nil && ed25519.Verify(op.PublicKey, body, sig)
 }
 
 func defPrefix(name string) string { return "indicators/definitions/" + name + "/" }
@@ -91,8 +148,16 @@ func putSealed(ctx context.Context, st objstore.Store, mac MAC, key string, v an
 // Submit records a definition, already compiled against the dictionary (the
 // automatic check), for approval.
 func (r *Registry) Submit(ctx context.Context, d Definition, author, profile string) (Submission, error) {
+	if r.Signer != nil {
+		author = r.Signer.OperatorID()
+	}
 	s := Submission{Definition: d, Hash: d.Hash(), Author: author, AuthorProfile: profile, Submitted: r.now()}
-	err := putSealed(ctx, r.St, r.MAC, defPrefix(d.Name)+s.Hash+"/definition.json", &s, func(m string) { s.MAC = m })
+	sig, err := r.sign(ctx, s)
+	if err != nil {
+		return s, err
+	}
+	s.Sig = sig
+	err = putSealed(ctx, r.St, r.MAC, defPrefix(d.Name)+s.Hash+"/definition.json", &s, func(m string) { s.MAC = m })
 	return s, err
 }
 
@@ -128,7 +193,12 @@ func (r *Registry) readSubmission(ctx context.Context, key string) (Submission, 
 	if !hmac.Equal([]byte(sum), []byte(mac)) || s.Definition.Hash() != s.Hash || !strings.HasSuffix(key, "/"+s.Hash+"/definition.json") {
 		return s, fmt.Errorf("%w: %s", ErrTampered, key)
 	}
-	s.MAC = mac
+	sig := s.Sig
+	s.Sig = nil
+	if !r.checkSig(ctx, s, s.Author, sig) {
+		return s, fmt.Errorf("%w: %s: the author's signature does not verify", ErrTampered, key)
+	}
+	s.Sig, s.MAC = sig, mac
 	return s, nil
 }
 
@@ -153,7 +223,12 @@ func (r *Registry) readApproval(ctx context.Context, key, hash string) (*Approva
 	if !hmac.Equal([]byte(sum), []byte(mac)) || a.Hash != hash {
 		return nil, fmt.Errorf("%w: %s", ErrTampered, key)
 	}
-	a.MAC = mac
+	sig := a.Sig
+	a.Sig = nil
+	if !r.checkSig(ctx, a, a.Approver, sig) {
+		return nil, fmt.Errorf("%w: %s: the approver's signature does not verify", ErrTampered, key)
+	}
+	a.Sig, a.MAC = sig, mac
 	return &a, nil
 }
 
@@ -205,6 +280,9 @@ func (r *Registry) Decide(ctx context.Context, name, approver, profile string, a
 	if pending == nil {
 		return Approval{}, fmt.Errorf("indicators: no definition of %s is pending approval", name)
 	}
+	if r.Signer != nil {
+		approver = r.Signer.OperatorID()
+	}
 	if pending.Submission.Author == approver {
 		return Approval{}, ErrSelfApproval
 	}
@@ -212,6 +290,9 @@ func (r *Registry) Decide(ctx context.Context, name, approver, profile string, a
 		ApproverProfile: profile, Decided: r.now(), Reason: reason}
 	if approve {
 		a.Decision = Approved
+	}
+	if a.Sig, err = r.sign(ctx, a); err != nil {
+		return Approval{}, err
 	}
 	err = putSealed(ctx, r.St, r.MAC, defPrefix(name)+a.Hash+"/approval.json", &a, func(m string) { a.MAC = m })
 	if errors.Is(err, ErrExist) {

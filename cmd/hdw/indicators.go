@@ -16,6 +16,7 @@ import (
 	"hdw/criteria"
 	"hdw/indicators"
 	"hdw/keys"
+	"hdw/keys/local"
 	"hdw/objstore"
 	"hdw/tables"
 	"hdw/warehouse"
@@ -59,7 +60,7 @@ audited. The budget is the warehouse's, not a flag.`}
 	run.Flags().StringVar(&o.workspace, "workspace", "", "run over this workspace's records instead of the health store")
 	run.Flags().StringVar(&o.format, "format", "parquet,csv", "table formats written to --out: parquet, csv (comma-separated)")
 	c.AddCommand(run)
-	c.AddCommand(&cobra.Command{Use: "verify", Short: "check every audited privacy-budget spend against the ledger (admin, approver)", Args: cobra.NoArgs,
+	c.AddCommand(&cobra.Command{Use: "verify", Short: "check every audited privacy-budget spend against the ledger (admin)", Args: cobra.NoArgs,
 		Long: `Verify reads the audit trail (verified) and checks that every indicators.spend
 event is still in the privacy budget ledger, at its sequence number, for the
 same run: the newest ledger entries removed to spend a budget again, or a
@@ -83,7 +84,13 @@ func (s *session) indicatorRecords(ctx context.Context) (*indicators.Registry, *
 	if err != nil {
 		return nil, nil, err
 	}
-	return &indicators.Registry{St: s.st, MAC: mac}, &indicators.Ledger{St: s.st, MAC: mac}, nil
+	// An enrolled operator (HDW_OPERATOR) signs definitions and approvals
+	// with their own key, checked against the keyring's directory.
+	reg := &indicators.Registry{St: s.st, MAC: mac, Signer: s.Signer()}
+	if k, ok := s.prov.(*local.Keyring); ok {
+		reg.Dir = k.Directory()
+	}
+	return reg, &indicators.Ledger{St: s.st, MAC: mac}, nil
 }
 
 func runIndicatorsDefine(ctx context.Context, g *globals, file string) error {
@@ -213,7 +220,7 @@ type wsRows struct{ ws *wsSource }
 
 func (w wsRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
 	vals := make([]string, len(cols))
-	_, err := tables.ScanBytes(ctx, w.ws.data, tables.Query{Columns: append([]string{"pseudonym"}, cols...)}, func(r *tables.Row) error {
+	_, err := tables.ScanBytes(ctx, w.ws.data, tables.Query{Columns: append([]string{"pseudonym"}, cols...), Key: w.ws.key}, func(r *tables.Row) error {
 		for i, c := range cols {
 			vals[i] = r.Get(c)
 		}
@@ -304,6 +311,7 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		if err != nil {
 			return err
 		}
+		defer ws.key.Wipe()
 		rows = wsRows{ws}
 	}
 	res, stats, err := indicators.Compute(ctx, plan, rows, nil)
@@ -445,7 +453,7 @@ func writeJSONIndent(w *os.File, v any) error {
 }
 
 func runIndicatorsVerify(ctx context.Context, g *globals) error {
-	if err := g.requireProfile(keys.ProfileAdmin, keys.ProfileApprover); err != nil {
+	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
 		return err
 	}
 	sess, err := g.open(ctx, "indicators verify")
@@ -457,7 +465,8 @@ func runIndicatorsVerify(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	_, segs, err := audit.Verify(ctx, sess.st, mac)
+	// The events' payloads are sealed (SRS-091): admin opens them.
+	_, segs, err := audit.VerifyOpen(ctx, sess.st, mac, sess.prov)
 	if err != nil {
 		return err
 	}

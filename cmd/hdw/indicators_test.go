@@ -113,3 +113,31 @@ func TestSEC_EXP_5_IndicatorsWorkflow(t *testing.T) {
 		t.Fatalf("removed ledger entry: exit %d %s", code, errOut)
 	}
 }
+
+// TestSEC_EXP_5_IndicatorSignedByOperators: with enrolled operators, the
+// definition carries its author's signature and the approval the
+// manager's, each with their own key (ENS OP.ACC.1).
+func TestSEC_EXP_5_IndicatorSignedByOperators(t *testing.T) {
+	c := newCLI(t)
+	c.must(0, "init")
+	c.must(0, "--profile", "admin", "operator", "add", "alice", "--role", "curator")
+	c.must(0, "--profile", "admin", "operator", "add", "bob", "--role", "approver")
+	p := filepath.Join(c.dir, "d.json")
+	os.WriteFile(p, []byte(`{"name": "signed", "measure": "count"}`), 0o600)
+	c.env["HDW_OPERATOR"] = "alice"
+	c.must(0, "--profile", "curator", "indicators", "define", p)
+	c.env["HDW_OPERATOR"] = "bob"
+	c.must(0, "--profile", "approver", "indicators", "approve", "signed")
+	c.env["HDW_OPERATOR"] = "alice"
+	c.must(0, "--profile", "curator", "indicators", "run", "signed")
+	for _, f := range []string{"definition.json", "approval.json"} {
+		m, _ := filepath.Glob(filepath.Join(c.env["HDW_WAREHOUSE"], "indicators", "definitions", "signed", "*", f))
+		if len(m) != 1 {
+			t.Fatalf("%s: %v", f, m)
+		}
+		b, _ := os.ReadFile(m[0])
+		if !strings.Contains(string(b), `"sig":`) || !strings.Contains(string(b), "LH-USR-") {
+			t.Fatalf("%s not signed by an operator: %s", f, b)
+		}
+	}
+}
