@@ -2,7 +2,8 @@
 // the people who use the warehouse (export floors k, l, t and suppression,
 // re-identification rate limits, retention periods and the event they run
 // from, the four-eyes rule, what a justified release needs, the lock-out
-// threshold). Who sets the rules is not who is ruled by them (ARCHITECTURE
+// threshold, the period of the review of people's access and its grace,
+// SEC-HAB-5). Who sets the rules is not who is ruled by them (ARCHITECTURE
 // §5, §9): the policy is written by the admin profile only, versioned,
 // chained (each version names the hash of the one before) and signed with
 // the warehouse's policy seal key, which no other profile holds; every

@@ -75,6 +75,29 @@ type Policy struct {
 	// LockoutThreshold is the number of failed authentications after which
 	// an operator is locked out (SEC-AUT).
 	LockoutThreshold int `yaml:"lockout_threshold" json:"lockout_threshold"`
+	// Review is the periodic review of people's access (SEC-HAB-5): a
+	// person not reviewed for Months, plus GraceDays, is suspended until
+	// the admin records a review (hdw operator review).
+	Review AccessReview `yaml:"review" json:"review,omitzero"`
+}
+
+// AccessReview is the period of the review of each operator's access
+// (counted from the last review, else from the enrolment) and the grace
+// after which an overdue operator's login is refused. The zero value (a
+// policy sealed before the field existed) means the defaults: see
+// [Policy.EffectiveReview].
+type AccessReview struct {
+	Months    int `yaml:"months" json:"months"`
+	GraceDays int `yaml:"grace_days" json:"grace_days"`
+}
+
+// EffectiveReview returns the review period in force: p.Review, or the
+// default when the policy predates the field (zero value).
+func (p Policy) EffectiveReview() AccessReview {
+	if p.Review == (AccessReview{}) {
+		return Default().Review
+	}
+	return p.Review
 }
 
 // IndicatorBudget is the (epsilon, delta) that one consumer's indicator
@@ -107,6 +130,7 @@ func Default() Policy {
 		Approval:         Approval{FourEyes: true, JustificationMinChars: 40, JustifiedSecondApprover: true, JustifiedSecondMayBeDPO: true},
 		Indicators:       IndicatorBudget{Epsilon: 2, Delta: 1e-5, Period: "month"},
 		LockoutThreshold: 5,
+		Review:           AccessReview{Months: 12, GraceDays: 30},
 	}
 }
 
@@ -144,6 +168,10 @@ func (p Policy) Validate() error {
 	bad(p.LockoutThreshold >= 1 && p.LockoutThreshold <= 20, "lockout_threshold", "must be between 1 and 20")
 	bad(p.Indicators.Epsilon > 0 && p.Indicators.Epsilon <= 10, "indicators.epsilon", "must be above 0 and at most 10 per period")
 	bad(p.Indicators.Delta >= 0 && p.Indicators.Delta <= 1e-3, "indicators.delta", "must be between 0 and 0.001")
+	if p.Review != (AccessReview{}) {
+		bad(p.Review.Months >= 1 && p.Review.Months <= 12, "review.months", "must be between 1 and 12 (a yearly review at least, SEC-HAB-5)")
+		bad(p.Review.GraceDays >= 0 && p.Review.GraceDays <= 90, "review.grace_days", "must be between 0 and 90")
+	}
 	switch p.Indicators.Period {
 	case "month", "quarter", "year":
 	default:
@@ -381,6 +409,9 @@ func (p Policy) Loosens(next Policy) []string {
 	add(next.LockoutThreshold > p.LockoutThreshold, "lockout_threshold")
 	add(next.Indicators.Epsilon > p.Indicators.Epsilon, "indicators.epsilon")
 	add(next.Indicators.Delta > p.Indicators.Delta, "indicators.delta")
+	cur, nr := p.EffectiveReview(), next.EffectiveReview()
+	add(nr.Months > cur.Months, "review.months")
+	add(nr.GraceDays > cur.GraceDays, "review.grace_days")
 	add(periodRank(next.Indicators.Period) > periodRank(p.Indicators.Period) && next.Indicators.Epsilon >= p.Indicators.Epsilon, "indicators.period")
 	return out
 }

@@ -170,3 +170,50 @@ func TestSEC_EXP_4_PolicyIndicatorBudget(t *testing.T) {
 		t.Fatalf("a shorter period with the same epsilon not named: %v", l)
 	}
 }
+
+// TestSEC_HAB_5_PolicyAccessReview: the review period and its grace are
+// fields of the sealed policy (default 12 months + 30 days), validated, a
+// longer one named as a loosening; a record sealed before the field
+// existed still verifies and means the defaults.
+func TestSEC_HAB_5_PolicyAccessReview(t *testing.T) {
+	p, err := policy.Parse(strings.NewReader("review: {months: 6, grace_days: 10}\n"))
+	if err != nil || p.EffectiveReview() != (policy.AccessReview{Months: 6, GraceDays: 10}) {
+		t.Fatalf("%v %+v", err, p.Review)
+	}
+	if d := policy.Default().EffectiveReview(); d.Months != 12 || d.GraceDays != 30 {
+		t.Fatalf("default review %+v", d)
+	}
+	for _, bad := range []string{"review: {months: 0, grace_days: 5}\n", "review: {months: 24}\n", "review: {grace_days: 365}\n", "review: {grace_days: -1}\n"} {
+		if _, err := policy.Parse(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	next := p
+	next.Review.Months = 12
+	if l := p.Loosens(next); len(l) != 1 || l[0] != "review.months" {
+		t.Fatalf("a longer period not named: %v", l)
+	}
+	next = p
+	next.Review.GraceDays = 30
+	if l := p.Loosens(next); len(l) != 1 || l[0] != "review.grace_days" {
+		t.Fatalf("a longer grace not named: %v", l)
+	}
+	// A policy sealed before the field: no "review" in its encoding, so
+	// its signature still verifies, and the defaults apply.
+	old := policy.Default()
+	old.Review = policy.AccessReview{}
+	s := newSigner(7)
+	c := chain(t, s, old)
+	b, _ := json.Marshal(c[0])
+	if strings.Contains(string(b), `"review"`) {
+		t.Fatalf("a zero review is encoded: %s", b)
+	}
+	r, err := policy.DecodeRecord(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, err := policy.Verify(s.PublicKey(), []policy.Record{r})
+	if err != nil || latest.Policy.EffectiveReview().Months != 12 {
+		t.Fatalf("legacy record: %v", err)
+	}
+}
