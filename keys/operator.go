@@ -25,6 +25,75 @@ type Operator struct {
 	// Removed is when the admin withdrew the operator (zero: active). A
 	// removed operator signs nothing more; their past signatures verify.
 	Removed time.Time `json:"removed,omitzero"`
+	// Authorization is the decision that enrolled the person (SEC-HAB-3).
+	Authorization Authorization `json:"authorization,omitzero"`
+	// Reviews are the periodic reviews of the person's access (SEC-HAB-5),
+	// oldest first.
+	Reviews []OperatorReview `json:"reviews,omitempty"`
+}
+
+// Authorization is the decision that authorizes an enrolment (SEC-HAB-3):
+// the reference of the governance body's decision and, for the admin
+// profile, the line manager who decided it.
+type Authorization struct {
+	Decision string `json:"decision"`
+	Manager  string `json:"manager,omitempty"`
+}
+
+// Review outcomes.
+const (
+	ReviewKeep     = "keep"
+	ReviewWithdraw = "withdraw"
+)
+
+// OperatorReview is one review of a person's access (SEC-HAB-5): who
+// reviewed (operator id, or the admin profile's service id), when, the
+// outcome (keep or withdraw) and a note.
+type OperatorReview struct {
+	Time     time.Time `json:"time"`
+	Reviewer string    `json:"reviewer"`
+	Outcome  string    `json:"outcome"`
+	Note     string    `json:"note,omitempty"`
+}
+
+// LastReviewed returns when the person's access was last reviewed, else
+// when they were enrolled: the start of the current review period.
+func (o Operator) LastReviewed() time.Time {
+	if n := len(o.Reviews); n > 0 {
+		return o.Reviews[n-1].Time
+	}
+	return o.Enrolled
+}
+
+// ValidReference reports whether s is a usable decision reference,
+// manager or review note: 1 to max printable characters, no control
+// character.
+func ValidReference(s string, max int) bool {
+	if s == "" || len([]rune(s)) > max {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// Check reports what an enrolment's authorization lacks for role
+// (SEC-HAB-3): a decision reference always, and the line manager for the
+// admin profile.
+func (a Authorization) Check(role Profile) error {
+	if !ValidReference(a.Decision, 200) {
+		return errors.New("an enrolment needs the reference of the authorizing decision (SEC-HAB-3): --decision REF, 1 to 200 printable characters")
+	}
+	if role == ProfileAdmin && !ValidReference(a.Manager, 200) {
+		return errors.New("an admin enrolment needs the line manager whose decision it is (SEC-HAB-3): --manager NAME")
+	}
+	if a.Manager != "" && !ValidReference(a.Manager, 200) {
+		return errors.New("--manager: 1 to 200 printable characters")
+	}
+	return nil
 }
 
 // Signer signs as one operator with that person's own ed25519 key

@@ -23,7 +23,7 @@ func TestSEC_EXP_2_SignedByOperators(t *testing.T) {
 	c.must(0, "init")
 	c.must(0, "--profile", "ingest", "ingest", src)
 	for _, o := range [][2]string{{"alice", "curator"}, {"bob", "approver"}, {"carol", "approver"}} {
-		c.must(0, "--profile", "admin", "operator", "add", o[0], "--role", o[1])
+		c.must(0, "--profile", "admin", "operator", "add", o[0], "--role", o[1], "--decision", "CSE-T-1")
 	}
 	as := func(op string, args ...string) (int, string, string) {
 		c.env["HDW_OPERATOR"] = op

@@ -120,8 +120,8 @@ func TestSEC_EXP_5_IndicatorsWorkflow(t *testing.T) {
 func TestSEC_EXP_5_IndicatorSignedByOperators(t *testing.T) {
 	c := newCLI(t)
 	c.must(0, "init")
-	c.must(0, "--profile", "admin", "operator", "add", "alice", "--role", "curator")
-	c.must(0, "--profile", "admin", "operator", "add", "bob", "--role", "approver")
+	c.must(0, "--profile", "admin", "operator", "add", "alice", "--role", "curator", "--decision", "CSE-T-1")
+	c.must(0, "--profile", "admin", "operator", "add", "bob", "--role", "approver", "--decision", "CSE-T-1")
 	p := filepath.Join(c.dir, "d.json")
 	os.WriteFile(p, []byte(`{"name": "signed", "measure": "count"}`), 0o600)
 	c.env["HDW_OPERATOR"] = "alice"

@@ -22,8 +22,9 @@ import (
 func newOperatorCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "operator", Short: "enrol, list and remove the persons who act under a profile (admin; ENS OP.ACC.1, SWR-009)"}
 	var role string
+	var auth keys.Authorization
 	add := &cobra.Command{
-		Use:   "add NAME --role PROFILE",
+		Use:   "add NAME --role PROFILE --decision REF [--manager NAME]",
 		Short: "enrol a person with their own key pair, sealed by their own passphrase",
 		Long: `Add enrols NAME (a login handle: a-z 0-9 . _ -) as an operator of the
 profile given by --role, with an id LH-USR-<uuid> that the audit trail, the
@@ -32,14 +33,23 @@ is sealed by their own passphrase: the one in the file
 <credentials dir>/operator_NAME when it exists, else a random one written
 there (mode 0600) for the admin to hand over. The person then runs commands
 with HDW_OPERATOR=NAME and their passphrase in HDW_OPERATOR_PASSPHRASE_FILE
-(or that file). Local keyring only; Vault: see docs/keys.md.`,
+(or that file). Local keyring only; Vault: see docs/keys.md.
+
+The enrolment records the decision that authorizes it (SEC-HAB-3):
+--decision, the reference of the governance body's decision, always; and
+for the admin profile --manager, the line manager whose decision it is.
+Both are stored with the operator in the keyring and shown by
+hdw operator review; the decision reference is audited.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runOperatorAdd(cmd.Context(), g, args[0], role)
+			return runOperatorAdd(cmd.Context(), g, args[0], role, auth)
 		},
 	}
 	add.Flags().StringVar(&role, "role", "", "the profile the person acts as (ingest, curator, approver, dpo, admin, researcher:<project>)")
+	add.Flags().StringVar(&auth.Decision, "decision", "", "reference of the governance body's decision authorizing the enrolment (SEC-HAB-3; required)")
+	add.Flags().StringVar(&auth.Manager, "manager", "", "for the admin profile: the line manager whose decision it is (SEC-HAB-3; required for admin)")
 	c.AddCommand(add)
+	c.AddCommand(newOperatorReviewCmd(g))
 	c.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "list the enrolled operators (id, name, role, enrolment, removal)",
@@ -105,7 +115,7 @@ func operatorFile(g *globals, name string) string {
 	return filepath.Join(g.credentialsDir(), "operator_"+name)
 }
 
-func runOperatorAdd(ctx context.Context, g *globals, name, role string) error {
+func runOperatorAdd(ctx context.Context, g *globals, name, role string, auth keys.Authorization) error {
 	if role == "" {
 		return usageErr("operator add needs --role PROFILE")
 	}
@@ -117,6 +127,9 @@ func runOperatorAdd(ctx context.Context, g *globals, name, role string) error {
 	}
 	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
 		return err
+	}
+	if err := auth.Check(keys.Profile(role)); err != nil {
+		return usageErr("%v", err)
 	}
 	sess, err := g.open(ctx, "operator add")
 	if err != nil {
@@ -138,12 +151,12 @@ func runOperatorAdd(ctx context.Context, g *globals, name, role string) error {
 		}
 	}
 	defer clear(secret)
-	op, err := k.AddOperator(ctx, name, keys.Profile(role), secret, time.Now())
+	op, err := k.AddOperator(ctx, name, keys.Profile(role), auth, secret, operatorNow())
 	if err != nil {
 		sess.event(ctx, "", "operator.add", "failed", map[string]string{"role": role}, nil, "")
 		return err
 	}
-	if err := sess.event(ctx, "", "operator.add", "ok", map[string]string{"operator": op.ID, "role": role}, nil, ""); err != nil {
+	if err := sess.event(ctx, "", "operator.add", "ok", map[string]string{"operator": op.ID, "role": role, "decision": auth.Decision}, nil, ""); err != nil {
 		return err
 	}
 	if g.json {
@@ -199,7 +212,7 @@ func runOperatorRemove(ctx context.Context, g *globals, name string) error {
 	if err != nil {
 		return err
 	}
-	op, err := k.RemoveOperator(ctx, name, time.Now())
+	op, err := k.RemoveOperator(ctx, name, operatorNow())
 	if err != nil {
 		return err
 	}

@@ -22,8 +22,8 @@ func TestENS_OP_ACC_1_SWR_009_OperatorCLI(t *testing.T) {
 	}
 	c.must(2, "--profile", "admin", "operator", "add", "alice")
 	var alice, bob keys.Operator
-	json.Unmarshal([]byte(c.must(0, "--profile", "admin", "--json", "operator", "add", "alice", "--role", "curator")), &alice)
-	json.Unmarshal([]byte(c.must(0, "--profile", "admin", "--json", "operator", "add", "bob", "--role", "curator")), &bob)
+	json.Unmarshal([]byte(c.must(0, "--profile", "admin", "--json", "operator", "add", "alice", "--role", "curator", "--decision", "CSE-T-1")), &alice)
+	json.Unmarshal([]byte(c.must(0, "--profile", "admin", "--json", "operator", "add", "bob", "--role", "curator", "--decision", "CSE-T-1")), &bob)
 	if alice.ID == "" || alice.ID == bob.ID || !strings.HasPrefix(alice.ID, "LH-USR-") {
 		t.Fatalf("two curators: %+v %+v", alice, bob)
 	}

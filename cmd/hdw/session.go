@@ -96,7 +96,7 @@ func (g *globals) open(ctx context.Context, command string) (*session, error) {
 			return nil, fmt.Errorf("operator %s: %w", ref, err)
 		}
 	}
-	signer, err := g.openOperator(ctx, s, prov)
+	signer, err := g.openOperator(ctx, s, prov, command)
 	if err != nil {
 		prov.Close()
 		if opSubj.Subject != "" && (errors.Is(err, keys.ErrBadCredentials) || errors.Is(err, keys.ErrForbidden)) {
@@ -112,6 +112,7 @@ func (g *globals) open(ctx context.Context, command string) (*session, error) {
 		opSubj.Operator = signer.OperatorID()
 		n, _ := gate.Succeeded(ctx, opSubj)
 		failures += n
+		g.recordLogin(ctx, s, signer.OperatorID(), command) // last activity (SEC-HAB-5)
 	}
 	if signer != nil {
 		op = signer.OperatorID() // the person, not the profile's service id
@@ -164,9 +165,10 @@ func (g *globals) auditRefused(reason string) {
 // openOperator unlocks the operator named by HDW_OPERATOR (id or name)
 // with their own passphrase: HDW_OPERATOR_PASSPHRASE_FILE, else
 // HDW_OPERATOR_PASSPHRASE, else <credentials dir>/operator_<name>; never a
-// flag. The operator must be enrolled for the session's profile. It returns
-// nil, nil when HDW_OPERATOR is unset.
-func (g *globals) openOperator(ctx context.Context, s objstore.Store, prov keys.Provider) (keys.Signer, error) {
+// flag. The operator must be enrolled for the session's profile and not
+// suspended for an overdue access review (SEC-HAB-5). It returns nil, nil
+// when HDW_OPERATOR is unset.
+func (g *globals) openOperator(ctx context.Context, s objstore.Store, prov keys.Provider, command string) (keys.Signer, error) {
 	ref := g.getenv("HDW_OPERATOR")
 	if ref == "" {
 		return nil, nil
@@ -195,6 +197,10 @@ func (g *globals) openOperator(ctx context.Context, s objstore.Store, prov keys.
 	if string(k.Operator().Role) != g.profile {
 		k.Close()
 		return nil, fmt.Errorf("operator %s is enrolled as %s, not %s: %w", ref, k.Operator().Role, g.profile, keys.ErrForbidden)
+	}
+	if err := g.checkReviewed(ctx, s, k.Operator(), ref, command); err != nil {
+		k.Close()
+		return nil, err
 	}
 	return k, nil
 }

@@ -32,10 +32,14 @@ type operatorEntry struct {
 	Memory        uint32 `json:"m"`
 	Threads       uint8  `json:"p"`
 	SealedPrivate []byte `json:"sealed_private"`
+	// Authorization and Reviews: SEC-HAB-3, SEC-HAB-5 (keys.Operator).
+	Authorization keys.Authorization    `json:"authorization,omitzero"`
+	Reviews       []keys.OperatorReview `json:"reviews,omitempty"`
 }
 
 func (e *operatorEntry) operator() keys.Operator {
-	o := keys.Operator{ID: e.ID, Name: e.Name, Role: keys.Profile(e.Role), PublicKey: ed25519.PublicKey(e.Public)}
+	o := keys.Operator{ID: e.ID, Name: e.Name, Role: keys.Profile(e.Role), PublicKey: ed25519.PublicKey(e.Public),
+		Authorization: e.Authorization, Reviews: append([]keys.OperatorReview(nil), e.Reviews...)}
 	o.Enrolled, _ = time.Parse(time.RFC3339, e.Enrolled)
 	o.Removed, _ = time.Parse(time.RFC3339, e.Removed)
 	return o
@@ -70,11 +74,15 @@ func (r *ring) findOperator(ref string, withRemoved bool) *operatorEntry {
 // AddOperator enrols a person as role (SWR-009: only the admin enrols; no
 // self-registration; ENS OP.ACC.1: one id per person, never reused). The
 // person's ed25519 private key is sealed by passphrase, which the admin
-// hands to them (hdw operator add writes it to a 0600 file). It returns
-// keys.ErrForbidden for any profile but admin.
-func (k *Keyring) AddOperator(ctx context.Context, name string, role keys.Profile, passphrase []byte, now time.Time) (keys.Operator, error) {
+// hands to them (hdw operator add writes it to a 0600 file). The
+// enrolment records the authorizing decision (SEC-HAB-3; auth.Check). It
+// returns keys.ErrForbidden for any profile but admin.
+func (k *Keyring) AddOperator(ctx context.Context, name string, role keys.Profile, auth keys.Authorization, passphrase []byte, now time.Time) (keys.Operator, error) {
 	if k.profile != keys.ProfileAdmin {
 		return keys.Operator{}, fmt.Errorf("only the admin enrols operators (SWR-009): %w", keys.ErrForbidden)
+	}
+	if err := auth.Check(role); err != nil {
+		return keys.Operator{}, err
 	}
 	if !keys.ValidOperatorName(name) {
 		return keys.Operator{}, fmt.Errorf("operator name must be 2 to 64 of a-z 0-9 . _ - starting with a letter")
@@ -93,7 +101,7 @@ func (k *Keyring) AddOperator(ctx context.Context, name string, role keys.Profil
 	defer clear(seed)
 	defer clear(priv)
 	e := &operatorEntry{ID: newOperatorID(), Name: name, Role: string(role), Public: pub,
-		Enrolled: now.UTC().Format(time.RFC3339), Time: kdfTime, Memory: kdfMemory, Threads: kdfThreads, Salt: make([]byte, 16)}
+		Enrolled: now.UTC().Format(time.RFC3339), Authorization: auth, Time: kdfTime, Memory: kdfMemory, Threads: kdfThreads, Salt: make([]byte, 16)}
 	rand.Read(e.Salt)
 	kek := argon2.IDKey(passphrase, e.Salt, e.Time, e.Memory, e.Threads, 32)
 	defer clear(kek)
@@ -135,6 +143,39 @@ func (k *Keyring) RemoveOperator(ctx context.Context, ref string, now time.Time)
 			return keys.ErrOperatorNotFound
 		}
 		e.Removed, e.SealedPrivate, e.Salt = now.UTC().Format(time.RFC3339), nil, nil
+		out = e.operator()
+		return nil
+	})
+	return out, err
+}
+
+// ReviewOperator records a review of the access of the active operator
+// whose id or name is ref (SEC-HAB-5): who, when, the outcome and a note.
+// A withdraw outcome removes the operator at once, as RemoveOperator
+// (SEC-HAB-6). Admin only.
+func (k *Keyring) ReviewOperator(ctx context.Context, ref string, rv keys.OperatorReview) (keys.Operator, error) {
+	if k.profile != keys.ProfileAdmin {
+		return keys.Operator{}, fmt.Errorf("only the admin records access reviews (SEC-HAB-5): %w", keys.ErrForbidden)
+	}
+	if rv.Outcome != keys.ReviewKeep && rv.Outcome != keys.ReviewWithdraw {
+		return keys.Operator{}, fmt.Errorf("review outcome must be keep or withdraw")
+	}
+	if rv.Reviewer == "" || rv.Time.IsZero() || !keys.ValidReference(rv.Note, 1000) {
+		return keys.Operator{}, fmt.Errorf("a review needs its reviewer, time and a note (1 to 1000 printable characters)")
+	}
+	rv.Time = rv.Time.UTC().Truncate(time.Second)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out keys.Operator
+	err := k.mutate(ctx, func(r *ring) error {
+		e := r.findOperator(ref, false)
+		if e == nil {
+			return keys.ErrOperatorNotFound
+		}
+		e.Reviews = append(e.Reviews, rv)
+		if rv.Outcome == keys.ReviewWithdraw {
+			e.Removed, e.SealedPrivate, e.Salt = rv.Time.Format(time.RFC3339), nil, nil
+		}
 		out = e.operator()
 		return nil
 	})
