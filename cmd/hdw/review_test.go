@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,29 @@ func TestSEC_HAB_5_ReviewDueProjectEnd(t *testing.T) {
 	op.Reviews = append(op.Reviews, keys.OperatorReview{Time: enrolled.AddDate(1, 0, 20), Reviewer: "LH-USR-admin", Outcome: keys.ReviewKeep})
 	if due, _, susp := reviewDue(op, rp, time.Time{}, enrolled.AddDate(1, 1, 0)); susp || !due.Equal(enrolled.AddDate(2, 0, 20)) {
 		t.Fatalf("a review starts a new period: %v %v", due, susp)
+	}
+}
+
+// TestSEC_HAB_5_ReadmeGovernanceCoversReviews: the README's governance
+// procedure covers the enrolment decision, the periodic review, the
+// suspension and the withdrawal.
+func TestSEC_HAB_5_ReadmeGovernanceCoversReviews(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "### People's access, governed")
+	if i < 0 {
+		t.Fatal("no governance section for people's access")
+	}
+	sec := s[i:]
+	if j := strings.Index(sec[4:], "\n## "); j > 0 {
+		sec = sec[:j+4]
+	}
+	for _, want := range []string{"--decision", "--manager", "operator review", "--outcome keep", "withdraw", "review.grace_days", "review.months", "suspended", "SEC-HAB-3", "SEC-HAB-5", "SEC-HAB-6", "Vault"} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("the governance procedure does not cover %q", want)
+		}
 	}
 }
