@@ -47,7 +47,7 @@ var catalog = []Req{
 	{"SEC-PHY-1", "physical access to servers and premises", infra},
 	{"SEC-HAB-1", "different authorization profiles", ""},
 	{"SEC-HAB-2", "granular access per profile", ""},
-	{"SEC-HAB-3", "individual authorization validated by governance or line manager", orgGov},
+	{"SEC-HAB-3", "individual authorization validated by governance or line manager", ""},
 	{"SEC-HAB-4", "privileged access for a restricted team", ""},
 	{"SEC-HAB-5", "authorizations reviewed yearly and at project end", ""},
 	{"SEC-HAB-6", "permissions withdrawn with the authorization", ""},
