@@ -152,7 +152,7 @@ func (k *Keyring) RemoveOperator(ctx context.Context, ref string, now time.Time)
 // ReviewOperator records a review of the access of the active operator
 // whose id or name is ref (SEC-HAB-5): who, when, the outcome and a note.
 // A withdraw outcome removes the operator at once, as RemoveOperator
-// (SEC-HAB-6). Admin only.
+// (SEC-HAB-6). Admin only, and never the reviewed person themselves.
 func (k *Keyring) ReviewOperator(ctx context.Context, ref string, rv keys.OperatorReview) (keys.Operator, error) {
 	if k.profile != keys.ProfileAdmin {
 		return keys.Operator{}, fmt.Errorf("only the admin records access reviews (SEC-HAB-5): %w", keys.ErrForbidden)
@@ -171,6 +171,9 @@ func (k *Keyring) ReviewOperator(ctx context.Context, ref string, rv keys.Operat
 		e := r.findOperator(ref, false)
 		if e == nil {
 			return keys.ErrOperatorNotFound
+		}
+		if rv.Reviewer == e.ID {
+			return fmt.Errorf("no one reviews their own access (SEC-HAB-5): another admin records it: %w", keys.ErrForbidden)
 		}
 		e.Reviews = append(e.Reviews, rv)
 		if rv.Outcome == keys.ReviewWithdraw {

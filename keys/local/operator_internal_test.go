@@ -104,6 +104,11 @@ func TestSEC_HAB_3_SEC_HAB_6_EnrolmentDecisionAndReview(t *testing.T) {
 	if _, err := cur.ReviewOperator(ctx, "carol", rv); !errors.Is(err, keys.ErrForbidden) {
 		t.Fatalf("a curator records a review: %v", err)
 	}
+	self := rv
+	self.Reviewer = carol.ID
+	if _, err := admin.ReviewOperator(ctx, "carol", self); !errors.Is(err, keys.ErrForbidden) {
+		t.Fatalf("carol reviews her own access: %v", err)
+	}
 	got, err := admin.ReviewOperator(ctx, "carol", rv)
 	if err != nil || len(got.Reviews) != 1 || !got.LastReviewed().Equal(rv.Time) || got.Reviews[0].Reviewer != "LH-USR-admin" {
 		t.Fatalf("%v %+v", err, got)
