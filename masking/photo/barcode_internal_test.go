@@ -27,10 +27,14 @@ func BenchmarkVisibleContent2MP(b *testing.B) {
 		run  func(image.Image)
 	}{{"faces", func(i image.Image) { h.faces(i) }}, {"barcodes", func(i image.Image) { h.codes(i) }}} {
 		b.Run(c.name, func(b *testing.B) {
+			cpu := CPUTime()
 			for i := 0; i < b.N; i++ {
 				c.run(img)
 			}
 			b.ReportMetric(float64(b.N)*2.0/b.Elapsed().Seconds(), "MP/s")
+			ms := float64(CPUTime()-cpu) / 1e6 / float64(b.N)
+			b.ReportMetric(ms, "cpu-ms/op")
+			b.ReportMetric(ms/2.0, "cpu-ms/MP")
 		})
 	}
 }

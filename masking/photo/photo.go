@@ -52,16 +52,22 @@ type Config struct {
 type Handler struct {
 	cfg    Config
 	pixels *budget
-	face   *pigo.Pigo
+	face   *pigo.Pigo // ClusterDetections only: findFaces runs the cascade
+	faceC  *cascade
 	eyes   *pigo.PuplocCascade
-	// readers (*bufio.Reader of bufSize bytes) and buffers (*bytes.Buffer
-	// for kept JPEG header segments) are reused from file to file.
-	readers, buffers sync.Pool
+	// readers (*bufio.Reader of bufSize bytes), buffers (*bytes.Buffer
+	// for kept JPEG header segments) and offsets (*[]int32, the cascade's
+	// node offsets) are reused from file to file.
+	readers, buffers, offsets sync.Pool
 }
 
 // New returns a Handler.
 func New(cfg Config) *Handler {
 	p, err := pigo.NewPigo().Unpack(facefinder)
+	if err != nil {
+		panic("photo: embedded cascade: " + err.Error())
+	}
+	c, err := parseCascade(facefinder)
 	if err != nil {
 		panic("photo: embedded cascade: " + err.Error())
 	}
@@ -75,7 +81,7 @@ func New(cfg Config) *Handler {
 	if cfg.MaxDecodedPixels <= 0 {
 		cfg.MaxDecodedPixels = 32 << 20
 	}
-	return &Handler{cfg: cfg, pixels: newBudget(cfg.MaxDecodedPixels), face: p, eyes: e}
+	return &Handler{cfg: cfg, pixels: newBudget(cfg.MaxDecodedPixels), face: p, faceC: c, eyes: e}
 }
 
 var _ masking.Handler = (*Handler)(nil)
@@ -584,7 +590,13 @@ func (h *Handler) faces(img image.Image) (faces, eyes []image.Rectangle) {
 	gray, cols, rows, f := reduce(grayPixels(img), b.Dx(), b.Dy(), h.cfg.FaceMaxSide)
 	ip := pigo.ImageParams{Pixels: gray, Rows: rows, Cols: cols, Dim: cols}
 	params := pigo.CascadeParams{MinSize: 20, MaxSize: min(rows, cols), ShiftFactor: 0.1, ScaleFactor: 1.1, ImageParams: ip}
-	dets := h.face.RunCascade(params, 0)
+	offs, _ := h.offsets.Get().(*[]int32)
+	if offs == nil {
+		offs = new([]int32)
+	}
+	var dets []pigo.Detection
+	dets, *offs = h.faceC.run(params, *offs)
+	h.offsets.Put(offs)
 	dets = h.face.ClusterDetections(dets, 0.2)
 	// at maps a point of the reduced image to the photo.
 	at := func(row, col int) image.Point { return image.Pt(b.Min.X+col*f+f/2, b.Min.Y+row*f+f/2) }
