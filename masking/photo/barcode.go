@@ -165,8 +165,12 @@ const codeMaxSide = 4096
 
 // codes returns the barcode regions of img in its coordinates.
 func (h *Handler) codes(img image.Image) []image.Rectangle {
-	b := img.Bounds()
-	g, cols, rows, f := reduce(grayPixels(img), b.Dx(), b.Dy(), codeMaxSide)
+	return h.codesIn(grayPixels(img), img.Bounds())
+}
+
+// codesIn is codes on the luma g of a photo of bounds b.
+func (h *Handler) codesIn(g []uint8, b image.Rectangle) []image.Rectangle {
+	g, cols, rows, f := reduce(g, b.Dx(), b.Dy(), codeMaxSide)
 	var out []image.Rectangle
 	for _, r := range barcodes(g, cols, rows) {
 		out = append(out, image.Rect(r.Min.X*f, r.Min.Y*f, r.Max.X*f+f, r.Max.Y*f+f).Add(b.Min))
