@@ -23,6 +23,10 @@ func barcodes(g []byte, w, h int) []image.Rectangle {
 	copy(work.Pix, g)
 	hints := map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true}
 	var out []image.Rectangle
+	// One bitmap (luminance copy, binarizer and its cached matrix) serves
+	// every reader, as zxing's MultiFormatReader shares one, until a found
+	// code is blanked: building it per reader was a third of the pass.
+	var bm *gozxing.BinaryBitmap
 	blank := func(r image.Rectangle) {
 		r = r.Intersect(work.Bounds())
 		for y := r.Min.Y; y < r.Max.Y; y++ {
@@ -31,11 +35,11 @@ func barcodes(g []byte, w, h int) []image.Rectangle {
 				row[x] = 128
 			}
 		}
+		bm = nil
 	}
 	bitmap := func() *gozxing.BinaryBitmap {
-		bm, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(gozxing.NewLuminanceSourceFromImage(work)))
-		if err != nil {
-			return nil
+		if bm == nil {
+			bm, _ = gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(gozxing.NewLuminanceSourceFromImage(work)))
 		}
 		return bm
 	}
