@@ -53,8 +53,7 @@ func barcodes(g []byte, w, h int) []image.Rectangle {
 			}
 		}
 	}
-	readers := []gozxing.Reader{datamatrix.NewDataMatrixReader(), oned.NewCode128Reader(), oned.NewCode39Reader(),
-		oned.NewCode93Reader(), oned.NewCodaBarReader(), oned.NewMultiFormatUPCEANReader(nil), oned.NewITFReader()}
+	readers := []gozxing.Reader{datamatrix.NewDataMatrixReader(), oneD()}
 	for _, rd := range readers {
 		for len(out) < maxBarcodes {
 			bm := bitmap()
@@ -80,6 +79,32 @@ func barcodes(g []byte, w, h int) []image.Rectangle {
 		}
 	}
 	return out
+}
+
+// oneD returns one reader of every 1D format hdw masks (Code 128, Code 39,
+// Code 93, Codabar, EAN/UPC, ITF), as zxing's MultiFormatOneDReader does:
+// each row of the image (and of the image turned by 90 degrees) is read
+// once and tried with every format, instead of one pass over the image,
+// and one turned copy of it, per format.
+func oneD() gozxing.Reader {
+	var m anyOneD
+	for _, r := range []gozxing.Reader{oned.NewCode128Reader(), oned.NewCode39Reader(), oned.NewCode93Reader(),
+		oned.NewCodaBarReader(), oned.NewMultiFormatUPCEANReader(nil), oned.NewITFReader()} {
+		m = append(m, r.(oned.RowDecoder)) // each embeds *oned.OneDReader over itself
+	}
+	return oned.NewOneDReader(m)
+}
+
+// anyOneD decodes a row with the first of its decoders that reads it.
+type anyOneD []oned.RowDecoder
+
+func (m anyOneD) DecodeRow(n int, row *gozxing.BitArray, hints map[gozxing.DecodeHintType]interface{}) (*gozxing.Result, error) {
+	for _, d := range m {
+		if r, err := d.DecodeRow(n, row, hints); err == nil {
+			return r, nil
+		}
+	}
+	return nil, gozxing.NewNotFoundException()
 }
 
 // square is the box of a 2D code's finder points, grown by a quarter of
