@@ -1,9 +1,14 @@
 // Package audit owns hdw's tamper-evident audit trail (SEC-DAY-1..4,
-// SRS-055..065): one event per operation of every command, hash-chained
-// JSON lines in write-once segments sealed with a MAC under the audit key
-// ([keys.Audit]), a verifier that names the first broken, missing,
-// reordered or edited event ([Verify]), a review of anomalies ([Review])
-// and retention ([Retention]). The trail is its own append-only sink, not
+// SRS-055..065, SRS-089, SRS-091; issue 22): one event per operation of
+// every command, hash-chained JSON lines in write-once segments sealed with
+// a MAC under the audit key ([keys.Audit]), event payloads encrypted at rest
+// under the audit store key ([keys.AuditStore], [Options.Sealer]) and
+// signed by the acting operator ([Options.Signer]), the whole trail as an
+// RFC 6962 Merkle tree with admin-signed checkpoints ([WriteCheckpoint],
+// [VerifyCheckpoints]), a verifier that names the first broken, missing,
+// reordered or edited event ([Verify], [VerifyOpen], [VerifySigned]), the
+// authentication records and lock-out of failed unlocks ([Gate]), a review
+// of anomalies ([Review]) and retention ([Retention]). The trail is its own append-only sink, not
 // the debug log; storage goes through [objstore.Store] and the MAC through
 // the consumer-declared [MAC] interface ([HMAC] locally, Vault transit
 // later).
@@ -52,6 +57,32 @@
 // anchor: removing the newest head and its whole session together; S3
 // Object Lock (COMPLIANCE mode) closes that hole on S3, and an operator
 // may copy the newest head number elsewhere (e.g. with each review).
+//
+// # Sealed payloads, signatures, checkpoints (issue 22)
+//
+// A session opened with a [Sealer] writes [SealedVersion] segments: the
+// header carries the session's AES-256 data key wrapped by the audit store
+// key (every profile wraps; admin and dpo unwrap), each event line carries
+// seq, time, prev, end and the AES-256-GCM sealed event bound to its
+// session and seq, and, with a [Options.Signer], by and sig (the
+// operator's ed25519 signature). Chains, seals and the tree cover the
+// ciphertext, so verification needs no decryption key.
+//
+// The MAC key is held by every profile, so the MAC chain alone only shows
+// accidents. The checkpoints carry the trust: [WriteCheckpoint] (admin)
+// hashes every head and segment object of the closed prefix of the trail
+// into an RFC 6962 tree and signs its size and root as a C2SP signed note
+// with the checkpoint key only the admin holds; [VerifyCheckpoints] checks
+// the trail against every stored and witnessed checkpoint (truncated tail,
+// rewritten object named from the leaf list, forged signature, two
+// inconsistent checkpoints).
+//
+// # Authentication records (SRS-089)
+//
+// A failing unlock holds no key, so it writes an [AuthRecord] under
+// audit/auth/<subject>/ itself; [Gate] counts consecutive failures, delays
+// the next attempt progressively and locks out at the threshold until an
+// unlock record.
 //
 // # Write before act (SRS-065)
 //

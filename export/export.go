@@ -297,12 +297,14 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 	rep := &Report{Request: req, Histogram: map[string]int{}}
 	classes := map[string]*class{}
 	seed := maphash.MakeSeed()
-	seen := newSet(1 << 16)    // (class, person) pairs
 	persons := newSet(1 << 16) // persons
 	// Person weights in one pass: each (class, person, column) first adds 1
 	// to its value; a person holding several values there is remembered
 	// (rare) and corrected at the end to 1/n per value.
-	first := newMap(1 << 16) // (class, person, column) -> value index+1 | count<<32
+	// (class, person) pairs, and for each sensitive column the first value
+	// index+1 the person holds in the class (multiMark: several, in multi).
+	first := newMap(1 << 16)
+	const multiMark = ^uint32(0)
 	type multiVal struct {
 		c    *class
 		i    int
@@ -347,7 +349,7 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 		h.WriteByte(0)
 		h.WriteString(person)
 		kp := h.Sum64()
-		if seen.add(kp) {
+		if _, fresh := first.slot(kp); fresh {
 			c.persons++
 		}
 		for i, s := range req.Sensitive {
@@ -359,24 +361,25 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 				intern[i][v] = vi
 				values[i] = append(values[i], v)
 			}
-			pc := mix64(kp + uint64(i+1)*0x9e3779b97f4a7c15)
-			fi := first.slot(pc)
-			e := first.vals[fi]
-			switch {
+			pc := kp // column 0 shares the (class, person) slot
+			if i > 0 {
+				pc = mix64(kp + uint64(i)*0x9e3779b97f4a7c15)
+			}
+			fs, _ := first.slot(pc)
+			switch e := fs.v; {
 			case e == 0:
-				first.vals[fi] = uint64(vi+1) | 1<<32
-			case uint32(e)-1 == vi:
+				fs.v = vi + 1
+			case e == vi+1:
 				continue // the person's first value again
-			case e>>32 == 1:
-				multi[pc] = &multiVal{c: c, i: i, vals: []uint32{uint32(e) - 1, vi}}
-				first.vals[fi] = e + 1<<32
-			default:
+			case e == multiMark:
 				m := multi[pc]
 				if slices.Contains(m.vals, vi) {
 					continue
 				}
 				m.vals = append(m.vals, vi)
-				first.vals[fi] = e + 1<<32
+			default:
+				multi[pc] = &multiVal{c: c, i: i, vals: []uint32{e - 1, vi}}
+				fs.v = multiMark
 			}
 			c.sens[i][values[i][vi]]++
 		}
@@ -414,7 +417,7 @@ func Check(ctx context.Context, src RowSource, req Request) (*Report, error) {
 			m.c.sens[m.i][values[m.i][vi]] -= w
 		}
 	}
-	seen, first, multi = nil, nil, nil
+	first, multi = nil, nil
 	rep.Persons = int64(persons.len())
 	persons = nil
 	// Suppression: classes below k (counted in persons) go if within the limit.

@@ -50,12 +50,18 @@ func (s *u64set) grow() {
 
 func (s *u64set) len() int { return s.n }
 
-// u64map is an open-addressing map from 64-bit hashes to 64-bit values
-// (16 bytes a slot, load factor at most 3/4), for per-person counters.
+// u64map is an open-addressing map from 64-bit hashes to 32-bit values
+// (16 bytes a slot, key and value side by side: one cache line per probe;
+// load factor at most 3/4): the (class, person) pairs of the gate with the
+// first sensitive value each holds.
 type u64map struct {
-	keys []uint64
-	vals []uint64
-	n    int
+	slots []mapSlot
+	n     int
+}
+
+type mapSlot struct {
+	k uint64
+	v uint32
 }
 
 func newMap(hint int) *u64map {
@@ -63,36 +69,39 @@ func newMap(hint int) *u64map {
 	for size < hint*2 {
 		size <<= 1
 	}
-	return &u64map{keys: make([]uint64, size), vals: make([]uint64, size)}
+	return &u64map{slots: make([]mapSlot, size)}
 }
 
-// slot returns the index of k's slot (inserted with value 0 if absent).
-func (m *u64map) slot(k uint64) int {
+// slot returns k's slot and whether k was inserted (with value 0) by this
+// call.
+func (m *u64map) slot(k uint64) (*mapSlot, bool) {
 	if k == 0 {
 		k = 1
 	}
-	if (m.n+1)*4 > len(m.keys)*3 {
+	if (m.n+1)*4 > len(m.slots)*3 {
 		m.grow()
 	}
-	mask := uint64(len(m.keys) - 1)
+	mask := uint64(len(m.slots) - 1)
 	for i := k & mask; ; i = (i + 1) & mask {
-		switch m.keys[i] {
+		s := &m.slots[i]
+		switch s.k {
 		case 0:
-			m.keys[i] = k
+			s.k = k
 			m.n++
-			return int(i)
+			return s, true
 		case k:
-			return int(i)
+			return s, false
 		}
 	}
 }
 
 func (m *u64map) grow() {
-	ok, ov := m.keys, m.vals
-	m.keys, m.vals, m.n = make([]uint64, len(ok)*2), make([]uint64, len(ok)*2), 0
-	for i, k := range ok {
-		if k != 0 {
-			m.vals[m.slot(k)] = ov[i]
+	old := m.slots
+	m.slots, m.n = make([]mapSlot, len(old)*2), 0
+	for _, o := range old {
+		if o.k != 0 {
+			s, _ := m.slot(o.k)
+			s.v = o.v
 		}
 	}
 }

@@ -18,4 +18,18 @@
 // "pseudo:opposition", "pseudo:ws:<project>", "pseudo:cohort:<name>") are
 // random 256-bit secrets, fetched by authorized profiles and used in-process
 // for HMAC-SHA256 (package pseudo).
+//
+// # Audit keys (issue 22)
+//
+// [AuditStore] encrypts audit payloads (every profile wraps, admin and dpo
+// unwrap); [Audit] MACs the segments (every profile); [CheckpointKey] signs
+// the audit log's checkpoints (admin only). The genetic key is reserved to
+// ingest and curator (SEC-LOG-6, [ErrGeneticReserved]).
+//
+// # Operators
+//
+// Profiles are roles; operators are people (ENS OP.ACC.1, SWR-009): an
+// [Operator] is enrolled by the admin, signs with its own key through a
+// [Signer], and is found in a [Directory] (the local keyring implements
+// both; package keys/local).
 package keys

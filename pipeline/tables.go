@@ -51,7 +51,8 @@ func ProfessionalColumns(d *configs.Dictionary) []string {
 	return append([]string{"physician_pseudonym", "batch"}, d.ByCategory(configs.CatProfessional)...)
 }
 
-// Schemas of the warehouse tables: typed from the dictionary (issue 17).
+// HealthSchema is the typed schema of the health records table (issue 17:
+// typed from the dictionary).
 func HealthSchema(d *configs.Dictionary) *tables.Schema {
 	return tables.FromDictionary(d, HealthColumns(d))
 }

@@ -203,7 +203,7 @@ type Edit func(m map[string]string) (keep bool, err error)
 // table is written in full under the same schema (to layout when not nil:
 // the migration to typed columns) and published atomically over the old
 // one. A crash leaves the old table or the new one, never a mix
-// (TestRewriteKill9OldOrNew). The new table uses mode and newDEK (the old
+// (warehouse.TestIssue17_RewriteKill9OldOrNew). The new table uses mode and newDEK (the old
 // dek when newDEK is empty).
 func Rewrite(ctx context.Context, st objstore.Store, key string, dek, newDEK keys.Secret, mode Mode, layout *Schema, edit Edit) (Object, error) {
 	data, err := ReadObject(ctx, st, key, dek)

@@ -1,7 +1,9 @@
 // Package warehouse owns the store layout of ARCHITECTURE §3: the
 // warehouse descriptor, encrypted objects (envelope + per-batch data keys
-// wrapped by the store keys), Parquet tables, batch key records and commit
-// records. Readers see a batch only once its commit record exists.
+// wrapped by the store keys), the table paths (the tables themselves are
+// written and read by package tables: typed, one encrypted write and scan),
+// batch key records and commit records. Readers see a batch only once its
+// commit record exists.
 //
 // Layout under the warehouse root:
 //

@@ -2,11 +2,8 @@ package workspaces_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -18,79 +15,10 @@ import (
 	"hdw/keys"
 	"hdw/pipeline"
 	"hdw/tables"
+	"hdw/tables/tablestest"
 	"hdw/warehouse"
 	"hdw/workspaces"
 )
-
-// duckdbModule returns the folder holding node_modules/@duckdb/node-api
-// (the one bench/kanon-duckdb.sh installs), installing it with npm if it
-// is missing. It skips when DuckDB cannot be had, and fails instead under
-// HDW_DISALLOW_SKIP=1 (make test).
-func duckdbModule(t *testing.T) string {
-	t.Helper()
-	fail := func(format string, a ...any) {
-		t.Helper()
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatalf("DuckDB, the independent reader, is required (HDW_DISALLOW_SKIP=1): "+format, a...)
-		}
-		t.Skipf("DuckDB not available: "+format, a...)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		fail("node not found")
-	}
-	dir := os.Getenv("HDW_CACHE")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".cache", "hdw")
-	}
-	dir = filepath.Join(dir, "duckdb")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api")); err != nil {
-		os.MkdirAll(dir, 0o755)
-		cmd := exec.Command("npm", "install", "--no-audit", "--no-fund", "@duckdb/node-api@1.5.6-r.1")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fail("npm install @duckdb/node-api: %v: %s", err, out)
-		}
-	}
-	return dir
-}
-
-// duckdb runs SQL statements in DuckDB (node) and returns the rows of the
-// last one as JSON values. The key, if any, goes through the environment
-// (HDW_DUCKDB_KEY), never a command line.
-func duckdb(t *testing.T, key keys.Secret, stmts ...string) [][]any {
-	t.Helper()
-	dir := duckdbModule(t)
-	js := fmt.Sprintf(`import { DuckDBInstance } from '%s/node_modules/@duckdb/node-api/lib/index.js';
-const db = await DuckDBInstance.create(':memory:');
-const c = await db.connect();
-const stmts = JSON.parse(process.env.HDW_DUCKDB_SQL);
-let r;
-for (const s of stmts) r = await c.runAndReadAll(s.replace('$KEY', process.env.HDW_DUCKDB_KEY || ''));
-console.log(JSON.stringify(r.getRowsJson()));
-`, dir)
-	script := filepath.Join(t.TempDir(), "q.mjs")
-	os.WriteFile(script, []byte(js), 0o600)
-	sql, _ := json.Marshal(stmts)
-	cmd := exec.Command("node", script)
-	cmd.Env = append(os.Environ(), "HDW_DUCKDB_SQL="+string(sql))
-	if key.Len() > 0 {
-		cmd.Env = append(cmd.Env, "HDW_DUCKDB_KEY="+base64.StdEncoding.EncodeToString(key.Bytes()))
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("duckdb: %v: %s", err, stderr)
-	}
-	var rows [][]any
-	if err := json.Unmarshal(out, &rows); err != nil {
-		t.Fatalf("duckdb output %q: %v", out, err)
-	}
-	return rows
-}
 
 // typedBatch commits a health batch written as ingest writes it (typed).
 func (w *testWarehouse) typedBatch(t *testing.T, batch string, n int) {
@@ -146,14 +74,14 @@ func TestIssue17_SEC_LOG_4_WorkspaceOpensInDuckDB(t *testing.T) {
 	plain := filepath.Join(dir, "records.parquet")
 	want := "pseudonym VARCHAR,image VARCHAR,diagnosis VARCHAR,visit_date DATE,modality VARCHAR,weight_kg DOUBLE,birth_year BIGINT"
 	var got []string
-	for _, r := range duckdb(t, keys.Secret{}, fmt.Sprintf("DESCRIBE SELECT * FROM read_parquet('%s')", plain)) {
+	for _, r := range tablestest.DuckDB(t, keys.Secret{}, fmt.Sprintf("DESCRIBE SELECT * FROM read_parquet('%s')", plain)) {
 		got = append(got, fmt.Sprint(r[0], " ", r[1]))
 	}
 	if strings.Join(got, ",") != want {
 		t.Fatalf("pulled table in DuckDB:\n got %s\nwant %s", strings.Join(got, ","), want)
 	}
 	q := "SELECT diagnosis, CAST(visit_date AS VARCHAR), weight_kg, birth_year FROM read_parquet('%s'%s) ORDER BY birth_year"
-	fromPlain := duckdb(t, keys.Secret{}, fmt.Sprintf(q, plain, ""))
+	fromPlain := tablestest.DuckDB(t, keys.Secret{}, fmt.Sprintf(q, plain, ""))
 	if len(fromPlain) != 6 || fmt.Sprint(fromPlain[0]) != "[C50 1890-01-10 60 1890]" || fromPlain[3][2] != nil {
 		t.Fatalf("pulled rows: %v", fromPlain)
 	}
@@ -173,7 +101,7 @@ func TestIssue17_SEC_LOG_4_WorkspaceOpensInDuckDB(t *testing.T) {
 	f.ReadFrom(raw)
 	raw.Close()
 	f.Close()
-	fromStored := duckdb(t, wdek, "PRAGMA add_parquet_key('ws', '$KEY')",
+	fromStored := tablestest.DuckDB(t, wdek, "PRAGMA add_parquet_key('ws', '$KEY')",
 		fmt.Sprintf(q, stored, ", encryption_config = {footer_key: 'ws'}"))
 	if fmt.Sprint(fromStored) != fmt.Sprint(fromPlain) {
 		t.Fatalf("DuckDB's decryption of the stored table:\n %v\nwant %v", fromStored, fromPlain)
@@ -188,34 +116,11 @@ func TestIssue17_SEC_LOG_4_WorkspaceOpensInDuckDB(t *testing.T) {
 			if cmdKey.Len() > 0 {
 				stmts = []string{"PRAGMA add_parquet_key('ws', '$KEY')", fmt.Sprintf(q, stored, ", encryption_config = {footer_key: 'ws'}")}
 			}
-			if duckdbErr(t, cmdKey, stmts...) == nil {
+			if tablestest.DuckDBErr(t, cmdKey, stmts...) == nil {
 				t.Errorf("DuckDB read the stored table with key length %d", cmdKey.Len())
 			}
 		}()
 	}
-}
-
-// duckdbErr is duckdb expecting a failure: it returns nil if DuckDB succeeded.
-func duckdbErr(t *testing.T, key keys.Secret, stmts ...string) error {
-	t.Helper()
-	dir := duckdbModule(t)
-	js := fmt.Sprintf(`import { DuckDBInstance } from '%s/node_modules/@duckdb/node-api/lib/index.js';
-const db = await DuckDBInstance.create(':memory:');
-const c = await db.connect();
-for (const s of JSON.parse(process.env.HDW_DUCKDB_SQL)) await c.runAndReadAll(s.replace('$KEY', process.env.HDW_DUCKDB_KEY || ''));
-`, dir)
-	script := filepath.Join(t.TempDir(), "q.mjs")
-	os.WriteFile(script, []byte(js), 0o600)
-	sql, _ := json.Marshal(stmts)
-	cmd := exec.Command("node", script)
-	cmd.Env = append(os.Environ(), "HDW_DUCKDB_SQL="+string(sql))
-	if key.Len() > 0 {
-		cmd.Env = append(cmd.Env, "HDW_DUCKDB_KEY="+base64.StdEncoding.EncodeToString(key.Bytes()))
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%v: %s", err, out)
-	}
-	return nil
 }
 
 // TestIssue17_LegacyWorkspaceReadAndMigrated: a workspace built before

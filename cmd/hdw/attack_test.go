@@ -123,9 +123,9 @@ func TestIssue21_AttackSuite(t *testing.T) {
 		}},
 	}
 	for _, a := range attacks {
-		before := len(refusedEvent.FindAll(readPrefix(t, c, "audit/"), -1))
+		before := len(refusedEvent.FindAll(auditPlain(t, c), -1))
 		code, dir := a.run()
-		after := len(refusedEvent.FindAll(readPrefix(t, c, "audit/"), -1))
+		after := len(refusedEvent.FindAll(auditPlain(t, c), -1))
 		if code == 0 {
 			t.Errorf("%s: exit 0", a.name)
 		}

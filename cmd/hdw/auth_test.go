@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,4 +61,23 @@ func TestSRS_089_SEC_DAY_1_FailedUnlocksAndRefusalsCLI(t *testing.T) {
 		t.Error("the unlock is not in the trail")
 	}
 	assertNoLeak(t, "authentication records", readPrefix(t, c, "audit/auth/"), []string{"not-the-curator-passphrase"})
+}
+
+// TestSRS_089_LockoutFromSealedPolicy: the lock-out threshold comes from the
+// admin's sealed policy (here 2), not from a file the locked person edits.
+func TestSRS_089_LockoutFromSealedPolicy(t *testing.T) {
+	testOnlyAuthSleep = func(context.Context, time.Duration) {}
+	defer func() { testOnlyAuthSleep = nil }()
+	c := newCLI(t)
+	c.must(0, "init")
+	pf := filepath.Join(c.dir, "policy.yaml")
+	os.WriteFile(pf, []byte("lockout_threshold: 2\n"), 0o600)
+	c.must(0, "--profile", "admin", "policy", "set", pf)
+	c.env["HDW_PASSPHRASE"] = "wrong passphrase"
+	c.must(1, "--profile", "dpo", "workspace", "list")
+	c.must(1, "--profile", "dpo", "workspace", "list")
+	delete(c.env, "HDW_PASSPHRASE")
+	if code, _, errOut := c.run("--profile", "dpo", "workspace", "list"); code != 1 || !strings.Contains(errOut, "locked out") {
+		t.Fatalf("third attempt under a sealed threshold of 2: exit %d %s", code, errOut)
+	}
 }

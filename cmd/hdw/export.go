@@ -24,6 +24,7 @@ import (
 
 	"hdw/export"
 	"hdw/keys"
+	"hdw/keys/local"
 	"hdw/objstore"
 	"hdw/policy"
 	"hdw/tables"
@@ -130,22 +131,70 @@ type exportOpts struct {
 	t, maxSupp                                                      float64
 }
 
-// exportSigner signs history entries as the session's operator.
-//
-// TODO(issue 21): sign with the operator's own key (keys.Signer) and
-// verify with keys.Directory once operators are enrolled in main; until
-// then entries are unsigned and export.Verify runs without a directory:
-// the content binding, the chain, four eyes by operator id and the
-// justification rules are checked, not who signed (the view says
-// "signatures not verified").
-type exportSigner struct{ id string }
+// unsignedOperator writes history entries without a signature: only on a
+// warehouse where no operator is enrolled yet (hdw operator add), or with
+// Vault, whose token entity is the operator and which has no operator
+// directory yet. export.Verify then runs without a directory: the content
+// binding, the chain, four eyes by operator id and the justification
+// rules are checked, not who signed (the view says so).
+type unsignedOperator struct{ id string }
 
-func (s exportSigner) OperatorID() string                           { return s.id }
-func (s exportSigner) PublicKey() ed25519.PublicKey                 { return nil }
-func (s exportSigner) Sign(context.Context, []byte) ([]byte, error) { return nil, nil }
+func (s unsignedOperator) OperatorID() string                           { return s.id }
+func (s unsignedOperator) PublicKey() ed25519.PublicKey                 { return nil }
+func (s unsignedOperator) Sign(context.Context, []byte) ([]byte, error) { return nil, nil }
 
-func (s *session) exportSigner() (export.Signer, export.Directory) {
-	return exportSigner{s.operator}, nil
+// operatorDirectory adapts keys.Directory to export.Directory.
+type exportDirectory struct{ d keys.Directory }
+
+func (o exportDirectory) Operator(ctx context.Context, id string) (export.Operator, error) {
+	op, err := o.d.Operator(ctx, id)
+	if err != nil {
+		return export.Operator{}, err
+	}
+	return export.Operator{ID: op.ID, Role: string(op.Role), PublicKey: op.PublicKey}, nil
+}
+
+var _ export.Signer = keys.Signer(nil)
+
+// errNotOperator: a signed record needs a person's own key.
+var errNotOperator = errors.New("export records are signed by the person who acts: log in as an enrolled operator (HDW_OPERATOR=NAME, their own passphrase; hdw operator add) (SEC-EXP-2)")
+
+// exportTrust returns who signs the session's export records and the
+// directory that verifies them (issue 21). Once the admin has enrolled
+// operators (local keyring), every entry is signed by the acting
+// operator's own key (keys.Signer; nil when nobody logged in: writing is
+// then refused with errNotOperator) and verified against the directory:
+// an unsigned or foreign entry is a forgery. Before any enrolment, and
+// with Vault, entries are unsigned (dir nil).
+func (s *session) exportTrust(ctx context.Context) (export.Signer, export.Directory, error) {
+	k, ok := s.prov.(*local.Keyring)
+	if !ok {
+		return unsignedOperator{s.operator}, nil, nil
+	}
+	ops, err := k.Directory().Operators(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("operator directory: %w", err)
+	}
+	if len(ops) == 0 {
+		return unsignedOperator{s.operator}, nil, nil
+	}
+	var signer export.Signer
+	if sg := s.Signer(); sg != nil {
+		signer = sg
+	}
+	return signer, exportDirectory{k.Directory()}, nil
+}
+
+// exportSigner returns the signer for a new entry, or errNotOperator.
+func (s *session) exportSigner(ctx context.Context) (export.Signer, export.Directory, error) {
+	signer, dir, err := s.exportTrust(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if signer == nil {
+		return nil, nil, &exitError{code: exitFailure, err: errNotOperator}
+	}
+	return signer, dir, nil
 }
 
 // approvalRules are the sealed policy's rules for export histories.
@@ -251,6 +300,10 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 	if err != nil {
 		return err
 	}
+	signer, _, err := sess.exportSigner(ctx)
+	if err != nil {
+		return sess.deny(ctx, "export.request", map[string]string{"project": project}, err)
+	}
 	workspace := o.workspace
 	if table != "health" {
 		if workspace != "" && workspace != project {
@@ -342,7 +395,6 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 	if err := putJSONOnce(ctx, sess.st, root+exportContent, content); err != nil {
 		return err
 	}
-	signer, _ := sess.exportSigner()
 	e, err := export.NewEntry(ctx, signer, g.profile, nil, content, export.KindRequest, "", nowUTC())
 	if err != nil {
 		return err
@@ -510,7 +562,10 @@ func loadExport(ctx context.Context, s objstore.Store, id string) (*exportFiles,
 // verifyExport verifies an export's history against the policy; a forgery
 // raises an audit alert and fails the command.
 func (s *session) verifyExport(ctx context.Context, f *exportFiles, pol policy.Policy) (export.State, error) {
-	_, dir := s.exportSigner()
+	_, dir, err := s.exportTrust(ctx)
+	if err != nil {
+		return export.State{}, err
+	}
 	state, err := export.Verify(ctx, dir, f.content, f.history, approvalRules(pol))
 	if err == nil {
 		return state, nil
@@ -572,13 +627,15 @@ func runExportDecide(ctx context.Context, g *globals, id string, approve bool, j
 			return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: errors.New("a second approval must come from another operator")})
 		}
 	}
-	signer, _ := sess.exportSigner()
+	signer, dir, err := sess.exportSigner(ctx)
+	if err != nil {
+		return sess.deny(ctx, action, target, err)
+	}
 	e, err := export.NewEntry(ctx, signer, g.profile, f.history, f.content, kind, justification, nowUTC())
 	if err != nil {
 		return err
 	}
 	history := append(f.history, e)
-	_, dir := sess.exportSigner()
 	next, err := export.Verify(ctx, dir, f.content, history, approvalRules(pol))
 	if err != nil {
 		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: err})
@@ -645,7 +702,10 @@ func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 	if err != nil {
 		return err
 	}
-	signer, dir := sess.exportSigner()
+	signer, dir, err := sess.exportSigner(ctx)
+	if err != nil {
+		return sess.deny(ctx, "export.fetch", target, err)
+	}
 	e, err := export.NewEntry(ctx, signer, g.profile, f.history, f.content, export.KindRelease, "", nowUTC())
 	if err != nil {
 		return err
@@ -759,7 +819,10 @@ func (s *session) exportStates(ctx context.Context, pol policy.Policy) ([]export
 		return nil, err
 	}
 	var out []exportSummary
-	_, dir := s.exportSigner()
+	_, dir, err := s.exportTrust(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, id := range ids {
 		f, err := loadExport(ctx, s.st, id)
 		if err != nil && !errors.Is(err, export.ErrForged) {

@@ -134,7 +134,7 @@ func TestSEC_EXP_2_ExportWorkflow(t *testing.T) {
 	if code, _, errOut := c.run("--profile", "approver", "export", "approve", res.ID); code != 1 || !strings.Contains(errOut, "ALERT") {
 		t.Fatalf("edited request approved: %d %s", code, errOut)
 	}
-	audit := readPrefix(t, c, "audit/")
+	audit := auditPlain(t, c)
 	for _, a := range []string{"export.quarantine", `"alert"`, "export.justified-release", "export.forged"} {
 		if !strings.Contains(string(audit), a) {
 			t.Errorf("%s not audited", a)

@@ -48,7 +48,10 @@ func (x exportIndex) Cancel(ctx context.Context, id, request string) (rights.Obj
 		return rights.ObjectProof{}, fmt.Errorf("export %s: not found", id)
 	}
 	if err == nil {
-		signer, dir := s.exportSigner()
+		signer, dir, err := s.exportSigner(ctx)
+		if err != nil {
+			return rights.ObjectProof{}, err
+		}
 		e, err := export.NewEntry(ctx, signer, keys.ProfileDPO, f.history, f.content, export.KindCancel, "erasure request "+request, nowUTC())
 		if err != nil {
 			return rights.ObjectProof{}, err

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hdw/audit"
+	"hdw/export"
 	"hdw/keys"
 	"hdw/keys/local"
 )
@@ -75,11 +76,11 @@ func runOperatorUnlock(ctx context.Context, g *globals, subject string) error {
 		return err
 	}
 	defer sess.close(ctx)
-	n, err := g.gate(sess.st).Failures(ctx, subject)
+	n, err := g.gate(ctx, sess.st).Failures(ctx, subject)
 	if err != nil {
 		return err
 	}
-	if err := g.gate(sess.st).Unlock(ctx, audit.AuthRecord{Subject: subject, Profile: g.profile, Operator: sess.operator,
+	if err := g.gate(ctx, sess.st).Unlock(ctx, audit.AuthRecord{Subject: subject, Profile: g.profile, Operator: sess.operator,
 		Command: "operator unlock", Source: hostname()}); err != nil {
 		return err
 	}
@@ -208,3 +209,6 @@ func runOperatorRemove(ctx context.Context, g *globals, name string) error {
 	fmt.Fprintf(g.stdout, "operator %s (%s) removed\n", name, op.ID)
 	return nil
 }
+
+var _ export.Directory = exportDirectory{}
+var _ export.Signer = (*local.OperatorKey)(nil)

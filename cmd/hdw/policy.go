@@ -307,3 +307,28 @@ func (s *session) require(ctx context.Context, action string, allowed ...string)
 	}
 	return nil
 }
+
+// lockoutThreshold is the sealed policy's lock-out threshold (SRS-089),
+// lowered by audit.lockout_threshold of --config when that is lower (a
+// config only tightens). A policy that does not verify counts as the
+// built-in default here; the commands that read the policy then fail.
+func lockoutThreshold(ctx context.Context, s objstore.Store) int {
+	p := policy.Default()
+	if _, _, latest, err := readPolicyChain(ctx, s); err == nil && latest != nil {
+		p = latest.Policy
+	}
+	t := p.LockoutThreshold
+	if c := st.cfg.Audit.LockoutThreshold; c > 0 && c < t {
+		t = c
+	}
+	return t
+}
+
+// policyAuditMonths is the sealed policy's audit retention in months (the
+// built-in default when none verifies), read without any key.
+func policyAuditMonths(ctx context.Context, s objstore.Store) int {
+	if _, _, latest, err := readPolicyChain(ctx, s); err == nil && latest != nil {
+		return latest.Policy.Retention.AuditMonths
+	}
+	return policy.Default().Retention.AuditMonths
+}

@@ -60,7 +60,7 @@ func TestSEC_EXP_1_SealedPolicy(t *testing.T) {
 	if code, _, _ := c.run("--profile", "admin", "policy", "show"); code != 1 {
 		t.Fatal("policy show accepted an edited policy")
 	}
-	audit := string(readPrefix(t, c, "audit/"))
+	audit := string(auditPlain(t, c))
 	for _, a := range []string{"policy.set", "policy.loosen", "policy.tampered"} {
 		if !strings.Contains(audit, a) {
 			t.Errorf("%s not audited", a)

@@ -65,7 +65,7 @@ func (g *globals) open(ctx context.Context, command string) (*session, error) {
 	}
 	// SRS-089: progressive delay, lock-out, and every failure recorded
 	// (by the failing process, which holds no key).
-	gate := g.gate(s)
+	gate := g.gate(ctx, s)
 	subj := audit.AuthRecord{Subject: g.profile, Profile: g.profile, Command: command, Source: hostname()}
 	if _, err := gate.Before(ctx, subj); err != nil {
 		return nil, fmt.Errorf("profile %s: %w", g.profile, err)
@@ -135,10 +135,12 @@ func (g *globals) open(ctx context.Context, command string) (*session, error) {
 // (SRS-089 delays are measured with an injected clock, not wall time).
 var testOnlyAuthSleep func(ctx context.Context, d time.Duration)
 
-// gate is the SRS-089 gate of the warehouse: audit.lockout_threshold
-// (default 5), delays doubling from one second up to 30 s.
-func (g *globals) gate(s objstore.Store) audit.Gate {
-	return audit.Gate{St: s, Threshold: st.cfg.Audit.LockoutThreshold, Sleep: testOnlyAuthSleep}
+// gate is the SRS-089 gate of the warehouse: delays doubling from one
+// second up to 30 s, lock-out at the sealed policy's lockout_threshold
+// (verified with its public seal, no key needed; default 5), which
+// audit.lockout_threshold in the config may only lower.
+func (g *globals) gate(ctx context.Context, s objstore.Store) audit.Gate {
+	return audit.Gate{St: s, Threshold: lockoutThreshold(ctx, s), Sleep: testOnlyAuthSleep}
 }
 
 // auditRefused records a command refused by the profile check (SEC-DAY-1):
@@ -155,7 +157,7 @@ func (g *globals) auditRefused(reason string) {
 		return
 	}
 	cmd := g.command
-	g.gate(s).Record(ctx, audit.AuthRecord{Kind: audit.AuthRefused, Subject: g.profile, Profile: g.profile,
+	g.gate(ctx, s).Record(ctx, audit.AuthRecord{Kind: audit.AuthRefused, Subject: g.profile, Profile: g.profile,
 		Operator: g.getenv("HDW_OPERATOR"), Command: cmd, Reason: reason, Source: hostname()})
 }
 
