@@ -68,9 +68,34 @@ type Policy struct {
 	Reidentification Reidentification `yaml:"reidentification" json:"reidentification"`
 	Retention        Retention        `yaml:"retention" json:"retention"`
 	Approval         Approval         `yaml:"approval" json:"approval"`
+	// Indicators is every consumer's privacy budget for differentially
+	// private indicators (SEC-EXP-4, package indicators): set here by the
+	// admin, never by the consumer.
+	Indicators IndicatorBudget `yaml:"indicators" json:"indicators"`
 	// LockoutThreshold is the number of failed authentications after which
 	// an operator is locked out (SEC-AUT).
 	LockoutThreshold int `yaml:"lockout_threshold" json:"lockout_threshold"`
+}
+
+// IndicatorBudget is the (epsilon, delta) that one consumer's indicator
+// runs may spend together in one UTC calendar period (month, quarter or
+// year).
+type IndicatorBudget struct {
+	Epsilon float64 `yaml:"epsilon" json:"epsilon"`
+	Delta   float64 `yaml:"delta" json:"delta"`
+	Period  string  `yaml:"period" json:"period"`
+}
+
+// periodRank orders budget periods by length; a longer period with the
+// same epsilon is stricter (less spend per month), a shorter one looser.
+func periodRank(p string) int {
+	switch p {
+	case "year":
+		return 1
+	case "quarter":
+		return 2
+	}
+	return 3 // month
 }
 
 // Default returns the built-in policy, in force until the admin seals one.
@@ -80,6 +105,7 @@ func Default() Policy {
 		Reidentification: Reidentification{MaxPerDay: 20, MaxPerRequest: 20},
 		Retention:        Retention{HealthYears: 20, StartEvent: StartEndOfCare, AuditMonths: 12},
 		Approval:         Approval{FourEyes: true, JustificationMinChars: 40, JustifiedSecondApprover: true, JustifiedSecondMayBeDPO: true},
+		Indicators:       IndicatorBudget{Epsilon: 2, Delta: 1e-5, Period: "month"},
 		LockoutThreshold: 5,
 	}
 }
@@ -116,6 +142,13 @@ func (p Policy) Validate() error {
 	bad(p.Approval.FourEyes, "approval.four_eyes", "must be true: the approver is never the requester (SEC-EXP-2)")
 	bad(p.Approval.JustificationMinChars >= 20 && p.Approval.JustificationMinChars <= 2000, "approval.justification_min_chars", "must be between 20 and 2000")
 	bad(p.LockoutThreshold >= 1 && p.LockoutThreshold <= 20, "lockout_threshold", "must be between 1 and 20")
+	bad(p.Indicators.Epsilon > 0 && p.Indicators.Epsilon <= 10, "indicators.epsilon", "must be above 0 and at most 10 per period")
+	bad(p.Indicators.Delta >= 0 && p.Indicators.Delta <= 1e-3, "indicators.delta", "must be between 0 and 0.001")
+	switch p.Indicators.Period {
+	case "month", "quarter", "year":
+	default:
+		errs = append(errs, &FieldError{"indicators.period", "must be month, quarter or year"})
+	}
 	return errors.Join(errs...)
 }
 
@@ -346,6 +379,9 @@ func (p Policy) Loosens(next Policy) []string {
 	add(next.Approval.JustificationMinChars < p.Approval.JustificationMinChars, "approval.justification_min_chars")
 	add(!next.Approval.JustifiedSecondApprover && p.Approval.JustifiedSecondApprover, "approval.justified_second_approver")
 	add(next.LockoutThreshold > p.LockoutThreshold, "lockout_threshold")
+	add(next.Indicators.Epsilon > p.Indicators.Epsilon, "indicators.epsilon")
+	add(next.Indicators.Delta > p.Indicators.Delta, "indicators.delta")
+	add(periodRank(next.Indicators.Period) > periodRank(p.Indicators.Period) && next.Indicators.Epsilon >= p.Indicators.Epsilon, "indicators.period")
 	return out
 }
 

@@ -145,3 +145,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestSEC_EXP_4_PolicyIndicatorBudget: the indicators' privacy budget is a
+// field of the sealed policy, validated, and a raise is named as a
+// loosening.
+func TestSEC_EXP_4_PolicyIndicatorBudget(t *testing.T) {
+	p, err := policy.Parse(strings.NewReader("indicators: {epsilon: 1, delta: 0.000001, period: quarter}\n"))
+	if err != nil || p.Indicators.Epsilon != 1 || p.Indicators.Period != "quarter" {
+		t.Fatalf("%v %+v", err, p.Indicators)
+	}
+	for _, bad := range []string{"indicators: {epsilon: 0}\n", "indicators: {epsilon: 50}\n", "indicators: {delta: 0.5}\n", "indicators: {period: week}\n"} {
+		if _, err := policy.Parse(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	next := p
+	next.Indicators.Epsilon = 3
+	if l := p.Loosens(next); len(l) != 1 || l[0] != "indicators.epsilon" {
+		t.Fatalf("raise not named: %v", l)
+	}
+	next = p
+	next.Indicators.Period = "month"
+	if l := p.Loosens(next); len(l) != 1 || l[0] != "indicators.period" {
+		t.Fatalf("a shorter period with the same epsilon not named: %v", l)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"hdw/keys"
 	"hdw/keys/local"
 	"hdw/objstore"
+	"hdw/policy"
 	"hdw/tables"
 	"hdw/warehouse"
 )
@@ -72,11 +73,20 @@ trail).`,
 	return c
 }
 
-// indicatorBudget is the budget policy: the fixed default in code until the
-// sealed warehouse policy (package policy) sets budgets per consumer. No
-// flag, config key or environment variable reaches it.
-func indicatorBudget() indicators.BudgetPolicy {
-	return indicators.FixedBudget(indicators.DefaultBudget)
+// indicatorBudget is every consumer's privacy budget as the sealed
+// warehouse policy sets it (policy.Policy.Indicators, written by the admin
+// only; its built-in default until one is sealed). No flag, config key or
+// environment variable reaches it (SEC-EXP-4).
+func indicatorBudget(ctx context.Context, s objstore.Store) (indicators.BudgetPolicy, error) {
+	_, _, latest, err := readPolicyChain(ctx, s)
+	if err != nil {
+		return nil, err // a policy that does not verify: nothing is computed (fail closed)
+	}
+	b := policy.Default().Indicators
+	if latest != nil {
+		b = latest.Policy.Indicators
+	}
+	return indicators.FixedBudget(indicators.Budget{Epsilon: b.Epsilon, Delta: b.Delta, Period: b.Period}), nil
 }
 
 func (s *session) indicatorRecords(ctx context.Context) (*indicators.Registry, *indicators.Ledger, error) {
@@ -278,7 +288,11 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		return fmt.Errorf("approved indicator %s no longer compiles against the dictionary (define it again): %w", name, err)
 	}
 	target["definition"] = e.Submission.Hash[:16]
-	budget, err := indicatorBudget().IndicatorBudget(ctx, sess.operator)
+	bp, err := indicatorBudget(ctx, sess.st)
+	if err != nil {
+		return sess.policyAlert(ctx, err)
+	}
+	budget, err := bp.IndicatorBudget(ctx, sess.operator)
 	if err != nil {
 		return err
 	}
@@ -411,7 +425,11 @@ func runIndicatorsList(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	budget, err := indicatorBudget().IndicatorBudget(ctx, sess.operator)
+	bp, err := indicatorBudget(ctx, sess.st)
+	if err != nil {
+		return sess.policyAlert(ctx, err)
+	}
+	budget, err := bp.IndicatorBudget(ctx, sess.operator)
 	if err != nil {
 		return err
 	}

@@ -141,3 +141,32 @@ func TestSEC_EXP_5_IndicatorSignedByOperators(t *testing.T) {
 		}
 	}
 }
+
+// TestSEC_EXP_4_BudgetFromSealedPolicy: the privacy budget is the sealed
+// policy's (set by the admin, never by the consumer): with indicators
+// epsilon 1 a month, one run of epsilon 1 is allowed and the next refused;
+// the curator cannot seal a looser one.
+func TestSEC_EXP_4_BudgetFromSealedPolicy(t *testing.T) {
+	c := newCLI(t)
+	up := synth.NewUpload(synth.UploadSpec{Seed: 26, Patients: 40, DICOMPerPatient: 1})
+	src := filepath.Join(c.dir, "upload")
+	writeUpload(t, src, up)
+	c.must(0, "init")
+	c.must(0, "--profile", "ingest", "ingest", src)
+	pf := filepath.Join(c.dir, "policy.yaml")
+	os.WriteFile(pf, []byte("indicators: {epsilon: 1, delta: 0.00001, period: month}\n"), 0o600)
+	c.must(0, "--profile", "admin", "policy", "set", pf)
+	loose := filepath.Join(c.dir, "loose.yaml")
+	os.WriteFile(loose, []byte("indicators: {epsilon: 10, delta: 0.00001, period: month}\n"), 0o600)
+	if code, _, _ := c.run("--profile", "curator", "policy", "set", loose); code == 0 {
+		t.Fatal("the curator sealed a policy")
+	}
+	def := filepath.Join(c.dir, "all.json")
+	os.WriteFile(def, []byte(`{"name": "all-records", "measure": "count", "epsilon": 1}`), 0o600)
+	c.must(0, "--profile", "curator", "indicators", "define", def)
+	c.must(0, "--profile", "approver", "indicators", "approve", "all-records")
+	c.must(0, "--profile", "curator", "indicators", "run", "all-records")
+	if code, _, errOut := c.run("--profile", "curator", "indicators", "run", "all-records"); code != 1 || !strings.Contains(errOut, "budget") {
+		t.Fatalf("second run over the sealed budget of epsilon 1: exit %d %s", code, errOut)
+	}
+}
