@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +23,9 @@ import (
 // fakeWS is an in-memory WorkspaceIndex: each project holds workspace
 // pseudonyms = HMAC(pseudo:ws:<project>, warehouse pseudonym).
 type fakeWS struct {
-	ring *keyring
-	rows map[string][]string
+	ring    *keyring
+	rows    map[string][]string
+	notices map[string][]rights.WorkspaceNotice
 }
 
 func (w *fakeWS) rekey(project, p string) string {
@@ -85,6 +87,14 @@ func (w *fakeWS) Resolve(ctx context.Context, project, wp string, cands []string
 		}
 	}
 	return "", nil
+}
+
+func (w *fakeWS) Notify(ctx context.Context, project string, n rights.WorkspaceNotice) (rights.NoticeRef, error) {
+	if w.notices == nil {
+		w.notices = map[string][]rights.WorkspaceNotice{}
+	}
+	w.notices[project] = append(w.notices[project], n)
+	return rights.NoticeRef{Project: project, ID: strconv.Itoa(len(w.notices[project])), Kind: n.Kind, Pseudonyms: len(n.Erased) + len(n.Renamed)}, nil
 }
 
 func (w *fakeWS) Rename(ctx context.Context, project, old, np string) (int, error) {
