@@ -87,6 +87,10 @@ in the audit trail with every call; the identity flags never are.
 An erasure or opposition also cancels every export built since the person's
 first ingest that was not released (pending, quarantined, approved and not
 fetched, rejected): its data is deleted and the requester re-runs it.
+Each workspace the person is erased from gets a deletion notice for its
+researcher (the workspace pseudonyms to delete from pulled copies), and a
+rectification that changes the pseudonym an old -> new workspace pseudonym
+map; the researcher reads them with "hdw workspace notices PROJECT".
 Opposition needs every identity the person may be uploaded under: with the
 NIR, give the names, birth date and sex too when the warehouse no longer
 holds them (after an erasure).
