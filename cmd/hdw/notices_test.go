@@ -108,8 +108,10 @@ func TestIssue21_WorkspaceNotices(t *testing.T) {
 		t.Fatal("another researcher read the notices")
 	}
 	trail := string(readPrefix(t, c, "audit/"))
-	if !strings.Contains(trail, "workspace.notices") {
-		t.Error("audit trail lacks workspace.notices")
+	for _, a := range []string{"workspace.notices", "workspace_maps", "nt:" + rep.WorkspaceMaps[0].ID, "workspace_notices", "nt:" + proof.Notices[0].ID} {
+		if !strings.Contains(trail, a) {
+			t.Errorf("audit trail lacks %s", a)
+		}
 	}
 	all := text + pullOut + fmt.Sprint(ns) + string(readPrefix(t, c, "workspaces/nt/notices/"))
 	assertNoLeak(t, "workspace notices", []byte(all), append(secrets(up), p1.NIR, newNIR))
