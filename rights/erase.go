@@ -236,7 +236,7 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 		for _, wc := range before.Workspaces {
 			// Issue 21: the workspace's owner is told, before the rows go,
 			// which workspace pseudonyms to delete from copies they pulled.
-			held, err := heldBy(ctx, s.opt.Workspaces, wc.Project, p.list())
+			held, err := heldBy(ctx, s.opt.Workspaces, wc.Project, p.list()) // wc.Rows > 0
 			if err != nil {
 				return pr, fmt.Errorf("erase from workspace %s: %w", wc.Project, err)
 			}

@@ -64,8 +64,12 @@ type NoticeRef struct {
 	Pseudonyms int `json:"pseudonyms"`
 }
 
-// heldBy returns the pseudonyms of ps that the workspace holds rows of.
+// heldBy returns the pseudonyms of ps that the workspace holds rows of,
+// known to hold some: one pseudonym needs no further look.
 func heldBy(ctx context.Context, x WorkspaceIndex, project string, ps []string) ([]string, error) {
+	if len(ps) == 1 {
+		return ps, nil
+	}
 	var out []string
 	for _, p := range ps {
 		n, err := x.Find(ctx, project, []string{p})
