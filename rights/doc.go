@@ -19,7 +19,8 @@
 //     genetic tables as Parquet and CSV, de-identified images, the projects
 //     that used the data and a short summary (9.2).
 //   - [Service.Erase] rewrites every table without the person's rows,
-//     deletes their images, erases them from the workspaces and returns a
+//     deletes their images, erases them from the workspaces (recording a
+//     deletion notice for each workspace's owner) and returns a
 //     [Proof] (counts, stored-object hashes before and after) that is also
 //     written under rights/proofs/.
 //   - [Service.Oppose] adds every basis of the person to the opposition
@@ -33,7 +34,8 @@
 //   - [Service.Rectify] corrects an identifying field; when the field is
 //     part of the pseudonym basis and the pseudonym changes, the person is
 //     re-pseudonymized in every store (records, images, genetic, identity,
-//     workspaces).
+//     workspaces); each workspace changed gets its old -> new workspace
+//     pseudonym map ([WorkspaceIndex.Notify]).
 //   - [Service.Emergency] (SEC-REI-3) returns the identity of a pseudonym,
 //     warehouse or workspace; [Service.Recontact] (SEC-REI-2) selects
 //     persons by medical criteria (see package criteria) and returns their

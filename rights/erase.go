@@ -57,6 +57,10 @@ type Proof struct {
 	// so that an approval after the erasure releases nothing of the person;
 	// the requester re-runs the request.
 	Cancelled []Export `json:"cancelled_exports,omitempty"`
+	// Notices are the deletion notices recorded for the owners of the
+	// workspaces the person was removed from (issue 21): each tells the
+	// researcher which workspace pseudonyms to delete from pulled copies.
+	Notices []NoticeRef `json:"workspace_notices,omitempty"`
 	// AmendedCommits are the batches whose commit record was rewritten to
 	// list what the batch holds after the erasure.
 	AmendedCommits []string `json:"amended_commits,omitempty"`
@@ -230,6 +234,20 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 	}
 	if s.opt.Workspaces != nil {
 		for _, wc := range before.Workspaces {
+			// Issue 21: the workspace's owner is told, before the rows go,
+			// which workspace pseudonyms to delete from copies they pulled.
+			held, err := heldBy(ctx, s.opt.Workspaces, wc.Project, p.list()) // wc.Rows > 0
+			if err != nil {
+				return pr, fmt.Errorf("erase from workspace %s: %w", wc.Project, err)
+			}
+			if len(held) > 0 {
+				ref, err := s.opt.Workspaces.Notify(ctx, wc.Project, WorkspaceNotice{Kind: kind, Request: req.Ref, Time: now, Erased: held})
+				if err != nil {
+					return pr, fmt.Errorf("record the deletion notice of workspace %s: %w", wc.Project, err)
+				}
+				pr.Notices = append(pr.Notices, ref)
+				pr.Counts["workspace_notices"]++
+			}
 			wp, err := s.opt.Workspaces.Erase(ctx, wc.Project, p.list())
 			if err != nil {
 				return pr, fmt.Errorf("erase from workspace %s: %w", wc.Project, err)

@@ -32,6 +32,10 @@ type RectifyReport struct {
 	Images          int            `json:"images"`
 	Genetic         int            `json:"genetic"`
 	Workspaces      map[string]int `json:"workspaces,omitempty"`
+	// WorkspaceMaps are the old -> new workspace pseudonym maps recorded
+	// for the owners of the workspaces changed (issue 21), one a
+	// workspace; `hdw workspace notices PROJECT` shows them.
+	WorkspaceMaps []NoticeRef `json:"workspace_maps,omitempty"`
 }
 
 // cleanValue validates and canonicalizes a rectified value by its dictionary type.
@@ -236,7 +240,28 @@ func (s *Service) repseudonymize(ctx context.Context, d *deks, am amends, commit
 			return err
 		}
 		for _, pr := range projects {
+			// Issue 21: the old -> new workspace pseudonym map is recorded
+			// for the workspace's owner before the workspace changes, so
+			// that a rerun after an interruption finds it written.
+			held := map[string]string{}
 			for old, np := range rename {
+				n, err := s.opt.Workspaces.Find(ctx, pr, []string{old})
+				if err != nil {
+					return fmt.Errorf("re-pseudonymize workspace %s: %w", pr, err)
+				}
+				if n > 0 {
+					held[old] = np
+				}
+			}
+			if len(held) == 0 {
+				continue
+			}
+			ref, err := s.opt.Workspaces.Notify(ctx, pr, WorkspaceNotice{Kind: "rectification", Request: rep.Request, Time: s.opt.Now().UTC(), Renamed: held})
+			if err != nil {
+				return fmt.Errorf("record the pseudonym map of workspace %s: %w", pr, err)
+			}
+			rep.WorkspaceMaps = append(rep.WorkspaceMaps, ref)
+			for old, np := range held {
 				n, err := s.opt.Workspaces.Rename(ctx, pr, old, np)
 				if err != nil {
 					return fmt.Errorf("re-pseudonymize workspace %s: %w", pr, err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +23,9 @@ import (
 // fakeWS is an in-memory WorkspaceIndex: each project holds workspace
 // pseudonyms = HMAC(pseudo:ws:<project>, warehouse pseudonym).
 type fakeWS struct {
-	ring *keyring
-	rows map[string][]string
+	ring    *keyring
+	rows    map[string][]string
+	notices map[string][]rights.WorkspaceNotice
 }
 
 func (w *fakeWS) rekey(project, p string) string {
@@ -85,6 +87,14 @@ func (w *fakeWS) Resolve(ctx context.Context, project, wp string, cands []string
 		}
 	}
 	return "", nil
+}
+
+func (w *fakeWS) Notify(ctx context.Context, project string, n rights.WorkspaceNotice) (rights.NoticeRef, error) {
+	if w.notices == nil {
+		w.notices = map[string][]rights.WorkspaceNotice{}
+	}
+	w.notices[project] = append(w.notices[project], n)
+	return rights.NoticeRef{Project: project, ID: strconv.Itoa(len(w.notices[project])), Kind: n.Kind, Pseudonyms: len(n.Erased) + len(n.Renamed)}, nil
 }
 
 func (w *fakeWS) Rename(ctx context.Context, project, old, np string) (int, error) {
@@ -680,4 +690,35 @@ func Test9_2_EraseInterruptedThenRerun(t *testing.T) {
 		t.Fatal("identifying data left after the rerun")
 	}
 	f.checkCommits(t)
+}
+
+// TestIssue21_WorkspaceNoticesOnlyWhereHeld: an erasure notifies only the
+// workspaces holding the person, naming only the pseudonyms each holds; a
+// rerun after the erasure notifies nobody again.
+func TestIssue21_WorkspaceNoticesOnlyWhereHeld(t *testing.T) {
+	f := newFixture(t)
+	f.demo(t)
+	ws := &fakeWS{ring: f.ring, rows: map[string][]string{}}
+	s := f.service(t, func(o *rights.Options) { o.Workspaces = ws })
+	loc, _ := s.Find(f.ctx, req("REQ-21"), subjNIR(f.A))
+	ws.add("cardio", loc.Pseudonyms[0], 2)
+	ws.add("onco", "otherpseudonymaaaaaaaaaaaaaaaaaa", 1)
+	pr, err := s.Erase(f.ctx, req("REQ-21"), subjNIR(f.A))
+	if err != nil || !pr.Verified {
+		t.Fatal(err, pr)
+	}
+	if len(pr.Notices) != 1 || pr.Notices[0].Project != "cardio" || pr.Counts["workspace_notices"] != 1 || len(ws.notices["onco"]) != 0 {
+		t.Fatalf("notices %+v", pr.Notices)
+	}
+	n := ws.notices["cardio"][0]
+	if n.Kind != "erasure" || n.Request != "REQ-21" || !n.Time.Equal(f.now) || len(n.Erased) != 1 || n.Erased[0] != loc.Pseudonyms[0] {
+		t.Fatalf("notice %+v", n)
+	}
+	doc, _ := json.Marshal(pr)
+	if bytes.Contains(doc, []byte(loc.Pseudonyms[0])) {
+		t.Fatal("the proof names a pseudonym")
+	}
+	if pr, err := s.Erase(f.ctx, req("REQ-21"), subjNIR(f.A)); err != nil || len(pr.Notices) != 0 {
+		t.Fatalf("rerun: %v %+v", err, pr)
+	}
 }

@@ -1,6 +1,9 @@
 package rights
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // WorkspaceIndex is what rights needs from the workspaces (package
 // workspaces, layout workspaces/<project>/...). Persons are named by their
@@ -21,10 +24,61 @@ type WorkspaceIndex interface {
 	// Rename re-pseudonymizes a person in the workspace after a
 	// rectification of their pseudonym basis; it returns the rows changed.
 	Rename(ctx context.Context, project, oldPseudonym, newPseudonym string) (int, error)
+	// Notify records a notice for the workspace's owner (its researcher
+	// profile and the curator), readable with the workspace key only:
+	// after an erasure, the workspace pseudonyms whose rows they delete
+	// from copies already pulled; after a rectification, the old -> new
+	// workspace pseudonym map that updates those copies (issue 21). The
+	// notice names persons by workspace pseudonyms only, never by
+	// identity or warehouse pseudonym.
+	Notify(ctx context.Context, project string, n WorkspaceNotice) (NoticeRef, error)
 }
 
 // ObjectsProof is what an erasure changed in one area (a workspace).
 type ObjectsProof struct {
 	Rows    int           `json:"rows"`
 	Objects []ObjectProof `json:"objects"`
+}
+
+// WorkspaceNotice is what [WorkspaceIndex.Notify] records, in warehouse
+// pseudonyms (the index writes the workspace's own).
+type WorkspaceNotice struct {
+	Kind    string    // erasure, opposition or rectification
+	Request string    // the DPO's request reference
+	Time    time.Time // when the warehouse acted
+	// Erased are the person's warehouse pseudonyms held by the workspace
+	// (erasure, opposition).
+	Erased []string
+	// Renamed maps old to new warehouse pseudonyms (rectification).
+	Renamed map[string]string
+}
+
+// NoticeRef names a recorded workspace notice, for the deletion proof and
+// the rectification report. It holds no pseudonym.
+type NoticeRef struct {
+	Project string `json:"project"`
+	ID      string `json:"id"`
+	Key     string `json:"key"`
+	Kind    string `json:"kind"`
+	// Pseudonyms is the number of workspace pseudonyms the notice names.
+	Pseudonyms int `json:"pseudonyms"`
+}
+
+// heldBy returns the pseudonyms of ps that the workspace holds rows of,
+// known to hold some: one pseudonym needs no further look.
+func heldBy(ctx context.Context, x WorkspaceIndex, project string, ps []string) ([]string, error) {
+	if len(ps) == 1 {
+		return ps, nil
+	}
+	var out []string
+	for _, p := range ps {
+		n, err := x.Find(ctx, project, []string{p})
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }

@@ -7,6 +7,8 @@
 //
 // Layout: workspaces/<project>/workspace.json (descriptor, no data),
 // records.parquet and genetic.parquet (encrypted), images/<token>
-// (encrypted), manifest.json (SHA-256 of every plaintext, HMAC-signed); the
+// (encrypted), manifest.json (SHA-256 of every plaintext, HMAC-signed),
+// notices/<id>.parquet (encrypted: the DPO's deletion notices and
+// rectification pseudonym maps for copies already pulled, [Notices]); the
 // workspace data key is dek/ws-<project>.json, wrapped by ws:<project>.
 package workspaces

@@ -3,10 +3,12 @@ package workspaces_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"hdw/pipeline"
 	"hdw/pseudo"
 	"hdw/rights"
+	"hdw/tables"
 	"hdw/warehouse"
 	"hdw/workspaces"
 )
@@ -115,11 +118,85 @@ func TestSEC_REI_1_Workspaces(t *testing.T) {
 		}
 	})
 
+	// The researcher's view: the workspace pseudonyms of records.parquet,
+	// in order, read with the workspace key, and the notices.
+	rwh := func() *warehouse.Warehouse {
+		w, _ := warehouse.Open(ctx, st, keystest.NewFake(keys.Researcher("cardio"), vault))
+		return w
+	}()
+	pulled := func() []string {
+		t.Helper()
+		dek, err := rwh.DataKey(ctx, "ws-cardio", keys.Workspace("cardio"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ps []string
+		if _, err := tables.ScanObject(ctx, st, "workspaces/cardio/records.parquet", dek, tables.Query{}, func(r *tables.Row) error {
+			ps = append(ps, r.Map(nil)["pseudonym"])
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ps
+	}
+	// noIdentity checks that a notice holds no identifying value and no
+	// warehouse pseudonym, in its decoded fields and its stored bytes.
+	noIdentity := func(t *testing.T, n workspaces.Notice, whPseudonyms []string) {
+		t.Helper()
+		doc, _ := json.Marshal(n)
+		var raw []byte
+		if r, err := st.Open(ctx, "workspaces/cardio/notices/"+n.ID+".parquet"); err == nil {
+			raw, _ = io.ReadAll(r)
+			r.Close()
+		}
+		if len(raw) == 0 {
+			t.Fatalf("notice %s not stored", n.ID)
+		}
+		for _, v := range append([]string{nA, nB, "Lefèvre", "LEFEVRE", "Amélie", "AMELIE", "Guérin", "GUERIN", "Théo", "1962-04-15", "1971-01-02", "BRCA1", "C50", "J45"}, whPseudonyms...) {
+			if bytes.Contains(doc, []byte(v)) || bytes.Contains(raw, []byte(v)) {
+				t.Fatalf("notice %s holds an identifying value or a warehouse pseudonym", n.ID)
+			}
+		}
+	}
+
 	t.Run("rectify NIR follows into the workspace", func(t *testing.T) {
 		nB2 := nir(t, "1710169003999")
+		before := pulled()
+		locOld, _ := svc.Find(ctx, req, rights.Subject{NIR: nB})
 		rep, err := svc.Rectify(ctx, req, rights.Subject{NIR: nB}, "nir", nB2)
 		if err != nil || !rep.Repseudonymized || rep.Workspaces["cardio"] != 1 {
 			t.Fatal(err, rep)
+		}
+		// Issue 21: the old -> new workspace pseudonym map is recorded for
+		// the workspace's owner, read with the workspace key.
+		if len(rep.WorkspaceMaps) != 1 || rep.WorkspaceMaps[0].Project != "cardio" || rep.WorkspaceMaps[0].Pseudonyms != 1 {
+			t.Fatalf("report maps %+v", rep.WorkspaceMaps)
+		}
+		ns, err := workspaces.Notices(ctx, rwh, "cardio")
+		if err != nil || len(ns) != 1 || ns[0].Kind != "rectification" || ns[0].Request != "WS-1" || len(ns[0].Renames) != 1 || len(ns[0].Delete) != 0 {
+			t.Fatalf("notices %v %+v", err, ns)
+		}
+		after := pulled()
+		inverse := map[string]string{}
+		for o, n := range ns[0].Renames {
+			inverse[n] = o
+		}
+		changed := 0
+		for i, p := range after {
+			if o, ok := inverse[p]; ok {
+				after[i] = o
+				changed++
+			}
+		}
+		if changed != 1 || strings.Join(after, ",") != strings.Join(before, ",") {
+			t.Fatalf("the map does not reverse the change: %d changed", changed)
+		}
+		locNew, _ := svc.Find(ctx, req, rights.Subject{NIR: nB2})
+		noIdentity(t, ns[0], append(locOld.Pseudonyms, locNew.Pseudonyms...))
+		// Another profile (ingest) cannot read it.
+		other, _ := warehouse.Open(ctx, st, ing)
+		if _, err := workspaces.Notices(ctx, other, "cardio"); err == nil {
+			t.Fatal("ingest read the workspace notices")
 		}
 		verify()
 		locB, _ := svc.Find(ctx, req, rights.Subject{NIR: nB2})
@@ -139,11 +216,47 @@ func TestSEC_REI_1_Workspaces(t *testing.T) {
 	})
 
 	t.Run("erase", func(t *testing.T) {
+		beforeErase := pulled()
+		locA, _ := svc.Find(ctx, req, rights.Subject{NIR: nA})
 		proof, err := svc.Erase(ctx, req, rights.Subject{LastName: "LEFEVRE", FirstName: "amelie", BirthDate: "1962-04-15", Sex: "F"})
 		if err != nil || !proof.Verified || proof.Counts["workspace_rows"] != 2 {
 			t.Fatal(err, proof)
 		}
 		verify()
+		// Issue 21: the researcher is told which workspace pseudonyms to
+		// delete from pulled copies, and the proof lists the notice.
+		if len(proof.Notices) != 1 || proof.Notices[0].Project != "cardio" || proof.Notices[0].Kind != "erasure" || proof.Counts["workspace_notices"] != 1 {
+			t.Fatalf("proof notices %+v", proof.Notices)
+		}
+		ns, err := workspaces.Notices(ctx, rwh, "cardio")
+		if err != nil || len(ns) != 2 {
+			t.Fatalf("notices %v %+v", err, ns)
+		}
+		var n workspaces.Notice
+		for _, x := range ns {
+			if x.ID == proof.Notices[0].ID {
+				n = x
+			}
+		}
+		if n.Kind != "erasure" || n.Request != "WS-1" || !n.Time.Equal(now) || len(n.Renames) != 0 {
+			t.Fatalf("erasure notice %+v", n)
+		}
+		left := map[string]bool{}
+		for _, p := range pulled() {
+			left[p] = true
+		}
+		for _, p := range n.Delete {
+			if left[p] {
+				t.Fatal("the notice names a pseudonym still in the workspace")
+			}
+			if !slices.Contains(beforeErase, p) {
+				t.Fatal("the notice names a pseudonym the workspace never held")
+			}
+		}
+		if len(n.Delete) == 0 || len(beforeErase)-len(pulled()) != 2 {
+			t.Fatalf("erasure notice names %d pseudonyms", len(n.Delete))
+		}
+		noIdentity(t, n, locA.Pseudonyms)
 		d, _ := workspaces.Load(ctx, st, "cardio")
 		if d.Rows != 1 || d.Patients != 1 || d.Images != 1 {
 			t.Fatalf("descriptor %+v", d)

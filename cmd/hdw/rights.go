@@ -87,6 +87,10 @@ in the audit trail with every call; the identity flags never are.
 An erasure or opposition also cancels every export built since the person's
 first ingest that was not released (pending, quarantined, approved and not
 fetched, rejected): its data is deleted and the requester re-runs it.
+Each workspace the person is erased from gets a deletion notice for its
+researcher (the workspace pseudonyms to delete from pulled copies), and a
+rectification that changes the pseudonym an old -> new workspace pseudonym
+map; the researcher reads them with "hdw workspace notices PROJECT".
 Opposition needs every identity the person may be uploaded under: with the
 NIR, give the names, birth date and sex too when the warehouse no longer
 holds them (after an erasure).
@@ -299,6 +303,9 @@ func runRights(ctx context.Context, g *globals, action string, o rightsOpts) err
 		for p, n := range rep.Workspaces {
 			counts["workspace:"+p] = int64(n)
 		}
+		if len(rep.WorkspaceMaps) > 0 {
+			target["workspace_maps"] = noticeRefs(rep.WorkspaceMaps)
+		}
 		if err := sess.event(ctx, command, act, "ok", target, counts, ""); err != nil {
 			return err
 		}
@@ -313,10 +320,23 @@ func runRights(ctx context.Context, g *globals, action string, o rightsOpts) err
 		if rep.Repseudonymized {
 			fmt.Fprintf(g.stdout, "  pseudonym basis changed: re-pseudonymized %d records, %d images, %d genetic rows, %d workspaces\n",
 				rep.Records, rep.Images, rep.Genetic, len(rep.Workspaces))
+			for _, n := range rep.WorkspaceMaps {
+				fmt.Fprintf(g.stdout, "  workspace %s: pseudonym map %s recorded for its researcher (%d pseudonyms; hdw workspace notices %s)\n",
+					n.Project, n.ID, n.Pseudonyms, n.Project)
+			}
 		}
 		return nil
 	}
 	return usageErr("unknown rights action %q", action)
+}
+
+// noticeRefs is the audit form of workspace notices: project:id, comma-separated.
+func noticeRefs(ns []rights.NoticeRef) string {
+	out := make([]string, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, n.Project+":"+n.ID)
+	}
+	return strings.Join(out, ",")
 }
 
 // auditProof records a deletion proof in the audit trail: its id, counts
@@ -340,6 +360,9 @@ func auditProof(ctx context.Context, g *globals, sess *session, command, action 
 			ids = append(ids, e.ID)
 		}
 		target["cancelled_exports"] = strings.Join(ids, ",")
+	}
+	if len(p.Notices) > 0 {
+		target["workspace_notices"] = noticeRefs(p.Notices)
 	}
 	counts := map[string]int64{"objects": int64(len(p.Objects)), "opposition_entries": int64(p.OppositionEntries)}
 	for k, v := range p.Counts {
@@ -370,6 +393,10 @@ func auditProof(ctx context.Context, g *globals, sess *session, command, action 
 		}
 		for _, e := range p.Cancelled {
 			fmt.Fprintf(w, "  cancelled: export %s (%s when erased; its data deleted, the request must be re-run)\n", e.ID, e.State)
+		}
+		for _, n := range p.Notices {
+			fmt.Fprintf(w, "  workspace %s: notice %s tells its researcher to delete %d pseudonyms from pulled copies (hdw workspace notices %s)\n",
+				n.Project, n.ID, n.Pseudonyms, n.Project)
 		}
 	}
 	if !p.Verified {

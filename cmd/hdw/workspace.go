@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -60,7 +61,90 @@ profile and writes its passphrase to the credentials folder.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runWorkspaceRefresh(cmd.Context(), g, args[0]) }})
 	c.AddCommand(&cobra.Command{Use: "verify PROJECT", Short: "check every workspace file against the signed manifest", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runWorkspaceVerify(cmd.Context(), g, args[0]) }})
+	c.AddCommand(&cobra.Command{Use: "notices PROJECT", Short: "what erasures and rectifications ask of copies already pulled (researcher:PROJECT, curator, dpo)",
+		Long: `Notices lists what the data protection officer's acts ask of the copies of
+the workspace pulled before them (issue 21): after an erasure or an
+opposition, the workspace pseudonyms whose rows must be deleted from every
+pulled copy; after a rectification that changed a person's pseudonym, the
+old -> new workspace pseudonym map to apply to every pulled copy. A new pull
+already reflects them. Notices are encrypted under the workspace key and
+name persons by workspace pseudonyms only.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runWorkspaceNotices(cmd.Context(), g, args[0]) }})
 	return c
+}
+
+// runWorkspaceNotices prints the workspace's notices (issue 21), audited.
+func runWorkspaceNotices(ctx context.Context, g *globals, project string) error {
+	if err := g.requireProfile("researcher:*", keys.ProfileCurator, keys.ProfileDPO); err != nil {
+		return err
+	}
+	sess, err := g.open(ctx, "workspace notices")
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	target := map[string]string{"project": project}
+	if strings.HasPrefix(g.profile, "researcher:") && g.profile != keys.Researcher(project) {
+		return sess.deny(ctx, "workspace.notices", target, &exitError{code: exitFailure, err: fmt.Errorf("profile %s may not read the notices of workspace %s (SEC-ESP-1)", g.profile, project)})
+	}
+	ns, err := workspaces.Notices(ctx, sess.wh, project)
+	if err != nil {
+		if errors.Is(err, keys.ErrForbidden) {
+			return sess.deny(ctx, "workspace.notices", target, &exitError{code: exitFailure, err: err})
+		}
+		sess.event(ctx, "", "workspace.notices", "failed", target, nil, "")
+		return err
+	}
+	if err := sess.event(ctx, "", "workspace.notices", "ok", target, map[string]int64{"notices": int64(len(ns))}, ""); err != nil {
+		return err
+	}
+	if g.json {
+		if ns == nil {
+			ns = []workspaces.Notice{}
+		}
+		return writeJSON(g.stdout, map[string]any{"workspace": project, "notices": ns})
+	}
+	printNotices(g, project, ns, true)
+	return nil
+}
+
+// printNotices writes the notices; with all, every pseudonym too.
+func printNotices(g *globals, project string, ns []workspaces.Notice, all bool) {
+	w := g.stdout
+	if len(ns) == 0 {
+		if all {
+			fmt.Fprintf(w, "workspace %s: no notices\n", project)
+		}
+		return
+	}
+	fmt.Fprintf(w, "workspace %s: %d notices for copies pulled before them (a new pull already reflects them)\n", project, len(ns))
+	for _, n := range ns {
+		switch {
+		case len(n.Delete) > 0:
+			fmt.Fprintf(w, "  %s %s %s (request %s): delete the rows of %d pseudonyms from every pulled copy\n", n.ID, n.Time.Format("2006-01-02"), n.Kind, n.Request, len(n.Delete))
+			if all {
+				for _, p := range n.Delete {
+					fmt.Fprintf(w, "    delete %s\n", p)
+				}
+			}
+		default:
+			fmt.Fprintf(w, "  %s %s %s (request %s): replace %d pseudonyms in every pulled copy\n", n.ID, n.Time.Format("2006-01-02"), n.Kind, n.Request, len(n.Renames))
+			if all {
+				olds := make([]string, 0, len(n.Renames))
+				for o := range n.Renames {
+					olds = append(olds, o)
+				}
+				sort.Strings(olds)
+				for _, o := range olds {
+					fmt.Fprintf(w, "    %s -> %s\n", o, n.Renames[o])
+				}
+			}
+		}
+	}
+	if !all {
+		fmt.Fprintf(w, "  details: hdw --profile %s workspace notices %s\n", g.profile, project)
+	}
 }
 
 type profileAdder interface {
@@ -156,8 +240,18 @@ func runWorkspacePull(ctx context.Context, g *globals, project, out string) erro
 	if err := sess.event(ctx, "", "workspace.pull", "ok", target, map[string]int64{"rows": int64(d.Rows), "images": int64(d.Images)}, ""); err != nil {
 		return err
 	}
-	return g.result(map[string]any{"workspace": project, "out": out, "rows": d.Rows, "images": d.Images},
-		"workspace %s pulled to %s: records.parquet, %d images\n", project, out, d.Images)
+	// Issue 21: the researcher sees what erasures and rectifications ask
+	// of the copies pulled before.
+	ns, err := workspaces.Notices(ctx, sess.wh, project)
+	if err != nil {
+		return fmt.Errorf("workspace %s pulled to %s, but its notices could not be read: %w", project, out, err)
+	}
+	if g.json {
+		return writeJSON(g.stdout, map[string]any{"workspace": project, "out": out, "rows": d.Rows, "images": d.Images, "notices": len(ns)})
+	}
+	fmt.Fprintf(g.stdout, "workspace %s pulled to %s: records.parquet, %d images\n", project, out, d.Images)
+	printNotices(g, project, ns, false)
+	return nil
 }
 
 func runWorkspaceList(ctx context.Context, g *globals, due bool) error {

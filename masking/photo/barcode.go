@@ -23,6 +23,10 @@ func barcodes(g []byte, w, h int) []image.Rectangle {
 	copy(work.Pix, g)
 	hints := map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true}
 	var out []image.Rectangle
+	// One bitmap (luminance copy, binarizer and its cached matrix) serves
+	// every reader, as zxing's MultiFormatReader shares one, until a found
+	// code is blanked: building it per reader was a third of the pass.
+	var bm *gozxing.BinaryBitmap
 	blank := func(r image.Rectangle) {
 		r = r.Intersect(work.Bounds())
 		for y := r.Min.Y; y < r.Max.Y; y++ {
@@ -31,11 +35,11 @@ func barcodes(g []byte, w, h int) []image.Rectangle {
 				row[x] = 128
 			}
 		}
+		bm = nil
 	}
 	bitmap := func() *gozxing.BinaryBitmap {
-		bm, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(gozxing.NewLuminanceSourceFromImage(work)))
-		if err != nil {
-			return nil
+		if bm == nil {
+			bm, _ = gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(gozxing.NewLuminanceSourceFromImage(work)))
 		}
 		return bm
 	}
@@ -49,8 +53,7 @@ func barcodes(g []byte, w, h int) []image.Rectangle {
 			}
 		}
 	}
-	readers := []gozxing.Reader{datamatrix.NewDataMatrixReader(), oned.NewCode128Reader(), oned.NewCode39Reader(),
-		oned.NewCode93Reader(), oned.NewCodaBarReader(), oned.NewMultiFormatUPCEANReader(nil), oned.NewITFReader()}
+	readers := []gozxing.Reader{datamatrix.NewDataMatrixReader(), oneD()}
 	for _, rd := range readers {
 		for len(out) < maxBarcodes {
 			bm := bitmap()
@@ -76,6 +79,32 @@ func barcodes(g []byte, w, h int) []image.Rectangle {
 		}
 	}
 	return out
+}
+
+// oneD returns one reader of every 1D format hdw masks (Code 128, Code 39,
+// Code 93, Codabar, EAN/UPC, ITF), as zxing's MultiFormatOneDReader does:
+// each row of the image (and of the image turned by 90 degrees) is read
+// once and tried with every format, instead of one pass over the image,
+// and one turned copy of it, per format.
+func oneD() gozxing.Reader {
+	var m anyOneD
+	for _, r := range []gozxing.Reader{oned.NewCode128Reader(), oned.NewCode39Reader(), oned.NewCode93Reader(),
+		oned.NewCodaBarReader(), oned.NewMultiFormatUPCEANReader(nil), oned.NewITFReader()} {
+		m = append(m, r.(oned.RowDecoder)) // each embeds *oned.OneDReader over itself
+	}
+	return oned.NewOneDReader(m)
+}
+
+// anyOneD decodes a row with the first of its decoders that reads it.
+type anyOneD []oned.RowDecoder
+
+func (m anyOneD) DecodeRow(n int, row *gozxing.BitArray, hints map[gozxing.DecodeHintType]interface{}) (*gozxing.Result, error) {
+	for _, d := range m {
+		if r, err := d.DecodeRow(n, row, hints); err == nil {
+			return r, nil
+		}
+	}
+	return nil, gozxing.NewNotFoundException()
 }
 
 // square is the box of a 2D code's finder points, grown by a quarter of
@@ -165,8 +194,12 @@ const codeMaxSide = 4096
 
 // codes returns the barcode regions of img in its coordinates.
 func (h *Handler) codes(img image.Image) []image.Rectangle {
-	b := img.Bounds()
-	g, cols, rows, f := reduce(grayPixels(img), b.Dx(), b.Dy(), codeMaxSide)
+	return h.codesIn(grayPixels(img), img.Bounds())
+}
+
+// codesIn is codes on the luma g of a photo of bounds b.
+func (h *Handler) codesIn(g []uint8, b image.Rectangle) []image.Rectangle {
+	g, cols, rows, f := reduce(g, b.Dx(), b.Dy(), codeMaxSide)
 	var out []image.Rectangle
 	for _, r := range barcodes(g, cols, rows) {
 		out = append(out, image.Rect(r.Min.X*f, r.Min.Y*f, r.Max.X*f+f, r.Max.Y*f+f).Add(b.Min))

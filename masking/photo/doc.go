@@ -23,8 +23,9 @@
 // # Visible content
 //
 // An EXIF orientation other than 1 is baked into the pixels. Faces found
-// by the pigo cascade (github.com/esimov/pigo, MIT, cascade/facefinder)
-// are filled opaque with a margin that covers the eyes; the eyes located in
+// by the pigo cascade (github.com/esimov/pigo, MIT, cascade/facefinder;
+// run by cascade.go, pigo's detections bit for bit at half the CPU, from
+// Config.FaceMinSize up) are filled opaque with a margin that covers the eyes; the eyes located in
 // each face by pigo's puploc cascade (cascade/puploc) are filled too and
 // counted in Result.Actions (masked-eyes:N); detections of low score are
 // masked too. With the faces, QR, Data Matrix and 1D barcodes that gozxing

@@ -79,8 +79,9 @@ func faceSet(t testing.TB) []faceCase {
 // TestSEC_PSE_4_FaceRecall measures the face detector on the labeled set
 // and logs recall per pose group (HDW_FACE_REPORT=1 logs every case); every
 // case must be found. A case counts as found when a masked face box holds
-// its face centre. The set has no profile face: no licensed profile
-// portrait is at hand, and the pigo cascade is frontal.
+// its face centre (and, for the small faces, is at least the face's
+// size). The set has no profile face: no licensed profile portrait is at
+// hand, and the pigo cascade is frontal.
 func TestSEC_PSE_4_FaceRecall(t *testing.T) {
 	h := New(Config{})
 	groups := map[string][2]int{}
@@ -89,6 +90,12 @@ func TestSEC_PSE_4_FaceRecall(t *testing.T) {
 		hit := false
 		for _, f := range faces {
 			hit = hit || c.center.In(f)
+			// A small face's side is known: the masked box, in the
+			// photo's coordinates, must be at least that large.
+			var px int
+			if _, err := fmt.Sscanf(c.pose, "small-%dpx", &px); err == nil && c.center.In(f) && (f.Dx() < px || f.Dy() < px) {
+				t.Errorf("%s: masked box %v smaller than the face", c.pose, f)
+			}
 		}
 		g := c.pose
 		for i, r := range g {

@@ -42,3 +42,31 @@ func TestGrayPixelsPlane(t *testing.T) {
 		}
 	}
 }
+
+// TestGrayIntoRGBA: an NRGBA image (a baked orientation) and an RGBA one,
+// sub-images and translucent pixels included, give exactly the luma of
+// color.GrayModel.
+func TestGrayIntoRGBA(t *testing.T) {
+	nrgba := image.NewNRGBA(image.Rect(3, 5, 70, 41))
+	rgba := image.NewRGBA(image.Rect(3, 5, 70, 41))
+	for i := range nrgba.Pix {
+		nrgba.Pix[i] = uint8(i*37 + i/7)
+		rgba.Pix[i] = uint8(i*53 + i/3)
+	}
+	for i := 3; i < len(rgba.Pix); i += 4 { // premultiplied: no channel above alpha
+		rgba.Pix[i] = 255
+	}
+	for _, m := range []image.Image{nrgba, rgba, nrgba.SubImage(image.Rect(10, 9, 44, 30)), rgba.SubImage(image.Rect(10, 9, 44, 30))} {
+		b := m.Bounds()
+		got := grayPixels(m)
+		i := 0
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				if want := color.GrayModel.Convert(m.At(x, y)).(color.Gray).Y; got[i] != want {
+					t.Fatalf("%T pixel %d,%d: %d, want %d", m, x, y, got[i], want)
+				}
+				i++
+			}
+		}
+	}
+}

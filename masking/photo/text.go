@@ -12,15 +12,15 @@ import (
 // cost grows with the pixels; a name badge or wristband stays legible).
 const textMaxSide = 2048
 
-// text returns the padded boxes of the words OCR reads in img (none
-// without a finder): every word is masked, as in DICOM (SEC-PSE-4). An
-// OCR failure quarantines the photo: its text was not examined.
-func (h *Handler) text(ctx context.Context, img image.Image, f masking.TextFinder) ([]image.Rectangle, error) {
+// textIn returns the padded boxes of the words OCR reads in g, the luma
+// of a photo of bounds b (none without a finder): every word is masked,
+// as in DICOM (SEC-PSE-4). An OCR failure quarantines the photo: its text
+// was not examined.
+func (h *Handler) textIn(ctx context.Context, g []uint8, b image.Rectangle, f masking.TextFinder) ([]image.Rectangle, error) {
 	if f == nil {
 		return nil, nil
 	}
-	b := img.Bounds()
-	g, cols, rows, k := reduce(grayPixels(img), b.Dx(), b.Dy(), textMaxSide)
+	g, cols, rows, k := reduce(g, b.Dx(), b.Dy(), textMaxSide)
 	words, err := f.FindText(ctx, g, cols, rows)
 	if err != nil {
 		if ctx.Err() != nil {
