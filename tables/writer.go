@@ -59,7 +59,8 @@ type WriterOptions struct {
 }
 
 // Writer appends rows to a Parquet table. Memory is bounded by one row
-// group. Close writes the footer; it does not close the underlying writer.
+// group. Close writes the footer and, as pqarrow does, closes the underlying
+// writer when it is an io.Closer (wrap it to keep it open).
 type Writer struct {
 	s        *Schema
 	fw       *pqarrow.FileWriter
