@@ -218,4 +218,3 @@ func (g Gate) Record(ctx context.Context, r AuthRecord) error {
 	key := fmt.Sprintf("%s%020d-%s.json", subjectDir(r.Subject), r.Time.UnixNano(), hex.EncodeToString(rnd))
 	return putOnce(ctx, g.St, key, append(b, '\n'), "", r.Time, false)
 }
-

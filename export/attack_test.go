@@ -89,9 +89,7 @@ func TestSEC_EXP_1_AttackNarrowedQuasiIdentifiers(t *testing.T) {
 // declares as health, derived or genetic data are released.
 func TestSEC_EXP_1_ReleasedColumnsDeclared(t *testing.T) {
 	tb := cohort(50, 1)
-	for _, s := range []string{"pseudonym", "notes", "nir", "unknown_col"} {
-		tb.cols = append(tb.cols, s)
-	}
+	tb.cols = append(tb.cols, "pseudonym", "notes", "nir", "unknown_col")
 	for _, s := range []string{"pseudonym", "notes", "nir", "unknown_col"} {
 		_, err := gate().Check(context.Background(), tb, export.Request{Sensitive: []string{s}, PersonColumn: "pseudonym", Reference: ref})
 		if !errors.Is(err, export.ErrRequest) {

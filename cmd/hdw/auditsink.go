@@ -46,15 +46,6 @@ func (a auditLog) record(ctx context.Context, ev auditEvent) error {
 
 func (a auditLog) close(ctx context.Context) error { return a.l.Close(ctx) }
 
-// eventSigner signs the session's events with the logged-in operator's key
-// (ENS OP.ACC.1); nil without HDW_OPERATOR.
-func eventSigner(s keys.Signer) audit.EventSigner {
-	if s == nil {
-		return nil
-	}
-	return s
-}
-
 // operatorDirectory returns the directory of enrolled operators, to check
 // event signatures (local keyring; nil otherwise).
 func operatorDirectory(p keys.Provider) audit.Operators {

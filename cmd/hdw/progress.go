@@ -72,15 +72,6 @@ func newProgress(w io.Writer, mode string, jsonOut bool, every time.Duration) (*
 	return &bar{w: w, mode: mode, every: every}, nil
 }
 
-// newBar is the terminal bar (kept for callers that only draw on a terminal).
-func newBar(w io.Writer, enabled bool) *bar {
-	mode := progressNone
-	if enabled && isTerminal(w) {
-		mode = progressBar
-	}
-	return &bar{w: w, mode: mode, every: 200 * time.Millisecond}
-}
-
 func (b *bar) Start(items int, bytes int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -124,14 +124,13 @@ func init() {
 // as of the commit that introduced the matrix, with who closes them. The
 // check fails on any other; remove an entry once a test names it.
 var pending = map[string]string{
-	"CNIL 7.3":     "rights retention: name the test that shows identity rows deleted with the data",
-	"CNIL 9.2":     "rights access/rectification tests (issue 21 moves the rights workflow)",
-	"SEC-AUT-3":    "Vault mTLS (keys/vault)",
-	"SRS-055":      "audit (issue 22)",
-	"SRS-056":      "audit (issue 22)",
-	"SRS-057":      "audit (issue 22)",
-	"SRS-058":      "audit (issue 22)",
-	"SRS-061":      "audit (issue 22)",
-	"SRS-062":      "audit (issue 22)",
-	"SRS-064":      "audit (issue 22)",
+	"CNIL 7.3": "rights retention: name the test that shows identity rows deleted with the data",
+	"CNIL 9.2": "rights access/rectification tests (issue 21 moves the rights workflow)",
+	"SRS-055":  "audit (issue 22)",
+	"SRS-056":  "audit (issue 22)",
+	"SRS-057":  "audit (issue 22)",
+	"SRS-058":  "audit (issue 22)",
+	"SRS-061":  "audit (issue 22)",
+	"SRS-062":  "audit (issue 22)",
+	"SRS-064":  "audit (issue 22)",
 }

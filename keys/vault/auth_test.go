@@ -230,7 +230,7 @@ func TestVaultReloginBeforeMaxTTL(t *testing.T) {
 // server with a TLS listener (vault server -dev-tls), hdw verifies the
 // server with the CA it is given, refuses it without, and logs in with a
 // client certificate (the cert auth method: mutual TLS).
-func TestVaultMutualTLS(t *testing.T) {
+func TestSEC_AUT_3_VaultMutualTLS(t *testing.T) {
 	bin := os.Getenv("HDW_VAULT_BIN")
 	if bin == "" {
 		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {

@@ -2,7 +2,6 @@ package dcm_test
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -267,7 +266,7 @@ func TestObjectClassesValid(t *testing.T) {
 				if b > a {
 					t.Errorf("dciodvfy: %d errors in the output, %d in the input", b, a)
 				}
-				t.Log(fmt.Sprintf("dciodvfy errors: input %d, output %d", a, b))
+				t.Logf("dciodvfy errors: input %d, output %d", a, b)
 			}
 		})
 	}
