@@ -310,6 +310,18 @@ func (s *Scanner) Hit() (string, bool) {
 	return s.hit, s.hit != ""
 }
 
+// Spells reports whether b, written as it is, would be a residual-scan
+// hit for p (the byte scan of [Scanner], with the start and the end of b
+// counting as delimiters). Generators of random-looking values (keyed
+// UIDs) use it to re-derive a value that spells an identifier by chance,
+// so that clean output never trips the safety net.
+func Spells(b []byte, p Person) bool {
+	s := NewScanner(p)
+	s.Write(b)
+	_, hit := s.Hit()
+	return hit
+}
+
 // ScanText checks a parsed text value for p's identifiers in all the forms
 // the byte scan knows (case, accents, date and phone forms), accent- and
 // case-insensitively; values of at least compactLen letters and digits are

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/suyashkumar/dicom"
@@ -519,8 +520,23 @@ func (d *deid) mapUID(u string) string {
 	if u == "" {
 		return ""
 	}
-	return d.o.UIDs(u)
+	m := d.o.UIDs(u)
+	// A keyed UID is ~39 random decimal digits: by chance it may spell one
+	// of the person's identifiers (a compact birth date 19570323 was seen
+	// inside a remapped SOP Instance UID, and the residual scan then
+	// quarantined a clean file). Such a UID is derived again from the
+	// original and a counter: deterministic, so every file of the person
+	// maps the original to the same value (SEC-PSE-4, safe by construction).
+	for i := 1; i <= maxUIDRederive && m != u && masking.Spells([]byte(m), d.p); i++ {
+		m = d.o.UIDs(u + "#" + strconv.Itoa(i))
+	}
+	return m
 }
+
+// maxUIDRederive bounds the re-derivations of a keyed UID that spells an
+// identifier (each has a chance below 1e-6 of doing so again); past it the
+// residual scan quarantines the file, fail closed.
+const maxUIDRederive = 8
 
 // remapUIDs maps every UID value of e with the keyed mapper.
 func (d *deid) remapUIDs(e *dicom.Element) *dicom.Element {
