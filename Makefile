@@ -108,17 +108,17 @@ bench-diff:
 integration: test
 
 ## k8s-manifests: render the sharded ingest Job (deploy/k8s) for a bucket, a client and a shard count:
-##   make k8s-manifests BUCKET=uploads CLIENT=ACME SHARDS=4 [KEYS=vault|passphrase] [IMAGE=..] [WAREHOUSE=s3://..] [REGION=..] [OUT=file]
+##   make k8s-manifests BUCKET=uploads CLIENT=ACME SHARDS=4 [KEYS=vault|vault-k8s|passphrase] [IMAGE=..] [WAREHOUSE=s3://..] [REGION=..] [OUT=file]
 KEYS ?= vault
 IMAGE ?= registry.example.org/hdw:$(VERSION)
 REGION ?= eu-west-3
 WAREHOUSE ?= s3://warehouse/prod
 k8s-manifests:
-	@test -n "$(BUCKET)" -a -n "$(CLIENT)" -a -n "$(SHARDS)" || { echo "usage: make k8s-manifests BUCKET=.. CLIENT=.. SHARDS=.. [KEYS=vault|passphrase]" >&2; exit 2; }
+	@test -n "$(BUCKET)" -a -n "$(CLIENT)" -a -n "$(SHARDS)" || { echo "usage: make k8s-manifests BUCKET=.. CLIENT=.. SHARDS=.. [KEYS=vault|vault-k8s|passphrase]" >&2; exit 2; }
 	@echo "$(BUCKET)" | grep -Eq '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$$' || { echo "BUCKET must be an S3 bucket name" >&2; exit 2; }
 	@echo "$(CLIENT)" | grep -Eq '^[A-Za-z0-9][A-Za-z0-9-]{0,40}$$' || { echo "CLIENT must be letters, digits or '-' (a Kubernetes name part)" >&2; exit 2; }
 	@echo "$(SHARDS)" | grep -Eq '^[1-9][0-9]{0,3}$$' || { echo "SHARDS must be a number from 1 to 9999" >&2; exit 2; }
-	@test -f deploy/k8s/job-$(KEYS).yaml.in || { echo "KEYS must be vault or passphrase" >&2; exit 2; }
+	@test -f deploy/k8s/job-$(KEYS).yaml.in || { echo "KEYS must be vault, vault-k8s or passphrase" >&2; exit 2; }
 	@out="$${OUT:-deploy/k8s/rendered/hdw-ingest-$$(echo $(CLIENT) | tr A-Z a-z).yaml}"; mkdir -p "$$(dirname "$$out")"; \
 	cat deploy/k8s/base.yaml.in deploy/k8s/job-$(KEYS).yaml.in | sed \
 	  -e 's|@NAME@|'"$$(echo $(CLIENT) | tr A-Z a-z)"'|g' -e 's|@CLIENT@|$(CLIENT)|g' -e 's|@BUCKET@|$(BUCKET)|g' \

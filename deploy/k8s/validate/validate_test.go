@@ -104,7 +104,7 @@ func stripComments(s string) string {
 // credentials only from Secrets (files, not a ConfigMap), its own service
 // account, requests and limits, and a hardened security context.
 func TestIngestJobManifests(t *testing.T) {
-	for _, keys := range []string{"vault", "passphrase"} {
+	for _, keys := range []string{"vault", "vault-k8s", "passphrase"} {
 		for _, shards := range []int{1, 4, 16} {
 			t.Run(fmt.Sprintf("%s/%d", keys, shards), func(t *testing.T) {
 				o := decode(t, render(t, keys, shards))
@@ -181,6 +181,30 @@ func TestIngestJobManifests(t *testing.T) {
 				case "vault":
 					if env["HDW_VAULT_ROLE_ID"].ValueFrom == nil || env["HDW_VAULT_ROLE_ID"].ValueFrom.SecretKeyRef == nil || env["HDW_VAULT_SECRET_ID_FILE"].Value == "" {
 						t.Fatal("Vault AppRole from a Secret expected")
+					}
+				case "vault-k8s":
+					// The Kubernetes auth method (issue 22 item 6): the pod's
+					// projected service account token, no AppRole secret.
+					if env["HDW_VAULT_AUTH"].Value != "kubernetes" || env["HDW_VAULT_ROLE"].Value == "" || env["HDW_VAULT_JWT_FILE"].Value == "" {
+						t.Fatal("Vault kubernetes auth method expected")
+					}
+					if _, ok := env["HDW_VAULT_ROLE_ID"]; ok {
+						t.Fatal("no AppRole with the kubernetes method")
+					}
+					projected := false
+					for _, v := range p.Volumes {
+						if v.Projected != nil {
+							for _, src := range v.Projected.Sources {
+								if src.ServiceAccountToken != nil && src.ServiceAccountToken.Audience == "vault" &&
+									src.ServiceAccountToken.ExpirationSeconds != nil && *src.ServiceAccountToken.ExpirationSeconds <= 3600 &&
+									strings.HasSuffix(env["HDW_VAULT_JWT_FILE"].Value, "/"+src.ServiceAccountToken.Path) {
+									projected = true
+								}
+							}
+						}
+					}
+					if !projected {
+						t.Fatal("a projected service account token (audience vault, at most an hour) at HDW_VAULT_JWT_FILE expected")
 					}
 				case "passphrase":
 					if env["HDW_PASSPHRASE_FILE"].Value == "" {
