@@ -76,10 +76,7 @@ months). The review itself is recorded in the trail with its reviewer.`,
 }
 
 func runAuditCheckpoint(ctx context.Context, g *globals) error {
-	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "audit checkpoint")
+	sess, err := g.openFor(ctx, "audit checkpoint", keys.ProfileAdmin)
 	if err != nil {
 		return err
 	}
@@ -121,10 +118,7 @@ func runAuditCheckpoint(ctx context.Context, g *globals) error {
 }
 
 func runAuditVerify(ctx context.Context, g *globals, witness []string) error {
-	if err := g.requireProfile(keys.ProfileAdmin, keys.ProfileDPO, keys.ProfileApprover, keys.ProfileCurator, keys.ProfileIngest); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "audit verify")
+	sess, err := g.openFor(ctx, "audit verify", keys.ProfileAdmin, keys.ProfileDPO, keys.ProfileApprover, keys.ProfileCurator, keys.ProfileIngest)
 	if err != nil {
 		return err
 	}

@@ -520,6 +520,16 @@ func readJSONStrict(ctx context.Context, s objstore.Store, key string, v any) er
 }
 
 // loadExport reads an export's content, history and gate report.
+// loadExport loads an export of the session's warehouse; a record that
+// does not verify raises the forged-export alert (audited) first.
+func (s *session) loadExport(ctx context.Context, id string) (*exportFiles, error) {
+	f, err := loadExport(ctx, s.st, id)
+	if errors.Is(err, export.ErrForged) {
+		return nil, s.forgedAlert(ctx, id, err)
+	}
+	return f, err
+}
+
 func loadExport(ctx context.Context, s objstore.Store, id string) (*exportFiles, error) {
 	if !validRef(id) || strings.ContainsAny(id, "/.") {
 		return nil, usageErr("bad export id")
@@ -592,11 +602,8 @@ func runExportDecide(ctx context.Context, g *globals, id string, approve bool, j
 	if err != nil {
 		return err
 	}
-	f, err := loadExport(ctx, sess.st, id)
+	f, err := sess.loadExport(ctx, id)
 	if err != nil {
-		if errors.Is(err, export.ErrForged) {
-			return sess.forgedAlert(ctx, id, err)
-		}
 		return err
 	}
 	action := "export.reject"
@@ -674,11 +681,8 @@ func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 	if err != nil {
 		return err
 	}
-	f, err := loadExport(ctx, sess.st, id)
+	f, err := sess.loadExport(ctx, id)
 	if err != nil {
-		if errors.Is(err, export.ErrForged) {
-			return sess.forgedAlert(ctx, id, err)
-		}
 		return err
 	}
 	root := f.root
@@ -905,11 +909,8 @@ func runExportShow(ctx context.Context, g *globals, id string) error {
 	if err != nil {
 		return err
 	}
-	f, err := loadExport(ctx, sess.st, id)
+	f, err := sess.loadExport(ctx, id)
 	if err != nil {
-		if errors.Is(err, export.ErrForged) {
-			return sess.forgedAlert(ctx, id, err)
-		}
 		return err
 	}
 	state, err := sess.verifyExport(ctx, f, pol)

@@ -409,10 +409,7 @@ func writeIndicator(dir, runID string, res *indicators.Result, formats []string)
 }
 
 func runIndicatorsList(ctx context.Context, g *globals) error {
-	if err := g.requireProfile(keys.ProfileCurator, keys.ProfileApprover); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "indicators list")
+	sess, err := g.openFor(ctx, "indicators list", keys.ProfileCurator, keys.ProfileApprover)
 	if err != nil {
 		return err
 	}
@@ -471,10 +468,7 @@ func writeJSONIndent(w *os.File, v any) error {
 }
 
 func runIndicatorsVerify(ctx context.Context, g *globals) error {
-	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "indicators verify")
+	sess, err := g.openFor(ctx, "indicators verify", keys.ProfileAdmin)
 	if err != nil {
 		return err
 	}

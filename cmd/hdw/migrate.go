@@ -33,10 +33,7 @@ finished by running it again. Each store is rewritten under its own key
 }
 
 func runMigrate(ctx context.Context, g *globals) error {
-	if err := g.requireProfile(keys.ProfileCurator, keys.ProfileDPO); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "migrate")
+	sess, err := g.openFor(ctx, "migrate", keys.ProfileCurator, keys.ProfileDPO)
 	if err != nil {
 		return err
 	}

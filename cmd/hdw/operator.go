@@ -78,10 +78,7 @@ hdw operator review; the decision reference is audited.`,
 }
 
 func runOperatorUnlock(ctx context.Context, g *globals, subject string) error {
-	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "operator unlock")
+	sess, err := g.openFor(ctx, "operator unlock", keys.ProfileAdmin)
 	if err != nil {
 		return err
 	}
@@ -167,10 +164,7 @@ func runOperatorAdd(ctx context.Context, g *globals, name, role string, auth key
 }
 
 func runOperatorList(ctx context.Context, g *globals) error {
-	if err := g.requireProfile(keys.ProfileAdmin, keys.ProfileDPO); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "operator list")
+	sess, err := g.openFor(ctx, "operator list", keys.ProfileAdmin, keys.ProfileDPO)
 	if err != nil {
 		return err
 	}
@@ -200,10 +194,7 @@ func runOperatorList(ctx context.Context, g *globals) error {
 }
 
 func runOperatorRemove(ctx context.Context, g *globals, name string) error {
-	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "operator remove")
+	sess, err := g.openFor(ctx, "operator remove", keys.ProfileAdmin)
 	if err != nil {
 		return err
 	}

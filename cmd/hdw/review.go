@@ -161,10 +161,7 @@ remove (SEC-HAB-6). Local keyring only; Vault: see docs/keys.md.`,
 }
 
 func runOperatorReviewList(ctx context.Context, g *globals) error {
-	if err := g.requireProfile(keys.ProfileAdmin, keys.ProfileDPO); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "operator review")
+	sess, err := g.openFor(ctx, "operator review", keys.ProfileAdmin, keys.ProfileDPO)
 	if err != nil {
 		return err
 	}
@@ -234,10 +231,7 @@ func runOperatorReview(ctx context.Context, g *globals, name, outcome, note stri
 	if !keys.ValidReference(note, 1000) {
 		return usageErr("--note: what the review found, 1 to 1000 printable characters")
 	}
-	if err := g.requireProfile(keys.ProfileAdmin); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "operator review")
+	sess, err := g.openFor(ctx, "operator review", keys.ProfileAdmin)
 	if err != nil {
 		return err
 	}

@@ -614,10 +614,7 @@ written under rights/proofs/ and sealed in the audit trail. Profile: dpo or admi
 }
 
 func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() time.Time) error {
-	if err := g.requireProfile(keys.ProfileDPO, keys.ProfileAdmin); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "retention")
+	sess, err := g.openFor(ctx, "retention", keys.ProfileDPO, keys.ProfileAdmin)
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,15 @@ type auditEvent struct {
 }
 
 // open authenticates g.profile against the warehouse and opens the audit trail.
+// openFor checks that the caller's profile is one of allowed (a refusal
+// is audited by requireProfile) and opens the session of command.
+func (g *globals) openFor(ctx context.Context, command string, allowed ...string) (*session, error) {
+	if err := g.requireProfile(allowed...); err != nil {
+		return nil, err
+	}
+	return g.open(ctx, command)
+}
+
 func (g *globals) open(ctx context.Context, command string) (*session, error) {
 	s, err := g.openStore(ctx, g.warehouse)
 	if err != nil {

@@ -202,10 +202,7 @@ func runKeysRotate(ctx context.Context, g *globals, store string, minVersion int
 	if !keys.IsStoreKey(store) || (store != keys.Health && store != keys.Identity && store != keys.Genetic && !strings.HasPrefix(store, "ws:")) {
 		return usageErr("rotate takes health, identity, genetic or ws:PROJECT")
 	}
-	if err := g.requireProfile(keys.ProfileAdmin, keys.ProfileCurator, keys.ProfileDPO); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "keys rotate")
+	sess, err := g.openFor(ctx, "keys rotate", keys.ProfileAdmin, keys.ProfileCurator, keys.ProfileDPO)
 	if err != nil {
 		return err
 	}

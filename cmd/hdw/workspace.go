@@ -76,10 +76,7 @@ name persons by workspace pseudonyms only.`,
 
 // runWorkspaceNotices prints the workspace's notices (issue 21), audited.
 func runWorkspaceNotices(ctx context.Context, g *globals, project string) error {
-	if err := g.requireProfile("researcher:*", keys.ProfileCurator, keys.ProfileDPO); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "workspace notices")
+	sess, err := g.openFor(ctx, "workspace notices", "researcher:*", keys.ProfileCurator, keys.ProfileDPO)
 	if err != nil {
 		return err
 	}
@@ -215,10 +212,7 @@ func runWorkspacePull(ctx context.Context, g *globals, project, out string) erro
 	if out == "" {
 		return usageErr("--out DIR is required")
 	}
-	if err := g.requireProfile("researcher:*"); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "workspace pull")
+	sess, err := g.openFor(ctx, "workspace pull", "researcher:*")
 	if err != nil {
 		return err
 	}
@@ -255,10 +249,7 @@ func runWorkspacePull(ctx context.Context, g *globals, project, out string) erro
 }
 
 func runWorkspaceList(ctx context.Context, g *globals, due bool) error {
-	if err := g.requireProfile(keys.ProfileCurator, keys.ProfileAdmin, keys.ProfileDPO); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "workspace list")
+	sess, err := g.openFor(ctx, "workspace list", keys.ProfileCurator, keys.ProfileAdmin, keys.ProfileDPO)
 	if err != nil {
 		return err
 	}
@@ -283,10 +274,7 @@ func runWorkspaceList(ctx context.Context, g *globals, due bool) error {
 }
 
 func runWorkspaceRevoke(ctx context.Context, g *globals, project string) error {
-	if err := g.requireProfile(keys.ProfileCurator); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "workspace revoke")
+	sess, err := g.openFor(ctx, "workspace revoke", keys.ProfileCurator)
 	if err != nil {
 		return err
 	}
@@ -315,10 +303,7 @@ func runWorkspaceRevoke(ctx context.Context, g *globals, project string) error {
 }
 
 func runWorkspaceVerify(ctx context.Context, g *globals, project string) error {
-	if err := g.requireProfile(keys.ProfileCurator); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "workspace verify")
+	sess, err := g.openFor(ctx, "workspace verify", keys.ProfileCurator)
 	if err != nil {
 		return err
 	}
@@ -351,10 +336,7 @@ func runWorkspaceVerify(ctx context.Context, g *globals, project string) error {
 }
 
 func runWorkspaceRefresh(ctx context.Context, g *globals, project string) error {
-	if err := g.requireProfile(keys.ProfileCurator); err != nil {
-		return err
-	}
-	sess, err := g.open(ctx, "workspace refresh")
+	sess, err := g.openFor(ctx, "workspace refresh", keys.ProfileCurator)
 	if err != nil {
 		return err
 	}
