@@ -72,4 +72,3 @@ type Versions interface {
 	// still runs through them: see [Chain]). Admin only (OpRotate).
 	RetireVersions(ctx context.Context, name string, minVersion int) error
 }
-
