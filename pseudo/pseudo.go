@@ -36,7 +36,7 @@ var ErrShortKey = errors.New("pseudo: key must be at least 32 bytes")
 // make one per goroutine with [Keyed.Clone].
 type Keyed struct {
 	key   keys.Secret
-	h     hash.Hash   // the latest version: Sum, Rotate
+	h     hash.Hash   // the first version: Sum
 	links []hash.Hash // every version, oldest first, when the key was rotated
 	buf   []byte
 	sum   []byte
@@ -45,8 +45,10 @@ type Keyed struct {
 // New returns a Keyed for key (at least 32 bytes; the bytes are copied).
 // A rotated pseudonym key ([keys.Chain]) gives the pseudonyms of its latest
 // version: the first version's pseudonym carried through each later one
-// with [Keyed.Rotate]; [Keyed.Sum] (UIDs, date shifts, tokens) uses the
-// latest version alone.
+// with [Keyed.Rotate]. [Keyed.Sum] (source and content ids, UIDs, date
+// shifts) stays on the first version, so that the keyed ids already stored
+// (committed sources, deduplicated contents) still match after a rotation:
+// a rotation renews the person pseudonyms, not those ids.
 func New(key keys.Secret) (*Keyed, error) {
 	if key.Len() < 32 {
 		return nil, ErrShortKey
@@ -57,7 +59,7 @@ func New(key keys.Secret) (*Keyed, error) {
 		for _, l := range ls {
 			out.links = append(out.links, hmac.New(sha256.New, l))
 		}
-		out.h = out.links[len(out.links)-1]
+		out.h = out.links[0]
 		return out, nil
 	}
 	out.h = hmac.New(sha256.New, k.Bytes())
@@ -77,8 +79,8 @@ func (k *Keyed) Clone() *Keyed {
 // Wipe erases the key copy held by k.
 func (k *Keyed) Wipe() { k.key.Wipe(); k.h = nil; k.links = nil }
 
-// Sum returns HMAC-SHA256(key, domain || 0x00 || data) under the latest
-// key version. The returned slice is reused by the next call.
+// Sum returns HMAC-SHA256(key, domain || 0x00 || data) under the first key
+// version (see [New]). The returned slice is reused by the next call.
 func (k *Keyed) Sum(domain, data string) []byte { return k.sumWith(k.h, domain, data) }
 
 func (k *Keyed) sumWith(h hash.Hash, domain, data string) []byte {
@@ -107,7 +109,13 @@ func (k *Keyed) Pseudonym(domain, basis string) string {
 // Rotate returns the pseudonym that replaces old when the key moves to its
 // latest version (issue 22, EDPB replacement plan): HMAC(latest version,
 // "rotation", old), whatever the domain of old. No identity is needed.
-func (k *Keyed) Rotate(old string) string { return k.encode(k.Sum(DomainRotation, old)) }
+func (k *Keyed) Rotate(old string) string {
+	h := k.h
+	if len(k.links) > 0 {
+		h = k.links[len(k.links)-1]
+	}
+	return k.encode(k.sumWith(h, DomainRotation, old))
+}
 
 func (k *Keyed) encode(s []byte) string {
 	var out [Len]byte

@@ -51,10 +51,10 @@ func TestSEC_PSE_1_RotationChain(t *testing.T) {
 	if keys.Chain([]keys.Secret{k1}).Len() != 32 {
 		t.Fatal("a key never rotated stays its 32 bytes")
 	}
-	// Sum (UIDs, date shifts) uses the latest version alone.
-	k2only, _ := pseudo.New(k2)
-	if v2.UID("1.2.3") != k2only.UID("1.2.3") {
-		t.Fatal("UIDs after a rotation are keyed by the latest version")
+	// Sum (source and content ids, UIDs) stays on the first version: the
+	// ids already stored still match after a rotation.
+	if v2.UID("1.2.3") != v1.UID("1.2.3") || string(v3.Sum("source", "x")) != string(v1.Sum("source", "x")) {
+		t.Fatal("keyed ids must not change with a rotation")
 	}
 	if c := v3.Clone(); c.Patient(basis) != v3.Patient(basis) {
 		t.Fatal("clone keeps the chain")
