@@ -35,6 +35,12 @@ type Options struct {
 	MapMonths int
 	// Event records an audit event (counts and batch ids only).
 	Event func(ctx context.Context, action string, target map[string]string, counts map[string]int64)
+	// Workspaces is the workspace index (nil: no workspaces looked at).
+	// With RekeyWorkspaces the workspaces move to the rotated pseudonyms
+	// (asked for: see rekeyWorkspaces); without, those that hold rows
+	// under the old ones are only counted (Result.WorkspacesBehind).
+	Workspaces      rights.WorkspaceIndex
+	RekeyWorkspaces bool
 	// AfterStep, when set, is called after every step that changed the
 	// warehouse (tests place their kill points there).
 	AfterStep func(step string)
@@ -55,6 +61,10 @@ type Result struct {
 	Rows    int64            `json:"rows"`
 	Images  int64            `json:"images"`
 	MapRows int64            `json:"map_rows"`
+	// Workspaces re-keyed by this run; WorkspacesBehind, those left under
+	// the old pseudonyms (not asked to re-key).
+	Workspaces       int64 `json:"workspaces"`
+	WorkspacesBehind int64 `json:"workspaces_behind,omitempty"`
 	// Pending counts, per store, the batches left for another profile
 	// (identity and health: the dpo; genetic: the curator).
 	Pending map[string]int64 `json:"pending,omitempty"`
@@ -123,6 +133,17 @@ func Run(ctx context.Context, wh *warehouse.Warehouse, k Keys, opt Options) (*Re
 	for i := range commits {
 		if err := r.batch(ctx, &commits[i]); err != nil {
 			return r.res, fmt.Errorf("rotate batch %s: %w", commits[i].Batch, err)
+		}
+	}
+	if r.res.To > 1 && r.res.Pending[keys.Identity] == 0 {
+		if x := opt.Workspaces; x != nil && opt.RekeyWorkspaces {
+			if err := r.rekeyWorkspaces(ctx, x); err != nil {
+				return r.res, err
+			}
+		} else if x != nil {
+			if r.res.WorkspacesBehind, err = r.workspacesBehind(ctx, x); err != nil {
+				return r.res, err
+			}
 		}
 	}
 	if len(r.res.Pending) == 0 {
