@@ -36,7 +36,9 @@ func (x *fakeIndex) Erase(context.Context, string, []string) (rights.ObjectsProo
 	return rights.ObjectsProof{}, nil
 }
 
-func (x *fakeIndex) Resolve(context.Context, string, string, []string) (string, error) { return "", nil }
+func (x *fakeIndex) Resolve(context.Context, string, string, []string) (string, error) {
+	return "", nil
+}
 
 func (x *fakeIndex) Rename(_ context.Context, project, old, new string) (int, error) {
 	n := x.rows[project][old]
