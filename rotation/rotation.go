@@ -376,14 +376,12 @@ func (r *run) health(ctx context.Context, c *warehouse.Commit) error {
 	return r.amend(ctx, c, keys.Health, r.res.To)
 }
 
-// moveImage re-encrypts an image under its new key (the object key is the
-// envelope's associated data) with the embedded pseudonym replaced, then
-// deletes the old object; an image already moved is only hashed.
+// moveImage moves an image to its new pseudonym's folder
+// (rights.MoveImage); an image already moved by an interrupted run is only
+// hashed.
 func (r *run) moveImage(ctx context.Context, dek keys.Secret, o *warehouse.ObjectRef, newKey, oldP, newP string) error {
 	st := r.wh.St
-	src, err := warehouse.OpenEncrypted(ctx, st, o.Key, dek)
-	if errors.Is(err, objstore.ErrNotExist) {
-		// Moved by an interrupted run.
+	if _, err := st.Stat(ctx, o.Key); errors.Is(err, objstore.ErrNotExist) {
 		in, err := warehouse.OpenEncrypted(ctx, st, newKey, dek)
 		if err != nil {
 			return fmt.Errorf("image neither in its old nor in its new folder: %w", err)
@@ -396,48 +394,17 @@ func (r *run) moveImage(ctx context.Context, dek keys.Secret, o *warehouse.Objec
 		}
 		*o = warehouse.ObjectRef{Key: newKey, Store: keys.Health, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}
 		return nil
+	} else if err != nil {
+		return err
 	}
+	ref, err := rights.MoveImage(ctx, st, dek, o.Key, newKey, oldP, newP)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	w, err := warehouse.CreateEncrypted(ctx, st, newKey, dek)
-	if err != nil {
-		return err
-	}
-	h := sha256.New()
-	cw := &counter{w: io.MultiWriter(w, h)}
-	rw := rights.NewReplaceWriter(cw, []byte(oldP), []byte(newP))
-	if _, err := io.Copy(rw, src); err != nil {
-		objstore.Abort(w)
-		return fmt.Errorf("move an image: %w", err)
-	}
-	if err := rw.Flush(); err != nil {
-		objstore.Abort(w)
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	r.step("image written")
-	if err := st.Delete(ctx, o.Key); err != nil {
-		return err
-	}
-	*o = warehouse.ObjectRef{Key: newKey, Store: keys.Health, SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}
+	*o = ref
 	r.res.Images++
 	r.step("image moved")
 	return nil
-}
-
-type counter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *counter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // genetic rewrites the batch's genetic tables from its rotated health

@@ -29,7 +29,7 @@ var Graph = []Layer{
 // SameLayer lists the imports allowed inside one rank, with the reason.
 var SameLayer = map[[2]string]string{
 	{"hdw/workspaces", "hdw/rights"}: "the workspace index implements rights.WorkspaceIndex (erasure reaches workspaces)",
-	{"hdw/rotation", "hdw/rights"}:   "a key rotation moves images with rights.ReplaceWriter, as rectification does",
+	{"hdw/rotation", "hdw/rights"}:   "a key rotation moves images with rights.MoveImage, as rectification does",
 }
 
 // Pure packages import no I/O: no files, network, S3, Vault, key store or
