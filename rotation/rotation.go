@@ -272,27 +272,41 @@ func tablesOf(c *warehouse.Commit, prefix string) []int {
 	return out
 }
 
-// rewrite rewrites the table of ref through edit unless an interrupted run
-// already did (its plaintext hash no longer matches the commit record), and
-// updates ref. It reports whether it rewrote.
-func (r *run) rewrite(ctx context.Context, ref *warehouse.ObjectRef, dek keys.Secret, edit tables.Edit) (bool, error) {
+// current reads the table of ref and reports whether an interrupted run
+// already rewrote it (its plaintext hash no longer matches the commit
+// record; ref is then updated to it).
+func (r *run) current(ctx context.Context, ref *warehouse.ObjectRef, dek keys.Secret) ([]byte, bool, error) {
 	data, err := tables.ReadObject(ctx, r.wh.St, ref.Key, dek)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	h := sha256.Sum256(data)
 	if sum := hex.EncodeToString(h[:]); sum != ref.SHA256 {
 		ref.SHA256, ref.Size = sum, int64(len(data))
-		return false, nil // rewritten by an interrupted run
+		return data, true, nil
 	}
+	return data, false, nil
+}
+
+// rewrite rewrites the table of ref through edit (tables.Rewrite) unless
+// an interrupted run already did, and updates ref.
+func (r *run) rewrite(ctx context.Context, ref *warehouse.ObjectRef, dek keys.Secret, edit tables.Edit) error {
+	if _, done, err := r.current(ctx, ref, dek); err != nil || done {
+		return err
+	}
+	return r.publish(ctx, ref, dek, edit)
+}
+
+// publish rewrites the table of ref through edit and updates ref.
+func (r *run) publish(ctx context.Context, ref *warehouse.ObjectRef, dek keys.Secret, edit tables.Edit) error {
 	obj, err := tables.Rewrite(ctx, r.wh.St, ref.Key, dek, keys.Secret{}, tables.Envelope, nil, edit)
 	if err != nil {
-		return false, err
+		return err
 	}
 	ref.SHA256, ref.Size = obj.SHA256, obj.Size
 	r.res.Tables[ref.Store]++
 	r.step("rewrite " + ref.Store)
-	return true, nil
+	return nil
 }
 
 // identity writes the batch's old-to-new map, then rewrites its identity table.
@@ -304,22 +318,22 @@ func (r *run) identity(ctx context.Context, c *warehouse.Commit) error {
 		if err != nil {
 			return err
 		}
-		cur, err := tables.ReadObject(ctx, r.wh.St, ref.Key, dek)
+		cur, done, err := r.current(ctx, ref, dek)
 		if err != nil {
 			return err
 		}
-		if h := sha256.Sum256(cur); hex.EncodeToString(h[:]) == ref.SHA256 {
-			// Not rotated yet: the map first, so that it exists whenever
-			// the new pseudonyms do.
-			n, err := writeMap(ctx, r.wh.St, MapKey(r.res.To, c.Batch), dek, cur, carry)
-			if err != nil {
-				return err
-			}
-			r.res.MapRows += n
-			r.step("map")
+		if done {
+			continue
 		}
+		// The map first, so that it exists whenever the new pseudonyms do.
+		n, err := writeMap(ctx, r.wh.St, MapKey(r.res.To, c.Batch), dek, cur, carry)
+		if err != nil {
+			return err
+		}
+		r.res.MapRows += n
+		r.step("map")
 		cur = nil
-		if _, err := r.rewrite(ctx, ref, dek, func(m map[string]string) (bool, error) {
+		if err := r.publish(ctx, ref, dek, func(m map[string]string) (bool, error) {
 			m["pseudonym"] = carry(m["pseudonym"])
 			r.res.Rows++
 			return true, nil
@@ -362,7 +376,7 @@ func (r *run) health(ctx context.Context, c *warehouse.Commit) error {
 		}
 	}
 	for _, i := range tablesOf(c, "health/records/") {
-		if _, err := r.rewrite(ctx, &c.Objects[i], dek, func(m map[string]string) (bool, error) {
+		if err := r.rewrite(ctx, &c.Objects[i], dek, func(m map[string]string) (bool, error) {
 			m["pseudonym"] = carry(m["pseudonym"])
 			if nk, _, _, ok := imageKey(m["image_key"], carry); ok {
 				m["image_key"] = nk
@@ -433,7 +447,7 @@ func (r *run) genetic(ctx context.Context, c *warehouse.Commit) error {
 		}
 	}
 	for _, i := range gen {
-		if _, err := r.rewrite(ctx, &c.Objects[i], gdek, func(m map[string]string) (bool, error) {
+		if err := r.rewrite(ctx, &c.Objects[i], gdek, func(m map[string]string) (bool, error) {
 			p, ok := byRecord[m["record_id"]]
 			if !ok {
 				return false, errors.New("a genetic row has no health record in its batch: run hdw rights or ask the dpo before rotating")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -87,7 +86,7 @@ func runRotatePseudo(ctx context.Context, g *globals, minVersion int, rekey bool
 	}
 	sess.event(ctx, "", "keys.rotate_pseudo", "ok", target, counts, "")
 	if g.json {
-		return json.NewEncoder(g.stdout).Encode(res)
+		return g.result(res, "")
 	}
 	fmt.Fprintf(g.stdout, "pseudonyms rotated: %d batches seen, %d rows and %d images rewritten, %d map pairs written\n", res.Batches, res.Rows, res.Images, res.MapRows)
 	for s, n := range res.Pending {
@@ -113,11 +112,8 @@ func adminRotatePseudo(ctx context.Context, g *globals, sess *session, target ma
 		}
 		target["version"] = strconv.Itoa(v)
 		sess.event(ctx, "", "keys.rotate_pseudo.version", "ok", target, nil, "")
-		if g.json {
-			return json.NewEncoder(g.stdout).Encode(map[string]any{"key": keys.PseudoWarehouse, "version": v})
-		}
-		fmt.Fprintf(g.stdout, "%s at version %d; now hdw --profile dpo keys rotate pseudo, then hdw --profile curator keys rotate pseudo\n", keys.PseudoWarehouse, v)
-		return nil
+		return g.result(map[string]any{"key": keys.PseudoWarehouse, "version": v},
+			"%s at version %d; now hdw --profile dpo keys rotate pseudo, then hdw --profile curator keys rotate pseudo\n", keys.PseudoWarehouse, v)
 	}
 	commits, err := sess.wh.Commits(ctx)
 	if err != nil {
@@ -143,9 +139,5 @@ func adminRotatePseudo(ctx context.Context, g *globals, sess *session, target ma
 	}
 	target["min_version"] = strconv.Itoa(minVersion)
 	sess.event(ctx, "", "keys.rotate_pseudo.retire", "ok", target, nil, "")
-	if g.json {
-		return json.NewEncoder(g.stdout).Encode(map[string]any{"key": keys.PseudoWarehouse, "min_version": minVersion})
-	}
-	fmt.Fprintf(g.stdout, "%s: versions below %d retired\n", keys.PseudoWarehouse, minVersion)
-	return nil
+	return g.result(map[string]any{"key": keys.PseudoWarehouse, "min_version": minVersion}, "%s: versions below %d retired\n", keys.PseudoWarehouse, minVersion)
 }
