@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"hdw/keys"
 	"hdw/rights"
@@ -16,10 +19,32 @@ import (
 // same records.
 func TestSEC_PSE_1_KeysRotatePseudoCLI(t *testing.T) {
 	c := newCLI(t)
+	c.must(0, "init")
+	rotatePseudoCLI(t, c)
+}
+
+// TestSEC_PSE_1_KeysRotatePseudoVault is the same against the real Vault
+// server, each profile logged in with its own AppRole: the admin's new KV
+// version and its retirement go through admin.hcl.
+func TestSEC_PSE_1_KeysRotatePseudoVault(t *testing.T) {
+	addr, rootTok := vaultEnv(t)
+	c := newCLI(t)
+	cfg := filepath.Join(c.dir, "hdw.yaml")
+	name := fmt.Sprintf("r%d", time.Now().UnixNano()%1e9)
+	os.WriteFile(cfg, []byte("keys:\n  provider: vault\n  vault:\n    address: "+addr+"\n    warehouse_name: "+name+"\n"), 0o600)
+	c.env["HDW_CONFIG"] = cfg
+	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
+	c.must(0, "--profile", "admin", "vault", "setup")
+	delete(c.env, "HDW_VAULT_TOKEN_FILE")
+	c.must(0, "init")
+	rotatePseudoCLI(t, c)
+}
+
+func rotatePseudoCLI(t *testing.T, c *cli) {
+	t.Helper()
 	up := demoUpload()
 	src := filepath.Join(c.dir, "upload")
 	writeUpload(t, src, up)
-	c.must(0, "init")
 	c.must(3, "--profile", "ingest", "ingest", src)
 	nir := up.Persons[0].NIR
 	dpo := []string{"--profile", "dpo", "--json"}
