@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"hdw/keys"
+	"hdw/keys/keystest"
 	"hdw/masking"
 	"hdw/objstore"
 	"hdw/pipeline"
@@ -25,65 +26,10 @@ import (
 	"hdw/warehouse"
 )
 
-// prov is a deterministic key service for one profile (unit tests only:
-// store keys are xor pads derived from their names, so that a child
-// process recreates them). It obeys keys.Allowed; versions is the number
-// of versions of the warehouse pseudonym key.
-type prov struct {
-	profile  string
-	versions int
-}
-
-func pad(name string) []byte {
-	h := sha256.Sum256([]byte("rotation test secret " + name))
-	return h[:]
-}
-
-func xor(a, b []byte) []byte {
-	out := make([]byte, len(a))
-	for i := range a {
-		out[i] = a[i] ^ b[i]
-	}
-	return out
-}
-
-func (p prov) Profile() string { return p.profile }
-
-func (p prov) NewDataKeys(ctx context.Context, store string, n int) ([]keys.DataKey, error) {
-	if !keys.Allowed(p.profile, keys.OpWrap, store) {
-		return nil, keys.ErrForbidden
-	}
-	var out []keys.DataKey
-	for range n {
-		k := keys.RandomSecret()
-		out = append(out, keys.DataKey{Key: k, Wrapped: xor(k.Bytes(), pad(store))})
-	}
-	return out, nil
-}
-
-func (p prov) Unwrap(ctx context.Context, store string, w [][]byte) ([]keys.Secret, error) {
-	if !keys.Allowed(p.profile, keys.OpUnwrap, store) {
-		return nil, keys.Refusal(store)
-	}
-	var out []keys.Secret
-	for _, b := range w {
-		out = append(out, keys.NewSecret(xor(b, pad(store))))
-	}
-	return out, nil
-}
-
-func (p prov) PseudonymKey(ctx context.Context, name string) (keys.Secret, error) {
-	if !keys.Allowed(p.profile, keys.OpUse, name) {
-		return keys.Secret{}, keys.ErrForbidden
-	}
-	if name != keys.PseudoWarehouse {
-		return keys.NewSecret(pad(name)), nil
-	}
-	var links []keys.Secret
-	for v := 1; v <= max(1, p.versions); v++ {
-		links = append(links, keys.NewSecret(pad(fmt.Sprintf("%s v%d", name, v))))
-	}
-	return keys.Chain(links), nil
+// prov is the profile p's view of a key service shared with the child
+// processes of the kill test, the warehouse pseudonym key at version v.
+func prov(p string, v int) keystest.Derived {
+	return keystest.Derived{Profile: p, Versions: v, Seed: "rotation test"}
 }
 
 // fakeDeid accepts files starting with "IMG" and embeds the pseudonym as a
@@ -133,7 +79,7 @@ func (p person) basis(t testing.TB) string {
 
 // pseudonymAt is the person's pseudonym at key version v.
 func (p person) pseudonymAt(t testing.TB, v int) string {
-	s, _ := prov{keys.ProfileDPO, v}.PseudonymKey(context.Background(), keys.PseudoWarehouse)
+	s, _ := prov(keys.ProfileDPO, v).PseudonymKey(context.Background(), keys.PseudoWarehouse)
 	k, err := pseudo.New(s)
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +115,7 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
-func (f *fixture) wh(t testing.TB, p prov) *warehouse.Warehouse {
+func (f *fixture) wh(t testing.TB, p keystest.Derived) *warehouse.Warehouse {
 	t.Helper()
 	w, err := warehouse.Open(f.ctx, f.st, p)
 	if err != nil {
@@ -200,7 +146,7 @@ func (f *fixture) ingest(t testing.TB, v int) {
 	}
 	os.WriteFile(filepath.Join(src, "manifest.csv"), []byte(m), 0o644)
 	s, _ := objstore.NewLocal(src)
-	ing := prov{keys.ProfileIngest, v}
+	ing := prov(keys.ProfileIngest, v)
 	at := time.Date(2026, 3, 1, 10, f.uploads, 0, 0, time.UTC)
 	sum, err := pipeline.Ingest(f.ctx, f.wh(t, ing), ing, fakeDeid{}, pipeline.Options{
 		Source: s, SourceID: name, Workers: 1, Profile: keys.ProfileIngest, ScrubText: func(s string, _ masking.Person) string { return s }, Now: func() time.Time { return at },

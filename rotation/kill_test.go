@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"hdw/keys"
+	"hdw/keys/keystest"
 	"hdw/objstore"
 	"hdw/rotation"
 	"hdw/warehouse"
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 func rotateAll(ctx context.Context, st objstore.Store, opt rotation.Options) error {
-	for _, p := range []prov{{keys.ProfileDPO, 2}, {keys.ProfileCurator, 2}} {
+	for _, p := range []keystest.Derived{prov(keys.ProfileDPO, 2), prov(keys.ProfileCurator, 2)} {
 		w, err := warehouse.Open(ctx, st, p)
 		if err != nil {
 			return err
@@ -107,7 +108,7 @@ func TestIssue22_RotationKill9Resumes(t *testing.T) {
 	if kills == 0 {
 		t.Fatal("no kill landed mid-rotation")
 	}
-	cs, err := f.wh(t, prov{keys.ProfileDPO, 2}).Commits(f.ctx)
+	cs, err := f.wh(t, prov(keys.ProfileDPO, 2)).Commits(f.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +122,10 @@ func TestIssue22_RotationKill9Resumes(t *testing.T) {
 	if err := rotateAll(f.ctx, f.st, rotation.Options{Now: fixedNow}); err != nil {
 		t.Fatalf("resume after %d kills: %v", kills, err)
 	}
-	for _, p := range []prov{{keys.ProfileDPO, 2}, {keys.ProfileCurator, 2}} {
+	for _, p := range []keystest.Derived{prov(keys.ProfileDPO, 2), prov(keys.ProfileCurator, 2)} {
 		got, want := snapshot(t, f.st, f.wh(t, p)), snapshot(t, rst, f.wh(t, p))
 		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("%s view: resumed rotation differs from an uninterrupted one after %d kills", p.profile, kills)
+			t.Fatalf("%s view: resumed rotation differs from an uninterrupted one after %d kills", p.Profile, kills)
 		}
 		checkCommits(t, f.st, f.wh(t, p))
 	}

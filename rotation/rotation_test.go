@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hdw/keys"
+	"hdw/keys/keystest"
 	"hdw/rotation"
 	"hdw/tables"
 	"hdw/warehouse"
@@ -46,7 +47,7 @@ func TestSEC_PSE_1_KeyRotationRepseudonymizes(t *testing.T) {
 	f := newFixture(t)
 	f.ingest(t, 1)
 	f.ingest(t, 1)
-	dpo, cur := prov{keys.ProfileDPO, 2}, prov{keys.ProfileCurator, 2}
+	dpo, cur := prov(keys.ProfileDPO, 2), prov(keys.ProfileCurator, 2)
 	var events []string
 	opt := rotation.Options{Now: func() time.Time { return time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC) },
 		Event: func(ctx context.Context, action string, target map[string]string, counts map[string]int64) {
@@ -149,10 +150,10 @@ func TestSEC_PSE_1_KeyRotationRepseudonymizes(t *testing.T) {
 
 	// A rerun changes nothing; a later ingest joins the rotated rows.
 	before := snapshot(t, f.st, dw)
-	for _, p := range []prov{dpo, cur} {
+	for _, p := range []keystest.Derived{dpo, cur} {
 		res, err := rotation.Run(f.ctx, f.wh(t, p), p, opt)
 		if err != nil || res.Rows != 0 || res.Images != 0 {
-			t.Fatalf("rerun as %s: %+v %v", p.profile, res, err)
+			t.Fatalf("rerun as %s: %+v %v", p.Profile, res, err)
 		}
 	}
 	if fmt.Sprint(before) != fmt.Sprint(snapshot(t, f.st, dw)) {
@@ -175,7 +176,7 @@ func TestSEC_PSE_1_KeyRotationRepseudonymizes(t *testing.T) {
 func TestSEC_PSE_1_RotationMapExpires(t *testing.T) {
 	f := newFixture(t)
 	f.ingest(t, 1)
-	dpo := prov{keys.ProfileDPO, 2}
+	dpo := prov(keys.ProfileDPO, 2)
 	start := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	if _, err := rotation.Run(f.ctx, f.wh(t, dpo), dpo, rotation.Options{Now: func() time.Time { return start }, MapMonths: 6}); err != nil {
 		t.Fatal(err)
@@ -196,7 +197,7 @@ func TestRotationRefusesDuringIngest(t *testing.T) {
 	f := newFixture(t)
 	f.ingest(t, 1)
 	warehouse.WriteJSON(f.ctx, f.st, warehouse.PendingKey("b"), map[string]string{})
-	dpo := prov{keys.ProfileDPO, 2}
+	dpo := prov(keys.ProfileDPO, 2)
 	if _, err := rotation.Run(f.ctx, f.wh(t, dpo), dpo, rotation.Options{}); err != rotation.ErrIngestRunning {
 		t.Fatalf("got %v", err)
 	}

@@ -60,7 +60,7 @@ func TestSEC_PSE_1_RotationRekeysWorkspacesWhenAsked(t *testing.T) {
 	f.ingest(t, 1)
 	old0, old1 := f.people[0].pseudonymAt(t, 1), f.people[1].pseudonymAt(t, 1)
 	x := &fakeIndex{rows: map[string]map[string]int{"p1": {old0: 3, old1: 1}, "p2": {}}}
-	dpo := prov{keys.ProfileDPO, 2}
+	dpo := prov(keys.ProfileDPO, 2)
 	res, err := rotation.Run(f.ctx, f.wh(t, dpo), dpo, rotation.Options{Workspaces: x, Now: fixedNow})
 	if err != nil || res.WorkspacesBehind != 1 || res.Workspaces != 0 || x.rows["p1"][old0] != 3 {
 		t.Fatalf("not asked: %+v %v", res, err)

@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"flag"
 	"fmt"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"hdw/keys"
+	"hdw/keys/keystest"
 	"hdw/objstore"
 	"hdw/pseudo"
 	"hdw/rotation"
@@ -26,58 +26,10 @@ import (
 	"hdw/warehouse"
 )
 
-// prov is a deterministic key service (store keys are xor pads derived
-// from their names), obeying keys.Allowed.
-type prov struct {
-	profile  string
-	versions int
-}
-
-func pad(name string) []byte {
-	h := sha256.Sum256([]byte("rotbench secret " + name))
-	return h[:]
-}
-
-func xor(a, b []byte) []byte {
-	out := make([]byte, len(a))
-	for i := range a {
-		out[i] = a[i] ^ b[i]
-	}
-	return out
-}
-
-func (p prov) NewDataKeys(ctx context.Context, store string, n int) ([]keys.DataKey, error) {
-	if !keys.Allowed(p.profile, keys.OpWrap, store) {
-		return nil, keys.ErrForbidden
-	}
-	var out []keys.DataKey
-	for range n {
-		k := keys.RandomSecret()
-		out = append(out, keys.DataKey{Key: k, Wrapped: xor(k.Bytes(), pad(store))})
-	}
-	return out, nil
-}
-
-func (p prov) Unwrap(ctx context.Context, store string, w [][]byte) ([]keys.Secret, error) {
-	if !keys.Allowed(p.profile, keys.OpUnwrap, store) {
-		return nil, keys.Refusal(store)
-	}
-	var out []keys.Secret
-	for _, b := range w {
-		out = append(out, keys.NewSecret(xor(b, pad(store))))
-	}
-	return out, nil
-}
-
-func (p prov) PseudonymKey(ctx context.Context, name string) (keys.Secret, error) {
-	if !keys.Allowed(p.profile, keys.OpUse, name) {
-		return keys.Secret{}, keys.ErrForbidden
-	}
-	var links []keys.Secret
-	for v := 1; v <= p.versions; v++ {
-		links = append(links, keys.NewSecret(pad(fmt.Sprintf("%s v%d", name, v))))
-	}
-	return keys.Chain(links), nil
+// prov is a key service derived from fixed strings, shared by -gen and
+// -rotate (keystest.Derived).
+func prov(profile string, versions int) keystest.Derived {
+	return keystest.Derived{Profile: profile, Versions: versions, Seed: "rotbench"}
 }
 
 func main() {
@@ -102,7 +54,7 @@ func main() {
 	if *rot {
 		start := time.Now()
 		var rows, maps int64
-		for _, p := range []prov{{keys.ProfileDPO, 2}, {keys.ProfileCurator, 2}} {
+		for _, p := range []keystest.Derived{prov(keys.ProfileDPO, 2), prov(keys.ProfileCurator, 2)} {
 			wh, err := warehouse.Open(ctx, st, p)
 			if err != nil {
 				fail(err)
@@ -123,7 +75,7 @@ func generate(ctx context.Context, st objstore.Store, n, batches int) error {
 	if err := warehouse.Create(ctx, st, warehouse.Descriptor{ID: "rotbench", KeyProvider: "local"}); err != nil {
 		return err
 	}
-	ing := prov{keys.ProfileIngest, 1}
+	ing := prov(keys.ProfileIngest, 1)
 	wh, err := warehouse.Open(ctx, st, ing)
 	if err != nil {
 		return err
@@ -184,12 +136,12 @@ func generate(ctx context.Context, st objstore.Store, n, batches int) error {
 	return nil
 }
 
-// peakRSS returns VmHWM in KiB.
+// peakRSS returns the peak resident set size (VmHWM) in KiB.
 func peakRSS() int {
 	b, _ := os.ReadFile("/proc/self/status")
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			n, _ := strconv.Atoi(strings.Fields(l)[1])
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, _ := strconv.Atoi(strings.Fields(v)[0])
 			return n
 		}
 	}
