@@ -213,7 +213,7 @@ func runAuditReview(ctx context.Context, g *globals, since string) error {
 		return err
 	}
 	rules := audit.ReviewRules{Location: time.Local}
-	if a, b, ok := strings.Cut(st.cfg.Audit.WorkHours, "-"); ok {
+	if a, b, ok := strings.Cut(g.cfg.Audit.WorkHours, "-"); ok {
 		rules.WorkStart, _ = strconv.Atoi(a)
 		rules.WorkEnd, _ = strconv.Atoi(b)
 	}

@@ -20,10 +20,10 @@ func (g *globals) openAudit(ctx context.Context, s objstore.Store, p keys.Provid
 	if err != nil {
 		return nil, err
 	}
-	months := max(st.cfg.Retention.AuditMonths, policyAuditMonths(ctx, s)) // a config never shortens the sealed policy's lock (issue 21)
+	months := max(g.cfg.Retention.AuditMonths, policyAuditMonths(ctx, s)) // a config never shortens the sealed policy's lock (issue 21)
 	l, err := audit.Open(ctx, s, mac, audit.Options{Profile: p.Profile(), Operator: op, Source: hostname(), Command: g.command,
 		Sealer:   p, // SRS-091: payloads encrypted under keys.AuditStore
-		LockMode: st.cfg.Audit.ObjectLockMode, LockFor: time.Duration(months) * 30 * 24 * time.Hour})
+		LockMode: g.cfg.Audit.ObjectLockMode, LockFor: time.Duration(months) * 30 * 24 * time.Hour})
 	if err != nil {
 		return nil, err
 	}

@@ -319,7 +319,7 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 	if table == "health" {
 		var cols []string
 		cols = append(cols, "pseudonym", "record_id", "batch", "collected", "study_uid", "sop_uid", "notes")
-		for _, c := range st.dict.Columns {
+		for _, c := range g.dict.Columns {
 			if c.Category == "health" || c.Category == "derived" {
 				cols = append(cols, c.Name)
 			}
@@ -339,7 +339,7 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 		return err
 	}
 	src = filtered
-	gate := export.Gate{Dict: st.dict, Floors: export.Floors{K: pol.Export.K, L: pol.Export.L, T: pol.Export.T, MaxSuppression: pol.Export.MaxSuppression}}
+	gate := export.Gate{Dict: g.dict, Floors: export.Floors{K: pol.Export.K, L: pol.Export.L, T: pol.Export.T, MaxSuppression: pol.Export.MaxSuppression}}
 	rep, err := gate.Check(ctx, src, req)
 	if err != nil {
 		if errors.Is(err, export.ErrLoosen) {
@@ -423,7 +423,7 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 			return err
 		}
 		fmt.Fprintf(g.stderr, "hdw: ALERT: export %s failed the anonymity check and is quarantined (%s)\n", id, strings.Join(rep.Reasons, "; "))
-		if u := st.cfg.Export.WebhookURL; u != "" {
+		if u := g.cfg.Export.WebhookURL; u != "" {
 			body, _ := json.Marshal(map[string]any{"alert": "export quarantined", "export": id, "project": project, "reasons": rep.Reasons})
 			hc := &http.Client{Timeout: 10 * time.Second}
 			if resp, err := hc.Post(u, "application/json", bytes.NewReader(body)); err == nil {

@@ -115,7 +115,7 @@ func runIndicatorsDefine(ctx context.Context, g *globals, file string) error {
 	f.Close()
 	var plan *indicators.Plan
 	if perr == nil {
-		plan, perr = indicators.Compile(d, st.dict)
+		plan, perr = indicators.Compile(d, g.dict)
 	}
 	sess, err := g.open(ctx, "indicators define")
 	if err != nil {
@@ -283,7 +283,7 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		}
 		return err
 	}
-	plan, err := indicators.Compile(e.Submission.Definition, st.dict)
+	plan, err := indicators.Compile(e.Submission.Definition, g.dict)
 	if err != nil {
 		return fmt.Errorf("approved indicator %s no longer compiles against the dictionary (define it again): %w", name, err)
 	}

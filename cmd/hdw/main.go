@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"hdw/configs"
 )
 
 var version = "dev"
@@ -58,6 +60,11 @@ type globals struct {
 	getenv    func(string) string
 	logger    *slog.Logger
 	command   string // the running command, for the audit session
+	// cfg and dict are read by setup from --config and the dictionary it
+	// names; every command gets them through its globals, never a
+	// package-level variable (issue 18).
+	cfg  configs.Config
+	dict *configs.Dictionary
 }
 
 func main() {

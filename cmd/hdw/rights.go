@@ -143,7 +143,7 @@ func (g *globals) rightsService(ctx context.Context, command, action, ref string
 		return nil, nil, err
 	}
 	svc, err := rights.New(sess.wh, sess.prov, rights.Options{
-		Dict:          st.dict,
+		Dict:          g.dict,
 		Workspaces:    sess.workspaceIndex(),
 		Exports:       exportIndex{sess: sess, pol: pol},
 		MaxPerDay:     pol.Reidentification.MaxPerDay,
@@ -539,7 +539,7 @@ func runReidentify(ctx context.Context, g *globals, o reidentifyOpts) error {
 			return writeJSON(g.stdout, id)
 		}
 		fmt.Fprintf(g.stdout, "request %s: identity for a medical emergency (SEC-REI-3); for this purpose only\n", o.request)
-		for _, c := range st.dict.ByCategory(configs.CatIdentifying) {
+		for _, c := range g.dict.ByCategory(configs.CatIdentifying) {
 			if v := id.Fields[c]; v != "" {
 				fmt.Fprintf(g.stdout, "  %-12s %s\n", c, v)
 			}

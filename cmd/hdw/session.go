@@ -150,7 +150,7 @@ var testOnlyAuthSleep func(ctx context.Context, d time.Duration)
 // (verified with its public seal, no key needed; default 5), which
 // audit.lockout_threshold in the config may only lower.
 func (g *globals) gate(ctx context.Context, s objstore.Store) audit.Gate {
-	return audit.Gate{St: s, Threshold: lockoutThreshold(ctx, s), Sleep: testOnlyAuthSleep}
+	return audit.Gate{St: s, Threshold: lockoutThreshold(ctx, s, g.cfg), Sleep: testOnlyAuthSleep}
 }
 
 // auditRefused records a command refused by the profile check (SEC-DAY-1):
