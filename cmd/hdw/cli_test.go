@@ -22,6 +22,8 @@ type cli struct {
 	env map[string]string
 	// out collects every stdout and stderr for leak scans.
 	out bytes.Buffer
+	// opts adjust each command's globals (an injected sleep).
+	opts []func(*globals)
 }
 
 func newCLI(t *testing.T) *cli {
@@ -49,7 +51,7 @@ func (c *cli) getenv(k string) string {
 func (c *cli) run(args ...string) (int, string, string) {
 	c.t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(args, &stdout, &stderr, c.getenv)
+	code := run(args, &stdout, &stderr, c.getenv, c.opts...)
 	c.out.Write(stdout.Bytes())
 	c.out.Write(stderr.Bytes())
 	return code, stdout.String(), stderr.String()
