@@ -14,12 +14,12 @@ import (
 
 	"hdw/audit"
 	"hdw/criteria"
+	"hdw/export"
 	"hdw/indicators"
 	"hdw/keys"
 	"hdw/keys/local"
 	"hdw/objstore"
 	"hdw/policy"
-	"hdw/tables"
 	"hdw/warehouse"
 )
 
@@ -187,61 +187,9 @@ func runIndicatorsApprove(ctx context.Context, g *globals, name string, approve 
 	return g.result(a, "indicator %s: %s (definition %s)\n", name, a.Decision, a.Hash[:16])
 }
 
-// healthRows reads the health records of every committed batch through
-// the typed table layer, projecting the pseudonym and the columns an
-// indicator reads (indicators.Rows).
-type healthRows struct{ wh *warehouse.Warehouse }
-
-func (h healthRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
-	cs, err := h.wh.Commits(ctx)
-	if err != nil {
-		return err
-	}
-	q := tables.Query{Columns: append([]string{"pseudonym"}, cols...)}
-	vals := make([]string, len(cols))
-	row := func(r *tables.Row) error {
-		for i, c := range cols {
-			vals[i] = r.Get(c)
-		}
-		return fn(r.Get("pseudonym"), vals)
-	}
-	for _, c := range cs {
-		dek, err := h.wh.DataKey(ctx, c.Batch, keys.Health)
-		if err != nil {
-			return err
-		}
-		for _, o := range c.Objects {
-			if !strings.HasPrefix(o.Key, "health/records/") {
-				continue
-			}
-			if _, err := tables.ScanObject(ctx, h.wh.St, o.Key, dek, q, row); err != nil && !errors.Is(err, objstore.ErrNotExist) {
-				dek.Wipe()
-				return err
-			}
-		}
-		dek.Wipe()
-	}
-	return nil
-}
-
-// wsRows reads a workspace's records table (its own pseudonyms) with the
-// same projection.
-type wsRows struct{ ws *wsSource }
-
-func (w wsRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
-	vals := make([]string, len(cols))
-	_, err := tables.ScanBytes(ctx, w.ws.data, tables.Query{Columns: append([]string{"pseudonym"}, cols...), Key: w.ws.key}, func(r *tables.Row) error {
-		for i, c := range cols {
-			vals[i] = r.Get(c)
-		}
-		return fn(r.Get("pseudonym"), vals)
-	})
-	return err
-}
-
 var (
-	_ indicators.Rows = healthRows{}
-	_ indicators.Rows = wsRows{}
+	_ indicators.Rows = (*export.HealthTable)(nil)
+	_ indicators.Rows = (*export.WorkspaceTable)(nil)
 )
 
 func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, format string) error {
@@ -319,14 +267,14 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		map[string]int64{"seq": spend.Seq, "epsilon_micro": micro(spend.Epsilon), "total_epsilon_micro": micro(spend.TotalEpsilon)}, ""); err != nil {
 		return err
 	}
-	var rows indicators.Rows = healthRows{sess.wh}
+	var rows indicators.Rows = export.HealthSource(sess.wh, nil)
 	if workspace != "" {
-		ws, err := workspaceSource(ctx, sess.wh, workspace, "records")
+		ws, err := export.WorkspaceSource(ctx, sess.wh, workspace, "records")
 		if err != nil {
 			return err
 		}
-		defer ws.key.Wipe()
-		rows = wsRows{ws}
+		defer ws.Close()
+		rows = ws
 	}
 	res, stats, err := indicators.Compute(ctx, plan, rows, nil)
 	if err != nil {

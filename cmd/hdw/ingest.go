@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hdw/configs"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hdw/configs"
 	"hdw/keys"
 	"hdw/pipeline"
 	"hdw/warehouse"

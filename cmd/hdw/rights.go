@@ -8,16 +8,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hdw/audit"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"hdw/audit"
+
 	"github.com/spf13/cobra"
 
 	"hdw/configs"
 	"hdw/criteria"
+	"hdw/export"
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/pseudo"
@@ -137,7 +139,11 @@ func (g *globals) rightsService(ctx context.Context, command, action, ref string
 	}
 	target := map[string]string{"request": ref}
 	// SEC-REI-4: the rate limit is the sealed policy's; --config may only lower it.
-	pol, _, err := sess.effectivePolicy(ctx)
+	pol, polVersion, err := sess.effectivePolicy(ctx)
+	var desk *export.Desk
+	if err == nil {
+		desk, err = sess.exportDesk(ctx, pol, polVersion)
+	}
 	if err != nil {
 		sess.close(ctx)
 		return nil, nil, err
@@ -145,7 +151,7 @@ func (g *globals) rightsService(ctx context.Context, command, action, ref string
 	svc, err := rights.New(sess.wh, sess.prov, rights.Options{
 		Dict:          g.dict,
 		Workspaces:    sess.workspaceIndex(),
-		Exports:       exportIndex{sess: sess, pol: pol},
+		Exports:       exportIndex{sess: sess, desk: desk},
 		MaxPerDay:     pol.Reidentification.MaxPerDay,
 		MaxPerRequest: pol.Reidentification.MaxPerRequest,
 		Operator:      sess.operator,
