@@ -75,18 +75,11 @@ type Proof struct {
 // from every workspace, then checks that nothing is left (9.2, SEC-REI-1).
 // It returns the deletion proof, also written under rights/proofs/.
 func (s *Service) Erase(ctx context.Context, req Request, subj Subject) (*Proof, error) {
-	if err := s.check(req); err != nil {
-		return nil, err
-	}
-	d := newDeks(s.wh)
-	defer d.wipe()
-	p, err := s.resolve(ctx, subj, d)
+	p, d, err := s.begin(ctx, req, subj, "erase")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.admit(ctx, req, "erase", [][]string{p.list()}); err != nil {
-		return nil, err
-	}
+	defer d.wipe()
 	return s.erase(ctx, req, "erasure", p, d, 0)
 }
 

@@ -67,6 +67,18 @@ func (c *cli) must(want int, args ...string) string {
 	return out
 }
 
+// ingested returns a CLI whose new warehouse holds up, ingested by the
+// ingest profile with exit code want (3 when up has files that are
+// quarantined, as the demo upload has).
+func ingested(t *testing.T, up *synth.Upload, want int) *cli {
+	c := newCLI(t)
+	src := filepath.Join(c.dir, "upload")
+	writeUpload(t, src, up)
+	c.must(0, "init")
+	c.must(want, "--profile", "ingest", "ingest", src)
+	return c
+}
+
 // writeUpload writes a synthetic upload into a folder.
 func writeUpload(t *testing.T, dir string, u *synth.Upload) {
 	t.Helper()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -352,7 +351,7 @@ func writeIndicator(dir, runID string, res *indicators.Result, formats []string)
 			return files, err
 		}
 	}
-	err := write(base+".report.json", func(f *os.File) error { return writeJSONIndent(f, res) })
+	err := write(base+".report.json", func(f *os.File) error { return writeJSON(f, res) })
 	return files, err
 }
 
@@ -409,22 +408,12 @@ func runIndicatorsList(ctx context.Context, g *globals) error {
 	return nil
 }
 
-func writeJSONIndent(w *os.File, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func runIndicatorsVerify(ctx context.Context, g *globals) error {
-	sess, err := g.openFor(ctx, "indicators verify", keys.ProfileAdmin)
+	sess, mac, err := g.openMAC(ctx, "indicators verify", keys.ProfileAdmin)
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
-	mac, err := g.auditMAC(ctx, sess.prov)
-	if err != nil {
-		return err
-	}
 	// The events' payloads are sealed (SRS-091): admin opens them.
 	_, segs, err := audit.VerifyOpen(ctx, sess.st, mac, sess.prov)
 	if err != nil {

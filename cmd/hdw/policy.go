@@ -74,12 +74,7 @@ func (s sealSigner) Sign(_ context.Context, msg []byte) ([]byte, error) {
 var _ policy.Signer = sealSigner{}
 
 func openSealSigner(ctx context.Context, prov keys.Provider) (sealSigner, error) {
-	sec, err := prov.PseudonymKey(ctx, keys.PolicySeal)
-	if errors.Is(err, keys.ErrKeyNotFound) {
-		if err = prov.CreateKey(ctx, keys.PolicySeal); err == nil {
-			sec, err = prov.PseudonymKey(ctx, keys.PolicySeal)
-		}
-	}
+	sec, err := secretOrCreate(ctx, prov, keys.PolicySeal)
 	if err != nil {
 		return sealSigner{}, fmt.Errorf("policy seal key: %w", err)
 	}
