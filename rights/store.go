@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"strings"
 
@@ -113,20 +112,6 @@ func writeTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, t *table,
 	}
 	am[t.key] = &warehouse.ObjectRef{Key: t.key, Store: t.store, SHA256: o.SHA256, Size: o.Size}
 	return nil
-}
-
-// hashCount hashes and counts what goes through it.
-type hashCount struct {
-	w io.Writer
-	h hash.Hash
-	n int64
-}
-
-func (c *hashCount) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
-	c.n += int64(n)
-	return n, err
 }
 
 // amendCommits rewrites the commit records whose objects changed, so that

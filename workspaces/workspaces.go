@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -460,18 +459,6 @@ func dictOrder(d *configs.Dictionary, cols []string) []string {
 	return out
 }
 
-// hashCount hashes what it writes.
-type hashCount struct {
-	w io.Writer
-	h hash.Hash
-}
-
-func (c *hashCount) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
-	return n, err
-}
-
 // copyImage re-encrypts a warehouse image under the workspace key; DICOM
 // files are re-keyed (UIDs and patient pseudonym), photos copied as they are.
 func copyImage(ctx context.Context, wh *warehouse.Warehouse, from string, fdek keys.Secret, to string, tdek keys.Secret, format string, k *pseudo.Keyed, wp string) (string, int64, error) {
@@ -484,8 +471,7 @@ func copyImage(ctx context.Context, wh *warehouse.Warehouse, from string, fdek k
 	if err != nil {
 		return "", 0, err
 	}
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(w, h)}
+	cw := objstore.NewDigest(w)
 	if format == "dicom" {
 		data, err := io.ReadAll(io.LimitReader(r, maxImage+1))
 		if err == nil && len(data) > maxImage {
@@ -502,21 +488,10 @@ func copyImage(ctx context.Context, wh *warehouse.Warehouse, from string, fdek k
 		objstore.Abort(w)
 		return "", 0, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), cw.n, w.Close()
+	return cw.Sum(), cw.N, w.Close()
 }
 
 const maxImage = 1 << 30
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
 
 // Pull writes the decrypted workspace to dir (researcher:<project>),
 // checking every file against the manifest.
