@@ -3,8 +3,6 @@ package rights
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -309,7 +307,7 @@ func MoveImage(ctx context.Context, st objstore.Store, dek keys.Secret, oldKey, 
 	if err != nil {
 		return warehouse.ObjectRef{}, err
 	}
-	hc := &hashCount{w: w, h: sha256.New()}
+	hc := objstore.NewDigest(w)
 	rw := newReplaceWriter(hc, []byte(oldPseudo), []byte(newPseudo))
 	if _, err := io.Copy(rw, r); err != nil {
 		objstore.Abort(w)
@@ -322,7 +320,7 @@ func MoveImage(ctx context.Context, st objstore.Store, dek keys.Secret, oldKey, 
 	if err := w.Close(); err != nil {
 		return warehouse.ObjectRef{}, err
 	}
-	ref := warehouse.ObjectRef{Key: newKey, Store: keys.Health, SHA256: hex.EncodeToString(hc.h.Sum(nil)), Size: hc.n}
+	ref := warehouse.ObjectRef{Key: newKey, Store: keys.Health, SHA256: hc.Sum(), Size: hc.N}
 	return ref, st.Delete(ctx, oldKey)
 }
 

@@ -254,7 +254,7 @@ func (r *run) amend(ctx context.Context, c *warehouse.Commit, store string, v in
 		c.PseudoVersions = map[string]int{}
 	}
 	c.PseudoVersions[store] = v
-	if err := warehouse.WriteJSON(ctx, r.wh.St, warehouse.CommitKey(c.Batch), c); err != nil {
+	if err := objstore.WriteJSON(ctx, r.wh.St, warehouse.CommitKey(c.Batch), c); err != nil {
 		return fmt.Errorf("amend the commit record: %w", err)
 	}
 	r.step("amend " + store)

@@ -9,6 +9,7 @@ import (
 
 	"hdw/keys"
 	"hdw/keys/keystest"
+	"hdw/objstore"
 	"hdw/rotation"
 	"hdw/tables"
 	"hdw/warehouse"
@@ -196,7 +197,7 @@ func TestSEC_PSE_1_RotationMapExpires(t *testing.T) {
 func TestRotationRefusesDuringIngest(t *testing.T) {
 	f := newFixture(t)
 	f.ingest(t, 1)
-	warehouse.WriteJSON(f.ctx, f.st, warehouse.PendingKey("b"), map[string]string{})
+	objstore.WriteJSON(f.ctx, f.st, warehouse.PendingKey("b"), map[string]string{})
 	dpo := prov(keys.ProfileDPO, 2)
 	if _, err := rotation.Run(f.ctx, f.wh(t, dpo), dpo, rotation.Options{}); err != rotation.ErrIngestRunning {
 		t.Fatalf("got %v", err)
