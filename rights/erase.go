@@ -253,6 +253,23 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 			pr.Counts["workspace_rows"] += wp.Rows
 		}
 	}
+	// The person's pairs in the maps of pseudonym-key rotations (package
+	// rotation) go before the identity rows, for the same reason.
+	for info, err := range s.wh.St.List(ctx, warehouse.RotationMapPrefix) {
+		if err != nil {
+			return pr, err
+		}
+		op, err := s.filterTable(ctx, d, am, batchOfMap(info.Key), keys.Identity, info.Key, func(r map[string]string) bool {
+			return !p.pseudonyms[r["new_pseudonym"]] && !p.pseudonyms[r["old_pseudonym"]]
+		})
+		if err != nil {
+			return pr, err
+		}
+		if op != nil {
+			pr.Objects = append(pr.Objects, *op)
+			pr.Counts["rotation_map_pairs"] += op.RowsRemoved
+		}
+	}
 	if err := eraseTables(true); err != nil {
 		return pr, err
 	}
@@ -310,4 +327,11 @@ func (s *Service) filterTable(ctx context.Context, d *deks, am amends, batch, st
 		return nil, err
 	}
 	return op, nil
+}
+
+// batchOfMap returns the batch of a rotation map's key
+// (identity/rotation/v<N>/batch=<id>.parquet).
+func batchOfMap(key string) string {
+	_, b, _ := strings.Cut(key, "/batch=")
+	return strings.TrimSuffix(b, ".parquet")
 }

@@ -125,7 +125,7 @@ func TestIssue22_RotationKill9Resumes(t *testing.T) {
 	for _, p := range []keystest.Derived{prov(keys.ProfileDPO, 2), prov(keys.ProfileCurator, 2)} {
 		got, want := snapshot(t, f.st, f.wh(t, p)), snapshot(t, rst, f.wh(t, p))
 		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("%s view: resumed rotation differs from an uninterrupted one after %d kills", p.Profile, kills)
+			t.Fatalf("%s view: resumed rotation differs from an uninterrupted one after %d kills", p.As, kills)
 		}
 		checkCommits(t, f.st, f.wh(t, p))
 	}

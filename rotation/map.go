@@ -23,11 +23,9 @@ import (
 // says when it was made and when it expires (no identifier in it).
 
 // MapKey returns the object key of a batch's map for a rotation to version.
-func MapKey(version int, batch string) string {
-	return fmt.Sprintf("%sv%d/batch=%s.parquet", mapPrefix, version, batch)
-}
+func MapKey(version int, batch string) string { return warehouse.RotationMapKey(version, batch) }
 
-const mapPrefix = "identity/rotation/"
+const mapPrefix = warehouse.RotationMapPrefix
 
 // Record is rotation/v<version>.json.
 type Record struct {

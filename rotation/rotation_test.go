@@ -10,6 +10,7 @@ import (
 	"hdw/keys"
 	"hdw/keys/keystest"
 	"hdw/objstore"
+	"hdw/rights"
 	"hdw/rotation"
 	"hdw/tables"
 	"hdw/warehouse"
@@ -154,7 +155,7 @@ func TestSEC_PSE_1_KeyRotationRepseudonymizes(t *testing.T) {
 	for _, p := range []keystest.Derived{dpo, cur} {
 		res, err := rotation.Run(f.ctx, f.wh(t, p), p, opt)
 		if err != nil || res.Rows != 0 || res.Images != 0 {
-			t.Fatalf("rerun as %s: %+v %v", p.Profile, res, err)
+			t.Fatalf("rerun as %s: %+v %v", p.As, res, err)
 		}
 	}
 	if fmt.Sprint(before) != fmt.Sprint(snapshot(t, f.st, dw)) {
@@ -201,5 +202,37 @@ func TestRotationRefusesDuringIngest(t *testing.T) {
 	dpo := prov(keys.ProfileDPO, 2)
 	if _, err := rotation.Run(f.ctx, f.wh(t, dpo), dpo, rotation.Options{}); err != rotation.ErrIngestRunning {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestSEC_REI_4_ErasureReachesRotationMap: erasing a person after a
+// rotation removes their old -> new pairs from the map too, and the
+// deletion proof counts them.
+func TestSEC_REI_4_ErasureReachesRotationMap(t *testing.T) {
+	f := newFixture(t)
+	f.noGenetic = true
+	f.ingest(t, 1)
+	f.ingest(t, 1)
+	dpo := prov(keys.ProfileDPO, 2)
+	if _, err := rotation.Run(f.ctx, f.wh(t, dpo), dpo, rotation.Options{Now: fixedNow}); err != nil {
+		t.Fatal(err)
+	}
+	p := f.people[1]
+	svc, err := rights.New(f.wh(t, dpo), dpo, rights.Options{Now: fixedNow, Operator: "dpo-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := svc.Erase(f.ctx, rights.Request{Ref: "DPO-2026-100"}, rights.Subject{LastName: p.last, FirstName: p.first, BirthDate: p.birth, Sex: p.sex})
+	if err != nil || !proof.Verified {
+		t.Fatalf("erase: %+v %v", proof, err)
+	}
+	if proof.Counts["rotation_map_pairs"] != 2 {
+		t.Fatalf("map pairs erased: %d, want 2 (one per batch)", proof.Counts["rotation_map_pairs"])
+	}
+	if _, ok, err := rotation.Reverse(f.ctx, f.wh(t, dpo), 2, p.pseudonymAt(t, 2)); err != nil || ok {
+		t.Fatalf("the erased person is still in the map: %v", err)
+	}
+	if _, ok, _ := rotation.Reverse(f.ctx, f.wh(t, dpo), 2, f.people[2].pseudonymAt(t, 2)); !ok {
+		t.Fatal("another person's pair went too")
 	}
 }

@@ -15,6 +15,7 @@
 //	identity/persons/batch=<id>.parquet   identity + correspondence (identity key)
 //	identity/professionals/batch=<id>.parquet professionals        (identity key)
 //	genetic/batch=<id>.parquet            genetic data            (genetic key)
+//	identity/rotation/v<N>/batch=<id>.parquet old-to-new pseudonyms of a key rotation (identity key)
 //	batches/<id>.json                     commit record, written last
 //	audit/                                audit trail (package audit)
 //	pending/<id>.json                     lease of a running batch

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -352,6 +353,16 @@ func ProfessionalTableKey(batch string) string {
 	return "identity/professionals/batch=" + batch + ".parquet"
 }
 func GeneticTableKey(batch string) string { return "genetic/batch=" + batch + ".parquet" }
+
+// RotationMapPrefix holds the old-to-new pseudonym maps of the
+// pseudonym-key rotations (package rotation), under the identity key.
+const RotationMapPrefix = "identity/rotation/"
+
+// RotationMapKey returns the key of a batch's map for the rotation to a
+// key version (encrypted with the batch's identity data key).
+func RotationMapKey(version int, batch string) string {
+	return RotationMapPrefix + "v" + strconv.Itoa(version) + "/batch=" + batch + ".parquet"
+}
 func ImageKey(pseudonym, token, ext string) string {
 	return "health/images/" + pseudonym + "/" + token + ext
 }

@@ -11,15 +11,18 @@ import (
 // Derived is a key service whose keys are derived from fixed strings, so
 // that several processes (a test and the child it kills, a benchmark's
 // generator and its measured run) share them without a keyring. It obeys
-// [keys.Allowed] for Profile; store keys wrap by xor with a pad derived from
+// [keys.Allowed] for As; store keys wrap by xor with a pad derived from
 // Seed and the store's name; the warehouse pseudonym key has Versions
 // versions (at least 1), handed out as [keys.Chain]. For tests and
 // benchmarks only: nothing about it is secret.
 type Derived struct {
-	Profile  string
+	As       string // the profile
 	Versions int
 	Seed     string
 }
+
+// Profile returns the profile d acts as.
+func (d Derived) Profile() string { return d.As }
 
 func (d Derived) pad(name string) []byte {
 	h := sha256.Sum256([]byte(d.Seed + " " + name))
@@ -36,7 +39,7 @@ func xorPad(a, b []byte) []byte {
 
 // NewDataKeys returns fresh data keys wrapped with the store's pad.
 func (d Derived) NewDataKeys(ctx context.Context, store string, n int) ([]keys.DataKey, error) {
-	if !keys.Allowed(d.Profile, keys.OpWrap, store) {
+	if !keys.Allowed(d.As, keys.OpWrap, store) {
 		return nil, keys.Refusal(store)
 	}
 	out := make([]keys.DataKey, 0, n)
@@ -49,7 +52,7 @@ func (d Derived) NewDataKeys(ctx context.Context, store string, n int) ([]keys.D
 
 // Unwrap returns the data keys of wrapped.
 func (d Derived) Unwrap(ctx context.Context, store string, wrapped [][]byte) ([]keys.Secret, error) {
-	if !keys.Allowed(d.Profile, keys.OpUnwrap, store) {
+	if !keys.Allowed(d.As, keys.OpUnwrap, store) {
 		return nil, keys.Refusal(store)
 	}
 	out := make([]keys.Secret, 0, len(wrapped))
@@ -62,7 +65,7 @@ func (d Derived) Unwrap(ctx context.Context, store string, wrapped [][]byte) ([]
 // PseudonymKey returns the pseudonym key name (the warehouse key as the
 // chain of its versions).
 func (d Derived) PseudonymKey(ctx context.Context, name string) (keys.Secret, error) {
-	if !keys.Allowed(d.Profile, keys.OpUse, name) {
+	if !keys.Allowed(d.As, keys.OpUse, name) {
 		return keys.Secret{}, keys.ErrForbidden
 	}
 	if name != keys.PseudoWarehouse {

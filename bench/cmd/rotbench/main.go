@@ -29,7 +29,7 @@ import (
 // prov is a key service derived from fixed strings, shared by -gen and
 // -rotate (keystest.Derived).
 func prov(profile string, versions int) keystest.Derived {
-	return keystest.Derived{Profile: profile, Versions: versions, Seed: "rotbench"}
+	return keystest.Derived{As: profile, Versions: versions, Seed: "rotbench"}
 }
 
 func main() {
