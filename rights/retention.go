@@ -127,6 +127,9 @@ type RetentionReport struct {
 	Batches    []RetentionBatch `json:"batches"`
 	Kept       int              `json:"batches_kept"`
 	Proof      *Proof           `json:"proof,omitempty"`
+	// RotationMaps are the pseudonym-key rotations whose old-to-new maps
+	// expired and were removed (see [ExpireRotationMaps]).
+	RotationMaps []int `json:"rotation_maps,omitempty"`
 	// Workspaces are the active workspaces built from an expired batch:
 	// their copies are not traced to batches, so the curator must rebuild
 	// or revoke them (hdw workspace revoke).
@@ -169,8 +172,15 @@ func ApplyRetention(ctx context.Context, wh *warehouse.Warehouse, opt RetentionO
 			rep.Kept++
 		}
 	}
+	if rep.RotationMaps, err = ExpireRotationMaps(ctx, wh.St, now, opt.DryRun); err != nil {
+		return rep, err
+	}
 	if len(expired) == 0 {
 		return rep, nil
+	}
+	maps, err := rotationMaps(ctx, wh.St)
+	if err != nil {
+		return nil, err
 	}
 	if rep.Workspaces, err = workspacesOf(ctx, wh.St, expired); err != nil {
 		return nil, err
@@ -196,6 +206,9 @@ func ApplyRetention(ctx context.Context, wh *warehouse.Warehouse, opt RetentionO
 		}
 		for _, k := range imgs[c.Batch] {
 			objs = append(objs, struct{ store, key string }{keys.Health, k})
+		}
+		for _, k := range maps[c.Batch] {
+			objs = append(objs, struct{ store, key string }{keys.Identity, k})
 		}
 		objs = append(objs, struct{ store, key string }{"keys", warehouse.BatchKeysKey(c.Batch)})
 		rb := RetentionBatch{Batch: c.Batch, Collected: c.Created, Start: starts[c.Batch], Records: c.Counts["records"], Images: int64(len(imgs[c.Batch])), Genetic: c.Counts["genetic"]}
@@ -284,6 +297,58 @@ func workspacesOf(ctx context.Context, st objstore.Store, batches []warehouse.Co
 				out = append(out, d.Project)
 				break
 			}
+		}
+	}
+	return out, nil
+}
+
+// rotationMaps lists the maps of pseudonym-key rotations by batch.
+func rotationMaps(ctx context.Context, st objstore.Store) (map[string][]string, error) {
+	out := map[string][]string{}
+	for info, err := range st.List(ctx, warehouse.RotationMapPrefix) {
+		if err != nil {
+			return nil, err
+		}
+		b := batchOfMap(info.Key)
+		out[b] = append(out[b], info.Key)
+	}
+	return out, nil
+}
+
+// ExpireRotationMaps removes the old-to-new maps of the pseudonym-key
+// rotations whose record (warehouse.RotationRecord) has expired at now:
+// they are kept for the sealed policy's retention.rotation_map_months
+// (package rotation). It returns the versions whose maps went (would go,
+// with dryRun).
+func ExpireRotationMaps(ctx context.Context, st objstore.Store, now time.Time, dryRun bool) ([]int, error) {
+	var out []int
+	for info, err := range st.List(ctx, warehouse.RotationRecordPrefix) {
+		if err != nil {
+			return out, err
+		}
+		var rec warehouse.RotationRecord
+		if err := objstore.ReadJSON(ctx, st, info.Key, 1<<16, &rec); err != nil {
+			return out, err
+		}
+		if rec.Version == 0 || now.Before(rec.Expires) {
+			continue
+		}
+		prefix := strings.TrimSuffix(warehouse.RotationMapKey(rec.Version, ""), "batch=.parquet")
+		n := 0
+		for m, err := range st.List(ctx, prefix) {
+			if err != nil {
+				return out, err
+			}
+			n++
+			if dryRun {
+				continue
+			}
+			if err := st.Delete(ctx, m.Key); err != nil {
+				return out, err
+			}
+		}
+		if n > 0 {
+			out = append(out, rec.Version)
 		}
 	}
 	return out, nil

@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/rights"
 	"hdw/tables"
 	"hdw/warehouse"
 )
@@ -27,20 +27,11 @@ func MapKey(version int, batch string) string { return warehouse.RotationMapKey(
 
 const mapPrefix = warehouse.RotationMapPrefix
 
-// Record is rotation/v<version>.json.
-type Record struct {
-	Version int       `json:"version"`
-	Started time.Time `json:"started"`
-	Expires time.Time `json:"expires"`
-}
-
-func recordKey(version int) string { return fmt.Sprintf("rotation/v%d.json", version) }
-
 // writeRecord writes the rotation's record once (a rerun keeps the first).
 func writeRecord(ctx context.Context, st objstore.Store, version int, now time.Time, months int) error {
-	rec := Record{Version: version, Started: now, Expires: now.AddDate(0, months, 0)}
-	data, _ := jsonMarshal(rec)
-	err := st.PutIfAbsent(ctx, recordKey(version), bytes.NewReader(data))
+	rec := warehouse.RotationRecord{Version: version, Started: now, Expires: now.AddDate(0, months, 0)}
+	data, _ := json.MarshalIndent(rec, "", "  ")
+	err := st.PutIfAbsent(ctx, warehouse.RotationRecordKey(version), bytes.NewReader(data))
 	if errors.Is(err, objstore.ErrExist) {
 		return nil
 	}
@@ -116,36 +107,8 @@ func Reverse(ctx context.Context, wh *warehouse.Warehouse, version int, new stri
 }
 
 // ExpireMaps removes the maps whose record has expired at now, and returns
-// the versions removed.
+// the versions removed (rights.ExpireRotationMaps; hdw retention apply
+// does the same).
 func ExpireMaps(ctx context.Context, st objstore.Store, now time.Time) ([]int, error) {
-	var out []int
-	for info, err := range st.List(ctx, "rotation/") {
-		if err != nil {
-			return out, err
-		}
-		v, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(info.Key, "rotation/v"), ".json"))
-		if err != nil {
-			continue
-		}
-		var rec Record
-		if err := objstore.ReadJSON(ctx, st, info.Key, 1<<16, &rec); err != nil {
-			return out, err
-		}
-		if now.Before(rec.Expires) {
-			continue
-		}
-		prefix := fmt.Sprintf("%sv%d/", mapPrefix, v)
-		for m, err := range st.List(ctx, prefix) {
-			if err != nil {
-				return out, err
-			}
-			if err := st.Delete(ctx, m.Key); err != nil {
-				return out, err
-			}
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	return rights.ExpireRotationMaps(ctx, st, now, false)
 }
-
-func jsonMarshal(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }

@@ -186,6 +186,12 @@ func TestSEC_PSE_1_RotationMapExpires(t *testing.T) {
 	if v, err := rotation.ExpireMaps(f.ctx, f.st, start.AddDate(0, 5, 0)); err != nil || len(v) != 0 {
 		t.Fatalf("expired early: %v %v", v, err)
 	}
+	// hdw retention apply removes them too (a dry run first: nothing goes).
+	late := func() time.Time { return start.AddDate(0, 6, 1) }
+	rep, err := rights.ApplyRetention(f.ctx, f.wh(t, dpo), rights.RetentionOptions{Years: 20, Now: late, DryRun: true, StartEvent: rights.StartIngest})
+	if err != nil || len(rep.RotationMaps) != 1 {
+		t.Fatalf("retention dry run: %+v %v", rep, err)
+	}
 	if v, err := rotation.ExpireMaps(f.ctx, f.st, start.AddDate(0, 6, 1)); err != nil || len(v) != 1 || v[0] != 2 {
 		t.Fatalf("expire: %v %v", v, err)
 	}
@@ -234,5 +240,24 @@ func TestSEC_REI_4_ErasureReachesRotationMap(t *testing.T) {
 	}
 	if _, ok, _ := rotation.Reverse(f.ctx, f.wh(t, dpo), 2, f.people[2].pseudonymAt(t, 2)); !ok {
 		t.Fatal("another person's pair went too")
+	}
+}
+
+// TestCNIL_7_2_RetentionRemovesBatchMaps: when a batch's retention period
+// ends, its map of a rotation goes with it (the batch's data key goes too).
+func TestCNIL_7_2_RetentionRemovesBatchMaps(t *testing.T) {
+	f := newFixture(t)
+	f.ingest(t, 1)
+	dpo := prov(keys.ProfileDPO, 2)
+	if _, err := rotation.Run(f.ctx, f.wh(t, dpo), dpo, rotation.Options{Now: fixedNow, MapMonths: 60}); err != nil {
+		t.Fatal(err)
+	}
+	later := func() time.Time { return time.Date(2028, 6, 1, 0, 0, 0, 0, time.UTC) }
+	rep, err := rights.ApplyRetention(f.ctx, f.wh(t, dpo), rights.RetentionOptions{Years: 1, Now: later, StartEvent: rights.StartIngest})
+	if err != nil || len(rep.Batches) != 1 || len(rep.RotationMaps) != 0 {
+		t.Fatalf("retention: %+v %v", rep, err)
+	}
+	for info := range f.st.List(f.ctx, "identity/rotation/") {
+		t.Fatalf("%s left after its batch expired", info.Key)
 	}
 }

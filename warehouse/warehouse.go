@@ -363,6 +363,22 @@ const RotationMapPrefix = "identity/rotation/"
 func RotationMapKey(version int, batch string) string {
 	return RotationMapPrefix + "v" + strconv.Itoa(version) + "/batch=" + batch + ".parquet"
 }
+
+// RotationRecord is rotation/v<N>.json: when the rotation to key version N
+// started and when its maps expire (no identifier in it).
+type RotationRecord struct {
+	Version int       `json:"version"`
+	Started time.Time `json:"started"`
+	Expires time.Time `json:"expires"`
+}
+
+// RotationRecordPrefix holds the rotation records.
+const RotationRecordPrefix = "rotation/"
+
+// RotationRecordKey returns the key of the record of the rotation to version.
+func RotationRecordKey(version int) string {
+	return RotationRecordPrefix + "v" + strconv.Itoa(version) + ".json"
+}
 func ImageKey(pseudonym, token, ext string) string {
 	return "health/images/" + pseudonym + "/" + token + ext
 }
