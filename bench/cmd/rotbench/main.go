@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,7 @@ func main() {
 	batches := flag.Int("batches", 20, "batches")
 	gen := flag.Bool("gen", false, "write the synthetic warehouse")
 	rot := flag.Bool("rotate", false, "rotate it to key version 2 (dpo, then curator)")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of -rotate to this file")
 	flag.Parse()
 	ctx := context.Background()
 	st, err := objstore.NewLocal(*dir)
@@ -52,6 +54,14 @@ func main() {
 		fmt.Printf("generated persons=%d batches=%d seconds=%.1f peak_rss_mib=%d\n", *n, *batches, time.Since(start).Seconds(), peakRSS()/1024)
 	}
 	if *rot {
+		if *prof != "" {
+			f, err := os.Create(*prof)
+			if err != nil {
+				fail(err)
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 		start := time.Now()
 		var rows, maps int64
 		for _, p := range []keystest.Derived{prov(keys.ProfileDPO, 2), prov(keys.ProfileCurator, 2)} {
