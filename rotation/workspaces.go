@@ -2,12 +2,13 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"hdw/rights"
 )
 
-// Workspaces are re-keyed only when asked (Options.Workspaces): a
+// Workspaces are re-keyed only when asked (Options.RekeyWorkspaces): a
 // workspace's own pseudonyms are keyed functions of the warehouse
 // pseudonyms (pseudo:ws:<project>), so they stay valid for its researchers
 // after a rotation; but the workspace index finds a person's rows from the
@@ -15,11 +16,70 @@ import (
 // of rights requests until it is (Result.WorkspacesBehind counts them).
 // Re-keying records the old -> new workspace pseudonym notice for the
 // owner first (rights.WorkspaceIndex.Notify), then renames each person.
+//
+// The persons a workspace holds are found from the map, findChunk old
+// pseudonyms per look-up (one read of the workspace each), a chunk that
+// holds some being halved until each person is found: a workspace of k
+// persons among n costs about n/findChunk + k·log2(findChunk) look-ups.
 
-// rekeyWorkspaces moves every workspace to the rotated pseudonyms, from
-// the map of the rotation to version to. A person already renamed (an
-// interrupted run) is no longer found under the old pseudonym: a rerun
-// resumes.
+// findChunk is how many old pseudonyms one workspace look-up tests.
+const findChunk = 1 << 15
+
+// heldInMap calls fn with every old -> new pair of the rotation's map
+// whose person the workspace holds rows of; with first, it only tells
+// whether there is one (fn called once, with empty pseudonyms).
+func (r *run) heldInMap(ctx context.Context, x rights.WorkspaceIndex, project string, first bool, fn func(old, new string)) error {
+	stop := errors.New("stop")
+	var chunk []string
+	pairs := map[string]string{}
+	var split func([]string) error
+	split = func(ps []string) error {
+		n, err := x.Find(ctx, project, ps)
+		if err != nil || n == 0 {
+			return err
+		}
+		if first {
+			fn("", "") // one is enough: which one does not matter
+			return stop
+		}
+		if len(ps) == 1 {
+			fn(ps[0], pairs[ps[0]])
+			return nil
+		}
+		if err := split(ps[:len(ps)/2]); err != nil {
+			return err
+		}
+		return split(ps[len(ps)/2:])
+	}
+	flush := func() error {
+		err := split(chunk)
+		chunk = chunk[:0]
+		clear(pairs)
+		return err
+	}
+	err := ReadMap(ctx, r.wh, r.res.To, func(old, new string) error {
+		if _, ok := pairs[old]; ok {
+			return nil
+		}
+		pairs[old] = new
+		chunk = append(chunk, old)
+		if len(chunk) < findChunk {
+			return nil
+		}
+		return flush()
+	})
+	if err == nil && len(chunk) > 0 {
+		err = flush()
+	}
+	if errors.Is(err, stop) {
+		return nil
+	}
+	return err
+}
+
+// rekeyWorkspaces moves every workspace to the rotated pseudonyms. A
+// person already renamed (an interrupted run) is no longer found under the
+// old pseudonym: a rerun resumes.
 func (r *run) rekeyWorkspaces(ctx context.Context, x rights.WorkspaceIndex) error {
 	projects, err := x.Projects(ctx)
 	if err != nil {
@@ -27,16 +87,7 @@ func (r *run) rekeyWorkspaces(ctx context.Context, x rights.WorkspaceIndex) erro
 	}
 	for _, pr := range projects {
 		held := map[string]string{}
-		if err := ReadMap(ctx, r.wh, r.res.To, func(old, new string) error {
-			if _, ok := held[old]; ok {
-				return nil
-			}
-			n, err := x.Find(ctx, pr, []string{old})
-			if n > 0 {
-				held[old] = new
-			}
-			return err
-		}); err != nil {
+		if err := r.heldInMap(ctx, x, pr, false, func(old, new string) { held[old] = new }); err != nil {
 			return fmt.Errorf("workspace %s: %w", pr, err)
 		}
 		if len(held) == 0 {
@@ -60,8 +111,8 @@ func (r *run) rekeyWorkspaces(ctx context.Context, x rights.WorkspaceIndex) erro
 	return nil
 }
 
-// workspacesBehind counts the workspaces that hold rows of persons under
-// their old pseudonyms (not re-keyed).
+// workspacesBehind counts the workspaces that hold rows under the old
+// pseudonyms (not re-keyed).
 func (r *run) workspacesBehind(ctx context.Context, x rights.WorkspaceIndex) (int64, error) {
 	projects, err := x.Projects(ctx)
 	if err != nil {
@@ -70,19 +121,7 @@ func (r *run) workspacesBehind(ctx context.Context, x rights.WorkspaceIndex) (in
 	var n int64
 	for _, pr := range projects {
 		found := false
-		stop := fmt.Errorf("found")
-		err := ReadMap(ctx, r.wh, r.res.To, func(old, _ string) error {
-			c, err := x.Find(ctx, pr, []string{old})
-			if err != nil {
-				return err
-			}
-			if c > 0 {
-				found = true
-				return stop
-			}
-			return nil
-		})
-		if err != nil && err != stop {
+		if err := r.heldInMap(ctx, x, pr, true, func(string, string) { found = true }); err != nil {
 			return n, err
 		}
 		if found {
