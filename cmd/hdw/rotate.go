@@ -19,7 +19,7 @@ import (
 func withRotatePseudo(g *globals, rot *cobra.Command) {
 	var rekey bool
 	rot.Use = "rotate health|identity|genetic|ws:PROJECT|pseudo"
-	rot.Long = strings.Replace(rot.Long, "Pseudonym keys are not rotated here: see docs/keys.md (re-pseudonymization).", "", 1) + `
+	rot.Long = strings.TrimSpace(strings.Replace(rot.Long, "Pseudonym keys are not rotated here: see docs/keys.md (re-pseudonymization).", "", 1)) + `
 
 "pseudo" rotates the warehouse pseudonym key, a re-pseudonymization in three
 runs (docs/keys.md): the admin adds a key version; the dpo moves every
