@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow/go/v17/arrow"
+
 	"hdw/configs"
 	"hdw/indicators"
 	"hdw/keys"
@@ -28,6 +30,7 @@ func main() {
 	gen := flag.Int("gen", 0, "generate N rows")
 	run := flag.Bool("run", false, "compute the indicator")
 	cpu := flag.String("cpuprofile", "", "write a CPU profile of -run here")
+	strs = flag.Bool("strings", false, "read the string view (indicators.Rows) instead of typed record batches")
 	flag.Parse()
 	if *cpu != "" {
 		pf, err := os.Create(*cpu)
@@ -49,6 +52,8 @@ func main() {
 		}
 	}
 }
+
+var strs *bool
 
 var mods = []string{"CT", "MR", "US", "CR"}
 
@@ -97,6 +102,16 @@ func (r fileRows) Scan(ctx context.Context, cols []string, fn func(string, []str
 	return err
 }
 
+// Records streams the typed record batches (indicators.RecordRows), the
+// projected columns decoded concurrently.
+func (r fileRows) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+	_, err := tables.Records(ctx, r.f, tables.Query{Columns: append([]string{"pseudonym"}, cols...), Parallel: true}, fn)
+	return err
+}
+
+// stringRows hides Records: Compute reads the string view (-strings).
+type stringRows struct{ indicators.Rows }
+
 func compute(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -109,7 +124,11 @@ func compute(path string) error {
 		return err
 	}
 	start := time.Now()
-	res, st, err := indicators.Compute(context.Background(), p, fileRows{f}, nil)
+	var rows indicators.Rows = fileRows{f}
+	if *strs {
+		rows = stringRows{rows}
+	}
+	res, st, err := indicators.Compute(context.Background(), p, rows, nil)
 	if err != nil {
 		return err
 	}
