@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"hdw/tables"
 )
@@ -23,7 +24,7 @@ type RecordRows interface {
 	Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error
 }
 
-var errRecordShape = errors.New("indicators: a record batch is not the person then the columns asked for")
+var errRecordShape = errors.New("indicators: a record batch without its person column")
 
 // labelSet interns the labels of one group column (or of the histogram's
 // buckets): label -> id, the labels by id, and caches from a column's
@@ -129,10 +130,20 @@ func floatAt(a arrow.Array, i int) (float64, bool) {
 // record counts the rows of one record batch (person, then r.cols).
 func (r *run) record(rec arrow.Record, ids [][]int32) error {
 	n := int(rec.NumRows())
-	if int(rec.NumCols()) != 1+len(r.cols) {
+	if rec.NumCols() < 1 {
 		return errRecordShape
 	}
-	cols := rec.Columns()[1:]
+	// The columns by name; one the file lacks (added to the dictionary
+	// after it was written) reads as null, as in the string view.
+	cols := make([]arrow.Array, len(r.cols))
+	for j, c := range r.cols {
+		if idx := rec.Schema().FieldIndices(c); len(idx) > 0 && idx[0] > 0 {
+			cols[j] = rec.Column(idx[0])
+		} else {
+			cols[j] = array.MakeArrayOfNull(memory.DefaultAllocator, arrow.BinaryTypes.String, n)
+			defer cols[j].Release()
+		}
+	}
 	nl, hist := len(r.p.groups), 0
 	if r.d.Measure == Histogram {
 		hist = 1
