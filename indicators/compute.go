@@ -113,7 +113,7 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 	var err error
 	if rr, ok := rows.(RecordRows); ok {
 		ids := make([][]int32, len(p.groups))
-		err = rr.Records(ctx, r.cols, func(rec arrow.Record) error { return r.record(rec, ids) })
+		err = pipelinedRecords(ctx, rr, r.cols, func(rec arrow.Record) error { return r.record(rec, ids) })
 	} else {
 		err = pipelined(ctx, rows, r.cols, r.row)
 	}
@@ -121,7 +121,7 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 		return nil, st, err
 	}
 	cells, arena, groupKeys, C, needValue := r.cells, r.arena, r.groupKeys, d.MaxRowsPerGroup, r.needValue
-	nPersons := len(r.persons)
+	nPersons := r.persons.len()
 	st.Persons = int64(nPersons)
 	r = nil
 
@@ -133,17 +133,17 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 	groups := map[string]*agg{}
 	// The cells of each person, together (a counting sort by person).
 	start := make([]int32, nPersons+1)
-	for i := range cells {
-		start[cells[i].person+1]++
+	for i := range int32(cells.len()) {
+		start[cells.at(i).person+1]++
 	}
 	for i := 1; i <= nPersons; i++ {
 		start[i] += start[i-1]
 	}
-	order := make([]int32, len(cells))
+	order := make([]int32, cells.len())
 	next := slices.Clone(start[:nPersons])
-	for i := range cells {
-		pi := cells[i].person
-		order[next[pi]] = int32(i)
+	for i := range int32(cells.len()) {
+		pi := cells.at(i).person
+		order[next[pi]] = i
 		next[pi]++
 	}
 	next = nil
@@ -153,12 +153,12 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 			// Bound the groups a person counts in: a uniform sample.
 			rng.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
 			for _, ci := range mine[d.MaxGroupsPerPerson:] {
-				st.Dropped += cells[ci].n
+				st.Dropped += cells.at(ci).n
 			}
 			mine = mine[:d.MaxGroupsPerPerson]
 		}
 		for _, ci := range mine {
-			c := &cells[ci]
+			c := cells.at(ci)
 			var vals []float64
 			if needValue {
 				base := int64(ci) * C

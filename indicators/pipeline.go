@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"unsafe"
+
+	"github.com/apache/arrow/go/v17/arrow"
 )
 
 const sep = "\x1f"
@@ -111,3 +113,42 @@ var errTooMany = errors.New("indicators: over 2^31 persons or person-group cells
 
 // maxFilterCache bounds the filter's verdict cache (combinations of values).
 const maxFilterCache = 1 << 16
+
+// pipelinedRecords runs rows.Records on the calling goroutine and process
+// on another (each record retained while it waits), so that decoding the
+// next batch overlaps with aggregating this one.
+func pipelinedRecords(ctx context.Context, rows RecordRows, cols []string, process func(arrow.Record) error) error {
+	work := make(chan arrow.Record, 2)
+	done := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		var err error
+		for rec := range work {
+			if err == nil {
+				if err = process(rec); err != nil {
+					close(stop)
+				}
+			}
+			rec.Release()
+		}
+		done <- err
+	}()
+	scanErr := rows.Records(ctx, cols, func(rec arrow.Record) error {
+		rec.Retain()
+		select {
+		case work <- rec:
+			return nil
+		case <-stop:
+			rec.Release()
+			return errStopped
+		}
+	})
+	close(work)
+	if err := <-done; err != nil {
+		return err
+	}
+	if errors.Is(scanErr, errStopped) {
+		return nil
+	}
+	return scanErr
+}

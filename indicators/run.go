@@ -24,11 +24,11 @@ type run struct {
 	seed maphash.Seed
 	// persons: pseudonym hash -> person index; the last person looked up
 	// (rows of one person often follow each other).
-	persons        map[uint64]int32
+	persons        *personIndex
 	lastPH         uint64
 	lastPI         int32
 	head           []int32 // person -> their latest cell (a list through cell.next)
-	cells          []cell
+	cells          cellStore
 	arena          []float64 // reservoirs, MaxRowsPerGroup per cell
 	groupIDs       map[string]int32
 	groupKeys      []string
@@ -47,7 +47,7 @@ type run struct {
 }
 
 func newRun(ctx context.Context, p *Plan, st *Stats, rng *mrand.Rand) *run {
-	r := &run{ctx: ctx, p: p, d: p.Def, st: st, rng: rng, seed: maphash.MakeSeed(), persons: map[uint64]int32{}, lastPI: -1,
+	r := &run{ctx: ctx, p: p, d: p.Def, st: st, rng: rng, seed: maphash.MakeSeed(), persons: newPersonIndex(), lastPI: -1,
 		groupIDs: map[string]int32{}, needValue: p.Def.Measure != Count, cols: p.Columns(), valueAt: -1,
 		filterRow: map[string]string{}, filterCache: map[string]bool{}, packedGroupIDs: map[uint64]int32{}}
 	at := map[string]int{}
@@ -133,31 +133,28 @@ func (r *run) count(ph uint64, gid int32, v float64) error {
 	r.st.Matched++
 	pi := r.lastPI
 	if ph != r.lastPH || pi < 0 {
-		var ok bool
-		if pi, ok = r.persons[ph]; !ok {
-			if len(r.persons) >= math.MaxInt32 || len(r.cells) >= math.MaxInt32 {
-				return errTooMany
-			}
-			pi = int32(len(r.persons))
-			r.persons[ph] = pi
-			r.head = append(r.head, -1)
+		var err error
+		if pi, err = r.persons.get(ph, r.newPerson); err != nil {
+			return err
 		}
 		r.lastPH, r.lastPI = ph, pi
 	}
 	ci := r.head[pi]
-	for ci >= 0 && r.cells[ci].group != gid {
-		ci = r.cells[ci].next
+	for ci >= 0 && r.cells.at(ci).group != gid {
+		ci = r.cells.at(ci).next
 	}
 	C := r.d.MaxRowsPerGroup
 	if ci < 0 {
-		ci = int32(len(r.cells))
-		r.cells = append(r.cells, cell{person: pi, group: gid, next: r.head[pi]})
+		if r.cells.len() >= math.MaxInt32 {
+			return errTooMany
+		}
+		ci = r.cells.add(cell{person: pi, group: gid, next: r.head[pi]})
 		r.head[pi] = ci
 		if r.needValue {
 			r.arena = slices.Grow(r.arena, int(C))[:len(r.arena)+int(C)]
 		}
 	}
-	c := &r.cells[ci]
+	c := r.cells.at(ci)
 	c.n++
 	if r.needValue {
 		// Reservoir sampling: each of the person's rows in the group
@@ -170,6 +167,15 @@ func (r *run) count(ph uint64, gid int32, v float64) error {
 		}
 	}
 	return nil
+}
+
+// newPerson gives the next person an index.
+func (r *run) newPerson() (int32, error) {
+	if len(r.head) >= math.MaxInt32 {
+		return 0, errTooMany
+	}
+	r.head = append(r.head, -1)
+	return int32(len(r.head) - 1), nil
 }
 
 // row counts one row of the string view ([Rows.Scan]).
