@@ -131,6 +131,7 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 		nz = noise.Gaussian()
 	}
 	groups := map[string]*agg{}
+	aggs := make([]*agg, len(groupKeys)) // by group id
 	// The cells of each person, together (a counting sort by person).
 	start := make([]int32, nPersons+1)
 	for i := range int32(cells.len()) {
@@ -164,17 +165,22 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 				base := int64(ci) * C
 				vals = arena[base : base+min(c.n, C)]
 			}
-			a := groups[groupKeys[c.group]]
+			a := aggs[c.group]
 			if a == nil {
 				var err error
 				if a, err = newAgg(d, pr, nz); err != nil {
 					return nil, st, err
 				}
-				groups[groupKeys[c.group]] = a
+				aggs[c.group] = a
 			}
 			if err := a.add(d, c, vals, &st); err != nil {
 				return nil, st, err
 			}
+		}
+	}
+	for gid, a := range aggs {
+		if a != nil {
+			groups[groupKeys[gid]] = a
 		}
 	}
 	st.GroupsSeen = int64(len(groups))

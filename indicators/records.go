@@ -33,7 +33,7 @@ var errRecordShape = errors.New("indicators: a record batch without its person c
 type labelSet struct {
 	ids    map[string]int32
 	strs   []string
-	byInt  map[int64]int32
+	byWord *wordCache
 	byDict []int32
 }
 
@@ -76,10 +76,10 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32) {
 			} else {
 				v = int64(a.(*array.Date32).Value(i))
 			}
-			id, ok := l.byInt[v]
+			id, ok := l.byWord.get(uint64(v))
 			if !ok {
 				id = l.id(g.label(tables.FormatValue(a, i)))
-				l.byInt[v] = id
+				l.byWord.put(uint64(v), id)
 			}
 			out[i] = id
 		}
@@ -96,10 +96,10 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32) {
 			for j := range len(s) {
 				w |= uint64(s[j]) << (8 * j)
 			}
-			id, ok := l.byInt[int64(w)]
+			id, ok := l.byWord.get(w)
 			if !ok {
 				id = l.id(g.label(s))
-				l.byInt[int64(w)] = id
+				l.byWord.put(w, id)
 			}
 			out[i] = id
 		}
@@ -150,7 +150,7 @@ func (r *run) record(rec arrow.Record, ids [][]int32) error {
 	}
 	if len(r.labels) == 0 {
 		for range nl + 1 {
-			r.labels = append(r.labels, labelSet{ids: map[string]int32{}, byInt: map[int64]int32{}})
+			r.labels = append(r.labels, labelSet{ids: map[string]int32{}, byWord: &wordCache{}})
 		}
 	}
 	for g, gr := range r.p.groups {
@@ -210,7 +210,7 @@ func (r *run) record(rec arrow.Record, ids [][]int32) error {
 		}
 		gid, ok := int32(0), false
 		if fits {
-			gid, ok = r.packedGroupIDs[packed]
+			gid, ok = r.packedGroupIDs.get(packed)
 		}
 		if !ok {
 			r.keyBuf = r.keyBuf[:0]
@@ -228,7 +228,7 @@ func (r *run) record(rec arrow.Record, ids [][]int32) error {
 			}
 			gid = r.groupID(r.keyBuf)
 			if fits {
-				r.packedGroupIDs[packed] = gid
+				r.packedGroupIDs.put(packed, gid)
 			}
 		}
 		if err := r.count(ph, gid, v); err != nil {

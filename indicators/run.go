@@ -42,14 +42,14 @@ type run struct {
 	filterCache    map[string]bool
 	filterKey      []byte
 	keyBuf         []byte
-	packedGroupIDs map[uint64]int32 // records: packed label ids -> group
-	labels         []labelSet       // records: per group column (then the histogram bucket)
+	packedGroupIDs wordCache  // records: packed label ids -> group
+	labels         []labelSet // records: per group column (then the histogram bucket)
 }
 
 func newRun(ctx context.Context, p *Plan, st *Stats, rng *mrand.Rand) *run {
 	r := &run{ctx: ctx, p: p, d: p.Def, st: st, rng: rng, seed: maphash.MakeSeed(), persons: newPersonIndex(), lastPI: -1,
 		groupIDs: map[string]int32{}, needValue: p.Def.Measure != Count, cols: p.Columns(), valueAt: -1,
-		filterRow: map[string]string{}, filterCache: map[string]bool{}, packedGroupIDs: map[uint64]int32{}}
+		filterRow: map[string]string{}, filterCache: map[string]bool{}}
 	at := map[string]int{}
 	for i, c := range r.cols {
 		at[c] = i

@@ -79,3 +79,34 @@ func (m *personIndex) grow() {
 		m.keys[i], m.vals[i] = h, vals[j]
 	}
 }
+
+// wordCache is a direct-mapped cache of word -> id in front of a map:
+// the few distinct words of a column (codes, group keys) hit it.
+type wordCache struct {
+	keys [1024]uint64
+	vals [1024]int32
+	set  [1024]bool
+	m    map[uint64]int32
+}
+
+func (c *wordCache) slot(w uint64) int { return int((w * 0x9e3779b97f4a7c15) >> 54) }
+
+func (c *wordCache) get(w uint64) (int32, bool) {
+	if i := c.slot(w); c.set[i] && c.keys[i] == w {
+		return c.vals[i], true
+	}
+	v, ok := c.m[w]
+	if ok {
+		c.put(w, v)
+	}
+	return v, ok
+}
+
+func (c *wordCache) put(w uint64, v int32) {
+	if c.m == nil {
+		c.m = map[uint64]int32{}
+	}
+	c.m[w] = v
+	i := c.slot(w)
+	c.keys[i], c.vals[i], c.set[i] = w, v, true
+}
