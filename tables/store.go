@@ -1,7 +1,6 @@
 package tables
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -168,14 +167,15 @@ func IsModular(data []byte) bool {
 // today's all-string table): q.Key is set from dek when the file uses
 // modular encryption.
 func ScanObject(ctx context.Context, st objstore.Store, key string, dek keys.Secret, q Query, fn func(*Row) error) (*Schema, error) {
-	data, err := ReadObject(ctx, st, key, dek)
+	o, err := openObject(ctx, st, key, dek)
 	if err != nil {
 		return nil, err
 	}
-	if IsModular(data) {
+	defer o.close()
+	if o.modular {
 		q.Key = dek
 	}
-	s, err := ScanBytes(ctx, data, q, fn)
+	s, err := Scan(ctx, o.src, q, fn)
 	if err != nil && errors.Is(err, ErrTable) {
 		return s, fmt.Errorf("%s: %w", key, err)
 	}
@@ -184,14 +184,15 @@ func ScanObject(ctx context.Context, st objstore.Store, key string, dek keys.Sec
 
 // RecordsObject is [Records] over a stored table in either mode.
 func RecordsObject(ctx context.Context, st objstore.Store, key string, dek keys.Secret, q Query, fn func(arrow.Record) error) (*Schema, error) {
-	data, err := ReadObject(ctx, st, key, dek)
+	o, err := openObject(ctx, st, key, dek)
 	if err != nil {
 		return nil, err
 	}
-	if IsModular(data) {
+	defer o.close()
+	if o.modular {
 		q.Key = dek
 	}
-	return Records(ctx, bytes.NewReader(data), q, fn)
+	return Records(ctx, o.src, q, fn)
 }
 
 // Edit decides the fate of one row in a [Rewrite]: return false to drop
@@ -206,19 +207,20 @@ type Edit func(m map[string]string) (keep bool, err error)
 // (warehouse.TestIssue17_RewriteKill9OldOrNew). The new table uses mode and newDEK (the old
 // dek when newDEK is empty).
 func Rewrite(ctx context.Context, st objstore.Store, key string, dek, newDEK keys.Secret, mode Mode, layout *Schema, edit Edit) (Object, error) {
-	data, err := ReadObject(ctx, st, key, dek)
+	o, err := openObject(ctx, st, key, dek)
 	if err != nil {
 		return Object{}, err
 	}
+	defer o.close()
 	q := Query{}
-	if IsModular(data) {
+	if o.modular {
 		q.Key = dek
 	}
 	if newDEK.Len() == 0 {
 		newDEK = dek
 	}
 	if layout == nil {
-		if layout, err = SchemaOf(bytes.NewReader(data), q.Key); err != nil {
+		if layout, err = SchemaOf(o.src, q.Key); err != nil {
 			return Object{}, fmt.Errorf("%s: %w", key, err)
 		}
 	}
@@ -227,7 +229,7 @@ func Rewrite(ctx context.Context, st objstore.Store, key string, dek, newDEK key
 		return Object{}, err
 	}
 	m := map[string]string{}
-	_, err = ScanBytes(ctx, data, q, func(r *Row) error {
+	_, err = Scan(ctx, o.src, q, func(r *Row) error {
 		r.Map(m)
 		if edit != nil {
 			keep, err := edit(m)
