@@ -62,10 +62,7 @@ func (r Rule) Apply(v string, ref time.Time) string {
 		}
 		return fmt.Sprintf("%d-%d", lo, lo+w-1)
 	case "date-month":
-		if len(v) >= 7 {
-			return v[:7]
-		}
-		return "*"
+		return head(v, 7)
 	case "date-quarter":
 		if len(v) >= 7 {
 			m, _ := strconv.Atoi(v[5:7])
@@ -73,10 +70,7 @@ func (r Rule) Apply(v string, ref time.Time) string {
 		}
 		return "*"
 	case "date-year":
-		if len(v) >= 4 {
-			return v[:4]
-		}
-		return "*"
+		return head(v, 4)
 	case "postcode-department":
 		if len(v) >= 2 {
 			if strings.HasPrefix(v, "97") && len(v) >= 3 {
@@ -98,6 +92,14 @@ func (r Rule) Apply(v string, ref time.Time) string {
 		return ""
 	}
 	return v
+}
+
+// head returns the first n bytes of v, "*" when v is shorter.
+func head(v string, n int) string {
+	if len(v) >= n {
+		return v[:n]
+	}
+	return "*"
 }
 
 // region maps a department (or postal code) to a coarse zone (first digit;

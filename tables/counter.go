@@ -180,29 +180,9 @@ func (c *Counter) column(a arrow.Array, spec KeySpec, out []uint64) error {
 	}
 	switch a := a.(type) {
 	case *array.Int64:
-		for i := range n {
-			if a.IsNull(i) {
-				out[i] = null
-				continue
-			}
-			v := a.Value(i)
-			if spec.Int != nil {
-				v = spec.Int(v)
-			}
-			out[i] = mix(0, uint64(v))
-		}
+		intHashes(a.Int64Values(), a, spec, null, out)
 	case *array.Date32:
-		for i := range n {
-			if a.IsNull(i) {
-				out[i] = null
-				continue
-			}
-			v := int64(a.Value(i))
-			if spec.Int != nil {
-				v = spec.Int(v)
-			}
-			out[i] = mix(0, uint64(v))
-		}
+		intHashes(a.Date32Values(), a, spec, null, out)
 	case *array.Float64:
 		for i := range n {
 			if a.IsNull(i) {
@@ -239,6 +219,22 @@ func (c *Counter) column(a arrow.Array, spec KeySpec, out []uint64) error {
 		return fmt.Errorf("tables: column %s: type %s not countable", spec.Column, a.DataType())
 	}
 	return nil
+}
+
+// intHashes hashes the integers (or dates, in days) of a, generalized by
+// spec.Int.
+func intHashes[T ~int32 | ~int64](vals []T, a arrow.Array, spec KeySpec, null uint64, out []uint64) {
+	for i, v := range vals {
+		if a.IsNull(i) {
+			out[i] = null
+			continue
+		}
+		x := int64(v)
+		if spec.Int != nil {
+			x = spec.Int(x)
+		}
+		out[i] = mix(0, uint64(x))
+	}
 }
 
 func field(rec arrow.Record, name string) (arrow.Array, error) {

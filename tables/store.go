@@ -167,23 +167,17 @@ func IsModular(data []byte) bool {
 // today's all-string table): q.Key is set from dek when the file uses
 // modular encryption.
 func ScanObject(ctx context.Context, st objstore.Store, key string, dek keys.Secret, q Query, fn func(*Row) error) (*Schema, error) {
-	o, err := openObject(ctx, st, key, dek)
-	if err != nil {
-		return nil, err
-	}
-	defer o.close()
-	if o.modular {
-		q.Key = dek
-	}
-	s, err := Scan(ctx, o.src, q, fn)
-	if err != nil && errors.Is(err, ErrTable) {
-		return s, fmt.Errorf("%s: %w", key, err)
-	}
-	return s, err
+	return withObject(ctx, st, key, dek, q, func(src Source, q Query) (*Schema, error) { return Scan(ctx, src, q, fn) })
 }
 
 // RecordsObject is [Records] over a stored table in either mode.
 func RecordsObject(ctx context.Context, st objstore.Store, key string, dek keys.Secret, q Query, fn func(arrow.Record) error) (*Schema, error) {
+	return withObject(ctx, st, key, dek, q, func(src Source, q Query) (*Schema, error) { return Records(ctx, src, q, fn) })
+}
+
+// withObject opens a stored table ([openObject]), sets q.Key when it uses
+// modular encryption, and reads it with read.
+func withObject(ctx context.Context, st objstore.Store, key string, dek keys.Secret, q Query, read func(Source, Query) (*Schema, error)) (*Schema, error) {
 	o, err := openObject(ctx, st, key, dek)
 	if err != nil {
 		return nil, err
@@ -192,7 +186,11 @@ func RecordsObject(ctx context.Context, st objstore.Store, key string, dek keys.
 	if o.modular {
 		q.Key = dek
 	}
-	return Records(ctx, o.src, q, fn)
+	s, err := read(o.src, q)
+	if err != nil && errors.Is(err, ErrTable) {
+		return s, fmt.Errorf("%s: %w", key, err)
+	}
+	return s, err
 }
 
 // Edit decides the fate of one row in a [Rewrite]: return false to drop
