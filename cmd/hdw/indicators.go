@@ -186,11 +186,6 @@ func runIndicatorsApprove(ctx context.Context, g *globals, name string, approve 
 	return g.result(a, "indicator %s: %s (definition %s)\n", name, a.Decision, a.Hash[:16])
 }
 
-var (
-	_ indicators.Rows = (*export.HealthTable)(nil)
-	_ indicators.Rows = (*export.WorkspaceTable)(nil)
-)
-
 func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, format string) error {
 	if err := g.requireProfile(keys.ProfileCurator); err != nil {
 		return err
@@ -266,14 +261,14 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		map[string]int64{"seq": spend.Seq, "epsilon_micro": micro(spend.Epsilon), "total_epsilon_micro": micro(spend.TotalEpsilon)}, ""); err != nil {
 		return err
 	}
-	var rows indicators.Rows = export.HealthSource(sess.wh, nil)
+	var rows indicators.Rows = indicatorRows{export.HealthSource(sess.wh, nil)}
 	if workspace != "" {
 		ws, err := export.WorkspaceSource(ctx, sess.wh, workspace, "records")
 		if err != nil {
 			return err
 		}
 		defer ws.Close()
-		rows = ws
+		rows = indicatorRows{ws}
 	}
 	res, stats, err := indicators.Compute(ctx, plan, rows, nil)
 	if err != nil {
