@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
 	"errors"
@@ -954,21 +953,6 @@ func randomToken() string {
 	rand.Read(b)
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
-
-type hashWriter struct {
-	w    io.Writer
-	h    interface{ Write([]byte) (int, error) }
-	size int64
-}
-
-func (h *hashWriter) Write(p []byte) (int, error) {
-	n, err := h.w.Write(p)
-	h.h.Write(p[:n])
-	h.size += int64(n)
-	return n, err
-}
-
-var _ = sha256.New
 
 // safeErr drops the path of a file-system error: source paths carry the
 // client's file and folder names, which never reach a message.

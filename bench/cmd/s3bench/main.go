@@ -137,8 +137,9 @@ type corpusResult struct {
 	bytes              int64
 	dl, disk           measured // best (least wall) of R
 	hdwDisk, hdwS3     ingestResult
-	split              split
+	split, splitS3     split
 	hasS3, hasSplit    bool
+	hasSplitS3         bool
 	dlWalls, diskWalls []float64
 	hdwWalls, s3Walls  []float64
 }
@@ -362,6 +363,25 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 			}
 		}
 	}
+	if o.profiles && o.s3Warehouse {
+		prof := filepath.Join(tmp, "cpu-s3-"+name+".pprof")
+		if o.cpuProfile != "" {
+			if prof, err = filepath.Abs(o.cpuProfile + "-s3-" + name); err != nil {
+				return res, err
+			}
+		}
+		os.Remove(prof)
+		settle()
+		env := []string{"HDW_WAREHOUSE=s3://" + o.bucket + "/" + prefix + "/warehouse-prof", "HDW_CREDENTIALS=" + filepath.Join(tmp, "creds-s3prof-"+name), "HDW_CPUPROFILE=" + prof}
+		ir, err := ingest(ctx, bin, env, source, o.client, workersArg(o), o.server)
+		if err != nil {
+			return res, err
+		}
+		if sp, err := splitProfile(prof); err == nil {
+			res.splitS3, res.hasSplitS3 = sp, true
+			fmt.Printf("profile S3  one more hdw S3 ingest (%.3f s) with HDW_CPUPROFILE: %s\n", ir.wall, sp.format())
+		}
+	}
 	if o.experiments {
 		if err := inProcess(ctx, o, bin, tmp, srcCfg, res.dl.wall, objs, bytes); err != nil {
 			return res, err
@@ -410,21 +430,28 @@ func printTable(rs []corpusResult, o options) {
 	if !any {
 		return
 	}
-	fmt.Printf("\n== profile split of hdw into a disk warehouse (%% of the process's CPU samples; profile.go's stages)\n")
+	fmt.Printf("\n== profile split of hdw into a disk warehouse (rows S3: into an S3 warehouse) (%% of the process's CPU samples; profile.go's stages)\n")
 	fmt.Printf("%-11s %6s", "corpus", "CPU s")
 	for _, n := range stageNames() {
 		fmt.Printf(" %*s", max(len(n), 4), n)
 	}
 	fmt.Println()
-	for _, r := range rs {
-		if !r.hasSplit {
-			continue
-		}
-		fmt.Printf("%-11s %6.1f", r.name, r.split.total)
+	row := func(name string, sp split) {
+		fmt.Printf("%-11s %6.1f", name, sp.total)
 		for _, n := range stageNames() {
-			fmt.Printf(" %*.0f%%", max(len(n), 4)-1, 100*r.split.by[n]/max(r.split.total, 1e-9))
+			fmt.Printf(" %*.0f%%", max(len(n), 4)-1, 100*sp.by[n]/max(sp.total, 1e-9))
 		}
 		fmt.Println()
+	}
+	for _, r := range rs {
+		if r.hasSplit {
+			row(r.name, r.split)
+		}
+	}
+	for _, r := range rs {
+		if r.hasSplitS3 {
+			row(r.name+" S3", r.splitS3)
+		}
 	}
 }
 

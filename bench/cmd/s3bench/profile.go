@@ -26,7 +26,8 @@ var stages = []struct {
 	{"encrypt", regexp.MustCompile(`^crypto/(aes|cipher|internal/fips140/aes)|^hdw/envelope`)},
 	{"residual scan", regexp.MustCompile(`^hdw/masking\.\(\*Scanner\)|^hdw/masking\.(ScanText|needles)|^hdw/masking/dcm\.(preScan|scanMeta|\(\*scanner\))`)},
 	{"faces", regexp.MustCompile(`^hdw/masking/photo\..*([Cc]ascade|[Ff]ace|[Ee]ye)|esimov/pigo`)},
-	{"decode", regexp.MustCompile(`^image/|^golang\.org/x/image|gozxing|^hdw/masking/photo\..*(decode|Decode|grey|Grey)`)},
+	{"barcodes", regexp.MustCompile(`gozxing|^hdw/masking/photo\.(barcodes|anyOneD)`)},
+	{"decode", regexp.MustCompile(`^image/|^golang\.org/x/image|^hdw/masking/photo\..*(decode|Decode|grey|Grey)`)},
 	{"de-identify", regexp.MustCompile(`^hdw/masking|suyashkumar/dicom`)},
 	{"pseudonymize", regexp.MustCompile(`^hdw/pseudo\.|^crypto/hmac`)},
 	{"tables", regexp.MustCompile(`parquet-go|klauspost/compress|^hdw/pipeline\.\(\*tables|^hdw/tables`)},
@@ -38,7 +39,7 @@ var stages = []struct {
 
 // stageNames are the columns of the split, in the order printed.
 func stageNames() []string {
-	names := []string{"fetch", "decode", "de-identify", "faces", "residual scan", "pseudonymize", "hash", "encrypt", "write", "tables", "audit", "keyring unlock", "pipeline", "GC", "other"}
+	names := []string{"fetch", "decode", "de-identify", "faces", "barcodes", "residual scan", "pseudonymize", "hash", "encrypt", "write", "tables", "audit", "keyring unlock", "pipeline", "GC", "other"}
 	return names
 }
 
