@@ -127,7 +127,8 @@ type Store struct {
 	bucket   string
 	prefix   string
 	partSize int64
-	bufs     sync.Pool // part buffers of partSize bytes
+	bufs     sync.Pool     // part buffers of partSize bytes
+	inflight chan struct{} // parts uploading (partConcurrency)
 	// unsignedBody: the writer's requests sign UNSIGNED-PAYLOAD (the
 	// endpoint is https: TLS protects the body).
 	unsignedBody bool
@@ -199,7 +200,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
-	return &Store{c: c, bucket: cfg.Bucket, prefix: strings.Trim(cfg.Prefix, "/"), partSize: cfg.PartSize, unsignedBody: transportProtects(cfg.Endpoint)}, nil
+	return &Store{c: c, bucket: cfg.Bucket, prefix: strings.Trim(cfg.Prefix, "/"), partSize: cfg.PartSize, inflight: make(chan struct{}, partConcurrency), unsignedBody: transportProtects(cfg.Endpoint)}, nil
 }
 
 // Region returns the region the client signs for (Config.Region, else the
@@ -344,6 +345,14 @@ func (s *Store) Delete(ctx context.Context, k string) error {
 // PutIfAbsent implements objstore.Store with a conditional PutObject
 // (If-None-Match: *): the object is written once, atomically.
 func (s *Store) PutIfAbsent(ctx context.Context, k string, r io.Reader) error {
+	return s.putOnce(ctx, k, r, nil)
+}
+
+// putOnce writes a small write-once object with a conditional PutObject
+// (If-None-Match: *), with the extra fields set by more; a refusal because
+// the object exists is resolved by existing. Other errors go through
+// refused first (nil: the usual wrapping).
+func (s *Store) putOnce(ctx context.Context, k string, r io.Reader, more func(*s3.PutObjectInput), refused ...func(error) error) error {
 	key, err := s.key(k)
 	if err != nil {
 		return err
@@ -352,11 +361,19 @@ func (s *Store) PutIfAbsent(ctx context.Context, k string, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.c.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: bytes.NewReader(data),
-		ContentLength: aws.Int64(int64(len(data))), IfNoneMatch: aws.String("*")})
-	if err != nil {
+	in := &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))), IfNoneMatch: aws.String("*")}
+	if more != nil {
+		more(in)
+	}
+	if _, err = s.c.PutObject(ctx, in); err != nil {
 		if preconditionFailed(err) {
 			return s.existing(ctx, k, key, data)
+		}
+		for _, f := range refused {
+			if e := f(err); e != nil {
+				return e
+			}
 		}
 		return wrapErr("put", err)
 	}
@@ -404,45 +421,34 @@ func readSmall(r io.Reader) ([]byte, error) {
 // ErrLockUnsupported when the bucket has no Object Lock, an error wrapping
 // objstore.ErrExist when the object exists, and ErrTooLarge over 64 MiB.
 func (s *Store) PutLocked(ctx context.Context, k string, r io.Reader, mode string, until time.Time) error {
-	key, err := s.key(k)
-	if err != nil {
-		return err
-	}
-	data, err := readSmall(r)
-	if err != nil {
-		return err
-	}
-	_, err = s.c.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: bytes.NewReader(data),
-		ContentLength: aws.Int64(int64(len(data))), IfNoneMatch: aws.String("*"),
-		ObjectLockMode: types.ObjectLockMode(strings.ToUpper(mode)), ObjectLockRetainUntilDate: aws.Time(until)})
-	if err != nil {
-		if preconditionFailed(err) {
-			return s.existing(ctx, k, key, data)
-		}
+	return s.putOnce(ctx, k, r, func(in *s3.PutObjectInput) {
+		in.ObjectLockMode, in.ObjectLockRetainUntilDate = types.ObjectLockMode(strings.ToUpper(mode)), aws.Time(until)
+	}, func(err error) error {
 		var ae smithy.APIError
 		if errors.As(err, &ae) && strings.Contains(strings.ToLower(ae.ErrorCode()+ae.ErrorMessage()), "lock") {
 			return ErrLockUnsupported
 		}
-		return wrapErr("put", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // Create implements objstore.Store: a streaming upload with bounded part
 // buffers; the object appears on Close (single PUT when small, multipart
-// otherwise, with up to partConcurrency parts of one object uploading while
-// the next fills); Abort discards it. Part buffers are recycled between
-// objects (an ingest writes one object per image: a fresh 8 MiB buffer
-// each was most of its allocations).
+// otherwise, its parts uploading while the next fills, up to
+// partConcurrency parts in flight in the store); Abort discards it. Part
+// buffers are recycled between objects (an ingest writes one object per
+// image: a fresh 8 MiB buffer each was most of its allocations).
 func (s *Store) Create(ctx context.Context, k string) (io.WriteCloser, error) {
 	key, err := s.key(k)
 	if err != nil {
 		return nil, err
 	}
-	return &writer{s: s, ctx: ctx, key: key, sem: make(chan struct{}, partConcurrency)}, nil
+	return &writer{s: s, ctx: ctx, key: key}, nil
 }
 
-// partConcurrency is the number of parts of one object in flight at once.
+// partConcurrency is the number of parts in flight at once in a Store,
+// over all its writers: memory is bounded by the writers' filling buffers
+// plus partConcurrency part buffers, whatever the number of workers.
 const partConcurrency = 3
 
 func (s *Store) getBuf() *[]byte {
@@ -485,8 +491,7 @@ type writer struct {
 	key      string
 	buf      *[]byte
 	uploadID *string
-	next     int32         // number of the last part started
-	sem      chan struct{} // parts in flight
+	next     int32 // number of the last part started
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	parts    []types.CompletedPart
@@ -512,10 +517,10 @@ func (w *writer) flushPart() error {
 	w.next++
 	n, buf := w.next, w.buf
 	w.buf = nil
-	w.sem <- struct{}{}
+	w.s.inflight <- struct{}{}
 	w.wg.Add(1)
 	go func() {
-		defer func() { w.mu.Lock(); w.free = append(w.free, buf); w.mu.Unlock(); <-w.sem; w.wg.Done() }()
+		defer func() { w.mu.Lock(); w.free = append(w.free, buf); w.mu.Unlock(); <-w.s.inflight; w.wg.Done() }()
 		out, err := w.s.c.UploadPart(w.ctx, &s3.UploadPartInput{Bucket: &w.s.bucket, Key: &w.key, UploadId: w.uploadID,
 			PartNumber: aws.Int32(n), Body: bytes.NewReader(*buf), ContentLength: aws.Int64(int64(len(*buf)))}, w.s.bodyOpts()...)
 		w.mu.Lock()
