@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hdw/keys"
+	"hdw/objstore"
 	"hdw/warehouse"
 )
 
@@ -270,7 +271,7 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 		return pr, err
 	}
 	pr.Verified = !after.Found
-	if err := warehouse.WriteJSON(ctx, s.wh.St, ProofPrefix+pr.ID+".json", pr); err != nil {
+	if err := objstore.WriteJSON(ctx, s.wh.St, ProofPrefix+pr.ID+".json", pr); err != nil {
 		return pr, fmt.Errorf("write the deletion proof: %w", err)
 	}
 	return pr, nil

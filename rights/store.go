@@ -167,7 +167,7 @@ func amendCommits(ctx context.Context, wh *warehouse.Warehouse, d *deks, am amen
 			continue
 		}
 		c.Objects = objs
-		if err := warehouse.WriteJSON(ctx, wh.St, warehouse.CommitKey(c.Batch), c); err != nil {
+		if err := objstore.WriteJSON(ctx, wh.St, warehouse.CommitKey(c.Batch), c); err != nil {
 			return out, fmt.Errorf("amend the commit record of batch %s: %w", c.Batch, err)
 		}
 		out = append(out, c.Batch)

@@ -479,7 +479,7 @@ func putJSONOnce(ctx context.Context, s objstore.Store, key string, v any) error
 
 // writeExportView (re)writes report.json and report.html.
 func writeExportView(ctx context.Context, s objstore.Store, root string, v export.View) error {
-	if err := warehouse.WriteJSON(ctx, s, root+"report.json", v); err != nil {
+	if err := objstore.WriteJSON(ctx, s, root+"report.json", v); err != nil {
 		return err
 	}
 	var html bytes.Buffer

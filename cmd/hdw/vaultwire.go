@@ -218,7 +218,7 @@ func runKeysRotate(ctx context.Context, g *globals, store string, minVersion int
 			return err
 		}
 		var bk warehouse.BatchKeys
-		if err := warehouse.ReadJSON(ctx, sess.st, info.Key, 1<<20, &bk); err != nil {
+		if err := objstore.ReadJSON(ctx, sess.st, info.Key, 1<<20, &bk); err != nil {
 			return err
 		}
 		w, ok := bk.Wrapped[store]
