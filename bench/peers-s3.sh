@@ -18,7 +18,8 @@
 #
 # Environment: R (runs, default 2); CORPORA (default
 # ct,multiframe,photos,mixed); PROFILE=FILE keeps the profiles as
-# FILE-<corpus> and prints the top of each; EXPERIMENTS=1 also runs
+# FILE-<corpus> and prints the top of each; BEFORE=REV also measures hdw
+# built at git revision REV in alternation (the "before" rows); EXPERIMENTS=1 also runs
 # pipeline.Ingest in-process in variants that isolate the costs. Extra
 # arguments go to s3bench (s3bench -h), e.g. -corpora custom -photos 0. The
 # S3 server runs on the same cores: its CPU time is printed per phase. The
@@ -38,6 +39,12 @@ go build -o "$work/hdw" ./cmd/hdw
 args=(-runs "${R:-2}" -corpora "${CORPORA:-ct,multiframe,photos,mixed}" -hdw "$work/hdw" -server-pid "$(cat "$work/s3/pid")")
 if [ -n "${PROFILE:-}" ]; then args+=(-cpuprofile "$PROFILE"); fi
 if [ -n "${EXPERIMENTS:-}" ]; then args+=(-experiments); fi
+if [ -n "${BEFORE:-}" ]; then
+	# BEFORE=REV: hdw built at that git revision, measured in alternation.
+	git -C "$root" archive "$BEFORE" | tar -x -C "$work" --one-top-level=before
+	(cd "$work/before" && go build -o "$work/hdw-before" ./cmd/hdw)
+	args+=(-before "$work/hdw-before")
+fi
 "$work/s3bench" "${args[@]}" "$@"
 if [ -n "${PROFILE:-}" ]; then
 	for p in "$PROFILE"-*; do

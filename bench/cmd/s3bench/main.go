@@ -64,6 +64,7 @@ type options struct {
 	runs, workers          int
 	explicitWorkers        bool
 	hdwBin, tags           string
+	before                 string // an earlier hdw binary, measured in alternation
 	s3Warehouse            bool
 	keep, skipUpload       bool
 	profiles               bool
@@ -92,6 +93,7 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 0, "download and ingest workers (default: hdw ingest's default)")
 	flag.StringVar(&o.hdwBin, "hdw", "", "prebuilt hdw binary (default: go build hdw/cmd/hdw into a temporary folder)")
 	flag.StringVar(&o.tags, "tags", "", "build tags for hdw (e.g. ocr)")
+	flag.StringVar(&o.before, "before", "", "an earlier hdw binary, measured in alternation with -hdw in every run (the table's \"before\" rows)")
 	flag.BoolVar(&o.s3Warehouse, "s3-warehouse", true, "also ingest into an S3 warehouse")
 	flag.BoolVar(&o.keep, "keep", false, "keep the uploaded objects and the S3 warehouse")
 	flag.BoolVar(&o.skipUpload, "skip-upload", false, "reuse an upload already under -prefix (same corpora; with -keep it stays for the next run)")
@@ -136,12 +138,31 @@ type corpusResult struct {
 	objs               int
 	bytes              int64
 	dl, disk           measured // best (least wall) of R
-	hdwDisk, hdwS3     ingestResult
+	hdw                map[string]*hdwResult
 	split, splitS3     split
-	hasS3, hasSplit    bool
+	hasSplit           bool
 	hasSplitS3         bool
 	dlWalls, diskWalls []float64
-	hdwWalls, s3Walls  []float64
+}
+
+// hdwResult is one hdw binary's runs on a corpus ("" = -hdw, "before").
+type hdwResult struct {
+	disk, s3 []ingestResult
+}
+
+func bestOf(rs []ingestResult) (ingestResult, bool) {
+	if len(rs) == 0 {
+		return ingestResult{}, false
+	}
+	return slices.MinFunc(rs, func(a, b ingestResult) int { return cmp.Compare(a.wall, b.wall) }), true
+}
+
+func walls(rs []ingestResult) []float64 {
+	var w []float64
+	for _, r := range rs {
+		w = append(w, r.wall)
+	}
+	return w
 }
 
 func run(ctx context.Context, o options) error {
@@ -202,7 +223,7 @@ func run(ctx context.Context, o options) error {
 
 // runCorpus uploads one corpus and measures it.
 func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, name string, c corpus) (corpusResult, error) {
-	res := corpusResult{name: name}
+	res := corpusResult{name: name, hdw: map[string]*hdwResult{}}
 	prefix := o.prefix + "-" + name
 	srcCfg := base
 	srcCfg.Prefix = prefix + "/" + o.client + "/images"
@@ -260,7 +281,6 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 	}
 	source := "s3://" + o.bucket + "/" + prefix
 	var dls, disks []measured
-	var ings, s3s []ingestResult
 	for r := 1; r <= o.runs; r++ {
 		settle()
 		m, dr, err := downloadChild(ctx, o, srcCfg.Prefix, "")
@@ -292,52 +312,53 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 		disks = append(disks, m)
 		fmt.Printf("to disk     run %d/%d: %7.3f s %s  (%s)%s\n", r, o.runs, m.wall, rate(m.wall), usage(m), o.server.note(m.server))
 
-		settle()
-		ir, err := ingestLocal(ctx, o, bin, tmp, fmt.Sprintf("%s%d", name, r), source, "")
-		if err != nil {
-			return res, err
+		bins := []struct{ label, path string }{{"", bin}}
+		if o.before != "" {
+			bins = append(bins, struct{ label, path string }{"before", o.before})
 		}
-		if err := checkIngest(ir); err != nil {
-			return res, err
-		}
-		ings = append(ings, ir)
-		fmt.Printf("hdw disk    run %d/%d: %7.3f s %s  (pipeline %.3f s, %s)%s\n",
-			r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, usage(ir.measured), o.server.note(ir.server))
-
-		if o.s3Warehouse {
+		for _, b := range bins {
+			hr := res.hdw[b.label]
+			if hr == nil {
+				hr = &hdwResult{}
+				res.hdw[b.label] = hr
+			}
+			tag := cmp.Or(b.label, "hdw")
 			settle()
-			wp := fmt.Sprintf("%s/warehouse%d", prefix, r)
-			env := []string{"HDW_WAREHOUSE=s3://" + o.bucket + "/" + wp, "HDW_CREDENTIALS=" + filepath.Join(tmp, fmt.Sprintf("creds-s3-%s-%d", name, r))}
-			ir, err := ingest(ctx, bin, env, source, o.client, workersArg(o), o.server)
+			ir, err := ingestLocal(ctx, o, b.path, tmp, fmt.Sprintf("%s%s%d", name, b.label, r), source, "")
 			if err != nil {
 				return res, err
 			}
 			if err := checkIngest(ir); err != nil {
 				return res, err
 			}
-			s3s = append(s3s, ir)
-			fmt.Printf("hdw S3      run %d/%d: %7.3f s %s  (pipeline %.3f s, %s)%s\n",
-				r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, usage(ir.measured), o.server.note(ir.server))
+			hr.disk = append(hr.disk, ir)
+			fmt.Printf("%-6s disk run %d/%d: %7.3f s %s  (pipeline %.3f s, %s)%s\n",
+				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, usage(ir.measured), o.server.note(ir.server))
+			if !o.s3Warehouse {
+				continue
+			}
+			settle()
+			wp := fmt.Sprintf("%s/warehouse%s%d", prefix, b.label, r)
+			env := []string{"HDW_WAREHOUSE=s3://" + o.bucket + "/" + wp, "HDW_CREDENTIALS=" + filepath.Join(tmp, fmt.Sprintf("creds-s3-%s%s-%d", name, b.label, r))}
+			ir, err = ingest(ctx, b.path, env, source, o.client, workersArg(o), o.server)
+			if err != nil {
+				return res, err
+			}
+			if err := checkIngest(ir); err != nil {
+				return res, err
+			}
+			hr.s3 = append(hr.s3, ir)
+			fmt.Printf("%-6s S3   run %d/%d: %7.3f s %s  (pipeline %.3f s, %s)%s\n",
+				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, usage(ir.measured), o.server.note(ir.server))
 		}
 	}
 	byWall := func(a, b measured) int { return cmp.Compare(a.wall, b.wall) }
 	res.dl, res.disk = slices.MinFunc(dls, byWall), slices.MinFunc(disks, byWall)
-	res.hdwDisk = slices.MinFunc(ings, func(a, b ingestResult) int { return byWall(a.measured, b.measured) })
 	for _, m := range dls {
 		res.dlWalls = append(res.dlWalls, m.wall)
 	}
 	for _, m := range disks {
 		res.diskWalls = append(res.diskWalls, m.wall)
-	}
-	for _, m := range ings {
-		res.hdwWalls = append(res.hdwWalls, m.wall)
-	}
-	if len(s3s) > 0 {
-		res.hasS3 = true
-		res.hdwS3 = slices.MinFunc(s3s, func(a, b ingestResult) int { return byWall(a.measured, b.measured) })
-		for _, m := range s3s {
-			res.s3Walls = append(res.s3Walls, m.wall)
-		}
 	}
 	if o.profiles {
 		prof := filepath.Join(tmp, "cpu-"+name+".pprof")
@@ -402,27 +423,32 @@ func printTable(rs []corpusResult, o options) {
 		return fmt.Sprintf("%5.0f %6.1f %5.1f %4.2f %4d", float64(r.bytes)/1e6/m.wall, float64(r.objs)/m.wall, m.cpu, m.cores(), m.rssKB>>10)
 	}
 	for _, r := range rs {
-		s3 := measured{}
-		if r.hasS3 {
-			s3 = r.hdwS3.measured
+		for _, label := range []string{"", "before"} {
+			hr := r.hdw[label]
+			if hr == nil {
+				continue
+			}
+			d, _ := bestOf(hr.disk)
+			s3, hasS3 := bestOf(hr.s3)
+			s3ratio := "-"
+			if hasS3 {
+				s3ratio = fmt.Sprintf("%.0f%%", 100*d.wall/s3.wall)
+			}
+			fmt.Printf("%-11s %5d %6.0f | %-30s | %-30s | %-30s | %-30s | %6.0f%% %7s %5.0f%%\n", strings.TrimSpace(r.name+" "+label), r.objs, float64(r.bytes)/1e6,
+				cell(r, r.dl), cell(r, r.disk), cell(r, d.measured), cell(r, s3.measured), 100*r.disk.wall/r.dl.wall, s3ratio, 100*r.disk.wall/d.wall)
 		}
-		s3ratio := "-"
-		if r.hasS3 {
-			s3ratio = fmt.Sprintf("%.0f%%", 100*r.hdwDisk.wall/s3.wall)
-		}
-		fmt.Printf("%-11s %5d %6.0f | %-30s | %-30s | %-30s | %-30s | %6.0f%% %7s %5.0f%%\n", r.name, r.objs, float64(r.bytes)/1e6,
-			cell(r, r.dl), cell(r, r.disk), cell(r, r.hdwDisk.measured), cell(r, s3), 100*r.disk.wall/r.dl.wall, s3ratio, 100*r.disk.wall/r.hdwDisk.wall)
 	}
 	fmt.Printf("  ratio = hdw into a disk warehouse / download to disk (goal: >= 85%% on ct and multiframe, >= 40%% mixed); S3/disk = hdw into S3 / into disk (goal >= 80%%)\n")
-	fmt.Printf("  spreads (wall s, min-max): ")
+	fmt.Printf("  spreads (wall s, min-max):\n")
 	for _, r := range rs {
-		fmt.Printf("%s dl %s, disk %s, hdw %s", r.name, spread(r.dlWalls), spread(r.diskWalls), spread(r.hdwWalls))
-		if r.hasS3 {
-			fmt.Printf(", S3 %s", spread(r.s3Walls))
+		fmt.Printf("    %s: download %s, to disk %s", r.name, spread(r.dlWalls), spread(r.diskWalls))
+		for _, label := range []string{"", "before"} {
+			if hr := r.hdw[label]; hr != nil {
+				fmt.Printf(", %s disk %s, S3 %s", cmp.Or(label, "hdw"), spread(walls(hr.disk)), spread(walls(hr.s3)))
+			}
 		}
-		fmt.Printf("; ")
+		fmt.Println()
 	}
-	fmt.Println()
 	var any bool
 	for _, r := range rs {
 		any = any || r.hasSplit

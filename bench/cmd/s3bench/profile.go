@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -79,6 +80,12 @@ func splitProfile(file string) (split, error) {
 		secs := float64(smp.values[len(smp.values)-1]) / 1e9
 		s.total += secs
 		st := "other"
+		if slices.ContainsFunc(smp.locs, func(loc uint64) bool { return s3Write(p, loc) }) {
+			// An S3 warehouse write: its HTTP client and SigV4 hashing
+			// are the write's cost, not a fetch's or the content hash's.
+			s.by["write"] += secs
+			continue
+		}
 	frames:
 		for _, loc := range smp.locs { // innermost first
 			name, seen := stageOfLoc[loc]
@@ -100,6 +107,18 @@ func splitProfile(file string) (split, error) {
 		s.by[st] += secs
 	}
 	return s, nil
+}
+
+var s3WriteRe = regexp.MustCompile(`^hdw/objstore/s3store\.(\(\*writer\)|\(\*Store\)\.(putOnce|PutIfAbsent|PutLocked))`)
+
+// s3Write reports whether a location is in hdw's S3 writer.
+func s3Write(p *profile, loc uint64) bool {
+	for _, fn := range p.locFuncs[loc] {
+		if s3WriteRe.MatchString(p.strings[p.funcName[fn]]) {
+			return true
+		}
+	}
+	return false
 }
 
 func stageOf(fn string) string {
