@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"time"
 
 	"hdw/keys"
 	"hdw/pseudo"
@@ -99,23 +98,12 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err 
 	}
 
 	// Lease renewal while the batch runs.
-	leaseCtx, stopLease := context.WithCancel(ctx)
-	var leaseWG sync.WaitGroup
+	stopLease := func() {}
 	if !opt.DryRun {
-		leaseWG.Add(1)
-		go func() {
-			defer leaseWG.Done()
-			t := time.NewTicker(opt.LeaseTTL / 3)
-			defer t.Stop()
-			for {
-				select {
-				case <-leaseCtx.Done():
-					return
-				case <-t.C:
-					writeLease(leaseCtx, wh, batch, opt.Now().Add(opt.LeaseTTL))
-				}
-			}
-		}()
+		stopLease = heartbeat(ctx, opt.LeaseTTL/3, func(c context.Context) bool {
+			writeLease(c, wh, batch, opt.Now().Add(opt.LeaseTTL))
+			return true
+		})
 	}
 
 	jobs := make(chan *work)
@@ -202,7 +190,6 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err 
 		}
 	}
 	stopLease()
-	leaseWG.Wait()
 	// The run's summary counts a batch once it is committed (or has
 	// nothing to commit): an interrupted or failed batch is counted as not
 	// committed, and a rerun processes its items again (issue 23).
