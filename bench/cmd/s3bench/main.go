@@ -104,8 +104,20 @@ func main() {
 	pid := flag.Int("server-pid", 0, "pid of the S3 server on this machine, to report its CPU time per phase (peers-s3.sh passes it)")
 	childPrefix := flag.String("child-download", "", "internal: run one download of this prefix and print its result")
 	childDir := flag.String("child-dir", "", "internal: with -child-download, write the objects to this folder")
+	splitFiles := flag.String("split", "", "only print the profile split of these CPU profiles (comma-separated files) and exit")
 	flag.Parse()
 	ctx := context.Background()
+	if *splitFiles != "" {
+		for _, f := range strings.Split(*splitFiles, ",") {
+			sp, err := splitProfile(f)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "s3bench:", err)
+				os.Exit(1)
+			}
+			fmt.Printf("%s: %s\n", f, sp.format())
+		}
+		return
+	}
 	if *childPrefix != "" {
 		if err := childDownload(ctx, o.bucket, *childPrefix, *childDir, o.workers); err != nil {
 			fmt.Fprintln(os.Stderr, "s3bench download:", err)

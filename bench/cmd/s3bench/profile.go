@@ -109,7 +109,11 @@ func splitProfile(file string) (split, error) {
 	return s, nil
 }
 
-var s3WriteRe = regexp.MustCompile(`^hdw/objstore/s3store\.(\(\*writer\)|\(\*Store\)\.(putOnce|PutIfAbsent|PutLocked))`)
+// s3WriteRe names the frames of a write to S3: hdw's S3 writer, the SDK's
+// SigV4 hashing of a request body (only writes have one; the SDK's deep
+// middleware stacks often go past the profiler's depth, so the writer's
+// own frame may be cut) and net/http's loop that sends request bodies.
+var s3WriteRe = regexp.MustCompile(`^hdw/objstore/s3store\.(\(\*writer\)|\(\*Store\)\.(putOnce|PutIfAbsent|PutLocked))|signer/v4\.\(\*ComputePayloadSHA256\)|^net/http\.\(\*persistConn\)\.writeLoop`)
 
 // s3Write reports whether a location is in hdw's S3 writer.
 func s3Write(p *profile, loc uint64) bool {
