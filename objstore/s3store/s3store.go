@@ -128,7 +128,7 @@ type Store struct {
 	prefix   string
 	partSize int64
 	bufs     chan *[]byte  // idle part buffers of partSize bytes (keptBuffers at most)
-	inflight chan struct{} // parts uploading (partConcurrency)
+	inflight chan struct{} // extra parts uploading (partConcurrency)
 	// unsignedBody: the writer's requests sign UNSIGNED-PAYLOAD (the
 	// endpoint is https: TLS protects the body).
 	unsignedBody bool
@@ -434,8 +434,8 @@ func (s *Store) PutLocked(ctx context.Context, k string, r io.Reader, mode strin
 
 // Create implements objstore.Store: a streaming upload with bounded part
 // buffers; the object appears on Close (single PUT when small, multipart
-// otherwise, its parts uploading while the next fills, up to
-// partConcurrency parts in flight in the store); Abort discards it. Part
+// otherwise, its parts uploading while the next fills: one part of each
+// writer, plus up to partConcurrency more in the store); Abort discards it. Part
 // buffers are recycled between objects (an ingest writes one object per
 // image: a fresh 8 MiB buffer each was most of its allocations).
 func (s *Store) Create(ctx context.Context, k string) (io.WriteCloser, error) {
@@ -443,13 +443,14 @@ func (s *Store) Create(ctx context.Context, k string) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &writer{s: s, ctx: ctx, key: key}, nil
+	return &writer{s: s, ctx: ctx, key: key, own: make(chan struct{}, 1)}, nil
 }
 
-// partConcurrency is the number of parts in flight at once in a Store,
-// over all its writers: memory is bounded by the writers' filling buffers
-// plus partConcurrency part buffers, whatever the number of workers.
-const partConcurrency = 3
+// partConcurrency is the number of parts in flight at once in a Store
+// beyond the one part each writer may always have in flight: memory is
+// bounded by two buffers per writer plus partConcurrency, and one large
+// object alone still has 1+partConcurrency parts uploading.
+const partConcurrency = 2
 
 func (s *Store) getBuf() *[]byte {
 	select {
@@ -504,7 +505,8 @@ type writer struct {
 	key      string
 	buf      *[]byte
 	uploadID *string
-	next     int32 // number of the last part started
+	next     int32         // number of the last part started
+	own      chan struct{} // this writer's own part in flight
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	parts    []types.CompletedPart
@@ -514,8 +516,8 @@ type writer struct {
 	err      error
 }
 
-// flushPart starts the upload of the buffer as the next part (waiting while
-// partConcurrency parts are in flight).
+// flushPart starts the upload of the buffer as the next part, in the
+// writer's own slot or one of the store's (waiting while both are taken).
 func (w *writer) flushPart() error {
 	if w.uploadID == nil {
 		out, err := w.s.c.CreateMultipartUpload(w.ctx, &s3.CreateMultipartUploadInput{Bucket: &w.s.bucket, Key: &w.key})
@@ -530,10 +532,19 @@ func (w *writer) flushPart() error {
 	w.next++
 	n, buf := w.next, w.buf
 	w.buf = nil
-	w.s.inflight <- struct{}{}
+	slot := w.own
+	select {
+	case w.own <- struct{}{}:
+	default:
+		select {
+		case w.own <- struct{}{}:
+		case w.s.inflight <- struct{}{}:
+			slot = w.s.inflight
+		}
+	}
 	w.wg.Add(1)
 	go func() {
-		defer func() { w.mu.Lock(); w.free = append(w.free, buf); w.mu.Unlock(); <-w.s.inflight; w.wg.Done() }()
+		defer func() { w.mu.Lock(); w.free = append(w.free, buf); w.mu.Unlock(); <-slot; w.wg.Done() }()
 		out, err := w.s.c.UploadPart(w.ctx, &s3.UploadPartInput{Bucket: &w.s.bucket, Key: &w.key, UploadId: w.uploadID,
 			PartNumber: aws.Int32(n), Body: bytes.NewReader(*buf), ContentLength: aws.Int64(int64(len(*buf)))}, w.s.bodyOpts()...)
 		w.mu.Lock()
