@@ -309,11 +309,13 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 		return masking.Result{}, masking.Quarantine("dicom pixel data not last")
 	}
 	// Native pixel values go around the residual scan when the caller's
-	// writer allows it: they are sample values copied or masked here.
+	// writer allows it: they are sample values copied or masked here. They
+	// are reported as a byte range of the output (the one buffered write
+	// of a small file stays one write).
 	var values io.Writer = cw
 	pxDst := dst
 	if u, ok := dst.(masking.Unscanned); ok && tail != nil {
-		values = &flushFirst{bw: bw, u: u}
+		values = &reportUnscanned{cw: cw, u: u}
 	}
 	if tail != nil {
 		if err := writeNativePixels(cw, values, tail, ts, d.streamLen); err != nil {
@@ -337,13 +339,16 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 	return d.result(), nil
 }
 
+// countingWriter keeps the first error of w and counts the bytes written.
 type countingWriter struct {
 	w   io.Writer
+	n   int64
 	err error
 }
 
 func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
+	c.n += int64(n)
 	if err != nil && c.err == nil {
 		c.err = err
 	}
@@ -484,42 +489,42 @@ func writeNativePixels(w, values io.Writer, e *dicom.Element, ts string, streame
 	return nil
 }
 
-// flushFirst writes pixel values around the residual scan: it flushes what
-// was buffered before them (which the scan reads), then writes to the
-// unscanned output.
-type flushFirst struct {
-	bw *bufio.Writer
+// reportUnscanned writes pixel values through cw, reporting each write's
+// bytes to the residual scan as bytes it need not read.
+type reportUnscanned struct {
+	cw *countingWriter
 	u  masking.Unscanned
-	w  io.Writer
 }
 
-func (f *flushFirst) Write(p []byte) (int, error) {
-	if f.w == nil {
-		if err := f.bw.Flush(); err != nil {
-			return 0, err
-		}
-		f.w = f.u.Unscanned()
-	}
-	return f.w.Write(p)
+func (r *reportUnscanned) Write(p []byte) (int, error) {
+	r.u.NotScanned(r.cw.n, int64(len(p)))
+	return r.cw.Write(p)
 }
 
 // copyPixels writes the pixel value of a streamed file: the part already in
 // the head, then the rest straight from the source (io.Copy, so a file to
-// file copy stays in the kernel), then the padding byte of an odd length.
-// bw holds what was written before and is flushed first.
+// file copy stays in the kernel; through [masking.CopierN] when the source
+// is the dispatcher's buffered reader), then the padding byte of an odd
+// length. bw holds what was written before and is flushed first.
 func (st *stream) copyPixels(bw *bufio.Writer, dst io.Writer) error {
-	n := int64(st.sc.pxLen)
-	inHead := min(n, int64(len(st.head)-st.sc.pxOff))
-	if _, err := bw.Write(st.head[st.sc.pxOff : int64(st.sc.pxOff)+inHead]); err != nil {
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("dcm: write output: %w", err)
 	}
-	if err := bw.Flush(); err != nil {
+	n := int64(st.sc.pxLen)
+	inHead := min(n, int64(len(st.head)-st.sc.pxOff))
+	if _, err := dst.Write(st.head[st.sc.pxOff : int64(st.sc.pxOff)+inHead]); err != nil {
 		return fmt.Errorf("dcm: write output: %w", err)
 	}
 	// dst and src are not wrapped, so that os.File's ReadFrom can copy in
 	// the kernel; a failure of either is an I/O error, not a property of
 	// the file, except a source that ends early.
-	copied, err := io.CopyN(dst, st.src, n-inHead)
+	var copied int64
+	var err error
+	if c, ok := st.src.(masking.CopierN); ok {
+		copied, err = c.CopyN(dst, n-inHead)
+	} else {
+		copied, err = io.CopyN(dst, st.src, n-inHead)
+	}
 	switch {
 	case errors.Is(err, io.EOF) || err == nil && copied != n-inHead:
 		return masking.Quarantine("dicom file shorter than its declared size")
