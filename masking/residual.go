@@ -3,7 +3,6 @@ package masking
 import (
 	"bytes"
 	"strings"
-	"sync"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
@@ -68,46 +67,13 @@ type needleSet struct {
 // NewScanner prepares a scan for p's identifiers.
 func NewScanner(p Person) *Scanner { return &Scanner{needleSet: needlesFor(p)} }
 
-// needleCache keeps the needle sets of the last persons seen: an ingest
-// scans many files of one person in a row (a CT series), and the forms of
-// a full manifest row (Unicode normalization, dates, phones) cost more
+// needleCache keeps the needle sets of the last persons seen: the forms
+// of a full manifest row (Unicode normalization, dates, phones) cost more
 // than the scan of a small file.
-var needleCache = struct {
-	sync.Mutex
-	m     map[string]*needleSet
-	order []string
-}{m: map[string]*needleSet{}}
-
-const needleCacheSize = 64
+var needleCache personCache[*needleSet]
 
 func needlesFor(p Person) *needleSet {
-	var kb strings.Builder
-	kb.WriteString(p.Pseudonym)
-	for _, id := range p.Identifiers {
-		kb.WriteByte(0)
-		kb.WriteString(id.Kind)
-		kb.WriteByte(1)
-		kb.WriteString(id.Value)
-	}
-	key := kb.String()
-	needleCache.Lock()
-	ns, ok := needleCache.m[key]
-	needleCache.Unlock()
-	if ok {
-		return ns
-	}
-	ns = newNeedleSet(p)
-	needleCache.Lock()
-	if _, ok := needleCache.m[key]; !ok {
-		if len(needleCache.order) >= needleCacheSize {
-			delete(needleCache.m, needleCache.order[0])
-			needleCache.order = needleCache.order[1:]
-		}
-		needleCache.m[key] = ns
-		needleCache.order = append(needleCache.order, key)
-	}
-	needleCache.Unlock()
-	return ns
+	return needleCache.get(p.Pseudonym, p.Identifiers, func() *needleSet { return newNeedleSet(p) })
 }
 
 func newNeedleSet(p Person) *needleSet {

@@ -1,12 +1,9 @@
 package masking
 
 import (
-	"hash/maphash"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -91,21 +88,18 @@ func scrubIDs(p Person) []scrubID {
 	if len(p.Identifiers) == 0 {
 		return nil
 	}
-	h := identifiersHash(p.Identifiers)
-	scrubCache.Lock()
-	for _, e := range scrubCache.m[h] {
-		if slices.Equal(e.of, p.Identifiers) {
-			scrubCache.Unlock()
-			return e.ids
-		}
-	}
-	scrubCache.Unlock()
+	return scrubCache.get("", p.Identifiers, func() []scrubID { return newScrubIDs(p.Identifiers) })
+}
+
+var scrubCache personCache[[]scrubID]
+
+func newScrubIDs(identifiers []Identifier) []scrubID {
 	type sized struct {
 		scrubID
 		n int
 	}
 	var ids []sized
-	for _, x := range p.Identifiers {
+	for _, x := range identifiers {
 		w := identifierWords(x.Value)
 		total := 0
 		for _, ww := range w {
@@ -121,47 +115,7 @@ func scrubIDs(p Person) []scrubID {
 	for i, x := range ids {
 		out[i] = x.scrubID
 	}
-	scrubCache.Lock()
-	defer scrubCache.Unlock()
-	if len(scrubCache.order) >= scrubCacheSize {
-		old := scrubCache.order[0]
-		scrubCache.order = scrubCache.order[1:]
-		if es := scrubCache.m[old]; len(es) > 1 {
-			scrubCache.m[old] = es[1:]
-		} else {
-			delete(scrubCache.m, old)
-		}
-	}
-	scrubCache.m[h] = append(scrubCache.m[h], scrubEntry{of: slices.Clone(p.Identifiers), ids: out})
-	scrubCache.order = append(scrubCache.order, h)
 	return out
-}
-
-type scrubEntry struct {
-	of  []Identifier
-	ids []scrubID
-}
-
-var scrubCache = struct {
-	sync.Mutex
-	m     map[uint64][]scrubEntry
-	order []uint64 // insertion order, oldest first (one per entry)
-}{m: map[uint64][]scrubEntry{}}
-
-const scrubCacheSize = 64
-
-var scrubSeed = maphash.MakeSeed()
-
-func identifiersHash(ids []Identifier) uint64 {
-	var h maphash.Hash
-	h.SetSeed(scrubSeed)
-	for _, x := range ids {
-		h.WriteString(x.Kind)
-		h.WriteByte(0)
-		h.WriteString(x.Value)
-		h.WriteByte(1)
-	}
-	return h.Sum64()
 }
 
 // ScrubText replaces the person's own identifiers (accent- and

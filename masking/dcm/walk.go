@@ -31,6 +31,9 @@ type deid struct {
 	keptPrivate int
 	// scrubbed counts values the VR rule changed.
 	scrubbed int
+	// idDigits are the digits of the person's identifiers of 6 digits or
+	// more (numbers holding one are replaced), computed once.
+	idDigits []string
 	// unknownRemoved counts public attributes removed because their value
 	// could not be decoded (VR UN).
 	unknownRemoved int
