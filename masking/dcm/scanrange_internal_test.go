@@ -162,8 +162,7 @@ func checkEveryElementScanned(t *testing.T, name string, out []byte, sc *scanner
 		"short value before pixels": explicitLE(0x0028, 0x7FE0, "UT", []byte("x Amelie")),
 	}
 	for kind, el := range kinds {
-		bad := append(append(bytes.Clone(out[:pxHdr]), el...), out[pxHdr:]...)
-		shifted := scantest.Shift(ranges, int64(pxHdr), int64(len(el)))
+		bad, shifted := scantest.Insert(out, ranges, pxHdr, el)
 		if !scanHit(t, bad, shifted, p) {
 			t.Errorf("%s: identifier in an inserted %s element not caught", name, kind)
 		}

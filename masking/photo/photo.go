@@ -359,10 +359,10 @@ func (h *Handler) jpeg(ctx context.Context, dst io.Writer, r *bufio.Reader, size
 	// trailer after EOI.
 	needPixels := orientation != 1 || len(o.Boxes) > 0 || o.Faces
 	var body bytes.Buffer
-	var out io.Writer = dst
+	out := newOutput(dst, true)
 	if needPixels {
 		body.Grow(int(min(size, 64<<20)))
-		out = &body
+		out = newOutput(&body, false)
 	}
 	if _, err := out.Write(hdr.Bytes()); err != nil {
 		return res, err
@@ -393,7 +393,7 @@ func (h *Handler) jpeg(ctx context.Context, dst io.Writer, r *bufio.Reader, size
 	}
 	if nr == 0 && orientation == 1 {
 		// Nothing to change: the lossless copy stands.
-		_, err := dst.Write(body.Bytes())
+		err := out.flushTo(dst, body.Bytes())
 		res.Actions = append(res.Actions, "jpeg:lossless", "faces:0")
 		return res, err
 	}
@@ -410,8 +410,10 @@ func (h *Handler) jpeg(ctx context.Context, dst io.Writer, r *bufio.Reader, size
 // bytes, stuffed 0xFF00, RSTn markers and a final EOI included, are written
 // as they lie in r's buffer (one write per buffer); only a marker (a
 // segment between scans) or fill bytes (0xFF 0xFF..., dropped) take the
-// slow path, copyMarker.
-func copyScans(w io.Writer, r *bufio.Reader) error {
+// slow path, copyMarker. The spans are compressed image data copied from
+// the input: the residual scan need not read them (see [output]); the
+// segments between scans are scanned.
+func copyScans(w *output, r *bufio.Reader) error {
 	for {
 		if r.Buffered() < 2 {
 			r.Peek(2) // fill; a short buffer is handled below
@@ -419,7 +421,7 @@ func copyScans(w io.Writer, r *bufio.Reader) error {
 		buf, _ := r.Peek(r.Buffered())
 		n, end := scanSpan(buf)
 		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
+			if err := w.image(buf[:n], 0, n); err != nil {
 				return err
 			}
 			r.Discard(n)
@@ -815,9 +817,9 @@ func (h *Handler) png(ctx context.Context, dst io.Writer, r *bufio.Reader, size 
 	}
 	needPixels := len(o.Boxes) > 0 || o.Faces
 	var buf bytes.Buffer
-	var out io.Writer = dst
+	out := newOutput(dst, true)
 	if needPixels {
-		out = &buf
+		out = newOutput(&buf, false)
 	}
 	if _, err := out.Write(sig); err != nil {
 		return res, err
@@ -853,7 +855,12 @@ func (h *Handler) png(ctx context.Context, dst io.Writer, r *bufio.Reader, size 
 			if err := checkIHDR(typ, data, o); err != nil {
 				return res, err
 			}
-			if _, err := out.Write(c); err != nil {
+			if typ == "IDAT" { // compressed image data, copied: not scanned (output)
+				err = out.image(c, 8, 8+int(n))
+			} else {
+				_, err = out.Write(c)
+			}
+			if err != nil {
 				return res, err
 			}
 			r.Discard(len(c))
@@ -887,7 +894,7 @@ func (h *Handler) png(ctx context.Context, dst io.Writer, r *bufio.Reader, size 
 		return res, err
 	}
 	if nr == 0 {
-		_, err := dst.Write(buf.Bytes())
+		err := out.flushTo(dst, buf.Bytes())
 		res.Actions = append(res.Actions, "png:lossless", "faces:0")
 		return res, err
 	}
@@ -913,7 +920,7 @@ func checkIHDR(typ string, data []byte, o masking.Options) error {
 // copyChunk writes a kept chunk of n data bytes larger than r's buffer in
 // pieces, computing its CRC on the way, then checks the CRC and (for an
 // oversized IHDR) the header, as the in-place path does.
-func copyChunk(w io.Writer, r *bufio.Reader, typ string, n int, o masking.Options) error {
+func copyChunk(w *output, r *bufio.Reader, typ string, n int, o masking.Options) error {
 	hdr, _ := r.Peek(8)
 	crc := crc32.ChecksumIEEE(hdr[4:8])
 	if _, err := w.Write(hdr); err != nil {
@@ -932,7 +939,11 @@ func copyChunk(w io.Writer, r *bufio.Reader, typ string, n int, o masking.Option
 		}
 		crc = crc32.Update(crc, crc32.IEEETable, p)
 		nHead += copy(head[nHead:], p)
-		if _, err := w.Write(p); err != nil {
+		to := 0
+		if typ == "IDAT" {
+			to = len(p) // compressed image data, copied: not scanned (output)
+		}
+		if err := w.image(p, 0, to); err != nil {
 			return err
 		}
 		r.Discard(len(p))

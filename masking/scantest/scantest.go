@@ -52,17 +52,24 @@ func (r *Recorder) Ranges() [][2]int64 {
 	return out
 }
 
-// Shift returns ranges with every range at or after at moved by n bytes
-// (n bytes inserted at offset at).
-func Shift(ranges [][2]int64, at, n int64) [][2]int64 {
-	out := make([][2]int64, len(ranges))
-	for i, x := range ranges {
-		if x[0] >= at {
-			x[0], x[1] = x[0]+n, x[1]+n
+// Insert returns out with b inserted at offset at, and ranges moved to
+// match: a range that held offset at is split around b (what a handler
+// that wrote b there would have reported), later ones are shifted.
+func Insert(out []byte, ranges [][2]int64, at int, b []byte) ([]byte, [][2]int64) {
+	o := append(append(append([]byte(nil), out[:at]...), b...), out[at:]...)
+	n, a := int64(len(b)), int64(at)
+	var rs [][2]int64
+	for _, x := range ranges {
+		switch {
+		case x[1] <= a:
+			rs = append(rs, x)
+		case x[0] >= a:
+			rs = append(rs, [2]int64{x[0] + n, x[1] + n})
+		default:
+			rs = append(rs, [2]int64{x[0], a}, [2]int64{a + n, x[1] + n})
 		}
-		out[i] = x
 	}
-	return out
+	return o, rs
 }
 
 // Hit reports whether the residual scan finds one of p's identifiers in
