@@ -94,14 +94,21 @@ func (d *deid) checkPixels(body []*dicom.Element, ts string) (*pixels, error) {
 	if !info.IntentionallyUnprocessed {
 		return nil, masking.Quarantine("native pixel data unreadable")
 	}
+	samples := int64(px.rows) * int64(px.cols) * int64(px.frames) * int64(px.samples)
+	var need int64
 	switch px.bitsAlloc {
 	case 8, 16, 32:
+		need = samples * int64(px.bitsAlloc/8)
+	case 12:
+		if ts == tsExplicitBE {
+			return nil, masking.Quarantine("12-bit packed pixel data in big endian byte order not supported")
+		}
+		need = packed12Len(samples)
 	case 1:
 		return nil, masking.Quarantine("1-bit pixel data not supported")
 	default:
 		return nil, masking.Quarantine("bits allocated not supported")
 	}
-	need := int64(px.rows) * int64(px.cols) * int64(px.frames) * int64(px.samples) * int64(px.bitsAlloc/8)
 	have := int64(len(px.raw))
 	if d.streamLen > 0 {
 		have = d.streamLen

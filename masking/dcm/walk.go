@@ -144,6 +144,14 @@ func (d *deid) pixelsOf(ctx context.Context, body []*dicom.Element, ts string) e
 	if d.streamLen > 0 && d.pixelAccess(body, px) {
 		return errNeedPixels
 	}
+	if px.bitsAlloc == 12 && !px.encapsulated && d.streamLen == 0 && d.pixelAccess(body, px) {
+		// Packed 12-bit samples are examined and masked as 16-bit ones,
+		// then packed again into the output's pixel data.
+		packed := px.raw
+		n := px.rows * px.cols * px.frames * px.samples
+		px.raw, px.bitsAlloc = unpack12(packed, n), 16
+		defer pack12(packed, px.raw)
+	}
 	if err := d.maskPixels(ctx, body, px, ts); err != nil {
 		return err
 	}
