@@ -248,7 +248,7 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 		return masking.Result{}, masking.Quarantine("deflated transfer syntax not supported")
 	case ts == tsImplicitLE || ts == tsExplicitLE || ts == tsExplicitBE || encapsulatedSyntaxes[ts]:
 	default:
-		return masking.Result{}, masking.Quarantine("transfer syntax not supported")
+		return masking.Result{}, masking.Quarantine("transfer syntax not supported (%s)", codecName(ts))
 	}
 	// Native pixel data is not copied by the parser: it is sliced from buf
 	// (and blanked in place when masked), then written straight out; a

@@ -69,7 +69,7 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 		return nil, masking.Quarantine("deflated transfer syntax not supported")
 	case ts == tsImplicitLE || ts == tsExplicitLE || ts == tsExplicitBE || encapsulatedSyntaxes[ts]:
 	default:
-		return nil, masking.Quarantine("transfer syntax not supported")
+		return nil, masking.Quarantine("transfer syntax not supported (%s)", codecName(ts))
 	}
 
 	d.sopClass = firstString(find(body, tag.SOPClassUID))
