@@ -23,7 +23,7 @@ func (h *Handler) decoded(ctx context.Context, dst io.Writer, r *bufio.Reader, o
 	if err != nil {
 		return masking.Result{}, err
 	}
-	var cfg image.Config
+	decodeConfig := webp.DecodeConfig
 	if format == "tiff" {
 		pages, bo, perr := tiffPages(data)
 		if perr != nil {
@@ -32,17 +32,9 @@ func (h *Handler) decoded(ctx context.Context, dst io.Writer, r *bufio.Reader, o
 		if len(pages) > 1 {
 			return h.tiffMulti(ctx, dst, data, bo, pages, o)
 		}
-		cfg, err = tiff.DecodeConfig(bytes.NewReader(data))
-	} else {
-		cfg, err = webp.DecodeConfig(bytes.NewReader(data))
+		decodeConfig = tiff.DecodeConfig
 	}
-	if err != nil {
-		return masking.Result{}, masking.Quarantine("%s header cannot be read", format)
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels(o) {
-		return masking.Result{}, masking.Quarantine("image dimensions exceed limit (%dx%d)", cfg.Width, cfg.Height)
-	}
-	release, err := h.pixels.acquire(ctx, int64(cfg.Width)*int64(cfg.Height))
+	release, err := h.reserve(ctx, data, o, format+" header cannot be read", decodeConfig)
 	if err != nil {
 		return masking.Result{}, err
 	}
@@ -107,4 +99,19 @@ func (h *Handler) tiffMulti(ctx context.Context, dst io.Writer, data []byte, bo 
 	}
 	res := masking.Result{Format: "tiff", Ext: ".tif", Actions: []string{"tiff:re-encoded", fmt.Sprintf("tiff:pages:%d", len(imgs)), fmt.Sprintf("masked-regions:%d", regions), fmt.Sprintf("masked-eyes:%d", eyes)}}
 	return res, writeTIFFPages(dst, imgs)
+}
+
+// reserve reads the dimensions of the image in data (decodeConfig),
+// checks them against the pixel limit and takes them from the pixel
+// budget before anything is decoded; it returns their release. A header
+// that cannot be read is quarantined with headerReason.
+func (h *Handler) reserve(ctx context.Context, data []byte, o masking.Options, headerReason string, decodeConfig func(io.Reader) (image.Config, error)) (func(), error) {
+	cfg, err := decodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, masking.Quarantine("%s", headerReason)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > maxPixels(o) {
+		return nil, masking.Quarantine("image dimensions exceed limit (%dx%d)", cfg.Width, cfg.Height)
+	}
+	return h.pixels.acquire(ctx, int64(cfg.Width)*int64(cfg.Height))
 }

@@ -47,14 +47,7 @@ func (h *Handler) bmp(ctx context.Context, dst io.Writer, r *bufio.Reader, o mas
 	if err != nil {
 		return masking.Result{}, err
 	}
-	cfg, err := bmp.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return masking.Result{}, masking.Quarantine("BMP header cannot be read (or BMP variant not supported)")
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels(o) {
-		return masking.Result{}, masking.Quarantine("image dimensions exceed limit (%dx%d)", cfg.Width, cfg.Height)
-	}
-	release, err := h.pixels.acquire(ctx, int64(cfg.Width)*int64(cfg.Height))
+	release, err := h.reserve(ctx, data, o, "BMP header cannot be read (or BMP variant not supported)", bmp.DecodeConfig)
 	if err != nil {
 		return masking.Result{}, err
 	}
@@ -81,14 +74,7 @@ func (h *Handler) gif(ctx context.Context, dst io.Writer, r *bufio.Reader, o mas
 	if err != nil {
 		return masking.Result{}, err
 	}
-	cfg, err := gif.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return masking.Result{}, masking.Quarantine("GIF header cannot be read")
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels(o) {
-		return masking.Result{}, masking.Quarantine("image dimensions exceed limit (%dx%d)", cfg.Width, cfg.Height)
-	}
-	release, err := h.pixels.acquire(ctx, int64(cfg.Width)*int64(cfg.Height))
+	release, err := h.reserve(ctx, data, o, "GIF header cannot be read", gif.DecodeConfig)
 	if err != nil {
 		return masking.Result{}, err
 	}
@@ -97,7 +83,7 @@ func (h *Handler) gif(ctx context.Context, dst io.Writer, r *bufio.Reader, o mas
 	if err != nil || len(g.Image) == 0 {
 		return masking.Result{}, masking.Quarantine("GIF cannot be decoded")
 	}
-	if int64(len(g.Image))*int64(cfg.Width)*int64(cfg.Height) > maxPixels(o) {
+	if int64(len(g.Image))*int64(g.Config.Width)*int64(g.Config.Height) > maxPixels(o) {
 		return masking.Result{}, masking.Quarantine("GIF frames exceed the pixel limit (%d frames)", len(g.Image))
 	}
 	regions, eyes := 0, 0
