@@ -162,7 +162,7 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 	case "heic":
 		return h.heif(ctx, dst, br, o)
 	case "bmp":
-		return h.bmp(ctx, dst, br, o)
+		return h.decoded(ctx, dst, br, o, "bmp")
 	case "gif":
 		return h.gif(ctx, dst, br, o)
 	case "jxl":
