@@ -179,20 +179,26 @@ func (s *Scanner) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	s.final = false
-	s.buf = append(append(s.buf[:0], s.tail...), p...)
-	buf := s.buf
-	defer func() { s.started = true }()
-	limit := len(buf)
-	if len(s.pseudo) > 0 {
-		limit -= len(s.pseudo) - 1
-	}
-	s.check(buf, limit, false)
-	keep := s.max + len(s.pseudo) + 1 // +1: the delimiter before a short match
-	if keep > len(buf) {
-		keep = len(buf)
-	}
-	s.tail = append(s.tail[:0], buf[len(buf)-keep:]...)
+	s.buf, s.tail = window(s.buf, s.tail, p, len(s.pseudo), s.max, s.checkOpen)
+	s.started = true
 	return len(p), nil
+}
+
+func (s *Scanner) checkOpen(buf []byte, limit int) { s.check(buf, limit, false) }
+
+// window joins the bytes kept from the previous writes (tail) and p in
+// buf (reused), checks them up to where the pseudonym may still be
+// completing, and returns buf and the bytes to keep: the longest needle
+// and the pseudonym, and the delimiter before a short match.
+func window(buf, tail, p []byte, pseudo, longest int, check func(buf []byte, limit int)) ([]byte, []byte) {
+	buf = append(append(buf[:0], tail...), p...)
+	limit := len(buf)
+	if pseudo > 0 {
+		limit -= pseudo - 1
+	}
+	check(buf, limit)
+	keep := min(longest+pseudo+1, len(buf))
+	return buf, append(tail[:0], buf[len(buf)-keep:]...)
 }
 
 // check records a hit for a needle that ends at or before limit (short

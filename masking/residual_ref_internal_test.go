@@ -32,18 +32,8 @@ func (s *refScanner) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	s.final = false
-	buf := append(s.tail, p...)
-	defer func() { s.started = true }()
-	limit := len(buf)
-	if len(s.pseudo) > 0 {
-		limit -= len(s.pseudo) - 1
-	}
-	s.check(buf, limit, false)
-	keep := s.max + len(s.pseudo) + 1 // +1: the delimiter before a short match
-	if keep > len(buf) {
-		keep = len(buf)
-	}
-	s.tail = append(s.tail[:0], buf[len(buf)-keep:]...)
+	_, s.tail = window(nil, s.tail, p, len(s.pseudo), s.max, func(buf []byte, limit int) { s.check(buf, limit, false) })
+	s.started = true
 	return len(p), nil
 }
 
