@@ -42,7 +42,7 @@ var singleImage = map[string]struct {
 // masks it and writes it again: nothing of the file but its pixels is
 // carried over.
 func (h *Handler) decoded(ctx context.Context, dst io.Writer, r *bufio.Reader, o masking.Options, format string) (masking.Result, error) {
-	data, err := io.ReadAll(r)
+	data, err := readWhole(r, format)
 	if err != nil {
 		return masking.Result{}, err
 	}
@@ -165,7 +165,7 @@ var heifBrands = map[string]bool{"heic": true, "heix": true, "hevc": true, "hevx
 // single-frame GIF is written as PNG (lossless), an animation as GIF
 // (lossless: the frames keep their palettes).
 func (h *Handler) gif(ctx context.Context, dst io.Writer, r *bufio.Reader, o masking.Options) (masking.Result, error) {
-	data, err := io.ReadAll(r)
+	data, err := readWhole(r, "GIF")
 	if err != nil {
 		return masking.Result{}, err
 	}

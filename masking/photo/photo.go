@@ -170,3 +170,13 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 	}
 	return masking.Result{}, masking.Quarantine("unsupported photo type")
 }
+
+// readWhole reads the rest of a file that its decoder needs whole; an
+// empty one is quarantined naming the format.
+func readWhole(r io.Reader, format string) ([]byte, error) {
+	data, err := io.ReadAll(r)
+	if err == nil && len(data) == 0 {
+		err = masking.Quarantine("%s file is empty", format)
+	}
+	return data, err
+}
