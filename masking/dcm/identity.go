@@ -1,7 +1,8 @@
 package dcm
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -74,12 +75,11 @@ func (d *deid) setIdentity(out []*dicom.Element) []*dicom.Element {
 	return out
 }
 
+// replace puts e in place of the element of its tag, or appends it.
 func replace(els []*dicom.Element, e *dicom.Element) []*dicom.Element {
-	for i, x := range els {
-		if x.Tag == e.Tag {
-			els[i] = e
-			return els
-		}
+	if i := slices.IndexFunc(els, func(x *dicom.Element) bool { return x.Tag == e.Tag }); i >= 0 {
+		els[i] = e
+		return els
 	}
 	return append(els, e)
 }
@@ -110,12 +110,9 @@ func withValue(e *dicom.Element, data any) *dicom.Element {
 	return &ne
 }
 
+// sortElements orders a dataset level by tag, as Part 10 requires.
 func sortElements(els []*dicom.Element) {
-	sort.SliceStable(els, func(i, j int) bool {
-		a, b := els[i].Tag, els[j].Tag
-		if a.Group != b.Group {
-			return a.Group < b.Group
-		}
-		return a.Element < b.Element
+	slices.SortStableFunc(els, func(a, b *dicom.Element) int {
+		return cmp.Or(cmp.Compare(a.Tag.Group, b.Tag.Group), cmp.Compare(a.Tag.Element, b.Tag.Element))
 	})
 }

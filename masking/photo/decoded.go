@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"image"
 	"image/draw"
@@ -20,8 +19,7 @@ import (
 )
 
 // TIFF, WebP, BMP and GIF: decoded, masked and re-encoded (no metadata
-// carried over); the sniffing of the formats the standard library does
-// not name.
+// carried over).
 
 // single-image formats decoded with the standard library or x/image:
 // their header reader, decoder and the output written (TIFF stays TIFF,
@@ -81,46 +79,6 @@ func (h *Handler) decoded(ctx context.Context, dst io.Writer, r *bufio.Reader, o
 	return res, png.Encode(dst, img)
 }
 
-// tiffMulti masks every page of a multi-page TIFF and writes them all
-// again (lossless, only the tags describing the pixels).
-func (h *Handler) tiffMulti(ctx context.Context, dst io.Writer, data []byte, bo binary.ByteOrder, pages []uint32, o masking.Options) (masking.Result, error) {
-	var total int64
-	for _, off := range pages {
-		first := bo.Uint32(data[4:8])
-		bo.PutUint32(data[4:8], off)
-		cfg, err := tiff.DecodeConfig(bytes.NewReader(data))
-		bo.PutUint32(data[4:8], first)
-		if err != nil {
-			return masking.Result{}, masking.Quarantine("TIFF page header cannot be read")
-		}
-		total += int64(cfg.Width) * int64(cfg.Height)
-		if total > maxPixels(o) {
-			return masking.Result{}, masking.Quarantine("TIFF pages exceed the pixel limit (%d pages)", len(pages))
-		}
-	}
-	release, err := h.pixels.acquire(ctx, total)
-	if err != nil {
-		return masking.Result{}, err
-	}
-	defer release()
-	var imgs []image.Image
-	regions, eyes := 0, 0
-	for _, off := range pages {
-		img, err := decodeTIFFPage(data, bo, off)
-		if err != nil {
-			return masking.Result{}, masking.Quarantine("TIFF page cannot be decoded")
-		}
-		n, e, err := h.mask(ctx, &img, o)
-		if err != nil {
-			return masking.Result{}, err
-		}
-		regions, eyes = regions+n, eyes+e
-		imgs = append(imgs, img)
-	}
-	res := masking.Result{Format: "tiff", Ext: ".tif", Actions: []string{"tiff:re-encoded", fmt.Sprintf("tiff:pages:%d", len(imgs)), fmt.Sprintf("masked-regions:%d", regions), fmt.Sprintf("masked-eyes:%d", eyes)}}
-	return res, writeTIFFPages(dst, imgs)
-}
-
 // reserve reads the dimensions of the image in data (decodeConfig),
 // checks them against the pixel limit and takes them from the pixel
 // budget before anything is decoded; it returns their release. A header
@@ -137,27 +95,6 @@ func (h *Handler) reserve(ctx context.Context, data []byte, o masking.Options, h
 }
 
 // ---- BMP, GIF: decode and re-encode losslessly ----
-
-// isBMP reports a Windows bitmap: "BM" and a known DIB header size.
-func isBMP(head []byte) bool {
-	if len(head) < 18 || head[0] != 'B' || head[1] != 'M' {
-		return false
-	}
-	switch binary.LittleEndian.Uint32(head[14:18]) {
-	case 12, 40, 52, 56, 64, 108, 124:
-		return true
-	}
-	return false
-}
-
-// isJXL reports a JPEG XL codestream or container.
-func isJXL(head []byte) bool {
-	return bytes.HasPrefix(head, []byte{0xFF, 0x0A}) || bytes.HasPrefix(head, []byte("\x00\x00\x00\x0cJXL \r\n\x87\n"))
-}
-
-// heifBrands are the ISO BMFF major brands of HEIF, HEIC and AVIF files.
-var heifBrands = map[string]bool{"heic": true, "heix": true, "hevc": true, "hevx": true, "heim": true, "heis": true,
-	"mif1": true, "msf1": true, "avif": true, "avis": true}
 
 // gif decodes every frame of a GIF and writes them again with Go's encoder,
 // which writes no comment, plain-text or application extension but the

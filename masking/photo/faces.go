@@ -1,10 +1,12 @@
 package photo
 
 import (
+	"bytes"
 	"context"
 	"image"
 	"image/color"
 	"image/draw"
+	"io"
 
 	pigo "github.com/esimov/pigo/core"
 
@@ -142,3 +144,19 @@ func reduce(g []uint8, w, h, maxSide int) ([]uint8, int, int, int) {
 // half-covered face that 2 to 5 miss, for one false face in five
 // face-free photos.
 var faceMinQ float32 = 1
+
+// decodeForMasking takes n pixels from the budget and decodes data (a
+// lossless copy whose pixels must be examined); it returns the image and
+// the release of the pixels.
+func (h *Handler) decodeForMasking(ctx context.Context, n int64, data []byte, decode func(io.Reader) (image.Image, error), format string) (image.Image, func(), error) {
+	release, err := h.pixels.acquire(ctx, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := decode(bytes.NewReader(data))
+	if err != nil {
+		release()
+		return nil, nil, masking.Quarantine("%s cannot be decoded for masking", format)
+	}
+	return img, release, nil
+}

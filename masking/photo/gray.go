@@ -36,28 +36,9 @@ func grayInto(gray []uint8, img image.Image) []uint8 {
 	w, h := b.Dx(), b.Dy()
 	switch m := img.(type) {
 	case *image.NRGBA:
-		for y := 0; y < h; y++ {
-			o := m.PixOffset(b.Min.X, b.Min.Y+y)
-			row, out := m.Pix[o:o+4*w], gray[y*w:(y+1)*w]
-			for x := range out {
-				p := row[4*x : 4*x+4]
-				a := uint32(p[3])
-				r, g, bl := uint32(p[0])*0x101*a/0xff, uint32(p[1])*0x101*a/0xff, uint32(p[2])*0x101*a/0xff
-				out[x] = uint8((19595*r + 38470*g + 7471*bl + 1<<15) >> 24)
-			}
-		}
-		return gray
+		return grayRGBA(gray, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h, true)
 	case *image.RGBA:
-		for y := 0; y < h; y++ {
-			o := m.PixOffset(b.Min.X, b.Min.Y+y)
-			row, out := m.Pix[o:o+4*w], gray[y*w:(y+1)*w]
-			for x := range out {
-				p := row[4*x : 4*x+4]
-				r, g, bl := uint32(p[0])*0x101, uint32(p[1])*0x101, uint32(p[2])*0x101
-				out[x] = uint8((19595*r + 38470*g + 7471*bl + 1<<15) >> 24)
-			}
-		}
-		return gray
+		return grayRGBA(gray, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h, false)
 	}
 	switch m := img.(type) {
 	case *image.YCbCr:
@@ -78,6 +59,25 @@ func grayInto(gray []uint8, img image.Image) []uint8 {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			gray[i] = color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y
 			i++
+		}
+	}
+	return gray
+}
+
+// grayRGBA converts w x h pixels of 4 bytes (rows stride bytes apart) to
+// luma with color.GrayModel's formula; nonPremultiplied applies the alpha
+// first (NRGBA), as the model's RGBA() does.
+func grayRGBA(gray, pix []uint8, stride, w, h int, nonPremultiplied bool) []uint8 {
+	for y := 0; y < h; y++ {
+		row, out := pix[y*stride:y*stride+4*w], gray[y*w:(y+1)*w]
+		for x := range out {
+			p := row[4*x : 4*x+4]
+			r, g, bl := uint32(p[0])*0x101, uint32(p[1])*0x101, uint32(p[2])*0x101
+			if nonPremultiplied {
+				a := uint32(p[3])
+				r, g, bl = r*a/0xff, g*a/0xff, bl*a/0xff
+			}
+			out[x] = uint8((19595*r + 38470*g + 7471*bl + 1<<15) >> 24)
 		}
 	}
 	return gray

@@ -207,15 +207,11 @@ func (h *Handler) jpeg(ctx context.Context, dst io.Writer, r *bufio.Reader, size
 		res.Actions = append(res.Actions, "jpeg:lossless")
 		return res, nil
 	}
-	release, err := h.pixels.acquire(ctx, int64(w)*int64(hgt))
+	img, release, err := h.decodeForMasking(ctx, int64(w)*int64(hgt), body.Bytes(), jpeg.Decode, "JPEG")
 	if err != nil {
 		return res, err
 	}
 	defer release()
-	img, err := jpeg.Decode(bytes.NewReader(body.Bytes()))
-	if err != nil {
-		return res, masking.Quarantine("JPEG cannot be decoded for masking")
-	}
 	img = orient(img, orientation)
 	if orientation != 1 {
 		res.Actions = append(res.Actions, fmt.Sprintf("orientation:%d-baked", orientation))
@@ -355,22 +351,16 @@ func copyMarker(w io.Writer, r *bufio.Reader) (done bool, err error) {
 	return false, nil
 }
 
+// orientations are the transforms that bake EXIF orientations 2 to 8 in.
+var orientations = map[int]func(image.Image) *image.NRGBA{
+	2: imaging.FlipH, 3: imaging.Rotate180, 4: imaging.FlipV, 5: imaging.Transpose,
+	6: imaging.Rotate270, 7: imaging.Transverse, 8: imaging.Rotate90,
+}
+
+// orient bakes EXIF orientation o into img.
 func orient(img image.Image, o int) image.Image {
-	switch o {
-	case 2:
-		return imaging.FlipH(img)
-	case 3:
-		return imaging.Rotate180(img)
-	case 4:
-		return imaging.FlipV(img)
-	case 5:
-		return imaging.Transpose(img)
-	case 6:
-		return imaging.Rotate270(img)
-	case 7:
-		return imaging.Transverse(img)
-	case 8:
-		return imaging.Rotate90(img)
+	if f, ok := orientations[o]; ok {
+		return f(img)
 	}
 	return img
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"encoding/binary"
 	"io"
 	"sync"
 
@@ -136,6 +137,27 @@ func kind(head []byte) string {
 }
 
 // Sniff implements masking.Handler.
+// isBMP reports a Windows bitmap: "BM" and a known DIB header size.
+func isBMP(head []byte) bool {
+	if len(head) < 18 || head[0] != 'B' || head[1] != 'M' {
+		return false
+	}
+	switch binary.LittleEndian.Uint32(head[14:18]) {
+	case 12, 40, 52, 56, 64, 108, 124:
+		return true
+	}
+	return false
+}
+
+// isJXL reports a JPEG XL codestream or container.
+func isJXL(head []byte) bool {
+	return bytes.HasPrefix(head, []byte{0xFF, 0x0A}) || bytes.HasPrefix(head, []byte("\x00\x00\x00\x0cJXL \r\n\x87\n"))
+}
+
+// heifBrands are the ISO BMFF major brands of HEIF, HEIC and AVIF files.
+var heifBrands = map[string]bool{"heic": true, "heix": true, "hevc": true, "hevx": true, "heim": true, "heis": true,
+	"mif1": true, "msf1": true, "avif": true, "avis": true}
+
 func (h *Handler) Sniff(head []byte) bool { return kind(head) != "" }
 
 func maxPixels(o masking.Options) int64 {

@@ -94,15 +94,11 @@ func (h *Handler) png(ctx context.Context, dst io.Writer, r *bufio.Reader, size 
 	if err != nil {
 		return res, masking.Quarantine("PNG cannot be decoded for masking")
 	}
-	release, err := h.pixels.acquire(ctx, int64(pc.Width)*int64(pc.Height))
+	img, release, err := h.decodeForMasking(ctx, int64(pc.Width)*int64(pc.Height), buf.Bytes(), png.Decode, "PNG")
 	if err != nil {
 		return res, err
 	}
 	defer release()
-	img, err := png.Decode(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		return res, masking.Quarantine("PNG cannot be decoded for masking")
-	}
 	nr, eyes, err := h.mask(ctx, &img, o)
 	if err != nil {
 		return res, err
