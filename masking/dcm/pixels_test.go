@@ -34,10 +34,7 @@ func (f *fakeOCR) FindText(_ context.Context, gray []byte, w, h int) ([]masking.
 
 func pixelsOf(t *testing.T, b []byte) (raw []byte, rows, cols int) {
 	t.Helper()
-	ds, err := dicom.Parse(bytes.NewReader(b), int64(len(b)), nil, dicom.SkipProcessingPixelDataValue())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := parseOut(t, b)
 	pe, err := ds.FindElementByTag(tag.PixelData)
 	if err != nil {
 		t.Fatal(err)
