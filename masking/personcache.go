@@ -14,8 +14,9 @@ import (
 // compared whole: no key string is built per call.
 type personCache[T any] struct {
 	mu    sync.Mutex
-	m     map[uint64][]personEntry[T]
-	order []uint64 // one per entry, oldest first
+	m     map[uint64][]*personEntry[T]
+	order []uint64        // one per entry, oldest first
+	last  *personEntry[T] // the entry returned last: most calls are for the same person
 }
 
 type personEntry[T any] struct {
@@ -32,6 +33,12 @@ var personSeed = maphash.MakeSeed()
 // get returns the value for the identifiers ids (and the pseudonym
 // pseudo), built by build on a miss.
 func (c *personCache[T]) get(pseudo string, ids []Identifier, build func() T) T {
+	c.mu.Lock()
+	if e := c.last; e != nil && e.pseudo == pseudo && slices.Equal(e.ids, ids) {
+		c.mu.Unlock()
+		return e.v
+	}
+	c.mu.Unlock()
 	var h maphash.Hash
 	h.SetSeed(personSeed)
 	h.WriteString(pseudo)
@@ -45,6 +52,7 @@ func (c *personCache[T]) get(pseudo string, ids []Identifier, build func() T) T 
 	c.mu.Lock()
 	for _, e := range c.m[k] {
 		if e.pseudo == pseudo && slices.Equal(e.ids, ids) {
+			c.last = e
 			c.mu.Unlock()
 			return e.v
 		}
@@ -54,7 +62,7 @@ func (c *personCache[T]) get(pseudo string, ids []Identifier, build func() T) T 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[uint64][]personEntry[T]{}
+		c.m = map[uint64][]*personEntry[T]{}
 	}
 	if len(c.order) >= personCacheSize {
 		old := c.order[0]
@@ -65,7 +73,9 @@ func (c *personCache[T]) get(pseudo string, ids []Identifier, build func() T) T 
 			delete(c.m, old)
 		}
 	}
-	c.m[k] = append(c.m[k], personEntry[T]{pseudo: pseudo, ids: slices.Clone(ids), v: v})
+	e := &personEntry[T]{pseudo: pseudo, ids: slices.Clone(ids), v: v}
+	c.m[k] = append(c.m[k], e)
 	c.order = append(c.order, k)
+	c.last = e
 	return v
 }
