@@ -3,6 +3,8 @@ package keys
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -127,4 +129,15 @@ func ValidOperatorName(n string) bool {
 		}
 	}
 	return true
+}
+
+// NewOperatorID returns a fresh operator id, LH-USR-<uuid v4> (ENS
+// OP.ACC.1: one id per person, never reused).
+func NewOperatorID() string {
+	u := make([]byte, 16)
+	rand.Read(u)
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	h := hex.EncodeToString(u)
+	return "LH-USR-" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"runtime/debug"
 	"sort"
@@ -46,16 +45,6 @@ func (e *operatorEntry) operator() keys.Operator {
 }
 
 func operatorAAD(id string) []byte { return []byte(infoP + "operator " + id) }
-
-// newOperatorID returns LH-USR-<uuid v4> (ENS OP.ACC.1).
-func newOperatorID() string {
-	u := make([]byte, 16)
-	rand.Read(u)
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	h := hex.EncodeToString(u)
-	return "LH-USR-" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
 
 // findOperator returns the entry whose id or name is ref (removed ones
 // included when withRemoved).
@@ -100,7 +89,7 @@ func (k *Keyring) AddOperator(ctx context.Context, name string, role keys.Profil
 	seed := priv.Seed()
 	defer clear(seed)
 	defer clear(priv)
-	e := &operatorEntry{ID: newOperatorID(), Name: name, Role: string(role), Public: pub,
+	e := &operatorEntry{ID: keys.NewOperatorID(), Name: name, Role: string(role), Public: pub,
 		Enrolled: now.UTC().Format(time.RFC3339), Authorization: auth, Time: kdfTime, Memory: kdfMemory, Threads: kdfThreads, Salt: make([]byte, 16)}
 	rand.Read(e.Salt)
 	kek := argon2.IDKey(passphrase, e.Salt, e.Time, e.Memory, e.Threads, 32)
