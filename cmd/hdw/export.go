@@ -24,7 +24,6 @@ import (
 
 	"hdw/export"
 	"hdw/keys"
-	"hdw/keys/local"
 	"hdw/objstore"
 	"hdw/policy"
 	"hdw/tables"
@@ -157,7 +156,7 @@ func (o exportDirectory) Operator(ctx context.Context, id string) (export.Operat
 var _ export.Signer = keys.Signer(nil)
 
 // errNotOperator: a signed record needs a person's own key.
-var errNotOperator = errors.New("export records are signed by the person who acts: log in as an enrolled operator (HDW_OPERATOR=NAME, their own passphrase; hdw operator add) (SEC-EXP-2)")
+var errNotOperator = errors.New("export records are signed by the person who acts: log in as an enrolled operator (HDW_OPERATOR=NAME, their own passphrase; with Vault, their own Vault login; hdw operator add) (SEC-EXP-2)")
 
 // exportTrust returns who signs the session's export records and the
 // directory that verifies them (issue 21). Once the admin has enrolled
@@ -167,11 +166,11 @@ var errNotOperator = errors.New("export records are signed by the person who act
 // an unsigned or foreign entry is a forgery. Before any enrolment, and
 // with Vault, entries are unsigned (dir nil).
 func (s *session) exportTrust(ctx context.Context) (export.Signer, export.Directory, error) {
-	k, ok := s.prov.(*local.Keyring)
-	if !ok {
+	dir := directoryOf(s.prov) // local keyring or Vault (vaultoperator.go)
+	if dir == nil {
 		return unsignedOperator{s.operator}, nil, nil
 	}
-	ops, err := k.Directory().Operators(ctx)
+	ops, err := dir.Operators(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("operator directory: %w", err)
 	}
@@ -182,7 +181,7 @@ func (s *session) exportTrust(ctx context.Context) (export.Signer, export.Direct
 	if sg := s.Signer(); sg != nil {
 		signer = sg
 	}
-	return signer, exportDirectory{k.Directory()}, nil
+	return signer, exportDirectory{dir}, nil
 }
 
 // exportSigner returns the signer for a new entry, or errNotOperator.

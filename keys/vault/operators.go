@@ -46,6 +46,9 @@ func OperatorKeyName(warehouse, id string) string {
 	return "hdw-" + warehouse + "-op-" + strings.TrimPrefix(id, "LH-USR-")
 }
 
+// OperatorKey returns the transit signing key of the operator id.
+func (p *Provider) OperatorKey(id string) string { return OperatorKeyName(p.cfg.Warehouse, id) }
+
 // Login is how an enrolled person authenticates to Vault: an alias of
 // their entity on the auth method mounted at Mount (userpass, oidc, ldap,
 // cert...), named Name there. With Password (userpass only), hdw creates
