@@ -31,6 +31,42 @@ func vaultLogin(t *testing.T, c *cli, addr, name string) string {
 	return s.Auth.ClientToken
 }
 
+// vaultWarehouse sets up Vault (the administrator's token), creates the
+// warehouse and ingests up through the ingest AppRole (exit code want).
+func vaultWarehouse(t *testing.T, up *synth.Upload, want int) (c *cli, addr, rootTok string) {
+	t.Helper()
+	addr, rootTok = vaultEnv(t)
+	c = newCLI(t)
+	name := fmt.Sprintf("o%d", time.Now().UnixNano()%1e9)
+	cfg := filepath.Join(c.dir, "hdw.yaml")
+	os.WriteFile(cfg, []byte("keys:\n  provider: vault\n  vault:\n    address: "+addr+"\n    warehouse_name: "+name+"\n"), 0o600)
+	c.env["HDW_CONFIG"] = cfg
+	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
+	c.must(0, "--profile", "admin", "vault", "setup")
+	delete(c.env, "HDW_VAULT_TOKEN_FILE")
+	c.must(0, "init")
+	src := filepath.Join(c.dir, "upload")
+	writeUpload(t, src, up)
+	c.must(want, "--profile", "ingest", "ingest", src)
+	return c, addr, rootTok
+}
+
+// vaultEnrol enrols name/role pairs with the Vault administrator's token
+// and returns their operator ids.
+func vaultEnrol(t *testing.T, c *cli, rootTok string, ops [][2]string) map[string]string {
+	t.Helper()
+	ids := map[string]string{}
+	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
+	defer delete(c.env, "HDW_VAULT_TOKEN_FILE")
+	for _, o := range ops {
+		out := c.must(0, "--profile", "admin", "--json", "operator", "add", o[0], "--role", o[1], "--decision", "CSE-T-1")
+		var op struct{ ID string }
+		decodeJSON(t, out, &op)
+		ids[o[0]] = op.ID
+	}
+	return ids
+}
+
 // TestSEC_EXP_2_ENS_OP_ACC_1_VaultOperators: with Vault, the admin (with
 // the Vault administrator's token) enrols two curators and an approver;
 // each logs in with their own Vault login. Export records and audit
@@ -41,34 +77,13 @@ func vaultLogin(t *testing.T, c *cli, addr, name string) string {
 // verify checks every signature, the two curators are two ids in the
 // trail, and a removed operator's token no longer works (SEC-HAB-6).
 func TestSEC_EXP_2_ENS_OP_ACC_1_VaultOperators(t *testing.T) {
-	addr, rootTok := vaultEnv(t)
-	c := newCLI(t)
-	name := fmt.Sprintf("o%d", time.Now().UnixNano()%1e9)
-	cfg := filepath.Join(c.dir, "hdw.yaml")
-	os.WriteFile(cfg, []byte("keys:\n  provider: vault\n  vault:\n    address: "+addr+"\n    warehouse_name: "+name+"\n"), 0o600)
-	c.env["HDW_CONFIG"] = cfg
-	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
-	c.must(0, "--profile", "admin", "vault", "setup")
-	delete(c.env, "HDW_VAULT_TOKEN_FILE")
-	c.must(0, "init")
-	up := synth.NewUpload(synth.UploadSpec{Seed: 12, Patients: 30, DICOMPerPatient: 1})
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "--profile", "ingest", "ingest", src)
+	c, addr, rootTok := vaultWarehouse(t, synth.NewUpload(synth.UploadSpec{Seed: 12, Patients: 30, DICOMPerPatient: 1}), 0)
 	// The admin's AppRole cannot enrol: policies and identities are the
 	// Vault administrator's.
 	if code, _, errOut := c.run("--profile", "admin", "operator", "add", "zed", "--role", "curator", "--decision", "CSE-T-1"); code == 0 || !strings.Contains(errOut, "Vault administrator") {
 		t.Fatalf("admin AppRole enrolled: %d %s", code, errOut)
 	}
-	ids := map[string]string{}
-	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
-	for _, o := range [][2]string{{"alice", "curator"}, {"carol", "curator"}, {"bob", "approver"}} {
-		out := c.must(0, "--profile", "admin", "--json", "operator", "add", o[0], "--role", o[1], "--decision", "CSE-T-1")
-		var op struct{ ID string }
-		decodeJSON(t, out, &op)
-		ids[o[0]] = op.ID
-	}
-	delete(c.env, "HDW_VAULT_TOKEN_FILE")
+	ids := vaultEnrol(t, c, rootTok, [][2]string{{"alice", "curator"}, {"carol", "curator"}, {"bob", "approver"}})
 	as := func(who string, args ...string) (int, string, string) {
 		c.env["VAULT_TOKEN"] = vaultLogin(t, c, addr, who)
 		defer delete(c.env, "VAULT_TOKEN")
@@ -136,4 +151,36 @@ func TestSEC_EXP_2_ENS_OP_ACC_1_VaultOperators(t *testing.T) {
 		t.Fatalf("operator list: %s", out)
 	}
 	c.must(0, "--profile", "admin", "audit", "verify") // carol's past signatures still verify
+}
+
+// TestIssue22_SEC_LOG_6_VaultGeneticExtract: the genetic extract flow with
+// Vault, two people each logged in with their own Vault login: the DPO's
+// access asks (the dpo policy cannot decrypt the genetic store), the
+// curator prepares the extract with their transit signature, the DPO's
+// access verifies it and delivers genetic.csv.
+func TestIssue22_SEC_LOG_6_VaultGeneticExtract(t *testing.T) {
+	up := demoUpload()
+	c, addr, rootTok := vaultWarehouse(t, up, 3)
+	ids := vaultEnrol(t, c, rootTok, [][2]string{{"dora", "dpo"}, {"cora", "curator"}})
+	as := func(who string, args ...string) (int, string, string) {
+		c.env["VAULT_TOKEN"] = vaultLogin(t, c, addr, who)
+		defer delete(c.env, "VAULT_TOKEN")
+		return c.run(args...)
+	}
+	pkg := filepath.Join(c.dir, "pkg")
+	access := []string{"--profile", "dpo", "--json", "rights", "access", "--request", "DPO-V-1", "--nir", up.Persons[0].NIR, "--out", pkg}
+	if code, _, errOut := as("dora", access...); code != 1 || !strings.Contains(errOut, "genetic-extract") {
+		t.Fatalf("first access: %d %s", code, errOut)
+	}
+	code, out, errOut := as("cora", "--profile", "curator", "--json", "rights", "genetic-extract", "--request", "DPO-V-1")
+	if code != 0 || !strings.Contains(out, ids["cora"]) {
+		t.Fatalf("cora's extract: %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := as("dora", access...); code != 0 {
+		t.Fatalf("second access: %d %s", code, errOut)
+	}
+	if g, err := os.ReadFile(filepath.Join(pkg, "genetic.csv")); err != nil || !strings.Contains(string(g), "BRCA2") {
+		t.Fatalf("package: %v", err)
+	}
+	c.must(0, "--profile", "admin", "audit", "verify")
 }
