@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -94,6 +95,26 @@ func (a Authorization) Check(role Profile) error {
 	}
 	if a.Manager != "" && !ValidReference(a.Manager, 200) {
 		return errors.New("--manager: 1 to 200 printable characters")
+	}
+	return nil
+}
+
+// CheckEnrolment reports why an enrolment of name as role by the profile
+// enrolling is refused: only the admin enrols (SWR-009, keys.ErrForbidden
+// otherwise), with the authorizing decision (SEC-HAB-3), a valid login
+// handle and a known profile.
+func CheckEnrolment(enrolling, name string, role Profile, auth Authorization) error {
+	if enrolling != ProfileAdmin {
+		return fmt.Errorf("only the admin enrols operators (SWR-009): %w", ErrForbidden)
+	}
+	if err := auth.Check(role); err != nil {
+		return err
+	}
+	if !ValidOperatorName(name) {
+		return errors.New("operator name must be 2 to 64 of a-z 0-9 . _ - starting with a letter")
+	}
+	if !KnownProfile(string(role)) {
+		return fmt.Errorf("unknown profile %q", role)
 	}
 	return nil
 }

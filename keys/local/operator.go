@@ -67,17 +67,8 @@ func (r *ring) findOperator(ref string, withRemoved bool) *operatorEntry {
 // enrolment records the authorizing decision (SEC-HAB-3; auth.Check). It
 // returns keys.ErrForbidden for any profile but admin.
 func (k *Keyring) AddOperator(ctx context.Context, name string, role keys.Profile, auth keys.Authorization, passphrase []byte, now time.Time) (keys.Operator, error) {
-	if k.profile != keys.ProfileAdmin {
-		return keys.Operator{}, fmt.Errorf("only the admin enrols operators (SWR-009): %w", keys.ErrForbidden)
-	}
-	if err := auth.Check(role); err != nil {
+	if err := keys.CheckEnrolment(k.profile, name, role, auth); err != nil {
 		return keys.Operator{}, err
-	}
-	if !keys.ValidOperatorName(name) {
-		return keys.Operator{}, fmt.Errorf("operator name must be 2 to 64 of a-z 0-9 . _ - starting with a letter")
-	}
-	if !keys.KnownProfile(string(role)) {
-		return keys.Operator{}, fmt.Errorf("unknown profile %q", role)
 	}
 	if len(passphrase) < 8 {
 		return keys.Operator{}, fmt.Errorf("an operator passphrase needs at least 8 bytes")

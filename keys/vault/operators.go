@@ -99,17 +99,8 @@ func errAdminToken(step string, err error) error {
 // directory entry. The provider's token must be allowed to write policies
 // and identities (see the package comment above).
 func (p *Provider) AddOperator(ctx context.Context, name string, role keys.Profile, auth keys.Authorization, login Login, now time.Time) (keys.Operator, error) {
-	if p.cfg.Profile != keys.ProfileAdmin {
-		return keys.Operator{}, fmt.Errorf("only the admin enrols operators (SWR-009): %w", keys.ErrForbidden)
-	}
-	if err := auth.Check(role); err != nil {
+	if err := keys.CheckEnrolment(p.cfg.Profile, name, role, auth); err != nil {
 		return keys.Operator{}, err
-	}
-	if !keys.ValidOperatorName(name) {
-		return keys.Operator{}, errors.New("operator name must be 2 to 64 of a-z 0-9 . _ - starting with a letter")
-	}
-	if !keys.KnownProfile(string(role)) {
-		return keys.Operator{}, fmt.Errorf("unknown profile %q", role)
 	}
 	if login.Mount == "" || login.Name == "" {
 		return keys.Operator{}, errors.New("vault operator: a login (auth mount and name) is needed")
