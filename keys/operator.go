@@ -59,6 +59,18 @@ type OperatorReview struct {
 	Note     string    `json:"note,omitempty"`
 }
 
+// Check reports what a review lacks: a keep or withdraw outcome, its
+// reviewer, time and a note (1 to 1000 printable characters).
+func (rv OperatorReview) Check() error {
+	if rv.Outcome != ReviewKeep && rv.Outcome != ReviewWithdraw {
+		return errors.New("review outcome must be keep or withdraw")
+	}
+	if rv.Reviewer == "" || rv.Time.IsZero() || !ValidReference(rv.Note, 1000) {
+		return errors.New("a review needs its reviewer, time and a note (1 to 1000 printable characters)")
+	}
+	return nil
+}
+
 // LastReviewed returns when the person's access was last reviewed, else
 // when they were enrolled: the start of the current review period.
 func (o Operator) LastReviewed() time.Time {

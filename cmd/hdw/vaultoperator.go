@@ -26,6 +26,7 @@ import (
 type operatorStore interface {
 	Directory() keys.Directory
 	RemoveOperator(ctx context.Context, ref string, now time.Time) (keys.Operator, error)
+	ReviewOperator(ctx context.Context, ref string, rv keys.OperatorReview) (keys.Operator, error)
 }
 
 var (

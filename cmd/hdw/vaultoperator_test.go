@@ -150,6 +150,9 @@ func TestSEC_EXP_2_ENS_OP_ACC_1_VaultOperators(t *testing.T) {
 	if !strings.Contains(out, ids["carol"]) || !strings.Contains(out, "removed") || !strings.Contains(out, ids["alice"]) {
 		t.Fatalf("operator list: %s", out)
 	}
+	if out := c.must(0, "--profile", "dpo", "operator", "review"); !strings.Contains(out, "carol") || !strings.Contains(out, "removed") {
+		t.Fatalf("operator review on Vault: %s", out)
+	}
 	c.must(0, "--profile", "admin", "audit", "verify") // carol's past signatures still verify
 }
 

@@ -137,11 +137,8 @@ func (k *Keyring) ReviewOperator(ctx context.Context, ref string, rv keys.Operat
 	if k.profile != keys.ProfileAdmin {
 		return keys.Operator{}, fmt.Errorf("only the admin records access reviews (SEC-HAB-5): %w", keys.ErrForbidden)
 	}
-	if rv.Outcome != keys.ReviewKeep && rv.Outcome != keys.ReviewWithdraw {
-		return keys.Operator{}, fmt.Errorf("review outcome must be keep or withdraw")
-	}
-	if rv.Reviewer == "" || rv.Time.IsZero() || !keys.ValidReference(rv.Note, 1000) {
-		return keys.Operator{}, fmt.Errorf("a review needs its reviewer, time and a note (1 to 1000 printable characters)")
+	if err := rv.Check(); err != nil {
+		return keys.Operator{}, err
 	}
 	rv.Time = rv.Time.UTC().Truncate(time.Second)
 	k.mu.Lock()

@@ -310,20 +310,61 @@ func (p *Provider) RemoveOperator(ctx context.Context, ref string, now time.Time
 	if err != nil {
 		return keys.Operator{}, err
 	}
+	if err := p.withdraw(ctx, &e, now); err != nil {
+		return keys.Operator{}, err
+	}
+	if err := p.writeEntry(ctx, e, v); err != nil {
+		return keys.Operator{}, err
+	}
+	return e.operator(), nil
+}
+
+// withdraw deletes the person's signing policy, disables their entity,
+// deletes their userpass user, and marks the entry removed (not written).
+func (p *Provider) withdraw(ctx context.Context, e *dirEntry, now time.Time) error {
 	kn := OperatorKeyName(p.cfg.Warehouse, e.ID)
 	if err := p.c.Sys().DeletePolicyWithContext(ctx, kn); err != nil {
-		return keys.Operator{}, errAdminToken("remove", mapErr(err, "delete policy"))
+		return errAdminToken("remove", mapErr(err, "delete policy"))
 	}
 	if _, err := p.c.Logical().WriteWithContext(ctx, "identity/entity/id/"+e.Entity, map[string]any{
 		"disabled": true, "policies": []string{}}); err != nil {
-		return keys.Operator{}, errAdminToken("remove", mapErr(err, "disable entity"))
+		return errAdminToken("remove", mapErr(err, "disable entity"))
 	}
 	if mount, name, ok := strings.Cut(e.Login, ":"); ok && mount == "userpass" {
 		if _, err := p.c.Logical().DeleteWithContext(ctx, "auth/userpass/users/"+name); err != nil {
-			return keys.Operator{}, errAdminToken("remove", mapErr(err, "delete userpass user"))
+			return errAdminToken("remove", mapErr(err, "delete userpass user"))
 		}
 	}
 	e.Removed = now.UTC().Format(time.RFC3339)
+	return nil
+}
+
+// ReviewOperator records a review of the access of the active operator
+// whose id or name is ref (SEC-HAB-5; admin only, with the Vault
+// administrator's token, which alone writes the directory); a withdraw
+// outcome removes the operator at once, as RemoveOperator (SEC-HAB-6).
+// No one reviews their own access.
+func (p *Provider) ReviewOperator(ctx context.Context, ref string, rv keys.OperatorReview) (keys.Operator, error) {
+	if p.cfg.Profile != keys.ProfileAdmin {
+		return keys.Operator{}, fmt.Errorf("only the admin records access reviews (SEC-HAB-5): %w", keys.ErrForbidden)
+	}
+	if err := rv.Check(); err != nil {
+		return keys.Operator{}, err
+	}
+	rv.Time = rv.Time.UTC().Truncate(time.Second)
+	e, v, err := p.findEntry(ctx, ref, false)
+	if err != nil {
+		return keys.Operator{}, err
+	}
+	if rv.Reviewer == e.ID {
+		return keys.Operator{}, fmt.Errorf("no one reviews their own access (SEC-HAB-5): another admin records it: %w", keys.ErrForbidden)
+	}
+	e.Reviews = append(e.Reviews, rv)
+	if rv.Outcome == keys.ReviewWithdraw {
+		if err := p.withdraw(ctx, &e, rv.Time); err != nil {
+			return keys.Operator{}, err
+		}
+	}
 	if err := p.writeEntry(ctx, e, v); err != nil {
 		return keys.Operator{}, err
 	}

@@ -49,7 +49,8 @@ func (e *env) person(t *testing.T, name, password, profile string) (*hv.Provider
 // (verified by the directory's public key), cannot sign with the other's
 // key nor write the directory; a curator's AppRole (a service) is no
 // operator; a removed operator can neither log in nor sign with a token
-// issued before, and their past signature still verifies.
+// issued before, and their past signature still verifies; a review
+// (SEC-HAB-5) records keep, refuses one's own, and withdraws at once.
 func TestENS_OP_ACC_1_SWR_009_VaultOperators(t *testing.T) {
 	e := server(t)
 	ctx := context.Background()
@@ -157,5 +158,20 @@ func TestENS_OP_ACC_1_SWR_009_VaultOperators(t *testing.T) {
 	}
 	if _, err := sa.Sign(ctx, msg); err != nil {
 		t.Fatalf("alice still signs: %v", err)
+	}
+	// Reviews (SEC-HAB-5): kept, then withdrawn (SEC-HAB-6); not one's own.
+	rv := keys.OperatorReview{Time: now.Add(2 * time.Hour), Reviewer: "LH-SVC-admin", Outcome: keys.ReviewKeep, Note: "still on the project"}
+	if o, err := adm.ReviewOperator(ctx, "alice", rv); err != nil || len(o.Reviews) != 1 {
+		t.Fatalf("review keep: %v %+v", err, o)
+	}
+	if _, err := adm.ReviewOperator(ctx, "alice", keys.OperatorReview{Time: now, Reviewer: alice.ID, Outcome: keys.ReviewKeep, Note: "me"}); !errors.Is(err, keys.ErrForbidden) {
+		t.Fatalf("own review: %v", err)
+	}
+	rv.Outcome, rv.Note = keys.ReviewWithdraw, "left the unit"
+	if o, err := adm.ReviewOperator(ctx, "alice", rv); err != nil || o.Removed.IsZero() {
+		t.Fatalf("review withdraw: %v %+v", err, o)
+	}
+	if _, err := sa.Sign(ctx, msg); err == nil {
+		t.Fatal("a withdrawn operator signed")
 	}
 }
