@@ -94,6 +94,15 @@ func errAdminToken(step string, err error) error {
 	return fmt.Errorf("vault operator %s: %w", step, err)
 }
 
+// errDirectory explains a refused directory read: the profile policies
+// written before operators existed on Vault lack it.
+func errDirectory(err error) error {
+	if errors.Is(err, keys.ErrForbidden) {
+		return fmt.Errorf("%w (the profile policies read hdw/<warehouse>/operators/ since operators are enrolled on Vault: the Vault administrator re-runs hdw vault setup)", err)
+	}
+	return err
+}
+
 // AddOperator enrols a person as role (admin only; SWR-009): their own
 // transit signing key, signing policy, entity and login alias, and their
 // directory entry. The provider's token must be allowed to write policies
@@ -216,7 +225,7 @@ func (p *Provider) writeEntry(ctx context.Context, e dirEntry, cas int) error {
 func (p *Provider) readEntry(ctx context.Context, id string) (dirEntry, int, error) {
 	s, err := p.c.Logical().ReadWithContext(ctx, p.dirPath(id))
 	if err != nil {
-		return dirEntry{}, 0, mapErr(err, "read operator directory")
+		return dirEntry{}, 0, errDirectory(mapErr(err, "read operator directory"))
 	}
 	if s == nil {
 		return dirEntry{}, 0, keys.ErrOperatorNotFound
@@ -237,7 +246,7 @@ func (p *Provider) readEntry(ctx context.Context, id string) (dirEntry, int, err
 func (p *Provider) entries(ctx context.Context) ([]dirEntry, error) {
 	s, err := p.c.Logical().ListWithContext(ctx, "hdw/metadata/"+p.cfg.Warehouse+"/operators")
 	if err != nil {
-		return nil, mapErr(err, "list operator directory")
+		return nil, errDirectory(mapErr(err, "list operator directory"))
 	}
 	var out []dirEntry
 	if s == nil {
@@ -411,13 +420,27 @@ func (p *Provider) OpenOperator(ctx context.Context) (*OperatorSigner, error) {
 	if err != nil {
 		return nil, mapErr(err, "token lookup")
 	}
+	// The person's signing policy, attached to their entity by the
+	// administrator alone, names their operator id: a token without one
+	// (an AppRole's) is no operator, and costs no directory read.
 	ent, _ := s.Data["entity_id"].(string)
-	if ent == "" {
+	pols, _ := s.TokenPolicies()
+	prefix := OperatorKeyName(p.cfg.Warehouse, "")
+	id := ""
+	for _, pol := range pols {
+		if u, ok := strings.CutPrefix(pol, prefix); ok && u != "" {
+			id = "LH-USR-" + u
+		}
+	}
+	if ent == "" || id == "" {
 		return nil, keys.ErrOperatorNotFound
 	}
-	e, _, err := p.findEntry(ctx, ent, false)
+	e, _, err := p.findEntry(ctx, id, false)
 	if err != nil {
 		return nil, err
+	}
+	if e.Entity != ent {
+		return nil, fmt.Errorf("vault operator %s: the token's entity is not the enrolled one: %w", id, keys.ErrForbidden)
 	}
 	return &OperatorSigner{c: p.c, key: OperatorKeyName(p.cfg.Warehouse, e.ID), op: e.operator()}, nil
 }
