@@ -122,7 +122,21 @@ func TestSEC_EXP_2_ENS_OP_ACC_1_VaultOperators(t *testing.T) {
 	if code, _, errOut := as("alice", "--profile", "curator", "export", "fetch", res.ID, "--out", filepath.Join(c.dir, "o1")); code != 1 || !strings.Contains(errOut, "ALERT") {
 		t.Fatalf("fetch of a forged history: %d %s", code, errOut)
 	}
+	// A foreign entry: bob's approval re-attributed to carol, his
+	// transit signature kept.
+	var appr map[string]any
+	b, _ = os.ReadFile(filepath.Join(hist, "000002.json"))
+	json.Unmarshal(b, &appr)
+	appr["operator"] = ids["carol"]
+	b, _ = json.Marshal(appr)
+	os.WriteFile(filepath.Join(hist, "000002.json"), b, 0o600)
 	os.Remove(filepath.Join(hist, "000003.json"))
+	if code, _, errOut := as("alice", "--profile", "curator", "export", "fetch", res.ID, "--out", filepath.Join(c.dir, "o1")); code != 1 || !strings.Contains(errOut, "ALERT") {
+		t.Fatalf("fetch of a re-attributed approval: %d %s", code, errOut)
+	}
+	appr["operator"] = ids["bob"]
+	b, _ = json.Marshal(appr)
+	os.WriteFile(filepath.Join(hist, "000002.json"), b, 0o600)
 	if code, _, errOut := as("alice", "--profile", "curator", "export", "fetch", res.ID, "--out", filepath.Join(c.dir, "o2")); code != 0 {
 		t.Fatalf("alice's fetch: %d %s", code, errOut)
 	}
