@@ -251,6 +251,9 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err 
 	if opt.Shards > 1 {
 		c.Shard = fmt.Sprintf("%d/%d", opt.Shard, opt.Shards)
 	}
+	if v := bo.wk.Versions(); v > 1 {
+		c.PseudoVersions = map[string]int{keys.Health: v, keys.Identity: v, keys.Genetic: v} // rotated key (package rotation)
+	}
 	if err := wh.WriteCommit(ctx, c); err != nil {
 		cleanupBatch(context.WithoutCancel(ctx), wh, batch)
 		return fmt.Errorf("write commit record, batch not committed: %w", err)
