@@ -16,7 +16,6 @@ import (
 	"hdw/export"
 	"hdw/indicators"
 	"hdw/keys"
-	"hdw/keys/local"
 	"hdw/objstore"
 	"hdw/policy"
 	"hdw/warehouse"
@@ -94,10 +93,10 @@ func (s *session) indicatorRecords(ctx context.Context) (*indicators.Registry, *
 		return nil, nil, err
 	}
 	// An enrolled operator (HDW_OPERATOR) signs definitions and approvals
-	// with their own key, checked against the keyring's directory.
+	// with their own key, checked against the operator directory.
 	reg := &indicators.Registry{St: s.st, MAC: mac, Signer: s.Signer()}
-	if k, ok := s.prov.(*local.Keyring); ok {
-		reg.Dir = k.Directory()
+	if d := directoryOf(s.prov); d != nil { // local keyring or Vault
+		reg.Dir = d
 	}
 	return reg, &indicators.Ledger{St: s.st, MAC: mac}, nil
 }

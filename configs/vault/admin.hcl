@@ -63,3 +63,9 @@ path "transit/encrypt/hdw-{{warehouse}}-audit" { capabilities = ["update"] }
 path "transit/decrypt/hdw-{{warehouse}}-audit" { capabilities = ["update"] }
 path "transit/keys/hdw-{{warehouse}}-audit"        { capabilities = ["create", "read", "update"] }
 path "transit/keys/hdw-{{warehouse}}-audit/rotate" { capabilities = ["update"] }
+# The operator directory (issue 22 item 5: operators are people): every profile
+# reads it to check signatures; no profile writes it (the Vault administrator's
+# token of hdw vault setup / hdw operator add does, with the policies it grants).
+path "hdw/data/{{warehouse}}/operators/*"   { capabilities = ["read"] }
+path "hdw/metadata/{{warehouse}}/operators" { capabilities = ["list"] }
+path "hdw/metadata/{{warehouse}}/operators/" { capabilities = ["list"] }
