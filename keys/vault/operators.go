@@ -62,24 +62,9 @@ type Login struct {
 
 // dirEntry is one operator in the KV directory.
 type dirEntry struct {
-	ID            string                `json:"id"`
-	Name          string                `json:"name"`
-	Role          string                `json:"role"`
-	Public        []byte                `json:"public"`
-	Enrolled      string                `json:"enrolled"`
-	Removed       string                `json:"removed,omitempty"`
-	Entity        string                `json:"entity"`
-	Login         string                `json:"login"` // mount:name
-	Authorization keys.Authorization    `json:"authorization,omitzero"`
-	Reviews       []keys.OperatorReview `json:"reviews,omitempty"`
-}
-
-func (e dirEntry) operator() keys.Operator {
-	o := keys.Operator{ID: e.ID, Name: e.Name, Role: keys.Profile(e.Role), PublicKey: ed25519.PublicKey(e.Public),
-		Authorization: e.Authorization, Reviews: e.Reviews}
-	o.Enrolled, _ = time.Parse(time.RFC3339, e.Enrolled)
-	o.Removed, _ = time.Parse(time.RFC3339, e.Removed)
-	return o
+	keys.OperatorRecord
+	Entity string `json:"entity"`
+	Login  string `json:"login"` // mount:name
 }
 
 func (p *Provider) dirPath(id string) string {
@@ -123,8 +108,8 @@ func (p *Provider) AddOperator(ctx context.Context, name string, role keys.Profi
 		return keys.Operator{}, err
 	}
 	lg := p.c.Logical()
-	e := dirEntry{ID: keys.NewOperatorID(), Name: name, Role: string(role), Enrolled: now.UTC().Format(time.RFC3339),
-		Login: login.Mount + ":" + login.Name, Authorization: auth}
+	e := dirEntry{OperatorRecord: keys.OperatorRecord{ID: keys.NewOperatorID(), Name: name, Role: string(role),
+		Enrolled: now.UTC().Format(time.RFC3339), Authorization: auth}, Login: login.Mount + ":" + login.Name}
 	kn := OperatorKeyName(p.cfg.Warehouse, e.ID)
 	if _, err := lg.WriteWithContext(ctx, "transit/keys/"+kn, map[string]any{"type": "ed25519"}); err != nil {
 		return keys.Operator{}, errAdminToken("signing key", mapErr(err, "create signing key"))
@@ -151,7 +136,7 @@ func (p *Provider) AddOperator(ctx context.Context, name string, role keys.Profi
 	if err := p.writeEntry(ctx, e, 0); err != nil {
 		return keys.Operator{}, err
 	}
-	return e.operator(), nil
+	return e.Operator(), nil
 }
 
 // operatorPublicKey reads the ed25519 public key of a transit signing key
@@ -302,7 +287,7 @@ func (p *Provider) findOperator(ctx context.Context, ref string, withRemoved boo
 	if err != nil {
 		return keys.Operator{}, err
 	}
-	return e.operator(), nil
+	return e.Operator(), nil
 }
 
 // RemoveOperator withdraws an operator (SEC-HAB-6; admin only, with the
@@ -325,7 +310,7 @@ func (p *Provider) RemoveOperator(ctx context.Context, ref string, now time.Time
 	if err := p.writeEntry(ctx, e, v); err != nil {
 		return keys.Operator{}, err
 	}
-	return e.operator(), nil
+	return e.Operator(), nil
 }
 
 // withdraw deletes the person's signing policy, disables their entity,
@@ -377,7 +362,7 @@ func (p *Provider) ReviewOperator(ctx context.Context, ref string, rv keys.Opera
 	if err := p.writeEntry(ctx, e, v); err != nil {
 		return keys.Operator{}, err
 	}
-	return e.operator(), nil
+	return e.Operator(), nil
 }
 
 // Directory returns the operator directory (keys.Directory): every
@@ -397,7 +382,7 @@ func (d directory) Operators(ctx context.Context) ([]keys.Operator, error) {
 	}
 	out := make([]keys.Operator, 0, len(es))
 	for _, e := range es {
-		out = append(out, e.operator())
+		out = append(out, e.Operator())
 	}
 	return out, nil
 }
@@ -442,7 +427,7 @@ func (p *Provider) OpenOperator(ctx context.Context) (*OperatorSigner, error) {
 	if e.Entity != ent {
 		return nil, fmt.Errorf("vault operator %s: the token's entity is not the enrolled one: %w", id, keys.ErrForbidden)
 	}
-	return &OperatorSigner{c: p.c, key: OperatorKeyName(p.cfg.Warehouse, e.ID), op: e.operator()}, nil
+	return &OperatorSigner{c: p.c, key: OperatorKeyName(p.cfg.Warehouse, e.ID), op: e.Operator()}, nil
 }
 
 // Operator returns the signer's directory entry.
