@@ -19,7 +19,7 @@ import { DuckDBInstance } from '$cache/node_modules/@duckdb/node-api/lib/index.j
 import { readFileSync } from 'node:fs';
 const db = await DuckDBInstance.create(':memory:');
 const c = await db.connect();
-const t0 = performance.now();
+const t0 = performance.now(), c0 = process.cpuUsage();
 const r = await c.runAndReadAll(\`
   WITH g AS (SELECT ((2026 - CAST(birth_year AS INT)) // 20) AS age, sex_code, substr(department,1,1) AS zone,
       visit_year, modality, body_site, weight_band, height_band,
@@ -27,11 +27,11 @@ const r = await c.runAndReadAll(\`
     FROM read_parquet('\${process.argv[2]}') GROUP BY ALL)
   SELECT count(*) AS classes, min(persons) AS smallest, count(*) FILTER (WHERE persons < 5) AS below,
     count(*) FILTER (WHERE diags < 2) AS below_l2 FROM g\`);
-const s = (performance.now() - t0) / 1000;
+const s = (performance.now() - t0) / 1000, cu = process.cpuUsage(c0);
 const hwm = readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\s+(\d+)/)[1];
 const row = r.getRows()[0];
 console.log('duckdb  classes=' + row[0] + ' smallest=' + row[1] + ' below_k=' + row[2] + ' below_l2=' + row[3] +
-  ' seconds=' + s.toFixed(2) + ' peak_rss_mib=' + Math.round(hwm / 1024));
+  ' seconds=' + s.toFixed(2) + ' peak_rss_mib=' + Math.round(hwm / 1024) + ' cpu_s=' + ((cu.user + cu.system) / 1e6).toFixed(2));
 JS
 for N in ${@:-1000000}; do
   echo "N=$N"
@@ -43,4 +43,7 @@ for N in ${@:-1000000}; do
   echo "$dout"
   duck=$(echo "$dout" | sed 's/.*seconds=\([0-9.]*\).*/\1/')
   awk -v h="$hdw" -v d="$duck" 'BEGIN { printf "ratio hdw/duckdb time = %.2f\n", h/d }'
+  hc=$(echo "$out" | sed 's/.*cpu_s=\([0-9.]*\).*/\1/')
+  dc=$(echo "$dout" | sed 's/.*cpu_s=\([0-9.]*\).*/\1/')
+  awk -v h="$hc" -v d="$dc" 'BEGIN { printf "ratio hdw/duckdb CPU time = %.2f\n", h/d }'
 done

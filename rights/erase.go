@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hdw/keys"
+	"hdw/objstore"
 	"hdw/warehouse"
 )
 
@@ -75,18 +76,11 @@ type Proof struct {
 // from every workspace, then checks that nothing is left (9.2, SEC-REI-1).
 // It returns the deletion proof, also written under rights/proofs/.
 func (s *Service) Erase(ctx context.Context, req Request, subj Subject) (*Proof, error) {
-	if err := s.check(req); err != nil {
-		return nil, err
-	}
-	d := newDeks(s.wh)
-	defer d.wipe()
-	p, err := s.resolve(ctx, subj, d)
+	p, d, err := s.begin(ctx, req, subj, "erase")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.admit(ctx, req, "erase", [][]string{p.list()}); err != nil {
-		return nil, err
-	}
+	defer d.wipe()
 	return s.erase(ctx, req, "erasure", p, d, 0)
 }
 
@@ -270,7 +264,7 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 		return pr, err
 	}
 	pr.Verified = !after.Found
-	if err := warehouse.WriteJSON(ctx, s.wh.St, ProofPrefix+pr.ID+".json", pr); err != nil {
+	if err := objstore.WriteJSON(ctx, s.wh.St, ProofPrefix+pr.ID+".json", pr); err != nil {
 		return pr, fmt.Errorf("write the deletion proof: %w", err)
 	}
 	return pr, nil
@@ -285,13 +279,13 @@ func (s *Service) filterTable(ctx context.Context, d *deks, am amends, batch, st
 	if err != nil || !t.exists {
 		return nil, err
 	}
-	var kept []map[string]string
+	kept := 0
 	for _, r := range t.rows {
 		if keep(r) {
-			kept = append(kept, r)
+			kept++
 		}
 	}
-	removed := len(t.rows) - len(kept)
+	removed := len(t.rows) - kept
 	if removed == 0 {
 		return nil, nil
 	}
@@ -299,8 +293,8 @@ func (s *Service) filterTable(ctx context.Context, d *deks, am amends, batch, st
 	if err != nil {
 		return nil, err
 	}
-	op := &ObjectProof{Key: key, Store: store, RowsRemoved: removed, RowsLeft: len(kept), SHA256Before: sum, SizeBefore: size}
-	if len(kept) == 0 && store == keys.Genetic {
+	op := &ObjectProof{Key: key, Store: store, RowsRemoved: removed, RowsLeft: kept, SHA256Before: sum, SizeBefore: size}
+	if kept == 0 && store == keys.Genetic {
 		if err := s.wh.St.Delete(ctx, key); err != nil {
 			return nil, fmt.Errorf("delete %s: %w", key, err)
 		}
@@ -308,8 +302,7 @@ func (s *Service) filterTable(ctx context.Context, d *deks, am amends, batch, st
 		am[key] = nil
 		return op, nil
 	}
-	t.rows = kept
-	if err := writeTable(ctx, s.wh, d, t, am); err != nil {
+	if err := rewriteTable(ctx, s.wh, d, t, am, func(m map[string]string) (bool, error) { return keep(m), nil }); err != nil {
 		return nil, fmt.Errorf("rewrite %s: %w", key, err)
 	}
 	op.Action = "rewritten"

@@ -379,7 +379,7 @@ type geneticDelivered struct {
 func (s *Service) geneticExtractRows(ctx context.Context, req Request, p *person, batches []string) (*rowSet, func(context.Context) error, error) {
 	dir := geneticDir(req.Ref)
 	var dl geneticDelivered
-	if err := warehouse.ReadJSON(ctx, s.wh.St, dir+"delivered.json", 1<<16, &dl); err == nil {
+	if err := objstore.ReadJSON(ctx, s.wh.St, dir+"delivered.json", 1<<16, &dl); err == nil {
 		return nil, nil, fmt.Errorf("rights: the genetic extract of request %s was delivered on %s and then deleted; a new access needs a new request reference",
 			req.Ref, dl.Delivered.Format(time.DateOnly))
 	}
@@ -427,7 +427,7 @@ func (s *Service) geneticExtractRows(ctx context.Context, req Request, p *person
 		if err := s.wh.St.Delete(ctx, dir+"extract.enc"); err != nil {
 			return err
 		}
-		return warehouse.WriteJSON(ctx, s.wh.St, dir+"delivered.json", geneticDelivered{Request: req.Ref, DeliveredBy: s.opt.Operator,
+		return objstore.WriteJSON(ctx, s.wh.St, dir+"delivered.json", geneticDelivered{Request: req.Ref, DeliveredBy: s.opt.Operator,
 			Delivered: s.opt.Now().UTC().Truncate(time.Second), Rows: len(rs.rows)})
 	}
 	return rs, done, nil

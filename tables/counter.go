@@ -1,13 +1,9 @@
 package tables
 
 import (
-	"bufio"
-	"container/heap"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"os"
 	"slices"
 	"sync"
@@ -26,13 +22,26 @@ type KeySpec struct {
 	// Prefix keeps the first Prefix bytes of a string (a department to a
 	// region); 0 keeps the value.
 	Prefix int
+	// String generalizes a value given as a string (after Prefix): a
+	// string or dictionary value (once per dictionary entry), or a number
+	// or date in its string form ([FormatValue]) when Int is nil. The
+	// export gate's rules (export.Rule.Apply) come in here.
+	String func(string) string
 }
 
 // CounterOptions configures a [Counter].
 type CounterOptions struct {
-	Keys      []KeySpec
-	Person    string   // distinct persons are counted per class (k counts persons)
+	Keys []KeySpec
+	// Person: distinct persons are counted per class (k counts persons);
+	// "" makes every row a person of its own.
+	Person    string
 	Sensitive []string // distinct values counted per class (l-diversity)
+	// Detail also gives, per class, its rows ([Class.Rows]) and each
+	// sensitive column's values weighted by person ([Class.Weights]), and
+	// the table's distinct persons ([Summary.Persons]): what the export
+	// gate's suppression, l-diversity and t-closeness need. It adds a row
+	// stream (one pair per row, spilled past the budget like the others).
+	Detail bool
 	// Budget bounds the memory of the counts, in bytes (default 256 MiB);
 	// beyond it sorted runs spill to TempDir (default os.TempDir()).
 	Budget  int64
@@ -46,6 +55,13 @@ type Class struct {
 	ID       uint64
 	Persons  int64
 	Distinct []int64
+	// With [CounterOptions.Detail]: the class's rows, and per sensitive
+	// column its values (ids given in the order first seen in the table)
+	// with their weight in persons: a person holding n distinct values of
+	// the column in the class weighs 1/n on each. Weights are valid only
+	// during the callback.
+	Rows    int64
+	Weights []map[uint32]float64
 }
 
 // Counter counts, per class of quasi-identifier values, the distinct
@@ -63,13 +79,18 @@ type Counter struct {
 	streams []*pairStream // persons, then one per sensitive column
 	hashes  []uint64
 	vals    []uint64
+	persons []uint64
 	rows    int64
+	// Detail: the rows of each class (one unique pair a row), the table's
+	// persons (class 0), and the ids of each sensitive column's values.
+	classRows, allPersons *pairStream
+	ids                   []map[uint64]uint32
 }
 
 // NewCounter returns a counter; Close removes its spill files.
 func NewCounter(opt CounterOptions) (*Counter, error) {
-	if len(opt.Keys) == 0 || opt.Person == "" {
-		return nil, errors.New("tables: a counter needs quasi-identifiers and a person column")
+	if len(opt.Keys) == 0 {
+		return nil, errors.New("tables: a counter needs quasi-identifiers")
 	}
 	if opt.Budget <= 0 {
 		opt.Budget = 256 << 20
@@ -82,13 +103,29 @@ func NewCounter(opt CounterOptions) (*Counter, error) {
 	for range 1 + len(opt.Sensitive) {
 		c.streams = append(c.streams, &pairStream{max: max(per, 1024), dir: opt.TempDir})
 	}
+	if opt.Detail {
+		c.classRows = &pairStream{max: max(per, 1024), dir: opt.TempDir}
+		c.allPersons = &pairStream{max: max(per, 1024), dir: opt.TempDir}
+		for range opt.Sensitive {
+			c.ids = append(c.ids, map[uint64]uint32{})
+		}
+	}
 	return c, nil
+}
+
+// all returns every stream of the counter: persons, sensitive columns,
+// then (Detail) class rows and the table's persons.
+func (c *Counter) all() []*pairStream {
+	if c.opt.Detail {
+		return append(slices.Clone(c.streams), c.classRows, c.allPersons)
+	}
+	return c.streams
 }
 
 // Close removes the spill files.
 func (c *Counter) Close() error {
 	var errs []error
-	for _, s := range c.streams {
+	for _, s := range c.all() {
 		errs = append(errs, s.close())
 	}
 	return errors.Join(errs...)
@@ -107,39 +144,49 @@ func mix(h, v uint64) uint64 {
 
 const nullHash = 0x6e756c6c6e756c6c
 
+// str generalizes a string value as spec says and hashes it.
+func (c *Counter) str(s string, spec KeySpec) uint64 {
+	if spec.Prefix > 0 && len(s) > spec.Prefix {
+		s = s[:spec.Prefix]
+	}
+	if spec.String != nil {
+		s = spec.String(s)
+	}
+	return maphash.String(c.seed, s)
+}
+
 // column hashes every value of a column into out (len rows); spec may
-// generalize it.
+// generalize it. A null is a value of its own, except for a String
+// generalization, which sees it as "" (as a row's string view does).
 func (c *Counter) column(a arrow.Array, spec KeySpec, out []uint64) error {
 	n := a.Len()
+	null := uint64(nullHash)
+	if spec.String != nil {
+		null = c.str("", spec)
+	}
+	if spec.String != nil && spec.Int == nil {
+		switch a.(type) {
+		case *array.Int64, *array.Date32, *array.Float64:
+			// A number or date generalized by its string form.
+			for i := range n {
+				if a.IsNull(i) {
+					out[i] = null
+				} else {
+					out[i] = c.str(format(a, i), spec)
+				}
+			}
+			return nil
+		}
+	}
 	switch a := a.(type) {
 	case *array.Int64:
-		for i := range n {
-			if a.IsNull(i) {
-				out[i] = nullHash
-				continue
-			}
-			v := a.Value(i)
-			if spec.Int != nil {
-				v = spec.Int(v)
-			}
-			out[i] = mix(0, uint64(v))
-		}
+		intHashes(a.Int64Values(), a, spec, null, out)
 	case *array.Date32:
-		for i := range n {
-			if a.IsNull(i) {
-				out[i] = nullHash
-				continue
-			}
-			v := int64(a.Value(i))
-			if spec.Int != nil {
-				v = spec.Int(v)
-			}
-			out[i] = mix(0, uint64(v))
-		}
+		intHashes(a.Date32Values(), a, spec, null, out)
 	case *array.Float64:
 		for i := range n {
 			if a.IsNull(i) {
-				out[i] = nullHash
+				out[i] = null
 				continue
 			}
 			out[i] = mix(0, uint64(int64(a.Value(i)*1e6)))
@@ -147,14 +194,10 @@ func (c *Counter) column(a arrow.Array, spec KeySpec, out []uint64) error {
 	case *array.String:
 		for i := range n {
 			if a.IsNull(i) {
-				out[i] = nullHash
+				out[i] = null
 				continue
 			}
-			s := a.Value(i)
-			if spec.Prefix > 0 && len(s) > spec.Prefix {
-				s = s[:spec.Prefix]
-			}
-			out[i] = maphash.String(c.seed, s)
+			out[i] = c.str(a.Value(i), spec)
 		}
 	case *array.Dictionary:
 		dict, ok := a.Dictionary().(*array.String)
@@ -163,15 +206,11 @@ func (c *Counter) column(a arrow.Array, spec KeySpec, out []uint64) error {
 		}
 		dh := make([]uint64, dict.Len())
 		for j := range dh {
-			s := dict.Value(j)
-			if spec.Prefix > 0 && len(s) > spec.Prefix {
-				s = s[:spec.Prefix]
-			}
-			dh[j] = maphash.String(c.seed, s)
+			dh[j] = c.str(dict.Value(j), spec)
 		}
 		for i := range n {
 			if a.IsNull(i) {
-				out[i] = nullHash
+				out[i] = null
 			} else {
 				out[i] = dh[a.GetValueIndex(i)]
 			}
@@ -180,6 +219,22 @@ func (c *Counter) column(a arrow.Array, spec KeySpec, out []uint64) error {
 		return fmt.Errorf("tables: column %s: type %s not countable", spec.Column, a.DataType())
 	}
 	return nil
+}
+
+// intHashes hashes the integers (or dates, in days) of a, generalized by
+// spec.Int.
+func intHashes[T ~int32 | ~int64](vals []T, a arrow.Array, spec KeySpec, null uint64, out []uint64) {
+	for i, v := range vals {
+		if a.IsNull(i) {
+			out[i] = null
+			continue
+		}
+		x := int64(v)
+		if spec.Int != nil {
+			x = spec.Int(x)
+		}
+		out[i] = mix(0, uint64(x))
+	}
 }
 
 func field(rec arrow.Record, name string) (arrow.Array, error) {
@@ -218,18 +273,37 @@ func (c *Counter) Add(rec arrow.Record) error {
 	if err != nil {
 		return err
 	}
-	cols := append([]string{c.opt.Person}, c.opt.Sensitive...)
-	for si, name := range cols {
-		a, err := field(rec, name)
-		if err != nil {
+	n := len(classes)
+	c.persons = slices.Grow(c.persons[:0], n)[:n]
+	if c.opt.Person == "" {
+		for i := range c.persons {
+			c.persons[i] = mix(0, uint64(c.rows)+uint64(i))
+		}
+	} else if err := c.hashColumn(rec, c.opt.Person, c.persons); err != nil {
+		return err
+	}
+	if err := c.streams[0].addAll(classes, c.persons); err != nil {
+		return err
+	}
+	for si, name := range c.opt.Sensitive {
+		if err := c.hashColumn(rec, name, c.vals); err != nil {
 			return err
 		}
-		if err := c.column(a, KeySpec{Column: name}, c.vals); err != nil {
+		if c.opt.Detail {
+			if err := c.weighted(si, c.vals); err != nil {
+				return err
+			}
+		}
+		if err := c.streams[1+si].addAll(classes, c.vals); err != nil {
 			return err
 		}
-		s := c.streams[si]
-		for i, v := range c.vals {
-			if err := s.add(pair{classes[i], v}); err != nil {
+	}
+	if c.opt.Detail {
+		for i, cl := range classes {
+			if err := c.classRows.add(pair{cl, uint64(c.rows) + uint64(i)}); err != nil {
+				return err
+			}
+			if err := c.allPersons.add(pair{0, c.persons[i]}); err != nil {
 				return err
 			}
 		}
@@ -238,20 +312,56 @@ func (c *Counter) Add(rec arrow.Record) error {
 	return nil
 }
 
+func (c *Counter) hashColumn(rec arrow.Record, name string, out []uint64) error {
+	a, err := field(rec, name)
+	if err != nil {
+		return err
+	}
+	return c.column(a, KeySpec{Column: name}, out)
+}
+
+// valueBits are the low bits of a weighted pair that hold the value's id;
+// the high bits hold the person's hash.
+const valueBits = 24
+
+// weighted turns the value hashes of sensitive column si into (person,
+// value id) words, in place: sorted pairs then group a class's values by
+// person. Two persons of one class whose hashes agree on the top 40 bits
+// count as one, which splits their weight (l smaller, the check stricter).
+func (c *Counter) weighted(si int, vals []uint64) error {
+	ids := c.ids[si]
+	for i, v := range vals {
+		id, ok := ids[v]
+		if !ok {
+			if len(ids) >= 1<<valueBits {
+				return fmt.Errorf("tables: counter: column %s has over %d distinct values: not a sensitive column to count l over", c.opt.Sensitive[si], 1<<valueBits)
+			}
+			id = uint32(len(ids))
+			ids[v] = id
+		}
+		vals[i] = mix(0, c.persons[i])&^(1<<valueBits-1) | uint64(id)
+	}
+	return nil
+}
+
 // Summary is what the k check needs at a glance.
 type Summary struct {
 	Rows, Classes, Smallest, BelowK int64
+	Persons                         int64 // with Detail: the table's distinct persons
 }
 
 // Result calls fn for every class (in id order) and returns the summary
-// for k. It may be called once.
+// for k. It may be called again (the export gate's t-closeness makes a
+// second pass once the table's distribution is known); no row may be
+// added after the first call.
 func (c *Counter) Result(k int64, fn func(Class) error) (Summary, error) {
 	sum := Summary{Rows: c.rows}
 	// The streams are sorted concurrently (parallel over the streams).
-	its := make([]*groupIter, len(c.streams))
-	errs := make([]error, len(c.streams))
+	streams := c.all()
+	its := make([]*groupIter, len(streams))
+	errs := make([]error, len(streams))
 	var wg sync.WaitGroup
-	for i, s := range c.streams {
+	for i, s := range streams {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -262,25 +372,51 @@ func (c *Counter) Result(k int64, fn func(Class) error) (Summary, error) {
 	if err := errors.Join(errs...); err != nil {
 		return sum, err
 	}
+	var rowIt *groupIter
+	sens := its[1 : 1+len(c.opt.Sensitive)]
+	var weights []map[uint32]float64
+	if c.opt.Detail {
+		rowIt = its[len(its)-2]
+		_, persons, _, err := its[len(its)-1].next(nil)
+		if err != nil {
+			return sum, err
+		}
+		sum.Persons = persons
+		for range sens {
+			weights = append(weights, map[uint32]float64{})
+		}
+	}
+	// Every class has rows in every stream: the streams advance together.
+	step := func(it *groupIter, id uint64, w map[uint32]float64) (int64, error) {
+		sid, d, ok, err := it.next(w)
+		if err == nil && (!ok || sid != id) {
+			err = errors.New("tables: counter streams out of step")
+		}
+		return d, err
+	}
 	for {
-		id, persons, ok, err := its[0].next()
+		id, persons, ok, err := its[0].next(nil)
 		if err != nil {
 			return sum, err
 		}
 		if !ok {
 			break
 		}
-		cl := Class{ID: id, Persons: persons, Distinct: make([]int64, len(its)-1)}
-		for j, it := range its[1:] {
-			// Every class has rows in every stream: the streams advance together.
-			sid, d, ok, err := it.next()
-			if err != nil {
+		cl := Class{ID: id, Persons: persons, Distinct: make([]int64, len(sens)), Weights: weights}
+		for j, it := range sens {
+			var w map[uint32]float64
+			if weights != nil {
+				w = weights[j]
+				clear(w)
+			}
+			if cl.Distinct[j], err = step(it, id, w); err != nil {
 				return sum, err
 			}
-			if !ok || sid != id {
-				return sum, errors.New("tables: counter streams out of step")
+		}
+		if rowIt != nil {
+			if cl.Rows, err = step(rowIt, id, nil); err != nil {
+				return sum, err
 			}
-			cl.Distinct[j] = d
 		}
 		sum.Classes++
 		if sum.Smallest == 0 || persons < sum.Smallest {
@@ -296,258 +432,4 @@ func (c *Counter) Result(k int64, fn func(Class) error) (Summary, error) {
 		}
 	}
 	return sum, nil
-}
-
-// pair is (class, value hash).
-type pair struct{ class, v uint64 }
-
-func cmpPair(a, b pair) int {
-	switch {
-	case a.class < b.class:
-		return -1
-	case a.class > b.class:
-		return 1
-	case a.v < b.v:
-		return -1
-	case a.v > b.v:
-		return 1
-	}
-	return 0
-}
-
-// pairStream collects pairs, deduplicated, spilling sorted runs to disk.
-type pairStream struct {
-	buf  []pair
-	max  int
-	dir  string
-	runs []*os.File
-}
-
-func (s *pairStream) add(p pair) error {
-	if s.buf == nil {
-		// 1M pairs first (16 MiB), doubled by append up to the budget.
-		s.buf = make([]pair, 0, min(s.max, 1<<20))
-	}
-	s.buf = append(s.buf, p)
-	if len(s.buf) >= s.max {
-		return s.compact()
-	}
-	return nil
-}
-
-// compact sorts and deduplicates the buffer; if it is still more than half
-// full, it spills it as a sorted run.
-func (s *pairStream) compact() error {
-	sortPairs(s.buf)
-	s.buf = slices.Compact(s.buf)
-	if len(s.buf) > s.max/2 {
-		return s.spill()
-	}
-	return nil
-}
-
-func (s *pairStream) spill() error {
-	f, err := os.CreateTemp(s.dir, "hdw-count-*")
-	if err != nil {
-		return fmt.Errorf("tables: counter spill: %w", err)
-	}
-	os.Remove(f.Name()) // unlinked: gone with the process
-	w := bufio.NewWriterSize(f, 1<<20)
-	var b [16]byte
-	for _, p := range s.buf {
-		binary.LittleEndian.PutUint64(b[:8], p.class)
-		binary.LittleEndian.PutUint64(b[8:], p.v)
-		w.Write(b[:])
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("tables: counter spill: %w", err)
-	}
-	s.runs = append(s.runs, f)
-	s.buf = s.buf[:0]
-	return nil
-}
-
-func (s *pairStream) close() error {
-	var errs []error
-	for _, f := range s.runs {
-		errs = append(errs, f.Close())
-	}
-	s.runs = nil
-	return errors.Join(errs...)
-}
-
-// source yields sorted pairs.
-type source interface{ next() (pair, bool, error) }
-
-type memSource struct {
-	buf []pair
-	i   int
-}
-
-func (m *memSource) next() (pair, bool, error) {
-	if m.i >= len(m.buf) {
-		return pair{}, false, nil
-	}
-	m.i++
-	return m.buf[m.i-1], true, nil
-}
-
-type fileSource struct {
-	r *bufio.Reader
-	b [16]byte
-}
-
-func (f *fileSource) next() (pair, bool, error) {
-	if _, err := io.ReadFull(f.r, f.b[:]); err == io.EOF {
-		return pair{}, false, nil
-	} else if err != nil {
-		return pair{}, false, fmt.Errorf("tables: counter run: %w", err)
-	}
-	return pair{binary.LittleEndian.Uint64(f.b[:8]), binary.LittleEndian.Uint64(f.b[8:])}, true, nil
-}
-
-type mergeItem struct {
-	p   pair
-	src source
-}
-
-type mergeHeap []mergeItem
-
-func (h mergeHeap) Len() int           { return len(h) }
-func (h mergeHeap) Less(i, j int) bool { return cmpPair(h[i].p, h[j].p) < 0 }
-func (h mergeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *mergeHeap) Push(x any)        { *h = append(*h, x.(mergeItem)) }
-func (h *mergeHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
-// finish returns an iterator over (class, distinct values) in class order.
-func (s *pairStream) finish() (*groupIter, error) {
-	sortPairs(s.buf)
-	s.buf = slices.Compact(s.buf)
-	srcs := []source{&memSource{buf: s.buf}}
-	for _, f := range s.runs {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return nil, err
-		}
-		srcs = append(srcs, &fileSource{r: bufio.NewReaderSize(f, 256<<10)})
-	}
-	h := &mergeHeap{}
-	for _, src := range srcs {
-		p, ok, err := src.next()
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			heap.Push(h, mergeItem{p, src})
-		}
-	}
-	return &groupIter{h: h}, nil
-}
-
-// groupIter merges the sorted sources, deduplicating, and groups by class.
-type groupIter struct {
-	h           *mergeHeap
-	last        pair
-	started     bool
-	pending     pair
-	havePending bool
-}
-
-func (g *groupIter) pop() (pair, bool, error) {
-	for g.h.Len() > 0 {
-		top := (*g.h)[0]
-		p := top.p
-		np, ok, err := top.src.next()
-		if err != nil {
-			return pair{}, false, err
-		}
-		if ok {
-			(*g.h)[0].p = np
-			heap.Fix(g.h, 0)
-		} else {
-			heap.Pop(g.h)
-		}
-		if g.started && p == g.last {
-			continue // a duplicate across runs
-		}
-		g.started, g.last = true, p
-		return p, true, nil
-	}
-	return pair{}, false, nil
-}
-
-// next returns the next class and its distinct count.
-func (g *groupIter) next() (uint64, int64, bool, error) {
-	if !g.havePending {
-		p, ok, err := g.pop()
-		if err != nil || !ok {
-			return 0, 0, false, err
-		}
-		g.pending, g.havePending = p, true
-	}
-	class, n := g.pending.class, int64(1)
-	for {
-		q, ok, err := g.pop()
-		if err != nil {
-			return 0, 0, false, err
-		}
-		if !ok {
-			g.havePending = false
-			return class, n, true, nil
-		}
-		if q.class != class {
-			g.pending = q
-			return class, n, true, nil
-		}
-		n++
-	}
-}
-
-// sortPairs sorts pairs by (class, value): one in-place MSD radix pass on
-// the top 16 bits of the class (uniform: it is a hash), then each bucket
-// by comparison, which is about three times fewer comparisons than one
-// comparison sort of the whole buffer.
-func sortPairs(a []pair) {
-	const bits = 10
-	if len(a) < 1<<bits {
-		slices.SortFunc(a, cmpPair)
-		return
-	}
-	const shift = 64 - bits
-	next := make([]int, 1<<bits)
-	ends := make([]int, 1<<bits)
-	for _, p := range a {
-		ends[p.class>>shift]++
-	}
-	sum := 0
-	for b, n := range ends {
-		next[b] = sum
-		sum += n
-		ends[b] = sum
-	}
-	for b := range next {
-		for next[b] < ends[b] {
-			v := a[next[b]]
-			d := int(v.class >> shift)
-			for d != b {
-				v, a[next[d]] = a[next[d]], v
-				next[d]++
-				d = int(v.class >> shift)
-			}
-			a[next[b]] = v
-			next[b]++
-		}
-	}
-	lo := 0
-	for _, hi := range ends {
-		if hi-lo > 1 {
-			slices.SortFunc(a[lo:hi], cmpPair)
-		}
-		lo = hi
-	}
 }

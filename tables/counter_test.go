@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -116,6 +117,58 @@ func TestIssue17_CounterSortPairs(t *testing.T) {
 		}
 		if !tables.SortPairsAgree(a) {
 			t.Fatalf("n=%d: not sorted like slices.SortFunc", n)
+		}
+	}
+}
+
+// Issue 17: with Detail the counter gives each class's rows, the table's
+// distinct persons, and the sensitive values weighted by person (a person
+// with two values in a class weighs 1/2 on each), in memory and spilled.
+func TestIssue17_CounterDetail(t *testing.T) {
+	ctx := context.Background()
+	s, _ := tables.NewSchema(tables.Field{Name: "pseudonym"}, tables.Field{Name: "sex_code", Type: tables.Enum}, tables.Field{Name: "diagnosis", Type: tables.Enum})
+	var buf bytes.Buffer
+	w, _ := tables.NewWriter(&buf, s, tables.WriterOptions{GroupRows: 100})
+	// Class M: P1 (C50, I10, C50 again), P2 (C50); class F: 3000 persons, one E11 each.
+	for _, r := range [][]string{{"P1", "M", "C50"}, {"P1", "M", "I10"}, {"P1", "M", "C50"}, {"P2", "M", "C50"}} {
+		w.Append(r)
+	}
+	for i := range 3000 {
+		w.Append([]string{"Q" + strconv.Itoa(i), "F", "E11"})
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, budget := range []int64{1 << 30, 16 << 10} {
+		c, err := tables.NewCounter(tables.CounterOptions{Keys: []tables.KeySpec{{Column: "sex_code"}}, Person: "pseudonym",
+			Sensitive: []string{"diagnosis"}, Detail: true, Budget: budget, TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tables.Records(ctx, bytes.NewReader(buf.Bytes()), tables.Query{}, func(rec arrow.Record) error { return c.Add(rec) }); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for range 2 { // Result may be called again
+			got = got[:0]
+			sum, err := c.Result(5, func(cl tables.Class) error {
+				var ws []float64
+				for _, w := range cl.Weights[0] {
+					ws = append(ws, w)
+				}
+				slices.Sort(ws)
+				got = append(got, fmt.Sprintf("rows=%d persons=%d distinct=%d weights=%v", cl.Rows, cl.Persons, cl.Distinct[0], ws))
+				return nil
+			})
+			if err != nil || sum.Persons != 3002 || sum.Classes != 2 || sum.BelowK != 1 {
+				t.Fatalf("budget %d: %+v %v", budget, sum, err)
+			}
+		}
+		c.Close()
+		slices.Sort(got)
+		want := []string{"rows=3000 persons=3000 distinct=1 weights=[3000]", "rows=4 persons=2 distinct=2 weights=[0.5 1.5]"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("budget %d: %v, want %v", budget, got, want)
 		}
 	}
 }

@@ -132,6 +132,9 @@ func (r *Row) Map(dst map[string]string) map[string]string {
 	return dst
 }
 
+// FormatValue returns a value of a column as [Row.Get] does ("" for null).
+func FormatValue(a arrow.Array, i int) string { return format(a, i) }
+
 func format(a arrow.Array, i int) string {
 	if a.IsNull(i) {
 		return ""

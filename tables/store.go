@@ -1,13 +1,9 @@
 package tables
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -49,21 +45,8 @@ type ObjectWriter struct {
 	key  string
 	obj  io.WriteCloser // the store's object
 	enc  io.WriteCloser // the envelope, nil in Modular
-	sum  *hashCount
+	sum  *objstore.Digest
 	done bool
-}
-
-type hashCount struct {
-	w io.Writer
-	h hash.Hash
-	n int64
-}
-
-func (c *hashCount) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
-	c.n += int64(n)
-	return n, err
 }
 
 // Create starts an encrypted table at key under dek (32 bytes) in mode.
@@ -88,7 +71,7 @@ func Create(ctx context.Context, st objstore.Store, key string, dek keys.Secret,
 	} else {
 		opt.Key = dek
 	}
-	ow.sum = &hashCount{w: dst, h: sha256.New()}
+	ow.sum = objstore.NewDigest(dst)
 	if ow.Writer, err = NewWriter(ow.sum, s, opt); err != nil {
 		objstore.Abort(obj)
 		return nil, err
@@ -123,7 +106,7 @@ func (w *ObjectWriter) Close() (Object, error) {
 	if err := w.obj.Close(); err != nil {
 		return Object{}, err
 	}
-	return Object{Key: w.key, SHA256: hex.EncodeToString(w.sum.h.Sum(nil)), Size: w.sum.n, Rows: w.Rows()}, nil
+	return Object{Key: w.key, SHA256: w.sum.Sum(), Size: w.sum.N, Rows: w.Rows()}, nil
 }
 
 const envMagic = "HDWENC1\n"
@@ -168,30 +151,30 @@ func IsModular(data []byte) bool {
 // today's all-string table): q.Key is set from dek when the file uses
 // modular encryption.
 func ScanObject(ctx context.Context, st objstore.Store, key string, dek keys.Secret, q Query, fn func(*Row) error) (*Schema, error) {
-	data, err := ReadObject(ctx, st, key, dek)
-	if err != nil {
-		return nil, err
-	}
-	if IsModular(data) {
-		q.Key = dek
-	}
-	s, err := ScanBytes(ctx, data, q, fn)
-	if err != nil && errors.Is(err, ErrTable) {
-		return s, fmt.Errorf("%s: %w", key, err)
-	}
-	return s, err
+	return withObject(ctx, st, key, dek, q, func(src Source, q Query) (*Schema, error) { return Scan(ctx, src, q, fn) })
 }
 
 // RecordsObject is [Records] over a stored table in either mode.
 func RecordsObject(ctx context.Context, st objstore.Store, key string, dek keys.Secret, q Query, fn func(arrow.Record) error) (*Schema, error) {
-	data, err := ReadObject(ctx, st, key, dek)
+	return withObject(ctx, st, key, dek, q, func(src Source, q Query) (*Schema, error) { return Records(ctx, src, q, fn) })
+}
+
+// withObject opens a stored table ([openObject]), sets q.Key when it uses
+// modular encryption, and reads it with read.
+func withObject(ctx context.Context, st objstore.Store, key string, dek keys.Secret, q Query, read func(Source, Query) (*Schema, error)) (*Schema, error) {
+	o, err := openObject(ctx, st, key, dek)
 	if err != nil {
 		return nil, err
 	}
-	if IsModular(data) {
+	defer o.close()
+	if o.modular {
 		q.Key = dek
 	}
-	return Records(ctx, bytes.NewReader(data), q, fn)
+	s, err := read(o.src, q)
+	if err != nil && errors.Is(err, ErrTable) {
+		return s, fmt.Errorf("%s: %w", key, err)
+	}
+	return s, err
 }
 
 // Edit decides the fate of one row in a [Rewrite]: return false to drop
@@ -206,19 +189,20 @@ type Edit func(m map[string]string) (keep bool, err error)
 // (warehouse.TestIssue17_RewriteKill9OldOrNew). The new table uses mode and newDEK (the old
 // dek when newDEK is empty).
 func Rewrite(ctx context.Context, st objstore.Store, key string, dek, newDEK keys.Secret, mode Mode, layout *Schema, edit Edit) (Object, error) {
-	data, err := ReadObject(ctx, st, key, dek)
+	o, err := openObject(ctx, st, key, dek)
 	if err != nil {
 		return Object{}, err
 	}
+	defer o.close()
 	q := Query{}
-	if IsModular(data) {
+	if o.modular {
 		q.Key = dek
 	}
 	if newDEK.Len() == 0 {
 		newDEK = dek
 	}
 	if layout == nil {
-		if layout, err = SchemaOf(bytes.NewReader(data), q.Key); err != nil {
+		if layout, err = SchemaOf(o.src, q.Key); err != nil {
 			return Object{}, fmt.Errorf("%s: %w", key, err)
 		}
 	}
@@ -227,7 +211,7 @@ func Rewrite(ctx context.Context, st objstore.Store, key string, dek, newDEK key
 		return Object{}, err
 	}
 	m := map[string]string{}
-	_, err = ScanBytes(ctx, data, q, func(r *Row) error {
+	_, err = Scan(ctx, o.src, q, func(r *Row) error {
 		r.Map(m)
 		if edit != nil {
 			keep, err := edit(m)

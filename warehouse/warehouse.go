@@ -66,7 +66,7 @@ func Create(ctx context.Context, st objstore.Store, d Descriptor) error {
 // Open reads warehouse.json.
 func Open(ctx context.Context, st objstore.Store, ks KeySource) (*Warehouse, error) {
 	var d Descriptor
-	if err := ReadJSON(ctx, st, "warehouse.json", 1<<20, &d); err != nil {
+	if err := objstore.ReadJSON(ctx, st, "warehouse.json", 1<<20, &d); err != nil {
 		if errors.Is(err, objstore.ErrNotExist) {
 			return nil, ErrNotInitialized
 		}
@@ -76,16 +76,6 @@ func Open(ctx context.Context, st objstore.Store, ks KeySource) (*Warehouse, err
 		return nil, fmt.Errorf("warehouse schema %d not supported (want %d)", d.Schema, SchemaVersion)
 	}
 	return &Warehouse{St: st, Desc: d, Keys: ks}, nil
-}
-
-// ReadJSON is [objstore.ReadJSON], for the callers on the warehouse side.
-func ReadJSON(ctx context.Context, st objstore.Store, key string, max int64, v any) error {
-	return objstore.ReadJSON(ctx, st, key, max, v)
-}
-
-// WriteJSON is [objstore.WriteJSON], for the callers on the warehouse side.
-func WriteJSON(ctx context.Context, st objstore.Store, key string, v any) error {
-	return objstore.WriteJSON(ctx, st, key, v)
 }
 
 type encWriter struct {
@@ -259,7 +249,7 @@ func IsBatchObject(batch, key string) bool {
 // DataKey unwraps the data key of a batch for one store.
 func (w *Warehouse) DataKey(ctx context.Context, batch, store string) (keys.Secret, error) {
 	var bk BatchKeys
-	if err := ReadJSON(ctx, w.St, BatchKeysKey(batch), 1<<20, &bk); err != nil {
+	if err := objstore.ReadJSON(ctx, w.St, BatchKeysKey(batch), 1<<20, &bk); err != nil {
 		return keys.Secret{}, err
 	}
 	wr, ok := bk.Wrapped[store]
@@ -287,7 +277,16 @@ type Commit struct {
 	Contents []string         `json:"contents,omitempty"`
 	Counts   map[string]int64 `json:"counts"`
 	Objects  []ObjectRef      `json:"objects"`
+	// PseudoVersions is, per store, the version of the warehouse pseudonym
+	// key its pseudonyms are at (absent: 1). Ingest records the version it
+	// computed with; a pseudonym-key rotation (package rotation) raises it
+	// store by store as it rewrites them, so that a rerun skips what is done.
+	PseudoVersions map[string]int `json:"pseudo_versions,omitempty"`
 }
+
+// PseudoVersion returns the pseudonym-key version of a store's objects in
+// the batch (1 when not recorded).
+func (c Commit) PseudoVersion(store string) int { return max(1, c.PseudoVersions[store]) }
 
 // ObjectRef names a stored object with its plaintext hash.
 type ObjectRef struct {
@@ -338,7 +337,7 @@ func (w *Warehouse) Commits(ctx context.Context) ([]Commit, error) {
 			continue
 		}
 		var c Commit
-		if err := ReadJSON(ctx, w.St, info.Key, 256<<20, &c); err != nil {
+		if err := objstore.ReadJSON(ctx, w.St, info.Key, 256<<20, &c); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

@@ -1,0 +1,107 @@
+package export
+
+import (
+	"context"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"hdw/keys"
+	"hdw/objstore"
+	"hdw/tables"
+)
+
+// RecordSource is a [RowSource] that also streams its rows as typed Arrow
+// record batches projected on cols ([tables.Records]): the gate then
+// counts on the typed, dictionary-encoded columns. Records may be called
+// more than once and must give the rows in the order of Rows.
+type RecordSource interface {
+	RowSource
+	Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error
+}
+
+// stringBatch is the rows of string batches built from a plain RowSource.
+const stringBatch = 8192
+
+// records streams src's rows as record batches of cols: src's own typed
+// batches when it is a [RecordSource], string batches built from its rows
+// otherwise (an absent cell is "").
+func records(ctx context.Context, src RowSource, cols []string, fn func(arrow.Record) error) error {
+	if rs, ok := src.(RecordSource); ok {
+		return rs.Records(ctx, cols, fn)
+	}
+	return StringRecords(ctx, src, cols, fn)
+}
+
+// StringRecords streams src's rows as string record batches of cols (an
+// absent cell is ""), for a source that has no typed batches of its own
+// (a filtered one).
+func StringRecords(ctx context.Context, src RowSource, cols []string, fn func(arrow.Record) error) error {
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = arrow.Field{Name: c, Type: arrow.BinaryTypes.String}
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(fields, nil))
+	defer b.Release()
+	n := 0
+	flush := func() error {
+		rec := b.NewRecord()
+		defer rec.Release()
+		n = 0
+		return fn(rec)
+	}
+	err := src.Rows(ctx, func(row map[string]string) error {
+		for i, c := range cols {
+			b.Field(i).(*array.StringBuilder).Append(row[c])
+		}
+		if n++; n == stringBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil && n > 0 {
+		err = flush()
+	}
+	return err
+}
+
+// TableObject is one stored table file and its data key.
+type TableObject struct {
+	Key string
+	DEK keys.Secret
+}
+
+// TableSource is a table stored through the table layer, in one or more
+// objects read in order (the health store's batches, a workspace table):
+// a [RecordSource], so the gate counts on its typed columns, streamed
+// with [tables.RecordsObject].
+type TableSource struct {
+	St      objstore.Store
+	Objects []TableObject
+	Cols    []string
+}
+
+// Columns returns the table's columns.
+func (t *TableSource) Columns() []string { return t.Cols }
+
+// Rows streams the rows as strings.
+func (t *TableSource) Rows(ctx context.Context, fn func(map[string]string) error) error {
+	m := map[string]string{}
+	for _, o := range t.Objects {
+		if _, err := tables.ScanObject(ctx, t.St, o.Key, o.DEK, tables.Query{}, func(r *tables.Row) error { return fn(r.Map(m)) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Records streams the record batches projected on cols.
+func (t *TableSource) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+	for _, o := range t.Objects {
+		if _, err := tables.RecordsObject(ctx, t.St, o.Key, o.DEK, tables.Query{Columns: cols, Parallel: true}, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package indicators
+
+import (
+	"context"
+	"errors"
+	"unsafe"
+
+	"github.com/apache/arrow/go/v17/arrow"
+)
+
+const sep = "\x1f"
+
+// batchRows is the rows of one batch handed from the reader to the
+// aggregator.
+const batchRows = 4096
+
+// rowBatch holds rows copied out of a source's callback: every field's
+// bytes in one arena, with their end offsets (person, then the columns).
+type rowBatch struct {
+	arena []byte
+	ends  []int
+}
+
+// pipelined runs rows.Scan on the calling goroutine and process on
+// another, so that reading and decoding a table overlaps with the
+// aggregation (two cores). process sees the rows in scan order; the
+// strings it gets alias the batch and are valid during the call only.
+func pipelined(ctx context.Context, rows Rows, cols []string, process func(string, []string) error) error {
+	work := make(chan *rowBatch, 2)
+	free := make(chan *rowBatch, 3)
+	for range 3 {
+		free <- &rowBatch{}
+	}
+	done := make(chan error, 1)
+	stop := make(chan struct{})
+	fields := 1 + len(cols)
+	go func() {
+		vals := make([]string, len(cols))
+		var err error
+		for b := range work {
+			if err == nil {
+				start := 0
+				str := func(end int) string {
+					s := ""
+					if end > start {
+						s = unsafe.String(&b.arena[start], end-start)
+					}
+					start = end
+					return s
+				}
+				for r := 0; r+fields <= len(b.ends) && err == nil; r += fields {
+					person := str(b.ends[r])
+					for j := range vals {
+						vals[j] = str(b.ends[r+1+j])
+					}
+					err = process(person, vals)
+				}
+				if err != nil {
+					close(stop)
+				}
+			}
+			b.arena, b.ends = b.arena[:0], b.ends[:0]
+			free <- b
+		}
+		done <- err
+	}()
+	var cur *rowBatch
+	send := func() bool {
+		select {
+		case work <- cur:
+			cur = nil
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	scanErr := rows.Scan(ctx, cols, func(person string, vals []string) error {
+		if cur == nil {
+			select {
+			case cur = <-free:
+			case <-stop:
+				return errStopped
+			}
+		}
+		cur.arena = append(cur.arena, person...)
+		cur.ends = append(cur.ends, len(cur.arena))
+		for _, v := range vals {
+			cur.arena = append(cur.arena, v...)
+			cur.ends = append(cur.ends, len(cur.arena))
+		}
+		if len(cur.ends) >= batchRows*fields && !send() {
+			return errStopped
+		}
+		return nil
+	})
+	if scanErr == nil && cur != nil && len(cur.ends) > 0 {
+		send()
+	}
+	close(work)
+	err := <-done
+	if err != nil {
+		return err
+	}
+	if errors.Is(scanErr, errStopped) {
+		return nil
+	}
+	return scanErr
+}
+
+var errStopped = errors.New("indicators: aggregation stopped")
+
+var errTooMany = errors.New("indicators: over 2^31 persons or person-group cells: narrow the filter")
+
+// maxFilterCache bounds the filter's verdict cache (combinations of values).
+const maxFilterCache = 1 << 16
+
+// pipelinedRecords runs rows.Records on the calling goroutine and process
+// on another (each record retained while it waits), so that decoding the
+// next batch overlaps with aggregating this one.
+func pipelinedRecords(ctx context.Context, rows RecordRows, cols []string, process func(arrow.Record) error) error {
+	work := make(chan arrow.Record, 2)
+	done := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		var err error
+		for rec := range work {
+			if err == nil {
+				if err = process(rec); err != nil {
+					close(stop)
+				}
+			}
+			rec.Release()
+		}
+		done <- err
+	}()
+	scanErr := rows.Records(ctx, cols, func(rec arrow.Record) error {
+		rec.Retain()
+		select {
+		case work <- rec:
+			return nil
+		case <-stop:
+			rec.Release()
+			return errStopped
+		}
+	})
+	close(work)
+	if err := <-done; err != nil {
+		return err
+	}
+	if errors.Is(scanErr, errStopped) {
+		return nil
+	}
+	return scanErr
+}
