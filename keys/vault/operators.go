@@ -107,6 +107,10 @@ func (p *Provider) AddOperator(ctx context.Context, name string, role keys.Profi
 	} else if !errors.Is(err, keys.ErrOperatorNotFound) {
 		return keys.Operator{}, err
 	}
+	accessor, err := p.freeLogin(ctx, login)
+	if err != nil {
+		return keys.Operator{}, err
+	}
 	lg := p.c.Logical()
 	e := dirEntry{OperatorRecord: keys.OperatorRecord{ID: keys.NewOperatorID(), Name: name, Role: string(role),
 		Enrolled: now.UTC().Format(time.RFC3339), Authorization: auth}, Login: login.Mount + ":" + login.Name}
@@ -130,7 +134,7 @@ func (p *Provider) AddOperator(ctx context.Context, name string, role keys.Profi
 		return keys.Operator{}, errAdminToken("entity", mapErr(err, "create entity"))
 	}
 	e.Entity, _ = s.Data["id"].(string)
-	if err := p.bindLogin(ctx, e.Entity, login); err != nil {
+	if err := p.bindLogin(ctx, e.Entity, accessor, login); err != nil {
 		return keys.Operator{}, err
 	}
 	if err := p.writeEntry(ctx, e, 0); err != nil {
@@ -157,33 +161,50 @@ func (p *Provider) operatorPublicKey(ctx context.Context, kn string) (ed25519.Pu
 	return b, nil
 }
 
-// bindLogin aliases the entity to the person's login, creating the
-// userpass method and user when a password is given.
-func (p *Provider) bindLogin(ctx context.Context, entity string, login Login) error {
+// freeLogin returns the accessor of the login's auth method (enabling
+// userpass when a password is given), and refuses a login already bound
+// to a Vault identity: a person enrolled in another warehouse of the same
+// Vault, or someone else. Vault would merge the two identities; hdw asks
+// for another login name instead.
+func (p *Provider) freeLogin(ctx context.Context, login Login) (string, error) {
 	auths, err := p.c.Sys().ListAuthWithContext(ctx)
 	if err != nil {
-		return errAdminToken("login", mapErr(err, "list auth methods"))
+		return "", errAdminToken("login", mapErr(err, "list auth methods"))
 	}
 	m, ok := auths[login.Mount+"/"]
 	if !ok && len(login.Password) > 0 && login.Mount == "userpass" {
 		if err := p.c.Sys().EnableAuthWithOptionsWithContext(ctx, "userpass", &api.EnableAuthOptions{Type: "userpass"}); err != nil {
-			return errAdminToken("login", mapErr(err, "enable userpass"))
+			return "", errAdminToken("login", mapErr(err, "enable userpass"))
 		}
 		if auths, err = p.c.Sys().ListAuthWithContext(ctx); err != nil {
-			return errAdminToken("login", mapErr(err, "list auth methods"))
+			return "", errAdminToken("login", mapErr(err, "list auth methods"))
 		}
 		m, ok = auths[login.Mount+"/"]
 	}
 	if !ok {
-		return fmt.Errorf("vault operator login: no auth method mounted at %s/ (enable it, or use userpass)", login.Mount)
+		return "", fmt.Errorf("vault operator login: no auth method mounted at %s/ (enable it, or use userpass)", login.Mount)
 	}
 	if len(login.Password) > 0 && m.Type != "userpass" {
-		return errors.New("vault operator login: a password is only for a userpass method")
+		return "", errors.New("vault operator login: a password is only for a userpass method")
 	}
+	s, err := p.c.Logical().WriteWithContext(ctx, "identity/lookup/entity", map[string]any{
+		"alias_name": login.Name, "alias_mount_accessor": m.Accessor})
+	if err != nil {
+		return "", errAdminToken("login", mapErr(err, "look up login"))
+	}
+	if s != nil && s.Data["id"] != nil {
+		return "", fmt.Errorf("vault operator login %s:%s is already bound to a Vault identity (this person in another warehouse, or someone else): choose another with --vault-login %s:NAME", login.Mount, login.Name, login.Mount)
+	}
+	return m.Accessor, nil
+}
+
+// bindLogin aliases the entity to the person's login and creates the
+// userpass user when a password is given.
+func (p *Provider) bindLogin(ctx context.Context, entity, accessor string, login Login) error {
 	// The alias comes before the user: a userpass login with no alias
 	// would create an entity of its own.
 	if _, err := p.c.Logical().WriteWithContext(ctx, "identity/entity-alias", map[string]any{
-		"name": login.Name, "canonical_id": entity, "mount_accessor": m.Accessor}); err != nil {
+		"name": login.Name, "canonical_id": entity, "mount_accessor": accessor}); err != nil {
 		return errAdminToken("login alias", mapErr(err, "create entity alias"))
 	}
 	if len(login.Password) > 0 {
