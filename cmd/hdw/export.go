@@ -135,12 +135,12 @@ func (o exportDirectory) Operator(ctx context.Context, id string) (export.Operat
 var _ export.Signer = keys.Signer(nil)
 
 // exportDesk is the export workflow as the session's operator acts on it
-// (issue 21): once the admin has enrolled operators (local keyring or
-// Vault),
+// (issue 21): once the admin has enrolled operators (local keyring),
 // every entry is signed by the acting operator's own key (nil when nobody
 // logged in: writing is then refused with export.ErrNotOperator) and
 // verified against the directory: an unsigned or foreign entry is a
-// forgery. Before any enrolment, entries are unsigned.
+// forgery; the same with Vault once operators are enrolled there
+// (vaultoperator.go). Before any enrolment, entries are unsigned.
 func (s *session) exportDesk(ctx context.Context, pol policy.Policy, polVersion int) (*export.Desk, error) {
 	d := &export.Desk{WH: s.wh, Dict: s.g.dict, Policy: pol, PolicyVersion: polVersion, Operator: s.operator, Role: s.g.profile, Now: nowUTC,
 		Signer: unsignedOperator{s.operator}}
