@@ -25,6 +25,7 @@ func vaultCLI(t *testing.T, prefix string) (c *cli, addr, rootTok string) {
 	cfg := filepath.Join(c.dir, "hdw.yaml")
 	os.WriteFile(cfg, []byte("keys:\n  provider: vault\n  vault:\n    address: "+addr+"\n    warehouse_name: "+name+"\n"), 0o600)
 	c.env["HDW_CONFIG"] = cfg
+	c.env["HDW_TEST_VAULT_WAREHOUSE"] = name // userpass logins are per Vault server: NAME.<warehouse> in tests
 	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
 	c.must(0, "--profile", "admin", "vault", "setup")
 	delete(c.env, "HDW_VAULT_TOKEN_FILE")
@@ -42,7 +43,7 @@ func vaultLogin(t *testing.T, c *cli, addr, name string) string {
 		t.Fatal(err)
 	}
 	vc, _ := hv.NewClient(hv.Config{Address: addr})
-	s, err := vc.Logical().WriteWithContext(context.Background(), "auth/userpass/login/"+name, map[string]any{"password": strings.TrimSpace(string(pass))})
+	s, err := vc.Logical().WriteWithContext(context.Background(), "auth/userpass/login/"+name+"."+c.env["HDW_TEST_VAULT_WAREHOUSE"], map[string]any{"password": strings.TrimSpace(string(pass))})
 	if err != nil {
 		t.Fatalf("login %s: %v", name, err)
 	}
@@ -68,7 +69,8 @@ func vaultEnrol(t *testing.T, c *cli, rootTok string, ops [][2]string) map[strin
 	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
 	defer delete(c.env, "HDW_VAULT_TOKEN_FILE")
 	for _, o := range ops {
-		out := c.must(0, "--profile", "admin", "--json", "operator", "add", o[0], "--role", o[1], "--decision", "CSE-T-1")
+		out := c.must(0, "--profile", "admin", "--json", "operator", "add", o[0], "--role", o[1], "--decision", "CSE-T-1",
+			"--vault-login", "userpass:"+o[0]+"."+c.env["HDW_TEST_VAULT_WAREHOUSE"])
 		var op struct{ ID string }
 		decodeJSON(t, out, &op)
 		ids[o[0]] = op.ID
