@@ -138,7 +138,7 @@ func assertNoLeak(t *testing.T, what string, data []byte, secrets []string) {
 func (c *cli) openAs(profile string) (*warehouse.Warehouse, keys.Provider) {
 	c.t.Helper()
 	g := &globals{warehouse: c.env["HDW_WAREHOUSE"], profile: profile, getenv: c.getenv, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
-	if err := g.setup(nil); err != nil { // the config (HDW_CONFIG: the Vault address) travels in globals
+	if err := g.setup(nil); err != nil { // the config and dictionary, as a command reads them
 		c.t.Fatal(err)
 	}
 	ctx := context.Background()
