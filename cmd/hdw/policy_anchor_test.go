@@ -73,7 +73,7 @@ func TestSEC_EXP_1_PolicyAnchorHeld(t *testing.T) {
 	sealK7(c)
 	forgePolicy(t, c, looseK2())
 	code, errOut := requestK(c, 2)
-	if code != 1 || !strings.Contains(errOut, "ALERT") || !strings.Contains(errOut, "seal") {
+	if code != 1 || !strings.Contains(errOut, "policy does not verify") || !strings.Contains(errOut, "seal") {
 		t.Fatalf("forged anchor and policy: exit %d %s", code, errOut)
 	}
 	if code, _, _ := c.run("--profile", "admin", "policy", "show"); code != 1 {
@@ -160,7 +160,7 @@ func TestSEC_EXP_1_PolicyAnchorOldKeyring(t *testing.T) {
 	}
 	prov.Close()
 	forgePolicy(t, c, looseK2())
-	if code, _, errOut := c.run("--profile", "admin", "policy", "show"); code != 1 || !strings.Contains(errOut, "ALERT") {
+	if code, _, errOut := c.run("--profile", "admin", "policy", "show"); code != 1 || !strings.Contains(errOut, "policy does not verify") {
 		t.Fatalf("admin shown a forged policy: exit %d %s", code, errOut)
 	}
 }
@@ -182,11 +182,11 @@ func TestSEC_EXP_1_VaultPolicyAnchorHeld(t *testing.T) {
 	c.must(0, "init")
 	sealK7(c)
 	forgePolicy(t, c, looseK2())
-	if code, errOut := requestK(c, 2); code != 1 || !strings.Contains(errOut, "ALERT") {
+	if code, errOut := requestK(c, 2); code != 1 || !strings.Contains(errOut, "policy does not verify") {
 		t.Fatalf("vault: forged anchor and policy: exit %d %s", code, errOut)
 	}
 	os.RemoveAll(filepath.Join(c.env["HDW_WAREHOUSE"], "policy"))
-	if code, errOut := requestK(c, 6); code != 1 || !strings.Contains(errOut, "ALERT") || !strings.Contains(errOut, "deleted") {
+	if code, errOut := requestK(c, 6); code != 1 || !strings.Contains(errOut, "policy does not verify") || !strings.Contains(errOut, "deleted") {
 		t.Fatalf("vault: policy/ deleted: exit %d %s", code, errOut)
 	}
 	audit := c.must(0, "--profile", "dpo", "audit", "review", "--since", "2020-01-01")
