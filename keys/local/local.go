@@ -20,6 +20,11 @@
 // each profile allowed to use them. Creating a key or a profile needs only
 // the other profiles' public keys, never their passphrases.
 //
+// Each profile's sealed private key is sealed together with the public key
+// of the policy seal (keys.PolicyAnchors, issue 21), so the anchor a
+// profile verifies the warehouse policy against is as hard to change as
+// its passphrase; see anchor.go.
+//
 // Writes are optimistic: the next version of the keyring is written with
 // PutIfAbsent, so two concurrent writers cannot overwrite each other (the
 // loser retries).
