@@ -2,12 +2,9 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"hdw/keys"
 )
@@ -19,16 +16,7 @@ import (
 // 403), and the dpo's AppRole cannot unwrap the genetic store (SEC-LOG-6,
 // policy refusal).
 func TestIssue22_VaultAuditAndGenetic(t *testing.T) {
-	addr, rootTok := vaultEnv(t)
-	c := newCLI(t)
-	name := fmt.Sprintf("a%d", time.Now().UnixNano()%1e9)
-	cfg := filepath.Join(c.dir, "hdw.yaml")
-	os.WriteFile(cfg, []byte("keys:\n  provider: vault\n  vault:\n    address: "+addr+"\n    warehouse_name: "+name+"\n"), 0o600)
-	c.env["HDW_CONFIG"] = cfg
-	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
-	c.must(0, "--profile", "admin", "vault", "setup")
-	delete(c.env, "HDW_VAULT_TOKEN_FILE")
-	c.must(0, "init")
+	c, _, _ := vaultInit(t, "a")
 	up := demoUpload()
 	src := filepath.Join(c.dir, "upload")
 	writeUpload(t, src, up)

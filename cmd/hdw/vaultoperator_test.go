@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	hv "hdw/keys/vault"
 	"hdw/synth"
@@ -35,16 +33,7 @@ func vaultLogin(t *testing.T, c *cli, addr, name string) string {
 // warehouse and ingests up through the ingest AppRole (exit code want).
 func vaultWarehouse(t *testing.T, up *synth.Upload, want int) (c *cli, addr, rootTok string) {
 	t.Helper()
-	addr, rootTok = vaultEnv(t)
-	c = newCLI(t)
-	name := fmt.Sprintf("o%d", time.Now().UnixNano()%1e9)
-	cfg := filepath.Join(c.dir, "hdw.yaml")
-	os.WriteFile(cfg, []byte("keys:\n  provider: vault\n  vault:\n    address: "+addr+"\n    warehouse_name: "+name+"\n"), 0o600)
-	c.env["HDW_CONFIG"] = cfg
-	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
-	c.must(0, "--profile", "admin", "vault", "setup")
-	delete(c.env, "HDW_VAULT_TOKEN_FILE")
-	c.must(0, "init")
+	c, addr, rootTok = vaultInit(t, "o")
 	src := filepath.Join(c.dir, "upload")
 	writeUpload(t, src, up)
 	c.must(want, "--profile", "ingest", "ingest", src)
