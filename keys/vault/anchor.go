@@ -33,14 +33,24 @@ func (p *Provider) readAnchor(ctx context.Context) (keys.Anchor, int, error) {
 	}
 	data, _ := s.Data["data"].(map[string]any)
 	raw, _ := data["anchor"].(string)
-	var a keys.Anchor
-	if err := json.Unmarshal([]byte(raw), &a); err != nil || len(a.Public) != ed25519.PublicKeySize || a.Versions < 0 {
-		return keys.Anchor{}, 0, errors.New("vault policy anchor: entry does not parse (the Vault administrator must check hdw/<warehouse>/policy/anchor)")
+	a, err := decodeAnchor(raw)
+	if err != nil {
+		return keys.Anchor{}, 0, err
 	}
 	md, _ := s.Data["metadata"].(map[string]any)
 	v, _ := md["version"].(json.Number)
 	n, _ := v.Int64()
 	return a, int(n), nil
+}
+
+// decodeAnchor parses the KV entry's "anchor" field: an ed25519 public
+// key and a non-negative version count, nothing else.
+func decodeAnchor(raw string) (keys.Anchor, error) {
+	var a keys.Anchor
+	if err := json.Unmarshal([]byte(raw), &a); err != nil || len(a.Public) != ed25519.PublicKeySize || a.Versions < 0 {
+		return keys.Anchor{}, errors.New("vault policy anchor: entry does not parse (the Vault administrator must check hdw/<warehouse>/policy/anchor)")
+	}
+	return a, nil
 }
 
 // PolicyAnchor implements keys.PolicyAnchors.
