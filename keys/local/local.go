@@ -242,12 +242,16 @@ func (e *profileEntry) open(kek []byte, profile string) (priv, anchor []byte, er
 	return pt, nil, nil
 }
 
-func gcmSeal(key, pt, aad []byte) ([]byte, error) {
+func newGCM(key []byte) (cipher.AEAD, error) {
 	b, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	g, err := cipher.NewGCM(b)
+	return cipher.NewGCM(b)
+}
+
+func gcmSeal(key, pt, aad []byte) ([]byte, error) {
+	g, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
@@ -257,11 +261,7 @@ func gcmSeal(key, pt, aad []byte) ([]byte, error) {
 }
 
 func gcmOpen(key, ct, aad []byte) ([]byte, error) {
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	g, err := cipher.NewGCM(b)
+	g, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
