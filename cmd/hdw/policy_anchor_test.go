@@ -165,30 +165,12 @@ func TestSEC_EXP_1_PolicyAnchorOldKeyring(t *testing.T) {
 	}
 }
 
-// vaultInit returns a CLI on a new warehouse named prefix<n> whose keys
-// are on the test Vault: hdw vault setup with the root token, then hdw
-// init with the profiles' AppRoles.
-func vaultInit(t *testing.T, prefix string) (c *cli, addr, rootTok string) {
-	t.Helper()
-	addr, rootTok = vaultEnv(t)
-	c = newCLI(t)
-	name := fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()%1e9)
-	cfg := filepath.Join(c.dir, "hdw.yaml")
-	os.WriteFile(cfg, []byte("keys:\n  provider: vault\n  vault:\n    address: "+addr+"\n    warehouse_name: "+name+"\n"), 0o600)
-	c.env["HDW_CONFIG"] = cfg
-	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
-	c.must(0, "--profile", "admin", "vault", "setup")
-	delete(c.env, "HDW_VAULT_TOKEN_FILE")
-	c.must(0, "init")
-	return c, addr, rootTok
-}
-
 // TestSEC_EXP_1_VaultPolicyAnchorHeld (issue 21): on Vault the anchor is
 // the admin-only KV entry with the count of sealed versions: a replaced
 // policy/ is refused with an alert, and so is a deleted one (fewer
 // versions than the admin sealed), instead of the built-in default.
 func TestSEC_EXP_1_VaultPolicyAnchorHeld(t *testing.T) {
-	c, _, _ := vaultInit(t, "p")
+	c, _, _ := vaultCLI(t, "p")
 	sealK7(c)
 	forgePolicy(t, c, looseK2())
 	if code, errOut := requestK(c, 2); code != 1 || !strings.Contains(errOut, "policy does not verify") {

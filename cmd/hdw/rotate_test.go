@@ -24,7 +24,7 @@ func TestSEC_PSE_1_KeysRotatePseudoCLI(t *testing.T) {
 // server, each profile logged in with its own AppRole: the admin's new KV
 // version and its retirement go through admin.hcl.
 func TestSEC_PSE_1_KeysRotatePseudoVault(t *testing.T) {
-	c, _, _ := vaultInit(t, "r")
+	c, _, _ := vaultCLI(t, "r")
 	rotatePseudoCLI(t, c)
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,11 +15,7 @@ import (
 // 403), and the dpo's AppRole cannot unwrap the genetic store (SEC-LOG-6,
 // policy refusal).
 func TestIssue22_VaultAuditAndGenetic(t *testing.T) {
-	c, _, _ := vaultInit(t, "a")
-	up := demoUpload()
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(3, "--profile", "ingest", "ingest", src)
+	c, _, _ := vaultWarehouse(t, demoUpload(), 3)
 	c.must(0, "--profile", "curator", "audit", "verify")
 	if code, _, _ := c.run("--profile", "curator", "audit", "review"); code != 1 {
 		t.Fatalf("a curator reviews the audit trail: exit %d", code)
