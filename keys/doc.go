@@ -26,6 +26,13 @@
 // the audit log's checkpoints (admin only). The genetic key is reserved to
 // ingest and curator (SEC-LOG-6, [ErrGeneticReserved]).
 //
+// # Policy anchor (issue 21)
+//
+// [PolicyAnchors] is the optional provider interface that holds the policy
+// seal's public key ([Anchor]) out of the warehouse writers' reach: the
+// local keyring in each profile's passphrase-sealed entry, Vault in a KV
+// entry only the admin's policy writes.
+//
 // # Operators
 //
 // Profiles are roles; operators are people (ENS OP.ACC.1, SWR-009): an

@@ -85,10 +85,42 @@ func openSealSigner(ctx context.Context, prov keys.Provider) (sealSigner, error)
 	return sealSigner{priv: ed25519.NewKeyFromSeed(sec.Bytes()[:ed25519.SeedSize])}, nil
 }
 
-// readPolicyChain reads the seal anchor and every sealed version, and
-// verifies them (policy.Verify). No anchor and no version: nil, nil (the
-// built-in default is in force).
+// heldAnchor is the policy anchor the provider holds out of the
+// warehouse's reach (keys.PolicyAnchors: the local keyring's sealed
+// profile entry, Vault's admin-only KV entry); nil when it holds none (a
+// keyring entry or a Vault warehouse older than the anchor, or Vault
+// policies not yet updated by hdw vault setup): policy/seal.json is then
+// trusted as before.
+func heldAnchor(ctx context.Context, prov keys.Provider) (*keys.Anchor, error) {
+	pa, ok := prov.(keys.PolicyAnchors)
+	if !ok {
+		return nil, nil
+	}
+	a, err := pa.PolicyAnchor(ctx)
+	if errors.Is(err, keys.ErrKeyNotFound) || errors.Is(err, keys.ErrForbidden) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("policy anchor: %w", err)
+	}
+	return &a, nil
+}
+
+// readPolicyChain reads and verifies the sealed policy against
+// policy/seal.json alone, for the callers without a key provider; a
+// session verifies against the provider's anchor (readPolicyChainWith).
 func readPolicyChain(ctx context.Context, s objstore.Store) (*sealAnchor, []policy.Record, *policy.Record, error) {
+	return readPolicyChainWith(ctx, s, nil)
+}
+
+// readPolicyChainWith reads the seal anchor and every sealed version, and
+// verifies them (policy.Verify). With held (the provider's anchor), the
+// chain is verified against held, a policy/seal.json that names another
+// key is tampering, and fewer versions than held records (Vault) means
+// versions were deleted: tampering too. Without held, policy/seal.json is
+// the anchor. No anchor and no version: nil, nil (the built-in default is
+// in force).
+func readPolicyChainWith(ctx context.Context, s objstore.Store, held *keys.Anchor) (*sealAnchor, []policy.Record, *policy.Record, error) {
 	var anchor sealAnchor
 	aerr := objstore.ReadJSON(ctx, s, policySeal, 1<<12, &anchor)
 	var names []string
@@ -101,13 +133,24 @@ func readPolicyChain(ctx context.Context, s objstore.Store) (*sealAnchor, []poli
 		}
 	}
 	sort.Strings(names)
-	if errors.Is(aerr, objstore.ErrNotExist) {
+	switch {
+	case held != nil:
+		if aerr == nil && !bytes.Equal(anchor.Public, held.Public) || aerr != nil && !errors.Is(aerr, objstore.ErrNotExist) {
+			return nil, nil, nil, fmt.Errorf("%w: %s is not the seal key the key provider holds (replaced)", policy.ErrTampered, policySeal)
+		}
+		if len(names) < held.Versions {
+			return nil, nil, nil, fmt.Errorf("%w: the key provider records %d sealed policy versions, the warehouse holds %d (deleted)", policy.ErrTampered, held.Versions, len(names))
+		}
+		anchor = sealAnchor{Public: held.Public, KeyID: policy.KeyID(held.Public)}
+		if len(names) == 0 {
+			return &anchor, nil, nil, nil
+		}
+	case errors.Is(aerr, objstore.ErrNotExist):
 		if len(names) > 0 {
 			return nil, nil, nil, fmt.Errorf("%w: policy versions without the seal anchor %s", policy.ErrTampered, policySeal)
 		}
 		return nil, nil, nil, nil
-	}
-	if aerr != nil || len(anchor.Public) != ed25519.PublicKeySize || anchor.KeyID != policy.KeyID(anchor.Public) {
+	case aerr != nil || len(anchor.Public) != ed25519.PublicKeySize || anchor.KeyID != policy.KeyID(anchor.Public):
 		return nil, nil, nil, fmt.Errorf("%w: unreadable seal anchor %s", policy.ErrTampered, policySeal)
 	}
 	var chain []policy.Record
@@ -135,6 +178,31 @@ func readPolicyChain(ctx context.Context, s objstore.Store) (*sealAnchor, []poli
 		return nil, nil, nil, err
 	}
 	return &anchor, chain, latest, nil
+}
+
+// sessionPolicyChain is readPolicyChainWith against the session
+// provider's anchor.
+func (s *session) sessionPolicyChain(ctx context.Context) (*sealAnchor, []policy.Record, *policy.Record, error) {
+	held, err := heldAnchor(ctx, s.prov)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return readPolicyChainWith(ctx, s.st, held)
+}
+
+// recordAnchor records the admin's seal key and the count of sealed
+// versions with the provider (keys.PolicyAnchors): on Vault the admin-only
+// KV entry, locally the admin's own keyring entry when it holds no anchor
+// yet (the migration of a keyring older than the anchor).
+func recordAnchor(ctx context.Context, prov keys.Provider, pub ed25519.PublicKey, versions int) error {
+	pa, ok := prov.(keys.PolicyAnchors)
+	if !ok {
+		return nil
+	}
+	if err := pa.SetPolicyAnchor(ctx, keys.Anchor{Public: pub, Versions: versions}); err != nil {
+		return fmt.Errorf("record the policy anchor with the key provider (on Vault, rerun hdw vault setup so that admin.hcl allows it, then hdw policy show): %w", err)
+	}
+	return nil
 }
 
 // policyAlert audits a policy that does not verify and returns the error
@@ -176,7 +244,7 @@ func configOverrides(c configs.Config) policy.Overrides {
 // that does not verify, or a config that loosens it, is refused and
 // audited.
 func (s *session) effectivePolicy(ctx context.Context) (policy.Policy, int, error) {
-	_, _, latest, err := readPolicyChain(ctx, s.st)
+	_, _, latest, err := s.sessionPolicyChain(ctx)
 	if err != nil {
 		return policy.Policy{}, 0, s.policyAlert(ctx, err)
 	}
@@ -214,19 +282,20 @@ func runPolicySet(ctx context.Context, g *globals, file string) error {
 	if err != nil {
 		return sess.deny(ctx, "policy.set", map[string]string{"policy": "warehouse"}, err)
 	}
-	anchor, _, latest, err := readPolicyChain(ctx, sess.st)
+	anchor, _, latest, err := sess.sessionPolicyChain(ctx)
 	if err != nil {
 		return sess.policyAlert(ctx, err)
 	}
 	pub := signer.PublicKey()
-	if anchor == nil {
-		a := sealAnchor{Public: pub, KeyID: policy.KeyID(pub)}
-		b, _ := json.Marshal(a)
-		if err := sess.st.PutIfAbsent(ctx, policySeal, bytes.NewReader(b)); err != nil {
-			return fmt.Errorf("write %s: %w", policySeal, err)
-		}
-	} else if !bytes.Equal(anchor.Public, pub) {
+	if anchor != nil && !bytes.Equal(anchor.Public, pub) {
 		return sess.policyAlert(ctx, fmt.Errorf("%w: the seal anchor is not the admin's policy key", policy.ErrTampered))
+	}
+	// policy/seal.json: a copy for the profiles whose provider holds no
+	// anchor (readPolicyChainWith compares it with the held one).
+	a := sealAnchor{Public: pub, KeyID: policy.KeyID(pub)}
+	b, _ := json.Marshal(a)
+	if err := sess.st.PutIfAbsent(ctx, policySeal, bytes.NewReader(b)); err != nil && !errors.Is(err, objstore.ErrExist) {
+		return fmt.Errorf("write %s: %w", policySeal, err)
 	}
 	prev := policy.Default()
 	if latest != nil {
@@ -236,12 +305,15 @@ func runPolicySet(ctx context.Context, g *globals, file string) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	b, err := json.MarshalIndent(rec, "", "  ")
+	b, err = json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := sess.st.PutIfAbsent(ctx, policyKey(rec.Version), bytes.NewReader(b)); err != nil {
 		return fmt.Errorf("write policy version %d (another admin sealed one at the same time? rerun): %w", rec.Version, err)
+	}
+	if err := recordAnchor(ctx, sess.prov, pub, rec.Version); err != nil {
+		return err
 	}
 	reason := ""
 	if l := prev.Loosens(next); len(l) > 0 {
@@ -263,18 +335,22 @@ func runPolicyShow(ctx context.Context, g *globals) error {
 	if err := sess.require(ctx, "policy.show", keys.ProfileAdmin); err != nil {
 		return err
 	}
-	anchor, chain, latest, err := readPolicyChain(ctx, sess.st)
+	anchor, chain, latest, err := sess.sessionPolicyChain(ctx)
 	if err != nil {
 		return sess.policyAlert(ctx, err)
 	}
 	if anchor != nil {
-		// The admin also checks the anchor against the key only they hold.
+		// The admin also checks the anchor against the key only they hold,
+		// and records it with the provider where it is missing (migration).
 		signer, err := openSealSigner(ctx, sess.prov)
 		if err != nil {
 			return err
 		}
 		if !bytes.Equal(anchor.Public, signer.PublicKey()) {
 			return sess.policyAlert(ctx, fmt.Errorf("%w: the seal anchor is not the admin's policy key", policy.ErrTampered))
+		}
+		if err := recordAnchor(ctx, sess.prov, signer.PublicKey(), len(chain)); err != nil {
+			return err
 		}
 	}
 	p, version := policy.Default(), 0

@@ -69,3 +69,7 @@ path "transit/keys/hdw-{{warehouse}}-audit/rotate" { capabilities = ["update"] }
 path "hdw/data/{{warehouse}}/operators/*"   { capabilities = ["read"] }
 path "hdw/metadata/{{warehouse}}/operators" { capabilities = ["list"] }
 path "hdw/metadata/{{warehouse}}/operators/" { capabilities = ["list"] }
+# The policy anchor (issue 21): the seal's public key and the count of sealed
+# versions, written by hdw policy set (check-and-set); every profile reads it.
+# No delete and no metadata path: the recorded versions cannot be erased.
+path "hdw/data/{{warehouse}}/policy/anchor" { capabilities = ["create", "read", "update"] }

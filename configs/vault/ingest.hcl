@@ -18,3 +18,7 @@ path "transit/encrypt/hdw-{{warehouse}}-audit" { capabilities = ["update"] }
 path "hdw/data/{{warehouse}}/operators/*"   { capabilities = ["read"] }
 path "hdw/metadata/{{warehouse}}/operators" { capabilities = ["list"] }
 path "hdw/metadata/{{warehouse}}/operators/" { capabilities = ["list"] }
+# The policy anchor (issue 21): the seal's public key and the count of sealed
+# versions; every profile reads it to verify the warehouse policy, only the
+# admin writes it.
+path "hdw/data/{{warehouse}}/policy/anchor" { capabilities = ["read"] }

@@ -8,3 +8,7 @@ path "transit/encrypt/hdw-{{warehouse}}-audit" { capabilities = ["update"] }
 # A researcher enrolled as an operator reads their own directory entry (by id:
 # no list) to sign as themselves (issue 22 item 5).
 path "hdw/data/{{warehouse}}/operators/*" { capabilities = ["read"] }
+# The policy anchor (issue 21): the seal's public key and the count of sealed
+# versions; every profile reads it to verify the warehouse policy, only the
+# admin writes it.
+path "hdw/data/{{warehouse}}/policy/anchor" { capabilities = ["read"] }

@@ -20,6 +20,11 @@
 // each profile allowed to use them. Creating a key or a profile needs only
 // the other profiles' public keys, never their passphrases.
 //
+// Each profile's sealed private key is sealed together with the public key
+// of the policy seal (keys.PolicyAnchors, issue 21), so the anchor a
+// profile verifies the warehouse policy against is as hard to change as
+// its passphrase; see anchor.go.
+//
 // Writes are optimistic: the next version of the keyring is written with
 // PutIfAbsent, so two concurrent writers cannot overwrite each other (the
 // loser retries).
@@ -30,6 +35,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdh"
+	"crypto/ed25519"
 	"crypto/hpke"
 	"crypto/rand"
 	"encoding/binary"
@@ -68,6 +74,14 @@ type profileEntry struct {
 	SealedPrivate []byte `json:"sealed_private"`
 }
 
+// A profile entry's SealedPrivate opens under its passphrase-derived key
+// with one of two associated data: infoP+"profile "+name (private key
+// only, a keyring older than the policy anchor) or that plus anchorAAD
+// (private key || policy seal public key). An anchored entry cannot be
+// turned into an unanchored one without the passphrase, so the anchor
+// cannot be stripped to fall back to the warehouse's policy/seal.json.
+const anchorAAD = " policy-anchor"
+
 type keyVersion struct {
 	Version int               `json:"version"`
 	Public  []byte            `json:"public,omitempty"` // store keys only
@@ -104,11 +118,14 @@ type Keyring struct {
 	r       *ring
 	priv    hpke.PrivateKey
 	cache   map[string]keys.Secret
+	anchor  []byte // the policy seal public key of this profile's sealed entry; nil: none
+	kek     []byte // the passphrase-derived key, to anchor an unanchored entry (SetPolicyAnchor)
 }
 
 var (
-	_ keys.Provider = (*Keyring)(nil)
-	_ keys.Versions = (*Keyring)(nil)
+	_ keys.Provider      = (*Keyring)(nil)
+	_ keys.Versions      = (*Keyring)(nil)
+	_ keys.PolicyAnchors = (*Keyring)(nil)
 )
 
 // WarehouseProfiles are the profiles created by Init.
@@ -119,21 +136,35 @@ var WarehouseKeys = []string{keys.Health, keys.Identity, keys.Genetic, keys.Audi
 
 // Init creates the keyring with the warehouse profiles (passphrases by
 // profile) and the warehouse keys. It fails if a keyring exists.
+//
+// The policy seal key (keys.PolicySeal) is created first, and its public
+// key sealed into every profile's entry with the profile's private key
+// (the policy anchor, keys.PolicyAnchors): whoever writes the warehouse
+// can replace policy/seal.json, not the anchor a profile opens with its
+// passphrase.
 func Init(ctx context.Context, st objstore.Store, passphrases map[string][]byte) error {
 	if _, _, err := load(ctx, st); err == nil {
 		return errors.New("keyring already exists")
 	}
+	seed := make([]byte, ed25519.SeedSize)
+	rand.Read(seed)
+	defer clear(seed)
+	anchor := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
 	r := &ring{Version: 1, Profiles: map[string]*profileEntry{}, Keys: map[string]*keyEntry{}}
 	for _, p := range WarehouseProfiles {
 		pass, ok := passphrases[p]
 		if !ok || len(pass) < 8 {
 			return fmt.Errorf("profile %s needs a passphrase of at least 8 bytes", p)
 		}
-		e, err := newProfile(p, pass)
+		e, err := newProfile(p, pass, anchor)
 		if err != nil {
 			return err
 		}
 		r.Profiles[p] = e
+	}
+	r.Keys[keys.PolicySeal] = &keyEntry{Kind: "secret"}
+	if err := r.addVersionOf(keys.PolicySeal, seed); err != nil {
+		return err
 	}
 	for _, k := range WarehouseKeys {
 		if err := r.create(k); err != nil {
@@ -143,7 +174,9 @@ func Init(ctx context.Context, st objstore.Store, passphrases map[string][]byte)
 	return save(ctx, st, r)
 }
 
-func newProfile(profile string, pass []byte) (*profileEntry, error) {
+// newProfile creates a profile entry; anchor (the policy seal public key,
+// nil for none) is sealed with its private key.
+func newProfile(profile string, pass, anchor []byte) (*profileEntry, error) {
 	priv, err := kem.GenerateKey()
 	if err != nil {
 		return nil, err
@@ -158,8 +191,7 @@ func newProfile(profile string, pass []byte) (*profileEntry, error) {
 	e.Public = priv.PublicKey().Bytes()
 	kek := argon2.IDKey(pass, e.Salt, e.Time, e.Memory, e.Threads, 32)
 	defer clear(kek)
-	e.SealedPrivate, err = gcmSeal(kek, privBytes, []byte(infoP+"profile "+profile))
-	if err != nil {
+	if err := e.seal(kek, profile, privBytes, anchor); err != nil {
 		return nil, err
 	}
 	u := make([]byte, 16)
@@ -175,12 +207,51 @@ func newProfile(profile string, pass []byte) (*profileEntry, error) {
 	return e, nil
 }
 
-func gcmSeal(key, pt, aad []byte) ([]byte, error) {
+// seal (re)seals the entry's private key, with the anchor when not nil.
+func (e *profileEntry) seal(kek []byte, profile string, priv, anchor []byte) error {
+	aad := infoP + "profile " + profile
+	pt := priv
+	if anchor != nil {
+		aad += anchorAAD
+		pt = append(append(make([]byte, 0, len(priv)+len(anchor)), priv...), anchor...)
+		defer clear(pt)
+	}
+	ct, err := gcmSeal(kek, pt, []byte(aad))
+	if err != nil {
+		return err
+	}
+	e.SealedPrivate = ct
+	return nil
+}
+
+// open opens the entry's private key and anchor (nil for an entry sealed
+// before the anchor); any failure is keys.ErrBadCredentials.
+func (e *profileEntry) open(kek []byte, profile string) (priv, anchor []byte, err error) {
+	aad := infoP + "profile " + profile
+	if pt, err := gcmOpen(kek, e.SealedPrivate, []byte(aad+anchorAAD)); err == nil {
+		if len(pt) != 32+ed25519.PublicKeySize {
+			clear(pt)
+			return nil, nil, keys.ErrBadCredentials
+		}
+		return pt[:32], pt[32:], nil
+	}
+	pt, err := gcmOpen(kek, e.SealedPrivate, []byte(aad))
+	if err != nil {
+		return nil, nil, keys.ErrBadCredentials
+	}
+	return pt, nil, nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
 	b, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	g, err := cipher.NewGCM(b)
+	return cipher.NewGCM(b)
+}
+
+func gcmSeal(key, pt, aad []byte) ([]byte, error) {
+	g, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
@@ -190,11 +261,7 @@ func gcmSeal(key, pt, aad []byte) ([]byte, error) {
 }
 
 func gcmOpen(key, ct, aad []byte) ([]byte, error) {
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	g, err := cipher.NewGCM(b)
+	g, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
@@ -217,12 +284,17 @@ func (r *ring) create(name string) error {
 	return r.addVersion(name)
 }
 
-func (r *ring) addVersion(name string) error {
+func (r *ring) addVersion(name string) error { return r.addVersionOf(name, nil) }
+
+// addVersionOf adds a version of name; a secret key's version holds
+// secret when not nil (else a fresh random one).
+func (r *ring) addVersionOf(name string, secret []byte) error {
 	e := r.Keys[name]
 	v := keyVersion{Version: len(e.Versions) + 1, Sealed: map[string][]byte{}}
-	var secret []byte
 	op := keys.OpUse
-	if e.Kind == "store" {
+	if secret != nil {
+		secret = append([]byte(nil), secret...)
+	} else if e.Kind == "store" {
 		priv, err := kem.GenerateKey()
 		if err != nil {
 			return err
@@ -325,20 +397,22 @@ func Open(ctx context.Context, st objstore.Store, profile string, passphrase []b
 		return nil, keys.ErrBadCredentials
 	}
 	kek := argon2.IDKey(passphrase, pe.Salt, pe.Time, pe.Memory, pe.Threads, 32)
-	defer clear(kek)
 	// argon2id's working memory (64 MiB) is garbage now: return it to the
 	// OS, or a whole ingest carries it in its resident size.
 	debug.FreeOSMemory()
-	privBytes, err := gcmOpen(kek, pe.SealedPrivate, []byte(infoP+"profile "+profile))
+	privBytes, anchor, err := pe.open(kek, profile)
 	if err != nil {
-		return nil, keys.ErrBadCredentials
+		clear(kek)
+		return nil, err
 	}
+	anchor = append([]byte(nil), anchor...)
 	defer clear(privBytes)
 	priv, err := kem.NewPrivateKey(privBytes)
 	if err != nil {
+		clear(kek)
 		return nil, keys.ErrBadCredentials
 	}
-	return &Keyring{st: st, profile: profile, r: r, priv: priv, cache: map[string]keys.Secret{}}, nil
+	return &Keyring{st: st, profile: profile, r: r, priv: priv, cache: map[string]keys.Secret{}, anchor: anchor, kek: kek}, nil
 }
 
 // Profile implements keys.Provider.
@@ -679,7 +753,7 @@ func (k *Keyring) AddProfile(ctx context.Context, profile string, passphrase []b
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	e, err := newProfile(profile, passphrase)
+	e, err := newProfile(profile, passphrase, k.anchor) // the creator's anchor (nil: none)
 	if err != nil {
 		return err
 	}
@@ -750,5 +824,6 @@ func (k *Keyring) Close() error {
 		s.Wipe()
 		delete(k.cache, n)
 	}
+	clear(k.kek)
 	return nil
 }
