@@ -20,7 +20,7 @@ func (g *globals) openAudit(ctx context.Context, s objstore.Store, p keys.Provid
 	if err != nil {
 		return nil, err
 	}
-	months := max(g.cfg.Retention.AuditMonths, policyAuditMonths(ctx, s)) // a config never shortens the sealed policy's lock (issue 21)
+	months := max(g.cfg.Retention.AuditMonths, policyAuditMonths(ctx, s, p)) // a config never shortens the sealed policy's lock (issue 21)
 	l, err := audit.Open(ctx, s, mac, audit.Options{Profile: p.Profile(), Operator: op, Source: hostname(), Command: g.command,
 		Sealer:   p,      // SRS-091: payloads encrypted under keys.AuditStore
 		Signer:   signer, // each event signed by the person who acts (ENS OP.ACC.1); nil: no operator

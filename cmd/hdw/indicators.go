@@ -16,7 +16,6 @@ import (
 	"hdw/export"
 	"hdw/indicators"
 	"hdw/keys"
-	"hdw/objstore"
 	"hdw/policy"
 	"hdw/warehouse"
 )
@@ -75,8 +74,8 @@ trail).`,
 // warehouse policy sets it (policy.Policy.Indicators, written by the admin
 // only; its built-in default until one is sealed). No flag, config key or
 // environment variable reaches it (SEC-EXP-4).
-func indicatorBudget(ctx context.Context, s objstore.Store) (indicators.BudgetPolicy, error) {
-	_, _, latest, err := readPolicyChain(ctx, s)
+func indicatorBudget(ctx context.Context, s *session) (indicators.BudgetPolicy, error) {
+	latest, err := heldPolicy(ctx, s.st, s.prov)
 	if err != nil {
 		return nil, err // a policy that does not verify: nothing is computed (fail closed)
 	}
@@ -229,7 +228,7 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		return fmt.Errorf("approved indicator %s no longer compiles against the dictionary (define it again): %w", name, err)
 	}
 	target["definition"] = e.Submission.Hash[:16]
-	bp, err := indicatorBudget(ctx, sess.st)
+	bp, err := indicatorBudget(ctx, sess)
 	if err != nil {
 		return sess.policyAlert(ctx, err)
 	}
@@ -363,7 +362,7 @@ func runIndicatorsList(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	bp, err := indicatorBudget(ctx, sess.st)
+	bp, err := indicatorBudget(ctx, sess)
 	if err != nil {
 		return sess.policyAlert(ctx, err)
 	}

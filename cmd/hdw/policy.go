@@ -383,6 +383,10 @@ func (s *session) require(ctx context.Context, action string, allowed ...string)
 // lowered by audit.lockout_threshold of --config when that is lower (a
 // config only tightens). A policy that does not verify counts as the
 // built-in default here; the commands that read the policy then fail.
+// It runs before any key is opened, so it checks the chain against
+// policy/seal.json, not the provider's anchor: a forged policy could raise
+// it up to policy's maximum (20) until the next keyed command raises the
+// tampering alert (README, warehouse policy).
 func lockoutThreshold(ctx context.Context, s objstore.Store, cfg configs.Config) int {
 	p := policy.Default()
 	if _, _, latest, err := readPolicyChain(ctx, s); err == nil && latest != nil {
@@ -395,10 +399,22 @@ func lockoutThreshold(ctx context.Context, s objstore.Store, cfg configs.Config)
 	return t
 }
 
+// heldPolicy is the sealed policy in force as prov sees it: verified
+// against the anchor prov holds (keys.PolicyAnchors), policy/seal.json
+// only when it holds none; nil with no error when none was ever sealed.
+func heldPolicy(ctx context.Context, s objstore.Store, prov keys.Provider) (*policy.Record, error) {
+	held, err := heldAnchor(ctx, prov)
+	if err != nil {
+		return nil, err
+	}
+	_, _, latest, err := readPolicyChainWith(ctx, s, held)
+	return latest, err
+}
+
 // policyAuditMonths is the sealed policy's audit retention in months (the
 // built-in default when none verifies), read without any key.
-func policyAuditMonths(ctx context.Context, s objstore.Store) int {
-	if _, _, latest, err := readPolicyChain(ctx, s); err == nil && latest != nil {
+func policyAuditMonths(ctx context.Context, s objstore.Store, prov keys.Provider) int {
+	if latest, err := heldPolicy(ctx, s, prov); err == nil && latest != nil {
 		return latest.Policy.Retention.AuditMonths
 	}
 	return policy.Default().Retention.AuditMonths

@@ -43,8 +43,8 @@ type activity struct {
 // reviewPolicy is the sealed policy's review period, read with its public
 // seal (no key needed); a policy that does not verify counts as the
 // built-in default here.
-func reviewPolicy(ctx context.Context, s objstore.Store) policy.AccessReview {
-	if _, _, latest, err := readPolicyChain(ctx, s); err == nil && latest != nil {
+func reviewPolicy(ctx context.Context, s objstore.Store, prov keys.Provider) policy.AccessReview {
+	if latest, err := heldPolicy(ctx, s, prov); err == nil && latest != nil {
 		return latest.Policy.EffectiveReview()
 	}
 	return policy.Default().EffectiveReview()
@@ -84,13 +84,13 @@ func reviewDue(op keys.Operator, rp policy.AccessReview, projectEnd, now time.Ti
 // checkReviewed refuses the login of an operator overdue for review by the
 // policy's grace period (SEC-HAB-5), with an authentication record
 // (SEC-DAY-1); the admin lifts it by recording a review.
-func (g *globals) checkReviewed(ctx context.Context, s objstore.Store, op keys.Operator, ref, command string) error {
+func (g *globals) checkReviewed(ctx context.Context, s objstore.Store, prov keys.Provider, op keys.Operator, ref, command string) error {
 	now := operatorNow()
 	var end time.Time
 	if p, ok := strings.CutPrefix(string(op.Role), "researcher:"); ok {
 		end = projectEnd(ctx, s, p)
 	}
-	due, why, suspended := reviewDue(op, reviewPolicy(ctx, s), end, now)
+	due, why, suspended := reviewDue(op, reviewPolicy(ctx, s, prov), end, now)
 	if !suspended {
 		return nil
 	}
@@ -174,7 +174,7 @@ func runOperatorReviewList(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	rp, now := reviewPolicy(ctx, sess.st), operatorNow()
+	rp, now := reviewPolicy(ctx, sess.st, sess.prov), operatorNow()
 	rows := []reviewRow{}
 	for _, o := range ops {
 		r := reviewRow{ID: o.ID, Name: o.Name, Role: string(o.Role), Workspaces: []string{}, Decision: o.Authorization.Decision,

@@ -207,7 +207,7 @@ func (g *globals) openOperator(ctx context.Context, s objstore.Store, prov keys.
 		k.Close()
 		return nil, fmt.Errorf("operator %s is enrolled as %s, not %s: %w", ref, k.Operator().Role, g.profile, keys.ErrForbidden)
 	}
-	if err := g.checkReviewed(ctx, s, k.Operator(), ref, command); err != nil {
+	if err := g.checkReviewed(ctx, s, prov, k.Operator(), ref, command); err != nil {
 		k.Close()
 		return nil, err
 	}

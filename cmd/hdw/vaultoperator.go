@@ -134,7 +134,7 @@ func (g *globals) openVaultOperator(ctx context.Context, s objstore.Store, p *hv
 	if string(op.Role) != g.profile {
 		return nil, fmt.Errorf("operator %s is enrolled as %s, not %s: %w", op.Name, op.Role, g.profile, keys.ErrForbidden)
 	}
-	if err := g.checkReviewed(ctx, s, op, op.Name, command); err != nil {
+	if err := g.checkReviewed(ctx, s, p, op, op.Name, command); err != nil {
 		return nil, err
 	}
 	if ref == "" {
