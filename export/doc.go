@@ -29,4 +29,14 @@
 // identity, the approver role, a justification of substance and a second
 // approver for the release of a failed export). [View] is the approver's
 // view.
+//
+// # The workflow
+//
+// [Desk] is the whole release workflow over one warehouse, as one operator
+// acts on it: Submit (gate, data under a key of its own, signed request;
+// exports/ or quarantine/), Decide (four eyes, justification, second
+// approver), Release (approved only, data hash checked), Cancel (an
+// erasure), List and Open. It returns typed errors ([Refused], [ErrForged],
+// [ErrNotFound], [ErrNotOperator]); the command line audits and prints.
+// [HealthSource] and [WorkspaceSource] are the tables a request reads.
 package export

@@ -1,100 +1,137 @@
 package export
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 
-	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
-
+	"hdw/configs"
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/tables"
+	"hdw/warehouse"
 )
 
-// RecordSource is a [RowSource] that also streams its rows as typed Arrow
-// record batches projected on cols ([tables.Records]): the gate then
-// counts on the typed, dictionary-encoded columns. Records may be called
-// more than once and must give the rows in the order of Rows.
-type RecordSource interface {
-	RowSource
-	Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error
+// HealthColumns are the columns of the health table an export reads: the
+// record's own (pseudonym, ids, free text, which the gate keeps out of a
+// release) and the dictionary's health and derived columns.
+func HealthColumns(d *configs.Dictionary) []string {
+	cols := []string{"pseudonym", "record_id", "batch", "collected", "study_uid", "sop_uid", "notes"}
+	for _, c := range d.Columns {
+		if c.Category == "health" || c.Category == "derived" {
+			cols = append(cols, c.Name)
+		}
+	}
+	return cols
 }
 
-// stringBatch is the rows of string batches built from a plain RowSource.
-const stringBatch = 8192
+// HealthTable reads the health records of every committed batch through
+// the typed table layer: as rows for the gate (RowSource) or projected on
+// the pseudonym and a few columns for an indicator (Scan).
+type HealthTable struct {
+	wh   *warehouse.Warehouse
+	cols []string
+}
 
-// records streams src's rows as record batches of cols: src's own typed
-// batches when it is a [RecordSource], string batches built from its rows
-// otherwise (an absent cell is "").
-func records(ctx context.Context, src RowSource, cols []string, fn func(arrow.Record) error) error {
-	if rs, ok := src.(RecordSource); ok {
-		return rs.Records(ctx, cols, fn)
-	}
-	fields := make([]arrow.Field, len(cols))
-	for i, c := range cols {
-		fields[i] = arrow.Field{Name: c, Type: arrow.BinaryTypes.String}
-	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(fields, nil))
-	defer b.Release()
-	n := 0
-	flush := func() error {
-		rec := b.NewRecord()
-		defer rec.Release()
-		n = 0
-		return fn(rec)
-	}
-	err := src.Rows(ctx, func(row map[string]string) error {
-		for i, c := range cols {
-			b.Field(i).(*array.StringBuilder).Append(row[c])
-		}
-		if n++; n == stringBatch {
-			return flush()
+// HealthSource is the health table of wh with the columns cols.
+func HealthSource(wh *warehouse.Warehouse, cols []string) *HealthTable {
+	return &HealthTable{wh: wh, cols: cols}
+}
+
+// Columns are the columns Rows gives.
+func (h *HealthTable) Columns() []string { return h.cols }
+
+// Rows calls fn with every record (the map is reused between calls).
+func (h *HealthTable) Rows(ctx context.Context, fn func(map[string]string) error) error {
+	m := map[string]string{}
+	return h.scan(ctx, tables.Query{}, func(r *tables.Row) error { return fn(r.Map(m)) })
+}
+
+// Scan calls fn with every record's pseudonym and the values of cols.
+func (h *HealthTable) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
+	return h.scan(ctx, tables.Query{Columns: append([]string{"pseudonym"}, cols...)}, projected(cols, fn))
+}
+
+func (h *HealthTable) scan(ctx context.Context, q tables.Query, fn func(*tables.Row) error) error {
+	return h.wh.EachHealthTable(ctx, nil, func(_ warehouse.Commit, key string, dek keys.Secret) error {
+		if _, err := tables.ScanObject(ctx, h.wh.St, key, dek, q, fn); err != nil && !errors.Is(err, objstore.ErrNotExist) {
+			return err
 		}
 		return nil
 	})
-	if err == nil && n > 0 {
-		err = flush()
+}
+
+// projected adapts fn(pseudonym, values of cols) to a row callback.
+func projected(cols []string, fn func(string, []string) error) func(*tables.Row) error {
+	vals := make([]string, len(cols))
+	return func(r *tables.Row) error {
+		for i, c := range cols {
+			vals[i] = r.Get(c)
+		}
+		return fn(r.Get("pseudonym"), vals)
 	}
+}
+
+// WorkspaceSource reads one table of a workspace (Parquet modular
+// encryption under the workspace's data key, or the envelope of a
+// workspace built before issue 17), its own pseudonyms as the person
+// column.
+// column; its Close wipes the workspace key it holds.
+func WorkspaceSource(ctx context.Context, wh *warehouse.Warehouse, project, table string) (*WorkspaceTable, error) {
+	dek, err := wh.DataKey(ctx, "ws-"+project, keys.Workspace(project))
+	if err != nil {
+		return nil, fmt.Errorf("workspace %s: %w", project, err)
+	}
+	data, err := tables.ReadObject(ctx, wh.St, "workspaces/"+project+"/"+table+".parquet", dek)
+	if err != nil {
+		dek.Wipe()
+		return nil, fmt.Errorf("workspace %s table %s: %w", project, table, err)
+	}
+	src := &WorkspaceTable{data: data}
+	if tables.IsModular(data) {
+		src.key = dek
+	} else {
+		dek.Wipe()
+	}
+	s, err := tables.SchemaOf(bytes.NewReader(data), src.key)
+	if err != nil {
+		return nil, err
+	}
+	src.cols = s.Columns()
+	return src, nil
+}
+
+// WorkspaceTable is one table of a workspace, read like HealthTable.
+type WorkspaceTable struct {
+	data []byte
+	key  keys.Secret // the workspace data key when the table uses modular encryption
+	cols []string
+}
+
+// Columns are the table's columns.
+func (w *WorkspaceTable) Columns() []string { return w.cols }
+
+// Rows calls fn with every record (the map is reused between calls).
+func (w *WorkspaceTable) Rows(ctx context.Context, fn func(map[string]string) error) error {
+	m := map[string]string{}
+	_, err := tables.ScanBytes(ctx, w.data, tables.Query{Key: w.key}, func(r *tables.Row) error { return fn(r.Map(m)) })
 	return err
 }
 
-// TableObject is one stored table file and its data key.
-type TableObject struct {
-	Key string
-	DEK keys.Secret
+// Scan calls fn with every record's (workspace) pseudonym and the values of cols.
+func (w *WorkspaceTable) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
+	_, err := tables.ScanBytes(ctx, w.data, tables.Query{Columns: append([]string{"pseudonym"}, cols...), Key: w.key}, projected(cols, fn))
+	return err
 }
 
-// TableSource is a table stored through the table layer, in one or more
-// objects read in order (the health store's batches, a workspace table):
-// a [RecordSource], so the gate counts on its typed columns, streamed
-// with [tables.RecordsObject].
-type TableSource struct {
-	St      objstore.Store
-	Objects []TableObject
-	Cols    []string
-}
+// Close wipes the workspace data key.
+func (w *WorkspaceTable) Close() { w.key.Wipe() }
 
-// Columns returns the table's columns.
-func (t *TableSource) Columns() []string { return t.Cols }
-
-// Rows streams the rows as strings.
-func (t *TableSource) Rows(ctx context.Context, fn func(map[string]string) error) error {
-	m := map[string]string{}
-	for _, o := range t.Objects {
-		if _, err := tables.ScanObject(ctx, t.St, o.Key, o.DEK, tables.Query{}, func(r *tables.Row) error { return fn(r.Map(m)) }); err != nil {
-			return err
-		}
+// HasWorkspace reports whether project has a workspace.
+func HasWorkspace(ctx context.Context, s objstore.Store, project string) bool {
+	for info, err := range s.List(ctx, "workspaces/"+project+"/") {
+		return err == nil && info.Key != ""
 	}
-	return nil
-}
-
-// Records streams the record batches projected on cols.
-func (t *TableSource) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
-	for _, o := range t.Objects {
-		if _, err := tables.RecordsObject(ctx, t.St, o.Key, o.DEK, tables.Query{Columns: cols, Parallel: true}, fn); err != nil {
-			return err
-		}
-	}
-	return nil
+	return false
 }

@@ -99,7 +99,7 @@ func acquireRun(ctx context.Context, st objstore.Store, opt Options, lost func()
 			return nil, fmt.Errorf("take the ingest lease: %w", err)
 		}
 		var other runLease
-		if rerr := warehouse.ReadJSON(ctx, st, key, 1<<16, &other); rerr != nil {
+		if rerr := objstore.ReadJSON(ctx, st, key, 1<<16, &other); rerr != nil {
 			if errors.Is(rerr, objstore.ErrNotExist) {
 				continue // released in between
 			}
@@ -150,14 +150,14 @@ func acquireRun(ctx context.Context, st objstore.Store, opt Options, lost func()
 			case <-t.C:
 			}
 			var cur runLease
-			if err := warehouse.ReadJSON(hbCtx, st, key, 1<<16, &cur); err == nil && cur.Token != me.Token {
+			if err := objstore.ReadJSON(hbCtx, st, key, 1<<16, &cur); err == nil && cur.Token != me.Token {
 				lost()
 				return
 			} else if err != nil && !errors.Is(err, objstore.ErrNotExist) {
 				continue // a transient fault: retry at the next tick
 			}
 			me.Expires = opt.Now().Add(opt.LeaseTTL).UTC()
-			warehouse.WriteJSON(hbCtx, st, key, me)
+			objstore.WriteJSON(hbCtx, st, key, me)
 		}
 	}()
 	return func() {
@@ -165,7 +165,7 @@ func acquireRun(ctx context.Context, st objstore.Store, opt Options, lost func()
 		<-done
 		c := context.WithoutCancel(ctx)
 		var cur runLease
-		if err := warehouse.ReadJSON(c, st, key, 1<<16, &cur); err == nil && cur.Token == me.Token {
+		if err := objstore.ReadJSON(c, st, key, 1<<16, &cur); err == nil && cur.Token == me.Token {
 			st.Delete(c, key)
 		}
 	}, nil

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"hdw/objstore"
-	"hdw/warehouse"
 )
 
 // slowDelete widens the window between reading a stale lease and
@@ -35,7 +34,7 @@ func TestIngestStaleLeaseTakeoverIsExclusive(t *testing.T) {
 		st := slowDelete{local}
 		key := RunLeaseKey(0, 0)
 		stale := runLease{Token: "dead-run", Operator: "gone", Since: time.Now().Add(-time.Hour), Expires: time.Now().Add(-time.Minute)}
-		if err := warehouse.WriteJSON(ctx, local, key, stale); err != nil {
+		if err := objstore.WriteJSON(ctx, local, key, stale); err != nil {
 			t.Fatal(err)
 		}
 		const n = 6

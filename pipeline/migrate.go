@@ -12,6 +12,7 @@ import (
 
 	"hdw/configs"
 	"hdw/keys"
+	"hdw/objstore"
 	"hdw/tables"
 	"hdw/warehouse"
 )
@@ -118,7 +119,7 @@ func Migrate(ctx context.Context, wh *warehouse.Warehouse, d *configs.Dictionary
 			k.Wipe()
 		}
 		if changed {
-			if err := warehouse.WriteJSON(ctx, wh.St, warehouse.CommitKey(c.Batch), c); err != nil {
+			if err := objstore.WriteJSON(ctx, wh.St, warehouse.CommitKey(c.Batch), c); err != nil {
 				return rep, fmt.Errorf("amend the commit record of batch %s: %w", c.Batch, err)
 			}
 			rep.Batches = append(rep.Batches, c.Batch)

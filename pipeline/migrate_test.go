@@ -12,6 +12,7 @@ import (
 
 	"hdw/configs"
 	"hdw/keys"
+	"hdw/objstore"
 	"hdw/pipeline"
 	"hdw/tables"
 	"hdw/tables/tablestest"
@@ -64,7 +65,7 @@ func toLegacy(t *testing.T, e *env) {
 			sum := sha256.Sum256(data)
 			c.Objects[i].SHA256, c.Objects[i].Size = hex.EncodeToString(sum[:]), int64(len(data))
 		}
-		if err := warehouse.WriteJSON(e.ctx, e.wh.St, warehouse.CommitKey(c.Batch), c); err != nil {
+		if err := objstore.WriteJSON(e.ctx, e.wh.St, warehouse.CommitKey(c.Batch), c); err != nil {
 			t.Fatal(err)
 		}
 	}

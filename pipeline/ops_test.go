@@ -112,8 +112,8 @@ func TestIngestStaleLeasesCleaned(t *testing.T) {
 	}
 	// A run that died after its commit, before removing its leases.
 	left := warehouse.PendingKey(sum.Batch)
-	warehouse.WriteJSON(e.ctx, e.wh.St, left, map[string]any{"batch": sum.Batch, "expires": time.Now().Add(time.Hour)})
-	warehouse.WriteJSON(e.ctx, e.wh.St, pipeline.RunLeaseKey(0, 0), map[string]any{"token": "x", "operator": "dead", "since": time.Now().Add(-time.Hour), "expires": time.Now().Add(-time.Minute)})
+	objstore.WriteJSON(e.ctx, e.wh.St, left, map[string]any{"batch": sum.Batch, "expires": time.Now().Add(time.Hour)})
+	objstore.WriteJSON(e.ctx, e.wh.St, pipeline.RunLeaseKey(0, 0), map[string]any{"token": "x", "operator": "dead", "since": time.Now().Add(-time.Hour), "expires": time.Now().Add(-time.Minute)})
 	if _, err := e.run(t, nil); err != nil {
 		t.Fatalf("a stale run lease blocks: %v", err)
 	}
@@ -125,7 +125,7 @@ func TestIngestStaleLeasesCleaned(t *testing.T) {
 	dead := exec.Command("true")
 	dead.Run()
 	host, _ := os.Hostname()
-	warehouse.WriteJSON(e.ctx, e.wh.St, pipeline.RunLeaseKey(0, 0), map[string]any{"token": "y", "operator": "killed", "since": time.Now(),
+	objstore.WriteJSON(e.ctx, e.wh.St, pipeline.RunLeaseKey(0, 0), map[string]any{"token": "y", "operator": "killed", "since": time.Now(),
 		"expires": time.Now().Add(time.Hour), "host": host, "pid": dead.ProcessState.Pid()})
 	if _, err := e.run(t, nil); err != nil {
 		t.Fatalf("the lease of a dead process blocks: %v", err)

@@ -10,6 +10,7 @@ import (
 
 	"hdw/configs"
 	"hdw/keys"
+	"hdw/objstore"
 	"hdw/tables"
 	"hdw/warehouse"
 )
@@ -209,7 +210,7 @@ type lease struct {
 }
 
 func writeLease(ctx context.Context, wh *warehouse.Warehouse, batch string, exp time.Time) error {
-	return warehouse.WriteJSON(ctx, wh.St, warehouse.PendingKey(batch), lease{Batch: batch, Expires: exp.UTC()})
+	return objstore.WriteJSON(ctx, wh.St, warehouse.PendingKey(batch), lease{Batch: batch, Expires: exp.UTC()})
 }
 
 // cleanupBatch removes every object of an uncommitted batch (best effort).
@@ -243,7 +244,7 @@ func RemoveOrphans(ctx context.Context, wh *warehouse.Warehouse, now time.Time) 
 			return 0, err
 		}
 		var l lease
-		if err := warehouse.ReadJSON(ctx, wh.St, info.Key, 1<<16, &l); err != nil {
+		if err := objstore.ReadJSON(ctx, wh.St, info.Key, 1<<16, &l); err != nil {
 			continue
 		}
 		if now.After(l.Expires) {

@@ -33,18 +33,11 @@ type AccessReport struct {
 // images under images/, projects.csv (the projects whose workspaces hold
 // the data) and summary.txt. Nothing is written when the person is not found.
 func (s *Service) Access(ctx context.Context, req Request, subj Subject, out objstore.Store) (*AccessReport, error) {
-	if err := s.check(req); err != nil {
-		return nil, err
-	}
-	d := newDeks(s.wh)
-	defer d.wipe()
-	p, err := s.resolve(ctx, subj, d)
+	p, d, err := s.begin(ctx, req, subj, "access")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.admit(ctx, req, "access", [][]string{p.list()}); err != nil {
-		return nil, err
-	}
+	defer d.wipe()
 	loc, err := s.locate(ctx, req, p, d)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hdw/keys"
+	"hdw/objstore"
 	"hdw/warehouse"
 )
 
@@ -75,18 +76,11 @@ type Proof struct {
 // from every workspace, then checks that nothing is left (9.2, SEC-REI-1).
 // It returns the deletion proof, also written under rights/proofs/.
 func (s *Service) Erase(ctx context.Context, req Request, subj Subject) (*Proof, error) {
-	if err := s.check(req); err != nil {
-		return nil, err
-	}
-	d := newDeks(s.wh)
-	defer d.wipe()
-	p, err := s.resolve(ctx, subj, d)
+	p, d, err := s.begin(ctx, req, subj, "erase")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.admit(ctx, req, "erase", [][]string{p.list()}); err != nil {
-		return nil, err
-	}
+	defer d.wipe()
 	return s.erase(ctx, req, "erasure", p, d, 0)
 }
 
@@ -270,7 +264,7 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 		return pr, err
 	}
 	pr.Verified = !after.Found
-	if err := warehouse.WriteJSON(ctx, s.wh.St, ProofPrefix+pr.ID+".json", pr); err != nil {
+	if err := objstore.WriteJSON(ctx, s.wh.St, ProofPrefix+pr.ID+".json", pr); err != nil {
 		return pr, fmt.Errorf("write the deletion proof: %w", err)
 	}
 	return pr, nil

@@ -135,6 +135,25 @@ func (m matcher) match(r map[string]string) bool {
 	return err == nil && sex == m.sex
 }
 
+// begin starts a call on a person (SEC-REI-1/4): the request checked,
+// the person resolved from the subject and admitted to the day's budget
+// of re-identifications under kind. The caller wipes the data keys.
+func (s *Service) begin(ctx context.Context, req Request, subj Subject, kind string) (*person, *deks, error) {
+	if err := s.check(req); err != nil {
+		return nil, nil, err
+	}
+	d := newDeks(s.wh)
+	p, err := s.resolve(ctx, subj, d)
+	if err == nil {
+		err = s.admit(ctx, req, kind, [][]string{p.list()})
+	}
+	if err != nil {
+		d.wipe()
+		return nil, nil, err
+	}
+	return p, d, nil
+}
+
 // resolve recomputes the person's pseudonyms from the subject (SEC-REI-1)
 // and completes them from the identity store.
 func (s *Service) resolve(ctx context.Context, subj Subject, d *deks) (*person, error) {
@@ -304,18 +323,11 @@ type Location struct {
 // Find locates a person (SEC-REI-1, 9.2). It counts one resolution in the
 // ledger.
 func (s *Service) Find(ctx context.Context, req Request, subj Subject) (*Location, error) {
-	if err := s.check(req); err != nil {
-		return nil, err
-	}
-	d := newDeks(s.wh)
-	defer d.wipe()
-	p, err := s.resolve(ctx, subj, d)
+	p, d, err := s.begin(ctx, req, subj, "find")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.admit(ctx, req, "find", [][]string{p.list()}); err != nil {
-		return nil, err
-	}
+	defer d.wipe()
 	return s.locate(ctx, req, p, d)
 }
 

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"hdw/objstore"
-	"hdw/warehouse"
 )
 
 // LedgerPrefix is the folder of the re-identification ledger in the warehouse.
@@ -54,7 +53,7 @@ func Ledger(ctx context.Context, st objstore.Store, t time.Time) ([]LedgerEntry,
 			return nil, err
 		}
 		var e LedgerEntry
-		if err := warehouse.ReadJSON(ctx, st, info.Key, 1<<20, &e); err != nil {
+		if err := objstore.ReadJSON(ctx, st, info.Key, 1<<20, &e); err != nil {
 			return nil, err
 		}
 		out = append(out, e)

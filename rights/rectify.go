@@ -3,8 +3,6 @@ package rights
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -295,7 +293,7 @@ func (s *Service) moveImage(ctx context.Context, d *deks, am amends, oldKey, new
 	if err != nil {
 		return err
 	}
-	hc := &hashCount{w: w, h: sha256.New()}
+	hc := objstore.NewDigest(w)
 	rw := newReplaceWriter(hc, []byte(oldPseudo), []byte(newPseudo))
 	if _, err := io.Copy(rw, r); err != nil {
 		objstore.Abort(w)
@@ -308,7 +306,7 @@ func (s *Service) moveImage(ctx context.Context, d *deks, am amends, oldKey, new
 	if err := w.Close(); err != nil {
 		return err
 	}
-	am[oldKey] = &warehouse.ObjectRef{Key: newKey, Store: keys.Health, SHA256: hex.EncodeToString(hc.h.Sum(nil)), Size: hc.n}
+	am[oldKey] = &warehouse.ObjectRef{Key: newKey, Store: keys.Health, SHA256: hc.Sum(), Size: hc.N}
 	return s.wh.St.Delete(ctx, oldKey)
 }
 

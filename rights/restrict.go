@@ -57,18 +57,11 @@ func (s *Service) Lift(ctx context.Context, req Request, subj Subject) (*Restric
 }
 
 func (s *Service) restriction(ctx context.Context, req Request, subj Subject, action string) (*RestrictReport, error) {
-	if err := s.check(req); err != nil {
-		return nil, err
-	}
-	d := newDeks(s.wh)
-	defer d.wipe()
-	p, err := s.resolve(ctx, subj, d)
+	p, d, err := s.begin(ctx, req, subj, action)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.admit(ctx, req, action, [][]string{p.list()}); err != nil {
-		return nil, err
-	}
+	defer d.wipe()
 	now := s.opt.Now().UTC()
 	r := Restriction{ID: warehouse.NewID(now), Time: now, Request: req.Ref, Operator: s.opt.Operator, Action: action, Pseudonyms: p.list()}
 	if err := writeRestriction(ctx, s.wh, r); err != nil {

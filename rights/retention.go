@@ -62,7 +62,7 @@ func batchStarts(ctx context.Context, wh *warehouse.Warehouse, commits []warehou
 				Expires time.Time `json:"expires"`
 				Batches []string  `json:"batches"`
 			}
-			if err := warehouse.ReadJSON(ctx, wh.St, info.Key, 1<<20, &d); err != nil {
+			if err := objstore.ReadJSON(ctx, wh.St, info.Key, 1<<20, &d); err != nil {
 				continue
 			}
 			for _, b := range d.Batches {
@@ -208,7 +208,7 @@ func ApplyRetention(ctx context.Context, wh *warehouse.Warehouse, opt RetentionO
 		if opt.DryRun {
 			continue
 		}
-		if err := warehouse.WriteJSON(ctx, wh.St, warehouse.PendingKey(c.Batch), map[string]any{"batch": c.Batch, "expires": now.Add(-time.Second)}); err != nil {
+		if err := objstore.WriteJSON(ctx, wh.St, warehouse.PendingKey(c.Batch), map[string]any{"batch": c.Batch, "expires": now.Add(-time.Second)}); err != nil {
 			return rep, fmt.Errorf("mark batch %s for removal: %w", c.Batch, err)
 		}
 		if err := wh.St.Delete(ctx, warehouse.CommitKey(c.Batch)); err != nil {
@@ -247,7 +247,7 @@ func ApplyRetention(ctx context.Context, wh *warehouse.Warehouse, opt RetentionO
 		}
 	}
 	rep.Proof = pr
-	if err := warehouse.WriteJSON(ctx, wh.St, ProofPrefix+pr.ID+".json", pr); err != nil {
+	if err := objstore.WriteJSON(ctx, wh.St, ProofPrefix+pr.ID+".json", pr); err != nil {
 		return rep, fmt.Errorf("write the retention proof: %w", err)
 	}
 	return rep, nil
@@ -276,7 +276,7 @@ func workspacesOf(ctx context.Context, st objstore.Store, batches []warehouse.Co
 			Status  string   `json:"status"`
 			Batches []string `json:"batches"`
 		}
-		if err := warehouse.ReadJSON(ctx, st, info.Key, 1<<20, &d); err != nil || d.Status == "revoked" {
+		if err := objstore.ReadJSON(ctx, st, info.Key, 1<<20, &d); err != nil || d.Status == "revoked" {
 			continue
 		}
 		for _, b := range d.Batches {

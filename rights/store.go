@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"strings"
 
@@ -115,20 +114,6 @@ func writeTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, t *table,
 	return nil
 }
 
-// hashCount hashes and counts what goes through it.
-type hashCount struct {
-	w io.Writer
-	h hash.Hash
-	n int64
-}
-
-func (c *hashCount) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
-	c.n += int64(n)
-	return n, err
-}
-
 // amendCommits rewrites the commit records whose objects changed, so that
 // they list what the batch holds now (deleted objects dropped, rewritten
 // and moved ones with their new key and plaintext hash); the deletion proof
@@ -167,7 +152,7 @@ func amendCommits(ctx context.Context, wh *warehouse.Warehouse, d *deks, am amen
 			continue
 		}
 		c.Objects = objs
-		if err := warehouse.WriteJSON(ctx, wh.St, warehouse.CommitKey(c.Batch), c); err != nil {
+		if err := objstore.WriteJSON(ctx, wh.St, warehouse.CommitKey(c.Batch), c); err != nil {
 			return out, fmt.Errorf("amend the commit record of batch %s: %w", c.Batch, err)
 		}
 		out = append(out, c.Batch)

@@ -2,11 +2,8 @@ package tables
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -48,21 +45,8 @@ type ObjectWriter struct {
 	key  string
 	obj  io.WriteCloser // the store's object
 	enc  io.WriteCloser // the envelope, nil in Modular
-	sum  *hashCount
+	sum  *objstore.Digest
 	done bool
-}
-
-type hashCount struct {
-	w io.Writer
-	h hash.Hash
-	n int64
-}
-
-func (c *hashCount) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
-	c.n += int64(n)
-	return n, err
 }
 
 // Create starts an encrypted table at key under dek (32 bytes) in mode.
@@ -87,7 +71,7 @@ func Create(ctx context.Context, st objstore.Store, key string, dek keys.Secret,
 	} else {
 		opt.Key = dek
 	}
-	ow.sum = &hashCount{w: dst, h: sha256.New()}
+	ow.sum = objstore.NewDigest(dst)
 	if ow.Writer, err = NewWriter(ow.sum, s, opt); err != nil {
 		objstore.Abort(obj)
 		return nil, err
@@ -122,7 +106,7 @@ func (w *ObjectWriter) Close() (Object, error) {
 	if err := w.obj.Close(); err != nil {
 		return Object{}, err
 	}
-	return Object{Key: w.key, SHA256: hex.EncodeToString(w.sum.h.Sum(nil)), Size: w.sum.n, Rows: w.Rows()}, nil
+	return Object{Key: w.key, SHA256: w.sum.Sum(), Size: w.sum.N, Rows: w.Rows()}, nil
 }
 
 const envMagic = "HDWENC1\n"

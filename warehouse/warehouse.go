@@ -66,7 +66,7 @@ func Create(ctx context.Context, st objstore.Store, d Descriptor) error {
 // Open reads warehouse.json.
 func Open(ctx context.Context, st objstore.Store, ks KeySource) (*Warehouse, error) {
 	var d Descriptor
-	if err := ReadJSON(ctx, st, "warehouse.json", 1<<20, &d); err != nil {
+	if err := objstore.ReadJSON(ctx, st, "warehouse.json", 1<<20, &d); err != nil {
 		if errors.Is(err, objstore.ErrNotExist) {
 			return nil, ErrNotInitialized
 		}
@@ -76,16 +76,6 @@ func Open(ctx context.Context, st objstore.Store, ks KeySource) (*Warehouse, err
 		return nil, fmt.Errorf("warehouse schema %d not supported (want %d)", d.Schema, SchemaVersion)
 	}
 	return &Warehouse{St: st, Desc: d, Keys: ks}, nil
-}
-
-// ReadJSON is [objstore.ReadJSON], for the callers on the warehouse side.
-func ReadJSON(ctx context.Context, st objstore.Store, key string, max int64, v any) error {
-	return objstore.ReadJSON(ctx, st, key, max, v)
-}
-
-// WriteJSON is [objstore.WriteJSON], for the callers on the warehouse side.
-func WriteJSON(ctx context.Context, st objstore.Store, key string, v any) error {
-	return objstore.WriteJSON(ctx, st, key, v)
 }
 
 type encWriter struct {
@@ -259,7 +249,7 @@ func IsBatchObject(batch, key string) bool {
 // DataKey unwraps the data key of a batch for one store.
 func (w *Warehouse) DataKey(ctx context.Context, batch, store string) (keys.Secret, error) {
 	var bk BatchKeys
-	if err := ReadJSON(ctx, w.St, BatchKeysKey(batch), 1<<20, &bk); err != nil {
+	if err := objstore.ReadJSON(ctx, w.St, BatchKeysKey(batch), 1<<20, &bk); err != nil {
 		return keys.Secret{}, err
 	}
 	wr, ok := bk.Wrapped[store]
@@ -338,7 +328,7 @@ func (w *Warehouse) Commits(ctx context.Context) ([]Commit, error) {
 			continue
 		}
 		var c Commit
-		if err := ReadJSON(ctx, w.St, info.Key, 256<<20, &c); err != nil {
+		if err := objstore.ReadJSON(ctx, w.St, info.Key, 256<<20, &c); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

@@ -360,7 +360,7 @@ func (x *Index) rewriteImage(ctx context.Context, w *ws, key, old, new string) (
 	if err != nil {
 		return "", err
 	}
-	hc := &hashCount{w: out, h: sha256.New()}
+	hc := objstore.NewDigest(out)
 	rw := rights.NewReplaceWriter(hc, []byte(old), []byte(new))
 	if _, err := io.Copy(rw, r); err != nil {
 		objstore.Abort(out)
@@ -373,5 +373,5 @@ func (x *Index) rewriteImage(ctx context.Context, w *ws, key, old, new string) (
 	if err := out.Close(); err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(hc.h.Sum(nil)), nil
+	return hc.Sum(), nil
 }

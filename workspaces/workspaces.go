@@ -1,7 +1,6 @@
 package workspaces
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -10,10 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -460,18 +456,6 @@ func dictOrder(d *configs.Dictionary, cols []string) []string {
 	return out
 }
 
-// hashCount hashes what it writes.
-type hashCount struct {
-	w io.Writer
-	h hash.Hash
-}
-
-func (c *hashCount) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
-	return n, err
-}
-
 // copyImage re-encrypts a warehouse image under the workspace key; DICOM
 // files are re-keyed (UIDs and patient pseudonym), photos copied as they are.
 func copyImage(ctx context.Context, wh *warehouse.Warehouse, from string, fdek keys.Secret, to string, tdek keys.Secret, format string, k *pseudo.Keyed, wp string) (string, int64, error) {
@@ -484,8 +468,7 @@ func copyImage(ctx context.Context, wh *warehouse.Warehouse, from string, fdek k
 	if err != nil {
 		return "", 0, err
 	}
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(w, h)}
+	cw := objstore.NewDigest(w)
 	if format == "dicom" {
 		data, err := io.ReadAll(io.LimitReader(r, maxImage+1))
 		if err == nil && len(data) > maxImage {
@@ -502,222 +485,10 @@ func copyImage(ctx context.Context, wh *warehouse.Warehouse, from string, fdek k
 		objstore.Abort(w)
 		return "", 0, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), cw.n, w.Close()
+	return cw.Sum(), cw.N, w.Close()
 }
 
 const maxImage = 1 << 30
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// Pull writes the decrypted workspace to dir (researcher:<project>),
-// checking every file against the manifest.
-func Pull(ctx context.Context, wh *warehouse.Warehouse, project, dir string, now time.Time) (*Descriptor, error) {
-	d, err := Load(ctx, wh.St, project)
-	if err != nil {
-		return nil, err
-	}
-	if d.Status == "revoked" {
-		return d, ErrRevoked
-	}
-	if now.After(d.Expires) {
-		return d, ErrExpired
-	}
-	dek, err := wh.DataKey(ctx, "ws-"+project, keys.Workspace(project))
-	if err != nil {
-		return d, err
-	}
-	defer dek.Wipe()
-	var man Manifest
-	if err := objstore.ReadJSON(ctx, wh.St, prefix(project)+"manifest.json", 64<<20, &man); err != nil {
-		return d, err
-	}
-	for name, sum := range man.Files {
-		out := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
-			return d, err
-		}
-		if isTable(name) {
-			if err := pullTable(ctx, wh.St, prefix(project)+name, dek, sum, out); err != nil {
-				return d, fmt.Errorf("workspace file %s: %w", name, err)
-			}
-			continue
-		}
-		r, err := warehouse.OpenEncrypted(ctx, wh.St, prefix(project)+name, dek)
-		if err != nil {
-			return d, err
-		}
-		f, err := os.OpenFile(out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-		if err != nil {
-			r.Close()
-			return d, err
-		}
-		h := sha256.New()
-		_, err = io.Copy(io.MultiWriter(f, h), r)
-		r.Close()
-		f.Close()
-		if err != nil {
-			return d, err
-		}
-		if hex.EncodeToString(h.Sum(nil)) != sum {
-			return d, fmt.Errorf("workspace file %s does not match the signed manifest", name)
-		}
-	}
-	return d, nil
-}
-
-// isTable reports whether a workspace file is a table (not an image).
-func isTable(name string) bool {
-	return !strings.Contains(name, "/") && strings.HasSuffix(name, ".parquet")
-}
-
-// pullTable checks a stored workspace table against its manifest hash (of
-// the stored Parquet file) and writes it decrypted, typed as stored, to
-// out. A workspace built before issue 17 (all-string table in the
-// envelope) is written as it was.
-func pullTable(ctx context.Context, st objstore.Store, key string, dek keys.Secret, sum, out string) error {
-	data, err := tables.ReadObject(ctx, st, key, dek)
-	if err != nil {
-		return err
-	}
-	if h := sha256.Sum256(data); hex.EncodeToString(h[:]) != sum {
-		return errors.New("does not match the signed manifest")
-	}
-	f, err := os.OpenFile(out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if !tables.IsModular(data) {
-		_, err = f.Write(data)
-		return errors.Join(err, f.Close())
-	}
-	q := tables.Query{Key: dek}
-	s, err := tables.SchemaOf(bytes.NewReader(data), dek)
-	if err != nil {
-		f.Close()
-		return err
-	}
-	w, err := tables.NewWriter(f, s, tables.WriterOptions{})
-	if err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := tables.ScanBytes(ctx, data, q, w.AppendRow); err != nil {
-		f.Close()
-		return err
-	}
-	return errors.Join(w.Close(), f.Close())
-}
-
-// Verify recomputes every file hash and the manifest MAC (curator).
-func Verify(ctx context.Context, wh *warehouse.Warehouse, k Keys, project string) ([]string, error) {
-	d, err := Load(ctx, wh.St, project)
-	if err != nil {
-		return nil, err
-	}
-	var man Manifest
-	if err := objstore.ReadJSON(ctx, wh.St, prefix(project)+"manifest.json", 64<<20, &man); err != nil {
-		return nil, err
-	}
-	ps, err := k.PseudonymKey(ctx, pseudoName(d))
-	if err != nil {
-		return nil, err
-	}
-	defer ps.Wipe()
-	var problems []string
-	if !hmac.Equal([]byte(man.sign(ps.Bytes())), []byte(man.MAC)) {
-		problems = append(problems, "manifest signature does not match (manifest edited)")
-	}
-	dek, err := wh.DataKey(ctx, "ws-"+project, keys.Workspace(project))
-	if err != nil {
-		return nil, err
-	}
-	defer dek.Wipe()
-	names := make([]string, 0, len(man.Files))
-	for n := range man.Files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if isTable(n) {
-			data, err := tables.ReadObject(ctx, wh.St, prefix(project)+n, dek)
-			if err != nil {
-				problems = append(problems, n+": missing or unreadable")
-			} else if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != man.Files[n] {
-				problems = append(problems, n+": changed")
-			}
-			continue
-		}
-		r, err := warehouse.OpenEncrypted(ctx, wh.St, prefix(project)+n, dek)
-		if err != nil {
-			problems = append(problems, n+": missing or unreadable")
-			continue
-		}
-		h := sha256.New()
-		_, err = io.Copy(h, r)
-		r.Close()
-		if err != nil || hex.EncodeToString(h.Sum(nil)) != man.Files[n] {
-			problems = append(problems, n+": changed")
-		}
-	}
-	for info, err := range wh.St.List(ctx, prefix(project)+"images/") {
-		if err == nil {
-			if _, ok := man.Files[strings.TrimPrefix(info.Key, prefix(project))]; !ok {
-				problems = append(problems, strings.TrimPrefix(info.Key, prefix(project))+": not in the manifest")
-			}
-		}
-	}
-	return problems, nil
-}
-
-// Revoke destroys the workspace keys and deletes its data (SEC-HAB-6).
-func Revoke(ctx context.Context, wh *warehouse.Warehouse, k Keys, project string, now time.Time) (*Descriptor, error) {
-	d, err := Load(ctx, wh.St, project)
-	if err != nil {
-		return nil, err
-	}
-	if err := k.DestroyKey(ctx, keys.Workspace(project)); err != nil && !errors.Is(err, keys.ErrKeyNotFound) {
-		return d, err
-	}
-	if d.Cohort == "" {
-		if err := k.DestroyKey(ctx, keys.PseudoWorkspace(project)); err != nil && !errors.Is(err, keys.ErrKeyNotFound) {
-			return d, err
-		}
-	}
-	for info, err := range wh.St.List(ctx, prefix(project)) {
-		if err != nil {
-			return d, err
-		}
-		if !strings.HasSuffix(info.Key, "/workspace.json") {
-			if err := wh.St.Delete(ctx, info.Key); err != nil {
-				return d, err
-			}
-		}
-	}
-	wh.St.Delete(ctx, warehouse.BatchKeysKey("ws-"+project))
-	d.Status, d.Expires = "revoked", now
-	return d, objstore.WriteJSON(ctx, wh.St, prefix(project)+"workspace.json", d)
-}
-
-// Due lists active workspaces due for their yearly access review or past
-// their end (SEC-HAB-5).
-func Due(ds []Descriptor, now time.Time) []Descriptor {
-	var out []Descriptor
-	for _, d := range ds {
-		if d.Status == "active" && (now.After(d.Expires) || now.After(d.Reviewed.AddDate(1, 0, 0))) {
-			out = append(out, d)
-		}
-	}
-	return out
-}
 
 // imageExt is the file extension of a stored image format, so that a
 // researcher's tools open a pulled image by its name (issue 23).

@@ -17,12 +17,8 @@ var refusedEvent = regexp.MustCompile(`"outcome":"(denied|alert)"`)
 // warehouse. Every attack must be refused with a non-zero exit, leave an
 // audit event (outcome denied or alert), and release nothing.
 func TestIssue21_AttackSuite(t *testing.T) {
-	c := newCLI(t)
 	up := synth.NewUpload(synth.UploadSpec{Seed: 21, Patients: 40, DICOMPerPatient: 1})
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(0, "--profile", "ingest", "ingest", src)
+	c := ingested(t, up, 0)
 	var res struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`

@@ -11,12 +11,8 @@ import (
 // their events, none holds an identifying string of the upload, the trail
 // verifies, and an edited event is found (SRS-060).
 func TestSEC_DAY_1_FullRunAudit(t *testing.T) {
-	c := newCLI(t)
 	up := demoUpload()
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(3, "--profile", "ingest", "ingest", src)
+	c := ingested(t, up, 3)
 	c.must(0, "--profile", "curator", "workspace", "create", "p1", "--approval", "CSE-9", "--columns", "diagnosis,gene")
 	c.must(0, "--profile", "researcher:p1", "workspace", "pull", "p1", "--out", filepath.Join(c.dir, "pull"))
 	if _, err := os.Stat(filepath.Join(c.dir, "pull", "genetic.parquet")); err != nil {

@@ -76,22 +76,12 @@ months). The review itself is recorded in the trail with its reviewer.`,
 }
 
 func runAuditCheckpoint(ctx context.Context, g *globals) error {
-	sess, err := g.openFor(ctx, "audit checkpoint", keys.ProfileAdmin)
+	sess, mac, err := g.openMAC(ctx, "audit checkpoint", keys.ProfileAdmin)
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
-	mac, err := g.auditMAC(ctx, sess.prov)
-	if err != nil {
-		return err
-	}
-	seed, err := sess.prov.PseudonymKey(ctx, keys.CheckpointKey)
-	if errors.Is(err, keys.ErrKeyNotFound) {
-		// A warehouse created before issue 22: the admin creates it now.
-		if err = sess.prov.CreateKey(ctx, keys.CheckpointKey); err == nil {
-			seed, err = sess.prov.PseudonymKey(ctx, keys.CheckpointKey)
-		}
-	}
+	seed, err := secretOrCreate(ctx, sess.prov, keys.CheckpointKey) // created now on a warehouse older than issue 22
 	if err != nil {
 		return fmt.Errorf("audit checkpoint key: %w", err)
 	}
@@ -118,15 +108,11 @@ func runAuditCheckpoint(ctx context.Context, g *globals) error {
 }
 
 func runAuditVerify(ctx context.Context, g *globals, witness []string) error {
-	sess, err := g.openFor(ctx, "audit verify", keys.ProfileAdmin, keys.ProfileDPO, keys.ProfileApprover, keys.ProfileCurator, keys.ProfileIngest)
+	sess, mac, err := g.openMAC(ctx, "audit verify", keys.ProfileAdmin, keys.ProfileDPO, keys.ProfileApprover, keys.ProfileCurator, keys.ProfileIngest)
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
-	mac, err := g.auditMAC(ctx, sess.prov)
-	if err != nil {
-		return err
-	}
 	rep, _, err := audit.VerifySigned(ctx, sess.st, mac, nil, operatorDirectory(sess.prov))
 	if err != nil {
 		return err
@@ -203,17 +189,13 @@ func runAuditReview(ctx context.Context, g *globals, since string) error {
 		}
 		from = t
 	}
-	sess, err := g.open(ctx, "audit review")
+	sess, mac, err := g.openMAC(ctx, "audit review")
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
-	mac, err := g.auditMAC(ctx, sess.prov)
-	if err != nil {
-		return err
-	}
 	rules := audit.ReviewRules{Location: time.Local}
-	if a, b, ok := strings.Cut(st.cfg.Audit.WorkHours, "-"); ok {
+	if a, b, ok := strings.Cut(g.cfg.Audit.WorkHours, "-"); ok {
 		rules.WorkStart, _ = strconv.Atoi(a)
 		rules.WorkEnd, _ = strconv.Atoi(b)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"hdw/audit"
@@ -20,14 +21,47 @@ func (g *globals) openAudit(ctx context.Context, s objstore.Store, p keys.Provid
 	if err != nil {
 		return nil, err
 	}
-	months := max(st.cfg.Retention.AuditMonths, policyAuditMonths(ctx, s)) // a config never shortens the sealed policy's lock (issue 21)
+	months := max(g.cfg.Retention.AuditMonths, policyAuditMonths(ctx, s)) // a config never shortens the sealed policy's lock (issue 21)
 	l, err := audit.Open(ctx, s, mac, audit.Options{Profile: p.Profile(), Operator: op, Source: hostname(), Command: g.command,
 		Sealer:   p, // SRS-091: payloads encrypted under keys.AuditStore
-		LockMode: st.cfg.Audit.ObjectLockMode, LockFor: time.Duration(months) * 30 * 24 * time.Hour})
+		LockMode: g.cfg.Audit.ObjectLockMode, LockFor: time.Duration(months) * 30 * 24 * time.Hour})
 	if err != nil {
 		return nil, err
 	}
 	return auditLog{l}, nil
+}
+
+// openMAC opens the session of an audit command for the allowed profiles
+// (every profile when none is named) with the audit trail's MAC key.
+func (g *globals) openMAC(ctx context.Context, command string, allowed ...string) (*session, audit.MAC, error) {
+	open := g.open
+	if len(allowed) > 0 {
+		open = func(ctx context.Context, command string) (*session, error) {
+			return g.openFor(ctx, command, allowed...)
+		}
+	}
+	sess, err := open(ctx, command)
+	if err != nil {
+		return nil, nil, err
+	}
+	mac, err := g.auditMAC(ctx, sess.prov)
+	if err != nil {
+		sess.close(ctx)
+		return nil, nil, err
+	}
+	return sess, mac, nil
+}
+
+// secretOrCreate returns the provider's secret name, creating it first
+// when a warehouse older than the secret lacks it (the admin's keys).
+func secretOrCreate(ctx context.Context, prov keys.Provider, name string) (keys.Secret, error) {
+	sec, err := prov.PseudonymKey(ctx, name)
+	if errors.Is(err, keys.ErrKeyNotFound) {
+		if err = prov.CreateKey(ctx, name); err == nil {
+			sec, err = prov.PseudonymKey(ctx, name)
+		}
+	}
+	return sec, err
 }
 
 func (g *globals) auditMAC(ctx context.Context, p keys.Provider) (audit.MAC, error) {

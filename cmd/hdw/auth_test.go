@@ -21,9 +21,8 @@ import (
 // recorded too (ENS OP.ACC.1, SEC-DAY-1).
 func TestSRS_089_SEC_DAY_1_FailedUnlocksAndRefusalsCLI(t *testing.T) {
 	var waits []time.Duration
-	testOnlyAuthSleep = func(_ context.Context, d time.Duration) { waits = append(waits, d) }
-	defer func() { testOnlyAuthSleep = nil }()
 	c := newCLI(t)
+	c.opts = append(c.opts, func(g *globals) { g.authSleep = func(_ context.Context, d time.Duration) { waits = append(waits, d) } })
 	c.must(0, "init")
 	c.env["HDW_PASSPHRASE"] = "not-the-curator-passphrase"
 	for i := range 5 {
@@ -66,9 +65,8 @@ func TestSRS_089_SEC_DAY_1_FailedUnlocksAndRefusalsCLI(t *testing.T) {
 // TestSRS_089_LockoutFromSealedPolicy: the lock-out threshold comes from the
 // admin's sealed policy (here 2), not from a file the locked person edits.
 func TestSRS_089_LockoutFromSealedPolicy(t *testing.T) {
-	testOnlyAuthSleep = func(context.Context, time.Duration) {}
-	defer func() { testOnlyAuthSleep = nil }()
 	c := newCLI(t)
+	c.opts = append(c.opts, func(g *globals) { g.authSleep = func(context.Context, time.Duration) {} })
 	c.must(0, "init")
 	pf := filepath.Join(c.dir, "policy.yaml")
 	os.WriteFile(pf, []byte("lockout_threshold: 2\n"), 0o600)

@@ -22,6 +22,8 @@ type cli struct {
 	env map[string]string
 	// out collects every stdout and stderr for leak scans.
 	out bytes.Buffer
+	// opts adjust each command's globals (an injected sleep).
+	opts []func(*globals)
 }
 
 func newCLI(t *testing.T) *cli {
@@ -49,7 +51,7 @@ func (c *cli) getenv(k string) string {
 func (c *cli) run(args ...string) (int, string, string) {
 	c.t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(args, &stdout, &stderr, c.getenv)
+	code := run(args, &stdout, &stderr, c.getenv, c.opts...)
 	c.out.Write(stdout.Bytes())
 	c.out.Write(stderr.Bytes())
 	return code, stdout.String(), stderr.String()
@@ -63,6 +65,18 @@ func (c *cli) must(want int, args ...string) string {
 		c.t.Fatalf("hdw %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
 	}
 	return out
+}
+
+// ingested returns a CLI whose new warehouse holds up, ingested by the
+// ingest profile with exit code want (3 when up has files that are
+// quarantined, as the demo upload has).
+func ingested(t *testing.T, up *synth.Upload, want int) *cli {
+	c := newCLI(t)
+	src := filepath.Join(c.dir, "upload")
+	writeUpload(t, src, up)
+	c.must(0, "init")
+	c.must(want, "--profile", "ingest", "ingest", src)
+	return c
 }
 
 // writeUpload writes a synthetic upload into a folder.

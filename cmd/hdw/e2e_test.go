@@ -61,12 +61,8 @@ func TestIngestEndToEnd(t *testing.T) {
 // TestSEC_LOG_4_IngestCannotDecryptIdentity: the ingest profile's
 // credentials cannot decrypt the identity store.
 func TestSEC_LOG_4_IngestCannotDecryptIdentity(t *testing.T) {
-	c := newCLI(t)
-	up := demoUpload()
+	c := ingested(t, demoUpload(), 3)
 	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(3, "--profile", "ingest", "ingest", src)
 	wh, _ := c.openAs(keys.ProfileIngest)
 	cs, err := wh.Commits(context.Background())
 	if err != nil || len(cs) != 1 {

@@ -18,14 +18,6 @@ import (
 	"hdw/objstore"
 )
 
-// state built by setup for every command.
-type state struct {
-	cfg  configs.Config
-	dict *configs.Dictionary
-}
-
-var st state
-
 func (g *globals) setup(cmd *cobra.Command) error {
 	if g.warehouse == "" {
 		g.warehouse = g.getenv("HDW_WAREHOUSE")
@@ -59,8 +51,8 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if g.warehouse == "" {
 		g.warehouse = "./hdw-data"
 	}
-	st.cfg = cfg
-	st.dict = configs.DefaultDictionary()
+	g.cfg = cfg
+	g.dict = configs.DefaultDictionary()
 	if cfg.Dictionary != "" {
 		f, err := os.Open(cfg.Dictionary)
 		if err != nil {
@@ -71,7 +63,7 @@ func (g *globals) setup(cmd *cobra.Command) error {
 		if err != nil {
 			return usageErr("%v", err)
 		}
-		st.dict = d
+		g.dict = d
 	}
 	return nil
 }

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,24 +21,7 @@ import (
 	"hdw/export"
 	"hdw/keys"
 	"hdw/keys/local"
-	"hdw/objstore"
 	"hdw/policy"
-	"hdw/tables"
-	"hdw/warehouse"
-)
-
-// Layout of an export under exports/<id>/ (passed the gate) or
-// quarantine/<id>/ (failed it):
-//
-//	request.json        export.Content, written once: what was asked and found
-//	history/<seq>.json  export.Entry, written once each: request, decisions, releases
-//	gate.json           the gate's report, written once
-//	report.json/.html   the approver's view, regenerated at each decision
-//	data.parquet        the release, encrypted under its own data key
-const (
-	exportContent = "request.json"
-	exportHistory = "history/"
-	exportGate    = "gate.json"
 )
 
 func newExportCmd(g *globals) *cobra.Command {
@@ -143,7 +122,7 @@ func (s unsignedOperator) OperatorID() string                           { return
 func (s unsignedOperator) PublicKey() ed25519.PublicKey                 { return nil }
 func (s unsignedOperator) Sign(context.Context, []byte) ([]byte, error) { return nil, nil }
 
-// operatorDirectory adapts keys.Directory to export.Directory.
+// exportDirectory adapts keys.Directory to export.Directory.
 type exportDirectory struct{ d keys.Directory }
 
 func (o exportDirectory) Operator(ctx context.Context, id string) (export.Operator, error) {
@@ -156,287 +135,190 @@ func (o exportDirectory) Operator(ctx context.Context, id string) (export.Operat
 
 var _ export.Signer = keys.Signer(nil)
 
-// errNotOperator: a signed record needs a person's own key.
-var errNotOperator = errors.New("export records are signed by the person who acts: log in as an enrolled operator (HDW_OPERATOR=NAME, their own passphrase; hdw operator add) (SEC-EXP-2)")
-
-// exportTrust returns who signs the session's export records and the
-// directory that verifies them (issue 21). Once the admin has enrolled
-// operators (local keyring), every entry is signed by the acting
-// operator's own key (keys.Signer; nil when nobody logged in: writing is
-// then refused with errNotOperator) and verified against the directory:
-// an unsigned or foreign entry is a forgery. Before any enrolment, and
-// with Vault, entries are unsigned (dir nil).
-func (s *session) exportTrust(ctx context.Context) (export.Signer, export.Directory, error) {
+// exportDesk is the export workflow as the session's operator acts on it
+// (issue 21): once the admin has enrolled operators (local keyring),
+// every entry is signed by the acting operator's own key (nil when nobody
+// logged in: writing is then refused with export.ErrNotOperator) and
+// verified against the directory: an unsigned or foreign entry is a
+// forgery. Before any enrolment, and with Vault, entries are unsigned.
+func (s *session) exportDesk(ctx context.Context, pol policy.Policy, polVersion int) (*export.Desk, error) {
+	d := &export.Desk{WH: s.wh, Dict: s.g.dict, Policy: pol, PolicyVersion: polVersion, Operator: s.operator, Role: s.g.profile, Now: nowUTC,
+		Signer: unsignedOperator{s.operator}}
 	k, ok := s.prov.(*local.Keyring)
 	if !ok {
-		return unsignedOperator{s.operator}, nil, nil
+		return d, nil
 	}
 	ops, err := k.Directory().Operators(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("operator directory: %w", err)
+		return nil, fmt.Errorf("operator directory: %w", err)
 	}
 	if len(ops) == 0 {
-		return unsignedOperator{s.operator}, nil, nil
+		return d, nil
 	}
-	var signer export.Signer
+	d.Signer, d.Dir = nil, exportDirectory{k.Directory()}
 	if sg := s.Signer(); sg != nil {
-		signer = sg
+		d.Signer = sg
 	}
-	return signer, exportDirectory{k.Directory()}, nil
+	return d, nil
 }
 
-// exportSigner returns the signer for a new entry, or errNotOperator.
-func (s *session) exportSigner(ctx context.Context) (export.Signer, export.Directory, error) {
-	signer, dir, err := s.exportTrust(ctx)
+// openExport opens the session of an export command for the allowed
+// profiles (a refusal is audited) with the export desk under the sealed
+// policy (flags and --config only tighten it).
+func (g *globals) openExport(ctx context.Context, command, action string, allowed ...string) (*session, *export.Desk, error) {
+	sess, err := g.open(ctx, command)
 	if err != nil {
 		return nil, nil, err
 	}
-	if signer == nil {
-		return nil, nil, &exitError{code: exitFailure, err: errNotOperator}
+	if err := sess.require(ctx, action, allowed...); err != nil {
+		sess.close(ctx)
+		return nil, nil, err
 	}
-	return signer, dir, nil
-}
-
-// approvalRules are the sealed policy's rules for export histories.
-func approvalRules(p policy.Policy) export.Rules {
-	return export.Rules{
-		JustifiedSecondApprover: p.Approval.JustifiedSecondApprover,
-		SecondMayBeDPO:          p.Approval.JustifiedSecondMayBeDPO,
-		Substantive:             func(j string) bool { return policy.Substantive(j, p.Approval.JustificationMinChars) },
-	}
-}
-
-// exportSnapshot names the data a request is computed from.
-func exportSnapshot(ctx context.Context, wh *warehouse.Warehouse, table, project string) (string, error) {
-	h := sha256.New()
-	if table == "health" {
-		cs, err := wh.Commits(ctx)
-		if err != nil {
-			return "", err
+	pol, version, err := sess.effectivePolicy(ctx)
+	if err == nil {
+		var d *export.Desk
+		if d, err = sess.exportDesk(ctx, pol, version); err == nil {
+			return sess, d, nil
 		}
-		for _, c := range cs {
-			fmt.Fprintf(h, "%s\n", c.Batch)
-		}
-		return "batches:" + hex.EncodeToString(h.Sum(nil)), nil
 	}
-	info, err := wh.St.Stat(ctx, "workspaces/"+project+"/"+table+".parquet")
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprintf(h, "%s %d %s", info.Key, info.Size, info.ETag)
-	return "workspace:" + hex.EncodeToString(h.Sum(nil)), nil
+	sess.close(ctx)
+	return nil, nil, err
 }
 
-func hasWorkspace(ctx context.Context, s objstore.Store, project string) bool {
-	for info, err := range s.List(ctx, "workspaces/"+project+"/") {
-		if err == nil && info.Key != "" {
-			return true
-		}
-		break
+// exportErr turns the desk's typed errors into audited refusals and
+// alerts: a refusal is a denial event, a forgery the forged-export alert.
+func (s *session) exportErr(ctx context.Context, action, id string, target map[string]string, err error) error {
+	var r *export.Refused
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &r) && r.Usage:
+		return s.deny(ctx, action, target, &exitError{code: exitUsage, err: err})
+	case errors.As(err, &r):
+		return s.deny(ctx, action, target, &exitError{code: exitFailure, err: err})
+	case errors.Is(err, export.ErrForged):
+		return s.forgedAlert(ctx, id, err)
+	case errors.Is(err, export.ErrNotFound):
+		return &exitError{code: exitFailure, err: fmt.Errorf("no export %s (hdw export list)", id)}
+	case errors.Is(err, export.ErrRequest):
+		return usageErr("%v", err)
 	}
-	return false
+	return err
 }
 
-func sha256Object(ctx context.Context, s objstore.Store, key string) (string, error) {
-	r, err := s.Open(ctx, key)
-	if err != nil {
-		return "", err
-	}
-	defer r.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+func (s *session) forgedAlert(ctx context.Context, id string, err error) error {
+	s.event(ctx, "", "export.forged", "alert", map[string]string{"export": id}, nil, "export records do not verify")
+	fmt.Fprintf(s.g.stderr, "hdw: ALERT: export %s: its records do not verify (edited by hand?); nothing released\n", id)
+	return &exitError{code: exitFailure, err: err}
 }
 
-func runExportRequest(ctx context.Context, g *globals, project string, o exportOpts) error {
+// parseExportRequest checks the flags of export request.
+func parseExportRequest(project string, o exportOpts) (export.SubmitRequest, error) {
+	r := export.SubmitRequest{Project: project, ApprovalRef: o.approval, Workspace: o.workspace, Table: o.table}
 	if !keys.ValidProject(project) {
-		return usageErr("project must be 1-64 of a-z, 0-9, '-', '_'")
+		return r, usageErr("project must be 1-64 of a-z, 0-9, '-', '_'")
 	}
-	if o.approval == "" || !validRef(o.approval) {
-		return usageErr("--approval REF is mandatory: the committee's approval (CSE/IRB number; A-Z a-z 0-9 . _ - / :)")
+	if !export.ValidRef(o.approval) {
+		return r, usageErr("--approval REF is mandatory: the committee's approval (CSE/IRB number; A-Z a-z 0-9 . _ - / :)")
 	}
-	table := o.table
-	if table != "health" && table != "records" && table != "genetic" {
-		return usageErr("--table is health (warehouse records), or records / genetic (the PROJECT workspace's tables)")
+	if r.Table != "health" && r.Table != "records" && r.Table != "genetic" {
+		return r, usageErr("--table is health (warehouse records), or records / genetic (the PROJECT workspace's tables)")
 	}
 	if o.workspace != "" && !keys.ValidProject(o.workspace) {
-		return usageErr("--workspace must be 1-64 of a-z, 0-9, '-', '_'")
+		return r, usageErr("--workspace must be 1-64 of a-z, 0-9, '-', '_'")
 	}
 	// SEC-EXP-1: the requester adds quasi-identifiers to the dictionary's,
 	// never removes one (export.Gate); only export-scoped pseudonyms.
-	req := export.Request{QuasiIdentifiers: splitList(o.quasi), Sensitive: splitList(o.sensitive), PersonColumn: "pseudonym",
+	r.Request = export.Request{QuasiIdentifiers: splitList(o.quasi), Sensitive: splitList(o.sensitive), PersonColumn: "pseudonym",
 		K: o.k, L: o.l, T: o.t, MaxSuppression: o.maxSupp}
 	switch o.pseudonyms {
 	case "", "none":
 	case "export":
-		req.ExportPseudonyms = true
+		r.Request.ExportPseudonyms = true
 	default:
-		return usageErr("--pseudonyms is none or export (a fresh pseudonym of this export only; warehouse and workspace pseudonyms are never released)")
+		return r, usageErr("--pseudonyms is none or export (a fresh pseudonym of this export only; warehouse and workspace pseudonyms are never released)")
 	}
-	for _, r := range splitList(o.rules) {
-		rule, err := export.ParseRule(r)
+	for _, s := range splitList(o.rules) {
+		rule, err := export.ParseRule(s)
 		if err != nil {
-			return usageErr("%v", err)
+			return r, usageErr("%v", err)
 		}
-		req.Rules = append(req.Rules, rule)
+		r.Request.Rules = append(r.Request.Rules, rule)
+	}
+	return r, nil
+}
+
+// exportSource is the table a request reads, without the restricted
+// persons (GDPR art. 18), and fixes the request's workspace.
+func (s *session) exportSource(ctx context.Context, r *export.SubmitRequest) (*rowFilter, error) {
+	var src export.RowSource
+	if r.Table == "health" {
+		switch {
+		case r.Workspace == "" && export.HasWorkspace(ctx, s.st, r.Project):
+			return nil, usageErr("project %s has a workspace: name it with --workspace %s", r.Project, r.Project)
+		case r.Workspace != "" && !export.HasWorkspace(ctx, s.st, r.Workspace):
+			return nil, usageErr("no workspace %s", r.Workspace)
+		}
+		src = export.HealthSource(s.wh, export.HealthColumns(s.g.dict))
+	} else {
+		if r.Workspace != "" && r.Workspace != r.Project {
+			return nil, usageErr("--table %s reads the PROJECT workspace: --workspace is %s", r.Table, r.Project)
+		}
+		// Inside a workspace: its table, its own pseudonyms as the person column.
+		r.Workspace = r.Project
+		ws, err := export.WorkspaceSource(ctx, s.wh, r.Project, r.Table)
+		if err != nil {
+			return nil, err
+		}
+		src = ws
+	}
+	return s.withoutRestricted(ctx, src, r.Table, r.Project)
+}
+
+func runExportRequest(ctx context.Context, g *globals, project string, o exportOpts) error {
+	req, err := parseExportRequest(project, o)
+	if err != nil {
+		return err
 	}
 	// The checks keep per-class counters only; a soft memory limit keeps
 	// the garbage collector from letting 10M-row checks past 1 GiB.
 	if g.getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(768 << 20)
 	}
-	sess, err := g.open(ctx, "export request")
+	sess, desk, err := g.openExport(ctx, "export request", "export.request", keys.ProfileCurator)
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
-	if err := sess.require(ctx, "export.request", keys.ProfileCurator); err != nil {
-		return err
+	if desk.Signer == nil {
+		return sess.exportErr(ctx, "export.request", "", map[string]string{"project": project}, &export.Refused{Err: export.ErrNotOperator})
 	}
-	// The floors are the sealed policy's (flags and --config only tighten).
-	pol, polVersion, err := sess.effectivePolicy(ctx)
+	src, err := sess.exportSource(ctx, &req)
 	if err != nil {
 		return err
 	}
-	signer, _, err := sess.exportSigner(ctx)
+	sub, err := desk.Submit(ctx, src, req)
+	if errors.Is(err, export.ErrLoosen) {
+		return sess.deny(ctx, "policy.loosen", map[string]string{"project": project}, &exitError{code: exitFailure, err: err})
+	}
 	if err != nil {
-		return sess.deny(ctx, "export.request", map[string]string{"project": project}, err)
+		return sess.exportErr(ctx, "export.request", "", map[string]string{"project": project}, err)
 	}
-	workspace := o.workspace
-	if table != "health" {
-		if workspace != "" && workspace != project {
-			return usageErr("--table %s reads the PROJECT workspace: --workspace is %s", table, project)
-		}
-		workspace = project
-	} else if workspace == "" && hasWorkspace(ctx, sess.st, project) {
-		return usageErr("project %s has a workspace: name it with --workspace %s", project, project)
-	} else if workspace != "" && !hasWorkspace(ctx, sess.st, workspace) {
-		return usageErr("no workspace %s", workspace)
-	}
-	var src export.RowSource
-	if table == "health" {
-		var cols []string
-		cols = append(cols, "pseudonym", "record_id", "batch", "collected", "study_uid", "sop_uid", "notes")
-		for _, c := range st.dict.Columns {
-			if c.Category == "health" || c.Category == "derived" {
-				cols = append(cols, c.Name)
-			}
-		}
-		src = &healthSource{wh: sess.wh, cols: cols}
-	} else {
-		// Inside a workspace: its table, its own pseudonyms as the person column.
-		ws, err := workspaceSource(ctx, sess.wh, project, table)
-		if err != nil {
-			return err
-		}
-		src = ws
-	}
-	// GDPR art. 18: restricted persons are left out of new exports.
-	filtered, err := sess.withoutRestricted(ctx, src, table, project)
-	if err != nil {
-		return err
-	}
-	src = filtered
-	gate := export.Gate{Dict: st.dict, Floors: export.Floors{K: pol.Export.K, L: pol.Export.L, T: pol.Export.T, MaxSuppression: pol.Export.MaxSuppression}}
-	rep, err := gate.Check(ctx, src, req)
-	if err != nil {
-		if errors.Is(err, export.ErrLoosen) {
-			return sess.deny(ctx, "policy.loosen", map[string]string{"project": project}, &exitError{code: exitFailure, err: err})
-		}
-		if errors.Is(err, export.ErrRequest) {
-			return usageErr("%v", err)
-		}
-		return err
-	}
-	snapshot, err := exportSnapshot(ctx, sess.wh, table, project)
-	if err != nil {
-		return err
-	}
-	id := warehouse.NewID(time.Now())
-	root := "exports/" + id + "/"
-	if !rep.Pass {
-		root = "quarantine/" + id + "/"
-	}
-	// The released (or held) data, encrypted with a data key of its own.
-	deks, err := sess.wh.NewBatchKeys(ctx, "export-"+id, []string{keys.Health}, false)
-	if err != nil {
-		return err
-	}
-	dek := deks[keys.Health]
-	defer dek.Wipe()
-	w, err := warehouse.CreateEncrypted(ctx, sess.st, root+"data.parquet", dek)
-	if err != nil {
-		return err
-	}
-	tw := warehouse.NewTableWriter(w, rep.OutputColumns)
-	if err := export.Apply(ctx, src, rep, tw.Write); err != nil {
-		objstore.Abort(w)
-		return err
-	}
-	if err := tw.Close(); err != nil {
-		objstore.Abort(w)
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	dataHash, err := sha256Object(ctx, sess.st, root+"data.parquet")
-	if err != nil {
-		return err
-	}
-	content := export.Content{ID: id, Project: project, ApprovalRef: o.approval, Workspace: workspace, Table: table,
-		Requester: sess.operator, Created: nowUTC().Truncate(time.Millisecond), Request: rep.Request, Snapshot: snapshot,
-		DataSHA256: dataHash, PolicyVersion: polVersion, Pass: rep.Pass}
-	if err := putJSONOnce(ctx, sess.st, root+exportGate, rep); err != nil {
-		return err
-	}
-	if err := putJSONOnce(ctx, sess.st, root+exportContent, content); err != nil {
-		return err
-	}
-	e, err := export.NewEntry(ctx, signer, g.profile, nil, content, export.KindRequest, "", nowUTC())
-	if err != nil {
-		return err
-	}
-	if err := putJSONOnce(ctx, sess.st, historyKey(root, e.Seq), e); err != nil {
-		return err
-	}
-	state := export.State{Status: "pending-approval"}
-	if !rep.Pass {
-		state.Status = "quarantined"
-	}
-	view := export.NewView(content, []export.Entry{e}, state, rep)
-	if err := writeExportView(ctx, sess.st, root, view); err != nil {
-		return err
-	}
+	id, rep := sub.ID, sub.Report
 	target := map[string]string{"export": id, "project": project, "approval": o.approval}
 	counts := map[string]int64{"rows": rep.Rows, "persons": rep.Persons, "classes": rep.Classes, "smallest_class": rep.SmallestClass, "suppressed": rep.Suppressed,
-		"restricted_excluded": int64(len(filtered.excluded))}
+		"restricted_excluded": int64(len(src.excluded))}
 	if rep.Pass {
 		if err := sess.event(ctx, "", "export.request", "ok", target, counts, ""); err != nil {
 			return err
 		}
-	} else {
-		// SEC-EXP-3: alert escalation and quarantine.
-		if err := sess.event(ctx, "", "export.quarantine", "alert", target, counts, "anonymity check failed"); err != nil {
-			return err
-		}
-		fmt.Fprintf(g.stderr, "hdw: ALERT: export %s failed the anonymity check and is quarantined (%s)\n", id, strings.Join(rep.Reasons, "; "))
-		if u := st.cfg.Export.WebhookURL; u != "" {
-			body, _ := json.Marshal(map[string]any{"alert": "export quarantined", "export": id, "project": project, "reasons": rep.Reasons})
-			hc := &http.Client{Timeout: 10 * time.Second}
-			if resp, err := hc.Post(u, "application/json", bytes.NewReader(body)); err == nil {
-				resp.Body.Close()
-			} else {
-				fmt.Fprintf(g.stderr, "hdw: alert webhook failed: %v\n", err)
-			}
-		}
+	} else if err := sess.quarantineAlert(ctx, sub, target, counts); err != nil {
+		return err
 	}
 	if g.json {
-		json.NewEncoder(g.stdout).Encode(map[string]any{"id": id, "status": state.Status, "report": rep})
+		json.NewEncoder(g.stdout).Encode(map[string]any{"id": id, "status": sub.State.Status, "report": rep})
 	} else {
-		fmt.Fprintf(g.stdout, "export %s: %s\n", id, state.Status)
+		fmt.Fprintf(g.stdout, "export %s: %s\n", id, sub.State.Status)
 		fmt.Fprintf(g.stdout, "  rows %d, persons %d, classes %d, smallest class %d (k=%d), suppressed %d\n", rep.Rows, rep.Persons, rep.Classes, rep.SmallestClass, rep.Request.K, rep.Suppressed)
 		fmt.Fprintf(g.stdout, "  singling out: %v, linkability: %v, inference: %v\n", rep.SinglingOut.Pass, rep.Linkable.Pass, rep.Inference.Pass)
 		for _, r := range rep.Reasons {
@@ -449,327 +331,97 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 	return nil
 }
 
-func validRef(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/:", r)) {
-			return false
-		}
-	}
-	return true
-}
-
-func historyKey(root string, seq int) string {
-	return fmt.Sprintf("%s%s%06d.json", root, exportHistory, seq)
-}
-
-// putJSONOnce writes v at key unless the key exists (records are write-once).
-func putJSONOnce(ctx context.Context, s objstore.Store, key string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+// quarantineAlert raises the alert of an export that failed the check
+// (SEC-EXP-3): audit event, stderr, and the configured webhook.
+func (s *session) quarantineAlert(ctx context.Context, sub *export.Submission, target map[string]string, counts map[string]int64) error {
+	if err := s.event(ctx, "", "export.quarantine", "alert", target, counts, "anonymity check failed"); err != nil {
 		return err
 	}
-	if err := s.PutIfAbsent(ctx, key, bytes.NewReader(b)); err != nil {
-		return fmt.Errorf("write %s: %w", key, err)
+	fmt.Fprintf(s.g.stderr, "hdw: ALERT: export %s failed the anonymity check and is quarantined (%s)\n", sub.ID, strings.Join(sub.Report.Reasons, "; "))
+	if u := s.g.cfg.Export.WebhookURL; u != "" {
+		body, _ := json.Marshal(map[string]any{"alert": "export quarantined", "export": sub.ID, "project": sub.Content.Project, "reasons": sub.Report.Reasons})
+		hc := &http.Client{Timeout: 10 * time.Second}
+		if resp, err := hc.Post(u, "application/json", bytes.NewReader(body)); err == nil {
+			resp.Body.Close()
+		} else {
+			fmt.Fprintf(s.g.stderr, "hdw: alert webhook failed: %v\n", err)
+		}
 	}
 	return nil
-}
-
-// writeExportView (re)writes report.json and report.html.
-func writeExportView(ctx context.Context, s objstore.Store, root string, v export.View) error {
-	if err := warehouse.WriteJSON(ctx, s, root+"report.json", v); err != nil {
-		return err
-	}
-	var html bytes.Buffer
-	if err := export.WriteHTML(&html, v); err != nil {
-		return err
-	}
-	hw, err := s.Create(ctx, root+"report.html")
-	if err != nil {
-		return err
-	}
-	if _, err := hw.Write(html.Bytes()); err != nil {
-		objstore.Abort(hw)
-		return err
-	}
-	return hw.Close()
-}
-
-// exportFiles is an export as read from the warehouse.
-type exportFiles struct {
-	root    string
-	content export.Content
-	history []export.Entry
-	gate    *export.Report
-}
-
-func readJSONStrict(ctx context.Context, s objstore.Store, key string, v any) error {
-	r, err := s.Open(ctx, key)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	dec := json.NewDecoder(io.LimitReader(r, 8<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %s: %v", export.ErrForged, key, err)
-	}
-	return nil
-}
-
-// loadExport reads an export's content, history and gate report.
-// loadExport loads an export of the session's warehouse; a record that
-// does not verify raises the forged-export alert (audited) first.
-func (s *session) loadExport(ctx context.Context, id string) (*exportFiles, error) {
-	f, err := loadExport(ctx, s.st, id)
-	if errors.Is(err, export.ErrForged) {
-		return nil, s.forgedAlert(ctx, id, err)
-	}
-	return f, err
-}
-
-func loadExport(ctx context.Context, s objstore.Store, id string) (*exportFiles, error) {
-	if !validRef(id) || strings.ContainsAny(id, "/.") {
-		return nil, usageErr("bad export id")
-	}
-	for _, root := range []string{"exports/" + id + "/", "quarantine/" + id + "/"} {
-		if _, err := s.Stat(ctx, root+exportContent); err != nil {
-			continue
-		}
-		f := &exportFiles{root: root}
-		if err := readJSONStrict(ctx, s, root+exportContent, &f.content); err != nil {
-			return f, err
-		}
-		var keys []string
-		for info, err := range s.List(ctx, root+exportHistory) {
-			if err != nil {
-				return f, err
-			}
-			keys = append(keys, info.Key)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			var e export.Entry
-			if err := readJSONStrict(ctx, s, k, &e); err != nil {
-				return f, err
-			}
-			f.history = append(f.history, e)
-		}
-		f.gate = new(export.Report)
-		if err := readJSONStrict(ctx, s, root+exportGate, f.gate); err != nil {
-			return f, err
-		}
-		if f.content.ID != id {
-			return f, fmt.Errorf("%w: %s names another export", export.ErrForged, root+exportContent)
-		}
-		return f, nil
-	}
-	return nil, &exitError{code: exitFailure, err: fmt.Errorf("no export %s (hdw export list)", id)}
-}
-
-// verifyExport verifies an export's history against the policy; a forgery
-// raises an audit alert and fails the command.
-func (s *session) verifyExport(ctx context.Context, f *exportFiles, pol policy.Policy) (export.State, error) {
-	_, dir, err := s.exportTrust(ctx)
-	if err != nil {
-		return export.State{}, err
-	}
-	state, err := export.Verify(ctx, dir, f.content, f.history, approvalRules(pol))
-	if err == nil {
-		return state, nil
-	}
-	return state, s.forgedAlert(ctx, f.content.ID, err)
-}
-
-func (s *session) forgedAlert(ctx context.Context, id string, err error) error {
-	s.event(ctx, "", "export.forged", "alert", map[string]string{"export": id}, nil, "export records do not verify")
-	fmt.Fprintf(s.g.stderr, "hdw: ALERT: export %s: its records do not verify (edited by hand?); nothing released\n", id)
-	return &exitError{code: exitFailure, err: err}
 }
 
 func runExportDecide(ctx context.Context, g *globals, id string, approve bool, justification string) error {
-	sess, err := g.open(ctx, "export decide")
+	sess, desk, err := g.openExport(ctx, "export decide", "export.decide", keys.ProfileApprover, keys.ProfileDPO)
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
-	if err := sess.require(ctx, "export.decide", keys.ProfileApprover, keys.ProfileDPO); err != nil {
-		return err
-	}
-	pol, _, err := sess.effectivePolicy(ctx)
-	if err != nil {
-		return err
-	}
-	f, err := sess.loadExport(ctx, id)
-	if err != nil {
-		return err
-	}
 	action := "export.reject"
-	kind := export.KindReject
 	if approve {
-		action, kind = "export.approve", export.KindApprove
+		action = "export.approve"
 	}
-	target := map[string]string{"export": id, "project": f.content.Project}
-	state, err := sess.verifyExport(ctx, f, pol)
+	d, err := desk.Decide(ctx, id, approve, justification)
+	target := map[string]string{"export": id}
+	if d != nil && d.Files != nil {
+		target["project"] = d.Files.Content.Project
+	}
 	if err != nil {
-		return err
-	}
-	// Clear refusals before the history check (which would refuse them too).
-	switch {
-	case f.content.Requester == sess.operator:
-		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: errors.New("the requester may not decide on their own export (four eyes, SEC-EXP-2)")})
-	case state.Status == "approved" || state.Status == "rejected" || state.Status == "released" || state.Status == "cancelled":
-		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: fmt.Errorf("export %s is already %s", id, state.Status)})
-	case g.profile == keys.ProfileDPO && !(state.Status == "awaiting-second-approval" && pol.Approval.JustifiedSecondMayBeDPO):
-		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: errors.New("the DPO decides only as the second approver of a justified release, when the policy allows it")})
-	case approve && !f.content.Pass && strings.TrimSpace(justification) == "":
-		return sess.deny(ctx, action, target, usageErr("export %s is quarantined: releasing it needs a manual review and --justification (SEC-EXP-3)", id))
-	case approve && !f.content.Pass && !policy.Substantive(justification, pol.Approval.JustificationMinChars):
-		return sess.deny(ctx, action, target, usageErr("export %s: the justification is not one of substance: at least %d characters and several words saying what was reviewed and why the release is acceptable (SEC-EXP-3)", id, pol.Approval.JustificationMinChars))
-	}
-	for _, a := range state.Approvers {
-		if a == sess.operator {
-			return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: errors.New("a second approval must come from another operator")})
-		}
-	}
-	signer, dir, err := sess.exportSigner(ctx)
-	if err != nil {
-		return sess.deny(ctx, action, target, err)
-	}
-	e, err := export.NewEntry(ctx, signer, g.profile, f.history, f.content, kind, justification, nowUTC())
-	if err != nil {
-		return err
-	}
-	history := append(f.history, e)
-	next, err := export.Verify(ctx, dir, f.content, history, approvalRules(pol))
-	if err != nil {
-		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: err})
-	}
-	if err := putJSONOnce(ctx, sess.st, historyKey(f.root, e.Seq), e); err != nil {
-		return err
-	}
-	if err := writeExportView(ctx, sess.st, f.root, export.NewView(f.content, history, next, f.gate)); err != nil {
-		return err
+		return sess.exportErr(ctx, action, id, target, err)
 	}
 	outcome, reason := "ok", ""
-	if approve && !f.content.Pass {
+	if d.Justified {
 		// SEC-EXP-3: a release of a failed export is flagged in audit review.
-		outcome, reason = "alert", "justified release of a quarantined export ("+next.Status+")"
+		outcome, reason = "alert", "justified release of a quarantined export ("+d.State.Status+")"
 		action = "export.justified-release"
 	}
 	if err := sess.event(ctx, "", action, outcome, target, nil, reason); err != nil {
 		return err
 	}
-	return g.result(map[string]any{"export": id, "status": next.Status}, "export %s %s\n", id, next.Status)
+	return g.result(map[string]any{"export": id, "status": d.State.Status}, "export %s %s\n", id, d.State.Status)
 }
 
 func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 	if out == "" {
 		return usageErr("--out DIR is required")
 	}
-	sess, err := g.open(ctx, "export fetch")
+	sess, desk, err := g.openExport(ctx, "export fetch", "export.fetch", keys.ProfileCurator)
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
-	if err := sess.require(ctx, "export.fetch", keys.ProfileCurator); err != nil {
-		return err
-	}
-	pol, _, err := sess.effectivePolicy(ctx)
-	if err != nil {
-		return err
-	}
-	f, err := sess.loadExport(ctx, id)
-	if err != nil {
-		return err
-	}
-	root := f.root
-	target := map[string]string{"export": id, "project": f.content.Project}
-	state, err := sess.verifyExport(ctx, f, pol)
-	if err != nil {
-		return err
-	}
-	if state.Status != "approved" && state.Status != "released" {
-		return sess.deny(ctx, "export.fetch", target, &exitError{code: exitFailure, err: fmt.Errorf("export %s is %s: only approved exports can be fetched (SEC-EXP-2)", id, state.Status)})
-	}
-	if h, err := sha256Object(ctx, sess.st, root+"data.parquet"); err != nil || h != f.content.DataSHA256 {
-		return sess.forgedAlert(ctx, id, fmt.Errorf("%w: the stored data is not the data that was checked and approved", export.ErrForged))
-	}
-	dek, err := sess.wh.DataKey(ctx, "export-"+id, keys.Health)
-	if err != nil {
-		return err
-	}
-	defer dek.Wipe()
-	data, err := warehouse.ReadEncryptedAll(ctx, sess.st, root+"data.parquet", dek, warehouse.MaxTableBytes)
-	if err != nil {
-		return err
-	}
-	signer, dir, err := sess.exportSigner(ctx)
-	if err != nil {
-		return sess.deny(ctx, "export.fetch", target, err)
-	}
-	e, err := export.NewEntry(ctx, signer, g.profile, f.history, f.content, export.KindRelease, "", nowUTC())
-	if err != nil {
-		return err
-	}
-	history := append(f.history, e)
-	next, err := export.Verify(ctx, dir, f.content, history, approvalRules(pol))
-	if err != nil {
-		return sess.forgedAlert(ctx, id, err)
-	}
-	if err := putJSONOnce(ctx, sess.st, historyKey(root, e.Seq), e); err != nil {
-		return err
-	}
-	view := export.NewView(f.content, history, next, f.gate)
-	if err := writeExportView(ctx, sess.st, root, view); err != nil {
-		return err
-	}
 	if err := os.MkdirAll(out, 0o700); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "data.parquet"), data, 0o600); err != nil {
-		return err
-	}
-	cf, err := os.OpenFile(filepath.Join(out, "data.csv"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600) // every file hdw writes: 0600 (issue 23)
+	dataPath := filepath.Join(out, "data.parquet")
+	tmp := dataPath + ".part"
+	df, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600) // every file hdw writes: 0600 (issue 23)
 	if err != nil {
 		return err
 	}
-	cw := csv.NewWriter(cf)
-	header, err := warehouse.ReadTable(data, func(map[string]string) error { return errStop })
-	if err != nil && !errors.Is(err, errStop) {
-		cf.Close()
+	defer os.Remove(tmp)
+	rel, err := desk.Release(ctx, id, df)
+	if cerr := df.Close(); err == nil {
+		err = cerr
+	}
+	target := map[string]string{"export": id}
+	if rel != nil && rel.Files != nil {
+		target["project"] = rel.Files.Content.Project
+	}
+	if err != nil {
+		return sess.exportErr(ctx, "export.fetch", id, target, err)
+	}
+	if err := os.Rename(tmp, dataPath); err != nil {
 		return err
 	}
-	cw.Write(header)
-	n := 0
-	warehouse.ReadTable(data, func(m map[string]string) error {
-		row := make([]string, len(header))
-		for i, c := range header {
-			row[i] = m[c]
-		}
-		n++
-		return cw.Write(row)
-	})
-	cw.Flush()
-	if err := cf.Close(); err != nil {
+	n, err := parquetToCSV(dataPath, filepath.Join(out, "data.csv"))
+	if err != nil {
 		return err
 	}
-	for _, name := range []string{"report.json", "report.html"} {
-		r, err := sess.st.Open(ctx, root+name)
-		if err != nil {
-			return err
-		}
-		var b bytes.Buffer
-		b.ReadFrom(r)
-		r.Close()
-		if err := os.WriteFile(filepath.Join(out, name), b.Bytes(), 0o600); err != nil {
-			return err
-		}
+	if err := desk.Reports(ctx, rel.Files, func(name string, r io.Reader) error { return writeFile0600(filepath.Join(out, name), r) }); err != nil {
+		return err
 	}
 	outcome, reason := "ok", ""
-	if next.Justified {
+	if rel.State.Justified {
 		outcome, reason = "alert", "release of a justified (quarantined) export"
 	}
 	if err := sess.event(ctx, "", "export.fetch", outcome, target, map[string]int64{"rows": int64(n)}, reason); err != nil {
@@ -779,101 +431,32 @@ func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 		"export %s: %d rows written to %s (data.parquet, data.csv, report.json, report.html)\n", id, n, out)
 }
 
-// exportIDs lists the ids under exports/ and quarantine/.
-func exportIDs(ctx context.Context, s objstore.Store) ([]string, error) {
-	seen := map[string]bool{}
-	for _, p := range []string{"exports/", "quarantine/"} {
-		for info, err := range s.List(ctx, p) {
-			if err != nil {
-				return nil, err
-			}
-			rest := strings.TrimPrefix(info.Key, p)
-			if id, file, ok := strings.Cut(rest, "/"); ok && file == exportContent {
-				seen[id] = true
-			}
+// exportStates lists every export with its verified state; a forged one
+// raises the alert.
+func (s *session) exportStates(ctx context.Context, desk *export.Desk) ([]export.Summary, error) {
+	all, err := desk.List(ctx)
+	for _, e := range all {
+		if e.State == "forged" {
+			s.event(ctx, "", "export.forged", "alert", map[string]string{"export": e.ID}, nil, "export records do not verify")
 		}
 	}
-	ids := make([]string, 0, len(seen))
-	for id := range seen {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids, nil
-}
-
-// exportSummary is one line of export list.
-type exportSummary struct {
-	ID          string    `json:"id"`
-	State       string    `json:"state"`
-	Justified   bool      `json:"justified_release,omitempty"`
-	Project     string    `json:"project"`
-	ApprovalRef string    `json:"approval_ref"`
-	Workspace   string    `json:"workspace,omitempty"`
-	Requester   string    `json:"requester"`
-	Created     time.Time `json:"created"`
-	Pass        bool      `json:"pass"`
-	Approvers   []string  `json:"approvers,omitempty"`
-}
-
-// exportStates reads and verifies every export (a forged one is listed as
-// "forged" and alerted).
-func (s *session) exportStates(ctx context.Context, pol policy.Policy) ([]exportSummary, error) {
-	ids, err := exportIDs(ctx, s.st)
-	if err != nil {
-		return nil, err
-	}
-	var out []exportSummary
-	_, dir, err := s.exportTrust(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range ids {
-		f, err := loadExport(ctx, s.st, id)
-		if err != nil && !errors.Is(err, export.ErrForged) {
-			return nil, err
-		}
-		sum := exportSummary{ID: id, State: "forged"}
-		if f != nil {
-			c := f.content
-			sum = exportSummary{ID: id, State: "forged", Project: c.Project, ApprovalRef: c.ApprovalRef, Workspace: c.Workspace, Requester: c.Requester, Created: c.Created, Pass: c.Pass}
-		}
-		if err == nil {
-			st, verr := export.Verify(ctx, dir, f.content, f.history, approvalRules(pol))
-			if verr == nil {
-				sum.State, sum.Justified, sum.Approvers = st.Status, st.Justified, st.Approvers
-			}
-		}
-		if sum.State == "forged" {
-			s.event(ctx, "", "export.forged", "alert", map[string]string{"export": id}, nil, "export records do not verify")
-		}
-		out = append(out, sum)
-	}
-	return out, nil
+	return all, err
 }
 
 func runExportList(ctx context.Context, g *globals, state string) error {
-	switch state {
-	case "", "pending-approval", "quarantined", "awaiting-second-approval", "approved", "rejected", "released", "cancelled", "forged":
-	default:
-		return usageErr("--state is pending-approval, quarantined, awaiting-second-approval, approved, rejected, released, cancelled or forged")
+	if state != "" && !slices.Contains(export.States, state) {
+		return usageErr("--state is one of %s", strings.Join(export.States, ", "))
 	}
-	sess, err := g.open(ctx, "export list")
+	sess, desk, err := g.openExport(ctx, "export list", "export.list", keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin)
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
-	if err := sess.require(ctx, "export.list", keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
-		return err
-	}
-	pol, _, err := sess.effectivePolicy(ctx)
+	all, err := sess.exportStates(ctx, desk)
 	if err != nil {
 		return err
 	}
-	all, err := sess.exportStates(ctx, pol)
-	if err != nil {
-		return err
-	}
-	list := []exportSummary{}
+	list := []export.Summary{}
 	for _, e := range all {
 		if state == "" || e.State == state {
 			list = append(list, e)
@@ -897,71 +480,21 @@ func runExportList(ctx context.Context, g *globals, state string) error {
 }
 
 func runExportShow(ctx context.Context, g *globals, id string) error {
-	sess, err := g.open(ctx, "export show")
+	sess, desk, err := g.openExport(ctx, "export show", "export.show", keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin)
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
-	if err := sess.require(ctx, "export.show", keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin); err != nil {
-		return err
-	}
-	pol, _, err := sess.effectivePolicy(ctx)
+	f, state, err := desk.Open(ctx, id)
 	if err != nil {
-		return err
+		return sess.exportErr(ctx, "export.show", id, map[string]string{"export": id}, err)
 	}
-	f, err := sess.loadExport(ctx, id)
-	if err != nil {
-		return err
-	}
-	state, err := sess.verifyExport(ctx, f, pol)
-	if err != nil {
-		return err
-	}
-	v := export.NewView(f.content, f.history, state, f.gate)
+	v := export.NewView(f.Content, f.History, state, f.Gate)
 	sess.event(ctx, "", "export.show", "ok", map[string]string{"export": id}, nil, "")
 	if g.json {
 		return writeJSON(g.stdout, v)
 	}
-	w := g.stdout
-	fmt.Fprintf(w, "export %s: %s", v.ID, v.State)
-	if v.Justified {
-		fmt.Fprint(w, " (justified release of a failed export)")
-	}
-	fmt.Fprintf(w, "\n  project %s, approval %s", v.Project, v.ApprovalRef)
-	if v.Workspace != "" {
-		fmt.Fprintf(w, ", workspace %s", v.Workspace)
-	}
-	fmt.Fprintf(w, "\n  requested by %s at %s, table %s, policy version %d\n", v.Requester, v.Created.Format(time.RFC3339), v.Table, v.PolicyVersion)
-	fmt.Fprintf(w, "  columns: %s\n  quasi-identifiers: %s (dictionary: %s)\n", strings.Join(v.Columns, ", "), strings.Join(v.QuasiIdentifiers, ", "), strings.Join(v.DictionaryQIs, ", "))
-	var rules []string
-	for _, r := range v.Rules {
-		s := r.Column + ":" + r.Kind
-		if r.Width != 0 {
-			s += ":" + strconv.FormatFloat(r.Width, 'g', -1, 64)
-		}
-		rules = append(rules, s)
-	}
-	fmt.Fprintf(w, "  rules: %s\n  k=%d l=%d t=%g max suppression %.1f%%; rows %d, persons %d, suppressed %d\n", strings.Join(rules, ", "), v.K, v.L, v.T, v.MaxSuppression*100, v.Rows, v.Persons, v.Suppressed)
-	fmt.Fprintln(w, "  checks:")
-	for _, m := range v.Measures {
-		res := "pass"
-		if !m.Pass {
-			res = "FAIL"
-		}
-		fmt.Fprintf(w, "    %-44s %-13s %10.3g  required %-22s %s\n", m.Name, m.Criterion, m.Value, m.Required, res)
-	}
-	sig := "signatures verified"
-	if !v.SignaturesOK {
-		sig = "signatures not verified (operator keys not enrolled)"
-	}
-	fmt.Fprintf(w, "  history (%s):\n", sig)
-	for _, s := range v.History {
-		fmt.Fprintf(w, "    %d %-8s %s (%s) %s", s.Seq, s.Kind, s.Operator, s.Role, s.Time.Format(time.RFC3339))
-		if s.Justification != "" {
-			fmt.Fprintf(w, ": %q", s.Justification)
-		}
-		fmt.Fprintln(w)
-	}
+	printExportView(g.stdout, v)
 	return nil
 }
 
@@ -973,77 +506,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// healthSource reads the health records of every committed batch.
-type healthSource struct {
-	wh   *warehouse.Warehouse
-	cols []string
-}
-
-func (h *healthSource) Columns() []string { return h.cols }
-
-func (h *healthSource) Rows(ctx context.Context, fn func(map[string]string) error) error {
-	cs, err := h.wh.Commits(ctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range cs {
-		dek, err := h.wh.DataKey(ctx, c.Batch, keys.Health)
-		if err != nil {
-			return err
-		}
-		for _, o := range c.Objects {
-			if !strings.HasPrefix(o.Key, "health/records/") {
-				continue
-			}
-			if _, err := warehouse.ReadEncryptedTable(ctx, h.wh.St, o.Key, dek, fn); err != nil && !errors.Is(err, objstore.ErrNotExist) {
-				return err
-			}
-		}
-		dek.Wipe()
-	}
-	return nil
-}
-
-// wsSource reads one table of a workspace (Parquet modular encryption
-// under ws:<project>'s data key, or the envelope of a workspace built
-// before issue 17), through package tables.
-type wsSource struct {
-	data []byte
-	key  keys.Secret // the workspace data key when the table uses modular encryption
-	cols []string
-}
-
-func workspaceSource(ctx context.Context, wh *warehouse.Warehouse, project, table string) (*wsSource, error) {
-	dek, err := wh.DataKey(ctx, "ws-"+project, keys.Workspace(project))
-	if err != nil {
-		return nil, fmt.Errorf("workspace %s: %w", project, err)
-	}
-	data, err := tables.ReadObject(ctx, wh.St, "workspaces/"+project+"/"+table+".parquet", dek)
-	if err != nil {
-		dek.Wipe()
-		return nil, fmt.Errorf("workspace %s table %s: %w", project, table, err)
-	}
-	src := &wsSource{data: data}
-	if tables.IsModular(data) {
-		src.key = dek
-	} else {
-		dek.Wipe()
-	}
-	s, err := tables.SchemaOf(bytes.NewReader(data), src.key)
-	if err != nil {
-		return nil, err
-	}
-	src.cols = s.Columns()
-	return src, nil
-}
-
-var errStop = errors.New("stop")
-
-func (w *wsSource) Columns() []string { return w.cols }
-func (w *wsSource) Rows(ctx context.Context, fn func(map[string]string) error) error {
-	m := map[string]string{}
-	_, err := tables.ScanBytes(ctx, w.data, tables.Query{Key: w.key}, func(r *tables.Row) error { return fn(r.Map(m)) })
-	return err
 }

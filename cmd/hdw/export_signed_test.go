@@ -16,12 +16,7 @@ import (
 // approval appended by hand (unsigned) is refused with an alert, and the
 // history names the persons (issue 21 item 3).
 func TestSEC_EXP_2_SignedByOperators(t *testing.T) {
-	c := newCLI(t)
-	up := synth.NewUpload(synth.UploadSpec{Seed: 12, Patients: 30, DICOMPerPatient: 1})
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(0, "--profile", "ingest", "ingest", src)
+	c := ingested(t, synth.NewUpload(synth.UploadSpec{Seed: 12, Patients: 30, DICOMPerPatient: 1}), 0)
 	for _, o := range [][2]string{{"alice", "curator"}, {"bob", "approver"}, {"carol", "approver"}} {
 		c.must(0, "--profile", "admin", "operator", "add", o[0], "--role", o[1], "--decision", "CSE-T-1")
 	}

@@ -17,12 +17,8 @@ const justification = "reviewed with the DPO: the small classes hold adults with
 // quarantined with an alert and needs a justification of substance and a
 // second approver; an edited record is refused with an alert.
 func TestSEC_EXP_2_ExportWorkflow(t *testing.T) {
-	c := newCLI(t)
 	up := synth.NewUpload(synth.UploadSpec{Seed: 11, Patients: 40, DICOMPerPatient: 1})
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(0, "--profile", "ingest", "ingest", src)
+	c := ingested(t, up, 0)
 	if code, _, errOut := c.run("--profile", "curator", "export", "request", "study1", "--sensitive", "diagnosis"); code != 2 || !strings.Contains(errOut, "--approval") {
 		t.Fatalf("request without an approval reference: %d %s", code, errOut)
 	}

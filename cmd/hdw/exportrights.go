@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"hdw/export"
 	"hdw/keys"
-	"hdw/objstore"
-	"hdw/policy"
 	"hdw/pseudo"
 	"hdw/rights"
 	"hdw/workspaces"
@@ -18,13 +15,13 @@ import (
 // state, and cancels unreleased ones on erasure (issue 21).
 type exportIndex struct {
 	sess *session
-	pol  policy.Policy
+	desk *export.Desk
 }
 
 var _ rights.ExportIndex = exportIndex{}
 
 func (x exportIndex) Exports(ctx context.Context) ([]rights.Export, error) {
-	sums, err := x.sess.exportStates(ctx, x.pol)
+	sums, err := x.sess.exportStates(ctx, x.desk)
 	if err != nil {
 		return nil, err
 	}
@@ -39,48 +36,15 @@ func (x exportIndex) Exports(ctx context.Context) ([]rights.Export, error) {
 // its data and regenerates its report. A forged export's data is deleted
 // too (nothing trustworthy says it was released).
 func (x exportIndex) Cancel(ctx context.Context, id, request string) (rights.ObjectProof, error) {
-	s := x.sess
-	f, err := loadExport(ctx, s.st, id)
-	if err != nil && !errors.Is(err, export.ErrForged) {
+	key, sum, err := x.desk.Cancel(ctx, id, "erasure request "+request)
+	if key == "" || sum == "" {
 		return rights.ObjectProof{}, err
 	}
-	if f == nil {
-		return rights.ObjectProof{}, fmt.Errorf("export %s: not found", id)
-	}
-	if err == nil {
-		signer, dir, err := s.exportSigner(ctx)
-		if err != nil {
-			return rights.ObjectProof{}, err
-		}
-		e, err := export.NewEntry(ctx, signer, keys.ProfileDPO, f.history, f.content, export.KindCancel, "erasure request "+request, nowUTC())
-		if err != nil {
-			return rights.ObjectProof{}, err
-		}
-		history := append(f.history, e)
-		next, verr := export.Verify(ctx, dir, f.content, history, approvalRules(x.pol))
-		if verr == nil {
-			if err := putJSONOnce(ctx, s.st, historyKey(f.root, e.Seq), e); err != nil {
-				return rights.ObjectProof{}, err
-			}
-			if err := writeExportView(ctx, s.st, f.root, export.NewView(f.content, history, next, f.gate)); err != nil {
-				return rights.ObjectProof{}, err
-			}
-		}
-	}
-	key := f.root + "data.parquet"
-	op := rights.ObjectProof{Key: key, Store: keys.Health, Action: "deleted"}
-	sum, err := sha256Object(ctx, s.st, key)
-	if errors.Is(err, objstore.ErrNotExist) {
-		return rights.ObjectProof{}, nil
-	}
+	op := rights.ObjectProof{Key: key, Store: keys.Health, Action: "deleted", SHA256Before: sum}
 	if err != nil {
 		return op, err
 	}
-	op.SHA256Before = sum
-	if err := s.st.Delete(ctx, key); err != nil {
-		return op, fmt.Errorf("delete the data of export %s: %w", id, err)
-	}
-	s.event(ctx, "", "export.cancel", "ok", map[string]string{"export": id, "request": request}, nil, "cancelled by an erasure: re-run the request")
+	x.sess.event(ctx, "", "export.cancel", "ok", map[string]string{"export": id, "request": request}, nil, "cancelled by an erasure: re-run the request")
 	return op, nil
 }
 

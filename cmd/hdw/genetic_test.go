@@ -57,12 +57,8 @@ func withoutGenetic(up *synth.Upload) *synth.Upload {
 // count genetic rows) and rights access refuses clearly: the genetic key is
 // reserved to ingest and curator, ask a curator for a prepared extract.
 func TestSEC_LOG_6_DPORightsRefuseGeneticCLI(t *testing.T) {
-	c := newCLI(t)
 	up := demoUpload()
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(3, "--profile", "ingest", "ingest", src)
+	c := ingested(t, up, 3)
 	p0 := up.Persons[0]
 	var loc rights.Location
 	decodeJSON(t, c.must(0, "--profile", "dpo", "--json", "rights", "find", "--request", "DPO-G-1", "--nir", p0.NIR), &loc)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,12 +13,12 @@ import (
 
 	"hdw/audit"
 	"hdw/criteria"
+	"hdw/export"
 	"hdw/indicators"
 	"hdw/keys"
 	"hdw/keys/local"
 	"hdw/objstore"
 	"hdw/policy"
-	"hdw/tables"
 	"hdw/warehouse"
 )
 
@@ -115,7 +114,7 @@ func runIndicatorsDefine(ctx context.Context, g *globals, file string) error {
 	f.Close()
 	var plan *indicators.Plan
 	if perr == nil {
-		plan, perr = indicators.Compile(d, st.dict)
+		plan, perr = indicators.Compile(d, g.dict)
 	}
 	sess, err := g.open(ctx, "indicators define")
 	if err != nil {
@@ -187,61 +186,9 @@ func runIndicatorsApprove(ctx context.Context, g *globals, name string, approve 
 	return g.result(a, "indicator %s: %s (definition %s)\n", name, a.Decision, a.Hash[:16])
 }
 
-// healthRows reads the health records of every committed batch through
-// the typed table layer, projecting the pseudonym and the columns an
-// indicator reads (indicators.Rows).
-type healthRows struct{ wh *warehouse.Warehouse }
-
-func (h healthRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
-	cs, err := h.wh.Commits(ctx)
-	if err != nil {
-		return err
-	}
-	q := tables.Query{Columns: append([]string{"pseudonym"}, cols...)}
-	vals := make([]string, len(cols))
-	row := func(r *tables.Row) error {
-		for i, c := range cols {
-			vals[i] = r.Get(c)
-		}
-		return fn(r.Get("pseudonym"), vals)
-	}
-	for _, c := range cs {
-		dek, err := h.wh.DataKey(ctx, c.Batch, keys.Health)
-		if err != nil {
-			return err
-		}
-		for _, o := range c.Objects {
-			if !strings.HasPrefix(o.Key, "health/records/") {
-				continue
-			}
-			if _, err := tables.ScanObject(ctx, h.wh.St, o.Key, dek, q, row); err != nil && !errors.Is(err, objstore.ErrNotExist) {
-				dek.Wipe()
-				return err
-			}
-		}
-		dek.Wipe()
-	}
-	return nil
-}
-
-// wsRows reads a workspace's records table (its own pseudonyms) with the
-// same projection.
-type wsRows struct{ ws *wsSource }
-
-func (w wsRows) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
-	vals := make([]string, len(cols))
-	_, err := tables.ScanBytes(ctx, w.ws.data, tables.Query{Columns: append([]string{"pseudonym"}, cols...), Key: w.ws.key}, func(r *tables.Row) error {
-		for i, c := range cols {
-			vals[i] = r.Get(c)
-		}
-		return fn(r.Get("pseudonym"), vals)
-	})
-	return err
-}
-
 var (
-	_ indicators.Rows = healthRows{}
-	_ indicators.Rows = wsRows{}
+	_ indicators.Rows = (*export.HealthTable)(nil)
+	_ indicators.Rows = (*export.WorkspaceTable)(nil)
 )
 
 func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, format string) error {
@@ -283,7 +230,7 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		}
 		return err
 	}
-	plan, err := indicators.Compile(e.Submission.Definition, st.dict)
+	plan, err := indicators.Compile(e.Submission.Definition, g.dict)
 	if err != nil {
 		return fmt.Errorf("approved indicator %s no longer compiles against the dictionary (define it again): %w", name, err)
 	}
@@ -319,14 +266,14 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		map[string]int64{"seq": spend.Seq, "epsilon_micro": micro(spend.Epsilon), "total_epsilon_micro": micro(spend.TotalEpsilon)}, ""); err != nil {
 		return err
 	}
-	var rows indicators.Rows = healthRows{sess.wh}
+	var rows indicators.Rows = export.HealthSource(sess.wh, nil)
 	if workspace != "" {
-		ws, err := workspaceSource(ctx, sess.wh, workspace, "records")
+		ws, err := export.WorkspaceSource(ctx, sess.wh, workspace, "records")
 		if err != nil {
 			return err
 		}
-		defer ws.key.Wipe()
-		rows = wsRows{ws}
+		defer ws.Close()
+		rows = ws
 	}
 	res, stats, err := indicators.Compute(ctx, plan, rows, nil)
 	if err != nil {
@@ -404,7 +351,7 @@ func writeIndicator(dir, runID string, res *indicators.Result, formats []string)
 			return files, err
 		}
 	}
-	err := write(base+".report.json", func(f *os.File) error { return writeJSONIndent(f, res) })
+	err := write(base+".report.json", func(f *os.File) error { return writeJSON(f, res) })
 	return files, err
 }
 
@@ -461,22 +408,12 @@ func runIndicatorsList(ctx context.Context, g *globals) error {
 	return nil
 }
 
-func writeJSONIndent(w *os.File, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func runIndicatorsVerify(ctx context.Context, g *globals) error {
-	sess, err := g.openFor(ctx, "indicators verify", keys.ProfileAdmin)
+	sess, mac, err := g.openMAC(ctx, "indicators verify", keys.ProfileAdmin)
 	if err != nil {
 		return err
 	}
 	defer sess.close(ctx)
-	mac, err := g.auditMAC(ctx, sess.prov)
-	if err != nil {
-		return err
-	}
 	// The events' payloads are sealed (SRS-091): admin opens them.
 	_, segs, err := audit.VerifyOpen(ctx, sess.st, mac, sess.prov)
 	if err != nil {

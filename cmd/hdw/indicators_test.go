@@ -16,12 +16,8 @@ import (
 // sets, refuses the run that would exceed it, with an audit event
 // (SEC-EXP-4).
 func TestSEC_EXP_5_IndicatorsWorkflow(t *testing.T) {
-	c := newCLI(t)
 	up := synth.NewUpload(synth.UploadSpec{Seed: 25, Patients: 60, DICOMPerPatient: 1})
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(0, "--profile", "ingest", "ingest", src)
+	c := ingested(t, up, 0)
 	def := func(name, body string) string {
 		p := filepath.Join(c.dir, name+".json")
 		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
@@ -147,12 +143,7 @@ func TestSEC_EXP_5_IndicatorSignedByOperators(t *testing.T) {
 // epsilon 1 a month, one run of epsilon 1 is allowed and the next refused;
 // the curator cannot seal a looser one.
 func TestSEC_EXP_4_BudgetFromSealedPolicy(t *testing.T) {
-	c := newCLI(t)
-	up := synth.NewUpload(synth.UploadSpec{Seed: 26, Patients: 40, DICOMPerPatient: 1})
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(0, "--profile", "ingest", "ingest", src)
+	c := ingested(t, synth.NewUpload(synth.UploadSpec{Seed: 26, Patients: 40, DICOMPerPatient: 1}), 0)
 	pf := filepath.Join(c.dir, "policy.yaml")
 	os.WriteFile(pf, []byte("indicators: {epsilon: 1, delta: 0.00001, period: month}\n"), 0o600)
 	c.must(0, "--profile", "admin", "policy", "set", pf)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hdw/configs"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hdw/configs"
 	"hdw/keys"
 	"hdw/pipeline"
 	"hdw/warehouse"
@@ -115,7 +115,7 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 	}
 	setIngestMemoryLimit(g.getenv)
 	if o.allowInsec {
-		st.cfg.S3.AllowInsecureEndpoint = true
+		g.cfg.S3.AllowInsecureEndpoint = true
 	}
 	if o.client != "" {
 		if !validClient(o.client) {
@@ -127,7 +127,7 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 	}
 	workers := o.workers
 	if workers == 0 {
-		workers = st.cfg.Ingest.Workers
+		workers = g.cfg.Ingest.Workers
 	}
 	if workers <= 0 {
 		workers = configs.AutoWorkers(strings.HasPrefix(source, "s3://"))
@@ -144,9 +144,9 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 
 	opt := pipeline.Options{
 		Source: src, SourceID: src.String(), Client: o.client, Workers: workers, DryRun: o.dryRun,
-		PurgeSource: o.purge, Shard: shard, Shards: shards, Dict: st.dict, Mask: maskOptions(),
+		PurgeSource: o.purge, Shard: shard, Shards: shards, Dict: g.dict, Mask: maskOptions(g.cfg),
 		ScrubText: scrubText, Profile: g.profile, Operator: sess.operator, Logger: g.logger,
-		Progress: prog, BatchItems: st.cfg.Ingest.BatchItems,
+		Progress: prog, BatchItems: g.cfg.Ingest.BatchItems,
 		Encoding: enc, Delimiter: delim, Wait: o.wait,
 	}
 	if o.batchItems > 0 {
@@ -160,7 +160,7 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 		defer f.Close()
 		opt.Manifest, opt.ManifestName = f, "manifest"+extOf(o.manifest)
 	}
-	sum, err := pipeline.Ingest(ctx, sess.wh, sess.prov, newDeidentifier(), opt)
+	sum, err := pipeline.Ingest(ctx, sess.wh, sess.prov, newDeidentifier(g.cfg), opt)
 	target := map[string]string{"client": o.client}
 	if sum != nil && sum.Batch != "" {
 		target["batch"] = sum.Batch

@@ -50,8 +50,8 @@ func runInit(ctx context.Context, g *globals) error {
 	if _, err := warehouse.Open(ctx, s, nil); err == nil {
 		return fmt.Errorf("a warehouse already exists at %s", g.warehouse)
 	}
-	desc := warehouse.Descriptor{ID: warehouse.NewID(nowUTC()), KeyProvider: st.cfg.Keys.Provider}
-	switch st.cfg.Keys.Provider {
+	desc := warehouse.Descriptor{ID: warehouse.NewID(nowUTC()), KeyProvider: g.cfg.Keys.Provider}
+	switch g.cfg.Keys.Provider {
 	case "vault":
 		if err := g.initVault(ctx, s, &desc); err != nil {
 			return err

@@ -14,8 +14,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"hdw/configs"
 )
 
 var version = "dev"
@@ -58,6 +61,14 @@ type globals struct {
 	getenv    func(string) string
 	logger    *slog.Logger
 	command   string // the running command, for the audit session
+	// cfg and dict are read by setup from --config and the dictionary it
+	// names; every command gets them through its globals, never a
+	// package-level variable (issue 18).
+	cfg  configs.Config
+	dict *configs.Dictionary
+	// authSleep replaces the progressive delay's wait (SRS-089) in tests;
+	// nil sleeps for real.
+	authSleep func(ctx context.Context, d time.Duration)
 }
 
 func main() {
@@ -100,7 +111,9 @@ func startProfiles(cpu, mem string) (stop func()) {
 	}
 }
 
-func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+// run runs one hdw command; opts adjust the globals before it runs (tests
+// inject a sleep there; the binary passes none).
+func run(args []string, stdout, stderr io.Writer, getenv func(string) string, opts ...func(*globals)) int {
 	// SIGINT/SIGTERM cancel the command's context: an ingest abandons its
 	// current batch cleanly (nothing half-committed; a rerun takes it
 	// again), prints a summary of what was committed, and the process exits
@@ -119,7 +132,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		case <-ctx.Done():
 		}
 	}()
-	code := runCtx(ctx, args, stdout, stderr, getenv)
+	code := runCtx(ctx, args, stdout, stderr, getenv, opts...)
 	if s, ok := got.Load().(os.Signal); ok && code != exitUsage {
 		if s == syscall.SIGTERM {
 			return 143
@@ -129,8 +142,11 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	return code
 }
 
-func runCtx(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func runCtx(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, opts ...func(*globals)) int {
 	g := &globals{stdout: stdout, stderr: stderr, getenv: getenv}
+	for _, o := range opts {
+		o(g)
+	}
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -156,16 +172,7 @@ func runCtx(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 func isUsage(err error) bool {
 	msg := err.Error()
 	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "flag needs an argument", "invalid argument", "required flag"} {
-		if len(msg) >= len(p) && contains(msg, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
+		if strings.Contains(msg, p) {
 			return true
 		}
 	}

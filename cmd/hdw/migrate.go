@@ -38,11 +38,11 @@ func runMigrate(ctx context.Context, g *globals) error {
 		return err
 	}
 	defer sess.close(ctx)
-	rep, err := pipeline.Migrate(ctx, sess.wh, st.dict)
+	rep, err := pipeline.Migrate(ctx, sess.wh, g.dict)
 	var wsMigrated, wsTyped int
 	if err == nil && g.profile == keys.ProfileCurator {
 		// Workspaces: typed, modular-encrypted, manifests re-sealed.
-		wsMigrated, wsTyped, err = workspaces.Migrate(ctx, sess.wh, sess.prov, st.dict)
+		wsMigrated, wsTyped, err = workspaces.Migrate(ctx, sess.wh, sess.prov, g.dict)
 	}
 	counts := map[string]int64{"migrated": int64(rep.Migrated), "typed": int64(rep.Typed), "failed": int64(len(rep.Failed)),
 		"batches_amended": int64(len(rep.Batches)), "workspace_tables_migrated": int64(wsMigrated), "workspace_tables_typed": int64(wsTyped)}

@@ -17,12 +17,8 @@ import (
 // them with `workspace notices` and sees them at pull; the erasure proof
 // lists the notice; both are audited; nothing identifying is in them.
 func TestIssue21_WorkspaceNotices(t *testing.T) {
-	c := newCLI(t)
 	up := withoutGenetic(demoUpload()) // SEC-LOG-6: the dpo holds no genetic key
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(3, "--profile", "ingest", "ingest", src)
+	c := ingested(t, up, 3)
 	c.must(0, "--profile", "curator", "workspace", "create", "nt", "--approval", "CSE-21", "--columns", "diagnosis,body_site")
 	res := []string{"--profile", "researcher:nt"}
 	pull := func(name string) (map[string]bool, string) {

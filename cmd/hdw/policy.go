@@ -74,12 +74,7 @@ func (s sealSigner) Sign(_ context.Context, msg []byte) ([]byte, error) {
 var _ policy.Signer = sealSigner{}
 
 func openSealSigner(ctx context.Context, prov keys.Provider) (sealSigner, error) {
-	sec, err := prov.PseudonymKey(ctx, keys.PolicySeal)
-	if errors.Is(err, keys.ErrKeyNotFound) {
-		if err = prov.CreateKey(ctx, keys.PolicySeal); err == nil {
-			sec, err = prov.PseudonymKey(ctx, keys.PolicySeal)
-		}
-	}
+	sec, err := secretOrCreate(ctx, prov, keys.PolicySeal)
 	if err != nil {
 		return sealSigner{}, fmt.Errorf("policy seal key: %w", err)
 	}
@@ -189,7 +184,7 @@ func (s *session) effectivePolicy(ctx context.Context) (policy.Policy, int, erro
 	if latest != nil {
 		p, version = latest.Policy, latest.Version
 	}
-	p, err = p.Tighten(configOverrides(st.cfg))
+	p, err = p.Tighten(configOverrides(s.g.cfg))
 	if err != nil {
 		s.event(ctx, "", "policy.loosen", "denied", map[string]string{"policy": "v" + strconv.Itoa(version)}, nil, "config or environment tried to loosen the warehouse policy")
 		return p, version, &exitError{code: exitFailure, err: err}
@@ -312,13 +307,13 @@ func (s *session) require(ctx context.Context, action string, allowed ...string)
 // lowered by audit.lockout_threshold of --config when that is lower (a
 // config only tightens). A policy that does not verify counts as the
 // built-in default here; the commands that read the policy then fail.
-func lockoutThreshold(ctx context.Context, s objstore.Store) int {
+func lockoutThreshold(ctx context.Context, s objstore.Store, cfg configs.Config) int {
 	p := policy.Default()
 	if _, _, latest, err := readPolicyChain(ctx, s); err == nil && latest != nil {
 		p = latest.Policy
 	}
 	t := p.LockoutThreshold
-	if c := st.cfg.Audit.LockoutThreshold; c > 0 && c < t {
+	if c := cfg.Audit.LockoutThreshold; c > 0 && c < t {
 		t = c
 	}
 	return t

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,12 +10,8 @@ import (
 // TestGDPR_18_RestrictionCLI: a restricted person is kept but left out of
 // new workspaces, exports and re-identifications until lifted (issue 21).
 func TestGDPR_18_RestrictionCLI(t *testing.T) {
-	c := newCLI(t)
 	up := synth.NewUpload(synth.UploadSpec{Seed: 18, Patients: 12, DICOMPerPatient: 1})
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(0, "--profile", "ingest", "ingest", src)
+	c := ingested(t, up, 0)
 	nir := up.Persons[2].NIR
 	var loc struct {
 		Pseudonyms []string `json:"pseudonyms"`

@@ -3,21 +3,17 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hdw/audit"
 	"io"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"hdw/configs"
 	"hdw/criteria"
+	"hdw/export"
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/pseudo"
@@ -137,15 +133,19 @@ func (g *globals) rightsService(ctx context.Context, command, action, ref string
 	}
 	target := map[string]string{"request": ref}
 	// SEC-REI-4: the rate limit is the sealed policy's; --config may only lower it.
-	pol, _, err := sess.effectivePolicy(ctx)
+	pol, polVersion, err := sess.effectivePolicy(ctx)
+	var desk *export.Desk
+	if err == nil {
+		desk, err = sess.exportDesk(ctx, pol, polVersion)
+	}
 	if err != nil {
 		sess.close(ctx)
 		return nil, nil, err
 	}
 	svc, err := rights.New(sess.wh, sess.prov, rights.Options{
-		Dict:          st.dict,
+		Dict:          g.dict,
 		Workspaces:    sess.workspaceIndex(),
-		Exports:       exportIndex{sess: sess, pol: pol},
+		Exports:       exportIndex{sess: sess, desk: desk},
 		MaxPerDay:     pol.Reidentification.MaxPerDay,
 		MaxPerRequest: pol.Reidentification.MaxPerRequest,
 		Operator:      sess.operator,
@@ -452,239 +452,4 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-type reidentifyOpts struct {
-	pseudonym string
-	workspace string
-	criteria  string
-	request   string
-	reason    string
-	out       string
-}
-
-func newReidentifyCmd(g *globals) *cobra.Command {
-	var o reidentifyOpts
-	c := &cobra.Command{
-		Use:   "reidentify (--pseudonym P [--workspace PROJECT] | --criteria EXPR) --request REF --reason emergency|recontact",
-		Short: "lift a pseudonym in a medical emergency, or select persons to recontact (dpo)",
-		Long: `Reidentify is reserved to the dpo profile (SEC-REI-4), needs a request
-reference and a reason (SEC-REI-5), is audited with the request reference, and
-counts every person toward rights.max_reidentifications_per_day: beyond it the
-call is refused and an alert raised.
-
-  --reason emergency --pseudonym P   the identity behind P (SEC-REI-3); a
-                                      workspace pseudonym needs --workspace
-  --reason recontact --criteria EXPR the contact details only of the persons
-                                      whose health records match EXPR
-                                      (SEC-REI-2), as CSV (--out FILE or stdout)
-
-EXPR is CEL over the health and derived columns and collected, type-checked
-against the data dictionary before anything runs, e.g.
-  "diagnosis.startsWith('C50') && birth_year >= 1960"
-  "modality in ['CT', 'MR'] && !(sex_code == 'M') && visit_date >= date('2020-01-01')"
-(the older "diagnosis like 'C50%' and ..." syntax is translated).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runReidentify(cmd.Context(), g, o)
-		},
-	}
-	f := c.Flags()
-	f.StringVar(&o.pseudonym, "pseudonym", "", "warehouse pseudonym (or workspace pseudonym with --workspace)")
-	f.StringVar(&o.workspace, "workspace", "", "project whose workspace issued --pseudonym")
-	f.StringVar(&o.criteria, "criteria", "", "medical criteria over health columns (recontact)")
-	f.StringVar(&o.request, "request", "", "request reference (mandatory)")
-	f.StringVar(&o.reason, "reason", "", "emergency or recontact (mandatory)")
-	f.StringVar(&o.out, "out", "", "recontact: write the contact CSV to FILE (mode 0600) instead of stdout")
-	return c
-}
-
-func runReidentify(ctx context.Context, g *globals, o reidentifyOpts) error {
-	switch o.reason {
-	case rights.ReasonEmergency:
-		if o.pseudonym == "" || o.criteria != "" {
-			return usageErr("--reason emergency needs --pseudonym P (and no --criteria)")
-		}
-	case rights.ReasonRecontact:
-		if o.criteria == "" || o.pseudonym != "" {
-			return usageErr("--reason recontact needs --criteria EXPR (and no --pseudonym)")
-		}
-	default:
-		return usageErr("%v", rights.ErrNoReason)
-	}
-	act := "reidentify." + o.reason
-	sess, svc, err := g.rightsService(ctx, "reidentify", act, o.request)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	req := rights.Request{Ref: o.request, Reason: o.reason}
-	target := map[string]string{"request": o.request, "reason": o.reason}
-	if o.workspace != "" {
-		target["workspace"] = o.workspace
-	}
-	if o.reason == rights.ReasonEmergency {
-		id, err := svc.Emergency(ctx, req, o.pseudonym, o.workspace)
-		if errors.Is(err, rights.ErrNotFound) {
-			sess.event(ctx, "", act, "not-found", target, nil, "")
-			return &exitError{code: exitFailure, err: err}
-		}
-		if err != nil {
-			return rightsFailure(ctx, sess, act, target, err)
-		}
-		if err := sess.event(ctx, "", act, "ok", target, map[string]int64{"persons": 1, "identity_rows": int64(id.Rows)}, "emergency"); err != nil {
-			return err
-		}
-		if g.json {
-			return writeJSON(g.stdout, id)
-		}
-		fmt.Fprintf(g.stdout, "request %s: identity for a medical emergency (SEC-REI-3); for this purpose only\n", o.request)
-		for _, c := range st.dict.ByCategory(configs.CatIdentifying) {
-			if v := id.Fields[c]; v != "" {
-				fmt.Fprintf(g.stdout, "  %-12s %s\n", c, v)
-			}
-		}
-		return nil
-	}
-	cs, err := svc.Recontact(ctx, req, o.criteria)
-	if err != nil {
-		return rightsFailure(ctx, sess, act, target, err)
-	}
-	if err := sess.event(ctx, "", act, "ok", target, map[string]int64{"persons": int64(len(cs))}, "recontact"); err != nil {
-		return err
-	}
-	var w io.Writer = g.stdout
-	if o.out != "" {
-		f, err := os.OpenFile(o.out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
-			return fmt.Errorf("open --out file: %w", err)
-		}
-		defer f.Close()
-		w = f
-	}
-	if g.json && o.out == "" {
-		return writeJSON(w, cs)
-	}
-	cw := csv.NewWriter(w)
-	cols := rights.ContactColumns()
-	cw.Write(cols)
-	for _, c := range cs {
-		row := make([]string, len(cols))
-		for i, k := range cols {
-			row[i] = c[k]
-		}
-		cw.Write(row)
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	if o.out != "" {
-		fmt.Fprintf(g.stderr, "hdw: %d persons to recontact written to %s (for this purpose only, SEC-REI-2)\n", len(cs), o.out)
-	}
-	return nil
-}
-
-type retentionOpts struct {
-	dryRun bool
-}
-
-func newRetentionCmd(g *globals) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "retention",
-		Short: "apply the retention period (CNIL 7.2, 7.3)",
-	}
-	var o retentionOpts
-	apply := &cobra.Command{
-		Use:   "apply [--dry-run]",
-		Short: "delete batches collected more than retention.health_years ago (dpo or admin)",
-		Long: `Apply deletes the batches collected more than retention.health_years (at
-most 20, CNIL 7.2) ago: their health records and images, genetic rows, the
-identity rows of those records, and the batch's wrapped data keys. Later
-batches are untouched. --dry-run lists what would go. A deletion proof is
-written under rights/proofs/ and sealed in the audit trail. Profile: dpo or admin.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRetention(cmd.Context(), g, o, time.Now)
-		},
-	}
-	apply.Flags().BoolVar(&o.dryRun, "dry-run", false, "list what would be deleted, delete nothing")
-	c.AddCommand(apply)
-	return c
-}
-
-func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() time.Time) error {
-	sess, err := g.openFor(ctx, "retention", keys.ProfileDPO, keys.ProfileAdmin)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	pol, _, err := sess.effectivePolicy(ctx)
-	if err != nil {
-		return err
-	}
-	years := pol.Retention.HealthYears
-	if pol.Retention.StartEvent == rights.StartEndOfCare && g.profile != keys.ProfileDPO {
-		return sess.deny(ctx, "retention.apply", map[string]string{"start_event": pol.Retention.StartEvent}, &exitError{code: exitFailure,
-			err: errors.New("retention runs from the end of care (the sealed policy): it reads the last visit dates, run it as the dpo profile")})
-	}
-	rep, err := rights.ApplyRetention(ctx, sess.wh, rights.RetentionOptions{Years: years, Now: now, DryRun: o.dryRun, Operator: sess.operator, StartEvent: pol.Retention.StartEvent})
-	target := map[string]string{"years": fmt.Sprint(years), "start_event": pol.Retention.StartEvent}
-	outcome := "ok"
-	if o.dryRun {
-		outcome = "dry-run"
-	}
-	if err != nil {
-		sess.event(ctx, "", "retention.apply", "failed", target, nil, "")
-		return err
-	}
-	counts := map[string]int64{"batches": int64(len(rep.Batches)), "kept": int64(rep.Kept)}
-	if len(rep.Workspaces) > 0 {
-		target["workspaces_to_rebuild"] = strings.Join(rep.Workspaces, ",")
-	}
-	// SEC-DAY-4: audit segments older than retention.audit_months go too.
-	mac, err := g.auditMAC(ctx, sess.prov)
-	if err != nil {
-		return err
-	}
-	segs, err := audit.Retention(ctx, sess.st, mac, now(), time.Duration(pol.Retention.AuditMonths)*30*24*time.Hour, o.dryRun)
-	if err != nil {
-		sess.event(ctx, "", "retention.audit", "failed", target, nil, "")
-		return err
-	}
-	counts["audit_segments"] = int64(len(segs))
-	if rep.Proof != nil {
-		doc, _ := json.Marshal(rep.Proof)
-		h := sha256.Sum256(doc)
-		target["proof"] = rep.Proof.ID
-		target["proof_sha256"] = hex.EncodeToString(h[:])
-		for k, v := range rep.Proof.Counts {
-			counts[k] = int64(v)
-		}
-	}
-	if err := sess.event(ctx, "", "retention.apply", outcome, target, counts, ""); err != nil {
-		return err
-	}
-	if g.json {
-		return writeJSON(g.stdout, rep)
-	}
-	w := g.stdout
-	mode := ""
-	if rep.DryRun {
-		mode = " (dry run: nothing deleted)"
-	}
-	fmt.Fprintf(w, "retention %d years from the %s: batches whose period started before %s go%s\n", years, rep.StartEvent, rep.Cutoff.Format("2006-01-02"), mode)
-	for _, b := range rep.Batches {
-		fmt.Fprintf(w, "  batch %s collected %s: records %d, images %d, genetic %d (%d objects)\n",
-			b.Batch, b.Collected.Format("2006-01-02"), b.Records, b.Images, b.Genetic, b.Objects)
-	}
-	fmt.Fprintf(w, "  expired %d batches, kept %d\n", len(rep.Batches), rep.Kept)
-	for _, p := range rep.Workspaces {
-		fmt.Fprintf(w, "  workspace %s holds copies of expired batches: rebuild or revoke it (curator)\n", p)
-	}
-	fmt.Fprintf(w, "  audit segments older than %d months: %d\n", pol.Retention.AuditMonths, len(segs))
-	if rep.Proof != nil {
-		fmt.Fprintf(w, "  proof %s (rights/proofs/%s.json)\n", rep.Proof.ID, rep.Proof.ID)
-	}
-	return nil
 }

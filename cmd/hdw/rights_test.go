@@ -60,12 +60,8 @@ func ownSecrets(p synth.Person, all []synth.Person) []string {
 // then find nothing, oppose then a new upload skips the person, and checks
 // that no identity reaches the output or the audit trail.
 func TestSEC_REI_1_RightsEndToEnd(t *testing.T) {
-	c := newCLI(t)
 	up := withoutGenetic(demoUpload()) // SEC-LOG-6: the dpo holds no genetic key
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(3, "--profile", "ingest", "ingest", src)
+	c := ingested(t, up, 3)
 	p0, p1, p2 := up.Persons[0], up.Persons[1], up.Persons[2]
 	dpo := []string{"--profile", "dpo", "--json"}
 
@@ -222,12 +218,7 @@ func TestSEC_REI_4_SEC_REI_5_RightsRefused(t *testing.T) {
 // TestCNIL_7_2_RetentionCLI: a dry run on a fresh warehouse keeps everything;
 // only dpo and admin may run it.
 func TestCNIL_7_2_RetentionCLI(t *testing.T) {
-	c := newCLI(t)
-	up := demoUpload()
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(3, "--profile", "ingest", "ingest", src)
+	c := ingested(t, demoUpload(), 3)
 	var rep rights.RetentionReport
 	decodeJSON(t, c.must(0, "--profile", "dpo", "--json", "retention", "apply", "--dry-run"), &rep)
 	if len(rep.Batches) != 0 || rep.Kept != 1 || !rep.DryRun {

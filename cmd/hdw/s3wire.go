@@ -18,9 +18,9 @@ func (g *globals) openS3(ctx context.Context, loc string) (objstore.Store, error
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	cfg := s3WireConfig(g.getenv, st.cfg.S3)
+	cfg := s3WireConfig(g.getenv, g.cfg.S3)
 	cfg.Bucket, cfg.Prefix = bucket, prefix
-	c := st.cfg.S3
+	c := g.cfg.S3
 	cfg.AllowInsecure = c.AllowInsecureEndpoint
 	return s3store.New(ctx, cfg)
 }

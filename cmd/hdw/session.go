@@ -141,16 +141,12 @@ func (g *globals) open(ctx context.Context, command string) (*session, error) {
 	return sess, nil
 }
 
-// testOnlyAuthSleep replaces the progressive delay's wait in tests
-// (SRS-089 delays are measured with an injected clock, not wall time).
-var testOnlyAuthSleep func(ctx context.Context, d time.Duration)
-
 // gate is the SRS-089 gate of the warehouse: delays doubling from one
 // second up to 30 s, lock-out at the sealed policy's lockout_threshold
 // (verified with its public seal, no key needed; default 5), which
 // audit.lockout_threshold in the config may only lower.
 func (g *globals) gate(ctx context.Context, s objstore.Store) audit.Gate {
-	return audit.Gate{St: s, Threshold: lockoutThreshold(ctx, s), Sleep: testOnlyAuthSleep}
+	return audit.Gate{St: s, Threshold: lockoutThreshold(ctx, s, g.cfg), Sleep: g.authSleep}
 }
 
 // auditRefused records a command refused by the profile check (SEC-DAY-1):

@@ -50,7 +50,7 @@ func TestIngestSIGINTThenRerun(t *testing.T) {
 				t.Fatal(err)
 			}
 			var c warehouse.Commit
-			if err := warehouse.ReadJSON(context.Background(), st, info.Key, 1<<24, &c); err != nil {
+			if err := objstore.ReadJSON(context.Background(), st, info.Key, 1<<24, &c); err != nil {
 				t.Fatal(err)
 			}
 			batches++

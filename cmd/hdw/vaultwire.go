@@ -24,7 +24,7 @@ import (
 // vaultConfig merges the config file and the environment (env wins).
 func (g *globals) vaultConfig(name string) hv.Config {
 	c := hv.ConfigFromEnv(g.getenv)
-	v := st.cfg.Keys.Vault
+	v := g.cfg.Keys.Vault
 	if c.Address == "" {
 		c.Address = v.Address
 	}
@@ -64,7 +64,7 @@ func (g *globals) openVault(ctx context.Context, d warehouse.Descriptor) (keys.P
 
 // initVault creates the warehouse keys in Vault as the admin profile.
 func (g *globals) initVault(ctx context.Context, s objstore.Store, d *warehouse.Descriptor) error {
-	name := st.cfg.Keys.Vault.WarehouseName
+	name := g.cfg.Keys.Vault.WarehouseName
 	if name == "" {
 		name = strings.ToLower(strings.ReplaceAll(d.ID[len(d.ID)-8:], "-", ""))
 	}
@@ -117,7 +117,7 @@ pulls (a policy written by the curator could grant anything).`,
 
 func runVaultSetup(ctx context.Context, g *globals, name string, projects []string) error {
 	if name == "" {
-		name = st.cfg.Keys.Vault.WarehouseName
+		name = g.cfg.Keys.Vault.WarehouseName
 	}
 	if name == "" || !keys.ValidProject(name) {
 		return usageErr("--name (or keys.vault.warehouse_name) must be 1-64 of a-z, 0-9, '-', '_'")
@@ -218,7 +218,7 @@ func runKeysRotate(ctx context.Context, g *globals, store string, minVersion int
 			return err
 		}
 		var bk warehouse.BatchKeys
-		if err := warehouse.ReadJSON(ctx, sess.st, info.Key, 1<<20, &bk); err != nil {
+		if err := objstore.ReadJSON(ctx, sess.st, info.Key, 1<<20, &bk); err != nil {
 			return err
 		}
 		w, ok := bk.Wrapped[store]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"hdw/configs"
 	"hdw/keys"
 	"hdw/keys/local"
 	"hdw/masking"
@@ -41,8 +42,7 @@ func (g *globals) openProvider(ctx context.Context, s objstore.Store, d warehous
 }
 
 // maskOptions builds the masking options from the configuration.
-func maskOptions() masking.Options {
-	c := st.cfg
+func maskOptions(c configs.Config) masking.Options {
 	o := masking.Options{MaxBytes: c.Ingest.MaxFileBytes, MaxPixels: c.Ingest.MaxPixels, Faces: c.Ingest.Faces == nil || *c.Ingest.Faces}
 	// The named profile (validated by configs), then the options the
 	// config adds to it; modified dates unless explicitly turned off.
@@ -66,8 +66,8 @@ func maskOptions() masking.Options {
 }
 
 // newDeidentifier composes the format handlers (no global registry).
-func newDeidentifier() pipeline.Deidentifier {
-	return masking.New(handlers()...)
+func newDeidentifier(c configs.Config) pipeline.Deidentifier {
+	return masking.New(handlers(c)...)
 }
 
 var _ = dcm.New

@@ -172,7 +172,7 @@ func runWorkspaceCreate(ctx context.Context, g *globals, project, approval, colu
 		return fmt.Errorf("read the restriction registry: %w", err)
 	}
 	d, err := workspaces.Create(ctx, sess.wh, sess.prov, workspaces.Spec{Project: project, Approval: approval, Where: where, Cohort: cohort,
-		Curator: sess.operator, Columns: splitList(columns), Expires: exp, Dict: st.dict, Exclude: restricted})
+		Curator: sess.operator, Columns: splitList(columns), Expires: exp, Dict: g.dict, Exclude: restricted})
 	if err != nil {
 		if errors.Is(err, workspaces.ErrNoApproval) || errors.Is(err, workspaces.ErrColumn) || strings.Contains(err.Error(), "--where") {
 			return sess.deny(ctx, "workspace.create", target, usageErr("%v", err))
@@ -345,7 +345,7 @@ func runWorkspaceRefresh(ctx context.Context, g *globals, project string) error 
 	if err != nil {
 		return fmt.Errorf("read the restriction registry: %w", err)
 	}
-	d, added, err := workspaces.RefreshExcluding(ctx, sess.wh, sess.prov, project, st.dict, restricted)
+	d, added, err := workspaces.RefreshExcluding(ctx, sess.wh, sess.prov, project, g.dict, restricted)
 	if err != nil {
 		sess.event(ctx, "", "workspace.refresh", "failed", map[string]string{"project": project}, nil, "")
 		return err

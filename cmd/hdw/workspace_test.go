@@ -46,12 +46,8 @@ func readTree(t *testing.T, dir string) []byte {
 // TestSEC_ESP_Workspaces: minimization, own pseudonyms, cohort linkage,
 // sealing between projects, refusals, verify and revoke.
 func TestSEC_ESP_Workspaces(t *testing.T) {
-	c := newCLI(t)
 	up := demoUpload()
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
-	c.must(3, "--profile", "ingest", "ingest", src)
+	c := ingested(t, up, 3)
 	cols := "diagnosis,body_site"
 	c.must(0, "--profile", "curator", "workspace", "create", "alpha", "--approval", "CSE-2026-01", "--columns", cols)
 	c.must(0, "--profile", "curator", "workspace", "create", "beta", "--approval", "CSE-2026-02", "--columns", cols, "--cohort", "heart")

@@ -1,0 +1,142 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"errors"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"hdw/keys"
+	"hdw/objstore"
+	"hdw/tables"
+	"hdw/warehouse"
+)
+
+// RecordSource is a [RowSource] that also streams its rows as typed Arrow
+// record batches projected on cols ([tables.Records]): the gate then
+// counts on the typed, dictionary-encoded columns. Records may be called
+// more than once and must give the rows in the order of Rows.
+// [HealthTable], [WorkspaceTable] and [TableSource] are RecordSources (and
+// indicators.RecordRows).
+type RecordSource interface {
+	RowSource
+	Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error
+}
+
+// stringBatch is the rows of string batches built from a plain RowSource.
+const stringBatch = 8192
+
+// records streams src's rows as record batches of cols: src's own typed
+// batches when it is a [RecordSource], string batches built from its rows
+// otherwise (an absent cell is "").
+func records(ctx context.Context, src RowSource, cols []string, fn func(arrow.Record) error) error {
+	if rs, ok := src.(RecordSource); ok {
+		return rs.Records(ctx, cols, fn)
+	}
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = arrow.Field{Name: c, Type: arrow.BinaryTypes.String}
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(fields, nil))
+	defer b.Release()
+	n := 0
+	flush := func() error {
+		rec := b.NewRecord()
+		defer rec.Release()
+		n = 0
+		return fn(rec)
+	}
+	err := src.Rows(ctx, func(row map[string]string) error {
+		for i, c := range cols {
+			b.Field(i).(*array.StringBuilder).Append(row[c])
+		}
+		if n++; n == stringBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil && n > 0 {
+		err = flush()
+	}
+	return err
+}
+
+// TableObject is one stored table file and its data key.
+type TableObject struct {
+	Key string
+	DEK keys.Secret
+}
+
+// TableSource is a table stored through the table layer, in one or more
+// objects read in order (the health store's batches, a workspace table):
+// a [RecordSource], so the gate counts on its typed columns, streamed
+// with [tables.RecordsObject].
+type TableSource struct {
+	St      objstore.Store
+	Objects []TableObject
+	Cols    []string
+}
+
+// Columns returns the table's columns.
+func (t *TableSource) Columns() []string { return t.Cols }
+
+// Rows streams the rows as strings.
+func (t *TableSource) Rows(ctx context.Context, fn func(map[string]string) error) error {
+	m := map[string]string{}
+	for _, o := range t.Objects {
+		if _, err := tables.ScanObject(ctx, t.St, o.Key, o.DEK, tables.Query{}, func(r *tables.Row) error { return fn(r.Map(m)) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Records streams the record batches projected on cols.
+func (t *TableSource) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+	for _, o := range t.Objects {
+		if err := objectRecords(ctx, t.St, o.Key, o.DEK, cols, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// objectRecords streams one stored table's record batches projected on
+// cols, the columns decoded concurrently.
+func objectRecords(ctx context.Context, st objstore.Store, key string, dek keys.Secret, cols []string, fn func(arrow.Record) error) error {
+	_, err := tables.RecordsObject(ctx, st, key, dek, tables.Query{Columns: cols, Parallel: true}, fn)
+	return err
+}
+
+// Records streams the health records of every committed batch as typed
+// record batches projected on cols (the gate's counts, an indicator's).
+func (h *HealthTable) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+	return h.wh.EachHealthTable(ctx, nil, func(_ warehouse.Commit, key string, dek keys.Secret) error {
+		if err := objectRecords(ctx, h.wh.St, key, dek, cols, fn); err != nil && !errors.Is(err, objstore.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
+}
+
+// Records streams the workspace table as typed record batches projected
+// on cols.
+func (w *WorkspaceTable) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+	_, err := tables.Records(ctx, bytes.NewReader(w.data), tables.Query{Columns: cols, Key: w.key, Parallel: true}, fn)
+	return err
+}
+
+// PersonColumn is the column of the persons' pseudonyms.
+func (h *HealthTable) PersonColumn() string { return "pseudonym" }
+
+// PersonColumn is the column of the persons' (workspace) pseudonyms.
+func (w *WorkspaceTable) PersonColumn() string { return "pseudonym" }
+
+var (
+	_ RecordSource = (*HealthTable)(nil)
+	_ RecordSource = (*WorkspaceTable)(nil)
+	_ RecordSource = (*TableSource)(nil)
+)
