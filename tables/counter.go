@@ -99,7 +99,11 @@ func NewCounter(opt CounterOptions) (*Counter, error) {
 		opt.TempDir = os.TempDir()
 	}
 	c := &Counter{opt: opt, seed: maphash.MakeSeed()}
-	per := int(opt.Budget / int64(16*(1+len(opt.Sensitive))))
+	streams := 1 + len(opt.Sensitive)
+	if opt.Detail {
+		streams += 2 // class rows, the table's persons
+	}
+	per := int(opt.Budget / int64(16*streams))
 	for range 1 + len(opt.Sensitive) {
 		c.streams = append(c.streams, &pairStream{max: max(per, 1024), dir: opt.TempDir})
 	}
