@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"hdw/export"
 	"hdw/tables"
@@ -42,6 +44,7 @@ func main() {
 	gen := flag.Int("gen", 0, "generate N rows")
 	check := flag.Bool("check", false, "run export.Check (the gate over the string view)")
 	count := flag.Bool("count", false, "run the typed out-of-core counter (tables.Counter)")
+	stream := flag.Int("stream", 0, "with -count: count N rows generated as typed record batches in memory (the rows -gen writes), no file")
 	budget := flag.Int64("budget", 256, "the counter's memory budget in MiB (spills beyond)")
 	parallel := flag.Bool("parallel", true, "decode columns concurrently")
 	k := flag.Int("k", 5, "k")
@@ -63,9 +66,18 @@ func main() {
 		generate(*file, *gen)
 	}
 	if *count {
-		f, err := os.Open(*file)
-		if err != nil {
-			panic(err)
+		feed := func(fn func(arrow.Record) error) error {
+			if *stream > 0 {
+				return synthetic(*stream, fn)
+			}
+			f, err := os.Open(*file)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = tables.Records(context.Background(), f, tables.Query{Columns: append([]string{"pseudonym", "diagnosis"}, qis...),
+				BatchRows: 64 << 10, Parallel: *parallel}, fn)
+			return err
 		}
 		start := time.Now()
 		c, err := tables.NewCounter(tables.CounterOptions{Keys: []tables.KeySpec{
@@ -75,8 +87,7 @@ func main() {
 		if err != nil {
 			panic(err)
 		}
-		if _, err := tables.Records(context.Background(), f, tables.Query{Columns: append([]string{"pseudonym", "diagnosis"}, qis...),
-			BatchRows: 64 << 10, Parallel: *parallel}, func(rec arrow.Record) error { return c.Add(rec) }); err != nil {
+		if err := feed(c.Add); err != nil {
 			panic(err)
 		}
 		var l2 int64
@@ -147,6 +158,53 @@ func generate(file string, n int) {
 		panic(err)
 	}
 	f.Close()
+}
+
+// synthetic streams the n rows generate writes, as typed record batches
+// of 64K rows built in memory: the counter at a scale whose Parquet file
+// would take longer to write than to count.
+func synthetic(n int, fn func(arrow.Record) error) error {
+	as := schema().Arrow()
+	b := array.NewRecordBuilder(memory.DefaultAllocator, as)
+	defer b.Release()
+	r := rand.New(rand.NewPCG(1, 2))
+	sites := []string{"chest", "knee", "head", "abdomen"}
+	mods := []string{"CT", "MR", "US", "CR"}
+	diags := []string{"C50", "I10", "E11", "J45", "M17"}
+	sexes := []string{"M", "F"}
+	deps := make([]string, 96)
+	for i := range deps {
+		deps[i] = fmt.Sprintf("%02d", i)
+	}
+	str := func(j int, v string) {
+		switch f := b.Field(j).(type) {
+		case *array.StringBuilder:
+			f.Append(v)
+		case *array.BinaryDictionaryBuilder:
+			f.AppendString(v)
+		}
+	}
+	for i := 0; i < n; i++ {
+		str(0, strconv.Itoa(i/2))
+		str(1, diags[r.IntN(5)])
+		b.Field(2).(*array.Int64Builder).Append(int64(1930 + r.IntN(80)))
+		str(3, sexes[r.IntN(2)])
+		str(4, deps[1+r.IntN(95)])
+		b.Field(5).(*array.Int64Builder).Append(int64(2015 + r.IntN(10)))
+		str(6, mods[r.IntN(4)])
+		str(7, sites[r.IntN(4)])
+		b.Field(8).(*array.Int64Builder).Append(int64(40 + 10*r.IntN(6)))
+		b.Field(9).(*array.Int64Builder).Append(int64(150 + 10*r.IntN(5)))
+		if (i+1)%(64<<10) == 0 || i == n-1 {
+			rec := b.NewRecord()
+			err := fn(rec)
+			rec.Release()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 type fileSource struct {
