@@ -2,12 +2,10 @@ package indicators_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"testing"
 
 	"hdw/indicators"
-	"hdw/keys"
 	"hdw/objstore"
 )
 
@@ -56,35 +54,6 @@ func TestSEC_EXP_5_DefinitionApproval(t *testing.T) {
 	if _, err := bad.Approved(ctx, "ct-by-dep"); !errors.Is(err, indicators.ErrTampered) {
 		t.Fatalf("foreign MAC: %v", err)
 	}
-}
-
-type testSigner struct {
-	id   string
-	priv ed25519.PrivateKey
-}
-
-func (s testSigner) OperatorID() string { return s.id }
-func (s testSigner) Sign(_ context.Context, msg []byte) ([]byte, error) {
-	return ed25519.Sign(s.priv, msg), nil
-}
-
-type testDir map[string]ed25519.PublicKey
-
-func (d testDir) Operator(_ context.Context, id string) (keys.Operator, error) {
-	pub, ok := d[id]
-	if !ok {
-		return keys.Operator{}, keys.ErrOperatorNotFound
-	}
-	return keys.Operator{ID: id, PublicKey: pub}, nil
-}
-
-func newSigner(t *testing.T, id string, dir testDir) testSigner {
-	pub, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir[id] = pub
-	return testSigner{id, priv}
 }
 
 // SEC-EXP-5: with enrolled operators, the definition is signed by its

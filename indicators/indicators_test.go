@@ -2,6 +2,7 @@ package indicators_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"hdw/configs"
 	"hdw/indicators"
+	"hdw/keys"
 	"hdw/objstore"
 )
 
@@ -443,4 +445,33 @@ func TestComputeErrors(t *testing.T) {
 	if err != nil || st.Rows != 9000 || st.Persons != 9000 {
 		t.Fatalf("rows %d persons %d: %v", st.Rows, st.Persons, err)
 	}
+}
+
+type testSigner struct {
+	id   string
+	priv ed25519.PrivateKey
+}
+
+func (s testSigner) OperatorID() string { return s.id }
+func (s testSigner) Sign(_ context.Context, msg []byte) ([]byte, error) {
+	return ed25519.Sign(s.priv, msg), nil
+}
+
+type testDir map[string]ed25519.PublicKey
+
+func (d testDir) Operator(_ context.Context, id string) (keys.Operator, error) {
+	pub, ok := d[id]
+	if !ok {
+		return keys.Operator{}, keys.ErrOperatorNotFound
+	}
+	return keys.Operator{ID: id, PublicKey: pub}, nil
+}
+
+func newSigner(t *testing.T, id string, dir testDir) testSigner {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir[id] = pub
+	return testSigner{id, priv}
 }
