@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -193,7 +194,7 @@ func (c *Counter) column(a arrow.Array, spec KeySpec, out []uint64) error {
 				out[i] = null
 				continue
 			}
-			out[i] = mix(0, uint64(int64(a.Value(i)*1e6)))
+			out[i] = mix(0, math.Float64bits(a.Value(i)))
 		}
 	case *array.String:
 		for i := range n {
