@@ -40,7 +40,7 @@ const (
 var States = []string{"pending-approval", "quarantined", "awaiting-second-approval", "approved", "rejected", "released", "cancelled", "forged"}
 
 // ErrNotOperator: a signed record needs a person's own key.
-var ErrNotOperator = errors.New("export records are signed by the person who acts: log in as an enrolled operator (HDW_OPERATOR=NAME, their own passphrase; hdw operator add) (SEC-EXP-2)")
+var ErrNotOperator = errors.New("export records are signed by the person who acts: log in as an enrolled operator (HDW_OPERATOR=NAME, their own passphrase; with Vault, their own Vault login; hdw operator add) (SEC-EXP-2)")
 
 // ErrNotFound: no export of that id.
 var ErrNotFound = errors.New("export: no such export")

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/apache/arrow/go/v17/arrow"
+
 	"hdw/configs"
 	"hdw/keys"
 	"hdw/objstore"
@@ -29,6 +31,11 @@ func HealthColumns(d *configs.Dictionary) []string {
 // HealthTable reads the health records of every committed batch through
 // the typed table layer: as rows for the gate (RowSource) or projected on
 // the pseudonym and a few columns for an indicator (Scan).
+var (
+	_ RecordSource = (*HealthTable)(nil)
+	_ RecordSource = (*WorkspaceTable)(nil)
+)
+
 type HealthTable struct {
 	wh   *warehouse.Warehouse
 	cols []string
@@ -51,6 +58,19 @@ func (h *HealthTable) Rows(ctx context.Context, fn func(map[string]string) error
 // Scan calls fn with every record's pseudonym and the values of cols.
 func (h *HealthTable) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
 	return h.scan(ctx, tables.Query{Columns: append([]string{"pseudonym"}, cols...)}, projected(cols, fn))
+}
+
+// Records streams the typed record batches projected on cols (a
+// [RecordSource]: the gate and indicators count on typed arrays), the
+// columns decoded concurrently.
+func (h *HealthTable) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+	q := tables.Query{Columns: cols, Parallel: true}
+	return h.wh.EachHealthTable(ctx, nil, func(_ warehouse.Commit, key string, dek keys.Secret) error {
+		if _, err := tables.RecordsObject(ctx, h.wh.St, key, dek, q, fn); err != nil && !errors.Is(err, objstore.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
 }
 
 func (h *HealthTable) scan(ctx context.Context, q tables.Query, fn func(*tables.Row) error) error {
@@ -122,6 +142,12 @@ func (w *WorkspaceTable) Rows(ctx context.Context, fn func(map[string]string) er
 // Scan calls fn with every record's (workspace) pseudonym and the values of cols.
 func (w *WorkspaceTable) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
 	_, err := tables.ScanBytes(ctx, w.data, tables.Query{Columns: append([]string{"pseudonym"}, cols...), Key: w.key}, projected(cols, fn))
+	return err
+}
+
+// Records streams the typed record batches projected on cols.
+func (w *WorkspaceTable) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+	_, err := tables.Records(ctx, bytes.NewReader(w.data), tables.Query{Columns: cols, Key: w.key, Parallel: true}, fn)
 	return err
 }
 

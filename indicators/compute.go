@@ -113,9 +113,7 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 	var err error
 	if rr, ok := rows.(RecordRows); ok {
 		ids := make([][]int32, len(p.groups))
-		person := rr.PersonColumn()
-		cols := append([]string{person}, r.cols...)
-		err = pipelinedRecords(ctx, rr, cols, func(rec arrow.Record) error { return r.record(rec, person, ids) })
+		err = pipelinedRecords(ctx, rr, r.cols, func(rec arrow.Record) error { return r.record(rec, ids) })
 	} else {
 		err = pipelined(ctx, rows, r.cols, r.row)
 	}

@@ -15,14 +15,12 @@ import (
 )
 
 // RecordRows is a [Rows] that also streams Arrow record batches
-// ([tables.Records]) projected on cols, which [Compute] asks with the
-// person column (PersonColumn: the pseudonyms) first: it then reads the
-// typed arrays (group labels once per dictionary entry or distinct
-// number, values without parsing) instead of a string per cell.
-// export.HealthTable and export.WorkspaceTable are RecordRows.
+// ([tables.Records]) whose first column is the person's pseudonym and the
+// next ones cols, in that order: [Compute] then reads the typed arrays
+// (group labels once per dictionary entry or distinct number, values
+// without parsing) instead of a string per cell.
 type RecordRows interface {
 	Rows
-	PersonColumn() string
 	Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error
 }
 
@@ -129,19 +127,17 @@ func floatAt(a arrow.Array, i int) (float64, bool) {
 	return f, !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
-// record counts the rows of one record batch (the person column, then
-// r.cols).
-func (r *run) record(rec arrow.Record, person string, ids [][]int32) error {
+// record counts the rows of one record batch (person, then r.cols).
+func (r *run) record(rec arrow.Record, ids [][]int32) error {
 	n := int(rec.NumRows())
-	pidx := rec.Schema().FieldIndices(person)
-	if len(pidx) == 0 {
+	if rec.NumCols() < 1 {
 		return errRecordShape
 	}
 	// The columns by name; one the file lacks (added to the dictionary
 	// after it was written) reads as null, as in the string view.
 	cols := make([]arrow.Array, len(r.cols))
 	for j, c := range r.cols {
-		if idx := rec.Schema().FieldIndices(c); len(idx) > 0 && c != person {
+		if idx := rec.Schema().FieldIndices(c); len(idx) > 0 && idx[0] > 0 {
 			cols[j] = rec.Column(idx[0])
 		} else {
 			cols[j] = array.MakeArrayOfNull(memory.DefaultAllocator, arrow.BinaryTypes.String, n)
@@ -161,8 +157,8 @@ func (r *run) record(rec arrow.Record, person string, ids [][]int32) error {
 		ids[g] = slices.Grow(ids[g][:0], n)[:n]
 		r.labels[g].fill(gr, cols[r.groupAt[g]], ids[g])
 	}
-	pcol := rec.Column(pidx[0])
-	str, _ := pcol.(*array.String)
+	person := rec.Column(0)
+	str, _ := person.(*array.String)
 	val := func(j int, i int) string { return tables.FormatValue(cols[j], i) }
 	for i := range n {
 		if err := r.tick(); err != nil {
@@ -170,7 +166,7 @@ func (r *run) record(rec arrow.Record, person string, ids [][]int32) error {
 		}
 		var ph uint64
 		switch {
-		case pcol.IsNull(i):
+		case person.IsNull(i):
 			continue
 		case str != nil:
 			s := str.Value(i)
@@ -179,7 +175,7 @@ func (r *run) record(rec arrow.Record, person string, ids [][]int32) error {
 			}
 			ph = maphash.String(r.seed, s)
 		default:
-			s := tables.FormatValue(pcol, i)
+			s := tables.FormatValue(person, i)
 			if s == "" {
 				continue
 			}

@@ -56,10 +56,8 @@ func (tt typedTable) Scan(ctx context.Context, cols []string, fn func(string, []
 	return err
 }
 
-func (typedTable) PersonColumn() string { return "pseudonym" }
-
 func (tt typedTable) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
-	_, err := tables.Records(ctx, bytes.NewReader(tt.data), tables.Query{Columns: cols}, fn)
+	_, err := tables.Records(ctx, bytes.NewReader(tt.data), tables.Query{Columns: append([]string{"pseudonym"}, cols...)}, fn)
 	return err
 }
 

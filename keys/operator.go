@@ -3,7 +3,10 @@ package keys
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -56,6 +59,18 @@ type OperatorReview struct {
 	Note     string    `json:"note,omitempty"`
 }
 
+// Check reports what a review lacks: a keep or withdraw outcome, its
+// reviewer, time and a note (1 to 1000 printable characters).
+func (rv OperatorReview) Check() error {
+	if rv.Outcome != ReviewKeep && rv.Outcome != ReviewWithdraw {
+		return errors.New("review outcome must be keep or withdraw")
+	}
+	if rv.Reviewer == "" || rv.Time.IsZero() || !ValidReference(rv.Note, 1000) {
+		return errors.New("a review needs its reviewer, time and a note (1 to 1000 printable characters)")
+	}
+	return nil
+}
+
 // LastReviewed returns when the person's access was last reviewed, else
 // when they were enrolled: the start of the current review period.
 func (o Operator) LastReviewed() time.Time {
@@ -96,6 +111,26 @@ func (a Authorization) Check(role Profile) error {
 	return nil
 }
 
+// CheckEnrolment reports why an enrolment of name as role by the profile
+// enrolling is refused: only the admin enrols (SWR-009, keys.ErrForbidden
+// otherwise), with the authorizing decision (SEC-HAB-3), a valid login
+// handle and a known profile.
+func CheckEnrolment(enrolling, name string, role Profile, auth Authorization) error {
+	if enrolling != ProfileAdmin {
+		return fmt.Errorf("only the admin enrols operators (SWR-009): %w", ErrForbidden)
+	}
+	if err := auth.Check(role); err != nil {
+		return err
+	}
+	if !ValidOperatorName(name) {
+		return errors.New("operator name must be 2 to 64 of a-z 0-9 . _ - starting with a letter")
+	}
+	if !KnownProfile(string(role)) {
+		return fmt.Errorf("unknown profile %q", role)
+	}
+	return nil
+}
+
 // Signer signs as one operator with that person's own ed25519 key
 // (sealed by their own passphrase locally, Vault transit in Vault mode).
 // Sign returns an error when the key service cannot be reached.
@@ -127,4 +162,15 @@ func ValidOperatorName(n string) bool {
 		}
 	}
 	return true
+}
+
+// NewOperatorID returns a fresh operator id, LH-USR-<uuid v4> (ENS
+// OP.ACC.1: one id per person, never reused).
+func NewOperatorID() string {
+	u := make([]byte, 16)
+	rand.Read(u)
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	h := hex.EncodeToString(u)
+	return "LH-USR-" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }

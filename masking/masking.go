@@ -155,7 +155,52 @@ type Handler interface {
 
 // readers recycles the 64 KiB read buffers of Deidentify (one per file;
 // handlers do not keep the reader once they return).
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+var readers = sync.Pool{New: func() any { return &source{br: bufio.NewReaderSize(nil, 64<<10)} }}
+
+// CopierN is implemented by the reader a [Handler] gets from
+// [Deidentifier.Deidentify]: CopyN copies the next n bytes of the source
+// to w, the bytes already buffered first, then the rest from the
+// caller's reader as it is (between two files, io.Copy copies in the
+// kernel; through the read buffer it cannot). It returns the bytes copied
+// and io.EOF when the source ends early.
+type CopierN interface {
+	CopyN(w io.Writer, n int64) (int64, error)
+}
+
+// source is the buffered reader a handler gets: the first bytes are
+// peeked for sniffing, the rest may be copied around the buffer.
+type source struct {
+	br *bufio.Reader
+	lr io.LimitedReader // the caller's reader, bounded to the declared size
+}
+
+func (s *source) Read(p []byte) (int, error) { return s.br.Read(p) }
+
+func (s *source) CopyN(w io.Writer, n int64) (int64, error) {
+	var done int64
+	if b := min(int64(s.br.Buffered()), n); b > 0 {
+		head, _ := s.br.Peek(int(b))
+		m, err := w.Write(head)
+		_, _ = s.br.Discard(m)
+		done += int64(m)
+		if err != nil {
+			return done, err
+		}
+	}
+	if done == n {
+		return done, nil
+	}
+	// The buffer is empty: read from the caller's reader directly, in one
+	// LimitedReader around it (os.File.ReadFrom recognizes that shape).
+	rest := &io.LimitedReader{R: s.lr.R, N: min(n-done, s.lr.N)}
+	m, err := io.Copy(w, rest)
+	s.lr.N -= m
+	done += m
+	if err == nil && done < n {
+		err = io.EOF
+	}
+	return done, err
+}
 
 // Deidentifier dispatches a file to the handler that recognizes it.
 type Deidentifier struct{ handlers []Handler }
@@ -175,15 +220,16 @@ func (d *Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Rea
 	if size > max {
 		return Result{}, Quarantine("file of %d bytes exceeds the limit of %d bytes", size, max)
 	}
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(io.LimitReader(src, size))
-	defer func() { br.Reset(nil); readers.Put(br) }()
-	head, _ := br.Peek(512)
+	sr := readers.Get().(*source)
+	sr.lr = io.LimitedReader{R: src, N: size}
+	sr.br.Reset(&sr.lr)
+	defer func() { sr.br.Reset(nil); sr.lr.R = nil; readers.Put(sr) }()
+	head, _ := sr.br.Peek(512)
 	for _, h := range d.handlers {
 		if h.Sniff(head) {
 			// The residual scan sees every output byte (fail closed).
 			sc := NewScanner(p)
-			res, err := h.Deidentify(ctx, &scanned{dst: dst, sc: sc}, br, size, p, o)
+			res, err := h.Deidentify(ctx, &scanned{dst: dst, sc: sc}, sr, size, p, o)
 			if err != nil {
 				return res, err
 			}
@@ -197,23 +243,81 @@ func (d *Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Rea
 }
 
 // Unscanned is implemented by the writer a [Handler] gets from
-// [Deidentifier.Deidentify]: Unscanned returns a writer onto the same
-// output whose bytes the residual scan does not read. A handler uses it
-// only for native pixel sample values it copied or masked itself (sample
-// values are not text; burned-in text is the pixel masker's), never for
-// any other element, which the scan still reads.
-type Unscanned interface{ Unscanned() io.Writer }
+// [Deidentifier.Deidentify], for bytes the residual scan need not read: a
+// handler uses it only for native pixel sample values it copied or masked
+// itself (sample values are not text; burned-in text is the pixel
+// masker's), never for any other element, which the scan still reads.
+//
+// NotScanned reports a byte range of the output, counted from the first
+// byte written to this writer: when those bytes are written (through a
+// buffer, in any pieces) they go to the output unread by the scan, which
+// sees a gap there (no match joins the bytes on either side). Unscanned
+// returns a writer onto the same output whose bytes the scan does not read
+// (a stream's last value, copied file to file).
+type Unscanned interface {
+	NotScanned(off, n int64)
+	Unscanned() io.Writer
+}
 
 // scanned writes to the output and to the residual scan.
 type scanned struct {
-	dst io.Writer
-	sc  *Scanner
+	dst   io.Writer
+	sc    *Scanner
+	pos   int64       // bytes written through Write
+	skips []skipRange // reported by NotScanned, ascending
+}
+
+type skipRange struct {
+	off, end int64
+	entered  bool // the scan has marked the gap
 }
 
 func (w *scanned) Write(p []byte) (int, error) {
 	n, err := w.dst.Write(p)
-	_, _ = w.sc.Write(p[:n])
+	w.scan(p[:n])
 	return n, err
+}
+
+// scan feeds the bytes of p (at the output offset w.pos) to the scan,
+// except those in a reported range.
+func (w *scanned) scan(p []byte) {
+	for len(p) > 0 {
+		for len(w.skips) > 0 && w.skips[0].end <= w.pos {
+			w.skips = w.skips[1:]
+		}
+		if len(w.skips) == 0 || w.skips[0].off >= w.pos+int64(len(p)) {
+			_, _ = w.sc.Write(p)
+			w.pos += int64(len(p))
+			return
+		}
+		r := &w.skips[0]
+		if r.off > w.pos {
+			k := r.off - w.pos
+			_, _ = w.sc.Write(p[:k])
+			p, w.pos = p[k:], w.pos+k
+		}
+		if !r.entered {
+			w.sc.Skip()
+			r.entered = true
+		}
+		k := min(r.end-w.pos, int64(len(p)))
+		p, w.pos = p[k:], w.pos+k
+	}
+}
+
+func (w *scanned) NotScanned(off, n int64) {
+	if n <= 0 || off < w.pos {
+		return // bytes already written were scanned: nothing to skip
+	}
+	r := skipRange{off: off, end: off + n}
+	i := len(w.skips)
+	for i > 0 && w.skips[i-1].off > off {
+		i--
+	}
+	if i > 0 && w.skips[i-1].end > off || i < len(w.skips) && w.skips[i].off < r.end {
+		return // overlapping ranges: the bytes are scanned (fail closed)
+	}
+	w.skips = append(w.skips[:i], append([]skipRange{r}, w.skips[i:]...)...)
 }
 
 func (w *scanned) Unscanned() io.Writer {

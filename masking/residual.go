@@ -3,7 +3,6 @@ package masking
 import (
 	"bytes"
 	"strings"
-	"sync"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
@@ -68,46 +67,13 @@ type needleSet struct {
 // NewScanner prepares a scan for p's identifiers.
 func NewScanner(p Person) *Scanner { return &Scanner{needleSet: needlesFor(p)} }
 
-// needleCache keeps the needle sets of the last persons seen: an ingest
-// scans many files of one person in a row (a CT series), and the forms of
-// a full manifest row (Unicode normalization, dates, phones) cost more
+// needleCache keeps the needle sets of the last persons seen: the forms
+// of a full manifest row (Unicode normalization, dates, phones) cost more
 // than the scan of a small file.
-var needleCache = struct {
-	sync.Mutex
-	m     map[string]*needleSet
-	order []string
-}{m: map[string]*needleSet{}}
-
-const needleCacheSize = 64
+var needleCache personCache[*needleSet]
 
 func needlesFor(p Person) *needleSet {
-	var kb strings.Builder
-	kb.WriteString(p.Pseudonym)
-	for _, id := range p.Identifiers {
-		kb.WriteByte(0)
-		kb.WriteString(id.Kind)
-		kb.WriteByte(1)
-		kb.WriteString(id.Value)
-	}
-	key := kb.String()
-	needleCache.Lock()
-	ns, ok := needleCache.m[key]
-	needleCache.Unlock()
-	if ok {
-		return ns
-	}
-	ns = newNeedleSet(p)
-	needleCache.Lock()
-	if _, ok := needleCache.m[key]; !ok {
-		if len(needleCache.order) >= needleCacheSize {
-			delete(needleCache.m, needleCache.order[0])
-			needleCache.order = needleCache.order[1:]
-		}
-		needleCache.m[key] = ns
-		needleCache.order = append(needleCache.order, key)
-	}
-	needleCache.Unlock()
-	return ns
+	return needleCache.get(p.Pseudonym, p.Identifiers, func() *needleSet { return newNeedleSet(p) })
 }
 
 func newNeedleSet(p Person) *needleSet {
@@ -213,20 +179,26 @@ func (s *Scanner) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	s.final = false
-	s.buf = append(append(s.buf[:0], s.tail...), p...)
-	buf := s.buf
-	defer func() { s.started = true }()
-	limit := len(buf)
-	if len(s.pseudo) > 0 {
-		limit -= len(s.pseudo) - 1
-	}
-	s.check(buf, limit, false)
-	keep := s.max + len(s.pseudo) + 1 // +1: the delimiter before a short match
-	if keep > len(buf) {
-		keep = len(buf)
-	}
-	s.tail = append(s.tail[:0], buf[len(buf)-keep:]...)
+	s.buf, s.tail = window(s.buf, s.tail, p, len(s.pseudo), s.max, s.checkOpen)
+	s.started = true
 	return len(p), nil
+}
+
+func (s *Scanner) checkOpen(buf []byte, limit int) { s.check(buf, limit, false) }
+
+// window joins the bytes kept from the previous writes (tail) and p in
+// buf (reused), checks them up to where the pseudonym may still be
+// completing, and returns buf and the bytes to keep: the longest needle
+// and the pseudonym, and the delimiter before a short match.
+func window(buf, tail, p []byte, pseudo, longest int, check func(buf []byte, limit int)) ([]byte, []byte) {
+	buf = append(append(buf[:0], tail...), p...)
+	limit := len(buf)
+	if pseudo > 0 {
+		limit -= pseudo - 1
+	}
+	check(buf, limit)
+	keep := min(longest+pseudo+1, len(buf))
+	return buf, append(tail[:0], buf[len(buf)-keep:]...)
 }
 
 // check records a hit for a needle that ends at or before limit (short

@@ -3,6 +3,7 @@ package masking
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"testing"
 )
@@ -159,6 +160,43 @@ func TestNeedleSetShared(t *testing.T) {
 	for range 8 {
 		if !<-done {
 			t.Error("missed hit")
+		}
+	}
+}
+
+// TestSEC_PSE_4_NotScannedRanges: bytes in a range a handler reports are
+// not read by the scan, whatever the write pieces; an identifier right
+// before or after the range, or between two ranges, is still found, and
+// none is made of bytes joined across a range.
+func TestSEC_PSE_4_NotScannedRanges(t *testing.T) {
+	p := diffPerson()
+	cases := []struct {
+		data   string
+		ranges [][2]int64
+		hit    bool
+	}{
+		{"0123Lefèvre89", [][2]int64{{4, 12}}, false},             // inside
+		{"Lefèvre xxxxxxxx", [][2]int64{{8, 16}}, true},           // before
+		{"xxxxxxxx Lefèvre", [][2]int64{{0, 8}}, true},            // after
+		{"xxxx Lefèvre xxxx", [][2]int64{{0, 4}, {13, 17}}, true}, // between two
+		{"LefXXXXèvre", [][2]int64{{3, 7}}, false},                // joined across
+		{"xxxxxxxx Lefèvre", [][2]int64{{0, 8}, {4, 12}}, true},   // overlapping: scanned
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, c := range cases {
+		for iter := 0; iter < 50; iter++ {
+			w := &scanned{dst: io.Discard, sc: NewScanner(p)}
+			for _, x := range c.ranges {
+				w.NotScanned(x[0], x[1]-x[0])
+			}
+			for b := []byte(c.data); len(b) > 0; {
+				n := 1 + r.IntN(len(b))
+				_, _ = w.Write(b[:n])
+				b = b[n:]
+			}
+			if _, hit := w.sc.Hit(); hit != c.hit {
+				t.Fatalf("%q ranges %v: hit %v, want %v", c.data, c.ranges, hit, c.hit)
+			}
 		}
 	}
 }

@@ -1,9 +1,6 @@
 package masking
 
-import (
-	"bytes"
-	"strings"
-)
+import "bytes"
 
 // The scanner before the single-pass rewrite, kept verbatim (renamed) as
 // the reference of TestScannerSameAsReference and FuzzScannerSameAsReference.
@@ -21,37 +18,11 @@ type refScanner struct {
 	started bool // bytes before the current buffer exist
 }
 
-// newRefScanner prepares a scan for p's identifiers.
+// newRefScanner prepares a scan for p's identifiers: the same needles as
+// the single-pass scan (the reference checks the matching, not the forms).
 func newRefScanner(p Person) *refScanner {
-	s := &refScanner{}
-	if p.Pseudonym != "" {
-		s.pseudo = []byte(p.Pseudonym)
-		s.max = len(s.pseudo)
-	}
-	seen := map[string]bool{}
-	add := func(v, kind string) {
-		if len(v) < MinIdentifierLen || seen[v] {
-			return
-		}
-		// Short all-digit values (postal codes, house numbers) occur by
-		// chance inside keyed 2.25 UIDs and pixel data; in text they are
-		// caught by ScanText and the scrubber's patterns instead.
-		if len(v) < MinNumericLen && strings.Trim(v, "0123456789") == "" {
-			return
-		}
-		seen[v] = true
-		s.needles = append(s.needles, needle{b: []byte(v), kind: kind, delim: len(v) < ShortIdentifierLen})
-		if len(v) > s.max {
-			s.max = len(v)
-		}
-	}
-	for _, id := range p.Identifiers {
-		v := strings.TrimSpace(id.Value)
-		for _, f := range forms(v, id.Kind) {
-			add(f, id.Kind)
-		}
-	}
-	return s
+	ns := newNeedleSet(p)
+	return &refScanner{pseudo: ns.pseudo, needles: ns.needles, max: ns.max}
 }
 
 // Write scans p; it never fails. Matches in the last bytes, where the
@@ -61,18 +32,8 @@ func (s *refScanner) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	s.final = false
-	buf := append(s.tail, p...)
-	defer func() { s.started = true }()
-	limit := len(buf)
-	if len(s.pseudo) > 0 {
-		limit -= len(s.pseudo) - 1
-	}
-	s.check(buf, limit, false)
-	keep := s.max + len(s.pseudo) + 1 // +1: the delimiter before a short match
-	if keep > len(buf) {
-		keep = len(buf)
-	}
-	s.tail = append(s.tail[:0], buf[len(buf)-keep:]...)
+	_, s.tail = window(nil, s.tail, p, len(s.pseudo), s.max, func(buf []byte, limit int) { s.check(buf, limit, false) })
+	s.started = true
 	return len(p), nil
 }
 

@@ -3,6 +3,7 @@ package masking_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -194,5 +195,24 @@ func TestResidualScanForms(t *testing.T) {
 				t.Errorf("ScanText: got %q, want %q", kind, c.kind)
 			}
 		})
+	}
+}
+
+// TestScrubTextPersonCache: the scrubber's per-person cache follows the
+// identifiers' values, not the slice that holds them.
+func TestScrubTextPersonCache(t *testing.T) {
+	p := person()
+	if got := masking.ScrubText("Lefèvre Martin", p); got != "NAME_OF_BIRTH Martin" {
+		t.Fatalf("got %q", got)
+	}
+	p.Identifiers[0].Value = "Martin" // the same backing array, another person
+	if got := masking.ScrubText("Lefèvre Martin", p); got != "Lefèvre NAME_OF_BIRTH" {
+		t.Fatalf("stale cache: got %q", got)
+	}
+	for i := 0; i < 200; i++ { // more persons than the cache holds
+		q := masking.Person{Identifiers: []masking.Identifier{{Kind: "LAST_NAME", Value: fmt.Sprintf("Nom%03d", i)}}}
+		if got := masking.ScrubText(fmt.Sprintf("x Nom%03d", i), q); got != "x NAME_OF_BIRTH" {
+			t.Fatalf("person %d: got %q", i, got)
+		}
 	}
 }

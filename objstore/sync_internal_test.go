@@ -128,13 +128,19 @@ func TestLocalDurableByDefault(t *testing.T) {
 			if p := pending(l); len(p) != 0 {
 				t.Fatalf("durable writes recorded as pending: %v", p)
 			}
-			if err := l.Sync(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if got, n := lg.take(); len(got) != 0 || n != 0 {
-				t.Fatalf("Sync with nothing deferred flushed %v (syncfs %d)", got, n)
-			}
+			syncFlushesNothing(t, l, lg, "with nothing deferred")
 		})
+	}
+}
+
+// syncFlushesNothing: a Sync when nothing is deferred flushes nothing.
+func syncFlushesNothing(t *testing.T, l *Local, lg *flushLog, when string) {
+	t.Helper()
+	if err := l.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, n := lg.take(); len(got) != 0 || n != 0 {
+		t.Fatalf("Sync %s flushed %v (syncfs %d)", when, got, n)
 	}
 }
 
@@ -191,12 +197,7 @@ func TestLocalDeferred(t *testing.T) {
 			if got, _ := lg.take(); !slices.Contains(got, ".tmp") {
 				t.Fatalf("write after stop not flushed: %v", got)
 			}
-			if err := l.Sync(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if got, n := lg.take(); len(got) != 0 || n != 0 {
-				t.Fatalf("Sync after stop flushed %v (syncfs %d)", got, n)
-			}
+			syncFlushesNothing(t, l, lg, "after stop")
 		})
 	}
 }

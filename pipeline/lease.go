@@ -137,38 +137,50 @@ func acquireRun(ctx context.Context, st objstore.Store, opt Options, lost func()
 		}
 	}
 	cleanTakeoverMarkers(ctx, st, key, opt.Now().Add(-2*opt.LeaseTTL))
-	hbCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(opt.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-hbCtx.Done():
-				return
-			case <-t.C:
-			}
-			var cur runLease
-			if err := objstore.ReadJSON(hbCtx, st, key, 1<<16, &cur); err == nil && cur.Token != me.Token {
-				lost()
-				return
-			} else if err != nil && !errors.Is(err, objstore.ErrNotExist) {
-				continue // a transient fault: retry at the next tick
-			}
-			me.Expires = opt.Now().Add(opt.LeaseTTL).UTC()
-			objstore.WriteJSON(hbCtx, st, key, me)
+	stopBeat := heartbeat(context.WithoutCancel(ctx), opt.LeaseTTL/3, func(c context.Context) bool {
+		var cur runLease
+		if err := objstore.ReadJSON(c, st, key, 1<<16, &cur); err == nil && cur.Token != me.Token {
+			lost()
+			return false
+		} else if err != nil && !errors.Is(err, objstore.ErrNotExist) {
+			return true // a transient fault: retry at the next tick
 		}
-	}()
+		me.Expires = opt.Now().Add(opt.LeaseTTL).UTC()
+		objstore.WriteJSON(c, st, key, me)
+		return true
+	})
 	return func() {
-		stop()
-		<-done
+		stopBeat()
 		c := context.WithoutCancel(ctx)
 		var cur runLease
 		if err := objstore.ReadJSON(c, st, key, 1<<16, &cur); err == nil && cur.Token == me.Token {
 			st.Delete(c, key)
 		}
 	}, nil
+}
+
+// heartbeat calls beat every period until ctx ends, beat returns false or
+// stop is called; stop returns once it has stopped (the run lease and the
+// batch leases are renewed this way).
+func heartbeat(ctx context.Context, period time.Duration, beat func(context.Context) bool) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if !beat(ctx) {
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // cleanTakeoverMarkers removes the takeover markers of lease key older

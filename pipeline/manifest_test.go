@@ -20,17 +20,7 @@ func validNIR(t testing.TB, first13 string) string {
 
 func readAll(t *testing.T, csv string) ([]*pipeline.Row, []error, error) {
 	t.Helper()
-	var rows []*pipeline.Row
-	var errs []error
-	err := pipeline.ReadCSV(strings.NewReader(csv), "manifest.csv", configs.DefaultDictionary(), 0, func(r *pipeline.Row, e error) error {
-		if e != nil {
-			errs = append(errs, e)
-		} else {
-			rows = append(rows, r)
-		}
-		return nil
-	})
-	return rows, errs, err
+	return readWith(t, csv, pipeline.CSVOptions{})
 }
 
 func TestManifestRows(t *testing.T) {

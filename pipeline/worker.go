@@ -196,12 +196,13 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 			return "cannot write to the warehouse; rerun to retry"
 		}
 	}
-	hw := &hashWriter{w: dst, h: sha256.New()}
-	res, err := p.deid.Deidentify(ctx, hw, src, w.obj.Size, person, o)
+	out := stage(dst)
+	res, err := p.deid.Deidentify(ctx, out, src, w.obj.Size, person, o)
 	if err == nil {
 		err = checkContradiction(res, w.row)
 	}
 	if err != nil {
+		out.Abort()
 		objstore.Abort(dst)
 		if src.err != nil {
 			if ctx.Err() != nil {
@@ -227,8 +228,13 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 	// de-identifier may stop before its end), then the keyed id of
 	// (pseudonym, content) is claimed for this run.
 	if _, err := io.Copy(io.Discard, io.LimitReader(src, p.maxBytes())); err != nil || src.err != nil {
+		out.Abort()
 		objstore.Abort(dst)
 		return sourceReason(errors.Join(err, src.err))
+	}
+	if err := out.Close(); err != nil {
+		objstore.Abort(dst)
+		return "cannot write to the warehouse; rerun to retry"
 	}
 	if p.dedupe != nil {
 		id := p.dedupe.id(p.wk, r.pseudo, src.h.Sum(nil))
@@ -245,8 +251,8 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 	}
 	r.res = res
 	r.res.PatientID, r.res.PatientName = "", ""
-	r.sha = hex.EncodeToString(hw.h.(interface{ Sum([]byte) []byte }).Sum(nil))
-	r.size = hw.size
+	r.sha = hex.EncodeToString(out.sum())
+	r.size = out.size
 	if !p.opt.DryRun {
 		r.imageKey = key
 	}

@@ -44,6 +44,21 @@ type Retention struct {
 	HealthYears int    `yaml:"health_years" json:"health_years"`
 	StartEvent  string `yaml:"start_event" json:"start_event"`
 	AuditMonths int    `yaml:"audit_months" json:"audit_months"`
+	// RotationMapMonths is how long the old-to-new map of a pseudonym-key
+	// rotation is kept on the identity side (issue 22; package rotation):
+	// 1 to 60, 0 means [DefaultRotationMapMonths].
+	RotationMapMonths int `yaml:"rotation_map_months,omitempty" json:"rotation_map_months,omitempty"`
+}
+
+// DefaultRotationMapMonths is the map's retention when the policy sets none.
+const DefaultRotationMapMonths = 12
+
+// MapMonths returns the retention of a rotation's map, in months.
+func (r Retention) MapMonths() int {
+	if r.RotationMapMonths == 0 {
+		return DefaultRotationMapMonths
+	}
+	return r.RotationMapMonths
 }
 
 // Approval is the four-eyes rule and what a justified release needs
@@ -158,6 +173,7 @@ func (p Policy) Validate() error {
 	bad(p.Reidentification.MaxPerRequest >= 1 && p.Reidentification.MaxPerRequest <= p.Reidentification.MaxPerDay, "reidentification.max_per_request", "must be between 1 and max_per_day")
 	bad(p.Retention.HealthYears >= 1 && p.Retention.HealthYears <= 20, "retention.health_years", "must be between 1 and 20 (CNIL 7.2)")
 	bad(p.Retention.AuditMonths >= 6 && p.Retention.AuditMonths <= 12, "retention.audit_months", "must be between 6 and 12 (SEC-DAY-4)")
+	bad(p.Retention.RotationMapMonths >= 0 && p.Retention.RotationMapMonths <= 60, "retention.rotation_map_months", "must be between 1 and 60 (0: the default, 12)")
 	switch p.Retention.StartEvent {
 	case StartEndOfCare, StartEndOfProject, StartIngest:
 	default:
@@ -404,6 +420,7 @@ func (p Policy) Loosens(next Policy) []string {
 	add(next.Reidentification.MaxPerDay > p.Reidentification.MaxPerDay, "reidentification.max_per_day")
 	add(next.Reidentification.MaxPerRequest > p.Reidentification.MaxPerRequest, "reidentification.max_per_request")
 	add(next.Retention.HealthYears > p.Retention.HealthYears, "retention.health_years")
+	add(next.Retention.MapMonths() > p.Retention.MapMonths(), "retention.rotation_map_months")
 	add(next.Approval.JustificationMinChars < p.Approval.JustificationMinChars, "approval.justification_min_chars")
 	add(!next.Approval.JustifiedSecondApprover && p.Approval.JustifiedSecondApprover, "approval.justified_second_approver")
 	add(next.LockoutThreshold > p.LockoutThreshold, "lockout_threshold")

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -215,5 +216,24 @@ func TestSEC_HAB_5_PolicyAccessReview(t *testing.T) {
 	latest, err := policy.Verify(s.PublicKey(), []policy.Record{r})
 	if err != nil || latest.Policy.EffectiveReview().Months != 12 {
 		t.Fatalf("legacy record: %v", err)
+	}
+}
+
+// TestSEC_PSE_1_RotationMapRetention: the map of a pseudonym-key rotation
+// is kept for the sealed policy's months (default 12, 1 to 60), and a
+// longer period is named as a loosening.
+func TestSEC_PSE_1_RotationMapRetention(t *testing.T) {
+	p := policy.Default()
+	if p.Retention.MapMonths() != policy.DefaultRotationMapMonths {
+		t.Fatalf("default %d", p.Retention.MapMonths())
+	}
+	q := p
+	q.Retention.RotationMapMonths = 61
+	if q.Validate() == nil {
+		t.Fatal("61 months accepted")
+	}
+	q.Retention.RotationMapMonths = 24
+	if q.Validate() != nil || !slices.Contains(p.Loosens(q), "retention.rotation_map_months") {
+		t.Fatal("a longer map retention must validate and be named a loosening")
 	}
 }

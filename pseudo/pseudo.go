@@ -22,6 +22,8 @@ const (
 	DomainWorkspace    = "workspace"
 	DomainOpposition   = "opposition"
 	DomainToken        = "token"
+	// DomainRotation carries a pseudonym to the next key version ([Keyed.Rotate]).
+	DomainRotation = "rotation"
 )
 
 // Len is the length of a pseudonym in characters.
@@ -33,20 +35,40 @@ var ErrShortKey = errors.New("pseudo: key must be at least 32 bytes")
 // Keyed computes pseudonyms with one key. It is not safe for concurrent use;
 // make one per goroutine with [Keyed.Clone].
 type Keyed struct {
-	key keys.Secret
-	h   hash.Hash
-	buf []byte
-	sum []byte
+	key   keys.Secret
+	h     hash.Hash   // the first version: Sum
+	links []hash.Hash // every version, oldest first, when the key was rotated
+	buf   []byte
+	sum   []byte
 }
 
 // New returns a Keyed for key (at least 32 bytes; the bytes are copied).
+// A rotated pseudonym key ([keys.Chain]) gives the pseudonyms of its latest
+// version: the first version's pseudonym carried through each later one
+// with [Keyed.Rotate]. [Keyed.Sum] (source and content ids, UIDs, date
+// shifts) stays on the first version, so that the keyed ids already stored
+// (committed sources, deduplicated contents) still match after a rotation:
+// a rotation renews the person pseudonyms, not those ids.
 func New(key keys.Secret) (*Keyed, error) {
 	if key.Len() < 32 {
 		return nil, ErrShortKey
 	}
 	k := keys.NewSecret(key.Bytes())
-	return &Keyed{key: k, h: hmac.New(sha256.New, k.Bytes())}, nil
+	out := &Keyed{key: k}
+	if ls := keys.Links(k); len(ls) > 1 {
+		for _, l := range ls {
+			out.links = append(out.links, hmac.New(sha256.New, l))
+		}
+		out.h = out.links[0]
+		return out, nil
+	}
+	out.h = hmac.New(sha256.New, k.Bytes())
+	return out, nil
 }
+
+// Versions returns the number of key versions k chains (1 for a key never
+// rotated).
+func (k *Keyed) Versions() int { return max(1, len(k.links)) }
 
 // Clone returns an independent Keyed with the same key.
 func (k *Keyed) Clone() *Keyed {
@@ -55,23 +77,47 @@ func (k *Keyed) Clone() *Keyed {
 }
 
 // Wipe erases the key copy held by k.
-func (k *Keyed) Wipe() { k.key.Wipe(); k.h = nil }
+func (k *Keyed) Wipe() { k.key.Wipe(); k.h = nil; k.links = nil }
 
-// Sum returns HMAC-SHA256(key, domain || 0x00 || data). The returned slice is
-// reused by the next call.
-func (k *Keyed) Sum(domain, data string) []byte {
-	k.h.Reset()
+// Sum returns HMAC-SHA256(key, domain || 0x00 || data) under the first key
+// version (see [New]). The returned slice is reused by the next call.
+func (k *Keyed) Sum(domain, data string) []byte { return k.sumWith(k.h, domain, data) }
+
+func (k *Keyed) sumWith(h hash.Hash, domain, data string) []byte {
+	h.Reset()
 	k.buf = append(k.buf[:0], domain...)
 	k.buf = append(k.buf, 0)
 	k.buf = append(k.buf, data...)
-	k.h.Write(k.buf)
-	k.sum = k.h.Sum(k.sum[:0])
+	h.Write(k.buf)
+	k.sum = h.Sum(k.sum[:0])
 	return k.sum
 }
 
-// Pseudonym returns the 32-character base32 pseudonym of basis in domain.
+// Pseudonym returns the 32-character base32 pseudonym of basis in domain
+// (through every version of a rotated key, see [New]).
 func (k *Keyed) Pseudonym(domain, basis string) string {
-	s := k.Sum(domain, basis)
+	if len(k.links) == 0 {
+		return k.encode(k.Sum(domain, basis))
+	}
+	p := k.encode(k.sumWith(k.links[0], domain, basis))
+	for _, h := range k.links[1:] {
+		p = k.encode(k.sumWith(h, DomainRotation, p))
+	}
+	return p
+}
+
+// Rotate returns the pseudonym that replaces old when the key moves to its
+// latest version (issue 22, EDPB replacement plan): HMAC(latest version,
+// "rotation", old), whatever the domain of old. No identity is needed.
+func (k *Keyed) Rotate(old string) string {
+	h := k.h
+	if len(k.links) > 0 {
+		h = k.links[len(k.links)-1]
+	}
+	return k.encode(k.sumWith(h, DomainRotation, old))
+}
+
+func (k *Keyed) encode(s []byte) string {
 	var out [Len]byte
 	encode20(&out, s)
 	return string(out[:])

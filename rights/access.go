@@ -3,6 +3,7 @@ package rights
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -52,9 +53,16 @@ func (s *Service) Access(ctx context.Context, req Request, subj Subject, out obj
 	}
 	sets := map[string]*rowSet{keys.Health: {}, keys.Identity: {}, keys.Genetic: {}}
 	formats := map[string]string{}
+	var reserved []string // the person's batches whose genetic table the dpo cannot read (SEC-LOG-6)
 	for _, c := range commits {
 		for _, tb := range batchTables(c.Batch) {
 			t, err := readTable(ctx, s.wh, d, c.Batch, tb.store, tb.key)
+			if tb.store == keys.Genetic && errors.Is(err, keys.ErrGeneticReserved) {
+				if slices.ContainsFunc(loc.Batches, func(b BatchCount) bool { return b.Batch == c.Batch }) {
+					reserved = append(reserved, c.Batch)
+				}
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -73,6 +81,15 @@ func (s *Service) Access(ctx context.Context, req Request, subj Subject, out obj
 				}
 			}
 		}
+	}
+	var delivered func(context.Context) error
+	if len(reserved) > 0 {
+		// A curator-prepared extract stands for the genetic rows (genetic.go).
+		rs, done, err := s.geneticExtractRows(ctx, req, p, reserved)
+		if err != nil {
+			return nil, err
+		}
+		sets[keys.Genetic], delivered = rs, done
 	}
 	for _, f := range []struct{ name, store string }{{"identity", keys.Identity}, {"health", keys.Health}, {"genetic", keys.Genetic}} {
 		rs := sets[f.store]
@@ -117,6 +134,11 @@ func (s *Service) Access(ctx context.Context, req Request, subj Subject, out obj
 		return nil, err
 	}
 	rep.Files = append(rep.Files, "summary.txt")
+	if delivered != nil {
+		if err := delivered(ctx); err != nil {
+			return nil, fmt.Errorf("record the delivery of the genetic extract: %w", err)
+		}
+	}
 	return rep, nil
 }
 

@@ -279,13 +279,13 @@ func (s *Service) filterTable(ctx context.Context, d *deks, am amends, batch, st
 	if err != nil || !t.exists {
 		return nil, err
 	}
-	var kept []map[string]string
+	kept := 0
 	for _, r := range t.rows {
 		if keep(r) {
-			kept = append(kept, r)
+			kept++
 		}
 	}
-	removed := len(t.rows) - len(kept)
+	removed := len(t.rows) - kept
 	if removed == 0 {
 		return nil, nil
 	}
@@ -293,8 +293,8 @@ func (s *Service) filterTable(ctx context.Context, d *deks, am amends, batch, st
 	if err != nil {
 		return nil, err
 	}
-	op := &ObjectProof{Key: key, Store: store, RowsRemoved: removed, RowsLeft: len(kept), SHA256Before: sum, SizeBefore: size}
-	if len(kept) == 0 && store == keys.Genetic {
+	op := &ObjectProof{Key: key, Store: store, RowsRemoved: removed, RowsLeft: kept, SHA256Before: sum, SizeBefore: size}
+	if kept == 0 && store == keys.Genetic {
 		if err := s.wh.St.Delete(ctx, key); err != nil {
 			return nil, fmt.Errorf("delete %s: %w", key, err)
 		}
@@ -302,8 +302,7 @@ func (s *Service) filterTable(ctx context.Context, d *deks, am amends, batch, st
 		am[key] = nil
 		return op, nil
 	}
-	t.rows = kept
-	if err := writeTable(ctx, s.wh, d, t, am); err != nil {
+	if err := rewriteTable(ctx, s.wh, d, t, am, func(m map[string]string) (bool, error) { return keep(m), nil }); err != nil {
 		return nil, fmt.Errorf("rewrite %s: %w", key, err)
 	}
 	op.Action = "rewritten"

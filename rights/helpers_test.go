@@ -45,11 +45,11 @@ func (k *keyring) secret(name string) []byte {
 }
 
 // provider is one profile's view of the keyring; it obeys keys.Allowed.
-// extract stands for the curator-prepared extract of genetic data that the
-// two-person rights flow will bring (SEC-LOG-6, issue 22, not built yet):
-// with it, the dpo's view reads the genetic store so that these tests keep
-// exercising the rights logic on genetic rows; without it (strict, as on
-// both real providers), see TestSEC_LOG_6_RightsRefuseGenetic.
+// extract lets the dpo's view read the genetic store, standing for the
+// curator-prepared extract (rights/genetic.go), so that these tests keep
+// exercising the rights logic on genetic rows in one step; without it
+// (strict, as on both real providers), see TestSEC_LOG_6_RightsRefuseGenetic
+// and TestIssue22_SEC_LOG_6_GeneticExtract.
 type provider struct {
 	ring    *keyring
 	profile string

@@ -276,38 +276,52 @@ func (s *Service) repseudonymize(ctx context.Context, d *deks, am amends, commit
 	return nil
 }
 
-// moveImage re-encrypts an image under its new key (the object key is the
-// envelope's associated data), replacing the embedded pseudonym, then
-// deletes the old object.
+// moveImage re-encrypts an image under its new key (see [MoveImage]).
 func (s *Service) moveImage(ctx context.Context, d *deks, am amends, oldKey, newKey, oldPseudo, newPseudo string) error {
 	dek, err := d.get(ctx, imageBatch(oldKey), keys.Health)
 	if err != nil {
 		return err
 	}
-	r, err := warehouse.OpenEncrypted(ctx, s.wh.St, oldKey, dek)
+	ref, err := MoveImage(ctx, s.wh.St, dek, oldKey, newKey, oldPseudo, newPseudo)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	w, err := warehouse.CreateEncrypted(ctx, s.wh.St, newKey, dek)
+	am[oldKey] = &ref
+	return nil
+}
+
+// MoveImage re-encrypts the health image at oldKey under newKey (the object
+// key is the envelope's associated data) with its data key dek, every
+// embedded oldPseudo replaced by newPseudo (same length), then deletes the
+// old object: re-pseudonymization by rectification or by a key rotation
+// (package rotation). It returns the new object's reference (plaintext
+// hash and size). A crash leaves the old object, or both (a rerun moves it
+// again), never the new one alone half written.
+func MoveImage(ctx context.Context, st objstore.Store, dek keys.Secret, oldKey, newKey, oldPseudo, newPseudo string) (warehouse.ObjectRef, error) {
+	r, err := warehouse.OpenEncrypted(ctx, st, oldKey, dek)
 	if err != nil {
-		return err
+		return warehouse.ObjectRef{}, err
+	}
+	defer r.Close()
+	w, err := warehouse.CreateEncrypted(ctx, st, newKey, dek)
+	if err != nil {
+		return warehouse.ObjectRef{}, err
 	}
 	hc := objstore.NewDigest(w)
 	rw := newReplaceWriter(hc, []byte(oldPseudo), []byte(newPseudo))
 	if _, err := io.Copy(rw, r); err != nil {
 		objstore.Abort(w)
-		return fmt.Errorf("re-pseudonymize an image: %w", err)
+		return warehouse.ObjectRef{}, fmt.Errorf("re-pseudonymize an image: %w", err)
 	}
 	if err := rw.flush(); err != nil {
 		objstore.Abort(w)
-		return err
+		return warehouse.ObjectRef{}, err
 	}
 	if err := w.Close(); err != nil {
-		return err
+		return warehouse.ObjectRef{}, err
 	}
-	am[oldKey] = &warehouse.ObjectRef{Key: newKey, Store: keys.Health, SHA256: hc.Sum(), Size: hc.N}
-	return s.wh.St.Delete(ctx, oldKey)
+	ref := warehouse.ObjectRef{Key: newKey, Store: keys.Health, SHA256: hc.Sum(), Size: hc.N}
+	return ref, st.Delete(ctx, oldKey)
 }
 
 // ReplaceWriter replaces every occurrence of one byte string by another of

@@ -113,6 +113,9 @@ type Options struct {
 	Operator string
 	// Logger receives debug messages, never identifying values (default: discard).
 	Logger *slog.Logger
+	// Genetic signs the DPO's ask for a curator-prepared genetic extract
+	// and verifies the curator's extract (genetic.go; SEC-LOG-6).
+	Genetic GeneticTrust
 }
 
 // Service handles the DPO's requests on one warehouse.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 
 	"hdw/keys"
@@ -83,35 +84,43 @@ func readTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch, sto
 // (deleted).
 type amends map[string]*warehouse.ObjectRef
 
-// writeTable re-encrypts a table under its batch data key (the envelope
-// draws a fresh salt per file, so the file key is new), with the schema it
-// was read with, through package tables (published atomically over the
-// old table), and records its new plaintext hash in am.
-func writeTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, t *table, am amends) error {
+// rewriteTable rewrites a stored table of a batch in place through the
+// table layer's rewrite verb (tables.Rewrite: the new table written in
+// full under the batch data key, with a fresh envelope salt, then
+// published over the old one, so a crash leaves the old table or the new
+// one), every row passing through edit, in the layout it was read with;
+// it records the new plaintext hash in am.
+func rewriteTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, t *table, am amends, edit tables.Edit) error {
 	dek, err := d.get(ctx, t.batch, t.store)
 	if err != nil {
 		return err
 	}
-	s := t.schema
-	if s == nil {
-		s = tables.Strings(t.cols)
-	}
-	w, err := tables.Create(ctx, wh.St, t.key, dek, tables.Envelope, s)
-	if err != nil {
-		return err
-	}
-	for _, r := range t.rows {
-		if err := w.AppendMap(r); err != nil {
-			w.Abort()
-			return err
-		}
-	}
-	o, err := w.Close()
+	o, err := tables.Rewrite(ctx, wh.St, t.key, dek, keys.Secret{}, tables.Envelope, t.schema, edit)
 	if err != nil {
 		return err
 	}
 	am[t.key] = &warehouse.ObjectRef{Key: t.key, Store: t.store, SHA256: o.SHA256, Size: o.Size}
 	return nil
+}
+
+// writeTable rewrites a table whose rows were changed in memory (read by
+// readTable, in the stored order, none added or removed) through
+// [rewriteTable].
+func writeTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, t *table, am amends) error {
+	i := 0
+	err := rewriteTable(ctx, wh, d, t, am, func(m map[string]string) (bool, error) {
+		if i >= len(t.rows) {
+			return false, errors.New("the table changed while being rewritten: rerun the request")
+		}
+		clear(m)
+		maps.Copy(m, t.rows[i])
+		i++
+		return true, nil
+	})
+	if err == nil && i != len(t.rows) {
+		err = errors.New("the table changed while being rewritten: rerun the request")
+	}
+	return err
 }
 
 // amendCommits rewrites the commit records whose objects changed, so that

@@ -47,7 +47,7 @@ type DICOMSpec struct {
 	Modality                 string
 	Manufacturer, Model      string
 	Rows, Cols, Frames       int
-	BitsAllocated            int // 8 or 16; 0: 16 for CT/MR/CR/DX, else 8
+	BitsAllocated            int // 8, 12 (packed: two samples in three bytes) or 16; 0: 16 for CT/MR/CR/DX, else 8
 	TransferSyntax           string
 	BurnedInAnnotation       bool
 	PlantText                bool // draws Marker (or PatientName) as pixels in the top-left corner
@@ -192,7 +192,7 @@ func fillDefaults(s *DICOMSpec) {
 	if s.Frames <= 0 {
 		s.Frames = 1
 	}
-	if s.BitsAllocated != 8 && s.BitsAllocated != 16 {
+	if s.BitsAllocated != 8 && s.BitsAllocated != 12 && s.BitsAllocated != 16 {
 		switch s.Modality {
 		case "CT", "MR", "CR", "DX", "MG":
 			s.BitsAllocated = 16
@@ -261,6 +261,9 @@ func plantMarker(els *[]*dicom.Element, s DICOMSpec) {
 
 func pixelData(s DICOMSpec) (*dicom.Element, error) {
 	bpp := s.BitsAllocated / 8
+	if s.BitsAllocated == 12 {
+		bpp = 2 // generated as 16-bit samples, then packed
+	}
 	frameLen := s.Rows * s.Cols * bpp
 	var text []bool
 	if s.PlantText {
@@ -311,6 +314,9 @@ func pixelData(s DICOMSpec) (*dicom.Element, error) {
 	raw := make([]byte, 0, frameLen*s.Frames)
 	for f := 0; f < s.Frames; f++ {
 		raw = append(raw, frameBytes(f)...)
+	}
+	if s.BitsAllocated == 12 {
+		raw = pack12(raw)
 	}
 	if s.TruncatePixelData {
 		raw = raw[:len(raw)/2]
@@ -440,4 +446,23 @@ func sortElems(els []*dicom.Element) {
 		}
 		return a.Element < b.Element
 	})
+}
+
+// pack12 packs 16-bit little endian samples into 12-bit ones, two in three
+// bytes in the little endian bit stream (Bits Allocated 12).
+func pack12(b []byte) []byte {
+	n := len(b) / 2
+	out := make([]byte, (n*12+7)/8)
+	for i := 0; i < n; i++ {
+		v := uint16(b[2*i]) | uint16(b[2*i+1])<<8
+		j := i / 2 * 3
+		if i%2 == 0 {
+			out[j] = byte(v)
+			out[j+1] |= byte(v>>8) & 0x0F
+		} else {
+			out[j+1] |= byte(v << 4)
+			out[j+2] = byte(v >> 4)
+		}
+	}
+	return out
 }

@@ -277,7 +277,16 @@ type Commit struct {
 	Contents []string         `json:"contents,omitempty"`
 	Counts   map[string]int64 `json:"counts"`
 	Objects  []ObjectRef      `json:"objects"`
+	// PseudoVersions is, per store, the version of the warehouse pseudonym
+	// key its pseudonyms are at (absent: 1). Ingest records the version it
+	// computed with; a pseudonym-key rotation (package rotation) raises it
+	// store by store as it rewrites them, so that a rerun skips what is done.
+	PseudoVersions map[string]int `json:"pseudo_versions,omitempty"`
 }
+
+// PseudoVersion returns the pseudonym-key version of a store's objects in
+// the batch (1 when not recorded).
+func (c Commit) PseudoVersion(store string) int { return max(1, c.PseudoVersions[store]) }
 
 // ObjectRef names a stored object with its plaintext hash.
 type ObjectRef struct {

@@ -7,7 +7,6 @@ import (
 
 	"hdw/audit"
 	"hdw/keys"
-	"hdw/keys/local"
 	"hdw/objstore"
 )
 
@@ -23,7 +22,8 @@ func (g *globals) openAudit(ctx context.Context, s objstore.Store, p keys.Provid
 	}
 	months := max(g.cfg.Retention.AuditMonths, policyAuditMonths(ctx, s)) // a config never shortens the sealed policy's lock (issue 21)
 	l, err := audit.Open(ctx, s, mac, audit.Options{Profile: p.Profile(), Operator: op, Source: hostname(), Command: g.command,
-		Sealer:   p, // SRS-091: payloads encrypted under keys.AuditStore
+		Sealer:   p,      // SRS-091: payloads encrypted under keys.AuditStore
+		Signer:   signer, // each event signed by the person who acts (ENS OP.ACC.1); nil: no operator
 		LockMode: g.cfg.Audit.ObjectLockMode, LockFor: time.Duration(months) * 30 * 24 * time.Hour})
 	if err != nil {
 		return nil, err
@@ -81,10 +81,10 @@ func (a auditLog) record(ctx context.Context, ev auditEvent) error {
 func (a auditLog) close(ctx context.Context) error { return a.l.Close(ctx) }
 
 // operatorDirectory returns the directory of enrolled operators, to check
-// event signatures (local keyring; nil otherwise).
+// event signatures (local keyring or Vault; nil otherwise).
 func operatorDirectory(p keys.Provider) audit.Operators {
-	if k, ok := p.(*local.Keyring); ok {
-		return k.Directory()
+	if d := directoryOf(p); d != nil { // local keyring or Vault (vaultoperator.go)
+		return d
 	}
 	return nil
 }

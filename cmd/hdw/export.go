@@ -20,7 +20,6 @@ import (
 
 	"hdw/export"
 	"hdw/keys"
-	"hdw/keys/local"
 	"hdw/policy"
 )
 
@@ -140,22 +139,23 @@ var _ export.Signer = keys.Signer(nil)
 // every entry is signed by the acting operator's own key (nil when nobody
 // logged in: writing is then refused with export.ErrNotOperator) and
 // verified against the directory: an unsigned or foreign entry is a
-// forgery. Before any enrolment, and with Vault, entries are unsigned.
+// forgery; the same with Vault once operators are enrolled there
+// (vaultoperator.go). Before any enrolment, entries are unsigned.
 func (s *session) exportDesk(ctx context.Context, pol policy.Policy, polVersion int) (*export.Desk, error) {
 	d := &export.Desk{WH: s.wh, Dict: s.g.dict, Policy: pol, PolicyVersion: polVersion, Operator: s.operator, Role: s.g.profile, Now: nowUTC,
 		Signer: unsignedOperator{s.operator}}
-	k, ok := s.prov.(*local.Keyring)
-	if !ok {
+	dir := directoryOf(s.prov) // local keyring or Vault (vaultoperator.go)
+	if dir == nil {
 		return d, nil
 	}
-	ops, err := k.Directory().Operators(ctx)
+	ops, err := dir.Operators(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("operator directory: %w", err)
 	}
 	if len(ops) == 0 {
 		return d, nil
 	}
-	d.Signer, d.Dir = nil, exportDirectory{k.Directory()}
+	d.Signer, d.Dir = nil, exportDirectory{dir}
 	if sg := s.Signer(); sg != nil {
 		d.Signer = sg
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/apache/arrow/go/v17/arrow"
+
 	"hdw/export"
 	"hdw/keys"
 	"hdw/pseudo"
@@ -66,6 +68,20 @@ func (f *rowFilter) Rows(ctx context.Context, fn func(map[string]string) error) 
 		return fn(r)
 	})
 }
+
+// Records streams the inner source's typed batches when nobody is
+// restricted, string batches of the kept rows otherwise.
+func (f *rowFilter) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+	if rs, ok := f.RowSource.(export.RecordSource); ok && len(f.skip) == 0 {
+		return rs.Records(ctx, cols, fn)
+	}
+	return export.StringRecords(ctx, rowsOnly{f}, cols, fn)
+}
+
+// rowsOnly hides a source's Records (StringRecords reads its Rows).
+type rowsOnly struct{ export.RowSource }
+
+var _ export.RecordSource = (*rowFilter)(nil)
 
 // withoutRestricted wraps an export source so that restricted persons are
 // left out: warehouse pseudonyms for the health table, their workspace

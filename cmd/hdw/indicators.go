@@ -16,7 +16,6 @@ import (
 	"hdw/export"
 	"hdw/indicators"
 	"hdw/keys"
-	"hdw/keys/local"
 	"hdw/objstore"
 	"hdw/policy"
 	"hdw/warehouse"
@@ -94,10 +93,10 @@ func (s *session) indicatorRecords(ctx context.Context) (*indicators.Registry, *
 		return nil, nil, err
 	}
 	// An enrolled operator (HDW_OPERATOR) signs definitions and approvals
-	// with their own key, checked against the keyring's directory.
+	// with their own key, checked against the operator directory.
 	reg := &indicators.Registry{St: s.st, MAC: mac, Signer: s.Signer()}
-	if k, ok := s.prov.(*local.Keyring); ok {
-		reg.Dir = k.Directory()
+	if d := directoryOf(s.prov); d != nil { // local keyring or Vault
+		reg.Dir = d
 	}
 	return reg, &indicators.Ledger{St: s.st, MAC: mac}, nil
 }
@@ -186,11 +185,6 @@ func runIndicatorsApprove(ctx context.Context, g *globals, name string, approve 
 	return g.result(a, "indicator %s: %s (definition %s)\n", name, a.Decision, a.Hash[:16])
 }
 
-var (
-	_ indicators.Rows = (*export.HealthTable)(nil)
-	_ indicators.Rows = (*export.WorkspaceTable)(nil)
-)
-
 func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, format string) error {
 	if err := g.requireProfile(keys.ProfileCurator); err != nil {
 		return err
@@ -266,14 +260,14 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 		map[string]int64{"seq": spend.Seq, "epsilon_micro": micro(spend.Epsilon), "total_epsilon_micro": micro(spend.TotalEpsilon)}, ""); err != nil {
 		return err
 	}
-	var rows indicators.Rows = export.HealthSource(sess.wh, nil)
+	var rows indicators.Rows = indicatorRows{export.HealthSource(sess.wh, nil)}
 	if workspace != "" {
 		ws, err := export.WorkspaceSource(ctx, sess.wh, workspace, "records")
 		if err != nil {
 			return err
 		}
 		defer ws.Close()
-		rows = ws
+		rows = indicatorRows{ws}
 	}
 	res, stats, err := indicators.Compute(ctx, plan, rows, nil)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"hdw/export"
 	"hdw/keys"
 	"hdw/keys/local"
+	hv "hdw/keys/vault"
 )
 
 // newOperatorCmd: operators are people (ENS OP.ACC.1); only the admin
@@ -33,7 +34,11 @@ is sealed by their own passphrase: the one in the file
 <credentials dir>/operator_NAME when it exists, else a random one written
 there (mode 0600) for the admin to hand over. The person then runs commands
 with HDW_OPERATOR=NAME and their passphrase in HDW_OPERATOR_PASSPHRASE_FILE
-(or that file). Local keyring only; Vault: see docs/keys.md.
+(or that file). With Vault (the Vault administrator's token, as for hdw
+vault setup), the person gets their own ed25519 transit signing key, a
+policy allowing only them to sign with it, and an entity with the
+profile's policy, bound to their login (--vault-login, default a userpass
+user whose password is written to that file); see docs/keys.md.
 
 The enrolment records the decision that authorizes it (SEC-HAB-3):
 --decision, the reference of the governance body's decision, always; and
@@ -48,6 +53,7 @@ hdw operator review; the decision reference is audited.`,
 	add.Flags().StringVar(&role, "role", "", "the profile the person acts as (ingest, curator, approver, dpo, admin, researcher:<project>)")
 	add.Flags().StringVar(&auth.Decision, "decision", "", "reference of the governance body's decision authorizing the enrolment (SEC-HAB-3; required)")
 	add.Flags().StringVar(&auth.Manager, "manager", "", "for the admin profile: the line manager whose decision it is (SEC-HAB-3; required for admin)")
+	vaultOperatorFlags(add) // --vault-login (vaultoperator.go)
 	c.AddCommand(add)
 	c.AddCommand(newOperatorReviewCmd(g))
 	c.AddCommand(&cobra.Command{
@@ -133,6 +139,9 @@ func runOperatorAdd(ctx context.Context, g *globals, name, role string, auth key
 		return err
 	}
 	defer sess.close(ctx)
+	if p, ok := sess.prov.(*hv.Provider); ok { // Vault: the person's transit key, policy, entity (vaultoperator.go)
+		return runVaultOperatorAdd(ctx, g, sess, p, name, role, auth)
+	}
 	k, err := operatorKeyring(sess)
 	if err != nil {
 		return err
@@ -169,11 +178,11 @@ func runOperatorList(ctx context.Context, g *globals) error {
 		return err
 	}
 	defer sess.close(ctx)
-	k, err := operatorKeyring(sess)
+	k, err := operatorStoreFor(sess)
 	if err != nil {
 		return err
 	}
-	ops, err := k.Operators(ctx)
+	ops, err := k.Directory().Operators(ctx)
 	if err != nil {
 		return err
 	}
@@ -199,7 +208,7 @@ func runOperatorRemove(ctx context.Context, g *globals, name string) error {
 		return err
 	}
 	defer sess.close(ctx)
-	k, err := operatorKeyring(sess)
+	k, err := operatorStoreFor(sess)
 	if err != nil {
 		return err
 	}

@@ -166,11 +166,11 @@ func runOperatorReviewList(ctx context.Context, g *globals) error {
 		return err
 	}
 	defer sess.close(ctx)
-	k, err := operatorKeyring(sess)
+	k, err := operatorStoreFor(sess) // local keyring or Vault (vaultoperator.go)
 	if err != nil {
 		return err
 	}
-	ops, err := k.Operators(ctx)
+	ops, err := k.Directory().Operators(ctx)
 	if err != nil {
 		return err
 	}
@@ -236,7 +236,7 @@ func runOperatorReview(ctx context.Context, g *globals, name, outcome, note stri
 		return err
 	}
 	defer sess.close(ctx)
-	k, err := operatorKeyring(sess)
+	k, err := operatorStoreFor(sess) // local keyring or Vault (vaultoperator.go)
 	if err != nil {
 		return err
 	}

@@ -119,6 +119,7 @@ Each person resolved counts toward rights.max_reidentifications_per_day.`,
 		}
 		c.AddCommand(sub)
 	}
+	c.AddCommand(newGeneticExtractCmd(g)) // curator's extract for an access covering genetic data (genetic.go)
 	return c
 }
 
@@ -149,6 +150,7 @@ func (g *globals) rightsService(ctx context.Context, command, action, ref string
 		MaxPerDay:     pol.Reidentification.MaxPerDay,
 		MaxPerRequest: pol.Reidentification.MaxPerRequest,
 		Operator:      sess.operator,
+		Genetic:       sess.geneticTrust(command), // the genetic extract's ask and verification (genetic.go)
 		Logger:        g.logger,
 		Alert: func(ctx context.Context, a rights.Alert) {
 			fmt.Fprintf(g.stderr, "hdw: ALERT: daily re-identification limit reached (%d of %d used, %d asked) by request %s; refused (SEC-REI-4)\n",

@@ -11,6 +11,7 @@ import (
 	"hdw/audit"
 	"hdw/keys"
 	"hdw/keys/local"
+	hv "hdw/keys/vault"
 	"hdw/objstore"
 	"hdw/warehouse"
 )
@@ -174,12 +175,15 @@ func (g *globals) auditRefused(reason string) {
 // suspended for an overdue access review (SEC-HAB-5). It returns nil, nil
 // when HDW_OPERATOR is unset.
 func (g *globals) openOperator(ctx context.Context, s objstore.Store, prov keys.Provider, command string) (keys.Signer, error) {
+	if vp, ok := prov.(*hv.Provider); ok {
+		return g.openVaultOperator(ctx, s, vp, command) // the token's entity is the person (vaultoperator.go)
+	}
 	ref := g.getenv("HDW_OPERATOR")
 	if ref == "" {
 		return nil, nil
 	}
 	if _, ok := prov.(*local.Keyring); !ok {
-		return nil, errors.New("HDW_OPERATOR: operators are enrolled in the local keyring; with Vault the token's entity is the operator (docs/keys.md)")
+		return nil, errors.New("HDW_OPERATOR: this key provider enrols no operators")
 	}
 	var pass []byte
 	var err error

@@ -190,6 +190,7 @@ Pseudonym keys are not rotated here: see docs/keys.md (re-pseudonymization).`,
 		},
 	}
 	rot.Flags().IntVar(&minVersion, "min-version", 0, "retire versions below N after rewrapping")
+	withRotatePseudo(g, rot)
 	c.AddCommand(rot)
 	return c
 }

@@ -29,6 +29,25 @@ path "transit/rewrap/hdw-{{warehouse}}-*"             { capabilities = ["update"
 # never deleted (no hdw/metadata path).
 path "hdw/data/{{warehouse}}/pseudo/*"                { capabilities = ["create"] }
 path "hdw/data/{{warehouse}}/pseudo/audit"            { capabilities = ["create", "read"] }
+# Pseudonym-key rotation (issue 22, hdw keys rotate pseudo): "update" writes a new
+# KV version of a chained key (never reads one); retiring records min_version in
+# its custom metadata, nothing else (no max_versions, no delete: the chain of
+# versions stays whole, see keys.Chain).
+path "hdw/data/{{warehouse}}/pseudo/warehouse"        { capabilities = ["create", "update"] }
+path "hdw/data/{{warehouse}}/pseudo/professional"     { capabilities = ["create", "update"] }
+path "hdw/data/{{warehouse}}/pseudo/opposition"       { capabilities = ["create", "update"] }
+path "hdw/metadata/{{warehouse}}/pseudo/warehouse" {
+  capabilities       = ["read", "update"]
+  allowed_parameters = { "custom_metadata" = [] }
+}
+path "hdw/metadata/{{warehouse}}/pseudo/professional" {
+  capabilities       = ["read", "update"]
+  allowed_parameters = { "custom_metadata" = [] }
+}
+path "hdw/metadata/{{warehouse}}/pseudo/opposition" {
+  capabilities       = ["read", "update"]
+  allowed_parameters = { "custom_metadata" = [] }
+}
 # The policy seal key (hdw policy set): admin only, read back to sign.
 path "hdw/data/{{warehouse}}/pseudo/policy"           { capabilities = ["create", "read"] }
 # The audit checkpoint key: the admin alone creates and reads it (issue 22).
@@ -44,3 +63,9 @@ path "transit/encrypt/hdw-{{warehouse}}-audit" { capabilities = ["update"] }
 path "transit/decrypt/hdw-{{warehouse}}-audit" { capabilities = ["update"] }
 path "transit/keys/hdw-{{warehouse}}-audit"        { capabilities = ["create", "read", "update"] }
 path "transit/keys/hdw-{{warehouse}}-audit/rotate" { capabilities = ["update"] }
+# The operator directory (issue 22 item 5: operators are people): every profile
+# reads it to check signatures; no profile writes it (the Vault administrator's
+# token of hdw vault setup / hdw operator add does, with the policies it grants).
+path "hdw/data/{{warehouse}}/operators/*"   { capabilities = ["read"] }
+path "hdw/metadata/{{warehouse}}/operators" { capabilities = ["list"] }
+path "hdw/metadata/{{warehouse}}/operators/" { capabilities = ["list"] }

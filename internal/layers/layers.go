@@ -18,7 +18,7 @@ type Layer struct {
 // and in docs/ARCHITECTURE.md (TestArchitectureDoc compares them).
 var Graph = []Layer{
 	{6, "commands", []string{"hdw/cmd", "hdw/bench/cmd", "hdw/internal/trace"}},
-	{5, "workflows", []string{"hdw/pipeline", "hdw/workspaces", "hdw/export", "hdw/rights", "hdw/indicators", "hdw/synth"}},
+	{5, "workflows", []string{"hdw/pipeline", "hdw/workspaces", "hdw/export", "hdw/rights", "hdw/rotation", "hdw/indicators", "hdw/synth"}},
 	{4, "warehouse", []string{"hdw/warehouse"}},
 	{3, "domain", []string{"hdw/policy", "hdw/criteria", "hdw/masking", "hdw/pseudo", "hdw/tables", "hdw/audit",
 		"hdw/keys/local", "hdw/keys/vault", "hdw/keys/keystest", "hdw/configs/vault"}},
@@ -29,6 +29,7 @@ var Graph = []Layer{
 // SameLayer lists the imports allowed inside one rank, with the reason.
 var SameLayer = map[[2]string]string{
 	{"hdw/workspaces", "hdw/rights"}: "the workspace index implements rights.WorkspaceIndex (erasure reaches workspaces)",
+	{"hdw/rotation", "hdw/rights"}:   "a key rotation moves images with rights.MoveImage, as rectification does",
 }
 
 // Pure packages import no I/O: no files, network, S3, Vault, key store or

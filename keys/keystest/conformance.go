@@ -195,4 +195,52 @@ func Conformance(t *testing.T, open func(t *testing.T, profile string) keys.Prov
 			t.Fatalf("unwrap destroyed key: %v, want ErrKeyNotFound", err)
 		}
 	})
+	t.Run("SEC-PSE-1/pseudonym key rotation chains its versions, the old one retires", func(t *testing.T) {
+		pseudonymRotation(t, p, open)
+	})
+}
+
+// pseudonymRotation: the admin adds a version of the warehouse pseudonym
+// key without reading it; the dpo and ingest then get both versions as one
+// keys.Chain (old first, unchanged); the admin retires version 1 on the
+// key's metadata, and the chain still opens (issue 22).
+func pseudonymRotation(t *testing.T, p map[string]keys.Provider, open func(t *testing.T, profile string) keys.Provider) {
+	ctx := context.Background()
+	before, err := p[keys.ProfileDPO].PseudonymKey(ctx, keys.PseudoWarehouse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := p[keys.ProfileAdmin].RotateKey(ctx, keys.PseudoWarehouse)
+	if err != nil || v != 2 {
+		t.Fatalf("admin rotates the warehouse pseudonym key: version %d, %v", v, err)
+	}
+	for _, prof := range []string{keys.ProfileDPO, keys.ProfileIngest} {
+		s, err := open(t, prof).PseudonymKey(ctx, keys.PseudoWarehouse)
+		if err != nil {
+			t.Fatalf("%s after rotation: %v", prof, err)
+		}
+		l := keys.Links(s)
+		if len(l) != 2 || !bytes.Equal(l[0], before.Bytes()) || len(l[1]) != 32 || bytes.Equal(l[1], l[0]) {
+			t.Fatalf("%s: want the chain (version 1 unchanged, a new version 2), got %d links", prof, len(l))
+		}
+	}
+	vs, ok := p[keys.ProfileAdmin].(keys.Versions)
+	if !ok {
+		t.Fatal("provider does not implement keys.Versions")
+	}
+	if r, ok := p[keys.ProfileDPO].(keys.Versions); ok {
+		if err := r.RetireVersions(ctx, keys.PseudoWarehouse, 2); !errors.Is(err, keys.ErrForbidden) {
+			t.Fatalf("dpo retires a pseudonym key version: %v, want ErrForbidden", err)
+		}
+	}
+	if err := vs.RetireVersions(ctx, keys.PseudoWarehouse, 2); err != nil {
+		t.Fatalf("admin retires version 1: %v", err)
+	}
+	latest, min, err := vs.KeyVersions(ctx, keys.PseudoWarehouse)
+	if err != nil || latest != 2 || min != 2 {
+		t.Fatalf("versions after retirement: latest %d min %d, %v", latest, min, err)
+	}
+	if s, err := open(t, keys.ProfileDPO).PseudonymKey(ctx, keys.PseudoWarehouse); err != nil || len(keys.Links(s)) != 2 {
+		t.Fatalf("the chain must still open after retirement: %v", err)
+	}
 }

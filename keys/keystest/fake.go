@@ -18,6 +18,7 @@ import (
 type FakeVault struct {
 	mu   sync.Mutex
 	keys map[string][][]byte // name -> versions (index 0 = version 1); nil entry = retired
+	min  map[string]int      // name -> lowest version not retired
 }
 
 // NewFakeVault returns a key set holding the warehouse keys created by
@@ -169,7 +170,25 @@ func (f *Fake) PseudonymKey(ctx context.Context, name string) (keys.Secret, erro
 	if !ok {
 		return keys.Secret{}, fmt.Errorf("%s: %w", name, keys.ErrKeyNotFound)
 	}
-	return keys.NewSecret(vs[len(vs)-1]), nil
+	if !keys.Chained(name) {
+		return keys.NewSecret(vs[len(vs)-1]), nil
+	}
+	links := make([]keys.Secret, len(vs))
+	for i, v := range vs {
+		links[i] = keys.NewSecret(v)
+	}
+	return keys.Chain(links), nil
+}
+
+// KeyVersions implements keys.Versions.
+func (f *Fake) KeyVersions(ctx context.Context, name string) (latest, min int, err error) {
+	f.v.mu.Lock()
+	defer f.v.mu.Unlock()
+	vs, ok := f.v.keys[name]
+	if !ok {
+		return 0, 0, fmt.Errorf("%s: %w", name, keys.ErrKeyNotFound)
+	}
+	return len(vs), max(1, f.v.min[name]), nil
 }
 
 // CreateKey implements keys.Provider.
@@ -222,6 +241,13 @@ func (f *Fake) RetireVersions(ctx context.Context, name string, minVersion int) 
 	vs, ok := f.v.keys[name]
 	if !ok {
 		return fmt.Errorf("%s: %w", name, keys.ErrKeyNotFound)
+	}
+	if f.v.min == nil {
+		f.v.min = map[string]int{}
+	}
+	f.v.min[name] = minVersion
+	if keys.Chained(name) {
+		return nil // the chain runs through the old versions (keys.Chain)
 	}
 	for i := 0; i < minVersion-1 && i < len(vs)-1; i++ {
 		clear(vs[i])

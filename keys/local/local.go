@@ -106,7 +106,10 @@ type Keyring struct {
 	cache   map[string]keys.Secret
 }
 
-var _ keys.Provider = (*Keyring)(nil)
+var (
+	_ keys.Provider = (*Keyring)(nil)
+	_ keys.Versions = (*Keyring)(nil)
+)
 
 // WarehouseProfiles are the profiles created by Init.
 var WarehouseProfiles = []string{keys.ProfileIngest, keys.ProfileCurator, keys.ProfileApprover, keys.ProfileDPO, keys.ProfileAdmin}
@@ -491,14 +494,42 @@ func (k *Keyring) PseudonymKey(ctx context.Context, name string) (keys.Secret, e
 	if err != nil {
 		return keys.Secret{}, err
 	}
-	b, err := k.open(name, e.Versions[len(e.Versions)-1])
-	if err != nil {
-		return keys.Secret{}, err
+	vs := e.Versions[len(e.Versions)-1:]
+	if keys.Chained(name) {
+		vs = e.Versions // a rotated pseudonym key chains its versions (keys.Chain)
 	}
-	s := keys.NewSecret(b)
-	clear(b)
+	links := make([]keys.Secret, 0, len(vs))
+	defer func() {
+		for _, l := range links {
+			l.Wipe()
+		}
+	}()
+	for _, v := range vs {
+		b, err := k.open(name, v)
+		if err != nil {
+			return keys.Secret{}, err
+		}
+		links = append(links, keys.NewSecret(b))
+		clear(b)
+	}
+	s := keys.Chain(links)
 	k.cache[name] = s
 	return keys.NewSecret(s.Bytes()), nil
+}
+
+// KeyVersions implements keys.Versions (the keyring's metadata, readable by
+// every profile).
+func (k *Keyring) KeyVersions(ctx context.Context, name string) (latest, min int, err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.refresh(ctx); err != nil {
+		return 0, 0, err
+	}
+	e, ok := k.r.Keys[name]
+	if !ok {
+		return 0, 0, fmt.Errorf("%s: %w", name, keys.ErrKeyNotFound)
+	}
+	return len(e.Versions), max(1, e.MinVersion), nil
 }
 
 // mutate applies fn to the latest keyring and writes the next version,
@@ -570,7 +601,9 @@ func (k *Keyring) RotateKey(ctx context.Context, name string) (int, error) {
 	return v, err
 }
 
-// RetireVersions makes versions below minVersion unusable (after rewrap).
+// RetireVersions implements keys.Versions: store key versions below
+// minVersion are unsealed (they no longer decrypt: rewrap first); a chained
+// pseudonym key records minVersion (see keys.Versions).
 func (k *Keyring) RetireVersions(ctx context.Context, name string, minVersion int) error {
 	if !keys.Allowed(k.profile, keys.OpRotate, name) {
 		return keys.ErrForbidden
@@ -586,6 +619,12 @@ func (k *Keyring) RetireVersions(ctx context.Context, name string, minVersion in
 			return fmt.Errorf("%s has %d versions", name, len(e.Versions))
 		}
 		e.MinVersion = minVersion
+		if keys.Chained(name) {
+			// A chained pseudonym key keeps its old versions sealed: the
+			// chain runs through them (keys.Chain); retired, no pseudonym
+			// is computed at them any more.
+			return nil
+		}
 		for i := range e.Versions {
 			if e.Versions[i].Version < minVersion {
 				e.Versions[i].Sealed = map[string][]byte{}

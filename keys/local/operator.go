@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"runtime/debug"
 	"sort"
@@ -47,16 +46,6 @@ func (e *operatorEntry) operator() keys.Operator {
 
 func operatorAAD(id string) []byte { return []byte(infoP + "operator " + id) }
 
-// newOperatorID returns LH-USR-<uuid v4> (ENS OP.ACC.1).
-func newOperatorID() string {
-	u := make([]byte, 16)
-	rand.Read(u)
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	h := hex.EncodeToString(u)
-	return "LH-USR-" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
 // findOperator returns the entry whose id or name is ref (removed ones
 // included when withRemoved).
 func (r *ring) findOperator(ref string, withRemoved bool) *operatorEntry {
@@ -78,17 +67,8 @@ func (r *ring) findOperator(ref string, withRemoved bool) *operatorEntry {
 // enrolment records the authorizing decision (SEC-HAB-3; auth.Check). It
 // returns keys.ErrForbidden for any profile but admin.
 func (k *Keyring) AddOperator(ctx context.Context, name string, role keys.Profile, auth keys.Authorization, passphrase []byte, now time.Time) (keys.Operator, error) {
-	if k.profile != keys.ProfileAdmin {
-		return keys.Operator{}, fmt.Errorf("only the admin enrols operators (SWR-009): %w", keys.ErrForbidden)
-	}
-	if err := auth.Check(role); err != nil {
+	if err := keys.CheckEnrolment(k.profile, name, role, auth); err != nil {
 		return keys.Operator{}, err
-	}
-	if !keys.ValidOperatorName(name) {
-		return keys.Operator{}, fmt.Errorf("operator name must be 2 to 64 of a-z 0-9 . _ - starting with a letter")
-	}
-	if !keys.KnownProfile(string(role)) {
-		return keys.Operator{}, fmt.Errorf("unknown profile %q", role)
 	}
 	if len(passphrase) < 8 {
 		return keys.Operator{}, fmt.Errorf("an operator passphrase needs at least 8 bytes")
@@ -100,7 +80,7 @@ func (k *Keyring) AddOperator(ctx context.Context, name string, role keys.Profil
 	seed := priv.Seed()
 	defer clear(seed)
 	defer clear(priv)
-	e := &operatorEntry{ID: newOperatorID(), Name: name, Role: string(role), Public: pub,
+	e := &operatorEntry{ID: keys.NewOperatorID(), Name: name, Role: string(role), Public: pub,
 		Enrolled: now.UTC().Format(time.RFC3339), Authorization: auth, Time: kdfTime, Memory: kdfMemory, Threads: kdfThreads, Salt: make([]byte, 16)}
 	rand.Read(e.Salt)
 	kek := argon2.IDKey(passphrase, e.Salt, e.Time, e.Memory, e.Threads, 32)
@@ -157,11 +137,8 @@ func (k *Keyring) ReviewOperator(ctx context.Context, ref string, rv keys.Operat
 	if k.profile != keys.ProfileAdmin {
 		return keys.Operator{}, fmt.Errorf("only the admin records access reviews (SEC-HAB-5): %w", keys.ErrForbidden)
 	}
-	if rv.Outcome != keys.ReviewKeep && rv.Outcome != keys.ReviewWithdraw {
-		return keys.Operator{}, fmt.Errorf("review outcome must be keep or withdraw")
-	}
-	if rv.Reviewer == "" || rv.Time.IsZero() || !keys.ValidReference(rv.Note, 1000) {
-		return keys.Operator{}, fmt.Errorf("a review needs its reviewer, time and a note (1 to 1000 printable characters)")
+	if err := rv.Check(); err != nil {
+		return keys.Operator{}, err
 	}
 	rv.Time = rv.Time.UTC().Truncate(time.Second)
 	k.mu.Lock()

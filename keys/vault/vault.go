@@ -322,35 +322,6 @@ func (p *Provider) Rewrap(ctx context.Context, store string, wrapped [][]byte) (
 	return out, nil
 }
 
-// PseudonymKey implements keys.Provider (KV v2 read, cached in memory).
-func (p *Provider) PseudonymKey(ctx context.Context, name string) (keys.Secret, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.renewEr != nil {
-		return keys.Secret{}, fmt.Errorf("vault token renewal failed: %w", keys.ErrUnavailable)
-	}
-	if s, ok := p.cache[name]; ok {
-		return keys.NewSecret(s.Bytes()), nil
-	}
-	sec, err := p.c.Logical().ReadWithContext(ctx, p.kvPath(name))
-	if err != nil {
-		return keys.Secret{}, mapErr(err, "read pseudonym key")
-	}
-	if sec == nil {
-		return keys.Secret{}, fmt.Errorf("%s: %w", name, keys.ErrKeyNotFound)
-	}
-	data, _ := sec.Data["data"].(map[string]any)
-	v, _ := data["key"].(string)
-	b, err := base64.StdEncoding.DecodeString(v)
-	if err != nil || len(b) != 32 {
-		return keys.Secret{}, fmt.Errorf("%s: %w", name, keys.ErrKeyNotFound)
-	}
-	s := keys.NewSecret(b)
-	clear(b)
-	p.cache[name] = s
-	return keys.NewSecret(s.Bytes()), nil
-}
-
 // CreateKey implements keys.Provider: a transit key (aes256-gcm96) for a
 // store, or a random 256-bit KV secret (written with cas=0, never
 // overwritten) for a pseudonym key. It is a no-op when the key exists, also
@@ -424,6 +395,9 @@ func (p *Provider) DestroyKey(ctx context.Context, name string) error {
 
 // RotateKey implements keys.Provider.
 func (p *Provider) RotateKey(ctx context.Context, name string) (int, error) {
+	if !keys.IsStoreKey(name) {
+		return p.rotatePseudo(ctx, name)
+	}
 	t := TransitName(p.cfg.Warehouse, name)
 	if _, err := p.c.Logical().WriteWithContext(ctx, "transit/keys/"+t+"/rotate", nil); err != nil {
 		return 0, mapErr(err, "rotate")
@@ -437,8 +411,13 @@ func (p *Provider) RotateKey(ctx context.Context, name string) (int, error) {
 	return int(n), nil
 }
 
-// RetireVersions sets min_decryption_version once data keys are rewrapped.
+// RetireVersions implements keys.Versions: a store key's
+// min_decryption_version, once data keys are rewrapped; a chained pseudonym
+// key's min_version in its KV metadata (see [Provider.KeyVersions]).
 func (p *Provider) RetireVersions(ctx context.Context, name string, minVersion int) error {
+	if !keys.IsStoreKey(name) {
+		return p.retirePseudo(ctx, name, minVersion)
+	}
 	_, err := p.c.Logical().WriteWithContext(ctx, "transit/keys/"+TransitName(p.cfg.Warehouse, name)+"/config", map[string]any{"min_decryption_version": minVersion})
 	return mapErr(err, "retire key versions")
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -248,7 +247,7 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 		return masking.Result{}, masking.Quarantine("deflated transfer syntax not supported")
 	case ts == tsImplicitLE || ts == tsExplicitLE || ts == tsExplicitBE || encapsulatedSyntaxes[ts]:
 	default:
-		return masking.Result{}, masking.Quarantine("transfer syntax not supported")
+		return masking.Result{}, masking.Quarantine("transfer syntax not supported (%s)", codecName(ts))
 	}
 	// Native pixel data is not copied by the parser: it is sliced from buf
 	// (and blanked in place when masked), then written straight out; a
@@ -309,11 +308,13 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 		return masking.Result{}, masking.Quarantine("dicom pixel data not last")
 	}
 	// Native pixel values go around the residual scan when the caller's
-	// writer allows it: they are sample values copied or masked here.
+	// writer allows it: they are sample values copied or masked here. They
+	// are reported as a byte range of the output (the one buffered write
+	// of a small file stays one write).
 	var values io.Writer = cw
 	pxDst := dst
 	if u, ok := dst.(masking.Unscanned); ok && tail != nil {
-		values = &flushFirst{bw: bw, u: u}
+		values = &reportUnscanned{cw: cw, u: u}
 	}
 	if tail != nil {
 		if err := writeNativePixels(cw, values, tail, ts, d.streamLen); err != nil {
@@ -335,19 +336,6 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 		return masking.Result{}, fmt.Errorf("dcm: write output: %w", err)
 	}
 	return d.result(), nil
-}
-
-type countingWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	if err != nil && c.err == nil {
-		c.err = err
-	}
-	return n, err
 }
 
 // parse reads the dataset, keeping native pixel data as raw bytes. Every
@@ -435,100 +423,6 @@ func find(els []*dicom.Element, t tag.Tag) *dicom.Element {
 	for _, e := range els {
 		if e.Tag == t {
 			return e
-		}
-	}
-	return nil
-}
-
-// writeNativePixels writes the top-level native PixelData element, last in
-// the dataset, without copying its value. With streamed > 0 it writes the
-// element header only (the value of that length follows from the source)
-// and no padding, which [stream.copyPixels] adds.
-func writeNativePixels(w, values io.Writer, e *dicom.Element, ts string, streamed int64) error {
-	info, ok := e.Value.GetValue().(dicom.PixelDataInfo)
-	if !ok {
-		return errors.New("pixel data value of unexpected type")
-	}
-	raw := info.UnprocessedValueData
-	n := len(raw) + len(raw)%2
-	if streamed > 0 {
-		n = int(streamed + streamed%2)
-	}
-	var bo binary.AppendByteOrder = binary.LittleEndian
-	if ts == tsExplicitBE {
-		bo = binary.BigEndian
-	}
-	h := bo.AppendUint16(nil, 0x7FE0)
-	h = bo.AppendUint16(h, 0x0010)
-	if ts != tsImplicitLE {
-		vr := e.RawValueRepresentation
-		if vr != "OB" {
-			vr = "OW"
-		}
-		h = append(h, vr[0], vr[1], 0, 0)
-	}
-	h = bo.AppendUint32(h, uint32(n))
-	if _, err := w.Write(h); err != nil {
-		return err
-	}
-	if streamed > 0 {
-		return nil
-	}
-	if _, err := values.Write(raw); err != nil {
-		return err
-	}
-	if n != len(raw) {
-		_, err := values.Write([]byte{0})
-		return err
-	}
-	return nil
-}
-
-// flushFirst writes pixel values around the residual scan: it flushes what
-// was buffered before them (which the scan reads), then writes to the
-// unscanned output.
-type flushFirst struct {
-	bw *bufio.Writer
-	u  masking.Unscanned
-	w  io.Writer
-}
-
-func (f *flushFirst) Write(p []byte) (int, error) {
-	if f.w == nil {
-		if err := f.bw.Flush(); err != nil {
-			return 0, err
-		}
-		f.w = f.u.Unscanned()
-	}
-	return f.w.Write(p)
-}
-
-// copyPixels writes the pixel value of a streamed file: the part already in
-// the head, then the rest straight from the source (io.Copy, so a file to
-// file copy stays in the kernel), then the padding byte of an odd length.
-// bw holds what was written before and is flushed first.
-func (st *stream) copyPixels(bw *bufio.Writer, dst io.Writer) error {
-	n := int64(st.sc.pxLen)
-	inHead := min(n, int64(len(st.head)-st.sc.pxOff))
-	if _, err := bw.Write(st.head[st.sc.pxOff : int64(st.sc.pxOff)+inHead]); err != nil {
-		return fmt.Errorf("dcm: write output: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("dcm: write output: %w", err)
-	}
-	// dst and src are not wrapped, so that os.File's ReadFrom can copy in
-	// the kernel; a failure of either is an I/O error, not a property of
-	// the file, except a source that ends early.
-	copied, err := io.CopyN(dst, st.src, n-inHead)
-	switch {
-	case errors.Is(err, io.EOF) || err == nil && copied != n-inHead:
-		return masking.Quarantine("dicom file shorter than its declared size")
-	case err != nil:
-		return fmt.Errorf("dcm: copy pixel data: %w", err)
-	}
-	if n%2 == 1 {
-		if _, err := dst.Write([]byte{0}); err != nil {
-			return fmt.Errorf("dcm: write output: %w", err)
 		}
 	}
 	return nil

@@ -201,12 +201,40 @@ func TestAnnexEAllClasses_SEC_PSE_4(t *testing.T) {
 	}
 }
 
-func checkOutput(t *testing.T, out []byte, plants []planted) {
+// parseOut parses a de-identified output, pixel values unprocessed.
+func parseOut(t *testing.T, out []byte) dicom.Dataset {
 	t.Helper()
 	ds, err := dicom.Parse(bytes.NewReader(out), int64(len(out)), nil, dicom.SkipProcessingPixelDataValue())
 	if err != nil {
 		t.Fatalf("output does not parse: %v", err)
 	}
+	return ds
+}
+
+// firstValue returns the first value of tg in out as text: "<absent>"
+// when it is not there, a byte value as it is, "" for no value, "<other>"
+// for any other kind.
+func firstValue(t *testing.T, out []byte, tg tag.Tag) string {
+	t.Helper()
+	ds := parseOut(t, out)
+	e, err := ds.FindElementByTag(tg)
+	switch {
+	case err != nil:
+		return "<absent>"
+	case e.Value.ValueType() == dicom.Bytes:
+		return string(e.Value.GetValue().([]byte))
+	case e.Value.ValueType() != dicom.Strings:
+		return "<other>"
+	}
+	if v := dicom.MustGetStrings(e.Value); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func checkOutput(t *testing.T, out []byte, plants []planted) {
+	t.Helper()
+	ds := parseOut(t, out)
 	str := func(tg tag.Tag) string {
 		e, err := ds.FindElementByTag(tg)
 		if err != nil {

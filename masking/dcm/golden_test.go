@@ -1,7 +1,6 @@
 package dcm_test
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -24,10 +23,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := dicom.Parse(bytes.NewReader(out), int64(len(out)), nil, dicom.SkipProcessingPixelDataValue())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := parseOut(t, out)
 	var b strings.Builder
 	list(&b, ds.Elements, "")
 	path := filepath.Join("..", "..", "testdata", "dicom", "golden", "annexe-ct-default.txt")

@@ -34,10 +34,7 @@ func (f *fakeOCR) FindText(_ context.Context, gray []byte, w, h int) ([]masking.
 
 func pixelsOf(t *testing.T, b []byte) (raw []byte, rows, cols int) {
 	t.Helper()
-	ds, err := dicom.Parse(bytes.NewReader(b), int64(len(b)), nil, dicom.SkipProcessingPixelDataValue())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := parseOut(t, b)
 	pe, err := ds.FindElementByTag(tag.PixelData)
 	if err != nil {
 		t.Fatal(err)
@@ -216,24 +213,6 @@ func TestOptions(t *testing.T) {
 	s := synth.DICOMSpec{Marker: "ZORGLUBMARK", StudyDate: "20190612", Manufacturer: "SynthCo", Sex: "F",
 		Extra: []synth.DICOMElement{{Tag: 0x00181000, VR: "LO", Value: "SERIAL991"}}}
 	in := gen(t, s)
-	get := func(t *testing.T, out []byte, tg tag.Tag) string {
-		ds, err := dicom.Parse(bytes.NewReader(out), int64(len(out)), nil, dicom.SkipProcessingPixelDataValue())
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := ds.FindElementByTag(tg)
-		if err != nil {
-			return "<absent>"
-		}
-		if e.Value.ValueType() == dicom.Bytes {
-			return string(e.Value.GetValue().([]byte))
-		}
-		v := dicom.MustGetStrings(e.Value)
-		if len(v) == 0 {
-			return ""
-		}
-		return v[0]
-	}
 	cases := []struct {
 		name string
 		o    masking.DICOMOptions
@@ -261,7 +240,7 @@ func TestOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := get(t, out, c.tg); got != c.want {
+			if got := firstValue(t, out, c.tg); got != c.want {
 				t.Errorf("%v = %q, want %q", c.tg, got, c.want)
 			}
 			if bytes.Contains(out, []byte("ZORGLUBMARK")) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
 	"hdw/masking/dcm"
@@ -26,21 +25,6 @@ func TestSEC_PSE_4_SafePrivateDefault(t *testing.T) {
 		{Tag: 0x00510010, VR: "LO", Value: "SIEMENS MR HEADER"},
 		{Tag: 0x0051100C, VR: "IS", Value: "1000"}, // b value, but in group 0051: not listed
 	}})
-	get := func(t *testing.T, out []byte, tg tag.Tag) string {
-		t.Helper()
-		ds, err := dicom.Parse(bytes.NewReader(out), int64(len(out)), nil, dicom.SkipProcessingPixelDataValue())
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := ds.FindElementByTag(tg)
-		if err != nil {
-			return "<absent>"
-		}
-		if v, ok := e.Value.GetValue().([]string); ok && len(v) > 0 {
-			return v[0]
-		}
-		return "<other>"
-	}
 	for _, c := range []struct {
 		profile string
 		tg      tag.Tag
@@ -64,7 +48,7 @@ func TestSEC_PSE_4_SafePrivateDefault(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.profile, err)
 		}
-		if got := get(t, out, c.tg); got != c.want {
+		if got := firstValue(t, out, c.tg); got != c.want {
 			t.Errorf("%s: %v = %q, want %q", c.profile, c.tg, got, c.want)
 		}
 		if bytes.Contains(out, []byte("ZORGLUBMARK")) {

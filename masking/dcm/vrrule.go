@@ -61,6 +61,9 @@ func (d *deid) scrubText(s string) string {
 		clean = masking.ScrubText
 	}
 	s = clean(s, d.p)
+	if !strings.ContainsAny(s, " \t\n\f\r") {
+		return s // a title is followed by white space (\s)
+	}
 	return honorific.ReplaceAllStringFunc(s, func(m string) string {
 		if strings.HasSuffix(m, " ") {
 			return "NAME "
@@ -146,12 +149,20 @@ func (d *deid) byVR(e *dicom.Element, depth int, strict bool) (*dicom.Element, e
 // value multiplicity; text patterns are not applied to numbers (a 5-digit
 // coordinate is not a postal code).
 func (d *deid) numbers(e *dicom.Element, in []string) *dicom.Element {
+	if d.idDigits == nil {
+		d.idDigits = []string{}
+		for _, id := range d.p.Identifiers {
+			if n := onlyDigits(id.Value); len(n) >= 6 {
+				d.idDigits = append(d.idDigits, n)
+			}
+		}
+	}
 	var out []string
 	for i, s := range in {
 		digits := onlyDigits(s)
 		hit := false
-		for _, id := range d.p.Identifiers {
-			if n := onlyDigits(id.Value); len(n) >= 6 && strings.Contains(digits, n) {
+		for _, n := range d.idDigits {
+			if strings.Contains(digits, n) {
 				hit = true
 				break
 			}
@@ -183,8 +194,7 @@ func onlyDigits(s string) string {
 // scrubValues scrubs every value of e, bounded by its VR's maximum length
 // (a token is longer than the value it replaces).
 func (d *deid) scrubValues(e *dicom.Element, in []string, v string) *dicom.Element {
-	out := make([]string, len(in))
-	changed := false
+	var out []string // allocated at the first change
 	for i, s := range in {
 		c := d.scrubText(s)
 		if v == "CS" && c != s {
@@ -193,10 +203,14 @@ func (d *deid) scrubValues(e *dicom.Element, in []string, v string) *dicom.Eleme
 		if n, ok := maxLen[v]; ok && len(c) > n {
 			c = truncUTF8(c, n)
 		}
-		out[i] = c
-		changed = changed || c != s
+		if c != s && out == nil {
+			out = append(make([]string, 0, len(in)), in...)
+		}
+		if out != nil {
+			out[i] = c
+		}
 	}
-	if !changed {
+	if out == nil {
 		return e
 	}
 	d.scrubbed++

@@ -55,19 +55,7 @@ func TestSEC_PSE_4_BarcodesMasked(t *testing.T) {
 	}
 	bcBox := up.Bounds().Add(image.Pt(60, 90))
 	draw.Draw(img, bcBox, up, image.Point{}, draw.Src)
-	var in bytes.Buffer
-	if err := png.Encode(&in, img); err != nil {
-		t.Fatal(err)
-	}
-	out, res, err := deid(t, in.Bytes(), masking.Options{Faces: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("actions %v", res.Actions)
-	got, err := png.Decode(bytes.NewReader(out))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := deidPNG(t, img, masking.Options{Faces: true})
 	for name, box := range map[string]image.Rectangle{"qr": inkBox(img, qrBox), "code128": inkBox(img, bcBox)} {
 		dark := 0
 		for y := box.Min.Y; y < box.Max.Y; y++ {
@@ -108,4 +96,23 @@ func inkBox(img image.Image, r image.Rectangle) image.Rectangle {
 		}
 	}
 	return ink
+}
+
+// deidPNG de-identifies img written as PNG and returns the output decoded.
+func deidPNG(t *testing.T, img image.Image, o masking.Options) image.Image {
+	t.Helper()
+	var in bytes.Buffer
+	if err := png.Encode(&in, img); err != nil {
+		t.Fatal(err)
+	}
+	out, res, err := deid(t, in.Bytes(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("actions %v", res.Actions)
+	got, err := png.Decode(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

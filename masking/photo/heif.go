@@ -67,12 +67,9 @@ import (
 // else of the file is read: EXIF, XMP, thumbnails, depth and auxiliary
 // images, and every other item are dropped.
 func (h *Handler) heif(ctx context.Context, dst io.Writer, r *bufio.Reader, o masking.Options) (masking.Result, error) {
-	data, err := io.ReadAll(r)
+	data, err := readWhole(r, "HEIF")
 	if err != nil {
 		return masking.Result{}, err
-	}
-	if len(data) == 0 {
-		return masking.Result{}, masking.Quarantine("HEIF file is empty")
 	}
 	cdata := C.CBytes(data)
 	defer C.free(cdata)

@@ -64,12 +64,9 @@ import (
 // else of the file is read: the Exif, XMP and JPEG reconstruction boxes
 // are dropped. Animations are quarantined.
 func (h *Handler) jxl(ctx context.Context, dst io.Writer, r *bufio.Reader, o masking.Options) (masking.Result, error) {
-	data, err := io.ReadAll(r)
+	data, err := readWhole(r, "JPEG XL")
 	if err != nil {
 		return masking.Result{}, err
-	}
-	if len(data) == 0 {
-		return masking.Result{}, masking.Quarantine("JPEG XL file is empty")
 	}
 	cdata := C.CBytes(data)
 	defer C.free(cdata)

@@ -3,10 +3,8 @@
 package photo_test
 
 import (
-	"bytes"
 	"image"
 	"image/draw"
-	"image/png"
 	"testing"
 
 	"hdw/masking"
@@ -37,19 +35,7 @@ func TestSEC_PSE_4_PhotoTextMasked(t *testing.T) {
 	}
 	rgba := image.NewRGBA(g.Bounds())
 	draw.Draw(rgba, rgba.Bounds(), g, image.Point{}, draw.Src)
-	var in bytes.Buffer
-	if err := png.Encode(&in, rgba); err != nil {
-		t.Fatal(err)
-	}
-	out, res, err := deid(t, in.Bytes(), masking.Options{Faces: true, OCR: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("actions %v", res.Actions)
-	got, err := png.Decode(bytes.NewReader(out))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := deidPNG(t, rgba, masking.Options{Faces: true, OCR: f})
 	for i, cov := range texts {
 		var text, hit int
 		for y := 0; y < 320; y++ {

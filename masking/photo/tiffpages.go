@@ -3,11 +3,15 @@ package photo
 import (
 	"bytes"
 	"compress/zlib"
+	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"image/draw"
 	"io"
+
+	"hdw/masking"
 
 	"golang.org/x/image/tiff"
 )
@@ -132,4 +136,44 @@ func writeTIFFPages(w io.Writer, pages []image.Image) error {
 	}
 	_, err := w.Write(out.Bytes())
 	return err
+}
+
+// tiffMulti masks every page of a multi-page TIFF and writes them all
+// again (lossless, only the tags describing the pixels).
+func (h *Handler) tiffMulti(ctx context.Context, dst io.Writer, data []byte, bo binary.ByteOrder, pages []uint32, o masking.Options) (masking.Result, error) {
+	var total int64
+	for _, off := range pages {
+		first := bo.Uint32(data[4:8])
+		bo.PutUint32(data[4:8], off)
+		cfg, err := tiff.DecodeConfig(bytes.NewReader(data))
+		bo.PutUint32(data[4:8], first)
+		if err != nil {
+			return masking.Result{}, masking.Quarantine("TIFF page header cannot be read")
+		}
+		total += int64(cfg.Width) * int64(cfg.Height)
+		if total > maxPixels(o) {
+			return masking.Result{}, masking.Quarantine("TIFF pages exceed the pixel limit (%d pages)", len(pages))
+		}
+	}
+	release, err := h.pixels.acquire(ctx, total)
+	if err != nil {
+		return masking.Result{}, err
+	}
+	defer release()
+	var imgs []image.Image
+	regions, eyes := 0, 0
+	for _, off := range pages {
+		img, err := decodeTIFFPage(data, bo, off)
+		if err != nil {
+			return masking.Result{}, masking.Quarantine("TIFF page cannot be decoded")
+		}
+		n, e, err := h.mask(ctx, &img, o)
+		if err != nil {
+			return masking.Result{}, err
+		}
+		regions, eyes = regions+n, eyes+e
+		imgs = append(imgs, img)
+	}
+	res := masking.Result{Format: "tiff", Ext: ".tif", Actions: []string{"tiff:re-encoded", fmt.Sprintf("tiff:pages:%d", len(imgs)), fmt.Sprintf("masked-regions:%d", regions), fmt.Sprintf("masked-eyes:%d", eyes)}}
+	return res, writeTIFFPages(dst, imgs)
 }

@@ -120,6 +120,12 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 		h = copier{}
 	}
 	o := masking.Options{UIDs: uids}
+	// One person per 50 files (a series), built before the clock starts: the
+	// ingest reads it from a manifest row, not from a generator.
+	persons := make([]masking.Person, len(entries)/50+1)
+	for g := range persons {
+		persons[g] = personOf(g*50, scan)
+	}
 	var files, clean, quarantined atomic.Int64
 	var bytesIn atomic.Int64
 	idx := make(chan int)
@@ -131,7 +137,7 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 		go func() {
 			defer wg.Done()
 			for i := range idx {
-				n, ok, err := one(ctx, h, o, personOf(i, scan), filepath.Join(in, entries[i].Name()), filepath.Join(out, fmt.Sprintf("%06d.dcm", i)))
+				n, ok, err := one(ctx, h, o, persons[i/50], filepath.Join(in, entries[i].Name()), filepath.Join(out, fmt.Sprintf("%06d.dcm", i)))
 				if err != nil {
 					errs <- err
 					return

@@ -105,10 +105,8 @@ func (r fileRows) Scan(ctx context.Context, cols []string, fn func(string, []str
 
 // Records streams the typed record batches (indicators.RecordRows), the
 // projected columns decoded concurrently.
-func (fileRows) PersonColumn() string { return "pseudonym" }
-
 func (r fileRows) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
-	_, err := tables.Records(ctx, r.f, tables.Query{Columns: cols, Parallel: true}, fn)
+	_, err := tables.Records(ctx, r.f, tables.Query{Columns: append([]string{"pseudonym"}, cols...), Parallel: true}, fn)
 	return err
 }
 

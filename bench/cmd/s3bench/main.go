@@ -1,44 +1,46 @@
 // Command s3bench measures end-to-end ingest from an S3 server against a
-// plain parallel download of the same objects with the same SDK (issue 9:
-// ingest at least 60% of the download). bench/peers-s3.sh starts the local
-// S3 server and runs it.
+// plain parallel download of the same objects with the same SDK (issues 9
+// and 24). bench/peers-s3.sh starts the local S3 server and runs it
+// (`make bench-s3`).
 //
 // It reads the S3 settings hdw reads (AWS_ENDPOINT_URL, AWS_REGION,
 // HDW_S3_PATH_STYLE, the AWS credential chain) through
 // s3store.ConfigFromEnv and builds every client with s3store.New, so the
 // endpoint, path style, retries, timeouts, connection pool and part size
-// are hdw's. Then:
+// are hdw's. For each corpus (-corpora: 900 CT slices, 8 large multi-frame
+// CTs, 100 photos, the slices and the photos mixed; "custom" takes the
+// -patients/-dicom/-photos/... flags) it:
 //
 //  1. uploads a synthetic client upload (synth.NewUpload's manifest and
-//     names; images regenerated as 512x512 16-bit CT slices and JPEG photos
-//     with full metadata) to s3://BUCKET/PREFIX/CLIENT/images/;
-//  2. plain download: lists that prefix and GetObject + io.Copy(io.Discard)
-//     of every object with W workers (W = hdw ingest's default); then the
-//     same download writing each object to a file of the folder that holds
-//     the warehouse, with one syncfs at the end: the ceiling of any tool
-//     that keeps the bytes on that disk;
+//     names; images regenerated at the corpus's sizes with full metadata)
+//     to s3://BUCKET/PREFIX-CORPUS/CLIENT/images/;
+//  2. plain download: a child process of this binary lists that prefix and
+//     GetObject + io.Copy(io.Discard) every object with W workers (W = hdw
+//     ingest's default); then the same download writing each object to a
+//     file of the folder that holds the warehouse, with one syncfs at the
+//     end: the ceiling of any tool that keeps the bytes on that disk;
 //  3. end-to-end ingest: the real hdw binary, `hdw init` of a fresh local
 //     warehouse (passphrases in a credentials folder, never on a command
-//     line) then `hdw ingest s3://BUCKET/PREFIX --client CLIENT`, source not
-//     purged; runs alternate with the downloads, best of R of each;
-//  4. once into an S3 warehouse (s3://BUCKET/PREFIX/warehouse);
-//  5. with -cpuprofile, the same pipeline in-process with runtime/pprof, and
-//     with -experiments variants that isolate its costs (inproc.go).
+//     line) then `hdw ingest s3://BUCKET/PREFIX-CORPUS --client CLIENT`,
+//     source not purged; runs alternate with the downloads, best of R;
+//  4. hdw into an S3 warehouse (s3://BUCKET/PREFIX-CORPUS/warehouse), R runs;
+//  5. one more ingest into a disk warehouse with HDW_CPUPROFILE, whose
+//     samples are split by stage (profile.go); with -experiments, the
+//     pipeline in-process in variants that isolate its costs (inproc.go).
 //
-// Figures: objects/s and MB/s of each, hdw's ratio to the download and the
-// goal, hdw's peak RSS (VmHWM of the child read while it runs: what /usr/bin/time -f
-// %M prints) and CPU time. Only synthetic data; nothing identifying is
+// Figures, per corpus and in one table at the end: MB/s and objects/s of
+// each, CPU seconds, cores used and peak RSS (VmHWM of the child read while
+// it runs: what /usr/bin/time -f %M prints) of the download and of hdw, and
+// the ratios of issue 24. Only synthetic data; nothing identifying is
 // printed.
 package main
 
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,24 +48,26 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"hdw/configs"
 	"hdw/objstore"
 	"hdw/objstore/s3store"
-	"hdw/pipeline"
 
 	"golang.org/x/sys/unix"
 )
 
 type options struct {
 	bucket, prefix, client string
-	corpus                 corpus
+	corpora                []string
+	custom                 corpus
 	runs, workers          int
+	explicitWorkers        bool
 	hdwBin, tags           string
+	before                 string // an earlier hdw binary, measured in alternation
 	s3Warehouse            bool
 	keep, skipUpload       bool
+	profiles               bool
 	cpuProfile             string
 	experiments            bool
 	inprocRuns             int
@@ -72,31 +76,58 @@ type options struct {
 
 func main() {
 	var o options
+	var corpora string
 	flag.StringVar(&o.bucket, "bucket", os.Getenv("HDW_S3_TEST_BUCKET"), "bucket (default $HDW_S3_TEST_BUCKET)")
-	flag.StringVar(&o.prefix, "prefix", fmt.Sprintf("s3bench-%d", time.Now().UnixNano()), "prefix of the run in the bucket")
-	flag.StringVar(&o.client, "client", "ACME", "client name: the upload goes to PREFIX/CLIENT/images/")
-	flag.IntVar(&o.corpus.patients, "patients", 100, "synthetic patients")
-	flag.IntVar(&o.corpus.dicomPer, "dicom", 9, "CT slices per patient")
-	flag.IntVar(&o.corpus.photosPer, "photos", 1, "photos per patient")
-	flag.IntVar(&o.corpus.rows, "rows", 512, "CT slice rows")
-	flag.IntVar(&o.corpus.cols, "cols", 512, "CT slice columns")
-	flag.IntVar(&o.corpus.photoW, "photo-w", 1600, "photo width")
-	flag.IntVar(&o.corpus.photoH, "photo-h", 1200, "photo height")
-	flag.IntVar(&o.runs, "runs", 3, "runs of the download and of the ingest (best of)")
+	flag.StringVar(&o.prefix, "prefix", fmt.Sprintf("s3bench-%d", time.Now().UnixNano()), "prefix of the run in the bucket (each corpus under PREFIX-NAME)")
+	flag.StringVar(&o.client, "client", "ACME", "client name: the upload goes to PREFIX-NAME/CLIENT/images/")
+	flag.StringVar(&corpora, "corpora", "ct,multiframe,photos,mixed", "corpora to measure, comma-separated: ct, multiframe, photos, mixed, custom (the flags below)")
+	flag.IntVar(&o.custom.patients, "patients", 100, "custom corpus: synthetic patients")
+	flag.IntVar(&o.custom.dicomPer, "dicom", 9, "custom corpus: CTs per patient")
+	flag.IntVar(&o.custom.photosPer, "photos", 1, "custom corpus: photos per patient")
+	flag.IntVar(&o.custom.rows, "rows", 512, "custom corpus: CT rows")
+	flag.IntVar(&o.custom.cols, "cols", 512, "custom corpus: CT columns")
+	flag.IntVar(&o.custom.frames, "frames", 1, "custom corpus: CT frames")
+	flag.IntVar(&o.custom.photoW, "photo-w", 1600, "custom corpus: photo width")
+	flag.IntVar(&o.custom.photoH, "photo-h", 1200, "custom corpus: photo height")
+	flag.IntVar(&o.runs, "runs", 3, "runs of the downloads and of the ingests (best of)")
 	flag.IntVar(&o.workers, "workers", 0, "download and ingest workers (default: hdw ingest's default)")
 	flag.StringVar(&o.hdwBin, "hdw", "", "prebuilt hdw binary (default: go build hdw/cmd/hdw into a temporary folder)")
 	flag.StringVar(&o.tags, "tags", "", "build tags for hdw (e.g. ocr)")
-	flag.BoolVar(&o.s3Warehouse, "s3-warehouse", true, "also ingest once into an S3 warehouse")
+	flag.StringVar(&o.before, "before", "", "an earlier hdw binary, measured in alternation with -hdw in every run (the table's \"before\" rows)")
+	flag.BoolVar(&o.s3Warehouse, "s3-warehouse", true, "also ingest into an S3 warehouse")
 	flag.BoolVar(&o.keep, "keep", false, "keep the uploaded objects and the S3 warehouse")
-	flag.BoolVar(&o.skipUpload, "skip-upload", false, "reuse an upload already under -prefix (same corpus flags; with -keep it stays for the next run)")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "after the timed runs, one more hdw ingest with HDW_CPUPROFILE set to this file")
+	flag.BoolVar(&o.skipUpload, "skip-upload", false, "reuse an upload already under -prefix (same corpora; with -keep it stays for the next run)")
+	flag.BoolVar(&o.profiles, "profile", true, "one more hdw ingest per corpus with HDW_CPUPROFILE, its CPU split by stage")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "keep the CPU profiles as FILE-CORPUS (default: temporary)")
 	flag.BoolVar(&o.experiments, "experiments", false, "also run in-process variants that isolate the ingest's costs")
 	flag.IntVar(&o.inprocRuns, "inproc-runs", 2, "runs of each in-process variant (best of)")
 	pid := flag.Int("server-pid", 0, "pid of the S3 server on this machine, to report its CPU time per phase (peers-s3.sh passes it)")
+	childPrefix := flag.String("child-download", "", "internal: run one download of this prefix and print its result")
+	childDir := flag.String("child-dir", "", "internal: with -child-download, write the objects to this folder")
+	splitFiles := flag.String("split", "", "only print the profile split of these CPU profiles (comma-separated files) and exit")
 	flag.Parse()
-	o.server = serverCPU(*pid)
-	o.corpus.seed = 2026
 	ctx := context.Background()
+	if *splitFiles != "" {
+		for _, f := range strings.Split(*splitFiles, ",") {
+			sp, err := splitProfile(f)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "s3bench:", err)
+				os.Exit(1)
+			}
+			fmt.Printf("%s: %s\n", f, sp.format())
+		}
+		return
+	}
+	if *childPrefix != "" {
+		if err := childDownload(ctx, o.bucket, *childPrefix, *childDir, o.workers); err != nil {
+			fmt.Fprintln(os.Stderr, "s3bench download:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	o.server = serverCPU(*pid)
+	o.custom.seed = 2026
+	o.corpora = strings.Split(corpora, ",")
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "s3bench:", err)
 		os.Exit(1)
@@ -113,31 +144,58 @@ func defaultWorkers() int {
 	return configs.AutoWorkers(true)
 }
 
+// corpusResult is the best of each measure on one corpus.
+type corpusResult struct {
+	name               string
+	objs               int
+	bytes              int64
+	dl, disk           measured // best (least wall) of R
+	hdw                map[string]*hdwResult
+	split, splitS3     split
+	hasSplit           bool
+	hasSplitS3         bool
+	dlWalls, diskWalls []float64
+}
+
+// hdwResult is one hdw binary's runs on a corpus ("" = -hdw, "before").
+type hdwResult struct {
+	disk, s3 []ingestResult
+}
+
+func bestOf(rs []ingestResult) (ingestResult, bool) {
+	if len(rs) == 0 {
+		return ingestResult{}, false
+	}
+	return slices.MinFunc(rs, func(a, b ingestResult) int { return cmp.Compare(a.wall, b.wall) }), true
+}
+
+func walls(rs []ingestResult) []float64 {
+	var w []float64
+	for _, r := range rs {
+		w = append(w, r.wall)
+	}
+	return w
+}
+
 func run(ctx context.Context, o options) error {
 	if o.bucket == "" {
 		return errors.New("no bucket: pass -bucket or set HDW_S3_TEST_BUCKET (bench/peers-s3.sh starts a server)")
 	}
-	if o.runs < 1 {
-		o.runs = 1
-	}
-	explicitWorkers := o.workers > 0
-	if !explicitWorkers {
+	o.runs = max(o.runs, 1)
+	o.explicitWorkers = o.workers > 0
+	if !o.explicitWorkers {
 		o.workers = defaultWorkers()
 	}
-	base := s3store.ConfigFromEnv(os.Getenv)
-	base.Bucket = o.bucket
-	srcCfg := base
-	srcCfg.Prefix = o.prefix + "/" + o.client + "/images"
-	src, err := s3store.New(ctx, srcCfg)
-	if err != nil {
-		return err
+	for _, name := range o.corpora {
+		if _, ok := corpora[name]; !ok && name != "custom" {
+			return fmt.Errorf("unknown corpus %q (ct, multiframe, photos, mixed, custom)", name)
+		}
 	}
 	tmp, err := os.MkdirTemp("", "s3bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-
 	bin := o.hdwBin
 	if bin == "" {
 		bin = filepath.Join(tmp, "hdw")
@@ -147,178 +205,308 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("build hdw: %w", err)
 		}
 	}
+	base := s3store.ConfigFromEnv(os.Getenv)
+	base.Bucket = o.bucket
+	how := "hdw ingest default for an S3 source: configs.AutoWorkers"
+	if o.explicitWorkers {
+		how = "-workers; hdw ingest gets --workers too"
+	}
+	fmt.Printf("== s3bench: end-to-end hdw ingest from S3 vs plain parallel download (issues 9, 24)\n")
+	fmt.Printf("server      %s (path style %v), bucket %s\n", cmp.Or(base.Endpoint, "AWS default"), base.PathStyle, o.bucket)
+	fmt.Printf("workers     W=%d (%s; NumCPU=%d, GOMAXPROCS=%d); best of %d runs, phases alternated, file systems synced between phases\n",
+		o.workers, how, runtime.NumCPU(), runtime.GOMAXPROCS(0), o.runs)
+	var results []corpusResult
+	for _, name := range o.corpora {
+		c, ok := corpora[name]
+		if name == "custom" {
+			c, ok = o.custom, true
+		}
+		c.seed = 2026
+		_ = ok
+		r, err := runCorpus(ctx, o, base, bin, tmp, name, c)
+		if err != nil {
+			return fmt.Errorf("corpus %s: %w", name, err)
+		}
+		results = append(results, r)
+	}
+	printTable(results, o)
+	return nil
+}
 
-	c := o.corpus
-	fmt.Printf("== s3bench: end-to-end hdw ingest from S3 vs plain parallel download (issue 9)\n")
-	fmt.Printf("server      %s (path style %v), bucket %s, prefix %s/%s/images/\n", cmp.Or(base.Endpoint, "AWS default"), base.PathStyle, o.bucket, o.prefix, o.client)
+// runCorpus uploads one corpus and measures it.
+func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, name string, c corpus) (corpusResult, error) {
+	res := corpusResult{name: name, hdw: map[string]*hdwResult{}}
+	prefix := o.prefix + "-" + name
+	srcCfg := base
+	srcCfg.Prefix = prefix + "/" + o.client + "/images"
+	src, err := s3store.New(ctx, srcCfg)
+	if err != nil {
+		return res, err
+	}
+	fmt.Printf("\n== corpus %s: %s\n", name, c.describe())
 	if !o.keep {
 		defer func() {
-			n, err := deleteAll(context.WithoutCancel(ctx), base, o.prefix, o.workers)
+			n, err := deleteAll(context.WithoutCancel(ctx), base, prefix, o.workers)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "s3bench: cleanup:", err)
 				return
 			}
-			fmt.Printf("cleanup     %d objects deleted under %s/\n", n, o.prefix)
+			fmt.Printf("cleanup     %d objects deleted under %s/\n", n, prefix)
 		}()
 	}
 	if !o.skipUpload {
 		u, err := c.build()
 		if err != nil {
-			return err
+			return res, err
 		}
 		t0 := time.Now()
 		n, err := upload(ctx, src, u, max(o.workers, 4))
 		if err != nil {
-			return fmt.Errorf("upload: %w", err)
+			return res, fmt.Errorf("upload: %w", err)
 		}
 		fmt.Printf("upload      %d objects, %.1f MB generated and uploaded in %.1f s\n", len(u.Files), float64(n)/1e6, time.Since(t0).Seconds())
 	}
 	objs, bytes, err := listAll(ctx, src)
 	if err != nil {
-		return err
+		return res, err
 	}
+	res.objs, res.bytes = objs, bytes
 	images := objs - 1
-	fmt.Printf("corpus      %d objects, %.1f MB: %d CT slices %dx%d 16-bit, %d JPEG photos %dx%d with EXIF/XMP/IPTC, manifest.csv\n",
-		objs, float64(bytes)/1e6, c.patients*c.dicomPer, c.rows, c.cols, c.patients*c.photosPer, c.photoW, c.photoH)
-	how := "hdw ingest default for an S3 source: configs.AutoWorkers"
-	if explicitWorkers {
-		how = "-workers; hdw ingest gets --workers too"
-	}
-	fmt.Printf("workers     W=%d (%s; NumCPU=%d, GOMAXPROCS=%d)\n", o.workers, how, runtime.NumCPU(), runtime.GOMAXPROCS(0))
-
 	rate := func(secs float64) string {
 		return fmt.Sprintf("%7.1f obj/s %7.1f MB/s", float64(objs)/secs, float64(bytes)/1e6/secs)
 	}
-	var dl, dlServer, dlCPU, dlDisk []float64
-	var ing []ingestResult
-	source := "s3://" + o.bucket + "/" + o.prefix
+	usage := func(m measured) string {
+		return fmt.Sprintf("cpu %.1f s = %.2f cores, peak RSS %d MiB", m.cpu, m.cores(), m.rssKB>>10)
+	}
+	check := func(what string, r downloadResult) error {
+		if r.Objects != objs || r.Bytes != bytes {
+			return fmt.Errorf("%s: %d objects %d bytes, want %d and %d", what, r.Objects, r.Bytes, objs, bytes)
+		}
+		return nil
+	}
+	checkIngest := func(r ingestResult) error {
+		if int(r.sum.Ingested) != images {
+			return fmt.Errorf("ingest: %d of %d images ingested (%d quarantined, %d rejected): the figures would not compare",
+				r.sum.Ingested, images, r.sum.Quarantined, r.sum.Rejected)
+		}
+		return nil
+	}
+	source := "s3://" + o.bucket + "/" + prefix
+	var dls, disks []measured
 	for r := 1; r <= o.runs; r++ {
-		s0, c0 := o.server.seconds(), selfCPU()
-		secs, n, nb, err := download(ctx, srcCfg, o.workers, "")
+		settle()
+		m, dr, err := downloadChild(ctx, o, srcCfg.Prefix, "")
 		if err != nil {
-			return fmt.Errorf("download: %w", err)
+			return res, err
 		}
-		if n != objs || nb != bytes {
-			return fmt.Errorf("download: %d objects %d bytes, want %d and %d", n, nb, objs, bytes)
+		if err := check("download", dr); err != nil {
+			return res, err
 		}
-		dl = append(dl, secs)
-		dlServer = append(dlServer, o.server.seconds()-s0)
-		dlCPU = append(dlCPU, selfCPU()-c0)
-		fmt.Printf("download    run %d/%d: %7.3f s %s  (client cpu %.1f s)%s\n", r, o.runs, secs, rate(secs), dlCPU[len(dlCPU)-1], o.server.note(dlServer[len(dlServer)-1]))
+		dls = append(dls, m)
+		fmt.Printf("download    run %d/%d: %7.3f s %s  (%s)%s\n", r, o.runs, m.wall, rate(m.wall), usage(m), o.server.note(m.server))
 
-		ddir := filepath.Join(tmp, fmt.Sprintf("download%d", r))
+		ddir := filepath.Join(tmp, fmt.Sprintf("download-%s-%d", name, r))
 		if err := os.Mkdir(ddir, 0o755); err != nil {
-			return err
+			return res, err
 		}
 		settle()
-		s0 = o.server.seconds()
-		secs, n, nb, err = download(ctx, srcCfg, o.workers, ddir)
-		if err != nil {
-			return fmt.Errorf("download to disk: %w", err)
+		m, dr, err = downloadChild(ctx, o, srcCfg.Prefix, ddir)
+		if err == nil {
+			err = check("download to disk", dr)
 		}
-		if n != objs || nb != bytes {
-			return fmt.Errorf("download to disk: %d objects %d bytes, want %d and %d", n, nb, objs, bytes)
-		}
-		dlDisk = append(dlDisk, secs)
-		fmt.Printf("to disk     run %d/%d: %7.3f s %s%s\n", r, o.runs, secs, rate(secs), o.server.note(o.server.seconds()-s0))
-
-		settle()
-		res, err := ingestLocal(ctx, o, bin, tmp, fmt.Sprint(r), source, explicitWorkers, "")
-		// The downloaded files are removed once the ingest is timed: on a
-		// disk mounted with discard, removing 500 MB while the next phase
-		// runs slows it (a run that deleted files ran up to 30% slower).
+		// The downloaded files are removed before the next phase: on a disk
+		// mounted with discard, removing 500 MB while the next phase runs
+		// slows it (a run that deleted files ran up to 30% slower).
 		os.RemoveAll(ddir)
 		if err != nil {
-			return err
+			return res, err
 		}
-		if int(res.sum.Ingested) != images {
-			return fmt.Errorf("ingest: %d of %d images ingested (%d quarantined, %d rejected): the figures would not compare",
-				res.sum.Ingested, images, res.sum.Quarantined, res.sum.Rejected)
-		}
-		ing = append(ing, res)
-		fmt.Printf("hdw ingest  run %d/%d: %7.3f s %s  (pipeline %.3f s, hdw cpu %.1f s = %.2f cores, peak RSS %d MiB, ingested %d)%s\n",
-			r, o.runs, res.wall, rate(res.wall), res.sum.Seconds, res.cpu, res.cpu/res.wall, res.rssKB>>10, res.sum.Ingested, o.server.note(res.server))
-	}
-	bestDL := slices.Min(dl)
-	best := slices.MinFunc(ing, func(a, b ingestResult) int { return cmp.Compare(a.wall, b.wall) })
-	ratio := bestDL / best.wall
-	verdict := "met"
-	if ratio < 0.6 {
-		verdict = "NOT met"
-	}
-	fmt.Printf("\nbest of %d, %d objects, %.1f MB, W=%d:\n", o.runs, objs, float64(bytes)/1e6, o.workers)
-	fmt.Printf("  plain download (s3store GetObject + io.Copy(io.Discard))  %7.3f s %s  (spread %s)\n", bestDL, rate(bestDL), spread(dl))
-	walls := make([]float64, len(ing))
-	for i, r := range ing {
-		walls[i] = r.wall
-	}
-	bestDisk := slices.Min(dlDisk)
-	fmt.Printf("  %-58s %7.3f s %s  (spread %s)\n", "download to files in "+filepath.Dir(tmp)+" + syncfs", bestDisk, rate(bestDisk), spread(dlDisk))
-	fmt.Printf("  hdw ingest -> local warehouse (process wall time)          %7.3f s %s  (spread %s)\n", best.wall, rate(best.wall), spread(walls))
-	fmt.Printf("  hdw peak RSS %d MiB (VmHWM of the child, as /usr/bin/time -f %%M prints), CPU %.1f s (%.2f of %d cores)\n", best.rssKB>>10, best.cpu, best.cpu/best.wall, runtime.NumCPU())
-	fmt.Printf("  ratio hdw/plain download: %.0f%% (goal >= 60%%: %s); on the pipeline's own time (%.3f s, without process start, keyring unlock, table close and commit): %.0f%%\n",
-		100*ratio, verdict, best.sum.Seconds, 100*bestDL/best.sum.Seconds)
-	fmt.Printf("  ceiling: a download that keeps the bytes on the warehouse's disk is %.0f%% of the plain download; hdw is %.0f%% of it\n",
-		100*bestDL/bestDisk, 100*bestDisk/best.wall)
-	// CPU seconds are less sensitive than wall time to other load on a shared machine.
-	cpuDL, cpuIng := slices.Min(dlCPU), slices.MinFunc(ing, func(a, b ingestResult) int { return cmp.Compare(a.cpu, b.cpu) }).cpu
-	fmt.Printf("  CPU per run (least of %d): download client %.2f s, hdw %.2f s (%.1fx; %.1f ms per MB)", o.runs, cpuDL, cpuIng, cpuIng/cpuDL, 1e3*cpuIng/(float64(bytes)/1e6))
-	if o.server > 0 {
-		srvDL, srvIng := slices.Min(dlServer), slices.MinFunc(ing, func(a, b ingestResult) int { return cmp.Compare(a.server, b.server) }).server
-		fmt.Printf("; S3 server %.2f s during the download, %.2f s during the ingest", srvDL, srvIng)
-	}
-	fmt.Println()
+		disks = append(disks, m)
+		fmt.Printf("to disk     run %d/%d: %7.3f s %s  (%s)%s\n", r, o.runs, m.wall, rate(m.wall), usage(m), o.server.note(m.server))
 
-	if o.s3Warehouse {
-		env := []string{"HDW_WAREHOUSE=s3://" + o.bucket + "/" + o.prefix + "/warehouse", "HDW_CREDENTIALS=" + filepath.Join(tmp, "creds-s3")}
-		s0 := o.server.seconds()
-		res, err := ingest(ctx, bin, env, source, o.client, workersArg(o, explicitWorkers))
-		if err != nil {
-			return err
+		bins := []struct{ label, path string }{{"", bin}}
+		if o.before != "" {
+			bins = append(bins, struct{ label, path string }{"before", o.before})
 		}
-		res.server = o.server.seconds() - s0
-		fmt.Printf("  hdw ingest -> S3 warehouse (once)                          %7.3f s %s  (pipeline %.3f s, hdw cpu %.1f s, peak RSS %d MiB, ingested %d)%s; ratio %.0f%%\n",
-			res.wall, rate(res.wall), res.sum.Seconds, res.cpu, res.rssKB>>10, res.sum.Ingested, o.server.note(res.server), 100*bestDL/res.wall)
+		for _, b := range bins {
+			hr := res.hdw[b.label]
+			if hr == nil {
+				hr = &hdwResult{}
+				res.hdw[b.label] = hr
+			}
+			tag := cmp.Or(b.label, "hdw")
+			settle()
+			ir, err := ingestLocal(ctx, o, b.path, tmp, fmt.Sprintf("%s%s%d", name, b.label, r), source, "")
+			if err != nil {
+				return res, err
+			}
+			if err := checkIngest(ir); err != nil {
+				return res, err
+			}
+			hr.disk = append(hr.disk, ir)
+			fmt.Printf("%-6s disk run %d/%d: %7.3f s %s  (pipeline %.3f s, %s)%s\n",
+				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, usage(ir.measured), o.server.note(ir.server))
+			if !o.s3Warehouse {
+				continue
+			}
+			settle()
+			wp := fmt.Sprintf("%s/warehouse%s%d", prefix, b.label, r)
+			env := []string{"HDW_WAREHOUSE=s3://" + o.bucket + "/" + wp, "HDW_CREDENTIALS=" + filepath.Join(tmp, fmt.Sprintf("creds-s3-%s%s-%d", name, b.label, r))}
+			ir, err = ingest(ctx, b.path, env, source, o.client, workersArg(o), o.server)
+			if err != nil {
+				return res, err
+			}
+			if err := checkIngest(ir); err != nil {
+				return res, err
+			}
+			hr.s3 = append(hr.s3, ir)
+			fmt.Printf("%-6s S3   run %d/%d: %7.3f s %s  (pipeline %.3f s, %s)%s\n",
+				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, usage(ir.measured), o.server.note(ir.server))
+		}
 	}
-	if o.cpuProfile != "" {
-		prof, err := filepath.Abs(o.cpuProfile)
-		if err != nil {
-			return err
+	byWall := func(a, b measured) int { return cmp.Compare(a.wall, b.wall) }
+	res.dl, res.disk = slices.MinFunc(dls, byWall), slices.MinFunc(disks, byWall)
+	for _, m := range dls {
+		res.dlWalls = append(res.dlWalls, m.wall)
+	}
+	for _, m := range disks {
+		res.diskWalls = append(res.diskWalls, m.wall)
+	}
+	if o.profiles {
+		prof := filepath.Join(tmp, "cpu-"+name+".pprof")
+		if o.cpuProfile != "" {
+			if prof, err = filepath.Abs(o.cpuProfile + "-" + name); err != nil {
+				return res, err
+			}
 		}
 		os.Remove(prof)
-		res, err := ingestLocal(ctx, o, bin, tmp, "prof", source, explicitWorkers, prof)
+		settle()
+		ir, err := ingestLocal(ctx, o, bin, tmp, name+"prof", source, prof)
 		if err != nil {
-			return err
+			return res, err
 		}
-		if _, err := os.Stat(prof); err != nil {
-			fmt.Printf("  CPU profile: this hdw does not support HDW_CPUPROFILE; use -experiments for in-process figures\n")
+		sp, err := splitProfile(prof)
+		if err != nil {
+			fmt.Printf("profile     no split: %v\n", err)
 		} else {
-			fmt.Printf("  CPU profile of one more hdw ingest (%.3f s) with HDW_CPUPROFILE: %s (go tool pprof -top -cum %s)\n", res.wall, prof, prof)
+			res.split, res.hasSplit = sp, true
+			fmt.Printf("profile     one more hdw disk ingest (%.3f s) with HDW_CPUPROFILE: %s\n", ir.wall, sp.format())
+			if o.cpuProfile != "" {
+				fmt.Printf("            kept in %s (go tool pprof -top -cum %s %s)\n", prof, bin, prof)
+			}
+		}
+	}
+	if o.profiles && o.s3Warehouse {
+		prof := filepath.Join(tmp, "cpu-s3-"+name+".pprof")
+		if o.cpuProfile != "" {
+			if prof, err = filepath.Abs(o.cpuProfile + "-s3-" + name); err != nil {
+				return res, err
+			}
+		}
+		os.Remove(prof)
+		settle()
+		env := []string{"HDW_WAREHOUSE=s3://" + o.bucket + "/" + prefix + "/warehouse-prof", "HDW_CREDENTIALS=" + filepath.Join(tmp, "creds-s3prof-"+name), "HDW_CPUPROFILE=" + prof}
+		ir, err := ingest(ctx, bin, env, source, o.client, workersArg(o), o.server)
+		if err != nil {
+			return res, err
+		}
+		if sp, err := splitProfile(prof); err == nil {
+			res.splitS3, res.hasSplitS3 = sp, true
+			fmt.Printf("profile S3  one more hdw S3 ingest (%.3f s) with HDW_CPUPROFILE: %s\n", ir.wall, sp.format())
 		}
 	}
 	if o.experiments {
-		return inProcess(ctx, o, bin, tmp, srcCfg, bestDL, objs, bytes)
+		if err := inProcess(ctx, o, bin, tmp, srcCfg, res.dl.wall, objs, bytes); err != nil {
+			return res, err
+		}
 	}
-	return nil
+	return res, nil
+}
+
+// printTable prints every corpus's best figures and the ratios of issue 24.
+func printTable(rs []corpusResult, o options) {
+	fmt.Printf("\n== summary (best of %d; W=%d; MB/s, objects/s, CPU s, cores, peak RSS MiB)\n", o.runs, o.workers)
+	fmt.Printf("%-11s %5s %6s | %-30s | %-30s | %-30s | %-30s | %7s %7s %6s\n", "corpus", "objs", "MB",
+		"plain download", "download to disk", "hdw -> disk warehouse", "hdw -> S3 warehouse", "disk/dl", "S3/disk", "ratio")
+	cell := func(r corpusResult, m measured) string {
+		if m.wall == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%5.0f %6.1f %5.1f %4.2f %4d", float64(r.bytes)/1e6/m.wall, float64(r.objs)/m.wall, m.cpu, m.cores(), m.rssKB>>10)
+	}
+	for _, r := range rs {
+		for _, label := range []string{"", "before"} {
+			hr := r.hdw[label]
+			if hr == nil {
+				continue
+			}
+			d, _ := bestOf(hr.disk)
+			s3, hasS3 := bestOf(hr.s3)
+			s3ratio := "-"
+			if hasS3 {
+				s3ratio = fmt.Sprintf("%.0f%%", 100*d.wall/s3.wall)
+			}
+			fmt.Printf("%-11s %5d %6.0f | %-30s | %-30s | %-30s | %-30s | %6.0f%% %7s %5.0f%%\n", strings.TrimSpace(r.name+" "+label), r.objs, float64(r.bytes)/1e6,
+				cell(r, r.dl), cell(r, r.disk), cell(r, d.measured), cell(r, s3.measured), 100*r.disk.wall/r.dl.wall, s3ratio, 100*r.disk.wall/d.wall)
+		}
+	}
+	fmt.Printf("  ratio = hdw into a disk warehouse / download to disk (goal: >= 85%% on ct and multiframe, >= 40%% mixed); S3/disk = hdw into S3 / into disk (goal >= 80%%)\n")
+	fmt.Printf("  spreads (wall s, min-max):\n")
+	for _, r := range rs {
+		fmt.Printf("    %s: download %s, to disk %s", r.name, spread(r.dlWalls), spread(r.diskWalls))
+		for _, label := range []string{"", "before"} {
+			if hr := r.hdw[label]; hr != nil {
+				fmt.Printf(", %s disk %s, S3 %s", cmp.Or(label, "hdw"), spread(walls(hr.disk)), spread(walls(hr.s3)))
+			}
+		}
+		fmt.Println()
+	}
+	var any bool
+	for _, r := range rs {
+		any = any || r.hasSplit
+	}
+	if !any {
+		return
+	}
+	fmt.Printf("\n== profile split of hdw into a disk warehouse (rows S3: into an S3 warehouse) (%% of the process's CPU samples; profile.go's stages)\n")
+	fmt.Printf("%-11s %6s", "corpus", "CPU s")
+	for _, n := range stageNames() {
+		fmt.Printf(" %*s", max(len(n), 4), n)
+	}
+	fmt.Println()
+	row := func(name string, sp split) {
+		fmt.Printf("%-11s %6.1f", name, sp.total)
+		for _, n := range stageNames() {
+			fmt.Printf(" %*.0f%%", max(len(n), 4)-1, 100*sp.by[n]/max(sp.total, 1e-9))
+		}
+		fmt.Println()
+	}
+	for _, r := range rs {
+		if r.hasSplit {
+			row(r.name, r.split)
+		}
+	}
+	for _, r := range rs {
+		if r.hasSplitS3 {
+			row(r.name+" S3", r.splitS3)
+		}
+	}
 }
 
 // ingestLocal times hdw ingest into a fresh local warehouse under tmp,
 // removed afterwards; a non-empty cpuProfile sets HDW_CPUPROFILE.
-func ingestLocal(ctx context.Context, o options, bin, tmp, name, source string, explicitWorkers bool, cpuProfile string) (ingestResult, error) {
+func ingestLocal(ctx context.Context, o options, bin, tmp, name, source string, cpuProfile string) (ingestResult, error) {
 	wh := filepath.Join(tmp, "wh"+name)
 	defer func() { os.RemoveAll(wh); settle() }()
 	env := []string{"HDW_WAREHOUSE=" + wh, "HDW_CREDENTIALS=" + filepath.Join(tmp, "creds"+name)}
 	if cpuProfile != "" {
 		env = append(env, "HDW_CPUPROFILE="+cpuProfile)
 	}
-	s0 := o.server.seconds()
-	res, err := ingest(ctx, bin, env, source, o.client, workersArg(o, explicitWorkers))
-	res.server = o.server.seconds() - s0
-	return res, err
+	return ingest(ctx, bin, env, source, o.client, workersArg(o), o.server)
 }
 
-func workersArg(o options, explicit bool) int {
-	if explicit {
+func workersArg(o options) int {
+	if o.explicitWorkers {
 		return o.workers
 	}
 	return 0
@@ -346,185 +534,6 @@ func listAll(ctx context.Context, st objstore.Store) (int, int64, error) {
 		return 0, 0, errors.New("no object under the source prefix")
 	}
 	return n, b, nil
-}
-
-// download is the plain parallel download: a fresh client (as a new hdw
-// process has), one listing, then GetObject + io.Copy(io.Discard) of every
-// object by workers goroutines. The listing is timed, as in the ingest.
-// download reads every object with W workers; with dir, each object is
-// written to a file of dir (os.Create, io.Copy, Close) and the file system
-// is flushed once at the end (syncfs, as hdw's local warehouse does before
-// its commit record): what any tool that keeps the bytes on this disk
-// costs.
-func download(ctx context.Context, cfg s3store.Config, workers int, dir string) (secs float64, objs int, bytes int64, err error) {
-	st, err := s3store.New(ctx, cfg)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	t0 := time.Now()
-	var keys []string
-	for info, err := range st.List(ctx, "") {
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		keys = append(keys, info.Key)
-	}
-	jobs := make(chan string)
-	var mu sync.Mutex
-	var first error
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range jobs {
-				rc, err := st.Open(ctx, k)
-				var n int64
-				if err == nil {
-					var dst io.Writer = io.Discard
-					var f *os.File
-					if dir != "" {
-						f, err = os.Create(filepath.Join(dir, strings.ReplaceAll(k, "/", "_")))
-						dst = f
-					}
-					if err == nil {
-						n, err = io.Copy(dst, rc)
-					}
-					if f != nil {
-						if cerr := f.Close(); err == nil {
-							err = cerr
-						}
-					}
-					rc.Close()
-				}
-				mu.Lock()
-				if err != nil && first == nil {
-					first = err
-				}
-				objs++
-				bytes += n
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, k := range keys {
-		jobs <- k
-	}
-	close(jobs)
-	wg.Wait()
-	if dir != "" && first == nil {
-		first = syncDir(dir)
-	}
-	return time.Since(t0).Seconds(), objs, bytes, first
-}
-
-// syncDir flushes the file system holding dir (syncfs(2)).
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return unix.Syncfs(int(f.Fd()))
-}
-
-type ingestResult struct {
-	wall, cpu float64
-	server    float64 // CPU seconds of the S3 server during the run
-	rssKB     int64
-	sum       pipeline.Summary
-}
-
-// hdwEnv is the environment of the hdw child: the S3 settings of ours,
-// without any hdw setting that could change the run, plus the given ones.
-func hdwEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "HDW_") && !strings.HasPrefix(kv, "HDW_S3_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, extra...)
-}
-
-// ingest creates a fresh warehouse with `hdw init` (not timed) and times
-// `hdw --json ingest SOURCE --client CLIENT` into it. extra sets
-// HDW_WAREHOUSE and HDW_CREDENTIALS (the passphrases: files, never
-// arguments).
-func ingest(ctx context.Context, bin string, extra []string, source, client string, workers int) (ingestResult, error) {
-	env := hdwEnv(extra...)
-	initCmd := exec.CommandContext(ctx, bin, "init")
-	initCmd.Env = env
-	if out, err := initCmd.CombinedOutput(); err != nil {
-		return ingestResult{}, fmt.Errorf("hdw init: %w\n%s", err, out)
-	}
-	args := []string{"--profile", "ingest", "--json", "ingest", source, "--client", client}
-	if workers > 0 {
-		args = append(args, "--workers", fmt.Sprint(workers))
-	}
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = env
-	var stderr, stdout strings.Builder
-	cmd.Stderr = &stderr
-	cmd.Stdout = &stdout
-	t0 := time.Now()
-	err := cmd.Start()
-	var hwm int64
-	if err == nil {
-		stop := make(chan struct{})
-		sampled := make(chan int64)
-		go func() { sampled <- sampleHWM(cmd.Process.Pid, stop) }()
-		err = cmd.Wait()
-		close(stop)
-		hwm = <-sampled
-	}
-	wall := time.Since(t0).Seconds()
-	out := []byte(stdout.String())
-	var ee *exec.ExitError
-	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 3) { // 3: completed with quarantined or rejected items
-		return ingestResult{}, fmt.Errorf("hdw ingest: %w\n%s", err, stderr.String())
-	}
-	res := ingestResult{wall: wall}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.rssKB = ru.Maxrss // KiB on Linux
-		res.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-	}
-	if hwm > 0 {
-		// os/exec starts the child with vfork (CLONE_VM): Linux counts
-		// this process's resident set in the child's ru_maxrss, so the
-		// child's own high-water mark is read from /proc while it runs.
-		res.rssKB = hwm
-	}
-	if err := json.Unmarshal(out, &res.sum); err != nil {
-		return ingestResult{}, fmt.Errorf("hdw ingest summary: %w", err)
-	}
-	return res, nil
-}
-
-// sampleHWM reads the VmHWM (peak resident set, KiB) of pid every 5 ms
-// until stop is closed, and returns the last value read.
-func sampleHWM(pid int, stop <-chan struct{}) int64 {
-	var last int64
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-			for _, line := range strings.Split(string(b), "\n") {
-				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-					var kb int64
-					if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err == nil && kb > last {
-						last = kb
-					}
-				}
-			}
-		}
-		select {
-		case <-stop:
-			return last
-		case <-t.C:
-		}
-	}
 }
 
 // settle flushes the file systems (sync(2)) so that a timed phase does not
@@ -601,13 +610,4 @@ func (p serverCPU) note(secs float64) string {
 		return ""
 	}
 	return fmt.Sprintf("  [S3 server cpu %.1f s]", secs)
-}
-
-// selfCPU returns this process's user+system CPU seconds so far.
-func selfCPU() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

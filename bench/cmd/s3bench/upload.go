@@ -17,9 +17,37 @@ import (
 // corpus describes the synthetic client upload.
 type corpus struct {
 	patients, dicomPer, photosPer int
-	rows, cols                    int // CT slice size
+	rows, cols, frames            int // CT size (frames > 1: multi-frame)
 	photoW, photoH                int
 	seed                          uint64
+}
+
+// corpora are the corpora of `make bench-s3` (issue 24), by name.
+var corpora = map[string]corpus{
+	// 900 CT slices 512x512 (473 MB).
+	"ct": {patients: 100, dicomPer: 9, rows: 512, cols: 512, frames: 1, photoW: 1600, photoH: 1200},
+	// 8 multi-frame CTs of 512x512x120 (503 MB).
+	"multiframe": {patients: 4, dicomPer: 2, rows: 512, cols: 512, frames: 120, photoW: 1600, photoH: 1200},
+	// 100 photos 1600x1200 with EXIF/XMP/IPTC.
+	"photos": {patients: 100, photosPer: 1, rows: 512, cols: 512, frames: 1, photoW: 1600, photoH: 1200},
+	// the CT slices and the photos (479 MB).
+	"mixed": {patients: 100, dicomPer: 9, photosPer: 1, rows: 512, cols: 512, frames: 1, photoW: 1600, photoH: 1200},
+}
+
+// describe says what the corpus holds (no names).
+func (c corpus) describe() string {
+	var parts []string
+	if n := c.patients * c.dicomPer; n > 0 {
+		if c.frames > 1 {
+			parts = append(parts, fmt.Sprintf("%d multi-frame CTs %dx%dx%d 16-bit", n, c.rows, c.cols, c.frames))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d CT slices %dx%d 16-bit", n, c.rows, c.cols))
+		}
+	}
+	if n := c.patients * c.photosPer; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d JPEG photos %dx%d with EXIF/XMP/IPTC", n, c.photoW, c.photoH))
+	}
+	return strings.Join(append(parts, "manifest.csv"), ", ")
 }
 
 // build returns the upload: synth.NewUpload's manifest and file names (names
@@ -56,7 +84,7 @@ func (c corpus) build() (*synth.Upload, error) {
 				BirthDate: strings.ReplaceAll(p.BirthDate, "-", ""), Sex: p.Sex,
 				InstitutionName: "Hôpital " + p.City, ReferringPhysician: "Dr Synth",
 				StudyUID: study, SeriesUID: study + ".1", SOPUID: fmt.Sprintf("%s.1.%d", study, j),
-				Modality: "CT", Manufacturer: "SynthMed", Model: "CT-1", Rows: c.rows, Cols: c.cols, Frames: 1,
+				Modality: "CT", Manufacturer: "SynthMed", Model: "CT-1", Rows: c.rows, Cols: c.cols, Frames: max(c.frames, 1),
 			}
 			f.Write = func(w io.Writer) error { return synth.DICOM(w, spec) }
 		case strings.HasSuffix(base, ".jpg"):

@@ -20,17 +20,10 @@ import (
 // and checks that the Tesseract finder locates it so that the masker
 // blanks it.
 func TestOCRMasksSyntheticText_SEC_PSE_4(t *testing.T) {
-	f, err := ocr.New(ocr.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var in bytes.Buffer
-	if err := synth.DICOM(&in, synth.DICOMSpec{Modality: "US", Rows: 240, Cols: 320, PlantText: true, Marker: "DUBOIS AMELIE"}); err != nil {
-		t.Fatal(err)
-	}
+	f, in := finderAndText(t)
 	var out bytes.Buffer
 	o := masking.Options{UIDs: func(u string) string { return "2.25.1" + u[len(u)-1:] }, OCR: f}
-	res, err := dcm.New(dcm.Config{}).Deidentify(context.Background(), &out, bytes.NewReader(in.Bytes()), int64(in.Len()), masking.Person{Pseudonym: "P1"}, o)
+	res, err := dcm.New(dcm.Config{}).Deidentify(context.Background(), &out, bytes.NewReader(in), int64(len(in)), masking.Person{Pseudonym: "P1"}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +58,21 @@ func gray(t *testing.T, b []byte) []byte {
 }
 
 func TestFindsText(t *testing.T) {
+	f, in := finderAndText(t)
+	boxes, err := f.FindText(context.Background(), gray(t, in), 320, 240)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(boxes) == 0 {
+		t.Fatal("no text found")
+	}
+	t.Logf("boxes %v", boxes)
+}
+
+// finderAndText returns the Tesseract finder and a 320x240 ultrasound
+// frame with a name drawn in its pixels.
+func finderAndText(t *testing.T) (masking.TextFinder, []byte) {
+	t.Helper()
 	f, err := ocr.New(ocr.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -73,12 +81,5 @@ func TestFindsText(t *testing.T) {
 	if err := synth.DICOM(&in, synth.DICOMSpec{Modality: "US", Rows: 240, Cols: 320, PlantText: true, Marker: "DUBOIS AMELIE"}); err != nil {
 		t.Fatal(err)
 	}
-	boxes, err := f.FindText(context.Background(), gray(t, in.Bytes()), 320, 240)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(boxes) == 0 {
-		t.Fatal("no text found")
-	}
-	t.Logf("boxes %v", boxes)
+	return f, in.Bytes()
 }

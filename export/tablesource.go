@@ -1,9 +1,7 @@
 package export
 
 import (
-	"bytes"
 	"context"
-	"errors"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -12,15 +10,12 @@ import (
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/tables"
-	"hdw/warehouse"
 )
 
 // RecordSource is a [RowSource] that also streams its rows as typed Arrow
 // record batches projected on cols ([tables.Records]): the gate then
 // counts on the typed, dictionary-encoded columns. Records may be called
 // more than once and must give the rows in the order of Rows.
-// [HealthTable], [WorkspaceTable] and [TableSource] are RecordSources (and
-// indicators.RecordRows).
 type RecordSource interface {
 	RowSource
 	Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error
@@ -32,7 +27,7 @@ const stringBatch = 8192
 // records streams src's rows as record batches of cols: src's own typed
 // batches when it is a [RecordSource] (a column its file lacks added as
 // nulls, as the string view reads it), string batches built from its rows
-// otherwise ([StringRecords]).
+// otherwise (an absent cell is "").
 func records(ctx context.Context, src RowSource, cols []string, fn func(arrow.Record) error) error {
 	rs, ok := src.(RecordSource)
 	if !ok {
@@ -60,9 +55,9 @@ func records(ctx context.Context, src RowSource, cols []string, fn func(arrow.Re
 	})
 }
 
-// StringRecords streams src's rows as record batches of string columns
-// cols (an absent cell is ""): the gate's view of a source that has no
-// typed batches, or whose rows are filtered as strings.
+// StringRecords streams src's rows as string record batches of cols (an
+// absent cell is ""), for a source that has no typed batches of its own
+// (a filtered one).
 func StringRecords(ctx context.Context, src RowSource, cols []string, fn func(arrow.Record) error) error {
 	fields := make([]arrow.Field, len(cols))
 	for i, c := range cols {
@@ -125,46 +120,9 @@ func (t *TableSource) Rows(ctx context.Context, fn func(map[string]string) error
 // Records streams the record batches projected on cols.
 func (t *TableSource) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
 	for _, o := range t.Objects {
-		if err := objectRecords(ctx, t.St, o.Key, o.DEK, cols, fn); err != nil {
+		if _, err := tables.RecordsObject(ctx, t.St, o.Key, o.DEK, tables.Query{Columns: cols, Parallel: true}, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
-
-// objectRecords streams one stored table's record batches projected on
-// cols, the columns decoded concurrently.
-func objectRecords(ctx context.Context, st objstore.Store, key string, dek keys.Secret, cols []string, fn func(arrow.Record) error) error {
-	_, err := tables.RecordsObject(ctx, st, key, dek, tables.Query{Columns: cols, Parallel: true}, fn)
-	return err
-}
-
-// Records streams the health records of every committed batch as typed
-// record batches projected on cols (the gate's counts, an indicator's).
-func (h *HealthTable) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
-	return h.wh.EachHealthTable(ctx, nil, func(_ warehouse.Commit, key string, dek keys.Secret) error {
-		if err := objectRecords(ctx, h.wh.St, key, dek, cols, fn); err != nil && !errors.Is(err, objstore.ErrNotExist) {
-			return err
-		}
-		return nil
-	})
-}
-
-// Records streams the workspace table as typed record batches projected
-// on cols.
-func (w *WorkspaceTable) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
-	_, err := tables.Records(ctx, bytes.NewReader(w.data), tables.Query{Columns: cols, Key: w.key, Parallel: true}, fn)
-	return err
-}
-
-// PersonColumn is the column of the persons' pseudonyms.
-func (h *HealthTable) PersonColumn() string { return "pseudonym" }
-
-// PersonColumn is the column of the persons' (workspace) pseudonyms.
-func (w *WorkspaceTable) PersonColumn() string { return "pseudonym" }
-
-var (
-	_ RecordSource = (*HealthTable)(nil)
-	_ RecordSource = (*WorkspaceTable)(nil)
-	_ RecordSource = (*TableSource)(nil)
-)
