@@ -43,6 +43,7 @@ func main() {
 	file := flag.String("file", "kanon.parquet", "Parquet file")
 	gen := flag.Int("gen", 0, "generate N rows")
 	check := flag.Bool("check", false, "run export.Check (the gate over the string view)")
+	typed = flag.Bool("typed", false, "with -check: give the gate the file's typed record batches (export.RecordSource)")
 	count := flag.Bool("count", false, "run the typed out-of-core counter (tables.Counter)")
 	stream := flag.Int("stream", 0, "with -count: count N rows generated as typed record batches in memory (the rows -gen writes), no file")
 	budget := flag.Int64("budget", 256, "the counter's memory budget in MiB (spills beyond)")
@@ -114,8 +115,12 @@ func main() {
 		src := fileSource{f: f, size: fi.Size()}
 		cols, _ := warehouse.ReadTableAt(f, fi.Size(), func(map[string]string) error { return errStop })
 		src.cols = cols
+		var gsrc export.RowSource = src
+		if *typed {
+			gsrc = typedSource{src}
+		}
 		start := time.Now()
-		rep, err := export.Check(context.Background(), src, export.Request{QuasiIdentifiers: qis, Sensitive: []string{"diagnosis"},
+		rep, err := export.Check(context.Background(), gsrc, export.Request{QuasiIdentifiers: qis, Sensitive: []string{"diagnosis"},
 			PersonColumn: "pseudonym", K: *k, L: 2, Rules: []export.Rule{{Column: "birth_year", Kind: "age-band", Width: 20}, {Column: "department", Kind: "postcode-region"}}})
 		if err != nil {
 			panic(err)
@@ -216,6 +221,16 @@ type fileSource struct {
 func (s fileSource) Columns() []string { return s.cols }
 func (s fileSource) Rows(ctx context.Context, fn func(map[string]string) error) error {
 	_, err := warehouse.ReadTableAt(s.f, s.size, fn)
+	return err
+}
+
+var typed *bool
+
+// typedSource gives the gate the file's typed record batches.
+type typedSource struct{ fileSource }
+
+func (s typedSource) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+	_, err := tables.Records(ctx, s.f, tables.Query{Columns: cols, BatchRows: 64 << 10, Parallel: true}, fn)
 	return err
 }
 
