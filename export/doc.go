@@ -6,10 +6,15 @@
 // a prosecutor re-identification risk. The Report maps each criterion to
 // its evidence; Pass is true only if every check passes.
 //
-// The engine streams: Check makes two passes over a RowSource (counting
-// classes, then suppression and the person weights of sensitive values)
-// and keeps only per-class counters, never the rows. Apply holds the
-// released rows interned (4 bytes a cell) to shuffle them.
+// The engine streams, out of core: Check counts with the table layer's
+// counter (tables.Counter with Detail: keyed hashes of the generalized
+// quasi-identifiers per class, distinct persons, rows and person-weighted
+// sensitive values, spilled to disk past its memory budget) over typed
+// record batches from a [RecordSource] ([HealthTable], [WorkspaceTable],
+// [TableSource]) or string batches built from a plain [RowSource]; a
+// second pass finds the rows to suppress ([tables.Counter.ClassOf]), a
+// second pass over the classes measures t. It never keeps the rows. Apply
+// holds the released rows interned (4 bytes a cell) to shuffle them.
 //
 // # The gate is the dictionary's (issue 21)
 //

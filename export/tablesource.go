@@ -25,13 +25,34 @@ type RecordSource interface {
 const stringBatch = 8192
 
 // records streams src's rows as record batches of cols: src's own typed
-// batches when it is a [RecordSource], string batches built from its rows
+// batches when it is a [RecordSource] (a column its file lacks added as
+// nulls, as the string view reads it), string batches built from its rows
 // otherwise (an absent cell is "").
 func records(ctx context.Context, src RowSource, cols []string, fn func(arrow.Record) error) error {
-	if rs, ok := src.(RecordSource); ok {
-		return rs.Records(ctx, cols, fn)
+	rs, ok := src.(RecordSource)
+	if !ok {
+		return StringRecords(ctx, src, cols, fn)
 	}
-	return StringRecords(ctx, src, cols, fn)
+	return rs.Records(ctx, cols, func(rec arrow.Record) error {
+		var missing []string
+		for _, c := range cols {
+			if len(rec.Schema().FieldIndices(c)) == 0 {
+				missing = append(missing, c)
+			}
+		}
+		if len(missing) == 0 {
+			return fn(rec)
+		}
+		fields, arrs := rec.Schema().Fields(), rec.Columns()
+		for _, c := range missing {
+			null := array.MakeArrayOfNull(memory.DefaultAllocator, arrow.BinaryTypes.String, int(rec.NumRows()))
+			defer null.Release()
+			fields, arrs = append(fields, arrow.Field{Name: c, Type: arrow.BinaryTypes.String, Nullable: true}), append(arrs, null)
+		}
+		full := array.NewRecord(arrow.NewSchema(fields, nil), arrs, rec.NumRows())
+		defer full.Release()
+		return fn(full)
+	})
 }
 
 // StringRecords streams src's rows as string record batches of cols (an

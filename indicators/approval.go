@@ -181,25 +181,41 @@ func (r *Registry) readSubmission(ctx context.Context, key string) (Submission, 
 	if err != nil {
 		return s, err
 	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return s, fmt.Errorf("%w: %s", ErrTampered, key)
-	}
-	mac := s.MAC
-	s.MAC = ""
-	_, sum, err := seal(ctx, r.MAC, s)
+	mac, ok, err := unseal(ctx, r.MAC, raw, &s, &s.MAC)
 	if err != nil {
 		return s, err
 	}
-	if !hmac.Equal([]byte(sum), []byte(mac)) || s.Definition.Hash() != s.Hash || !strings.HasSuffix(key, "/"+s.Hash+"/definition.json") {
+	if !ok || s.Definition.Hash() != s.Hash || !strings.HasSuffix(key, "/"+s.Hash+"/definition.json") {
 		return s, fmt.Errorf("%w: %s", ErrTampered, key)
 	}
-	sig := s.Sig
-	s.Sig = nil
-	if !r.checkSig(ctx, s, s.Author, sig) {
+	sig, ok := signedBy(ctx, r, &s, &s.Sig, s.Author)
+	if !ok {
 		return s, fmt.Errorf("%w: %s: the author's signature does not verify", ErrTampered, key)
 	}
 	s.Sig, s.MAC = sig, mac
 	return s, nil
+}
+
+// unseal decodes raw into v and checks its MAC (the field *macp, which
+// stays cleared for the signature check; mac is its value): ok is false
+// when raw does not decode or the MAC does not verify.
+func unseal[T any](ctx context.Context, m MAC, raw []byte, v *T, macp *string) (mac string, ok bool, err error) {
+	if json.Unmarshal(raw, v) != nil {
+		return "", false, nil
+	}
+	mac, *macp = *macp, ""
+	_, sum, err := seal(ctx, m, *v)
+	if err != nil {
+		return "", false, err
+	}
+	return mac, hmac.Equal([]byte(sum), []byte(mac)), nil
+}
+
+// signedBy checks v's signature (the field *sigp, cleared for the check;
+// sig is its value) as operator who's.
+func signedBy[T any](ctx context.Context, r *Registry, v *T, sigp *[]byte, who string) (sig []byte, ok bool) {
+	sig, *sigp = *sigp, nil
+	return sig, r.checkSig(ctx, *v, who, sig)
 }
 
 func (r *Registry) readApproval(ctx context.Context, key, hash string) (*Approval, error) {
@@ -211,21 +227,15 @@ func (r *Registry) readApproval(ctx context.Context, key, hash string) (*Approva
 		return nil, err
 	}
 	var a Approval
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrTampered, key)
-	}
-	mac := a.MAC
-	a.MAC = ""
-	_, sum, err := seal(ctx, r.MAC, a)
+	mac, ok, err := unseal(ctx, r.MAC, raw, &a, &a.MAC)
 	if err != nil {
 		return nil, err
 	}
-	if !hmac.Equal([]byte(sum), []byte(mac)) || a.Hash != hash {
+	if !ok || a.Hash != hash {
 		return nil, fmt.Errorf("%w: %s", ErrTampered, key)
 	}
-	sig := a.Sig
-	a.Sig = nil
-	if !r.checkSig(ctx, a, a.Approver, sig) {
+	sig, ok := signedBy(ctx, r, &a, &a.Sig, a.Approver)
+	if !ok {
 		return nil, fmt.Errorf("%w: %s: the approver's signature does not verify", ErrTampered, key)
 	}
 	a.Sig, a.MAC = sig, mac

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"hdw/configs"
 	"hdw/indicators"
@@ -304,116 +303,6 @@ func TestSEC_EXP_4_DifferencingAttack(t *testing.T) {
 	}
 }
 
-// SEC-EXP-4: the ledger refuses a run over the budget, never records a
-// refused run, and detects an edited or removed entry.
-func TestSEC_EXP_4_LedgerBudget(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-	l := &indicators.Ledger{St: st, MAC: testMAC("k"), Now: func() time.Time { return now }}
-	b := indicators.Budget{Epsilon: 1, Delta: 1e-5, Period: "month"}
-	for i := range 2 {
-		if _, err := l.Charge(ctx, "LH-USR-a", b, "x", fmt.Sprint(i), 0.5, 1e-6); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_, err = l.Charge(ctx, "LH-USR-a", b, "x", "3", 0.1, 1e-6)
-	if !errors.Is(err, indicators.ErrBudgetExhausted) {
-		t.Fatalf("third run: %v, want budget exhausted", err)
-	}
-	// Another consumer has their own budget; the next month is fresh.
-	if _, err := l.Charge(ctx, "LH-USR-b", b, "x", "1", 0.5, 1e-6); err != nil {
-		t.Fatal(err)
-	}
-	eps, _, err := l.Spent(ctx, "LH-USR-a", b, now)
-	if err != nil || eps != 1 {
-		t.Fatalf("spent %g, %v", eps, err)
-	}
-	now = now.AddDate(0, 1, 0)
-	if _, err := l.Charge(ctx, "LH-USR-a", b, "x", "4", 0.5, 1e-6); err != nil {
-		t.Fatalf("next month: %v", err)
-	}
-	// An edited entry (lower epsilon) no longer verifies.
-	if _, err := st.Open(ctx, "indicators/budget/LH-USR-a/2026-12/00000001.json"); err != nil {
-		t.Fatal(err)
-	}
-	forge := func(key, body string) {
-		t.Helper()
-		if err := st.Delete(ctx, key); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.PutIfAbsent(ctx, key, strings.NewReader(body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rc, _ := st.Open(ctx, "indicators/budget/LH-USR-a/2026-12/00000002.json")
-	buf := make([]byte, 4096)
-	n, _ := rc.Read(buf)
-	rc.Close()
-	forge("indicators/budget/LH-USR-a/2026-12/00000002.json", strings.Replace(string(buf[:n]), `"epsilon":0.5`, `"epsilon":0.01`, 1))
-	if _, _, err := l.Spent(ctx, "LH-USR-a", b, now.AddDate(0, -1, 0)); !errors.Is(err, indicators.ErrTampered) {
-		t.Fatalf("edited entry: %v, want tampered", err)
-	}
-	// A removed first entry breaks the chain.
-	if err := st.Delete(ctx, "indicators/budget/LH-USR-b/2026-12/00000001.json"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.Charge(ctx, "LH-USR-b", b, "x", "2", 0.1, 1e-6); err != nil {
-		t.Fatal(err) // nothing left: the ledger starts again at 1; removal of the whole period is caught by the audit trail
-	}
-}
-
-// SEC-EXP-5: a definition is approved by someone other than its author; an
-// edited definition is a new submission needing its own approval; records
-// that do not verify are refused.
-func TestSEC_EXP_5_DefinitionApproval(t *testing.T) {
-	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &indicators.Registry{St: st, MAC: testMAC("k")}
-	d := compile(t, indicators.Definition{Name: "ct-by-dep", Measure: indicators.Count, GroupBy: []string{"department"},
-		Filter: "modality == 'CT'"}).Def
-	if _, err := r.Submit(ctx, d, "LH-USR-curator", "curator"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Submit(ctx, d, "LH-USR-curator", "curator"); !errors.Is(err, indicators.ErrExist) {
-		t.Fatalf("resubmission: %v", err)
-	}
-	if _, err := r.Approved(ctx, "ct-by-dep"); !errors.Is(err, indicators.ErrNotApproved) {
-		t.Fatalf("before approval: %v", err)
-	}
-	if _, err := r.Decide(ctx, "ct-by-dep", "LH-USR-curator", "approver", true, ""); !errors.Is(err, indicators.ErrSelfApproval) {
-		t.Fatalf("self approval: %v", err)
-	}
-	if _, err := r.Decide(ctx, "ct-by-dep", "LH-USR-manager", "approver", true, ""); err != nil {
-		t.Fatal(err)
-	}
-	e, err := r.Approved(ctx, "ct-by-dep")
-	if err != nil || e.Submission.Hash != d.Hash() || e.Approval.Approver != "LH-USR-manager" || e.Approval.ApproverProfile != "approver" {
-		t.Fatalf("approved: %+v, %v", e, err)
-	}
-	// A changed definition is pending again; the approved one stays the one run.
-	d2 := d
-	d2.Epsilon = 1
-	if _, err := r.Submit(ctx, d2, "LH-USR-curator", "curator"); err != nil {
-		t.Fatal(err)
-	}
-	if e, _ := r.Approved(ctx, "ct-by-dep"); e.Submission.Hash != d.Hash() {
-		t.Fatal("an unapproved edit became the approved definition")
-	}
-	// A record sealed with another key does not verify.
-	bad := &indicators.Registry{St: st, MAC: testMAC("other")}
-	if _, err := bad.Approved(ctx, "ct-by-dep"); !errors.Is(err, indicators.ErrTampered) {
-		t.Fatalf("foreign MAC: %v", err)
-	}
-}
-
 func TestCompileRefuses(t *testing.T) {
 	cases := map[string]indicators.Definition{
 		"identifying column":  {Name: "a", Measure: indicators.Count, GroupBy: []string{"last_name"}},
@@ -510,38 +399,6 @@ func TestGaussianNoise(t *testing.T) {
 	}
 }
 
-// SEC-EXP-4: removing the newest ledger entries (to spend the budget
-// again) is invisible to the chain but not to the audit trail: Reconcile
-// finds each audited spend missing from the ledger.
-func TestSEC_EXP_4_LedgerReconciledWithAudit(t *testing.T) {
-	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-	l := &indicators.Ledger{St: st, MAC: testMAC("k"), Now: func() time.Time { return now }}
-	var audited []indicators.SpendEvent
-	for i := range 3 {
-		s, err := l.Charge(ctx, "LH-USR-a", indicators.DefaultBudget, "x", fmt.Sprint("run", i), 0.5, 1e-6)
-		if err != nil {
-			t.Fatal(err)
-		}
-		audited = append(audited, indicators.SpendEvent{Consumer: s.Consumer, Period: s.Period, Run: s.Run, Seq: s.Seq})
-	}
-	if f, err := l.Reconcile(ctx, audited); err != nil || len(f) != 0 {
-		t.Fatalf("clean ledger: %v %v", f, err)
-	}
-	if err := st.Delete(ctx, "indicators/budget/LH-USR-a/2026-12/00000003.json"); err != nil {
-		t.Fatal(err)
-	}
-	f, err := l.Reconcile(ctx, audited)
-	if err != nil || len(f) != 1 || !strings.Contains(f[0], "entry 3 of run run2 is missing") {
-		t.Fatalf("tail removed: %q %v", f, err)
-	}
-}
-
-// Grouping transforms: dates by month or year, numbers by band.
 func TestGroupLabels(t *testing.T) {
 	var data table
 	for i := range 400 {
@@ -617,63 +474,4 @@ func newSigner(t *testing.T, id string, dir testDir) testSigner {
 	}
 	dir[id] = pub
 	return testSigner{id, priv}
-}
-
-// SEC-EXP-5: with enrolled operators, the definition is signed by its
-// author and the approval by the manager, each with their own key; an
-// approval signed by anyone else (the author holding the MAC key
-// included) does not verify.
-func TestSEC_EXP_5_ApprovalSignedByApprover(t *testing.T) {
-	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := testDir{}
-	author, manager := newSigner(t, "LH-USR-author", dir), newSigner(t, "LH-USR-manager", dir)
-	d := compile(t, indicators.Definition{Name: "signed", Measure: indicators.Count}).Def
-	reg := func(s indicators.Signer) *indicators.Registry {
-		return &indicators.Registry{St: st, MAC: testMAC("k"), Signer: s, Dir: dir}
-	}
-	if _, err := reg(author).Submit(ctx, d, "", "curator"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg(author).Decide(ctx, "signed", "", "approver", true, ""); !errors.Is(err, indicators.ErrSelfApproval) {
-		t.Fatalf("self approval: %v", err)
-	}
-	// The author forges an approval in the manager's name with their own key.
-	forger := testSigner{id: "LH-USR-manager", priv: author.priv}
-	if _, err := reg(forger).Decide(ctx, "signed", "", "approver", true, ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg(nil).Approved(ctx, "signed"); !errors.Is(err, indicators.ErrTampered) {
-		t.Fatalf("forged approval: %v", err)
-	}
-	_ = manager
-	// Without a directory a signed record does not verify either.
-	noDir := &indicators.Registry{St: st, MAC: testMAC("k")}
-	if _, err := noDir.Entries(ctx, "signed"); !errors.Is(err, indicators.ErrTampered) {
-		t.Fatalf("no directory: %v", err)
-	}
-}
-
-// The manager's own signature verifies.
-func TestApprovalSignedVerifies(t *testing.T) {
-	ctx := context.Background()
-	st, _ := objstore.NewLocal(t.TempDir())
-	dir := testDir{}
-	author, manager := newSigner(t, "LH-USR-author", dir), newSigner(t, "LH-USR-manager", dir)
-	d := compile(t, indicators.Definition{Name: "signed", Measure: indicators.Count}).Def
-	r := &indicators.Registry{St: st, MAC: testMAC("k"), Signer: author, Dir: dir}
-	if _, err := r.Submit(ctx, d, "", "curator"); err != nil {
-		t.Fatal(err)
-	}
-	r.Signer = manager
-	if _, err := r.Decide(ctx, "signed", "", "approver", true, ""); err != nil {
-		t.Fatal(err)
-	}
-	e, err := (&indicators.Registry{St: st, MAC: testMAC("k"), Dir: dir}).Approved(ctx, "signed")
-	if err != nil || e.Approval.Approver != "LH-USR-manager" || len(e.Approval.Sig) == 0 || len(e.Submission.Sig) == 0 {
-		t.Fatalf("%+v %v", e, err)
-	}
 }

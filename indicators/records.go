@@ -130,7 +130,8 @@ func floatAt(a arrow.Array, i int) (float64, bool) {
 // record counts the rows of one record batch (person, then r.cols).
 func (r *run) record(rec arrow.Record, ids [][]int32) error {
 	n := int(rec.NumRows())
-	if rec.NumCols() < 1 {
+	// A file without the person column would put a data column first.
+	if rec.NumCols() < 1 || slices.Contains(r.cols, rec.Schema().Field(0).Name) {
 		return errRecordShape
 	}
 	// The columns by name; one the file lacks (added to the dictionary

@@ -133,3 +133,20 @@ func TestSEC_EXP_4_SinglePersonGroupNeverAppearsTyped(t *testing.T) {
 		}
 	}
 }
+
+// personless is a typed table whose batches lack the person column.
+type personless struct{ typedTable }
+
+func (p personless) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+	_, err := tables.Records(ctx, bytes.NewReader(p.data), tables.Query{Columns: cols}, fn)
+	return err
+}
+
+// A record source whose batches lack the person column is refused, not
+// counted with a data column as the person.
+func TestIssue25_RecordsWithoutPersonRefused(t *testing.T) {
+	p := compile(t, indicators.Definition{Name: "a", Measure: indicators.Count, GroupBy: []string{"department"}})
+	if _, _, err := indicators.Compute(context.Background(), p, personless{typed(t, mixed())}, nil); err == nil {
+		t.Fatal("batches without the person column were counted")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -99,7 +100,11 @@ func NewCounter(opt CounterOptions) (*Counter, error) {
 		opt.TempDir = os.TempDir()
 	}
 	c := &Counter{opt: opt, seed: maphash.MakeSeed()}
-	per := int(opt.Budget / int64(16*(1+len(opt.Sensitive))))
+	streams := 1 + len(opt.Sensitive)
+	if opt.Detail {
+		streams += 2 // class rows, the table's persons
+	}
+	per := int(opt.Budget / int64(16*streams))
 	for range 1 + len(opt.Sensitive) {
 		c.streams = append(c.streams, &pairStream{max: max(per, 1024), dir: opt.TempDir})
 	}
@@ -189,7 +194,7 @@ func (c *Counter) column(a arrow.Array, spec KeySpec, out []uint64) error {
 				out[i] = null
 				continue
 			}
-			out[i] = mix(0, uint64(int64(a.Value(i)*1e6)))
+			out[i] = mix(0, math.Float64bits(a.Value(i)))
 		}
 	case *array.String:
 		for i := range n {

@@ -41,7 +41,10 @@
 // bounded memory (sorted runs spill past the budget). Suppression is a
 // second pass: [Counter.ClassOf] on each batch gives every row's class id,
 // to drop the rows of the classes the first pass found too small.
-// bench/cmd/kanon -count is the reference use (make bench-export).
+// bench/cmd/kanon -count is the reference use (make bench-export). With
+// [CounterOptions.Detail] it also gives each class's rows and its
+// sensitive values weighted by person: the export gate's suppression, l
+// and t (package export).
 //
 // # Encryption
 //
@@ -59,7 +62,10 @@
 //     for workspace tables, so that DuckDB and pyarrow read them with the
 //     workspace key and no hdw in between (README, researcher section).
 //
-// [ScanObject] recognizes either mode, and plain Parquet, by the file's
-// magic bytes; tables written before issue 17 (all-string columns in the
+// [ScanObject] and [RecordsObject] never read a stored table whole: an
+// envelope is decrypted chunk by chunk where the Parquet reader seeks
+// (envelope.ReaderAt), over the store's file itself or the stored bytes
+// spooled, still encrypted, to an unlinked temporary file. [ScanObject]
+// recognizes either mode, and plain Parquet, by the file's magic bytes; tables written before issue 17 (all-string columns in the
 // envelope) are read as they are, their values given back as strings.
 package tables

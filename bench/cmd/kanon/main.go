@@ -10,6 +10,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
@@ -20,6 +21,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"hdw/export"
 	"hdw/tables"
@@ -41,7 +44,9 @@ func main() {
 	file := flag.String("file", "kanon.parquet", "Parquet file")
 	gen := flag.Int("gen", 0, "generate N rows")
 	check := flag.Bool("check", false, "run export.Check (the gate over the string view)")
+	typed = flag.Bool("typed", false, "with -check: give the gate the file's typed record batches (export.RecordSource)")
 	count := flag.Bool("count", false, "run the typed out-of-core counter (tables.Counter)")
+	stream := flag.Int("stream", 0, "with -count: count N rows generated as typed record batches in memory (the rows -gen writes), no file")
 	budget := flag.Int64("budget", 256, "the counter's memory budget in MiB (spills beyond)")
 	parallel := flag.Bool("parallel", true, "decode columns concurrently")
 	k := flag.Int("k", 5, "k")
@@ -63,9 +68,18 @@ func main() {
 		generate(*file, *gen)
 	}
 	if *count {
-		f, err := os.Open(*file)
-		if err != nil {
-			panic(err)
+		feed := func(fn func(arrow.Record) error) error {
+			if *stream > 0 {
+				return synthetic(*stream, fn)
+			}
+			f, err := os.Open(*file)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = tables.Records(context.Background(), f, tables.Query{Columns: append([]string{"pseudonym", "diagnosis"}, qis...),
+				BatchRows: 64 << 10, Parallel: *parallel}, fn)
+			return err
 		}
 		start := time.Now()
 		c, err := tables.NewCounter(tables.CounterOptions{Keys: []tables.KeySpec{
@@ -75,8 +89,7 @@ func main() {
 		if err != nil {
 			panic(err)
 		}
-		if _, err := tables.Records(context.Background(), f, tables.Query{Columns: append([]string{"pseudonym", "diagnosis"}, qis...),
-			BatchRows: 64 << 10, Parallel: *parallel}, func(rec arrow.Record) error { return c.Add(rec) }); err != nil {
+		if err := feed(c.Add); err != nil {
 			panic(err)
 		}
 		var l2 int64
@@ -103,8 +116,12 @@ func main() {
 		src := fileSource{f: f, size: fi.Size()}
 		cols, _ := warehouse.ReadTableAt(f, fi.Size(), func(map[string]string) error { return errStop })
 		src.cols = cols
+		var gsrc export.RowSource = src
+		if *typed {
+			gsrc = typedSource{src}
+		}
 		start := time.Now()
-		rep, err := export.Check(context.Background(), src, export.Request{QuasiIdentifiers: qis, Sensitive: []string{"diagnosis"},
+		rep, err := export.Check(context.Background(), gsrc, export.Request{QuasiIdentifiers: qis, Sensitive: []string{"diagnosis"},
 			PersonColumn: "pseudonym", K: *k, L: 2, Rules: []export.Rule{{Column: "birth_year", Kind: "age-band", Width: 20}, {Column: "department", Kind: "postcode-region"}}})
 		if err != nil {
 			panic(err)
@@ -149,6 +166,53 @@ func generate(file string, n int) {
 	f.Close()
 }
 
+// synthetic streams the n rows generate writes, as typed record batches
+// of 64K rows built in memory: the counter at a scale whose Parquet file
+// would take longer to write than to count.
+func synthetic(n int, fn func(arrow.Record) error) error {
+	as := schema().Arrow()
+	b := array.NewRecordBuilder(memory.DefaultAllocator, as)
+	defer b.Release()
+	r := rand.New(rand.NewPCG(1, 2))
+	sites := []string{"chest", "knee", "head", "abdomen"}
+	mods := []string{"CT", "MR", "US", "CR"}
+	diags := []string{"C50", "I10", "E11", "J45", "M17"}
+	sexes := []string{"M", "F"}
+	deps := make([]string, 96)
+	for i := range deps {
+		deps[i] = fmt.Sprintf("%02d", i)
+	}
+	str := func(j int, v string) {
+		switch f := b.Field(j).(type) {
+		case *array.StringBuilder:
+			f.Append(v)
+		case *array.BinaryDictionaryBuilder:
+			f.AppendString(v)
+		}
+	}
+	for i := 0; i < n; i++ {
+		str(0, strconv.Itoa(i/2))
+		str(1, diags[r.IntN(5)])
+		b.Field(2).(*array.Int64Builder).Append(int64(1930 + r.IntN(80)))
+		str(3, sexes[r.IntN(2)])
+		str(4, deps[1+r.IntN(95)])
+		b.Field(5).(*array.Int64Builder).Append(int64(2015 + r.IntN(10)))
+		str(6, mods[r.IntN(4)])
+		str(7, sites[r.IntN(4)])
+		b.Field(8).(*array.Int64Builder).Append(int64(40 + 10*r.IntN(6)))
+		b.Field(9).(*array.Int64Builder).Append(int64(150 + 10*r.IntN(5)))
+		if (i+1)%(64<<10) == 0 || i == n-1 {
+			rec := b.NewRecord()
+			err := fn(rec)
+			rec.Release()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 type fileSource struct {
 	f    *os.File
 	size int64
@@ -158,6 +222,18 @@ type fileSource struct {
 func (s fileSource) Columns() []string { return s.cols }
 func (s fileSource) Rows(ctx context.Context, fn func(map[string]string) error) error {
 	_, err := warehouse.ReadTableAt(s.f, s.size, fn)
+	return err
+}
+
+var typed *bool
+
+// typedSource gives the gate the file's typed record batches.
+type typedSource struct{ fileSource }
+
+func (s typedSource) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+	// A section reader: the Parquet reader closes a source that is an
+	// io.Closer, and the gate reads the file twice (suppression).
+	_, err := tables.Records(ctx, io.NewSectionReader(s.f, 0, s.size), tables.Query{Columns: cols, BatchRows: 64 << 10, Parallel: true}, fn)
 	return err
 }
 
