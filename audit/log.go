@@ -325,11 +325,8 @@ func (l *Log) Append(ctx context.Context, ev Event) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return ErrClosed
-	}
-	if l.err != nil {
-		return l.err
+	if err := l.refusedLocked(); err != nil {
+		return err
 	}
 	l.pending = append(l.pending, l.fill(ev))
 	if len(l.pending) >= l.opt.Batch {
@@ -342,11 +339,8 @@ func (l *Log) Append(ctx context.Context, ev Event) error {
 func (l *Log) Flush(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return ErrClosed
-	}
-	if l.err != nil {
-		return l.err
+	if err := l.refusedLocked(); err != nil {
+		return err
 	}
 	return l.flushLocked(ctx)
 }
@@ -371,6 +365,16 @@ func (l *Log) Close(ctx context.Context) error {
 	err := l.flushLocked(ctx)
 	l.dek.Wipe()
 	return err
+}
+
+// refusedLocked returns why l takes no more events: [ErrClosed] after
+// Close, or the write error that stopped it; nil when it takes them. The
+// caller holds l.mu.
+func (l *Log) refusedLocked() error {
+	if l.closed {
+		return ErrClosed
+	}
+	return l.err
 }
 
 // flushLocked writes the pending events as the next part of the session.
