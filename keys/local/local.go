@@ -175,12 +175,17 @@ func newProfile(profile string, pass []byte) (*profileEntry, error) {
 	return e, nil
 }
 
-func gcmSeal(key, pt, aad []byte) ([]byte, error) {
+// newGCM returns AES-GCM under key (32 bytes: AES-256).
+func newGCM(key []byte) (cipher.AEAD, error) {
 	b, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	g, err := cipher.NewGCM(b)
+	return cipher.NewGCM(b)
+}
+
+func gcmSeal(key, pt, aad []byte) ([]byte, error) {
+	g, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
@@ -190,11 +195,7 @@ func gcmSeal(key, pt, aad []byte) ([]byte, error) {
 }
 
 func gcmOpen(key, ct, aad []byte) ([]byte, error) {
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	g, err := cipher.NewGCM(b)
+	g, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
