@@ -89,8 +89,9 @@ bench:
 bench-peers: deps build
 	bash bench/peers.sh
 
-## bench-s3: end-to-end ingest from the local S3 server vs a plain parallel download with the same SDK
-## (only the S3 server is built: the bench never uses Vault)
+## bench-s3: end-to-end ingest from the local S3 server vs a plain parallel download with the same SDK, on four
+## corpora (CT slices, multi-frame, photos, mixed), into a disk and an S3 warehouse, with the CPU profile split
+## (only the S3 server is built: the bench never uses Vault; R, CORPORA, BEFORE=REV, PROFILE: bench/peers-s3.sh)
 bench-s3:
 	bash scripts/s3-server.sh build
 	bash bench/peers-s3.sh

@@ -35,6 +35,30 @@ type Operator struct {
 	Reviews []OperatorReview `json:"reviews,omitempty"`
 }
 
+// OperatorRecord is the stored form of an operator's directory entry,
+// shared by the providers (the local keyring embeds it beside the sealed
+// private key; Vault's KV directory beside the entity and login). Times
+// are RFC 3339.
+type OperatorRecord struct {
+	ID            string           `json:"id"`
+	Name          string           `json:"name"`
+	Role          string           `json:"role"`
+	Public        []byte           `json:"public"`
+	Enrolled      string           `json:"enrolled"`
+	Removed       string           `json:"removed,omitempty"`
+	Authorization Authorization    `json:"authorization,omitzero"`
+	Reviews       []OperatorReview `json:"reviews,omitempty"`
+}
+
+// Operator returns the directory entry as an [Operator].
+func (e OperatorRecord) Operator() Operator {
+	o := Operator{ID: e.ID, Name: e.Name, Role: Profile(e.Role), PublicKey: ed25519.PublicKey(e.Public),
+		Authorization: e.Authorization, Reviews: append([]OperatorReview(nil), e.Reviews...)}
+	o.Enrolled, _ = time.Parse(time.RFC3339, e.Enrolled)
+	o.Removed, _ = time.Parse(time.RFC3339, e.Removed)
+	return o
+}
+
 // Authorization is the decision that authorizes an enrolment (SEC-HAB-3):
 // the reference of the governance body's decision and, for the admin
 // profile, the line manager who decided it.

@@ -15,8 +15,8 @@ import (
 // chunks, so that one image's fetch, parse, de-identification and source
 // hash overlap with the hashing, encryption and writing of what it already
 // produced (issue 24: the two halves ran one after the other on one core).
-// Memory: at most stageDepth+1 chunks of stageChunk bytes per image in
-// flight, whatever the image's size.
+// Memory: at most stageDepth+2 chunks of stageChunk bytes per image in
+// flight (queued, being filled, being written), whatever the image's size.
 const (
 	stageChunk = 256 << 10
 	stageDepth = 3

@@ -138,6 +138,9 @@ func assertNoLeak(t *testing.T, what string, data []byte, secrets []string) {
 func (c *cli) openAs(profile string) (*warehouse.Warehouse, keys.Provider) {
 	c.t.Helper()
 	g := &globals{warehouse: c.env["HDW_WAREHOUSE"], profile: profile, getenv: c.getenv, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	if err := g.setup(nil); err != nil { // the config and dictionary, as a command reads them
+		c.t.Fatal(err)
+	}
 	ctx := context.Background()
 	s, err := objstore.NewLocal(g.warehouse)
 	if err != nil {

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"hdw/keys"
 	"hdw/rights"
@@ -27,16 +24,7 @@ func TestSEC_PSE_1_KeysRotatePseudoCLI(t *testing.T) {
 // server, each profile logged in with its own AppRole: the admin's new KV
 // version and its retirement go through admin.hcl.
 func TestSEC_PSE_1_KeysRotatePseudoVault(t *testing.T) {
-	addr, rootTok := vaultEnv(t)
-	c := newCLI(t)
-	cfg := filepath.Join(c.dir, "hdw.yaml")
-	name := fmt.Sprintf("r%d", time.Now().UnixNano()%1e9)
-	os.WriteFile(cfg, []byte("keys:\n  provider: vault\n  vault:\n    address: "+addr+"\n    warehouse_name: "+name+"\n"), 0o600)
-	c.env["HDW_CONFIG"] = cfg
-	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
-	c.must(0, "--profile", "admin", "vault", "setup")
-	delete(c.env, "HDW_VAULT_TOKEN_FILE")
-	c.must(0, "init")
+	c, _, _ := vaultCLI(t, "r")
 	rotatePseudoCLI(t, c)
 }
 

@@ -2,12 +2,8 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"hdw/keys"
 )
@@ -19,20 +15,7 @@ import (
 // 403), and the dpo's AppRole cannot unwrap the genetic store (SEC-LOG-6,
 // policy refusal).
 func TestIssue22_VaultAuditAndGenetic(t *testing.T) {
-	addr, rootTok := vaultEnv(t)
-	c := newCLI(t)
-	name := fmt.Sprintf("a%d", time.Now().UnixNano()%1e9)
-	cfg := filepath.Join(c.dir, "hdw.yaml")
-	os.WriteFile(cfg, []byte("keys:\n  provider: vault\n  vault:\n    address: "+addr+"\n    warehouse_name: "+name+"\n"), 0o600)
-	c.env["HDW_CONFIG"] = cfg
-	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
-	c.must(0, "--profile", "admin", "vault", "setup")
-	delete(c.env, "HDW_VAULT_TOKEN_FILE")
-	c.must(0, "init")
-	up := demoUpload()
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(3, "--profile", "ingest", "ingest", src)
+	c, _, _ := vaultWarehouse(t, demoUpload(), 3)
 	c.must(0, "--profile", "curator", "audit", "verify")
 	if code, _, _ := c.run("--profile", "curator", "audit", "review"); code != 1 {
 		t.Fatalf("a curator reviews the audit trail: exit %d", code)

@@ -56,7 +56,7 @@ type vaultLoginKey struct{}
 // vaultOperatorFlags adds --vault-login to operator add.
 func vaultOperatorFlags(add *cobra.Command) {
 	var login string
-	add.Flags().StringVar(&login, "vault-login", "", "Vault only: the person's login, MOUNT:NAME of an enabled auth method (oidc:alice@chu.example); default userpass:NAME with a password written to <credentials dir>/operator_NAME")
+	add.Flags().StringVar(&login, "vault-login", "", "Vault only: the person's login, MOUNT:NAME of an enabled auth method (oidc:alice@chu.example); default userpass:NAME; a userpass login gets a password written to <credentials dir>/operator_NAME")
 	run := add.RunE
 	add.RunE = func(cmd *cobra.Command, args []string) error {
 		cmd.SetContext(context.WithValue(cmd.Context(), vaultLoginKey{}, login))
@@ -77,7 +77,7 @@ func runVaultOperatorAdd(ctx context.Context, g *globals, sess *session, p *hv.P
 		login.Mount, login.Name = m, n
 	}
 	f := ""
-	if spec == "" {
+	if login.Mount == "userpass" {
 		if err := os.MkdirAll(g.credentialsDir(), 0o700); err != nil {
 			return err
 		}
@@ -104,7 +104,7 @@ func runVaultOperatorAdd(ctx context.Context, g *globals, sess *session, p *hv.P
 	}
 	fmt.Fprintf(g.stdout, "operator %s enrolled as %s in Vault: %s (signing key %s)\n", name, role, op.ID, p.OperatorKey(op.ID))
 	if f != "" {
-		fmt.Fprintf(g.stdout, "userpass password in %s (mode 0600): hand it to the person, who logs in with vault login -method=userpass username=%s\n", f, name)
+		fmt.Fprintf(g.stdout, "userpass password in %s (mode 0600): hand it to the person, who logs in with vault login -method=userpass username=%s\n", f, login.Name)
 	} else {
 		fmt.Fprintf(g.stdout, "the person logs in with their %s login %s (vault login -method=%s)\n", login.Mount, login.Name, login.Mount)
 	}

@@ -14,6 +14,25 @@ import (
 	"hdw/synth"
 )
 
+// vaultCLI sets up Vault for a new warehouse (the administrator's token:
+// policies, AppRoles) and creates it; from then on each profile logs in
+// with its own AppRole.
+func vaultCLI(t *testing.T, prefix string) (c *cli, addr, rootTok string) {
+	t.Helper()
+	addr, rootTok = vaultEnv(t)
+	c = newCLI(t)
+	name := fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()%1e9)
+	cfg := filepath.Join(c.dir, "hdw.yaml")
+	os.WriteFile(cfg, []byte("keys:\n  provider: vault\n  vault:\n    address: "+addr+"\n    warehouse_name: "+name+"\n"), 0o600)
+	c.env["HDW_CONFIG"] = cfg
+	c.env["HDW_TEST_VAULT_WAREHOUSE"] = name // userpass logins are per Vault server: NAME.<warehouse> in tests
+	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
+	c.must(0, "--profile", "admin", "vault", "setup")
+	delete(c.env, "HDW_VAULT_TOKEN_FILE")
+	c.must(0, "init")
+	return c, addr, rootTok
+}
+
 // vaultLogin logs in as the enrolled person would (vault login
 // -method=userpass) with the password the admin handed over, and returns
 // the token.
@@ -24,7 +43,7 @@ func vaultLogin(t *testing.T, c *cli, addr, name string) string {
 		t.Fatal(err)
 	}
 	vc, _ := hv.NewClient(hv.Config{Address: addr})
-	s, err := vc.Logical().WriteWithContext(context.Background(), "auth/userpass/login/"+name, map[string]any{"password": strings.TrimSpace(string(pass))})
+	s, err := vc.Logical().WriteWithContext(context.Background(), "auth/userpass/login/"+name+"."+c.env["HDW_TEST_VAULT_WAREHOUSE"], map[string]any{"password": strings.TrimSpace(string(pass))})
 	if err != nil {
 		t.Fatalf("login %s: %v", name, err)
 	}
@@ -35,16 +54,7 @@ func vaultLogin(t *testing.T, c *cli, addr, name string) string {
 // warehouse and ingests up through the ingest AppRole (exit code want).
 func vaultWarehouse(t *testing.T, up *synth.Upload, want int) (c *cli, addr, rootTok string) {
 	t.Helper()
-	addr, rootTok = vaultEnv(t)
-	c = newCLI(t)
-	name := fmt.Sprintf("o%d", time.Now().UnixNano()%1e9)
-	cfg := filepath.Join(c.dir, "hdw.yaml")
-	os.WriteFile(cfg, []byte("keys:\n  provider: vault\n  vault:\n    address: "+addr+"\n    warehouse_name: "+name+"\n"), 0o600)
-	c.env["HDW_CONFIG"] = cfg
-	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
-	c.must(0, "--profile", "admin", "vault", "setup")
-	delete(c.env, "HDW_VAULT_TOKEN_FILE")
-	c.must(0, "init")
+	c, addr, rootTok = vaultCLI(t, "o")
 	src := filepath.Join(c.dir, "upload")
 	writeUpload(t, src, up)
 	c.must(want, "--profile", "ingest", "ingest", src)
@@ -59,7 +69,8 @@ func vaultEnrol(t *testing.T, c *cli, rootTok string, ops [][2]string) map[strin
 	c.env["HDW_VAULT_TOKEN_FILE"] = rootTok
 	defer delete(c.env, "HDW_VAULT_TOKEN_FILE")
 	for _, o := range ops {
-		out := c.must(0, "--profile", "admin", "--json", "operator", "add", o[0], "--role", o[1], "--decision", "CSE-T-1")
+		out := c.must(0, "--profile", "admin", "--json", "operator", "add", o[0], "--role", o[1], "--decision", "CSE-T-1",
+			"--vault-login", "userpass:"+o[0]+"."+c.env["HDW_TEST_VAULT_WAREHOUSE"])
 		var op struct{ ID string }
 		decodeJSON(t, out, &op)
 		ids[o[0]] = op.ID

@@ -20,28 +20,12 @@ import (
 // as the profiles'), so that neither the admin who enrolled them nor any
 // profile can sign in their name.
 type operatorEntry struct {
-	ID            string `json:"id"`
-	Name          string `json:"name"`
-	Role          string `json:"role"`
-	Public        []byte `json:"public"`
-	Enrolled      string `json:"enrolled"`
-	Removed       string `json:"removed,omitempty"`
+	keys.OperatorRecord
 	Salt          []byte `json:"salt"`
 	Time          uint32 `json:"t"`
 	Memory        uint32 `json:"m"`
 	Threads       uint8  `json:"p"`
 	SealedPrivate []byte `json:"sealed_private"`
-	// Authorization and Reviews: SEC-HAB-3, SEC-HAB-5 (keys.Operator).
-	Authorization keys.Authorization    `json:"authorization,omitzero"`
-	Reviews       []keys.OperatorReview `json:"reviews,omitempty"`
-}
-
-func (e *operatorEntry) operator() keys.Operator {
-	o := keys.Operator{ID: e.ID, Name: e.Name, Role: keys.Profile(e.Role), PublicKey: ed25519.PublicKey(e.Public),
-		Authorization: e.Authorization, Reviews: append([]keys.OperatorReview(nil), e.Reviews...)}
-	o.Enrolled, _ = time.Parse(time.RFC3339, e.Enrolled)
-	o.Removed, _ = time.Parse(time.RFC3339, e.Removed)
-	return o
 }
 
 func operatorAAD(id string) []byte { return []byte(infoP + "operator " + id) }
@@ -80,8 +64,8 @@ func (k *Keyring) AddOperator(ctx context.Context, name string, role keys.Profil
 	seed := priv.Seed()
 	defer clear(seed)
 	defer clear(priv)
-	e := &operatorEntry{ID: keys.NewOperatorID(), Name: name, Role: string(role), Public: pub,
-		Enrolled: now.UTC().Format(time.RFC3339), Authorization: auth, Time: kdfTime, Memory: kdfMemory, Threads: kdfThreads, Salt: make([]byte, 16)}
+	e := &operatorEntry{OperatorRecord: keys.OperatorRecord{ID: keys.NewOperatorID(), Name: name, Role: string(role), Public: pub,
+		Enrolled: now.UTC().Format(time.RFC3339), Authorization: auth}, Time: kdfTime, Memory: kdfMemory, Threads: kdfThreads, Salt: make([]byte, 16)}
 	rand.Read(e.Salt)
 	kek := argon2.IDKey(passphrase, e.Salt, e.Time, e.Memory, e.Threads, 32)
 	defer clear(kek)
@@ -104,7 +88,7 @@ func (k *Keyring) AddOperator(ctx context.Context, name string, role keys.Profil
 	if err != nil {
 		return keys.Operator{}, err
 	}
-	return e.operator(), nil
+	return e.Operator(), nil
 }
 
 // RemoveOperator withdraws an operator (SEC-HAB-6): their sealed private
@@ -160,7 +144,7 @@ func (k *Keyring) updateOperator(ctx context.Context, ref string, fn func(e *ope
 		if err := fn(e); err != nil {
 			return err
 		}
-		out = e.operator()
+		out = e.Operator()
 		return nil
 	})
 	return out, err
@@ -180,7 +164,7 @@ func (k *Keyring) OperatorByID(ctx context.Context, ref string) (keys.Operator, 
 			return keys.Operator{}, keys.ErrOperatorNotFound
 		}
 	}
-	return e.operator(), nil
+	return e.Operator(), nil
 }
 
 // Operators implements keys.Directory: every operator ever enrolled, by
@@ -193,7 +177,7 @@ func (k *Keyring) Operators(ctx context.Context) ([]keys.Operator, error) {
 	}
 	out := make([]keys.Operator, 0, len(k.r.Operators))
 	for _, e := range k.r.Operators {
-		out = append(out, e.operator())
+		out = append(out, e.Operator())
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Enrolled.Equal(out[j].Enrolled) {
@@ -243,7 +227,7 @@ func OpenOperator(ctx context.Context, st objstore.Store, ref string, passphrase
 		return nil, keys.ErrBadCredentials
 	}
 	defer clear(seed)
-	return &OperatorKey{op: e.operator(), priv: ed25519.NewKeyFromSeed(seed)}, nil
+	return &OperatorKey{op: e.Operator(), priv: ed25519.NewKeyFromSeed(seed)}, nil
 }
 
 // Operator returns the unlocked operator's directory entry.

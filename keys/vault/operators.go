@@ -62,24 +62,9 @@ type Login struct {
 
 // dirEntry is one operator in the KV directory.
 type dirEntry struct {
-	ID            string                `json:"id"`
-	Name          string                `json:"name"`
-	Role          string                `json:"role"`
-	Public        []byte                `json:"public"`
-	Enrolled      string                `json:"enrolled"`
-	Removed       string                `json:"removed,omitempty"`
-	Entity        string                `json:"entity"`
-	Login         string                `json:"login"` // mount:name
-	Authorization keys.Authorization    `json:"authorization,omitzero"`
-	Reviews       []keys.OperatorReview `json:"reviews,omitempty"`
-}
-
-func (e dirEntry) operator() keys.Operator {
-	o := keys.Operator{ID: e.ID, Name: e.Name, Role: keys.Profile(e.Role), PublicKey: ed25519.PublicKey(e.Public),
-		Authorization: e.Authorization, Reviews: e.Reviews}
-	o.Enrolled, _ = time.Parse(time.RFC3339, e.Enrolled)
-	o.Removed, _ = time.Parse(time.RFC3339, e.Removed)
-	return o
+	keys.OperatorRecord
+	Entity string `json:"entity"`
+	Login  string `json:"login"` // mount:name
 }
 
 func (p *Provider) dirPath(id string) string {
@@ -122,9 +107,13 @@ func (p *Provider) AddOperator(ctx context.Context, name string, role keys.Profi
 	} else if !errors.Is(err, keys.ErrOperatorNotFound) {
 		return keys.Operator{}, err
 	}
+	accessor, err := p.freeLogin(ctx, login)
+	if err != nil {
+		return keys.Operator{}, err
+	}
 	lg := p.c.Logical()
-	e := dirEntry{ID: keys.NewOperatorID(), Name: name, Role: string(role), Enrolled: now.UTC().Format(time.RFC3339),
-		Login: login.Mount + ":" + login.Name, Authorization: auth}
+	e := dirEntry{OperatorRecord: keys.OperatorRecord{ID: keys.NewOperatorID(), Name: name, Role: string(role),
+		Enrolled: now.UTC().Format(time.RFC3339), Authorization: auth}, Login: login.Mount + ":" + login.Name}
 	kn := OperatorKeyName(p.cfg.Warehouse, e.ID)
 	if _, err := lg.WriteWithContext(ctx, "transit/keys/"+kn, map[string]any{"type": "ed25519"}); err != nil {
 		return keys.Operator{}, errAdminToken("signing key", mapErr(err, "create signing key"))
@@ -145,13 +134,13 @@ func (p *Provider) AddOperator(ctx context.Context, name string, role keys.Profi
 		return keys.Operator{}, errAdminToken("entity", mapErr(err, "create entity"))
 	}
 	e.Entity, _ = s.Data["id"].(string)
-	if err := p.bindLogin(ctx, e.Entity, login); err != nil {
+	if err := p.bindLogin(ctx, e.Entity, accessor, login); err != nil {
 		return keys.Operator{}, err
 	}
 	if err := p.writeEntry(ctx, e, 0); err != nil {
 		return keys.Operator{}, err
 	}
-	return e.operator(), nil
+	return e.Operator(), nil
 }
 
 // operatorPublicKey reads the ed25519 public key of a transit signing key
@@ -172,33 +161,50 @@ func (p *Provider) operatorPublicKey(ctx context.Context, kn string) (ed25519.Pu
 	return b, nil
 }
 
-// bindLogin aliases the entity to the person's login, creating the
-// userpass method and user when a password is given.
-func (p *Provider) bindLogin(ctx context.Context, entity string, login Login) error {
+// freeLogin returns the accessor of the login's auth method (enabling
+// userpass when a password is given), and refuses a login already bound
+// to a Vault identity: a person enrolled in another warehouse of the same
+// Vault, or someone else. Vault would merge the two identities; hdw asks
+// for another login name instead.
+func (p *Provider) freeLogin(ctx context.Context, login Login) (string, error) {
 	auths, err := p.c.Sys().ListAuthWithContext(ctx)
 	if err != nil {
-		return errAdminToken("login", mapErr(err, "list auth methods"))
+		return "", errAdminToken("login", mapErr(err, "list auth methods"))
 	}
 	m, ok := auths[login.Mount+"/"]
 	if !ok && len(login.Password) > 0 && login.Mount == "userpass" {
 		if err := p.c.Sys().EnableAuthWithOptionsWithContext(ctx, "userpass", &api.EnableAuthOptions{Type: "userpass"}); err != nil {
-			return errAdminToken("login", mapErr(err, "enable userpass"))
+			return "", errAdminToken("login", mapErr(err, "enable userpass"))
 		}
 		if auths, err = p.c.Sys().ListAuthWithContext(ctx); err != nil {
-			return errAdminToken("login", mapErr(err, "list auth methods"))
+			return "", errAdminToken("login", mapErr(err, "list auth methods"))
 		}
 		m, ok = auths[login.Mount+"/"]
 	}
 	if !ok {
-		return fmt.Errorf("vault operator login: no auth method mounted at %s/ (enable it, or use userpass)", login.Mount)
+		return "", fmt.Errorf("vault operator login: no auth method mounted at %s/ (enable it, or use userpass)", login.Mount)
 	}
 	if len(login.Password) > 0 && m.Type != "userpass" {
-		return errors.New("vault operator login: a password is only for a userpass method")
+		return "", errors.New("vault operator login: a password is only for a userpass method")
 	}
+	s, err := p.c.Logical().WriteWithContext(ctx, "identity/lookup/entity", map[string]any{
+		"alias_name": login.Name, "alias_mount_accessor": m.Accessor})
+	if err != nil {
+		return "", errAdminToken("login", mapErr(err, "look up login"))
+	}
+	if s != nil && s.Data["id"] != nil {
+		return "", fmt.Errorf("vault operator login %s:%s is already bound to a Vault identity (this person in another warehouse, or someone else): choose another with --vault-login %s:NAME", login.Mount, login.Name, login.Mount)
+	}
+	return m.Accessor, nil
+}
+
+// bindLogin aliases the entity to the person's login and creates the
+// userpass user when a password is given.
+func (p *Provider) bindLogin(ctx context.Context, entity, accessor string, login Login) error {
 	// The alias comes before the user: a userpass login with no alias
 	// would create an entity of its own.
 	if _, err := p.c.Logical().WriteWithContext(ctx, "identity/entity-alias", map[string]any{
-		"name": login.Name, "canonical_id": entity, "mount_accessor": m.Accessor}); err != nil {
+		"name": login.Name, "canonical_id": entity, "mount_accessor": accessor}); err != nil {
 		return errAdminToken("login alias", mapErr(err, "create entity alias"))
 	}
 	if len(login.Password) > 0 {
@@ -302,7 +308,7 @@ func (p *Provider) findOperator(ctx context.Context, ref string, withRemoved boo
 	if err != nil {
 		return keys.Operator{}, err
 	}
-	return e.operator(), nil
+	return e.Operator(), nil
 }
 
 // RemoveOperator withdraws an operator (SEC-HAB-6; admin only, with the
@@ -325,7 +331,7 @@ func (p *Provider) RemoveOperator(ctx context.Context, ref string, now time.Time
 	if err := p.writeEntry(ctx, e, v); err != nil {
 		return keys.Operator{}, err
 	}
-	return e.operator(), nil
+	return e.Operator(), nil
 }
 
 // withdraw deletes the person's signing policy, disables their entity,
@@ -377,7 +383,7 @@ func (p *Provider) ReviewOperator(ctx context.Context, ref string, rv keys.Opera
 	if err := p.writeEntry(ctx, e, v); err != nil {
 		return keys.Operator{}, err
 	}
-	return e.operator(), nil
+	return e.Operator(), nil
 }
 
 // Directory returns the operator directory (keys.Directory): every
@@ -397,7 +403,7 @@ func (d directory) Operators(ctx context.Context) ([]keys.Operator, error) {
 	}
 	out := make([]keys.Operator, 0, len(es))
 	for _, e := range es {
-		out = append(out, e.operator())
+		out = append(out, e.Operator())
 	}
 	return out, nil
 }
@@ -442,7 +448,7 @@ func (p *Provider) OpenOperator(ctx context.Context) (*OperatorSigner, error) {
 	if e.Entity != ent {
 		return nil, fmt.Errorf("vault operator %s: the token's entity is not the enrolled one: %w", id, keys.ErrForbidden)
 	}
-	return &OperatorSigner{c: p.c, key: OperatorKeyName(p.cfg.Warehouse, e.ID), op: e.operator()}, nil
+	return &OperatorSigner{c: p.c, key: OperatorKeyName(p.cfg.Warehouse, e.ID), op: e.Operator()}, nil
 }
 
 // Operator returns the signer's directory entry.

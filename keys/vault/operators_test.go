@@ -60,35 +60,39 @@ func TestENS_OP_ACC_1_SWR_009_VaultOperators(t *testing.T) {
 	}
 	now := time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC)
 	auth := keys.Authorization{Decision: "CSE-2026-01"}
-	alice, err := adm.AddOperator(ctx, "alice", keys.ProfileCurator, auth, hv.Login{Mount: "userpass", Name: "alice", Password: []byte("alice-pass-1")}, now)
+	alice, err := adm.AddOperator(ctx, "alice", keys.ProfileCurator, auth, hv.Login{Mount: "userpass", Name: "alice." + e.warehouse, Password: []byte("alice-pass-1")}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bob, err := adm.AddOperator(ctx, "bob", keys.ProfileCurator, auth, hv.Login{Mount: "userpass", Name: "bob", Password: []byte("bob-pass-12")}, now)
+	bob, err := adm.AddOperator(ctx, "bob", keys.ProfileCurator, auth, hv.Login{Mount: "userpass", Name: "bob." + e.warehouse, Password: []byte("bob-pass-12")}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if alice.ID == bob.ID || !strings.HasPrefix(alice.ID, "LH-USR-") {
 		t.Fatalf("two people, two ids: %s %s", alice.ID, bob.ID)
 	}
-	if _, err := adm.AddOperator(ctx, "alice", keys.ProfileCurator, auth, hv.Login{Mount: "userpass", Name: "alice2", Password: []byte("alice-pass-2")}, now); err == nil {
+	// A login already bound (here: bob's) is refused, not merged.
+	if _, err := adm.AddOperator(ctx, "dave", keys.ProfileCurator, auth, hv.Login{Mount: "userpass", Name: "bob." + e.warehouse, Password: []byte("dave-pass-12")}, now); err == nil || !strings.Contains(err.Error(), "already bound") {
+		t.Fatalf("a bound login reused: %v", err)
+	}
+	if _, err := adm.AddOperator(ctx, "alice", keys.ProfileCurator, auth, hv.Login{Mount: "userpass", Name: "alice2." + e.warehouse, Password: []byte("alice-pass-2")}, now); err == nil {
 		t.Fatal("a name enrolled twice")
 	}
 	// The admin's AppRole (its own policy) cannot enrol: policies and
 	// identities need the Vault administrator's token.
-	if _, err := e.login(t, keys.ProfileAdmin).AddOperator(ctx, "carol", keys.ProfileCurator, auth, hv.Login{Mount: "userpass", Name: "carol", Password: []byte("carol-pass-1")}, now); !errors.Is(err, keys.ErrForbidden) {
+	if _, err := e.login(t, keys.ProfileAdmin).AddOperator(ctx, "carol", keys.ProfileCurator, auth, hv.Login{Mount: "userpass", Name: "carol." + e.warehouse, Password: []byte("carol-pass-1")}, now); !errors.Is(err, keys.ErrForbidden) {
 		t.Fatalf("admin AppRole enrolled: %v", err)
 	}
 	// No self-registration: a curator cannot enrol.
 	cur := e.login(t, keys.ProfileCurator)
-	if _, err := cur.AddOperator(ctx, "mallory", keys.ProfileCurator, auth, hv.Login{Mount: "userpass", Name: "mallory", Password: []byte("mallory-pass")}, now); !errors.Is(err, keys.ErrForbidden) {
+	if _, err := cur.AddOperator(ctx, "mallory", keys.ProfileCurator, auth, hv.Login{Mount: "userpass", Name: "mallory." + e.warehouse, Password: []byte("mallory-pass")}, now); !errors.Is(err, keys.ErrForbidden) {
 		t.Fatalf("a curator enrolled: %v", err)
 	}
 	if _, err := cur.OpenOperator(ctx); !errors.Is(err, keys.ErrOperatorNotFound) {
 		t.Fatalf("an AppRole token is a service, not an operator: %v", err)
 	}
 
-	pa, err := e.person(t, "alice", "alice-pass-1", keys.ProfileCurator)
+	pa, err := e.person(t, "alice."+e.warehouse, "alice-pass-1", keys.ProfileCurator)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +131,7 @@ func TestENS_OP_ACC_1_SWR_009_VaultOperators(t *testing.T) {
 		t.Fatal("alice exported her private key")
 	}
 
-	pb, err := e.person(t, "bob", "bob-pass-12", keys.ProfileCurator)
+	pb, err := e.person(t, "bob."+e.warehouse, "bob-pass-12", keys.ProfileCurator)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +149,7 @@ func TestENS_OP_ACC_1_SWR_009_VaultOperators(t *testing.T) {
 	if _, err := sb.Sign(ctx, msg); err == nil {
 		t.Fatal("a removed operator signed with a token issued before the removal")
 	}
-	if _, err := e.person(t, "bob", "bob-pass-12", keys.ProfileCurator); err == nil {
+	if _, err := e.person(t, "bob."+e.warehouse, "bob-pass-12", keys.ProfileCurator); err == nil {
 		t.Fatal("a removed operator logged in")
 	}
 	ob, err := adm.Directory().Operator(ctx, bob.ID)

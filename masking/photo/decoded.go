@@ -88,10 +88,17 @@ func (h *Handler) reserve(ctx context.Context, data []byte, o masking.Options, h
 	if err != nil {
 		return nil, masking.Quarantine("%s", headerReason)
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels(o) {
-		return nil, masking.Quarantine("image dimensions exceed limit (%dx%d)", cfg.Width, cfg.Height)
+	return h.reservePixels(ctx, cfg.Width, cfg.Height, o)
+}
+
+// reservePixels checks w x hgt pixels against the limit (an image without
+// pixels is refused too) and takes them from the pixel budget; it returns
+// their release.
+func (h *Handler) reservePixels(ctx context.Context, w, hgt int, o masking.Options) (func(), error) {
+	if w <= 0 || hgt <= 0 || int64(w)*int64(hgt) > maxPixels(o) {
+		return nil, masking.Quarantine("image dimensions exceed limit (%dx%d)", w, hgt)
 	}
-	return h.pixels.acquire(ctx, int64(cfg.Width)*int64(cfg.Height))
+	return h.pixels.acquire(ctx, int64(w)*int64(hgt))
 }
 
 // ---- BMP, GIF: decode and re-encode losslessly ----

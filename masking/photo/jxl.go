@@ -79,10 +79,7 @@ func (h *Handler) jxl(ctx context.Context, dst io.Writer, r *bufio.Reader, o mas
 		return masking.Result{}, masking.Quarantine("JPEG XL animation not supported")
 	}
 	w, hgt := int(cw), int(ch)
-	if w <= 0 || hgt <= 0 || int64(w)*int64(hgt) > maxPixels(o) {
-		return masking.Result{}, masking.Quarantine("image dimensions exceed limit (%dx%d)", w, hgt)
-	}
-	release, err := h.pixels.acquire(ctx, int64(w)*int64(hgt))
+	release, err := h.reservePixels(ctx, w, hgt, o)
 	if err != nil {
 		return masking.Result{}, err
 	}

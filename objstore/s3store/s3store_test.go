@@ -384,11 +384,11 @@ func TestS3OpenRange(t *testing.T) {
 	}
 }
 
-// TestS3MultipartConcurrentParts (issue 24): an object of several parts,
-// uploaded with parts in flight at once, reads back byte for byte (parts
-// completed in order whatever order they finished in); then a small object
-// from the same store reuses the recycled buffers.
-func TestS3MultipartConcurrentParts(t *testing.T) {
+// TestS3MultipartRecycledBuffers (issue 24): an object of several parts
+// reads back byte for byte, then a small object written with the recycled
+// part buffer of the first reads back whole (nothing of the first left in
+// it).
+func TestS3MultipartRecycledBuffers(t *testing.T) {
 	c := server(t)
 	c.PartSize = 5 << 20
 	s := fresh(t, c)
