@@ -282,6 +282,26 @@ func readObject(ctx context.Context, st objstore.Store, key string) ([]byte, err
 	return b, nil
 }
 
+// readSealed reads the two-line sealed object key (a head or a retention
+// checkpoint) into v and checks its seal under mac. data is the object as
+// stored; perr says where it is malformed (nothing else is then checked);
+// err is a failed read or MAC computation.
+func readSealed(ctx context.Context, st objstore.Store, mac MAC, key string, v any) (data []byte, sealOK bool, perr *FormatError, err error) {
+	data, err = readObject(ctx, st, key)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	s, body, err := parseSealed(data, v)
+	if err != nil {
+		if !errors.As(err, &perr) {
+			return data, false, nil, err
+		}
+		return data, false, perr, nil
+	}
+	sealOK, err = checkMAC(ctx, mac, body, s)
+	return data, sealOK, nil, err
+}
+
 // fill completes ev with the session's defaults and copies its maps.
 func (l *Log) fill(ev Event) Event {
 	if ev.Time.IsZero() {
