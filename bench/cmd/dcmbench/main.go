@@ -23,7 +23,6 @@ import (
 	"crypto/sha256"
 	"flag"
 	"fmt"
-	"io"
 	"math/big"
 	mrand "math/rand/v2"
 	"os"
@@ -116,7 +115,7 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 		h = masking.New(h.(*dcm.Handler))
 	}
 	if copyOnly {
-		h = copier{}
+		h = benchrun.Copy{}
 	}
 	o := masking.Options{UIDs: uids}
 	// One person per 50 files (a series), built before the clock starts: the
@@ -147,15 +146,6 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 	fmt.Printf("%s workers=%d residual_scan=%v files=%d clean=%d quarantined=%d bytes=%d seconds=%.3f files_per_s=%.1f mb_per_s=%.1f\n",
 		tool, workers, scan, c.Files, c.Clean, c.Quarantined, c.Bytes, el, float64(c.Files)/el, float64(c.Bytes)/1e6/el)
 	return nil
-}
-
-// copier copies the file unchanged: io.Copy from the input file to the
-// output file, in the kernel on Linux (-copy).
-type copier struct{}
-
-func (copier) Deidentify(_ context.Context, dst io.Writer, src io.Reader, size int64, _ masking.Person, _ masking.Options) (masking.Result, error) {
-	_, err := io.Copy(dst, src)
-	return masking.Result{}, err
 }
 
 // personOf is the person of file i: with scan, the identifiers of a

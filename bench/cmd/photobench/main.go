@@ -25,7 +25,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -211,8 +210,7 @@ func deidentifyAll(ctx context.Context, o options) error {
 	c, err := benchrun.Run(o.workers, len(names), func(w, i int) (n int64, ok bool, err error) {
 		name := names[i]
 		if o.copy {
-			n, err = copyFile(filepath.Join(o.in, name), filepath.Join(o.out, name))
-			ok = err == nil
+			n, ok, err = benchrun.File(ctx, benchrun.Copy{}, nil, masking.Person{}, mo, filepath.Join(o.in, name), filepath.Join(o.out, name))
 		} else {
 			n, ok, err = benchrun.File(ctx, d, bws[w], personOf(name, ps, o.scan), mo, filepath.Join(o.in, name), filepath.Join(o.out, name))
 		}
@@ -238,23 +236,4 @@ func deidentifyAll(ctx context.Context, o options) error {
 		return fmt.Errorf("%d files quarantined", q)
 	}
 	return nil
-}
-
-// copyFile copies src to dst unchanged (io.Copy between two files: in the
-// kernel on Linux).
-func copyFile(src, dst string) (int64, error) {
-	f, err := os.Open(src)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	w, err := os.Create(dst)
-	if err != nil {
-		return 0, err
-	}
-	n, err := io.Copy(w, f)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	return n, err
 }
