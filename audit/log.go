@@ -282,6 +282,26 @@ func readObject(ctx context.Context, st objstore.Store, key string) ([]byte, err
 	return b, nil
 }
 
+// readSealed reads the two-line sealed object key (a head or a retention
+// checkpoint) into v and checks its seal under mac. data is the object as
+// stored; perr says where it is malformed (nothing else is then checked);
+// err is a failed read or MAC computation.
+func readSealed(ctx context.Context, st objstore.Store, mac MAC, key string, v any) (data []byte, sealOK bool, perr *FormatError, err error) {
+	data, err = readObject(ctx, st, key)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	s, body, err := parseSealed(data, v)
+	if err != nil {
+		if !errors.As(err, &perr) {
+			return data, false, nil, err
+		}
+		return data, false, perr, nil
+	}
+	sealOK, err = checkMAC(ctx, mac, body, s)
+	return data, sealOK, nil, err
+}
+
 // fill completes ev with the session's defaults and copies its maps.
 func (l *Log) fill(ev Event) Event {
 	if ev.Time.IsZero() {
@@ -325,11 +345,8 @@ func (l *Log) Append(ctx context.Context, ev Event) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return ErrClosed
-	}
-	if l.err != nil {
-		return l.err
+	if err := l.refusedLocked(); err != nil {
+		return err
 	}
 	l.pending = append(l.pending, l.fill(ev))
 	if len(l.pending) >= l.opt.Batch {
@@ -342,11 +359,8 @@ func (l *Log) Append(ctx context.Context, ev Event) error {
 func (l *Log) Flush(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return ErrClosed
-	}
-	if l.err != nil {
-		return l.err
+	if err := l.refusedLocked(); err != nil {
+		return err
 	}
 	return l.flushLocked(ctx)
 }
@@ -371,6 +385,16 @@ func (l *Log) Close(ctx context.Context) error {
 	err := l.flushLocked(ctx)
 	l.dek.Wipe()
 	return err
+}
+
+// refusedLocked returns why l takes no more events: [ErrClosed] after
+// Close, or the write error that stopped it; nil when it takes them. The
+// caller holds l.mu.
+func (l *Log) refusedLocked() error {
+	if l.closed {
+		return ErrClosed
+	}
+	return l.err
 }
 
 // flushLocked writes the pending events as the next part of the session.

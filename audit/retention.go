@@ -131,20 +131,12 @@ func lastWritten(ctx context.Context, st objstore.Store, parts map[int]string) (
 func currentFloor(ctx context.Context, st objstore.Store, mac MAC, ls listing) (int64, error) {
 	var floor int64
 	for _, k := range ls.checkpoints {
-		data, err := readObject(ctx, st, k)
-		if err != nil {
-			return 0, err
-		}
 		var cp checkpoint
-		s, body, err := parseSealed(data, &cp)
-		if err != nil {
-			continue
-		}
-		ok, err := checkMAC(ctx, mac, body, s)
+		_, ok, perr, err := readSealed(ctx, st, mac, k, &cp)
 		if err != nil {
 			return 0, err
 		}
-		if ok && cp.Floor > floor {
+		if perr == nil && ok && cp.Floor > floor {
 			floor = cp.Floor
 		}
 	}

@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -162,12 +164,7 @@ func Anomalies(segs []Segment, since time.Time, rules ReviewRules) []Anomaly {
 				Profile: last.Profile, Detail: "session without a close event: still running, crashed, or truncated"})
 		}
 	}
-	ops := make([]string, 0, len(pulls))
-	for op := range pulls {
-		ops = append(ops, op)
-	}
-	sort.Strings(ops)
-	for _, op := range ops {
+	for _, op := range slices.Sorted(maps.Keys(pulls)) {
 		ps := pulls[op]
 		sort.Slice(ps, func(i, j int) bool { return ps[i].t.Before(ps[j].t) })
 		for i := 0; i < len(ps); {

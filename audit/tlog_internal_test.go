@@ -16,8 +16,22 @@ import (
 	"time"
 
 	"hdw/keys"
+	"hdw/keys/keystest"
 	"hdw/objstore"
 )
+
+// newTrail returns the MAC key of the internal tests, its MAC, and a local
+// store in a new temporary folder (reseal edits its files).
+func newTrail(t *testing.T) (macKey []byte, mac MAC, root string, st *objstore.Local) {
+	t.Helper()
+	macKey = bytes.Repeat([]byte{7}, 32)
+	root = t.TempDir()
+	st, err := objstore.NewLocal(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return macKey, HMAC(keys.NewSecret(macKey)), root, st
+}
 
 // reseal rewrites a part as a holder of the MAC key would: events
 // renumbered from the first seq, every hash link and the seal recomputed.
@@ -70,8 +84,6 @@ func reseal(t *testing.T, root, key string, edit func(*Part), macKey []byte) {
 // and one kept by a witness) fails every time, naming the checkpoint and
 // the first changed object.
 func TestIssue22_SEC_DAY_2_NoDataProfileRewritesTheTrail(t *testing.T) {
-	macKey := bytes.Repeat([]byte{7}, 32)
-	mac := HMAC(keys.NewSecret(macKey))
 	seed := bytes.Repeat([]byte{42}, 32)
 	attacks := []string{"forge", "reorder", "drop", "truncate", "forge-checkpoint"}
 	for _, prof := range []string{keys.Researcher("cardio"), keys.ProfileCurator, keys.ProfileIngest} {
@@ -81,8 +93,7 @@ func TestIssue22_SEC_DAY_2_NoDataProfileRewritesTheTrail(t *testing.T) {
 		for _, attack := range attacks {
 			t.Run(prof+"/"+attack, func(t *testing.T) {
 				ctx := context.Background()
-				root := t.TempDir()
-				st, _ := objstore.NewLocal(root)
+				macKey, mac, root, st := newTrail(t)
 				now := time.Now().UTC().Add(-time.Hour)
 				clock := func() time.Time { now = now.Add(time.Second); return now }
 				var ids []string
@@ -192,10 +203,7 @@ func TestIssue22_SEC_DAY_2_NoDataProfileRewritesTheTrail(t *testing.T) {
 // then contradicts both.
 func TestIssue22_MigrationChainsTodaysTrail(t *testing.T) {
 	ctx := context.Background()
-	macKey := bytes.Repeat([]byte{7}, 32)
-	mac := HMAC(keys.NewSecret(macKey))
-	root := t.TempDir()
-	st, _ := objstore.NewLocal(root)
+	macKey, mac, root, st := newTrail(t)
 	var old []string
 	for range 2 {
 		l, err := Open(ctx, st, mac, Options{Profile: keys.ProfileIngest, Operator: "LH-SVC-1"})
@@ -243,26 +251,6 @@ func (f sealerFunc) NewDataKeys(_ context.Context, store string, n int) ([]keys.
 	return []keys.DataKey{{Key: keys.NewSecret(f()), Wrapped: []byte("wrapped")}}, nil
 }
 
-type testSigner struct {
-	id   string
-	priv ed25519.PrivateKey
-}
-
-func (s testSigner) OperatorID() string { return s.id }
-func (s testSigner) Sign(_ context.Context, m []byte) ([]byte, error) {
-	return ed25519.Sign(s.priv, m), nil
-}
-
-type testDir map[string]ed25519.PublicKey
-
-func (d testDir) Operator(_ context.Context, id string) (keys.Operator, error) {
-	pub, ok := d[id]
-	if !ok {
-		return keys.Operator{}, keys.ErrOperatorNotFound
-	}
-	return keys.Operator{ID: id, PublicKey: pub}, nil
-}
-
 // TestENS_OP_ACC_1_EventsSignedByTheirOperator: every event line of a
 // session opened with an operator's signer carries that operator's id and
 // ed25519 signature; a holder of the MAC key who rewrites the line (even
@@ -270,16 +258,13 @@ func (d testDir) Operator(_ context.Context, id string) (keys.Operator, error) {
 // claiming another operator does not verify with their key.
 func TestENS_OP_ACC_1_EventsSignedByTheirOperator(t *testing.T) {
 	ctx := context.Background()
-	macKey := bytes.Repeat([]byte{7}, 32)
-	mac := HMAC(keys.NewSecret(macKey))
-	root := t.TempDir()
-	st, _ := objstore.NewLocal(root)
+	macKey, mac, root, st := newTrail(t)
 	apub, apriv, _ := ed25519.GenerateKey(nil)
 	bpub, _, _ := ed25519.GenerateKey(nil)
-	dir := testDir{"LH-USR-alice": apub, "LH-USR-bob": bpub}
+	dir := keystest.Directory{"LH-USR-alice": apub, "LH-USR-bob": bpub}
 	kek := bytes.Repeat([]byte{9}, 32)
 	l, err := Open(ctx, st, mac, Options{Profile: keys.ProfileCurator, Operator: "LH-USR-alice",
-		Sealer: testSealer{kek}, Signer: testSigner{"LH-USR-alice", apriv}, Batch: 10})
+		Sealer: testSealer{kek}, Signer: keystest.Signer{ID: "LH-USR-alice", Key: apriv}, Batch: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

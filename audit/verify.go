@@ -218,21 +218,14 @@ func (v *verifier) run(ctx context.Context, st objstore.Store, mac MAC, op Opene
 	floorPrev := ""
 	retained := map[string]bool{}
 	for _, k := range ls.checkpoints {
-		data, err := readObject(ctx, st, k)
-		if err != nil {
-			return v.rep, nil, err
-		}
 		var cp checkpoint
-		s, body, perr := parseSealed(data, &cp)
-		if perr != nil {
-			var fe *FormatError
-			errors.As(perr, &fe)
-			v.add(k, k, fe.Line, KindMalformed, "retention checkpoint unreadable")
-			continue
-		}
-		ok, err := checkMAC(ctx, mac, body, s)
+		_, ok, perr, err := readSealed(ctx, st, mac, k, &cp)
 		if err != nil {
 			return v.rep, nil, err
+		}
+		if perr != nil {
+			v.add(k, k, perr.Line, KindMalformed, "retention checkpoint unreadable")
+			continue
 		}
 		if !ok {
 			v.add(k, k, 2, KindBadMAC, "retention checkpoint seal does not match")
@@ -262,22 +255,15 @@ func (v *verifier) run(ctx context.Context, st objstore.Store, mac MAC, op Opene
 			checkPrev = false
 		}
 		expected = n + 1
-		data, err := readObject(ctx, st, k)
+		var h headRecord
+		data, ok, perr, err := readSealed(ctx, st, mac, k, &h)
 		if err != nil {
 			return v.rep, nil, err
 		}
-		var h headRecord
-		s, body, perr := parseSealed(data, &h)
 		if perr != nil {
-			var fe *FormatError
-			errors.As(perr, &fe)
-			v.add(k, k, fe.Line, KindMalformed, "head unreadable")
+			v.add(k, k, perr.Line, KindMalformed, "head unreadable")
 			prev, checkPrev = digest(data), true
 			continue
-		}
-		ok, err := checkMAC(ctx, mac, body, s)
-		if err != nil {
-			return v.rep, nil, err
 		}
 		switch {
 		case !ok:

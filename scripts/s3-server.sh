@@ -7,6 +7,8 @@
 # Credentials are random, passed to the server by environment, written to DIR/env (0600),
 # never on a command line.
 set -euo pipefail
+NAME=s3-server
+. "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
 VERSION=v1.8.0
 CACHE=${HDW_CACHE:-$HOME/.cache/hdw}
 BIN=$CACHE/versitygw-${VERSION#v}/versitygw
@@ -48,25 +50,7 @@ export HDW_S3_TEST_BUCKET=hdw-test
 ENV
   ROOT_ACCESS_KEY=$ak ROOT_SECRET_KEY=$sk nohup "$BIN" --port "127.0.0.1:$port" posix "$dir/root" > "$dir/log" 2>&1 &
   echo $! > "$dir/pid"
-  for _ in $(seq 1 100); do
-    if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
-      echo "source $dir/env"
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "s3-server: versitygw did not start; see $dir/log" >&2
-  return 1
+  listening "$port" "$dir" versitygw
 }
 
-stop() {
-  local dir=$1
-  [ -f "$dir/pid" ] && kill "$(cat "$dir/pid")" 2>/dev/null || true
-}
-
-case "${1:-}" in
-  build) build ;;
-  start) start "${2:?dir}" ;;
-  stop) stop "${2:?dir}" ;;
-  *) echo "usage: $0 build|start DIR|stop DIR" >&2; exit 2 ;;
-esac
+main "$@"

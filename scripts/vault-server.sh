@@ -8,6 +8,8 @@
 #   vault-server.sh stop DIR      stop it
 # The root token is random, written to DIR/root-token (0600), never printed.
 set -euo pipefail
+NAME=vault-server
+. "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
 VERSION=v1.21.0
 CACHE=${HDW_CACHE:-$HOME/.cache/hdw}
 BIN=$CACHE/vault-${VERSION#v}/vault
@@ -56,25 +58,7 @@ export HDW_VAULT_ADDR=http://127.0.0.1:$port
 export HDW_VAULT_ROOT_TOKEN_FILE=$dir/root-token
 export HDW_VAULT_BIN=$BIN
 ENV
-  for _ in $(seq 1 100); do
-    if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
-      echo "source $dir/env"
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "vault-server: vault did not start; see $dir/log" >&2
-  return 1
+  listening "$port" "$dir" vault
 }
 
-stop() {
-  local dir=$1
-  [ -f "$dir/pid" ] && kill "$(cat "$dir/pid")" 2>/dev/null || true
-}
-
-case "${1:-}" in
-  build) build ;;
-  start) start "${2:?dir}" ;;
-  stop) stop "${2:?dir}" ;;
-  *) echo "usage: $0 build|start DIR|stop DIR" >&2; exit 2 ;;
-esac
+main "$@"

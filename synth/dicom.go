@@ -76,22 +76,11 @@ type DICOMSpec struct {
 func DICOM(w io.Writer, s DICOMSpec) error {
 	fillDefaults(&s)
 	var els []*dicom.Element
-	add := func(e *dicom.Element) { els = append(els, e) }
+	add := func(e ...*dicom.Element) { els = append(els, e...) }
 	str := func(g, e uint16, vr string, v ...string) { add(strElem(g, e, vr, v...)) }
 	ints := func(g, e uint16, vr string, v ...int) { add(mkElem(g, e, vr, must(dicom.NewValue(v)))) }
 
-	// File meta.
-	add(mkElem(0x0002, 0x0001, "OB", must(dicom.NewValue([]byte{0, 1}))))
-	str(0x0002, 0x0002, "UI", s.SOPClassUID)
-	str(0x0002, 0x0003, "UI", s.SOPUID)
-	str(0x0002, 0x0010, "UI", s.TransferSyntax)
-	str(0x0002, 0x0012, "UI", "1.2.826.0.1.3680043.10.1561.1")
-	str(0x0002, 0x0013, "SH", "HDWSYNTH")
-	if s.Marker != "" {
-		str(0x0002, 0x0016, "AE", trunc(s.Marker, 16))
-		str(0x0002, 0x0100, "UI", "1.2.826.0.1.3680043.10.1561.9")
-		add(mkElem(0x0002, 0x0102, "OB", must(dicom.NewValue(evenBytes(s.Marker)))))
-	}
+	add(fileMeta(s.SOPClassUID, s.SOPUID, s.TransferSyntax, s.Marker)...)
 
 	str(0x0008, 0x0005, "CS", s.SpecificCharacterSet)
 	str(0x0008, 0x0016, "UI", s.SOPClassUID)
@@ -106,15 +95,7 @@ func DICOM(w io.Writer, s DICOMSpec) error {
 	str(0x0008, 0x0080, "LO", s.InstitutionName)
 	str(0x0008, 0x0090, "PN", s.ReferringPhysician)
 	str(0x0008, 0x1090, "LO", s.Model)
-	str(0x0010, 0x0010, "PN", s.PatientName)
-	str(0x0010, 0x0020, "LO", s.PatientID)
-	str(0x0010, 0x0030, "DA", s.BirthDate)
-	str(0x0010, 0x0040, "CS", s.Sex)
-	str(0x0020, 0x000D, "UI", s.StudyUID)
-	str(0x0020, 0x000E, "UI", s.SeriesUID)
-	str(0x0020, 0x0010, "SH", "1")
-	str(0x0020, 0x0011, "IS", "1")
-	str(0x0020, 0x0013, "IS", "1")
+	add(patientStudy(s.PatientName, s.PatientID, s.BirthDate, s.Sex, s.StudyUID, s.SeriesUID)...)
 	str(0x0020, 0x0020, "CS", "L", "P")
 	if s.Frames > 1 {
 		str(0x0028, 0x0008, "IS", fmt.Sprint(s.Frames))
@@ -389,6 +370,44 @@ func extraElem(x DICOMElement) (*dicom.Element, error) {
 		return nil, errors.New("synth: extra element without vr")
 	default:
 		return strElem(g, e, x.VR, x.Value), nil
+	}
+}
+
+// fileMeta returns the file meta elements of a synthetic file: SOP class
+// and instance, transfer syntax, hdw's implementation UID and name; marker,
+// when set, is planted in the Source Application Entity Title and the
+// Private Information.
+func fileMeta(sopClass, sop, transferSyntax, marker string) []*dicom.Element {
+	els := []*dicom.Element{
+		mkElem(0x0002, 0x0001, "OB", must(dicom.NewValue([]byte{0, 1}))),
+		strElem(0x0002, 0x0002, "UI", sopClass),
+		strElem(0x0002, 0x0003, "UI", sop),
+		strElem(0x0002, 0x0010, "UI", transferSyntax),
+		strElem(0x0002, 0x0012, "UI", "1.2.826.0.1.3680043.10.1561.1"),
+		strElem(0x0002, 0x0013, "SH", "HDWSYNTH"),
+	}
+	if marker != "" {
+		els = append(els, strElem(0x0002, 0x0016, "AE", trunc(marker, 16)),
+			strElem(0x0002, 0x0100, "UI", "1.2.826.0.1.3680043.10.1561.9"),
+			mkElem(0x0002, 0x0102, "OB", must(dicom.NewValue(evenBytes(marker)))))
+	}
+	return els
+}
+
+// patientStudy returns the Patient and the General Study and Series
+// elements every synthetic file carries (study, series and instance
+// numbers 1).
+func patientStudy(name, id, birthDate, sex, studyUID, seriesUID string) []*dicom.Element {
+	return []*dicom.Element{
+		strElem(0x0010, 0x0010, "PN", name),
+		strElem(0x0010, 0x0020, "LO", id),
+		strElem(0x0010, 0x0030, "DA", birthDate),
+		strElem(0x0010, 0x0040, "CS", sex),
+		strElem(0x0020, 0x000D, "UI", studyUID),
+		strElem(0x0020, 0x000E, "UI", seriesUID),
+		strElem(0x0020, 0x0010, "SH", "1"),
+		strElem(0x0020, 0x0011, "IS", "1"),
+		strElem(0x0020, 0x0013, "IS", "1"),
 	}
 }
 

@@ -98,15 +98,7 @@ func DICOMObject(w io.Writer, s ObjectSpec) error {
 	str := func(g, e uint16, vr string, v ...string) { add(strElem(g, e, vr, v...)) }
 	ints := func(g, e uint16, vr string, v ...int) { add(mkElem(g, e, vr, must(dicom.NewValue(v)))) }
 
-	add(mkElem(0x0002, 0x0001, "OB", must(dicom.NewValue([]byte{0, 1}))))
-	str(0x0002, 0x0002, "UI", cl.uid)
-	str(0x0002, 0x0003, "UI", s.SOPUID)
-	str(0x0002, 0x0010, "UI", ExplicitVRLittleEndian)
-	str(0x0002, 0x0012, "UI", "1.2.826.0.1.3680043.10.1561.1")
-	str(0x0002, 0x0013, "SH", "HDWSYNTH")
-	str(0x0002, 0x0016, "AE", trunc(s.Text, 16))
-	str(0x0002, 0x0100, "UI", "1.2.826.0.1.3680043.10.1561.9")
-	add(mkElem(0x0002, 0x0102, "OB", must(dicom.NewValue(evenBytes(s.Text)))))
+	add(fileMeta(cl.uid, s.SOPUID, ExplicitVRLittleEndian, s.Text)...)
 
 	if s.Class == ClassDICOMDIR {
 		str(0x0004, 0x1130, "CS", "SYNTHDIR")
@@ -131,15 +123,7 @@ func DICOMObject(w io.Writer, s ObjectSpec) error {
 	str(0x0008, 0x0070, "LO", "SynthCo")
 	str(0x0008, 0x0090, "PN", s.Name)
 	str(0x0008, 0x1030, "LO", "CT THORAX "+s.Text)
-	str(0x0010, 0x0010, "PN", s.PatientName)
-	str(0x0010, 0x0020, "LO", s.PatientID)
-	str(0x0010, 0x0030, "DA", s.BirthDate)
-	str(0x0010, 0x0040, "CS", s.Sex)
-	str(0x0020, 0x000D, "UI", s.StudyUID)
-	str(0x0020, 0x000E, "UI", s.SeriesUID)
-	str(0x0020, 0x0010, "SH", "1")
-	str(0x0020, 0x0011, "IS", "1")
-	str(0x0020, 0x0013, "IS", "1")
+	add(patientStudy(s.PatientName, s.PatientID, s.BirthDate, s.Sex, s.StudyUID, s.SeriesUID)...)
 	// A private block with its creator, and a private tag without one.
 	str(0x0029, 0x0010, "LO", "SYNTH PRIVATE")
 	str(0x0029, 0x1001, "LO", s.Text)

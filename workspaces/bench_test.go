@@ -10,8 +10,6 @@ import (
 
 	"hdw/configs"
 	"hdw/keys"
-	"hdw/keys/local"
-	"hdw/objstore"
 	"hdw/pipeline"
 	"hdw/warehouse"
 	"hdw/workspaces"
@@ -27,30 +25,19 @@ func BenchmarkCreate(b *testing.B) {
 		n = v
 	}
 	ctx := context.Background()
-	st, _ := objstore.NewLocal(b.TempDir())
-	pass := map[string][]byte{}
-	for _, p := range local.WarehouseProfiles {
-		pass[p] = []byte("bench passphrase " + p)
-	}
-	if err := local.Init(ctx, st, pass); err != nil {
-		b.Fatal(err)
-	}
-	warehouse.Create(ctx, st, warehouse.Descriptor{ID: "bench", KeyProvider: "local"})
-	ing, _ := local.Open(ctx, st, keys.ProfileIngest, pass[keys.ProfileIngest])
-	wh, _ := warehouse.Open(ctx, st, ing)
+	tw := newTestWarehouse(b)
+	st, wh, cur, whc := tw.st, tw.ing, tw.cur, tw.whc
 	dict := configs.DefaultDictionary()
 	deks, _ := wh.NewBatchKeys(ctx, "b1", []string{keys.Health}, false)
 	w, _ := warehouse.CreateEncrypted(ctx, st, warehouse.HealthTableKey("b1"), deks[keys.Health])
-	tw := warehouse.NewTableWriter(w, pipeline.HealthColumns(dict))
+	hw := warehouse.NewTableWriter(w, pipeline.HealthColumns(dict))
 	for i := 0; i < n; i++ {
-		tw.WriteMap(map[string]string{"pseudonym": fmt.Sprintf("p%08d", i/3), "record_id": strconv.Itoa(i), "batch": "b1",
+		hw.WriteMap(map[string]string{"pseudonym": fmt.Sprintf("p%08d", i/3), "record_id": strconv.Itoa(i), "batch": "b1",
 			"diagnosis": []string{"C50", "I10", "E11"}[i%3], "birth_year": strconv.Itoa(1930 + i%80), "modality": "CT"})
 	}
-	tw.Close()
+	hw.Close()
 	w.Close()
 	wh.WriteCommit(ctx, warehouse.Commit{Batch: "b1", Objects: []warehouse.ObjectRef{{Key: warehouse.HealthTableKey("b1"), Store: keys.Health}}})
-	cur, _ := local.Open(ctx, st, keys.ProfileCurator, pass[keys.ProfileCurator])
-	whc, _ := warehouse.Open(ctx, st, cur)
 	info, err := st.Stat(ctx, warehouse.HealthTableKey("b1"))
 	if err != nil {
 		b.Fatal(err)

@@ -52,6 +52,19 @@ func (w *testWarehouse) typedBatch(t *testing.T, batch string, n int) {
 	}
 }
 
+// typedWorkspace returns a warehouse with one typed batch of 6 rows
+// and a workspace of project holding cols of it, valid for a year.
+func typedWorkspace(t *testing.T, project string, cols ...string) *testWarehouse {
+	t.Helper()
+	w := newTestWarehouse(t)
+	w.typedBatch(t, "b1", 6)
+	if _, err := workspaces.Create(context.Background(), w.whc, w.cur, workspaces.Spec{Project: project, Approval: "CSE-" + project,
+		Columns: cols, Dict: configs.DefaultDictionary(), Now: time.Now(), Expires: time.Now().AddDate(1, 0, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 // TestIssue17_SEC_LOG_4_WorkspaceOpensInDuckDB: a workspace table is typed
 // (BIGINT, DOUBLE, DATE, dictionary strings as VARCHAR) in dictionary order;
 // DuckDB's own Parquet decryption with the workspace key reads the stored
@@ -59,14 +72,8 @@ func (w *testWarehouse) typedBatch(t *testing.T, batch string, n int) {
 // the key DuckDB reads nothing.
 func TestIssue17_SEC_LOG_4_WorkspaceOpensInDuckDB(t *testing.T) {
 	ctx := context.Background()
-	w := newTestWarehouse(t)
-	w.typedBatch(t, "b1", 6)
-	dict := configs.DefaultDictionary()
 	// Columns asked in another order than the dictionary's.
-	if _, err := workspaces.Create(ctx, w.whc, w.cur, workspaces.Spec{Project: "duck", Approval: "CSE-D",
-		Columns: []string{"weight_kg", "birth_year", "diagnosis", "visit_date", "modality"}, Dict: dict, Now: time.Now(), Expires: time.Now().AddDate(1, 0, 0)}); err != nil {
-		t.Fatal(err)
-	}
+	w := typedWorkspace(t, "duck", "weight_kg", "birth_year", "diagnosis", "visit_date", "modality")
 	dir := t.TempDir()
 	if _, err := workspaces.Pull(ctx, w.whc, "duck", dir, time.Now()); err != nil {
 		t.Fatal(err)
@@ -129,13 +136,8 @@ func TestIssue17_SEC_LOG_4_WorkspaceOpensInDuckDB(t *testing.T) {
 // re-sealed (verify passes), the same rows; a rerun changes nothing.
 func TestIssue17_LegacyWorkspaceReadAndMigrated(t *testing.T) {
 	ctx := context.Background()
-	w := newTestWarehouse(t)
-	w.typedBatch(t, "b1", 6)
+	w := typedWorkspace(t, "old", "weight_kg", "birth_year", "visit_date")
 	dict := configs.DefaultDictionary()
-	if _, err := workspaces.Create(ctx, w.whc, w.cur, workspaces.Spec{Project: "old", Approval: "CSE-O",
-		Columns: []string{"weight_kg", "birth_year", "visit_date"}, Dict: dict, Now: time.Now(), Expires: time.Now().AddDate(1, 0, 0)}); err != nil {
-		t.Fatal(err)
-	}
 	if err := workspaces.ToLegacyForTest(ctx, w.whc, w.cur, "old"); err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ type testWarehouse struct {
 }
 
 // newTestWarehouse builds a local-keyring warehouse with no batch.
-func newTestWarehouse(t *testing.T) *testWarehouse {
+func newTestWarehouse(t testing.TB) *testWarehouse {
 	t.Helper()
 	ctx := context.Background()
 	st, err := objstore.NewLocal(t.TempDir())
@@ -42,22 +42,19 @@ func newTestWarehouse(t *testing.T) *testWarehouse {
 	if err := warehouse.Create(ctx, st, warehouse.Descriptor{ID: "t", KeyProvider: "local"}); err != nil {
 		t.Fatal(err)
 	}
-	ing, err := local.Open(ctx, st, keys.ProfileIngest, pass[keys.ProfileIngest])
-	if err != nil {
-		t.Fatal(err)
+	open := func(profile string) (*local.Keyring, *warehouse.Warehouse) {
+		k, err := local.Open(ctx, st, profile, pass[profile])
+		if err != nil {
+			t.Fatal(err)
+		}
+		wh, err := warehouse.Open(ctx, st, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k, wh
 	}
-	wh, err := warehouse.Open(ctx, st, ing)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur, err := local.Open(ctx, st, keys.ProfileCurator, pass[keys.ProfileCurator])
-	if err != nil {
-		t.Fatal(err)
-	}
-	whc, err := warehouse.Open(ctx, st, cur)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, wh := open(keys.ProfileIngest)
+	cur, whc := open(keys.ProfileCurator)
 	return &testWarehouse{st: st, ing: wh, cur: cur, whc: whc}
 }
 

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -325,73 +324,57 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 		if err != nil {
 			return err
 		}
-		for _, o := range c.Objects {
-			if !strings.HasPrefix(o.Key, "health/records/") {
-				continue
+		err = scanTables(ctx, wh.St, c.Objects, "health/records/", hdek, func(row map[string]string) error {
+			if (where != nil && !where.Match(row)) || exclude[row["pseudonym"]] {
+				return nil
 			}
-			row := map[string]string{}
-			_, err := tables.ScanObject(ctx, wh.St, o.Key, hdek, tables.Query{}, func(r *tables.Row) error {
-				r.Map(row)
-				if (where != nil && !where.Match(row)) || exclude[row["pseudonym"]] {
-					return nil
-				}
-				wp := keyed.Rekey(pseudo.DomainWorkspace, row["pseudonym"])
-				rec := map[string]string{"pseudonym": wp}
-				for _, col := range healthCols {
-					rec[col] = row[col]
-				}
-				if ik := row["image_key"]; ik != "" {
-					name := "images/" + token() + imageExt(row["image_format"]) // keeps its extension (issue 23)
-					sum, n, err := copyImage(ctx, wh, ik, hdek, prefix(d.Project)+name, wdek, row["image_format"], keyed, wp)
-					if err != nil {
-						return err
-					}
-					rec["image"] = name
-					man.Files[name] = sum
-					d.Images++
-					d.Bytes += n
-				}
-				if err := tw.AppendMap(rec); err != nil {
+			wp := keyed.Rekey(pseudo.DomainWorkspace, row["pseudonym"])
+			rec := map[string]string{"pseudonym": wp}
+			for _, col := range healthCols {
+				rec[col] = row[col]
+			}
+			if ik := row["image_key"]; ik != "" {
+				name := "images/" + token() + imageExt(row["image_format"]) // keeps its extension (issue 23)
+				sum, n, err := copyImage(ctx, wh, ik, hdek, prefix(d.Project)+name, wdek, row["image_format"], keyed, wp)
+				if err != nil {
 					return err
 				}
-				nrows++
-				patients[wp] = true
-				selected[row["record_id"]] = wp
-				return nil
-			})
-			if err != nil && !errors.Is(err, objstore.ErrNotExist) {
-				hdek.Wipe()
+				rec["image"] = name
+				man.Files[name] = sum
+				d.Images++
+				d.Bytes += n
+			}
+			if err := tw.AppendMap(rec); err != nil {
 				return err
 			}
-		}
+			nrows++
+			patients[wp] = true
+			selected[row["record_id"]] = wp
+			return nil
+		})
 		hdek.Wipe()
+		if err != nil {
+			return err
+		}
 		if len(geneticCols) > 0 { // SEC-LOG-6: only when selected, only by the curator
 			gdek, err := wh.DataKey(ctx, c.Batch, keys.Genetic)
 			if err != nil {
 				return err
 			}
-			for _, o := range c.Objects {
-				if !strings.HasPrefix(o.Key, "genetic/") {
-					continue
-				}
-				row := map[string]string{}
-				_, err := tables.ScanObject(ctx, wh.St, o.Key, gdek, tables.Query{}, func(r *tables.Row) error {
-					r.Map(row)
-					if wp, ok := selected[row["record_id"]]; ok {
-						g := map[string]string{"pseudonym": wp}
-						for _, col := range geneticCols {
-							g[col] = row[col]
-						}
-						gens = append(gens, g)
+			err = scanTables(ctx, wh.St, c.Objects, "genetic/", gdek, func(row map[string]string) error {
+				if wp, ok := selected[row["record_id"]]; ok {
+					g := map[string]string{"pseudonym": wp}
+					for _, col := range geneticCols {
+						g[col] = row[col]
 					}
-					return nil
-				})
-				if err != nil && !errors.Is(err, objstore.ErrNotExist) {
-					gdek.Wipe()
-					return fmt.Errorf("read genetic table: %w", err)
+					gens = append(gens, g)
 				}
-			}
+				return nil
+			})
 			gdek.Wipe()
+			if err != nil {
+				return fmt.Errorf("read genetic table: %w", err)
+			}
 		}
 		d.Batches = append(d.Batches, c.Batch)
 	}
@@ -410,28 +393,6 @@ func fill(ctx context.Context, wh *warehouse.Warehouse, k Keys, d *Descriptor, w
 	d.Rows, d.Patients = nrows, len(patients)
 	man.MAC = man.sign(ps.Bytes())
 	return objstore.WriteJSON(ctx, wh.St, prefix(d.Project)+"manifest.json", man)
-}
-
-// writeTable writes rows as a workspace table at key, with Parquet modular
-// encryption under the workspace data key (DuckDB and pyarrow read it with
-// that key, README), and returns the SHA-256 of the stored file (for the
-// manifest).
-func writeTable(ctx context.Context, st objstore.Store, key string, dek keys.Secret, s *tables.Schema, rows []map[string]string) (string, error) {
-	w, err := tables.Create(ctx, st, key, dek, tables.Modular, s)
-	if err != nil {
-		return "", err
-	}
-	for _, r := range rows {
-		if err := w.AppendMap(r); err != nil {
-			w.Abort()
-			return "", err
-		}
-	}
-	obj, err := w.Close()
-	if err != nil {
-		return "", err
-	}
-	return obj.SHA256, nil
 }
 
 // dictOrder returns cols in data dictionary order (issue 17), unknown
@@ -456,54 +417,4 @@ func dictOrder(d *configs.Dictionary, cols []string) []string {
 	return out
 }
 
-// copyImage re-encrypts a warehouse image under the workspace key; DICOM
-// files are re-keyed (UIDs and patient pseudonym), photos copied as they are.
-func copyImage(ctx context.Context, wh *warehouse.Warehouse, from string, fdek keys.Secret, to string, tdek keys.Secret, format string, k *pseudo.Keyed, wp string) (string, int64, error) {
-	r, err := warehouse.OpenEncrypted(ctx, wh.St, from, fdek)
-	if err != nil {
-		return "", 0, err
-	}
-	defer r.Close()
-	w, err := warehouse.CreateEncrypted(ctx, wh.St, to, tdek)
-	if err != nil {
-		return "", 0, err
-	}
-	cw := objstore.NewDigest(w)
-	if format == "dicom" {
-		data, err := io.ReadAll(io.LimitReader(r, maxImage+1))
-		if err == nil && len(data) > maxImage {
-			err = errors.New("workspace: image too large")
-		}
-		if err == nil {
-			err = rekeyDICOM(cw, data, k, wp)
-		}
-		if err != nil {
-			objstore.Abort(w)
-			return "", 0, err
-		}
-	} else if _, err := io.Copy(cw, r); err != nil {
-		objstore.Abort(w)
-		return "", 0, err
-	}
-	return cw.Sum(), cw.N, w.Close()
-}
-
 const maxImage = 1 << 30
-
-// imageExt is the file extension of a stored image format, so that a
-// researcher's tools open a pulled image by its name (issue 23).
-func imageExt(format string) string {
-	switch strings.ToLower(format) {
-	case "dicom":
-		return ".dcm"
-	case "jpeg":
-		return ".jpg"
-	case "png":
-		return ".png"
-	case "tiff":
-		return ".tif"
-	case "webp":
-		return ".webp"
-	}
-	return ""
-}

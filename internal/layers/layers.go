@@ -58,7 +58,17 @@ func LayerOf(pkg string) *Layer {
 	return best
 }
 
-func family(a, b string) bool { return under(a, b) || under(b, a) }
+// family reports whether a and b are one package family: one under the
+// other, or b in an internal folder of a tree that holds a (Go lets only
+// that tree import it: helpers shared by sibling commands). The module's
+// own internal folder is not a family: its tools have ranks of their own.
+func family(a, b string) bool {
+	if under(a, b) || under(b, a) {
+		return true
+	}
+	i := strings.Index(b, "/internal/")
+	return i > 0 && b[:i] != "hdw" && under(a, b[:i])
+}
 
 // Check returns what is wrong with the import from -> to (both hdw
 // packages), or "" when it is allowed.

@@ -117,6 +117,8 @@ func TestCheck(t *testing.T) {
 		{"hdw/rights", "hdw/workspaces", false},
 		{"hdw/rights", "hdw/pipeline", false},
 		{"hdw/masking/dcm", "hdw/masking", true},
+		{"hdw/bench/cmd/dcmbench", "hdw/bench/cmd/internal/benchrun", true},
+		{"hdw/cmd/hdw", "hdw/bench/cmd/internal/benchrun", false},
 		{"hdw/objstore", "hdw/tables", false},
 		{"hdw/newpkg", "hdw/keys", false},
 	} {

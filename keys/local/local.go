@@ -242,6 +242,7 @@ func (e *profileEntry) open(kek []byte, profile string) (priv, anchor []byte, er
 	return pt, nil, nil
 }
 
+// newGCM returns AES-GCM under key (32 bytes: AES-256).
 func newGCM(key []byte) (cipher.AEAD, error) {
 	b, err := aes.NewCipher(key)
 	if err != nil {

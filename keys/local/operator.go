@@ -98,19 +98,10 @@ func (k *Keyring) RemoveOperator(ctx context.Context, ref string, now time.Time)
 	if k.profile != keys.ProfileAdmin {
 		return keys.Operator{}, fmt.Errorf("only the admin removes operators (SWR-009): %w", keys.ErrForbidden)
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	var out keys.Operator
-	err := k.mutate(ctx, func(r *ring) error {
-		e := r.findOperator(ref, false)
-		if e == nil {
-			return keys.ErrOperatorNotFound
-		}
+	return k.updateOperator(ctx, ref, func(e *operatorEntry) error {
 		e.Removed, e.SealedPrivate, e.Salt = now.UTC().Format(time.RFC3339), nil, nil
-		out = e.Operator()
 		return nil
 	})
-	return out, err
 }
 
 // ReviewOperator records a review of the access of the active operator
@@ -125,6 +116,23 @@ func (k *Keyring) ReviewOperator(ctx context.Context, ref string, rv keys.Operat
 		return keys.Operator{}, err
 	}
 	rv.Time = rv.Time.UTC().Truncate(time.Second)
+	return k.updateOperator(ctx, ref, func(e *operatorEntry) error {
+		if rv.Reviewer == e.ID {
+			return fmt.Errorf("no one reviews their own access (SEC-HAB-5): another admin records it: %w", keys.ErrForbidden)
+		}
+		e.Reviews = append(e.Reviews, rv)
+		if rv.Outcome == keys.ReviewWithdraw {
+			e.Removed, e.SealedPrivate, e.Salt = rv.Time.Format(time.RFC3339), nil, nil
+		}
+		return nil
+	})
+}
+
+// updateOperator applies fn to the entry of the active operator whose id
+// or name is ref and saves the keyring, under k.mu; it returns the
+// operator as saved, keys.ErrOperatorNotFound when there is none, or fn's
+// error (nothing saved).
+func (k *Keyring) updateOperator(ctx context.Context, ref string, fn func(e *operatorEntry) error) (keys.Operator, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var out keys.Operator
@@ -133,12 +141,8 @@ func (k *Keyring) ReviewOperator(ctx context.Context, ref string, rv keys.Operat
 		if e == nil {
 			return keys.ErrOperatorNotFound
 		}
-		if rv.Reviewer == e.ID {
-			return fmt.Errorf("no one reviews their own access (SEC-HAB-5): another admin records it: %w", keys.ErrForbidden)
-		}
-		e.Reviews = append(e.Reviews, rv)
-		if rv.Outcome == keys.ReviewWithdraw {
-			e.Removed, e.SealedPrivate, e.Salt = rv.Time.Format(time.RFC3339), nil, nil
+		if err := fn(e); err != nil {
+			return err
 		}
 		out = e.Operator()
 		return nil

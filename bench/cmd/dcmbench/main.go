@@ -23,17 +23,15 @@ import (
 	"crypto/sha256"
 	"flag"
 	"fmt"
-	"io"
 	"math/big"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"hdw/bench/cmd/internal/benchrun"
 	"hdw/masking"
 	"hdw/masking/dcm"
 	"hdw/synth"
@@ -112,12 +110,12 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 	if err != nil {
 		return err
 	}
-	var h deidentifier = dcm.New(dcm.Config{})
+	var h benchrun.Deidentifier = dcm.New(dcm.Config{})
 	if scan {
 		h = masking.New(h.(*dcm.Handler))
 	}
 	if copyOnly {
-		h = copier{}
+		h = benchrun.Copy{}
 	}
 	o := masking.Options{UIDs: uids}
 	// One person per 50 files (a series), built before the clock starts: the
@@ -126,41 +124,18 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 	for g := range persons {
 		persons[g] = personOf(g*50, scan)
 	}
-	var files, clean, quarantined atomic.Int64
-	var bytesIn atomic.Int64
-	idx := make(chan int)
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range idx {
-				n, ok, err := one(ctx, h, o, persons[i/50], filepath.Join(in, entries[i].Name()), filepath.Join(out, fmt.Sprintf("%06d.dcm", i)))
-				if err != nil {
-					errs <- err
-					return
-				}
-				files.Add(1)
-				bytesIn.Add(n)
-				if ok {
-					clean.Add(1)
-				} else {
-					quarantined.Add(1)
-				}
-			}
-		}()
-	}
+	var regular []int
 	for i, e := range entries {
 		if e.Type().IsRegular() {
-			idx <- i
+			regular = append(regular, i)
 		}
 	}
-	close(idx)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	start := time.Now()
+	c, err := benchrun.Run(workers, len(regular), func(_, k int) (int64, bool, error) {
+		i := regular[k]
+		return benchrun.File(ctx, h, nil, persons[i/50], o, filepath.Join(in, entries[i].Name()), filepath.Join(out, fmt.Sprintf("%06d.dcm", i)))
+	})
+	if err != nil {
 		return err
 	}
 	el := time.Since(start).Seconds()
@@ -169,55 +144,8 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 		tool = "copy"
 	}
 	fmt.Printf("%s workers=%d residual_scan=%v files=%d clean=%d quarantined=%d bytes=%d seconds=%.3f files_per_s=%.1f mb_per_s=%.1f\n",
-		tool, workers, scan, files.Load(), clean.Load(), quarantined.Load(), bytesIn.Load(), el, float64(files.Load())/el, float64(bytesIn.Load())/1e6/el)
+		tool, workers, scan, c.Files, c.Clean, c.Quarantined, c.Bytes, el, float64(c.Files)/el, float64(c.Bytes)/1e6/el)
 	return nil
-}
-
-// one de-identifies one file; ok is false when it was quarantined (its
-// partial output is removed).
-func one(ctx context.Context, h deidentifier, o masking.Options, p masking.Person, src, dst string) (n int64, ok bool, err error) {
-	f, err := os.Open(src)
-	if err != nil {
-		return 0, false, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, false, err
-	}
-	w, err := os.Create(dst)
-	if err != nil {
-		return 0, false, err
-	}
-	_, err = h.Deidentify(ctx, w, f, st.Size(), p, o)
-	if cerr := w.Close(); cerr != nil && err == nil {
-		return 0, false, cerr
-	}
-	if err != nil {
-		if rerr := os.Remove(dst); rerr != nil {
-			return 0, false, rerr
-		}
-		if !masking.IsQuarantine(err) {
-			return 0, false, err
-		}
-		return st.Size(), false, nil
-	}
-	return st.Size(), true, nil
-}
-
-// deidentifier is dcm.Handler alone, or inside masking.Deidentifier (with
-// the residual scan).
-type deidentifier interface {
-	Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error)
-}
-
-// copier copies the file unchanged: io.Copy from the input file to the
-// output file, in the kernel on Linux (-copy).
-type copier struct{}
-
-func (copier) Deidentify(_ context.Context, dst io.Writer, src io.Reader, size int64, _ masking.Person, _ masking.Options) (masking.Result, error) {
-	_, err := io.Copy(dst, src)
-	return masking.Result{}, err
 }
 
 // personOf is the person of file i: with scan, the identifiers of a
@@ -229,14 +157,7 @@ func personOf(i int, scan bool) masking.Person {
 		return p
 	}
 	sp := synth.NewPerson(mrand.New(mrand.NewPCG(uint64(i/50), 1)), i/50)
-	for _, id := range []struct{ kind, v string }{{"NIR", sp.NIR}, {"PPI", sp.PPI}, {"IEP", sp.IEP},
-		{"LAST_NAME", sp.LastName}, {"NAME_OF_BIRTH", sp.BirthName}, {"FIRST_NAME", sp.FirstName},
-		{"BIRTH_DATE", sp.BirthDate}, {"BIRTH_PLACE", sp.BirthPlace}, {"ADDRESS", sp.Address},
-		{"CODE_POSTAL", sp.PostalCode}, {"CITY", sp.City}, {"TEL", sp.Phone}, {"EMAIL", sp.Email},
-		{"PATIENT_ID", fmt.Sprintf("SYN%05d", i/50)}, {"OTHER", "BENCHMARKER"}} {
-		if id.v != "" {
-			p.Identifiers = append(p.Identifiers, masking.Identifier{Kind: id.kind, Value: id.v})
-		}
-	}
+	p.Identifiers = benchrun.Identifiers(sp, masking.Identifier{Kind: "PATIENT_ID", Value: fmt.Sprintf("SYN%05d", i/50)},
+		masking.Identifier{Kind: "OTHER", Value: "BENCHMARKER"})
 	return p
 }

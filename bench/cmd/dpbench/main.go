@@ -14,12 +14,11 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
+	"hdw/bench/cmd/internal/benchrun"
 	"hdw/configs"
 	"hdw/indicators"
 	"hdw/keys"
@@ -135,28 +134,6 @@ func compute(path string) error {
 	}
 	sec := time.Since(start).Seconds()
 	fmt.Printf("rows=%d persons=%d groups=%d released=%d seconds=%.2f rows_per_s=%.0f peak_rss_mib=%d cpu_s=%.2f\n",
-		st.Rows, st.Persons, st.GroupsSeen, len(res.Values), sec, float64(st.Rows)/sec, peakRSS()/1024, cpuSeconds())
+		st.Rows, st.Persons, st.GroupsSeen, len(res.Values), sec, float64(st.Rows)/sec, benchrun.PeakRSS()/1024, benchrun.CPUSeconds())
 	return nil
-}
-
-// cpuSeconds returns the process's user and system CPU time so far (the
-// wall time moves with the load of a shared machine; this does less).
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
-
-// peakRSS returns VmHWM in KiB.
-func peakRSS() int {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			n, _ := strconv.Atoi(strings.Fields(l)[1])
-			return n
-		}
-	}
-	return 0
 }

@@ -16,14 +16,13 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
+	"hdw/bench/cmd/internal/benchrun"
 	"hdw/export"
 	"hdw/tables"
 	"hdw/warehouse"
@@ -105,7 +104,7 @@ func main() {
 		c.Close()
 		sec := time.Since(start).Seconds()
 		fmt.Printf("rows=%d classes=%d smallest=%d below_k=%d below_l2=%d seconds=%.2f rows_per_s=%.0f peak_rss_mib=%d cpu_s=%.2f\n",
-			sum.Rows, sum.Classes, sum.Smallest, sum.BelowK, l2, sec, float64(sum.Rows)/sec, peakRSS()/1024, cpuSeconds())
+			sum.Rows, sum.Classes, sum.Smallest, sum.BelowK, l2, sec, float64(sum.Rows)/sec, benchrun.PeakRSS()/1024, benchrun.CPUSeconds())
 	}
 	if *check {
 		f, err := os.Open(*file)
@@ -128,7 +127,7 @@ func main() {
 		}
 		sec := time.Since(start).Seconds()
 		fmt.Printf("rows=%d classes=%d smallest=%d classes_below_k=%d pass=%v seconds=%.2f rows_per_s=%.0f peak_rss_mib=%d cpu_s=%.2f\n",
-			rep.Rows, rep.Classes, rep.SmallestClass, rep.ClassesBelowK, rep.Pass, sec, float64(rep.Rows)/sec, peakRSS()/1024, cpuSeconds())
+			rep.Rows, rep.Classes, rep.SmallestClass, rep.ClassesBelowK, rep.Pass, sec, float64(rep.Rows)/sec, benchrun.PeakRSS()/1024, benchrun.CPUSeconds())
 	}
 }
 
@@ -242,25 +241,3 @@ type stop struct{}
 func (stop) Error() string { return "stop" }
 
 var errStop error = stop{}
-
-// cpuSeconds returns the process's user and system CPU time so far (the
-// wall time moves with the load of a shared machine; this does less).
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
-
-// peakRSS returns VmHWM in KiB.
-func peakRSS() int {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			n, _ := strconv.Atoi(strings.Fields(l)[1])
-			return n
-		}
-	}
-	return 0
-}

@@ -25,7 +25,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -34,10 +33,9 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"hdw/bench/cmd/internal/benchrun"
 	"hdw/masking"
 	"hdw/masking/photo"
 	"hdw/synth"
@@ -183,15 +181,7 @@ func personOf(name string, ps []synth.Person, scan bool) masking.Person {
 		i = 0
 	}
 	p := ps[i]
-	for _, id := range []struct{ kind, v string }{{"NIR", p.NIR}, {"PPI", p.PPI}, {"IEP", p.IEP},
-		{"LAST_NAME", p.LastName}, {"NAME_OF_BIRTH", p.BirthName}, {"FIRST_NAME", p.FirstName},
-		{"BIRTH_DATE", p.BirthDate}, {"BIRTH_PLACE", p.BirthPlace}, {"ADDRESS", p.Address},
-		{"CODE_POSTAL", p.PostalCode}, {"CITY", p.City}, {"TEL", p.Phone}, {"EMAIL", p.Email},
-		{"FILE_NAME", strings.TrimSuffix(name, filepath.Ext(name))}} {
-		if id.v != "" {
-			mp.Identifiers = append(mp.Identifiers, masking.Identifier{Kind: id.kind, Value: id.v})
-		}
-	}
+	mp.Identifiers = benchrun.Identifiers(p, masking.Identifier{Kind: "FILE_NAME", Value: strings.TrimSuffix(name, filepath.Ext(name))})
 	return mp
 }
 
@@ -212,118 +202,38 @@ func deidentifyAll(ctx context.Context, o options) error {
 	ps := people(len(names))
 	d := masking.New(photo.New(photo.Config{}))
 	mo := masking.Options{Faces: o.faces}
-	var files, clean, quarantined, bytesIn atomic.Int64
-	jobs := make(chan string)
-	errs := make(chan error, o.workers)
-	var wg sync.WaitGroup
+	bws := make([]*bufio.Writer, max(1, o.workers))
+	for w := range bws {
+		bws[w] = bufio.NewWriterSize(nil, 256<<10)
+	}
 	start := time.Now()
-	for w := 0; w < o.workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			bw := bufio.NewWriterSize(nil, 256<<10)
-			for name := range jobs {
-				var n int64
-				var ok bool
-				var err error
-				if o.copy {
-					n, err = copyFile(filepath.Join(o.in, name), filepath.Join(o.out, name))
-					ok = err == nil
-				} else {
-					n, ok, err = one(ctx, d, bw, personOf(name, ps, o.scan), mo, filepath.Join(o.in, name), filepath.Join(o.out, name))
-				}
-				if err != nil {
-					errs <- fmt.Errorf("%s: %w", name, err)
-					for range jobs { // drain
-					}
-					return
-				}
-				files.Add(1)
-				bytesIn.Add(n)
-				if ok {
-					clean.Add(1)
-				} else {
-					quarantined.Add(1)
-				}
-			}
-		}()
-	}
-	for _, n := range names {
-		jobs <- n
-	}
-	close(jobs)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	c, err := benchrun.Run(o.workers, len(names), func(w, i int) (n int64, ok bool, err error) {
+		name := names[i]
+		if o.copy {
+			n, ok, err = benchrun.File(ctx, benchrun.Copy{}, nil, masking.Person{}, mo, filepath.Join(o.in, name), filepath.Join(o.out, name))
+		} else {
+			n, ok, err = benchrun.File(ctx, d, bws[w], personOf(name, ps, o.scan), mo, filepath.Join(o.in, name), filepath.Join(o.out, name))
+		}
+		if err != nil {
+			return 0, false, fmt.Errorf("%s: %w", name, err)
+		}
+		return n, ok, nil
+	})
+	if err != nil {
 		return err
 	}
 	el := time.Since(start).Seconds()
 	onOff := map[bool]string{true: "on", false: "off"}
 	if o.copy {
 		fmt.Printf("copy workers=%d files=%d bytes=%d seconds=%.3f files_per_s=%.1f mb_per_s=%.1f\n",
-			o.workers, files.Load(), bytesIn.Load(), el, float64(files.Load())/el, float64(bytesIn.Load())/1e6/el)
+			o.workers, c.Files, c.Bytes, el, float64(c.Files)/el, float64(c.Bytes)/1e6/el)
 		return nil
 	}
 	fmt.Printf("hdw workers=%d faces=%s residual_scan_identifiers=%s files=%d clean=%d quarantined=%d bytes=%d seconds=%.3f files_per_s=%.1f mb_per_s=%.1f\n",
-		o.workers, onOff[o.faces], onOff[o.scan], files.Load(), clean.Load(), quarantined.Load(), bytesIn.Load(), el,
-		float64(files.Load())/el, float64(bytesIn.Load())/1e6/el)
-	if q := quarantined.Load(); q > 0 {
+		o.workers, onOff[o.faces], onOff[o.scan], c.Files, c.Clean, c.Quarantined, c.Bytes, el,
+		float64(c.Files)/el, float64(c.Bytes)/1e6/el)
+	if q := c.Quarantined; q > 0 {
 		return fmt.Errorf("%d files quarantined", q)
 	}
 	return nil
-}
-
-// copyFile copies src to dst unchanged (io.Copy between two files: in the
-// kernel on Linux).
-func copyFile(src, dst string) (int64, error) {
-	f, err := os.Open(src)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	w, err := os.Create(dst)
-	if err != nil {
-		return 0, err
-	}
-	n, err := io.Copy(w, f)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	return n, err
-}
-
-// one streams src to dst through the de-identifier; ok is false when the
-// file was quarantined (its partial output is removed).
-func one(ctx context.Context, d *masking.Deidentifier, bw *bufio.Writer, p masking.Person, o masking.Options, src, dst string) (n int64, ok bool, err error) {
-	f, err := os.Open(src)
-	if err != nil {
-		return 0, false, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, false, err
-	}
-	w, err := os.Create(dst)
-	if err != nil {
-		return 0, false, err
-	}
-	bw.Reset(w)
-	_, err = d.Deidentify(ctx, bw, f, st.Size(), p, o)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := w.Close(); cerr != nil && err == nil {
-		err = cerr
-	}
-	if err != nil {
-		if rerr := os.Remove(dst); rerr != nil {
-			return 0, false, rerr
-		}
-		if !masking.IsQuarantine(err) {
-			return 0, false, err
-		}
-		return st.Size(), false, nil
-	}
-	return st.Size(), true, nil
 }

@@ -15,9 +15,9 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
-	"strings"
 	"time"
 
+	"hdw/bench/cmd/internal/benchrun"
 	"hdw/keys"
 	"hdw/keys/keystest"
 	"hdw/objstore"
@@ -51,7 +51,7 @@ func main() {
 		if err := generate(ctx, st, *n, *batches); err != nil {
 			fail(err)
 		}
-		fmt.Printf("generated persons=%d batches=%d seconds=%.1f peak_rss_mib=%d\n", *n, *batches, time.Since(start).Seconds(), peakRSS()/1024)
+		fmt.Printf("generated persons=%d batches=%d seconds=%.1f peak_rss_mib=%d\n", *n, *batches, time.Since(start).Seconds(), benchrun.PeakRSS()/1024)
 	}
 	if *rot {
 		if *prof != "" {
@@ -77,7 +77,7 @@ func main() {
 		}
 		s := time.Since(start).Seconds()
 		fmt.Printf("rotated persons=%d rows=%d map_pairs=%d seconds=%.1f pseudonyms_per_s=%.0f peak_rss_mib=%d\n",
-			*n, rows, maps, s, float64(maps)/s, peakRSS()/1024)
+			*n, rows, maps, s, float64(maps)/s, benchrun.PeakRSS()/1024)
 	}
 }
 
@@ -144,18 +144,6 @@ func generate(ctx context.Context, st objstore.Store, n, batches int) error {
 		}
 	}
 	return nil
-}
-
-// peakRSS returns the peak resident set size (VmHWM) in KiB.
-func peakRSS() int {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			n, _ := strconv.Atoi(strings.Fields(v)[0])
-			return n
-		}
-	}
-	return 0
 }
 
 func fail(err error) {
