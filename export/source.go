@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -96,36 +95,29 @@ func projected(cols []string, fn func(string, []string) error) func(*tables.Row)
 // WorkspaceSource reads one table of a workspace (Parquet modular
 // encryption under the workspace's data key, or the envelope of a
 // workspace built before issue 17), its own pseudonyms as the person
-// column.
-// column; its Close wipes the workspace key it holds.
+// column, streamed: never the whole table in memory. Its Close wipes the
+// workspace key it holds.
 func WorkspaceSource(ctx context.Context, wh *warehouse.Warehouse, project, table string) (*WorkspaceTable, error) {
 	dek, err := wh.DataKey(ctx, "ws-"+project, keys.Workspace(project))
 	if err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", project, err)
 	}
-	data, err := tables.ReadObject(ctx, wh.St, "workspaces/"+project+"/"+table+".parquet", dek)
+	w := &WorkspaceTable{st: wh.St, key: "workspaces/" + project + "/" + table + ".parquet", dek: dek}
+	// The schema alone: a projection on no column of the file reads no row.
+	s, err := tables.RecordsObject(ctx, w.st, w.key, dek, tables.Query{Columns: []string{"\x00"}}, nil)
 	if err != nil {
 		dek.Wipe()
 		return nil, fmt.Errorf("workspace %s table %s: %w", project, table, err)
 	}
-	src := &WorkspaceTable{data: data}
-	if tables.IsModular(data) {
-		src.key = dek
-	} else {
-		dek.Wipe()
-	}
-	s, err := tables.SchemaOf(bytes.NewReader(data), src.key)
-	if err != nil {
-		return nil, err
-	}
-	src.cols = s.Columns()
-	return src, nil
+	w.cols = s.Columns()
+	return w, nil
 }
 
 // WorkspaceTable is one table of a workspace, read like HealthTable.
 type WorkspaceTable struct {
-	data []byte
-	key  keys.Secret // the workspace data key when the table uses modular encryption
+	st   objstore.Store
+	key  string
+	dek  keys.Secret
 	cols []string
 }
 
@@ -135,24 +127,24 @@ func (w *WorkspaceTable) Columns() []string { return w.cols }
 // Rows calls fn with every record (the map is reused between calls).
 func (w *WorkspaceTable) Rows(ctx context.Context, fn func(map[string]string) error) error {
 	m := map[string]string{}
-	_, err := tables.ScanBytes(ctx, w.data, tables.Query{Key: w.key}, func(r *tables.Row) error { return fn(r.Map(m)) })
+	_, err := tables.ScanObject(ctx, w.st, w.key, w.dek, tables.Query{}, func(r *tables.Row) error { return fn(r.Map(m)) })
 	return err
 }
 
 // Scan calls fn with every record's (workspace) pseudonym and the values of cols.
 func (w *WorkspaceTable) Scan(ctx context.Context, cols []string, fn func(string, []string) error) error {
-	_, err := tables.ScanBytes(ctx, w.data, tables.Query{Columns: append([]string{"pseudonym"}, cols...), Key: w.key}, projected(cols, fn))
+	_, err := tables.ScanObject(ctx, w.st, w.key, w.dek, tables.Query{Columns: append([]string{"pseudonym"}, cols...)}, projected(cols, fn))
 	return err
 }
 
 // Records streams the typed record batches projected on cols.
 func (w *WorkspaceTable) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
-	_, err := tables.Records(ctx, bytes.NewReader(w.data), tables.Query{Columns: cols, Key: w.key, Parallel: true}, fn)
+	_, err := tables.RecordsObject(ctx, w.st, w.key, w.dek, tables.Query{Columns: cols, Parallel: true}, fn)
 	return err
 }
 
 // Close wipes the workspace data key.
-func (w *WorkspaceTable) Close() { w.key.Wipe() }
+func (w *WorkspaceTable) Close() { w.dek.Wipe() }
 
 // HasWorkspace reports whether project has a workspace.
 func HasWorkspace(ctx context.Context, s objstore.Store, project string) bool {
