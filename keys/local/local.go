@@ -32,19 +32,15 @@ package local
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/hpke"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,104 +168,6 @@ func Init(ctx context.Context, st objstore.Store, passphrases map[string][]byte)
 		}
 	}
 	return save(ctx, st, r)
-}
-
-// newProfile creates a profile entry; anchor (the policy seal public key,
-// nil for none) is sealed with its private key.
-func newProfile(profile string, pass, anchor []byte) (*profileEntry, error) {
-	priv, err := kem.GenerateKey()
-	if err != nil {
-		return nil, err
-	}
-	privBytes, err := priv.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	defer clear(privBytes)
-	e := &profileEntry{Time: kdfTime, Memory: kdfMemory, Threads: kdfThreads, Salt: make([]byte, 16)}
-	rand.Read(e.Salt)
-	e.Public = priv.PublicKey().Bytes()
-	kek := argon2.IDKey(pass, e.Salt, e.Time, e.Memory, e.Threads, 32)
-	defer clear(kek)
-	if err := e.seal(kek, profile, privBytes, anchor); err != nil {
-		return nil, err
-	}
-	u := make([]byte, 16)
-	rand.Read(u)
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	h := hex.EncodeToString(u)
-	kind := "SVC"
-	if strings.HasPrefix(profile, "researcher:") || profile == keys.ProfileDPO || profile == keys.ProfileApprover {
-		kind = "USR"
-	}
-	e.Operator = "LH-" + kind + "-" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-	return e, nil
-}
-
-// seal (re)seals the entry's private key, with the anchor when not nil.
-func (e *profileEntry) seal(kek []byte, profile string, priv, anchor []byte) error {
-	aad := infoP + "profile " + profile
-	pt := priv
-	if anchor != nil {
-		aad += anchorAAD
-		pt = append(append(make([]byte, 0, len(priv)+len(anchor)), priv...), anchor...)
-		defer clear(pt)
-	}
-	ct, err := gcmSeal(kek, pt, []byte(aad))
-	if err != nil {
-		return err
-	}
-	e.SealedPrivate = ct
-	return nil
-}
-
-// open opens the entry's private key and anchor (nil for an entry sealed
-// before the anchor); any failure is keys.ErrBadCredentials.
-func (e *profileEntry) open(kek []byte, profile string) (priv, anchor []byte, err error) {
-	aad := infoP + "profile " + profile
-	if pt, err := gcmOpen(kek, e.SealedPrivate, []byte(aad+anchorAAD)); err == nil {
-		if len(pt) != 32+ed25519.PublicKeySize {
-			clear(pt)
-			return nil, nil, keys.ErrBadCredentials
-		}
-		return pt[:32], pt[32:], nil
-	}
-	pt, err := gcmOpen(kek, e.SealedPrivate, []byte(aad))
-	if err != nil {
-		return nil, nil, keys.ErrBadCredentials
-	}
-	return pt, nil, nil
-}
-
-// newGCM returns AES-GCM under key (32 bytes: AES-256).
-func newGCM(key []byte) (cipher.AEAD, error) {
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(b)
-}
-
-func gcmSeal(key, pt, aad []byte) ([]byte, error) {
-	g, err := newGCM(key)
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, g.NonceSize())
-	rand.Read(nonce)
-	return g.Seal(nonce, nonce, pt, aad), nil
-}
-
-func gcmOpen(key, ct, aad []byte) ([]byte, error) {
-	g, err := newGCM(key)
-	if err != nil {
-		return nil, err
-	}
-	if len(ct) < g.NonceSize() {
-		return nil, errors.New("short")
-	}
-	return g.Open(nil, ct[:g.NonceSize()], ct[g.NonceSize():], aad)
 }
 
 // create adds key name (version 1) sealed to every allowed profile.
@@ -592,21 +490,6 @@ func (k *Keyring) PseudonymKey(ctx context.Context, name string) (keys.Secret, e
 	return keys.NewSecret(s.Bytes()), nil
 }
 
-// KeyVersions implements keys.Versions (the keyring's metadata, readable by
-// every profile).
-func (k *Keyring) KeyVersions(ctx context.Context, name string) (latest, min int, err error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if err := k.refresh(ctx); err != nil {
-		return 0, 0, err
-	}
-	e, ok := k.r.Keys[name]
-	if !ok {
-		return 0, 0, fmt.Errorf("%s: %w", name, keys.ErrKeyNotFound)
-	}
-	return len(e.Versions), max(1, e.MinVersion), nil
-}
-
 // mutate applies fn to the latest keyring and writes the next version,
 // retrying when another writer won the race.
 func (k *Keyring) mutate(ctx context.Context, fn func(r *ring) error) error {
@@ -654,61 +537,6 @@ func (k *Keyring) DestroyKey(ctx context.Context, name string) error {
 	})
 }
 
-// RotateKey implements keys.Provider.
-func (k *Keyring) RotateKey(ctx context.Context, name string) (int, error) {
-	if !keys.Allowed(k.profile, keys.OpRotate, name) {
-		return 0, keys.ErrForbidden
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	var v int
-	err := k.mutate(ctx, func(r *ring) error {
-		if _, ok := r.Keys[name]; !ok {
-			return fmt.Errorf("%s: %w", name, keys.ErrKeyNotFound)
-		}
-		if err := r.addVersion(name); err != nil {
-			return err
-		}
-		v = len(r.Keys[name].Versions)
-		return nil
-	})
-	delete(k.cache, name)
-	return v, err
-}
-
-// RetireVersions implements keys.Versions: store key versions below
-// minVersion are unsealed (they no longer decrypt: rewrap first); a chained
-// pseudonym key records minVersion (see keys.Versions).
-func (k *Keyring) RetireVersions(ctx context.Context, name string, minVersion int) error {
-	if !keys.Allowed(k.profile, keys.OpRotate, name) {
-		return keys.ErrForbidden
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.mutate(ctx, func(r *ring) error {
-		e, ok := r.Keys[name]
-		if !ok {
-			return fmt.Errorf("%s: %w", name, keys.ErrKeyNotFound)
-		}
-		if minVersion > len(e.Versions) {
-			return fmt.Errorf("%s has %d versions", name, len(e.Versions))
-		}
-		e.MinVersion = minVersion
-		if keys.Chained(name) {
-			// A chained pseudonym key keeps its old versions sealed: the
-			// chain runs through them (keys.Chain); retired, no pseudonym
-			// is computed at them any more.
-			return nil
-		}
-		for i := range e.Versions {
-			if e.Versions[i].Version < minVersion {
-				e.Versions[i].Sealed = map[string][]byte{}
-			}
-		}
-		return nil
-	})
-}
-
 // Rewrap implements keys.Provider. Locally it needs a profile that can
 // unwrap the store (the key never leaves this process); Vault does it
 // server-side.
@@ -741,80 +569,6 @@ func (k *Keyring) Rewrap(ctx context.Context, store string, wrapped [][]byte) ([
 		out[i] = append(w, ct...)
 	}
 	return out, nil
-}
-
-// AddProfile creates a profile (researcher:<project>) with its passphrase
-// and seals to it every existing key it is allowed. Any profile that holds
-// those keys may call it (the curator for its workspaces); it returns
-// keys.ErrForbidden when the caller cannot pass on a key the new profile
-// needs.
-func (k *Keyring) AddProfile(ctx context.Context, profile string, passphrase []byte) error {
-	if !keys.KnownProfile(profile) {
-		return fmt.Errorf("unknown profile %q", profile)
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	e, err := newProfile(profile, passphrase, k.anchor) // the creator's anchor (nil: none)
-	if err != nil {
-		return err
-	}
-	return k.mutate(ctx, func(r *ring) error {
-		if _, ok := r.Profiles[profile]; ok {
-			return fmt.Errorf("profile %s already exists", profile)
-		}
-		r.Profiles[profile] = e
-		pub, err := kem.NewPublicKey(e.Public)
-		if err != nil {
-			return err
-		}
-		names := make([]string, 0, len(r.Keys))
-		for n := range r.Keys {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			ke := r.Keys[n]
-			op := keys.OpUse
-			if ke.Kind == "store" {
-				op = keys.OpUnwrap
-			}
-			if !keys.Allowed(profile, op, n) {
-				continue
-			}
-			for i := range ke.Versions {
-				v := &ke.Versions[i]
-				if len(v.Sealed) == 0 {
-					continue // retired
-				}
-				secret, err := k.open(n, *v)
-				if err != nil {
-					return fmt.Errorf("cannot pass key %s to %s: %w", n, profile, keys.ErrForbidden)
-				}
-				ct, err := hpke.Seal(pub, kdf, aead, []byte(infoP+n+" v"+strconv.Itoa(v.Version)+" to "+profile), secret)
-				clear(secret)
-				if err != nil {
-					return err
-				}
-				v.Sealed[profile] = ct
-			}
-		}
-		return nil
-	})
-}
-
-// RemoveProfile deletes a profile and every key sealed to it (SEC-HAB-6).
-func (k *Keyring) RemoveProfile(ctx context.Context, profile string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.mutate(ctx, func(r *ring) error {
-		delete(r.Profiles, profile)
-		for _, ke := range r.Keys {
-			for i := range ke.Versions {
-				delete(ke.Versions[i].Sealed, profile)
-			}
-		}
-		return nil
-	})
 }
 
 // Close implements keys.Provider: cached secrets are wiped.
