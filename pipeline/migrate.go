@@ -1,10 +1,7 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -87,12 +84,7 @@ func Migrate(ctx context.Context, wh *warehouse.Warehouse, d *configs.Dictionary
 				}
 				deks[o.Store] = dek
 			}
-			data, err := tables.ReadObject(ctx, wh.St, o.Key, dek)
-			if err != nil {
-				rep.Failed = append(rep.Failed, fmt.Sprintf("%s: %v", o.Key, err))
-				continue
-			}
-			file, err := tables.SchemaOf(bytes.NewReader(data), keys.Secret{})
+			file, sum, size, err := typedSum(ctx, wh.St, o.Key, dek)
 			if err != nil {
 				rep.Failed = append(rep.Failed, fmt.Sprintf("%s: %v", o.Key, err))
 				continue
@@ -100,8 +92,7 @@ func Migrate(ctx context.Context, wh *warehouse.Warehouse, d *configs.Dictionary
 			ref := o
 			if file.Typed() {
 				rep.Typed++
-				sum := sha256.Sum256(data)
-				ref.SHA256, ref.Size = hex.EncodeToString(sum[:]), int64(len(data))
+				ref.SHA256, ref.Size = sum, size
 			} else {
 				obj, err := tables.Rewrite(ctx, wh.St, o.Key, dek, keys.Secret{}, tables.Envelope, layoutFor(d, o.Key, file), nil)
 				if err != nil {
@@ -126,4 +117,21 @@ func Migrate(ctx context.Context, wh *warehouse.Warehouse, d *configs.Dictionary
 		}
 	}
 	return rep, nil
+}
+
+// typedSum returns the schema of the stored table at key and, when it is
+// already typed, the hash and size of its Parquet bytes, without reading
+// it whole.
+func typedSum(ctx context.Context, st objstore.Store, key string, dek keys.Secret) (*tables.Schema, string, int64, error) {
+	t, err := tables.OpenObject(ctx, st, key, dek)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	defer t.Close()
+	file, err := tables.SchemaOf(t.Source(), keys.Secret{})
+	if err != nil || !file.Typed() {
+		return file, "", 0, err
+	}
+	sum, size, err := t.SHA256()
+	return file, sum, size, err
 }

@@ -180,13 +180,12 @@ func current(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch string
 		if err != nil {
 			return nil, err
 		}
-		data, err := tables.ReadObject(ctx, wh.St, o.Key, dek)
+		sum, size, err := tables.DigestObject(ctx, wh.St, o.Key, dek)
 		if err != nil {
 			return nil, err
 		}
-		h := sha256.Sum256(data)
 		ref := o
-		ref.SHA256, ref.Size = hex.EncodeToString(h[:]), int64(len(data))
+		ref.SHA256, ref.Size = sum, size
 		return &ref, nil
 	}
 	for _, p := range prefixes {

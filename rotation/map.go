@@ -40,14 +40,15 @@ func writeRecord(ctx context.Context, st objstore.Store, version int, now time.T
 
 var mapSchema = tables.Strings([]string{"old_pseudonym", "new_pseudonym"})
 
-// writeMap writes the map of one identity table (its Parquet bytes).
-func writeMap(ctx context.Context, st objstore.Store, key string, dek keys.Secret, identity []byte, carry func(string) string) (int64, error) {
+// writeMap writes the map of the identity table stored at identity (both
+// under dek), scanned row group by row group.
+func writeMap(ctx context.Context, st objstore.Store, key string, dek keys.Secret, identity string, carry func(string) string) (int64, error) {
 	w, err := tables.Create(ctx, st, key, dek, tables.Envelope, mapSchema)
 	if err != nil {
 		return 0, err
 	}
 	seen := map[string]bool{}
-	_, err = tables.ScanBytes(ctx, identity, tables.Query{Columns: []string{"pseudonym"}}, func(r *tables.Row) error {
+	_, err = tables.ScanObject(ctx, st, identity, dek, tables.Query{Columns: []string{"pseudonym"}}, func(r *tables.Row) error {
 		p := r.Get("pseudonym")
 		if p == "" || seen[p] {
 			return nil

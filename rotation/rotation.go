@@ -272,26 +272,25 @@ func tablesOf(c *warehouse.Commit, prefix string) []int {
 	return out
 }
 
-// current reads the table of ref and reports whether an interrupted run
-// already rewrote it (its plaintext hash no longer matches the commit
-// record; ref is then updated to it).
-func (r *run) current(ctx context.Context, ref *warehouse.ObjectRef, dek keys.Secret) ([]byte, bool, error) {
-	data, err := tables.ReadObject(ctx, r.wh.St, ref.Key, dek)
+// current hashes the table of ref as it streams from the store and
+// reports whether an interrupted run already rewrote it (its plaintext
+// hash no longer matches the commit record; ref is then updated to it).
+func (r *run) current(ctx context.Context, ref *warehouse.ObjectRef, dek keys.Secret) (bool, error) {
+	sum, size, err := tables.DigestObject(ctx, r.wh.St, ref.Key, dek)
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
-	h := sha256.Sum256(data)
-	if sum := hex.EncodeToString(h[:]); sum != ref.SHA256 {
-		ref.SHA256, ref.Size = sum, int64(len(data))
-		return data, true, nil
+	if sum != ref.SHA256 {
+		ref.SHA256, ref.Size = sum, size
+		return true, nil
 	}
-	return data, false, nil
+	return false, nil
 }
 
 // rewrite rewrites the table of ref through edit (tables.Rewrite) unless
 // an interrupted run already did, and updates ref.
 func (r *run) rewrite(ctx context.Context, ref *warehouse.ObjectRef, dek keys.Secret, edit tables.Edit) error {
-	if _, done, err := r.current(ctx, ref, dek); err != nil || done {
+	if done, err := r.current(ctx, ref, dek); err != nil || done {
 		return err
 	}
 	return r.publish(ctx, ref, dek, edit)
@@ -318,7 +317,7 @@ func (r *run) identity(ctx context.Context, c *warehouse.Commit) error {
 		if err != nil {
 			return err
 		}
-		cur, done, err := r.current(ctx, ref, dek)
+		done, err := r.current(ctx, ref, dek)
 		if err != nil {
 			return err
 		}
@@ -326,13 +325,12 @@ func (r *run) identity(ctx context.Context, c *warehouse.Commit) error {
 			continue
 		}
 		// The map first, so that it exists whenever the new pseudonyms do.
-		n, err := writeMap(ctx, r.wh.St, MapKey(r.res.To, c.Batch), dek, cur, carry)
+		n, err := writeMap(ctx, r.wh.St, MapKey(r.res.To, c.Batch), dek, ref.Key, carry)
 		if err != nil {
 			return err
 		}
 		r.res.MapRows += n
 		r.step("map")
-		cur = nil
 		if err := r.publish(ctx, ref, dek, func(m map[string]string) (bool, error) {
 			m["pseudonym"] = carry(m["pseudonym"])
 			r.res.Rows++

@@ -79,3 +79,50 @@ func openObject(ctx context.Context, st objstore.Store, key string, dek keys.Sec
 	}
 	return o, nil
 }
+
+// Stored is a stored table opened by [OpenObject] for reading at any offset
+// without reading it whole.
+type Stored struct {
+	o   *object
+	dek keys.Secret
+}
+
+// OpenObject opens the stored table at key: its Parquet bytes (what
+// [ReadObject] returns: the envelope decrypted where read, a
+// modular-encrypted file as stored) are read from the store's file or a
+// spool of the stored bytes, never held whole in memory. Close it.
+func OpenObject(ctx context.Context, st objstore.Store, key string, dek keys.Secret) (*Stored, error) {
+	o, err := openObject(ctx, st, key, dek)
+	if err != nil {
+		return nil, err
+	}
+	return &Stored{o: o, dek: dek}, nil
+}
+
+// Source returns the table's Parquet bytes, from their start.
+func (s *Stored) Source() *io.SectionReader { return io.NewSectionReader(s.o.src, 0, s.o.src.Size()) }
+
+// Modular reports whether the file uses Parquet modular encryption.
+func (s *Stored) Modular() bool { return s.o.modular }
+
+// Key is the key the Parquet reader needs ([Query].Key, [SchemaOf]): the
+// data key when the file uses modular encryption, else none.
+func (s *Stored) Key() keys.Secret {
+	if s.o.modular {
+		return s.dek
+	}
+	return keys.Secret{}
+}
+
+// SHA256 returns the hex SHA-256 and size of the table's Parquet bytes
+// (the hash [Object] records), read through once.
+func (s *Stored) SHA256() (string, int64, error) {
+	d := objstore.NewDigest(io.Discard)
+	if _, err := io.Copy(d, s.Source()); err != nil {
+		return "", 0, err
+	}
+	return d.Sum(), d.N, nil
+}
+
+// Close releases the table (and its spool).
+func (s *Stored) Close() { s.o.close() }

@@ -113,24 +113,16 @@ const envMagic = "HDWENC1\n"
 
 // ReadObject returns the Parquet bytes of a stored table (decrypting the
 // envelope if there is one; a modular-encrypted file is returned as
-// stored), at most MaxObjectBytes. Errors wrap objstore.ErrNotExist when
-// the object is absent.
+// stored), at most MaxObjectBytes, whole in memory: for tests and small
+// files; stream a table with [OpenObject], [ScanObject], [RecordsObject]
+// or [DigestObject]. Errors wrap objstore.ErrNotExist when the object is
+// absent.
 func ReadObject(ctx context.Context, st objstore.Store, key string, dek keys.Secret) ([]byte, error) {
-	r, err := st.Open(ctx, key)
+	src, closer, err := openStream(ctx, st, key, dek)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	br := bufioPeek(r)
-	head, _ := br.peek(len(envMagic))
-	var src io.Reader = br
-	if string(head) == envMagic {
-		d, err := envelope.NewReader(br, dek, key)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
-		}
-		src = d
-	}
+	defer closer.Close()
 	b, err := io.ReadAll(io.LimitReader(src, MaxObjectBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)
@@ -139,6 +131,43 @@ func ReadObject(ctx context.Context, st objstore.Store, key string, dek keys.Sec
 		return nil, fmt.Errorf("%s: table larger than %d bytes", key, MaxObjectBytes)
 	}
 	return b, nil
+}
+
+// DigestObject returns the hex SHA-256 and size of a stored table's
+// Parquet bytes (what [ReadObject] returns and [Object] records), hashed
+// as they stream from the store. Errors wrap objstore.ErrNotExist when the
+// object is absent.
+func DigestObject(ctx context.Context, st objstore.Store, key string, dek keys.Secret) (string, int64, error) {
+	src, closer, err := openStream(ctx, st, key, dek)
+	if err != nil {
+		return "", 0, err
+	}
+	defer closer.Close()
+	d := objstore.NewDigest(io.Discard)
+	if _, err := io.Copy(d, src); err != nil {
+		return "", 0, fmt.Errorf("%s: %w", key, err)
+	}
+	return d.Sum(), d.N, nil
+}
+
+// openStream opens a stored table's Parquet bytes for one sequential read:
+// the envelope, if there is one, decrypted chunk by chunk.
+func openStream(ctx context.Context, st objstore.Store, key string, dek keys.Secret) (io.Reader, io.Closer, error) {
+	r, err := st.Open(ctx, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufioPeek(r)
+	head, _ := br.peek(len(envMagic))
+	if string(head) != envMagic {
+		return br, r, nil
+	}
+	d, err := envelope.NewReader(br, dek, key)
+	if err != nil {
+		r.Close()
+		return nil, nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return d, r, nil
 }
 
 // Modular reports whether Parquet bytes use modular encryption with an

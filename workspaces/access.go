@@ -4,7 +4,6 @@ package workspaces
 // verify, revoke, and the yearly review.
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -90,23 +89,25 @@ func isTable(name string) bool {
 // out. A workspace built before issue 17 (all-string table in the
 // envelope) is written as it was.
 func pullTable(ctx context.Context, st objstore.Store, key string, dek keys.Secret, sum, out string) error {
-	data, err := tables.ReadObject(ctx, st, key, dek)
+	t, err := tables.OpenObject(ctx, st, key, dek)
 	if err != nil {
 		return err
 	}
-	if h := sha256.Sum256(data); hex.EncodeToString(h[:]) != sum {
+	defer t.Close()
+	if h, _, err := t.SHA256(); err != nil {
+		return err
+	} else if h != sum {
 		return errors.New("does not match the signed manifest")
 	}
 	f, err := os.OpenFile(out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
-	if !tables.IsModular(data) {
-		_, err = f.Write(data)
+	if !t.Modular() {
+		_, err = io.Copy(f, t.Source())
 		return errors.Join(err, f.Close())
 	}
-	q := tables.Query{Key: dek}
-	s, err := tables.SchemaOf(bytes.NewReader(data), dek)
+	s, err := tables.SchemaOf(t.Source(), t.Key())
 	if err != nil {
 		f.Close()
 		return err
@@ -116,7 +117,7 @@ func pullTable(ctx context.Context, st objstore.Store, key string, dek keys.Secr
 		f.Close()
 		return err
 	}
-	if _, err := tables.ScanBytes(ctx, data, q, w.AppendRow); err != nil {
+	if _, err := tables.Scan(ctx, t.Source(), tables.Query{Key: t.Key()}, w.AppendRow); err != nil {
 		f.Close()
 		return err
 	}
@@ -154,10 +155,10 @@ func Verify(ctx context.Context, wh *warehouse.Warehouse, k Keys, project string
 	sort.Strings(names)
 	for _, n := range names {
 		if isTable(n) {
-			data, err := tables.ReadObject(ctx, wh.St, prefix(project)+n, dek)
+			sum, _, err := tables.DigestObject(ctx, wh.St, prefix(project)+n, dek)
 			if err != nil {
 				problems = append(problems, n+": missing or unreadable")
-			} else if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != man.Files[n] {
+			} else if sum != man.Files[n] {
 				problems = append(problems, n+": changed")
 			}
 			continue

@@ -1,7 +1,6 @@
 package workspaces
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -58,17 +57,13 @@ func migrateOne(ctx context.Context, wh *warehouse.Warehouse, k Keys, dict *conf
 	slices.Sort(names)
 	for _, n := range names {
 		key := prefix(d.Project) + n
-		data, err := tables.ReadObject(ctx, wh.St, key, dek)
+		file, modular, err := storedSchema(ctx, wh.St, key, dek)
 		if err != nil {
 			return migrated, typed, err
 		}
-		if tables.IsModular(data) {
+		if modular {
 			typed++
 			continue
-		}
-		file, err := tables.SchemaOf(bytes.NewReader(data), keys.Secret{})
-		if err != nil {
-			return migrated, typed, err
 		}
 		var head, rest []string
 		for _, c := range file.Columns() {
@@ -93,6 +88,21 @@ func migrateOne(ctx context.Context, wh *warehouse.Warehouse, k Keys, dict *conf
 		}
 	}
 	return migrated, typed, nil
+}
+
+// storedSchema returns the schema of the stored table at key (nil when it
+// uses modular encryption: already typed) without reading it whole.
+func storedSchema(ctx context.Context, st objstore.Store, key string, dek keys.Secret) (*tables.Schema, bool, error) {
+	t, err := tables.OpenObject(ctx, st, key, dek)
+	if err != nil {
+		return nil, false, err
+	}
+	defer t.Close()
+	if t.Modular() {
+		return nil, true, nil
+	}
+	s, err := tables.SchemaOf(t.Source(), keys.Secret{})
+	return s, false, err
 }
 
 // seal signs the manifest with the workspace pseudonym key and writes it.
