@@ -305,7 +305,8 @@ func Scan(ctx context.Context, src Source, q Query, fn func(*Row) error) (*Schem
 	})
 }
 
-// ScanBytes is [Scan] over a table held in memory.
+// ScanBytes is [Scan] over a table held in memory (tests, small tables; a
+// stored table: [ScanObject]).
 func ScanBytes(ctx context.Context, data []byte, q Query, fn func(*Row) error) (*Schema, error) {
 	return Scan(ctx, bytes.NewReader(data), q, fn)
 }

@@ -170,8 +170,8 @@ func openStream(ctx context.Context, st objstore.Store, key string, dek keys.Sec
 	return d, r, nil
 }
 
-// Modular reports whether Parquet bytes use modular encryption with an
-// encrypted footer.
+// IsModular reports whether Parquet bytes held in memory use modular
+// encryption with an encrypted footer (a stored table: [Stored.Modular]).
 func IsModular(data []byte) bool {
 	return len(data) >= 8 && string(data[len(data)-4:]) == "PARE"
 }
