@@ -12,11 +12,7 @@ import (
 // ReadAll reads an object up to its limit, refuses (never truncates) one
 // over it, and keeps ErrNotExist for a missing object.
 func TestReadAllBounded(t *testing.T) {
-	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, st := context.Background(), newLocal(t)
 	if err := objstore.Put(ctx, st, "a/b", strings.NewReader("12345")); err != nil {
 		t.Fatal(err)
 	}
