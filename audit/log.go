@@ -267,19 +267,7 @@ func putOnce(ctx context.Context, st objstore.Store, key string, data []byte, mo
 
 // readObject reads a whole audit object (bounded).
 func readObject(ctx context.Context, st objstore.Store, key string) ([]byte, error) {
-	r, err := st.Open(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	b, err := io.ReadAll(io.LimitReader(r, maxObject+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxObject {
-		return nil, fmt.Errorf("audit: %s larger than %d bytes", key, maxObject)
-	}
-	return b, nil
+	return objstore.ReadAll(ctx, st, key, maxObject)
 }
 
 // readSealed reads the two-line sealed object key (a head or a retention

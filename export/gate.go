@@ -2,11 +2,11 @@ package export
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
 	"hdw/configs"
+	"hdw/policy"
 )
 
 // Floors are the binding minimums of every export, from the sealed
@@ -19,22 +19,13 @@ type Floors struct {
 	MaxSuppression float64
 }
 
-// ErrLoosen is wrapped by a [LoosenError].
-var ErrLoosen = errors.New("export: request below the warehouse policy")
+// ErrLoosen is wrapped by a [LoosenError]: it is [policy.ErrLoosen], one
+// sentinel for every value that would loosen the sealed policy.
+var ErrLoosen = policy.ErrLoosen
 
-// LoosenError is a request that asks for less than the policy's floor.
-type LoosenError struct {
-	Field string
-	Asked string
-	Floor string
-}
-
-func (e *LoosenError) Error() string {
-	return fmt.Sprintf("%s %s is looser than the warehouse policy's %s: flags and config may only tighten the policy (ask the admin to change it with hdw policy set)", e.Field, e.Asked, e.Floor)
-}
-
-// Unwrap returns ErrLoosen.
-func (e *LoosenError) Unwrap() error { return ErrLoosen }
+// LoosenError is a request that asks for less than the policy's floor; it
+// is [policy.LoosenError].
+type LoosenError = policy.LoosenError
 
 // releasable are the dictionary categories whose columns may be released.
 var releasable = []string{configs.CatHealth, configs.CatDerived, configs.CatGenetic}
@@ -66,25 +57,25 @@ func (g Gate) Prepare(cols []string, req Request) (Request, error) {
 	case req.K == 0:
 		req.K = f.K
 	case req.K < f.K:
-		return req, &LoosenError{"k", fmt.Sprint(req.K), fmt.Sprintf("k=%d", f.K)}
+		return req, &LoosenError{Field: "k", Asked: fmt.Sprint(req.K), Policy: fmt.Sprintf("k=%d", f.K)}
 	}
 	switch {
 	case req.L == 0:
 		req.L = f.L
 	case req.L < f.L:
-		return req, &LoosenError{"l", fmt.Sprint(req.L), fmt.Sprintf("l=%d", f.L)}
+		return req, &LoosenError{Field: "l", Asked: fmt.Sprint(req.L), Policy: fmt.Sprintf("l=%d", f.L)}
 	}
 	switch {
 	case req.T == 0:
 		req.T = f.T
 	case f.T > 0 && req.T > f.T:
-		return req, &LoosenError{"t", fmt.Sprint(req.T), fmt.Sprintf("t=%g", f.T)}
+		return req, &LoosenError{Field: "t", Asked: fmt.Sprint(req.T), Policy: fmt.Sprintf("t=%g", f.T)}
 	}
 	switch {
 	case req.MaxSuppression == 0:
 		req.MaxSuppression = f.MaxSuppression
 	case f.MaxSuppression > 0 && req.MaxSuppression > f.MaxSuppression:
-		return req, &LoosenError{"max suppression", fmt.Sprint(req.MaxSuppression), fmt.Sprintf("%g", f.MaxSuppression)}
+		return req, &LoosenError{Field: "max suppression", Asked: fmt.Sprint(req.MaxSuppression), Policy: fmt.Sprintf("max_suppression=%g", f.MaxSuppression)}
 	}
 	var dictQIs []string
 	for _, c := range g.Dict.Columns {

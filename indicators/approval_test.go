@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"hdw/indicators"
+	"hdw/keys/keystest"
 	"hdw/objstore"
 )
 
@@ -66,7 +67,7 @@ func TestSEC_EXP_5_ApprovalSignedByApprover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := testDir{}
+	dir := keystest.Directory{}
 	author, manager := newSigner(t, "LH-USR-author", dir), newSigner(t, "LH-USR-manager", dir)
 	d := compile(t, indicators.Definition{Name: "signed", Measure: indicators.Count}).Def
 	reg := func(s indicators.Signer) *indicators.Registry {
@@ -79,7 +80,7 @@ func TestSEC_EXP_5_ApprovalSignedByApprover(t *testing.T) {
 		t.Fatalf("self approval: %v", err)
 	}
 	// The author forges an approval in the manager's name with their own key.
-	forger := testSigner{id: "LH-USR-manager", priv: author.priv}
+	forger := keystest.Signer{ID: "LH-USR-manager", Key: author.Key}
 	if _, err := reg(forger).Decide(ctx, "signed", "", "approver", true, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestSEC_EXP_5_ApprovalSignedByApprover(t *testing.T) {
 func TestApprovalSignedVerifies(t *testing.T) {
 	ctx := context.Background()
 	st, _ := objstore.NewLocal(t.TempDir())
-	dir := testDir{}
+	dir := keystest.Directory{}
 	author, manager := newSigner(t, "LH-USR-author", dir), newSigner(t, "LH-USR-manager", dir)
 	d := compile(t, indicators.Definition{Name: "signed", Measure: indicators.Count}).Def
 	r := &indicators.Registry{St: st, MAC: testMAC("k"), Signer: author, Dir: dir}

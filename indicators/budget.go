@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"regexp"
 	"strconv"
@@ -198,16 +197,7 @@ func (l *Ledger) entries(ctx context.Context, consumer, period string) ([]Spend,
 }
 
 func readSmall(ctx context.Context, st objstore.Store, key string) ([]byte, error) {
-	rc, err := st.Open(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	return objstore.ReadAll(ctx, st, key, 1<<20)
 }
 
 // Spent returns what the consumer spent in the period of t, verified.

@@ -15,7 +15,7 @@ import (
 
 	"hdw/configs"
 	"hdw/indicators"
-	"hdw/keys"
+	"hdw/keys/keystest"
 	"hdw/objstore"
 )
 
@@ -447,31 +447,13 @@ func TestComputeErrors(t *testing.T) {
 	}
 }
 
-type testSigner struct {
-	id   string
-	priv ed25519.PrivateKey
-}
-
-func (s testSigner) OperatorID() string { return s.id }
-func (s testSigner) Sign(_ context.Context, msg []byte) ([]byte, error) {
-	return ed25519.Sign(s.priv, msg), nil
-}
-
-type testDir map[string]ed25519.PublicKey
-
-func (d testDir) Operator(_ context.Context, id string) (keys.Operator, error) {
-	pub, ok := d[id]
-	if !ok {
-		return keys.Operator{}, keys.ErrOperatorNotFound
-	}
-	return keys.Operator{ID: id, PublicKey: pub}, nil
-}
-
-func newSigner(t *testing.T, id string, dir testDir) testSigner {
+// newSigner returns an operator id signing with a fresh key, its public key
+// added to dir.
+func newSigner(t *testing.T, id string, dir keystest.Directory) keystest.Signer {
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir[id] = pub
-	return testSigner{id, priv}
+	return keystest.Signer{ID: id, Key: priv}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"hdw/masking/maskingtest"
 	"hdw/pipeline"
 )
 
@@ -91,9 +92,9 @@ func TestIngestInterruptedKeepsBatches(t *testing.T) {
 	e := newEnv(t, manyRows(250))
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
-	opt := pipeline.Options{Source: e.src, SourceID: "test", Workers: 3, ScrubText: scrub, Profile: "ingest",
+	opt := pipeline.Options{Source: e.src, SourceID: "test", Workers: 3, ScrubText: maskingtest.Scrub, Profile: "ingest",
 		BatchItems: 100, Progress: &cancelAfter{n: 150, cancel: cancel}}
-	sum, err := pipeline.Ingest(ctx, e.wh, e.keys, fakeDeid{}, opt)
+	sum, err := pipeline.Ingest(ctx, e.wh, e.keys, maskingtest.Deidentifier{}, opt)
 	if err == nil || !strings.Contains(err.Error(), "interrupted") {
 		t.Fatalf("err = %v, want interrupted", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"hdw/masking/maskingtest"
 	"hdw/pipeline"
 )
 
@@ -28,7 +29,7 @@ func BenchmarkIngestLocal(b *testing.B) {
 		b.StopTimer()
 		e := newEnv(b, files)
 		b.StartTimer()
-		sum, err := pipeline.Ingest(e.ctx, e.wh, e.keys, fakeDeid{}, pipeline.Options{Source: e.src, SourceID: "b", Workers: 4, ScrubText: scrub})
+		sum, err := pipeline.Ingest(e.ctx, e.wh, e.keys, maskingtest.Deidentifier{}, pipeline.Options{Source: e.src, SourceID: "b", Workers: 4, ScrubText: maskingtest.Scrub})
 		if err != nil || sum.Ingested != 200 {
 			b.Fatal(err, sum)
 		}

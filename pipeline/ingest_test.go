@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +13,7 @@ import (
 	"testing"
 
 	"hdw/keys"
-	"hdw/masking"
+	"hdw/masking/maskingtest"
 	"hdw/objstore"
 	"hdw/pipeline"
 	"hdw/pseudo"
@@ -78,32 +77,6 @@ func (f *fakeKeys) PseudonymKey(ctx context.Context, name string) (keys.Secret, 
 	return keys.NewSecret(f.secret(name)), nil
 }
 
-// fakeDeid accepts files starting with "IMG" and quarantines the rest; it
-// echoes the source bytes after the header, so planted values would leak
-// into the store if the pipeline did not scrub them.
-type fakeDeid struct{}
-
-func (fakeDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
-	head := make([]byte, 3)
-	_, err := io.ReadFull(src, head)
-	if err == nil && string(head) == "DIR" {
-		return masking.Result{}, masking.Reject("a media index, not an instance")
-	}
-	if err != nil || string(head) != "IMG" {
-		return masking.Result{}, masking.Quarantine("unsupported file type")
-	}
-	io.Copy(io.Discard, src)
-	fmt.Fprintf(dst, "CLEAN %s", p.Pseudonym)
-	return masking.Result{Format: "fake", Modality: "OT"}, nil
-}
-
-func scrub(s string, p masking.Person) string {
-	for _, id := range p.Identifiers {
-		s = strings.ReplaceAll(s, id.Value, id.Kind)
-	}
-	return s
-}
-
 func nir(t testing.TB, first13 string) string { return validNIR(t, first13) }
 
 type env struct {
@@ -137,11 +110,11 @@ func newEnv(t testing.TB, files map[string]string) *env {
 
 func (e *env) run(t *testing.T, mod func(*pipeline.Options)) (*pipeline.Summary, error) {
 	t.Helper()
-	opt := pipeline.Options{Source: e.src, SourceID: "test", Workers: 3, ScrubText: scrub, Profile: "ingest"}
+	opt := pipeline.Options{Source: e.src, SourceID: "test", Workers: 3, ScrubText: maskingtest.Scrub, Profile: "ingest"}
 	if mod != nil {
 		mod(&opt)
 	}
-	return pipeline.Ingest(e.ctx, e.wh, e.keys, fakeDeid{}, opt)
+	return pipeline.Ingest(e.ctx, e.wh, e.keys, maskingtest.Deidentifier{}, opt)
 }
 
 func demoFiles(t *testing.T) map[string]string {

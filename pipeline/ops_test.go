@@ -15,12 +15,13 @@ import (
 	"time"
 
 	"hdw/masking"
+	"hdw/masking/maskingtest"
 	"hdw/objstore"
 	"hdw/pipeline"
 	"hdw/warehouse"
 )
 
-// gateDeid is fakeDeid that blocks every image until gate is closed, and
+// gateDeid is maskingtest.Deidentifier that blocks every image until gate is closed, and
 // says when the first one started.
 type gateDeid struct {
 	gate    chan struct{}
@@ -31,7 +32,7 @@ type gateDeid struct {
 func (g *gateDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
 	g.once.Do(func() { close(g.started) })
 	<-g.gate
-	return fakeDeid{}.Deidentify(ctx, dst, src, size, p, o)
+	return maskingtest.Deidentifier{}.Deidentify(ctx, dst, src, size, p, o)
 }
 
 func countImages(t *testing.T, e *env) int {
@@ -61,7 +62,7 @@ func TestIngestOneAtATime(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		o := pipeline.Options{Source: e.src, SourceID: "test", Workers: 2, ScrubText: scrub, Profile: "ingest"}
+		o := pipeline.Options{Source: e.src, SourceID: "test", Workers: 2, ScrubText: maskingtest.Scrub, Profile: "ingest"}
 		opt(&o)
 		first, firstErr = pipeline.Ingest(e.ctx, e.wh, e.keys, g, o)
 	}()
@@ -253,8 +254,8 @@ func TestIngestHostileLocalUpload(t *testing.T) {
 	defer src.Close()
 	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
 	defer cancel()
-	opt := pipeline.Options{Source: src, SourceID: "hostile", Workers: 2, ScrubText: scrub, Profile: "ingest"}
-	sum, err := pipeline.Ingest(ctx, e.wh, e.keys, fakeDeid{}, opt)
+	opt := pipeline.Options{Source: src, SourceID: "hostile", Workers: 2, ScrubText: maskingtest.Scrub, Profile: "ingest"}
+	sum, err := pipeline.Ingest(ctx, e.wh, e.keys, maskingtest.Deidentifier{}, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,12 +138,9 @@ func ReadEncryptedAll(ctx context.Context, st objstore.Store, key string, dek ke
 		return nil, err
 	}
 	defer r.Close()
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	b, err := objstore.ReadAtMost(r, max)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", key, max)
 	}
 	return b, nil
 }

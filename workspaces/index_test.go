@@ -16,7 +16,7 @@ import (
 	"hdw/configs"
 	"hdw/keys"
 	"hdw/keys/keystest"
-	"hdw/masking"
+	"hdw/masking/maskingtest"
 	"hdw/objstore"
 	"hdw/pipeline"
 	"hdw/pseudo"
@@ -25,22 +25,6 @@ import (
 	"hdw/warehouse"
 	"hdw/workspaces"
 )
-
-// fakeDeid embeds the warehouse pseudonym like a DICOM PatientID.
-type fakeDeid struct{}
-
-func (fakeDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
-	io.Copy(io.Discard, src)
-	fmt.Fprintf(dst, "CLEAN PatientID=%s pixels", p.Pseudonym)
-	return masking.Result{Format: "fake", Modality: "OT"}, nil
-}
-
-func scrub(s string, p masking.Person) string {
-	for _, id := range p.Identifiers {
-		s = strings.ReplaceAll(s, id.Value, id.Kind)
-	}
-	return s
-}
 
 func nir(t *testing.T, first13 string) string {
 	k, err := pseudo.NIRKey(first13)
@@ -79,7 +63,7 @@ func TestSEC_REI_1_Workspaces(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "b.img"), []byte("IMG"), 0o644)
 	s, _ := objstore.NewLocal(src)
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	sum, err := pipeline.Ingest(ctx, iwh, ing, fakeDeid{}, pipeline.Options{Source: s, SourceID: "t", ScrubText: scrub, Now: func() time.Time { return now }})
+	sum, err := pipeline.Ingest(ctx, iwh, ing, maskingtest.Deidentifier{}, pipeline.Options{Source: s, SourceID: "t", ScrubText: maskingtest.Scrub, Now: func() time.Time { return now }})
 	if err != nil || sum.Ingested != 3 {
 		t.Fatal(err, sum)
 	}

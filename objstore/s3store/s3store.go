@@ -403,12 +403,12 @@ var ErrTooLarge = errors.New("s3: write-once object larger than 64 MiB")
 
 // readSmall reads a write-once body, refusing (never truncating) one over maxSmall.
 func readSmall(r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxSmall+1))
+	data, err := objstore.ReadAtMost(r, maxSmall)
+	if errors.Is(err, objstore.ErrTooLarge) {
+		return nil, ErrTooLarge
+	}
 	if err != nil {
 		return nil, fmt.Errorf("s3: read body: %w", err)
-	}
-	if len(data) > maxSmall {
-		return nil, ErrTooLarge
 	}
 	return data, nil
 }
