@@ -36,7 +36,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"sort"
@@ -156,7 +155,7 @@ func enrolled(ctx context.Context, dir keys.Directory) (bool, error) {
 var errNoSigner = fmt.Errorf("rights: the genetic ask and extract are signed by the person who acts: log in as an enrolled operator: %w", keys.ErrForbidden)
 
 func readJSONBytes(ctx context.Context, st objstore.Store, key string, v any) ([]byte, error) {
-	b, err := readAll(ctx, st, key, 1<<20)
+	b, err := objstore.ReadAll(ctx, st, key, 1<<20)
 	if err != nil {
 		return nil, err
 	}
@@ -389,7 +388,7 @@ func (s *Service) geneticExtractRows(ctx context.Context, req Request, p *person
 	} else if err != nil {
 		return nil, nil, err
 	}
-	askRaw, err := readAll(ctx, s.wh.St, dir+"ask.json", 1<<20)
+	askRaw, err := objstore.ReadAll(ctx, s.wh.St, dir+"ask.json", 1<<20)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: the ask is missing", ErrGeneticExtract)
 	}
@@ -431,21 +430,4 @@ func (s *Service) geneticExtractRows(ctx context.Context, req Request, p *person
 			Delivered: s.opt.Now().UTC().Truncate(time.Second), Rows: len(rs.rows)})
 	}
 	return rs, done, nil
-}
-
-// readAll reads a small plain object (at most max bytes).
-func readAll(ctx context.Context, st objstore.Store, key string, max int64) ([]byte, error) {
-	r, err := st.Open(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", key, max)
-	}
-	return b, nil
 }
