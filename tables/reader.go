@@ -197,7 +197,13 @@ func open(src Source, key keys.Secret, batch int, parallel ...bool) (fr *pqarrow
 	if batch <= 0 {
 		batch = 8192
 	}
-	fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batch), Parallel: len(parallel) > 0 && parallel[0]}, memory.DefaultAllocator)
+	// Columns are decoded concurrently only without modular encryption:
+	// Arrow v17's page decryptor is shared by the column readers of a file
+	// and not safe for concurrent use (a parallel read of an encrypted
+	// workspace table failed its GCM check, in a goroutine where the panic
+	// cannot be recovered).
+	par := len(parallel) > 0 && parallel[0] && key.Len() == 0
+	fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batch), Parallel: par}, memory.DefaultAllocator)
 	if err != nil {
 		pf.Close()
 		return nil, fmt.Errorf("%w: %v", ErrTable, err)
