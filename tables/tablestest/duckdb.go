@@ -1,6 +1,7 @@
 package tablestest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -54,30 +55,9 @@ func duckdbModule(t testing.TB) string {
 // (HDW_DUCKDB_KEY), never a command line.
 func DuckDB(t testing.TB, key keys.Secret, stmts ...string) [][]any {
 	t.Helper()
-	dir := duckdbModule(t)
-	js := fmt.Sprintf(`import { DuckDBInstance } from '%s/node_modules/@duckdb/node-api/lib/index.js';
-const db = await DuckDBInstance.create(':memory:');
-const c = await db.connect();
-const stmts = JSON.parse(process.env.HDW_DUCKDB_SQL);
-let r;
-for (const s of stmts) r = await c.runAndReadAll(s.replace('$KEY', process.env.HDW_DUCKDB_KEY || ''));
-console.log(JSON.stringify(r.getRowsJson()));
-`, dir)
-	script := filepath.Join(t.TempDir(), "q.mjs")
-	os.WriteFile(script, []byte(js), 0o600)
-	sql, _ := json.Marshal(stmts)
-	cmd := exec.Command("node", script)
-	cmd.Env = append(os.Environ(), "HDW_DUCKDB_SQL="+string(sql))
-	if key.Len() > 0 {
-		cmd.Env = append(cmd.Env, "HDW_DUCKDB_KEY="+base64.StdEncoding.EncodeToString(key.Bytes()))
-	}
-	out, err := cmd.Output()
+	out, err := runDuckDB(t, key, stmts, `console.log(JSON.stringify(r.getRowsJson()));`)
 	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("duckdb: %v: %s", err, stderr)
+		t.Fatalf("duckdb: %v", err)
 	}
 	var rows [][]any
 	if err := json.Unmarshal(out, &rows); err != nil {
@@ -89,22 +69,38 @@ console.log(JSON.stringify(r.getRowsJson()));
 // DuckDBErr is [DuckDB] expecting a failure: it returns nil if DuckDB succeeded.
 func DuckDBErr(t testing.TB, key keys.Secret, stmts ...string) error {
 	t.Helper()
+	_, err := runDuckDB(t, key, stmts, "")
+	return err
+}
+
+// runDuckDB runs stmts in order in node, then the script's tail (r is the
+// last result); it returns the standard output, or an error carrying the
+// standard error.
+func runDuckDB(t testing.TB, key keys.Secret, stmts []string, tail string) ([]byte, error) {
+	t.Helper()
 	dir := duckdbModule(t)
 	js := fmt.Sprintf(`import { DuckDBInstance } from '%s/node_modules/@duckdb/node-api/lib/index.js';
 const db = await DuckDBInstance.create(':memory:');
 const c = await db.connect();
-for (const s of JSON.parse(process.env.HDW_DUCKDB_SQL)) await c.runAndReadAll(s.replace('$KEY', process.env.HDW_DUCKDB_KEY || ''));
-`, dir)
+let r;
+for (const s of JSON.parse(process.env.HDW_DUCKDB_SQL)) r = await c.runAndReadAll(s.replace('$KEY', process.env.HDW_DUCKDB_KEY || ''));
+%s
+`, dir, tail)
 	script := filepath.Join(t.TempDir(), "q.mjs")
-	os.WriteFile(script, []byte(js), 0o600)
+	if err := os.WriteFile(script, []byte(js), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	sql, _ := json.Marshal(stmts)
 	cmd := exec.Command("node", script)
 	cmd.Env = append(os.Environ(), "HDW_DUCKDB_SQL="+string(sql))
 	if key.Len() > 0 {
 		cmd.Env = append(cmd.Env, "HDW_DUCKDB_KEY="+base64.StdEncoding.EncodeToString(key.Bytes()))
 	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%v: %s", err, out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("%v: %s", err, stderr.String())
 	}
-	return nil
+	return out, nil
 }
