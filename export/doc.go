@@ -10,8 +10,8 @@
 // counter (tables.Counter with Detail: keyed hashes of the generalized
 // quasi-identifiers per class, distinct persons, rows and person-weighted
 // sensitive values, spilled to disk past its memory budget) over typed
-// record batches from a [RecordSource] ([HealthTable], [WorkspaceTable],
-// [TableSource]) or string batches built from a plain [RowSource]; a
+// record batches from a [RecordSource] ([HealthTable], [WorkspaceTable])
+// or string batches built from a plain [RowSource]; a
 // second pass finds the rows to suppress ([tables.Counter.ClassOf]), a
 // second pass over the classes measures t. It never keeps the rows. Apply
 // holds the released rows interned (4 bytes a cell) to shuffle them.

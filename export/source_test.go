@@ -8,7 +8,10 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/apache/arrow/go/v17/arrow"
+
 	"hdw/export"
+	"hdw/keys"
 	"hdw/objstore"
 	"hdw/tables"
 )
@@ -16,7 +19,7 @@ import (
 // typedCohort stores a cohort as a typed table (INT64 birth year,
 // dictionary-encoded sex and diagnosis, DATE32 visit date) in a local
 // store, split over two objects like the health store's batches.
-func typedCohort(t *testing.T, n int) *export.TableSource {
+func typedCohort(t *testing.T, n int) *tableSource {
 	t.Helper()
 	st, err := objstore.NewLocal(t.TempDir())
 	if err != nil {
@@ -26,7 +29,7 @@ func typedCohort(t *testing.T, n int) *export.TableSource {
 		tables.Field{Name: "sex_code", Type: tables.Enum}, tables.Field{Name: "department"},
 		tables.Field{Name: "visit_date", Type: tables.Date}, tables.Field{Name: "diagnosis", Type: tables.Enum})
 	r := rand.New(rand.NewPCG(11, 12))
-	src := &export.TableSource{St: st, Cols: s.Columns()}
+	src := &tableSource{St: st, Cols: s.Columns()}
 	for part := range 2 {
 		key := fmt.Sprintf("health/records/part%d.parquet", part)
 		w, err := st.Create(context.Background(), key)
@@ -53,7 +56,7 @@ func typedCohort(t *testing.T, n int) *export.TableSource {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		src.Objects = append(src.Objects, export.TableObject{Key: key})
+		src.Objects = append(src.Objects, tableObject{Key: key})
 	}
 	return src
 }
@@ -98,7 +101,7 @@ func TestIssue17_GateTypedColumnAddedLater(t *testing.T) {
 	if err := tw.Close(); err != nil || w.Close() != nil {
 		t.Fatal(err)
 	}
-	src.Objects = append(src.Objects, export.TableObject{Key: "health/records/old.parquet"})
+	src.Objects = append(src.Objects, tableObject{Key: "health/records/old.parquet"})
 	req := export.Request{PersonColumn: "pseudonym", Sensitive: []string{"diagnosis"}, K: 5, L: 2, Reference: ref,
 		Rules: []export.Rule{{Column: "birth_year", Kind: "age-band", Width: 20}, {Column: "visit_date", Kind: "date-year"}, {Column: "department", Kind: "postcode-region"}}}
 	if rep := sameReport(t, src, req); rep.Rows != 900 {
@@ -108,7 +111,7 @@ func TestIssue17_GateTypedColumnAddedLater(t *testing.T) {
 
 // sameReport runs the gate over src's typed batches and over its string
 // view, fails unless the reports are the same, and returns it.
-func sameReport(t *testing.T, src *export.TableSource, req export.Request) *export.Report {
+func sameReport(t *testing.T, src *tableSource, req export.Request) *export.Report {
 	t.Helper()
 	typed, err := gate().Check(context.Background(), src, req)
 	if err != nil {
@@ -124,4 +127,44 @@ func sameReport(t *testing.T, src *export.TableSource, req export.Request) *expo
 		t.Fatalf("typed and string counts differ:\n%s\n%s", a, b)
 	}
 	return typed
+}
+
+// tableObject is one stored table file and its data key.
+type tableObject struct {
+	Key string
+	DEK keys.Secret
+}
+
+// tableSource is a table stored through the table layer, in one or more
+// objects read in order (the health store's batches, a workspace table):
+// an export.RecordSource, so the gate counts on its typed columns, streamed
+// with [tables.RecordsObject].
+type tableSource struct {
+	St      objstore.Store
+	Objects []tableObject
+	Cols    []string
+}
+
+// Columns returns the table's columns.
+func (t *tableSource) Columns() []string { return t.Cols }
+
+// Rows streams the rows as strings.
+func (t *tableSource) Rows(ctx context.Context, fn func(map[string]string) error) error {
+	m := map[string]string{}
+	for _, o := range t.Objects {
+		if _, err := tables.ScanObject(ctx, t.St, o.Key, o.DEK, tables.Query{}, func(r *tables.Row) error { return fn(r.Map(m)) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Records streams the record batches projected on cols.
+func (t *tableSource) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+	for _, o := range t.Objects {
+		if _, err := tables.RecordsObject(ctx, t.St, o.Key, o.DEK, tables.Query{Columns: cols, Parallel: true}, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -6,10 +6,6 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
-
-	"hdw/keys"
-	"hdw/objstore"
-	"hdw/tables"
 )
 
 // RecordSource is a [RowSource] that also streams its rows as typed Arrow
@@ -85,44 +81,4 @@ func StringRecords(ctx context.Context, src RowSource, cols []string, fn func(ar
 		err = flush()
 	}
 	return err
-}
-
-// TableObject is one stored table file and its data key.
-type TableObject struct {
-	Key string
-	DEK keys.Secret
-}
-
-// TableSource is a table stored through the table layer, in one or more
-// objects read in order (the health store's batches, a workspace table):
-// a [RecordSource], so the gate counts on its typed columns, streamed
-// with [tables.RecordsObject].
-type TableSource struct {
-	St      objstore.Store
-	Objects []TableObject
-	Cols    []string
-}
-
-// Columns returns the table's columns.
-func (t *TableSource) Columns() []string { return t.Cols }
-
-// Rows streams the rows as strings.
-func (t *TableSource) Rows(ctx context.Context, fn func(map[string]string) error) error {
-	m := map[string]string{}
-	for _, o := range t.Objects {
-		if _, err := tables.ScanObject(ctx, t.St, o.Key, o.DEK, tables.Query{}, func(r *tables.Row) error { return fn(r.Map(m)) }); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Records streams the record batches projected on cols.
-func (t *TableSource) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
-	for _, o := range t.Objects {
-		if _, err := tables.RecordsObject(ctx, t.St, o.Key, o.DEK, tables.Query{Columns: cols, Parallel: true}, fn); err != nil {
-			return err
-		}
-	}
-	return nil
 }
