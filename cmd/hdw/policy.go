@@ -183,11 +183,16 @@ func readPolicyChainWith(ctx context.Context, s objstore.Store, held *keys.Ancho
 // sessionPolicyChain is readPolicyChainWith against the session
 // provider's anchor.
 func (s *session) sessionPolicyChain(ctx context.Context) (*sealAnchor, []policy.Record, *policy.Record, error) {
-	held, err := heldAnchor(ctx, s.prov)
+	return heldPolicyChain(ctx, s.st, s.prov)
+}
+
+// heldPolicyChain is readPolicyChainWith against the anchor prov holds.
+func heldPolicyChain(ctx context.Context, st objstore.Store, prov keys.Provider) (*sealAnchor, []policy.Record, *policy.Record, error) {
+	held, err := heldAnchor(ctx, prov)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return readPolicyChainWith(ctx, s.st, held)
+	return readPolicyChainWith(ctx, st, held)
 }
 
 // recordAnchor records the admin's seal key and the count of sealed
@@ -403,11 +408,7 @@ func lockoutThreshold(ctx context.Context, s objstore.Store, cfg configs.Config)
 // against the anchor prov holds (keys.PolicyAnchors), policy/seal.json
 // only when it holds none; nil with no error when none was ever sealed.
 func heldPolicy(ctx context.Context, s objstore.Store, prov keys.Provider) (*policy.Record, error) {
-	held, err := heldAnchor(ctx, prov)
-	if err != nil {
-		return nil, err
-	}
-	_, _, latest, err := readPolicyChainWith(ctx, s, held)
+	_, _, latest, err := heldPolicyChain(ctx, s, prov)
 	return latest, err
 }
 
