@@ -172,7 +172,7 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 			}
 			return masking.Quarantine("burned-in text in encapsulated pixel data (%s) cannot be masked: no decoder", codecName(ts))
 		}
-		if err := d.transcode(px, ts); err != nil {
+		if err := d.transcode(body, px, ts); err != nil {
 			return err
 		}
 	}
