@@ -120,9 +120,9 @@ func readSIZ(b []byte) (frameHeader, error) {
 	}
 	h := frameHeader{rows: int(ys - yo), cols: int(xs - xo), comps: comps}
 	// Tiles: a forged tiling of a few pixels each would have the decoder
-	// allocate a structure per tile.
+	// allocate a structure per tile; tiles average 256 pixels at least.
 	tiles := uint64((xs-xto+xt-1)/xt) * uint64((ys-yto+yt-1)/yt)
-	if tiles == 0 || tiles > 65535 {
+	if tiles == 0 || tiles > 1+uint64(h.rows)*uint64(h.cols)/256 {
 		return frameHeader{}, ErrMismatch
 	}
 	for c := 0; c < comps; c++ {
