@@ -62,7 +62,7 @@ func (d *deid) transcode(body []*dicom.Element, px *pixels, ts string) error {
 	if ts == tsJPEGBaseline && px.bitsAlloc != 8 {
 		return masking.Quarantine("jpeg baseline with more than 8 bits")
 	}
-	if px.bitsAlloc != 8 && px.bitsAlloc != 16 {
+	if ts != tsRLE && px.bitsAlloc != 8 && px.bitsAlloc != 16 {
 		return masking.Quarantine("encapsulated pixel data (%s) with %d bits allocated not supported", codecName(ts), px.bitsAlloc)
 	}
 	frameLen := px.rows * px.cols * px.samples * (px.bitsAlloc / 8)
