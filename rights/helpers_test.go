@@ -17,6 +17,7 @@ import (
 
 	"hdw/keys"
 	"hdw/masking"
+	"hdw/masking/maskingtest"
 	"hdw/objstore"
 	"hdw/pipeline"
 	"hdw/pseudo"
@@ -94,20 +95,6 @@ func (p provider) PseudonymKey(ctx context.Context, name string) (keys.Secret, e
 		return keys.Secret{}, keys.ErrForbidden
 	}
 	return keys.NewSecret(p.ring.secret(name)), nil
-}
-
-// fakeDeid accepts files starting with "IMG" and writes a "de-identified"
-// file that embeds the pseudonym as a DICOM PatientID would.
-type fakeDeid struct{}
-
-func (fakeDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
-	head := make([]byte, 3)
-	if _, err := io.ReadFull(src, head); err != nil || string(head) != "IMG" {
-		return masking.Result{}, masking.Quarantine("unsupported file type")
-	}
-	io.Copy(io.Discard, src)
-	fmt.Fprintf(dst, "CLEAN PatientID=%s PatientName=%s pixels", p.Pseudonym, p.Pseudonym)
-	return masking.Result{Format: "dicom", Modality: "OT"}, nil
 }
 
 func scrub(s string, p masking.Person) string {
@@ -199,7 +186,7 @@ func (f *fixture) ingest(t testing.TB, name string, at time.Time, manifest strin
 		os.WriteFile(filepath.Join(src, im), []byte("IMG synthetic pixels of "+im), 0o644)
 	}
 	s, _ := objstore.NewLocal(src)
-	sum, err := pipeline.Ingest(f.ctx, f.ingWH, provider{f.ring, keys.ProfileIngest, false}, fakeDeid{}, pipeline.Options{
+	sum, err := pipeline.Ingest(f.ctx, f.ingWH, provider{f.ring, keys.ProfileIngest, false}, maskingtest.Deidentifier{Format: "dicom"}, pipeline.Options{
 		Source: s, SourceID: name, Workers: 2, ScrubText: scrub, Profile: keys.ProfileIngest, Now: func() time.Time { return at },
 	})
 	if err != nil {

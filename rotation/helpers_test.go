@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"hdw/keys"
 	"hdw/keys/keystest"
 	"hdw/masking"
+	"hdw/masking/maskingtest"
 	"hdw/objstore"
 	"hdw/pipeline"
 	"hdw/pseudo"
@@ -30,20 +30,6 @@ import (
 // processes of the kill test, the warehouse pseudonym key at version v.
 func prov(p string, v int) keystest.Derived {
 	return keystest.Derived{As: p, Versions: v, Seed: "rotation test"}
-}
-
-// fakeDeid accepts files starting with "IMG" and embeds the pseudonym as a
-// DICOM PatientID would.
-type fakeDeid struct{}
-
-func (fakeDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
-	head := make([]byte, 3)
-	if _, err := io.ReadFull(src, head); err != nil || string(head) != "IMG" {
-		return masking.Result{}, masking.Quarantine("unsupported file type")
-	}
-	io.Copy(io.Discard, src)
-	fmt.Fprintf(dst, "CLEAN PatientID=%s PatientName=%s pixels", p.Pseudonym, p.Pseudonym)
-	return masking.Result{Format: "dicom", Modality: "OT"}, nil
 }
 
 // person is a made-up person.
@@ -151,7 +137,7 @@ func (f *fixture) ingest(t testing.TB, v int) {
 	s, _ := objstore.NewLocal(src)
 	ing := prov(keys.ProfileIngest, v)
 	at := time.Date(2026, 3, 1, 10, f.uploads, 0, 0, time.UTC)
-	sum, err := pipeline.Ingest(f.ctx, f.wh(t, ing), ing, fakeDeid{}, pipeline.Options{
+	sum, err := pipeline.Ingest(f.ctx, f.wh(t, ing), ing, maskingtest.Deidentifier{Format: "dicom"}, pipeline.Options{
 		Source: s, SourceID: name, Workers: 1, Profile: keys.ProfileIngest, ScrubText: func(s string, _ masking.Person) string { return s }, Now: func() time.Time { return at },
 	})
 	if err != nil || sum.Ingested == 0 {
