@@ -23,6 +23,7 @@ import (
 	"hdw/pseudo"
 	"hdw/rights"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // keyring is an in-memory key service shared by the profiles of a test:
@@ -235,40 +236,12 @@ func (f *fixture) decryptAll(t testing.TB) []byte {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dek, err := f.dpoWH.DataKey(f.ctx, batchOf(info.Key), store)
-			if err != nil {
-				t.Fatalf("%s: %v", info.Key, err)
-			}
-			data, err := warehouse.ReadEncryptedAll(f.ctx, f.st, info.Key, dek, 1<<30)
-			if err != nil {
+			if err := warehousetest.AppendPlain(f.ctx, &out, f.dpoWH, store, warehousetest.BatchOf(info.Key), info.Key); err != nil {
 				t.Fatal(err)
-			}
-			if strings.HasSuffix(info.Key, ".parquet") {
-				warehouse.ReadTable(data, func(m map[string]string) error {
-					for k, v := range m {
-						fmt.Fprintf(&out, "%s=%s\n", k, v)
-					}
-					return nil
-				})
-			} else {
-				out.Write(data)
-				out.WriteByte('\n')
 			}
 		}
 	}
 	return out.Bytes()
-}
-
-func batchOf(key string) string {
-	if i := strings.Index(key, "batch="); i >= 0 {
-		b := strings.TrimSuffix(key[i+6:], ".parquet")
-		if j := strings.Index(b, "/"); j >= 0 {
-			b = b[:j]
-		}
-		return b
-	}
-	base := key[strings.LastIndex(key, "/")+1:]
-	return base[:strings.LastIndex(base, "-")]
 }
 
 // readPrefix concatenates the raw objects under prefix.

@@ -24,6 +24,7 @@ import (
 	"hdw/pseudo"
 	"hdw/tables"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // prov is the profile p's view of a key service shared with the child
@@ -158,7 +159,7 @@ func snapshot(t testing.TB, st objstore.Store, w *warehouse.Warehouse) map[strin
 			if err != nil {
 				t.Fatal(err)
 			}
-			dek, err := w.DataKey(ctx, batchOf(info.Key), store)
+			dek, err := w.DataKey(ctx, warehousetest.BatchOf(info.Key), store)
 			if errors.Is(err, keys.ErrForbidden) {
 				out[info.Key] = []string{"(not readable by this profile)"}
 				continue
@@ -190,18 +191,6 @@ func snapshot(t testing.TB, st objstore.Store, w *warehouse.Warehouse) map[strin
 		}
 	}
 	return out
-}
-
-func batchOf(key string) string {
-	if i := strings.Index(key, "batch="); i >= 0 {
-		b := strings.TrimSuffix(key[i+6:], ".parquet")
-		if j := strings.Index(b, "/"); j >= 0 {
-			b = b[:j]
-		}
-		return b
-	}
-	base := key[strings.LastIndex(key, "/")+1:]
-	return base[:strings.LastIndex(base, "-")]
 }
 
 // checkCommits verifies that every commit record lists existing objects
