@@ -9,7 +9,6 @@ import (
 	"image/color"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,7 +33,7 @@ func encodeWith(t *testing.T, in []byte, tool string, args ...string) []byte {
 		t.Skipf("%s not installed: independent encoder missing", tool)
 	}
 	dir := t.TempDir()
-	src, dst := filepath.Join(dir, "in.dcm"), filepath.Join(dir, "out.dcm")
+	src, dst := dir+"/in.dcm", dir+"/out.dcm"
 	if err := os.WriteFile(src, in, 0o600); err != nil {
 		t.Fatal(err)
 	}
