@@ -110,6 +110,7 @@ func TestIssue20_EncapsulatedCodecsMasked_SEC_PSE_4(t *testing.T) {
 		{"jpegls-lossless-16", g16, 2, 2, "gdcmconv", []string{"--jpegls"}, "1.2.840.10008.1.2.4.80", true, nil},
 		{"jpegls-near", g8, 3, 1, "gdcmconv", []string{"--jpegls", "--lossy", "-e", "3"}, "1.2.840.10008.1.2.4.81", false, nil},
 		{"jpeg-lossless-fragments", g1, 1, 1, "gdcmconv", []string{"--jpeg"}, "1.2.840.10008.1.2.4.70", true, nil},
+		{"jpeg-frames-fragments", g8, 3, 1, "dcmcjpeg", []string{"+e1", "+fs", "1"}, "1.2.840.10008.1.2.4.70", true, nil},
 		{"rgb-jpeg-lossless", rgb, 1, 3, "gdcmconv", []string{"--jpeg"}, "1.2.840.10008.1.2.4.70", true, nil},
 		{"rgb-j2k-lossless", rgb, 1, 3, "gdcmconv", []string{"--j2k"}, "1.2.840.10008.1.2.4.90", true, nil},
 		{"rgb-jpegls-lossless", rgb, 1, 3, "gdcmconv", []string{"--jpegls"}, "1.2.840.10008.1.2.4.80", true, nil},
@@ -117,8 +118,8 @@ func TestIssue20_EncapsulatedCodecsMasked_SEC_PSE_4(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			enc := encodeWith(t, c.src, c.tool, c.args...)
-			if c.name == "jpeg-lossless-fragments" {
-				enc = splitFragments(t, enc)
+			if strings.HasSuffix(c.name, "-fragments") {
+				enc = splitFragments(t, enc, c.frames)
 			}
 			if ts := attrOf(t, enc, tag.TransferSyntaxUID); ts != c.ts {
 				t.Fatalf("%s wrote transfer syntax %s, want %s", c.tool, ts, c.ts)
@@ -191,16 +192,18 @@ func checkMasked(t *testing.T, c codecCase, got, want, orig []byte, rows, cols i
 }
 
 // splitFragments rewrites a one-frame file with its frame in fragments of
-// 1 KiB (gdcmconv -S).
-func splitFragments(t *testing.T, enc []byte) []byte {
+// 1 KiB (gdcmconv -S) and checks that the frames are split.
+func splitFragments(t *testing.T, enc []byte, frames int) []byte {
 	t.Helper()
-	enc = encodeWith(t, enc, "gdcmconv", "-S", "1024")
+	if frames == 1 {
+		enc = encodeWith(t, enc, "gdcmconv", "-S", "1024")
+	}
 	ds, err := dicom.Parse(bytes.NewReader(enc), int64(len(enc)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pe, err := ds.FindElementByTag(tag.PixelData)
-	if err != nil || len(dicom.MustGetPixelDataInfo(pe.Value).Frames) < 2 {
+	if err != nil || len(dicom.MustGetPixelDataInfo(pe.Value).Frames) <= frames {
 		t.Fatalf("not split in fragments (%v)", err)
 	}
 	return enc
