@@ -12,6 +12,7 @@ import (
 
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
@@ -67,11 +68,7 @@ func (s *Service) Access(ctx context.Context, req Request, subj Subject, out obj
 				return nil, err
 			}
 			rs := sets[tb.store]
-			for _, col := range t.cols {
-				if !slices.Contains(rs.cols, col) {
-					rs.cols = append(rs.cols, col)
-				}
-			}
+			rs.addColumns(t.schema)
 			for _, r := range t.rows {
 				if p.pseudonyms[r["pseudonym"]] {
 					rs.rows = append(rs.rows, r)
@@ -142,9 +139,38 @@ func (s *Service) Access(ctx context.Context, req Request, subj Subject, out obj
 	return rep, nil
 }
 
+// rowSet is the rows of one store gathered for the person, under the
+// union of the columns (and types) of the tables they come from.
 type rowSet struct {
-	cols []string
-	rows []map[string]string
+	cols  []string
+	types map[string]tables.Type
+	rows  []map[string]string
+}
+
+// addColumns adds the columns of s not yet in the set, with their types.
+func (rs *rowSet) addColumns(s *tables.Schema) {
+	if s == nil {
+		return
+	}
+	if rs.types == nil {
+		rs.types = map[string]tables.Type{}
+	}
+	for _, f := range s.Fields() {
+		if !slices.Contains(rs.cols, f.Name) {
+			rs.cols = append(rs.cols, f.Name)
+			rs.types[f.Name] = f.Type
+		}
+	}
+}
+
+// schema returns the set's columns, typed as in the tables read (a
+// column seen only in an extract is a string).
+func (rs *rowSet) schema() (*tables.Schema, error) {
+	fs := make([]tables.Field, len(rs.cols))
+	for i, c := range rs.cols {
+		fs[i] = tables.Field{Name: c, Type: rs.types[c]}
+	}
+	return tables.NewSchema(fs...)
 }
 
 func imageExt(format string) string {
@@ -187,9 +213,18 @@ func writeParquet(ctx context.Context, out objstore.Store, name string, rs *rowS
 	if err != nil {
 		return err
 	}
-	tw := warehouse.NewTableWriter(w, rs.cols)
+	s, err := rs.schema()
+	if err != nil {
+		objstore.Abort(w)
+		return err
+	}
+	tw, err := tables.NewWriter(w, s, tables.WriterOptions{})
+	if err != nil {
+		objstore.Abort(w)
+		return err
+	}
 	for _, r := range rs.rows {
-		if err := tw.WriteMap(r); err != nil {
+		if err := tw.AppendMap(r); err != nil {
 			objstore.Abort(w)
 			return err
 		}

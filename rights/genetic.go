@@ -37,7 +37,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"sort"
 	"time"
 
@@ -325,11 +324,7 @@ func PrepareGeneticExtract(ctx context.Context, wh *warehouse.Warehouse, profile
 		if err != nil {
 			return nil, err
 		}
-		for _, col := range t.cols {
-			if !slices.Contains(rs.cols, col) {
-				rs.cols = append(rs.cols, col)
-			}
-		}
+		rs.addColumns(t.schema)
 		for _, r := range t.rows {
 			if want[r["pseudonym"]] {
 				rs.rows = append(rs.rows, r)
