@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -57,7 +58,16 @@ func (s *Service) Access(ctx context.Context, req Request, subj Subject, out obj
 	var reserved []string // the person's batches whose genetic table the dpo cannot read (SEC-LOG-6)
 	for _, c := range commits {
 		for _, tb := range batchTables(c.Batch) {
-			t, err := readTable(ctx, s.wh, d, c.Batch, tb.store, tb.key)
+			rs := sets[tb.store]
+			t, err := scanTable(ctx, s.wh, d, c.Batch, tb.store, tb.key, func(r map[string]string) error {
+				if p.pseudonyms[r["pseudonym"]] {
+					rs.rows = append(rs.rows, maps.Clone(r))
+					if k := r["image_key"]; k != "" {
+						formats[k] = r["image_format"]
+					}
+				}
+				return nil
+			})
 			if tb.store == keys.Genetic && errors.Is(err, keys.ErrGeneticReserved) {
 				if slices.ContainsFunc(loc.Batches, func(b BatchCount) bool { return b.Batch == c.Batch }) {
 					reserved = append(reserved, c.Batch)
@@ -67,16 +77,7 @@ func (s *Service) Access(ctx context.Context, req Request, subj Subject, out obj
 			if err != nil {
 				return nil, err
 			}
-			rs := sets[tb.store]
 			rs.addColumns(t.schema)
-			for _, r := range t.rows {
-				if p.pseudonyms[r["pseudonym"]] {
-					rs.rows = append(rs.rows, r)
-					if k := r["image_key"]; k != "" {
-						formats[k] = r["image_format"]
-					}
-				}
-			}
 		}
 	}
 	var delivered func(context.Context) error

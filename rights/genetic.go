@@ -320,16 +320,16 @@ func PrepareGeneticExtract(ctx context.Context, wh *warehouse.Warehouse, profile
 	defer d.wipe()
 	rs := &rowSet{}
 	for _, b := range body.Batches {
-		t, err := readTable(ctx, wh, d, b, keys.Genetic, warehouse.GeneticTableKey(b))
+		t, err := scanTable(ctx, wh, d, b, keys.Genetic, warehouse.GeneticTableKey(b), func(r map[string]string) error {
+			if want[r["pseudonym"]] {
+				rs.rows = append(rs.rows, maps.Clone(r))
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
 		rs.addColumns(t.schema)
-		for _, r := range t.rows {
-			if want[r["pseudonym"]] {
-				rs.rows = append(rs.rows, r)
-			}
-		}
 	}
 	if len(rs.cols) == 0 {
 		rs.cols = []string{"pseudonym"}
