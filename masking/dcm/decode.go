@@ -35,6 +35,56 @@ type decoder struct {
 	implicit   bool
 	decoding   bool // a character set decoder applies: only ASCII text is read here
 	skipPixels bool
+
+	// Allocation in blocks: elements, one-value lists and text are carved
+	// out of shared arrays and strings (a small file has a few hundred
+	// elements; one allocation each was most of the decoder's cost).
+	elBlock  []dicom.Element
+	strBlock []string
+	intBlock []int
+	// win is a copy of b[winAt:winAt+len(win)] that text values are
+	// sliced from.
+	win   string
+	winAt int
+}
+
+// blockLen is the number of elements or values allocated at once.
+const blockLen = 64
+
+// textWindow is the least number of bytes copied at once for text values.
+const textWindow = 4096
+
+func (d *decoder) newElement() *dicom.Element {
+	if len(d.elBlock) == 0 {
+		d.elBlock = make([]dicom.Element, blockLen)
+	}
+	e := &d.elBlock[0]
+	d.elBlock = d.elBlock[1:]
+	return e
+}
+
+// one returns a list of one string, s.
+func (d *decoder) one(s string) []string {
+	if len(d.strBlock) == 0 {
+		d.strBlock = make([]string, blockLen)
+	}
+	v := d.strBlock[:1:1]
+	d.strBlock = d.strBlock[1:]
+	v[0] = s
+	return v
+}
+
+// intList returns a list of n ints.
+func (d *decoder) intList(n int) []int {
+	if n > blockLen/4 {
+		return make([]int, n)
+	}
+	if len(d.intBlock) < n {
+		d.intBlock = make([]int, blockLen)
+	}
+	v := d.intBlock[:n:n]
+	d.intBlock = d.intBlock[n:]
+	return v
 }
 
 // decodeDataset decodes the whole file b.
@@ -173,7 +223,9 @@ func (d *decoder) element(end int, until *tag.Tag) (*dicom.Element, error) {
 				return nil, errNotFast
 			}
 			d.pos += 8
-			return &dicom.Element{Tag: t}, nil
+			e := d.newElement()
+			e.Tag = t
+			return e, nil
 		}
 	}
 	t, vr, vl, err := d.header(end)
@@ -184,7 +236,9 @@ func (d *decoder) element(end int, until *tag.Tag) (*dicom.Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &dicom.Element{Tag: t, ValueRepresentation: tag.GetVRKind(t, vr), RawValueRepresentation: vr, ValueLength: vl, Value: v}, nil
+	e := d.newElement()
+	*e = dicom.Element{Tag: t, ValueRepresentation: tag.GetVRKind(t, vr), RawValueRepresentation: vr, ValueLength: vl, Value: v}
+	return e, nil
 }
 
 func (d *decoder) value(t tag.Tag, vr string, vl uint32, end int) (dicom.Value, error) {
@@ -200,7 +254,7 @@ func (d *decoder) value(t tag.Tag, vr string, vl uint32, end int) (dicom.Value, 
 		if err != nil {
 			return nil, err
 		}
-		return dicom.NewValue([]string{strings.Trim(s, " \x00")})
+		return dicom.NewValue(d.one(strings.Trim(s, " \x00")))
 	case tag.VRUInt16List, tag.VRUInt32List, tag.VRInt16List, tag.VRInt32List, tag.VRTagList:
 		return d.ints(vr, vl, end)
 	case tag.VRFloat32List, tag.VRFloat64List:
@@ -229,7 +283,15 @@ func (d *decoder) text(raw []byte) (string, error) {
 			}
 		}
 	}
-	return string(raw), nil
+	if len(raw) == 0 {
+		return "", nil
+	}
+	at := d.pos - len(raw) // raw was just taken from b
+	if at < d.winAt || at+len(raw) > d.winAt+len(d.win) {
+		d.winAt = at
+		d.win = string(d.b[at : at+max(len(raw), min(textWindow, len(d.b)-at))])
+	}
+	return d.win[at-d.winAt : at-d.winAt+len(raw)], nil
 }
 
 func (d *decoder) strings(vl uint32, end int) (dicom.Value, error) {
@@ -250,6 +312,9 @@ func (d *decoder) strings(vl uint32, end int) (dicom.Value, error) {
 	}
 	if !onlySpaces {
 		str = strings.Trim(str, " \x00")
+	}
+	if strings.IndexByte(str, '\\') < 0 {
+		return dicom.NewValue(d.one(str))
 	}
 	return dicom.NewValue(strings.Split(str, "\\"))
 }
@@ -288,7 +353,7 @@ func (d *decoder) ints(vr string, vl uint32, end int) (dicom.Value, error) {
 	if err != nil || len(raw)%size != 0 {
 		return nil, errNotFast
 	}
-	v := make([]int, len(raw)/size)
+	v := d.intList(len(raw) / size)
 	for i := range v {
 		switch vr {
 		case "US", "AT":
