@@ -428,8 +428,7 @@ func firstString(e *dicom.Element) string {
 	}
 	switch e.Value.ValueType() {
 	case dicom.Strings:
-		v, _ := e.Value.GetValue().([]string)
-		if len(v) > 0 {
+		if v := stringsOf(e.Value); len(v) > 0 {
 			return strings.TrimRight(strings.TrimSpace(v[0]), "\x00")
 		}
 	case dicom.Bytes:
@@ -445,8 +444,7 @@ func firstInt(e *dicom.Element) (int, bool) {
 	}
 	switch e.Value.ValueType() {
 	case dicom.Ints:
-		v, _ := e.Value.GetValue().([]int)
-		if len(v) > 0 {
+		if v := intsOf(e.Value); len(v) > 0 {
 			return v[0], true
 		}
 	case dicom.Strings:

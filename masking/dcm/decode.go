@@ -148,15 +148,22 @@ func decodeDataset(b []byte, skipPixels bool) (dicom.Dataset, error) {
 	return dicom.Dataset{Elements: els}, nil
 }
 
-// vrNames interns the explicit VRs.
-var vrNames = func() map[[2]byte]string {
-	m := map[[2]byte]string{}
+// vrTable interns the explicit VRs, by letters.
+var vrTable = func() (t [26 * 26]string) {
 	for _, vr := range []string{"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "OB", "OD", "OF",
 		"OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"} {
-		m[[2]byte{vr[0], vr[1]}] = vr
+		t[int(vr[0]-'A')*26+int(vr[1]-'A')] = vr
 	}
-	return m
+	return t
 }()
+
+// vrName returns the interned VR of two bytes, or "" if it is not one.
+func vrName(a, b byte) string {
+	if a < 'A' || a > 'Z' || b < 'A' || b > 'Z' {
+		return ""
+	}
+	return vrTable[int(a-'A')*26+int(b-'A')]
+}
 
 // header reads a tag, VR and value length ending before end.
 func (d *decoder) header(end int) (tag.Tag, string, uint32, error) {
@@ -169,8 +176,8 @@ func (d *decoder) header(end int) (tag.Tag, string, uint32, error) {
 		d.pos += 8
 		return t, implicitVR(t), d.bo.Uint32(b[4:]), nil
 	}
-	vr, ok := vrNames[[2]byte{b[4], b[5]}]
-	if !ok {
+	vr := vrName(b[4], b[5])
+	if vr == "" {
 		if d.decoding && (b[4] >= 0x80 || b[5] >= 0x80 || b[4] == 0x1B || b[5] == 0x1B) {
 			return tag.Tag{}, "", 0, errNotFast
 		}

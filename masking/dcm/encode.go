@@ -232,7 +232,7 @@ func (e *encoder) value(el *dicom.Element, vt dicom.ValueType, vr string) error 
 	}
 	switch vt {
 	case dicom.Strings:
-		v := el.Value.GetValue().([]string)
+		v := stringsOf(el.Value)
 		start := len(e.buf)
 		for i, s := range v {
 			if i > 0 {
@@ -264,7 +264,7 @@ func (e *encoder) value(el *dicom.Element, vt dicom.ValueType, vr string) error 
 			return errNotFast
 		}
 	case dicom.Ints:
-		for _, n := range el.Value.GetValue().([]int) {
+		for _, n := range intsOf(el.Value) {
 			switch vr {
 			case "US", "SS", "AT":
 				e.buf = e.bo.AppendUint16(e.buf, uint16(n))

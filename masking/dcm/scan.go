@@ -171,7 +171,10 @@ func (s *scanner) header(end int) (tag.Tag, string, uint32, error) {
 		s.pos += 4
 		return t, vr, vl, nil
 	}
-	vr := string(s.b[s.pos : s.pos+2])
+	vr := vrName(s.b[s.pos], s.b[s.pos+1])
+	if vr == "" {
+		vr = string(s.b[s.pos : s.pos+2])
+	}
 	s.pos += 2
 	if longVL(vr) {
 		if s.pos+6 > end {
