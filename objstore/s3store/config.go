@@ -182,5 +182,5 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
-	return &Store{c: c, bucket: cfg.Bucket, prefix: strings.Trim(cfg.Prefix, "/"), partSize: cfg.PartSize, bufs: make(chan *[]byte, keptBuffers), unsignedBody: transportProtects(cfg.Endpoint)}, nil
+	return &Store{c: c, bucket: cfg.Bucket, prefix: strings.Trim(cfg.Prefix, "/"), partSize: cfg.PartSize, bufs: make(chan *[]byte, keptBuffers), ahead: make(chan struct{}, aheadParts), unsignedBody: transportProtects(cfg.Endpoint)}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"hdw/objstore"
 )
@@ -106,4 +107,49 @@ func TestIssue24_WriterBodiesUnsignedWhereTheTransportProtects(t *testing.T) {
 		cc.Endpoint = ts.URL
 		check(t, rec, fresh(t, cc), false)
 	})
+}
+
+// TestIssue24_PartsUploadWhileTheNextFills (issue 24 item 5): a large
+// object's parts upload in the background while its writer fills the next
+// one (at most 1 + the store's background tokens at once), and the object
+// read back is the one written.
+func TestIssue24_PartsUploadWhileTheNextFills(t *testing.T) {
+	c := server(t)
+	target, err := url.Parse(c.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	cur, most := 0, 0
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && r.URL.Query().Get("partNumber") != "" {
+			mu.Lock()
+			cur++
+			most = max(most, cur)
+			mu.Unlock()
+			defer func() { mu.Lock(); cur--; mu.Unlock() }()
+			time.Sleep(100 * time.Millisecond) // a slow link: the writer fills the next part meanwhile
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	c.Endpoint = ts.URL
+	c.PartSize = 5 << 20
+	s := fresh(t, c)
+	ctx := context.Background()
+	data := make([]byte, 6*c.PartSize+777)
+	for i := range data {
+		data[i] = byte(i*13 + i>>11)
+	}
+	if err := objstore.Put(ctx, s, "big", bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := objstore.ReadAll(ctx, s, "big", 1<<30)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back %d of %d bytes: %v", len(got), len(data), err)
+	}
+	if most < 2 || most > 3 {
+		t.Errorf("at most %d parts uploading at once, want 2 or 3 (one now, up to two in the background)", most)
+	}
 }

@@ -24,7 +24,8 @@ type Store struct {
 	bucket   string
 	prefix   string
 	partSize int64
-	bufs     chan *[]byte // idle part buffers of partSize bytes (keptBuffers at most)
+	bufs     chan *[]byte  // idle part buffers of partSize bytes (keptBuffers at most)
+	ahead    chan struct{} // tokens of the parts uploading in the background (aheadParts)
 	// unsignedBody: the writer's requests sign UNSIGNED-PAYLOAD (the
 	// endpoint is https or loopback: nothing alters the body on its way).
 	unsignedBody bool
