@@ -10,7 +10,7 @@ APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr
 export HDW_CACHE := $(CACHE)
 
 .PHONY: k8s-manifests docker test-deploy
-.PHONY: trace all build demo test unit race lint fuzz bench bench-peers bench-s3 bench-export bench-diff integration deps servers clean
+.PHONY: trace all build demo test unit race lint fuzz bench bench-peers bench-s3 bench-export bench-export-100m bench-diff integration deps servers clean
 
 all: build
 
@@ -100,6 +100,10 @@ bench-s3:
 ## bench-export: the export gate's k/l counts on typed tables (tables.Counter) against DuckDB's GROUP BY on the same file, 1M and 10M rows (time, peak RSS)
 bench-export:
 	sh bench/kanon-duckdb.sh 1000000 10000000
+
+## bench-export-100m: the same at 100M rows, out of core (the counter spills past 256 MiB; DuckDB limited to 4 GB, spilling); about 20 min on 2 cores
+bench-export-100m:
+	HDW_DUCKDB_MEMORY=4GB nice sh bench/kanon-duckdb.sh 100000000
 
 bench-diff:
 	@command -v benchstat >/dev/null || $(GO) install golang.org/x/perf/cmd/benchstat@v0.0.0-20250414005231-a2bf8ba1d4d8
