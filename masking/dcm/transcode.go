@@ -69,7 +69,7 @@ func (d *deid) transcode(body []*dicom.Element, px *pixels, ts string) error {
 	raw := make([]byte, frameLen*px.frames, frameLen*px.frames+1)
 	signed, _ := firstInt(find(body, tag.PixelRepresentation))
 	spec := codec.Spec{Rows: px.rows, Cols: px.cols, Samples: px.samples, BitsAllocated: px.bitsAlloc, Signed: signed == 1,
-		YBR: strings.HasPrefix(px.photometric, "YBR_FULL") || px.photometric == "YBR_RCT" || px.photometric == "YBR_ICT"}
+		YBR: strings.HasPrefix(px.photometric, "YBR_FULL")}
 	lossy, rgb := ts == tsJPEGBaseline || ts == tsJPEGExtended, false
 	compressed := 0
 	for f, b := range streams {
@@ -102,6 +102,11 @@ func (d *deid) transcode(body []*dicom.Element, px *pixels, ts string) error {
 			}
 			lossy, rgb = lossy || info.Lossy, info.RGB
 		}
+	}
+	if !rgb && (px.photometric == "YBR_RCT" || px.photometric == "YBR_ICT") {
+		// Those values exist only inside JPEG 2000: written native they
+		// would be wrong.
+		return masking.Quarantine("encapsulated frame (%s) declares %s without the component transform", codecName(ts), px.photometric)
 	}
 	if len(raw)%2 == 1 {
 		raw = append(raw, 0)
