@@ -13,13 +13,22 @@ import (
 )
 
 // TestIssue20_SeedsDecode: the fuzz seeds (frames written by gdcm and
-// dcmtk) decode, so that fuzzing starts from streams that reach the C
+// dcmtk, and a JP2 file by OpenJPEG's opj_compress) decode, so that fuzzing starts from streams that reach the C
 // decoders; lossy ones are reported lossy.
 func TestIssue20_SeedsDecode(t *testing.T) {
 	for _, sd := range seeds(t) {
-		info, err := sd.decode(make([]byte, sd.spec.FrameLen()), sd.src, sd.spec)
+		dst := make([]byte, sd.spec.FrameLen())
+		info, err := sd.decode(dst, sd.src, sd.spec)
 		if err != nil {
 			t.Errorf("%s: %v", sd.name, err)
+		}
+		if strings.HasSuffix(sd.name, "seed-jp2-lossless8") {
+			// A JP2 file written by opj_compress from a gradient.
+			for i, v := range dst {
+				if x, y := i%24, i/24; v != byte((x*7+y*11)%256) {
+					t.Fatalf("%s: pixel (%d,%d) is %d", sd.name, x, y, v)
+				}
+			}
 		}
 		n := sd.name
 		if want := strings.Contains(n, "lossy") || strings.Contains(n, "near") || strings.Contains(n, "extended") || strings.HasSuffix(n, "seed-baseline"); info.Lossy != want {
