@@ -4,6 +4,7 @@ package dcm_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"image"
 	"image/color"
@@ -23,7 +24,7 @@ import (
 
 // encodeWith runs an independent encoder or decoder (dcmtk, gdcm) on a
 // file: tool [args] in out.
-func encodeWith(t *testing.T, in []byte, tool string, args ...string) []byte {
+func encodeWith(t testing.TB, in []byte, tool string, args ...string) []byte {
 	t.Helper()
 	bin, err := exec.LookPath(tool)
 	if err != nil {
@@ -256,6 +257,39 @@ func TestIssue20_CodecBombRefused(t *testing.T) {
 			var q *masking.QuarantineError
 			if !errors.As(err, &q) || !strings.Contains(q.Reason, "declares another size") || !strings.Contains(q.Reason, c.codec) {
 				t.Fatalf("err %v, want a quarantine naming the size and %s", err, c.codec)
+			}
+		})
+	}
+}
+
+// BenchmarkIssue20_Transcode: de-identification of a 4-frame 512x512
+// 16-bit ultrasound whose burned-in text is masked, per codec (SetBytes:
+// the native pixel bytes written).
+func BenchmarkIssue20_Transcode(b *testing.B) {
+	src := gen(b, synth.DICOMSpec{Modality: "US", Rows: 512, Cols: 512, Frames: 4, BitsAllocated: 16, PlantText: true})
+	box := masking.Box{X0: 0, Y0: 0, X1: 200, Y1: 40}
+	for _, c := range []struct {
+		name, tool string
+		args       []string
+	}{
+		{"native", "", nil},
+		{"jpeg-lossless", "gdcmconv", []string{"--jpeg"}},
+		{"jpeg2000", "gdcmconv", []string{"--j2k"}},
+		{"jpeg-ls", "gdcmconv", []string{"--jpegls"}},
+	} {
+		in := src
+		if c.tool != "" {
+			in = encodeWith(b, src, c.tool, c.args...)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(512 * 512 * 4 * 2)
+			for i := 0; i < b.N; i++ {
+				var out bytes.Buffer
+				_, err := dcm.New(dcm.Config{}).Deidentify(context.Background(), &out, bytes.NewReader(in), int64(len(in)),
+					masking.Person{Pseudonym: "P1"}, masking.Options{UIDs: func(string) string { return "2.25.7" }, Boxes: []masking.Box{box}})
+				if err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
