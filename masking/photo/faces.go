@@ -107,6 +107,13 @@ func (h *Handler) facesIn(g []uint8, b image.Rectangle) (faces, eyes []image.Rec
 			}
 		}
 	}
+	// Faces in profile, either way (the reduced image, the same
+	// smallest face); their box grows by a quarter on each side (hair,
+	// ear, chin).
+	for _, r := range h.profiles(gray, cols, rows, minSize) {
+		m := r.Dx() / 4
+		faces = append(faces, image.Rect(b.Min.X+(r.Min.X-m)*f, b.Min.Y+(r.Min.Y-m)*f, b.Min.X+(r.Max.X+m)*f, b.Min.Y+(r.Max.Y+m)*f))
+	}
 	return faces, eyes
 }
 

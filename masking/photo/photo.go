@@ -52,11 +52,15 @@ type Handler struct {
 	face   *pigo.Pigo // ClusterDetections only: findFaces runs the cascade
 	faceC  *cascade
 	eyes   *pigo.PuplocCascade
+	// profile: the LBP profile cascade and its mirror (faces turned
+	// either way).
+	profile [2]*lbpCascade
 	// readers (*bufio.Reader of bufSize bytes), buffers (*bytes.Buffer
 	// for kept JPEG header segments), offsets (*[]int32, the cascade's
 	// node offsets) and grays (*[]uint8, a photo's luma) are reused from
 	// file to file.
 	readers, buffers, offsets, grays sync.Pool
+	integrals                        sync.Pool // *[]uint32, the profile pass's integral image
 }
 
 // New returns a Handler.
@@ -73,6 +77,10 @@ func New(cfg Config) *Handler {
 	if err != nil {
 		panic("photo: embedded puploc cascade: " + err.Error())
 	}
+	pc, err := parseLBP(lbpProfileXML)
+	if err != nil {
+		panic("photo: embedded profile cascade: " + err.Error())
+	}
 	if cfg.FaceMaxSide <= 0 {
 		cfg.FaceMaxSide = 2048
 	}
@@ -82,7 +90,8 @@ func New(cfg Config) *Handler {
 	if cfg.MaxDecodedPixels <= 0 {
 		cfg.MaxDecodedPixels = 32 << 20
 	}
-	return &Handler{cfg: cfg, pixels: newBudget(cfg.MaxDecodedPixels), face: p, faceC: c, eyes: e}
+	return &Handler{cfg: cfg, pixels: newBudget(cfg.MaxDecodedPixels), face: p, faceC: c, eyes: e,
+		profile: [2]*lbpCascade{pc, pc.mirrored()}}
 }
 
 var _ masking.Handler = (*Handler)(nil)
