@@ -31,7 +31,7 @@ func BenchmarkVisibleContent2MP(b *testing.B) {
 		run  func(image.Image)
 	}{{"faces", func(i image.Image) { h.faces(i) }}, {"profiles", func(i image.Image) {
 		b := i.Bounds()
-		h.profiles(grayPixels(i), b.Dx(), b.Dy(), h.cfg.FaceMinSize)
+		h.profiles(grayPixels(i), b.Dx(), b.Dy(), h.cfg.ProfileMinSize)
 	}}, {"barcodes", func(i image.Image) { h.codes(i) }}} {
 		b.Run(c.name, func(b *testing.B) {
 			cpu := CPUTime()

@@ -121,10 +121,10 @@ func (h *Handler) facesIn(g []uint8, b image.Rectangle) (faces, eyes []image.Rec
 			}
 		}
 	}
-	// Faces in profile, either way (the reduced image, the same
-	// smallest face); their box grows by a quarter on each side (hair,
+	// Faces in profile, either way (the reduced image, from
+	// ProfileMinSize); their box grows by a quarter on each side (hair,
 	// ear, chin).
-	for _, r := range h.profiles(gray, cols, rows, minSize) {
+	for _, r := range h.profiles(gray, cols, rows, max(faceMinWindow, h.cfg.ProfileMinSize/f)) {
 		m := r.Dx() / 4
 		faces = append(faces, image.Rect(b.Min.X+(r.Min.X-m)*f, b.Min.Y+(r.Min.Y-m)*f, b.Min.X+(r.Max.X+m)*f, b.Min.Y+(r.Max.Y+m)*f))
 	}

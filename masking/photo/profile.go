@@ -46,9 +46,13 @@ func (h *Handler) profiles(g []uint8, w, ht, minW int) []image.Rectangle {
 		if ww > w || wh > ht {
 			break
 		}
-		step := max(1, int(math.Round(profileShift*k)))
-		for y := 0; y+wh <= ht; y += step {
-			for x := 0; x+ww <= w; x += step {
+		// Windows every profileShift*k pixels (OpenCV's 2 pixels of
+		// its reduced image), rounded down to whole pixels: in 16ths.
+		step := max(16, int(profileShift*k*16))
+		for fy := 0; fy/16+wh <= ht; fy += step {
+			y := fy / 16
+			for fx := 0; fx/16+ww <= w; fx += step {
+				x := fx / 16
 				base := y*stride + x
 				first := 0 // cascades that pass the first stage
 				for d := range h.profile {
@@ -61,7 +65,7 @@ func (h *Handler) profiles(g []uint8, w, ht, minW int) []image.Rectangle {
 				// OpenCV's skip: after a window both cascades reject
 				// at once, the next one is not tried either.
 				if first == 0 {
-					x += step
+					fx += step
 				}
 			}
 		}
