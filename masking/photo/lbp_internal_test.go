@@ -2,9 +2,15 @@ package photo
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
+	"image/png"
+	"os"
+	"slices"
 	"testing"
+
+	"hdw/masking"
 
 	"github.com/disintegration/imaging"
 )
@@ -120,4 +126,37 @@ func TestIssue20_ProfileCascadeMatchesOpenCV(t *testing.T) {
 		t.Fatalf("%d windows accepted at shift 1, fewer than at shift 2", n)
 	}
 	t.Logf("%d windows accepted at shift 1, the same mirrored", n)
+}
+
+// TestIssue20_ProfileDetectionsMasked: what the profile pass accepts is
+// filled in the output and counted as a face (masked-faces), at its place
+// in the photo. The windows are the known answer of
+// TestIssue20_ProfileCascadeMatchesOpenCV (printed text that the cascade
+// takes for profiles, one window each: a lone window is masked here by
+// lowering the neighbours to 1), in a PNG.
+func TestIssue20_ProfileDetectionsMasked(t *testing.T) {
+	defer func(n int) { profileMinNeighbors = n }(profileMinNeighbors)
+	profileMinNeighbors = 1
+	crop, err := os.ReadFile("../../testdata/photo/opencv-doc-lbp-crop.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{ProfileMinSize: 20})
+	var out bytes.Buffer
+	res, err := h.Deidentify(context.Background(), &out, bytes.NewReader(crop), int64(len(crop)), masking.Person{}, masking.Options{Faces: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(res.Actions, "masked-faces:2") {
+		t.Fatalf("two profile windows, actions %v", res.Actions)
+	}
+	img, err := png.Decode(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []image.Point{{136 + 10, 34 + 17}, {38 + 10, 36 + 17}} {
+		if r, _, _, _ := img.At(p.X, p.Y).RGBA(); r != 0 {
+			t.Errorf("window centre %v not filled", p)
+		}
+	}
 }
