@@ -160,3 +160,20 @@ func TestIssue20_ProfileDetectionsMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestIssue20_ProfileFloodMasksAll: a photo in which the profile cascade
+// accepts more windows than profileMaxHits is masked whole (the grouping
+// is bounded; fail closed).
+func TestIssue20_ProfileFloodMasksAll(t *testing.T) {
+	defer func(n int) { profileMaxHits = n }(profileMaxHits)
+	profileMaxHits = 1
+	img, err := imaging.Open("../../testdata/photo/opencv-doc-lbp-crop.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	got := New(Config{}).profiles(grayPixels(img), b.Dx(), b.Dy(), 20)
+	if len(got) != 1 || got[0] != image.Rect(0, 0, b.Dx(), b.Dy()) {
+		t.Fatalf("more windows than the bound: %v, want the whole image", got)
+	}
+}

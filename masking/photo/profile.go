@@ -23,9 +23,16 @@ var lbpProfileXML []byte
 // false faces, against none from 2 up.
 var profileMinNeighbors = 2
 
+// profileMaxHits bounds the windows accepted in one photo (grouping them
+// costs the square of their number): a photo with more, which no real
+// photo comes near (a face gives tens, a page of text hundreds), is
+// masked whole, fail closed.
+var profileMaxHits = 8192
+
 // profiles returns the profile faces in the w x h grey g (one box per
 // group of overlapping windows with at least profileMinNeighbors
-// windows), of width minW pixels or more, in g's coordinates.
+// windows), of width minW pixels or more, in g's coordinates; beyond
+// profileMaxHits windows, the whole image.
 func (h *Handler) profiles(g []uint8, w, ht, minW int) []image.Rectangle {
 	c := h.profile[0]
 	iip, _ := h.integrals.Get().(*[]uint32)
@@ -58,6 +65,10 @@ func (h *Handler) profiles(g []uint8, w, ht, minW int) []image.Rectangle {
 				for d := range h.profile {
 					n := h.profile[d].stagesPassed(ii, base, &sc[d])
 					if n == len(h.profile[d].stages) {
+						if len(hits) == profileMaxHits {
+							h.integrals.Put(iip)
+							return []image.Rectangle{image.Rect(0, 0, w, ht)}
+						}
 						hits = append(hits, image.Rect(x, y, x+ww, y+wh))
 					}
 					first += min(n, 1)
