@@ -9,7 +9,9 @@ import (
 
 // handlers composes the format handlers of the de-identifier.
 func handlers(c configs.Config) []masking.Handler {
-	return []masking.Handler{dcm.New(dcm.Config{Clean: masking.ScrubText, ExamineAll: c.DICOM.ExamineAll, StrictNoText: c.DICOM.StrictNoText}), photo.New(photo.Config{})}
+	// DICOM photographs get the photo path's face detector (issue 20 item 4).
+	ph := photo.New(photo.Config{})
+	return []masking.Handler{dcm.New(dcm.Config{Clean: masking.ScrubText, ExamineAll: c.DICOM.ExamineAll, StrictNoText: c.DICOM.StrictNoText, Faces: ph}), ph}
 }
 
 var scrubText = masking.ScrubText

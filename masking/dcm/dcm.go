@@ -48,8 +48,15 @@ type Config struct {
 	ExamineAll bool
 	// StrictNoText quarantines secondary capture and "other" images in
 	// which OCR finds no text (the strict profile); by default they are
-	// stored with the action [ActionOCRNoText].
+	// stored with the action [ActionOCRNoText]. It also keeps the
+	// quarantine of every external-camera photograph without operator
+	// boxes, whose faces are then not looked for.
 	StrictNoText bool
+	// Faces finds faces in DICOM photographs (modality XC, VL Photographic
+	// Image) and in images declaring Recognizable Visual Features YES,
+	// when Options.Faces is set (faces.go); nil: those files are
+	// quarantined unless operator boxes are given.
+	Faces FaceFinder
 }
 
 // DefaultOptions returns the default Annex E options: the "research"

@@ -21,6 +21,7 @@ var methodCodes = []struct {
 }{
 	{"113100", "Basic Application Confidentiality Profile", func(*deid) bool { return true }},
 	{"113101", "Clean Pixel Data Option", func(d *deid) bool { return d.pixelsMasked }},
+	{"113102", "Clean Recognizable Visual Features Option", func(d *deid) bool { return d.facesMasked() }},
 	{"113103", "Clean Graphics Option", func(d *deid) bool { return d.opts.CleanGraphics }},
 	{"113104", "Clean Structured Content Option", func(d *deid) bool { return d.opts.CleanStructuredContent }},
 	{"113105", "Clean Descriptors Option", func(d *deid) bool { return d.opts.CleanDescriptors && d.cfg.Clean != nil }},

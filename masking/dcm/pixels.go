@@ -24,6 +24,7 @@ type pixels struct {
 	lut                 *palette
 	manufacturer, model string
 	burnedIn            string
+	recognizable        string // Recognizable Visual Features (faces.go)
 }
 
 // checkPixels verifies that the pixel data is present, complete and within
@@ -60,6 +61,7 @@ func (d *deid) checkPixels(body []*dicom.Element, ts string) (*pixels, error) {
 	px.manufacturer = firstString(find(body, tag.Manufacturer))
 	px.model = firstString(find(body, tag.ManufacturerModelName))
 	px.burnedIn = strings.ToUpper(firstString(find(body, tag.BurnedInAnnotation)))
+	px.recognizable = strings.ToUpper(firstString(find(body, tag.RecognizableVisualFeatures)))
 
 	if px.photometric == "PALETTE COLOR" {
 		px.lut = readPalette(body)
@@ -148,22 +150,25 @@ func (d *deid) needsExam(px *pixels) bool {
 func (d *deid) pixelAccess(body []*dicom.Element, px *pixels) bool {
 	required := d.needsExam(px)
 	optional := !required && d.cfg.ExamineAll && d.o.OCR != nil
-	return required || optional || len(d.o.Boxes) > 0 || embeddedOverlay(body)
+	return required || optional || len(d.o.Boxes) > 0 || embeddedOverlay(body) || px.recognizable == "YES"
 }
 
-// maskPixels blanks burned-in text regions, or quarantines the file when
-// its text cannot be located or its pixels cannot be rewritten.
+// maskPixels blanks faces (faces.go) and burned-in text regions, or
+// quarantines the file when its faces or text cannot be located or its
+// pixels cannot be rewritten.
 func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels, ts string) error {
-	if (d.modality == "XC" || d.sopClass == "1.2.840.10008.5.1.4.1.1.77.1.4") && len(d.o.Boxes) == 0 {
-		// External-camera photographs may show a face; faces are masked in
-		// photos (masking/photo), not in DICOM: without operator boxes the
-		// file is not proven clean.
-		return masking.Quarantine("visible light photograph may show recognizable features")
+	faces, err := d.lookForFaces(px)
+	if err != nil {
+		return err
 	}
 	required := d.needsExam(px)
 	optional := !required && d.cfg.ExamineAll && d.o.OCR != nil
-	if !required && !optional && len(d.o.Boxes) == 0 {
+	text := required || optional || len(d.o.Boxes) > 0
+	if !text && !faces {
 		return nil
+	}
+	if px.encapsulated && !decodable(ts) && faces {
+		return masking.Quarantine("recognizable features in encapsulated pixel data (%s) cannot be masked: no decoder", codecName(ts))
 	}
 	if px.encapsulated && !decodable(ts) {
 		if optional {
@@ -187,7 +192,7 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 		}
 		boxes = append(boxes, m.Boxes...)
 	}
-	if len(boxes) == 0 && d.o.OCR == nil {
+	if text && len(boxes) == 0 && d.o.OCR == nil {
 		return masking.Quarantine("burned-in text: no mask configured and no ocr")
 	}
 	if px.encapsulated {
@@ -195,6 +200,14 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 		if err := d.transcode(body, px, ts); err != nil {
 			return err
 		}
+	}
+	if faces {
+		if err := d.maskFaces(px); err != nil {
+			return err
+		}
+	}
+	if !text {
+		return nil
 	}
 	if len(boxes) > 0 {
 		d.actions = append(d.actions, "pixels:mask")
@@ -229,13 +242,14 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 const ActionOCRNoText = "burned-in check: OCR, no text"
 
 // noTextStored reports whether an image in which OCR finds no text is
-// stored rather than quarantined: secondary capture and "other" images
-// that do not declare burned-in text, unless the strict profile is on.
+// stored rather than quarantined: secondary capture, "other" images and
+// photographs (whose faces were looked for) that do not declare burned-in
+// text, unless the strict profile is on.
 func (d *deid) noTextStored(px *pixels) bool {
 	if d.cfg.StrictNoText || px.burnedIn == "YES" {
 		return false
 	}
-	return d.modality == "SC" || d.modality == "OT" || strings.HasPrefix(d.sopClass, "1.2.840.10008.5.1.4.1.1.7")
+	return d.modality == "SC" || d.modality == "OT" || strings.HasPrefix(d.sopClass, "1.2.840.10008.5.1.4.1.1.7") || d.photograph()
 }
 
 // ocrFrames runs OCR on the frames that may show text and returns the

@@ -135,7 +135,8 @@ func ingestInProcess(ctx context.Context, whDir, creds string, srcCfg s3store.Co
 		Dict: configs.DefaultDictionary(), Mask: maskOptions(cfg), ScrubText: masking.ScrubText,
 		Profile: "ingest", Operator: "s3bench",
 	}
-	var deid pipeline.Deidentifier = masking.New(dcm.New(dcm.Config{Clean: masking.ScrubText, ExamineAll: cfg.DICOM.ExamineAll, StrictNoText: cfg.DICOM.StrictNoText}), photo.New(photo.Config{}))
+	ph := photo.New(photo.Config{})
+	var deid pipeline.Deidentifier = masking.New(dcm.New(dcm.Config{Clean: masking.ScrubText, ExamineAll: cfg.DICOM.ExamineAll, StrictNoText: cfg.DICOM.StrictNoText, Faces: ph}), ph)
 	if v.copy {
 		deid = copyDeid{}
 	}
