@@ -43,10 +43,20 @@
 // read; the union is blanked on every frame and nothing else changes. RLE
 // Lossless and JPEG Baseline frames are decoded for this and written native
 // (Explicit VR Little Endian); other encapsulated syntaxes that need
-// masking are quarantined, as are files whose text cannot be located and
-// external-camera photographs without operator boxes. Secondary capture and
-// "other" images in which OCR finds no text are stored with the action
-// [ActionOCRNoText] unless [Config].StrictNoText is set.
+// masking are quarantined, as are files whose text cannot be located.
+// Secondary capture and "other" images and photographs in which OCR finds
+// no text are stored with the action [ActionOCRNoText] unless
+// [Config].StrictNoText is set.
+//
+// External-camera photographs (modality XC, VL Photographic Image) and
+// images declaring Recognizable Visual Features YES are searched for faces
+// first, frame by frame, by [Config].Faces (masking/photo's detector): the
+// faces found are filled on every frame, counted in the record
+// ("masked-faces:N") and Recognizable Visual Features becomes NO; a
+// photograph without a face is recorded as [ActionFacesNone], a file
+// declaring recognizable features where no face is found is quarantined.
+// Without a detector, and with [Config].StrictNoText for photographs, such
+// files are quarantined unless operator boxes are given.
 // [Config].ExamineAll extends OCR to every native image.
 // Pixel data that needs no edit is written byte-identical.
 //

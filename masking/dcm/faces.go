@@ -94,7 +94,9 @@ func (d *deid) maskFaces(px *pixels) error {
 		return nil
 	}
 	blank(px, faces)
-	d.actions = append(d.actions, fmt.Sprintf("masked-faces:%d", len(faces)))
+	// "pixels:faces" as every pixel edit of this package; the count as in
+	// photos.
+	d.actions = append(d.actions, "pixels:faces", fmt.Sprintf("masked-faces:%d", len(faces)))
 	d.replaced = append(d.replaced, recognizableNo)
 	return nil
 }

@@ -180,7 +180,7 @@ func TestSEC_PSE_4_DICOMPhotoFacesMasked(t *testing.T) {
 			if len(faces) == 0 {
 				t.Fatal("the detector finds no face in the input")
 			}
-			if !slices.Contains(res.Actions, fmt.Sprintf("masked-faces:%d", len(faces))) {
+			if !slices.Contains(res.Actions, fmt.Sprintf("masked-faces:%d", len(faces))) || !slices.Contains(res.Actions, "pixels:faces") {
 				t.Errorf("actions %v do not count %d faces", res.Actions, len(faces))
 			}
 			raw, orows, ocols := pixelsOf(t, out)
