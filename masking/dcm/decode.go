@@ -46,6 +46,7 @@ type decoder struct {
 	// sliced from.
 	win   string
 	winAt int
+	vals  values
 }
 
 // blockLen is the number of elements or values allocated at once.
@@ -92,7 +93,7 @@ func decodeDataset(b []byte, skipPixels bool) (dicom.Dataset, error) {
 	if len(b) < 132 || string(b[128:132]) != "DICM" {
 		return dicom.Dataset{}, errNotFast
 	}
-	d := &decoder{b: b, pos: 132, bo: binary.LittleEndian, skipPixels: skipPixels}
+	d := &decoder{b: b, pos: 132, bo: binary.LittleEndian, skipPixels: skipPixels, vals: newValues()}
 	gl, err := d.element(len(b), nil)
 	if err != nil {
 		return dicom.Dataset{}, err
@@ -261,7 +262,7 @@ func (d *decoder) value(t tag.Tag, vr string, vl uint32, end int) (dicom.Value, 
 		if err != nil {
 			return nil, err
 		}
-		return dicom.NewValue(d.one(strings.Trim(s, " \x00")))
+		return newValue(&d.vals.strs, d.one(strings.Trim(s, " \x00"))), nil
 	case tag.VRUInt16List, tag.VRUInt32List, tag.VRInt16List, tag.VRInt32List, tag.VRTagList:
 		return d.ints(vr, vl, end)
 	case tag.VRFloat32List, tag.VRFloat64List:
@@ -321,9 +322,9 @@ func (d *decoder) strings(vl uint32, end int) (dicom.Value, error) {
 		str = strings.Trim(str, " \x00")
 	}
 	if strings.IndexByte(str, '\\') < 0 {
-		return dicom.NewValue(d.one(str))
+		return newValue(&d.vals.strs, d.one(str)), nil
 	}
-	return dicom.NewValue(strings.Split(str, "\\"))
+	return newValue(&d.vals.strs, strings.Split(str, "\\")), nil
 }
 
 func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {
@@ -333,7 +334,7 @@ func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {
 	}
 	switch vr {
 	case "OB", "UN":
-		return dicom.NewValue(clone(raw))
+		return newValue(&d.vals.bytes, clone(raw)), nil
 	case "OW":
 		if vl%2 != 0 {
 			return nil, errNotFast
@@ -344,7 +345,7 @@ func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {
 				v[i], v[i+1] = v[i+1], v[i]
 			}
 		}
-		return dicom.NewValue(v)
+		return newValue(&d.vals.bytes, v), nil
 	}
 	return nil, errNotFast
 }
@@ -373,7 +374,7 @@ func (d *decoder) ints(vr string, vl uint32, end int) (dicom.Value, error) {
 			v[i] = int(int32(d.bo.Uint32(raw[4*i:])))
 		}
 	}
-	return dicom.NewValue(v)
+	return newValue(&d.vals.ints, v), nil
 }
 
 func (d *decoder) floats(vr string, vl uint32, end int) (dicom.Value, error) {
@@ -400,7 +401,7 @@ func (d *decoder) floats(vr string, vl uint32, end int) (dicom.Value, error) {
 		}
 		v[i] = w
 	}
-	return dicom.NewValue(v)
+	return newValue(&d.vals.floats, v), nil
 }
 
 // sequence reads the items of a sequence (or of a UN value of undefined
