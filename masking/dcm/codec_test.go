@@ -28,6 +28,8 @@ func codecCorpus(t testing.TB) map[string][]byte {
 		{TransferSyntax: synth.ImplicitVRLittleEndian, Marker: "ZORGLUBMARK", Rows: 8, Cols: 8},
 		{TransferSyntax: synth.JPEGBaseline, Rows: 8, Cols: 8, Marker: "ZORGLUBMARK"},
 		{Modality: "CT", Rows: 128, Cols: 128, Marker: "BENCHMARKER", PatientName: "SYNTH^P0001", PatientID: "SYN00001"},
+		{Modality: "CT", Rows: 256, Cols: 256, Marker: "BENCHMARKER"}, // streamed: larger than the first read
+		{TransferSyntax: synth.ImplicitVRLittleEndian, Modality: "MR", Rows: 256, Cols: 256, Marker: "ZORGLUBMARK"},
 	} {
 		files[fmt.Sprintf("spec%d", i)] = gen(t, s)
 	}
