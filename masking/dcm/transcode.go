@@ -69,7 +69,7 @@ func (d *deid) transcode(body []*dicom.Element, px *pixels, ts string) error {
 	raw := make([]byte, frameLen*px.frames, frameLen*px.frames+1)
 	signed, _ := firstInt(find(body, tag.PixelRepresentation))
 	spec := codec.Spec{Rows: px.rows, Cols: px.cols, Samples: px.samples, BitsAllocated: px.bitsAlloc, Signed: signed == 1,
-		YBR: strings.HasPrefix(px.photometric, "YBR_FULL") || px.photometric == "YBR_RCT" || px.photometric == "YBR_ICT"}
+		YBR: strings.HasPrefix(px.photometric, "YBR_FULL")}
 	lossy, rgb := ts == tsJPEGBaseline || ts == tsJPEGExtended, false
 	compressed := 0
 	for f, b := range streams {
@@ -103,6 +103,11 @@ func (d *deid) transcode(body []*dicom.Element, px *pixels, ts string) error {
 			lossy, rgb = lossy || info.Lossy, info.RGB
 		}
 	}
+	if !rgb && (px.photometric == "YBR_RCT" || px.photometric == "YBR_ICT") {
+		// Those values exist only inside JPEG 2000: written native they
+		// would be wrong.
+		return masking.Quarantine("encapsulated frame (%s) declares %s without the component transform", codecName(ts), px.photometric)
+	}
 	if len(raw)%2 == 1 {
 		raw = append(raw, 0)
 	}
@@ -129,7 +134,10 @@ func (d *deid) transcode(body []*dicom.Element, px *pixels, ts string) error {
 }
 
 // frameStreams returns the codestream of each frame: one fragment per
-// frame, or every fragment of a single-frame image joined.
+// frame, every fragment of a single-frame image joined, or, for frames
+// split over several fragments, the fragments grouped from each one that
+// opens a codestream (JPEG and JPEG-LS SOI, JPEG 2000 SOC and SIZ). A
+// grouping that does not give one stream per frame is not decoded.
 func frameStreams(px *pixels) ([][]byte, error) {
 	switch {
 	case len(px.fragments) == px.frames:
@@ -137,7 +145,18 @@ func frameStreams(px *pixels) ([][]byte, error) {
 	case px.frames == 1:
 		return [][]byte{bytes.Join(px.fragments, nil)}, nil
 	}
-	return nil, masking.Quarantine("encapsulated frames split in fragments not supported")
+	var out [][]byte
+	for _, f := range px.fragments {
+		if len(out) == 0 || bytes.HasPrefix(f, []byte{0xFF, 0xD8, 0xFF}) || bytes.HasPrefix(f, []byte{0xFF, 0x4F, 0xFF, 0x51}) {
+			out = append(out, f)
+			continue
+		}
+		out[len(out)-1] = append(out[len(out)-1][:len(out[len(out)-1]):len(out[len(out)-1])], f...)
+	}
+	if len(out) != px.frames {
+		return nil, masking.Quarantine("encapsulated frames split in fragments: %d codestreams for %d frames", len(out), px.frames)
+	}
+	return out, nil
 }
 
 // lossyAttributes says that the native pixels come from a lossy

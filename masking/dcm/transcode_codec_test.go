@@ -4,6 +4,7 @@ package dcm_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"image"
 	"image/color"
@@ -23,7 +24,7 @@ import (
 
 // encodeWith runs an independent encoder or decoder (dcmtk, gdcm) on a
 // file: tool [args] in out.
-func encodeWith(t *testing.T, in []byte, tool string, args ...string) []byte {
+func encodeWith(t testing.TB, in []byte, tool string, args ...string) []byte {
 	t.Helper()
 	bin, err := exec.LookPath(tool)
 	if err != nil {
@@ -110,6 +111,7 @@ func TestIssue20_EncapsulatedCodecsMasked_SEC_PSE_4(t *testing.T) {
 		{"jpegls-lossless-16", g16, 2, 2, "gdcmconv", []string{"--jpegls"}, "1.2.840.10008.1.2.4.80", true, nil},
 		{"jpegls-near", g8, 3, 1, "gdcmconv", []string{"--jpegls", "--lossy", "-e", "3"}, "1.2.840.10008.1.2.4.81", false, nil},
 		{"jpeg-lossless-fragments", g1, 1, 1, "gdcmconv", []string{"--jpeg"}, "1.2.840.10008.1.2.4.70", true, nil},
+		{"jpeg-frames-fragments", g8, 3, 1, "dcmcjpeg", []string{"+e1", "+fs", "1"}, "1.2.840.10008.1.2.4.70", true, nil},
 		{"rgb-jpeg-lossless", rgb, 1, 3, "gdcmconv", []string{"--jpeg"}, "1.2.840.10008.1.2.4.70", true, nil},
 		{"rgb-j2k-lossless", rgb, 1, 3, "gdcmconv", []string{"--j2k"}, "1.2.840.10008.1.2.4.90", true, nil},
 		{"rgb-jpegls-lossless", rgb, 1, 3, "gdcmconv", []string{"--jpegls"}, "1.2.840.10008.1.2.4.80", true, nil},
@@ -117,8 +119,8 @@ func TestIssue20_EncapsulatedCodecsMasked_SEC_PSE_4(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			enc := encodeWith(t, c.src, c.tool, c.args...)
-			if c.name == "jpeg-lossless-fragments" {
-				enc = splitFragments(t, enc)
+			if strings.HasSuffix(c.name, "-fragments") {
+				enc = splitFragments(t, enc, c.frames)
 			}
 			if ts := attrOf(t, enc, tag.TransferSyntaxUID); ts != c.ts {
 				t.Fatalf("%s wrote transfer syntax %s, want %s", c.tool, ts, c.ts)
@@ -191,16 +193,18 @@ func checkMasked(t *testing.T, c codecCase, got, want, orig []byte, rows, cols i
 }
 
 // splitFragments rewrites a one-frame file with its frame in fragments of
-// 1 KiB (gdcmconv -S).
-func splitFragments(t *testing.T, enc []byte) []byte {
+// 1 KiB (gdcmconv -S) and checks that the frames are split.
+func splitFragments(t *testing.T, enc []byte, frames int) []byte {
 	t.Helper()
-	enc = encodeWith(t, enc, "gdcmconv", "-S", "1024")
+	if frames == 1 {
+		enc = encodeWith(t, enc, "gdcmconv", "-S", "1024")
+	}
 	ds, err := dicom.Parse(bytes.NewReader(enc), int64(len(enc)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pe, err := ds.FindElementByTag(tag.PixelData)
-	if err != nil || len(dicom.MustGetPixelDataInfo(pe.Value).Frames) < 2 {
+	if err != nil || len(dicom.MustGetPixelDataInfo(pe.Value).Frames) <= frames {
 		t.Fatalf("not split in fragments (%v)", err)
 	}
 	return enc
@@ -253,6 +257,39 @@ func TestIssue20_CodecBombRefused(t *testing.T) {
 			var q *masking.QuarantineError
 			if !errors.As(err, &q) || !strings.Contains(q.Reason, "declares another size") || !strings.Contains(q.Reason, c.codec) {
 				t.Fatalf("err %v, want a quarantine naming the size and %s", err, c.codec)
+			}
+		})
+	}
+}
+
+// BenchmarkIssue20_Transcode: de-identification of a 4-frame 512x512
+// 16-bit ultrasound whose burned-in text is masked, per codec (SetBytes:
+// the native pixel bytes written).
+func BenchmarkIssue20_Transcode(b *testing.B) {
+	src := gen(b, synth.DICOMSpec{Modality: "US", Rows: 512, Cols: 512, Frames: 4, BitsAllocated: 16, PlantText: true})
+	box := masking.Box{X0: 0, Y0: 0, X1: 200, Y1: 40}
+	for _, c := range []struct {
+		name, tool string
+		args       []string
+	}{
+		{"native", "", nil},
+		{"jpeg-lossless", "gdcmconv", []string{"--jpeg"}},
+		{"jpeg2000", "gdcmconv", []string{"--j2k"}},
+		{"jpeg-ls", "gdcmconv", []string{"--jpegls"}},
+	} {
+		in := src
+		if c.tool != "" {
+			in = encodeWith(b, src, c.tool, c.args...)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(512 * 512 * 4 * 2)
+			for i := 0; i < b.N; i++ {
+				var out bytes.Buffer
+				_, err := dcm.New(dcm.Config{}).Deidentify(context.Background(), &out, bytes.NewReader(in), int64(len(in)),
+					masking.Person{Pseudonym: "P1"}, masking.Options{UIDs: func(string) string { return "2.25.7" }, Boxes: []masking.Box{box}})
+				if err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -85,18 +85,6 @@ func TestIssue20_HeaderChecked(t *testing.T) {
 	}
 }
 
-// TestIssue20_NotBuilt: without the dcmcodec tag a valid header gets
-// ErrNotBuilt (transcode then keeps the quarantine naming the codec).
-func TestIssue20_NotBuilt(t *testing.T) {
-	if Built {
-		t.Skip("built with the dcmcodec tag")
-	}
-	s := Spec{Rows: 64, Cols: 48, Samples: 1, BitsAllocated: 8}
-	if _, err := JPEG(make([]byte, s.FrameLen()), sof(0xC3, 8, 64, 48, 1), s); !errors.Is(err, ErrNotBuilt) {
-		t.Errorf("%v", err)
-	}
-}
-
 // fuzzDecoder checks that a decoder never crashes on a malformed stream
 // and, when it succeeds, filled exactly the frame (seeds: 16x24 frames
 // written by gdcm and dcmtk, in testdata/fuzz).

@@ -58,7 +58,9 @@ func JPEG2000(dst, src []byte, s Spec) (Info, error) {
 	if err := openjpeg(dst, src, len(cs) != len(src), s); err != nil {
 		return Info{}, err
 	}
-	return Info{Lossy: h.lossy, RGB: s.YBR && s.Samples == 3}, nil
+	// OpenJPEG reverses the component transform the codestream declares:
+	// the samples are then RGB, whatever the DICOM header calls them.
+	return Info{Lossy: h.lossy, RGB: h.mct && s.Samples == 3}, nil
 }
 
 // JPEGLS decodes one JPEG-LS frame into dst, which must be s.FrameLen()

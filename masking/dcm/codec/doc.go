@@ -35,8 +35,9 @@ type Spec struct {
 	Samples       int  // 1 or 3
 	BitsAllocated int  // 8 or 16
 	Signed        bool // Pixel Representation 1
-	// YBR: the Photometric Interpretation is YBR_FULL or YBR_FULL_422
-	// (JPEG) or YBR_RCT / YBR_ICT (JPEG 2000): color frames come out RGB.
+	// YBR: the Photometric Interpretation is YBR_FULL or YBR_FULL_422:
+	// JPEG color frames are converted to RGB (as dcmtk's dcmdjpeg does).
+	// JPEG 2000 follows its codestream's component transform instead.
 	YBR bool
 }
 
@@ -53,6 +54,7 @@ type Info struct {
 	// Lossy: the codestream used an irreversible process (JPEG DCT
 	// processes, the JPEG 2000 9-7 wavelet, JPEG-LS near-lossless).
 	Lossy bool
-	// RGB: color samples were converted from YCbCr to RGB.
+	// RGB: color samples were converted to RGB (JPEG from YCbCr, JPEG
+	// 2000 by its inverse component transform).
 	RGB bool
 }

@@ -10,6 +10,7 @@ type frameHeader struct {
 	rows, cols int
 	comps      int
 	lossy      bool
+	mct        bool // JPEG 2000: the multiple component transform is used
 }
 
 // readSOF reads the frame header of a JPEG or JPEG-LS stream: the first
@@ -144,7 +145,7 @@ func readSIZ(b []byte) (frameHeader, error) {
 			return frameHeader{}, ErrCorrupt
 		}
 		if b[i+1] == 0x52 && l >= 12 {
-			h.lossy = b[i+13] == 0
+			h.lossy, h.mct = b[i+13] == 0, b[i+8] == 1
 		}
 		i += 2 + l
 	}
