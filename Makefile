@@ -5,8 +5,8 @@ BIN := bin/hdw
 CACHE ?= $(HOME)/.cache/hdw
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
-TAGS ?= $(shell test -f /usr/include/tesseract/baseapi.h && echo ocr) $(shell pkg-config --exists libheif 2>/dev/null && echo heif) $(shell pkg-config --exists libjxl 2>/dev/null && echo jxl)
-APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr libtesseract-dev libheif-dev libheif-examples libjxl-dev libjxl-tools pkg-config time bc openssl
+TAGS ?= $(shell test -f /usr/include/tesseract/baseapi.h && echo ocr) $(shell pkg-config --exists libheif 2>/dev/null && echo heif) $(shell pkg-config --exists libjxl 2>/dev/null && echo jxl) $(shell test -f /usr/include/dcmtk/dcmjpeg/djdijg8.h && pkg-config --exists libopenjp2 charls 2>/dev/null && echo dcmcodec)
+APT_PKGS := dcmtk libimage-exiftool-perl libgdcm-tools dicom3tools tesseract-ocr libtesseract-dev libheif-dev libheif-examples libjxl-dev libjxl-tools libdcmtk-dev libopenjp2-7-dev libcharls-dev pkg-config time bc openssl
 export HDW_CACHE := $(CACHE)
 
 .PHONY: k8s-manifests docker test-deploy
@@ -26,6 +26,7 @@ deps:
 	@missing=""; for c in dcmdump exiftool gdcmanon dciodvfy tesseract heif-enc cjxl bc /usr/bin/time; do command -v $$c >/dev/null || missing=1; done; \
 	test -f /usr/include/tesseract/baseapi.h || missing=1; \
 	pkg-config --exists libheif libjxl 2>/dev/null || missing=1; \
+	test -f /usr/include/dcmtk/dcmjpeg/djdijg8.h && pkg-config --exists libopenjp2 charls 2>/dev/null || missing=1; \
 	if [ -n "$$missing" ]; then \
 	  echo "make: installing $(APT_PKGS)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -47,7 +48,7 @@ test: deps servers
 	bash scripts/dicom-samples.sh "$(CACHE)/dicom-samples" >/dev/null && export HDW_DICOM_SAMPLES="$(CACHE)/dicom-samples/files"; \
 	$(GO) vet ./...; \
 	$(GO) test -count=1 -timeout 40m ./...; \
-	$(GO) test -count=1 -timeout 20m -tags 'ocr heif jxl' ./masking/...; \
+	$(GO) test -count=1 -timeout 20m -tags 'ocr heif jxl dcmcodec' ./masking/...; \
 	$(MAKE) --no-print-directory test-deploy
 
 ## test-deploy: the Kubernetes manifests decoded into k8s.io/api types (separate module: deploy/k8s/validate)

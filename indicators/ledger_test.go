@@ -1,7 +1,11 @@
 package indicators_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -107,3 +111,77 @@ func TestSEC_EXP_4_LedgerReconciledWithAudit(t *testing.T) {
 }
 
 // Grouping transforms: dates by month or year, numbers by band.
+
+// SEC-EXP-4: a consumer who holds the ledger's MAC key (in local mode
+// every profile can compute the audit key) rewrites their spends with a
+// lower epsilon, chained and sealed again: the ledger verifies (its MAC
+// cannot tell), so a run goes through; the admin's reconciliation with
+// the audit trail, which the consumer cannot rewrite unseen, finds every
+// lowered entry.
+func TestSEC_EXP_4_ConsumerResealedLedgerEditDetected(t *testing.T) {
+	ctx := context.Background()
+	st, err := objstore.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	mac := testMAC("k")
+	l := &indicators.Ledger{St: st, MAC: mac, Now: func() time.Time { return now }}
+	b := indicators.Budget{Epsilon: 1, Delta: 1e-5, Period: "month"}
+	var audited []indicators.SpendEvent
+	for i := range 2 {
+		s, err := l.Charge(ctx, "LH-USR-a", b, "x", fmt.Sprint("run", i), 0.5, 1e-6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		audited = append(audited, indicators.SpendEvent{Consumer: s.Consumer, Period: s.Period, Run: s.Run, Seq: s.Seq,
+			EpsilonMicro: indicators.Micro(s.Epsilon), TotalEpsilonMicro: indicators.Micro(s.TotalEpsilon)})
+	}
+	if f, err := l.Reconcile(ctx, audited); err != nil || len(f) != 0 {
+		t.Fatalf("clean ledger: %v %v", f, err)
+	}
+	// The consumer's forgery: every entry rewritten at epsilon 0.01, the
+	// chain and the MACs computed again with the key they hold.
+	prefix := "indicators/budget/LH-USR-a/2026-12/"
+	prev, total := "", 0.0
+	for seq := 1; seq <= 2; seq++ {
+		key := prefix + fmt.Sprintf("%08d.json", seq)
+		raw, err := objstore.ReadAll(ctx, st, key, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s indicators.Spend
+		if err := json.Unmarshal(raw, &s); err != nil {
+			t.Fatal(err)
+		}
+		total += 0.01
+		s.Prev, s.Epsilon, s.TotalEpsilon, s.MAC = prev, 0.01, total, ""
+		body, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := mac.Sum(ctx, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.MAC = hex.EncodeToString(sum)
+		if raw, err = json.Marshal(s); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Delete(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.PutIfAbsent(ctx, key, bytes.NewReader(raw)); err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.Sum256(raw)
+		prev = hex.EncodeToString(h[:])
+	}
+	if eps, _, err := l.Spent(ctx, "LH-USR-a", b, now); err != nil || eps > 0.03 {
+		t.Fatalf("the resealed ledger should verify (the MAC key is the consumer's too): spent %g, %v", eps, err)
+	}
+	f, err := l.Reconcile(ctx, audited)
+	if err != nil || len(f) != 2 || !strings.Contains(f[0], "entry 1 of run run0 spends epsilon 0.01 (total 0.01), the audit trail says 0.5 (total 0.5)") {
+		t.Fatalf("resealed edit: %q %v", f, err)
+	}
+}

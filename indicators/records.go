@@ -127,6 +127,42 @@ func floatAt(a arrow.Array, i int) (float64, bool) {
 	return f, !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
+// personHashes returns the keyed hash of each row's person (0: none, the
+// row does not count; a hash of 0 is 1), and brings the persons' slots of
+// the index into the cache.
+func (r *run) personHashes(person arrow.Array) []uint64 {
+	n := person.Len()
+	phs := slices.Grow(r.phs[:0], n)[:n]
+	r.phs = phs
+	str, _ := person.(*array.String)
+	for i := range phs {
+		var s string
+		switch {
+		case person.IsNull(i):
+		case str != nil:
+			s = str.Value(i)
+		default:
+			s = tables.FormatValue(person, i)
+		}
+		phs[i] = 0
+		if s != "" {
+			phs[i] = max(1, maphash.String(r.seed, s))
+		}
+	}
+	// The slots' loads are independent: their cache misses overlap here
+	// instead of stalling each lookup in turn (rows of one person follow
+	// each other: one touch per run of them).
+	var sink, last uint64
+	for _, ph := range phs {
+		if ph != last && ph != 0 {
+			sink += r.persons.touch(ph)
+			last = ph
+		}
+	}
+	r.touched += sink & 1
+	return phs
+}
+
 // record counts the rows of one record batch (person, then r.cols).
 func (r *run) record(rec arrow.Record, ids [][]int32) error {
 	n := int(rec.NumRows())
@@ -158,29 +194,15 @@ func (r *run) record(rec arrow.Record, ids [][]int32) error {
 		ids[g] = slices.Grow(ids[g][:0], n)[:n]
 		r.labels[g].fill(gr, cols[r.groupAt[g]], ids[g])
 	}
-	person := rec.Column(0)
-	str, _ := person.(*array.String)
+	phs := r.personHashes(rec.Column(0))
 	val := func(j int, i int) string { return tables.FormatValue(cols[j], i) }
 	for i := range n {
 		if err := r.tick(); err != nil {
 			return err
 		}
-		var ph uint64
-		switch {
-		case person.IsNull(i):
+		ph := phs[i]
+		if ph == 0 {
 			continue
-		case str != nil:
-			s := str.Value(i)
-			if s == "" {
-				continue
-			}
-			ph = maphash.String(r.seed, s)
-		default:
-			s := tables.FormatValue(person, i)
-			if s == "" {
-				continue
-			}
-			ph = maphash.String(r.seed, s)
 		}
 		if r.p.filter != nil && !r.pass(func(j int) string { return val(j, i) }) {
 			continue

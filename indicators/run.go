@@ -44,6 +44,8 @@ type run struct {
 	keyBuf         []byte
 	packedGroupIDs wordCache  // records: packed label ids -> group
 	labels         []labelSet // records: per group column (then the histogram bucket)
+	phs            []uint64   // records: the batch's person hashes
+	touched        uint64     // records: keeps the index's prefetching loads
 }
 
 func newRun(ctx context.Context, p *Plan, st *Stats, rng *mrand.Rand) *run {

@@ -160,6 +160,12 @@ func format(a arrow.Array, i int) string {
 	return a.ValueStr(i)
 }
 
+// The bounds of a column chunk's read buffer.
+const (
+	maxStreamBuffer = 1 << 20
+	minStreamBuffer = 4 << 10
+)
+
 // open opens a Parquet file for reading, with its modular encryption key.
 func open(src Source, key keys.Secret, batch int, parallel ...bool) (fr *pqarrow.FileReader, err error) {
 	defer func() {
@@ -169,7 +175,7 @@ func open(src Source, key keys.Secret, batch int, parallel ...bool) (fr *pqarrow
 	}()
 	props := parquet.NewReaderProperties(memory.DefaultAllocator)
 	props.BufferedStreamEnabled = true
-	props.BufferSize = 1 << 20
+	props.BufferSize = maxStreamBuffer
 	if key.Len() > 0 {
 		props.FileDecryptProps = parquet.NewFileDecryptionProperties(parquet.WithFooterKey(string(key.Bytes())))
 	}
@@ -181,6 +187,7 @@ func open(src Source, key keys.Secret, batch int, parallel ...bool) (fr *pqarrow
 	// footer cannot be recovered: walk the footer here first (issue 17
 	// fuzzing found a row group with missing column chunks).
 	md := pf.MetaData()
+	largest := int64(0)
 	for i := range len(md.RowGroups) {
 		rg := md.RowGroup(i)
 		if rg.NumColumns() != md.Schema.NumColumns() {
@@ -188,12 +195,19 @@ func open(src Source, key keys.Secret, batch int, parallel ...bool) (fr *pqarrow
 			return nil, fmt.Errorf("%w: row group %d has %d columns, the schema %d", ErrTable, i, rg.NumColumns(), md.Schema.NumColumns())
 		}
 		for j := range rg.NumColumns() {
-			if _, err := rg.ColumnChunk(j); err != nil {
+			cc, err := rg.ColumnChunk(j)
+			if err != nil {
 				pf.Close()
 				return nil, fmt.Errorf("%w: %v", ErrTable, err)
 			}
+			largest = max(largest, cc.TotalCompressedSize())
 		}
 	}
+	// Each column chunk read gets a buffer of this size, allocated and
+	// cleared afresh: no larger than the largest chunk (a page larger than
+	// the buffer grows it), so that small row groups do not clear 1 MiB
+	// per column each.
+	props.BufferSize = min(maxStreamBuffer, max(minStreamBuffer, largest))
 	if batch <= 0 {
 		batch = 8192
 	}
@@ -268,6 +282,11 @@ func Records(ctx context.Context, src Source, q Query, fn func(arrow.Record) err
 	}
 	if len(idx) == 0 || fr.ParquetReader().NumRows() == 0 {
 		return s, nil
+	}
+	// Row groups decoded at the same time: only without modular
+	// encryption (see open).
+	if groups := fr.ParquetReader().NumRowGroups(); q.Parallel && q.Key.Len() == 0 && groups > 1 {
+		return s, recordsByRowGroup(ctx, fr, idx, groups, fn)
 	}
 	// Leaf indices: hdw's tables are flat, one leaf per field.
 	rr, err := fr.GetRecordReader(ctx, idx, nil)

@@ -310,7 +310,7 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 	return nil
 }
 
-func micro(f float64) int64 { return int64(f*1e6 + 0.5) }
+func micro(f float64) int64 { return indicators.Micro(f) }
 
 // writeIndicator writes the run's table(s) and report to dir (0700, files 0600).
 func writeIndicator(dir, runID string, res *indicators.Result, formats []string) ([]string, error) {
@@ -416,7 +416,8 @@ func runIndicatorsVerify(ctx context.Context, g *globals) error {
 	for _, sg := range segs {
 		for _, ev := range sg.Events {
 			if ev.Action == "indicators.spend" && ev.Outcome == "ok" {
-				spends = append(spends, indicators.SpendEvent{Consumer: ev.Operator, Period: ev.Target["period"], Run: ev.Target["run"], Seq: ev.Counts["seq"]})
+				spends = append(spends, indicators.SpendEvent{Consumer: ev.Operator, Period: ev.Target["period"], Run: ev.Target["run"], Seq: ev.Counts["seq"],
+					EpsilonMicro: ev.Counts["epsilon_micro"], TotalEpsilonMicro: ev.Counts["total_epsilon_micro"]})
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"time"
 
@@ -30,12 +31,19 @@ func main() {
 	gen := flag.Int("gen", 0, "generate N rows")
 	run := flag.Bool("run", false, "compute the indicator")
 	cpu := flag.String("cpuprofile", "", "write a CPU profile of -run here")
+	tr := flag.String("trace", "", "write an execution trace of -run here (go tool trace)")
 	strs = flag.Bool("strings", false, "read the string view (indicators.Rows) instead of typed record batches")
 	flag.Parse()
 	if *cpu != "" {
 		pf, err := os.Create(*cpu)
 		if err == nil && pprof.StartCPUProfile(pf) == nil {
 			defer pprof.StopCPUProfile()
+		}
+	}
+	if *tr != "" {
+		tf, err := os.Create(*tr)
+		if err == nil && trace.Start(tf) == nil {
+			defer trace.Stop()
 		}
 	}
 	if *gen > 0 {
