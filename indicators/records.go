@@ -127,8 +127,21 @@ func floatAt(a arrow.Array, i int) (float64, bool) {
 	return f, !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
-// personHashes returns the keyed hash of each row's person (0: none, the
-// row does not count; a hash of 0 is 1), and brings the persons' slots of
+// shardOf is the shard, of n, of a person's pseudonym: a cheap mix of its
+// last 8 bytes (pseudonyms are keyed hashes or serial numbers: their tails
+// vary). Every row of a person falls in the same shard, so that a shard
+// holds all of a person's contributions.
+func shardOf(s string, n int) int {
+	var w uint64
+	for j := max(0, len(s)-8); j < len(s); j++ {
+		w = w<<8 | uint64(s[j])
+	}
+	w ^= uint64(len(s)) << 59
+	return int((w * 0x9e3779b97f4a7c15 >> 32) * uint64(n) >> 32)
+}
+
+// personHashes returns the keyed hash of each row's person (0: none, or
+// another shard's: the row does not count here; a hash of 0 is 1), and brings the persons' slots of
 // the index into the cache.
 func (r *run) personHashes(person arrow.Array) []uint64 {
 	n := person.Len()
@@ -145,7 +158,7 @@ func (r *run) personHashes(person arrow.Array) []uint64 {
 			s = tables.FormatValue(person, i)
 		}
 		phs[i] = 0
-		if s != "" {
+		if s != "" && (r.shards < 2 || shardOf(s, r.shards) == r.shard) {
 			phs[i] = max(1, maphash.String(r.seed, s))
 		}
 	}
