@@ -47,8 +47,10 @@ func (l *labelSet) id(s string) int32 {
 	return id
 }
 
-// fill sets out[i] to the label id of row i of a, labelled by g.
-func (l *labelSet) fill(g grouping, a arrow.Array, out []int32) {
+// fill sets out[i] to the label id of row i of a, labelled by g, for the
+// rows that count (person hash phs[i] not 0: another shard's rows are
+// left).
+func (l *labelSet) fill(g grouping, a arrow.Array, out []int32, phs []uint64) {
 	switch a := a.(type) {
 	case *array.Dictionary:
 		dict := a.Dictionary()
@@ -58,6 +60,9 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32) {
 		}
 		null := l.id(g.label(""))
 		for i := range out {
+			if phs[i] == 0 {
+				continue
+			}
 			if a.IsNull(i) {
 				out[i] = null
 			} else {
@@ -66,6 +71,9 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32) {
 		}
 	case *array.Int64, *array.Date32:
 		for i := range out {
+			if phs[i] == 0 {
+				continue
+			}
 			if a.IsNull(i) {
 				out[i] = l.id(g.label(""))
 				continue
@@ -87,6 +95,9 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32) {
 		// Short strings (codes: a department, a modality) are looked up
 		// by their bytes packed in a word.
 		for i := range out {
+			if phs[i] == 0 {
+				continue
+			}
 			s := a.Value(i)
 			if a.IsNull(i) || len(s) > 7 {
 				out[i] = l.id(g.label(tables.FormatValue(a, i)))
@@ -105,6 +116,9 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32) {
 		}
 	default:
 		for i := range out {
+			if phs[i] == 0 {
+				continue
+			}
 			out[i] = l.id(g.label(tables.FormatValue(a, i)))
 		}
 	}
@@ -203,11 +217,11 @@ func (r *run) record(rec arrow.Record, ids [][]int32) error {
 			r.labels = append(r.labels, labelSet{ids: map[string]int32{}, byWord: &wordCache{}})
 		}
 	}
+	phs := r.personHashes(rec.Column(0))
 	for g, gr := range r.p.groups {
 		ids[g] = slices.Grow(ids[g][:0], n)[:n]
-		r.labels[g].fill(gr, cols[r.groupAt[g]], ids[g])
+		r.labels[g].fill(gr, cols[r.groupAt[g]], ids[g], phs)
 	}
-	phs := r.personHashes(rec.Column(0))
 	val := func(j int, i int) string { return tables.FormatValue(cols[j], i) }
 	for i := range n {
 		if err := r.tick(); err != nil {
