@@ -5,6 +5,10 @@
 # the npm registry into the cache), on the same N-row Parquet file (default
 # 1,000,000; 8 quasi-identifiers, k in distinct persons, l over the
 # diagnosis), in the same run. Prints both times, peak RSS and the ratio.
+# Each step (the file's write too) also runs under /usr/bin/time -v: wall,
+# CPU seconds and peak RSS as the kernel counts them. HDW_DUCKDB_MEMORY
+# (e.g. 4GB) sets DuckDB's memory_limit, spilling to the work directory
+# (the 100M-row run: make bench-export-100m).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${HDW_CACHE:-$HOME/.cache/hdw}/duckdb
@@ -19,6 +23,10 @@ import { DuckDBInstance } from '$cache/node_modules/@duckdb/node-api/lib/index.j
 import { readFileSync } from 'node:fs';
 const db = await DuckDBInstance.create(':memory:');
 const c = await db.connect();
+if (process.env.HDW_DUCKDB_MEMORY) {
+  await c.run("SET memory_limit='" + process.env.HDW_DUCKDB_MEMORY + "'");
+  await c.run("SET temp_directory='$work/duckdb.tmp'");
+}
 const t0 = performance.now(), c0 = process.cpuUsage();
 const r = await c.runAndReadAll(\`
   WITH g AS (SELECT ((2026 - CAST(birth_year AS INT)) // 20) AS age, sex_code, substr(department,1,1) AS zone,
@@ -33,13 +41,22 @@ const row = r.getRows()[0];
 console.log('duckdb  classes=' + row[0] + ' smallest=' + row[1] + ' below_k=' + row[2] + ' below_l2=' + row[3] +
   ' seconds=' + s.toFixed(2) + ' peak_rss_mib=' + Math.round(hwm / 1024) + ' cpu_s=' + ((cu.user + cu.system) / 1e6).toFixed(2));
 JS
+# timev NAME CMD...: runs CMD under /usr/bin/time -v, prints its stdout and
+# one line of wall, CPU seconds and peak RSS.
+timev() {
+  name=$1; shift
+  /usr/bin/time -v -o "$work/$name.time" "$@"
+  awk -v n="$name" -F': ' '/Elapsed/ {w=$2} /User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {r=$2}
+    END { printf "time -v %-7s wall=%s cpu_s=%.2f peak_rss_mib=%d\n", n, w, u+s, r/1024 }' "$work/$name.time" >&2
+}
 for N in ${@:-1000000}; do
   echo "N=$N"
-  "$work/kanon" -file "$work/t.parquet" -gen "$N" -memlimit 0 >/dev/null
-  out=$("$work/kanon" -file "$work/t.parquet" -count)
+  timev write "$work/kanon" -file "$work/t.parquet" -gen "$N" -memlimit 0 >/dev/null
+  echo "file $(du -m "$work/t.parquet" | cut -f1) MiB"
+  out=$(timev hdw "$work/kanon" -file "$work/t.parquet" -count)
   echo "hdw     $out"
   hdw=$(echo "$out" | sed 's/.*seconds=\([0-9.]*\).*/\1/')
-  dout=$(node "$work/q.mjs" "$work/t.parquet")
+  dout=$(timev duckdb node "$work/q.mjs" "$work/t.parquet")
   echo "$dout"
   duck=$(echo "$dout" | sed 's/.*seconds=\([0-9.]*\).*/\1/')
   awk -v h="$hdw" -v d="$duck" 'BEGIN { printf "ratio hdw/duckdb time = %.2f\n", h/d }'

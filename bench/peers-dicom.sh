@@ -27,7 +27,9 @@
 # the disk's write-back does not set the pace of every tool (on this
 # project's VM disk, creating files costs more than de-identifying them).
 # The machine may be shared: each class is measured in alternation on a
-# warm page cache and the best run is kept.
+# warm page cache and the best run is kept; the CPU time (user+system) of
+# each tool's least costly run is printed beside it, steadier than wall
+# time under load, and the whole-corpus ratios are given by CPU time too.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 base=${TMPDIR:-/tmp}
@@ -67,16 +69,20 @@ if command -v dcmodify >/dev/null 2>&1; then have_dcmodify=1; else echo "dcmodif
 chmod +x "$work/erase.sh"
 now() { date +%s.%N; }
 
-# timed NAME CMD...: runs CMD under /usr/bin/time, keeps the best wall time
-# and the largest RSS of NAME in $work/NAME.best / .rss.
+# timed NAME CMD...: runs CMD under /usr/bin/time, keeps the best wall time,
+# the least CPU time (user+system) and the largest RSS of NAME in
+# $work/NAME.best / .cpu / .rss.
 timed() {
 	name=$1
 	shift
 	t0=$(now)
-	/usr/bin/time -f '%M' -o "$work/time.txt" "$@" >/dev/null 2>&1 || true
+	/usr/bin/time -f '%M %U %S' -o "$work/time.txt" "$@" >/dev/null 2>&1 || true
 	t1=$(now)
 	secs=$(echo "$t1 - $t0" | bc)
-	rss=$(tail -n 1 "$work/time.txt")
+	rss=$(tail -n 1 "$work/time.txt" | cut -d' ' -f1)
+	cpu=$(tail -n 1 "$work/time.txt" | awk '{printf "%.2f", $2 + $3}')
+	bcpu=$(cat "$work/$name.cpu" 2>/dev/null || echo "")
+	if [ -z "$bcpu" ] || [ "$(echo "$cpu < $bcpu" | bc)" = 1 ]; then echo "$cpu" >"$work/$name.cpu"; fi
 	best=$(cat "$work/$name.best" 2>/dev/null || echo "")
 	if [ -z "$best" ] || [ "$(echo "$secs < $best" | bc)" = 1 ]; then echo "$secs" >"$work/$name.best"; fi
 	old=$(cat "$work/$name.rss" 2>/dev/null || echo 0)
@@ -92,7 +98,7 @@ class() {
 	files=$(find "$in" -maxdepth 1 -type f | wc -l)
 	bytes=$(find "$in" -maxdepth 1 -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')
 	cat "$in"/* >/dev/null # warm the page cache
-	rm -f "$work"/*.best "$work"/*.rss
+	rm -f "$work"/*.best "$work"/*.rss "$work"/*.cpu
 	i=0
 	while [ $i -lt "$runs" ]; do
 		rm -rf "$work/out"
@@ -123,10 +129,10 @@ class() {
 		[ $t = hdw ] && label="hdw -j1"
 		[ $t = hdwj ] && label="hdw -j$cores"
 		[ $t = hdws ] && label="hdw -j1 +scan"
-		awk -v n="$label" -v s="$(cat "$work/$t.best")" -v r="$(cat "$work/$t.rss")" -v f="$files" -v b="$bytes" 'BEGIN {
+		awk -v n="$label" -v s="$(cat "$work/$t.best")" -v r="$(cat "$work/$t.rss")" -v c="$(cat "$work/$t.cpu")" -v f="$files" -v b="$bytes" 'BEGIN {
 			if (s < 0.001) s = 0.001
-			printf "%-10s files_per_s=%-8.1f mb_per_s=%-7.1f peak_rss_mib=%-6.0f seconds=%.2f\n", n, f/s, b/1e6/s, r/1024, s }'
-		echo "$cid $t $(cat "$work/$t.best")" >>"$work/all.txt"
+			printf "%-10s files_per_s=%-8.1f mb_per_s=%-7.1f peak_rss_mib=%-6.0f seconds=%.2f cpu_s=%.2f\n", n, f/s, b/1e6/s, r/1024, s, c }'
+		echo "$cid $t $(cat "$work/$t.best") $(cat "$work/$t.cpu")" >>"$work/all.txt"
 	done
 	for p in gdcmanon dcmodify; do
 		[ -f "$work/$p.best" ] || continue
@@ -154,5 +160,8 @@ else
 		grep -q " $p " "$work/all.txt" || continue
 		awk -v p="$p" '$2 == p {ps += $3} $2 == "hdw" {h += $3} $2 == "hdwj" {hj += $3} $2 == "hdws" {hs += $3} $2 == "copy" {c += $3}
 			END { printf "ratio hdw/%s speed: %.2fx per core, %.2fx on all cores, %.2fx per core with the residual scan; ceiling (plain copy) %.2fx per core\n", p, ps/h, ps/hj, ps/hs, ps/c }' "$work/all.txt"
+		awk -v p="$p" '$2 == p {ps += $4} $2 == "hdw" {h += $4} $2 == "hdws" {hs += $4} $2 == "copy" {c += $4}
+			END { printf "by CPU time (user+system): hdw/%s %.2fx per core, %.2fx with the residual scan; plain copy %.2fx\n", p, ps/h, ps/hs, ps/c }' "$work/all.txt"
 	done
+	echo "load: $(uptime | sed 's/.*load average/load average/')"
 fi

@@ -14,6 +14,7 @@ import (
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/policy"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
@@ -190,9 +191,10 @@ func (d *Desk) Submit(ctx context.Context, src RowSource, r SubmitRequest) (*Sub
 	return &Submission{ID: id, Report: rep, State: state, Content: content}, nil
 }
 
-// writeData writes the generalized, shuffled rows encrypted under a data
-// key of the export's own and returns the ciphertext's SHA-256, which the
-// content binds (a swapped file is a forgery at release).
+// writeData writes the generalized, shuffled rows as a typed table
+// ([ReleaseLayout]) in hdw's envelope under a data key of the export's
+// own and returns the ciphertext's SHA-256, which the content binds (a
+// swapped file is a forgery at release).
 func (d *Desk) writeData(ctx context.Context, id, root string, src RowSource, rep *Report) (string, error) {
 	deks, err := d.WH.NewBatchKeys(ctx, "export-"+id, []string{keys.Health}, false)
 	if err != nil {
@@ -200,20 +202,23 @@ func (d *Desk) writeData(ctx context.Context, id, root string, src RowSource, re
 	}
 	dek := deks[keys.Health]
 	defer dek.Wipe()
-	w, err := warehouse.CreateEncrypted(ctx, d.WH.St, root+dataFile, dek)
+	l, err := ReleaseLayout(d.Dict, rep.Request, rep.OutputColumns)
 	if err != nil {
 		return "", err
 	}
-	tw := warehouse.NewTableWriter(w, rep.OutputColumns)
-	if err := Apply(ctx, src, rep, tw.Write); err != nil {
-		objstore.Abort(w)
+	w, err := tables.Create(ctx, d.WH.St, root+dataFile, dek, tables.Envelope, l.Schema)
+	if err != nil {
 		return "", err
 	}
-	if err := tw.Close(); err != nil {
-		objstore.Abort(w)
+	vals := make([]string, len(l.From))
+	if err := Apply(ctx, src, rep, func(out []string) error {
+		l.row(vals, out)
+		return w.Append(vals)
+	}); err != nil {
+		w.Abort()
 		return "", err
 	}
-	if err := w.Close(); err != nil {
+	if _, err := w.Close(); err != nil {
 		return "", err
 	}
 	return sha256Object(ctx, d.WH.St, root+dataFile)

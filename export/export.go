@@ -86,6 +86,11 @@ type Report struct {
 	Inference          Criterion      `json:"g29_inference"`
 	Measures           []Measure      `json:"measures"`
 	Request            Request        `json:"request"`
+
+	// ReleasedColumns are the columns of the released file, in its order
+	// ([ReleaseLayout]: dictionary order, a generalized column under its
+	// own name such as age_band_10y).
+	ReleasedColumns []string `json:"released_columns,omitempty"`
 }
 
 // ErrRequest is wrapped by invalid requests.

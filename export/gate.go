@@ -123,5 +123,14 @@ func (g Gate) Check(ctx context.Context, src RowSource, req Request) (*Report, e
 	if err != nil {
 		return nil, err
 	}
-	return Check(ctx, src, req)
+	rep, err := Check(ctx, src, req)
+	if err != nil {
+		return nil, err
+	}
+	l, err := ReleaseLayout(g.Dict, rep.Request, rep.OutputColumns)
+	if err != nil {
+		return nil, err
+	}
+	rep.ReleasedColumns = l.Columns()
+	return rep, nil
 }

@@ -60,6 +60,9 @@ func NewView(c Content, h []Entry, st State, rep *Report) View {
 		K: r.K, L: r.L, T: r.T, MaxSuppression: r.MaxSuppression, Pass: c.Pass, Report: rep, ContentHash: c.Hash()}
 	if rep != nil {
 		v.Columns, v.Reasons, v.Measures = rep.OutputColumns, rep.Reasons, rep.Measures
+		if len(rep.ReleasedColumns) > 0 {
+			v.Columns = rep.ReleasedColumns
+		}
 		v.Rows, v.Persons, v.Suppressed = rep.Rows, rep.Persons, rep.Suppressed
 	}
 	for _, e := range h {

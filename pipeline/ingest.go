@@ -80,6 +80,10 @@ type Options struct {
 	// BatchItems is the most items of one batch (0: DefaultBatchItems). A
 	// larger run commits several batches, one after the other.
 	BatchItems int
+	// Prefetched is the source listed and its manifest opened ahead of the
+	// run (StartPrefetch, with this run's Source and manifest options);
+	// nil: Ingest lists and opens them itself.
+	Prefetched *Prefetch
 }
 
 // Outcomes of an item.
@@ -242,7 +246,12 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	if opt.PurgeSource && !opt.DryRun && opt.Manifest == nil {
 		opt.done = &rowSet{m: map[int]bool{}}
 	}
-	pl, err := openPlan(ctx, opt)
+	var pl *planned
+	if opt.Prefetched != nil {
+		pl, err = opt.Prefetched.take(ctx)
+	} else {
+		pl, err = openPlan(ctx, opt)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"hdw/pipeline"
 	"hdw/pseudo"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // fakeKeys is a minimal in-memory provider: store keys are symmetric, the
@@ -193,42 +194,12 @@ func readStore(t *testing.T, e *env, prefix string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		batch := batchOf(info.Key)
 		store := strings.SplitN(prefix, "/", 2)[0]
-		dek, err := e.wh.DataKey(e.ctx, batch, store)
-		if err != nil {
-			t.Fatalf("%s: %v", info.Key, err)
-		}
-		data, err := warehouse.ReadEncryptedAll(e.ctx, e.wh.St, info.Key, dek, 1<<30)
-		if err != nil {
+		if err := warehousetest.AppendPlain(e.ctx, &out, e.wh, store, warehousetest.BatchOf(info.Key), info.Key); err != nil {
 			t.Fatal(err)
-		}
-		if strings.HasSuffix(info.Key, ".parquet") {
-			warehouse.ReadTable(data, func(m map[string]string) error {
-				for k, v := range m {
-					fmt.Fprintf(&out, "%s=%s\n", k, v)
-				}
-				return nil
-			})
-		} else {
-			out.Write(data)
 		}
 	}
 	return out.Bytes()
-}
-
-func batchOf(key string) string {
-	if i := strings.Index(key, "batch="); i >= 0 {
-		b := key[i+6:]
-		b = strings.TrimSuffix(b, ".parquet")
-		if j := strings.Index(b, "/"); j >= 0 {
-			b = b[:j]
-		}
-		return b
-	}
-	// health/images/<pseudonym>/<batch>-<token>
-	base := key[strings.LastIndex(key, "/")+1:]
-	return base[:strings.LastIndex(base, "-")]
 }
 
 func TestIngestKeysUnavailable(t *testing.T) {

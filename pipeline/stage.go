@@ -1,17 +1,18 @@
 package pipeline
 
 import (
-	"crypto/sha256"
 	"errors"
-	"hash"
 	"io"
 	"sync"
+
+	"hdw/objstore"
 )
 
-// The write stage of an image: the de-identifier's output is hashed
-// (SHA-256 of the stored plaintext, the image's content identity in the
-// commit record and the health record), encrypted and written to the
-// warehouse on a goroutine of its own, fed through a bounded queue of
+// The write stage of an image: the de-identifier's output is encrypted,
+// written to the warehouse and hashed in the same pass by an
+// objstore.Digest (SHA-256 and size of the stored plaintext, the image's
+// one content identity in the commit record and the health record: issue
+// 24 item 7), on a goroutine of its own, fed through a bounded queue of
 // chunks, so that one image's fetch, parse, de-identification and source
 // hash overlap with the hashing, encryption and writing of what it already
 // produced (issue 24: the two halves ran one after the other on one core).
@@ -33,25 +34,23 @@ type staged struct {
 	mu  sync.Mutex
 	err error // the first error of the write side
 
-	hash   hash.Hash
-	size   int64
+	dig    *objstore.Digest // written by run only; read after Close
 	closed bool
 }
 
 // stage starts the write stage onto dst.
 func stage(dst io.Writer) *staged {
-	s := &staged{ch: make(chan *[]byte, stageDepth), done: make(chan struct{}), hash: sha256.New()}
-	go s.run(dst)
+	s := &staged{ch: make(chan *[]byte, stageDepth), done: make(chan struct{}), dig: objstore.NewDigest(dst)}
+	go s.run()
 	return s
 }
 
-func (s *staged) run(dst io.Writer) {
+func (s *staged) run() {
 	defer close(s.done)
 	failed := false
 	for b := range s.ch {
 		if !failed {
-			s.hash.Write(*b)
-			if _, err := dst.Write(*b); err != nil {
+			if _, err := s.dig.Write(*b); err != nil {
 				s.mu.Lock()
 				s.err = err
 				s.mu.Unlock()
@@ -99,7 +98,6 @@ func (s *staged) Write(p []byte) (int, error) {
 			s.cur = nil
 		}
 	}
-	s.size += int64(n)
 	return n, nil
 }
 
@@ -133,5 +131,8 @@ func (s *staged) Abort() {
 	<-s.done
 }
 
-// sum is the SHA-256 of everything written (after Close).
-func (s *staged) sum() []byte { return s.hash.Sum(nil) }
+// sum is the hex SHA-256 of everything written (after Close).
+func (s *staged) sum() string { return s.dig.Sum() }
+
+// size is the number of bytes written (after Close).
+func (s *staged) size() int64 { return s.dig.N }

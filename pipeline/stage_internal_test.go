@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -32,8 +33,8 @@ func TestStageWritesInOrder(t *testing.T) {
 	if !bytes.Equal(got.Bytes(), data) {
 		t.Fatal("bytes differ")
 	}
-	if want := sha256.Sum256(data); !bytes.Equal(s.sum(), want[:]) || s.size != int64(len(data)) {
-		t.Fatalf("hash or size wrong: %d", s.size)
+	if want := sha256.Sum256(data); s.sum() != hex.EncodeToString(want[:]) || s.size() != int64(len(data)) {
+		t.Fatalf("hash or size wrong: %d", s.size())
 	}
 	if _, err := s.Write([]byte("x")); err == nil {
 		t.Error("write after close accepted")

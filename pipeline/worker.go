@@ -251,8 +251,8 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 	}
 	r.res = res
 	r.res.PatientID, r.res.PatientName = "", ""
-	r.sha = hex.EncodeToString(out.sum())
-	r.size = out.size
+	r.sha = out.sum()
+	r.size = out.size()
 	if !p.opt.DryRun {
 		r.imageKey = key
 	}

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
@@ -56,7 +58,16 @@ func (s *Service) Access(ctx context.Context, req Request, subj Subject, out obj
 	var reserved []string // the person's batches whose genetic table the dpo cannot read (SEC-LOG-6)
 	for _, c := range commits {
 		for _, tb := range batchTables(c.Batch) {
-			t, err := readTable(ctx, s.wh, d, c.Batch, tb.store, tb.key)
+			rs := sets[tb.store]
+			t, err := scanTable(ctx, s.wh, d, c.Batch, tb.store, tb.key, func(r map[string]string) error {
+				if p.pseudonyms[r["pseudonym"]] {
+					rs.rows = append(rs.rows, maps.Clone(r))
+					if k := r["image_key"]; k != "" {
+						formats[k] = r["image_format"]
+					}
+				}
+				return nil
+			})
 			if tb.store == keys.Genetic && errors.Is(err, keys.ErrGeneticReserved) {
 				if slices.ContainsFunc(loc.Batches, func(b BatchCount) bool { return b.Batch == c.Batch }) {
 					reserved = append(reserved, c.Batch)
@@ -66,20 +77,7 @@ func (s *Service) Access(ctx context.Context, req Request, subj Subject, out obj
 			if err != nil {
 				return nil, err
 			}
-			rs := sets[tb.store]
-			for _, col := range t.cols {
-				if !slices.Contains(rs.cols, col) {
-					rs.cols = append(rs.cols, col)
-				}
-			}
-			for _, r := range t.rows {
-				if p.pseudonyms[r["pseudonym"]] {
-					rs.rows = append(rs.rows, r)
-					if k := r["image_key"]; k != "" {
-						formats[k] = r["image_format"]
-					}
-				}
-			}
+			rs.addColumns(t.schema)
 		}
 	}
 	var delivered func(context.Context) error
@@ -142,9 +140,38 @@ func (s *Service) Access(ctx context.Context, req Request, subj Subject, out obj
 	return rep, nil
 }
 
+// rowSet is the rows of one store gathered for the person, under the
+// union of the columns (and types) of the tables they come from.
 type rowSet struct {
-	cols []string
-	rows []map[string]string
+	cols  []string
+	types map[string]tables.Type
+	rows  []map[string]string
+}
+
+// addColumns adds the columns of s not yet in the set, with their types.
+func (rs *rowSet) addColumns(s *tables.Schema) {
+	if s == nil {
+		return
+	}
+	if rs.types == nil {
+		rs.types = map[string]tables.Type{}
+	}
+	for _, f := range s.Fields() {
+		if !slices.Contains(rs.cols, f.Name) {
+			rs.cols = append(rs.cols, f.Name)
+			rs.types[f.Name] = f.Type
+		}
+	}
+}
+
+// schema returns the set's columns, typed as in the tables read (a
+// column seen only in an extract is a string).
+func (rs *rowSet) schema() (*tables.Schema, error) {
+	fs := make([]tables.Field, len(rs.cols))
+	for i, c := range rs.cols {
+		fs[i] = tables.Field{Name: c, Type: rs.types[c]}
+	}
+	return tables.NewSchema(fs...)
 }
 
 func imageExt(format string) string {
@@ -187,9 +214,18 @@ func writeParquet(ctx context.Context, out objstore.Store, name string, rs *rowS
 	if err != nil {
 		return err
 	}
-	tw := warehouse.NewTableWriter(w, rs.cols)
+	s, err := rs.schema()
+	if err != nil {
+		objstore.Abort(w)
+		return err
+	}
+	tw, err := tables.NewWriter(w, s, tables.WriterOptions{})
+	if err != nil {
+		objstore.Abort(w)
+		return err
+	}
 	for _, r := range rs.rows {
-		if err := tw.WriteMap(r); err != nil {
+		if err := tw.AppendMap(r); err != nil {
 			objstore.Abort(w)
 			return err
 		}

@@ -287,22 +287,25 @@ func (s *Service) erase(ctx context.Context, req Request, kind string, p *person
 	return pr, nil
 }
 
-// filterTable rewrites a table keeping the rows for which keep is true. It
-// returns nil when nothing was removed. An emptied genetic table is
+// filterTable rewrites a table keeping the rows for which keep is true,
+// streamed: one pass counts, the rewrite (tables.Rewrite) filters row
+// group by row group, so that memory is bounded by a row group, not the
+// table (issue 17). It returns nil when nothing was removed. An emptied genetic table is
 // deleted (ingest writes none for a batch without genetic rows); health and
 // identity tables stay, empty, so that every committed batch keeps its layout.
 func (s *Service) filterTable(ctx context.Context, d *deks, am amends, batch, store, key string, keep func(map[string]string) bool) (*ObjectProof, error) {
-	t, err := readTable(ctx, s.wh, d, batch, store, key)
+	kept, removed := 0, 0
+	t, err := scanTable(ctx, s.wh, d, batch, store, key, func(r map[string]string) error {
+		if keep(r) {
+			kept++
+		} else {
+			removed++
+		}
+		return nil
+	})
 	if err != nil || !t.exists {
 		return nil, err
 	}
-	kept := 0
-	for _, r := range t.rows {
-		if keep(r) {
-			kept++
-		}
-	}
-	removed := len(t.rows) - kept
 	if removed == 0 {
 		return nil, nil
 	}

@@ -172,11 +172,11 @@ func (s *Service) resolve(ctx context.Context, subj Subject, d *deks) (*person, 
 	}
 	var rows []map[string]string
 	for _, c := range commits {
-		t, err := readTable(ctx, s.wh, d, c.Batch, keys.Identity, warehouse.IdentityTableKey(c.Batch))
+		t, err := tableRows(ctx, s.wh, d, c.Batch, keys.Identity, warehouse.IdentityTableKey(c.Batch))
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, t.rows...)
+		rows = append(rows, t...)
 	}
 	// A name basis shared by rows of two different NIRs (homonyms) is
 	// ambiguous: rows under that name-only pseudonym may belong to either
@@ -344,7 +344,17 @@ func (s *Service) locate(ctx context.Context, req Request, p *person, d *deks) (
 	for _, c := range commits {
 		bc := &BatchCount{Batch: c.Batch, Collected: c.Created}
 		for _, tb := range batchTables(c.Batch) {
-			t, err := readTable(ctx, s.wh, d, c.Batch, tb.store, tb.key)
+			n, ambiguous := 0, 0
+			_, err := scanTable(ctx, s.wh, d, c.Batch, tb.store, tb.key, func(r map[string]string) error {
+				if ps := r["pseudonym"]; p.pseudonyms[ps] {
+					n++
+					held[ps] = true
+				} else if tb.store == keys.Identity && p.skipped[ps] {
+					ambiguous++
+					amb[ps] = true
+				}
+				return nil
+			})
 			if tb.store == keys.Genetic && errors.Is(err, keys.ErrGeneticReserved) {
 				// SEC-LOG-6: a batch holding the person and a genetic table
 				// this profile cannot read; a curator-prepared extract counts it.
@@ -354,16 +364,7 @@ func (s *Service) locate(ctx context.Context, req Request, p *person, d *deks) (
 			if err != nil {
 				return nil, err
 			}
-			n := 0
-			for _, r := range t.rows {
-				if p.pseudonyms[r["pseudonym"]] {
-					n++
-					held[r["pseudonym"]] = true
-				} else if tb.store == keys.Identity && p.skipped[r["pseudonym"]] {
-					loc.Ambiguous++
-					amb[r["pseudonym"]] = true
-				}
-			}
+			loc.Ambiguous += ambiguous
 			switch tb.store {
 			case keys.Health:
 				bc.Records = n

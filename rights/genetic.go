@@ -37,7 +37,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"sort"
 	"time"
 
@@ -321,20 +320,16 @@ func PrepareGeneticExtract(ctx context.Context, wh *warehouse.Warehouse, profile
 	defer d.wipe()
 	rs := &rowSet{}
 	for _, b := range body.Batches {
-		t, err := readTable(ctx, wh, d, b, keys.Genetic, warehouse.GeneticTableKey(b))
+		t, err := scanTable(ctx, wh, d, b, keys.Genetic, warehouse.GeneticTableKey(b), func(r map[string]string) error {
+			if want[r["pseudonym"]] {
+				rs.rows = append(rs.rows, maps.Clone(r))
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		for _, col := range t.cols {
-			if !slices.Contains(rs.cols, col) {
-				rs.cols = append(rs.cols, col)
-			}
-		}
-		for _, r := range t.rows {
-			if want[r["pseudonym"]] {
-				rs.rows = append(rs.rows, r)
-			}
-		}
+		rs.addColumns(t.schema)
 	}
 	if len(rs.cols) == 0 {
 		rs.cols = []string{"pseudonym"}

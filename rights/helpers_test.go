@@ -17,11 +17,13 @@ import (
 
 	"hdw/keys"
 	"hdw/masking"
+	"hdw/masking/maskingtest"
 	"hdw/objstore"
 	"hdw/pipeline"
 	"hdw/pseudo"
 	"hdw/rights"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // keyring is an in-memory key service shared by the profiles of a test:
@@ -94,20 +96,6 @@ func (p provider) PseudonymKey(ctx context.Context, name string) (keys.Secret, e
 		return keys.Secret{}, keys.ErrForbidden
 	}
 	return keys.NewSecret(p.ring.secret(name)), nil
-}
-
-// fakeDeid accepts files starting with "IMG" and writes a "de-identified"
-// file that embeds the pseudonym as a DICOM PatientID would.
-type fakeDeid struct{}
-
-func (fakeDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
-	head := make([]byte, 3)
-	if _, err := io.ReadFull(src, head); err != nil || string(head) != "IMG" {
-		return masking.Result{}, masking.Quarantine("unsupported file type")
-	}
-	io.Copy(io.Discard, src)
-	fmt.Fprintf(dst, "CLEAN PatientID=%s PatientName=%s pixels", p.Pseudonym, p.Pseudonym)
-	return masking.Result{Format: "dicom", Modality: "OT"}, nil
 }
 
 func scrub(s string, p masking.Person) string {
@@ -199,7 +187,7 @@ func (f *fixture) ingest(t testing.TB, name string, at time.Time, manifest strin
 		os.WriteFile(filepath.Join(src, im), []byte("IMG synthetic pixels of "+im), 0o644)
 	}
 	s, _ := objstore.NewLocal(src)
-	sum, err := pipeline.Ingest(f.ctx, f.ingWH, provider{f.ring, keys.ProfileIngest, false}, fakeDeid{}, pipeline.Options{
+	sum, err := pipeline.Ingest(f.ctx, f.ingWH, provider{f.ring, keys.ProfileIngest, false}, maskingtest.Deidentifier{Format: "dicom"}, pipeline.Options{
 		Source: s, SourceID: name, Workers: 2, ScrubText: scrub, Profile: keys.ProfileIngest, Now: func() time.Time { return at },
 	})
 	if err != nil {
@@ -248,40 +236,12 @@ func (f *fixture) decryptAll(t testing.TB) []byte {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dek, err := f.dpoWH.DataKey(f.ctx, batchOf(info.Key), store)
-			if err != nil {
-				t.Fatalf("%s: %v", info.Key, err)
-			}
-			data, err := warehouse.ReadEncryptedAll(f.ctx, f.st, info.Key, dek, 1<<30)
-			if err != nil {
+			if err := warehousetest.AppendPlain(f.ctx, &out, f.dpoWH, store, warehousetest.BatchOf(info.Key), info.Key); err != nil {
 				t.Fatal(err)
-			}
-			if strings.HasSuffix(info.Key, ".parquet") {
-				warehouse.ReadTable(data, func(m map[string]string) error {
-					for k, v := range m {
-						fmt.Fprintf(&out, "%s=%s\n", k, v)
-					}
-					return nil
-				})
-			} else {
-				out.Write(data)
-				out.WriteByte('\n')
 			}
 		}
 	}
 	return out.Bytes()
-}
-
-func batchOf(key string) string {
-	if i := strings.Index(key, "batch="); i >= 0 {
-		b := strings.TrimSuffix(key[i+6:], ".parquet")
-		if j := strings.Index(b, "/"); j >= 0 {
-			b = b[:j]
-		}
-		return b
-	}
-	base := key[strings.LastIndex(key, "/")+1:]
-	return base[:strings.LastIndex(base, "-")]
 }
 
 // readPrefix concatenates the raw objects under prefix.

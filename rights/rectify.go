@@ -104,40 +104,57 @@ func (s *Service) Rectify(ctx context.Context, req Request, subj Subject, field,
 		return nil, err
 	}
 	rename := map[string]string{}
+	// fix rectifies one identity row in place (the field, the basis kind,
+	// the pseudonym of the corrected basis) and returns its old and new
+	// pseudonyms, "" when the row is not the person's. The identity tables
+	// are read once to learn what changes, and rewritten at the end with
+	// the same fix, row group by row group (issue 17: never a whole table
+	// in memory).
+	fix := func(r map[string]string) (old, np string) {
+		old = r["pseudonym"]
+		if !p.pseudonyms[old] {
+			return "", ""
+		}
+		r[field] = value
+		if r["basis_kind"] == "IMPORT" {
+			return old, old
+		}
+		bs := rowBases(r)
+		if len(bs) == 0 {
+			return old, old
+		}
+		r["basis_kind"] = bs[0][:3]
+		np = wk.Patient(bs[0])
+		r["pseudonym"] = np
+		return old, np
+	}
+	errConflict := errors.New("rectify: rows of one pseudonym disagree on the new basis; correct the conflicting fields first")
 	var changedTables []*table
 	for _, c := range commits {
-		t, err := readTable(ctx, s.wh, d, c.Batch, keys.Identity, warehouse.IdentityTableKey(c.Batch))
+		n := 0
+		t, err := scanTable(ctx, s.wh, d, c.Batch, keys.Identity, warehouse.IdentityTableKey(c.Batch), func(r map[string]string) error {
+			old, np := fix(r)
+			if old == "" {
+				return nil
+			}
+			n++
+			if np == old {
+				return nil
+			}
+			if prev, ok := rename[old]; ok && prev != np {
+				return errConflict
+			}
+			rename[old] = np
+			return nil
+		})
+		if errors.Is(err, errConflict) {
+			return nil, errConflict
+		}
 		if err != nil {
 			return nil, err
 		}
-		changed := false
-		for _, r := range t.rows {
-			old := r["pseudonym"]
-			if !p.pseudonyms[old] {
-				continue
-			}
-			r[field] = value
-			rep.IdentityRows++
-			changed = true
-			if r["basis_kind"] == "IMPORT" {
-				continue
-			}
-			bs := rowBases(r)
-			if len(bs) == 0 {
-				continue
-			}
-			np := wk.Patient(bs[0])
-			r["basis_kind"] = bs[0][:3]
-			if np == old {
-				continue
-			}
-			if prev, ok := rename[old]; ok && prev != np {
-				return nil, fmt.Errorf("rectify: rows of one pseudonym disagree on the new basis; correct the conflicting fields first")
-			}
-			rename[old] = np
-			r["pseudonym"] = np
-		}
-		if changed {
+		rep.IdentityRows += n
+		if n > 0 {
 			changedTables = append(changedTables, t)
 		}
 	}
@@ -152,7 +169,10 @@ func (s *Service) Rectify(ctx context.Context, req Request, subj Subject, field,
 		}
 	}
 	for _, t := range changedTables {
-		if err := writeTable(ctx, s.wh, d, t, am); err != nil {
+		if err := rewriteTable(ctx, s.wh, d, t, am, func(r map[string]string) (bool, error) {
+			fix(r)
+			return true, nil
+		}); err != nil {
 			return rep, fmt.Errorf("rewrite %s: %w", t.key, err)
 		}
 	}
@@ -195,26 +215,28 @@ func (s *Service) repseudonymize(ctx context.Context, d *deks, am amends, commit
 			if tb.store == keys.Identity {
 				continue
 			}
-			t, err := readTable(ctx, s.wh, d, c.Batch, tb.store, tb.key)
+			n := 0
+			t, err := scanTable(ctx, s.wh, d, c.Batch, tb.store, tb.key, func(r map[string]string) error {
+				if _, ok := rename[r["pseudonym"]]; ok {
+					n++
+				}
+				return nil
+			})
 			if err != nil {
 				return err
-			}
-			n := 0
-			for _, r := range t.rows {
-				np, ok := rename[r["pseudonym"]]
-				if !ok {
-					continue
-				}
-				r["pseudonym"] = np
-				if k, ok := imgKeys[r["image_key"]]; ok {
-					r["image_key"] = k
-				}
-				n++
 			}
 			if n == 0 {
 				continue
 			}
-			if err := writeTable(ctx, s.wh, d, t, am); err != nil {
+			if err := rewriteTable(ctx, s.wh, d, t, am, func(r map[string]string) (bool, error) {
+				if np, ok := rename[r["pseudonym"]]; ok {
+					r["pseudonym"] = np
+					if k, ok := imgKeys[r["image_key"]]; ok {
+						r["image_key"] = k
+					}
+				}
+				return true, nil
+			}); err != nil {
 				return fmt.Errorf("rewrite %s: %w", t.key, err)
 			}
 			if tb.store == keys.Health {

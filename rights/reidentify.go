@@ -49,11 +49,11 @@ func (s *Service) identityRows(ctx context.Context, d *deks) ([]map[string]strin
 	}
 	var rows []map[string]string
 	for _, c := range commits {
-		t, err := readTable(ctx, s.wh, d, c.Batch, keys.Identity, warehouse.IdentityTableKey(c.Batch))
+		t, err := tableRows(ctx, s.wh, d, c.Batch, keys.Identity, warehouse.IdentityTableKey(c.Batch))
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, t.rows...)
+		rows = append(rows, t...)
 	}
 	return rows, nil
 }
@@ -175,14 +175,13 @@ func (s *Service) Recontact(ctx context.Context, req Request, where string) ([]C
 	}
 	selected := map[string]bool{}
 	for _, c := range commits {
-		t, err := readTable(ctx, s.wh, d, c.Batch, keys.Health, warehouse.HealthTableKey(c.Batch))
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range t.rows {
+		if _, err := scanTable(ctx, s.wh, d, c.Batch, keys.Health, warehouse.HealthTableKey(c.Batch), func(r map[string]string) error {
 			if ex.Match(r) && !restricted[r["pseudonym"]] {
 				selected[r["pseudonym"]] = true
 			}
+			return nil
+		}); err != nil {
+			return nil, err
 		}
 	}
 	rows, err := s.identityRows(ctx, d)

@@ -78,11 +78,7 @@ func batchStarts(ctx context.Context, wh *warehouse.Warehouse, commits []warehou
 		last := map[string]time.Time{}   // person -> last care
 		members := map[string][]string{} // batch -> persons
 		for _, c := range commits {
-			t, err := readTable(ctx, wh, d, c.Batch, keys.Health, warehouse.HealthTableKey(c.Batch))
-			if err != nil {
-				return nil, fmt.Errorf("retention from the end of care reads visit dates (dpo profile): %w", err)
-			}
-			for _, r := range t.rows {
+			if _, err := scanTable(ctx, wh, d, c.Batch, keys.Health, warehouse.HealthTableKey(c.Batch), func(r map[string]string) error {
 				p := r["pseudonym"]
 				care := c.Created
 				if v, err := time.Parse("2006-01-02", r["visit_date"]); err == nil {
@@ -92,6 +88,9 @@ func batchStarts(ctx context.Context, wh *warehouse.Warehouse, commits []warehou
 					last[p] = care
 				}
 				members[c.Batch] = append(members[c.Batch], p)
+				return nil
+			}); err != nil {
+				return nil, fmt.Errorf("retention from the end of care reads visit dates (dpo profile): %w", err)
 			}
 		}
 		for b, ps := range members {

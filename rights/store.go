@@ -47,17 +47,19 @@ func (d *deks) wipe() {
 	clear(d.m)
 }
 
-// table is one decrypted table of a batch.
+// table is one stored table of a batch: where it is and its layout. Its
+// rows are never held: [scanTable] streams them, [rewriteTable] edits them
+// through the table layer's rewrite, one row group at a time (issue 17).
 type table struct {
 	batch, store, key string
 	cols              []string
 	schema            *tables.Schema // as stored: a rewrite keeps the types (issue 17)
-	rows              []map[string]string
 	exists            bool
 }
 
-// readTable decrypts a table; a missing object is an empty table.
-func readTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch, store, key string) (*table, error) {
+// scanTable decrypts a table and calls fn with each row (the map is reused
+// between calls: clone what is kept); a missing object is an empty table.
+func scanTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch, store, key string, fn func(map[string]string) error) (*table, error) {
 	t := &table{batch: batch, store: store, key: key}
 	if _, err := wh.St.Stat(ctx, key); errors.Is(err, objstore.ErrNotExist) {
 		return t, nil
@@ -68,15 +70,24 @@ func readTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch, sto
 	if err != nil {
 		return nil, err
 	}
-	s, err := tables.ScanObject(ctx, wh.St, key, dek, tables.Query{}, func(r *tables.Row) error {
-		t.rows = append(t.rows, r.Map(nil))
-		return nil
-	})
+	m := map[string]string{}
+	s, err := tables.ScanObject(ctx, wh.St, key, dek, tables.Query{}, func(r *tables.Row) error { return fn(r.Map(m)) })
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", key, err)
 	}
 	t.schema, t.cols, t.exists = s, s.Columns(), true
 	return t, nil
+}
+
+// tableRows returns a table's rows for a caller that keeps them all (the
+// identity rows a resolution compares); editing callers stream instead.
+func tableRows(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch, store, key string) ([]map[string]string, error) {
+	var rows []map[string]string
+	_, err := scanTable(ctx, wh, d, batch, store, key, func(r map[string]string) error {
+		rows = append(rows, maps.Clone(r))
+		return nil
+	})
+	return rows, err
 }
 
 // amends records what rights changed per object key, to amend the commit
@@ -101,26 +112,6 @@ func rewriteTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, t *tabl
 	}
 	am[t.key] = &warehouse.ObjectRef{Key: t.key, Store: t.store, SHA256: o.SHA256, Size: o.Size}
 	return nil
-}
-
-// writeTable rewrites a table whose rows were changed in memory (read by
-// readTable, in the stored order, none added or removed) through
-// [rewriteTable].
-func writeTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, t *table, am amends) error {
-	i := 0
-	err := rewriteTable(ctx, wh, d, t, am, func(m map[string]string) (bool, error) {
-		if i >= len(t.rows) {
-			return false, errors.New("the table changed while being rewritten: rerun the request")
-		}
-		clear(m)
-		maps.Copy(m, t.rows[i])
-		i++
-		return true, nil
-	})
-	if err == nil && i != len(t.rows) {
-		err = errors.New("the table changed while being rewritten: rerun the request")
-	}
-	return err
 }
 
 // amendCommits rewrites the commit records whose objects changed, so that

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,31 +18,19 @@ import (
 	"hdw/keys"
 	"hdw/keys/keystest"
 	"hdw/masking"
+	"hdw/masking/maskingtest"
 	"hdw/objstore"
 	"hdw/pipeline"
 	"hdw/pseudo"
 	"hdw/tables"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // prov is the profile p's view of a key service shared with the child
 // processes of the kill test, the warehouse pseudonym key at version v.
 func prov(p string, v int) keystest.Derived {
 	return keystest.Derived{As: p, Versions: v, Seed: "rotation test"}
-}
-
-// fakeDeid accepts files starting with "IMG" and embeds the pseudonym as a
-// DICOM PatientID would.
-type fakeDeid struct{}
-
-func (fakeDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
-	head := make([]byte, 3)
-	if _, err := io.ReadFull(src, head); err != nil || string(head) != "IMG" {
-		return masking.Result{}, masking.Quarantine("unsupported file type")
-	}
-	io.Copy(io.Discard, src)
-	fmt.Fprintf(dst, "CLEAN PatientID=%s PatientName=%s pixels", p.Pseudonym, p.Pseudonym)
-	return masking.Result{Format: "dicom", Modality: "OT"}, nil
 }
 
 // person is a made-up person.
@@ -151,7 +138,7 @@ func (f *fixture) ingest(t testing.TB, v int) {
 	s, _ := objstore.NewLocal(src)
 	ing := prov(keys.ProfileIngest, v)
 	at := time.Date(2026, 3, 1, 10, f.uploads, 0, 0, time.UTC)
-	sum, err := pipeline.Ingest(f.ctx, f.wh(t, ing), ing, fakeDeid{}, pipeline.Options{
+	sum, err := pipeline.Ingest(f.ctx, f.wh(t, ing), ing, maskingtest.Deidentifier{Format: "dicom"}, pipeline.Options{
 		Source: s, SourceID: name, Workers: 1, Profile: keys.ProfileIngest, ScrubText: func(s string, _ masking.Person) string { return s }, Now: func() time.Time { return at },
 	})
 	if err != nil || sum.Ingested == 0 {
@@ -172,7 +159,7 @@ func snapshot(t testing.TB, st objstore.Store, w *warehouse.Warehouse) map[strin
 			if err != nil {
 				t.Fatal(err)
 			}
-			dek, err := w.DataKey(ctx, batchOf(info.Key), store)
+			dek, err := w.DataKey(ctx, warehousetest.BatchOf(info.Key), store)
 			if errors.Is(err, keys.ErrForbidden) {
 				out[info.Key] = []string{"(not readable by this profile)"}
 				continue
@@ -204,18 +191,6 @@ func snapshot(t testing.TB, st objstore.Store, w *warehouse.Warehouse) map[strin
 		}
 	}
 	return out
-}
-
-func batchOf(key string) string {
-	if i := strings.Index(key, "batch="); i >= 0 {
-		b := strings.TrimSuffix(key[i+6:], ".parquet")
-		if j := strings.Index(b, "/"); j >= 0 {
-			b = b[:j]
-		}
-		return b
-	}
-	base := key[strings.LastIndex(key, "/")+1:]
-	return base[:strings.LastIndex(base, "-")]
 }
 
 // checkCommits verifies that every commit record lists existing objects

@@ -14,6 +14,7 @@ import (
 	"hdw/rotation"
 	"hdw/tables"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // rows returns the rows of every table under prefix (dpo or curator view).
@@ -24,7 +25,7 @@ func rows(t *testing.T, f *fixture, w *warehouse.Warehouse, store, prefix string
 		if err != nil {
 			t.Fatal(err)
 		}
-		dek, err := w.DataKey(f.ctx, batchOf(info.Key), store)
+		dek, err := w.DataKey(f.ctx, warehousetest.BatchOf(info.Key), store)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -353,6 +353,7 @@ func (c *Counter) weighted(si int, vals []uint64) error {
 type Summary struct {
 	Rows, Classes, Smallest, BelowK int64
 	Persons                         int64 // with Detail: the table's distinct persons
+	Spilled                         int64 // bytes written to spill files past the budget
 }
 
 // Result calls fn for every class (in id order) and returns the summary
@@ -374,6 +375,9 @@ func (c *Counter) Result(k int64, fn func(Class) error) (Summary, error) {
 		}()
 	}
 	wg.Wait()
+	for _, s := range streams {
+		sum.Spilled += s.spilled
+	}
 	if err := errors.Join(errs...); err != nil {
 		return sum, err
 	}

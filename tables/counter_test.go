@@ -104,6 +104,9 @@ func TestIssue17_CounterMatchesNaive(t *testing.T) {
 			t.Fatalf("budget %d: %+v persons %d diags %d; want classes %d smallest %d below %d persons %d diags %d",
 				budget, sum, persons, diags, len(naive), wantSmallest, wantBelow, wantPersons, wantDiags)
 		}
+		if spilled := sum.Spilled > 0; spilled != (budget < 1<<20) {
+			t.Errorf("budget %d: %d bytes spilled", budget, sum.Spilled)
+		}
 	}
 }
 

@@ -34,6 +34,8 @@ type pairStream struct {
 	max  int
 	dir  string
 	runs []*os.File
+	// spilled counts the bytes written to runs.
+	spilled int64
 }
 
 // addAll adds the pairs (classes[i], vals[i]).
@@ -87,6 +89,7 @@ func (s *pairStream) spill() error {
 		return fmt.Errorf("tables: counter spill: %w", err)
 	}
 	s.runs = append(s.runs, f)
+	s.spilled += int64(len(s.buf)) * int64(len(b))
 	s.buf = s.buf[:0]
 	return nil
 }

@@ -12,64 +12,15 @@ import (
 
 // Tables are written and read by package tables (issue 17: typed columns
 // from the data dictionary, Arrow/Parquet, one encrypted-table write and
-// scan). The helpers below are the string-valued view that callers not
-// yet typed use (the export gate's output); they go through package tables.
+// scan). The helpers below are the string-valued view of a table (a
+// row as column -> string) for callers that read rows as strings; they go
+// through package tables, which every table write goes through.
 
 // MaxTableBytes bounds the plaintext of one table read into memory.
 const MaxTableBytes = tables.MaxObjectBytes
 
 // ErrTable is wrapped by errors about malformed tables.
 var ErrTable = tables.ErrTable
-
-// TableWriter streams rows of string columns (see [tables.Writer] for
-// typed columns).
-type TableWriter struct {
-	cols []string
-	w    *tables.Writer
-	err  error
-}
-
-// NewTableWriter returns a writer of the named string columns to w, in that
-// order.
-func NewTableWriter(w io.Writer, cols []string) *TableWriter {
-	tw, err := tables.NewWriter(w, tables.Strings(cols), tables.WriterOptions{})
-	return &TableWriter{cols: cols, w: tw, err: err}
-}
-
-// Columns returns the column names in writer order.
-func (t *TableWriter) Columns() []string { return t.cols }
-
-// Write writes one row; vals are aligned with the columns.
-func (t *TableWriter) Write(vals []string) error {
-	if t.err != nil {
-		return t.err
-	}
-	return t.w.Append(vals)
-}
-
-// WriteMap writes one row given as column -> value (missing columns are null).
-func (t *TableWriter) WriteMap(m map[string]string) error {
-	if t.err != nil {
-		return t.err
-	}
-	return t.w.AppendMap(m)
-}
-
-// Rows returns the number of rows written.
-func (t *TableWriter) Rows() int64 {
-	if t.w == nil {
-		return 0
-	}
-	return t.w.Rows()
-}
-
-// Close flushes the Parquet footer.
-func (t *TableWriter) Close() error {
-	if t.err != nil {
-		return t.err
-	}
-	return t.w.Close()
-}
 
 // ReadTable calls fn for every row of a Parquet table held in data (values
 // as strings, see [tables.Row.Get]); the row map is reused between calls.

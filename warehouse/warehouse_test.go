@@ -7,14 +7,19 @@ import (
 
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/tables"
 	"hdw/warehouse"
 )
 
+// ReadTable gives the rows of a table written by package tables as strings.
 func TestTableRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
-	tw := warehouse.NewTableWriter(&buf, []string{"zeta", "alpha", "mid"})
-	tw.Write([]string{"z1", "", "m1"})
-	tw.WriteMap(map[string]string{"alpha": "a2"})
+	tw, err := tables.NewWriter(&buf, tables.Strings([]string{"zeta", "alpha", "mid"}), tables.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw.Append([]string{"z1", "", "m1"})
+	tw.AppendMap(map[string]string{"alpha": "a2"})
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"hdw/configs"
 	"hdw/keys"
 	"hdw/pipeline"
+	"hdw/tables"
 	"hdw/warehouse"
 	"hdw/workspaces"
 )
@@ -29,14 +30,17 @@ func BenchmarkCreate(b *testing.B) {
 	st, wh, cur, whc := tw.st, tw.ing, tw.cur, tw.whc
 	dict := configs.DefaultDictionary()
 	deks, _ := wh.NewBatchKeys(ctx, "b1", []string{keys.Health}, false)
-	w, _ := warehouse.CreateEncrypted(ctx, st, warehouse.HealthTableKey("b1"), deks[keys.Health])
-	hw := warehouse.NewTableWriter(w, pipeline.HealthColumns(dict))
+	hw, err := tables.Create(ctx, st, warehouse.HealthTableKey("b1"), deks[keys.Health], tables.Envelope, pipeline.HealthSchema(dict))
+	if err != nil {
+		b.Fatal(err)
+	}
 	for i := 0; i < n; i++ {
-		hw.WriteMap(map[string]string{"pseudonym": fmt.Sprintf("p%08d", i/3), "record_id": strconv.Itoa(i), "batch": "b1",
+		hw.AppendMap(map[string]string{"pseudonym": fmt.Sprintf("p%08d", i/3), "record_id": strconv.Itoa(i), "batch": "b1",
 			"diagnosis": []string{"C50", "I10", "E11"}[i%3], "birth_year": strconv.Itoa(1930 + i%80), "modality": "CT"})
 	}
-	hw.Close()
-	w.Close()
+	if _, err := hw.Close(); err != nil {
+		b.Fatal(err)
+	}
 	wh.WriteCommit(ctx, warehouse.Commit{Batch: "b1", Objects: []warehouse.ObjectRef{{Key: warehouse.HealthTableKey("b1"), Store: keys.Health}}})
 	info, err := st.Stat(ctx, warehouse.HealthTableKey("b1"))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"hdw/keys/local"
 	"hdw/objstore"
 	"hdw/pipeline"
+	"hdw/tables"
 	"hdw/warehouse"
 	"hdw/workspaces"
 )
@@ -68,29 +69,25 @@ func (w *testWarehouse) batch(t *testing.T, batch string, ids []int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write := func(key, store string, cols []string, row func(i int) map[string]string) {
-		wc, err := warehouse.CreateEncrypted(ctx, w.st, key, deks[store])
+	write := func(key, store string, schema *tables.Schema, row func(i int) map[string]string) {
+		ow, err := tables.Create(ctx, w.st, key, deks[store], tables.Envelope, schema)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tw := warehouse.NewTableWriter(wc, cols)
 		for _, i := range ids {
-			if err := tw.WriteMap(row(i)); err != nil {
+			if err := ow.AppendMap(row(i)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := tw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := wc.Close(); err != nil {
+		if _, err := ow.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write(warehouse.HealthTableKey(batch), keys.Health, pipeline.HealthColumns(dict), func(i int) map[string]string {
+	write(warehouse.HealthTableKey(batch), keys.Health, pipeline.HealthSchema(dict), func(i int) map[string]string {
 		return map[string]string{"pseudonym": fmt.Sprintf("WHP%04d", i), "record_id": batch + "-" + strconv.Itoa(i), "batch": batch,
 			"diagnosis": []string{"C50", "I10"}[i%2], "modality": "CT"}
 	})
-	write(warehouse.GeneticTableKey(batch), keys.Genetic, pipeline.GeneticColumns(dict), func(i int) map[string]string {
+	write(warehouse.GeneticTableKey(batch), keys.Genetic, pipeline.GeneticSchema(dict), func(i int) map[string]string {
 		return map[string]string{"pseudonym": fmt.Sprintf("WHP%04d", i), "record_id": batch + "-" + strconv.Itoa(i), "batch": batch, "gene": "BRCA1", "variant": "v" + strconv.Itoa(i)}
 	})
 	if err := w.ing.WriteCommit(ctx, warehouse.Commit{Batch: batch, Objects: []warehouse.ObjectRef{

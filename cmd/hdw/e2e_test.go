@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"hdw/pipeline"
 	"hdw/synth"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 func demoUpload() *synth.Upload {
@@ -135,27 +135,12 @@ func decryptPrefix(t *testing.T, wh *warehouse.Warehouse, prefix, store string) 
 	}
 	var buf bytes.Buffer
 	for _, c := range cs {
-		dek, err := wh.DataKey(ctx, c.Batch, store)
-		if err != nil {
-			t.Fatal(err)
-		}
 		for _, o := range c.Objects {
 			if !strings.HasPrefix(o.Key, prefix) {
 				continue
 			}
-			data, err := warehouse.ReadEncryptedAll(ctx, wh.St, o.Key, dek, 1<<30)
-			if err != nil {
-				t.Fatalf("decrypt %s: %v", o.Key, err)
-			}
-			if strings.HasSuffix(o.Key, ".parquet") {
-				warehouse.ReadTable(data, func(m map[string]string) error {
-					for k, v := range m {
-						fmt.Fprintf(&buf, "%s=%s\n", k, v)
-					}
-					return nil
-				})
-			} else {
-				buf.Write(data)
+			if err := warehousetest.AppendPlain(ctx, &buf, wh, store, c.Batch, o.Key); err != nil {
+				t.Fatal(err)
 			}
 		}
 	}

@@ -44,49 +44,46 @@ genetic.{parquet,csv}, and the extract is deleted once delivered.`,
 }
 
 func runGeneticExtract(ctx context.Context, g *globals, ref string) error {
-	sess, err := g.openFor(ctx, "rights genetic-extract", keys.ProfileCurator)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	if ref == "" {
-		asks, err := rights.PendingGeneticAsks(ctx, sess.st)
-		if err != nil {
+	return g.within(ctx, "rights genetic-extract", []string{keys.ProfileCurator}, func(sess *session) error {
+		if ref == "" {
+			asks, err := rights.PendingGeneticAsks(ctx, sess.st)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				if asks == nil {
+					asks = []rights.GeneticAsk{}
+				}
+				return json.NewEncoder(g.stdout).Encode(asks)
+			}
+			for _, a := range asks {
+				fmt.Fprintf(g.stdout, "%s  asked by %s  %s  %d batches\n", a.Request, a.AskedBy, a.Asked.UTC().Format(time.RFC3339), a.Batches)
+			}
+			return nil
+		}
+		target := map[string]string{"request": ref}
+		e, err := rights.PrepareGeneticExtract(ctx, sess.wh, g.profile, sess.operator, ref, sess.geneticTrust(""), nowUTC())
+		switch {
+		case errors.Is(err, rights.ErrGeneticExtract):
+			sess.event(ctx, "", "rights.genetic_extract", "alert", target, nil, "the DPO's ask does not verify")
+			return &exitError{code: exitFailure, err: fmt.Errorf("ALERT: %w", err)}
+		case errors.Is(err, keys.ErrForbidden):
+			return sess.deny(ctx, "rights.genetic_extract", target, &exitError{code: exitFailure, err: err})
+		case errors.Is(err, rights.ErrNoRequest):
+			return usageErr("%v", err)
+		case err != nil:
+			sess.event(ctx, "", "rights.genetic_extract", "failed", target, nil, "")
+			return err
+		}
+		if err := sess.event(ctx, "", "rights.genetic_extract", "ok", target, map[string]int64{"rows": int64(e.Rows)}, ""); err != nil {
 			return err
 		}
 		if g.json {
-			if asks == nil {
-				asks = []rights.GeneticAsk{}
-			}
-			return json.NewEncoder(g.stdout).Encode(asks)
+			return json.NewEncoder(g.stdout).Encode(e)
 		}
-		for _, a := range asks {
-			fmt.Fprintf(g.stdout, "%s  asked by %s  %s  %d batches\n", a.Request, a.AskedBy, a.Asked.UTC().Format(time.RFC3339), a.Batches)
-		}
+		fmt.Fprintf(g.stdout, "request %s: genetic extract prepared (%d rows) by %s; the DPO runs rights access again\n", ref, e.Rows, e.ExtractedBy)
 		return nil
-	}
-	target := map[string]string{"request": ref}
-	e, err := rights.PrepareGeneticExtract(ctx, sess.wh, g.profile, sess.operator, ref, sess.geneticTrust(""), nowUTC())
-	switch {
-	case errors.Is(err, rights.ErrGeneticExtract):
-		sess.event(ctx, "", "rights.genetic_extract", "alert", target, nil, "the DPO's ask does not verify")
-		return &exitError{code: exitFailure, err: fmt.Errorf("ALERT: %w", err)}
-	case errors.Is(err, keys.ErrForbidden):
-		return sess.deny(ctx, "rights.genetic_extract", target, &exitError{code: exitFailure, err: err})
-	case errors.Is(err, rights.ErrNoRequest):
-		return usageErr("%v", err)
-	case err != nil:
-		sess.event(ctx, "", "rights.genetic_extract", "failed", target, nil, "")
-		return err
-	}
-	if err := sess.event(ctx, "", "rights.genetic_extract", "ok", target, map[string]int64{"rows": int64(e.Rows)}, ""); err != nil {
-		return err
-	}
-	if g.json {
-		return json.NewEncoder(g.stdout).Encode(e)
-	}
-	fmt.Fprintf(g.stdout, "request %s: genetic extract prepared (%d rows) by %s; the DPO runs rights access again\n", ref, e.Rows, e.ExtractedBy)
-	return nil
+	})
 }
 
 // geneticTrust is who signs and verifies the genetic ask and extract: the

@@ -136,6 +136,17 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 	if err != nil {
 		return err
 	}
+	var mf *os.File
+	if o.manifest != "" {
+		if mf, err = os.Open(o.manifest); err != nil {
+			return fmt.Errorf("open manifest: %w", err)
+		}
+		defer mf.Close()
+	}
+	// The listing and the manifest overlap with the session's keyring
+	// unlock or Vault login (issue 24 item 6; ingestprefetch.go).
+	pre := prefetchSource(ctx, src, mf, o.manifest)
+	defer pre.Close()
 	sess, err := g.open(ctx, "ingest")
 	if err != nil {
 		return err
@@ -152,14 +163,10 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 	if o.batchItems > 0 {
 		opt.BatchItems = o.batchItems
 	}
-	if o.manifest != "" {
-		f, err := os.Open(o.manifest)
-		if err != nil {
-			return fmt.Errorf("open manifest: %w", err)
-		}
-		defer f.Close()
-		opt.Manifest, opt.ManifestName = f, "manifest"+extOf(o.manifest)
+	if mf != nil {
+		opt.Manifest, opt.ManifestName = mf, "manifest"+extOf(o.manifest)
 	}
+	opt.Prefetched = pre
 	sum, err := pipeline.Ingest(ctx, sess.wh, sess.prov, newDeidentifier(g.cfg), opt)
 	target := map[string]string{"client": o.client}
 	if sum != nil && sum.Batch != "" {

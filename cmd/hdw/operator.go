@@ -84,24 +84,21 @@ hdw operator review; the decision reference is audited.`,
 }
 
 func runOperatorUnlock(ctx context.Context, g *globals, subject string) error {
-	sess, err := g.openFor(ctx, "operator unlock", keys.ProfileAdmin)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	n, err := g.gate(ctx, sess.st).Failures(ctx, subject)
-	if err != nil {
-		return err
-	}
-	if err := g.gate(ctx, sess.st).Unlock(ctx, audit.AuthRecord{Subject: subject, Profile: g.profile, Operator: sess.operator,
-		Command: "operator unlock", Source: hostname()}); err != nil {
-		return err
-	}
-	if err := sess.event(ctx, "", "auth.unlock", "ok", map[string]string{"subject": subject}, map[string]int64{"failures": int64(n)}, ""); err != nil {
-		return err
-	}
-	fmt.Fprintf(g.stdout, "%s unlocked after %d failed attempts\n", subject, n)
-	return nil
+	return g.within(ctx, "operator unlock", []string{keys.ProfileAdmin}, func(sess *session) error {
+		n, err := g.gate(ctx, sess.st).Failures(ctx, subject)
+		if err != nil {
+			return err
+		}
+		if err := g.gate(ctx, sess.st).Unlock(ctx, audit.AuthRecord{Subject: subject, Profile: g.profile, Operator: sess.operator,
+			Command: "operator unlock", Source: hostname()}); err != nil {
+			return err
+		}
+		if err := sess.event(ctx, "", "auth.unlock", "ok", map[string]string{"subject": subject}, map[string]int64{"failures": int64(n)}, ""); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stdout, "%s unlocked after %d failed attempts\n", subject, n)
+		return nil
+	})
 }
 
 // operatorKeyring returns the session's local keyring, or explains the
@@ -134,93 +131,76 @@ func runOperatorAdd(ctx context.Context, g *globals, name, role string, auth key
 	if err := auth.Check(keys.Profile(role)); err != nil {
 		return usageErr("%v", err)
 	}
-	sess, err := g.open(ctx, "operator add")
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	if p, ok := sess.prov.(*hv.Provider); ok { // Vault: the person's transit key, policy, entity (vaultoperator.go)
-		return runVaultOperatorAdd(ctx, g, sess, p, name, role, auth)
-	}
-	k, err := operatorKeyring(sess)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(g.credentialsDir(), 0o700); err != nil {
-		return err
-	}
-	f := operatorFile(g, name)
-	secret, err := readSecretFile(f)
-	if err != nil {
-		if secret, err = writePassphrase(f); err != nil {
+	return g.within(ctx, "operator add", nil, func(sess *session) error {
+		if p, ok := sess.prov.(*hv.Provider); ok { // Vault: the person's transit key, policy, entity (vaultoperator.go)
+			return runVaultOperatorAdd(ctx, g, sess, p, name, role, auth)
+		}
+		k, err := operatorKeyring(sess)
+		if err != nil {
 			return err
 		}
-	}
-	defer clear(secret)
-	op, err := k.AddOperator(ctx, name, keys.Profile(role), auth, secret, operatorNow())
-	if err != nil {
-		sess.event(ctx, "", "operator.add", "failed", map[string]string{"role": role}, nil, "")
-		return err
-	}
-	if err := sess.event(ctx, "", "operator.add", "ok", map[string]string{"operator": op.ID, "role": role, "decision": auth.Decision}, nil, ""); err != nil {
-		return err
-	}
-	if g.json {
-		return json.NewEncoder(g.stdout).Encode(op)
-	}
-	fmt.Fprintf(g.stdout, "operator %s enrolled as %s: %s\npassphrase in %s (mode 0600): hand it to the person\n", name, role, op.ID, f)
-	return nil
+		if err := os.MkdirAll(g.credentialsDir(), 0o700); err != nil {
+			return err
+		}
+		f := operatorFile(g, name)
+		secret, err := readSecretFile(f)
+		if err != nil {
+			if secret, err = writePassphrase(f); err != nil {
+				return err
+			}
+		}
+		defer clear(secret)
+		op, err := k.AddOperator(ctx, name, keys.Profile(role), auth, secret, operatorNow())
+		if err != nil {
+			sess.event(ctx, "", "operator.add", "failed", map[string]string{"role": role}, nil, "")
+			return err
+		}
+		if err := sess.event(ctx, "", "operator.add", "ok", map[string]string{"operator": op.ID, "role": role, "decision": auth.Decision}, nil, ""); err != nil {
+			return err
+		}
+		if g.json {
+			return json.NewEncoder(g.stdout).Encode(op)
+		}
+		fmt.Fprintf(g.stdout, "operator %s enrolled as %s: %s\npassphrase in %s (mode 0600): hand it to the person\n", name, role, op.ID, f)
+		return nil
+	})
 }
 
 func runOperatorList(ctx context.Context, g *globals) error {
-	sess, err := g.openFor(ctx, "operator list", keys.ProfileAdmin, keys.ProfileDPO)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	k, err := operatorStoreFor(sess)
-	if err != nil {
-		return err
-	}
-	ops, err := k.Directory().Operators(ctx)
-	if err != nil {
-		return err
-	}
-	if g.json {
-		if ops == nil {
-			ops = []keys.Operator{}
+	return g.withOperators(ctx, "operator list", []string{keys.ProfileAdmin, keys.ProfileDPO}, func(sess *session, k operatorStore) error {
+		ops, err := k.Directory().Operators(ctx)
+		if err != nil {
+			return err
 		}
-		return json.NewEncoder(g.stdout).Encode(ops)
-	}
-	for _, o := range ops {
-		state := "active"
-		if !o.Removed.IsZero() {
-			state = "removed " + o.Removed.UTC().Format(time.RFC3339)
+		if g.json {
+			if ops == nil {
+				ops = []keys.Operator{}
+			}
+			return json.NewEncoder(g.stdout).Encode(ops)
 		}
-		fmt.Fprintf(g.stdout, "%s  %-16s %-20s enrolled %s  %s\n", o.ID, o.Name, o.Role, o.Enrolled.UTC().Format(time.RFC3339), state)
-	}
-	return nil
+		for _, o := range ops {
+			state := "active"
+			if !o.Removed.IsZero() {
+				state = "removed " + o.Removed.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(g.stdout, "%s  %-16s %-20s enrolled %s  %s\n", o.ID, o.Name, o.Role, o.Enrolled.UTC().Format(time.RFC3339), state)
+		}
+		return nil
+	})
 }
 
 func runOperatorRemove(ctx context.Context, g *globals, name string) error {
-	sess, err := g.openFor(ctx, "operator remove", keys.ProfileAdmin)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	k, err := operatorStoreFor(sess)
-	if err != nil {
-		return err
-	}
-	op, err := k.RemoveOperator(ctx, name, operatorNow())
-	if err != nil {
-		return err
-	}
-	if err := sess.event(ctx, "", "operator.remove", "ok", map[string]string{"operator": op.ID, "role": string(op.Role)}, nil, ""); err != nil {
-		return err
-	}
-	fmt.Fprintf(g.stdout, "operator %s (%s) removed\n", name, op.ID)
-	return nil
+	return g.withOperators(ctx, "operator remove", []string{keys.ProfileAdmin}, func(sess *session, k operatorStore) error {
+		op, err := k.RemoveOperator(ctx, name, operatorNow())
+		if err != nil {
+			return err
+		}
+		if err := sess.event(ctx, "", "operator.remove", "ok", map[string]string{"operator": op.ID, "role": string(op.Role)}, nil, ""); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stdout, "operator %s (%s) removed\n", name, op.ID)
+		return nil
+	})
 }
 
 var _ export.Directory = exportDirectory{}

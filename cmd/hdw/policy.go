@@ -275,104 +275,98 @@ func runPolicySet(ctx context.Context, g *globals, file string) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	sess, err := g.open(ctx, "policy set")
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	if err := sess.require(ctx, "policy.set", keys.ProfileAdmin); err != nil {
-		return err
-	}
-	signer, err := openSealSigner(ctx, sess.prov)
-	if err != nil {
-		return sess.deny(ctx, "policy.set", map[string]string{"policy": "warehouse"}, err)
-	}
-	anchor, _, latest, err := sess.sessionPolicyChain(ctx)
-	if err != nil {
-		return sess.policyAlert(ctx, err)
-	}
-	pub := signer.PublicKey()
-	if anchor != nil && !bytes.Equal(anchor.Public, pub) {
-		return sess.policyAlert(ctx, fmt.Errorf("%w: the seal anchor is not the admin's policy key", policy.ErrTampered))
-	}
-	// policy/seal.json: a copy for the profiles whose provider holds no
-	// anchor (readPolicyChainWith compares it with the held one).
-	a := sealAnchor{Public: pub, KeyID: policy.KeyID(pub)}
-	b, _ := json.Marshal(a)
-	if err := sess.st.PutIfAbsent(ctx, policySeal, bytes.NewReader(b)); err != nil && !errors.Is(err, objstore.ErrExist) {
-		return fmt.Errorf("write %s: %w", policySeal, err)
-	}
-	prev := policy.Default()
-	if latest != nil {
-		prev = latest.Policy
-	}
-	rec, err := policy.Seal(ctx, signer, latest, next, sess.operator, nowUTC())
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	b, err = json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := sess.st.PutIfAbsent(ctx, policyKey(rec.Version), bytes.NewReader(b)); err != nil {
-		return fmt.Errorf("write policy version %d (another admin sealed one at the same time? rerun): %w", rec.Version, err)
-	}
-	if err := recordAnchor(ctx, sess.prov, pub, rec.Version); err != nil {
-		return err
-	}
-	reason := ""
-	if l := prev.Loosens(next); len(l) > 0 {
-		reason = "loosens " + strings.Join(l, ", ")
-	}
-	if err := sess.event(ctx, "", "policy.set", "ok", map[string]string{"policy": "v" + strconv.Itoa(rec.Version), "key": rec.KeyID}, nil, reason); err != nil {
-		return err
-	}
-	return g.result(map[string]any{"version": rec.Version, "key_id": rec.KeyID, "policy": rec.Policy, "loosens": prev.Loosens(next)},
-		"policy version %d sealed (key %s)\n", rec.Version, rec.KeyID)
-}
-
-func runPolicyShow(ctx context.Context, g *globals) error {
-	sess, err := g.open(ctx, "policy show")
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	if err := sess.require(ctx, "policy.show", keys.ProfileAdmin); err != nil {
-		return err
-	}
-	anchor, chain, latest, err := sess.sessionPolicyChain(ctx)
-	if err != nil {
-		return sess.policyAlert(ctx, err)
-	}
-	if anchor != nil {
-		// The admin also checks the anchor against the key only they hold,
-		// and records it with the provider where it is missing (migration).
+	return g.within(ctx, "policy set", nil, func(sess *session) error {
+		if err := sess.require(ctx, "policy.set", keys.ProfileAdmin); err != nil {
+			return err
+		}
 		signer, err := openSealSigner(ctx, sess.prov)
+		if err != nil {
+			return sess.deny(ctx, "policy.set", map[string]string{"policy": "warehouse"}, err)
+		}
+		anchor, _, latest, err := sess.sessionPolicyChain(ctx)
+		if err != nil {
+			return sess.policyAlert(ctx, err)
+		}
+		pub := signer.PublicKey()
+		if anchor != nil && !bytes.Equal(anchor.Public, pub) {
+			return sess.policyAlert(ctx, fmt.Errorf("%w: the seal anchor is not the admin's policy key", policy.ErrTampered))
+		}
+		// policy/seal.json: a copy for the profiles whose provider holds no
+		// anchor (readPolicyChainWith compares it with the held one).
+		a := sealAnchor{Public: pub, KeyID: policy.KeyID(pub)}
+		b, _ := json.Marshal(a)
+		if err := sess.st.PutIfAbsent(ctx, policySeal, bytes.NewReader(b)); err != nil && !errors.Is(err, objstore.ErrExist) {
+			return fmt.Errorf("write %s: %w", policySeal, err)
+		}
+		prev := policy.Default()
+		if latest != nil {
+			prev = latest.Policy
+		}
+		rec, err := policy.Seal(ctx, signer, latest, next, sess.operator, nowUTC())
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		b, err = json.MarshalIndent(rec, "", "  ")
 		if err != nil {
 			return err
 		}
-		if !bytes.Equal(anchor.Public, signer.PublicKey()) {
-			return sess.policyAlert(ctx, fmt.Errorf("%w: the seal anchor is not the admin's policy key", policy.ErrTampered))
+		if err := sess.st.PutIfAbsent(ctx, policyKey(rec.Version), bytes.NewReader(b)); err != nil {
+			return fmt.Errorf("write policy version %d (another admin sealed one at the same time? rerun): %w", rec.Version, err)
 		}
-		if err := recordAnchor(ctx, sess.prov, signer.PublicKey(), len(chain)); err != nil {
+		if err := recordAnchor(ctx, sess.prov, pub, rec.Version); err != nil {
 			return err
 		}
-	}
-	p, version := policy.Default(), 0
-	res := map[string]any{"version": 0, "source": "built-in default (no policy sealed yet)"}
-	if latest != nil {
-		p, version = latest.Policy, latest.Version
-		res = map[string]any{"version": version, "source": "sealed", "set_by": latest.SetBy, "time": latest.Time, "key_id": latest.KeyID, "versions": len(chain)}
-	}
-	res["policy"] = p
-	sess.event(ctx, "", "policy.show", "ok", map[string]string{"policy": "v" + strconv.Itoa(version)}, nil, "")
-	if g.json {
-		return json.NewEncoder(g.stdout).Encode(res)
-	}
-	fmt.Fprintf(g.stdout, "policy version %d (%s)\n", version, res["source"])
-	b, _ := json.MarshalIndent(p, "  ", "  ")
-	fmt.Fprintf(g.stdout, "  %s\n", b)
-	return nil
+		reason := ""
+		if l := prev.Loosens(next); len(l) > 0 {
+			reason = "loosens " + strings.Join(l, ", ")
+		}
+		if err := sess.event(ctx, "", "policy.set", "ok", map[string]string{"policy": "v" + strconv.Itoa(rec.Version), "key": rec.KeyID}, nil, reason); err != nil {
+			return err
+		}
+		return g.result(map[string]any{"version": rec.Version, "key_id": rec.KeyID, "policy": rec.Policy, "loosens": prev.Loosens(next)},
+			"policy version %d sealed (key %s)\n", rec.Version, rec.KeyID)
+	})
+}
+
+func runPolicyShow(ctx context.Context, g *globals) error {
+	return g.within(ctx, "policy show", nil, func(sess *session) error {
+		if err := sess.require(ctx, "policy.show", keys.ProfileAdmin); err != nil {
+			return err
+		}
+		anchor, chain, latest, err := sess.sessionPolicyChain(ctx)
+		if err != nil {
+			return sess.policyAlert(ctx, err)
+		}
+		if anchor != nil {
+			// The admin also checks the anchor against the key only they hold,
+			// and records it with the provider where it is missing (migration).
+			signer, err := openSealSigner(ctx, sess.prov)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(anchor.Public, signer.PublicKey()) {
+				return sess.policyAlert(ctx, fmt.Errorf("%w: the seal anchor is not the admin's policy key", policy.ErrTampered))
+			}
+			if err := recordAnchor(ctx, sess.prov, signer.PublicKey(), len(chain)); err != nil {
+				return err
+			}
+		}
+		p, version := policy.Default(), 0
+		res := map[string]any{"version": 0, "source": "built-in default (no policy sealed yet)"}
+		if latest != nil {
+			p, version = latest.Policy, latest.Version
+			res = map[string]any{"version": version, "source": "sealed", "set_by": latest.SetBy, "time": latest.Time, "key_id": latest.KeyID, "versions": len(chain)}
+		}
+		res["policy"] = p
+		sess.event(ctx, "", "policy.show", "ok", map[string]string{"policy": "v" + strconv.Itoa(version)}, nil, "")
+		if g.json {
+			return json.NewEncoder(g.stdout).Encode(res)
+		}
+		fmt.Fprintf(g.stdout, "policy version %d (%s)\n", version, res["source"])
+		b, _ := json.MarshalIndent(p, "  ", "  ")
+		fmt.Fprintf(g.stdout, "  %s\n", b)
+		return nil
+	})
 }
 
 // require checks the session's profile after the audit session is open,

@@ -46,77 +46,74 @@ written under rights/proofs/ and sealed in the audit trail. Profile: dpo or admi
 }
 
 func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() time.Time) error {
-	sess, err := g.openFor(ctx, "retention", keys.ProfileDPO, keys.ProfileAdmin)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	pol, _, err := sess.effectivePolicy(ctx)
-	if err != nil {
-		return err
-	}
-	years := pol.Retention.HealthYears
-	if pol.Retention.StartEvent == rights.StartEndOfCare && g.profile != keys.ProfileDPO {
-		return sess.deny(ctx, "retention.apply", map[string]string{"start_event": pol.Retention.StartEvent}, &exitError{code: exitFailure,
-			err: errors.New("retention runs from the end of care (the sealed policy): it reads the last visit dates, run it as the dpo profile")})
-	}
-	rep, err := rights.ApplyRetention(ctx, sess.wh, rights.RetentionOptions{Years: years, Now: now, DryRun: o.dryRun, Operator: sess.operator, StartEvent: pol.Retention.StartEvent})
-	target := map[string]string{"years": fmt.Sprint(years), "start_event": pol.Retention.StartEvent}
-	outcome := "ok"
-	if o.dryRun {
-		outcome = "dry-run"
-	}
-	if err != nil {
-		sess.event(ctx, "", "retention.apply", "failed", target, nil, "")
-		return err
-	}
-	counts := map[string]int64{"batches": int64(len(rep.Batches)), "kept": int64(rep.Kept)}
-	if len(rep.Workspaces) > 0 {
-		target["workspaces_to_rebuild"] = strings.Join(rep.Workspaces, ",")
-	}
-	// SEC-DAY-4: audit segments older than retention.audit_months go too.
-	mac, err := g.auditMAC(ctx, sess.prov)
-	if err != nil {
-		return err
-	}
-	segs, err := audit.Retention(ctx, sess.st, mac, now(), time.Duration(pol.Retention.AuditMonths)*30*24*time.Hour, o.dryRun)
-	if err != nil {
-		sess.event(ctx, "", "retention.audit", "failed", target, nil, "")
-		return err
-	}
-	counts["audit_segments"] = int64(len(segs))
-	if rep.Proof != nil {
-		doc, _ := json.Marshal(rep.Proof)
-		h := sha256.Sum256(doc)
-		target["proof"] = rep.Proof.ID
-		target["proof_sha256"] = hex.EncodeToString(h[:])
-		for k, v := range rep.Proof.Counts {
-			counts[k] = int64(v)
+	return g.within(ctx, "retention", []string{keys.ProfileDPO, keys.ProfileAdmin}, func(sess *session) error {
+		pol, _, err := sess.effectivePolicy(ctx)
+		if err != nil {
+			return err
 		}
-	}
-	if err := sess.event(ctx, "", "retention.apply", outcome, target, counts, ""); err != nil {
-		return err
-	}
-	if g.json {
-		return writeJSON(g.stdout, rep)
-	}
-	w := g.stdout
-	mode := ""
-	if rep.DryRun {
-		mode = " (dry run: nothing deleted)"
-	}
-	fmt.Fprintf(w, "retention %d years from the %s: batches whose period started before %s go%s\n", years, rep.StartEvent, rep.Cutoff.Format("2006-01-02"), mode)
-	for _, b := range rep.Batches {
-		fmt.Fprintf(w, "  batch %s collected %s: records %d, images %d, genetic %d (%d objects)\n",
-			b.Batch, b.Collected.Format("2006-01-02"), b.Records, b.Images, b.Genetic, b.Objects)
-	}
-	fmt.Fprintf(w, "  expired %d batches, kept %d\n", len(rep.Batches), rep.Kept)
-	for _, p := range rep.Workspaces {
-		fmt.Fprintf(w, "  workspace %s holds copies of expired batches: rebuild or revoke it (curator)\n", p)
-	}
-	fmt.Fprintf(w, "  audit segments older than %d months: %d\n", pol.Retention.AuditMonths, len(segs))
-	if rep.Proof != nil {
-		fmt.Fprintf(w, "  proof %s (rights/proofs/%s.json)\n", rep.Proof.ID, rep.Proof.ID)
-	}
-	return nil
+		years := pol.Retention.HealthYears
+		if pol.Retention.StartEvent == rights.StartEndOfCare && g.profile != keys.ProfileDPO {
+			return sess.deny(ctx, "retention.apply", map[string]string{"start_event": pol.Retention.StartEvent}, &exitError{code: exitFailure,
+				err: errors.New("retention runs from the end of care (the sealed policy): it reads the last visit dates, run it as the dpo profile")})
+		}
+		rep, err := rights.ApplyRetention(ctx, sess.wh, rights.RetentionOptions{Years: years, Now: now, DryRun: o.dryRun, Operator: sess.operator, StartEvent: pol.Retention.StartEvent})
+		target := map[string]string{"years": fmt.Sprint(years), "start_event": pol.Retention.StartEvent}
+		outcome := "ok"
+		if o.dryRun {
+			outcome = "dry-run"
+		}
+		if err != nil {
+			sess.event(ctx, "", "retention.apply", "failed", target, nil, "")
+			return err
+		}
+		counts := map[string]int64{"batches": int64(len(rep.Batches)), "kept": int64(rep.Kept)}
+		if len(rep.Workspaces) > 0 {
+			target["workspaces_to_rebuild"] = strings.Join(rep.Workspaces, ",")
+		}
+		// SEC-DAY-4: audit segments older than retention.audit_months go too.
+		mac, err := g.auditMAC(ctx, sess.prov)
+		if err != nil {
+			return err
+		}
+		segs, err := audit.Retention(ctx, sess.st, mac, now(), time.Duration(pol.Retention.AuditMonths)*30*24*time.Hour, o.dryRun)
+		if err != nil {
+			sess.event(ctx, "", "retention.audit", "failed", target, nil, "")
+			return err
+		}
+		counts["audit_segments"] = int64(len(segs))
+		if rep.Proof != nil {
+			doc, _ := json.Marshal(rep.Proof)
+			h := sha256.Sum256(doc)
+			target["proof"] = rep.Proof.ID
+			target["proof_sha256"] = hex.EncodeToString(h[:])
+			for k, v := range rep.Proof.Counts {
+				counts[k] = int64(v)
+			}
+		}
+		if err := sess.event(ctx, "", "retention.apply", outcome, target, counts, ""); err != nil {
+			return err
+		}
+		if g.json {
+			return writeJSON(g.stdout, rep)
+		}
+		w := g.stdout
+		mode := ""
+		if rep.DryRun {
+			mode = " (dry run: nothing deleted)"
+		}
+		fmt.Fprintf(w, "retention %d years from the %s: batches whose period started before %s go%s\n", years, rep.StartEvent, rep.Cutoff.Format("2006-01-02"), mode)
+		for _, b := range rep.Batches {
+			fmt.Fprintf(w, "  batch %s collected %s: records %d, images %d, genetic %d (%d objects)\n",
+				b.Batch, b.Collected.Format("2006-01-02"), b.Records, b.Images, b.Genetic, b.Objects)
+		}
+		fmt.Fprintf(w, "  expired %d batches, kept %d\n", len(rep.Batches), rep.Kept)
+		for _, p := range rep.Workspaces {
+			fmt.Fprintf(w, "  workspace %s holds copies of expired batches: rebuild or revoke it (curator)\n", p)
+		}
+		fmt.Fprintf(w, "  audit segments older than %d months: %d\n", pol.Retention.AuditMonths, len(segs))
+		if rep.Proof != nil {
+			fmt.Fprintf(w, "  proof %s (rights/proofs/%s.json)\n", rep.Proof.ID, rep.Proof.ID)
+		}
+		return nil
+	})
 }

@@ -161,67 +161,60 @@ remove (SEC-HAB-6). Local keyring only; Vault: see docs/keys.md.`,
 }
 
 func runOperatorReviewList(ctx context.Context, g *globals) error {
-	sess, err := g.openFor(ctx, "operator review", keys.ProfileAdmin, keys.ProfileDPO)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	k, err := operatorStoreFor(sess) // local keyring or Vault (vaultoperator.go)
-	if err != nil {
-		return err
-	}
-	ops, err := k.Directory().Operators(ctx)
-	if err != nil {
-		return err
-	}
-	rp, now := reviewPolicy(ctx, sess.st, sess.prov), operatorNow()
-	rows := []reviewRow{}
-	for _, o := range ops {
-		r := reviewRow{ID: o.ID, Name: o.Name, Role: string(o.Role), Workspaces: []string{}, Decision: o.Authorization.Decision,
-			Manager: o.Authorization.Manager, Enrolled: o.Enrolled.UTC(), LastActivity: lastActivity(ctx, sess.st, o).UTC()}
-		if n := len(o.Reviews); n > 0 {
-			r.LastReview, r.ReviewedBy, r.Outcome = o.Reviews[n-1].Time.UTC(), o.Reviews[n-1].Reviewer, o.Reviews[n-1].Outcome
+	return g.withOperators(ctx, "operator review", []string{keys.ProfileAdmin, keys.ProfileDPO}, func(sess *session, k operatorStore) error {
+		ops, err := k.Directory().Operators(ctx)
+		if err != nil {
+			return err
 		}
-		var end time.Time
-		if p, ok := strings.CutPrefix(string(o.Role), "researcher:"); ok {
-			r.Workspaces = append(r.Workspaces, p)
-			end = projectEnd(ctx, sess.st, p)
-		}
-		switch {
-		case !o.Removed.IsZero():
-			r.State = "removed"
-		default:
-			due, why, suspended := reviewDue(o, rp, end, now)
-			r.Due, r.DueFor, r.State = due.UTC(), why, "active"
-			if suspended {
-				r.State = "suspended"
-			} else if !now.Before(due) {
-				r.State = "due"
+		rp, now := reviewPolicy(ctx, sess.st, sess.prov), operatorNow()
+		rows := []reviewRow{}
+		for _, o := range ops {
+			r := reviewRow{ID: o.ID, Name: o.Name, Role: string(o.Role), Workspaces: []string{}, Decision: o.Authorization.Decision,
+				Manager: o.Authorization.Manager, Enrolled: o.Enrolled.UTC(), LastActivity: lastActivity(ctx, sess.st, o).UTC()}
+			if n := len(o.Reviews); n > 0 {
+				r.LastReview, r.ReviewedBy, r.Outcome = o.Reviews[n-1].Time.UTC(), o.Reviews[n-1].Reviewer, o.Reviews[n-1].Outcome
 			}
+			var end time.Time
+			if p, ok := strings.CutPrefix(string(o.Role), "researcher:"); ok {
+				r.Workspaces = append(r.Workspaces, p)
+				end = projectEnd(ctx, sess.st, p)
+			}
+			switch {
+			case !o.Removed.IsZero():
+				r.State = "removed"
+			default:
+				due, why, suspended := reviewDue(o, rp, end, now)
+				r.Due, r.DueFor, r.State = due.UTC(), why, "active"
+				if suspended {
+					r.State = "suspended"
+				} else if !now.Before(due) {
+					r.State = "due"
+				}
+			}
+			rows = append(rows, r)
 		}
-		rows = append(rows, r)
-	}
-	if err := sess.event(ctx, "", "operator.review.list", "ok", nil, map[string]int64{"operators": int64(len(rows))}, ""); err != nil {
-		return err
-	}
-	if g.json {
-		return json.NewEncoder(g.stdout).Encode(rows)
-	}
-	day := func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
+		if err := sess.event(ctx, "", "operator.review.list", "ok", nil, map[string]int64{"operators": int64(len(rows))}, ""); err != nil {
+			return err
 		}
-		return t.Format(time.DateOnly)
-	}
-	for _, r := range rows {
-		ws := strings.Join(r.Workspaces, ",")
-		if ws == "" {
-			ws = "-"
+		if g.json {
+			return json.NewEncoder(g.stdout).Encode(rows)
 		}
-		fmt.Fprintf(g.stdout, "%s  %-16s %-20s ws %-12s decision %s  enrolled %s  active %s  reviewed %s  due %s (%s)  %s\n",
-			r.ID, r.Name, r.Role, ws, r.Decision, day(r.Enrolled), day(r.LastActivity), day(r.LastReview), day(r.Due), r.DueFor, r.State)
-	}
-	return nil
+		day := func(t time.Time) string {
+			if t.IsZero() {
+				return "-"
+			}
+			return t.Format(time.DateOnly)
+		}
+		for _, r := range rows {
+			ws := strings.Join(r.Workspaces, ",")
+			if ws == "" {
+				ws = "-"
+			}
+			fmt.Fprintf(g.stdout, "%s  %-16s %-20s ws %-12s decision %s  enrolled %s  active %s  reviewed %s  due %s (%s)  %s\n",
+				r.ID, r.Name, r.Role, ws, r.Decision, day(r.Enrolled), day(r.LastActivity), day(r.LastReview), day(r.Due), r.DueFor, r.State)
+		}
+		return nil
+	})
 }
 
 func runOperatorReview(ctx context.Context, g *globals, name, outcome, note string) error {
@@ -231,27 +224,20 @@ func runOperatorReview(ctx context.Context, g *globals, name, outcome, note stri
 	if !keys.ValidReference(note, 1000) {
 		return usageErr("--note: what the review found, 1 to 1000 printable characters")
 	}
-	sess, err := g.openFor(ctx, "operator review", keys.ProfileAdmin)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	k, err := operatorStoreFor(sess) // local keyring or Vault (vaultoperator.go)
-	if err != nil {
-		return err
-	}
-	op, err := k.ReviewOperator(ctx, name, keys.OperatorReview{Time: operatorNow(), Reviewer: sess.operator, Outcome: outcome, Note: note})
-	if err != nil {
-		sess.event(ctx, "", "operator.review", "failed", map[string]string{"outcome": outcome}, nil, "")
-		return err
-	}
-	if err := sess.event(ctx, "", "operator.review", "ok", map[string]string{"operator": op.ID, "role": string(op.Role), "outcome": outcome}, nil, ""); err != nil {
-		return err
-	}
-	if outcome == keys.ReviewWithdraw {
-		fmt.Fprintf(g.stdout, "operator %s (%s) reviewed: access withdrawn\n", name, op.ID)
+	return g.withOperators(ctx, "operator review", []string{keys.ProfileAdmin}, func(sess *session, k operatorStore) error {
+		op, err := k.ReviewOperator(ctx, name, keys.OperatorReview{Time: operatorNow(), Reviewer: sess.operator, Outcome: outcome, Note: note})
+		if err != nil {
+			sess.event(ctx, "", "operator.review", "failed", map[string]string{"outcome": outcome}, nil, "")
+			return err
+		}
+		if err := sess.event(ctx, "", "operator.review", "ok", map[string]string{"operator": op.ID, "role": string(op.Role), "outcome": outcome}, nil, ""); err != nil {
+			return err
+		}
+		if outcome == keys.ReviewWithdraw {
+			fmt.Fprintf(g.stdout, "operator %s (%s) reviewed: access withdrawn\n", name, op.ID)
+			return nil
+		}
+		fmt.Fprintf(g.stdout, "operator %s (%s) reviewed: access kept until the next review\n", name, op.ID)
 		return nil
-	}
-	fmt.Fprintf(g.stdout, "operator %s (%s) reviewed: access kept until the next review\n", name, op.ID)
-	return nil
+	})
 }

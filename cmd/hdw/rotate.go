@@ -40,66 +40,63 @@ is at version N, the admin's --min-version N retires the older versions.`
 }
 
 func runRotatePseudo(ctx context.Context, g *globals, minVersion int, rekey bool) error {
-	sess, err := g.openFor(ctx, "keys rotate pseudo", keys.ProfileAdmin, keys.ProfileDPO, keys.ProfileCurator)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	target := map[string]string{"key": keys.PseudoWarehouse}
-	prof := sess.prov.Profile()
-	if prof != keys.ProfileAdmin && minVersion > 0 {
-		return usageErr("--min-version is the admin's (it retires key versions)")
-	}
-	if prof == keys.ProfileAdmin {
-		return adminRotatePseudo(ctx, g, sess, target, minVersion)
-	}
-	pol, _, err := sess.effectivePolicy(ctx)
-	if err != nil {
-		return err
-	}
-	opt := rotation.Options{MapMonths: pol.Retention.MapMonths(), RekeyWorkspaces: rekey,
-		Event: func(ctx context.Context, action string, t map[string]string, counts map[string]int64) {
-			sess.event(ctx, "", action, "ok", t, counts, "")
-		}}
-	if prof == keys.ProfileDPO {
-		opt.Workspaces = sess.workspaceIndex()
-		if gone, err := rotation.ExpireMaps(ctx, sess.st, nowUTC()); err != nil {
+	return g.within(ctx, "keys rotate pseudo", []string{keys.ProfileAdmin, keys.ProfileDPO, keys.ProfileCurator}, func(sess *session) error {
+		target := map[string]string{"key": keys.PseudoWarehouse}
+		prof := sess.prov.Profile()
+		if prof != keys.ProfileAdmin && minVersion > 0 {
+			return usageErr("--min-version is the admin's (it retires key versions)")
+		}
+		if prof == keys.ProfileAdmin {
+			return adminRotatePseudo(ctx, g, sess, target, minVersion)
+		}
+		pol, _, err := sess.effectivePolicy(ctx)
+		if err != nil {
 			return err
-		} else if len(gone) > 0 {
-			sess.event(ctx, "", "keys.rotate_pseudo.map_expired", "ok", target, map[string]int64{"maps": int64(len(gone))}, "")
 		}
-	} else if rekey {
-		return usageErr("--workspaces is the dpo's run")
-	}
-	res, err := rotation.Run(ctx, sess.wh, sess.prov, opt)
-	if errors.Is(err, keys.ErrForbidden) {
-		return sess.deny(ctx, "keys.rotate_pseudo", target, err)
-	}
-	counts := map[string]int64{"version": int64(res.To), "batches": res.Batches, "rows": res.Rows, "images": res.Images,
-		"map_rows": res.MapRows, "workspaces": res.Workspaces, "workspaces_behind": res.WorkspacesBehind}
-	for s, n := range res.Pending {
-		counts["pending_"+s] = n
-	}
-	if err != nil {
-		sess.event(ctx, "", "keys.rotate_pseudo", "failed", target, counts, "interrupted: rerun the same command to resume")
-		return fmt.Errorf("pseudonym-key rotation interrupted (rerun to resume): %w", err)
-	}
-	sess.event(ctx, "", "keys.rotate_pseudo", "ok", target, counts, "")
-	if g.json {
-		return g.result(res, "")
-	}
-	fmt.Fprintf(g.stdout, "pseudonyms rotated: %d batches seen, %d rows and %d images rewritten, %d map pairs written\n", res.Batches, res.Rows, res.Images, res.MapRows)
-	for s, n := range res.Pending {
-		who := "dpo"
-		if s == keys.Genetic {
-			who = "curator"
+		opt := rotation.Options{MapMonths: pol.Retention.MapMonths(), RekeyWorkspaces: rekey,
+			Event: func(ctx context.Context, action string, t map[string]string, counts map[string]int64) {
+				sess.event(ctx, "", action, "ok", t, counts, "")
+			}}
+		if prof == keys.ProfileDPO {
+			opt.Workspaces = sess.workspaceIndex()
+			if gone, err := rotation.ExpireMaps(ctx, sess.st, nowUTC()); err != nil {
+				return err
+			} else if len(gone) > 0 {
+				sess.event(ctx, "", "keys.rotate_pseudo.map_expired", "ok", target, map[string]int64{"maps": int64(len(gone))}, "")
+			}
+		} else if rekey {
+			return usageErr("--workspaces is the dpo's run")
 		}
-		fmt.Fprintf(g.stdout, "%s store: %d batches left for the %s: hdw --profile %s keys rotate pseudo\n", s, n, who, who)
-	}
-	if res.WorkspacesBehind > 0 {
-		fmt.Fprintf(g.stdout, "%d workspaces keep the old pseudonyms (rights requests do not reach them until re-keyed: add --workspaces)\n", res.WorkspacesBehind)
-	}
-	return nil
+		res, err := rotation.Run(ctx, sess.wh, sess.prov, opt)
+		if errors.Is(err, keys.ErrForbidden) {
+			return sess.deny(ctx, "keys.rotate_pseudo", target, err)
+		}
+		counts := map[string]int64{"version": int64(res.To), "batches": res.Batches, "rows": res.Rows, "images": res.Images,
+			"map_rows": res.MapRows, "workspaces": res.Workspaces, "workspaces_behind": res.WorkspacesBehind}
+		for s, n := range res.Pending {
+			counts["pending_"+s] = n
+		}
+		if err != nil {
+			sess.event(ctx, "", "keys.rotate_pseudo", "failed", target, counts, "interrupted: rerun the same command to resume")
+			return fmt.Errorf("pseudonym-key rotation interrupted (rerun to resume): %w", err)
+		}
+		sess.event(ctx, "", "keys.rotate_pseudo", "ok", target, counts, "")
+		if g.json {
+			return g.result(res, "")
+		}
+		fmt.Fprintf(g.stdout, "pseudonyms rotated: %d batches seen, %d rows and %d images rewritten, %d map pairs written\n", res.Batches, res.Rows, res.Images, res.MapRows)
+		for s, n := range res.Pending {
+			who := "dpo"
+			if s == keys.Genetic {
+				who = "curator"
+			}
+			fmt.Fprintf(g.stdout, "%s store: %d batches left for the %s: hdw --profile %s keys rotate pseudo\n", s, n, who, who)
+		}
+		if res.WorkspacesBehind > 0 {
+			fmt.Fprintf(g.stdout, "%d workspaces keep the old pseudonyms (rights requests do not reach them until re-keyed: add --workspaces)\n", res.WorkspacesBehind)
+		}
+		return nil
+	})
 }
 
 // adminRotatePseudo adds a version of the warehouse pseudonym key or, with

@@ -54,6 +54,37 @@ type auditEvent struct {
 	Reason  string
 }
 
+// within runs fn in a session opened for command, by one of the
+// allowed profiles (any profile when allowed is nil), and closes the
+// session after: the one preamble of the commands that act on the
+// warehouse.
+func (g *globals) within(ctx context.Context, command string, allowed []string, fn func(*session) error) error {
+	var sess *session
+	var err error
+	if allowed == nil {
+		sess, err = g.open(ctx, command)
+	} else {
+		sess, err = g.openFor(ctx, command, allowed...)
+	}
+	if err != nil {
+		return err
+	}
+	defer sess.close(ctx)
+	return fn(sess)
+}
+
+// withOperators is within for the commands on the operator directory:
+// fn gets the session's operator store (the local keyring or Vault).
+func (g *globals) withOperators(ctx context.Context, command string, allowed []string, fn func(*session, operatorStore) error) error {
+	return g.within(ctx, command, allowed, func(sess *session) error {
+		k, err := operatorStoreFor(sess)
+		if err != nil {
+			return err
+		}
+		return fn(sess, k)
+	})
+}
+
 // open authenticates g.profile against the warehouse and opens the audit trail.
 // openFor checks that the caller's profile is one of allowed (a refusal
 // is audited by requireProfile) and opens the session of command.

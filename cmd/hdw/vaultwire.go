@@ -203,67 +203,64 @@ func runKeysRotate(ctx context.Context, g *globals, store string, minVersion int
 	if !keys.IsStoreKey(store) || (store != keys.Health && store != keys.Identity && store != keys.Genetic && !strings.HasPrefix(store, "ws:")) {
 		return usageErr("rotate takes health, identity, genetic or ws:PROJECT")
 	}
-	sess, err := g.openFor(ctx, "keys rotate", keys.ProfileAdmin, keys.ProfileCurator, keys.ProfileDPO)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	target := map[string]string{"key": store}
-	v, err := sess.prov.RotateKey(ctx, store)
-	if err != nil {
-		return sess.deny(ctx, "keys.rotate", target, err)
-	}
-	rewrapped, skipped := 0, 0
-	for info, err := range sess.st.List(ctx, "dek/") {
+	return g.within(ctx, "keys rotate", []string{keys.ProfileAdmin, keys.ProfileCurator, keys.ProfileDPO}, func(sess *session) error {
+		target := map[string]string{"key": store}
+		v, err := sess.prov.RotateKey(ctx, store)
 		if err != nil {
-			return err
+			return sess.deny(ctx, "keys.rotate", target, err)
 		}
-		var bk warehouse.BatchKeys
-		if err := objstore.ReadJSON(ctx, sess.st, info.Key, 1<<20, &bk); err != nil {
-			return err
+		rewrapped, skipped := 0, 0
+		for info, err := range sess.st.List(ctx, "dek/") {
+			if err != nil {
+				return err
+			}
+			var bk warehouse.BatchKeys
+			if err := objstore.ReadJSON(ctx, sess.st, info.Key, 1<<20, &bk); err != nil {
+				return err
+			}
+			w, ok := bk.Wrapped[store]
+			if !ok {
+				continue
+			}
+			nw, err := sess.prov.Rewrap(ctx, store, [][]byte{w})
+			if errors.Is(err, keys.ErrForbidden) {
+				skipped++
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			bk.Wrapped[store] = nw[0]
+			data, _ := json.Marshal(bk)
+			wr, err := sess.st.Create(ctx, info.Key)
+			if err != nil {
+				return err
+			}
+			wr.Write(data)
+			if err := wr.Close(); err != nil {
+				return err
+			}
+			rewrapped++
 		}
-		w, ok := bk.Wrapped[store]
-		if !ok {
-			continue
+		if minVersion > 0 {
+			if skipped > 0 {
+				return fmt.Errorf("%d batch keys could not be rewrapped by this profile; not retiring versions below %d", skipped, minVersion)
+			}
+			r, ok := sess.prov.(retirer)
+			if !ok {
+				return errors.New("this key provider cannot retire versions")
+			}
+			if err := r.RetireVersions(ctx, store, minVersion); err != nil {
+				return err
+			}
 		}
-		nw, err := sess.prov.Rewrap(ctx, store, [][]byte{w})
-		if errors.Is(err, keys.ErrForbidden) {
-			skipped++
-			continue
+		sess.event(ctx, "", "keys.rotate", "ok", target, map[string]int64{"version": int64(v), "rewrapped": int64(rewrapped), "not_rewrapped": int64(skipped), "min_version": int64(minVersion)}, "")
+		if g.json {
+			return json.NewEncoder(g.stdout).Encode(map[string]any{"key": store, "version": v, "rewrapped": rewrapped, "not_rewrapped": skipped})
 		}
-		if err != nil {
-			return err
-		}
-		bk.Wrapped[store] = nw[0]
-		data, _ := json.Marshal(bk)
-		wr, err := sess.st.Create(ctx, info.Key)
-		if err != nil {
-			return err
-		}
-		wr.Write(data)
-		if err := wr.Close(); err != nil {
-			return err
-		}
-		rewrapped++
-	}
-	if minVersion > 0 {
-		if skipped > 0 {
-			return fmt.Errorf("%d batch keys could not be rewrapped by this profile; not retiring versions below %d", skipped, minVersion)
-		}
-		r, ok := sess.prov.(retirer)
-		if !ok {
-			return errors.New("this key provider cannot retire versions")
-		}
-		if err := r.RetireVersions(ctx, store, minVersion); err != nil {
-			return err
-		}
-	}
-	sess.event(ctx, "", "keys.rotate", "ok", target, map[string]int64{"version": int64(v), "rewrapped": int64(rewrapped), "not_rewrapped": int64(skipped), "min_version": int64(minVersion)}, "")
-	if g.json {
-		return json.NewEncoder(g.stdout).Encode(map[string]any{"key": store, "version": v, "rewrapped": rewrapped, "not_rewrapped": skipped})
-	}
-	fmt.Fprintf(g.stdout, "%s key rotated to version %d; %d batch data keys rewrapped, %d left on older versions (still readable)\n", store, v, rewrapped, skipped)
-	return nil
+		fmt.Fprintf(g.stdout, "%s key rotated to version %d; %d batch data keys rewrapped, %d left on older versions (still readable)\n", store, v, rewrapped, skipped)
+		return nil
+	})
 }
 
 var _ = bytes.NewReader

@@ -76,34 +76,31 @@ name persons by workspace pseudonyms only.`,
 
 // runWorkspaceNotices prints the workspace's notices (issue 21), audited.
 func runWorkspaceNotices(ctx context.Context, g *globals, project string) error {
-	sess, err := g.openFor(ctx, "workspace notices", "researcher:*", keys.ProfileCurator, keys.ProfileDPO)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	target := map[string]string{"project": project}
-	if strings.HasPrefix(g.profile, "researcher:") && g.profile != keys.Researcher(project) {
-		return sess.deny(ctx, "workspace.notices", target, &exitError{code: exitFailure, err: fmt.Errorf("profile %s may not read the notices of workspace %s (SEC-ESP-1)", g.profile, project)})
-	}
-	ns, err := workspaces.Notices(ctx, sess.wh, project)
-	if err != nil {
-		if errors.Is(err, keys.ErrForbidden) {
-			return sess.deny(ctx, "workspace.notices", target, &exitError{code: exitFailure, err: err})
+	return g.within(ctx, "workspace notices", []string{"researcher:*", keys.ProfileCurator, keys.ProfileDPO}, func(sess *session) error {
+		target := map[string]string{"project": project}
+		if strings.HasPrefix(g.profile, "researcher:") && g.profile != keys.Researcher(project) {
+			return sess.deny(ctx, "workspace.notices", target, &exitError{code: exitFailure, err: fmt.Errorf("profile %s may not read the notices of workspace %s (SEC-ESP-1)", g.profile, project)})
 		}
-		sess.event(ctx, "", "workspace.notices", "failed", target, nil, "")
-		return err
-	}
-	if err := sess.event(ctx, "", "workspace.notices", "ok", target, map[string]int64{"notices": int64(len(ns))}, ""); err != nil {
-		return err
-	}
-	if g.json {
-		if ns == nil {
-			ns = []workspaces.Notice{}
+		ns, err := workspaces.Notices(ctx, sess.wh, project)
+		if err != nil {
+			if errors.Is(err, keys.ErrForbidden) {
+				return sess.deny(ctx, "workspace.notices", target, &exitError{code: exitFailure, err: err})
+			}
+			sess.event(ctx, "", "workspace.notices", "failed", target, nil, "")
+			return err
 		}
-		return writeJSON(g.stdout, map[string]any{"workspace": project, "notices": ns})
-	}
-	printNotices(g, project, ns, true)
-	return nil
+		if err := sess.event(ctx, "", "workspace.notices", "ok", target, map[string]int64{"notices": int64(len(ns))}, ""); err != nil {
+			return err
+		}
+		if g.json {
+			if ns == nil {
+				ns = []workspaces.Notice{}
+			}
+			return writeJSON(g.stdout, map[string]any{"workspace": project, "notices": ns})
+		}
+		printNotices(g, project, ns, true)
+		return nil
+	})
 }
 
 // printNotices writes the notices; with all, every pseudonym too.
@@ -160,199 +157,181 @@ func runWorkspaceCreate(ctx context.Context, g *globals, project, approval, colu
 		}
 		exp = t
 	}
-	sess, err := g.open(ctx, "workspace create")
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	target := map[string]string{"project": project, "approval": approval}
-	// GDPR art. 18: restricted persons are left out of new workspaces (issue 21).
-	restricted, err := rights.Restricted(ctx, sess.wh)
-	if err != nil {
-		return fmt.Errorf("read the restriction registry: %w", err)
-	}
-	d, err := workspaces.Create(ctx, sess.wh, sess.prov, workspaces.Spec{Project: project, Approval: approval, Where: where, Cohort: cohort,
-		Curator: sess.operator, Columns: splitList(columns), Expires: exp, Dict: g.dict, Exclude: restricted})
-	if err != nil {
-		if errors.Is(err, workspaces.ErrNoApproval) || errors.Is(err, workspaces.ErrColumn) || strings.Contains(err.Error(), "--where") {
-			return sess.deny(ctx, "workspace.create", target, usageErr("%v", err))
-		}
-		sess.event(ctx, "", "workspace.create", "failed", target, nil, "")
-		return err
-	}
-	note := ""
-	if a, ok := sess.prov.(profileAdder); ok {
-		file := filepath.Join(g.credentialsDir(), profileFile(keys.Researcher(project)))
-		os.MkdirAll(g.credentialsDir(), 0o700)
-		os.Remove(file)
-		pass, err := writePassphrase(file)
+	return g.within(ctx, "workspace create", nil, func(sess *session) error {
+		target := map[string]string{"project": project, "approval": approval}
+		// GDPR art. 18: restricted persons are left out of new workspaces (issue 21).
+		restricted, err := rights.Restricted(ctx, sess.wh)
 		if err != nil {
+			return fmt.Errorf("read the restriction registry: %w", err)
+		}
+		d, err := workspaces.Create(ctx, sess.wh, sess.prov, workspaces.Spec{Project: project, Approval: approval, Where: where, Cohort: cohort,
+			Curator: sess.operator, Columns: splitList(columns), Expires: exp, Dict: g.dict, Exclude: restricted})
+		if err != nil {
+			if errors.Is(err, workspaces.ErrNoApproval) || errors.Is(err, workspaces.ErrColumn) || strings.Contains(err.Error(), "--where") {
+				return sess.deny(ctx, "workspace.create", target, usageErr("%v", err))
+			}
+			sess.event(ctx, "", "workspace.create", "failed", target, nil, "")
 			return err
 		}
-		err = a.AddProfile(ctx, keys.Researcher(project), pass)
-		clear(pass)
-		if err != nil {
-			return fmt.Errorf("create researcher profile: %w", err)
+		note := ""
+		if a, ok := sess.prov.(profileAdder); ok {
+			file := filepath.Join(g.credentialsDir(), profileFile(keys.Researcher(project)))
+			os.MkdirAll(g.credentialsDir(), 0o700)
+			os.Remove(file)
+			pass, err := writePassphrase(file)
+			if err != nil {
+				return err
+			}
+			err = a.AddProfile(ctx, keys.Researcher(project), pass)
+			clear(pass)
+			if err != nil {
+				return fmt.Errorf("create researcher profile: %w", err)
+			}
+			note = "researcher:" + project + " passphrase in " + file
+		} else {
+			note = "Vault: the administrator creates the researcher AppRole (hdw vault setup writes the policy template)"
 		}
-		note = "researcher:" + project + " passphrase in " + file
-	} else {
-		note = "Vault: the administrator creates the researcher AppRole (hdw vault setup writes the policy template)"
-	}
-	if err := sess.event(ctx, "", "workspace.create", "ok", target, map[string]int64{"patients": int64(d.Patients), "rows": int64(d.Rows), "images": int64(d.Images)}, ""); err != nil {
-		return err
-	}
-	if g.json {
-		return json.NewEncoder(g.stdout).Encode(d)
-	}
-	fmt.Fprintf(g.stdout, "workspace %s: %d patients, %d rows, %d images, expires %s\n  %s\n", project, d.Patients, d.Rows, d.Images, d.Expires.Format("2006-01-02"), note)
-	return nil
+		if err := sess.event(ctx, "", "workspace.create", "ok", target, map[string]int64{"patients": int64(d.Patients), "rows": int64(d.Rows), "images": int64(d.Images)}, ""); err != nil {
+			return err
+		}
+		if g.json {
+			return json.NewEncoder(g.stdout).Encode(d)
+		}
+		fmt.Fprintf(g.stdout, "workspace %s: %d patients, %d rows, %d images, expires %s\n  %s\n", project, d.Patients, d.Rows, d.Images, d.Expires.Format("2006-01-02"), note)
+		return nil
+	})
 }
 
 func runWorkspacePull(ctx context.Context, g *globals, project, out string) error {
 	if out == "" {
 		return usageErr("--out DIR is required")
 	}
-	sess, err := g.openFor(ctx, "workspace pull", "researcher:*")
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	target := map[string]string{"project": project}
-	if g.profile != keys.Researcher(project) {
-		// SEC-DAY-1: the refusal is traced.
-		return sess.deny(ctx, "workspace.pull", target, &exitError{code: exitFailure, err: fmt.Errorf("profile %s may not pull workspace %s (SEC-ESP-1)", g.profile, project)})
-	}
-	d, err := workspaces.Pull(ctx, sess.wh, project, out, time.Now().UTC())
-	if err != nil {
-		if errors.Is(err, keys.ErrForbidden) || errors.Is(err, workspaces.ErrExpired) || errors.Is(err, workspaces.ErrRevoked) {
-			return sess.deny(ctx, "workspace.pull", target, &exitError{code: exitFailure, err: err})
+	return g.within(ctx, "workspace pull", []string{"researcher:*"}, func(sess *session) error {
+		target := map[string]string{"project": project}
+		if g.profile != keys.Researcher(project) {
+			// SEC-DAY-1: the refusal is traced.
+			return sess.deny(ctx, "workspace.pull", target, &exitError{code: exitFailure, err: fmt.Errorf("profile %s may not pull workspace %s (SEC-ESP-1)", g.profile, project)})
 		}
-		sess.event(ctx, "", "workspace.pull", "failed", target, nil, "")
-		return err
-	}
-	// SEC-DAY-1: every pull is traced.
-	if err := sess.event(ctx, "", "workspace.pull", "ok", target, map[string]int64{"rows": int64(d.Rows), "images": int64(d.Images)}, ""); err != nil {
-		return err
-	}
-	// Issue 21: the researcher sees what erasures and rectifications ask
-	// of the copies pulled before.
-	ns, err := workspaces.Notices(ctx, sess.wh, project)
-	if err != nil {
-		return fmt.Errorf("workspace %s pulled to %s, but its notices could not be read: %w", project, out, err)
-	}
-	if g.json {
-		return writeJSON(g.stdout, map[string]any{"workspace": project, "out": out, "rows": d.Rows, "images": d.Images, "notices": len(ns)})
-	}
-	fmt.Fprintf(g.stdout, "workspace %s pulled to %s: records.parquet, %d images\n", project, out, d.Images)
-	printNotices(g, project, ns, false)
-	return nil
+		d, err := workspaces.Pull(ctx, sess.wh, project, out, time.Now().UTC())
+		if err != nil {
+			if errors.Is(err, keys.ErrForbidden) || errors.Is(err, workspaces.ErrExpired) || errors.Is(err, workspaces.ErrRevoked) {
+				return sess.deny(ctx, "workspace.pull", target, &exitError{code: exitFailure, err: err})
+			}
+			sess.event(ctx, "", "workspace.pull", "failed", target, nil, "")
+			return err
+		}
+		// SEC-DAY-1: every pull is traced.
+		if err := sess.event(ctx, "", "workspace.pull", "ok", target, map[string]int64{"rows": int64(d.Rows), "images": int64(d.Images)}, ""); err != nil {
+			return err
+		}
+		// Issue 21: the researcher sees what erasures and rectifications ask
+		// of the copies pulled before.
+		ns, err := workspaces.Notices(ctx, sess.wh, project)
+		if err != nil {
+			return fmt.Errorf("workspace %s pulled to %s, but its notices could not be read: %w", project, out, err)
+		}
+		if g.json {
+			return writeJSON(g.stdout, map[string]any{"workspace": project, "out": out, "rows": d.Rows, "images": d.Images, "notices": len(ns)})
+		}
+		fmt.Fprintf(g.stdout, "workspace %s pulled to %s: records.parquet, %d images\n", project, out, d.Images)
+		printNotices(g, project, ns, false)
+		return nil
+	})
 }
 
 func runWorkspaceList(ctx context.Context, g *globals, due bool) error {
-	sess, err := g.openFor(ctx, "workspace list", keys.ProfileCurator, keys.ProfileAdmin, keys.ProfileDPO)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	ds, err := workspaces.List(ctx, sess.st)
-	if err != nil {
-		return err
-	}
-	action := "workspace.list"
-	if due {
-		ds = workspaces.Due(ds, time.Now().UTC())
-		action = "workspace.review"
-	}
-	sess.event(ctx, "", action, "ok", nil, map[string]int64{"workspaces": int64(len(ds))}, "")
-	if g.json {
-		return json.NewEncoder(g.stdout).Encode(ds)
-	}
-	for _, d := range ds {
-		fmt.Fprintf(g.stdout, "%-20s %-8s approval %-16s expires %s  %d patients  %d rows  %s\n", d.Project, d.Status, d.Approval, d.Expires.Format("2006-01-02"), d.Patients, d.Rows, human(d.Bytes))
-	}
-	return nil
+	return g.within(ctx, "workspace list", []string{keys.ProfileCurator, keys.ProfileAdmin, keys.ProfileDPO}, func(sess *session) error {
+		ds, err := workspaces.List(ctx, sess.st)
+		if err != nil {
+			return err
+		}
+		action := "workspace.list"
+		if due {
+			ds = workspaces.Due(ds, time.Now().UTC())
+			action = "workspace.review"
+		}
+		sess.event(ctx, "", action, "ok", nil, map[string]int64{"workspaces": int64(len(ds))}, "")
+		if g.json {
+			return json.NewEncoder(g.stdout).Encode(ds)
+		}
+		for _, d := range ds {
+			fmt.Fprintf(g.stdout, "%-20s %-8s approval %-16s expires %s  %d patients  %d rows  %s\n", d.Project, d.Status, d.Approval, d.Expires.Format("2006-01-02"), d.Patients, d.Rows, human(d.Bytes))
+		}
+		return nil
+	})
 }
 
 func runWorkspaceRevoke(ctx context.Context, g *globals, project string) error {
-	sess, err := g.openFor(ctx, "workspace revoke", keys.ProfileCurator)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	if _, err := workspaces.Revoke(ctx, sess.wh, sess.prov, project, time.Now().UTC()); err != nil {
-		return err
-	}
-	if r, ok := sess.prov.(interface {
-		RemoveProfile(ctx context.Context, profile string) error
-	}); ok {
-		r.RemoveProfile(ctx, keys.Researcher(project))
-	}
-	// Revocation removes the researcher's credentials too (issue 23): the
-	// passphrase file and any Vault AppRole files written for the profile.
-	for _, f := range []string{profileFile(keys.Researcher(project)), filepath.Join("vault", profileFile(keys.Researcher(project))+".role-id"),
-		filepath.Join("vault", profileFile(keys.Researcher(project))+".secret-id")} {
-		if err := os.Remove(filepath.Join(g.credentialsDir(), f)); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("workspace %s revoked, but its credentials file could not be removed: %w", project, err)
+	return g.within(ctx, "workspace revoke", []string{keys.ProfileCurator}, func(sess *session) error {
+		if _, err := workspaces.Revoke(ctx, sess.wh, sess.prov, project, time.Now().UTC()); err != nil {
+			return err
 		}
-	}
-	if err := sess.event(ctx, "", "workspace.revoke", "ok", map[string]string{"project": project}, nil, ""); err != nil {
-		return err
-	}
-	return g.result(map[string]any{"workspace": project, "revoked": true, "credentials_removed": true},
-		"workspace %s revoked: keys destroyed, data deleted, credentials removed\n", project)
+		if r, ok := sess.prov.(interface {
+			RemoveProfile(ctx context.Context, profile string) error
+		}); ok {
+			r.RemoveProfile(ctx, keys.Researcher(project))
+		}
+		// Revocation removes the researcher's credentials too (issue 23): the
+		// passphrase file and any Vault AppRole files written for the profile.
+		for _, f := range []string{profileFile(keys.Researcher(project)), filepath.Join("vault", profileFile(keys.Researcher(project))+".role-id"),
+			filepath.Join("vault", profileFile(keys.Researcher(project))+".secret-id")} {
+			if err := os.Remove(filepath.Join(g.credentialsDir(), f)); err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("workspace %s revoked, but its credentials file could not be removed: %w", project, err)
+			}
+		}
+		if err := sess.event(ctx, "", "workspace.revoke", "ok", map[string]string{"project": project}, nil, ""); err != nil {
+			return err
+		}
+		return g.result(map[string]any{"workspace": project, "revoked": true, "credentials_removed": true},
+			"workspace %s revoked: keys destroyed, data deleted, credentials removed\n", project)
+	})
 }
 
 func runWorkspaceVerify(ctx context.Context, g *globals, project string) error {
-	sess, err := g.openFor(ctx, "workspace verify", keys.ProfileCurator)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	probs, err := workspaces.Verify(ctx, sess.wh, sess.prov, project)
-	if err != nil {
-		return err
-	}
-	outcome := "ok"
-	if len(probs) > 0 {
-		outcome = "alert"
-	}
-	sess.event(ctx, "", "workspace.verify", outcome, map[string]string{"project": project}, map[string]int64{"problems": int64(len(probs))}, "")
-	if g.json {
-		enc := json.NewEncoder(g.stdout)
-		enc.Encode(map[string]any{"workspace": project, "ok": len(probs) == 0, "problems": probs})
-	} else {
-		for _, p := range probs {
-			fmt.Fprintf(g.stdout, "  %s\n", p)
+	return g.within(ctx, "workspace verify", []string{keys.ProfileCurator}, func(sess *session) error {
+		probs, err := workspaces.Verify(ctx, sess.wh, sess.prov, project)
+		if err != nil {
+			return err
 		}
-	}
-	if len(probs) > 0 {
-		return &exitError{code: exitFailure, err: fmt.Errorf("workspace %s: %d files do not match the signed manifest", project, len(probs))}
-	}
-	if g.json {
+		outcome := "ok"
+		if len(probs) > 0 {
+			outcome = "alert"
+		}
+		sess.event(ctx, "", "workspace.verify", outcome, map[string]string{"project": project}, map[string]int64{"problems": int64(len(probs))}, "")
+		if g.json {
+			enc := json.NewEncoder(g.stdout)
+			enc.Encode(map[string]any{"workspace": project, "ok": len(probs) == 0, "problems": probs})
+		} else {
+			for _, p := range probs {
+				fmt.Fprintf(g.stdout, "  %s\n", p)
+			}
+		}
+		if len(probs) > 0 {
+			return &exitError{code: exitFailure, err: fmt.Errorf("workspace %s: %d files do not match the signed manifest", project, len(probs))}
+		}
+		if g.json {
+			return nil
+		}
+		fmt.Fprintf(g.stdout, "workspace %s: every file matches the signed manifest\n", project)
 		return nil
-	}
-	fmt.Fprintf(g.stdout, "workspace %s: every file matches the signed manifest\n", project)
-	return nil
+	})
 }
 
 func runWorkspaceRefresh(ctx context.Context, g *globals, project string) error {
-	sess, err := g.openFor(ctx, "workspace refresh", keys.ProfileCurator)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	restricted, err := rights.Restricted(ctx, sess.wh)
-	if err != nil {
-		return fmt.Errorf("read the restriction registry: %w", err)
-	}
-	d, added, err := workspaces.RefreshExcluding(ctx, sess.wh, sess.prov, project, g.dict, restricted)
-	if err != nil {
-		sess.event(ctx, "", "workspace.refresh", "failed", map[string]string{"project": project}, nil, "")
-		return err
-	}
-	if err := sess.event(ctx, "", "workspace.refresh", "ok", map[string]string{"project": project}, map[string]int64{"added_rows": int64(added), "rows": int64(d.Rows)}, ""); err != nil {
-		return err
-	}
-	return g.result(map[string]any{"workspace": project, "added_rows": added, "rows": d.Rows, "patients": d.Patients},
-		"workspace %s: %d rows added, %d rows, %d patients\n", project, added, d.Rows, d.Patients)
+	return g.within(ctx, "workspace refresh", []string{keys.ProfileCurator}, func(sess *session) error {
+		restricted, err := rights.Restricted(ctx, sess.wh)
+		if err != nil {
+			return fmt.Errorf("read the restriction registry: %w", err)
+		}
+		d, added, err := workspaces.RefreshExcluding(ctx, sess.wh, sess.prov, project, g.dict, restricted)
+		if err != nil {
+			sess.event(ctx, "", "workspace.refresh", "failed", map[string]string{"project": project}, nil, "")
+			return err
+		}
+		if err := sess.event(ctx, "", "workspace.refresh", "ok", map[string]string{"project": project}, map[string]int64{"added_rows": int64(added), "rows": int64(d.Rows)}, ""); err != nil {
+			return err
+		}
+		return g.result(map[string]any{"workspace": project, "added_rows": added, "rows": d.Rows, "patients": d.Patients},
+			"workspace %s: %d rows added, %d rows, %d patients\n", project, added, d.Rows, d.Patients)
+	})
 }

@@ -71,7 +71,7 @@ func (d *deid) apply(e *dicom.Element, row annexe.Row, depth int, strict bool) (
 			case "LO", "SH", "LT", "ST", "UT", "UC":
 				// kept by an option (an ethnic group, a smoking status):
 				// free text is still scrubbed.
-				in, _ := e.Value.GetValue().([]string)
+				in := stringsOf(e.Value)
 				return d.scrubValues(e, in, v), nil
 			}
 		}
@@ -245,7 +245,7 @@ const maxUIDRederive = 8
 func (d *deid) remapUIDs(e *dicom.Element) *dicom.Element {
 	switch e.Value.ValueType() {
 	case dicom.Strings:
-		in, _ := e.Value.GetValue().([]string)
+		in := stringsOf(e.Value)
 		out := make([]string, len(in))
 		for i, u := range in {
 			out[i] = d.mapUID(u)
@@ -269,7 +269,7 @@ func (d *deid) shiftDates(e *dicom.Element) *dicom.Element {
 	if e.Value.ValueType() != dicom.Strings {
 		return zero(e)
 	}
-	in, _ := e.Value.GetValue().([]string)
+	in := stringsOf(e.Value)
 	v := vr(e)
 	if v != "DA" && v != "DT" {
 		if v == "TM" {
@@ -311,6 +311,6 @@ func (d *deid) clean(e *dicom.Element) *dicom.Element {
 	if e.Value.ValueType() != dicom.Strings || d.cfg.Clean == nil {
 		return nil
 	}
-	in, _ := e.Value.GetValue().([]string)
+	in := stringsOf(e.Value)
 	return d.scrubValues(e, in, vr(e))
 }

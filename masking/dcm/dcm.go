@@ -68,6 +68,9 @@ type Handler struct {
 	// dominate the de-identification itself.
 	bufs    sync.Pool
 	writers sync.Pool
+	// libraryCodec parses and writes with suyashkumar/dicom only, never
+	// with the fast decoder and encoder (the oracle, for tests).
+	libraryCodec bool
 }
 
 // maxPooled bounds the size of recycled buffers.
@@ -256,7 +259,7 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 	if st != nil {
 		parsed = buf[:sc.pxHdr]
 	}
-	ds, err := parse(bytes.NewReader(parsed), int64(len(parsed)), sc.pxNative)
+	ds, err := h.parse(parsed, sc.pxNative)
 	if err != nil {
 		return masking.Result{}, err
 	}
@@ -298,7 +301,7 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 	if n := len(out); sc.pxNative && n > 0 && out[n-1].Tag == tag.PixelData {
 		tail, out = out[n-1], out[:n-1]
 	}
-	if err := dicom.Write(cw, dicom.Dataset{Elements: out}, dicom.SkipVRVerification()); err != nil {
+	if err := h.write(cw, out); err != nil {
 		if cw.err != nil {
 			return masking.Result{}, fmt.Errorf("dcm: write output: %w", cw.err)
 		}
@@ -338,10 +341,46 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 	return d.result(), nil
 }
 
-// parse reads the dataset, keeping native pixel data as raw bytes. Every
-// failure, including a panic inside the parser, is a quarantine whose
-// reason holds no value of the file.
-func parse(src io.Reader, size int64, skipPixels bool) (ds dicom.Dataset, err error) {
+// parse reads the dataset in b, keeping native pixel data as raw bytes:
+// with the fast decoder when it can reproduce the library's dataset
+// exactly, else with the library. Every failure, including a panic inside
+// the parser, is a quarantine whose reason holds no value of the file.
+func (h *Handler) parse(b []byte, skipPixels bool) (dicom.Dataset, error) {
+	if !h.libraryCodec {
+		if ds, err := decodeFast(b, skipPixels); err == nil {
+			return ds, nil
+		}
+	}
+	return parseLibrary(b, skipPixels)
+}
+
+// decodeFast is decodeDataset with a panic sent back to the library.
+func decodeFast(b []byte, skipPixels bool) (ds dicom.Dataset, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ds, err = dicom.Dataset{}, errNotFast
+		}
+	}()
+	return decodeDataset(b, skipPixels)
+}
+
+// write writes the dataset els: encoded in a recycled buffer by the fast
+// encoder, or by the library when the encoder does not handle it.
+func (h *Handler) write(w io.Writer, els []*dicom.Element) error {
+	if !h.libraryCodec {
+		buf := h.getBuf(0)
+		enc, err := encodeDataset(buf[:0], dicom.Dataset{Elements: els})
+		if err == nil {
+			_, err = w.Write(enc)
+			h.putBuf(enc)
+			return err
+		}
+		h.putBuf(buf)
+	}
+	return dicom.Write(w, dicom.Dataset{Elements: els}, dicom.SkipVRVerification())
+}
+
+func parseLibrary(b []byte, skipPixels bool) (ds dicom.Dataset, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			ds, err = dicom.Dataset{}, masking.Quarantine("dicom does not parse")
@@ -351,7 +390,7 @@ func parse(src io.Reader, size int64, skipPixels bool) (ds dicom.Dataset, err er
 	if skipPixels {
 		pixelOpt = dicom.SkipPixelData()
 	}
-	ds, err = dicom.Parse(src, size, nil, pixelOpt, dicom.AllowUnknownSpecificCharacterSet())
+	ds, err = dicom.Parse(bytes.NewReader(b), int64(len(b)), nil, pixelOpt, dicom.AllowUnknownSpecificCharacterSet())
 	if err != nil && !errors.Is(err, dicom.ErrorEndOfDICOM) {
 		return dicom.Dataset{}, masking.Quarantine("dicom does not parse")
 	}
@@ -389,8 +428,7 @@ func firstString(e *dicom.Element) string {
 	}
 	switch e.Value.ValueType() {
 	case dicom.Strings:
-		v, _ := e.Value.GetValue().([]string)
-		if len(v) > 0 {
+		if v := stringsOf(e.Value); len(v) > 0 {
 			return strings.TrimRight(strings.TrimSpace(v[0]), "\x00")
 		}
 	case dicom.Bytes:
@@ -406,8 +444,7 @@ func firstInt(e *dicom.Element) (int, bool) {
 	}
 	switch e.Value.ValueType() {
 	case dicom.Ints:
-		v, _ := e.Value.GetValue().([]int)
-		if len(v) > 0 {
+		if v := intsOf(e.Value); len(v) > 0 {
 			return v[0], true
 		}
 	case dicom.Strings:

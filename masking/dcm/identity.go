@@ -3,6 +3,7 @@ package dcm
 import (
 	"cmp"
 	"slices"
+	"sync"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -35,10 +36,64 @@ var methodCodes = []struct {
 // setIdentity writes the pseudonym and the de-identification attributes at
 // the top level.
 func (d *deid) setIdentity(out []*dicom.Element) []*dicom.Element {
-	var names []string
+	var on uint16
+	for i, m := range methodCodes {
+		if m.on(d) {
+			on |= 1 << i
+		}
+	}
+	longitudinal := longRemoved
+	switch {
+	case d.opts.RetainLongitudinalFullDates:
+		longitudinal = longUnmodified
+	case d.opts.RetainLongitudinalModifiedDates:
+		longitudinal = longModified
+		d.actions = append(d.actions, "dates:shifted")
+	}
+	method := methodElements(on)
+	set := [...]*dicom.Element{
+		charsetUTF8,
+		elem(tag.PatientName, "PN", []string{d.p.Pseudonym}),
+		elem(tag.PatientID, "LO", []string{d.p.Pseudonym}),
+		identityRemoved,
+		method[0],
+		method[1],
+		longitudinal,
+		burnedInNo,
+	}
+	n := len(set)
+	if !d.pixelsMasked {
+		n--
+	}
+	for _, e := range set[:n] {
+		out = replace(out, e)
+	}
+	sortElements(out)
+	return out
+}
+
+// The elements every output shares: never modified once built (the walk
+// and the encoder only read elements; changes make new ones).
+var (
+	charsetUTF8     = elem(tag.SpecificCharacterSet, "CS", []string{"ISO_IR 192"})
+	identityRemoved = elem(tag.PatientIdentityRemoved, "CS", []string{"YES"})
+	longRemoved     = elem(tag.LongitudinalTemporalInformationModified, "CS", []string{"REMOVED"})
+	longUnmodified  = elem(tag.LongitudinalTemporalInformationModified, "CS", []string{"UNMODIFIED"})
+	longModified    = elem(tag.LongitudinalTemporalInformationModified, "CS", []string{"MODIFIED"})
+	burnedInNo      = elem(tag.BurnedInAnnotation, "CS", []string{"NO"})
+	methods         sync.Map // uint16 set of methodCodes -> *[2]*dicom.Element
+)
+
+// methodElements returns DeidentificationMethod and its code sequence for
+// the set of methodCodes on (bit i: methodCodes[i]).
+func methodElements(on uint16) *[2]*dicom.Element {
+	if m, ok := methods.Load(on); ok {
+		return m.(*[2]*dicom.Element)
+	}
+	names := []string{"hdw PS3.15 Annex E " + annexe.Edition}
 	var items [][]*dicom.Element
-	for _, m := range methodCodes {
-		if !m.on(d) {
+	for i, m := range methodCodes {
+		if on&(1<<i) == 0 {
 			continue
 		}
 		names = append(names, m.meaning)
@@ -48,31 +103,12 @@ func (d *deid) setIdentity(out []*dicom.Element) []*dicom.Element {
 			elem(tag.CodeMeaning, "LO", []string{m.meaning}),
 		})
 	}
-	longitudinal := "REMOVED"
-	switch {
-	case d.opts.RetainLongitudinalFullDates:
-		longitudinal = "UNMODIFIED"
-	case d.opts.RetainLongitudinalModifiedDates:
-		longitudinal = "MODIFIED"
-		d.actions = append(d.actions, "dates:shifted")
-	}
-	set := []*dicom.Element{
-		elem(tag.SpecificCharacterSet, "CS", []string{"ISO_IR 192"}),
-		elem(tag.PatientName, "PN", []string{d.p.Pseudonym}),
-		elem(tag.PatientID, "LO", []string{d.p.Pseudonym}),
-		elem(tag.PatientIdentityRemoved, "CS", []string{"YES"}),
-		elem(tag.DeidentificationMethod, "LO", append([]string{"hdw PS3.15 Annex E " + annexe.Edition}, names...)),
+	m := &[2]*dicom.Element{
+		elem(tag.DeidentificationMethod, "LO", names),
 		elem(tag.DeidentificationMethodCodeSequence, "SQ", items),
-		elem(tag.LongitudinalTemporalInformationModified, "CS", []string{longitudinal}),
 	}
-	if d.pixelsMasked {
-		set = append(set, elem(tag.BurnedInAnnotation, "CS", []string{"NO"}))
-	}
-	for _, e := range set {
-		out = replace(out, e)
-	}
-	sortElements(out)
-	return out
+	methods.Store(on, m)
+	return m
 }
 
 // replace puts e in place of the element of its tag, or appends it.

@@ -165,16 +165,11 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 	if !required && !optional && len(d.o.Boxes) == 0 {
 		return nil
 	}
-	if px.encapsulated {
-		if !decodable(ts) {
-			if optional {
-				return masking.Quarantine("encapsulated pixel data (%s) cannot be examined for text", codecName(ts))
-			}
-			return masking.Quarantine("burned-in text in encapsulated pixel data (%s) cannot be masked: no decoder", codecName(ts))
+	if px.encapsulated && !decodable(ts) {
+		if optional {
+			return masking.Quarantine("encapsulated pixel data (%s) cannot be examined for text", codecName(ts))
 		}
-		if err := d.transcode(px, ts); err != nil {
-			return err
-		}
+		return masking.Quarantine("burned-in text in encapsulated pixel data (%s) cannot be masked: no decoder", codecName(ts))
 	}
 	if px.bitsAlloc == 1 {
 		return masking.Quarantine("1-bit pixel data not supported")
@@ -192,12 +187,18 @@ func (d *deid) maskPixels(ctx context.Context, body []*dicom.Element, px *pixels
 		}
 		boxes = append(boxes, m.Boxes...)
 	}
+	if len(boxes) == 0 && d.o.OCR == nil {
+		return masking.Quarantine("burned-in text: no mask configured and no ocr")
+	}
+	if px.encapsulated {
+		// Decoded only once it is known that its text can be masked.
+		if err := d.transcode(body, px, ts); err != nil {
+			return err
+		}
+	}
 	if len(boxes) > 0 {
 		d.actions = append(d.actions, "pixels:mask")
 	} else {
-		if d.o.OCR == nil {
-			return masking.Quarantine("burned-in text: no mask configured and no ocr")
-		}
 		found, err := d.ocrFrames(ctx, px)
 		if err != nil {
 			return err

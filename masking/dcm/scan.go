@@ -148,9 +148,14 @@ func (s *scanner) structureReason() string {
 
 func (s *scanner) u16(at int) uint16 { return s.bo.Uint16(s.b[at:]) }
 
-// longVL lists the explicit VRs with a 4-byte length, as the parser does.
-var longVL = map[string]bool{"NA": true, "OB": true, "OD": true, "OF": true, "OL": true, "OW": true,
-	"SQ": true, "UN": true, "UC": true, "UR": true, "UT": true}
+// longVL reports the explicit VRs with a 4-byte length, as the parser reads them.
+func longVL(vr string) bool {
+	switch vr {
+	case "NA", "OB", "OD", "OF", "OL", "OW", "SQ", "UN", "UC", "UR", "UT":
+		return true
+	}
+	return false
+}
 
 // header reads one element header and returns its tag, VR and length.
 func (s *scanner) header(end int) (tag.Tag, string, uint32, error) {
@@ -161,22 +166,17 @@ func (s *scanner) header(end int) (tag.Tag, string, uint32, error) {
 	s.lastTag, s.lastOff = t, s.pos
 	s.pos += 4
 	if s.implicit || t == tag.Item {
-		var vr string
-		if info, err := tag.Find(t); err == nil {
-			vr = info.VRs[0]
-			if t == tag.PixelData || t == tag.OverlayData {
-				vr = "OW"
-			}
-		} else {
-			vr = tag.UnknownVR
-		}
+		vr := implicitVR(t)
 		vl := s.bo.Uint32(s.b[s.pos:])
 		s.pos += 4
 		return t, vr, vl, nil
 	}
-	vr := string(s.b[s.pos : s.pos+2])
+	vr := vrName(s.b[s.pos], s.b[s.pos+1])
+	if vr == "" {
+		vr = string(s.b[s.pos : s.pos+2])
+	}
 	s.pos += 2
-	if longVL[vr] {
+	if longVL(vr) {
 		if s.pos+6 > end {
 			return tag.Tag{}, "", 0, errStructure
 		}

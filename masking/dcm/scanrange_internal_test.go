@@ -29,7 +29,7 @@ func explicitLE(g, e uint16, vr string, v []byte) []byte {
 	b := binary.LittleEndian.AppendUint16(nil, g)
 	b = binary.LittleEndian.AppendUint16(b, e)
 	b = append(b, vr...)
-	if longVL[vr] {
+	if longVL(vr) {
 		b = append(b, 0, 0)
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
 	} else {

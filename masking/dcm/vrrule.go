@@ -93,7 +93,7 @@ func (d *deid) byVR(e *dicom.Element, depth int, strict bool) (*dicom.Element, e
 	if keptVerbatim[t] {
 		return e, nil
 	}
-	in, _ := e.Value.GetValue().([]string)
+	in := stringsOf(e.Value)
 	if allEmpty(in) {
 		return e, nil
 	}
@@ -225,7 +225,7 @@ func truncUTF8(s string, n int) string {
 }
 
 func sameStrings(e *dicom.Element, in []string) bool {
-	out, _ := e.Value.GetValue().([]string)
+	out := stringsOf(e.Value)
 	if len(out) != len(in) {
 		return false
 	}

@@ -115,12 +115,12 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 		return nil, masking.Quarantine("dicom without sop class or instance")
 	}
 	newMeta := []*dicom.Element{
-		elem(tag.FileMetaInformationVersion, "OB", []byte{0, 1}),
+		metaVersion,
 		elem(tag.MediaStorageSOPClassUID, "UI", []string{d.sopClass}),
 		elem(tag.MediaStorageSOPInstanceUID, "UI", []string{d.sopUID}),
 		elem(tag.TransferSyntaxUID, "UI", []string{ts}),
-		elem(tag.ImplementationClassUID, "UI", []string{ImplementationClassUID}),
-		elem(tag.ImplementationVersionName, "SH", []string{ImplementationVersionName}),
+		implClassUID,
+		implVersion,
 	}
 	d.actions = append(d.actions, "annexE:basic:"+annexe.Edition, "meta:rebuilt")
 	if d.unknownRemoved > 0 {
@@ -128,6 +128,13 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 	}
 	return append(newMeta, out...), nil
 }
+
+// The file meta elements of every output (shared, never modified).
+var (
+	metaVersion  = elem(tag.FileMetaInformationVersion, "OB", []byte{0, 1})
+	implClassUID = elem(tag.ImplementationClassUID, "UI", []string{ImplementationClassUID})
+	implVersion  = elem(tag.ImplementationVersionName, "SH", []string{ImplementationVersionName})
+)
 
 // pixelsOf checks, examines and masks the top-level pixel data of an image
 // (the interface with pixels.go).
@@ -203,13 +210,16 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 		return nil, masking.Quarantine("sequences nested too deep")
 	}
 	// Private creators of this level: (gggg,00xx) -> creator name.
-	creators := map[uint32]string{}
+	var creators map[uint32]string // allocated at the first private creator
 	for _, e := range els {
 		if e.Tag.Group%2 == 1 && e.Tag.Element >= 0x10 && e.Tag.Element <= 0xFF {
+			if creators == nil {
+				creators = map[uint32]string{}
+			}
 			creators[uint32(e.Tag.Group)<<16|uint32(e.Tag.Element)] = strings.ToUpper(firstString(e))
 		}
 	}
-	keptBlocks := map[uint32]bool{}
+	var keptBlocks map[uint32]bool
 	out := make([]*dicom.Element, 0, len(els))
 	for _, e := range els {
 		g, el := e.Tag.Group, e.Tag.Element
@@ -232,6 +242,9 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 			ne, err := d.keepPrivate(e, depth, strict)
 			if err != nil {
 				return nil, err
+			}
+			if keptBlocks == nil {
+				keptBlocks = map[uint32]bool{}
 			}
 			keptBlocks[block] = true
 			d.keptPrivate++
@@ -281,13 +294,37 @@ func (d *deid) safePrivate(creator string, g, el uint16) bool {
 	if !d.opts.RetainSafePrivate || creator == "" {
 		return false
 	}
-	want := fmt.Sprintf("%s|%04X,XX%02X", creator, g, el&0xFF)
+	// The entries read "CREATOR|GGGG,XXEE", compared without case.
+	const hexDigits = "0123456789ABCDEF"
+	e := byte(el & 0xFF)
+	suffix := [10]byte{'|', hexDigits[g>>12], hexDigits[g>>8&0xF], hexDigits[g>>4&0xF], hexDigits[g&0xF], ',', 'X', 'X', hexDigits[e>>4], hexDigits[e&0xF]}
 	for _, s := range d.opts.SafePrivate {
-		if strings.EqualFold(strings.TrimSpace(s), want) {
+		s = strings.TrimSpace(s)
+		if len(s) != len(creator)+len(suffix) || !strings.EqualFold(s[:len(creator)], creator) {
+			continue
+		}
+		if equalFoldASCII(s[len(creator):], suffix[:]) {
 			return true
 		}
 	}
 	return false
+}
+
+// equalFoldASCII compares s and b, ASCII letters without case.
+func equalFoldASCII(s string, b []byte) bool {
+	if len(s) != len(b) {
+		return false
+	}
+	for i := range b {
+		c := s[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // keepPrivate keeps a safelisted private element: its value goes through

@@ -9,6 +9,7 @@ import (
 
 	"hdw/masking"
 	"hdw/masking/dcm"
+	"hdw/masking/dcm/codec"
 	"hdw/synth"
 )
 
@@ -23,7 +24,10 @@ func deidentifyWith(t *testing.T, in []byte, cfg dcm.Config, o masking.Options) 
 }
 
 // TestSEC_PSE_4_EncapsulatedQuarantineNamesCodec: burned-in text in a
-// codec hdw cannot decode is quarantined with a reason naming the codec.
+// codec hdw cannot decode is quarantined with a reason naming the codec
+// (with the dcmcodec tag, a baseline stream under a JPEG syntax decodes:
+// the codec's own tests are in transcode_codec_test.go; JPEG 2000 and
+// JPEG-LS then fail to decode it, with a reason naming the codec).
 func TestSEC_PSE_4_EncapsulatedQuarantineNamesCodec(t *testing.T) {
 	for ts, name := range map[string]string{
 		"1.2.840.10008.1.2.4.90": "JPEG 2000",
@@ -31,6 +35,9 @@ func TestSEC_PSE_4_EncapsulatedQuarantineNamesCodec(t *testing.T) {
 		"1.2.840.10008.1.2.4.70": "JPEG Lossless",
 		"1.2.840.10008.1.2.4.51": "JPEG Extended 12-bit",
 	} {
+		if codec.Built && strings.HasPrefix(name, "JPEG ") {
+			continue
+		}
 		var in bytes.Buffer
 		if err := synth.DICOM(&in, synth.DICOMSpec{Modality: "US", Rows: 16, Cols: 16, TransferSyntax: synth.JPEGBaseline}); err != nil {
 			t.Fatal(err)

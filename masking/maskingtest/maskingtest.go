@@ -17,11 +17,12 @@ import (
 // "IMG" is an image, written out as "CLEAN PatientID=<pseudonym> pixels"
 // (the pseudonym embedded as a DICOM PatientID would be); one starting
 // with "DIR" is rejected as a media index; any other is quarantined as an
-// unsupported file type.
-type Deidentifier struct{}
+// unsupported file type. The result's format is Format ("fake" when
+// empty; "dicom" for the tests that name image files by format).
+type Deidentifier struct{ Format string }
 
 // Deidentify implements [masking.Deidentifier].
-func (Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
+func (d Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, size int64, p masking.Person, o masking.Options) (masking.Result, error) {
 	head := make([]byte, 3)
 	_, err := io.ReadFull(src, head)
 	if err == nil && string(head) == "DIR" {
@@ -36,7 +37,11 @@ func (Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Reader
 	if _, err := fmt.Fprintf(dst, "CLEAN PatientID=%s pixels", p.Pseudonym); err != nil {
 		return masking.Result{}, err
 	}
-	return masking.Result{Format: "fake", Modality: "OT"}, nil
+	format := d.Format
+	if format == "" {
+		format = "fake"
+	}
+	return masking.Result{Format: format, Modality: "OT"}, nil
 }
 
 // Scrub replaces each of the person's identifier values in s with its

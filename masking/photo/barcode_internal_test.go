@@ -29,7 +29,10 @@ func BenchmarkVisibleContent2MP(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		run  func(image.Image)
-	}{{"faces", func(i image.Image) { h.faces(i) }}, {"barcodes", func(i image.Image) { h.codes(i) }}} {
+	}{{"faces", func(i image.Image) { h.faces(i) }}, {"profiles", func(i image.Image) {
+		b := i.Bounds()
+		h.profiles(grayPixels(i), b.Dx(), b.Dy(), h.cfg.ProfileMinSize)
+	}}, {"barcodes", func(i image.Image) { h.codes(i) }}} {
 		b.Run(c.name, func(b *testing.B) {
 			cpu := CPUTime()
 			for i := 0; i < b.N; i++ {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"image"
 	"image/draw"
 	"image/gif"
@@ -66,11 +65,11 @@ func (h *Handler) decoded(ctx context.Context, dst io.Writer, r *bufio.Reader, o
 		}
 		return masking.Result{}, masking.Quarantine("%s cannot be decoded", format)
 	}
-	n, eyes, err := h.mask(ctx, &img, o)
+	m, err := h.mask(ctx, &img, o)
 	if err != nil {
 		return masking.Result{}, err
 	}
-	res := masking.Result{Actions: []string{f.action, fmt.Sprintf("masked-regions:%d", n), fmt.Sprintf("masked-eyes:%d", eyes)}}
+	res := masking.Result{Actions: append([]string{f.action}, m.actions()...)}
 	if format == "tiff" {
 		res.Format, res.Ext = "tiff", ".tif"
 		return res, tiff.Encode(dst, img, &tiff.Options{Compression: tiff.Deflate})
@@ -125,21 +124,21 @@ func (h *Handler) gif(ctx context.Context, dst io.Writer, r *bufio.Reader, o mas
 	if int64(len(g.Image))*int64(g.Config.Width)*int64(g.Config.Height) > maxPixels(o) {
 		return masking.Result{}, masking.Quarantine("GIF frames exceed the pixel limit (%d frames)", len(g.Image))
 	}
-	regions, eyes := 0, 0
+	var all masked
 	for i, fr := range g.Image {
 		img := image.Image(fr)
-		n, e, err := h.mask(ctx, &img, o)
+		m, err := h.mask(ctx, &img, o)
 		if err != nil {
 			return masking.Result{}, err
 		}
-		regions, eyes = regions+n, eyes+e
-		if n+e > 0 {
+		all = all.add(m)
+		if m.regions+m.eyes > 0 {
 			p := image.NewPaletted(fr.Bounds(), fr.Palette)
 			draw.Draw(p, p.Bounds(), img, img.Bounds().Min, draw.Src)
 			g.Image[i] = p
 		}
 	}
-	actions := []string{"gif:re-encoded", fmt.Sprintf("masked-regions:%d", regions), fmt.Sprintf("masked-eyes:%d", eyes)}
+	actions := append([]string{"gif:re-encoded"}, all.actions()...)
 	if len(g.Image) == 1 {
 		return masking.Result{Format: "png", Ext: ".png", Actions: actions}, png.Encode(dst, g.Image[0])
 	}

@@ -28,7 +28,13 @@
 // Config.FaceMinSize up) are filled opaque with a margin that covers the eyes; the eyes located in
 // each face by pigo's puploc cascade (cascade/puploc) are filled too and
 // counted in Result.Actions (masked-eyes:N); detections of low score are
-// masked too. With the faces, QR, Data Matrix and 1D barcodes that gozxing
+// masked too. Faces in profile, turned either way, are found on the same
+// reduced grey by OpenCV's LBP profile cascade (opencv-data, BSD-3-Clause,
+// cascade/lbpcascade_profileface.xml; run by lbp.go and profile.go, the
+// cascade mirrored for the other way) and filled with a quarter of
+// their width around them; a profile seen by two overlapping windows is
+// masked (fail closed: OpenCV's usual three is not required).
+// Result.Actions counts the faces masked (masked-faces:N). With the faces, QR, Data Matrix and 1D barcodes that gozxing
 // decodes are filled with their quiet zone, and, when Options.OCR is set
 // (the ocr build), every word Tesseract reads in the photo (reduced to
 // 2048 px) is filled. The operator's boxes (manifest mask_boxes) are

@@ -9,7 +9,6 @@ import (
 	"image/jpeg"
 	"math"
 	"os"
-	"sort"
 	"testing"
 
 	"github.com/disintegration/imaging"
@@ -76,54 +75,97 @@ func faceSet(t testing.TB) []faceCase {
 	return set
 }
 
-// TestSEC_PSE_4_FaceRecall measures the face detector on the labeled set
-// and logs recall per pose group (HDW_FACE_REPORT=1 logs every case); every
-// case must be found. A case counts as found when a masked face box holds
-// its face centre (and, for the small faces, is at least the face's
-// size). The set has no profile face: no licensed profile portrait is at
-// hand, and the pigo cascade is frontal.
+// faceFree is the face-free part of the evaluation: synthetic anatomy
+// and camera-like photos, for the false faces per image.
+func faceFree() []image.Image {
+	imgs := []image.Image{synth.Anatomy(640, 480, 1), synth.Anatomy(800, 600, 2)}
+	for _, s := range []uint64{1, 2, 3} {
+		var b bytes.Buffer
+		synth.JPEG(&b, synth.PhotoSpec{W: 1024, H: 768, Camera: true, Seed: s})
+		img, _ := jpeg.Decode(&b)
+		imgs = append(imgs, img)
+	}
+	return imgs
+}
+
+// poseGroup is the pose a labeled case stands for: its name up to the
+// first '-'.
+func poseGroup(pose string) string {
+	for i, r := range pose {
+		if r == '-' {
+			return pose[:i]
+		}
+	}
+	return pose
+}
+
+// TestSEC_PSE_4_FaceRecall measures the face pass (frontal cascade and
+// the profile cascade both ways) on the labeled set and logs, per pose,
+// recall and the boxes masked away from the face; then the false faces
+// per face-free image (HDW_FACE_REPORT=1 logs every case). Every case
+// must be found, and at most one false face in the five face-free
+// images. A case counts as found when a masked face box holds its face
+// centre (and, for the small faces, is at least the face's size). The
+// set has no profile face: no profile portrait with a licence that
+// allows it was found in the packages reachable here (opencv-data,
+// opencv-doc, pigo's module, npm face packages; testdata/PROVENANCE.md):
+// the profile rows say so rather than report a figure.
 func TestSEC_PSE_4_FaceRecall(t *testing.T) {
 	h := New(Config{})
-	groups := map[string][2]int{}
+	type tally struct{ n, found, elsewhere int }
+	groups := map[string]*tally{}
 	for _, c := range faceSet(t) {
 		faces, _ := h.faces(c.img)
 		hit := false
 		for _, f := range faces {
-			hit = hit || c.center.In(f)
+			if !c.center.In(f) {
+				continue
+			}
+			hit = true
 			// A small face's side is known: the masked box, in the
 			// photo's coordinates, must be at least that large.
 			var px int
-			if _, err := fmt.Sscanf(c.pose, "small-%dpx", &px); err == nil && c.center.In(f) && (f.Dx() < px || f.Dy() < px) {
+			if _, err := fmt.Sscanf(c.pose, "small-%dpx", &px); err == nil && (f.Dx() < px || f.Dy() < px) {
 				t.Errorf("%s: masked box %v smaller than the face", c.pose, f)
 			}
 		}
-		g := c.pose
-		for i, r := range g {
-			if r == '-' {
-				g = g[:i]
-				break
+		g := groups[poseGroup(c.pose)]
+		if g == nil {
+			g = &tally{}
+			groups[poseGroup(c.pose)] = g
+		}
+		g.n++
+		for _, f := range faces {
+			if !c.center.In(f) {
+				g.elsewhere++
 			}
 		}
-		n := groups[g]
-		n[1]++
 		if hit {
-			n[0]++
+			g.found++
 		}
-		groups[g] = n
 		if os.Getenv("HDW_FACE_REPORT") != "" {
 			t.Logf("%-22s found %v (%d boxes)", c.pose, hit, len(faces))
 		}
 	}
-	var names []string
-	for g := range groups {
-		names = append(names, g)
-	}
-	sort.Strings(names)
-	for _, g := range names {
-		t.Logf("%-10s recall %d/%d", g, groups[g][0], groups[g][1])
-		if groups[g][0] != groups[g][1] {
-			t.Errorf("%s: %d of %d faces found", g, groups[g][0], groups[g][1])
+	t.Logf("| pose | recall | boxes away from the face, per image |")
+	t.Logf("|---|---|---|")
+	for _, name := range []string{"frontal", "tilted", "small", "occluded"} {
+		g := groups[name]
+		t.Logf("| %s | %d/%d | %.2f |", name, g.found, g.n, float64(g.elsewhere)/float64(g.n))
+		if g.found != g.n {
+			t.Errorf("%s: %d of %d faces found", name, g.found, g.n)
 		}
+	}
+	t.Logf("| profile, left and right | not measured: no licensed profile image | |")
+	free := faceFree()
+	n := 0
+	for _, img := range free {
+		f, _ := h.faces(img)
+		n += len(f)
+	}
+	t.Logf("| face-free images | | %.2f (%d in %d) |", float64(n)/float64(len(free)), n, len(free))
+	if n > 1 {
+		t.Errorf("%d false faces in %d face-free images", n, len(free))
 	}
 }
 
@@ -165,14 +207,7 @@ func TestFaceQSweepNoFace(t *testing.T) {
 		t.Skip("report only")
 	}
 	h := New(Config{})
-	var imgs []image.Image
-	imgs = append(imgs, synth.Anatomy(640, 480, 1), synth.Anatomy(800, 600, 2))
-	for _, s := range []uint64{1, 2, 3} {
-		var b bytes.Buffer
-		synth.JPEG(&b, synth.PhotoSpec{W: 1024, H: 768, Camera: true, Seed: s})
-		img, _ := jpeg.Decode(&b)
-		imgs = append(imgs, img)
-	}
+	imgs := faceFree()
 	for _, q := range []float32{5, 2, 1} {
 		faceMinQ = q
 		n := 0

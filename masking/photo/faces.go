@@ -3,6 +3,7 @@ package photo
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -15,11 +16,24 @@ import (
 
 // The pixel masking pass: operator boxes, faces and eyes (pigo cascades).
 
+// masked counts what mask filled: regions (operator boxes, faces,
+// codes, words), of which faces (frontal and profile), and eyes.
+type masked struct{ regions, faces, eyes int }
+
+func (m masked) add(n masked) masked {
+	return masked{m.regions + n.regions, m.faces + n.faces, m.eyes + n.eyes}
+}
+
+// actions are the record's counts (masked-faces: SEC-PSE-4, issue 20).
+func (m masked) actions() []string {
+	return []string{fmt.Sprintf("masked-regions:%d", m.regions), fmt.Sprintf("masked-faces:%d", m.faces), fmt.Sprintf("masked-eyes:%d", m.eyes)}
+}
+
 // mask fills faces and their eyes (when o.Faces) and o.Boxes; it returns
-// how many regions (boxes and faces) and how many eyes were filled.
-func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options) (int, int, error) {
+// how many regions (boxes and faces), faces and eyes were filled.
+func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options) (masked, error) {
 	var boxes []image.Rectangle
-	nEyes := 0
+	nEyes, nFaces := 0, 0
 	for _, b := range o.Boxes {
 		boxes = append(boxes, image.Rect(b.X0, b.Y0, b.X1, b.Y1))
 	}
@@ -30,7 +44,7 @@ func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options)
 		g := grayInto(*gp, *img)
 		faces, eyes := h.facesIn(g, b)
 		boxes = append(boxes, faces...)
-		nEyes = len(eyes)
+		nFaces, nEyes = len(faces), len(eyes)
 		boxes = append(boxes, eyes...)
 		// Barcodes and QR codes are looked for with the faces (the
 		// visible-content pass): they encode patient numbers.
@@ -38,12 +52,12 @@ func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options)
 		words, err := h.textIn(ctx, g, b, o.OCR)
 		h.grays.Put(gp)
 		if err != nil {
-			return 0, 0, err
+			return masked{}, err
 		}
 		boxes = append(boxes, words...)
 	}
 	if len(boxes) == 0 {
-		return 0, 0, nil
+		return masked{}, nil
 	}
 	rgba := image.NewRGBA((*img).Bounds())
 	draw.Draw(rgba, rgba.Bounds(), *img, (*img).Bounds().Min, draw.Src)
@@ -51,7 +65,7 @@ func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options)
 		draw.Draw(rgba, r.Intersect(rgba.Bounds()), &image.Uniform{color.Black}, image.Point{}, draw.Src)
 	}
 	*img = rgba
-	return len(boxes) - nEyes, nEyes, ctx.Err()
+	return masked{len(boxes) - nEyes, nFaces, nEyes}, ctx.Err()
 }
 
 // faces returns face rectangles with a 25% margin (covers eyes and hairline)
@@ -106,6 +120,13 @@ func (h *Handler) facesIn(g []uint8, b image.Rectangle) (faces, eyes []image.Rec
 				eyes = append(eyes, eye)
 			}
 		}
+	}
+	// Faces in profile, either way (the reduced image, from
+	// ProfileMinSize); their box grows by a quarter on each side (hair,
+	// ear, chin).
+	for _, r := range h.profiles(gray, cols, rows, max(faceMinWindow, h.cfg.ProfileMinSize/f)) {
+		m := r.Dx() / 4
+		faces = append(faces, image.Rect(b.Min.X+(r.Min.X-m)*f, b.Min.Y+(r.Min.Y-m)*f, b.Min.X+(r.Max.X+m)*f, b.Min.Y+(r.Max.Y+m)*f))
 	}
 	return faces, eyes
 }

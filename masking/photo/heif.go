@@ -101,10 +101,10 @@ func (h *Handler) heif(ctx context.Context, dst io.Writer, r *bufio.Reader, o ma
 		rgba.Pix[j], rgba.Pix[j+1], rgba.Pix[j+2], rgba.Pix[j+3] = src[i], src[i+1], src[i+2], 0xFF
 	}
 	img := image.Image(rgba)
-	n, eyes, err := h.mask(ctx, &img, o)
+	m, err := h.mask(ctx, &img, o)
 	if err != nil {
 		return masking.Result{}, err
 	}
-	res := masking.Result{Format: "jpeg", Ext: ".jpg", Actions: []string{"heif:re-encoded-jpeg", "orientation:baked", fmt.Sprintf("masked-regions:%d", n), fmt.Sprintf("masked-eyes:%d", eyes)}}
+	res := masking.Result{Format: "jpeg", Ext: ".jpg", Actions: append([]string{"heif:re-encoded-jpeg", "orientation:baked"}, m.actions()...)}
 	return res, encodeJPEG(dst, img, nil)
 }

@@ -216,17 +216,17 @@ func (h *Handler) jpeg(ctx context.Context, dst io.Writer, r *bufio.Reader, size
 	if orientation != 1 {
 		res.Actions = append(res.Actions, fmt.Sprintf("orientation:%d-baked", orientation))
 	}
-	nr, eyes, err := h.mask(ctx, &img, o)
+	mk, err := h.mask(ctx, &img, o)
 	if err != nil {
 		return res, err
 	}
-	if nr == 0 && orientation == 1 {
+	if mk.regions == 0 && orientation == 1 {
 		// Nothing to change: the lossless copy stands.
 		err := out.flushTo(dst, body.Bytes())
 		res.Actions = append(res.Actions, "jpeg:lossless", "faces:0")
 		return res, err
 	}
-	res.Actions = append(res.Actions, fmt.Sprintf("masked-regions:%d", nr), fmt.Sprintf("masked-eyes:%d", eyes))
+	res.Actions = append(res.Actions, mk.actions()...)
 	icc := make([][]byte, len(iccAt))
 	for i, at := range iccAt {
 		icc[i] = hdr.Bytes()[at[0]:at[1]]

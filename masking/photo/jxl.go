@@ -96,10 +96,10 @@ func (h *Handler) jxl(ctx context.Context, dst io.Writer, r *bufio.Reader, o mas
 	nrgba := image.NewNRGBA(image.Rect(0, 0, w, hgt))
 	copy(nrgba.Pix, unsafe.Slice((*byte)(buf), size))
 	img := image.Image(nrgba)
-	n, eyes, err := h.mask(ctx, &img, o)
+	m, err := h.mask(ctx, &img, o)
 	if err != nil {
 		return masking.Result{}, err
 	}
-	res := masking.Result{Format: "png", Ext: ".png", Actions: []string{"jxl:re-encoded-png", "orientation:baked", fmt.Sprintf("masked-regions:%d", n), fmt.Sprintf("masked-eyes:%d", eyes)}}
+	res := masking.Result{Format: "png", Ext: ".png", Actions: append([]string{"jxl:re-encoded-png", "orientation:baked"}, m.actions()...)}
 	return res, png.Encode(dst, img)
 }

@@ -99,16 +99,16 @@ func (h *Handler) png(ctx context.Context, dst io.Writer, r *bufio.Reader, size 
 		return res, err
 	}
 	defer release()
-	nr, eyes, err := h.mask(ctx, &img, o)
+	m, err := h.mask(ctx, &img, o)
 	if err != nil {
 		return res, err
 	}
-	if nr == 0 {
+	if m.regions == 0 {
 		err := out.flushTo(dst, buf.Bytes())
 		res.Actions = append(res.Actions, "png:lossless", "faces:0")
 		return res, err
 	}
-	res.Actions = append(res.Actions, fmt.Sprintf("masked-regions:%d", nr), fmt.Sprintf("masked-eyes:%d", eyes))
+	res.Actions = append(res.Actions, m.actions()...)
 	return res, png.Encode(dst, img)
 }
 

@@ -161,19 +161,20 @@ func (h *Handler) tiffMulti(ctx context.Context, dst io.Writer, data []byte, bo 
 	}
 	defer release()
 	var imgs []image.Image
-	regions, eyes := 0, 0
+	var all masked
 	for _, off := range pages {
 		img, err := decodeTIFFPage(data, bo, off)
 		if err != nil {
 			return masking.Result{}, masking.Quarantine("TIFF page cannot be decoded")
 		}
-		n, e, err := h.mask(ctx, &img, o)
+		m, err := h.mask(ctx, &img, o)
 		if err != nil {
 			return masking.Result{}, err
 		}
-		regions, eyes = regions+n, eyes+e
+		all = all.add(m)
 		imgs = append(imgs, img)
 	}
-	res := masking.Result{Format: "tiff", Ext: ".tif", Actions: []string{"tiff:re-encoded", fmt.Sprintf("tiff:pages:%d", len(imgs)), fmt.Sprintf("masked-regions:%d", regions), fmt.Sprintf("masked-eyes:%d", eyes)}}
+	res := masking.Result{Format: "tiff", Ext: ".tif", Actions: []string{"tiff:re-encoded", fmt.Sprintf("tiff:pages:%d", len(imgs))}}
+	res.Actions = append(res.Actions, all.actions()...)
 	return res, writeTIFFPages(dst, imgs)
 }

@@ -103,8 +103,8 @@ func main() {
 		}
 		c.Close()
 		sec := time.Since(start).Seconds()
-		fmt.Printf("rows=%d classes=%d smallest=%d below_k=%d below_l2=%d seconds=%.2f rows_per_s=%.0f peak_rss_mib=%d cpu_s=%.2f\n",
-			sum.Rows, sum.Classes, sum.Smallest, sum.BelowK, l2, sec, float64(sum.Rows)/sec, benchrun.PeakRSS()/1024, benchrun.CPUSeconds())
+		fmt.Printf("rows=%d classes=%d smallest=%d below_k=%d below_l2=%d seconds=%.2f rows_per_s=%.0f peak_rss_mib=%d cpu_s=%.2f spilled_mib=%d\n",
+			sum.Rows, sum.Classes, sum.Smallest, sum.BelowK, l2, sec, float64(sum.Rows)/sec, benchrun.PeakRSS()/1024, benchrun.CPUSeconds(), sum.Spilled>>20)
 	}
 	if *check {
 		f, err := os.Open(*file)

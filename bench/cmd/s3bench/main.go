@@ -47,14 +47,10 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"hdw/configs"
-	"hdw/objstore"
 	"hdw/objstore/s3store"
-
-	"golang.org/x/sys/unix"
 )
 
 type options struct {
@@ -160,21 +156,6 @@ type corpusResult struct {
 // hdwResult is one hdw binary's runs on a corpus ("" = -hdw, "before").
 type hdwResult struct {
 	disk, s3 []ingestResult
-}
-
-func bestOf(rs []ingestResult) (ingestResult, bool) {
-	if len(rs) == 0 {
-		return ingestResult{}, false
-	}
-	return slices.MinFunc(rs, func(a, b ingestResult) int { return cmp.Compare(a.wall, b.wall) }), true
-}
-
-func walls(rs []ingestResult) []float64 {
-	var w []float64
-	for _, r := range rs {
-		w = append(w, r.wall)
-	}
-	return w
 }
 
 func run(ctx context.Context, o options) error {
@@ -344,8 +325,8 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 				return res, err
 			}
 			hr.disk = append(hr.disk, ir)
-			fmt.Printf("%-6s disk run %d/%d: %7.3f s %s  (pipeline %.3f s, %s)%s\n",
-				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, usage(ir.measured), o.server.note(ir.server))
+			fmt.Printf("%-6s disk run %d/%d: %7.3f s %s  (pipeline %.3f s, fixed %.3f s, %s)%s\n",
+				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, ir.fixed(), usage(ir.measured), o.server.note(ir.server))
 			if !o.s3Warehouse {
 				continue
 			}
@@ -360,8 +341,8 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 				return res, err
 			}
 			hr.s3 = append(hr.s3, ir)
-			fmt.Printf("%-6s S3   run %d/%d: %7.3f s %s  (pipeline %.3f s, %s)%s\n",
-				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, usage(ir.measured), o.server.note(ir.server))
+			fmt.Printf("%-6s S3   run %d/%d: %7.3f s %s  (pipeline %.3f s, fixed %.3f s, %s)%s\n",
+				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, ir.fixed(), usage(ir.measured), o.server.note(ir.server))
 		}
 	}
 	byWall := func(a, b measured) int { return cmp.Compare(a.wall, b.wall) }
@@ -391,6 +372,7 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 		} else {
 			res.split, res.hasSplit = sp, true
 			fmt.Printf("profile     one more hdw disk ingest (%.3f s) with HDW_CPUPROFILE: %s\n", ir.wall, sp.format())
+			fmt.Printf("            per-run fixed costs: %s\n", sp.fixed(ir))
 			if o.cpuProfile != "" {
 				fmt.Printf("            kept in %s (go tool pprof -top -cum %s %s)\n", prof, bin, prof)
 			}
@@ -413,6 +395,7 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 		if sp, err := splitProfile(prof); err == nil {
 			res.splitS3, res.hasSplitS3 = sp, true
 			fmt.Printf("profile S3  one more hdw S3 ingest (%.3f s) with HDW_CPUPROFILE: %s\n", ir.wall, sp.format())
+			fmt.Printf("            per-run fixed costs: %s\n", sp.fixed(ir))
 		}
 	}
 	if o.experiments {
@@ -421,76 +404,6 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 		}
 	}
 	return res, nil
-}
-
-// printTable prints every corpus's best figures and the ratios of issue 24.
-func printTable(rs []corpusResult, o options) {
-	fmt.Printf("\n== summary (best of %d; W=%d; MB/s, objects/s, CPU s, cores, peak RSS MiB)\n", o.runs, o.workers)
-	fmt.Printf("%-11s %5s %6s | %-30s | %-30s | %-30s | %-30s | %7s %7s %6s\n", "corpus", "objs", "MB",
-		"plain download", "download to disk", "hdw -> disk warehouse", "hdw -> S3 warehouse", "disk/dl", "S3/disk", "ratio")
-	cell := func(r corpusResult, m measured) string {
-		if m.wall == 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%5.0f %6.1f %5.1f %4.2f %4d", float64(r.bytes)/1e6/m.wall, float64(r.objs)/m.wall, m.cpu, m.cores(), m.rssKB>>10)
-	}
-	for _, r := range rs {
-		for _, label := range []string{"", "before"} {
-			hr := r.hdw[label]
-			if hr == nil {
-				continue
-			}
-			d, _ := bestOf(hr.disk)
-			s3, hasS3 := bestOf(hr.s3)
-			s3ratio := "-"
-			if hasS3 {
-				s3ratio = fmt.Sprintf("%.0f%%", 100*d.wall/s3.wall)
-			}
-			fmt.Printf("%-11s %5d %6.0f | %-30s | %-30s | %-30s | %-30s | %6.0f%% %7s %5.0f%%\n", strings.TrimSpace(r.name+" "+label), r.objs, float64(r.bytes)/1e6,
-				cell(r, r.dl), cell(r, r.disk), cell(r, d.measured), cell(r, s3.measured), 100*r.disk.wall/r.dl.wall, s3ratio, 100*r.disk.wall/d.wall)
-		}
-	}
-	fmt.Printf("  ratio = hdw into a disk warehouse / download to disk (goal: >= 85%% on ct and multiframe, >= 40%% mixed); S3/disk = hdw into S3 / into disk (goal >= 80%%)\n")
-	fmt.Printf("  spreads (wall s, min-max):\n")
-	for _, r := range rs {
-		fmt.Printf("    %s: download %s, to disk %s", r.name, spread(r.dlWalls), spread(r.diskWalls))
-		for _, label := range []string{"", "before"} {
-			if hr := r.hdw[label]; hr != nil {
-				fmt.Printf(", %s disk %s, S3 %s", cmp.Or(label, "hdw"), spread(walls(hr.disk)), spread(walls(hr.s3)))
-			}
-		}
-		fmt.Println()
-	}
-	var any bool
-	for _, r := range rs {
-		any = any || r.hasSplit
-	}
-	if !any {
-		return
-	}
-	fmt.Printf("\n== profile split of hdw into a disk warehouse (rows S3: into an S3 warehouse) (%% of the process's CPU samples; profile.go's stages)\n")
-	fmt.Printf("%-11s %6s", "corpus", "CPU s")
-	for _, n := range stageNames() {
-		fmt.Printf(" %*s", max(len(n), 4), n)
-	}
-	fmt.Println()
-	row := func(name string, sp split) {
-		fmt.Printf("%-11s %6.1f", name, sp.total)
-		for _, n := range stageNames() {
-			fmt.Printf(" %*.0f%%", max(len(n), 4)-1, 100*sp.by[n]/max(sp.total, 1e-9))
-		}
-		fmt.Println()
-	}
-	for _, r := range rs {
-		if r.hasSplit {
-			row(r.name, r.split)
-		}
-	}
-	for _, r := range rs {
-		if r.hasSplitS3 {
-			row(r.name+" S3", r.splitS3)
-		}
-	}
 }
 
 // ingestLocal times hdw ingest into a fresh local warehouse under tmp,
@@ -510,104 +423,4 @@ func workersArg(o options) int {
 		return o.workers
 	}
 	return 0
-}
-
-func spread(v []float64) string {
-	if len(v) < 2 {
-		return "one run"
-	}
-	lo, hi := slices.Min(v), slices.Max(v)
-	return fmt.Sprintf("%.3f-%.3f s, +%.0f%%", lo, hi, 100*(hi-lo)/lo)
-}
-
-// listAll counts the objects and bytes under the store's prefix.
-func listAll(ctx context.Context, st objstore.Store) (int, int64, error) {
-	n, b := 0, int64(0)
-	for info, err := range st.List(ctx, "") {
-		if err != nil {
-			return 0, 0, err
-		}
-		n++
-		b += info.Size
-	}
-	if n == 0 {
-		return 0, 0, errors.New("no object under the source prefix")
-	}
-	return n, b, nil
-}
-
-// settle flushes the file systems (sync(2)) so that a timed phase does not
-// pay for the write-back or the deletions of the one before.
-func settle() { unix.Sync() }
-
-// deleteAll removes every object under prefix (the upload and the S3 warehouse).
-func deleteAll(ctx context.Context, base s3store.Config, prefix string, workers int) (int, error) {
-	cfg := base
-	cfg.Prefix = prefix
-	st, err := s3store.New(ctx, cfg)
-	if err != nil {
-		return 0, err
-	}
-	var keys []string
-	for info, err := range st.List(ctx, "") {
-		if err != nil {
-			return 0, err
-		}
-		keys = append(keys, info.Key)
-	}
-	jobs := make(chan string)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range jobs {
-				if err := st.Delete(ctx, k); err != nil {
-					mu.Lock()
-					first = cmp.Or(first, err)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for _, k := range keys {
-		jobs <- k
-	}
-	close(jobs)
-	wg.Wait()
-	return len(keys), first
-}
-
-// serverCPU reads the CPU time of the S3 server process from /proc (0: unknown).
-type serverCPU int
-
-// seconds returns the server's user+system CPU seconds so far, or 0.
-func (p serverCPU) seconds() float64 {
-	if p <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", int(p)))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name (which may hold spaces): state is 3rd,
-	// utime and stime are the 14th and 15th, in clock ticks (USER_HZ = 100).
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	var ut, st float64
-	fmt.Sscan(f[11], &ut)
-	fmt.Sscan(f[12], &st)
-	return (ut + st) / 100
-}
-
-func (p serverCPU) note(secs float64) string {
-	if p <= 0 {
-		return ""
-	}
-	return fmt.Sprintf("  [S3 server cpu %.1f s]", secs)
 }

@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"os"
+
+	"hdw/objstore"
+	"hdw/pipeline"
+)
+
+// prefetchSource starts listing an ingest's source and opening its
+// manifest (mf, the --manifest file, when given) before the session opens,
+// so that they overlap with the keyring unlock (argon2id, 0.2-0.4 s of
+// CPU) or the Vault login (issue 24 item 6). The same source and manifest
+// options go to pipeline.Ingest, which takes the prefetch after its own
+// key and lease checks.
+func prefetchSource(ctx context.Context, src objstore.Store, mf *os.File, manifest string) *pipeline.Prefetch {
+	o := pipeline.Options{Source: src}
+	if mf != nil {
+		o.Manifest, o.ManifestName = mf, "manifest"+extOf(manifest)
+	}
+	return pipeline.StartPrefetch(ctx, o)
+}

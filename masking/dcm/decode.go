@@ -1,0 +1,536 @@
+package dcm
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/suyashkumar/dicom"
+	"github.com/suyashkumar/dicom/pkg/charset"
+	"github.com/suyashkumar/dicom/pkg/frame"
+	"github.com/suyashkumar/dicom/pkg/tag"
+	"github.com/suyashkumar/dicom/pkg/uid"
+)
+
+// Decoding a whole Part 10 file held in memory into the dataset that
+// dicom.Parse(..., SkipPixelData or SkipProcessingPixelDataValue,
+// AllowUnknownSpecificCharacterSet) of suyashkumar/dicom v1.1.0 returns
+// for it, element for element, without its per-element costs (a debug
+// message formatted for every tag, a buffered reader, encoding/binary's
+// reflection, a limit stack). The library stays the oracle
+// (FuzzCodecMatchesLibrary) and the fallback: anything this decoder does
+// not reproduce exactly (a missing or deflated transfer syntax, non-ASCII
+// text under a declared character set, odd lengths the library rejects,
+// undefined lengths outside sequences and pixel data, delimiters out of
+// place, values past their container) returns errNotFast and the file goes
+// to the library's parser.
+
+// decoder reads elements from b.
+type decoder struct {
+	b          []byte
+	pos        int
+	bo         byteOrder
+	implicit   bool
+	decoding   bool // a character set decoder applies: only ASCII text is read here
+	skipPixels bool
+
+	// Allocation in blocks: elements, one-value lists and text are carved
+	// out of shared arrays and strings (a small file has a few hundred
+	// elements; one allocation each was most of the decoder's cost).
+	elBlock  []dicom.Element
+	strBlock []string
+	intBlock []int
+	// win is a copy of b[winAt:winAt+len(win)] that text values are
+	// sliced from.
+	win   string
+	winAt int
+}
+
+// blockLen is the number of elements or values allocated at once.
+const blockLen = 64
+
+// textWindow is the least number of bytes copied at once for text values.
+const textWindow = 4096
+
+func (d *decoder) newElement() *dicom.Element {
+	if len(d.elBlock) == 0 {
+		d.elBlock = make([]dicom.Element, blockLen)
+	}
+	e := &d.elBlock[0]
+	d.elBlock = d.elBlock[1:]
+	return e
+}
+
+// one returns a list of one string, s.
+func (d *decoder) one(s string) []string {
+	if len(d.strBlock) == 0 {
+		d.strBlock = make([]string, blockLen)
+	}
+	v := d.strBlock[:1:1]
+	d.strBlock = d.strBlock[1:]
+	v[0] = s
+	return v
+}
+
+// intList returns a list of n ints.
+func (d *decoder) intList(n int) []int {
+	if n > blockLen/4 {
+		return make([]int, n)
+	}
+	if len(d.intBlock) < n {
+		d.intBlock = make([]int, blockLen)
+	}
+	v := d.intBlock[:n:n]
+	d.intBlock = d.intBlock[n:]
+	return v
+}
+
+// decodeDataset decodes the whole file b.
+func decodeDataset(b []byte, skipPixels bool) (dicom.Dataset, error) {
+	if len(b) < 132 || string(b[128:132]) != "DICM" {
+		return dicom.Dataset{}, errNotFast
+	}
+	d := &decoder{b: b, pos: 132, bo: binary.LittleEndian, skipPixels: skipPixels}
+	gl, err := d.element(len(b), nil)
+	if err != nil {
+		return dicom.Dataset{}, err
+	}
+	n, ok := gl.Value.GetValue().([]int)
+	if gl.Tag != tag.FileMetaInformationGroupLength || !ok || len(n) == 0 || n[0] < 0 || n[0] > len(b)-d.pos {
+		return dicom.Dataset{}, errNotFast
+	}
+	els := make([]*dicom.Element, 0, 64)
+	els = append(els, gl)
+	metaEnd := d.pos + n[0]
+	for d.pos < metaEnd {
+		e, err := d.element(metaEnd, nil)
+		if err != nil {
+			return dicom.Dataset{}, err
+		}
+		els = append(els, e)
+	}
+	ts := findTop(els, tag.TransferSyntaxUID)
+	if ts == nil {
+		return dicom.Dataset{}, errNotFast
+	}
+	s, ok := ts.Value.GetValue().([]string)
+	if !ok || len(s) == 0 || s[0] == uid.DeflatedExplicitVRLittleEndian {
+		return dicom.Dataset{}, errNotFast
+	}
+	bo, implicit, err := uid.ParseTransferSyntaxUID(s[0])
+	if err != nil {
+		return dicom.Dataset{}, errNotFast
+	}
+	d.implicit = implicit
+	if bo == binary.BigEndian {
+		d.bo = binary.BigEndian
+	}
+	for d.pos < len(b) {
+		e, err := d.element(len(b), nil)
+		if err != nil {
+			return dicom.Dataset{}, err
+		}
+		if e.Tag.Group == 0xFFFE {
+			return dicom.Dataset{}, errNotFast // items and delimiters out of place
+		}
+		if e.Tag == tag.SpecificCharacterSet {
+			names, ok := e.Value.GetValue().([]string)
+			if !ok {
+				return dicom.Dataset{}, errNotFast
+			}
+			cs, _ := charset.ParseSpecificCharacterSet(names)
+			d.decoding = cs.Ideographic != nil
+		}
+		els = append(els, e)
+	}
+	return dicom.Dataset{Elements: els}, nil
+}
+
+// vrTable interns the explicit VRs, by letters.
+var vrTable = func() (t [26 * 26]string) {
+	for _, vr := range []string{"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "OB", "OD", "OF",
+		"OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"} {
+		t[int(vr[0]-'A')*26+int(vr[1]-'A')] = vr
+	}
+	return t
+}()
+
+// vrName returns the interned VR of two bytes, or "" if it is not one.
+func vrName(a, b byte) string {
+	if a < 'A' || a > 'Z' || b < 'A' || b > 'Z' {
+		return ""
+	}
+	return vrTable[int(a-'A')*26+int(b-'A')]
+}
+
+// header reads a tag, VR and value length ending before end.
+func (d *decoder) header(end int) (tag.Tag, string, uint32, error) {
+	if d.pos+8 > end {
+		return tag.Tag{}, "", 0, errNotFast
+	}
+	b := d.b[d.pos:]
+	t := tag.Tag{Group: d.bo.Uint16(b), Element: d.bo.Uint16(b[2:])}
+	if d.implicit || t == tag.Item {
+		d.pos += 8
+		return t, implicitVR(t), d.bo.Uint32(b[4:]), nil
+	}
+	vr := vrName(b[4], b[5])
+	if vr == "" {
+		if d.decoding && (b[4] >= 0x80 || b[5] >= 0x80 || b[4] == 0x1B || b[5] == 0x1B) {
+			return tag.Tag{}, "", 0, errNotFast
+		}
+		vr = string(b[4:6])
+	}
+	if longVL(vr) {
+		if d.pos+12 > end {
+			return tag.Tag{}, "", 0, errNotFast
+		}
+		vl := d.bo.Uint32(b[8:])
+		if vl == tag.VLUndefinedLength && (vr == "UC" || vr == "UR" || vr == "UT") {
+			return tag.Tag{}, "", 0, errNotFast
+		}
+		d.pos += 12
+		return t, vr, vl, nil
+	}
+	vl := uint32(d.bo.Uint16(b[6:]))
+	if vl == 0xFFFF {
+		vl = tag.VLUndefinedLength
+	}
+	d.pos += 8
+	return t, vr, vl, nil
+}
+
+// take returns the next vl bytes before end.
+func (d *decoder) take(vl uint32, end int) ([]byte, error) {
+	if vl == tag.VLUndefinedLength || int64(vl) > int64(end-d.pos) {
+		return nil, errNotFast
+	}
+	v := d.b[d.pos : d.pos+int(vl)]
+	d.pos += int(vl)
+	return v, nil
+}
+
+// isDelimiter reports an item or sequence delimitation item.
+func isDelimiter(t tag.Tag) bool {
+	return t == tag.ItemDelimitationItem || t == tag.SequenceDelimitationItem
+}
+
+// element reads one element ending before end; until, when set, is the
+// delimiter that ends the undefined-length container being read (its
+// element is returned with a nil value).
+func (d *decoder) element(end int, until *tag.Tag) (*dicom.Element, error) {
+	if d.pos+8 <= end {
+		t := tag.Tag{Group: d.bo.Uint16(d.b[d.pos:]), Element: d.bo.Uint16(d.b[d.pos+2:])}
+		if isDelimiter(t) {
+			// The library reads a delimiter as an element of the current
+			// syntax: 8 bytes when its length is 0, as it should be.
+			if until == nil || t != *until || binary.LittleEndian.Uint32(d.b[d.pos+4:]) != 0 {
+				return nil, errNotFast
+			}
+			d.pos += 8
+			e := d.newElement()
+			e.Tag = t
+			return e, nil
+		}
+	}
+	t, vr, vl, err := d.header(end)
+	if err != nil {
+		return nil, err
+	}
+	v, err := d.value(t, vr, vl, end)
+	if err != nil {
+		return nil, err
+	}
+	e := d.newElement()
+	*e = dicom.Element{Tag: t, ValueRepresentation: tag.GetVRKind(t, vr), RawValueRepresentation: vr, ValueLength: vl, Value: v}
+	return e, nil
+}
+
+func (d *decoder) value(t tag.Tag, vr string, vl uint32, end int) (dicom.Value, error) {
+	switch tag.GetVRKind(t, vr) {
+	case tag.VRBytes:
+		return d.bytes(vr, vl, end)
+	case tag.VRDate:
+		raw, err := d.take(vl, end)
+		if err != nil {
+			return nil, err
+		}
+		s, err := d.text(raw)
+		if err != nil {
+			return nil, err
+		}
+		return dicom.NewValue(d.one(strings.Trim(s, " \x00")))
+	case tag.VRUInt16List, tag.VRUInt32List, tag.VRInt16List, tag.VRInt32List, tag.VRTagList:
+		return d.ints(vr, vl, end)
+	case tag.VRFloat32List, tag.VRFloat64List:
+		return d.floats(vr, vl, end)
+	case tag.VRSequence:
+		return d.sequence(vl, end)
+	case tag.VRPixelData:
+		return d.pixels(vl, end)
+	case tag.VRUnknown:
+		if vl == tag.VLUndefinedLength {
+			return d.sequence(vl, end)
+		}
+		return d.bytes(vr, vl, end)
+	case tag.VRItem:
+		return nil, errNotFast // an item outside a sequence
+	}
+	return d.strings(vl, end)
+}
+
+// text converts a string value as the library's reader does.
+func (d *decoder) text(raw []byte) (string, error) {
+	if d.decoding {
+		for _, c := range raw {
+			if c >= 0x80 || c == 0x1B {
+				return "", errNotFast
+			}
+		}
+	}
+	if len(raw) == 0 {
+		return "", nil
+	}
+	at := d.pos - len(raw) // raw was just taken from b
+	if at < d.winAt || at+len(raw) > d.winAt+len(d.win) {
+		d.winAt = at
+		d.win = string(d.b[at : at+max(len(raw), min(textWindow, len(d.b)-at))])
+	}
+	return d.win[at-d.winAt : at-d.winAt+len(raw)], nil
+}
+
+func (d *decoder) strings(vl uint32, end int) (dicom.Value, error) {
+	raw, err := d.take(vl, end)
+	if err != nil {
+		return nil, err
+	}
+	str, err := d.text(raw)
+	if err != nil {
+		return nil, err
+	}
+	onlySpaces := true
+	for _, c := range str {
+		if !unicode.IsSpace(c) {
+			onlySpaces = false
+			break
+		}
+	}
+	if !onlySpaces {
+		str = strings.Trim(str, " \x00")
+	}
+	if strings.IndexByte(str, '\\') < 0 {
+		return dicom.NewValue(d.one(str))
+	}
+	return dicom.NewValue(strings.Split(str, "\\"))
+}
+
+func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {
+	raw, err := d.take(vl, end)
+	if err != nil {
+		return nil, err
+	}
+	switch vr {
+	case "OB", "UN":
+		return dicom.NewValue(clone(raw))
+	case "OW":
+		if vl%2 != 0 {
+			return nil, errNotFast
+		}
+		v := clone(raw)
+		if d.bo == binary.BigEndian {
+			for i := 0; i+1 < len(v); i += 2 { // read big endian, kept little endian
+				v[i], v[i+1] = v[i+1], v[i]
+			}
+		}
+		return dicom.NewValue(v)
+	}
+	return nil, errNotFast
+}
+
+func (d *decoder) ints(vr string, vl uint32, end int) (dicom.Value, error) {
+	size := 4
+	if vr == "US" || vr == "AT" || vr == "SS" {
+		size = 2
+	} else if vr != "UL" && vr != "SL" {
+		return nil, errNotFast
+	}
+	raw, err := d.take(vl, end)
+	if err != nil || len(raw)%size != 0 {
+		return nil, errNotFast
+	}
+	v := d.intList(len(raw) / size)
+	for i := range v {
+		switch vr {
+		case "US", "AT":
+			v[i] = int(d.bo.Uint16(raw[2*i:]))
+		case "SS":
+			v[i] = int(int16(d.bo.Uint16(raw[2*i:])))
+		case "UL":
+			v[i] = int(d.bo.Uint32(raw[4*i:]))
+		case "SL":
+			v[i] = int(int32(d.bo.Uint32(raw[4*i:])))
+		}
+	}
+	return dicom.NewValue(v)
+}
+
+func (d *decoder) floats(vr string, vl uint32, end int) (dicom.Value, error) {
+	size := 8
+	if vr == "FL" {
+		size = 4
+	}
+	raw, err := d.take(vl, end)
+	if err != nil || len(raw)%size != 0 {
+		return nil, errNotFast
+	}
+	v := make([]float64, len(raw)/size)
+	for i := range v {
+		if size == 8 {
+			v[i] = math.Float64frombits(d.bo.Uint64(raw[8*i:]))
+			continue
+		}
+		// The library widens through the shortest decimal form of the
+		// float32 (fmt.Sprint then strconv.ParseFloat).
+		f := math.Float32frombits(d.bo.Uint32(raw[4*i:]))
+		w, err := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+		if err != nil {
+			return nil, errNotFast
+		}
+		v[i] = w
+	}
+	return dicom.NewValue(v)
+}
+
+// sequence reads the items of a sequence (or of a UN value of undefined
+// length, which the library reads as one).
+func (d *decoder) sequence(vl uint32, end int) (dicom.Value, error) {
+	var items [][]*dicom.Element
+	if vl == tag.VLUndefinedLength {
+		until := tag.SequenceDelimitationItem
+		for {
+			e, err := d.item(end, &until)
+			if err != nil {
+				return nil, err
+			}
+			if e == nil {
+				break
+			}
+			items = append(items, e)
+		}
+	} else {
+		if int64(vl) > int64(end-d.pos) {
+			return nil, errNotFast
+		}
+		send := d.pos + int(vl)
+		for d.pos < send {
+			e, err := d.item(send, nil)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, e)
+		}
+	}
+	return dicom.NewValue(items)
+}
+
+// item reads one item of a sequence and returns its elements, or nil at
+// the sequence delimiter until.
+func (d *decoder) item(end int, until *tag.Tag) ([]*dicom.Element, error) {
+	if until != nil && d.pos+8 <= end && d.bo.Uint16(d.b[d.pos:]) == 0xFFFE && d.bo.Uint16(d.b[d.pos+2:]) == until.Element {
+		if _, err := d.element(end, until); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	t, _, vl, err := d.header(end)
+	if err != nil || t != tag.Item {
+		return nil, errNotFast
+	}
+	var els []*dicom.Element
+	if vl == tag.VLUndefinedLength {
+		stop := tag.ItemDelimitationItem
+		for {
+			e, err := d.element(end, &stop)
+			if err != nil {
+				return nil, err
+			}
+			if e.Tag == stop {
+				return els, nil
+			}
+			if e.Tag.Group == 0xFFFE {
+				return nil, errNotFast
+			}
+			els = append(els, e)
+		}
+	}
+	if int64(vl) > int64(end-d.pos) {
+		return nil, errNotFast
+	}
+	iend := d.pos + int(vl)
+	for d.pos < iend {
+		e, err := d.element(iend, nil)
+		if err != nil {
+			return nil, err
+		}
+		if e.Tag.Group == 0xFFFE {
+			return nil, errNotFast
+		}
+		els = append(els, e)
+	}
+	return els, nil
+}
+
+func (d *decoder) pixels(vl uint32, end int) (dicom.Value, error) {
+	if vl != tag.VLUndefinedLength {
+		raw, err := d.take(vl, end)
+		if err != nil {
+			return nil, err
+		}
+		if d.skipPixels {
+			return dicom.NewValue(dicom.PixelDataInfo{IntentionallySkipped: true})
+		}
+		return dicom.NewValue(dicom.PixelDataInfo{IntentionallyUnprocessed: true, UnprocessedValueData: clone(raw)})
+	}
+	// Encapsulated: the basic offset table is skipped, then one frame per
+	// item up to the sequence delimiter.
+	info := dicom.PixelDataInfo{IsEncapsulated: true, IntentionallySkipped: d.skipPixels}
+	first := true
+	for {
+		if d.pos+8 > end {
+			return nil, errNotFast
+		}
+		t := tag.Tag{Group: d.bo.Uint16(d.b[d.pos:]), Element: d.bo.Uint16(d.b[d.pos+2:])}
+		vl := d.bo.Uint32(d.b[d.pos+4:])
+		if t == tag.SequenceDelimitationItem && !first {
+			d.pos += 8
+			break
+		}
+		if t != tag.Item || vl == tag.VLUndefinedLength || implicitVR(t) != "NA" {
+			return nil, errNotFast
+		}
+		d.pos += 8
+		raw, err := d.take(vl, end)
+		if err != nil {
+			return nil, err
+		}
+		if !first {
+			var data []byte
+			if !d.skipPixels {
+				data = clone(raw)
+			}
+			info.Frames = append(info.Frames, &frame.Frame{Encapsulated: true, EncapsulatedData: frame.EncapsulatedFrame{Data: data}})
+		}
+		first = false
+	}
+	return dicom.NewValue(info)
+}
+
+// clone copies b into a new slice, empty but not nil when b is empty (as
+// the library allocates values).
+func clone(b []byte) []byte {
+	c := make([]byte, len(b))
+	copy(c, b)
+	return c
+}

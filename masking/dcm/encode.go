@@ -1,0 +1,350 @@
+package dcm
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"sync"
+
+	"github.com/suyashkumar/dicom"
+	"github.com/suyashkumar/dicom/pkg/tag"
+	"github.com/suyashkumar/dicom/pkg/uid"
+)
+
+// Encoding a dataset into bytes in one buffer: the same bytes as
+// dicom.Write(ds, dicom.SkipVRVerification()) of suyashkumar/dicom v1.1.0
+// (which stays the oracle: FuzzCodecMatchesLibrary compares the two), at a
+// fraction of its cost (it buffers every value in a new bytes.Buffer and
+// writes every integer through encoding/binary's reflection). Whatever the
+// encoder does not reproduce exactly (native frames, a lone item, a VR of
+// the wrong length, anything the library would refuse) returns
+// errNotFast, and the caller writes with the library instead.
+
+// errNotFast sends a file or a dataset back to the library's parser or
+// writer.
+var errNotFast = errors.New("dcm: not for the fast codec")
+
+// encoder appends elements to buf.
+type encoder struct {
+	buf      []byte
+	bo       byteOrder
+	implicit bool
+}
+
+// byteOrder reads and appends: binary.LittleEndian or binary.BigEndian.
+type byteOrder interface {
+	binary.ByteOrder
+	binary.AppendByteOrder
+}
+
+// encodeDataset appends the Part 10 encoding of ds to buf.
+func encodeDataset(buf []byte, ds dicom.Dataset) ([]byte, error) {
+	e := &encoder{buf: buf, bo: binary.LittleEndian}
+	// The file meta group, explicit little endian: four elements in a fixed
+	// order, then the other group 2 elements in theirs.
+	used := [4]tag.Tag{tag.FileMetaInformationVersion, tag.MediaStorageSOPClassUID, tag.MediaStorageSOPInstanceUID, tag.TransferSyntaxUID}
+	e.buf = append(e.buf, make([]byte, 128)...)
+	e.buf = append(e.buf, "DICM"...)
+	e.buf = append(e.buf, 2, 0, 0, 0, 'U', 'L', 4, 0, 0, 0, 0, 0)
+	metaStart := len(e.buf)
+	var ts *dicom.Element
+	for i, t := range used {
+		el := findTop(ds.Elements, t)
+		if el == nil {
+			if i == 3 {
+				return nil, errNotFast // the library refuses a missing transfer syntax
+			}
+			continue
+		}
+		if i == 3 {
+			ts = el
+			if el.Value == nil {
+				return nil, errNotFast
+			}
+			if s, ok := el.Value.GetValue().([]string); ok && len(s) > 0 && s[0] == uid.DeflatedExplicitVRLittleEndian {
+				return nil, errNotFast
+			}
+		}
+		if err := e.element(el); err != nil {
+			return nil, err
+		}
+	}
+	for _, el := range ds.Elements {
+		if el.Tag.Group != 2 || el.Tag == tag.FileMetaInformationGroupLength ||
+			el.Tag == used[0] || el.Tag == used[1] || el.Tag == used[2] || el.Tag == used[3] {
+			continue
+		}
+		if err := e.element(el); err != nil {
+			return nil, err
+		}
+	}
+	binary.LittleEndian.PutUint32(e.buf[metaStart-4:], uint32(len(e.buf)-metaStart))
+	s, ok := ts.Value.GetValue().([]string)
+	if !ok || len(s) != 1 {
+		return nil, errNotFast
+	}
+	bo, implicit, err := uid.ParseTransferSyntaxUID(s[0])
+	if err != nil {
+		return nil, errNotFast
+	}
+	e.implicit = implicit
+	if bo == binary.BigEndian {
+		e.bo = binary.BigEndian
+	}
+	for _, el := range ds.Elements {
+		if el.Tag.Group == 2 {
+			continue
+		}
+		if err := e.element(el); err != nil {
+			return nil, err
+		}
+	}
+	return e.buf, nil
+}
+
+// findTop is Dataset.FindElementByTag: the first top-level element of t.
+func findTop(els []*dicom.Element, t tag.Tag) *dicom.Element {
+	for _, e := range els {
+		if e.Tag == t {
+			return e
+		}
+	}
+	return nil
+}
+
+// dictVR caches the dictionary's first VR of a tag ("UN" when unknown):
+// tag.Find formats an error for every tag it does not know.
+var dictVR sync.Map
+
+func vrOf(t tag.Tag) string {
+	if v, ok := dictVR.Load(t); ok {
+		return v.(string)
+	}
+	vr := "UN"
+	if info, err := tag.Find(t); err == nil {
+		vr = info.VRs[0]
+	}
+	dictVR.Store(t, vr)
+	return vr
+}
+
+// typeMatches is the library's check of a value's type against its VR.
+func typeMatches(t tag.Tag, vt dicom.ValueType, vr string) bool {
+	switch vr {
+	case "US", "UL", "SL", "SS", "AT":
+		return vt == dicom.Ints
+	case "SQ":
+		return vt == dicom.Sequences
+	case "NA":
+		return vt == dicom.SequenceItem
+	case "OW", "OB":
+		if t == tag.PixelData {
+			return vt == dicom.PixelData
+		}
+		return vt == dicom.Bytes
+	case "UN":
+		return vt == dicom.Bytes || vt == dicom.Sequences
+	case "FL", "FD":
+		return vt == dicom.Floats
+	}
+	return vt == dicom.Strings
+}
+
+// header appends an element header with a zero length and returns where
+// the length goes and its width (2 or 4 bytes).
+func (e *encoder) header(t tag.Tag, vr string) (at, width int) {
+	e.buf = e.bo.AppendUint16(e.buf, t.Group)
+	e.buf = e.bo.AppendUint16(e.buf, t.Element)
+	if e.implicit || t.Group == 0xFFFE {
+		e.buf = append(e.buf, 0, 0, 0, 0)
+		return len(e.buf) - 4, 4
+	}
+	e.buf = append(e.buf, vr...)
+	if longVL(vr) {
+		e.buf = append(e.buf, 0, 0, 0, 0, 0, 0)
+		return len(e.buf) - 4, 4
+	}
+	e.buf = append(e.buf, 0, 0)
+	return len(e.buf) - 2, 2
+}
+
+// setLength writes vl into the header field at (at, width), as the library
+// does: an odd length is refused, a sequence is always of undefined length,
+// and the 16-bit field of a short VR keeps the low bits.
+func (e *encoder) setLength(t tag.Tag, vr string, at, width int, vl uint32) error {
+	if vl%2 != 0 && vl != tag.VLUndefinedLength {
+		return errNotFast
+	}
+	if vr == "SQ" {
+		vl = tag.VLUndefinedLength
+	}
+	if len(vr) != 2 && vl != tag.VLUndefinedLength && t != tag.SequenceDelimitationItem && t != tag.ItemDelimitationItem {
+		return errNotFast
+	}
+	if width == 2 {
+		e.bo.PutUint16(e.buf[at:], uint16(vl))
+	} else {
+		e.bo.PutUint32(e.buf[at:], vl)
+	}
+	return nil
+}
+
+func (e *encoder) element(el *dicom.Element) error {
+	vr := el.RawValueRepresentation
+	if vr == "" {
+		vr = vrOf(el.Tag)
+	}
+	if len(vr) != 2 && !e.implicit && el.Tag.Group != 0xFFFE {
+		return errNotFast // the library writes such a VR as it is
+	}
+	if el.Value == nil {
+		at, w := e.header(el.Tag, vr)
+		return e.setLength(el.Tag, vr, at, w, el.ValueLength)
+	}
+	vt := el.Value.ValueType()
+	if !typeMatches(el.Tag, vt, vr) {
+		return errNotFast
+	}
+	at, w := e.header(el.Tag, vr)
+	start := len(e.buf)
+	if err := e.value(el, vt, vr); err != nil {
+		return err
+	}
+	vl := uint32(len(e.buf) - start)
+	if el.ValueLength == tag.VLUndefinedLength {
+		vl = tag.VLUndefinedLength
+	}
+	return e.setLength(el.Tag, vr, at, w, vl)
+}
+
+// padSpace are the VRs the library pads with a space (others with NUL).
+func padSpace(vr string) bool {
+	switch vr {
+	case "DT", "LO", "LT", "PN", "SH", "ST", "UT", "DS", "CS", "TM", "AE", "IS", "UN":
+		return true
+	}
+	return false
+}
+
+func (e *encoder) value(el *dicom.Element, vt dicom.ValueType, vr string) error {
+	if el.ValueLength == tag.VLUndefinedLength && vt <= dicom.Ints {
+		return errNotFast
+	}
+	switch vt {
+	case dicom.Strings:
+		v := stringsOf(el.Value)
+		start := len(e.buf)
+		for i, s := range v {
+			if i > 0 {
+				e.buf = append(e.buf, '\\')
+			}
+			e.buf = append(e.buf, s...)
+		}
+		if (len(e.buf)-start)%2 == 1 {
+			if padSpace(vr) {
+				e.buf = append(e.buf, ' ')
+			} else {
+				e.buf = append(e.buf, 0)
+			}
+		}
+	case dicom.Bytes:
+		v := el.Value.GetValue().([]byte)
+		switch vr {
+		case "OW", "UN":
+			if len(v)%2 != 0 {
+				return errNotFast
+			}
+			e.buf = append(e.buf, v...) // read and written in the same byte order
+		case "OB":
+			e.buf = append(e.buf, v...)
+			if len(v)%2 == 1 {
+				e.buf = append(e.buf, 0)
+			}
+		default:
+			return errNotFast
+		}
+	case dicom.Ints:
+		for _, n := range intsOf(el.Value) {
+			switch vr {
+			case "US", "SS", "AT":
+				e.buf = e.bo.AppendUint16(e.buf, uint16(n))
+			case "UL", "SL":
+				e.buf = e.bo.AppendUint32(e.buf, uint32(n))
+			default:
+				return errNotFast
+			}
+		}
+	case dicom.Floats:
+		for _, f := range el.Value.GetValue().([]float64) {
+			switch vr {
+			case "FL":
+				e.buf = e.bo.AppendUint32(e.buf, math.Float32bits(float32(f)))
+			case "FD":
+				e.buf = e.bo.AppendUint64(e.buf, math.Float64bits(f))
+			}
+		}
+	case dicom.Sequences:
+		for _, it := range el.Value.GetValue().([]*dicom.SequenceItemValue) {
+			e.delimiter(tag.Item, tag.VLUndefinedLength)
+			for _, sub := range it.GetValue().([]*dicom.Element) {
+				if err := e.element(sub); err != nil {
+					return err
+				}
+			}
+			e.delimiter(tag.ItemDelimitationItem, 0)
+		}
+		e.delimiter(tag.SequenceDelimitationItem, 0)
+	case dicom.PixelData:
+		return e.pixels(el)
+	default:
+		return errNotFast
+	}
+	return nil
+}
+
+// delimiter appends an item or delimitation header (always implicit).
+func (e *encoder) delimiter(t tag.Tag, vl uint32) {
+	e.buf = e.bo.AppendUint16(e.buf, t.Group)
+	e.buf = e.bo.AppendUint16(e.buf, t.Element)
+	e.buf = e.bo.AppendUint32(e.buf, vl)
+}
+
+func (e *encoder) pixels(el *dicom.Element) error {
+	info := el.Value.GetValue().(dicom.PixelDataInfo)
+	if el.ValueLength != tag.VLUndefinedLength {
+		switch {
+		case info.IntentionallySkipped:
+		case info.IntentionallyUnprocessed:
+			e.buf = append(e.buf, info.UnprocessedValueData...)
+		default:
+			return errNotFast // native frames: the library writes them
+		}
+		return nil
+	}
+	e.delimiter(tag.Item, uint32(4*len(info.Offsets)))
+	for _, o := range info.Offsets {
+		e.buf = e.bo.AppendUint32(e.buf, o)
+	}
+	for _, f := range info.Frames {
+		d := f.EncapsulatedData.Data
+		if len(d)%2 != 0 {
+			return errNotFast
+		}
+		e.delimiter(tag.Item, uint32(len(d)))
+		e.buf = append(e.buf, d...)
+	}
+	e.delimiter(tag.SequenceDelimitationItem, 0)
+	return nil
+}
+
+// implicitVR is the VR the library gives an element read without one: the
+// dictionary's first, OW for pixel and overlay data, UN for tags it does
+// not know.
+func implicitVR(t tag.Tag) string {
+	if t == tag.PixelData || t == tag.OverlayData {
+		if _, err := tag.Find(t); err == nil {
+			return "OW"
+		}
+	}
+	return vrOf(t)
+}
