@@ -33,7 +33,12 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-eval "$(bash scripts/s3-server.sh start "$work/s3")"
+# The server as an S3 service runs: connections kept alive (versitygw closes
+# each one after its response by default: every GET and PUT, of the
+# download as of hdw, paid a new TCP connection) and no line per request on
+# its stdout (its CPU is on the same 2 cores).
+server_env=$(VGW_KEEP_ALIVE=true VGW_QUIET=true bash scripts/s3-server.sh start "$work/s3")
+eval "$server_env"
 go build -o "$work/s3bench" ./bench/cmd/s3bench
 go build -o "$work/hdw" ./cmd/hdw
 args=(-runs "${R:-2}" -corpora "${CORPORA:-ct,multiframe,photos,mixed}" -hdw "$work/hdw" -server-pid "$(cat "$work/s3/pid")")

@@ -3,15 +3,8 @@ package s3store_test
 import (
 	"bytes"
 	"context"
-	"encoding/pem"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,27 +13,20 @@ import (
 	"hdw/objstore"
 )
 
-// payloadRecorder is a reverse proxy in front of the real S3 server that
-// records the x-amz-content-sha256 header of each PUT.
+// payloadRecorder records the x-amz-content-sha256 header of each PUT
+// sent through a faultProxy (which breaks nothing here).
 type payloadRecorder struct {
 	mu   sync.Mutex
 	puts []string // "query: header" of each PUT
 }
 
-func (p *payloadRecorder) handler(t *testing.T, endpoint string) http.Handler {
-	target, err := url.Parse(endpoint)
-	if err != nil {
-		t.Fatal(err)
+func (p *payloadRecorder) record(_ int64, r *http.Request) string {
+	if r.Method == http.MethodPut {
+		p.mu.Lock()
+		p.puts = append(p.puts, r.URL.RawQuery+": "+r.Header.Get("X-Amz-Content-Sha256"))
+		p.mu.Unlock()
 	}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut {
-			p.mu.Lock()
-			p.puts = append(p.puts, r.URL.RawQuery+": "+r.Header.Get("X-Amz-Content-Sha256"))
-			p.mu.Unlock()
-		}
-		rp.ServeHTTP(w, r)
-	})
+	return ""
 }
 
 // TestIssue24_WriterBodiesUnsignedWhereTheTransportProtects (issue 24 item
@@ -84,25 +70,19 @@ func TestIssue24_WriterBodiesUnsignedWhereTheTransportProtects(t *testing.T) {
 	}
 	t.Run("loopback http", func(t *testing.T) {
 		rec := &payloadRecorder{}
-		ts := httptest.NewServer(rec.handler(t, c.Endpoint))
-		defer ts.Close()
 		cc := c
-		cc.Endpoint = ts.URL
+		cc.Endpoint = newFaultProxy(t, c.Endpoint, rec.record).URL
 		check(t, rec, fresh(t, cc), true)
 	})
 	// Over https the SDK signs no body (TLS protects it); before, the
 	// writer's option also dropped the header, and servers refused its PUTs.
 	t.Run("https", func(t *testing.T) {
 		rec := &payloadRecorder{}
-		ts := httptest.NewUnstartedServer(rec.handler(t, c.Endpoint))
-		ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+		fp := newFaultProxy(t, c.Endpoint, rec.record)
+		ts := httptest.NewUnstartedServer(fp.Config.Handler)
 		ts.StartTLS()
 		defer ts.Close()
-		ca := filepath.Join(t.TempDir(), "ca.pem")
-		if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		t.Setenv("AWS_CA_BUNDLE", ca)
+		trustCA(t, ts)
 		cc := c
 		cc.Endpoint = ts.URL
 		check(t, rec, fresh(t, cc), false)
@@ -115,33 +95,26 @@ func TestIssue24_WriterBodiesUnsignedWhereTheTransportProtects(t *testing.T) {
 // read back is the one written.
 func TestIssue24_PartsUploadWhileTheNextFills(t *testing.T) {
 	c := server(t)
-	target, err := url.Parse(c.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := httputil.NewSingleHostReverseProxy(target)
 	var mu sync.Mutex
 	cur, most := 0, 0
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	slow := func(_ int64, r *http.Request) string {
 		if r.Method == http.MethodPut && r.URL.Query().Get("partNumber") != "" {
 			mu.Lock()
 			cur++
 			most = max(most, cur)
 			mu.Unlock()
-			defer func() { mu.Lock(); cur--; mu.Unlock() }()
 			time.Sleep(100 * time.Millisecond) // a slow link: the writer fills the next part meanwhile
+			mu.Lock()
+			cur--
+			mu.Unlock()
 		}
-		rp.ServeHTTP(w, r)
-	}))
-	defer ts.Close()
-	c.Endpoint = ts.URL
+		return ""
+	}
+	c.Endpoint = newFaultProxy(t, c.Endpoint, slow).URL
 	c.PartSize = 5 << 20
 	s := fresh(t, c)
 	ctx := context.Background()
-	data := make([]byte, 6*c.PartSize+777)
-	for i := range data {
-		data[i] = byte(i*13 + i>>11)
-	}
+	data := patterned(int(6*c.PartSize + 777))
 	if err := objstore.Put(ctx, s, "big", bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}

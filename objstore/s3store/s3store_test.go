@@ -304,16 +304,23 @@ func TestS3CustomCABundle(t *testing.T) {
 		t.Fatalf("untrusted certificate accepted: %v", err)
 	}
 
+	trustCA(t, ts)
+	s = fresh(t, c)
+	if _, err := s.Stat(ctx, "x"); !errors.Is(err, objstore.ErrNotExist) {
+		t.Fatalf("with AWS_CA_BUNDLE: %v", err)
+	}
+}
+
+// trustCA makes the stores created after it trust ts's certificate
+// (AWS_CA_BUNDLE, for the rest of t).
+func trustCA(t *testing.T, ts *httptest.Server) {
+	t.Helper()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
 	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("AWS_CA_BUNDLE", ca)
-	s = fresh(t, c)
-	if _, err := s.Stat(ctx, "x"); !errors.Is(err, objstore.ErrNotExist) {
-		t.Fatalf("with AWS_CA_BUNDLE: %v", err)
-	}
 }
 
 // TestS3RetriesOnTimeout: a first attempt whose response headers do not come
@@ -388,15 +395,21 @@ func TestS3OpenRange(t *testing.T) {
 // reads back byte for byte, then a small object written with the recycled
 // part buffer of the first reads back whole (nothing of the first left in
 // it).
+// patterned returns n bytes that differ from part to part.
+func patterned(n int) []byte {
+	data := make([]byte, n)
+	for i := range data {
+		data[i] = byte(i*7 + i>>13)
+	}
+	return data
+}
+
 func TestS3MultipartRecycledBuffers(t *testing.T) {
 	c := server(t)
 	c.PartSize = 5 << 20
 	s := fresh(t, c)
 	ctx := context.Background()
-	data := make([]byte, 4*c.PartSize+12345)
-	for i := range data {
-		data[i] = byte(i*7 + i>>13)
-	}
+	data := patterned(int(4*c.PartSize + 12345))
 	for _, size := range []int{len(data), 1000} {
 		w, err := s.Create(ctx, "parts")
 		if err != nil {
