@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -204,6 +205,31 @@ func TestFacesMasked(t *testing.T) {
 	again, _, err := deid(t, data, masking.Options{Faces: true})
 	if err != nil || !bytes.Equal(out, again) {
 		t.Fatal("face masking is not deterministic")
+	}
+	findFaces(t, data)
+}
+
+// findFaces checks the exported face finder (issue 20 item 4: masking/dcm
+// uses it for DICOM photographs) on the portrait data: the face is found,
+// clipped to the image, and nothing is found in a blank image.
+func findFaces(t *testing.T, data []byte) {
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := photo.New(photo.Config{})
+	faces := h.FindFaces(img)
+	nose := image.Pt(160, 220)
+	if !slices.ContainsFunc(faces, nose.In) {
+		t.Errorf("faces %v miss the nose at %v", faces, nose)
+	}
+	for _, r := range faces {
+		if !r.In(img.Bounds()) {
+			t.Errorf("face %v not clipped to %v", r, img.Bounds())
+		}
+	}
+	if got := h.FindFaces(image.NewGray(image.Rect(0, 0, 320, 400))); len(got) != 0 {
+		t.Errorf("faces %v in a blank image", got)
 	}
 }
 
