@@ -98,7 +98,9 @@ type DICOM struct {
 	Profile string `yaml:"profile"`
 	// StrictNoText quarantines secondary capture and "other" images in
 	// which OCR finds no text (the strict profile); by default they are
-	// stored, the record saying "burned-in check: OCR, no text".
+	// stored, the record saying "burned-in check: OCR, no text". It also
+	// quarantines every DICOM photograph (XC, VL Photographic) without
+	// mask_boxes instead of masking its faces.
 	StrictNoText bool `yaml:"strict_no_text"`
 }
 
