@@ -30,7 +30,7 @@ const vlPhotoClass = "1.2.840.10008.5.1.4.1.1.77.1.4"
 var faceFinder = photo.New(photo.Config{})
 
 // portrait returns the sample portrait as 8-bit interleaved RGB.
-func portrait(t *testing.T) (raw []byte, rows, cols int) {
+func portrait(t testing.TB) (raw []byte, rows, cols int) {
 	t.Helper()
 	f, err := os.Open("../../testdata/photo/pigo-sample-face.jpg")
 	if err != nil {
@@ -304,4 +304,24 @@ func TestIssue20_DICOMPhotoStrictOrNoDetector(t *testing.T) {
 	o.OCR = &fakeOCR{}
 	_, err = dcm.New(dcm.Config{Faces: faceFinder}).Deidentify(context.Background(), &bytes.Buffer{}, bytes.NewReader(in), int64(len(in)), person(), o)
 	wantQuarantine(t, err, "recognizable features")
+}
+
+// BenchmarkIssue20_DICOMPhoto measures a DICOM photograph through the face
+// pass (an OCR finding nothing), and, for comparison, the same file with
+// operator boxes and no face pass: the portrait (320x400) and a 2 MP
+// face-free photograph (1632x1224), native RGB.
+func BenchmarkIssue20_DICOMPhoto(b *testing.B) {
+	rgb, rows, cols := portrait(b)
+	files := map[string][]byte{
+		"portrait": gen(b, photoSpec("XC", vlPhotoClass, rgb, rows, cols, "")),
+		"2MP":      gen(b, photoSpec("XC", vlPhotoClass, faceFree(1224, 1632), 1224, 1632, "")),
+	}
+	for _, name := range []string{"portrait", "2MP"} {
+		b.Run(name+"/faces", func(b *testing.B) {
+			benchFileWith(b, dcm.New(dcm.Config{Faces: faceFinder}), files[name], func(o *optsT) { o.Faces, o.OCR = true, &fakeOCR{} })
+		})
+		b.Run(name+"/boxes", func(b *testing.B) {
+			benchFileWith(b, dcm.New(dcm.Config{}), files[name], func(o *optsT) { o.Boxes = []masking.Box{{X0: 0, Y0: 0, X1: 8, Y1: 8}} })
+		})
+	}
 }
