@@ -89,7 +89,7 @@ func photoSpec(modality, class string, rgb []byte, rows, cols int, recognizable 
 // asJPEG rewrites a native RGB file with its frame as one JPEG baseline
 // (YBR_FULL_422) fragment, and returns the file with the RGB pixels the
 // handler decodes from it.
-func asJPEG(t *testing.T, in []byte, rgb []byte, rows, cols int) ([]byte, []byte) {
+func asJPEG(t testing.TB, in []byte, rgb []byte, rows, cols int) ([]byte, []byte) {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, cols, rows))
 	for i := 0; i < rows*cols; i++ {
@@ -324,4 +324,56 @@ func BenchmarkIssue20_DICOMPhoto(b *testing.B) {
 			benchFileWith(b, dcm.New(dcm.Config{}), files[name], func(o *optsT) { o.Boxes = []masking.Box{{X0: 0, Y0: 0, X1: 8, Y1: 8}} })
 		})
 	}
+}
+
+// TestIssue20_DICOMPhotoMultiFrame: a face found in one frame is filled
+// on every frame (the union, as for text), and the record counts it.
+func TestIssue20_DICOMPhotoMultiFrame(t *testing.T) {
+	rgb, rows, cols := portrait(t)
+	spec := photoSpec("XC", vlPhotoClass, nil, rows, cols, "")
+	spec.Frames8 = [][]byte{faceFree(rows, cols), rgb}
+	out, res, err := deidPhoto(t, dcm.Config{Faces: faceFinder}, gen(t, spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	faces := faceFinder.FindFaces(dcm.FaceImageRGB(rgb, rows, cols))
+	if !slices.Contains(res.Actions, fmt.Sprintf("masked-faces:%d", len(faces))) {
+		t.Errorf("actions %v, want %d faces", res.Actions, len(faces))
+	}
+	raw, _, _ := pixelsOf(t, out)
+	frame := rows * cols * 3
+	for f := 0; f < 2; f++ {
+		if i := f*frame + 3*(220*cols+160); raw[i]|raw[i+1]|raw[i+2] != 0 {
+			t.Errorf("frame %d: the face region is not filled", f)
+		}
+	}
+	if !bytes.Equal(raw[:3], spec.Frames8[0][:3]) {
+		t.Error("frame 0 changed outside the face")
+	}
+}
+
+// FuzzIssue20_DICOMPhoto checks the face pass on mutated photographs: it
+// never panics, every error is a quarantine or a rejection, every output
+// parses.
+func FuzzIssue20_DICOMPhoto(f *testing.F) {
+	plain := faceFree(24, 32)
+	native := gen(f, photoSpec("XC", vlPhotoClass, plain, 24, 32, ""))
+	declared := gen(f, photoSpec("CT", "", plain, 24, 32, "YES"))
+	jpg, _ := asJPEG(f, native, plain, 24, 32)
+	for _, b := range [][]byte{native, declared, jpg} {
+		f.Add(b)
+	}
+	h := dcm.New(dcm.Config{Faces: faceFinder})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		o := opts()
+		o.Faces, o.OCR, o.MaxPixels = true, &fakeOCR{}, 1<<16
+		var out bytes.Buffer
+		if _, err := h.Deidentify(context.Background(), &out, bytes.NewReader(in), int64(len(in)), person(), o); err != nil {
+			if !masking.IsQuarantine(err) && !masking.IsReject(err) {
+				t.Fatalf("error is neither a quarantine nor a rejection: %v", err)
+			}
+			return
+		}
+		parseOut(t, out.Bytes())
+	})
 }
