@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"hdw/configs/vault"
+	"hdw/internal/testenv"
 	"hdw/keys"
 	hv "hdw/keys/vault"
 )
@@ -27,13 +28,7 @@ type env struct {
 // server connects to the real Vault started by make test.
 func server(t *testing.T) *env {
 	t.Helper()
-	addr := os.Getenv("HDW_VAULT_ADDR")
-	if addr == "" {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("HDW_VAULT_ADDR not set: make test starts scripts/vault-server.sh")
-		}
-		t.Skip("no Vault server (make test starts one)")
-	}
+	addr := testenv.Env(t, "HDW_VAULT_ADDR", "make test starts scripts/vault-server.sh")
 	tok, err := os.ReadFile(os.Getenv("HDW_VAULT_ROOT_TOKEN_FILE"))
 	if err != nil {
 		t.Fatal(err)

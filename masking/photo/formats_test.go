@@ -16,6 +16,7 @@ import (
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 
+	"hdw/internal/testenv"
 	"hdw/masking"
 )
 
@@ -43,12 +44,7 @@ func testImage(w, h int) *image.RGBA {
 // exiftool is missing and HDW_DISALLOW_SKIP is set.
 func exifPlant(t *testing.T, data []byte, ext string, args ...string) []byte {
 	t.Helper()
-	if _, err := exec.LookPath("exiftool"); err != nil {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("exiftool missing (make deps installs libimage-exiftool-perl)")
-		}
-		t.Skip("exiftool missing")
-	}
+	testenv.Tool(t, "exiftool", "make deps installs libimage-exiftool-perl")
 	f := filepath.Join(t.TempDir(), "in"+ext)
 	if err := os.WriteFile(f, data, 0o600); err != nil {
 		t.Fatal(err)

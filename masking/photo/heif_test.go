@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"hdw/internal/testenv"
 	"hdw/masking"
 )
 
@@ -20,12 +21,7 @@ import (
 // and checks that the output, a JPEG of the primary image, holds none of
 // them (exiftool -a -G1 as the independent checker).
 func TestSEC_PSE_4_HEIFCleaned(t *testing.T) {
-	if _, err := exec.LookPath("heif-enc"); err != nil {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("heif-enc missing (make deps installs libheif-examples)")
-		}
-		t.Skip("heif-enc missing")
-	}
+	testenv.Tool(t, "heif-enc", "make deps installs libheif-examples")
 	dir := t.TempDir()
 	src := testImage(64, 48)
 	var p bytes.Buffer

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/image/tiff"
 
+	"hdw/internal/testenv"
 	"hdw/masking"
 	"hdw/masking/photo"
 	"hdw/masking/scantest"
@@ -56,12 +57,7 @@ func deid(t *testing.T, in []byte, o masking.Options) ([]byte, masking.Result, e
 
 func exiftool(t *testing.T, data []byte, ext string) string {
 	t.Helper()
-	if _, err := exec.LookPath("exiftool"); err != nil {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("exiftool missing (make deps installs libimage-exiftool-perl)")
-		}
-		t.Skip("exiftool missing")
-	}
+	testenv.Tool(t, "exiftool", "make deps installs libimage-exiftool-perl")
 	f := t.TempDir() + "/out" + ext
 	os.WriteFile(f, data, 0o600)
 	out, err := exec.Command("exiftool", "-a", "-G1", "-s", f).CombinedOutput()
