@@ -114,10 +114,7 @@ func TestLocalDurableByDefault(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l, lg := newLogged(t)
-			put(t, l, "a/b/first", "v")
-			if got, _ := lg.take(); !slices.Equal(got, []string{".", ".tmp", "a", "a/b"}) {
-				t.Fatalf("first write flushed %v", got)
-			}
+			putFlushes(t, l, lg, "a/b/first", ".", ".tmp", "a", "a/b")
 			if err := tt.write(l); err != nil {
 				t.Fatal(err)
 			}
@@ -130,6 +127,15 @@ func TestLocalDurableByDefault(t *testing.T) {
 			}
 			syncFlushesNothing(t, l, lg, "with nothing deferred")
 		})
+	}
+}
+
+// putFlushes writes key and checks the folders its write flushed.
+func putFlushes(t *testing.T, l *Local, lg *flushLog, key string, want ...string) {
+	t.Helper()
+	put(t, l, key, "v")
+	if got, _ := lg.take(); !slices.Equal(got, want) {
+		t.Fatalf("writing %s flushed %v, want %v", key, got, want)
 	}
 }
 
@@ -170,10 +176,7 @@ func TestLocalDeferred(t *testing.T) {
 			}
 			// A durable write next to them flushes its folder and every
 			// ancestor with entries not yet durable, not the deferred files.
-			put(t, l, "d/p1/durable", "5")
-			if got, _ := lg.take(); !slices.Equal(got, []string{".", ".tmp", "d", "d/p1"}) {
-				t.Fatalf("durable write among deferred ones flushed %v", got)
-			}
+			putFlushes(t, l, lg, "d/p1/durable", ".", ".tmp", "d", "d/p1")
 			if err := l.Sync(ctx); err != nil {
 				t.Fatal(err)
 			}
