@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,6 +87,25 @@ func checkClean(t *testing.T, out []byte, ext string) {
 	}
 }
 
+// deidClean de-identifies in (no options), checks that the output is in
+// format (png, jpeg) and clean (checkClean), and decodes it.
+func deidClean(t *testing.T, in []byte, format string) image.Image {
+	t.Helper()
+	out, res, err := deid(t, in, masking.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Format != format {
+		t.Fatalf("format %q, want %s", res.Format, format)
+	}
+	checkClean(t, out, map[string]string{"png": ".png", "jpeg": ".jpg"}[format])
+	img, _, err := image.Decode(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
 // TestSEC_PSE_4_BMPCleaned: a BMP (with a trailer) is written as PNG,
 // pixel for pixel.
 func TestSEC_PSE_4_BMPCleaned(t *testing.T) {
@@ -97,18 +115,7 @@ func TestSEC_PSE_4_BMPCleaned(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.WriteString(plantMarker)
-	out, res, err := deid(t, in.Bytes(), masking.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Format != "png" {
-		t.Fatalf("format %q, want png", res.Format)
-	}
-	checkClean(t, out, ".png")
-	img, err := png.Decode(bytes.NewReader(out))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := deidClean(t, in.Bytes(), "png")
 	for _, p := range []image.Point{{0, 0}, {39, 29}, {5, 5}, {20, 17}} {
 		if r1, g1, b1, _ := img.At(p.X, p.Y).RGBA(); [3]uint32{r1, g1, b1} != rgb(src.At(p.X, p.Y)) {
 			t.Errorf("pixel %v changed", p)
