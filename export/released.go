@@ -38,7 +38,7 @@ func ReleaseLayout(dict *configs.Dictionary, req Request, out []string) (Layout,
 	taken := map[string]bool{}
 	for i, c := range out {
 		f := tables.Field{Name: c}
-		rank := len(out) + i // not in the dictionary: after its columns, in request order
+		rank := 1<<20 + i // not in the dictionary: after its columns, in request order
 		if dict != nil {
 			if dc, ok := dict.Lookup(c); ok {
 				f.Type = tables.TypeOf(dc.Type)
@@ -46,10 +46,10 @@ func ReleaseLayout(dict *configs.Dictionary, req Request, out []string) (Layout,
 			}
 		}
 		if c == ExportPseudonymColumn && req.ExportPseudonyms {
-			f.Type, rank = tables.String, 2*len(out)
+			f.Type, rank = tables.String, 1<<30
 		} else if name, t, ok := derived(c, req.rule(c)); ok {
 			f.Name, f.Type = name, t
-			if taken[name] || slices.Contains(out, name) {
+			if name != c && (taken[name] || slices.Contains(out, name)) {
 				f.Name = c + "_" + name
 			}
 		}

@@ -118,3 +118,28 @@ func TestIssue17_ReleasedExportOpensInDuckDBTyped(t *testing.T) {
 		t.Errorf("DuckDB reads %s, want [[240 2020 2022 16200 5]]", got)
 	}
 }
+
+// TestIssue17_ReleaseLayoutNames: each generalization has a name and type
+// of its own; a derived name already taken is prefixed with its column;
+// the export pseudonym comes last.
+func TestIssue17_ReleaseLayoutNames(t *testing.T) {
+	dict := configs.DefaultDictionary()
+	req := export.Request{ExportPseudonyms: true, Rules: []export.Rule{{Column: "birth_year", Kind: "age-band", Width: 5},
+		{Column: "visit_date", Kind: "date-quarter"}, {Column: "weight_kg", Kind: "bin", Width: 2.5}, {Column: "height_cm", Kind: "bin", Width: 10},
+		{Column: "department", Kind: "postcode-department"}}}
+	l, err := export.ReleaseLayout(dict, req, []string{"sex_code", "birth_year", "department", "age_band_5y", export.ExportPseudonymColumn, "visit_date", "weight_kg", "height_cm", "modality"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range l.Schema.Fields() {
+		got = append(got, f.Name+":"+f.Type.String())
+	}
+	want := "[visit_date_quarter:enum modality:enum weight_kg_bin_2_5:enum height_cm_bin_10:enum birth_year_age_band_5y:enum sex_code:enum department:enum age_band_5y:string " + export.ExportPseudonymColumn + ":string]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("layout %v\nwant %s", got, want)
+	}
+	if fmt.Sprint(l.From) != "[5 8 6 7 1 0 2 3 4]" {
+		t.Errorf("from %v", l.From)
+	}
+}

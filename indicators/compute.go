@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	mrand "math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -88,6 +89,9 @@ type Stats struct {
 	GroupsThreshold int64 // groups below the small-cell threshold
 }
 
+// maxShards bounds the goroutines that aggregate a run's typed batches.
+const maxShards = 4
+
 // cell is one person's contribution to one group (indexes into the run's
 // persons and group keys): how many rows; a uniform sample of at most
 // MaxRowsPerGroup of their values (reservoir) lives in the run's value
@@ -109,79 +113,51 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 	if rng == nil {
 		rng = mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
 	}
-	r := newRun(ctx, p, &st, rng)
+	// The reservoirs' random sources, one per shard (as many drawn
+	// whatever the shards, so that rng then samples the same groups of
+	// the same persons whichever way the rows were read).
+	var rngs [maxShards]*mrand.Rand
+	for k := range rngs {
+		rngs[k] = mrand.New(mrand.NewPCG(rng.Uint64(), rng.Uint64()))
+	}
+	var runs []*run
 	var err error
 	if rr, ok := rows.(RecordRows); ok {
-		ids := make([][]int32, len(p.groups))
-		err = pipelinedRecords(ctx, rr, r.cols, func(rec arrow.Record) error { return r.record(rec, ids) })
+		// The persons split in shards, each aggregated on its own
+		// goroutine: a person's rows all fall in one shard.
+		n := min(max(runtime.GOMAXPROCS(0), 1), maxShards)
+		procs := make([]func(arrow.Record) error, n)
+		for k := range n {
+			r := newRun(ctx, p, &Stats{}, rngs[k])
+			r.shard, r.shards = k, n
+			ids := make([][]int32, len(p.groups))
+			procs[k] = func(rec arrow.Record) error { return r.record(rec, ids) }
+			runs = append(runs, r)
+		}
+		err = pipelinedRecords(ctx, rr, runs[0].cols, procs...)
 	} else {
+		r := newRun(ctx, p, &Stats{}, rngs[0])
+		runs = append(runs, r)
 		err = pipelined(ctx, rows, r.cols, r.row)
+	}
+	// Every shard reads every row; the rest is the sum of the shards'.
+	st.Rows = runs[0].st.Rows
+	for _, r := range runs {
+		st.Matched += r.st.Matched
+		st.Persons += int64(r.persons.len())
 	}
 	if err != nil {
 		return nil, st, err
 	}
-	cells, arena, groupKeys, C, needValue := r.cells, r.arena, r.groupKeys, d.MaxRowsPerGroup, r.needValue
-	nPersons := r.persons.len()
-	st.Persons = int64(nPersons)
-	r = nil
 
 	pr := params(d)
 	nz := noise.Laplace()
 	if d.Noise == Gaussian {
 		nz = noise.Gaussian()
 	}
-	groups := map[string]*agg{}
-	aggs := make([]*agg, len(groupKeys)) // by group id
-	// The cells of each person, together (a counting sort by person).
-	start := make([]int32, nPersons+1)
-	for i := range int32(cells.len()) {
-		start[cells.at(i).person+1]++
-	}
-	for i := 1; i <= nPersons; i++ {
-		start[i] += start[i-1]
-	}
-	order := make([]int32, cells.len())
-	next := slices.Clone(start[:nPersons])
-	for i := range int32(cells.len()) {
-		pi := cells.at(i).person
-		order[next[pi]] = i
-		next[pi]++
-	}
-	next = nil
-	for pi := range nPersons {
-		mine := order[start[pi]:start[pi+1]]
-		if int64(len(mine)) > d.MaxGroupsPerPerson {
-			// Bound the groups a person counts in: a uniform sample.
-			rng.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
-			for _, ci := range mine[d.MaxGroupsPerPerson:] {
-				st.Dropped += cells.at(ci).n
-			}
-			mine = mine[:d.MaxGroupsPerPerson]
-		}
-		for _, ci := range mine {
-			c := cells.at(ci)
-			var vals []float64
-			if needValue {
-				base := int64(ci) * C
-				vals = arena[base : base+min(c.n, C)]
-			}
-			a := aggs[c.group]
-			if a == nil {
-				var err error
-				if a, err = newAgg(d, pr, nz); err != nil {
-					return nil, st, err
-				}
-				aggs[c.group] = a
-			}
-			if err := a.add(d, c, vals, &st); err != nil {
-				return nil, st, err
-			}
-		}
-	}
-	for gid, a := range aggs {
-		if a != nil {
-			groups[groupKeys[gid]] = a
-		}
+	groups, err := bound(runs, pr, nz, rng, &st)
+	if err != nil {
+		return nil, st, err
 	}
 	st.GroupsSeen = int64(len(groups))
 	res := &Result{Indicator: d.Name, Measure: d.Measure, Column: d.Column, GroupBy: slices.Clone(d.GroupBy),

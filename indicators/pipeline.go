@@ -3,6 +3,7 @@ package indicators
 import (
 	"context"
 	"errors"
+	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -114,37 +115,53 @@ var errTooMany = errors.New("indicators: over 2^31 persons or person-group cells
 // maxFilterCache bounds the filter's verdict cache (combinations of values).
 const maxFilterCache = 1 << 16
 
-// pipelinedRecords runs rows.Records on the calling goroutine and process
-// on another (each record retained while it waits), so that decoding the
-// next batch overlaps with aggregating this one.
-func pipelinedRecords(ctx context.Context, rows RecordRows, cols []string, process func(arrow.Record) error) error {
-	work := make(chan arrow.Record, 2)
-	done := make(chan error, 1)
+// pipelinedRecords runs rows.Records on the calling goroutine and each of
+// process on a goroutine of its own (each record retained while it
+// waits): every process sees every record, in order, so that decoding the
+// next batch overlaps with aggregating this one, and the shards of the
+// aggregation (each its own persons) run side by side.
+func pipelinedRecords(ctx context.Context, rows RecordRows, cols []string, process ...func(arrow.Record) error) error {
+	work := make([]chan arrow.Record, len(process))
+	done := make(chan error, len(process))
 	stop := make(chan struct{})
-	go func() {
-		var err error
-		for rec := range work {
-			if err == nil {
-				if err = process(rec); err != nil {
-					close(stop)
+	var once sync.Once
+	for k, proc := range process {
+		work[k] = make(chan arrow.Record, 2)
+		go func() {
+			var err error
+			for rec := range work[k] {
+				if err == nil {
+					if err = proc(rec); err != nil {
+						once.Do(func() { close(stop) })
+					}
 				}
+				rec.Release()
 			}
-			rec.Release()
-		}
-		done <- err
-	}()
+			done <- err
+		}()
+	}
 	scanErr := rows.Records(ctx, cols, func(rec arrow.Record) error {
-		rec.Retain()
-		select {
-		case work <- rec:
-			return nil
-		case <-stop:
-			rec.Release()
-			return errStopped
+		for k := range work {
+			rec.Retain()
+			select {
+			case work[k] <- rec:
+			case <-stop:
+				rec.Release()
+				return errStopped
+			}
 		}
+		return nil
 	})
-	close(work)
-	if err := <-done; err != nil {
+	for _, w := range work {
+		close(w)
+	}
+	var err error
+	for range process {
+		if e := <-done; e != nil && err == nil {
+			err = e
+		}
+	}
+	if err != nil {
 		return err
 	}
 	if errors.Is(scanErr, errStopped) {

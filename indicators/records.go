@@ -47,8 +47,10 @@ func (l *labelSet) id(s string) int32 {
 	return id
 }
 
-// fill sets out[i] to the label id of row i of a, labelled by g.
-func (l *labelSet) fill(g grouping, a arrow.Array, out []int32) {
+// fill sets out[i] to the label id of row i of a, labelled by g, for the
+// rows that count (person hash phs[i] not 0: another shard's rows are
+// left).
+func (l *labelSet) fill(g grouping, a arrow.Array, out []int32, phs []uint64) {
 	switch a := a.(type) {
 	case *array.Dictionary:
 		dict := a.Dictionary()
@@ -58,6 +60,9 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32) {
 		}
 		null := l.id(g.label(""))
 		for i := range out {
+			if phs[i] == 0 {
+				continue
+			}
 			if a.IsNull(i) {
 				out[i] = null
 			} else {
@@ -66,6 +71,9 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32) {
 		}
 	case *array.Int64, *array.Date32:
 		for i := range out {
+			if phs[i] == 0 {
+				continue
+			}
 			if a.IsNull(i) {
 				out[i] = l.id(g.label(""))
 				continue
@@ -87,6 +95,9 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32) {
 		// Short strings (codes: a department, a modality) are looked up
 		// by their bytes packed in a word.
 		for i := range out {
+			if phs[i] == 0 {
+				continue
+			}
 			s := a.Value(i)
 			if a.IsNull(i) || len(s) > 7 {
 				out[i] = l.id(g.label(tables.FormatValue(a, i)))
@@ -105,6 +116,9 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32) {
 		}
 	default:
 		for i := range out {
+			if phs[i] == 0 {
+				continue
+			}
 			out[i] = l.id(g.label(tables.FormatValue(a, i)))
 		}
 	}
@@ -127,8 +141,21 @@ func floatAt(a arrow.Array, i int) (float64, bool) {
 	return f, !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
-// personHashes returns the keyed hash of each row's person (0: none, the
-// row does not count; a hash of 0 is 1), and brings the persons' slots of
+// shardOf is the shard, of n, of a person's pseudonym: a cheap mix of its
+// last 8 bytes (pseudonyms are keyed hashes or serial numbers: their tails
+// vary). Every row of a person falls in the same shard, so that a shard
+// holds all of a person's contributions.
+func shardOf(s string, n int) int {
+	var w uint64
+	for j := max(0, len(s)-8); j < len(s); j++ {
+		w = w<<8 | uint64(s[j])
+	}
+	w ^= uint64(len(s)) << 59
+	return int((w * 0x9e3779b97f4a7c15 >> 32) * uint64(n) >> 32)
+}
+
+// personHashes returns the keyed hash of each row's person (0: none, or
+// another shard's: the row does not count here; a hash of 0 is 1), and brings the persons' slots of
 // the index into the cache.
 func (r *run) personHashes(person arrow.Array) []uint64 {
 	n := person.Len()
@@ -145,7 +172,7 @@ func (r *run) personHashes(person arrow.Array) []uint64 {
 			s = tables.FormatValue(person, i)
 		}
 		phs[i] = 0
-		if s != "" {
+		if s != "" && (r.shards < 2 || shardOf(s, r.shards) == r.shard) {
 			phs[i] = max(1, maphash.String(r.seed, s))
 		}
 	}
@@ -190,11 +217,11 @@ func (r *run) record(rec arrow.Record, ids [][]int32) error {
 			r.labels = append(r.labels, labelSet{ids: map[string]int32{}, byWord: &wordCache{}})
 		}
 	}
+	phs := r.personHashes(rec.Column(0))
 	for g, gr := range r.p.groups {
 		ids[g] = slices.Grow(ids[g][:0], n)[:n]
-		r.labels[g].fill(gr, cols[r.groupAt[g]], ids[g])
+		r.labels[g].fill(gr, cols[r.groupAt[g]], ids[g], phs)
 	}
-	phs := r.personHashes(rec.Column(0))
 	val := func(j int, i int) string { return tables.FormatValue(cols[j], i) }
 	for i := range n {
 		if err := r.tick(); err != nil {

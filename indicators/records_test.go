@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	mrand "math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -149,4 +150,12 @@ func TestIssue25_RecordsWithoutPersonRefused(t *testing.T) {
 	if _, _, err := indicators.Compute(context.Background(), p, personless{typed(t, mixed())}, nil); err == nil {
 		t.Fatal("batches without the person column were counted")
 	}
+}
+
+// Issue 25: with the persons split in three shards (aggregated side by
+// side), Compute still counts exactly what the string view counts, with
+// the same sampling draws.
+func TestIssue25_ShardedRecordsCountLikeStrings(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	TestIssue25_RecordsCountLikeStrings(t)
 }

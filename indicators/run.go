@@ -28,6 +28,7 @@ type run struct {
 	lastPH         uint64
 	lastPI         int32
 	head           []int32 // person -> their latest cell (a list through cell.next)
+	first          []int64 // person -> the row (1, 2, ... in scan order) where they first appear
 	cells          cellStore
 	arena          []float64 // reservoirs, MaxRowsPerGroup per cell
 	groupIDs       map[string]int32
@@ -45,6 +46,7 @@ type run struct {
 	packedGroupIDs wordCache  // records: packed label ids -> group
 	labels         []labelSet // records: per group column (then the histogram bucket)
 	phs            []uint64   // records: the batch's person hashes
+	shard, shards  int        // records: this run counts the persons of shard of shards (shards < 2: all)
 	touched        uint64     // records: keeps the index's prefetching loads
 }
 
@@ -177,6 +179,7 @@ func (r *run) newPerson() (int32, error) {
 		return 0, errTooMany
 	}
 	r.head = append(r.head, -1)
+	r.first = append(r.first, r.st.Rows)
 	return int32(len(r.head) - 1), nil
 }
 

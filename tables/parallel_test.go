@@ -69,12 +69,18 @@ func TestIssue25_ParallelRowGroupsInOrder(t *testing.T) {
 	rows := make([][]string, n)
 	for i := range rows {
 		rows[i] = []string{fmt.Sprintf("P%d", i/3), fmt.Sprint(i)}
+		if i%7 == 0 {
+			rows[i][0] = "" // null
+		}
 	}
 	data := write(t, s, tables.WriterOptions{GroupRows: 700}, rows)
 	read := func(t *testing.T, fn func(int64) error) error {
-		_, err := tables.Records(ctx, bytes.NewReader(data), tables.Query{Columns: []string{"n"}, Parallel: true, BatchRows: 256}, func(rec arrow.Record) error {
+		_, err := tables.Records(ctx, bytes.NewReader(data), tables.Query{Columns: []string{"n", "pseudonym"}, Parallel: true, BatchRows: 256}, func(rec arrow.Record) error {
 			col := rec.Column(0).(*array.Int64)
 			for i := range col.Len() {
+				if p, want := tables.FormatValue(rec.Column(1), i), rows[col.Value(i)][0]; p != want || rec.Column(1).IsNull(i) != (want == "") {
+					return fmt.Errorf("row %d: pseudonym %q, want %q", col.Value(i), p, want)
+				}
 				if err := fn(col.Value(i)); err != nil {
 					return err
 				}

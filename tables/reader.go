@@ -286,7 +286,7 @@ func Records(ctx context.Context, src Source, q Query, fn func(arrow.Record) err
 	// Row groups decoded at the same time: only without modular
 	// encryption (see open).
 	if groups := fr.ParquetReader().NumRowGroups(); q.Parallel && q.Key.Len() == 0 && groups > 1 {
-		return s, recordsByRowGroup(ctx, fr, idx, groups, fn)
+		return s, recordsByRowGroup(ctx, fr, as, idx, groups, int(fr.Props.BatchSize), fn)
 	}
 	// Leaf indices: hdw's tables are flat, one leaf per field.
 	rr, err := fr.GetRecordReader(ctx, idx, nil)

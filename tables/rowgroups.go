@@ -28,7 +28,7 @@ type rowGroup struct {
 // as many row groups as readers are held decoded at a time. The readers
 // share fr (its column readers each take their own buffers; the source is
 // read with ReadAt only).
-func recordsByRowGroup(ctx context.Context, fr *pqarrow.FileReader, idx []int, groups int, fn func(arrow.Record) error) error {
+func recordsByRowGroup(ctx context.Context, fr *pqarrow.FileReader, as *arrow.Schema, idx []int, groups, batch int, fn func(arrow.Record) error) error {
 	fr.Props.Parallel = false
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -63,7 +63,7 @@ func recordsByRowGroup(ctx context.Context, fr *pqarrow.FileReader, idx []int, g
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				j.out <- readRowGroup(ctx, fr, idx, j.rg)
+				j.out <- readRowGroup(ctx, fr, as, idx, j.rg, batch)
 			}
 		}()
 	}
@@ -88,7 +88,7 @@ func recordsByRowGroup(ctx context.Context, fr *pqarrow.FileReader, idx []int, g
 }
 
 // readRowGroup decodes the projected columns idx of row group rg.
-func readRowGroup(ctx context.Context, fr *pqarrow.FileReader, idx []int, rg int) (g rowGroup) {
+func readRowGroup(ctx context.Context, fr *pqarrow.FileReader, as *arrow.Schema, idx []int, rg, batch int) (g rowGroup) {
 	defer func() {
 		if p := recover(); p != nil {
 			for _, rec := range g.recs {
@@ -97,6 +97,9 @@ func readRowGroup(ctx context.Context, fr *pqarrow.FileReader, idx []int, rg int
 			g = rowGroup{err: fmt.Errorf("%w: %v", ErrTable, p)}
 		}
 	}()
+	if g, ok := readRowGroupStrings(ctx, fr, as, idx, rg, batch); ok {
+		return g
+	}
 	rr, err := fr.GetRecordReader(ctx, idx, []int{rg})
 	if err != nil {
 		return rowGroup{err: fmt.Errorf("%w: %v", ErrTable, err)}

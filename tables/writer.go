@@ -59,8 +59,8 @@ type WriterOptions struct {
 }
 
 // Writer appends rows to a Parquet table. Memory is bounded by one row
-// group. Close writes the footer and, as pqarrow does, closes the underlying
-// writer when it is an io.Closer (wrap it to keep it open).
+// group. Close writes the footer; it never closes the underlying writer,
+// which the caller owns.
 type Writer struct {
 	s        *Schema
 	fw       *pqarrow.FileWriter

@@ -67,14 +67,21 @@ func (c *cli) must(want int, args ...string) string {
 	return out
 }
 
+// initialized returns a CLI with a new warehouse and the folder src into
+// which up was written, not yet ingested.
+func initialized(t *testing.T, up *synth.Upload) (c *cli, src string) {
+	c = newCLI(t)
+	src = filepath.Join(c.dir, "upload")
+	writeUpload(t, src, up)
+	c.must(0, "init")
+	return c, src
+}
+
 // ingested returns a CLI whose new warehouse holds up, ingested by the
 // ingest profile with exit code want (3 when up has files that are
 // quarantined, as the demo upload has).
 func ingested(t *testing.T, up *synth.Upload, want int) *cli {
-	c := newCLI(t)
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
+	c, src := initialized(t, up)
 	c.must(want, "--profile", "ingest", "ingest", src)
 	return c
 }

@@ -24,11 +24,8 @@ func demoUpload() *synth.Upload {
 // the accounting, the exit code, the rerun, and that no identifying string
 // reaches the output, the audit trail or the decrypted health store.
 func TestIngestEndToEnd(t *testing.T) {
-	c := newCLI(t)
 	up := demoUpload()
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
+	c, src := initialized(t, up)
 	out := c.must(3, "--profile", "ingest", "--json", "ingest", src)
 	var sum pipeline.Summary
 	decodeJSON(t, out, &sum)
@@ -151,11 +148,8 @@ func decryptPrefix(t *testing.T, wh *warehouse.Warehouse, prefix, store string) 
 // committed (summary "batches", one commit record each), with the same
 // accounting and no leak in the commit records or the audit trail.
 func TestIngestBatchItemsCLI(t *testing.T) {
-	c := newCLI(t)
 	up := demoUpload()
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
+	c, src := initialized(t, up)
 	c.must(2, "--profile", "ingest", "ingest", src, "--batch-items", "-3")
 	out := c.must(3, "--profile", "ingest", "--json", "ingest", src, "--batch-items", "4")
 	var sum pipeline.Summary

@@ -16,11 +16,8 @@ import (
 // genetic.csv; the DPO cannot prepare the extract; the trail holds both
 // steps, by two operator ids, and no identifier; audit verify passes.
 func TestIssue22_SEC_LOG_6_GeneticExtractCLI(t *testing.T) {
-	c := newCLI(t)
 	up := demoUpload()
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, up)
-	c.must(0, "init")
+	c, src := initialized(t, up)
 	c.must(3, "--profile", "ingest", "ingest", src)
 	ids := map[string]string{}
 	for _, o := range [][2]string{{"dora", "dpo"}, {"cora", "curator"}} {

@@ -114,39 +114,36 @@ func runIndicatorsDefine(ctx context.Context, g *globals, file string) error {
 	if perr == nil {
 		plan, perr = indicators.Compile(d, g.dict)
 	}
-	sess, err := g.open(ctx, "indicators define")
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	if perr != nil {
-		// SEC-EXP-5: the automatic check failed: nothing is recorded for
-		// approval, the refusal is an alert in the audit trail.
-		reason := "definition refused by the automatic check"
-		sess.event(ctx, "", "indicators.define", "alert", nil, nil, reason)
-		fmt.Fprintf(g.stderr, "hdw: ALERT: indicator definition %s refused by the automatic check\n", filepath.Base(file))
-		if errors.Is(perr, indicators.ErrDefinition) || criteria.IsError(perr) {
-			return usageErr("%v", perr)
+	return g.within(ctx, "indicators define", nil, func(sess *session) error {
+		if perr != nil {
+			// SEC-EXP-5: the automatic check failed: nothing is recorded for
+			// approval, the refusal is an alert in the audit trail.
+			reason := "definition refused by the automatic check"
+			sess.event(ctx, "", "indicators.define", "alert", nil, nil, reason)
+			fmt.Fprintf(g.stderr, "hdw: ALERT: indicator definition %s refused by the automatic check\n", filepath.Base(file))
+			if errors.Is(perr, indicators.ErrDefinition) || criteria.IsError(perr) {
+				return usageErr("%v", perr)
+			}
+			return perr
 		}
-		return perr
-	}
-	reg, _, err := sess.indicatorRecords(ctx)
-	if err != nil {
-		return err
-	}
-	sub, err := reg.Submit(ctx, plan.Def, sess.operator, sess.prov.Profile())
-	if errors.Is(err, indicators.ErrExist) {
-		return usageErr("indicator %s: this exact definition was already submitted (hdw indicators list)", plan.Def.Name)
-	}
-	if err != nil {
-		return err
-	}
-	target := map[string]string{"indicator": plan.Def.Name, "definition": sub.Hash[:16]}
-	if err := sess.event(ctx, "", "indicators.define", "ok", target, nil, ""); err != nil {
-		return err
-	}
-	return g.result(map[string]any{"indicator": plan.Def.Name, "status": indicators.Pending, "definition_sha256": sub.Hash, "definition": plan.Def},
-		"indicator %s: pending approval (definition %s)\n", plan.Def.Name, sub.Hash[:16])
+		reg, _, err := sess.indicatorRecords(ctx)
+		if err != nil {
+			return err
+		}
+		sub, err := reg.Submit(ctx, plan.Def, sess.operator, sess.prov.Profile())
+		if errors.Is(err, indicators.ErrExist) {
+			return usageErr("indicator %s: this exact definition was already submitted (hdw indicators list)", plan.Def.Name)
+		}
+		if err != nil {
+			return err
+		}
+		target := map[string]string{"indicator": plan.Def.Name, "definition": sub.Hash[:16]}
+		if err := sess.event(ctx, "", "indicators.define", "ok", target, nil, ""); err != nil {
+			return err
+		}
+		return g.result(map[string]any{"indicator": plan.Def.Name, "status": indicators.Pending, "definition_sha256": sub.Hash, "definition": plan.Def},
+			"indicator %s: pending approval (definition %s)\n", plan.Def.Name, sub.Hash[:16])
+	})
 }
 
 func runIndicatorsApprove(ctx context.Context, g *globals, name string, approve bool, reason string) error {
@@ -156,32 +153,29 @@ func runIndicatorsApprove(ctx context.Context, g *globals, name string, approve 
 	if !indicators.ValidName(name) {
 		return usageErr("indicator name must be 1-64 of a-z, 0-9, '-', '_'")
 	}
-	sess, err := g.open(ctx, "indicators approve")
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	reg, _, err := sess.indicatorRecords(ctx)
-	if err != nil {
-		return err
-	}
-	action := "indicators.approve"
-	if !approve {
-		action = "indicators.reject"
-	}
-	target := map[string]string{"indicator": name}
-	a, err := reg.Decide(ctx, name, sess.operator, sess.prov.Profile(), approve, reason)
-	if errors.Is(err, indicators.ErrSelfApproval) {
-		return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: fmt.Errorf("%w (SEC-EXP-5)", err)})
-	}
-	if err != nil {
-		return err
-	}
-	target["definition"] = a.Hash[:16]
-	if err := sess.event(ctx, "", action, "ok", target, nil, ""); err != nil {
-		return err
-	}
-	return g.result(a, "indicator %s: %s (definition %s)\n", name, a.Decision, a.Hash[:16])
+	return g.within(ctx, "indicators approve", nil, func(sess *session) error {
+		reg, _, err := sess.indicatorRecords(ctx)
+		if err != nil {
+			return err
+		}
+		action := "indicators.approve"
+		if !approve {
+			action = "indicators.reject"
+		}
+		target := map[string]string{"indicator": name}
+		a, err := reg.Decide(ctx, name, sess.operator, sess.prov.Profile(), approve, reason)
+		if errors.Is(err, indicators.ErrSelfApproval) {
+			return sess.deny(ctx, action, target, &exitError{code: exitFailure, err: fmt.Errorf("%w (SEC-EXP-5)", err)})
+		}
+		if err != nil {
+			return err
+		}
+		target["definition"] = a.Hash[:16]
+		if err := sess.event(ctx, "", action, "ok", target, nil, ""); err != nil {
+			return err
+		}
+		return g.result(a, "indicator %s: %s (definition %s)\n", name, a.Decision, a.Hash[:16])
+	})
 }
 
 func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, format string) error {
@@ -200,114 +194,111 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 			return usageErr("--format takes parquet and csv")
 		}
 	}
-	sess, err := g.open(ctx, "indicators run")
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	reg, ledger, err := sess.indicatorRecords(ctx)
-	if err != nil {
-		return err
-	}
-	target := map[string]string{"indicator": name}
-	if workspace != "" {
-		target["project"] = workspace
-	}
-	e, err := reg.Approved(ctx, name)
-	if err != nil {
-		if errors.Is(err, indicators.ErrNotApproved) {
-			return sess.deny(ctx, "indicators.run", target, &exitError{code: exitFailure, err: err})
-		}
-		if errors.Is(err, indicators.ErrTampered) {
-			sess.event(ctx, "", "indicators.run", "alert", target, nil, "indicator records do not verify")
-		}
-		return err
-	}
-	plan, err := indicators.Compile(e.Submission.Definition, g.dict)
-	if err != nil {
-		return fmt.Errorf("approved indicator %s no longer compiles against the dictionary (define it again): %w", name, err)
-	}
-	target["definition"] = e.Submission.Hash[:16]
-	bp, err := indicatorBudget(ctx, sess)
-	if err != nil {
-		return sess.policyAlert(ctx, err)
-	}
-	budget, err := bp.IndicatorBudget(ctx, sess.operator)
-	if err != nil {
-		return err
-	}
-	runID := warehouse.NewID(time.Now())
-	target["run"] = runID
-	d := plan.Def
-	spend, err := ledger.Charge(ctx, sess.operator, budget, name, runID, d.Epsilon, d.Delta)
-	if err != nil {
-		var be *indicators.BudgetError
-		if errors.As(err, &be) {
-			sess.event(ctx, "", "indicators.run", "denied", target,
-				map[string]int64{"epsilon_micro": micro(d.Epsilon), "spent_epsilon_micro": micro(be.SpentEpsilon), "budget_epsilon_micro": micro(budget.Epsilon)},
-				"privacy budget exhausted")
-			return &exitError{code: exitFailure, err: err}
-		}
-		if errors.Is(err, indicators.ErrTampered) {
-			sess.event(ctx, "", "indicators.run", "alert", target, nil, "privacy budget ledger does not verify")
-		}
-		return err
-	}
-	// The spend is recorded (ledger, then audit) before anything is computed.
-	spendTarget := map[string]string{"indicator": name, "run": runID, "period": spend.Period}
-	if err := sess.event(ctx, "", "indicators.spend", "ok", spendTarget,
-		map[string]int64{"seq": spend.Seq, "epsilon_micro": micro(spend.Epsilon), "total_epsilon_micro": micro(spend.TotalEpsilon)}, ""); err != nil {
-		return err
-	}
-	var rows indicators.Rows = indicatorRows{export.HealthSource(sess.wh, nil)}
-	if workspace != "" {
-		ws, err := export.WorkspaceSource(ctx, sess.wh, workspace, "records")
+	return g.within(ctx, "indicators run", nil, func(sess *session) error {
+		reg, ledger, err := sess.indicatorRecords(ctx)
 		if err != nil {
 			return err
 		}
-		defer ws.Close()
-		rows = indicatorRows{ws}
-	}
-	res, stats, err := indicators.Compute(ctx, plan, rows, nil)
-	if err != nil {
-		return err
-	}
-	var files []string
-	if out != "" {
-		if files, err = writeIndicator(out, runID, res, formats); err != nil {
+		target := map[string]string{"indicator": name}
+		if workspace != "" {
+			target["project"] = workspace
+		}
+		e, err := reg.Approved(ctx, name)
+		if err != nil {
+			if errors.Is(err, indicators.ErrNotApproved) {
+				return sess.deny(ctx, "indicators.run", target, &exitError{code: exitFailure, err: err})
+			}
+			if errors.Is(err, indicators.ErrTampered) {
+				sess.event(ctx, "", "indicators.run", "alert", target, nil, "indicator records do not verify")
+			}
 			return err
 		}
-	}
-	if err := sess.event(ctx, "", "indicators.run", "ok", target, map[string]int64{"rows": stats.Rows, "groups_released": stats.GroupsReleased,
-		"groups_withheld": stats.GroupsSeen - stats.GroupsReleased}, ""); err != nil {
-		return err
-	}
-	if g.json {
-		return g.result(map[string]any{"run": runID, "result": res, "files": files,
-			"budget": map[string]any{"period": spend.Period, "spent_epsilon": spend.TotalEpsilon, "spent_delta": spend.TotalDelta, "budget": budget}}, "")
-	}
-	fmt.Fprintf(g.stdout, "indicator %s, run %s: %d values (%s, epsilon %g, delta %g; budget %s: %g of %g spent)\n",
-		name, runID, len(res.Values), d.Noise, d.Epsilon, d.Delta, spend.Period, spend.TotalEpsilon, budget.Epsilon)
-	cols := indicators.TableColumns(res)
-	fmt.Fprintln(g.stdout, "  "+strings.Join(cols[:len(res.GroupBy)+5], "\t"))
-	for _, v := range res.Values {
-		line := append([]string{}, v.Group...)
-		lo, hi := "", ""
-		if v.Lower != nil {
-			lo, hi = fmt.Sprintf("%.4g", *v.Lower), fmt.Sprintf("%.4g", *v.Upper)
+		plan, err := indicators.Compile(e.Submission.Definition, g.dict)
+		if err != nil {
+			return fmt.Errorf("approved indicator %s no longer compiles against the dictionary (define it again): %w", name, err)
 		}
-		rank := ""
-		if res.Measure == indicators.Quantiles {
-			rank = fmt.Sprint(v.Rank)
+		target["definition"] = e.Submission.Hash[:16]
+		bp, err := indicatorBudget(ctx, sess)
+		if err != nil {
+			return sess.policyAlert(ctx, err)
 		}
-		line = append(line, v.Bucket, rank, fmt.Sprintf("%.4g", v.Value), lo, hi)
-		fmt.Fprintln(g.stdout, "  "+strings.Join(line, "\t"))
-	}
-	fmt.Fprintf(g.stdout, "  singling out: %s\n  linkability: %s\n  inference: %s\n", res.G29.SinglingOut, res.G29.Linkability, res.G29.Inference)
-	for _, f := range files {
-		fmt.Fprintf(g.stdout, "  wrote %s\n", f)
-	}
-	return nil
+		budget, err := bp.IndicatorBudget(ctx, sess.operator)
+		if err != nil {
+			return err
+		}
+		runID := warehouse.NewID(time.Now())
+		target["run"] = runID
+		d := plan.Def
+		spend, err := ledger.Charge(ctx, sess.operator, budget, name, runID, d.Epsilon, d.Delta)
+		if err != nil {
+			var be *indicators.BudgetError
+			if errors.As(err, &be) {
+				sess.event(ctx, "", "indicators.run", "denied", target,
+					map[string]int64{"epsilon_micro": micro(d.Epsilon), "spent_epsilon_micro": micro(be.SpentEpsilon), "budget_epsilon_micro": micro(budget.Epsilon)},
+					"privacy budget exhausted")
+				return &exitError{code: exitFailure, err: err}
+			}
+			if errors.Is(err, indicators.ErrTampered) {
+				sess.event(ctx, "", "indicators.run", "alert", target, nil, "privacy budget ledger does not verify")
+			}
+			return err
+		}
+		// The spend is recorded (ledger, then audit) before anything is computed.
+		spendTarget := map[string]string{"indicator": name, "run": runID, "period": spend.Period}
+		if err := sess.event(ctx, "", "indicators.spend", "ok", spendTarget,
+			map[string]int64{"seq": spend.Seq, "epsilon_micro": micro(spend.Epsilon), "total_epsilon_micro": micro(spend.TotalEpsilon)}, ""); err != nil {
+			return err
+		}
+		var rows indicators.Rows = indicatorRows{export.HealthSource(sess.wh, nil)}
+		if workspace != "" {
+			ws, err := export.WorkspaceSource(ctx, sess.wh, workspace, "records")
+			if err != nil {
+				return err
+			}
+			defer ws.Close()
+			rows = indicatorRows{ws}
+		}
+		res, stats, err := indicators.Compute(ctx, plan, rows, nil)
+		if err != nil {
+			return err
+		}
+		var files []string
+		if out != "" {
+			if files, err = writeIndicator(out, runID, res, formats); err != nil {
+				return err
+			}
+		}
+		if err := sess.event(ctx, "", "indicators.run", "ok", target, map[string]int64{"rows": stats.Rows, "groups_released": stats.GroupsReleased,
+			"groups_withheld": stats.GroupsSeen - stats.GroupsReleased}, ""); err != nil {
+			return err
+		}
+		if g.json {
+			return g.result(map[string]any{"run": runID, "result": res, "files": files,
+				"budget": map[string]any{"period": spend.Period, "spent_epsilon": spend.TotalEpsilon, "spent_delta": spend.TotalDelta, "budget": budget}}, "")
+		}
+		fmt.Fprintf(g.stdout, "indicator %s, run %s: %d values (%s, epsilon %g, delta %g; budget %s: %g of %g spent)\n",
+			name, runID, len(res.Values), d.Noise, d.Epsilon, d.Delta, spend.Period, spend.TotalEpsilon, budget.Epsilon)
+		cols := indicators.TableColumns(res)
+		fmt.Fprintln(g.stdout, "  "+strings.Join(cols[:len(res.GroupBy)+5], "\t"))
+		for _, v := range res.Values {
+			line := append([]string{}, v.Group...)
+			lo, hi := "", ""
+			if v.Lower != nil {
+				lo, hi = fmt.Sprintf("%.4g", *v.Lower), fmt.Sprintf("%.4g", *v.Upper)
+			}
+			rank := ""
+			if res.Measure == indicators.Quantiles {
+				rank = fmt.Sprint(v.Rank)
+			}
+			line = append(line, v.Bucket, rank, fmt.Sprintf("%.4g", v.Value), lo, hi)
+			fmt.Fprintln(g.stdout, "  "+strings.Join(line, "\t"))
+		}
+		fmt.Fprintf(g.stdout, "  singling out: %s\n  linkability: %s\n  inference: %s\n", res.G29.SinglingOut, res.G29.Linkability, res.G29.Inference)
+		for _, f := range files {
+			fmt.Fprintf(g.stdout, "  wrote %s\n", f)
+		}
+		return nil
+	})
 }
 
 func micro(f float64) int64 { return indicators.Micro(f) }
@@ -349,56 +340,53 @@ func writeIndicator(dir, runID string, res *indicators.Result, formats []string)
 }
 
 func runIndicatorsList(ctx context.Context, g *globals) error {
-	sess, err := g.openFor(ctx, "indicators list", keys.ProfileCurator, keys.ProfileApprover)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	reg, ledger, err := sess.indicatorRecords(ctx)
-	if err != nil {
-		return err
-	}
-	es, err := reg.Entries(ctx, "")
-	if err != nil {
-		return err
-	}
-	bp, err := indicatorBudget(ctx, sess)
-	if err != nil {
-		return sess.policyAlert(ctx, err)
-	}
-	budget, err := bp.IndicatorBudget(ctx, sess.operator)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	eps, delta, err := ledger.Spent(ctx, sess.operator, budget, now)
-	if err != nil {
-		return err
-	}
-	period, _ := indicators.PeriodKey(budget.Period, now)
-	type item struct {
-		Name, Status, Hash, Author, Approver string
-		Epsilon                              float64
-	}
-	var items []item
-	for _, e := range es {
-		it := item{Name: e.Submission.Definition.Name, Status: e.Status(), Hash: e.Submission.Hash, Author: e.Submission.Author, Epsilon: e.Submission.Definition.Epsilon}
-		if e.Approval != nil {
-			it.Approver = e.Approval.Approver
+	return g.within(ctx, "indicators list", []string{keys.ProfileCurator, keys.ProfileApprover}, func(sess *session) error {
+		reg, ledger, err := sess.indicatorRecords(ctx)
+		if err != nil {
+			return err
 		}
-		items = append(items, it)
-	}
-	if err := sess.event(ctx, "", "indicators.list", "ok", nil, map[string]int64{"definitions": int64(len(items))}, ""); err != nil {
-		return err
-	}
-	if g.json {
-		return g.result(map[string]any{"definitions": items, "budget": budget, "period": period, "spent_epsilon": eps, "spent_delta": delta}, "")
-	}
-	fmt.Fprintf(g.stdout, "privacy budget of %s: epsilon %g of %g spent, delta %g of %g\n", period, eps, budget.Epsilon, delta, budget.Delta)
-	for _, it := range items {
-		fmt.Fprintf(g.stdout, "%s\t%s\tepsilon %g\t%s\n", it.Name, it.Status, it.Epsilon, it.Hash[:16])
-	}
-	return nil
+		es, err := reg.Entries(ctx, "")
+		if err != nil {
+			return err
+		}
+		bp, err := indicatorBudget(ctx, sess)
+		if err != nil {
+			return sess.policyAlert(ctx, err)
+		}
+		budget, err := bp.IndicatorBudget(ctx, sess.operator)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		eps, delta, err := ledger.Spent(ctx, sess.operator, budget, now)
+		if err != nil {
+			return err
+		}
+		period, _ := indicators.PeriodKey(budget.Period, now)
+		type item struct {
+			Name, Status, Hash, Author, Approver string
+			Epsilon                              float64
+		}
+		var items []item
+		for _, e := range es {
+			it := item{Name: e.Submission.Definition.Name, Status: e.Status(), Hash: e.Submission.Hash, Author: e.Submission.Author, Epsilon: e.Submission.Definition.Epsilon}
+			if e.Approval != nil {
+				it.Approver = e.Approval.Approver
+			}
+			items = append(items, it)
+		}
+		if err := sess.event(ctx, "", "indicators.list", "ok", nil, map[string]int64{"definitions": int64(len(items))}, ""); err != nil {
+			return err
+		}
+		if g.json {
+			return g.result(map[string]any{"definitions": items, "budget": budget, "period": period, "spent_epsilon": eps, "spent_delta": delta}, "")
+		}
+		fmt.Fprintf(g.stdout, "privacy budget of %s: epsilon %g of %g spent, delta %g of %g\n", period, eps, budget.Epsilon, delta, budget.Delta)
+		for _, it := range items {
+			fmt.Fprintf(g.stdout, "%s\t%s\tepsilon %g\t%s\n", it.Name, it.Status, it.Epsilon, it.Hash[:16])
+		}
+		return nil
+	})
 }
 
 func runIndicatorsVerify(ctx context.Context, g *globals) error {

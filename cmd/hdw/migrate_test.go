@@ -16,10 +16,7 @@ import (
 // refused. (The migration of an old warehouse itself:
 // pipeline.TestIssue17_OldWarehouseReadAndMigrated.)
 func TestIssue17_MigrateCommand(t *testing.T) {
-	c := newCLI(t)
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, demoUpload())
-	c.must(0, "init")
+	c, src := initialized(t, demoUpload())
 	c.must(3, "--profile", "ingest", "ingest", src)
 	out := c.must(0, "--profile", "curator", "migrate")
 	if !strings.Contains(out, "0 tables rewritten typed") || !strings.Contains(out, "skipped") || !strings.Contains(out, "identity") {
@@ -41,10 +38,7 @@ func TestIssue17_MigrateCommand(t *testing.T) {
 // pulled workspace opens in DuckDB with typed columns (BIGINT, DOUBLE,
 // DATE) in dictionary order, and the rows hold real values.
 func TestIssue17_PulledWorkspaceOpensInDuckDB(t *testing.T) {
-	c := newCLI(t)
-	src := filepath.Join(c.dir, "upload")
-	writeUpload(t, src, demoUpload())
-	c.must(0, "init")
+	c, src := initialized(t, demoUpload())
 	c.must(3, "--profile", "ingest", "ingest", src)
 	c.must(0, "--profile", "curator", "workspace", "create", "duck", "--approval", "CSE-2026-17",
 		"--columns", "birth_year,height_cm,weight_kg,modality,visit_date,sex_code,diagnosis")

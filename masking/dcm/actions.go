@@ -169,19 +169,33 @@ func vr(e *dicom.Element) string { return strings.ToUpper(e.RawValueRepresentati
 
 // zero returns e with an empty value of the same kind.
 func zero(e *dicom.Element) *dicom.Element {
+	var v dicom.Value
 	switch e.Value.ValueType() {
 	case dicom.Strings:
-		return withValue(e, []string{""})
+		v = emptyValues.strs
 	case dicom.Ints:
-		return withValue(e, []int{})
+		v = emptyValues.ints
 	case dicom.Floats:
-		return withValue(e, []float64{})
+		v = emptyValues.floats
 	case dicom.Sequences:
 		return withValue(e, [][]*dicom.Element{})
 	default:
-		return withValue(e, []byte{})
+		v = emptyValues.bytes
 	}
+	ne := *e
+	ne.Value, ne.ValueLength = v, 0
+	return &ne
 }
+
+// emptyValues are the empty values zero gives, shared by every output
+// (values are never modified in place).
+var emptyValues = func() (e struct{ strs, ints, floats, bytes dicom.Value }) {
+	e.strs, _ = dicom.NewValue([]string{""})
+	e.ints, _ = dicom.NewValue([]int{})
+	e.floats, _ = dicom.NewValue([]float64{})
+	e.bytes, _ = dicom.NewValue([]byte{})
+	return e
+}()
 
 // dummy returns e with a dummy value consistent with its VR.
 func dummy(e *dicom.Element) *dicom.Element {

@@ -28,6 +28,8 @@ func codecCorpus(t testing.TB) map[string][]byte {
 		{TransferSyntax: synth.ImplicitVRLittleEndian, Marker: "ZORGLUBMARK", Rows: 8, Cols: 8},
 		{TransferSyntax: synth.JPEGBaseline, Rows: 8, Cols: 8, Marker: "ZORGLUBMARK"},
 		{Modality: "CT", Rows: 128, Cols: 128, Marker: "BENCHMARKER", PatientName: "SYNTH^P0001", PatientID: "SYN00001"},
+		{Modality: "CT", Rows: 256, Cols: 256, Marker: "BENCHMARKER"}, // streamed: larger than the first read
+		{TransferSyntax: synth.ImplicitVRLittleEndian, Modality: "MR", Rows: 256, Cols: 256, Marker: "ZORGLUBMARK"},
 	} {
 		files[fmt.Sprintf("spec%d", i)] = gen(t, s)
 	}
@@ -190,4 +192,77 @@ func FuzzCodecMatchesLibrary(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		sameCodec(t, in)
 	})
+}
+
+// rawFile builds a Part 10 file of the transfer syntax ts (explicit or
+// implicit VR little endian) around the dataset bytes body.
+func rawFile(ts string, body []byte) []byte {
+	el := func(g, e uint16, vr string, v []byte) []byte {
+		b := []byte{byte(g), byte(g >> 8), byte(e), byte(e >> 8), vr[0], vr[1]}
+		if vr == "OB" || vr == "UN" || vr == "SQ" {
+			b = append(b, 0, 0, byte(len(v)), byte(len(v)>>8), byte(len(v)>>16), byte(len(v)>>24))
+		} else {
+			b = append(b, byte(len(v)), byte(len(v)>>8))
+		}
+		return append(b, v...)
+	}
+	uid := func(s string) []byte {
+		if len(s)%2 == 1 {
+			s += "\x00"
+		}
+		return []byte(s)
+	}
+	meta := append(el(2, 1, "OB", []byte{0, 1}), el(2, 2, "UI", uid("1.2.840.10008.5.1.4.1.1.2"))...)
+	meta = append(meta, el(2, 3, "UI", uid("1.2.3.4"))...)
+	meta = append(meta, el(2, 0x10, "UI", uid(ts))...)
+	n := len(meta)
+	out := append(make([]byte, 128), "DICM"...)
+	out = append(out, el(2, 0, "UL", []byte{byte(n), byte(n >> 8), 0, 0})...)
+	return append(append(out, meta...), body...)
+}
+
+// TestIssue19_CodecItemsLikeLibrary: sequences of defined and undefined
+// length with empty and non-empty items of both kinds, in explicit and
+// implicit VR, decode as the library decodes them.
+func TestIssue19_CodecItemsLikeLibrary(t *testing.T) {
+	u32 := func(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
+	item := func(vl uint32, body []byte) []byte {
+		return append(append([]byte{0xFE, 0xFF, 0, 0xE0}, u32(vl)...), body...)
+	}
+	itemEnd := []byte{0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0}
+	seqEnd := []byte{0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0}
+	for _, explicit := range []bool{true, false} {
+		ts := synth.ImplicitVRLittleEndian
+		text := []byte{0x08, 0x00, 0x30, 0x10, 8, 0, 0, 0} // (0008,1030) implicit, 8 bytes
+		seq := func(vl uint32) []byte { return append([]byte{0x08, 0x00, 0x15, 0x11}, u32(vl)...) }
+		if explicit {
+			ts = "1.2.840.10008.1.2.1"
+			text = []byte{0x08, 0x00, 0x30, 0x10, 'L', 'O', 8, 0}
+			seq = func(vl uint32) []byte { return append([]byte{0x08, 0x00, 0x15, 0x11, 'S', 'Q', 0, 0}, u32(vl)...) }
+		}
+		text = append(text, "ABDOMEN "...)
+		var items []byte
+		items = append(items, item(0, nil)...)                               // empty, defined
+		items = append(items, item(0xFFFFFFFF, itemEnd)...)                  // empty, undefined
+		items = append(items, item(uint32(len(text)), text)...)              // defined
+		items = append(items, item(0xFFFFFFFF, append(text, itemEnd...))...) // undefined
+		for _, body := range [][]byte{
+			append(append(seq(0xFFFFFFFF), items...), seqEnd...),
+			append(seq(uint32(len(items))), items...),
+			append(seq(0), text...),
+		} {
+			in := rawFile(ts, body)
+			got, err := dcm.DecodeFast(in, true)
+			if err != nil {
+				t.Fatalf("explicit=%v: fast decoder: %v", explicit, err)
+			}
+			want, err := dcm.DecodeLibrary(in, true)
+			if err != nil {
+				t.Fatalf("explicit=%v: library: %v", explicit, err)
+			}
+			if d := diffElements(got.Elements, want.Elements, ""); d != "" {
+				t.Fatalf("explicit=%v: %s", explicit, d)
+			}
+		}
+	}
 }

@@ -68,6 +68,9 @@ type Handler struct {
 	// dominate the de-identification itself.
 	bufs    sync.Pool
 	writers sync.Pool
+	// encoded recycles the fast encoder's output buffers (apart from bufs,
+	// so that the large input buffers stay for input).
+	encoded sync.Pool
 	// libraryCodec parses and writes with suyashkumar/dicom only, never
 	// with the fast decoder and encoder (the oracle, for tests).
 	libraryCodec bool
@@ -368,14 +371,21 @@ func decodeFast(b []byte, skipPixels bool) (ds dicom.Dataset, err error) {
 // encoder, or by the library when the encoder does not handle it.
 func (h *Handler) write(w io.Writer, els []*dicom.Element) error {
 	if !h.libraryCodec {
-		buf := h.getBuf(0)
+		var buf []byte
+		if p, ok := h.encoded.Get().(*[]byte); ok {
+			buf = *p
+		}
 		enc, err := encodeDataset(buf[:0], dicom.Dataset{Elements: els})
 		if err == nil {
 			_, err = w.Write(enc)
-			h.putBuf(enc)
+			buf = enc
+		}
+		if cap(buf) <= maxPooled {
+			h.encoded.Put(&buf)
+		}
+		if err != errNotFast {
 			return err
 		}
-		h.putBuf(buf)
 	}
 	return dicom.Write(w, dicom.Dataset{Elements: els}, dicom.SkipVRVerification())
 }

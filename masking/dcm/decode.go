@@ -9,7 +9,6 @@ import (
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/charset"
-	"github.com/suyashkumar/dicom/pkg/frame"
 	"github.com/suyashkumar/dicom/pkg/tag"
 	"github.com/suyashkumar/dicom/pkg/uid"
 )
@@ -46,6 +45,7 @@ type decoder struct {
 	// sliced from.
 	win   string
 	winAt int
+	vals  values
 }
 
 // blockLen is the number of elements or values allocated at once.
@@ -92,7 +92,7 @@ func decodeDataset(b []byte, skipPixels bool) (dicom.Dataset, error) {
 	if len(b) < 132 || string(b[128:132]) != "DICM" {
 		return dicom.Dataset{}, errNotFast
 	}
-	d := &decoder{b: b, pos: 132, bo: binary.LittleEndian, skipPixels: skipPixels}
+	d := &decoder{b: b, pos: 132, bo: binary.LittleEndian, skipPixels: skipPixels, vals: newValues()}
 	gl, err := d.element(len(b), nil)
 	if err != nil {
 		return dicom.Dataset{}, err
@@ -204,11 +204,12 @@ func (d *decoder) header(end int) (tag.Tag, string, uint32, error) {
 
 // take returns the next vl bytes before end.
 func (d *decoder) take(vl uint32, end int) ([]byte, error) {
-	if vl == tag.VLUndefinedLength || int64(vl) > int64(end-d.pos) {
-		return nil, errNotFast
+	e, err := d.within(vl, end)
+	if err != nil {
+		return nil, err
 	}
-	v := d.b[d.pos : d.pos+int(vl)]
-	d.pos += int(vl)
+	v := d.b[d.pos:e]
+	d.pos = e
 	return v, nil
 }
 
@@ -261,7 +262,7 @@ func (d *decoder) value(t tag.Tag, vr string, vl uint32, end int) (dicom.Value, 
 		if err != nil {
 			return nil, err
 		}
-		return dicom.NewValue(d.one(strings.Trim(s, " \x00")))
+		return newValue(&d.vals.strs, d.one(strings.Trim(s, " \x00"))), nil
 	case tag.VRUInt16List, tag.VRUInt32List, tag.VRInt16List, tag.VRInt32List, tag.VRTagList:
 		return d.ints(vr, vl, end)
 	case tag.VRFloat32List, tag.VRFloat64List:
@@ -321,9 +322,9 @@ func (d *decoder) strings(vl uint32, end int) (dicom.Value, error) {
 		str = strings.Trim(str, " \x00")
 	}
 	if strings.IndexByte(str, '\\') < 0 {
-		return dicom.NewValue(d.one(str))
+		return newValue(&d.vals.strs, d.one(str)), nil
 	}
-	return dicom.NewValue(strings.Split(str, "\\"))
+	return newValue(&d.vals.strs, strings.Split(str, "\\")), nil
 }
 
 func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {
@@ -333,7 +334,7 @@ func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {
 	}
 	switch vr {
 	case "OB", "UN":
-		return dicom.NewValue(clone(raw))
+		return newValue(&d.vals.bytes, clone(raw)), nil
 	case "OW":
 		if vl%2 != 0 {
 			return nil, errNotFast
@@ -344,7 +345,7 @@ func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {
 				v[i], v[i+1] = v[i+1], v[i]
 			}
 		}
-		return dicom.NewValue(v)
+		return newValue(&d.vals.bytes, v), nil
 	}
 	return nil, errNotFast
 }
@@ -373,7 +374,7 @@ func (d *decoder) ints(vr string, vl uint32, end int) (dicom.Value, error) {
 			v[i] = int(int32(d.bo.Uint32(raw[4*i:])))
 		}
 	}
-	return dicom.NewValue(v)
+	return newValue(&d.vals.ints, v), nil
 }
 
 func (d *decoder) floats(vr string, vl uint32, end int) (dicom.Value, error) {
@@ -400,131 +401,7 @@ func (d *decoder) floats(vr string, vl uint32, end int) (dicom.Value, error) {
 		}
 		v[i] = w
 	}
-	return dicom.NewValue(v)
-}
-
-// sequence reads the items of a sequence (or of a UN value of undefined
-// length, which the library reads as one).
-func (d *decoder) sequence(vl uint32, end int) (dicom.Value, error) {
-	var items [][]*dicom.Element
-	if vl == tag.VLUndefinedLength {
-		until := tag.SequenceDelimitationItem
-		for {
-			e, err := d.item(end, &until)
-			if err != nil {
-				return nil, err
-			}
-			if e == nil {
-				break
-			}
-			items = append(items, e)
-		}
-	} else {
-		if int64(vl) > int64(end-d.pos) {
-			return nil, errNotFast
-		}
-		send := d.pos + int(vl)
-		for d.pos < send {
-			e, err := d.item(send, nil)
-			if err != nil {
-				return nil, err
-			}
-			items = append(items, e)
-		}
-	}
-	return dicom.NewValue(items)
-}
-
-// item reads one item of a sequence and returns its elements, or nil at
-// the sequence delimiter until.
-func (d *decoder) item(end int, until *tag.Tag) ([]*dicom.Element, error) {
-	if until != nil && d.pos+8 <= end && d.bo.Uint16(d.b[d.pos:]) == 0xFFFE && d.bo.Uint16(d.b[d.pos+2:]) == until.Element {
-		if _, err := d.element(end, until); err != nil {
-			return nil, err
-		}
-		return nil, nil
-	}
-	t, _, vl, err := d.header(end)
-	if err != nil || t != tag.Item {
-		return nil, errNotFast
-	}
-	var els []*dicom.Element
-	if vl == tag.VLUndefinedLength {
-		stop := tag.ItemDelimitationItem
-		for {
-			e, err := d.element(end, &stop)
-			if err != nil {
-				return nil, err
-			}
-			if e.Tag == stop {
-				return els, nil
-			}
-			if e.Tag.Group == 0xFFFE {
-				return nil, errNotFast
-			}
-			els = append(els, e)
-		}
-	}
-	if int64(vl) > int64(end-d.pos) {
-		return nil, errNotFast
-	}
-	iend := d.pos + int(vl)
-	for d.pos < iend {
-		e, err := d.element(iend, nil)
-		if err != nil {
-			return nil, err
-		}
-		if e.Tag.Group == 0xFFFE {
-			return nil, errNotFast
-		}
-		els = append(els, e)
-	}
-	return els, nil
-}
-
-func (d *decoder) pixels(vl uint32, end int) (dicom.Value, error) {
-	if vl != tag.VLUndefinedLength {
-		raw, err := d.take(vl, end)
-		if err != nil {
-			return nil, err
-		}
-		if d.skipPixels {
-			return dicom.NewValue(dicom.PixelDataInfo{IntentionallySkipped: true})
-		}
-		return dicom.NewValue(dicom.PixelDataInfo{IntentionallyUnprocessed: true, UnprocessedValueData: clone(raw)})
-	}
-	// Encapsulated: the basic offset table is skipped, then one frame per
-	// item up to the sequence delimiter.
-	info := dicom.PixelDataInfo{IsEncapsulated: true, IntentionallySkipped: d.skipPixels}
-	first := true
-	for {
-		if d.pos+8 > end {
-			return nil, errNotFast
-		}
-		t := tag.Tag{Group: d.bo.Uint16(d.b[d.pos:]), Element: d.bo.Uint16(d.b[d.pos+2:])}
-		vl := d.bo.Uint32(d.b[d.pos+4:])
-		if t == tag.SequenceDelimitationItem && !first {
-			d.pos += 8
-			break
-		}
-		if t != tag.Item || vl == tag.VLUndefinedLength || implicitVR(t) != "NA" {
-			return nil, errNotFast
-		}
-		d.pos += 8
-		raw, err := d.take(vl, end)
-		if err != nil {
-			return nil, err
-		}
-		if !first {
-			var data []byte
-			if !d.skipPixels {
-				data = clone(raw)
-			}
-			info.Frames = append(info.Frames, &frame.Frame{Encapsulated: true, EncapsulatedData: frame.EncapsulatedFrame{Data: data}})
-		}
-		first = false
-	}
-	return dicom.NewValue(info)
+	return newValue(&d.vals.floats, v), nil
 }
 
 // clone copies b into a new slice, empty but not nil when b is empty (as

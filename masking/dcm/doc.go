@@ -2,7 +2,11 @@
 // PS3.15 Annex E Basic Application Level Confidentiality Profile and its
 // options, or quarantines them with a reason. [Handler] implements
 // masking.Handler; files are parsed with github.com/suyashkumar/dicom
-// v1.1.0.
+// v1.1.0's data model. The common files (explicit and implicit VR, ASCII
+// text or no declared character set, well-formed lengths) are decoded and
+// encoded by this package's own codec (decode.go, encode.go), which gives
+// the library's datasets and bytes at a fraction of its cost; the library
+// parses and writes everything else and is the codec's oracle in tests.
 //
 // # Attributes
 //

@@ -58,3 +58,59 @@ func intsOf(v dicom.Value) []int {
 	s, _ := v.GetValue().([]int)
 	return s
 }
+
+// A valueBlock makes library values of one list type (the struct that
+// dicom.NewValue allocates for a []string, []int, []byte or []float64)
+// out of one array of them, instead of two allocations per value (the
+// struct, and the slice header boxed into NewValue's argument): a small
+// file has a few hundred values. The struct type is checked like in
+// listField; when it does not hold a single list of the expected type,
+// typ is nil and values come from dicom.NewValue.
+type valueBlock struct {
+	typ   reflect.Type // the struct type, or nil
+	block reflect.Value
+	next  int
+}
+
+// valueTypes are the struct types behind dicom.NewValue's lists.
+var valueTypes = func() (t struct{ strs, ints, bytes, floats reflect.Type }) {
+	structOf := func(data any, list reflect.Type) reflect.Type {
+		v, err := dicom.NewValue(data)
+		if err != nil || listField(v, list) == nil {
+			return nil
+		}
+		return reflect.TypeOf(v).Elem()
+	}
+	t.strs = structOf([]string{}, stringsType)
+	t.ints = structOf([]int{}, intsType)
+	t.bytes = structOf([]byte{}, reflect.TypeFor[[]byte]())
+	t.floats = structOf([]float64{}, reflect.TypeFor[[]float64]())
+	return t
+}()
+
+// newValue returns a new value holding list, T being the list type of
+// b's struct (a typed store: the garbage collector sees the pointers).
+func newValue[T any](b *valueBlock, list T) dicom.Value {
+	if b.typ == nil {
+		v, _ := dicom.NewValue(list)
+		return v
+	}
+	if b.next == 0 || b.next == b.block.Len() {
+		b.block = reflect.MakeSlice(reflect.SliceOf(b.typ), blockLen, blockLen)
+		b.next = 0
+	}
+	s := b.block.Index(b.next)
+	b.next++
+	*(*T)(unsafe.Pointer(s.Field(0).UnsafeAddr())) = list
+	return s.Addr().Interface().(dicom.Value)
+}
+
+// values makes the decoder's values.
+type values struct {
+	strs, ints, bytes, floats valueBlock
+}
+
+func newValues() values {
+	return values{strs: valueBlock{typ: valueTypes.strs}, ints: valueBlock{typ: valueTypes.ints},
+		bytes: valueBlock{typ: valueTypes.bytes}, floats: valueBlock{typ: valueTypes.floats}}
+}

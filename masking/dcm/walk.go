@@ -3,6 +3,7 @@ package dcm
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/suyashkumar/dicom"
@@ -51,14 +52,7 @@ type deid struct {
 // run checks the dataset and returns the de-identified element list with
 // its rebuilt file meta.
 func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, error) {
-	var meta, body []*dicom.Element
-	for _, e := range ds.Elements {
-		if e.Tag.Group == 0x0002 {
-			meta = append(meta, e)
-		} else {
-			body = append(body, e)
-		}
-	}
+	meta, body := splitMeta(ds.Elements)
 	ts := firstString(find(meta, tag.TransferSyntaxUID))
 	switch {
 	case ts == "":
@@ -127,6 +121,26 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 		d.actions = append(d.actions, fmt.Sprintf("un:removed:%d", d.unknownRemoved))
 	}
 	return append(newMeta, out...), nil
+}
+
+// splitMeta returns the group 2 elements and the others of els, in their
+// order (slices of els when the meta comes first, as it does in a file).
+func splitMeta(els []*dicom.Element) (meta, body []*dicom.Element) {
+	k := 0
+	for k < len(els) && els[k].Tag.Group == 0x0002 {
+		k++
+	}
+	if !slices.ContainsFunc(els[k:], func(e *dicom.Element) bool { return e.Tag.Group == 0x0002 }) {
+		return els[:k:k], els[k:]
+	}
+	for _, e := range els {
+		if e.Tag.Group == 0x0002 {
+			meta = append(meta, e)
+		} else {
+			body = append(body, e)
+		}
+	}
+	return meta, body
 }
 
 // The file meta elements of every output (shared, never modified).

@@ -1,0 +1,165 @@
+package tables
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/bitutil"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+)
+
+// stringChunk is the values read at a time from a column chunk.
+const stringChunk = 4096
+
+// stringColumn decodes the flat string column leaf of row group rg whole
+// into one String array, each value's bytes copied once into one buffer
+// (pqarrow's builder appends values one at a time: most of a scan's time
+// on a column of pseudonyms). nil without an error when the column is
+// not one it reads (nested, or not byte arrays): pqarrow reads it then.
+func stringColumn(fr *pqarrow.FileReader, rg, leaf int) (arrow.Array, error) {
+	rgr := fr.ParquetReader().RowGroup(rg)
+	n := rgr.NumRows()
+	cr, err := rgr.Column(leaf)
+	if err != nil {
+		return nil, err
+	}
+	br, ok := cr.(*file.ByteArrayColumnChunkReader)
+	maxDef := cr.Descriptor().MaxDefinitionLevel()
+	if !ok || cr.Descriptor().MaxRepetitionLevel() != 0 || maxDef > 1 || n > math.MaxInt32 {
+		return nil, nil
+	}
+	meta, err := rgr.MetaData().ColumnChunk(leaf)
+	if err != nil {
+		return nil, err
+	}
+	data := make([]byte, 0, max(0, meta.TotalUncompressedSize()-4*n))
+	offsets := make([]int32, n+1)
+	valid := make([]byte, bitutil.BytesForBits(n))
+	nulls := 0
+	vals := make([]parquet.ByteArray, stringChunk)
+	defs := make([]int16, stringChunk)
+	for row := int64(0); row < n; {
+		total, _, err := br.ReadBatch(min(stringChunk, n-row), vals, defs, nil)
+		if err != nil {
+			return nil, err
+		}
+		if total == 0 {
+			return nil, fmt.Errorf("column %d of row group %d: %d of %d rows", leaf, rg, row, n)
+		}
+		v := 0
+		for i := range int(total) {
+			if maxDef == 0 || defs[i] == maxDef {
+				data = append(data, vals[v]...)
+				v++
+				bitutil.SetBit(valid, int(row)+i)
+			} else {
+				nulls++
+			}
+			if len(data) > math.MaxInt32 {
+				return nil, nil
+			}
+			offsets[int(row)+i+1] = int32(len(data))
+		}
+		row += total
+	}
+	bufs := []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offsets)), memory.NewBufferBytes(data)}
+	if nulls > 0 {
+		bufs[0] = memory.NewBufferBytes(valid)
+	}
+	d := array.NewData(arrow.BinaryTypes.String, int(n), bufs, nil, nulls, 0)
+	defer d.Release()
+	return array.NewStringData(d), nil
+}
+
+// readRowGroupStrings is readRowGroup with the flat string columns of idx
+// (fields of as) decoded by [stringColumn] and the others by pqarrow,
+// batch by batch. ok is false when no column is one stringColumn reads.
+func readRowGroupStrings(ctx context.Context, fr *pqarrow.FileReader, as *arrow.Schema, idx []int, rg, batch int) (g rowGroup, ok bool) {
+	strs := make([]arrow.Array, len(idx))
+	defer func() {
+		for _, a := range strs {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	var others []int
+	fields := make([]arrow.Field, len(idx))
+	for j, i := range idx {
+		fields[j] = as.Field(i)
+		if fields[j].Type.ID() == arrow.STRING {
+			a, err := stringColumn(fr, rg, i)
+			if err != nil {
+				return rowGroup{err: fmt.Errorf("%w: %v", ErrTable, err)}, true
+			}
+			if strs[j] = a; a != nil {
+				ok = true
+				continue
+			}
+		}
+		others = append(others, i)
+	}
+	if !ok {
+		return rowGroup{}, false
+	}
+	md := as.Metadata()
+	schema := arrow.NewSchema(fields, &md)
+	n := fr.ParquetReader().MetaData().RowGroup(rg).NumRows()
+	// The other columns' batches set the batch boundaries.
+	var rr pqarrow.RecordReader
+	if len(others) > 0 {
+		var err error
+		if rr, err = fr.GetRecordReader(ctx, others, []int{rg}); err != nil {
+			return rowGroup{err: fmt.Errorf("%w: %v", ErrTable, err)}, true
+		}
+		defer rr.Release()
+	}
+	off := int64(0)
+	for off < n {
+		size := min(int64(batch), n-off)
+		var rec arrow.Record
+		if rr != nil {
+			if !rr.Next() {
+				break
+			}
+			rec = rr.Record()
+			size = min(rec.NumRows(), n-off)
+		}
+		cols := make([]arrow.Array, len(idx))
+		k := 0
+		for j := range idx {
+			if strs[j] != nil {
+				cols[j] = array.NewSlice(strs[j], off, off+size)
+				defer cols[j].Release()
+			} else {
+				cols[j] = rec.Column(k)
+				k++
+			}
+		}
+		g.recs = append(g.recs, array.NewRecord(schema, cols, size))
+		off += size
+	}
+	var err error
+	if rr != nil {
+		if err = rr.Err(); err == io.EOF {
+			err = nil
+		}
+	}
+	if err == nil && off != n {
+		err = fmt.Errorf("row group %d: %d of %d rows", rg, off, n)
+	}
+	if err != nil {
+		for _, rec := range g.recs {
+			rec.Release()
+		}
+		return rowGroup{err: fmt.Errorf("%w: %v", ErrTable, err)}, true
+	}
+	return g, true
+}
