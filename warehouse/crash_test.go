@@ -19,6 +19,7 @@ import (
 	"hdw/keys/keystest"
 	"hdw/masking"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/pipeline"
 	"hdw/warehouse"
 )
@@ -144,10 +145,7 @@ func crashSource(t *testing.T) *objstore.Local {
 	if err := os.WriteFile(filepath.Join(dir, "manifest.csv"), []byte(m.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	src, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := storetest.Local(t, dir)
 	return src
 }
 
@@ -169,10 +167,7 @@ func ingest(t *testing.T, st objstore.Store, vault *keystest.FakeVault, src objs
 func newWarehouseDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, dir)
 	if err := warehouse.Create(context.Background(), st, warehouse.Descriptor{ID: "crash", KeyProvider: "local"}); err != nil {
 		t.Fatal(err)
 	}
@@ -190,10 +185,7 @@ type content struct {
 
 func contentOf(t *testing.T, dir string, vault *keystest.FakeVault) content {
 	t.Helper()
-	st, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, dir)
 	return contentOfStore(t, st, vault)
 }
 

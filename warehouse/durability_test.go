@@ -11,6 +11,7 @@ import (
 	"hdw/keys"
 	"hdw/keys/keystest"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/warehouse"
 )
 
@@ -78,10 +79,7 @@ func (r *recorder) PutIfAbsent(ctx context.Context, key string, rd io.Reader) er
 func newBatch(t *testing.T, b string, dryRun bool) (*recorder, *warehouse.Warehouse, keys.Secret) {
 	t.Helper()
 	ctx := context.Background()
-	l, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := storetest.Local(t, t.TempDir())
 	rec := &recorder{Local: l}
 	if err := warehouse.Create(ctx, rec, warehouse.Descriptor{ID: "t", KeyProvider: "local"}); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 )
 
 func passes() map[string][]byte {
@@ -19,10 +20,7 @@ func passes() map[string][]byte {
 
 func newRing(t *testing.T) objstore.Store {
 	t.Helper()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	if err := Init(context.Background(), st, passes()); err != nil {
 		t.Fatal(err)
 	}

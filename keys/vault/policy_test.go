@@ -12,6 +12,7 @@ import (
 	"hdw/keys"
 	hv "hdw/keys/vault"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/warehouse"
 	"hdw/workspaces"
 )
@@ -124,10 +125,7 @@ func TestSEC_LOG_5_AdminCannotDestroy(t *testing.T) {
 
 	// The curator revokes the workspace: both its keys are gone.
 	dir := t.TempDir()
-	st, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, dir)
 	wh := &warehouse.Warehouse{St: st}
 	now := time.Now().UTC()
 	if err := objstore.WriteJSON(ctx, st, "workspaces/"+project+"/workspace.json", &workspaces.Descriptor{
