@@ -55,7 +55,7 @@ func TestSEC_PSE_4_JXLCleaned(t *testing.T) {
 	if res.Format != "png" {
 		t.Fatalf("format %q", res.Format)
 	}
-	dump := exiftoolDump(t, got, ".png")
+	dump := exiftool(t, got, ".png")
 	for _, v := range planted(p)[:6] {
 		if strings.Contains(dump, v) || bytes.Contains(got, []byte(v)) {
 			t.Errorf("%q survives", v)

@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -89,12 +90,16 @@ func deid(t *testing.T, in []byte, o masking.Options) ([]byte, masking.Result, e
 	return out.Bytes(), res, err
 }
 
+// exiftool returns exiftool's dump of data (a file of type ext): every
+// tag, unknown ones too, with its group.
 func exiftool(t *testing.T, data []byte, ext string) string {
 	t.Helper()
 	testenv.Tool(t, "exiftool", "make deps installs libimage-exiftool-perl")
-	f := t.TempDir() + "/out" + ext
-	os.WriteFile(f, data, 0o600)
-	out, err := exec.Command("exiftool", "-a", "-G1", "-s", f).CombinedOutput()
+	f := filepath.Join(t.TempDir(), "x"+ext)
+	if err := os.WriteFile(f, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("exiftool", "-a", "-G1", "-s", "-u", f).CombinedOutput()
 	if err != nil {
 		t.Fatalf("exiftool: %v\n%s", err, out)
 	}
