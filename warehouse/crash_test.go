@@ -254,7 +254,7 @@ func TestCrashBeforeCommitRerunEqualsCleanRun(t *testing.T) {
 	now := time.Now()
 
 	cleanDir := newWarehouseDir(t)
-	cleanSt, _ := objstore.NewLocal(cleanDir)
+	cleanSt := storetest.Local(t, cleanDir)
 	sum, err := ingest(t, cleanSt, vault, src, now)
 	if err != nil || sum.Ingested != crashImages || !sum.Committed {
 		t.Fatalf("clean run: %v %+v", err, sum)
@@ -275,7 +275,7 @@ func TestCrashBeforeCommitRerunEqualsCleanRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := newWarehouseDir(t)
-			l, _ := objstore.NewLocal(dir)
+			l := storetest.Local(t, dir)
 			d := &dying{Local: l, imagesLeft: tt.imagesLeft}
 			sum, err := ingest(t, d, vault, src, now)
 			if !d.died() || (err == nil && sum.Committed) {
@@ -292,7 +292,7 @@ func TestCrashBeforeCommitRerunEqualsCleanRun(t *testing.T) {
 			if got := contentOf(t, dir, vault); len(got.sources) != 0 || len(got.strays) == 0 {
 				t.Fatalf("after the crash: %+v, want nothing committed and the batch's leftovers", got)
 			}
-			st, _ := objstore.NewLocal(dir)
+			st := storetest.Local(t, dir)
 			later := now.Add(time.Hour) // the lease has expired
 			sum, err = ingest(t, st, vault, src, later)
 			if err != nil || !sum.Committed || sum.Orphans != 1 || sum.Ingested != crashImages {
