@@ -16,6 +16,7 @@ import (
 	"hdw/audit"
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 )
 
 var testMAC = audit.HMAC(keys.NewSecret(bytes.Repeat([]byte{7}, 32)))
@@ -38,10 +39,7 @@ func (c *clock) Now() time.Time {
 func newStore(t testing.TB) (*objstore.Local, string) {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, dir)
 	return st, dir
 }
 

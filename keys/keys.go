@@ -259,6 +259,15 @@ func (s Secret) Wipe() {
 	}
 }
 
+// WipeAll wipes every secret of a provider's cache and empties it (its
+// Close).
+func WipeAll(cache map[string]Secret) {
+	for n, s := range cache {
+		s.Wipe()
+		delete(cache, n)
+	}
+}
+
 // String redacts.
 func (Secret) String() string { return "[redacted]" }
 

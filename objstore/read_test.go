@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 )
 
 // ReadAll reads an object up to its limit, refuses (never truncates) one
 // over it, and keeps ErrNotExist for a missing object.
 func TestReadAllBounded(t *testing.T) {
-	ctx, st := context.Background(), newLocal(t)
+	ctx, st := context.Background(), storetest.Local(t, t.TempDir())
 	if err := objstore.Put(ctx, st, "a/b", strings.NewReader("12345")); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 )
 
 // TestSourceRefusesSymlinksAndSpecialFiles: an untrusted upload folder
@@ -106,10 +107,7 @@ func TestLocalFileModes(t *testing.T) {
 	old := syscall.Umask(0)
 	defer syscall.Umask(old)
 	dir := filepath.Join(t.TempDir(), "wh")
-	l, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := storetest.Local(t, dir)
 	ctx := context.Background()
 	w, _ := l.Create(ctx, "a/b/data.bin")
 	w.Write([]byte("x"))

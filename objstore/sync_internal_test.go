@@ -114,10 +114,7 @@ func TestLocalDurableByDefault(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l, lg := newLogged(t)
-			put(t, l, "a/b/first", "v")
-			if got, _ := lg.take(); !slices.Equal(got, []string{".", ".tmp", "a", "a/b"}) {
-				t.Fatalf("first write flushed %v", got)
-			}
+			putFlushes(t, l, lg, "a/b/first", ".", ".tmp", "a", "a/b")
 			if err := tt.write(l); err != nil {
 				t.Fatal(err)
 			}
@@ -133,6 +130,15 @@ func TestLocalDurableByDefault(t *testing.T) {
 	}
 }
 
+// putFlushes writes key and checks the folders its write flushed.
+func putFlushes(t *testing.T, l *Local, lg *flushLog, key string, want ...string) {
+	t.Helper()
+	put(t, l, key, "v")
+	if got, _ := lg.take(); !slices.Equal(got, want) {
+		t.Fatalf("writing %s flushed %v, want %v", key, got, want)
+	}
+}
+
 // syncFlushesNothing: a Sync when nothing is deferred flushes nothing.
 func syncFlushesNothing(t *testing.T, l *Local, lg *flushLog, when string) {
 	t.Helper()
@@ -144,90 +150,89 @@ func syncFlushesNothing(t *testing.T, l *Local, lg *flushLog, when string) {
 	}
 }
 
-func TestLocalDeferred(t *testing.T) {
-	ctx := context.Background()
+// eachSyncMode runs f on a logged store whose Sync is one syncfs, and on
+// one that flushes file by file (perFile: no syncfs on this system).
+func eachSyncMode(t *testing.T, f func(t *testing.T, l *Local, lg *flushLog, perFile bool)) {
 	for _, perFile := range []bool{false, true} {
 		t.Run(fmt.Sprintf("per-file=%v", perFile), func(t *testing.T) {
 			l, lg := newLogged(t)
 			if perFile {
 				l.syncFS = nil
 			}
-			stop := l.Defer(func(k string) bool { return path.Base(k) != "durable" })
-			put(t, l, "d/p1/img", "1")
-			put(t, l, "d/p2/img", "2")
-			if err := l.PutIfAbsent(ctx, "d/p2/rec", strings.NewReader("3")); err != nil {
-				t.Fatal(err)
-			}
-			put(t, l, "d/p2/gone", "4")
-			if err := l.Delete(ctx, "d/p2/gone"); err != nil {
-				t.Fatal(err)
-			}
-			if got, _ := lg.take(); len(got) != 0 {
-				t.Fatalf("deferred writes flushed at once: %v", got)
-			}
-			if got := pending(l); !slices.Equal(got, []string{"d/p1/img", "d/p2/img", "d/p2/rec"}) {
-				t.Fatalf("pending %v", got)
-			}
-			// A durable write next to them flushes its folder and every
-			// ancestor with entries not yet durable, not the deferred files.
-			put(t, l, "d/p1/durable", "5")
-			if got, _ := lg.take(); !slices.Equal(got, []string{".", ".tmp", "d", "d/p1"}) {
-				t.Fatalf("durable write among deferred ones flushed %v", got)
-			}
-			if err := l.Sync(ctx); err != nil {
-				t.Fatal(err)
-			}
-			got, n := lg.take()
-			if perFile {
-				want := []string{"d/p1/img", "d/p2", "d/p2/img", "d/p2/rec"}
-				if !slices.Equal(got, want) || n != 0 {
-					t.Fatalf("Sync flushed %v (syncfs %d), want %v", got, n, want)
-				}
-			} else if len(got) != 0 || n != 1 {
-				t.Fatalf("Sync flushed %v with %d syncfs, want one syncfs", got, n)
-			}
-			if p := pending(l); len(p) != 0 {
-				t.Fatalf("pending after Sync: %v", p)
-			}
-			if dropped := TestDropUnsynced(l); len(dropped) != 0 {
-				t.Fatalf("synced writes dropped: %v", dropped)
-			}
-			stop()
-			put(t, l, "d/p3/img", "6")
-			if got, _ := lg.take(); !slices.Contains(got, ".tmp") {
-				t.Fatalf("write after stop not flushed: %v", got)
-			}
-			syncFlushesNothing(t, l, lg, "after stop")
+			f(t, l, lg, perFile)
 		})
 	}
 }
 
+func TestLocalDeferred(t *testing.T) {
+	ctx := context.Background()
+	eachSyncMode(t, func(t *testing.T, l *Local, lg *flushLog, perFile bool) {
+		stop := l.Defer(func(k string) bool { return path.Base(k) != "durable" })
+		put(t, l, "d/p1/img", "1")
+		put(t, l, "d/p2/img", "2")
+		if err := l.PutIfAbsent(ctx, "d/p2/rec", strings.NewReader("3")); err != nil {
+			t.Fatal(err)
+		}
+		put(t, l, "d/p2/gone", "4")
+		if err := l.Delete(ctx, "d/p2/gone"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := lg.take(); len(got) != 0 {
+			t.Fatalf("deferred writes flushed at once: %v", got)
+		}
+		if got := pending(l); !slices.Equal(got, []string{"d/p1/img", "d/p2/img", "d/p2/rec"}) {
+			t.Fatalf("pending %v", got)
+		}
+		// A durable write next to them flushes its folder and every
+		// ancestor with entries not yet durable, not the deferred files.
+		putFlushes(t, l, lg, "d/p1/durable", ".", ".tmp", "d", "d/p1")
+		if err := l.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, n := lg.take()
+		if perFile {
+			want := []string{"d/p1/img", "d/p2", "d/p2/img", "d/p2/rec"}
+			if !slices.Equal(got, want) || n != 0 {
+				t.Fatalf("Sync flushed %v (syncfs %d), want %v", got, n, want)
+			}
+		} else if len(got) != 0 || n != 1 {
+			t.Fatalf("Sync flushed %v with %d syncfs, want one syncfs", got, n)
+		}
+		if p := pending(l); len(p) != 0 {
+			t.Fatalf("pending after Sync: %v", p)
+		}
+		if dropped := TestDropUnsynced(l); len(dropped) != 0 {
+			t.Fatalf("synced writes dropped: %v", dropped)
+		}
+		stop()
+		put(t, l, "d/p3/img", "6")
+		if got, _ := lg.take(); !slices.Contains(got, ".tmp") {
+			t.Fatalf("write after stop not flushed: %v", got)
+		}
+		syncFlushesNothing(t, l, lg, "after stop")
+	})
+}
+
 func TestLocalSyncFailureIsSticky(t *testing.T) {
 	ctx := context.Background()
-	for _, perFile := range []bool{false, true} {
-		t.Run(fmt.Sprintf("per-file=%v", perFile), func(t *testing.T) {
-			l, lg := newLogged(t)
-			if perFile {
-				l.syncFS = nil
-			}
-			l.Defer(func(string) bool { return true })
-			put(t, l, "p/img", "1")
-			lg.fail = syscall.EIO
-			err := l.Sync(ctx)
-			var se *SyncError
-			if !errors.As(err, &se) || !errors.Is(err, syscall.EIO) {
-				t.Fatalf("Sync = %v, want a *SyncError wrapping EIO", err)
-			}
-			lg.fail = nil
-			if err := l.Sync(ctx); !errors.Is(err, syscall.EIO) {
-				t.Fatalf("second Sync = %v, want the sticky error", err)
-			}
-			put(t, l, "p/img2", "2")
-			if err := l.Sync(ctx); !errors.Is(err, syscall.EIO) {
-				t.Fatalf("Sync after new writes = %v, want the sticky error", err)
-			}
-		})
-	}
+	eachSyncMode(t, func(t *testing.T, l *Local, lg *flushLog, _ bool) {
+		l.Defer(func(string) bool { return true })
+		put(t, l, "p/img", "1")
+		lg.fail = syscall.EIO
+		err := l.Sync(ctx)
+		var se *SyncError
+		if !errors.As(err, &se) || !errors.Is(err, syscall.EIO) {
+			t.Fatalf("Sync = %v, want a *SyncError wrapping EIO", err)
+		}
+		lg.fail = nil
+		if err := l.Sync(ctx); !errors.Is(err, syscall.EIO) {
+			t.Fatalf("second Sync = %v, want the sticky error", err)
+		}
+		put(t, l, "p/img2", "2")
+		if err := l.Sync(ctx); !errors.Is(err, syscall.EIO) {
+			t.Fatalf("Sync after new writes = %v, want the sticky error", err)
+		}
+	})
 }
 
 func TestLocalSyncCancelledKeepsPending(t *testing.T) {

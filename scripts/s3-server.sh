@@ -10,26 +10,14 @@ set -euo pipefail
 NAME=s3-server
 . "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
 VERSION=v1.8.0
-CACHE=${HDW_CACHE:-$HOME/.cache/hdw}
 BIN=$CACHE/versitygw-${VERSION#v}/versitygw
 
 build() {
-  [ -x "$BIN" ] && return 0
-  mkdir -p "$(dirname "$BIN")"
+  built "$BIN" && return 0
   local gocache; gocache=$(mktemp -d)
   echo "s3-server: building versitygw $VERSION (about 90 s, once)" >&2
   GOFLAGS= GOCACHE="$gocache" GOBIN="$(dirname "$BIN")" go install "github.com/versity/versitygw/cmd/versitygw@$VERSION" >&2
   rm -rf "$gocache"
-}
-
-# freeport picks a random unused port on 127.0.0.1 (bash only, no python).
-freeport() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "s3-server: no free port" >&2; return 1
 }
 
 start() {
@@ -37,8 +25,8 @@ start() {
   mkdir -p "$dir/root/hdw-test"; chmod 700 "$dir"
   local port; port=$(freeport)
   local ak sk
-  ak=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  sk=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  ak=$(randhex 12)
+  sk=$(randhex 24)
   umask 077
   cat > "$dir/env" <<ENV
 export AWS_ACCESS_KEY_ID=$ak

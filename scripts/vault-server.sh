@@ -11,12 +11,10 @@ set -euo pipefail
 NAME=vault-server
 . "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
 VERSION=v1.21.0
-CACHE=${HDW_CACHE:-$HOME/.cache/hdw}
 BIN=$CACHE/vault-${VERSION#v}/vault
 
 build() {
-  [ -x "$BIN" ] && return 0
-  mkdir -p "$(dirname "$BIN")"
+  built "$BIN" && return 0
   # One build at a time: a second caller waits for the first and uses its binary.
   exec 9>"$(dirname "$BIN")/.build.lock"
   flock 9
@@ -43,14 +41,12 @@ for r in m.get("Replace") or []:
   cd /; rm -rf "$work" "$gocache"
 }
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
 start() {
   local dir=$1; build
   mkdir -p "$dir"; chmod 700 "$dir"
   local port; port=$(freeport)
   umask 077
-  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/root-token"
+  randhex 24 > "$dir/root-token"
   VAULT_DEV_ROOT_TOKEN_ID=$(cat "$dir/root-token") nohup "$BIN" server -dev -dev-listen-address="127.0.0.1:$port" -dev-no-store-token > "$dir/log" 2>&1 &
   echo $! > "$dir/pid"
   cat > "$dir/env" <<ENV

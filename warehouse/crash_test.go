@@ -19,6 +19,7 @@ import (
 	"hdw/keys/keystest"
 	"hdw/masking"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/pipeline"
 	"hdw/warehouse"
 )
@@ -144,10 +145,7 @@ func crashSource(t *testing.T) *objstore.Local {
 	if err := os.WriteFile(filepath.Join(dir, "manifest.csv"), []byte(m.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	src, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := storetest.Local(t, dir)
 	return src
 }
 
@@ -169,10 +167,7 @@ func ingest(t *testing.T, st objstore.Store, vault *keystest.FakeVault, src objs
 func newWarehouseDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, dir)
 	if err := warehouse.Create(context.Background(), st, warehouse.Descriptor{ID: "crash", KeyProvider: "local"}); err != nil {
 		t.Fatal(err)
 	}
@@ -190,10 +185,7 @@ type content struct {
 
 func contentOf(t *testing.T, dir string, vault *keystest.FakeVault) content {
 	t.Helper()
-	st, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, dir)
 	return contentOfStore(t, st, vault)
 }
 
@@ -262,7 +254,7 @@ func TestCrashBeforeCommitRerunEqualsCleanRun(t *testing.T) {
 	now := time.Now()
 
 	cleanDir := newWarehouseDir(t)
-	cleanSt, _ := objstore.NewLocal(cleanDir)
+	cleanSt := storetest.Local(t, cleanDir)
 	sum, err := ingest(t, cleanSt, vault, src, now)
 	if err != nil || sum.Ingested != crashImages || !sum.Committed {
 		t.Fatalf("clean run: %v %+v", err, sum)
@@ -283,7 +275,7 @@ func TestCrashBeforeCommitRerunEqualsCleanRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := newWarehouseDir(t)
-			l, _ := objstore.NewLocal(dir)
+			l := storetest.Local(t, dir)
 			d := &dying{Local: l, imagesLeft: tt.imagesLeft}
 			sum, err := ingest(t, d, vault, src, now)
 			if !d.died() || (err == nil && sum.Committed) {
@@ -300,7 +292,7 @@ func TestCrashBeforeCommitRerunEqualsCleanRun(t *testing.T) {
 			if got := contentOf(t, dir, vault); len(got.sources) != 0 || len(got.strays) == 0 {
 				t.Fatalf("after the crash: %+v, want nothing committed and the batch's leftovers", got)
 			}
-			st, _ := objstore.NewLocal(dir)
+			st := storetest.Local(t, dir)
 			later := now.Add(time.Hour) // the lease has expired
 			sum, err = ingest(t, st, vault, src, later)
 			if err != nil || !sum.Committed || sum.Orphans != 1 || sum.Ingested != crashImages {

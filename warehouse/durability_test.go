@@ -11,6 +11,7 @@ import (
 	"hdw/keys"
 	"hdw/keys/keystest"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/warehouse"
 )
 
@@ -73,13 +74,12 @@ func (r *recorder) PutIfAbsent(ctx context.Context, key string, rd io.Reader) er
 	return r.Local.PutIfAbsent(ctx, key, rd)
 }
 
-func newRecorded(t *testing.T) (*recorder, *warehouse.Warehouse) {
+// newBatch opens batch b (a dry run or not) on a new warehouse in a
+// recorded local store and returns the batch's health data key.
+func newBatch(t *testing.T, b string, dryRun bool) (*recorder, *warehouse.Warehouse, keys.Secret) {
 	t.Helper()
 	ctx := context.Background()
-	l, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := storetest.Local(t, t.TempDir())
 	rec := &recorder{Local: l}
 	if err := warehouse.Create(ctx, rec, warehouse.Descriptor{ID: "t", KeyProvider: "local"}); err != nil {
 		t.Fatal(err)
@@ -88,7 +88,11 @@ func newRecorded(t *testing.T) (*recorder, *warehouse.Warehouse) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rec, wh
+	deks, err := wh.NewBatchKeys(ctx, b, []string{keys.Health}, dryRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, wh, deks[keys.Health]
 }
 
 func writeObj(t *testing.T, st objstore.Store, key string, dek keys.Secret) {
@@ -110,16 +114,12 @@ func writeObj(t *testing.T, st objstore.Store, key string, dek keys.Secret) {
 // objects after its commit (rights rewriting a table), are durable at once.
 func TestBatchObjectsDurableOnlyAtCommit(t *testing.T) {
 	ctx := context.Background()
-	rec, wh := newRecorded(t)
 	const b = "20260101T000000Z-00000000000000b1"
-	deks, err := wh.NewBatchKeys(ctx, b, []string{keys.Health}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec, wh, dek := newBatch(t, b, false)
 	img := warehouse.ImageKey("PSEUDO", b+"-tok", "")
-	writeObj(t, rec, img, deks[keys.Health])
-	writeObj(t, rec, warehouse.HealthTableKey(b), deks[keys.Health])
-	writeObj(t, rec, "workspaces/p/records.parquet", deks[keys.Health])
+	writeObj(t, rec, img, dek)
+	writeObj(t, rec, warehouse.HealthTableKey(b), dek)
+	writeObj(t, rec, "workspaces/p/records.parquet", dek)
 
 	// Power loss before the commit: the batch's objects may be lost, the
 	// others are durable, nothing is committed.
@@ -133,8 +133,8 @@ func TestBatchObjectsDurableOnlyAtCommit(t *testing.T) {
 
 	// Same writes again, then the commit: Sync first, then the record;
 	// nothing is left to lose.
-	writeObj(t, rec, img, deks[keys.Health])
-	writeObj(t, rec, warehouse.HealthTableKey(b), deks[keys.Health])
+	writeObj(t, rec, img, dek)
+	writeObj(t, rec, warehouse.HealthTableKey(b), dek)
 	rec.log = nil
 	if err := wh.WriteCommit(ctx, warehouse.Commit{Batch: b}); err != nil {
 		t.Fatal(err)
@@ -146,8 +146,8 @@ func TestBatchObjectsDurableOnlyAtCommit(t *testing.T) {
 		t.Fatalf("committed objects not durable: %v", lost)
 	}
 	// After the commit the batch's objects are no longer deferred.
-	writeObj(t, rec, warehouse.HealthTableKey(b), deks[keys.Health])
-	writeObj(t, rec, warehouse.ImageKey("OTHER", b+"-tok", ""), deks[keys.Health])
+	writeObj(t, rec, warehouse.HealthTableKey(b), dek)
+	writeObj(t, rec, warehouse.ImageKey("OTHER", b+"-tok", ""), dek)
 	if lost := objstore.TestDropUnsynced(rec.Local); len(lost) != 0 {
 		t.Fatalf("writes after the commit not durable: %v", lost)
 	}
@@ -156,15 +156,11 @@ func TestBatchObjectsDurableOnlyAtCommit(t *testing.T) {
 // TestWriteCommitSyncFails: a failed flush writes no commit record.
 func TestWriteCommitSyncFails(t *testing.T) {
 	ctx := context.Background()
-	rec, wh := newRecorded(t)
 	const b = "20260101T000000Z-00000000000000b2"
-	deks, err := wh.NewBatchKeys(ctx, b, []string{keys.Health}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeObj(t, rec, warehouse.HealthTableKey(b), deks[keys.Health])
+	rec, wh, dek := newBatch(t, b, false)
+	writeObj(t, rec, warehouse.HealthTableKey(b), dek)
 	rec.failSync = &objstore.SyncError{Key: ".", Err: syscall.EIO}
-	err = wh.WriteCommit(ctx, warehouse.Commit{Batch: b})
+	err := wh.WriteCommit(ctx, warehouse.Commit{Batch: b})
 	if !errors.Is(err, syscall.EIO) {
 		t.Fatalf("WriteCommit = %v, want the flush error", err)
 	}
@@ -178,14 +174,9 @@ func TestWriteCommitSyncFails(t *testing.T) {
 
 // TestDryRunDefersNothing: a dry run opens no batch.
 func TestDryRunDefersNothing(t *testing.T) {
-	ctx := context.Background()
-	rec, wh := newRecorded(t)
 	const b = "20260101T000000Z-00000000000000b3"
-	deks, err := wh.NewBatchKeys(ctx, b, []string{keys.Health}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeObj(t, rec, warehouse.HealthTableKey(b), deks[keys.Health])
+	rec, _, dek := newBatch(t, b, true)
+	writeObj(t, rec, warehouse.HealthTableKey(b), dek)
 	if lost := objstore.TestDropUnsynced(rec.Local); len(lost) != 0 {
 		t.Fatalf("deferred in a dry run: %v", lost)
 	}

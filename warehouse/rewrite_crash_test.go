@@ -13,6 +13,7 @@ import (
 
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/tables"
 )
 
@@ -57,10 +58,7 @@ func rewriteForever(dir string) {
 func TestIssue17_RewriteKill9OldOrNew(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, dir)
 	s, _ := tables.NewSchema(tables.Field{Name: "id", Type: tables.Int}, tables.Field{Name: "generation", Type: tables.Int},
 		tables.Field{Name: "notes", Type: tables.String})
 	w, err := tables.Create(ctx, st, "health/t.parquet", crashKey, tables.Envelope, s)

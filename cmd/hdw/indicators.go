@@ -74,16 +74,19 @@ trail).`,
 // warehouse policy sets it (policy.Policy.Indicators, written by the admin
 // only; its built-in default until one is sealed). No flag, config key or
 // environment variable reaches it (SEC-EXP-4).
-func indicatorBudget(ctx context.Context, s *session) (indicators.BudgetPolicy, error) {
+// indicatorBudget returns the privacy budget of the session's operator
+// from the held policy; a policy that does not verify raises the policy
+// alert and nothing is computed (fail closed).
+func (s *session) indicatorBudget(ctx context.Context) (indicators.Budget, error) {
 	latest, err := heldPolicy(ctx, s.st, s.prov)
 	if err != nil {
-		return nil, err // a policy that does not verify: nothing is computed (fail closed)
+		return indicators.Budget{}, s.policyAlert(ctx, err)
 	}
 	b := policy.Default().Indicators
 	if latest != nil {
 		b = latest.Policy.Indicators
 	}
-	return indicators.FixedBudget(indicators.Budget{Epsilon: b.Epsilon, Delta: b.Delta, Period: b.Period}), nil
+	return indicators.FixedBudget(indicators.Budget{Epsilon: b.Epsilon, Delta: b.Delta, Period: b.Period}).IndicatorBudget(ctx, s.operator)
 }
 
 func (s *session) indicatorRecords(ctx context.Context) (*indicators.Registry, *indicators.Ledger, error) {
@@ -218,11 +221,7 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 			return fmt.Errorf("approved indicator %s no longer compiles against the dictionary (define it again): %w", name, err)
 		}
 		target["definition"] = e.Submission.Hash[:16]
-		bp, err := indicatorBudget(ctx, sess)
-		if err != nil {
-			return sess.policyAlert(ctx, err)
-		}
-		budget, err := bp.IndicatorBudget(ctx, sess.operator)
+		budget, err := sess.indicatorBudget(ctx)
 		if err != nil {
 			return err
 		}
@@ -349,11 +348,7 @@ func runIndicatorsList(ctx context.Context, g *globals) error {
 		if err != nil {
 			return err
 		}
-		bp, err := indicatorBudget(ctx, sess)
-		if err != nil {
-			return sess.policyAlert(ctx, err)
-		}
-		budget, err := bp.IndicatorBudget(ctx, sess.operator)
+		budget, err := sess.indicatorBudget(ctx)
 		if err != nil {
 			return err
 		}

@@ -10,19 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"hdw/internal/testenv"
 	"hdw/keys"
 	"hdw/pipeline"
 )
 
 func vaultEnv(t *testing.T) (addr, rootTokenFile string) {
 	t.Helper()
-	addr = os.Getenv("HDW_VAULT_ADDR")
-	if addr == "" {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("HDW_VAULT_ADDR not set: make test starts scripts/vault-server.sh")
-		}
-		t.Skip("no Vault server (make test starts one)")
-	}
+	addr = testenv.Env(t, "HDW_VAULT_ADDR", "make test starts scripts/vault-server.sh")
 	return addr, os.Getenv("HDW_VAULT_ROOT_TOKEN_FILE")
 }
 

@@ -7,15 +7,12 @@ import (
 	"hdw/keys"
 	"hdw/keys/keystest"
 	"hdw/keys/local"
-	"hdw/objstore"
+	"hdw/objstore/storetest"
 )
 
 func TestConformanceLocal(t *testing.T) {
 	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	pass := func(p string) []byte { return []byte("conformance passphrase of " + p) }
 	m := map[string][]byte{}
 	for _, p := range local.WarehouseProfiles {

@@ -408,10 +408,7 @@ func (k *Keyring) DestroyKey(ctx context.Context, name string) error {
 func (k *Keyring) Close() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for n, s := range k.cache {
-		s.Wipe()
-		delete(k.cache, n)
-	}
+	keys.WipeAll(k.cache)
 	clear(k.kek)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 )
 
 func passes() map[string][]byte {
@@ -19,10 +20,7 @@ func passes() map[string][]byte {
 
 func newRing(t *testing.T) objstore.Store {
 	t.Helper()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	if err := Init(context.Background(), st, passes()); err != nil {
 		t.Fatal(err)
 	}
@@ -38,16 +36,23 @@ func open(t *testing.T, st objstore.Store, profile string) *Keyring {
 	return k
 }
 
+// newKeys wraps n new data keys of store as k; an error fails t.
+func newKeys(t *testing.T, k *Keyring, store string, n int) []keys.DataKey {
+	t.Helper()
+	dks, err := k.NewDataKeys(context.Background(), store, n)
+	if err != nil {
+		t.Fatalf("%s wraps %s: %v", k.Profile(), store, err)
+	}
+	return dks
+}
+
 // TestSEC_LOG_4_SealedSeparation: the ingest profile never holds the
 // identity private key, so even bypassing keys.Allowed it cannot unwrap.
 func TestSEC_LOG_4_SealedSeparation(t *testing.T) {
 	ctx := context.Background()
 	st := newRing(t)
 	ing := open(t, st, keys.ProfileIngest)
-	dks, err := ing.NewDataKeys(ctx, keys.Identity, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dks := newKeys(t, ing, keys.Identity, 2)
 	if _, err := ing.Unwrap(ctx, keys.Identity, [][]byte{dks[0].Wrapped}); !errors.Is(err, keys.ErrForbidden) {
 		t.Fatalf("ingest unwrap identity: %v", err)
 	}
@@ -79,10 +84,7 @@ func TestSEC_HAB_2_Profiles(t *testing.T) {
 	}
 	wrapped := map[string][]byte{}
 	for _, s := range []string{keys.Health, keys.Identity, keys.Genetic} {
-		dk, err := rings[keys.ProfileIngest].NewDataKeys(ctx, s, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dk := newKeys(t, rings[keys.ProfileIngest], s, 1)
 		wrapped[s] = dk[0].Wrapped
 	}
 	for p, k := range rings {
@@ -118,8 +120,7 @@ func TestWorkspaceKeysAndResearchers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dka, _ := cur.NewDataKeys(ctx, keys.Workspace("a"), 1)
-	dkb, _ := cur.NewDataKeys(ctx, keys.Workspace("b"), 1)
+	dka, dkb := newKeys(t, cur, keys.Workspace("a"), 1), newKeys(t, cur, keys.Workspace("b"), 1)
 	ra := open(t, st, keys.Researcher("a"))
 	if _, err := ra.Unwrap(ctx, keys.Workspace("a"), [][]byte{dka[0].Wrapped}); err != nil {
 		t.Fatalf("researcher a on ws:a: %v", err)
@@ -147,7 +148,7 @@ func TestRotationRewrapRetire(t *testing.T) {
 	ctx := context.Background()
 	st := newRing(t)
 	ing := open(t, st, keys.ProfileIngest)
-	old, _ := ing.NewDataKeys(ctx, keys.Health, 1)
+	old := newKeys(t, ing, keys.Health, 1)
 	adm := open(t, st, keys.ProfileAdmin)
 	v, err := adm.RotateKey(ctx, keys.Health)
 	if err != nil || v != 2 {
@@ -157,7 +158,7 @@ func TestRotationRewrapRetire(t *testing.T) {
 		t.Fatal("admin must not decrypt data")
 	}
 	ing2 := open(t, st, keys.ProfileIngest)
-	nw, _ := ing2.NewDataKeys(ctx, keys.Health, 1)
+	nw := newKeys(t, ing2, keys.Health, 1)
 	cur := open(t, st, keys.ProfileCurator)
 	got, err := cur.Unwrap(ctx, keys.Health, [][]byte{old[0].Wrapped, nw[0].Wrapped})
 	if err != nil || string(got[0].Bytes()) != string(old[0].Key.Bytes()) {
@@ -208,10 +209,7 @@ func TestSEC_LOG_6_DPOCannotUnwrapGenetic(t *testing.T) {
 	ctx := context.Background()
 	st := newRing(t)
 	ing := open(t, st, keys.ProfileIngest)
-	dks, err := ing.NewDataKeys(ctx, keys.Genetic, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dks := newKeys(t, ing, keys.Genetic, 1)
 	cur := open(t, st, keys.ProfileCurator)
 	if _, err := cur.Unwrap(ctx, keys.Genetic, [][]byte{dks[0].Wrapped}); err != nil {
 		t.Fatalf("curator unwraps genetic: %v", err)

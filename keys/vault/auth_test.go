@@ -25,6 +25,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"hdw/internal/testenv"
 	"hdw/keys"
 	hv "hdw/keys/vault"
 )
@@ -231,13 +232,7 @@ func TestVaultReloginBeforeMaxTTL(t *testing.T) {
 // server with the CA it is given, refuses it without, and logs in with a
 // client certificate (the cert auth method: mutual TLS).
 func TestSEC_AUT_3_VaultMutualTLS(t *testing.T) {
-	bin := os.Getenv("HDW_VAULT_BIN")
-	if bin == "" {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("HDW_VAULT_BIN not set: make test starts scripts/vault-server.sh")
-		}
-		t.Skip("no Vault binary (make test sets HDW_VAULT_BIN)")
-	}
+	bin := testenv.Env(t, "HDW_VAULT_BIN", "make test starts scripts/vault-server.sh")
 	ctx := context.Background()
 	dir := t.TempDir()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -17,13 +17,8 @@ import (
 func TestConformanceVault(t *testing.T) {
 	e := server(t)
 	ctx := context.Background()
-	admin := e.login(t, keys.ProfileAdmin)
-	for _, n := range []string{keys.Health, keys.Identity, keys.Genetic, keys.AuditStore, keys.PseudoWarehouse,
-		keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit} {
-		if err := admin.CreateKey(ctx, n); err != nil {
-			t.Fatalf("admin creates %s: %v", n, err)
-		}
-	}
+	create(t, e.login(t, keys.ProfileAdmin), keys.Health, keys.Identity, keys.Genetic, keys.AuditStore, keys.PseudoWarehouse,
+		keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit)
 	keystest.Conformance(t, func(t *testing.T, profile string) keys.Provider {
 		t.Helper()
 		if p, ok := strings.CutPrefix(profile, "researcher:"); ok {

@@ -43,6 +43,21 @@ func (e *env) person(t *testing.T, name, password, profile string) (*hv.Provider
 	return p, nil
 }
 
+// curator logs the person name in as a curator and opens their operator
+// signer.
+func (e *env) curator(t *testing.T, name, password string) (*hv.Provider, *hv.OperatorSigner) {
+	t.Helper()
+	p, err := e.person(t, name+"."+e.warehouse, password, keys.ProfileCurator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.OpenOperator(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, s
+}
+
 // TestENS_OP_ACC_1_SWR_009_VaultOperators: on the real Vault, the admin
 // enrols two curators; each logs in with their own userpass credentials,
 // acts with the curator's rights and signs with their own transit key
@@ -92,14 +107,7 @@ func TestENS_OP_ACC_1_SWR_009_VaultOperators(t *testing.T) {
 		t.Fatalf("an AppRole token is a service, not an operator: %v", err)
 	}
 
-	pa, err := e.person(t, "alice."+e.warehouse, "alice-pass-1", keys.ProfileCurator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa, err := pa.OpenOperator(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pa, sa := e.curator(t, "alice", "alice-pass-1")
 	if sa.OperatorID() != alice.ID {
 		t.Fatalf("alice's token signs as %s", sa.OperatorID())
 	}
@@ -131,14 +139,7 @@ func TestENS_OP_ACC_1_SWR_009_VaultOperators(t *testing.T) {
 		t.Fatal("alice exported her private key")
 	}
 
-	pb, err := e.person(t, "bob."+e.warehouse, "bob-pass-12", keys.ProfileCurator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb, err := pb.OpenOperator(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sb := e.curator(t, "bob", "bob-pass-12")
 	old, err := sb.Sign(ctx, msg)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"hdw/keys"
 	hv "hdw/keys/vault"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/warehouse"
 	"hdw/workspaces"
 )
@@ -27,11 +28,7 @@ func TestSEC_LOG_5_AdminCannotDestroy(t *testing.T) {
 	ctx := context.Background()
 	admin := e.login(t, keys.ProfileAdmin)
 	all := []string{keys.Health, keys.Identity, keys.Genetic, keys.PseudoWarehouse, keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit}
-	for _, k := range all {
-		if err := admin.CreateKey(ctx, k); err != nil {
-			t.Fatalf("admin creates %s: %v", k, err)
-		}
-	}
+	create(t, admin, all...)
 	ing, dpo, cur := e.login(t, keys.ProfileIngest), e.login(t, keys.ProfileDPO), e.login(t, keys.ProfileCurator)
 	wrapped := map[string]keys.DataKey{}
 	for _, s := range []string{keys.Health, keys.Identity, keys.Genetic} {
@@ -46,11 +43,7 @@ func TestSEC_LOG_5_AdminCannotDestroy(t *testing.T) {
 		t.Fatal(err)
 	}
 	const project = "revoked"
-	for _, n := range []string{keys.Workspace(project), keys.PseudoWorkspace(project)} {
-		if err := cur.CreateKey(ctx, n); err != nil {
-			t.Fatalf("curator creates %s: %v", n, err)
-		}
-	}
+	create(t, cur, keys.Workspace(project), keys.PseudoWorkspace(project))
 
 	// Destroy refused, even after root allowed deletion of the identity key:
 	// the policy itself has no delete.
@@ -132,10 +125,7 @@ func TestSEC_LOG_5_AdminCannotDestroy(t *testing.T) {
 
 	// The curator revokes the workspace: both its keys are gone.
 	dir := t.TempDir()
-	st, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, dir)
 	wh := &warehouse.Warehouse{St: st}
 	now := time.Now().UTC()
 	if err := objstore.WriteJSON(ctx, st, "workspaces/"+project+"/workspace.json", &workspaces.Descriptor{
@@ -175,17 +165,9 @@ func TestSEC_LOG_5_CreateExistingPseudonymKey(t *testing.T) {
 	admin := e.login(t, keys.ProfileAdmin)
 	cur := e.login(t, keys.ProfileCurator)
 	pseudo := []string{keys.PseudoWarehouse, keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit}
-	for _, n := range pseudo {
-		if err := admin.CreateKey(ctx, n); err != nil {
-			t.Fatalf("admin creates %s: %v", n, err)
-		}
-	}
+	create(t, admin, pseudo...)
 	ws := []string{keys.PseudoWorkspace("p"), keys.PseudoCohort("c")}
-	for _, n := range ws {
-		if err := cur.CreateKey(ctx, n); err != nil {
-			t.Fatalf("curator creates %s: %v", n, err)
-		}
-	}
+	create(t, cur, ws...)
 	// The value of every key as written, read by root (version 1).
 	value := func(n string) (key, version string) {
 		t.Helper()
@@ -254,9 +236,7 @@ func TestSEC_LOG_6_DPOCannotUnwrapGeneticVault(t *testing.T) {
 	e := server(t)
 	ctx := context.Background()
 	admin := e.login(t, keys.ProfileAdmin)
-	if err := admin.CreateKey(ctx, keys.Genetic); err != nil {
-		t.Fatal(err)
-	}
+	create(t, admin, keys.Genetic)
 	ing, dpo, cur := e.login(t, keys.ProfileIngest), e.login(t, keys.ProfileDPO), e.login(t, keys.ProfileCurator)
 	dk, err := ing.NewDataKeys(ctx, keys.Genetic, 1)
 	if err != nil {

@@ -224,104 +224,6 @@ func (p *Provider) Operator(ctx context.Context) (string, error) {
 	return "LH-SVC-vault-" + acc, nil
 }
 
-const batch = 1000
-
-// NewDataKeys implements keys.Provider: random DEKs wrapped with
-// transit/encrypt in batches.
-func (p *Provider) NewDataKeys(ctx context.Context, store string, n int) ([]keys.DataKey, error) {
-	out := make([]keys.DataKey, 0, n)
-	for len(out) < n {
-		m := min(batch, n-len(out))
-		in := make([]map[string]any, m)
-		ks := make([]keys.Secret, m)
-		for i := range in {
-			ks[i] = keys.RandomSecret()
-			in[i] = map[string]any{"plaintext": base64.StdEncoding.EncodeToString(ks[i].Bytes())}
-		}
-		s, err := p.c.Logical().WriteWithContext(ctx, "transit/encrypt/"+TransitName(p.cfg.Warehouse, store), map[string]any{"batch_input": in})
-		if err != nil {
-			return nil, refusal(store, mapErr(err, "encrypt"))
-		}
-		res, _ := s.Data["batch_results"].([]any)
-		if len(res) != m {
-			return nil, fmt.Errorf("vault encrypt: %d results for %d keys", len(res), m)
-		}
-		for i, r := range res {
-			rm, _ := r.(map[string]any)
-			ct, _ := rm["ciphertext"].(string)
-			if e, _ := rm["error"].(string); e != "" || ct == "" {
-				return nil, fmt.Errorf("vault encrypt: %w", keys.ErrForbidden)
-			}
-			out = append(out, keys.DataKey{Key: ks[i], Wrapped: []byte(ct)})
-		}
-	}
-	return out, nil
-}
-
-// Unwrap implements keys.Provider with batched transit/decrypt.
-func (p *Provider) Unwrap(ctx context.Context, store string, wrapped [][]byte) ([]keys.Secret, error) {
-	out := make([]keys.Secret, 0, len(wrapped))
-	for start := 0; start < len(wrapped); start += batch {
-		end := min(start+batch, len(wrapped))
-		in := make([]map[string]any, 0, end-start)
-		for _, w := range wrapped[start:end] {
-			in = append(in, map[string]any{"ciphertext": string(w)})
-		}
-		s, err := p.c.Logical().WriteWithContext(ctx, "transit/decrypt/"+TransitName(p.cfg.Warehouse, store), map[string]any{"batch_input": in})
-		if err != nil {
-			return nil, refusal(store, mapErr(err, "decrypt"))
-		}
-		res, _ := s.Data["batch_results"].([]any)
-		for _, r := range res {
-			rm, _ := r.(map[string]any)
-			if e, _ := rm["error"].(string); e != "" {
-				if strings.Contains(e, "min_decryption_version") || strings.Contains(e, "key version") {
-					return nil, fmt.Errorf("vault decrypt: retired key version: %w", keys.ErrKeyNotFound)
-				}
-				return nil, fmt.Errorf("vault decrypt: wrapped key does not open")
-			}
-			pt, _ := rm["plaintext"].(string)
-			b, err := base64.StdEncoding.DecodeString(pt)
-			if err != nil {
-				return nil, errors.New("vault decrypt: bad plaintext encoding")
-			}
-			out = append(out, keys.NewSecret(b))
-			clear(b)
-		}
-	}
-	if len(out) != len(wrapped) {
-		return nil, errors.New("vault decrypt: result count mismatch")
-	}
-	return out, nil
-}
-
-// Rewrap implements keys.Provider: transit/rewrap, server-side; the data
-// keys are never revealed to the caller.
-func (p *Provider) Rewrap(ctx context.Context, store string, wrapped [][]byte) ([][]byte, error) {
-	out := make([][]byte, 0, len(wrapped))
-	for start := 0; start < len(wrapped); start += batch {
-		end := min(start+batch, len(wrapped))
-		in := make([]map[string]any, 0, end-start)
-		for _, w := range wrapped[start:end] {
-			in = append(in, map[string]any{"ciphertext": string(w)})
-		}
-		s, err := p.c.Logical().WriteWithContext(ctx, "transit/rewrap/"+TransitName(p.cfg.Warehouse, store), map[string]any{"batch_input": in})
-		if err != nil {
-			return nil, mapErr(err, "rewrap")
-		}
-		res, _ := s.Data["batch_results"].([]any)
-		for _, r := range res {
-			rm, _ := r.(map[string]any)
-			ct, _ := rm["ciphertext"].(string)
-			if ct == "" {
-				return nil, errors.New("vault rewrap failed")
-			}
-			out = append(out, []byte(ct))
-		}
-	}
-	return out, nil
-}
-
 // CreateKey implements keys.Provider: a transit key (aes256-gcm96) for a
 // store, or a random 256-bit KV secret (written with cas=0, never
 // overwritten) for a pseudonym key. It is a no-op when the key exists, also
@@ -426,10 +328,7 @@ func (p *Provider) RetireVersions(ctx context.Context, name string, minVersion i
 func (p *Provider) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for n, s := range p.cache {
-		s.Wipe()
-		delete(p.cache, n)
-	}
+	keys.WipeAll(p.cache)
 	if p.stop != nil {
 		p.stop()
 	}

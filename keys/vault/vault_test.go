@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"hdw/configs/vault"
+	"hdw/internal/testenv"
 	"hdw/keys"
 	hv "hdw/keys/vault"
 )
@@ -27,13 +28,7 @@ type env struct {
 // server connects to the real Vault started by make test.
 func server(t *testing.T) *env {
 	t.Helper()
-	addr := os.Getenv("HDW_VAULT_ADDR")
-	if addr == "" {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("HDW_VAULT_ADDR not set: make test starts scripts/vault-server.sh")
-		}
-		t.Skip("no Vault server (make test starts one)")
-	}
+	addr := testenv.Env(t, "HDW_VAULT_ADDR", "make test starts scripts/vault-server.sh")
 	tok, err := os.ReadFile(os.Getenv("HDW_VAULT_ROOT_TOKEN_FILE"))
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +49,16 @@ func server(t *testing.T) *env {
 }
 
 // login opens a provider as profile through its AppRole.
+// create creates the keys as p's profile; an error fails t.
+func create(t *testing.T, p *hv.Provider, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if err := p.CreateKey(context.Background(), n); err != nil {
+			t.Fatalf("%s creates %s: %v", p.Profile(), n, err)
+		}
+	}
+}
+
 func (e *env) login(t *testing.T, profile string) *hv.Provider {
 	t.Helper()
 	ctx := context.Background()
@@ -80,11 +85,7 @@ func TestSEC_LOG_5_VaultPolicies(t *testing.T) {
 	e := server(t)
 	ctx := context.Background()
 	admin := e.login(t, keys.ProfileAdmin)
-	for _, k := range []string{keys.Health, keys.Identity, keys.Genetic, keys.AuditStore, keys.PseudoWarehouse, keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit} {
-		if err := admin.CreateKey(ctx, k); err != nil {
-			t.Fatalf("admin creates %s: %v", k, err)
-		}
-	}
+	create(t, admin, keys.Health, keys.Identity, keys.Genetic, keys.AuditStore, keys.PseudoWarehouse, keys.PseudoProfessional, keys.PseudoOpposition, keys.Audit)
 	ps := map[string]*hv.Provider{}
 	for _, p := range profiles {
 		ps[p] = e.login(t, p)
@@ -144,8 +145,7 @@ func TestSEC_HAB_2_ResearcherVault(t *testing.T) {
 	e := server(t)
 	ctx := context.Background()
 	admin := e.login(t, keys.ProfileAdmin)
-	admin.CreateKey(ctx, keys.Identity)
-	admin.CreateKey(ctx, keys.Audit)
+	create(t, admin, keys.Identity, keys.Audit)
 	for _, p := range []string{"alpha", "beta"} {
 		if err := hv.SetupResearcher(ctx, e.root, e.warehouse, p, vault.Policies); err != nil {
 			t.Fatal(err)
@@ -153,12 +153,7 @@ func TestSEC_HAB_2_ResearcherVault(t *testing.T) {
 	}
 	cur := e.login(t, keys.ProfileCurator)
 	for _, p := range []string{"alpha", "beta"} {
-		if err := cur.CreateKey(ctx, keys.Workspace(p)); err != nil {
-			t.Fatal(err)
-		}
-		if err := cur.CreateKey(ctx, keys.PseudoWorkspace(p)); err != nil {
-			t.Fatal(err)
-		}
+		create(t, cur, keys.Workspace(p), keys.PseudoWorkspace(p))
 	}
 	a, _ := cur.NewDataKeys(ctx, keys.Workspace("alpha"), 1)
 	b, _ := cur.NewDataKeys(ctx, keys.Workspace("beta"), 1)
@@ -188,8 +183,7 @@ func TestSEC_LOG_2_VaultRotation(t *testing.T) {
 	e := server(t)
 	ctx := context.Background()
 	admin := e.login(t, keys.ProfileAdmin)
-	admin.CreateKey(ctx, keys.Health)
-	admin.CreateKey(ctx, keys.Audit)
+	create(t, admin, keys.Health, keys.Audit)
 	ing := e.login(t, keys.ProfileIngest)
 	old, _ := ing.NewDataKeys(ctx, keys.Health, 1)
 	v, err := admin.RotateKey(ctx, keys.Health)

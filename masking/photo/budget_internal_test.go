@@ -7,7 +7,6 @@ import (
 	"image/color"
 	"image/draw"
 	"image/jpeg"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,14 +19,7 @@ import (
 // TestFacesReducedLargePhoto: a face in a photo larger than FaceMaxSide is
 // found on the reduced grey image and masked at its place in the photo.
 func TestFacesReducedLargePhoto(t *testing.T) {
-	data, err := os.ReadFile("../../testdata/photo/pigo-sample-face.jpg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	small, err := jpeg.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
+	small := readTestImage(t, "pigo-sample-face.jpg")
 	// The portrait 3x larger (960x1200), pasted at (500, 300) on a grey
 	// canvas of 2600x1800: reduced by 2 for FaceMaxSide 1300.
 	big := imaging.Resize(small, 960, 1200, imaging.Lanczos)

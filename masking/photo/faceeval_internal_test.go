@@ -30,10 +30,7 @@ type faceCase struct {
 // 64 px on a textured background, and partly covered (a mask over the
 // mouth, a band over the eyes, a hand-like block over one side).
 func faceSet(t testing.TB) []faceCase {
-	src, err := imaging.Open("../../testdata/photo/pigo-sample-face.jpg")
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := readTestImage(t, "pigo-sample-face.jpg")
 	// The face: centred on the nose (160, 220), about 180 px wide.
 	nose := image.Pt(160, 220)
 	const faceW = 180.0

@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 
+	"hdw/internal/testenv"
 	"hdw/masking"
 )
 
@@ -43,12 +43,7 @@ func testImage(w, h int) *image.RGBA {
 // exiftool is missing and HDW_DISALLOW_SKIP is set.
 func exifPlant(t *testing.T, data []byte, ext string, args ...string) []byte {
 	t.Helper()
-	if _, err := exec.LookPath("exiftool"); err != nil {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("exiftool missing (make deps installs libimage-exiftool-perl)")
-		}
-		t.Skip("exiftool missing")
-	}
+	testenv.Tool(t, "exiftool", "make deps installs libimage-exiftool-perl")
 	f := filepath.Join(t.TempDir(), "in"+ext)
 	if err := os.WriteFile(f, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -61,23 +56,10 @@ func exifPlant(t *testing.T, data []byte, ext string, args ...string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(exiftoolDump(t, b, ext), plantMarker) {
+	if !strings.Contains(exiftool(t, b, ext), plantMarker) {
 		t.Fatalf("exiftool did not plant the marker in %s", ext)
 	}
 	return b
-}
-
-func exiftoolDump(t *testing.T, data []byte, ext string) string {
-	t.Helper()
-	f := filepath.Join(t.TempDir(), "x"+ext)
-	if err := os.WriteFile(f, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("exiftool", "-a", "-G1", "-s", "-u", f).CombinedOutput()
-	if err != nil {
-		t.Fatalf("exiftool: %v\n%s", err, out)
-	}
-	return string(out)
 }
 
 // checkClean: the output holds the marker neither in its bytes nor in any
@@ -87,9 +69,28 @@ func checkClean(t *testing.T, out []byte, ext string) {
 	if bytes.Contains(out, []byte(plantMarker)) {
 		t.Error("marker in the output bytes")
 	}
-	if d := exiftoolDump(t, out, ext); strings.Contains(d, plantMarker) {
+	if d := exiftool(t, out, ext); strings.Contains(d, plantMarker) {
 		t.Errorf("exiftool finds the marker:\n%s", d)
 	}
+}
+
+// deidClean de-identifies in (no options), checks that the output is in
+// format (png, jpeg) and clean (checkClean), and decodes it.
+func deidClean(t *testing.T, in []byte, format string) image.Image {
+	t.Helper()
+	out, res, err := deid(t, in, masking.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Format != format {
+		t.Fatalf("format %q, want %s", res.Format, format)
+	}
+	checkClean(t, out, map[string]string{"png": ".png", "jpeg": ".jpg"}[format])
+	img, _, err := image.Decode(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
 
 // TestSEC_PSE_4_BMPCleaned: a BMP (with a trailer) is written as PNG,
@@ -101,18 +102,7 @@ func TestSEC_PSE_4_BMPCleaned(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.WriteString(plantMarker)
-	out, res, err := deid(t, in.Bytes(), masking.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Format != "png" {
-		t.Fatalf("format %q, want png", res.Format)
-	}
-	checkClean(t, out, ".png")
-	img, err := png.Decode(bytes.NewReader(out))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := deidClean(t, in.Bytes(), "png")
 	for _, p := range []image.Point{{0, 0}, {39, 29}, {5, 5}, {20, 17}} {
 		if r1, g1, b1, _ := img.At(p.X, p.Y).RGBA(); [3]uint32{r1, g1, b1} != rgb(src.At(p.X, p.Y)) {
 			t.Errorf("pixel %v changed", p)
@@ -223,7 +213,7 @@ func TestSEC_PSE_4_TIFFMultiPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkClean(t, out, ".tif")
-	if d := exiftoolDump(t, out, ".tif"); !strings.Contains(d, "[IFD1]") {
+	if d := exiftool(t, out, ".tif"); !strings.Contains(d, "[IFD1]") {
 		t.Errorf("second page missing:\n%s", d)
 	}
 	t.Logf("actions %v", res.Actions)

@@ -1,25 +1,15 @@
 package photo
 
 import (
-	"bytes"
 	"image"
 	"image/color"
-	"image/jpeg"
-	"os"
 	"testing"
 )
 
 // TestGrayPixelsPlane: the Y plane of a decoded JPEG, also of a sub-image,
 // is the luma the pixel-by-pixel conversion gives, within rounding.
 func TestGrayPixelsPlane(t *testing.T) {
-	data, err := os.ReadFile("../../testdata/photo/pigo-sample-face.jpg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := jpeg.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := readTestImage(t, "pigo-sample-face.jpg")
 	yc, ok := img.(*image.YCbCr)
 	if !ok {
 		t.Fatalf("sample decodes to %T", img)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"hdw/internal/testenv"
 	"hdw/masking"
 	"hdw/synth"
 )
@@ -21,12 +22,7 @@ import (
 // keeps them in compressed Exif, xml and jbrd boxes) comes out as PNG with none of
 // them (exiftool -a -G1 as the checker), the orientation baked.
 func TestSEC_PSE_4_JXLCleaned(t *testing.T) {
-	if _, err := exec.LookPath("cjxl"); err != nil {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("cjxl missing (make deps installs libjxl-tools)")
-		}
-		t.Skip("cjxl missing")
-	}
+	testenv.Tool(t, "cjxl", "make deps installs libjxl-tools")
 	p, _ := testPerson()
 	var jpg bytes.Buffer
 	if err := synth.JPEG(&jpg, synth.PhotoSpec{Person: p, W: 64, H: 48, Orientation: 6}); err != nil {
@@ -59,7 +55,7 @@ func TestSEC_PSE_4_JXLCleaned(t *testing.T) {
 	if res.Format != "png" {
 		t.Fatalf("format %q", res.Format)
 	}
-	dump := exiftoolDump(t, got, ".png")
+	dump := exiftool(t, got, ".png")
 	for _, v := range planted(p)[:6] {
 		if strings.Contains(dump, v) || bytes.Contains(got, []byte(v)) {
 			t.Errorf("%q survives", v)

@@ -78,10 +78,7 @@ func FuzzParseLBP(f *testing.F) {
 // and the mirrored cascade accepts on the mirrored crop exactly the
 // mirrored windows, every position tried.
 func TestIssue20_ProfileCascadeMatchesOpenCV(t *testing.T) {
-	img, err := imaging.Open("../../testdata/photo/opencv-doc-lbp-crop.png")
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := readTestImage(t, "opencv-doc-lbp-crop.png")
 	want := []image.Point{{136, 34}, {38, 36}} // OpenCV 4.6.0, row by row
 	h := New(Config{})
 	c := h.profile[0]
@@ -167,10 +164,7 @@ func TestIssue20_ProfileDetectionsMasked(t *testing.T) {
 func TestIssue20_ProfileFloodMasksAll(t *testing.T) {
 	defer func(n int) { profileMaxHits = n }(profileMaxHits)
 	profileMaxHits = 1
-	img, err := imaging.Open("../../testdata/photo/opencv-doc-lbp-crop.png")
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := readTestImage(t, "opencv-doc-lbp-crop.png")
 	b := img.Bounds()
 	got := New(Config{}).profiles(grayPixels(img), b.Dx(), b.Dy(), 20)
 	if len(got) != 1 || got[0] != image.Rect(0, 0, b.Dx(), b.Dy()) {

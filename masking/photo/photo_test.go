@@ -9,12 +9,14 @@ import (
 	"image/jpeg"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"golang.org/x/image/tiff"
 
+	"hdw/internal/testenv"
 	"hdw/masking"
 	"hdw/masking/photo"
 	"hdw/masking/scantest"
@@ -46,6 +48,40 @@ func identifiers(p synth.Person) []string {
 	return []string{p.LastName, p.FirstName, "Lefevre", "LEFÈVRE", p.Phone, p.Address}
 }
 
+// exifShows fails t unless exiftool's dump of data (a file of type ext)
+// shows every group: the fixture plants what the test removes.
+func exifShows(t *testing.T, data []byte, ext string, groups ...string) {
+	t.Helper()
+	d := exiftool(t, data, ext)
+	for _, g := range groups {
+		if !strings.Contains(d, g) {
+			t.Fatalf("fixture lacks %s:\n%s", g, d)
+		}
+	}
+}
+
+// exifHides: exiftool's dump of out (a file of type ext) shows none of
+// groups.
+func exifHides(t *testing.T, out []byte, ext string, groups ...string) {
+	t.Helper()
+	d := exiftool(t, out, ext)
+	for _, g := range groups {
+		if strings.Contains(d, g) {
+			t.Errorf("exiftool still shows %s:\n%s", g, d)
+		}
+	}
+}
+
+// noPlanted: out holds none of the values planted for p.
+func noPlanted(t *testing.T, out []byte, p synth.Person) {
+	t.Helper()
+	for _, s := range planted(p) {
+		if bytes.Contains(out, []byte(s)) {
+			t.Errorf("output contains planted %q", s)
+		}
+	}
+}
+
 func deid(t *testing.T, in []byte, o masking.Options) ([]byte, masking.Result, error) {
 	t.Helper()
 	_, mp := testPerson()
@@ -55,17 +91,16 @@ func deid(t *testing.T, in []byte, o masking.Options) ([]byte, masking.Result, e
 	return out.Bytes(), res, err
 }
 
+// exiftool returns exiftool's dump of data (a file of type ext): every
+// tag, unknown ones too, with its group.
 func exiftool(t *testing.T, data []byte, ext string) string {
 	t.Helper()
-	if _, err := exec.LookPath("exiftool"); err != nil {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("exiftool missing (make deps installs libimage-exiftool-perl)")
-		}
-		t.Skip("exiftool missing")
+	testenv.Tool(t, "exiftool", "make deps installs libimage-exiftool-perl")
+	f := filepath.Join(t.TempDir(), "x"+ext)
+	if err := os.WriteFile(f, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	f := t.TempDir() + "/out" + ext
-	os.WriteFile(f, data, 0o600)
-	out, err := exec.Command("exiftool", "-a", "-G1", "-s", f).CombinedOutput()
+	out, err := exec.Command("exiftool", "-a", "-G1", "-s", "-u", f).CombinedOutput()
 	if err != nil {
 		t.Fatalf("exiftool: %v\n%s", err, out)
 	}
@@ -81,27 +116,13 @@ func TestSEC_PSE_4_JPEGMetadataStripped(t *testing.T) {
 	if err := synth.JPEG(&in, synth.PhotoSpec{Person: p, W: 64, H: 48}); err != nil {
 		t.Fatal(err)
 	}
-	before := exiftool(t, in.Bytes(), ".jpg")
-	for _, g := range []string{"[GPS]", "Artist", "[XMP-dc]", "[XMP-photoshop]", "[IPTC]", "[MPF0]", "Comment"} {
-		if !strings.Contains(before, g) {
-			t.Fatalf("fixture lacks %s:\n%s", g, before)
-		}
-	}
+	exifShows(t, in.Bytes(), ".jpg", "[GPS]", "Artist", "[XMP-dc]", "[XMP-photoshop]", "[IPTC]", "[MPF0]", "Comment")
 	out, res, err := deid(t, in.Bytes(), masking.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range planted(p) {
-		if bytes.Contains(out, []byte(s)) {
-			t.Errorf("output contains planted %q", s)
-		}
-	}
-	after := exiftool(t, out, ".jpg")
-	for _, g := range []string{"[IFD0]", "[IFD1]", "[ExifIFD]", "[GPS]", "[XMP", "[IPTC]", "[Photoshop]", "[MPF", "[MakerNotes", "Comment", "Artist", "SerialNumber", "Trailer", p.City} {
-		if strings.Contains(after, g) {
-			t.Errorf("exiftool still shows %s:\n%s", g, after)
-		}
-	}
+	noPlanted(t, out, p)
+	exifHides(t, out, ".jpg", "[IFD0]", "[IFD1]", "[ExifIFD]", "[GPS]", "[XMP", "[IPTC]", "[Photoshop]", "[MPF", "[MakerNotes", "Comment", "Artist", "SerialNumber", "Trailer", p.City)
 	if !strings.Contains(strings.Join(res.Actions, " "), "jpeg:lossless") {
 		t.Errorf("expected the lossless path: %v", res.Actions)
 	}
@@ -154,12 +175,7 @@ func TestSEC_PSE_4_PNGTextChunksStripped(t *testing.T) {
 			t.Errorf("PNG output still has %s", c)
 		}
 	}
-	after := exiftool(t, out, ".png")
-	for _, g := range []string{"Author", "Comment", "Description", "[IFD0]", "GPS"} {
-		if strings.Contains(after, g) {
-			t.Errorf("exiftool still shows %s:\n%s", g, after)
-		}
-	}
+	exifHides(t, out, ".png", "Author", "Comment", "Description", "[IFD0]", "GPS")
 }
 
 // TestDecompressionBomb: a PNG header claiming 100000 x 100000 is refused

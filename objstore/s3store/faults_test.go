@@ -24,7 +24,8 @@ import (
 // faultProxy is a reverse proxy in front of the real S3 server that breaks
 // the requests for which fault returns true: "cut" forwards the request to
 // the server, then closes the client's connection without a response (the
-// request was applied, its answer lost); "stall" never answers.
+// request was applied, its answer lost); "stall" never answers; "503"
+// answers 503 Service Unavailable without forwarding.
 type faultProxy struct {
 	*httptest.Server
 	calls atomic.Int64
@@ -48,6 +49,9 @@ func newFaultProxy(t *testing.T, endpoint string, fault func(n int64, r *http.Re
 			}
 			c, _, _ := hj.Hijack()
 			c.Close()
+			return
+		case "503":
+			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		case "stall":
 			select {
@@ -105,16 +109,7 @@ func TestS3ErrorsSayWhatFailed(t *testing.T) {
 		bad := c
 		bad.AccessKeyID, bad.SecretAccessKey = os.Getenv("AWS_ACCESS_KEY_ID"), "wrong-secret-key-0123456789"
 		bad.MaxRetries = 1
-		s := fresh(t, bad)
-		_, err := s.Stat(ctx, "manifest.csv")
-		if !errors.Is(err, objstore.ErrAccessDenied) {
-			t.Fatalf("wrong secret: %v", err)
-		}
-		for _, err := range s.List(ctx, "") {
-			if !errors.Is(err, objstore.ErrAccessDenied) {
-				t.Fatalf("list with a wrong secret: %v", err)
-			}
-		}
+		statAndListFail(t, fresh(t, bad), objstore.ErrAccessDenied, "wrong secret")
 	})
 	t.Run("no such bucket", func(t *testing.T) {
 		nb := c
@@ -166,17 +161,22 @@ func TestS3ErrorsSayWhatFailed(t *testing.T) {
 		defer ts.Close()
 		wr := c
 		wr.Endpoint = ts.URL
-		s := fresh(t, wr)
-		_, err := s.Stat(ctx, "manifest.csv")
-		if !errors.Is(err, objstore.ErrWrongRegion) {
-			t.Fatalf("wrong region (HEAD): %v", err)
-		}
-		for _, err := range s.List(ctx, "") {
-			if !errors.Is(err, objstore.ErrWrongRegion) {
-				t.Fatalf("wrong region (list): %v", err)
-			}
-		}
+		statAndListFail(t, fresh(t, wr), objstore.ErrWrongRegion, "wrong region")
 	})
+}
+
+// statAndListFail: a Stat (HEAD) and a List on s both fail with want.
+func statAndListFail(t *testing.T, s objstore.Store, want error, what string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.Stat(ctx, "manifest.csv"); !errors.Is(err, want) {
+		t.Fatalf("%s (stat): %v", what, err)
+	}
+	for _, err := range s.List(ctx, "") {
+		if !errors.Is(err, want) {
+			t.Fatalf("%s (list): %v", what, err)
+		}
+	}
 }
 
 // TestS3RegionFromProfile: with no AWS_REGION the profile's region is used

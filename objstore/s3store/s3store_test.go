@@ -102,18 +102,13 @@ func TestSEC_RES_3_InsecureEndpointRefused(t *testing.T) {
 // in front of the real server.
 func TestS3RetriesOn5xx(t *testing.T) {
 	c := server(t)
-	target, _ := url.Parse(c.Endpoint)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	var calls atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1)%2 == 1 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
+	fp := newFaultProxy(t, c.Endpoint, func(n int64, _ *http.Request) string {
+		if n%2 == 1 {
+			return "503"
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	defer ts.Close()
-	c.Endpoint = ts.URL
+		return ""
+	})
+	c.Endpoint = fp.URL
 	s := fresh(t, c)
 	ctx := context.Background()
 	w, err := s.Create(ctx, "retry.txt")
@@ -127,7 +122,7 @@ func TestS3RetriesOn5xx(t *testing.T) {
 	if _, err := s.Stat(ctx, "retry.txt"); err != nil {
 		t.Fatal(err)
 	}
-	if calls.Load() < 4 {
+	if fp.calls.Load() < 4 {
 		t.Fatal("expected retries")
 	}
 }
@@ -327,29 +322,21 @@ func trustCA(t *testing.T, ts *httptest.Server) {
 // within Config.Timeout is retried.
 func TestS3RetriesOnTimeout(t *testing.T) {
 	c := server(t)
-	target, _ := url.Parse(c.Endpoint)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	var calls atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
-			select {
-			case <-time.After(3 * time.Second):
-			case <-r.Context().Done():
-			}
-			return
+	fp := newFaultProxy(t, c.Endpoint, func(n int64, _ *http.Request) string {
+		if n == 1 {
+			return "stall"
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	defer ts.Close()
-	c.Endpoint = ts.URL
+		return ""
+	})
+	c.Endpoint = fp.URL
 	c.Timeout = 300 * time.Millisecond
 	s := fresh(t, c)
 	start := time.Now()
 	if _, err := s.Stat(context.Background(), "x"); !errors.Is(err, objstore.ErrNotExist) {
 		t.Fatalf("stat through a stalled first attempt: %v", err)
 	}
-	if calls.Load() < 2 || time.Since(start) > 2500*time.Millisecond {
-		t.Fatalf("calls=%d after %v: no prompt retry", calls.Load(), time.Since(start))
+	if fp.calls.Load() < 2 || time.Since(start) > 2500*time.Millisecond {
+		t.Fatalf("calls=%d after %v: no prompt retry", fp.calls.Load(), time.Since(start))
 	}
 }
 

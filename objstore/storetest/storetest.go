@@ -15,6 +15,17 @@ import (
 	"hdw/objstore"
 )
 
+// Local opens a local store in dir (t.TempDir() for a fresh one); an
+// error fails t.
+func Local(t testing.TB, dir string) *objstore.Local {
+	t.Helper()
+	st, err := objstore.NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // Run runs the suite on a fresh, empty store from newStore.
 func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
 	ctx := context.Background()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"hdw/internal/testenv"
 	"hdw/keys"
 )
 
@@ -25,10 +26,7 @@ func duckdbModule(t testing.TB) string {
 	t.Helper()
 	fail := func(format string, a ...any) {
 		t.Helper()
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatalf("DuckDB, the independent reader, is required (HDW_DISALLOW_SKIP=1): "+format, a...)
-		}
-		t.Skipf("DuckDB not available: "+format, a...)
+		testenv.Missing(t, "DuckDB, the independent reader, is required: "+fmt.Sprintf(format, a...))
 	}
 	if _, err := exec.LookPath("node"); err != nil {
 		fail("node not found")

@@ -14,7 +14,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
-	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -52,14 +51,11 @@ func main() {
 	limit := flag.Int64("memlimit", 768, "Go soft memory limit in MiB (0: none), as hdw's export command sets it")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile")
 	flag.Parse()
-	if *cpuprofile != "" {
-		pf, err := os.Create(*cpuprofile)
-		if err != nil {
-			panic(err)
-		}
-		pprof.StartCPUProfile(pf)
-		defer pprof.StopCPUProfile()
+	stop, err := benchrun.CPUProfile(*cpuprofile)
+	if err != nil {
+		panic(err)
 	}
+	defer stop()
 	if *limit > 0 {
 		debug.SetMemoryLimit(*limit << 20)
 	}

@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -54,14 +53,11 @@ func main() {
 		fmt.Printf("generated persons=%d batches=%d seconds=%.1f peak_rss_mib=%d\n", *n, *batches, time.Since(start).Seconds(), benchrun.PeakRSS()/1024)
 	}
 	if *rot {
-		if *prof != "" {
-			f, err := os.Create(*prof)
-			if err != nil {
-				fail(err)
-			}
-			pprof.StartCPUProfile(f)
-			defer pprof.StopCPUProfile()
+		stop, err := benchrun.CPUProfile(*prof)
+		if err != nil {
+			fail(err)
 		}
+		defer stop()
 		start := time.Now()
 		var rows, maps int64
 		for _, p := range []keystest.Derived{prov(keys.ProfileDPO, 2), prov(keys.ProfileCurator, 2)} {

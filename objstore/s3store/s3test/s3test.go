@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"hdw/internal/testenv"
 	"hdw/objstore/s3store"
 )
 
@@ -22,7 +23,7 @@ func Available(t testing.TB) (s3store.Config, bool) {
 	t.Helper()
 	b := os.Getenv("HDW_S3_TEST_BUCKET")
 	if b == "" {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
+		if testenv.Strict() {
 			t.Fatal("HDW_S3_TEST_BUCKET not set: make test starts the S3 server (scripts/s3-server.sh)")
 		}
 		return s3store.Config{}, false

@@ -1,9 +1,10 @@
 // Package benchrun holds what the bench commands share: the process's CPU
-// time and peak resident set ([CPUSeconds], [PeakRSS]), a pool of workers
-// that counts clean and quarantined files ([Run]), the de-identification of
-// one file into another as the ingest streams it ([File]), and the
-// identifying values of a synthetic person as the residual scan receives
-// them ([Identifiers]). Synthetic data only: it is for measuring.
+// time and peak resident set ([CPUSeconds], [PeakRSS]), a CPU profile
+// ([CPUProfile]), a pool of workers that counts clean and quarantined files
+// ([Run]), the de-identification of one file into another as the ingest
+// streams it ([File]), and the identifying values of a synthetic person as
+// the residual scan receives them ([Identifiers]). Synthetic data only: it
+// is for measuring.
 package benchrun
 
 import (
@@ -11,6 +12,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +32,26 @@ func CPUSeconds() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// CPUProfile starts a CPU profile written to path (nothing when path is
+// empty) and returns what stops it.
+func CPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // PeakRSS returns the peak resident set size (VmHWM) in KiB, or 0 where

@@ -3,6 +3,8 @@ package benchrun_test
 import (
 	"errors"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"hdw/bench/cmd/internal/benchrun"
@@ -51,5 +53,22 @@ func TestIdentifiersSkipEmptyAndAppendExtra(t *testing.T) {
 	}
 	if ids[0].Kind != "NIR" {
 		t.Errorf("first kind %s, want NIR", ids[0].Kind)
+	}
+}
+
+// TestCPUProfile: no path, no profile; a path gets a profile once stopped.
+func TestCPUProfile(t *testing.T) {
+	stop, err := benchrun.CPUProfile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	path := filepath.Join(t.TempDir(), "cpu.pprof")
+	if stop, err = benchrun.CPUProfile(path); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Fatalf("profile not written: %v", err)
 	}
 }
