@@ -13,7 +13,7 @@ import (
 	"hdw/export"
 	"hdw/keys"
 	"hdw/keys/keystest"
-	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/tables"
 	"hdw/tables/tablestest"
 	"hdw/warehouse"
@@ -25,10 +25,7 @@ import (
 func releaseDesk(t *testing.T, n int) (cur, appr *export.Desk) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	if err := warehouse.Create(ctx, st, warehouse.Descriptor{ID: "t", KeyProvider: "local"}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"hdw/export"
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/tables"
 )
 
@@ -21,10 +22,7 @@ import (
 // store, split over two objects like the health store's batches.
 func typedCohort(t *testing.T, n int) *tableSource {
 	t.Helper()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	s, _ := tables.NewSchema(tables.Field{Name: "pseudonym"}, tables.Field{Name: "birth_year", Type: tables.Int},
 		tables.Field{Name: "sex_code", Type: tables.Enum}, tables.Field{Name: "department"},
 		tables.Field{Name: "visit_date", Type: tables.Date}, tables.Field{Name: "diagnosis", Type: tables.Enum})

@@ -8,6 +8,7 @@ import (
 	"hdw/indicators"
 	"hdw/keys/keystest"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 )
 
 // SEC-EXP-5: a definition is approved by someone other than its author; an
@@ -15,10 +16,7 @@ import (
 // that do not verify are refused.
 func TestSEC_EXP_5_DefinitionApproval(t *testing.T) {
 	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	r := &indicators.Registry{St: st, MAC: testMAC("k")}
 	d := compile(t, indicators.Definition{Name: "ct-by-dep", Measure: indicators.Count, GroupBy: []string{"department"},
 		Filter: "modality == 'CT'"}).Def
@@ -63,10 +61,7 @@ func TestSEC_EXP_5_DefinitionApproval(t *testing.T) {
 // included) does not verify.
 func TestSEC_EXP_5_ApprovalSignedByApprover(t *testing.T) {
 	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	dir := keystest.Directory{}
 	author, manager := newSigner(t, "LH-USR-author", dir), newSigner(t, "LH-USR-manager", dir)
 	d := compile(t, indicators.Definition{Name: "signed", Measure: indicators.Count}).Def

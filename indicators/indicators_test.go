@@ -16,7 +16,7 @@ import (
 	"hdw/configs"
 	"hdw/indicators"
 	"hdw/keys/keystest"
-	"hdw/objstore"
+	"hdw/objstore/storetest"
 )
 
 // row is one synthetic health record.
@@ -213,10 +213,7 @@ func TestSEC_EXP_4_DifferencingAttack(t *testing.T) {
 	all := compile(t, indicators.Definition{Name: "c50", Measure: indicators.Count, Filter: "diagnosis == 'C50'"})
 	without := compile(t, indicators.Definition{Name: "c50-but-one", Measure: indicators.Count, Filter: "diagnosis == 'C50' && birth_year != 1931"})
 	eps := all.Def.Epsilon
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	ledger := &indicators.Ledger{St: st, MAC: testMAC("k")}
 	budget := indicators.DefaultBudget
 	guess := func(diffs []float64) bool {

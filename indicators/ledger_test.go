@@ -14,6 +14,7 @@ import (
 
 	"hdw/indicators"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 )
 
 // SEC-EXP-4: the ledger refuses a run over the budget, never records a
@@ -21,10 +22,7 @@ import (
 func TestSEC_EXP_4_LedgerBudget(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := objstore.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, dir)
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	l := &indicators.Ledger{St: st, MAC: testMAC("k"), Now: func() time.Time { return now }}
 	b := indicators.Budget{Epsilon: 1, Delta: 1e-5, Period: "month"}
@@ -33,7 +31,7 @@ func TestSEC_EXP_4_LedgerBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err = l.Charge(ctx, "LH-USR-a", b, "x", "3", 0.1, 1e-6)
+	_, err := l.Charge(ctx, "LH-USR-a", b, "x", "3", 0.1, 1e-6)
 	if !errors.Is(err, indicators.ErrBudgetExhausted) {
 		t.Fatalf("third run: %v, want budget exhausted", err)
 	}
@@ -84,10 +82,7 @@ func TestSEC_EXP_4_LedgerBudget(t *testing.T) {
 // finds each audited spend missing from the ledger.
 func TestSEC_EXP_4_LedgerReconciledWithAudit(t *testing.T) {
 	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	l := &indicators.Ledger{St: st, MAC: testMAC("k"), Now: func() time.Time { return now }}
 	var audited []indicators.SpendEvent
@@ -120,10 +115,7 @@ func TestSEC_EXP_4_LedgerReconciledWithAudit(t *testing.T) {
 // lowered entry.
 func TestSEC_EXP_4_ConsumerResealedLedgerEditDetected(t *testing.T) {
 	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	mac := testMAC("k")
 	l := &indicators.Ledger{St: st, MAC: mac, Now: func() time.Time { return now }}

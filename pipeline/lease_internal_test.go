@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 )
 
 // slowDelete widens the window between reading a stale lease and
@@ -27,10 +28,7 @@ func (s slowDelete) Delete(ctx context.Context, key string) error {
 func TestIngestStaleLeaseTakeoverIsExclusive(t *testing.T) {
 	ctx := context.Background()
 	for round := range 5 {
-		local, err := objstore.NewLocal(filepath.Join(t.TempDir(), "wh"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		local := storetest.Local(t, filepath.Join(t.TempDir(), "wh"))
 		st := slowDelete{local}
 		key := RunLeaseKey(0, 0)
 		stale := runLease{Token: "dead-run", Operator: "gone", Since: time.Now().Add(-time.Hour), Expires: time.Now().Add(-time.Minute)}

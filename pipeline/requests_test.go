@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/warehouse"
 )
 
@@ -71,17 +72,16 @@ func warehouseRequests(t *testing.T, n int) map[string]int {
 	}
 	files["manifest.csv"] = m.String()
 	e := newEnv(t, files)
-	local, err := objstore.NewLocal(filepath.Join(t.TempDir(), "wh"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	local := storetest.Local(t, filepath.Join(t.TempDir(), "wh"))
 	st := &countingStore{Store: local, n: map[string]int{}}
 	if err := warehouse.Create(e.ctx, st, warehouse.Descriptor{ID: "test", KeyProvider: "local"}); err != nil {
 		t.Fatal(err)
 	}
-	if e.wh, err = warehouse.Open(e.ctx, st, e.keys); err != nil {
+	wh, err := warehouse.Open(e.ctx, st, e.keys)
+	if err != nil {
 		t.Fatal(err)
 	}
+	e.wh = wh
 	clear(st.n)
 	sum, err := e.run(t, nil)
 	if err != nil || sum.Ingested != int64(n) || len(sum.Batches) != 1 {

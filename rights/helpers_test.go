@@ -19,6 +19,7 @@ import (
 	"hdw/masking"
 	"hdw/masking/maskingtest"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/pipeline"
 	"hdw/pseudo"
 	"hdw/rights"
@@ -156,10 +157,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := objstore.NewLocal(filepath.Join(dir, "wh"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, filepath.Join(dir, "wh"))
 	if err := warehouse.Create(ctx, st, warehouse.Descriptor{ID: "test", KeyProvider: "local"}); err != nil {
 		t.Fatal(err)
 	}

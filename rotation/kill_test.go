@@ -14,6 +14,7 @@ import (
 	"hdw/keys"
 	"hdw/keys/keystest"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/rotation"
 	"hdw/warehouse"
 )
@@ -71,10 +72,7 @@ func TestIssue22_RotationKill9Resumes(t *testing.T) {
 	}
 	ref := filepath.Join(f.dir, "reference")
 	copyDir(t, filepath.Join(f.dir, "wh"), ref)
-	rst, err := objstore.NewLocal(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rst := storetest.Local(t, ref)
 	if err := rotateAll(f.ctx, rst, rotation.Options{Now: fixedNow}); err != nil {
 		t.Fatal(err)
 	}

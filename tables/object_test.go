@@ -12,6 +12,7 @@ import (
 
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/tables"
 )
 
@@ -75,10 +76,7 @@ const (
 func bigEnvelopeTable(t *testing.T) (context.Context, objstore.Store, keys.Secret, objstore.Info) {
 	t.Helper()
 	ctx := context.Background()
-	local, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	local := storetest.Local(t, t.TempDir())
 	dek := keys.NewSecret(bytes.Repeat([]byte{9}, 32))
 	s, _ := tables.NewSchema(tables.Field{Name: "pseudonym"}, tables.Field{Name: "notes"})
 	w, err := tables.Create(ctx, local, bigKey, dek, tables.Envelope, s)

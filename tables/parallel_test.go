@@ -11,7 +11,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 
 	"hdw/keys"
-	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/tables"
 )
 
@@ -24,10 +24,7 @@ import (
 // Encrypted tables are therefore read column after column.
 func TestIssue17_ParallelReadOfEncryptedTable(t *testing.T) {
 	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	s := tables.FromDictionary(dict(t, ""), cols)
 	dek := keys.RandomSecret()
 	const key, n = "workspaces/p/records.parquet", 50_000
@@ -103,10 +100,7 @@ func TestIssue25_ParallelRowGroupsInOrder(t *testing.T) {
 	}
 	// A stored table under the envelope (the health store's tables):
 	// three row groups of the default size, read concurrently.
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	dek := keys.RandomSecret()
 	w, err := tables.Create(ctx, st, "health/t.parquet", dek, tables.Envelope, s)
 	if err != nil {

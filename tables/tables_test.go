@@ -9,7 +9,7 @@ import (
 
 	"hdw/configs"
 	"hdw/keys"
-	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/tables"
 	"hdw/tables/tablestest"
 )
@@ -223,10 +223,7 @@ func LegacyTable(t testing.TB, cols []string, rows [][]string) []byte {
 // data key, fail with another, and keep the key's store apart.
 func TestSEC_LOG_4_StoredTablesBothModes(t *testing.T) {
 	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	s := tables.FromDictionary(dict(t, ""), cols)
 	for _, mode := range []tables.Mode{tables.Envelope, tables.Modular} {
 		dek, other := keys.RandomSecret(), keys.RandomSecret()

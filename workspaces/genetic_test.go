@@ -12,6 +12,7 @@ import (
 	"hdw/keys"
 	"hdw/keys/local"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/pipeline"
 	"hdw/tables"
 	"hdw/warehouse"
@@ -29,10 +30,7 @@ type testWarehouse struct {
 func newTestWarehouse(t testing.TB) *testWarehouse {
 	t.Helper()
 	ctx := context.Background()
-	st, err := objstore.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Local(t, t.TempDir())
 	pass := map[string][]byte{}
 	for _, p := range local.WarehouseProfiles {
 		pass[p] = []byte("test passphrase " + p)
