@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
 	"time"
@@ -34,12 +33,11 @@ func main() {
 	tr := flag.String("trace", "", "write an execution trace of -run here (go tool trace)")
 	strs = flag.Bool("strings", false, "read the string view (indicators.Rows) instead of typed record batches")
 	flag.Parse()
-	if *cpu != "" {
-		pf, err := os.Create(*cpu)
-		if err == nil && pprof.StartCPUProfile(pf) == nil {
-			defer pprof.StopCPUProfile()
-		}
+	stopCPU := func() {}
+	if stop, err := benchrun.CPUProfile(*cpu); err == nil {
+		stopCPU = stop
 	}
+	defer stopCPU()
 	if *tr != "" {
 		tf, err := os.Create(*tr)
 		if err == nil && trace.Start(tf) == nil {
@@ -55,7 +53,7 @@ func main() {
 	if *run {
 		if err := compute(*file); err != nil {
 			fmt.Fprintln(os.Stderr, "dpbench:", err)
-			pprof.StopCPUProfile()
+			stopCPU()
 			os.Exit(1)
 		}
 	}

@@ -30,7 +30,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -98,17 +97,11 @@ func run(ctx context.Context, o options) error {
 	if o.out == "" {
 		return errors.New("-out is required")
 	}
-	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := benchrun.CPUProfile(o.cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	return deidentifyAll(ctx, o)
 }
 
