@@ -10,13 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"hdw/masking"
 	"hdw/masking/maskingtest"
 	"hdw/objstore"
+	"hdw/objstore/storetest"
 	"hdw/pipeline"
 	"hdw/warehouse"
 )
@@ -231,8 +231,6 @@ func TestSEC_ALI_1_PurgeRewritesManifestAndFolders(t *testing.T) {
 // reason in the summary; nothing outside the upload is read; no hang.
 func TestIngestHostileLocalUpload(t *testing.T) {
 	n1 := nir(t, "1850578006084")
-	outside := t.TempDir()
-	os.WriteFile(filepath.Join(outside, "secret.img"), []byte("IMG outside DUPONT"), 0o600)
 	e := newEnv(t, map[string]string{
 		"manifest.csv": "file,nir,last_name,first_name,birth_date,sex\n" +
 			"ok.img," + n1 + ",Dupont,Jean,1960-03-14,M\n" +
@@ -242,11 +240,7 @@ func TestIngestHostileLocalUpload(t *testing.T) {
 		"ok.img": "IMG fine",
 	})
 	root := e.src.Root()
-	os.Symlink(filepath.Join(outside, "secret.img"), filepath.Join(root, "escape.img"))
-	os.Symlink(outside, filepath.Join(root, "linkdir"))
-	if err := syscall.Mkfifo(filepath.Join(root, "fifo.img"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Hostile(t, root, ".img", []byte("IMG outside DUPONT"))
 	src, err := objstore.NewSource(root)
 	if err != nil {
 		t.Fatal(err)
