@@ -13,6 +13,7 @@ import (
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
+	"hdw/internal/testenv"
 	"hdw/masking"
 	"hdw/masking/dcm"
 )
@@ -27,13 +28,7 @@ var sampleOCR func(t *testing.T) masking.TextFinder
 // never a failure of the run (SEC-PSE-4). With HDW_DICOM_SAMPLES_OUT set to
 // a folder, the clean outputs are kept there for inspection.
 func TestRealFiles(t *testing.T) {
-	dir := os.Getenv("HDW_DICOM_SAMPLES")
-	if dir == "" {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatal("HDW_DICOM_SAMPLES not set (run scripts/dicom-samples.sh)")
-		}
-		t.Skip("HDW_DICOM_SAMPLES not set: run scripts/dicom-samples.sh DIR and set it to DIR/files")
-	}
+	dir := testenv.Env(t, "HDW_DICOM_SAMPLES", "run scripts/dicom-samples.sh DIR and set it to DIR/files")
 	files, err := filepath.Glob(filepath.Join(dir, "*"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no sample files in HDW_DICOM_SAMPLES (%v)", err)

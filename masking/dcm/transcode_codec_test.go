@@ -17,6 +17,7 @@ import (
 	"github.com/suyashkumar/dicom/pkg/tag"
 	"golang.org/x/image/bmp"
 
+	"hdw/internal/testenv"
 	"hdw/masking"
 	"hdw/masking/dcm"
 	"hdw/synth"
@@ -26,19 +27,13 @@ import (
 // file: tool [args] in out.
 func encodeWith(t testing.TB, in []byte, tool string, args ...string) []byte {
 	t.Helper()
-	bin, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("HDW_DISALLOW_SKIP") == "1" {
-			t.Fatalf("%s not installed (make deps)", tool)
-		}
-		t.Skipf("%s not installed: independent encoder missing", tool)
-	}
+	testenv.Tool(t, tool, "independent encoder, install with make deps")
 	dir := t.TempDir()
 	src, dst := dir+"/in.dcm", dir+"/out.dcm"
 	if err := os.WriteFile(src, in, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(bin, append(args, src, dst)...).CombinedOutput(); err != nil {
+	if out, err := exec.Command(tool, append(args, src, dst)...).CombinedOutput(); err != nil {
 		t.Fatalf("%s %v: %v\n%s", tool, args, err, out)
 	}
 	b, err := os.ReadFile(dst)

@@ -15,6 +15,7 @@ import (
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
+	"hdw/internal/testenv"
 	"hdw/masking"
 	"hdw/masking/dcm"
 	"hdw/masking/dcm/ocr"
@@ -293,12 +294,7 @@ func TestSEC_PSE_4_JPEGUltrasoundMasked(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tool := range [][]string{{"dcmdump", p}, {"dcm2pnm", p, filepath.Join(dir, "us.pgm")}} {
-		if _, err := exec.LookPath(tool[0]); err != nil {
-			if os.Getenv("HDW_DISALLOW_SKIP") != "" {
-				t.Fatalf("%s not installed (make deps)", tool[0])
-			}
-			t.Skipf("%s not installed", tool[0])
-		}
+		testenv.Tool(t, tool[0], "dcmtk, install with make deps")
 		b, err := exec.Command(tool[0], tool[1:]...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", tool[0], err, b)
