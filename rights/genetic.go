@@ -200,15 +200,7 @@ func (s *Service) askGenetic(ctx context.Context, req Request, p *person, batche
 	body, _ := json.Marshal(geneticAskBody{Pseudonyms: p.list(), Batches: batches})
 	defer clear(body)
 	wrapped, err := sealRows(ctx, s.wh, dir+"ask.enc", func(dek keys.Secret) error {
-		w, err := warehouse.CreateEncrypted(ctx, s.wh.St, dir+"ask.enc", dek)
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(body); err != nil {
-			objstore.Abort(w)
-			return err
-		}
-		return w.Close()
+		return warehouse.PutEncrypted(ctx, s.wh.St, dir+"ask.enc", dek, body)
 	})
 	if err != nil {
 		return err

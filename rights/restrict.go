@@ -101,15 +101,7 @@ func writeRestriction(ctx context.Context, wh *warehouse.Warehouse, r Restrictio
 			seq++
 		}
 	}
-	w, err := warehouse.CreateEncrypted(ctx, wh.St, fmt.Sprintf("%s%010d-%s.json", RestrictPrefix, seq, r.ID), dek)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(b); err != nil {
-		objstore.Abort(w)
-		return err
-	}
-	return w.Close()
+	return warehouse.PutEncrypted(ctx, wh.St, fmt.Sprintf("%s%010d-%s.json", RestrictPrefix, seq, r.ID), dek, b)
 }
 
 // Restricted returns the warehouse pseudonyms whose processing is

@@ -94,6 +94,21 @@ func (e *encWriter) Close() error {
 }
 func (e *encWriter) Abort() error { return objstore.Abort(e.obj) }
 
+// PutEncrypted writes body, encrypted under dek, to the object key:
+// CreateEncrypted, write, Close; on an error the object is discarded,
+// never published half written.
+func PutEncrypted(ctx context.Context, st objstore.Store, key string, dek keys.Secret, body []byte) error {
+	w, err := CreateEncrypted(ctx, st, key, dek)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(body); err != nil {
+		objstore.Abort(w)
+		return err
+	}
+	return w.Close()
+}
+
 // CreateEncrypted returns a writer that encrypts to the object key under dek
 // (the object key is bound as associated data). Close publishes it; Abort
 // (objstore.Abort) discards it.
