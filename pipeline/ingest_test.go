@@ -17,6 +17,7 @@ import (
 	"hdw/objstore"
 	"hdw/pipeline"
 	"hdw/pseudo"
+	"hdw/synth"
 	"hdw/warehouse"
 	"hdw/warehouse/warehousetest"
 )
@@ -78,8 +79,6 @@ func (f *fakeKeys) PseudonymKey(ctx context.Context, name string) (keys.Secret, 
 	return keys.NewSecret(f.secret(name)), nil
 }
 
-func nir(t testing.TB, first13 string) string { return validNIR(t, first13) }
-
 type env struct {
 	ctx  context.Context
 	src  *objstore.Local
@@ -119,7 +118,7 @@ func (e *env) run(t *testing.T, mod func(*pipeline.Options)) (*pipeline.Summary,
 }
 
 func demoFiles(t *testing.T) map[string]string {
-	n1 := nir(t, "1850578006084")
+	n1 := synth.NIR("1850578006084")
 	return map[string]string{
 		"manifest.csv": "file,nir,last_name,first_name,birth_date,sex,postal_code,notes,diagnosis,gene,physician_name\n" +
 			"DUPONT_Jean/a.img," + n1 + ",Dupont,Jean,1960-03-14,M,75012,Jean Dupont seen today,C50,BRCA1,Dr Martin\n" +
@@ -168,7 +167,7 @@ func TestIngestAccounting(t *testing.T) {
 	}
 	// Decrypt the health store and scan it for identifying strings.
 	health := readStore(t, e, "health/")
-	for _, bad := range []string{"Dupont", "DUPONT", "Jean", "Durand", "Alice", "1960-03-14", "75012", "Martin", "a.img", nir(t, "1850578006084")} {
+	for _, bad := range []string{"Dupont", "DUPONT", "Jean", "Durand", "Alice", "1960-03-14", "75012", "Martin", "a.img", synth.NIR("1850578006084")} {
 		if bytes.Contains(health, []byte(bad)) {
 			t.Errorf("health store contains %q", bad)
 		}

@@ -7,16 +7,8 @@ import (
 
 	"hdw/configs"
 	"hdw/pipeline"
-	"hdw/pseudo"
+	"hdw/synth"
 )
-
-func validNIR(t testing.TB, first13 string) string {
-	k, err := pseudo.NIRKey(first13)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return first13 + string(rune('0'+k/10)) + string(rune('0'+k%10))
-}
 
 func readAll(t *testing.T, csv string) ([]*pipeline.Row, []error, error) {
 	t.Helper()
@@ -24,7 +16,7 @@ func readAll(t *testing.T, csv string) ([]*pipeline.Row, []error, error) {
 }
 
 func TestManifestRows(t *testing.T) {
-	good := validNIR(t, "1850578006084")
+	good := synth.NIR("1850578006084")
 	badKey := good[:13] + "00"
 	if badKey == good {
 		badKey = good[:13] + "01"

@@ -8,6 +8,7 @@ import (
 	"hdw/configs"
 	"hdw/pipeline"
 	"hdw/pseudo"
+	"hdw/synth"
 )
 
 func readWith(t *testing.T, data string, o pipeline.CSVOptions) ([]*pipeline.Row, []error, error) {
@@ -98,7 +99,7 @@ func TestManifestControlCharacters(t *testing.T) {
 // TestManifestMissingHeader: a manifest whose first row is data is refused
 // without quoting that row (the persons' names).
 func TestManifestMissingHeader(t *testing.T) {
-	nir := validNIR(t, "1850578006084")
+	nir := synth.NIR("1850578006084")
 	_, _, err := readWith(t, "a.dcm,"+nir+",DUPONT,Jean,1960-01-02,M\n", pipeline.CSVOptions{})
 	var me *pipeline.ManifestError
 	if !errors.As(err, &me) || !strings.Contains(err.Error(), "not a header") {

@@ -18,6 +18,7 @@ import (
 	"hdw/objstore"
 	"hdw/objstore/storetest"
 	"hdw/pipeline"
+	"hdw/synth"
 	"hdw/warehouse"
 )
 
@@ -142,7 +143,7 @@ func TestIngestStaleLeasesCleaned(t *testing.T) {
 // copies are rejected as duplicates and counted; the same content for
 // another person is not a duplicate. The index holds keyed hashes only.
 func TestIngestContentDedupePerPerson(t *testing.T) {
-	n1 := nir(t, "1850578006084")
+	n1 := synth.NIR("1850578006084")
 	files := map[string]string{
 		"manifest.csv": "file,nir,last_name,first_name,birth_date,sex\n" +
 			"DUPONT/a.img," + n1 + ",Dupont,Jean,1960-03-14,M\n" +
@@ -230,7 +231,7 @@ func TestSEC_ALI_1_PurgeRewritesManifestAndFolders(t *testing.T) {
 // a symlinked folder named in the manifest are refused, each with its
 // reason in the summary; nothing outside the upload is read; no hang.
 func TestIngestHostileLocalUpload(t *testing.T) {
-	n1 := nir(t, "1850578006084")
+	n1 := synth.NIR("1850578006084")
 	e := newEnv(t, map[string]string{
 		"manifest.csv": "file,nir,last_name,first_name,birth_date,sex\n" +
 			"ok.img," + n1 + ",Dupont,Jean,1960-03-14,M\n" +

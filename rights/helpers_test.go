@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,8 +20,8 @@ import (
 	"hdw/objstore"
 	"hdw/objstore/storetest"
 	"hdw/pipeline"
-	"hdw/pseudo"
 	"hdw/rights"
+	"hdw/synth"
 	"hdw/warehouse"
 	"hdw/warehouse/warehousetest"
 )
@@ -106,16 +105,6 @@ func scrub(s string, p masking.Person) string {
 	return s
 }
 
-// nir returns a valid synthetic NIR from its first 13 characters.
-func nir(t testing.TB, first13 string) string {
-	t.Helper()
-	k, err := pseudo.NIRKey(first13)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%s%02d", first13, k)
-}
-
 // synthetic persons (made up).
 type synthPerson struct {
 	nir, last, first, birth, sex, address, postal, city, phone, email string
@@ -167,9 +156,9 @@ func newFixture(t testing.TB) *fixture {
 	dwh, _ := warehouse.Open(ctx, st, dpo)
 	f := &fixture{ctx: ctx, dir: dir, st: st, ring: ring, ingWH: ing, dpoWH: dwh, dpo: dpo,
 		now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
-	f.A = synthPerson{nir(t, "2620475011123"), "Lefèvre", "Amélie", "1962-04-15", "F", "12 rue des Lilas", "75011", "Paris", "0612345678", "amelie.lf@example.invalid"}
+	f.A = synthPerson{synth.NIR("2620475011123"), "Lefèvre", "Amélie", "1962-04-15", "F", "12 rue des Lilas", "75011", "Paris", "0612345678", "amelie.lf@example.invalid"}
 	f.B = synthPerson{"", "Guérin", "Théo", "1971-01-02", "M", "3 impasse du Moulin", "69003", "Lyon", "0698765432", "theo.gr@example.invalid"}
-	f.C = synthPerson{nir(t, "2850513008456"), "Moreau", "Chloé", "1985-05-20", "F", "8 boulevard Voltaire", "13008", "Marseille", "0611223344", "chloe.mr@example.invalid"}
+	f.C = synthPerson{synth.NIR("2850513008456"), "Moreau", "Chloé", "1985-05-20", "F", "8 boulevard Voltaire", "13008", "Marseille", "0611223344", "chloe.mr@example.invalid"}
 	return f
 }
 

@@ -17,6 +17,7 @@ import (
 	"hdw/objstore"
 	"hdw/pseudo"
 	"hdw/rights"
+	"hdw/synth"
 	"hdw/warehouse"
 )
 
@@ -392,7 +393,7 @@ func Test9_2_Rectify(t *testing.T) {
 		}
 	})
 	t.Run("nir", func(t *testing.T) {
-		newNIR := nir(t, "2850513008999")
+		newNIR := synth.NIR("2850513008999")
 		rep, err := s.Rectify(f.ctx, req("REQ-11"), subjNIR(f.C), "nir", newNIR)
 		if err != nil || !rep.Repseudonymized || rep.Records != 1 || rep.Images != 1 || rep.Workspaces["cardio"] != 1 {
 			t.Fatal(err, rep)
@@ -605,7 +606,7 @@ func TestSEC_REI_1_Homonyms(t *testing.T) {
 	f := newFixture(t)
 	f.demo(t)
 	e := f.A
-	e.nir = nir(t, "2620475011777")
+	e.nir = synth.NIR("2620475011777")
 	e.address, e.phone, e.email = "1 rue Autre", "0600000009", "other@example.invalid"
 	f.ingest(t, "upload2", f.now.Add(time.Hour), header+e.row("", "I10", "", ""))
 	s := f.service(t, nil)

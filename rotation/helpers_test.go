@@ -23,6 +23,7 @@ import (
 	"hdw/objstore/storetest"
 	"hdw/pipeline"
 	"hdw/pseudo"
+	"hdw/synth"
 	"hdw/tables"
 	"hdw/warehouse"
 	"hdw/warehouse/warehousetest"
@@ -36,15 +37,6 @@ func prov(p string, v int) keystest.Derived {
 
 // person is a made-up person.
 type person struct{ nir, last, first, birth, sex string }
-
-func synthNIR(t testing.TB, first13 string) string {
-	t.Helper()
-	k, err := pseudo.NIRKey(first13)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%s%02d", first13, k)
-}
 
 const header = "file,nir,last_name,first_name,birth_date,sex,diagnosis,visit_date,gene,zygosity\n"
 
@@ -96,9 +88,9 @@ func newFixture(t testing.TB) *fixture {
 	}
 	f := &fixture{ctx: ctx, dir: dir, st: st}
 	f.people = []person{
-		{synthNIR(t, "2620475011123"), "Lefevre", "Amelie", "1962-04-15", "F"},
+		{synth.NIR("2620475011123"), "Lefevre", "Amelie", "1962-04-15", "F"},
 		{"", "Guerin", "Theo", "1971-01-02", "M"},
-		{synthNIR(t, "2850513008456"), "Moreau", "Chloe", "1985-05-20", "F"},
+		{synth.NIR("2850513008456"), "Moreau", "Chloe", "1985-05-20", "F"},
 	}
 	return f
 }

@@ -55,11 +55,10 @@ func NewPerson(r *rand.Rand, i int) Person {
 	if strings.HasPrefix(c.pc, "97") {
 		first13 = fmt.Sprintf("%s%02d%02d%s%02d%03d", sexDigit, year%100, month, c.pc[:3], 1+r.IntN(98), 1+r.IntN(998))
 	}
-	key, _ := pseudo.NIRKey(first13)
 	last := lastNames[r.IntN(len(lastNames))]
 	first := firstNames[r.IntN(len(firstNames))]
 	p := Person{
-		NIR:        first13 + fmt.Sprintf("%02d", key),
+		NIR:        NIR(first13),
 		PPI:        fmt.Sprintf("PPI%07d", 1000000+i*7919%8999999),
 		IEP:        fmt.Sprintf("IEP%08d", 20000000+i*104729%79999999),
 		LastName:   last,
@@ -208,6 +207,17 @@ func frDate(iso string) string {
 		return iso
 	}
 	return iso[8:10] + "/" + iso[5:7] + "/" + iso[0:4]
+}
+
+// NIR completes the first 13 characters of a made-up NIR (sex, year,
+// month, place, order; 2A/2B for Corsica) with their check key. It
+// panics when first13 is not such a body: it is for test data only.
+func NIR(first13 string) string {
+	k, err := pseudo.NIRKey(first13)
+	if err != nil {
+		panic("synth.NIR: " + err.Error())
+	}
+	return fmt.Sprintf("%s%02d", first13, k)
 }
 
 func spacedNIR(n string) string {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,18 +20,11 @@ import (
 	"hdw/pipeline"
 	"hdw/pseudo"
 	"hdw/rights"
+	"hdw/synth"
 	"hdw/tables"
 	"hdw/warehouse"
 	"hdw/workspaces"
 )
-
-func nir(t *testing.T, first13 string) string {
-	k, err := pseudo.NIRKey(first13)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%s%02d", first13, k)
-}
 
 // TestSEC_REI_1_Workspaces: find, erase, emergency and rectification
 // through a real workspace built by package workspaces; the workspace
@@ -52,7 +44,7 @@ func TestSEC_REI_1_Workspaces(t *testing.T) {
 	cwh, _ := warehouse.Open(ctx, st, cur)
 	dwh, _ := warehouse.Open(ctx, st, dpo)
 
-	nA, nB := nir(t, "2620475011123"), nir(t, "1710169003456")
+	nA, nB := synth.NIR("2620475011123"), synth.NIR("1710169003456")
 	src := filepath.Join(dir, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "manifest.csv"), []byte("file,nir,last_name,first_name,birth_date,sex,diagnosis,gene\n"+
@@ -144,7 +136,7 @@ func TestSEC_REI_1_Workspaces(t *testing.T) {
 	}
 
 	t.Run("rectify NIR follows into the workspace", func(t *testing.T) {
-		nB2 := nir(t, "1710169003999")
+		nB2 := synth.NIR("1710169003999")
 		before := pulled()
 		locOld, _ := svc.Find(ctx, req, rights.Subject{NIR: nB})
 		rep, err := svc.Rectify(ctx, req, rights.Subject{NIR: nB}, "nir", nB2)
