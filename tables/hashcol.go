@@ -86,6 +86,18 @@ func hashedColumn(fr *pqarrow.FileReader, rg, leaf int, seed maphash.Seed) (arro
 				dictHash = append(dictHash, HashValue(seed, v))
 			}
 		}
+		switch {
+		case p.full && p.isIdx:
+			for _, x := range p.idx {
+				hs = append(hs, dictHash[x])
+			}
+			return nil
+		case p.full:
+			for i := range p.plain {
+				hs = append(hs, HashValue(seed, p.value(i)))
+			}
+			return nil
+		}
 		v := 0
 		for _, d := range p.defs {
 			h := uint64(0)
@@ -146,6 +158,11 @@ func dictColumn(fr *pqarrow.FileReader, rg, leaf int) (arrow.Array, error) {
 			return fmt.Errorf("column %d of row group %d: over %d rows", leaf, rg, rows)
 		}
 		dict = p.dict
+		if p.full {
+			bitutil.SetBitsTo(valid, int64(len(idx)), int64(n), true)
+			idx = append(idx, p.idx...)
+			return nil
+		}
 		v := 0
 		for _, d := range p.defs {
 			if d == 1 {

@@ -28,6 +28,7 @@ type pageValues struct {
 	data  []byte   // plain page: its values' bytes
 	plain []uint32 // plain page: where each value starts in data (its length just before)
 	isIdx bool     // this page's values are idx, else plain
+	full  bool     // every row of the page has a value (defs all 1)
 }
 
 // value is plain value i (valid until the next page).
@@ -110,6 +111,7 @@ func walkPages(fr *pqarrow.FileReader, rg, leaf int, fn func(p *pageValues, rows
 			}
 			nv += int(d)
 		}
+		p.full = nv == len(p.defs)
 		switch parquet.Encoding(pr.Page().Encoding()) {
 		case parquet.Encodings.Plain:
 			p.isIdx, p.data = false, data
@@ -217,23 +219,22 @@ func hybrid(data []byte, width, n int, out []int32) ([]int32, error) {
 		packed := data[:nb]
 		data = data[nb:]
 		mask := uint64(1)<<width - 1
-		var acc uint64
-		bits := 0
-		for i := 0; i < int(groups)*8; i++ {
-			for bits < width {
-				acc |= uint64(packed[0]) << bits
-				packed = packed[1:]
-				bits += 8
-			}
-			v := acc & mask
-			acc >>= width
-			bits -= width
-			if len(out) < n {
-				if v > math.MaxInt32 {
-					return nil, fmt.Errorf("hybrid value %d", v)
+		take := min(int(groups)*8, n-len(out))
+		for i := range take {
+			bit := i * width
+			var w uint64
+			if at := bit >> 3; at+8 <= len(packed) {
+				w = binary.LittleEndian.Uint64(packed[at:])
+			} else {
+				for j := 0; at+j < len(packed); j++ {
+					w |= uint64(packed[at+j]) << (8 * j)
 				}
-				out = append(out, int32(v))
 			}
+			v := w >> (bit & 7) & mask
+			if v > math.MaxInt32 {
+				return nil, fmt.Errorf("hybrid value %d", v)
+			}
+			out = append(out, int32(v))
 		}
 	}
 	return out, nil
