@@ -2,8 +2,6 @@ package tables
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"hash/maphash"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -76,10 +74,7 @@ func hashedColumn(fr *pqarrow.FileReader, rg, leaf int, seed maphash.Seed) (arro
 	rows := fr.ParquetReader().RowGroup(rg).NumRows()
 	hs := make([]uint64, 0, rows)
 	var dictHash []uint64
-	err := walkPages(fr, rg, leaf, func(p *pageValues, n int) error {
-		if int64(len(hs)+n) > rows {
-			return fmt.Errorf("column %d of row group %d: over %d rows", leaf, rg, rows)
-		}
+	ok, err := walkPages(fr, rg, leaf, func(p *pageValues, n int) error {
 		if p.isIdx && len(dictHash) != len(p.dict) {
 			dictHash = dictHash[:0]
 			for _, v := range p.dict {
@@ -113,13 +108,7 @@ func hashedColumn(fr *pqarrow.FileReader, rg, leaf int, seed maphash.Seed) (arro
 		}
 		return nil
 	})
-	if errors.Is(err, errPageLayout) {
-		return nil, nil
-	}
-	if err == nil && int64(len(hs)) != rows {
-		err = fmt.Errorf("column %d of row group %d: %d of %d rows", leaf, rg, len(hs), rows)
-	}
-	if err != nil {
+	if !ok {
 		return nil, err
 	}
 	return uint64Array(hs), nil
@@ -150,12 +139,9 @@ func dictColumn(fr *pqarrow.FileReader, rg, leaf int) (arrow.Array, error) {
 	valid := make([]byte, bitutil.BytesForBits(rows))
 	nulls := 0
 	var dict [][]byte
-	err = walkPages(fr, rg, leaf, func(p *pageValues, n int) error {
+	ok, err := walkPages(fr, rg, leaf, func(p *pageValues, n int) error {
 		if !p.isIdx {
 			return errPageLayout
-		}
-		if int64(len(idx)+n) > rows {
-			return fmt.Errorf("column %d of row group %d: over %d rows", leaf, rg, rows)
 		}
 		dict = p.dict
 		if p.full {
@@ -176,13 +162,7 @@ func dictColumn(fr *pqarrow.FileReader, rg, leaf int) (arrow.Array, error) {
 		}
 		return nil
 	})
-	if errors.Is(err, errPageLayout) {
-		return nil, nil
-	}
-	if err == nil && int64(len(idx)) != rows {
-		err = fmt.Errorf("column %d of row group %d: %d of %d rows", leaf, rg, len(idx), rows)
-	}
-	if err != nil {
+	if !ok {
 		return nil, err
 	}
 	bufs := []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(idx))}

@@ -38,11 +38,22 @@ func (p *pageValues) value(i int) []byte {
 }
 
 // walkPages decodes the data pages of the flat byte-array column leaf of
-// row group rg in turn, calling fn with each one's values. It returns
-// errPageLayout, before any fn call on a later page's values, when a page
-// is not one it decodes; other errors are a malformed file's.
-func walkPages(fr *pqarrow.FileReader, rg, leaf int, fn func(p *pageValues, rows int) error) error {
+// row group rg in turn, calling fn with each one's values (rows: the
+// page's), and checks that they hold the row group's rows. ok is false
+// without an error when a page is not one it decodes, or fn returned
+// errPageLayout: the caller reads the column otherwise. Errors are a
+// malformed file's, or fn's.
+func walkPages(fr *pqarrow.FileReader, rg, leaf int, fn func(p *pageValues, rows int) error) (ok bool, err error) {
+	err = pages(fr, rg, leaf, fn)
+	if errors.Is(err, errPageLayout) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func pages(fr *pqarrow.FileReader, rg, leaf int, fn func(p *pageValues, rows int) error) error {
 	rgr := fr.ParquetReader().RowGroup(rg)
+	want, seen := rgr.NumRows(), int64(0)
 	descr := fr.ParquetReader().MetaData().Schema.Column(leaf)
 	if descr.PhysicalType() != parquet.Types.ByteArray || descr.MaxRepetitionLevel() != 0 || descr.MaxDefinitionLevel() > 1 {
 		return errPageLayout
@@ -134,11 +145,20 @@ func walkPages(fr *pqarrow.FileReader, rg, leaf int, fn func(p *pageValues, rows
 		default:
 			return errPageLayout
 		}
+		if seen += int64(n); seen > want {
+			return fmt.Errorf("column %d of row group %d: over %d rows", leaf, rg, want)
+		}
 		if err := fn(&p, n); err != nil {
 			return err
 		}
 	}
-	return pr.Err()
+	if err := pr.Err(); err != nil {
+		return err
+	}
+	if seen != want {
+		return fmt.Errorf("column %d of row group %d: %d of %d rows", leaf, rg, seen, want)
+	}
+	return nil
 }
 
 func ones(s []int32, n int) []int32 {
