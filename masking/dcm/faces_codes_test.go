@@ -175,3 +175,39 @@ func TestIssue20_DICOMPhotoCodesNoFaceDeclared(t *testing.T) {
 	_, _, err := deidPhoto(t, dcm.Config{Faces: faceFinder}, gen(t, photoSpec("XC", vlPhotoClass, rgb, rows, cols, "YES")))
 	wantQuarantine(t, err, "no face found")
 }
+
+// facesOnly is the photo finder without its code search, to measure what
+// the code search costs.
+type facesOnly struct{ dcm.PhotoFinder }
+
+func (facesOnly) FindCodes(image.Image) []image.Rectangle { return nil }
+
+// BenchmarkIssue20_DICOMPhotoCodes measures a 2 MP DICOM photograph
+// (1632x1224 native RGB, face-free, with or without a QR code and a
+// barcode) through the face pass with and without the code search (an
+// OCR finding nothing): the difference is the code search's cost per
+// frame. CPU time: run each sub-benchmark alone with a fixed -benchtime
+// under /usr/bin/time.
+func BenchmarkIssue20_DICOMPhotoCodes(b *testing.B) {
+	const rows, cols = 1224, 1632
+	plain := faceFree(rows, cols)
+	withCodes := slices.Clone(plain)
+	small, srows, scols, _ := codePhoto(b)
+	for y := 0; y < srows; y++ {
+		copy(withCodes[3*((400+y)*cols+600):], small[3*y*scols:3*(y+1)*scols])
+	}
+	for _, file := range []struct {
+		name string
+		rgb  []byte
+	}{{"codes", withCodes}, {"plain", plain}} {
+		in := gen(b, photoSpec("XC", vlPhotoClass, file.rgb, rows, cols, ""))
+		for _, c := range []struct {
+			name string
+			f    dcm.PhotoFinder
+		}{{"faces+codes", faceFinder}, {"faces", facesOnly{faceFinder}}} {
+			b.Run(file.name+"/"+c.name, func(b *testing.B) {
+				benchFileWith(b, dcm.New(dcm.Config{Faces: c.f}), in, func(o *optsT) { o.Faces, o.OCR = true, &fakeOCR{} })
+			})
+		}
+	}
+}
