@@ -37,6 +37,21 @@ func drawCode(rgb []byte, cols int, m *gozxing.BitMatrix, p image.Point) image.R
 	return ink
 }
 
+// wristband returns a QR code (100x100) and a Code 128 barcode (200x50)
+// holding patient numbers.
+func wristband(t testing.TB) (qr, bc *gozxing.BitMatrix) {
+	t.Helper()
+	qr, err := qrcode.NewQRCodeWriter().Encode("PPI0001234", gozxing.BarcodeFormat_QR_CODE, 100, 100, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err = oned.NewCode128Writer().Encode("IPP4471239", gozxing.BarcodeFormat_CODE_128, 200, 50, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return qr, bc
+}
+
 // codePhoto is a 400x300 face-free photograph (a gradient) holding a QR
 // code and a Code 128 barcode with patient numbers, and the boxes of
 // their ink.
@@ -44,14 +59,7 @@ func codePhoto(t testing.TB) (rgb []byte, rows, cols int, inks []image.Rectangle
 	t.Helper()
 	rows, cols = 300, 400
 	rgb = faceFree(rows, cols)
-	qr, err := qrcode.NewQRCodeWriter().Encode("PPI0001234", gozxing.BarcodeFormat_QR_CODE, 100, 100, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc, err := oned.NewCode128Writer().Encode("IPP4471239", gozxing.BarcodeFormat_CODE_128, 200, 50, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	qr, bc := wristband(t)
 	inks = []image.Rectangle{drawCode(rgb, cols, qr, image.Pt(270, 20)), drawCode(rgb, cols, bc, image.Pt(30, 210))}
 	return rgb, rows, cols, inks
 }

@@ -7,10 +7,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/oned"
-	"github.com/makiuchi-d/gozxing/qrcode"
-
 	"hdw/masking/dcm"
 )
 
@@ -53,14 +49,7 @@ func blend(a, b []byte, alpha float64) []byte {
 func TestIssue20_DICOMPhotoVideoFrames(t *testing.T) {
 	face, rows, cols := portrait(t)
 	const n = 16
-	qr, err := qrcode.NewQRCodeWriter().Encode("PPI0001234", gozxing.BarcodeFormat_QR_CODE, 100, 100, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc, err := oned.NewCode128Writer().Encode("IPP4471239", gozxing.BarcodeFormat_CODE_128, 200, 50, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	qr, bc := wristband(t)
 	for _, c := range []struct {
 		name string
 		fade bool
