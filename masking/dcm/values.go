@@ -70,6 +70,9 @@ type valueBlock struct {
 	typ   reflect.Type // the struct type, or nil
 	block reflect.Value
 	next  int
+	// the blocks of the arena (arena.go): all, and those handed out
+	all  []reflect.Value
+	used int
 }
 
 // valueTypes are the struct types behind dicom.NewValue's lists.
@@ -95,8 +98,8 @@ func newValue[T any](b *valueBlock, list T) dicom.Value {
 		v, _ := dicom.NewValue(list)
 		return v
 	}
-	if b.next == 0 || b.next == b.block.Len() {
-		b.block = reflect.MakeSlice(reflect.SliceOf(b.typ), blockLen, blockLen)
+	if !b.block.IsValid() || b.next == b.block.Len() {
+		b.block = b.nextBlock()
 		b.next = 0
 	}
 	s := b.block.Index(b.next)
