@@ -37,6 +37,9 @@ func listField(v dicom.Value, t reflect.Type) unsafe.Pointer {
 
 // stringsOf returns the strings of a Strings value (nil for other values).
 func stringsOf(v dicom.Value) []string {
+	if p := knownList(v, valuePtrTypes.strs); p != nil {
+		return *(*[]string)(p)
+	}
 	if v == nil || v.ValueType() != dicom.Strings {
 		return nil
 	}
@@ -49,6 +52,9 @@ func stringsOf(v dicom.Value) []string {
 
 // intsOf returns the ints of an Ints value (nil for other values).
 func intsOf(v dicom.Value) []int {
+	if p := knownList(v, valuePtrTypes.ints); p != nil {
+		return *(*[]int)(p)
+	}
 	if v == nil || v.ValueType() != dicom.Ints {
 		return nil
 	}
@@ -57,6 +63,17 @@ func intsOf(v dicom.Value) []int {
 	}
 	s, _ := v.GetValue().([]int)
 	return s
+}
+
+// knownList returns the address of the list inside v when v is a pointer
+// of type pt, a pointer to one of valueTypes' structs (their only field,
+// the list, is at offset 0), else nil: the common case without reflect's
+// walk through the struct for each read (listField).
+func knownList(v dicom.Value, pt reflect.Type) unsafe.Pointer {
+	if pt == nil || v == nil || reflect.TypeOf(v) != pt {
+		return nil
+	}
+	return reflect.ValueOf(v).UnsafePointer()
 }
 
 // A valueBlock makes library values of one list type (the struct that
@@ -88,6 +105,18 @@ var valueTypes = func() (t struct{ strs, ints, bytes, floats reflect.Type }) {
 	t.ints = structOf([]int{}, intsType)
 	t.bytes = structOf([]byte{}, reflect.TypeFor[[]byte]())
 	t.floats = structOf([]float64{}, reflect.TypeFor[[]float64]())
+	return t
+}()
+
+// valuePtrTypes are the pointer types of valueTypes (nil where that is nil).
+var valuePtrTypes = func() (t struct{ strs, ints reflect.Type }) {
+	ptr := func(st reflect.Type) reflect.Type {
+		if st == nil || st.Field(0).Offset != 0 {
+			return nil
+		}
+		return reflect.PointerTo(st)
+	}
+	t.strs, t.ints = ptr(valueTypes.strs), ptr(valueTypes.ints)
 	return t
 }()
 
