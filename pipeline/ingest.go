@@ -88,6 +88,10 @@ type Options struct {
 	// (issue 24 item 2; nil: objstore.NewRanges's defaults, one set of
 	// range buffers for the run).
 	Ranges *objstore.Ranges
+	// AdaptWorkers makes Workers the most items processed at once: how many
+	// run follows what is measured, down to the cores while they are busy,
+	// back up while they wait (adapt.go). False: always Workers.
+	AdaptWorkers bool
 }
 
 // Outcomes of an item.
@@ -313,6 +317,11 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	bo := batchOpts{wh: wh, opt: opt, deid: deid, wk: wk, pk: pk, ok: ok, opposed: opposed,
 		dedupe:  &dedupe{committed: committed, run: map[string]bool{}},
 		planErr: func() error { return planErr }}
+	if opt.AdaptWorkers && opt.Workers > 1 {
+		g, stop := startAdaptive(ctx, opt)
+		defer stop()
+		bo.gate = g
+	}
 	for first := true; first || f.more(ctx); first = false {
 		if err := ingestBatch(ctx, bo, f, sum); err != nil {
 			stopPlan()
