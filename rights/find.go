@@ -12,7 +12,6 @@ import (
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/pseudo"
-	"hdw/warehouse"
 )
 
 // person is a resolved subject: every warehouse pseudonym and every
@@ -166,17 +165,9 @@ func (s *Service) resolve(ctx context.Context, subj Subject, d *deks) (*person, 
 		return nil, err
 	}
 	defer wk.Wipe()
-	commits, err := s.wh.Commits(ctx)
+	rows, err := s.identityRows(ctx, d)
 	if err != nil {
 		return nil, err
-	}
-	var rows []map[string]string
-	for _, c := range commits {
-		t, err := tableRows(ctx, s.wh, d, c.Batch, keys.Identity, warehouse.IdentityTableKey(c.Batch))
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, t...)
 	}
 	// A name basis shared by rows of two different NIRs (homonyms) is
 	// ambiguous: rows under that name-only pseudonym may belong to either

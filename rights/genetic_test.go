@@ -61,7 +61,7 @@ func TestSEC_LOG_6_RightsRefuseGenetic(t *testing.T) {
 // (no genetic key) and the curator's warehouse.
 func (f *fixture) strict(t *testing.T, tr rights.GeneticTrust) (*rights.Service, *warehouse.Warehouse) {
 	t.Helper()
-	dpo := provider{f.ring, keys.ProfileDPO, false}
+	dpo := f.as(keys.ProfileDPO)
 	wh, err := warehouse.Open(f.ctx, f.st, dpo)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func (f *fixture) strict(t *testing.T, tr rights.GeneticTrust) (*rights.Service,
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur, err := warehouse.Open(f.ctx, f.st, provider{f.ring, keys.ProfileCurator, false})
+	cur, err := warehouse.Open(f.ctx, f.st, f.as(keys.ProfileCurator))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,11 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"hdw/keys"
+	"hdw/keys/keystest"
 	"hdw/masking"
 	"hdw/masking/maskingtest"
 	"hdw/objstore"
@@ -26,76 +26,23 @@ import (
 	"hdw/warehouse/warehousetest"
 )
 
-// keyring is an in-memory key service shared by the profiles of a test:
-// store keys are symmetric, the wrapped form is the DEK xor a store secret
-// (unit tests only).
-type keyring struct {
-	mu      sync.Mutex
-	secrets map[string][]byte
-}
-
-func (k *keyring) secret(name string) []byte {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	s, ok := k.secrets[name]
-	if !ok {
-		s = make([]byte, 32)
-		rand.Read(s)
-		k.secrets[name] = s
-	}
-	return s
-}
-
-// provider is one profile's view of the keyring; it obeys keys.Allowed.
+// provider is one profile's view of the test's key service
+// (keystest.Derived from the fixture's random seed); it obeys keys.Allowed.
 // extract lets the dpo's view read the genetic store, standing for the
 // curator-prepared extract (rights/genetic.go), so that these tests keep
 // exercising the rights logic on genetic rows in one step; without it
 // (strict, as on both real providers), see TestSEC_LOG_6_RightsRefuseGenetic
 // and TestIssue22_SEC_LOG_6_GeneticExtract.
 type provider struct {
-	ring    *keyring
-	profile string
+	keystest.Derived
 	extract bool
 }
 
-func xor(a, b []byte) []byte {
-	out := make([]byte, len(a))
-	for i := range a {
-		out[i] = a[i] ^ b[i]
-	}
-	return out
-}
-
-func (p provider) Profile() string { return p.profile }
-
-func (p provider) NewDataKeys(ctx context.Context, store string, n int) ([]keys.DataKey, error) {
-	if !keys.Allowed(p.profile, keys.OpWrap, store) {
-		return nil, keys.ErrForbidden
-	}
-	var out []keys.DataKey
-	for i := 0; i < n; i++ {
-		k := keys.RandomSecret()
-		out = append(out, keys.DataKey{Key: k, Wrapped: xor(k.Bytes(), p.ring.secret(store))})
-	}
-	return out, nil
-}
-
 func (p provider) Unwrap(ctx context.Context, store string, w [][]byte) ([]keys.Secret, error) {
-	if !keys.Allowed(p.profile, keys.OpUnwrap, store) && !(p.extract && store == keys.Genetic) {
-		return nil, keys.ErrForbidden
+	if p.extract && store == keys.Genetic {
+		p.As = keys.ProfileCurator
 	}
-	var out []keys.Secret
-	for _, b := range w {
-		out = append(out, keys.NewSecret(xor(b, p.ring.secret(store))))
-	}
-	return out, nil
-}
-
-func (p provider) PseudonymKey(ctx context.Context, name string) (keys.Secret, error) {
-	if !keys.Allowed(p.profile, keys.OpUse, name) {
-		return keys.Secret{}, keys.ErrForbidden
-	}
-	return keys.NewSecret(p.ring.secret(name)), nil
+	return p.Derived.Unwrap(ctx, store, w)
 }
 
 func scrub(s string, p masking.Person) string {
@@ -122,7 +69,7 @@ type fixture struct {
 	ctx   context.Context
 	dir   string
 	st    *objstore.Local
-	ring  *keyring
+	seed  string               // of the key service
 	ingWH *warehouse.Warehouse // ingest profile's view
 	dpoWH *warehouse.Warehouse // dpo profile's view
 	dpo   provider
@@ -150,16 +97,20 @@ func newFixture(t testing.TB) *fixture {
 	if err := warehouse.Create(ctx, st, warehouse.Descriptor{ID: "test", KeyProvider: "local"}); err != nil {
 		t.Fatal(err)
 	}
-	ring := &keyring{secrets: map[string][]byte{}}
-	ing, _ := warehouse.Open(ctx, st, provider{ring, keys.ProfileIngest, false})
-	dpo := provider{ring, keys.ProfileDPO, true}
-	dwh, _ := warehouse.Open(ctx, st, dpo)
-	f := &fixture{ctx: ctx, dir: dir, st: st, ring: ring, ingWH: ing, dpoWH: dwh, dpo: dpo,
-		now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	f := &fixture{ctx: ctx, dir: dir, st: st, seed: rand.Text(), now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	f.ingWH, _ = warehouse.Open(ctx, st, f.as(keys.ProfileIngest))
+	f.dpo = f.as(keys.ProfileDPO)
+	f.dpo.extract = true
+	f.dpoWH, _ = warehouse.Open(ctx, st, f.dpo)
 	f.A = synthPerson{synth.NIR("2620475011123"), "Lefèvre", "Amélie", "1962-04-15", "F", "12 rue des Lilas", "75011", "Paris", "0612345678", "amelie.lf@example.invalid"}
 	f.B = synthPerson{"", "Guérin", "Théo", "1971-01-02", "M", "3 impasse du Moulin", "69003", "Lyon", "0698765432", "theo.gr@example.invalid"}
 	f.C = synthPerson{synth.NIR("2850513008456"), "Moreau", "Chloé", "1985-05-20", "F", "8 boulevard Voltaire", "13008", "Marseille", "0611223344", "chloe.mr@example.invalid"}
 	return f
+}
+
+// as is the profile's view of the fixture's key service.
+func (f *fixture) as(profile string) provider {
+	return provider{Derived: keystest.Derived{As: profile, Seed: f.seed}}
 }
 
 // ingest writes an upload and ingests it at time at; it returns the summary.
@@ -174,7 +125,7 @@ func (f *fixture) ingest(t testing.TB, name string, at time.Time, manifest strin
 		os.WriteFile(filepath.Join(src, im), []byte("IMG synthetic pixels of "+im), 0o644)
 	}
 	s, _ := objstore.NewLocal(src)
-	sum, err := pipeline.Ingest(f.ctx, f.ingWH, provider{f.ring, keys.ProfileIngest, false}, maskingtest.Deidentifier{Format: "dicom"}, pipeline.Options{
+	sum, err := pipeline.Ingest(f.ctx, f.ingWH, f.as(keys.ProfileIngest), maskingtest.Deidentifier{Format: "dicom"}, pipeline.Options{
 		Source: s, SourceID: name, Workers: 2, ScrubText: scrub, Profile: keys.ProfileIngest, Now: func() time.Time { return at },
 	})
 	if err != nil {

@@ -41,23 +41,6 @@ func ValidPseudonym(s string) bool {
 	return true
 }
 
-// identityRows loads every identity row, oldest batch first.
-func (s *Service) identityRows(ctx context.Context, d *deks) ([]map[string]string, error) {
-	commits, err := s.wh.Commits(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var rows []map[string]string
-	for _, c := range commits {
-		t, err := tableRows(ctx, s.wh, d, c.Batch, keys.Identity, warehouse.IdentityTableKey(c.Batch))
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, t...)
-	}
-	return rows, nil
-}
-
 // Emergency returns the identity behind a pseudonym in a medical emergency
 // (SEC-REI-3). req.Reason must be [ReasonEmergency]. A workspace pseudonym
 // is accepted when project names its workspace. The call counts one person

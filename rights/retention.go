@@ -48,23 +48,11 @@ func batchStarts(ctx context.Context, wh *warehouse.Warehouse, commits []warehou
 	case "", StartIngest:
 		return out, nil
 	case StartEndOfProject:
-		for info, err := range wh.St.List(ctx, "workspaces/") {
-			if err != nil {
-				if errors.Is(err, objstore.ErrNotExist) {
-					break
-				}
-				return nil, err
-			}
-			if !strings.HasSuffix(info.Key, "/workspace.json") {
-				continue
-			}
-			var d struct {
-				Expires time.Time `json:"expires"`
-				Batches []string  `json:"batches"`
-			}
-			if err := objstore.ReadJSON(ctx, wh.St, info.Key, 1<<20, &d); err != nil {
-				continue
-			}
+		ds, err := workspaceDescriptors(ctx, wh.St)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
 			for _, b := range d.Batches {
 				if t, ok := out[b]; ok && d.Expires.After(t) {
 					out[b] = d.Expires
@@ -272,7 +260,38 @@ func workspacesOf(ctx context.Context, st objstore.Store, batches []warehouse.Co
 	for _, c := range batches {
 		gone[c.Batch] = true
 	}
+	ds, err := workspaceDescriptors(ctx, st)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
+	for _, d := range ds {
+		if d.Status == "revoked" {
+			continue
+		}
+		for _, b := range d.Batches {
+			if gone[b] {
+				out = append(out, d.Project)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// wsDescriptor is what retention reads of a workspace's descriptor
+// (package workspaces writes it; rights may not import workspaces).
+type wsDescriptor struct {
+	Project string    `json:"project"`
+	Status  string    `json:"status"`
+	Expires time.Time `json:"expires"`
+	Batches []string  `json:"batches"`
+}
+
+// workspaceDescriptors reads every workspaces/<project>/workspace.json;
+// an unreadable one is passed over.
+func workspaceDescriptors(ctx context.Context, st objstore.Store) ([]wsDescriptor, error) {
+	var out []wsDescriptor
 	for info, err := range st.List(ctx, "workspaces/") {
 		if err != nil {
 			if errors.Is(err, objstore.ErrNotExist) {
@@ -283,20 +302,11 @@ func workspacesOf(ctx context.Context, st objstore.Store, batches []warehouse.Co
 		if !strings.HasSuffix(info.Key, "/workspace.json") {
 			continue
 		}
-		var d struct {
-			Project string   `json:"project"`
-			Status  string   `json:"status"`
-			Batches []string `json:"batches"`
-		}
-		if err := objstore.ReadJSON(ctx, st, info.Key, 1<<20, &d); err != nil || d.Status == "revoked" {
+		var d wsDescriptor
+		if err := objstore.ReadJSON(ctx, st, info.Key, 1<<20, &d); err != nil {
 			continue
 		}
-		for _, b := range d.Batches {
-			if gone[b] {
-				out = append(out, d.Project)
-				break
-			}
-		}
+		out = append(out, d)
 	}
 	return out, nil
 }

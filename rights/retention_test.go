@@ -104,7 +104,7 @@ func TestCNIL_7_2_Retention(t *testing.T) {
 		t.Fatal("more than 20 years must be refused (CNIL 7.2)")
 	}
 	// Retention needs no data key: an admin can run it.
-	adm := provider{f.ring, keys.ProfileAdmin, false}
+	adm := f.as(keys.ProfileAdmin)
 	awh, _ := warehouse.Open(f.ctx, f.st, adm)
 	if _, err := rights.ApplyRetention(f.ctx, awh, rights.RetentionOptions{Years: 20, Now: clock, DryRun: true}); err != nil {
 		t.Fatal(err)

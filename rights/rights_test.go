@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"hdw/keys"
+	"hdw/keys/keystest"
 	"hdw/objstore"
 	"hdw/pseudo"
 	"hdw/rights"
@@ -24,14 +25,24 @@ import (
 // fakeWS is an in-memory WorkspaceIndex: each project holds workspace
 // pseudonyms = HMAC(pseudo:ws:<project>, warehouse pseudonym).
 type fakeWS struct {
-	ring    *keyring
+	keys    keystest.Derived // a view allowed the workspace pseudonym keys
 	rows    map[string][]string
 	notices map[string][]rights.WorkspaceNotice
 }
 
 func (w *fakeWS) rekey(project, p string) string {
-	k, _ := pseudo.New(keys.NewSecret(w.ring.secret(keys.PseudoWorkspace(project))))
+	sk, _ := w.keys.PseudonymKey(context.Background(), keys.PseudoWorkspace(project))
+	k, _ := pseudo.New(sk)
 	return k.Rekey(pseudo.DomainWorkspace, p)
+}
+
+// demoWithWorkspaces ingests the demo upload and returns the dpo's rights
+// service over an empty fakeWS.
+func (f *fixture) demoWithWorkspaces(t *testing.T) (*rights.Service, *fakeWS) {
+	t.Helper()
+	f.demo(t)
+	ws := &fakeWS{keys: f.as(keys.ProfileCurator).Derived, rows: map[string][]string{}}
+	return f.service(t, func(o *rights.Options) { o.Workspaces = ws }), ws
 }
 
 // add copies a warehouse pseudonym into a workspace n times.
@@ -173,9 +184,7 @@ func TestSEC_REI_1_FindAcrossBases(t *testing.T) {
 // person and exports built after their ingest are listed.
 func TestSEC_REI_1_FindListsWorkspacesAndExports(t *testing.T) {
 	f := newFixture(t)
-	f.demo(t)
-	ws := &fakeWS{ring: f.ring, rows: map[string][]string{}}
-	s := f.service(t, func(o *rights.Options) { o.Workspaces = ws })
+	s, ws := f.demoWithWorkspaces(t)
 	loc, _ := s.Find(f.ctx, req("REQ-3"), subjNIR(f.A))
 	ws.add("cardio", loc.Pseudonyms[0], 2)
 	ws.add("onco", "otherpseudonymaaaaaaaaaaaaaaaaaa", 1)
@@ -199,9 +208,7 @@ func TestSEC_REI_1_FindListsWorkspacesAndExports(t *testing.T) {
 // Test9_2_AccessPackage checks the contents of the access package.
 func Test9_2_AccessPackage(t *testing.T) {
 	f := newFixture(t)
-	f.demo(t)
-	ws := &fakeWS{ring: f.ring, rows: map[string][]string{}}
-	s := f.service(t, func(o *rights.Options) { o.Workspaces = ws })
+	s, ws := f.demoWithWorkspaces(t)
 	loc, _ := s.Find(f.ctx, req("REQ-4"), subjNIR(f.A))
 	ws.add("cardio", loc.Pseudonyms[0], 1)
 	// An image of an interrupted batch (no commit record; torn, as after a
@@ -264,9 +271,7 @@ func Test9_2_AccessPackage(t *testing.T) {
 // checks that no identifying string of theirs is left in any decrypted store.
 func Test9_2_EraseThenFindNothing(t *testing.T) {
 	f := newFixture(t)
-	f.demo(t)
-	ws := &fakeWS{ring: f.ring, rows: map[string][]string{}}
-	s := f.service(t, func(o *rights.Options) { o.Workspaces = ws })
+	s, ws := f.demoWithWorkspaces(t)
 	loc, _ := s.Find(f.ctx, req("REQ-6"), subjNIR(f.A))
 	pA := loc.Pseudonyms[0]
 	ws.add("cardio", pA, 2)
@@ -367,9 +372,7 @@ func TestCNIL_9_4_CNIL_9_7_OpposeThenIngestSkips(t *testing.T) {
 // NIR (the person is re-pseudonymized in every store).
 func Test9_2_Rectify(t *testing.T) {
 	f := newFixture(t)
-	f.demo(t)
-	ws := &fakeWS{ring: f.ring, rows: map[string][]string{}}
-	s := f.service(t, func(o *rights.Options) { o.Workspaces = ws })
+	s, ws := f.demoWithWorkspaces(t)
 	locC, _ := s.Find(f.ctx, req("REQ-11"), subjNIR(f.C))
 	oldP := locC.Pseudonyms[0]
 	ws.add("cardio", oldP, 1)
@@ -432,9 +435,7 @@ func Test9_2_Rectify(t *testing.T) {
 // of a workspace pseudonym when the workspace is named.
 func TestSEC_REI_3_Emergency(t *testing.T) {
 	f := newFixture(t)
-	f.demo(t)
-	ws := &fakeWS{ring: f.ring, rows: map[string][]string{}}
-	s := f.service(t, func(o *rights.Options) { o.Workspaces = ws })
+	s, ws := f.demoWithWorkspaces(t)
 	loc, _ := s.Find(f.ctx, req("REQ-12"), subjName(f.B))
 	pB := loc.Pseudonyms[0]
 	em := rights.Request{Ref: "EMERG-1", Reason: rights.ReasonEmergency}
@@ -497,7 +498,7 @@ func TestSEC_REI_4_SEC_REI_5_Guards(t *testing.T) {
 	f.demo(t)
 	t.Run("non-dpo profiles", func(t *testing.T) {
 		for _, prof := range []string{keys.ProfileCurator, keys.ProfileIngest, keys.ProfileAdmin, keys.Researcher("cardio"), keys.ProfileApprover} {
-			p := provider{f.ring, prof, false}
+			p := f.as(prof)
 			wh, _ := warehouse.Open(f.ctx, f.st, p)
 			if _, err := rights.New(wh, p, rights.Options{}); !errors.Is(err, rights.ErrNotDPO) || !errors.Is(err, keys.ErrForbidden) {
 				t.Errorf("%s: got %v", prof, err)
@@ -505,7 +506,7 @@ func TestSEC_REI_4_SEC_REI_5_Guards(t *testing.T) {
 		}
 		// A provider that obeys keys.Allowed refuses a curator the
 		// warehouse key and the identity store, whatever it claims.
-		liar := struct{ provider }{provider{f.ring, keys.ProfileCurator, false}}
+		liar := struct{ provider }{f.as(keys.ProfileCurator)}
 		if _, err := liar.PseudonymKey(f.ctx, keys.PseudoWarehouse); !errors.Is(err, keys.ErrForbidden) {
 			t.Fatal(err)
 		}
@@ -698,9 +699,7 @@ func Test9_2_EraseInterruptedThenRerun(t *testing.T) {
 // rerun after the erasure notifies nobody again.
 func TestIssue21_WorkspaceNoticesOnlyWhereHeld(t *testing.T) {
 	f := newFixture(t)
-	f.demo(t)
-	ws := &fakeWS{ring: f.ring, rows: map[string][]string{}}
-	s := f.service(t, func(o *rights.Options) { o.Workspaces = ws })
+	s, ws := f.demoWithWorkspaces(t)
 	loc, _ := s.Find(f.ctx, req("REQ-21"), subjNIR(f.A))
 	ws.add("cardio", loc.Pseudonyms[0], 2)
 	ws.add("onco", "otherpseudonymaaaaaaaaaaaaaaaaaa", 1)

@@ -79,6 +79,23 @@ func scanTable(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch, sto
 	return t, nil
 }
 
+// identityRows loads every identity row, oldest batch first.
+func (s *Service) identityRows(ctx context.Context, d *deks) ([]map[string]string, error) {
+	commits, err := s.wh.Commits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rows []map[string]string
+	for _, c := range commits {
+		t, err := tableRows(ctx, s.wh, d, c.Batch, keys.Identity, warehouse.IdentityTableKey(c.Batch))
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, t...)
+	}
+	return rows, nil
+}
+
 // tableRows returns a table's rows for a caller that keeps them all (the
 // identity rows a resolution compares); editing callers stream instead.
 func tableRows(ctx context.Context, wh *warehouse.Warehouse, d *deks, batch, store, key string) ([]map[string]string, error) {

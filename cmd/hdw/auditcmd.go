@@ -76,105 +76,99 @@ months). The review itself is recorded in the trail with its reviewer.`,
 }
 
 func runAuditCheckpoint(ctx context.Context, g *globals) error {
-	sess, mac, err := g.openMAC(ctx, "audit checkpoint", keys.ProfileAdmin)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	seed, err := secretOrCreate(ctx, sess.prov, keys.CheckpointKey) // created now on a warehouse older than issue 22
-	if err != nil {
-		return fmt.Errorf("audit checkpoint key: %w", err)
-	}
-	defer seed.Wipe()
-	signer, vkey, err := audit.CheckpointSigner(audit.CheckpointName(sess.wh.Desc.ID), seed.Bytes())
-	if err != nil {
-		return err
-	}
-	cp, err := audit.WriteCheckpoint(ctx, sess.st, mac, signer, vkey, time.Now())
-	if err != nil {
-		return err
-	}
-	if err := sess.event(ctx, "", "audit.checkpoint", "ok", nil, map[string]int64{"size": int64(cp.Size)}, ""); err != nil {
-		return err
-	}
-	if g.json {
-		return json.NewEncoder(g.stdout).Encode(map[string]any{"size": cp.Size, "note": string(cp.Note), "verifier_key": vkey})
-	}
-	g.stdout.Write(cp.Note)
-	if g.verbose {
-		fmt.Fprintf(g.stderr, "hdw: checkpoint verifier key: %s\n", vkey)
-	}
-	return nil
-}
-
-func runAuditVerify(ctx context.Context, g *globals, witness []string) error {
-	sess, mac, err := g.openMAC(ctx, "audit verify", keys.ProfileAdmin, keys.ProfileDPO, keys.ProfileApprover, keys.ProfileCurator, keys.ProfileIngest)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	rep, _, err := audit.VerifySigned(ctx, sess.st, mac, nil, operatorDirectory(sess.prov))
-	if err != nil {
-		return err
-	}
-	var notes [][]byte
-	for _, f := range witness {
-		b, err := readWitness(f)
+	return g.withMAC(ctx, "audit checkpoint", []string{keys.ProfileAdmin}, func(sess *session, mac audit.MAC) error {
+		seed, err := secretOrCreate(ctx, sess.prov, keys.CheckpointKey) // created now on a warehouse older than issue 22
 		if err != nil {
-			return usageErr("--witness %s: %v", f, err)
+			return fmt.Errorf("audit checkpoint key: %w", err)
 		}
-		notes = append(notes, b)
-	}
-	v, err := audit.CheckpointVerifier(ctx, sess.st)
-	switch {
-	case err == nil:
-		probs, good, err := audit.VerifyCheckpoints(ctx, sess.st, mac, v, notes)
+		defer seed.Wipe()
+		signer, vkey, err := audit.CheckpointSigner(audit.CheckpointName(sess.wh.Desc.ID), seed.Bytes())
 		if err != nil {
 			return err
 		}
-		rep.Checkpoints = len(good)
-		if len(probs) > 0 {
-			rep.Problems = append(rep.Problems, probs...)
+		cp, err := audit.WriteCheckpoint(ctx, sess.st, mac, signer, vkey, time.Now())
+		if err != nil {
+			return err
+		}
+		if err := sess.event(ctx, "", "audit.checkpoint", "ok", nil, map[string]int64{"size": int64(cp.Size)}, ""); err != nil {
+			return err
+		}
+		if g.json {
+			return json.NewEncoder(g.stdout).Encode(map[string]any{"size": cp.Size, "note": string(cp.Note), "verifier_key": vkey})
+		}
+		g.stdout.Write(cp.Note)
+		if g.verbose {
+			fmt.Fprintf(g.stderr, "hdw: checkpoint verifier key: %s\n", vkey)
+		}
+		return nil
+	})
+}
+
+func runAuditVerify(ctx context.Context, g *globals, witness []string) error {
+	return g.withMAC(ctx, "audit verify", []string{keys.ProfileAdmin, keys.ProfileDPO, keys.ProfileApprover, keys.ProfileCurator, keys.ProfileIngest}, func(sess *session, mac audit.MAC) error {
+		rep, _, err := audit.VerifySigned(ctx, sess.st, mac, nil, operatorDirectory(sess.prov))
+		if err != nil {
+			return err
+		}
+		var notes [][]byte
+		for _, f := range witness {
+			b, err := readWitness(f)
+			if err != nil {
+				return usageErr("--witness %s: %v", f, err)
+			}
+			notes = append(notes, b)
+		}
+		v, err := audit.CheckpointVerifier(ctx, sess.st)
+		switch {
+		case err == nil:
+			probs, good, err := audit.VerifyCheckpoints(ctx, sess.st, mac, v, notes)
+			if err != nil {
+				return err
+			}
+			rep.Checkpoints = len(good)
+			if len(probs) > 0 {
+				rep.Problems = append(rep.Problems, probs...)
+				rep.OK = false
+				if rep.First == nil {
+					rep.First = &rep.Problems[0]
+				}
+			}
+		case errors.Is(err, objstore.ErrNotExist) && len(notes) > 0:
+			// Witnessed checkpoints but no checkpoint key: deleted with the log.
+			rep.Problems = append(rep.Problems, audit.Problem{Segment: "witness:1", File: audit.CheckpointKeyObject, Kind: audit.KindTruncatedTail,
+				Detail: "a witness holds a checkpoint but the warehouse has no checkpoint key any more: the log's checkpoints were deleted"})
 			rep.OK = false
 			if rep.First == nil {
 				rep.First = &rep.Problems[0]
 			}
+		case errors.Is(err, objstore.ErrNotExist):
+		default:
+			return err
 		}
-	case errors.Is(err, objstore.ErrNotExist) && len(notes) > 0:
-		// Witnessed checkpoints but no checkpoint key: deleted with the log.
-		rep.Problems = append(rep.Problems, audit.Problem{Segment: "witness:1", File: audit.CheckpointKeyObject, Kind: audit.KindTruncatedTail,
-			Detail: "a witness holds a checkpoint but the warehouse has no checkpoint key any more: the log's checkpoints were deleted"})
-		rep.OK = false
-		if rep.First == nil {
-			rep.First = &rep.Problems[0]
+		outcome := "ok"
+		if !rep.OK {
+			outcome = "alert"
 		}
-	case errors.Is(err, objstore.ErrNotExist):
-	default:
-		return err
-	}
-	outcome := "ok"
-	if !rep.OK {
-		outcome = "alert"
-	}
-	sess.event(ctx, "", "audit.verify", outcome, nil, map[string]int64{"segments": int64(rep.Segments), "events": int64(rep.Events), "problems": int64(len(rep.Problems))}, "")
-	if g.json {
-		json.NewEncoder(g.stdout).Encode(rep)
-	} else {
-		fmt.Fprintf(g.stdout, "audit trail: %d sessions, %d segment parts, %d events, %d sessions still open\n", rep.Sessions, rep.Segments, rep.Events, len(rep.Open))
-		for _, p := range rep.Problems {
-			fmt.Fprintf(g.stdout, "  %-15s %s line %d: %s\n", p.Kind, p.File, p.Line, p.Detail)
+		sess.event(ctx, "", "audit.verify", outcome, nil, map[string]int64{"segments": int64(rep.Segments), "events": int64(rep.Events), "problems": int64(len(rep.Problems))}, "")
+		if g.json {
+			json.NewEncoder(g.stdout).Encode(rep)
+		} else {
+			fmt.Fprintf(g.stdout, "audit trail: %d sessions, %d segment parts, %d events, %d sessions still open\n", rep.Sessions, rep.Segments, rep.Events, len(rep.Open))
+			for _, p := range rep.Problems {
+				fmt.Fprintf(g.stdout, "  %-15s %s line %d: %s\n", p.Kind, p.File, p.Line, p.Detail)
+			}
+			if rep.Omitted > 0 {
+				fmt.Fprintf(g.stdout, "  (%d more problems not listed)\n", rep.Omitted)
+			}
+			if rep.OK {
+				fmt.Fprintf(g.stdout, "  ok: every chain and seal verifies; %d checkpoints hold\n", rep.Checkpoints)
+			}
 		}
-		if rep.Omitted > 0 {
-			fmt.Fprintf(g.stdout, "  (%d more problems not listed)\n", rep.Omitted)
+		if !rep.OK {
+			return &exitError{code: exitFailure, err: fmt.Errorf("audit trail: %s in %s line %d: %s", rep.First.Kind, rep.First.File, rep.First.Line, rep.First.Detail)}
 		}
-		if rep.OK {
-			fmt.Fprintf(g.stdout, "  ok: every chain and seal verifies; %d checkpoints hold\n", rep.Checkpoints)
-		}
-	}
-	if !rep.OK {
-		return &exitError{code: exitFailure, err: fmt.Errorf("audit trail: %s in %s line %d: %s", rep.First.Kind, rep.First.File, rep.First.Line, rep.First.Detail)}
-	}
-	return nil
+		return nil
+	})
 }
 
 func runAuditReview(ctx context.Context, g *globals, since string) error {
@@ -189,31 +183,28 @@ func runAuditReview(ctx context.Context, g *globals, since string) error {
 		}
 		from = t
 	}
-	sess, mac, err := g.openMAC(ctx, "audit review")
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	rules := audit.ReviewRules{Location: time.Local}
-	if a, b, ok := strings.Cut(g.cfg.Audit.WorkHours, "-"); ok {
-		rules.WorkStart, _ = strconv.Atoi(a)
-		rules.WorkEnd, _ = strconv.Atoi(b)
-	}
-	an, rep, err := audit.Review(ctx, sess.st, mac, sess.prov, from, rules)
-	if err != nil {
-		return err
-	}
-	if err := sess.event(ctx, "", "audit.review", "ok", map[string]string{"since": from.Format("2006-01-02")}, map[string]int64{"anomalies": int64(len(an))}, ""); err != nil {
-		return err
-	}
-	if g.json {
-		return json.NewEncoder(g.stdout).Encode(map[string]any{"since": from.Format("2006-01-02"), "reviewer": sess.operator, "trail_ok": rep.OK, "anomalies": an})
-	}
-	fmt.Fprintf(g.stdout, "audit review since %s by %s: %d anomalies (trail ok: %v)\n", from.Format("2006-01-02"), sess.operator, len(an), rep.OK)
-	for _, a := range an {
-		fmt.Fprintf(g.stdout, "  %s  %-17s %-10s %-22s %s\n", a.Time.Format("2006-01-02 15:04"), a.Kind, a.Profile, a.Action, a.Detail)
-	}
-	return nil
+	return g.withMAC(ctx, "audit review", nil, func(sess *session, mac audit.MAC) error {
+		rules := audit.ReviewRules{Location: time.Local}
+		if a, b, ok := strings.Cut(g.cfg.Audit.WorkHours, "-"); ok {
+			rules.WorkStart, _ = strconv.Atoi(a)
+			rules.WorkEnd, _ = strconv.Atoi(b)
+		}
+		an, rep, err := audit.Review(ctx, sess.st, mac, sess.prov, from, rules)
+		if err != nil {
+			return err
+		}
+		if err := sess.event(ctx, "", "audit.review", "ok", map[string]string{"since": from.Format("2006-01-02")}, map[string]int64{"anomalies": int64(len(an))}, ""); err != nil {
+			return err
+		}
+		if g.json {
+			return json.NewEncoder(g.stdout).Encode(map[string]any{"since": from.Format("2006-01-02"), "reviewer": sess.operator, "trail_ok": rep.OK, "anomalies": an})
+		}
+		fmt.Fprintf(g.stdout, "audit review since %s by %s: %d anomalies (trail ok: %v)\n", from.Format("2006-01-02"), sess.operator, len(an), rep.OK)
+		for _, a := range an {
+			fmt.Fprintf(g.stdout, "  %s  %-17s %-10s %-22s %s\n", a.Time.Format("2006-01-02 15:04"), a.Kind, a.Profile, a.Action, a.Detail)
+		}
+		return nil
+	})
 }
 
 // readWitness reads a witnessed checkpoint note (bounded).

@@ -31,25 +31,16 @@ func (g *globals) openAudit(ctx context.Context, s objstore.Store, p keys.Provid
 	return auditLog{l}, nil
 }
 
-// openMAC opens the session of an audit command for the allowed profiles
-// (every profile when none is named) with the audit trail's MAC key.
-func (g *globals) openMAC(ctx context.Context, command string, allowed ...string) (*session, audit.MAC, error) {
-	open := g.open
-	if len(allowed) > 0 {
-		open = func(ctx context.Context, command string) (*session, error) {
-			return g.openFor(ctx, command, allowed...)
+// withMAC is within for the commands that read the audit trail: fn gets
+// the trail's MAC key too.
+func (g *globals) withMAC(ctx context.Context, command string, allowed []string, fn func(*session, audit.MAC) error) error {
+	return g.within(ctx, command, allowed, func(sess *session) error {
+		mac, err := g.auditMAC(ctx, sess.prov)
+		if err != nil {
+			return err
 		}
-	}
-	sess, err := open(ctx, command)
-	if err != nil {
-		return nil, nil, err
-	}
-	mac, err := g.auditMAC(ctx, sess.prov)
-	if err != nil {
-		sess.close(ctx)
-		return nil, nil, err
-	}
-	return sess, mac, nil
+		return fn(sess, mac)
+	})
 }
 
 // secretOrCreate returns the provider's secret name, creating it first

@@ -35,14 +35,9 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	g.logger = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 	cfg := configs.Defaults()
 	if g.config != "" {
-		f, err := os.Open(g.config)
-		if err != nil {
-			return usageErr("config: %v", err)
-		}
-		cfg, err = configs.Parse(f)
-		f.Close()
-		if err != nil {
-			return usageErr("%v", err)
+		var err error
+		if cfg, err = parseFile(g.config, "config", configs.Parse); err != nil {
+			return err
 		}
 	}
 	if g.warehouse == "" {
@@ -54,18 +49,29 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	g.cfg = cfg
 	g.dict = configs.DefaultDictionary()
 	if cfg.Dictionary != "" {
-		f, err := os.Open(cfg.Dictionary)
+		d, err := parseFile(cfg.Dictionary, "dictionary", configs.ParseDictionary)
 		if err != nil {
-			return usageErr("dictionary: %v", err)
-		}
-		d, err := configs.ParseDictionary(f)
-		f.Close()
-		if err != nil {
-			return usageErr("%v", err)
+			return err
 		}
 		g.dict = d
 	}
 	return nil
+}
+
+// parseFile parses the file at path: a file that does not open is a
+// usage error naming what it is, a parse error a usage error as it is.
+func parseFile[T any](path, what string, parse func(io.Reader) (T, error)) (T, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var zero T
+		return zero, usageErr("%s: %v", what, err)
+	}
+	defer f.Close()
+	v, err := parse(f)
+	if err != nil {
+		return v, usageErr("%v", err)
+	}
+	return v, nil
 }
 
 // requireProfile checks that a profile is set and is one of allowed.

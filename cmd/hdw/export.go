@@ -162,27 +162,24 @@ func (s *session) exportDesk(ctx context.Context, pol policy.Policy, polVersion 
 	return d, nil
 }
 
-// openExport opens the session of an export command for the allowed
-// profiles (a refusal is audited) with the export desk under the sealed
-// policy (flags and --config only tighten it).
-func (g *globals) openExport(ctx context.Context, command, action string, allowed ...string) (*session, *export.Desk, error) {
-	sess, err := g.open(ctx, command)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := sess.require(ctx, action, allowed...); err != nil {
-		sess.close(ctx)
-		return nil, nil, err
-	}
-	pol, version, err := sess.effectivePolicy(ctx)
-	if err == nil {
-		var d *export.Desk
-		if d, err = sess.exportDesk(ctx, pol, version); err == nil {
-			return sess, d, nil
+// withExport runs fn in the session of an export command for the
+// allowed profiles (a refusal is audited) with the export desk under the
+// sealed policy (flags and --config only tighten it).
+func (g *globals) withExport(ctx context.Context, command, action string, allowed []string, fn func(*session, *export.Desk) error) error {
+	return g.within(ctx, command, nil, func(sess *session) error {
+		if err := sess.require(ctx, action, allowed...); err != nil {
+			return err
 		}
-	}
-	sess.close(ctx)
-	return nil, nil, err
+		pol, version, err := sess.effectivePolicy(ctx)
+		if err != nil {
+			return err
+		}
+		desk, err := sess.exportDesk(ctx, pol, version)
+		if err != nil {
+			return err
+		}
+		return fn(sess, desk)
+	})
 }
 
 // exportErr turns the desk's typed errors into audited refusals and
@@ -285,50 +282,47 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 	if g.getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(768 << 20)
 	}
-	sess, desk, err := g.openExport(ctx, "export request", "export.request", keys.ProfileCurator)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	if desk.Signer == nil {
-		return sess.exportErr(ctx, "export.request", "", map[string]string{"project": project}, &export.Refused{Err: export.ErrNotOperator})
-	}
-	src, err := sess.exportSource(ctx, &req)
-	if err != nil {
-		return err
-	}
-	sub, err := desk.Submit(ctx, src, req)
-	if errors.Is(err, export.ErrLoosen) {
-		return sess.deny(ctx, "policy.loosen", map[string]string{"project": project}, &exitError{code: exitFailure, err: err})
-	}
-	if err != nil {
-		return sess.exportErr(ctx, "export.request", "", map[string]string{"project": project}, err)
-	}
-	id, rep := sub.ID, sub.Report
-	target := map[string]string{"export": id, "project": project, "approval": o.approval}
-	counts := map[string]int64{"rows": rep.Rows, "persons": rep.Persons, "classes": rep.Classes, "smallest_class": rep.SmallestClass, "suppressed": rep.Suppressed,
-		"restricted_excluded": int64(len(src.excluded))}
-	if rep.Pass {
-		if err := sess.event(ctx, "", "export.request", "ok", target, counts, ""); err != nil {
+	return g.withExport(ctx, "export request", "export.request", []string{keys.ProfileCurator}, func(sess *session, desk *export.Desk) error {
+		if desk.Signer == nil {
+			return sess.exportErr(ctx, "export.request", "", map[string]string{"project": project}, &export.Refused{Err: export.ErrNotOperator})
+		}
+		src, err := sess.exportSource(ctx, &req)
+		if err != nil {
 			return err
 		}
-	} else if err := sess.quarantineAlert(ctx, sub, target, counts); err != nil {
-		return err
-	}
-	if g.json {
-		json.NewEncoder(g.stdout).Encode(map[string]any{"id": id, "status": sub.State.Status, "report": rep})
-	} else {
-		fmt.Fprintf(g.stdout, "export %s: %s\n", id, sub.State.Status)
-		fmt.Fprintf(g.stdout, "  rows %d, persons %d, classes %d, smallest class %d (k=%d), suppressed %d\n", rep.Rows, rep.Persons, rep.Classes, rep.SmallestClass, rep.Request.K, rep.Suppressed)
-		fmt.Fprintf(g.stdout, "  singling out: %v, linkability: %v, inference: %v\n", rep.SinglingOut.Pass, rep.Linkable.Pass, rep.Inference.Pass)
-		for _, r := range rep.Reasons {
-			fmt.Fprintf(g.stdout, "  reason: %s\n", r)
+		sub, err := desk.Submit(ctx, src, req)
+		if errors.Is(err, export.ErrLoosen) {
+			return sess.deny(ctx, "policy.loosen", map[string]string{"project": project}, &exitError{code: exitFailure, err: err})
 		}
-	}
-	if !rep.Pass {
-		return &exitError{code: exitQuarantined}
-	}
-	return nil
+		if err != nil {
+			return sess.exportErr(ctx, "export.request", "", map[string]string{"project": project}, err)
+		}
+		id, rep := sub.ID, sub.Report
+		target := map[string]string{"export": id, "project": project, "approval": o.approval}
+		counts := map[string]int64{"rows": rep.Rows, "persons": rep.Persons, "classes": rep.Classes, "smallest_class": rep.SmallestClass, "suppressed": rep.Suppressed,
+			"restricted_excluded": int64(len(src.excluded))}
+		if rep.Pass {
+			if err := sess.event(ctx, "", "export.request", "ok", target, counts, ""); err != nil {
+				return err
+			}
+		} else if err := sess.quarantineAlert(ctx, sub, target, counts); err != nil {
+			return err
+		}
+		if g.json {
+			json.NewEncoder(g.stdout).Encode(map[string]any{"id": id, "status": sub.State.Status, "report": rep})
+		} else {
+			fmt.Fprintf(g.stdout, "export %s: %s\n", id, sub.State.Status)
+			fmt.Fprintf(g.stdout, "  rows %d, persons %d, classes %d, smallest class %d (k=%d), suppressed %d\n", rep.Rows, rep.Persons, rep.Classes, rep.SmallestClass, rep.Request.K, rep.Suppressed)
+			fmt.Fprintf(g.stdout, "  singling out: %v, linkability: %v, inference: %v\n", rep.SinglingOut.Pass, rep.Linkable.Pass, rep.Inference.Pass)
+			for _, r := range rep.Reasons {
+				fmt.Fprintf(g.stdout, "  reason: %s\n", r)
+			}
+		}
+		if !rep.Pass {
+			return &exitError{code: exitQuarantined}
+		}
+		return nil
+	})
 }
 
 // quarantineAlert raises the alert of an export that failed the check
@@ -351,84 +345,78 @@ func (s *session) quarantineAlert(ctx context.Context, sub *export.Submission, t
 }
 
 func runExportDecide(ctx context.Context, g *globals, id string, approve bool, justification string) error {
-	sess, desk, err := g.openExport(ctx, "export decide", "export.decide", keys.ProfileApprover, keys.ProfileDPO)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	action := "export.reject"
-	if approve {
-		action = "export.approve"
-	}
-	d, err := desk.Decide(ctx, id, approve, justification)
-	target := map[string]string{"export": id}
-	if d != nil && d.Files != nil {
-		target["project"] = d.Files.Content.Project
-	}
-	if err != nil {
-		return sess.exportErr(ctx, action, id, target, err)
-	}
-	outcome, reason := "ok", ""
-	if d.Justified {
-		// SEC-EXP-3: a release of a failed export is flagged in audit review.
-		outcome, reason = "alert", "justified release of a quarantined export ("+d.State.Status+")"
-		action = "export.justified-release"
-	}
-	if err := sess.event(ctx, "", action, outcome, target, nil, reason); err != nil {
-		return err
-	}
-	return g.result(map[string]any{"export": id, "status": d.State.Status}, "export %s %s\n", id, d.State.Status)
+	return g.withExport(ctx, "export decide", "export.decide", []string{keys.ProfileApprover, keys.ProfileDPO}, func(sess *session, desk *export.Desk) error {
+		action := "export.reject"
+		if approve {
+			action = "export.approve"
+		}
+		d, err := desk.Decide(ctx, id, approve, justification)
+		target := map[string]string{"export": id}
+		if d != nil && d.Files != nil {
+			target["project"] = d.Files.Content.Project
+		}
+		if err != nil {
+			return sess.exportErr(ctx, action, id, target, err)
+		}
+		outcome, reason := "ok", ""
+		if d.Justified {
+			// SEC-EXP-3: a release of a failed export is flagged in audit review.
+			outcome, reason = "alert", "justified release of a quarantined export ("+d.State.Status+")"
+			action = "export.justified-release"
+		}
+		if err := sess.event(ctx, "", action, outcome, target, nil, reason); err != nil {
+			return err
+		}
+		return g.result(map[string]any{"export": id, "status": d.State.Status}, "export %s %s\n", id, d.State.Status)
+	})
 }
 
 func runExportFetch(ctx context.Context, g *globals, id, out string) error {
 	if out == "" {
 		return usageErr("--out DIR is required")
 	}
-	sess, desk, err := g.openExport(ctx, "export fetch", "export.fetch", keys.ProfileCurator)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	if err := os.MkdirAll(out, 0o700); err != nil {
-		return err
-	}
-	dataPath := filepath.Join(out, "data.parquet")
-	tmp := dataPath + ".part"
-	df, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600) // every file hdw writes: 0600 (issue 23)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	rel, err := desk.Release(ctx, id, df)
-	if cerr := df.Close(); err == nil {
-		err = cerr
-	}
-	target := map[string]string{"export": id}
-	if rel != nil && rel.Files != nil {
-		target["project"] = rel.Files.Content.Project
-	}
-	if err != nil {
-		return sess.exportErr(ctx, "export.fetch", id, target, err)
-	}
-	if err := os.Rename(tmp, dataPath); err != nil {
-		return err
-	}
-	n, err := parquetToCSV(dataPath, filepath.Join(out, "data.csv"))
-	if err != nil {
-		return err
-	}
-	if err := desk.Reports(ctx, rel.Files, func(name string, r io.Reader) error { return writeFile0600(filepath.Join(out, name), r) }); err != nil {
-		return err
-	}
-	outcome, reason := "ok", ""
-	if rel.State.Justified {
-		outcome, reason = "alert", "release of a justified (quarantined) export"
-	}
-	if err := sess.event(ctx, "", "export.fetch", outcome, target, map[string]int64{"rows": int64(n)}, reason); err != nil {
-		return err
-	}
-	return g.result(map[string]any{"export": id, "rows": n, "out": out, "files": []string{"data.parquet", "data.csv", "report.json", "report.html"}},
-		"export %s: %d rows written to %s (data.parquet, data.csv, report.json, report.html)\n", id, n, out)
+	return g.withExport(ctx, "export fetch", "export.fetch", []string{keys.ProfileCurator}, func(sess *session, desk *export.Desk) error {
+		if err := os.MkdirAll(out, 0o700); err != nil {
+			return err
+		}
+		dataPath := filepath.Join(out, "data.parquet")
+		tmp := dataPath + ".part"
+		df, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600) // every file hdw writes: 0600 (issue 23)
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp)
+		rel, err := desk.Release(ctx, id, df)
+		if cerr := df.Close(); err == nil {
+			err = cerr
+		}
+		target := map[string]string{"export": id}
+		if rel != nil && rel.Files != nil {
+			target["project"] = rel.Files.Content.Project
+		}
+		if err != nil {
+			return sess.exportErr(ctx, "export.fetch", id, target, err)
+		}
+		if err := os.Rename(tmp, dataPath); err != nil {
+			return err
+		}
+		n, err := parquetToCSV(dataPath, filepath.Join(out, "data.csv"))
+		if err != nil {
+			return err
+		}
+		if err := desk.Reports(ctx, rel.Files, func(name string, r io.Reader) error { return writeFile0600(filepath.Join(out, name), r) }); err != nil {
+			return err
+		}
+		outcome, reason := "ok", ""
+		if rel.State.Justified {
+			outcome, reason = "alert", "release of a justified (quarantined) export"
+		}
+		if err := sess.event(ctx, "", "export.fetch", outcome, target, map[string]int64{"rows": int64(n)}, reason); err != nil {
+			return err
+		}
+		return g.result(map[string]any{"export": id, "rows": n, "out": out, "files": []string{"data.parquet", "data.csv", "report.json", "report.html"}},
+			"export %s: %d rows written to %s (data.parquet, data.csv, report.json, report.html)\n", id, n, out)
+	})
 }
 
 // exportStates lists every export with its verified state; a forged one
@@ -447,55 +435,49 @@ func runExportList(ctx context.Context, g *globals, state string) error {
 	if state != "" && !slices.Contains(export.States, state) {
 		return usageErr("--state is one of %s", strings.Join(export.States, ", "))
 	}
-	sess, desk, err := g.openExport(ctx, "export list", "export.list", keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	all, err := sess.exportStates(ctx, desk)
-	if err != nil {
-		return err
-	}
-	list := []export.Summary{}
-	for _, e := range all {
-		if state == "" || e.State == state {
-			list = append(list, e)
+	return g.withExport(ctx, "export list", "export.list", []string{keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin}, func(sess *session, desk *export.Desk) error {
+		all, err := sess.exportStates(ctx, desk)
+		if err != nil {
+			return err
 		}
-	}
-	sess.event(ctx, "", "export.list", "ok", map[string]string{"state": state}, map[string]int64{"exports": int64(len(list))}, "")
-	if g.json {
-		return writeJSON(g.stdout, list)
-	}
-	for _, e := range list {
-		j := ""
-		if e.Justified {
-			j = " (justified release)"
+		list := []export.Summary{}
+		for _, e := range all {
+			if state == "" || e.State == state {
+				list = append(list, e)
+			}
 		}
-		fmt.Fprintf(g.stdout, "%s  %-24s %s  project %s, approval %s, requested by %s%s\n", e.ID, e.State, e.Created.Format("2006-01-02 15:04"), e.Project, e.ApprovalRef, e.Requester, j)
-	}
-	if len(list) == 0 {
-		fmt.Fprintln(g.stdout, "no export")
-	}
-	return nil
+		sess.event(ctx, "", "export.list", "ok", map[string]string{"state": state}, map[string]int64{"exports": int64(len(list))}, "")
+		if g.json {
+			return writeJSON(g.stdout, list)
+		}
+		for _, e := range list {
+			j := ""
+			if e.Justified {
+				j = " (justified release)"
+			}
+			fmt.Fprintf(g.stdout, "%s  %-24s %s  project %s, approval %s, requested by %s%s\n", e.ID, e.State, e.Created.Format("2006-01-02 15:04"), e.Project, e.ApprovalRef, e.Requester, j)
+		}
+		if len(list) == 0 {
+			fmt.Fprintln(g.stdout, "no export")
+		}
+		return nil
+	})
 }
 
 func runExportShow(ctx context.Context, g *globals, id string) error {
-	sess, desk, err := g.openExport(ctx, "export show", "export.show", keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	f, state, err := desk.Open(ctx, id)
-	if err != nil {
-		return sess.exportErr(ctx, "export.show", id, map[string]string{"export": id}, err)
-	}
-	v := export.NewView(f.Content, f.History, state, f.Gate)
-	sess.event(ctx, "", "export.show", "ok", map[string]string{"export": id}, nil, "")
-	if g.json {
-		return writeJSON(g.stdout, v)
-	}
-	printExportView(g.stdout, v)
-	return nil
+	return g.withExport(ctx, "export show", "export.show", []string{keys.ProfileApprover, keys.ProfileCurator, keys.ProfileDPO, keys.ProfileAdmin}, func(sess *session, desk *export.Desk) error {
+		f, state, err := desk.Open(ctx, id)
+		if err != nil {
+			return sess.exportErr(ctx, "export.show", id, map[string]string{"export": id}, err)
+		}
+		v := export.NewView(f.Content, f.History, state, f.Gate)
+		sess.event(ctx, "", "export.show", "ok", map[string]string{"export": id}, nil, "")
+		if g.json {
+			return writeJSON(g.stdout, v)
+		}
+		printExportView(g.stdout, v)
+		return nil
+	})
 }
 
 func splitList(s string) []string {

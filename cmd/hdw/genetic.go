@@ -51,10 +51,7 @@ func runGeneticExtract(ctx context.Context, g *globals, ref string) error {
 				return err
 			}
 			if g.json {
-				if asks == nil {
-					asks = []rights.GeneticAsk{}
-				}
-				return json.NewEncoder(g.stdout).Encode(asks)
+				return json.NewEncoder(g.stdout).Encode(orEmpty(asks))
 			}
 			for _, a := range asks {
 				fmt.Fprintf(g.stdout, "%s  asked by %s  %s  %d batches\n", a.Request, a.AskedBy, a.Asked.UTC().Format(time.RFC3339), a.Batches)

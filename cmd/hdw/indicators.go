@@ -385,43 +385,40 @@ func runIndicatorsList(ctx context.Context, g *globals) error {
 }
 
 func runIndicatorsVerify(ctx context.Context, g *globals) error {
-	sess, mac, err := g.openMAC(ctx, "indicators verify", keys.ProfileAdmin)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	// The events' payloads are sealed (SRS-091): admin opens them.
-	_, segs, err := audit.VerifyOpen(ctx, sess.st, mac, sess.prov)
-	if err != nil {
-		return err
-	}
-	var spends []indicators.SpendEvent
-	for _, sg := range segs {
-		for _, ev := range sg.Events {
-			if ev.Action == "indicators.spend" && ev.Outcome == "ok" {
-				spends = append(spends, indicators.SpendEvent{Consumer: ev.Operator, Period: ev.Target["period"], Run: ev.Target["run"], Seq: ev.Counts["seq"],
-					EpsilonMicro: ev.Counts["epsilon_micro"], TotalEpsilonMicro: ev.Counts["total_epsilon_micro"]})
+	return g.withMAC(ctx, "indicators verify", []string{keys.ProfileAdmin}, func(sess *session, mac audit.MAC) error {
+		// The events' payloads are sealed (SRS-091): admin opens them.
+		_, segs, err := audit.VerifyOpen(ctx, sess.st, mac, sess.prov)
+		if err != nil {
+			return err
+		}
+		var spends []indicators.SpendEvent
+		for _, sg := range segs {
+			for _, ev := range sg.Events {
+				if ev.Action == "indicators.spend" && ev.Outcome == "ok" {
+					spends = append(spends, indicators.SpendEvent{Consumer: ev.Operator, Period: ev.Target["period"], Run: ev.Target["run"], Seq: ev.Counts["seq"],
+						EpsilonMicro: ev.Counts["epsilon_micro"], TotalEpsilonMicro: ev.Counts["total_epsilon_micro"]})
+				}
 			}
 		}
-	}
-	ledger := &indicators.Ledger{St: sess.st, MAC: mac}
-	findings, err := ledger.Reconcile(ctx, spends)
-	if err != nil {
-		return err
-	}
-	counts := map[string]int64{"spends": int64(len(spends)), "findings": int64(len(findings))}
-	if len(findings) > 0 {
-		sess.event(ctx, "", "indicators.verify", "alert", nil, counts, "privacy budget ledger does not match the audit trail")
-		if g.json {
-			g.result(map[string]any{"spends": len(spends), "findings": findings}, "")
+		ledger := &indicators.Ledger{St: sess.st, MAC: mac}
+		findings, err := ledger.Reconcile(ctx, spends)
+		if err != nil {
+			return err
 		}
-		for _, f := range findings {
-			fmt.Fprintf(g.stderr, "hdw: ALERT: %s\n", f)
+		counts := map[string]int64{"spends": int64(len(spends)), "findings": int64(len(findings))}
+		if len(findings) > 0 {
+			sess.event(ctx, "", "indicators.verify", "alert", nil, counts, "privacy budget ledger does not match the audit trail")
+			if g.json {
+				g.result(map[string]any{"spends": len(spends), "findings": findings}, "")
+			}
+			for _, f := range findings {
+				fmt.Fprintf(g.stderr, "hdw: ALERT: %s\n", f)
+			}
+			return &exitError{code: exitFailure, err: fmt.Errorf("%d privacy budget spend(s) of the audit trail not in the ledger", len(findings))}
 		}
-		return &exitError{code: exitFailure, err: fmt.Errorf("%d privacy budget spend(s) of the audit trail not in the ledger", len(findings))}
-	}
-	if err := sess.event(ctx, "", "indicators.verify", "ok", nil, counts, ""); err != nil {
-		return err
-	}
-	return g.result(map[string]any{"spends": len(spends), "findings": []string{}}, "indicators verify: ok, %d spends of the audit trail in the ledger\n", len(spends))
+		if err := sess.event(ctx, "", "indicators.verify", "ok", nil, counts, ""); err != nil {
+			return err
+		}
+		return g.result(map[string]any{"spends": len(spends), "findings": []string{}}, "indicators verify: ok, %d spends of the audit trail in the ledger\n", len(spends))
+	})
 }

@@ -173,10 +173,7 @@ func runOperatorList(ctx context.Context, g *globals) error {
 			return err
 		}
 		if g.json {
-			if ops == nil {
-				ops = []keys.Operator{}
-			}
-			return json.NewEncoder(g.stdout).Encode(ops)
+			return json.NewEncoder(g.stdout).Encode(orEmpty(ops))
 		}
 		for _, o := range ops {
 			state := "active"

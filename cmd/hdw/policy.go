@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -223,25 +222,20 @@ func (s *session) policyAlert(ctx context.Context, err error) error {
 func configOverrides(c configs.Config) policy.Overrides {
 	d := configs.Defaults()
 	var o policy.Overrides
-	if c.Export.K != d.Export.K {
-		o.K = c.Export.K
-	}
-	if c.Export.L != d.Export.L {
-		o.L = c.Export.L
-	}
-	if c.Export.MaxSuppression != d.Export.MaxSuppression {
-		o.MaxSuppression = c.Export.MaxSuppression
-	}
-	if c.Rights.MaxReidentificationsPerDay != d.Rights.MaxReidentificationsPerDay {
-		o.MaxReidentificationsPerDay = c.Rights.MaxReidentificationsPerDay
-	}
-	if c.Retention.HealthYears != d.Retention.HealthYears {
-		o.HealthYears = c.Retention.HealthYears
-	}
-	if c.Retention.AuditMonths != d.Retention.AuditMonths {
-		o.AuditMonths = c.Retention.AuditMonths
-	}
+	setIfChanged(&o.K, c.Export.K, d.Export.K)
+	setIfChanged(&o.L, c.Export.L, d.Export.L)
+	setIfChanged(&o.MaxSuppression, c.Export.MaxSuppression, d.Export.MaxSuppression)
+	setIfChanged(&o.MaxReidentificationsPerDay, c.Rights.MaxReidentificationsPerDay, d.Rights.MaxReidentificationsPerDay)
+	setIfChanged(&o.HealthYears, c.Retention.HealthYears, d.Retention.HealthYears)
+	setIfChanged(&o.AuditMonths, c.Retention.AuditMonths, d.Retention.AuditMonths)
 	return o
+}
+
+// setIfChanged sets *dst to v when v is not the default def.
+func setIfChanged[T comparable](dst *T, v, def T) {
+	if v != def {
+		*dst = v
+	}
 }
 
 // effectivePolicy is the verified sealed policy (or the built-in default
@@ -266,14 +260,9 @@ func (s *session) effectivePolicy(ctx context.Context) (policy.Policy, int, erro
 }
 
 func runPolicySet(ctx context.Context, g *globals, file string) error {
-	f, err := os.Open(file)
+	next, err := parseFile(file, "policy file", policy.Parse)
 	if err != nil {
-		return usageErr("policy file: %v", err)
-	}
-	next, err := policy.Parse(f)
-	f.Close()
-	if err != nil {
-		return usageErr("%v", err)
+		return err
 	}
 	return g.within(ctx, "policy set", nil, func(sess *session) error {
 		if err := sess.require(ctx, "policy.set", keys.ProfileAdmin); err != nil {

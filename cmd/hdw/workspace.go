@@ -93,10 +93,7 @@ func runWorkspaceNotices(ctx context.Context, g *globals, project string) error 
 			return err
 		}
 		if g.json {
-			if ns == nil {
-				ns = []workspaces.Notice{}
-			}
-			return writeJSON(g.stdout, map[string]any{"workspace": project, "notices": ns})
+			return writeJSON(g.stdout, map[string]any{"workspace": project, "notices": orEmpty(ns)})
 		}
 		printNotices(g, project, ns, true)
 		return nil
