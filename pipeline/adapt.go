@@ -95,6 +95,17 @@ type gate struct {
 	held  int           // slots the controller holds (its goroutine only)
 	bytes atomic.Int64  // source bytes of the items finished
 	now   atomic.Int64  // the count allowed now (reports)
+	// The driver's record (read after it stopped): the count's integral
+	// over the intervals judged, and their length.
+	countSeconds, seconds float64
+}
+
+// mean is the mean count allowed over the intervals judged (0: none).
+func (g *gate) mean() float64 {
+	if g.seconds == 0 {
+		return 0
+	}
+	return g.countSeconds / g.seconds
 }
 
 func newGate(ceil, n int) *gate {
@@ -172,6 +183,8 @@ func adapt(ctx context.Context, g *gate, a *adaptive, tick <-chan time.Time, bus
 		}
 		b1 := g.bytes.Load()
 		before := a.n
+		g.countSeconds += float64(before) * t1.Sub(t0).Seconds()
+		g.seconds += t1.Sub(t0).Seconds()
 		n := a.step(measure{wall: t1.Sub(t0), busy: sum / float64(samples), bytes: b1 - b0})
 		t0, b0, sum, samples = t1, b1, 0, 0
 		if n != before {

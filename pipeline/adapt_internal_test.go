@@ -115,6 +115,9 @@ func TestIssue24_AdaptiveDriverFakeClock(t *testing.T) {
 	if n := g.now.Load(); n != 4 || a.n != 4 {
 		t.Fatalf("gate count %d (controller %d) after 4 CPU-bound intervals, want 4", n, a.n)
 	}
+	if m := g.mean(); m < 6.49 || m > 6.51 {
+		t.Fatalf("mean count %.2f over intervals at 8, 7, 6, 5, want 6.5", m)
+	}
 	for range 4 {
 		if !g.enter(context.Background()) {
 			t.Fatal("a worker was refused below the count")

@@ -138,9 +138,13 @@ type Summary struct {
 	NotCommitted int64 `json:"not_committed,omitempty"`
 	// ManifestRewritten: --purge-source rewrote the manifest to the rows
 	// that were not ingested (the ingested rows' lines are gone).
-	ManifestRewritten bool    `json:"manifest_rewritten,omitempty"`
-	Items             []Item  `json:"items,omitempty"`
-	Seconds           float64 `json:"seconds"`
+	ManifestRewritten bool `json:"manifest_rewritten,omitempty"`
+	// WorkersMean and WorkersLast: with Options.AdaptWorkers, the mean
+	// number of items processed at once over the run and the last.
+	WorkersMean float64 `json:"workers_mean,omitempty"`
+	WorkersLast int     `json:"workers_last,omitempty"`
+	Items       []Item  `json:"items,omitempty"`
+	Seconds     float64 `json:"seconds"`
 }
 
 // ErrNoManifest means the source has no manifest.
@@ -319,7 +323,10 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 		planErr: func() error { return planErr }}
 	if opt.AdaptWorkers && opt.Workers > 1 {
 		g, stop := startAdaptive(ctx, opt)
-		defer stop()
+		defer func() {
+			stop()
+			sum.WorkersMean, sum.WorkersLast = g.mean(), int(g.now.Load())
+		}()
 		bo.gate = g
 	}
 	for first := true; first || f.more(ctx); first = false {
