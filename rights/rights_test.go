@@ -45,6 +45,21 @@ func (f *fixture) demoWithWorkspaces(t *testing.T) (*rights.Service, *fakeWS) {
 	return f.service(t, func(o *rights.Options) { o.Workspaces = ws }), ws
 }
 
+// cardioHoldsA is demoWithWorkspaces with A's warehouse pseudonym (found
+// under request ref, returned) twice in the cardio workspace and another
+// person's once in onco.
+func (f *fixture) cardioHoldsA(t *testing.T, ref string) (*rights.Service, *fakeWS, string) {
+	t.Helper()
+	s, ws := f.demoWithWorkspaces(t)
+	loc, err := s.Find(f.ctx, req(ref), subjNIR(f.A))
+	if err != nil || len(loc.Pseudonyms) == 0 {
+		t.Fatal(err, loc)
+	}
+	ws.add("cardio", loc.Pseudonyms[0], 2)
+	ws.add("onco", "otherpseudonymaaaaaaaaaaaaaaaaaa", 1)
+	return s, ws, loc.Pseudonyms[0]
+}
+
 // add copies a warehouse pseudonym into a workspace n times.
 func (w *fakeWS) add(project, p string, n int) {
 	for i := 0; i < n; i++ {
@@ -184,10 +199,7 @@ func TestSEC_REI_1_FindAcrossBases(t *testing.T) {
 // person and exports built after their ingest are listed.
 func TestSEC_REI_1_FindListsWorkspacesAndExports(t *testing.T) {
 	f := newFixture(t)
-	s, ws := f.demoWithWorkspaces(t)
-	loc, _ := s.Find(f.ctx, req("REQ-3"), subjNIR(f.A))
-	ws.add("cardio", loc.Pseudonyms[0], 2)
-	ws.add("onco", "otherpseudonymaaaaaaaaaaaaaaaaaa", 1)
+	s, _, _ := f.cardioHoldsA(t, "REQ-3")
 	before := warehouse.NewID(f.now.Add(-24 * time.Hour))
 	after := warehouse.NewID(f.now.Add(24 * time.Hour))
 	for _, id := range []string{before, after} {
@@ -699,10 +711,7 @@ func Test9_2_EraseInterruptedThenRerun(t *testing.T) {
 // rerun after the erasure notifies nobody again.
 func TestIssue21_WorkspaceNoticesOnlyWhereHeld(t *testing.T) {
 	f := newFixture(t)
-	s, ws := f.demoWithWorkspaces(t)
-	loc, _ := s.Find(f.ctx, req("REQ-21"), subjNIR(f.A))
-	ws.add("cardio", loc.Pseudonyms[0], 2)
-	ws.add("onco", "otherpseudonymaaaaaaaaaaaaaaaaaa", 1)
+	s, ws, pA := f.cardioHoldsA(t, "REQ-21")
 	pr, err := s.Erase(f.ctx, req("REQ-21"), subjNIR(f.A))
 	if err != nil || !pr.Verified {
 		t.Fatal(err, pr)
@@ -711,11 +720,11 @@ func TestIssue21_WorkspaceNoticesOnlyWhereHeld(t *testing.T) {
 		t.Fatalf("notices %+v", pr.Notices)
 	}
 	n := ws.notices["cardio"][0]
-	if n.Kind != "erasure" || n.Request != "REQ-21" || !n.Time.Equal(f.now) || len(n.Erased) != 1 || n.Erased[0] != loc.Pseudonyms[0] {
+	if n.Kind != "erasure" || n.Request != "REQ-21" || !n.Time.Equal(f.now) || len(n.Erased) != 1 || n.Erased[0] != pA {
 		t.Fatalf("notice %+v", n)
 	}
 	doc, _ := json.Marshal(pr)
-	if bytes.Contains(doc, []byte(loc.Pseudonyms[0])) {
+	if bytes.Contains(doc, []byte(pA)) {
 		t.Fatal("the proof names a pseudonym")
 	}
 	if pr, err := s.Erase(f.ctx, req("REQ-21"), subjNIR(f.A)); err != nil || len(pr.Notices) != 0 {
