@@ -7,32 +7,21 @@ import (
 	"github.com/google/differential-privacy/go/v3/noise"
 )
 
-// shardCells is one shard's cells grouped by person (a counting sort),
-// walked person after person.
+// shardCells walks one shard's persons in order, each person's cells in
+// the order they were made.
 type shardCells struct {
-	r            *run
-	start, order []int32
-	aggs         []*agg // by the shard's group id
-	next         int    // the next person to add
+	r    *run
+	aggs []*agg  // by the shard's group id
+	mine []int32 // the current person's cells
+	next int     // the next person to add
 }
 
-func sortCells(r *run) *shardCells {
-	cells, nPersons := &r.cells, r.persons.len()
-	start := make([]int32, nPersons+1)
-	for i := range int32(cells.len()) {
-		start[cells.at(i).person+1]++
+// first is the row where the next person first appears (false: none left).
+func (s *shardCells) first() (int64, bool) {
+	if s.next >= s.r.firsts.len() {
+		return 0, false
 	}
-	for i := 1; i <= nPersons; i++ {
-		start[i] += start[i-1]
-	}
-	order := make([]int32, cells.len())
-	next := slices.Clone(start[:nPersons])
-	for i := range int32(cells.len()) {
-		pi := cells.at(i).person
-		order[next[pi]] = i
-		next[pi]++
-	}
-	return &shardCells{r: r, start: start, order: order, aggs: make([]*agg, len(r.groupKeys))}
+	return *s.r.firsts.at(int32(s.next)), true
 }
 
 // bound adds every person of the runs (the shards) to the aggregations of
@@ -46,13 +35,14 @@ func bound(runs []*run, pr NoiseParams, nz noise.Noise, rng *mrand.Rand, st *Sta
 	groups := map[string]*agg{}
 	shards := make([]*shardCells, len(runs))
 	for k, r := range runs {
-		shards[k] = sortCells(r)
+		shards[k] = &shardCells{r: r, aggs: make([]*agg, len(r.groupKeys))}
 	}
 	for {
 		var s *shardCells
+		var sFirst int64
 		for _, c := range shards {
-			if c.next < len(c.r.first) && (s == nil || c.r.first[c.next] < s.r.first[s.next]) {
-				s = c
+			if f, ok := c.first(); ok && (s == nil || f < sFirst) {
+				s, sFirst = c, f
 			}
 		}
 		if s == nil {
@@ -69,7 +59,14 @@ func bound(runs []*run, pr NoiseParams, nz noise.Noise, rng *mrand.Rand, st *Sta
 func (s *shardCells) add(pi int, groups map[string]*agg, pr NoiseParams, nz noise.Noise, rng *mrand.Rand, st *Stats) error {
 	r, d := s.r, s.r.d
 	cells, C := &r.cells, d.MaxRowsPerGroup
-	mine := s.order[s.start[pi]:s.start[pi+1]]
+	// The person's list runs from their latest cell back: reversed, the
+	// cells in the order they were made.
+	mine := s.mine[:0]
+	for ci := *r.heads.at(int32(pi)); ci >= 0; ci = cells.at(ci).next {
+		mine = append(mine, ci)
+	}
+	slices.Reverse(mine)
+	s.mine = mine
 	if int64(len(mine)) > d.MaxGroupsPerPerson {
 		// Bound the groups a person counts in: a uniform sample.
 		rng.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })

@@ -92,15 +92,16 @@ type Stats struct {
 // maxShards bounds the goroutines that aggregate a run's typed batches.
 const maxShards = 4
 
-// cell is one person's contribution to one group (indexes into the run's
-// persons and group keys): how many rows; a uniform sample of at most
-// MaxRowsPerGroup of their values (reservoir) lives in the run's value
-// arena at [i*MaxRowsPerGroup, i*MaxRowsPerGroup+min(n, MaxRowsPerGroup)).
-// Cells hold no pointer, so that millions of them cost the collector nothing.
+// cell is one person's contribution to one group (an index into the
+// run's group keys; the person's cells are a list from their head): how
+// many rows; a uniform sample of at most MaxRowsPerGroup of their values
+// (reservoir) lives in the run's value arena at [i*MaxRowsPerGroup,
+// i*MaxRowsPerGroup+min(n, MaxRowsPerGroup)). Cells hold no pointer, so
+// that millions of them cost the collector nothing.
 type cell struct {
-	person, group int32
-	next          int32 // the person's previous cell, -1 at the end
-	n             int64
+	group int32
+	next  int32 // the person's previous cell, -1 at the end
+	n     int64
 }
 
 // Compute runs the plan over rows. The noise comes from the library's

@@ -26,10 +26,10 @@ type run struct {
 	// (rows of one person often follow each other).
 	persons        *personIndex
 	lastPH         uint64
-	lastPI         int32
-	head           []int32 // person -> their latest cell (a list through cell.next)
-	first          []int64 // person -> the row (1, 2, ... in scan order) where they first appear
-	cells          cellStore
+	lastHead       *int32        // the last person's head
+	heads          chunks[int32] // person -> their latest cell (a list through cell.next)
+	firsts         chunks[int64] // person -> the row (1, 2, ... in scan order) where they first appear
+	cells          chunks[cell]
 	arena          []float64 // reservoirs, MaxRowsPerGroup per cell
 	groupIDs       map[string]int32
 	groupKeys      []string
@@ -51,7 +51,7 @@ type run struct {
 }
 
 func newRun(ctx context.Context, p *Plan, st *Stats, rng *mrand.Rand) *run {
-	r := &run{ctx: ctx, p: p, d: p.Def, st: st, rng: rng, seed: maphash.MakeSeed(), persons: newPersonIndex(), lastPI: -1,
+	r := &run{ctx: ctx, p: p, d: p.Def, st: st, rng: rng, seed: maphash.MakeSeed(), persons: newPersonIndex(),
 		groupIDs: map[string]int32{}, needValue: p.Def.Measure != Count, cols: p.Columns(), valueAt: -1,
 		filterRow: map[string]string{}, filterCache: map[string]bool{}}
 	at := map[string]int{}
@@ -135,15 +135,16 @@ func (r *run) groupID(key []byte) int32 {
 // value v.
 func (r *run) count(ph uint64, gid int32, v float64) error {
 	r.st.Matched++
-	pi := r.lastPI
-	if ph != r.lastPH || pi < 0 {
-		var err error
-		if pi, err = r.persons.get(ph, r.newPerson); err != nil {
+	head := r.lastHead
+	if ph != r.lastPH || head == nil {
+		pi, err := r.persons.get(ph, r.newPerson)
+		if err != nil {
 			return err
 		}
-		r.lastPH, r.lastPI = ph, pi
+		head = r.heads.at(pi)
+		r.lastPH, r.lastHead = ph, head
 	}
-	ci := r.head[pi]
+	ci := *head
 	for ci >= 0 && r.cells.at(ci).group != gid {
 		ci = r.cells.at(ci).next
 	}
@@ -152,8 +153,8 @@ func (r *run) count(ph uint64, gid int32, v float64) error {
 		if r.cells.len() >= math.MaxInt32 {
 			return errTooMany
 		}
-		ci = r.cells.add(cell{person: pi, group: gid, next: r.head[pi]})
-		r.head[pi] = ci
+		ci = r.cells.add(cell{group: gid, next: *head})
+		*head = ci
 		if r.needValue {
 			r.arena = slices.Grow(r.arena, int(C))[:len(r.arena)+int(C)]
 		}
@@ -175,12 +176,11 @@ func (r *run) count(ph uint64, gid int32, v float64) error {
 
 // newPerson gives the next person an index.
 func (r *run) newPerson() (int32, error) {
-	if len(r.head) >= math.MaxInt32 {
+	if r.heads.len() >= math.MaxInt32 {
 		return 0, errTooMany
 	}
-	r.head = append(r.head, -1)
-	r.first = append(r.first, r.st.Rows)
-	return int32(len(r.head) - 1), nil
+	r.firsts.add(r.st.Rows)
+	return r.heads.add(-1), nil
 }
 
 // row counts one row of the string view ([Rows.Scan]).

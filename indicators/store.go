@@ -1,25 +1,26 @@
 package indicators
 
-// cellStore holds the cells in chunks of a fixed size: growing never
-// copies the cells already there (millions of them).
-type cellStore struct {
-	chunks [][]cell
+// chunks holds values in chunks of a fixed size: growing never copies
+// (nor first-touches twice) the values already there (millions of them),
+// and a value's address is stable.
+type chunks[T any] struct {
+	chunks [][]T
 	n      int
 }
 
-const cellChunk = 1 << 16
+const chunkLen = 1 << 16
 
-func (s *cellStore) len() int { return s.n }
+func (s *chunks[T]) len() int { return s.n }
 
-func (s *cellStore) at(i int32) *cell { return &s.chunks[i/cellChunk][i%cellChunk] }
+func (s *chunks[T]) at(i int32) *T { return &s.chunks[i/chunkLen][i%chunkLen] }
 
-// add appends c and returns its index.
-func (s *cellStore) add(c cell) int32 {
-	if s.n%cellChunk == 0 {
-		s.chunks = append(s.chunks, make([]cell, 0, cellChunk))
+// add appends v and returns its index.
+func (s *chunks[T]) add(v T) int32 {
+	if s.n%chunkLen == 0 {
+		s.chunks = append(s.chunks, make([]T, 0, chunkLen))
 	}
 	k := len(s.chunks) - 1
-	s.chunks[k] = append(s.chunks[k], c)
+	s.chunks[k] = append(s.chunks[k], v)
 	s.n++
 	return int32(s.n - 1)
 }
@@ -28,9 +29,13 @@ func (s *cellStore) add(c cell) int32 {
 // addressing with linear probing, one lookup-or-insert per probe sequence
 // (a Go map takes a lookup then an insert), load factor at most 1/2. A
 // hash and its index share a slot, so that a lookup in a table of
-// millions of persons misses the cache once, not twice.
+// millions of persons misses the cache once, not twice. A hash's home
+// slot is its top bits, so that the slots stay in the order of their
+// hashes: growing walks the old table and fills the new one front to
+// back (streaming, not one cache miss per person).
 type personIndex struct {
 	slots []personSlot
+	shift uint // 64 - log2(len(slots))
 	n     int
 }
 
@@ -39,15 +44,15 @@ type personSlot struct {
 	val int32
 }
 
+const personIndexBits = 16
+
 func newPersonIndex() *personIndex {
-	return &personIndex{slots: make([]personSlot, 1<<16)}
+	return &personIndex{slots: make([]personSlot, 1<<personIndexBits), shift: 64 - personIndexBits}
 }
 
 func (m *personIndex) len() int { return m.n }
 
-func (m *personIndex) home(h uint64) uint64 {
-	return (h * 0x9e3779b97f4a7c15) >> 32 & uint64(len(m.slots)-1)
-}
+func (m *personIndex) home(h uint64) uint64 { return h >> m.shift }
 
 // touch loads h's home slot and returns its key: a loop of independent
 // touches brings a batch's slots into the cache with their misses
@@ -83,6 +88,7 @@ func (m *personIndex) get(h uint64, next func() (int32, error)) (int32, error) {
 func (m *personIndex) grow() {
 	old := m.slots
 	m.slots = make([]personSlot, 2*len(old))
+	m.shift--
 	mask := uint64(len(m.slots) - 1)
 	for _, sl := range old {
 		if sl.key == 0 {

@@ -11,18 +11,29 @@ import (
 )
 
 // Patterns replaced in free text whatever the person (SEC-PSE-4). Order
-// matters: NIR before phone before postal code.
+// matters: NIR before phone before postal code. Each pattern has what a
+// match needs at least (ASCII digits, one of some bytes), so that a value
+// that cannot match skips the regular expression: "MONOCHROME2" or
+// "Series 3" run none (they were a tenth of a CT slice's CPU). The needs
+// are counted on the value as given; a replacement only removes digits.
 var textPatterns = []struct {
-	re    *regexp.Regexp
-	token string
+	re        *regexp.Regexp
+	token     string
+	minDigits int    // ASCII digits a match holds at least (\d is ASCII)
+	needAny   string // a match holds one of these bytes ("" : none needed)
 }{
-	{regexp.MustCompile(`(?i)\b[1-478]\s?\d{2}\s?(?:0[1-9]|1[0-2]|[2-9]\d)\s?(?:\d{2}|2[ab])\s?\d{3}\s?\d{3}(?:\s?\d{2})?\b`), "NIR"},
-	{regexp.MustCompile(`(?i)[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}`), "EMAIL"},
-	{regexp.MustCompile(`(?:\+|\b00)\s?\d{1,3}[\s.-]?\(?\d\)?(?:[\s.-]?\d{2,4}){2,5}\b`), "TEL"},
-	{regexp.MustCompile(`\b0[1-9](?:[\s.-]?\d{2}){4}\b`), "TEL"},
-	{regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b`), "DATE"},
-	{regexp.MustCompile(`(?i)\b\d{1,2}(?:er)?\s+(?:janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre)\s+\d{4}\b`), "DATE"},
-	{regexp.MustCompile(`\b(?:0[1-9]|[1-8]\d|9[0-8]|2[ab])\d{3}\b`), "CODE_POSTAL"},
+	// 12: 1 + 2 + 2 + 2 (or "2a": 1) + 3 + 3, at least 12 digits.
+	{regexp.MustCompile(`(?i)\b[1-478]\s?\d{2}\s?(?:0[1-9]|1[0-2]|[2-9]\d)\s?(?:\d{2}|2[ab])\s?\d{3}\s?\d{3}(?:\s?\d{2})?\b`), "NIR", 12, ""},
+	{regexp.MustCompile(`(?i)[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}`), "EMAIL", 0, "@"},
+	// 6: 1 + 1 + 2 x 2 after a '+' ("00" adds two).
+	{regexp.MustCompile(`(?:\+|\b00)\s?\d{1,3}[\s.-]?\(?\d\)?(?:[\s.-]?\d{2,4}){2,5}\b`), "TEL", 6, "+0"},
+	{regexp.MustCompile(`\b0[1-9](?:[\s.-]?\d{2}){4}\b`), "TEL", 10, ""},
+	// 4: 1 + 1 + 2, with a separator.
+	{regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b`), "DATE", 4, "/.-"},
+	// 5: 1 + 4.
+	{regexp.MustCompile(`(?i)\b\d{1,2}(?:er)?\s+(?:janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre)\s+\d{4}\b`), "DATE", 5, ""},
+	// 4: "2a" or "2b" and 3 digits.
+	{regexp.MustCompile(`\b(?:0[1-9]|[1-8]\d|9[0-8]|2[ab])\d{3}\b`), "CODE_POSTAL", 4, ""},
 }
 
 // fold lowers case and strips accents, keeping one rune per input rune
@@ -170,17 +181,17 @@ func scrubIdentifiers(s string, ids []scrubID) string {
 	return b.String()
 }
 
-// scrubPatterns replaces the identifying patterns in s. Every pattern but
-// the e-mail address needs a digit, the address needs an '@': values with
-// neither (most) skip the regular expressions.
+// scrubPatterns replaces the identifying patterns in s, skipping those
+// whose needs s does not meet (most values: codes, descriptions).
 func scrubPatterns(s string) string {
-	digit := strings.ContainsAny(s, "0123456789")
-	at := strings.IndexByte(s, '@') >= 0
-	if !digit && !at {
-		return s
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		if '0' <= s[i] && s[i] <= '9' {
+			digits++
+		}
 	}
 	for _, pt := range textPatterns {
-		if pt.token == "EMAIL" && !at || pt.token != "EMAIL" && !digit {
+		if digits < pt.minDigits || pt.needAny != "" && !strings.ContainsAny(s, pt.needAny) {
 			continue
 		}
 		s = pt.re.ReplaceAllString(s, pt.token)

@@ -84,6 +84,10 @@ type Options struct {
 	// run (StartPrefetch, with this run's Source and manifest options);
 	// nil: Ingest lists and opens them itself.
 	Prefetched *Prefetch
+	// Ranges fetches the source's large objects with ranged parallel GETs
+	// (issue 24 item 2; nil: objstore.NewRanges's defaults, one set of
+	// range buffers for the run).
+	Ranges *objstore.Ranges
 }
 
 // Outcomes of an item.
@@ -193,6 +197,9 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	}
 	if opt.LeaseTTL == 0 {
 		opt.LeaseTTL = 10 * time.Minute
+	}
+	if opt.Ranges == nil {
+		opt.Ranges = objstore.NewRanges(0, 0, 0)
 	}
 
 	// Keys first: unreachable keys stop the run before anything is written.

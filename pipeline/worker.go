@@ -173,7 +173,7 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 	if w.obj.Size > p.maxBytes() {
 		return fmt.Sprintf("file of %d bytes exceeds the limit of %d bytes (ingest.max_file_bytes)", w.obj.Size, p.maxBytes())
 	}
-	rc, err := p.opt.Source.Open(ctx, w.obj.Key)
+	rc, err := p.opt.Ranges.Open(ctx, p.opt.Source, *w.obj)
 	if err != nil {
 		return sourceReason(err)
 	}
@@ -268,6 +268,8 @@ func sourceReason(err error) string {
 		return "refused: " + objstore.ErrNotRegular.Error()
 	case errors.Is(err, objstore.ErrNotExist):
 		return "the file disappeared from the source during the run; upload it again and rerun"
+	case errors.Is(err, objstore.ErrChanged):
+		return "the file changed in the source during the run (its ranges were of two versions); rerun to ingest it"
 	case objstore.IsStoreFault(err):
 		return "reading the source failed (" + storeFault(err) + "), not a problem of the file; rerun to retry"
 	}

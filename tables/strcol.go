@@ -2,6 +2,7 @@ package tables
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -18,62 +19,97 @@ import (
 // stringChunk is the values read at a time from a column chunk.
 const stringChunk = 4096
 
+// byteArrays reads the flat byte-array column leaf of row group rg a
+// batch at a time: fn gets the first row of the batch, its rows' definition
+// levels (a row holds a value when maxDef is 0 or its level is maxDef) and
+// the batch's values (nulls left out), which alias the reader's page
+// buffers: valid during the call only. n is the row group's rows; ok is
+// false without an error when the column is not one it reads (nested, or
+// not byte arrays).
+func byteArrays(fr *pqarrow.FileReader, rg, leaf int, fn func(row int, defs []int16, maxDef int16, vals []parquet.ByteArray) error) (n int, ok bool, err error) {
+	rgr := fr.ParquetReader().RowGroup(rg)
+	rows := rgr.NumRows()
+	cr, err := rgr.Column(leaf)
+	if err != nil {
+		return 0, false, err
+	}
+	br, ok := cr.(*file.ByteArrayColumnChunkReader)
+	maxDef := cr.Descriptor().MaxDefinitionLevel()
+	if !ok || cr.Descriptor().MaxRepetitionLevel() != 0 || maxDef > 1 || rows > math.MaxInt32 {
+		return 0, false, nil
+	}
+	vals := make([]parquet.ByteArray, stringChunk)
+	defs := make([]int16, stringChunk)
+	for row := int64(0); row < rows; {
+		total, nv, err := br.ReadBatch(min(stringChunk, rows-row), vals, defs, nil)
+		if err != nil {
+			return 0, true, err
+		}
+		if total == 0 {
+			return 0, true, fmt.Errorf("column %d of row group %d: %d of %d rows", leaf, rg, row, rows)
+		}
+		if err := fn(int(row), defs[:total], maxDef, vals[:nv]); err != nil {
+			return 0, true, err
+		}
+		row += total
+	}
+	return int(rows), true, nil
+}
+
+// errTooLong stops a string column whose bytes do not fit int32 offsets.
+var errTooLong = errors.New("tables: string column over 2 GiB")
+
 // stringColumn decodes the flat string column leaf of row group rg whole
 // into one String array, each value's bytes copied once into one buffer
 // (pqarrow's builder appends values one at a time: most of a scan's time
 // on a column of pseudonyms). nil without an error when the column is
 // not one it reads (nested, or not byte arrays): pqarrow reads it then.
 func stringColumn(fr *pqarrow.FileReader, rg, leaf int) (arrow.Array, error) {
-	rgr := fr.ParquetReader().RowGroup(rg)
-	n := rgr.NumRows()
-	cr, err := rgr.Column(leaf)
-	if err != nil {
-		return nil, err
-	}
-	br, ok := cr.(*file.ByteArrayColumnChunkReader)
-	maxDef := cr.Descriptor().MaxDefinitionLevel()
-	if !ok || cr.Descriptor().MaxRepetitionLevel() != 0 || maxDef > 1 || n > math.MaxInt32 {
-		return nil, nil
-	}
-	meta, err := rgr.MetaData().ColumnChunk(leaf)
-	if err != nil {
-		return nil, err
-	}
-	data := make([]byte, 0, max(0, meta.TotalUncompressedSize()-4*n))
-	offsets := make([]int32, n+1)
-	valid := make([]byte, bitutil.BytesForBits(n))
+	rows := fr.ParquetReader().RowGroup(rg).NumRows()
+	var data []byte
+	offsets := make([]int32, 0, rows+1)
+	offsets = append(offsets, 0)
+	valid := make([]byte, bitutil.BytesForBits(rows))
 	nulls := 0
-	vals := make([]parquet.ByteArray, stringChunk)
-	defs := make([]int16, stringChunk)
-	for row := int64(0); row < n; {
-		total, _, err := br.ReadBatch(min(stringChunk, n-row), vals, defs, nil)
-		if err != nil {
-			return nil, err
-		}
-		if total == 0 {
-			return nil, fmt.Errorf("column %d of row group %d: %d of %d rows", leaf, rg, row, n)
+	n, ok, err := byteArrays(fr, rg, leaf, func(row int, defs []int16, maxDef int16, vals []parquet.ByteArray) error {
+		if data == nil {
+			// The first batch's bytes per row, for the whole row group
+			// (an eighth more: one growth at most, usually none).
+			size := 0
+			for _, v := range vals {
+				size += len(v)
+			}
+			data = make([]byte, 0, int64(size)*rows/int64(len(defs))*9/8+64)
 		}
 		v := 0
-		for i := range int(total) {
+		for i := range defs {
 			if maxDef == 0 || defs[i] == maxDef {
 				data = append(data, vals[v]...)
 				v++
-				bitutil.SetBit(valid, int(row)+i)
+				bitutil.SetBit(valid, row+i)
 			} else {
 				nulls++
 			}
 			if len(data) > math.MaxInt32 {
-				return nil, nil
+				return errTooLong
 			}
-			offsets[int(row)+i+1] = int32(len(data))
+			offsets = append(offsets, int32(len(data)))
 		}
-		row += total
+		return nil
+	})
+	switch {
+	case errors.Is(err, errTooLong):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case !ok:
+		return nil, nil
 	}
 	bufs := []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offsets)), memory.NewBufferBytes(data)}
 	if nulls > 0 {
 		bufs[0] = memory.NewBufferBytes(valid)
 	}
-	d := array.NewData(arrow.BinaryTypes.String, int(n), bufs, nil, nulls, 0)
+	d := array.NewData(arrow.BinaryTypes.String, n, bufs, nil, nulls, 0)
 	defer d.Release()
 	return array.NewStringData(d), nil
 }

@@ -52,11 +52,12 @@ type Config struct {
 	// quarantine of every external-camera photograph without operator
 	// boxes, whose faces are then not looked for.
 	StrictNoText bool
-	// Faces finds faces in DICOM photographs (modality XC, VL Photographic
-	// Image) and in images declaring Recognizable Visual Features YES,
-	// when Options.Faces is set (faces.go); nil: those files are
-	// quarantined unless operator boxes are given.
-	Faces FaceFinder
+	// Faces finds faces, barcodes and QR codes in DICOM photographs
+	// (modality XC, VL Photographic Image) and in images declaring
+	// Recognizable Visual Features YES, when Options.Faces is set
+	// (faces.go); nil: those files are quarantined unless operator boxes
+	// are given.
+	Faces PhotoFinder
 }
 
 // DefaultOptions returns the default Annex E options: the "research"

@@ -56,7 +56,9 @@
 // images declaring Recognizable Visual Features YES are searched for faces
 // first, frame by frame, by [Config].Faces (masking/photo's detector): the
 // faces found are filled on every frame, counted in the record
-// ("masked-faces:N") and Recognizable Visual Features becomes NO; a
+// ("masked-faces:N") and Recognizable Visual Features becomes NO; the
+// barcodes and QR codes found in any frame by the same detector's
+// FindCodes are filled on every frame too ("masked-codes:N"); a
 // photograph without a face is recorded as [ActionFacesNone], a file
 // declaring recognizable features where no face is found is quarantined.
 // Without a detector, and with [Config].StrictNoText for photographs, such

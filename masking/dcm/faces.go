@@ -9,17 +9,23 @@ import (
 	"hdw/masking"
 )
 
-// Faces in DICOM photographs (issue 20 item 4, SEC-PSE-4): external-camera
-// photographs (modality XC, VL Photographic Image Storage) and every image
-// that declares Recognizable Visual Features YES are decoded and searched
-// for faces by [Config].Faces, frame by frame; the union of the faces found
-// is filled on every frame, before burned-in text is looked for.
+// Faces and codes in DICOM photographs (issue 20 items 4 and 5,
+// SEC-PSE-4): external-camera photographs (modality XC, VL Photographic
+// Image Storage) and every image that declares Recognizable Visual
+// Features YES are decoded and searched by [Config].Faces, frame by frame,
+// for faces and for barcodes and QR codes (a wristband or a specimen label
+// encodes the patient number); the union of the faces and the union of the
+// codes found are filled on every frame, before burned-in text is looked
+// for.
 
-// FaceFinder locates faces in an image and returns the regions to fill
-// (with their margins), inside the image's bounds. masking/photo's
-// Handler implements it: DICOM photographs get the detector photos get.
-type FaceFinder interface {
+// PhotoFinder locates in an image what the photo path masks: faces, and
+// the barcodes and QR codes that decode. Each method returns the regions
+// to fill (with their margins or quiet zones), inside the image's bounds.
+// masking/photo's Handler implements it: DICOM photographs get the
+// detectors photos get (masking/dcm does not import masking/photo).
+type PhotoFinder interface {
 	FindFaces(img image.Image) []image.Rectangle
+	FindCodes(img image.Image) []image.Rectangle
 }
 
 // ActionFacesNone is the action of a DICOM photograph in which no face
@@ -68,28 +74,30 @@ func (d *deid) lookForFaces(px *pixels) (bool, error) {
 	return false, masking.Quarantine("recognizable visual features declared and no face detector configured")
 }
 
-// maskFaces fills, on every frame of native pixels, the faces found in any
-// frame, counts them in the record and sets Recognizable Visual Features
-// to NO. With none found, a file that declares recognizable visual
-// features (and has no operator boxes) is quarantined (fail closed);
-// another is recorded as [ActionFacesNone].
+// maskFaces fills, on every frame of native pixels, the faces and the
+// barcodes and QR codes found in any frame, counts them in the record and,
+// once faces were filled, sets Recognizable Visual Features to NO. With no
+// face found, a file that declares recognizable visual features (and has
+// no operator boxes) is quarantined (fail closed), codes or not; another
+// is recorded as [ActionFacesNone].
 func (d *deid) maskFaces(px *pixels) error {
-	var faces []masking.Box
+	var faces, codes []masking.Box
 	for f := 0; f < px.frames; f++ {
 		img, err := faceImage(px, f)
 		if err != nil {
 			return err
 		}
-		for _, r := range d.cfg.Faces.FindFaces(img) {
-			if r = r.Intersect(img.Bounds()); !r.Empty() {
-				faces = append(faces, masking.Box{X0: r.Min.X, Y0: r.Min.Y, X1: r.Max.X, Y1: r.Max.Y})
-			}
-		}
+		faces = appendBoxes(faces, d.cfg.Faces.FindFaces(img), img.Bounds())
+		codes = appendBoxes(codes, d.cfg.Faces.FindCodes(img), img.Bounds())
+	}
+	if len(faces) == 0 && px.recognizable == "YES" && len(d.o.Boxes) == 0 {
+		return masking.Quarantine("recognizable visual features declared but no face found")
+	}
+	if len(codes) > 0 {
+		blank(px, codes)
+		d.actions = append(d.actions, "pixels:codes", fmt.Sprintf("masked-codes:%d", len(codes)))
 	}
 	if len(faces) == 0 {
-		if px.recognizable == "YES" && len(d.o.Boxes) == 0 {
-			return masking.Quarantine("recognizable visual features declared but no face found")
-		}
 		d.actions = append(d.actions, ActionFacesNone)
 		return nil
 	}
@@ -99,6 +107,16 @@ func (d *deid) maskFaces(px *pixels) error {
 	d.actions = append(d.actions, "pixels:faces", fmt.Sprintf("masked-faces:%d", len(faces)))
 	d.replaced = append(d.replaced, recognizableNo)
 	return nil
+}
+
+// appendBoxes appends to boxes the regions rs, clipped to b.
+func appendBoxes(boxes []masking.Box, rs []image.Rectangle, b image.Rectangle) []masking.Box {
+	for _, r := range rs {
+		if r = r.Intersect(b); !r.Empty() {
+			boxes = append(boxes, masking.Box{X0: r.Min.X, Y0: r.Min.Y, X1: r.Max.X, Y1: r.Max.Y})
+		}
+	}
+	return boxes
 }
 
 // facesMasked reports whether faces were filled (Clean Recognizable Visual

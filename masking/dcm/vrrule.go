@@ -61,8 +61,8 @@ func (d *deid) scrubText(s string) string {
 		clean = masking.ScrubText
 	}
 	s = clean(s, d.p)
-	if !strings.ContainsAny(s, " \t\n\f\r") {
-		return s // a title is followed by white space (\s)
+	if !mayHaveTitle(s) {
+		return s
 	}
 	return honorific.ReplaceAllStringFunc(s, func(m string) string {
 		if strings.HasSuffix(m, " ") {
@@ -70,6 +70,30 @@ func (d *deid) scrubText(s string) string {
 		}
 		return "NAME"
 	})
+}
+
+// mayHaveTitle reports whether s may hold a match of honorific: white
+// space (\s) after the title, and a title's first letter (D, d, P or M)
+// at a word boundary, after the start or a byte that is not an ASCII word
+// character (\b is ASCII). Most values have none and skip the regular
+// expression.
+func mayHaveTitle(s string) bool {
+	if !strings.ContainsAny(s, " \t\n\f\r") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case 'D', 'd', 'P', 'M':
+			if i == 0 || !isASCIIWord(s[i-1]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isASCIIWord(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
 }
 
 // byVR cleans an attribute Table E.1-1 does not name, by its VR (issue 19

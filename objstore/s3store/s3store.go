@@ -89,11 +89,24 @@ func (s *Store) Open(ctx context.Context, k string) (io.ReadCloser, error) {
 // OpenRange implements objstore.RangeOpener: GetObject from off with
 // If-Match etag (412 Precondition Failed: objstore.ErrChanged).
 func (s *Store) OpenRange(ctx context.Context, k string, off int64, etag string) (io.ReadCloser, error) {
+	return s.getRange(ctx, k, fmt.Sprintf("bytes=%d-", off), etag)
+}
+
+// GetRange implements objstore.RangeGetter: GetObject of the n bytes at off
+// with If-Match etag (412 Precondition Failed: objstore.ErrChanged).
+func (s *Store) GetRange(ctx context.Context, k string, off, n int64, etag string) (io.ReadCloser, error) {
+	if off < 0 || n <= 0 {
+		return nil, fmt.Errorf("s3: invalid range of %d bytes at %d", n, off)
+	}
+	return s.getRange(ctx, k, fmt.Sprintf("bytes=%d-%d", off, off+n-1), etag)
+}
+
+func (s *Store) getRange(ctx context.Context, k, rng, etag string) (io.ReadCloser, error) {
 	key, err := s.key(k)
 	if err != nil {
 		return nil, err
 	}
-	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key, Range: aws.String(fmt.Sprintf("bytes=%d-", off))}
+	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key, Range: aws.String(rng)}
 	if etag != "" {
 		in.IfMatch = aws.String(`"` + etag + `"`)
 	}
@@ -111,7 +124,10 @@ func (s *Store) OpenRange(ctx context.Context, k string, off int64, etag string)
 	return out.Body, nil
 }
 
-var _ objstore.RangeOpener = (*Store)(nil)
+var (
+	_ objstore.RangeOpener = (*Store)(nil)
+	_ objstore.RangeGetter = (*Store)(nil)
+)
 
 // Stat implements objstore.Store.
 func (s *Store) Stat(ctx context.Context, k string) (objstore.Info, error) {

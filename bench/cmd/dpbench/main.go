@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
 	"time"
@@ -31,6 +32,7 @@ func main() {
 	run := flag.Bool("run", false, "compute the indicator")
 	cpu := flag.String("cpuprofile", "", "write a CPU profile of -run here")
 	tr := flag.String("trace", "", "write an execution trace of -run here (go tool trace)")
+	mem := flag.String("memprofile", "", "write an allocation profile of -run here (go tool pprof -sample_index=alloc_space)")
 	strs = flag.Bool("strings", false, "read the string view (indicators.Rows) instead of typed record batches")
 	flag.Parse()
 	stopCPU := func() {}
@@ -55,6 +57,12 @@ func main() {
 			fmt.Fprintln(os.Stderr, "dpbench:", err)
 			stopCPU()
 			os.Exit(1)
+		}
+		if *mem != "" {
+			if mf, err := os.Create(*mem); err == nil {
+				pprof.Lookup("allocs").WriteTo(mf, 0)
+				mf.Close()
+			}
 		}
 	}
 }
