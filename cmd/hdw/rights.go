@@ -129,15 +129,12 @@ func (g *globals) withRights(ctx context.Context, command, action, ref string, f
 		return usageErr("no profile: pass --profile dpo or set HDW_PROFILE=dpo")
 	}
 	return g.within(ctx, command, nil, func(sess *session) error {
+		desk, err := sess.exportDesk(ctx)
+		if err != nil {
+			return err
+		}
 		// SEC-REI-4: the rate limit is the sealed policy's; --config may only lower it.
-		pol, polVersion, err := sess.effectivePolicy(ctx)
-		if err != nil {
-			return err
-		}
-		desk, err := sess.exportDesk(ctx, pol, polVersion)
-		if err != nil {
-			return err
-		}
+		pol := desk.Policy
 		svc, err := rights.New(sess.wh, sess.prov, rights.Options{
 			Dict:          g.dict,
 			Workspaces:    sess.workspaceIndex(),
