@@ -234,17 +234,11 @@ func runRights(ctx context.Context, g *globals, action string, o rightsOpts) err
 				"genetic": int64(rep.Genetic), "identity": int64(rep.Identity), "files": int64(len(rep.Files))}, ""); err != nil {
 				return err
 			}
-			if g.json {
-				return writeJSON(g.stdout, rep)
-			}
 			if !rep.Found {
-				fmt.Fprintf(g.stdout, "request %s: no data for this person in the warehouse; nothing written\n", rep.Request)
-				return nil
+				return g.result(rep, "request %s: no data for this person in the warehouse; nothing written\n", rep.Request)
 			}
-			fmt.Fprintf(g.stdout, "request %s: package written to %s\n", rep.Request, o.out)
-			fmt.Fprintf(g.stdout, "  identity %d, records %d, genetic %d, images %d, projects %d, files %d\n",
-				rep.Identity, rep.Records, rep.Genetic, rep.Images, len(rep.Projects), len(rep.Files))
-			return nil
+			return g.result(rep, "request %s: package written to %s\n  identity %d, records %d, genetic %d, images %d, projects %d, files %d\n",
+				rep.Request, o.out, rep.Identity, rep.Records, rep.Genetic, rep.Images, len(rep.Projects), len(rep.Files))
 		case "erase", "oppose":
 			var proof *rights.Proof
 			if action == "erase" {
@@ -296,12 +290,11 @@ func runRights(ctx context.Context, g *globals, action string, o rightsOpts) err
 			if err := sess.event(ctx, command, act, "ok", target, counts, ""); err != nil {
 				return err
 			}
+			if !rep.Found {
+				return g.result(rep, "request %s: no identity entry for this person; nothing changed\n", rep.Request)
+			}
 			if g.json {
 				return writeJSON(g.stdout, rep)
-			}
-			if !rep.Found {
-				fmt.Fprintf(g.stdout, "request %s: no identity entry for this person; nothing changed\n", rep.Request)
-				return nil
 			}
 			fmt.Fprintf(g.stdout, "request %s: %s corrected in %d identity rows\n", rep.Request, rep.Field, rep.IdentityRows)
 			if rep.Repseudonymized {
