@@ -1,6 +1,7 @@
 // Package objstore owns the storage of the warehouse and of ingest sources:
 // a minimal object-store interface ([Store]) with two implementations, a
-// local folder ([Local]) and S3 (package objstore/s3store, aws-sdk-go-v2).
+// local folder ([Local]) and S3 (package objstore/s3store, aws-sdk-go-v2),
+// and the ranged parallel reading of large objects ([Ranges]).
 // Keys are slash-separated paths relative to the root; they never start with
 // a slash and never contain "..".
 package objstore

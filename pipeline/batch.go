@@ -60,6 +60,7 @@ type batchOpts struct {
 	opposed    map[string]bool
 	dedupe     *dedupe
 	planErr    func() error // the producer's error, once its items are all taken
+	gate       *gate        // the adaptive count of workers (nil: all of them)
 }
 
 // ingestBatch runs one batch: the next opt.BatchItems items of f (or all
@@ -130,7 +131,10 @@ func ingestBatch(ctx context.Context, bo batchOpts, f *feed, sum *Summary) (err 
 			p := worker{wh: wh, opt: opt, deid: bo.deid, wk: bo.wk.Clone(), pk: bo.pk.Clone(), ok: bo.ok.Clone(), opposed: bo.opposed, dek: deks[keys.Health], batch: batch, dedupe: bo.dedupe}
 			defer p.wipe()
 			for w := range jobs {
-				results <- p.process(ctx, w)
+				in := bo.gate.enter(ctx)
+				r := p.process(ctx, w)
+				bo.gate.leave(in, w.size())
+				results <- r
 			}
 		}()
 	}

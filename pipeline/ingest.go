@@ -88,6 +88,10 @@ type Options struct {
 	// (issue 24 item 2; nil: objstore.NewRanges's defaults, one set of
 	// range buffers for the run).
 	Ranges *objstore.Ranges
+	// AdaptWorkers makes Workers the most items processed at once: how many
+	// run follows what is measured, down to the cores while they are busy,
+	// back up while they wait (adapt.go). False: always Workers.
+	AdaptWorkers bool
 }
 
 // Outcomes of an item.
@@ -134,9 +138,13 @@ type Summary struct {
 	NotCommitted int64 `json:"not_committed,omitempty"`
 	// ManifestRewritten: --purge-source rewrote the manifest to the rows
 	// that were not ingested (the ingested rows' lines are gone).
-	ManifestRewritten bool    `json:"manifest_rewritten,omitempty"`
-	Items             []Item  `json:"items,omitempty"`
-	Seconds           float64 `json:"seconds"`
+	ManifestRewritten bool `json:"manifest_rewritten,omitempty"`
+	// WorkersMean and WorkersLast: with Options.AdaptWorkers, the mean
+	// number of items processed at once over the run and the last.
+	WorkersMean float64 `json:"workers_mean,omitempty"`
+	WorkersLast int     `json:"workers_last,omitempty"`
+	Items       []Item  `json:"items,omitempty"`
+	Seconds     float64 `json:"seconds"`
 }
 
 // ErrNoManifest means the source has no manifest.
@@ -313,6 +321,14 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	bo := batchOpts{wh: wh, opt: opt, deid: deid, wk: wk, pk: pk, ok: ok, opposed: opposed,
 		dedupe:  &dedupe{committed: committed, run: map[string]bool{}},
 		planErr: func() error { return planErr }}
+	if opt.AdaptWorkers && opt.Workers > 1 {
+		g, stop := startAdaptive(ctx, opt)
+		defer func() {
+			stop()
+			sum.WorkersMean, sum.WorkersLast = g.mean(), int(g.now.Load())
+		}()
+		bo.gate = g
+	}
 	for first := true; first || f.more(ctx); first = false {
 		if err := ingestBatch(ctx, bo, f, sum); err != nil {
 			stopPlan()

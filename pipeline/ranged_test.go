@@ -57,3 +57,16 @@ func TestIssue24_RangeFaultQuarantinesOnlyItsObject(t *testing.T) {
 		t.Fatalf("%d objects under health/images/, want the 2 ingested (nothing of the failed one)", images)
 	}
 }
+
+// TestIssue24_AdaptiveWorkersIngestTheSame: a run whose worker count
+// adapts accounts for every input as a fixed one does.
+func TestIssue24_AdaptiveWorkersIngestTheSame(t *testing.T) {
+	e := newEnv(t, demoFiles(t))
+	sum, err := e.run(t, func(o *pipeline.Options) { o.Workers, o.AdaptWorkers = 6, true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Seen != 7 || sum.Ingested != 3 || sum.Rejected != 2 || sum.Quarantined != 2 || !sum.Committed {
+		t.Fatalf("summary %+v", sum)
+	}
+}

@@ -159,6 +159,7 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 		ScrubText: scrubText, Profile: g.profile, Operator: sess.operator, Logger: g.logger,
 		Progress: prog, BatchItems: g.cfg.Ingest.BatchItems,
 		Encoding: enc, Delimiter: delim, Wait: o.wait,
+		AdaptWorkers: adaptiveWorkers(o.workers, g.cfg.Ingest.Workers),
 	}
 	if o.batchItems > 0 {
 		opt.BatchItems = o.batchItems

@@ -1,5 +1,6 @@
 // Package s3store is the S3 implementation of objstore.Store with
-// aws-sdk-go-v2: paginated ListObjectsV2, streamed GetObject, streaming
+// aws-sdk-go-v2: paginated ListObjectsV2, streamed GetObject, ranged
+// GetObject pinned to an ETag (objstore.RangeGetter), streaming
 // multipart uploads with bounded part buffers, conditional PutObject
 // (If-None-Match) for write-once objects, retries with backoff and
 // per-attempt timeouts. Endpoints must be HTTPS (SEC-RES-3); plain HTTP is

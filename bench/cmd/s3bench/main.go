@@ -325,8 +325,8 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 				return res, err
 			}
 			hr.disk = append(hr.disk, ir)
-			fmt.Printf("%-6s disk run %d/%d: %7.3f s %s  (pipeline %.3f s, fixed %.3f s, %s)%s\n",
-				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, ir.fixed(), usage(ir.measured), o.server.note(ir.server))
+			fmt.Printf("%-6s disk run %d/%d: %7.3f s %s  (pipeline %.3f s, fixed %.3f s%s, %s)%s\n",
+				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, ir.fixed(), ir.workers(), usage(ir.measured), o.server.note(ir.server))
 			if !o.s3Warehouse {
 				continue
 			}
@@ -341,8 +341,8 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 				return res, err
 			}
 			hr.s3 = append(hr.s3, ir)
-			fmt.Printf("%-6s S3   run %d/%d: %7.3f s %s  (pipeline %.3f s, fixed %.3f s, %s)%s\n",
-				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, ir.fixed(), usage(ir.measured), o.server.note(ir.server))
+			fmt.Printf("%-6s S3   run %d/%d: %7.3f s %s  (pipeline %.3f s, fixed %.3f s%s, %s)%s\n",
+				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, ir.fixed(), ir.workers(), usage(ir.measured), o.server.note(ir.server))
 		}
 	}
 	byWall := func(a, b measured) int { return cmp.Compare(a.wall, b.wall) }

@@ -220,6 +220,15 @@ type ingestResult struct {
 	sum pipeline.Summary
 }
 
+// workers says how many items hdw processed at once when the count adapted
+// (issue 24 item 2), "" otherwise.
+func (r ingestResult) workers() string {
+	if r.sum.WorkersMean == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", workers mean %.1f last %d", r.sum.WorkersMean, r.sum.WorkersLast)
+}
+
 // hdwEnv is the environment of the hdw child: the S3 settings of ours,
 // without any hdw setting that could change the run, plus the given ones.
 func hdwEnv(extra ...string) []string {
