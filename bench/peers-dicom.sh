@@ -30,6 +30,9 @@
 # warm page cache and the best run is kept; the CPU time (user+system) of
 # each tool's least costly run is printed beside it, steadier than wall
 # time under load, and the whole-corpus ratios are given by CPU time too.
+# DCMBENCH_BEFORE names another dcmbench (e.g. built from an earlier
+# commit): it runs with the residual scan in alternation with the others
+# ("before -j1 +scan"), so that a change is measured inside one run.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 base=${TMPDIR:-/tmp}
@@ -40,6 +43,8 @@ fi
 work=$(mktemp -d "$base/hdw-peers-dicom.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 if [ -n "${DCMBENCH:-}" ]; then cp "$DCMBENCH" "$work/dcmbench"; else (cd "$root" && go build -o "$work/dcmbench" ./bench/cmd/dcmbench); fi
+have_before=0
+if [ -n "${DCMBENCH_BEFORE:-}" ]; then cp "$DCMBENCH_BEFORE" "$work/dcmbench-before" && have_before=1; fi
 dir=${1:-}
 runs=${R:-3}
 cores=$(nproc)
@@ -107,6 +112,10 @@ class() {
 		timed hdwj "$work/dcmbench" -in "$in" -out "$work/out" -j "$cores"
 		rm -rf "$work/out"
 		timed hdws "$work/dcmbench" -in "$in" -out "$work/out" -j 1 -scan
+		if [ $have_before = 1 ]; then
+			rm -rf "$work/out"
+			timed before "$work/dcmbench-before" -in "$in" -out "$work/out" -j 1 -scan
+		fi
 		rm -rf "$work/out"
 		timed copy "$work/dcmbench" -in "$in" -out "$work/out" -j 1 -copy
 		if [ $have_gdcm = 1 ]; then
@@ -121,7 +130,7 @@ class() {
 	done
 	rm -rf "$work/out"
 	echo "-- $cname: $files files, $(echo "$bytes" | awk '{printf "%.1f MB", $1/1e6}')"
-	for t in hdw hdwj hdws copy gdcmanon dcmodify; do
+	for t in hdw hdwj hdws before copy gdcmanon dcmodify; do
 		[ -f "$work/$t.best" ] || continue
 		label=$t
 		[ $t = copy ] && label="copy -j1"
@@ -129,6 +138,7 @@ class() {
 		[ $t = hdw ] && label="hdw -j1"
 		[ $t = hdwj ] && label="hdw -j$cores"
 		[ $t = hdws ] && label="hdw -j1 +scan"
+		[ $t = before ] && label="before -j1 +scan"
 		awk -v n="$label" -v s="$(cat "$work/$t.best")" -v r="$(cat "$work/$t.rss")" -v c="$(cat "$work/$t.cpu")" -v f="$files" -v b="$bytes" 'BEGIN {
 			if (s < 0.001) s = 0.001
 			printf "%-10s files_per_s=%-8.1f mb_per_s=%-7.1f peak_rss_mib=%-6.0f seconds=%.2f cpu_s=%.2f\n", n, f/s, b/1e6/s, r/1024, s, c }'
@@ -162,6 +172,9 @@ else
 			END { printf "ratio hdw/%s speed: %.2fx per core, %.2fx on all cores, %.2fx per core with the residual scan; ceiling (plain copy) %.2fx per core\n", p, ps/h, ps/hj, ps/hs, ps/c }' "$work/all.txt"
 		awk -v p="$p" '$2 == p {ps += $4} $2 == "hdw" {h += $4} $2 == "hdws" {hs += $4} $2 == "copy" {c += $4}
 			END { printf "by CPU time (user+system): hdw/%s %.2fx per core, %.2fx with the residual scan; plain copy %.2fx\n", p, ps/h, ps/hs, ps/c }' "$work/all.txt"
+		[ $have_before = 1 ] || continue
+		awk -v p="$p" '$2 == p {ps += $4; pw += $3} $2 == "before" {b += $4; bw += $3}
+			END { printf "before (DCMBENCH_BEFORE): hdw/%s %.2fx per core with the residual scan by CPU time, %.2fx by wall time\n", p, ps/b, pw/bw }' "$work/all.txt"
 	done
 	echo "load: $(uptime | sed 's/.*load average/load average/')"
 fi

@@ -3,6 +3,7 @@ package indicators
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	mrand "math/rand/v2"
 	"runtime"
 	"slices"
@@ -123,21 +124,22 @@ func Compute(ctx context.Context, p *Plan, rows Rows, rng *mrand.Rand) (*Result,
 	}
 	var runs []*run
 	var err error
+	seed := maphash.MakeSeed()
 	if rr, ok := rows.(RecordRows); ok {
 		// The persons split in shards, each aggregated on its own
 		// goroutine: a person's rows all fall in one shard.
 		n := min(max(runtime.GOMAXPROCS(0), 1), maxShards)
 		procs := make([]func(arrow.Record) error, n)
 		for k := range n {
-			r := newRun(ctx, p, &Stats{}, rngs[k])
+			r := newRun(ctx, p, &Stats{}, rngs[k], seed)
 			r.shard, r.shards = k, n
 			ids := make([][]int32, len(p.groups))
 			procs[k] = func(rec arrow.Record) error { return r.record(rec, ids) }
 			runs = append(runs, r)
 		}
-		err = pipelinedRecords(ctx, rr, runs[0].cols, procs...)
+		err = pipelinedRecords(ctx, rr, runs[0].cols, seed, procs...)
 	} else {
-		r := newRun(ctx, p, &Stats{}, rngs[0])
+		r := newRun(ctx, p, &Stats{}, rngs[0], seed)
 		runs = append(runs, r)
 		err = pipelined(ctx, rows, r.cols, r.row)
 	}

@@ -118,6 +118,25 @@ func TestSEC_EXP_4_SinglePersonGroupNeverAppears(t *testing.T) {
 	}
 }
 
+// meanRelease computes p over data 200 times and returns the mean of the
+// first released value; check, when not nil, sees each run's stats.
+func meanRelease(t *testing.T, p *indicators.Plan, data table, check func(indicators.Stats)) float64 {
+	t.Helper()
+	const runs = 200
+	var sum float64
+	for range runs {
+		res, st, err := indicators.Compute(context.Background(), p, data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if check != nil {
+			check(st)
+		}
+		sum += res.Values[0].Value
+	}
+	return sum / runs
+}
+
 // SEC-EXP-4: per-person bounds: a person with many visits counts at most
 // MaxRowsPerGroup times in a group and in at most MaxGroupsPerPerson groups.
 func TestSEC_EXP_4_PersonContributionBounded(t *testing.T) {
@@ -128,37 +147,22 @@ func TestSEC_EXP_4_PersonContributionBounded(t *testing.T) {
 
 	t.Run("count", func(t *testing.T) {
 		p := compile(t, indicators.Definition{Name: "visits", Measure: indicators.Count, Epsilon: 2, MaxRowsPerGroup: 3})
-		var sum float64
-		const runs = 200
-		for range runs {
-			res, st, err := indicators.Compute(context.Background(), p, data, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+		mean := meanRelease(t, p, data, func(st indicators.Stats) {
 			if st.Dropped != 10_000-3 {
 				t.Fatalf("dropped %d rows, want %d", st.Dropped, 10_000-3)
 			}
-			sum += res.Values[0].Value
-		}
+		})
 		// Exact bounded count: 40 + 3. Unbounded it would be 10,040.
-		if mean := sum / runs; math.Abs(mean-43) > 2 {
+		if math.Abs(mean-43) > 2 {
 			t.Fatalf("mean released count %.1f, want about 43 (40 persons + 3 of the heavy person's rows)", mean)
 		}
 	})
 	t.Run("sum clamped", func(t *testing.T) {
 		p := compile(t, indicators.Definition{Name: "weight", Measure: indicators.Sum, Column: "weight_kg",
 			Lower: 0, Upper: 200, Epsilon: 2})
-		var sum float64
-		const runs = 200
-		for range runs {
-			res, _, err := indicators.Compute(context.Background(), p, data, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sum += res.Values[0].Value
-		}
+		mean := meanRelease(t, p, data, nil)
 		// 40 x 70 + one value of the heavy person clamped to 200.
-		if mean := sum / runs; math.Abs(mean-3000) > 100 {
+		if math.Abs(mean-3000) > 100 {
 			t.Fatalf("mean released sum %.0f, want about 3000", mean)
 		}
 	})

@@ -3,10 +3,12 @@ package indicators
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
 )
 
 const sep = "\x1f"
@@ -120,7 +122,8 @@ const maxFilterCache = 1 << 16
 // waits): every process sees every record, in order, so that decoding the
 // next batch overlaps with aggregating this one, and the shards of the
 // aggregation (each its own persons) run side by side.
-func pipelinedRecords(ctx context.Context, rows RecordRows, cols []string, process ...func(arrow.Record) error) error {
+// A [HashedRecordRows] is read with the persons hashed with seed.
+func pipelinedRecords(ctx context.Context, rows RecordRows, cols []string, seed maphash.Seed, process ...func(arrow.Record) error) error {
 	work := make([]chan arrow.Record, len(process))
 	done := make(chan error, len(process))
 	stop := make(chan struct{})
@@ -140,7 +143,20 @@ func pipelinedRecords(ctx context.Context, rows RecordRows, cols []string, proce
 			done <- err
 		}()
 	}
-	scanErr := rows.Records(ctx, cols, func(rec arrow.Record) error {
+	read := rows.Records
+	if hr, ok := rows.(HashedRecordRows); ok {
+		read = func(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
+			return hr.HashedRecords(ctx, cols, seed, fn)
+		}
+	}
+	scanErr := read(ctx, cols, func(rec arrow.Record) error {
+		// A Dictionary array builds its dictionary array on first use:
+		// built here, before the shards read the record side by side.
+		for _, c := range rec.Columns() {
+			if d, ok := c.(*array.Dictionary); ok {
+				d.Dictionary()
+			}
+		}
 		for k := range work {
 			rec.Retain()
 			select {

@@ -24,6 +24,16 @@ type RecordRows interface {
 	Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error
 }
 
+// HashedRecordRows is a [RecordRows] whose reader hashes the persons'
+// pseudonyms as it decodes them ([tables.RecordsHashed]): the first column
+// of HashedRecords' batches is each row's person as the pseudonym's keyed
+// hash ([tables.HashValue] with seed; Uint64, 0 for none). [Compute] then
+// never holds a pseudonym, and a run of persons costs no string column.
+type HashedRecordRows interface {
+	RecordRows
+	HashedRecords(ctx context.Context, cols []string, seed maphash.Seed, fn func(arrow.Record) error) error
+}
+
 var errRecordShape = errors.New("indicators: a record batch without its person column")
 
 // labelSet interns the labels of one group column (or of the histogram's
@@ -59,6 +69,16 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32, phs []uint64) {
 			l.byDict = append(l.byDict, l.id(g.label(tables.FormatValue(dict, j))))
 		}
 		null := l.id(g.label(""))
+		if ind, ok := a.Indices().(*array.Int32); ok && a.NullN() == 0 {
+			// The common case (tables.RecordsHashed's enums), without a
+			// type switch per row.
+			for i, x := range ind.Int32Values() {
+				if phs[i] != 0 {
+					out[i] = l.byDict[x]
+				}
+			}
+			break
+		}
 		for i := range out {
 			if phs[i] == 0 {
 				continue
@@ -141,46 +161,56 @@ func floatAt(a arrow.Array, i int) (float64, bool) {
 	return f, !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
-// shardOf is the shard, of n, of a person's pseudonym: a cheap mix of its
-// last 8 bytes (pseudonyms are keyed hashes or serial numbers: their tails
-// vary). Every row of a person falls in the same shard, so that a shard
-// holds all of a person's contributions.
-func shardOf(s string, n int) int {
-	var w uint64
-	for j := max(0, len(s)-8); j < len(s); j++ {
-		w = w<<8 | uint64(s[j])
-	}
-	w ^= uint64(len(s)) << 59
-	return int((w * 0x9e3779b97f4a7c15 >> 32) * uint64(n) >> 32)
+// shardOf is the shard, of n, of a person's hash: its low 32 bits
+// (the person index's home slot is its top bits). Every row of a person
+// falls in the same shard, so that a shard holds all of a person's
+// contributions.
+func shardOf(h uint64, n int) int {
+	return int(uint64(uint32(h)) * uint64(n) >> 32)
 }
 
 // personHashes returns the keyed hash of each row's person (0: none, or
-// another shard's: the row does not count here; a hash of 0 is 1), and brings the persons' slots of
-// the index into the cache.
+// another shard's: the row does not count here; a hash of 0 is 1), and
+// brings the persons' slots of the index into the cache. person is the
+// hashes ([HashedRecordRows]) or the pseudonyms.
 func (r *run) personHashes(person arrow.Array) []uint64 {
 	n := person.Len()
 	phs := slices.Grow(r.phs[:0], n)[:n]
 	r.phs = phs
-	str, _ := person.(*array.String)
-	for i := range phs {
-		var s string
-		switch {
-		case person.IsNull(i):
-		case str != nil:
-			s = str.Value(i)
-		default:
-			s = tables.FormatValue(person, i)
+	switch a := person.(type) {
+	case *array.Uint64:
+		copy(phs, a.Uint64Values())
+		if a.NullN() > 0 {
+			for i := range phs {
+				if a.IsNull(i) {
+					phs[i] = 0
+				}
+			}
 		}
-		phs[i] = 0
-		if s != "" && (r.shards < 2 || shardOf(s, r.shards) == r.shard) {
-			phs[i] = max(1, maphash.String(r.seed, s))
+	case *array.String:
+		for i := range phs {
+			phs[i] = 0
+			if s := a.Value(i); s != "" && a.IsValid(i) {
+				phs[i] = max(1, maphash.String(r.seed, s)) // tables.HashValue of its bytes
+			}
+		}
+	default:
+		for i := range phs {
+			phs[i] = 0
+			if s := tables.FormatValue(a, i); s != "" && a.IsValid(i) {
+				phs[i] = max(1, maphash.String(r.seed, s))
+			}
 		}
 	}
 	// The slots' loads are independent: their cache misses overlap here
 	// instead of stalling each lookup in turn (rows of one person follow
 	// each other: one touch per run of them).
 	var sink, last uint64
-	for _, ph := range phs {
+	for i, ph := range phs {
+		if r.shards > 1 && shardOf(ph, r.shards) != r.shard {
+			phs[i] = 0
+			continue
+		}
 		if ph != last && ph != 0 {
 			sink += r.persons.touch(ph)
 			last = ph

@@ -50,8 +50,10 @@ type run struct {
 	touched        uint64     // records: keeps the index's prefetching loads
 }
 
-func newRun(ctx context.Context, p *Plan, st *Stats, rng *mrand.Rand) *run {
-	r := &run{ctx: ctx, p: p, d: p.Def, st: st, rng: rng, seed: maphash.MakeSeed(), persons: newPersonIndex(),
+// newRun starts a run whose persons are told apart by their pseudonym's
+// hash keyed with seed (the same for all the shards of a computation).
+func newRun(ctx context.Context, p *Plan, st *Stats, rng *mrand.Rand, seed maphash.Seed) *run {
+	r := &run{ctx: ctx, p: p, d: p.Def, st: st, rng: rng, seed: seed, persons: newPersonIndex(),
 		groupIDs: map[string]int32{}, needValue: p.Def.Measure != Count, cols: p.Columns(), valueAt: -1,
 		filterRow: map[string]string{}, filterCache: map[string]bool{}}
 	at := map[string]int{}

@@ -58,10 +58,12 @@ type Scanner struct {
 type needleSet struct {
 	pseudo  []byte // the person's pseudonym: hdw writes it, its letters are not a hit
 	needles []needle
-	hot     [1 << 16 / 64]uint64 // two-byte blocks at offsets 0-2 of some needle
-	pairs   [1 << 16 / 64]uint64 // first two bytes of some needle
-	cands   map[uint16][]int32   // needle indexes by first two bytes, ascending
+	cands   map[uint16][]int32 // needle indexes by first two bytes, ascending
 	max     int
+	// The bitmaps come after every pointer, so that the garbage collector
+	// does not read their 16 KiB at each cycle for each cached person.
+	hot   [1 << 16 / 64]uint64 // two-byte blocks at offsets 0-2 of some needle
+	pairs [1 << 16 / 64]uint64 // first two bytes of some needle
 }
 
 // NewScanner prepares a scan for p's identifiers.

@@ -140,21 +140,15 @@ func ScrubText(s string, p Person) string {
 // scrubIdentifiers replaces the identifiers ids in s.
 func scrubIdentifiers(s string, ids []scrubID) string {
 	// Every match starts with an identifier's first word: most values
-	// (codes, descriptions) hold none and are returned as they are.
-	fs := foldString(s)
-	found := false
-	for _, x := range ids {
-		if strings.Contains(fs, x.words[0]) {
-			found = true
-			break
-		}
-	}
-	if !found {
+	// (codes, descriptions) hold none and are returned as they are. An
+	// ASCII value is searched without folding it into a new string.
+	if !mayHoldFirstWord(s, ids) {
 		if utf8.ValidString(s) {
 			return s
 		}
 		return string([]rune(s)) // each invalid byte as U+FFFD, as below
 	}
+	fs := foldString(s)
 	rs := []rune(s)
 	fr := []rune(fs)
 	if len(fr) != len(rs) {
@@ -179,6 +173,56 @@ func scrubIdentifiers(s string, ids []scrubID) string {
 		}
 	}
 	return b.String()
+}
+
+// mayHoldFirstWord reports whether the folded s contains the first word
+// of one of ids.
+func mayHoldFirstWord(s string, ids []scrubID) bool {
+	if len(ids) == 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			fs := foldString(s)
+			for _, x := range ids {
+				if strings.Contains(fs, x.words[0]) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	for _, x := range ids {
+		if containsLowerASCII(s, x.words[0]) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsLowerASCII reports whether strings.ToLower(s) contains w, for
+// an ASCII s and a lower-case w (a w with other letters is not in it).
+func containsLowerASCII(s, w string) bool {
+	if w == "" {
+		return true
+	}
+	for i := 0; i+len(w) <= len(s); i++ {
+		j := 0
+		for j < len(w) {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != w[j] {
+				break
+			}
+			j++
+		}
+		if j == len(w) {
+			return true
+		}
+	}
+	return false
 }
 
 // scrubPatterns replaces the identifying patterns in s, skipping those

@@ -1,6 +1,9 @@
 package masking
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // scrubPatternsUngated is scrubPatterns without the needs of each pattern:
 // every regular expression on every value.
@@ -36,6 +39,53 @@ func FuzzScrubPatternGate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if got, want := scrubPatterns(s), scrubPatternsUngated(s); got != want {
 			t.Fatalf("%q: gated %q, every pattern %q", s, got, want)
+		}
+	})
+}
+
+// holdsFirstWordFolded is the check mayHoldFirstWord replaces: the folded
+// value searched for each identifier's first word.
+func holdsFirstWordFolded(s string, ids []scrubID) bool {
+	fs := foldString(s)
+	for _, x := range ids {
+		if strings.Contains(fs, x.words[0]) {
+			return true
+		}
+	}
+	return false
+}
+
+var wordSamples = []string{"DUBOIS^AMELIE", "dubois", "Dubois", "CT THORAX", "DUBOI", "Zélie", "ZELIE", "zélie LEFÈVRE",
+	"LEFEVRE", "Saint-Denis", "SAINT DENIS", "12 RUE DES LILAS", "\xff\xfeDUBOIS", "", "D", "AMÉLIE"}
+
+func wordPerson() Person {
+	return Person{Identifiers: []Identifier{{Kind: "LAST_NAME", Value: "Dubois"}, {Kind: "FIRST_NAME", Value: "Amélie"},
+		{Kind: "LAST_NAME", Value: "Lefèvre"}, {Kind: "FIRST_NAME", Value: "Zélie"}, {Kind: "CITY", Value: "Saint-Denis"},
+		{Kind: "ADDRESS", Value: "12 rue des Lilas"}}}
+}
+
+// TestIssue19_FirstWordCheckSameAsFolded: the search without folding
+// finds an identifier's first word exactly when the folded value holds it.
+func TestIssue19_FirstWordCheckSameAsFolded(t *testing.T) {
+	ids := newScrubIDs(wordPerson().Identifiers)
+	for _, s := range wordSamples {
+		if got, want := mayHoldFirstWord(s, ids), holdsFirstWordFolded(s, ids); got != want {
+			t.Errorf("%q: %v, folded search %v", s, got, want)
+		}
+	}
+	if mayHoldFirstWord("DUBOIS", nil) {
+		t.Error("no identifiers, yet a word found")
+	}
+}
+
+func FuzzFirstWordCheck(f *testing.F) {
+	for _, s := range wordSamples {
+		f.Add(s)
+	}
+	ids := newScrubIDs(wordPerson().Identifiers)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := mayHoldFirstWord(s, ids), holdsFirstWordFolded(s, ids); got != want {
+			t.Fatalf("%q: %v, folded search %v", s, got, want)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/policy"
 	"hdw/warehouse"
 )
 
@@ -24,19 +25,13 @@ type RetentionOptions struct {
 	// Operator is written in the proof.
 	Operator string
 	// StartEvent is the event the period runs from (the sealed policy's
-	// retention.start_event, CNIL 7.2): "end-of-care" (the last visit date
-	// of every person in the batch, over all batches; needs the health
-	// key), "end-of-project" (the end of the last workspace built from the
-	// batch), or "ingest" / "" (the batch's collection).
+	// retention.start_event, CNIL 7.2): [policy.StartEndOfCare] (the last
+	// visit date of every person in the batch, over all batches; needs the
+	// health key), [policy.StartEndOfProject] (the end of the last workspace
+	// built from the batch), or [policy.StartIngest] / "" (the batch's
+	// collection).
 	StartEvent string
 }
-
-// Retention start events (package policy).
-const (
-	StartEndOfCare    = "end-of-care"
-	StartEndOfProject = "end-of-project"
-	StartIngest       = "ingest"
-)
 
 // batchStarts returns when each batch's retention period starts.
 func batchStarts(ctx context.Context, wh *warehouse.Warehouse, commits []warehouse.Commit, event string) (map[string]time.Time, error) {
@@ -45,9 +40,9 @@ func batchStarts(ctx context.Context, wh *warehouse.Warehouse, commits []warehou
 		out[c.Batch] = c.Created
 	}
 	switch event {
-	case "", StartIngest:
+	case "", policy.StartIngest:
 		return out, nil
-	case StartEndOfProject:
+	case policy.StartEndOfProject:
 		ds, err := workspaceDescriptors(ctx, wh.St)
 		if err != nil {
 			return nil, err
@@ -60,7 +55,7 @@ func batchStarts(ctx context.Context, wh *warehouse.Warehouse, commits []warehou
 			}
 		}
 		return out, nil
-	case StartEndOfCare:
+	case policy.StartEndOfCare:
 		d := newDeks(wh)
 		defer d.wipe()
 		last := map[string]time.Time{}   // person -> last care
@@ -141,7 +136,7 @@ func ApplyRetention(ctx context.Context, wh *warehouse.Warehouse, opt RetentionO
 	now := opt.Now().UTC()
 	rep := &RetentionReport{Cutoff: now.AddDate(-opt.Years, 0, 0), DryRun: opt.DryRun, StartEvent: opt.StartEvent}
 	if rep.StartEvent == "" {
-		rep.StartEvent = StartIngest
+		rep.StartEvent = policy.StartIngest
 	}
 	commits, err := wh.Commits(ctx)
 	if err != nil {

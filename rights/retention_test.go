@@ -8,6 +8,7 @@ import (
 
 	"hdw/keys"
 	"hdw/objstore"
+	"hdw/policy"
 	"hdw/rights"
 	"hdw/warehouse"
 )
@@ -122,9 +123,9 @@ func TestCNIL_7_2_RetentionStartEvent(t *testing.T) {
 		event string
 		want  int
 	}{
-		{rights.StartIngest, 0},
-		{rights.StartEndOfCare, 1},
-		{rights.StartEndOfProject, 0},
+		{policy.StartIngest, 0},
+		{policy.StartEndOfCare, 1},
+		{policy.StartEndOfProject, 0},
 	} {
 		rep, err := rights.ApplyRetention(f.ctx, f.dpoWH, rights.RetentionOptions{Years: 20, Now: clock, DryRun: true, StartEvent: c.event})
 		if err != nil || len(rep.Batches) != c.want || rep.StartEvent != c.event {
@@ -134,7 +135,7 @@ func TestCNIL_7_2_RetentionStartEvent(t *testing.T) {
 	commits, _ := f.dpoWH.Commits(f.ctx)
 	f.st.PutIfAbsent(f.ctx, "workspaces/cardio/workspace.json", strings.NewReader(`{"project":"cardio","status":"active","expires":"2027-06-30T00:00:00Z","batches":["`+commits[0].Batch+`"]}`))
 	late := func() time.Time { return time.Date(2047, 1, 1, 0, 0, 0, 0, time.UTC) }
-	rep, err := rights.ApplyRetention(f.ctx, f.dpoWH, rights.RetentionOptions{Years: 20, Now: late, DryRun: true, StartEvent: rights.StartEndOfProject})
+	rep, err := rights.ApplyRetention(f.ctx, f.dpoWH, rights.RetentionOptions{Years: 20, Now: late, DryRun: true, StartEvent: policy.StartEndOfProject})
 	if err != nil || len(rep.Batches) != 0 {
 		t.Fatalf("end of project 2027-06-30 + 20 years is after 2047-01-01: %v %+v", err, rep)
 	}

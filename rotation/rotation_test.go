@@ -10,6 +10,7 @@ import (
 	"hdw/keys"
 	"hdw/keys/keystest"
 	"hdw/objstore"
+	"hdw/policy"
 	"hdw/rights"
 	"hdw/rotation"
 	"hdw/tables"
@@ -189,7 +190,7 @@ func TestSEC_PSE_1_RotationMapExpires(t *testing.T) {
 	}
 	// hdw retention apply removes them too (a dry run first: nothing goes).
 	late := func() time.Time { return start.AddDate(0, 6, 1) }
-	rep, err := rights.ApplyRetention(f.ctx, f.wh(t, dpo), rights.RetentionOptions{Years: 20, Now: late, DryRun: true, StartEvent: rights.StartIngest})
+	rep, err := rights.ApplyRetention(f.ctx, f.wh(t, dpo), rights.RetentionOptions{Years: 20, Now: late, DryRun: true, StartEvent: policy.StartIngest})
 	if err != nil || len(rep.RotationMaps) != 1 {
 		t.Fatalf("retention dry run: %+v %v", rep, err)
 	}
@@ -254,7 +255,7 @@ func TestCNIL_7_2_RetentionRemovesBatchMaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	later := func() time.Time { return time.Date(2028, 6, 1, 0, 0, 0, 0, time.UTC) }
-	rep, err := rights.ApplyRetention(f.ctx, f.wh(t, dpo), rights.RetentionOptions{Years: 1, Now: later, StartEvent: rights.StartIngest})
+	rep, err := rights.ApplyRetention(f.ctx, f.wh(t, dpo), rights.RetentionOptions{Years: 1, Now: later, StartEvent: policy.StartIngest})
 	if err != nil || len(rep.Batches) != 1 || len(rep.RotationMaps) != 0 {
 		t.Fatalf("retention: %+v %v", rep, err)
 	}

@@ -59,8 +59,18 @@ func (r *Row) Columns() []string {
 
 // Null reports whether the column is null (or absent).
 func (r *Row) Null(name string) bool {
+	_, ok := r.value(name)
+	return !ok
+}
+
+// value returns the column's array when the row holds a value in it
+// (false when the column is absent or null).
+func (r *Row) value(name string) (arrow.Array, bool) {
 	c, ok := r.col[name]
-	return !ok || r.rec.Column(c).IsNull(r.i)
+	if !ok || r.rec.Column(c).IsNull(r.i) {
+		return nil, false
+	}
+	return r.rec.Column(c), true
 }
 
 // Get returns the column's value as a string ("" for null): integers in
@@ -75,11 +85,11 @@ func (r *Row) Get(name string) string {
 
 // Int returns an integer column's value (false when null or not an integer).
 func (r *Row) Int(name string) (int64, bool) {
-	c, ok := r.col[name]
-	if !ok || r.rec.Column(c).IsNull(r.i) {
+	col, ok := r.value(name)
+	if !ok {
 		return 0, false
 	}
-	switch a := r.rec.Column(c).(type) {
+	switch a := col.(type) {
 	case *array.Int64:
 		return a.Value(r.i), true
 	case *array.Int32:
@@ -91,11 +101,11 @@ func (r *Row) Int(name string) (int64, bool) {
 
 // Float returns a number column's value (false when null or not a number).
 func (r *Row) Float(name string) (float64, bool) {
-	c, ok := r.col[name]
-	if !ok || r.rec.Column(c).IsNull(r.i) {
+	col, ok := r.value(name)
+	if !ok {
 		return 0, false
 	}
-	switch a := r.rec.Column(c).(type) {
+	switch a := col.(type) {
 	case *array.Float64:
 		return a.Value(r.i), true
 	case *array.Int64:
@@ -107,11 +117,11 @@ func (r *Row) Float(name string) (float64, bool) {
 
 // Date returns a date column's value in days since 1970-01-01.
 func (r *Row) Date(name string) (int32, bool) {
-	c, ok := r.col[name]
-	if !ok || r.rec.Column(c).IsNull(r.i) {
+	col, ok := r.value(name)
+	if !ok {
 		return 0, false
 	}
-	if a, ok := r.rec.Column(c).(*array.Date32); ok {
+	if a, ok := col.(*array.Date32); ok {
 		return int32(a.Value(r.i)), true
 	}
 	d, err := ParseDate(r.Get(name))

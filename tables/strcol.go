@@ -114,9 +114,27 @@ func stringColumn(fr *pqarrow.FileReader, rg, leaf int) (arrow.Array, error) {
 	return array.NewStringData(d), nil
 }
 
+// stringsOf reads the string column leaf (named name) of row group rg:
+// hashed or as a dictionary for a [RecordsHashed] read (h not nil), else
+// by stringColumn.
+func stringsOf(fr *pqarrow.FileReader, rg, leaf int, name string, h *hashed) (arrow.Array, error) {
+	var a arrow.Array
+	var err error
+	switch {
+	case h != nil && name == h.col:
+		a, err = hashedColumn(fr, rg, leaf, h.seed)
+	case h != nil:
+		a, err = dictColumn(fr, rg, leaf)
+	}
+	if a != nil || err != nil {
+		return a, err
+	}
+	return stringColumn(fr, rg, leaf)
+}
+
 // readRowGroupStrings is readRowGroup with the flat string columns of idx
-// (fields of as) decoded by [stringColumn] and the others by pqarrow,
-// batch by batch. ok is false when no column is one stringColumn reads.
+// (fields of as) decoded by [stringsOf] and the others by pqarrow,
+// batch by batch. ok is false when no column is one stringsOf reads.
 func readRowGroupStrings(ctx context.Context, fr *pqarrow.FileReader, as *arrow.Schema, idx []int, rg, batch int) (g rowGroup, ok bool) {
 	strs := make([]arrow.Array, len(idx))
 	defer func() {
@@ -128,14 +146,16 @@ func readRowGroupStrings(ctx context.Context, fr *pqarrow.FileReader, as *arrow.
 	}()
 	var others []int
 	fields := make([]arrow.Field, len(idx))
+	h := hashedOf(ctx)
 	for j, i := range idx {
 		fields[j] = as.Field(i)
 		if fields[j].Type.ID() == arrow.STRING {
-			a, err := stringColumn(fr, rg, i)
+			a, err := stringsOf(fr, rg, i, fields[j].Name, h)
 			if err != nil {
 				return rowGroup{err: fmt.Errorf("%w: %v", ErrTable, err)}, true
 			}
 			if strs[j] = a; a != nil {
+				fields[j].Type = a.DataType()
 				ok = true
 				continue
 			}

@@ -20,7 +20,6 @@ import (
 
 	"hdw/export"
 	"hdw/keys"
-	"hdw/policy"
 )
 
 func newExportCmd(g *globals) *cobra.Command {
@@ -134,14 +133,19 @@ func (o exportDirectory) Operator(ctx context.Context, id string) (export.Operat
 
 var _ export.Signer = keys.Signer(nil)
 
-// exportDesk is the export workflow as the session's operator acts on it
-// (issue 21): once the admin has enrolled operators (local keyring),
-// every entry is signed by the acting operator's own key (nil when nobody
-// logged in: writing is then refused with export.ErrNotOperator) and
-// verified against the directory: an unsigned or foreign entry is a
-// forgery; the same with Vault once operators are enrolled there
-// (vaultoperator.go). Before any enrolment, entries are unsigned.
-func (s *session) exportDesk(ctx context.Context, pol policy.Policy, polVersion int) (*export.Desk, error) {
+// exportDesk is the export workflow under the effective policy, as the
+// session's operator acts on it (issue 21): once the admin has enrolled
+// operators (local keyring), every entry is signed by the acting
+// operator's own key (nil when nobody logged in: writing is then refused
+// with export.ErrNotOperator) and verified against the directory: an
+// unsigned or foreign entry is a forgery; the same with Vault once
+// operators are enrolled there (vaultoperator.go). Before any enrolment,
+// entries are unsigned.
+func (s *session) exportDesk(ctx context.Context) (*export.Desk, error) {
+	pol, polVersion, err := s.effectivePolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
 	d := &export.Desk{WH: s.wh, Dict: s.g.dict, Policy: pol, PolicyVersion: polVersion, Operator: s.operator, Role: s.g.profile, Now: nowUTC,
 		Signer: unsignedOperator{s.operator}}
 	dir := directoryOf(s.prov) // local keyring or Vault (vaultoperator.go)
@@ -170,11 +174,7 @@ func (g *globals) withExport(ctx context.Context, command, action string, allowe
 		if err := sess.require(ctx, action, allowed...); err != nil {
 			return err
 		}
-		pol, version, err := sess.effectivePolicy(ctx)
-		if err != nil {
-			return err
-		}
-		desk, err := sess.exportDesk(ctx, pol, version)
+		desk, err := sess.exportDesk(ctx)
 		if err != nil {
 			return err
 		}

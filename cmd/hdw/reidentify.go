@@ -73,74 +73,71 @@ func runReidentify(ctx context.Context, g *globals, o reidentifyOpts) error {
 		return usageErr("%v", rights.ErrNoReason)
 	}
 	act := "reidentify." + o.reason
-	sess, svc, err := g.rightsService(ctx, "reidentify", act, o.request)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	req := rights.Request{Ref: o.request, Reason: o.reason}
-	target := map[string]string{"request": o.request, "reason": o.reason}
-	if o.workspace != "" {
-		target["workspace"] = o.workspace
-	}
-	if o.reason == rights.ReasonEmergency {
-		id, err := svc.Emergency(ctx, req, o.pseudonym, o.workspace)
-		if errors.Is(err, rights.ErrNotFound) {
-			sess.event(ctx, "", act, "not-found", target, nil, "")
-			return &exitError{code: exitFailure, err: err}
+	return g.withRights(ctx, "reidentify", act, o.request, func(sess *session, svc *rights.Service) error {
+		req := rights.Request{Ref: o.request, Reason: o.reason}
+		target := map[string]string{"request": o.request, "reason": o.reason}
+		if o.workspace != "" {
+			target["workspace"] = o.workspace
 		}
+		if o.reason == rights.ReasonEmergency {
+			id, err := svc.Emergency(ctx, req, o.pseudonym, o.workspace)
+			if errors.Is(err, rights.ErrNotFound) {
+				sess.event(ctx, "", act, "not-found", target, nil, "")
+				return &exitError{code: exitFailure, err: err}
+			}
+			if err != nil {
+				return rightsFailure(ctx, sess, act, target, err)
+			}
+			if err := sess.event(ctx, "", act, "ok", target, map[string]int64{"persons": 1, "identity_rows": int64(id.Rows)}, "emergency"); err != nil {
+				return err
+			}
+			if g.json {
+				return writeJSON(g.stdout, id)
+			}
+			fmt.Fprintf(g.stdout, "request %s: identity for a medical emergency (SEC-REI-3); for this purpose only\n", o.request)
+			for _, c := range g.dict.ByCategory(configs.CatIdentifying) {
+				if v := id.Fields[c]; v != "" {
+					fmt.Fprintf(g.stdout, "  %-12s %s\n", c, v)
+				}
+			}
+			return nil
+		}
+		cs, err := svc.Recontact(ctx, req, o.criteria)
 		if err != nil {
 			return rightsFailure(ctx, sess, act, target, err)
 		}
-		if err := sess.event(ctx, "", act, "ok", target, map[string]int64{"persons": 1, "identity_rows": int64(id.Rows)}, "emergency"); err != nil {
+		if err := sess.event(ctx, "", act, "ok", target, map[string]int64{"persons": int64(len(cs))}, "recontact"); err != nil {
 			return err
 		}
-		if g.json {
-			return writeJSON(g.stdout, id)
-		}
-		fmt.Fprintf(g.stdout, "request %s: identity for a medical emergency (SEC-REI-3); for this purpose only\n", o.request)
-		for _, c := range g.dict.ByCategory(configs.CatIdentifying) {
-			if v := id.Fields[c]; v != "" {
-				fmt.Fprintf(g.stdout, "  %-12s %s\n", c, v)
+		var w io.Writer = g.stdout
+		if o.out != "" {
+			f, err := os.OpenFile(o.out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+			if err != nil {
+				return fmt.Errorf("open --out file: %w", err)
 			}
+			defer f.Close()
+			w = f
+		}
+		if g.json && o.out == "" {
+			return writeJSON(w, cs)
+		}
+		cw := csv.NewWriter(w)
+		cols := rights.ContactColumns()
+		cw.Write(cols)
+		for _, c := range cs {
+			row := make([]string, len(cols))
+			for i, k := range cols {
+				row[i] = c[k]
+			}
+			cw.Write(row)
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+		if o.out != "" {
+			fmt.Fprintf(g.stderr, "hdw: %d persons to recontact written to %s (for this purpose only, SEC-REI-2)\n", len(cs), o.out)
 		}
 		return nil
-	}
-	cs, err := svc.Recontact(ctx, req, o.criteria)
-	if err != nil {
-		return rightsFailure(ctx, sess, act, target, err)
-	}
-	if err := sess.event(ctx, "", act, "ok", target, map[string]int64{"persons": int64(len(cs))}, "recontact"); err != nil {
-		return err
-	}
-	var w io.Writer = g.stdout
-	if o.out != "" {
-		f, err := os.OpenFile(o.out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
-			return fmt.Errorf("open --out file: %w", err)
-		}
-		defer f.Close()
-		w = f
-	}
-	if g.json && o.out == "" {
-		return writeJSON(w, cs)
-	}
-	cw := csv.NewWriter(w)
-	cols := rights.ContactColumns()
-	cw.Write(cols)
-	for _, c := range cs {
-		row := make([]string, len(cols))
-		for i, k := range cols {
-			row[i] = c[k]
-		}
-		cw.Write(row)
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	if o.out != "" {
-		fmt.Fprintf(g.stderr, "hdw: %d persons to recontact written to %s (for this purpose only, SEC-REI-2)\n", len(cs), o.out)
-	}
-	return nil
+	})
 }

@@ -14,6 +14,7 @@ import (
 
 	"hdw/audit"
 	"hdw/keys"
+	"hdw/policy"
 	"hdw/rights"
 )
 
@@ -52,7 +53,7 @@ func runRetention(ctx context.Context, g *globals, o retentionOpts, now func() t
 			return err
 		}
 		years := pol.Retention.HealthYears
-		if pol.Retention.StartEvent == rights.StartEndOfCare && g.profile != keys.ProfileDPO {
+		if pol.Retention.StartEvent == policy.StartEndOfCare && g.profile != keys.ProfileDPO {
 			return sess.deny(ctx, "retention.apply", map[string]string{"start_event": pol.Retention.StartEvent}, &exitError{code: exitFailure,
 				err: errors.New("retention runs from the end of care (the sealed policy): it reads the last visit dates, run it as the dpo profile")})
 		}

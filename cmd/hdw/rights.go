@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"hdw/criteria"
-	"hdw/export"
 	"hdw/keys"
 	"hdw/objstore"
 	"hdw/pseudo"
@@ -122,53 +121,44 @@ Each person resolved counts toward rights.max_reidentifications_per_day.`,
 	return c
 }
 
-// rightsService opens the session and the rights service, auditing refusals.
-func (g *globals) rightsService(ctx context.Context, command, action, ref string) (*session, *rights.Service, error) {
+// withRights runs fn in the session of a rights command with the rights
+// service (the sealed policy's limits, the workspaces and exports it
+// reaches), auditing refusals.
+func (g *globals) withRights(ctx context.Context, command, action, ref string, fn func(*session, *rights.Service) error) error {
 	if g.profile == "" {
-		return nil, nil, usageErr("no profile: pass --profile dpo or set HDW_PROFILE=dpo")
+		return usageErr("no profile: pass --profile dpo or set HDW_PROFILE=dpo")
 	}
-	sess, err := g.open(ctx, command)
-	if err != nil {
-		return nil, nil, err
-	}
-	target := map[string]string{"request": ref}
-	// SEC-REI-4: the rate limit is the sealed policy's; --config may only lower it.
-	pol, polVersion, err := sess.effectivePolicy(ctx)
-	var desk *export.Desk
-	if err == nil {
-		desk, err = sess.exportDesk(ctx, pol, polVersion)
-	}
-	if err != nil {
-		sess.close(ctx)
-		return nil, nil, err
-	}
-	svc, err := rights.New(sess.wh, sess.prov, rights.Options{
-		Dict:          g.dict,
-		Workspaces:    sess.workspaceIndex(),
-		Exports:       exportIndex{sess: sess, desk: desk},
-		MaxPerDay:     pol.Reidentification.MaxPerDay,
-		MaxPerRequest: pol.Reidentification.MaxPerRequest,
-		Operator:      sess.operator,
-		Genetic:       sess.geneticTrust(command), // the genetic extract's ask and verification (genetic.go)
-		Logger:        g.logger,
-		Alert: func(ctx context.Context, a rights.Alert) {
-			fmt.Fprintf(g.stderr, "hdw: ALERT: daily re-identification limit reached (%d of %d used, %d asked) by request %s; refused (SEC-REI-4)\n",
-				a.Used, a.Limit, a.Asked, a.Request)
-			sess.event(ctx, command, "rights.alert", "alert", map[string]string{"request": a.Request, "kind": a.Kind, "alert": "rate-limit"},
-				map[string]int64{"used": int64(a.Used), "asked": int64(a.Asked), "limit": int64(a.Limit)}, "daily re-identification limit reached")
-		},
+	return g.within(ctx, command, nil, func(sess *session) error {
+		desk, err := sess.exportDesk(ctx)
+		if err != nil {
+			return err
+		}
+		// SEC-REI-4: the rate limit is the sealed policy's; --config may only lower it.
+		pol := desk.Policy
+		svc, err := rights.New(sess.wh, sess.prov, rights.Options{
+			Dict:          g.dict,
+			Workspaces:    sess.workspaceIndex(),
+			Exports:       exportIndex{sess: sess, desk: desk},
+			MaxPerDay:     pol.Reidentification.MaxPerDay,
+			MaxPerRequest: pol.Reidentification.MaxPerRequest,
+			Operator:      sess.operator,
+			Genetic:       sess.geneticTrust(command), // the genetic extract's ask and verification (genetic.go)
+			Logger:        g.logger,
+			Alert: func(ctx context.Context, a rights.Alert) {
+				fmt.Fprintf(g.stderr, "hdw: ALERT: daily re-identification limit reached (%d of %d used, %d asked) by request %s; refused (SEC-REI-4)\n",
+					a.Used, a.Limit, a.Asked, a.Request)
+				sess.event(ctx, command, "rights.alert", "alert", map[string]string{"request": a.Request, "kind": a.Kind, "alert": "rate-limit"},
+					map[string]int64{"used": int64(a.Used), "asked": int64(a.Asked), "limit": int64(a.Limit)}, "daily re-identification limit reached")
+			},
+		})
+		if err != nil {
+			return sess.deny(ctx, action, map[string]string{"request": ref}, &exitError{code: exitFailure, err: fmt.Errorf("profile %s: %w", g.profile, err)})
+		}
+		if !rights.ValidRef(ref) {
+			return sess.deny(ctx, action, map[string]string{"request": "invalid"}, usageErr("%v", rights.ErrNoRequest))
+		}
+		return fn(sess, svc)
 	})
-	if err != nil {
-		err = sess.deny(ctx, action, target, &exitError{code: exitFailure, err: fmt.Errorf("profile %s: %w", g.profile, err)})
-		sess.close(ctx)
-		return nil, nil, err
-	}
-	if !rights.ValidRef(ref) {
-		err := sess.deny(ctx, action, map[string]string{"request": "invalid"}, usageErr("%v", rights.ErrNoRequest))
-		sess.close(ctx)
-		return nil, nil, err
-	}
-	return sess, svc, nil
 }
 
 // workspaceIndex returns the workspaces seen by the rights service.
@@ -215,120 +205,110 @@ func runRights(ctx context.Context, g *globals, action string, o rightsOpts) err
 	}
 	command := "rights"
 	act := "rights." + action
-	sess, svc, err := g.rightsService(ctx, command, act, o.request)
-	if err != nil {
-		return err
-	}
-	defer sess.close(ctx)
-	req := rights.Request{Ref: o.request, Reason: action}
-	target := map[string]string{"request": o.request}
-	switch action {
-	case "find":
-		loc, err := svc.Find(ctx, req, subj)
-		if err != nil {
-			return rightsFailure(ctx, sess, act, target, err)
-		}
-		target["found"] = fmt.Sprint(loc.Found)
-		if err := sess.event(ctx, command, act, "ok", target, map[string]int64{"records": int64(loc.Records), "images": int64(loc.Images),
-			"genetic": int64(loc.Genetic), "identity": int64(loc.Identity), "workspaces": int64(len(loc.Workspaces)), "exports": int64(len(loc.Exports))}, ""); err != nil {
-			return err
-		}
-		return printFind(g, loc)
-	case "access":
-		out, err := objstore.NewLocal(o.out)
-		if err != nil {
-			return fmt.Errorf("open --out folder: %w", err)
-		}
-		rep, err := svc.Access(ctx, req, subj, out)
-		if err != nil {
-			return rightsFailure(ctx, sess, act, target, err)
-		}
-		target["found"] = fmt.Sprint(rep.Found)
-		if err := sess.event(ctx, command, act, "ok", target, map[string]int64{"records": int64(rep.Records), "images": int64(rep.Images),
-			"genetic": int64(rep.Genetic), "identity": int64(rep.Identity), "files": int64(len(rep.Files))}, ""); err != nil {
-			return err
-		}
-		if g.json {
-			return writeJSON(g.stdout, rep)
-		}
-		if !rep.Found {
-			fmt.Fprintf(g.stdout, "request %s: no data for this person in the warehouse; nothing written\n", rep.Request)
+	return g.withRights(ctx, command, act, o.request, func(sess *session, svc *rights.Service) error {
+		req := rights.Request{Ref: o.request, Reason: action}
+		target := map[string]string{"request": o.request}
+		switch action {
+		case "find":
+			loc, err := svc.Find(ctx, req, subj)
+			if err != nil {
+				return rightsFailure(ctx, sess, act, target, err)
+			}
+			target["found"] = fmt.Sprint(loc.Found)
+			if err := sess.event(ctx, command, act, "ok", target, map[string]int64{"records": int64(loc.Records), "images": int64(loc.Images),
+				"genetic": int64(loc.Genetic), "identity": int64(loc.Identity), "workspaces": int64(len(loc.Workspaces)), "exports": int64(len(loc.Exports))}, ""); err != nil {
+				return err
+			}
+			return printFind(g, loc)
+		case "access":
+			out, err := objstore.NewLocal(o.out)
+			if err != nil {
+				return fmt.Errorf("open --out folder: %w", err)
+			}
+			rep, err := svc.Access(ctx, req, subj, out)
+			if err != nil {
+				return rightsFailure(ctx, sess, act, target, err)
+			}
+			target["found"] = fmt.Sprint(rep.Found)
+			if err := sess.event(ctx, command, act, "ok", target, map[string]int64{"records": int64(rep.Records), "images": int64(rep.Images),
+				"genetic": int64(rep.Genetic), "identity": int64(rep.Identity), "files": int64(len(rep.Files))}, ""); err != nil {
+				return err
+			}
+			if !rep.Found {
+				return g.result(rep, "request %s: no data for this person in the warehouse; nothing written\n", rep.Request)
+			}
+			return g.result(rep, "request %s: package written to %s\n  identity %d, records %d, genetic %d, images %d, projects %d, files %d\n",
+				rep.Request, o.out, rep.Identity, rep.Records, rep.Genetic, rep.Images, len(rep.Projects), len(rep.Files))
+		case "erase", "oppose":
+			var proof *rights.Proof
+			if action == "erase" {
+				proof, err = svc.Erase(ctx, req, subj)
+			} else {
+				proof, err = svc.Oppose(ctx, req, subj)
+			}
+			if err != nil {
+				if proof != nil {
+					target["proof"] = proof.ID
+				}
+				return rightsFailure(ctx, sess, act, target, err)
+			}
+			return auditProof(ctx, g, sess, command, act, target, proof)
+		case "restrict", "lift":
+			var rep *rights.RestrictReport
+			if action == "restrict" {
+				rep, err = svc.Restrict(ctx, req, subj)
+			} else {
+				rep, err = svc.Lift(ctx, req, subj)
+			}
+			if err != nil {
+				return rightsFailure(ctx, sess, act, target, err)
+			}
+			target["entry"] = rep.ID
+			target["found"] = fmt.Sprint(rep.Found)
+			if err := sess.event(ctx, command, act, "ok", target, map[string]int64{"pseudonyms": int64(rep.Keys)}, ""); err != nil {
+				return err
+			}
+			verb := "restricted (GDPR art. 18): kept, left out of new workspaces, exports and re-identifications until lifted"
+			if action == "lift" {
+				verb = "restriction lifted"
+			}
+			return g.result(rep, "request %s: %s (registry entry %s)\n", rep.Request, verb, rep.ID)
+		case "rectify":
+			rep, err := svc.Rectify(ctx, req, subj, o.field, o.value)
+			if err != nil {
+				return rightsFailure(ctx, sess, act, target, err)
+			}
+			target["field"] = rep.Field
+			target["repseudonymized"] = fmt.Sprint(rep.Repseudonymized)
+			counts := map[string]int64{"identity_rows": int64(rep.IdentityRows), "records": int64(rep.Records), "images": int64(rep.Images), "genetic": int64(rep.Genetic)}
+			for p, n := range rep.Workspaces {
+				counts["workspace:"+p] = int64(n)
+			}
+			if len(rep.WorkspaceMaps) > 0 {
+				target["workspace_maps"] = noticeRefs(rep.WorkspaceMaps)
+			}
+			if err := sess.event(ctx, command, act, "ok", target, counts, ""); err != nil {
+				return err
+			}
+			if !rep.Found {
+				return g.result(rep, "request %s: no identity entry for this person; nothing changed\n", rep.Request)
+			}
+			if g.json {
+				return writeJSON(g.stdout, rep)
+			}
+			fmt.Fprintf(g.stdout, "request %s: %s corrected in %d identity rows\n", rep.Request, rep.Field, rep.IdentityRows)
+			if rep.Repseudonymized {
+				fmt.Fprintf(g.stdout, "  pseudonym basis changed: re-pseudonymized %d records, %d images, %d genetic rows, %d workspaces\n",
+					rep.Records, rep.Images, rep.Genetic, len(rep.Workspaces))
+				for _, n := range rep.WorkspaceMaps {
+					fmt.Fprintf(g.stdout, "  workspace %s: pseudonym map %s recorded for its researcher (%d pseudonyms; hdw workspace notices %s)\n",
+						n.Project, n.ID, n.Pseudonyms, n.Project)
+				}
+			}
 			return nil
 		}
-		fmt.Fprintf(g.stdout, "request %s: package written to %s\n", rep.Request, o.out)
-		fmt.Fprintf(g.stdout, "  identity %d, records %d, genetic %d, images %d, projects %d, files %d\n",
-			rep.Identity, rep.Records, rep.Genetic, rep.Images, len(rep.Projects), len(rep.Files))
-		return nil
-	case "erase", "oppose":
-		var proof *rights.Proof
-		if action == "erase" {
-			proof, err = svc.Erase(ctx, req, subj)
-		} else {
-			proof, err = svc.Oppose(ctx, req, subj)
-		}
-		if err != nil {
-			if proof != nil {
-				target["proof"] = proof.ID
-			}
-			return rightsFailure(ctx, sess, act, target, err)
-		}
-		return auditProof(ctx, g, sess, command, act, target, proof)
-	case "restrict", "lift":
-		var rep *rights.RestrictReport
-		if action == "restrict" {
-			rep, err = svc.Restrict(ctx, req, subj)
-		} else {
-			rep, err = svc.Lift(ctx, req, subj)
-		}
-		if err != nil {
-			return rightsFailure(ctx, sess, act, target, err)
-		}
-		target["entry"] = rep.ID
-		target["found"] = fmt.Sprint(rep.Found)
-		if err := sess.event(ctx, command, act, "ok", target, map[string]int64{"pseudonyms": int64(rep.Keys)}, ""); err != nil {
-			return err
-		}
-		verb := "restricted (GDPR art. 18): kept, left out of new workspaces, exports and re-identifications until lifted"
-		if action == "lift" {
-			verb = "restriction lifted"
-		}
-		return g.result(rep, "request %s: %s (registry entry %s)\n", rep.Request, verb, rep.ID)
-	case "rectify":
-		rep, err := svc.Rectify(ctx, req, subj, o.field, o.value)
-		if err != nil {
-			return rightsFailure(ctx, sess, act, target, err)
-		}
-		target["field"] = rep.Field
-		target["repseudonymized"] = fmt.Sprint(rep.Repseudonymized)
-		counts := map[string]int64{"identity_rows": int64(rep.IdentityRows), "records": int64(rep.Records), "images": int64(rep.Images), "genetic": int64(rep.Genetic)}
-		for p, n := range rep.Workspaces {
-			counts["workspace:"+p] = int64(n)
-		}
-		if len(rep.WorkspaceMaps) > 0 {
-			target["workspace_maps"] = noticeRefs(rep.WorkspaceMaps)
-		}
-		if err := sess.event(ctx, command, act, "ok", target, counts, ""); err != nil {
-			return err
-		}
-		if g.json {
-			return writeJSON(g.stdout, rep)
-		}
-		if !rep.Found {
-			fmt.Fprintf(g.stdout, "request %s: no identity entry for this person; nothing changed\n", rep.Request)
-			return nil
-		}
-		fmt.Fprintf(g.stdout, "request %s: %s corrected in %d identity rows\n", rep.Request, rep.Field, rep.IdentityRows)
-		if rep.Repseudonymized {
-			fmt.Fprintf(g.stdout, "  pseudonym basis changed: re-pseudonymized %d records, %d images, %d genetic rows, %d workspaces\n",
-				rep.Records, rep.Images, rep.Genetic, len(rep.Workspaces))
-			for _, n := range rep.WorkspaceMaps {
-				fmt.Fprintf(g.stdout, "  workspace %s: pseudonym map %s recorded for its researcher (%d pseudonyms; hdw workspace notices %s)\n",
-					n.Project, n.ID, n.Pseudonyms, n.Project)
-			}
-		}
-		return nil
-	}
-	return usageErr("unknown rights action %q", action)
+		return usageErr("unknown rights action %q", action)
+	})
 }
 
 // noticeRefs is the audit form of workspace notices: project:id, comma-separated.

@@ -6,14 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"hdw/keys"
 	"hdw/objstore"
 	"hdw/objstore/s3store"
 	"hdw/objstore/s3store/s3test"
@@ -81,27 +77,6 @@ func TestS3IngestToS3Warehouse(t *testing.T) {
 	assertNoLeak(t, "command output", c.out.Bytes(), secrets(up))
 }
 
-var hdwBinary string
-
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	if hdwBinary != "" {
-		return hdwBinary
-	}
-	dir, err := os.MkdirTemp("", "hdw-bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "hdw")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build hdw: %v", err)
-	}
-	hdwBinary = bin
-	return bin
-}
-
 // TestS3KillAndRerun ingests 1,000 files from the S3 server, kills hdw
 // with SIGKILL halfway, reruns, and checks that every record is held
 // exactly once and that a second rerun ingests nothing (issue 2).
@@ -114,17 +89,7 @@ func TestS3KillAndRerun(t *testing.T) {
 	// 1,000 files: 250 patients x 4 DICOM files.
 	up := synth.NewUpload(synth.UploadSpec{Seed: 99, Patients: 250, DICOMPerPatient: 4})
 	uploadToS3(t, bucket, run+"/src", up)
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	env := append(os.Environ(), "HDW_WAREHOUSE=s3://"+bucket+"/"+run+"/wh", "HDW_CREDENTIALS="+filepath.Join(dir, "creds"), "HDW_PROFILE=ingest")
-	hdw := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = env
-		return cmd
-	}
-	if out, err := hdw("init").CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
+	hdw := initedBinary(t, "s3://"+bucket+"/"+run+"/wh")
 	// First run: kill -9 once about half the files are through.
 	cmd := hdw("ingest", "s3://"+bucket+"/"+run+"/src", "--workers", "2")
 	var stderr bytes.Buffer
@@ -188,8 +153,6 @@ func TestS3KillAndRerun(t *testing.T) {
 			t.Fatal("a source is committed twice")
 		}
 	}
-	_ = strings.TrimSpace
-	_ = keys.Health
 }
 
 func openS3Warehouse(t *testing.T, bucket, prefix string) *warehouse.Warehouse {

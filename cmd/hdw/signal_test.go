@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -27,21 +26,12 @@ import (
 // ingests the rest, and every source is committed exactly once (nothing
 // lost, nothing duplicated). SIGTERM gives 143.
 func TestIngestSIGINTThenRerun(t *testing.T) {
-	bin := buildBinary(t)
 	dir := t.TempDir()
 	up := synth.NewUpload(synth.UploadSpec{Seed: 23, Patients: 60, DICOMPerPatient: 2})
 	src := filepath.Join(dir, "upload")
 	writeUpload(t, src, up)
 	whDir := filepath.Join(dir, "wh")
-	env := append(os.Environ(), "HDW_WAREHOUSE="+whDir, "HDW_CREDENTIALS="+filepath.Join(dir, "creds"), "HDW_PROFILE=ingest")
-	hdw := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = env
-		return cmd
-	}
-	if out, err := hdw("init").CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
+	hdw := initedBinary(t, whDir)
 	st, _ := objstore.NewLocal(whDir)
 	commits := func() (batches int, sources map[string]int, ingested int) {
 		sources = map[string]int{}

@@ -79,6 +79,8 @@ type Handler struct {
 	// encoded recycles the fast encoder's output buffers (apart from bufs,
 	// so that the large input buffers stay for input).
 	encoded sync.Pool
+	// arenas recycles the fast decoder's blocks (arena.go).
+	arenas sync.Pool
 	// libraryCodec parses and writes with suyashkumar/dicom only, never
 	// with the fast decoder and encoder (the oracle, for tests).
 	libraryCodec bool
@@ -270,7 +272,19 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 	if st != nil {
 		parsed = buf[:sc.pxHdr]
 	}
-	ds, err := h.parse(parsed, sc.pxNative)
+	ar, _ := h.arenas.Get().(*arena)
+	if ar == nil {
+		ar = newArena()
+	}
+	defer func() { // after every use of the dataset, the deferred recover below included
+		ar.release()
+		h.arenas.Put(ar)
+	}()
+	textEnd := 0
+	if sc.pxNative {
+		textEnd = sc.pxOff
+	}
+	ds, err := h.parse(parsed, sc.pxNative, ar, textEnd)
 	if err != nil {
 		return masking.Result{}, err
 	}
@@ -356,9 +370,9 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 // with the fast decoder when it can reproduce the library's dataset
 // exactly, else with the library. Every failure, including a panic inside
 // the parser, is a quarantine whose reason holds no value of the file.
-func (h *Handler) parse(b []byte, skipPixels bool) (dicom.Dataset, error) {
+func (h *Handler) parse(b []byte, skipPixels bool, ar *arena, textEnd int) (dicom.Dataset, error) {
 	if !h.libraryCodec {
-		if ds, err := decodeFast(b, skipPixels); err == nil {
+		if ds, err := decodeFast(b, skipPixels, ar, textEnd); err == nil {
 			return ds, nil
 		}
 	}
@@ -366,13 +380,13 @@ func (h *Handler) parse(b []byte, skipPixels bool) (dicom.Dataset, error) {
 }
 
 // decodeFast is decodeDataset with a panic sent back to the library.
-func decodeFast(b []byte, skipPixels bool) (ds dicom.Dataset, err error) {
+func decodeFast(b []byte, skipPixels bool, ar *arena, textEnd int) (ds dicom.Dataset, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			ds, err = dicom.Dataset{}, errNotFast
 		}
 	}()
-	return decodeDataset(b, skipPixels)
+	return decodeDataset(b, skipPixels, ar, textEnd)
 }
 
 // write writes the dataset els: encoded in a recycled buffer by the fast

@@ -37,15 +37,18 @@ type decoder struct {
 
 	// Allocation in blocks: elements, one-value lists and text are carved
 	// out of shared arrays and strings (a small file has a few hundred
-	// elements; one allocation each was most of the decoder's cost).
+	// elements; one allocation each was most of the decoder's cost), the
+	// arrays from a recycled arena (arena.go).
+	ar       *arena
 	elBlock  []dicom.Element
 	strBlock []string
 	intBlock []int
 	// win is a copy of b[winAt:winAt+len(win)] that text values are
-	// sliced from.
-	win   string
-	winAt int
-	vals  values
+	// sliced from; a window that starts before textEnd ends before it
+	// (the native pixel value, which is not text).
+	win     string
+	winAt   int
+	textEnd int
 }
 
 // blockLen is the number of elements or values allocated at once.
@@ -56,7 +59,7 @@ const textWindow = 4096
 
 func (d *decoder) newElement() *dicom.Element {
 	if len(d.elBlock) == 0 {
-		d.elBlock = make([]dicom.Element, blockLen)
+		d.elBlock = d.ar.els.next()
 	}
 	e := &d.elBlock[0]
 	d.elBlock = d.elBlock[1:]
@@ -66,7 +69,7 @@ func (d *decoder) newElement() *dicom.Element {
 // one returns a list of one string, s.
 func (d *decoder) one(s string) []string {
 	if len(d.strBlock) == 0 {
-		d.strBlock = make([]string, blockLen)
+		d.strBlock = d.ar.strs.next()
 	}
 	v := d.strBlock[:1:1]
 	d.strBlock = d.strBlock[1:]
@@ -80,19 +83,27 @@ func (d *decoder) intList(n int) []int {
 		return make([]int, n)
 	}
 	if len(d.intBlock) < n {
-		d.intBlock = make([]int, blockLen)
+		d.intBlock = d.ar.ints.next()
 	}
 	v := d.intBlock[:n:n]
 	d.intBlock = d.intBlock[n:]
 	return v
 }
 
-// decodeDataset decodes the whole file b.
-func decodeDataset(b []byte, skipPixels bool) (dicom.Dataset, error) {
+// decodeDataset decodes the whole file b, carving the dataset out of ar
+// (a new arena when nil). textEnd, when above 0, is where the top-level
+// native pixel value starts: text is not copied from past it.
+func decodeDataset(b []byte, skipPixels bool, ar *arena, textEnd int) (dicom.Dataset, error) {
 	if len(b) < 132 || string(b[128:132]) != "DICM" {
 		return dicom.Dataset{}, errNotFast
 	}
-	d := &decoder{b: b, pos: 132, bo: binary.LittleEndian, skipPixels: skipPixels, vals: newValues()}
+	if ar == nil {
+		ar = newArena()
+	}
+	if textEnd <= 0 || textEnd > len(b) {
+		textEnd = len(b)
+	}
+	d := &decoder{b: b, pos: 132, bo: binary.LittleEndian, skipPixels: skipPixels, ar: ar, textEnd: textEnd}
 	gl, err := d.element(len(b), nil)
 	if err != nil {
 		return dicom.Dataset{}, err
@@ -101,7 +112,10 @@ func decodeDataset(b []byte, skipPixels bool) (dicom.Dataset, error) {
 	if gl.Tag != tag.FileMetaInformationGroupLength || !ok || len(n) == 0 || n[0] < 0 || n[0] > len(b)-d.pos {
 		return dicom.Dataset{}, errNotFast
 	}
-	els := make([]*dicom.Element, 0, 64)
+	els := ar.top[:0]
+	if cap(els) == 0 {
+		els = make([]*dicom.Element, 0, 64)
+	}
 	els = append(els, gl)
 	metaEnd := d.pos + n[0]
 	for d.pos < metaEnd {
@@ -145,6 +159,7 @@ func decodeDataset(b []byte, skipPixels bool) (dicom.Dataset, error) {
 		}
 		els = append(els, e)
 	}
+	ar.top = els
 	return dicom.Dataset{Elements: els}, nil
 }
 
@@ -262,7 +277,7 @@ func (d *decoder) value(t tag.Tag, vr string, vl uint32, end int) (dicom.Value, 
 		if err != nil {
 			return nil, err
 		}
-		return newValue(&d.vals.strs, d.one(strings.Trim(s, " \x00"))), nil
+		return newValue(&d.ar.vals.strs, d.one(strings.Trim(s, " \x00"))), nil
 	case tag.VRUInt16List, tag.VRUInt32List, tag.VRInt16List, tag.VRInt32List, tag.VRTagList:
 		return d.ints(vr, vl, end)
 	case tag.VRFloat32List, tag.VRFloat64List:
@@ -296,8 +311,12 @@ func (d *decoder) text(raw []byte) (string, error) {
 	}
 	at := d.pos - len(raw) // raw was just taken from b
 	if at < d.winAt || at+len(raw) > d.winAt+len(d.win) {
+		lim := len(d.b)
+		if at < d.textEnd {
+			lim = d.textEnd
+		}
 		d.winAt = at
-		d.win = string(d.b[at : at+max(len(raw), min(textWindow, len(d.b)-at))])
+		d.win = string(d.b[at : at+max(len(raw), min(textWindow, lim-at))])
 	}
 	return d.win[at-d.winAt : at-d.winAt+len(raw)], nil
 }
@@ -322,9 +341,9 @@ func (d *decoder) strings(vl uint32, end int) (dicom.Value, error) {
 		str = strings.Trim(str, " \x00")
 	}
 	if strings.IndexByte(str, '\\') < 0 {
-		return newValue(&d.vals.strs, d.one(str)), nil
+		return newValue(&d.ar.vals.strs, d.one(str)), nil
 	}
-	return newValue(&d.vals.strs, strings.Split(str, "\\")), nil
+	return newValue(&d.ar.vals.strs, strings.Split(str, "\\")), nil
 }
 
 func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {
@@ -334,7 +353,7 @@ func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {
 	}
 	switch vr {
 	case "OB", "UN":
-		return newValue(&d.vals.bytes, clone(raw)), nil
+		return newValue(&d.ar.vals.bytes, clone(raw)), nil
 	case "OW":
 		if vl%2 != 0 {
 			return nil, errNotFast
@@ -345,7 +364,7 @@ func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {
 				v[i], v[i+1] = v[i+1], v[i]
 			}
 		}
-		return newValue(&d.vals.bytes, v), nil
+		return newValue(&d.ar.vals.bytes, v), nil
 	}
 	return nil, errNotFast
 }
@@ -374,7 +393,7 @@ func (d *decoder) ints(vr string, vl uint32, end int) (dicom.Value, error) {
 			v[i] = int(int32(d.bo.Uint32(raw[4*i:])))
 		}
 	}
-	return newValue(&d.vals.ints, v), nil
+	return newValue(&d.ar.vals.ints, v), nil
 }
 
 func (d *decoder) floats(vr string, vl uint32, end int) (dicom.Value, error) {
@@ -401,7 +420,7 @@ func (d *decoder) floats(vr string, vl uint32, end int) (dicom.Value, error) {
 		}
 		v[i] = w
 	}
-	return newValue(&d.vals.floats, v), nil
+	return newValue(&d.ar.vals.floats, v), nil
 }
 
 // clone copies b into a new slice, empty but not nil when b is empty (as

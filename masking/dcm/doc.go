@@ -54,7 +54,8 @@
 //
 // External-camera photographs (modality XC, VL Photographic Image) and
 // images declaring Recognizable Visual Features YES are searched for faces
-// first, frame by frame, by [Config].Faces (masking/photo's detector): the
+// first by [Config].Faces (masking/photo's detector), on the first, middle
+// and last frames and every frame whose content changed: the
 // faces found are filled on every frame, counted in the record
 // ("masked-faces:N") and Recognizable Visual Features becomes NO; the
 // barcodes and QR codes found in any frame by the same detector's

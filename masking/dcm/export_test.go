@@ -12,7 +12,9 @@ func NewLibraryCodec(cfg Config) *Handler {
 
 // DecodeFast and DecodeLibrary parse a whole file with the fast decoder
 // (errNotFast when it sends the file to the library) and with the library.
-func DecodeFast(b []byte, skipPixels bool) (dicom.Dataset, error) { return decodeFast(b, skipPixels) }
+func DecodeFast(b []byte, skipPixels bool) (dicom.Dataset, error) {
+	return decodeFast(b, skipPixels, nil, 0)
+}
 
 func DecodeLibrary(b []byte, skipPixels bool) (dicom.Dataset, error) {
 	return parseLibrary(b, skipPixels)

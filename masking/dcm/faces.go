@@ -12,11 +12,12 @@ import (
 // Faces and codes in DICOM photographs (issue 20 items 4 and 5,
 // SEC-PSE-4): external-camera photographs (modality XC, VL Photographic
 // Image Storage) and every image that declares Recognizable Visual
-// Features YES are decoded and searched by [Config].Faces, frame by frame,
-// for faces and for barcodes and QR codes (a wristband or a specimen label
-// encodes the patient number); the union of the faces and the union of the
-// codes found are filled on every frame, before burned-in text is looked
-// for.
+// Features YES are decoded and searched by [Config].Faces for faces and
+// for barcodes and QR codes (a wristband or a specimen label encodes the
+// patient number): the first, middle and last frames and every frame whose
+// content changed (faces_frames.go); the union of the faces and the union
+// of the codes found are filled on every frame, before burned-in text is
+// looked for.
 
 // PhotoFinder locates in an image what the photo path masks: faces, and
 // the barcodes and QR codes that decode. Each method returns the regions
@@ -75,17 +76,22 @@ func (d *deid) lookForFaces(px *pixels) (bool, error) {
 }
 
 // maskFaces fills, on every frame of native pixels, the faces and the
-// barcodes and QR codes found in any frame, counts them in the record and,
+// barcodes and QR codes found in any frame searched (faces_frames.go:
+// first, middle, last, and every frame whose content changed), counts them in the record and,
 // once faces were filled, sets Recognizable Visual Features to NO. With no
 // face found, a file that declares recognizable visual features (and has
 // no operator boxes) is quarantined (fail closed), codes or not; another
 // is recorded as [ActionFacesNone].
 func (d *deid) maskFaces(px *pixels) error {
 	var faces, codes []masking.Box
+	frames := newFrameSampler(px.cols, px.rows, px.frames)
 	for f := 0; f < px.frames; f++ {
 		img, err := faceImage(px, f)
 		if err != nil {
 			return err
+		}
+		if !frames.search(f, img.Pix) {
+			continue
 		}
 		faces = appendBoxes(faces, d.cfg.Faces.FindFaces(img), img.Bounds())
 		codes = appendBoxes(codes, d.cfg.Faces.FindCodes(img), img.Bounds())

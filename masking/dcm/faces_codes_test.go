@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"slices"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/suyashkumar/dicom/pkg/tag"
 
 	"hdw/masking/dcm"
+	"hdw/synth"
 )
 
 // Barcodes and QR codes in DICOM photographs (issue 20 item 5): a
@@ -37,6 +39,21 @@ func drawCode(rgb []byte, cols int, m *gozxing.BitMatrix, p image.Point) image.R
 	return ink
 }
 
+// wristband returns a QR code (100x100) and a Code 128 barcode (200x50)
+// holding patient numbers.
+func wristband(t testing.TB) (qr, bc *gozxing.BitMatrix) {
+	t.Helper()
+	qr, err := qrcode.NewQRCodeWriter().Encode("PPI0001234", gozxing.BarcodeFormat_QR_CODE, 100, 100, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err = oned.NewCode128Writer().Encode("IPP4471239", gozxing.BarcodeFormat_CODE_128, 200, 50, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return qr, bc
+}
+
 // codePhoto is a 400x300 face-free photograph (a gradient) holding a QR
 // code and a Code 128 barcode with patient numbers, and the boxes of
 // their ink.
@@ -44,14 +61,7 @@ func codePhoto(t testing.TB) (rgb []byte, rows, cols int, inks []image.Rectangle
 	t.Helper()
 	rows, cols = 300, 400
 	rgb = faceFree(rows, cols)
-	qr, err := qrcode.NewQRCodeWriter().Encode("PPI0001234", gozxing.BarcodeFormat_QR_CODE, 100, 100, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc, err := oned.NewCode128Writer().Encode("IPP4471239", gozxing.BarcodeFormat_CODE_128, 200, 50, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	qr, bc := wristband(t)
 	inks = []image.Rectangle{drawCode(rgb, cols, qr, image.Pt(270, 20)), drawCode(rgb, cols, bc, image.Pt(30, 210))}
 	return rgb, rows, cols, inks
 }
@@ -183,14 +193,22 @@ type facesOnly struct{ dcm.PhotoFinder }
 func (facesOnly) FindCodes(image.Image) []image.Rectangle { return nil }
 
 // BenchmarkIssue20_DICOMPhotoCodes measures a 2 MP DICOM photograph
-// (1632x1224 native RGB, face-free, with or without a QR code and a
-// barcode) through the face pass with and without the code search (an
+// (1632x1224 native RGB, synth's camera-like picture, with or without a
+// label holding a QR code and a barcode) through the face pass with and without the code search (an
 // OCR finding nothing): the difference is the code search's cost per
 // frame. CPU time: run each sub-benchmark alone with a fixed -benchtime
 // under /usr/bin/time.
 func BenchmarkIssue20_DICOMPhotoCodes(b *testing.B) {
 	const rows, cols = 1224, 1632
-	plain := faceFree(rows, cols)
+	var camera bytes.Buffer
+	if err := synth.JPEG(&camera, synth.PhotoSpec{W: cols, H: rows, Camera: true}); err != nil {
+		b.Fatal(err)
+	}
+	img, err := jpeg.Decode(&camera)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain := rgbOf(img)
 	withCodes := slices.Clone(plain)
 	small, srows, scols, _ := codePhoto(b)
 	for y := 0; y < srows; y++ {

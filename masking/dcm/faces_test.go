@@ -352,15 +352,17 @@ func TestIssue20_DICOMPhotoMultiFrame(t *testing.T) {
 	}
 }
 
-// FuzzIssue20_DICOMPhoto checks the face pass on mutated photographs: it
-// never panics, every error is a quarantine or a rejection, every output
-// parses.
+// FuzzIssue20_DICOMPhoto checks the face and code pass on mutated
+// photographs (one frame or a short video): it never panics, every error
+// is a quarantine or a rejection, every output parses.
 func FuzzIssue20_DICOMPhoto(f *testing.F) {
 	plain := faceFree(24, 32)
 	native := gen(f, photoSpec("XC", vlPhotoClass, plain, 24, 32, ""))
 	declared := gen(f, photoSpec("CT", "", plain, 24, 32, "YES"))
 	jpg, _ := asJPEG(f, native, plain, 24, 32)
-	for _, b := range [][]byte{native, declared, jpg} {
+	video := photoSpec("XC", "", nil, 24, 32, "")
+	video.Frames8 = [][]byte{plain, noisy(24, 32, 1), faceFree(24, 32)}
+	for _, b := range [][]byte{native, declared, jpg, gen(f, video)} {
 		f.Add(b)
 	}
 	h := dcm.New(dcm.Config{Faces: faceFinder})

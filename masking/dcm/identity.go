@@ -147,9 +147,14 @@ func withValue(e *dicom.Element, data any) *dicom.Element {
 	return &ne
 }
 
-// sortElements orders a dataset level by tag, as Part 10 requires.
+// sortElements orders a dataset level by tag, as Part 10 requires (most
+// levels are in order already: they are only checked).
 func sortElements(els []*dicom.Element) {
-	slices.SortStableFunc(els, func(a, b *dicom.Element) int {
-		return cmp.Or(cmp.Compare(a.Tag.Group, b.Tag.Group), cmp.Compare(a.Tag.Element, b.Tag.Element))
-	})
+	if !slices.IsSortedFunc(els, byTag) {
+		slices.SortStableFunc(els, byTag)
+	}
+}
+
+func byTag(a, b *dicom.Element) int {
+	return cmp.Or(cmp.Compare(a.Tag.Group, b.Tag.Group), cmp.Compare(a.Tag.Element, b.Tag.Element))
 }

@@ -37,6 +37,9 @@ func listField(v dicom.Value, t reflect.Type) unsafe.Pointer {
 
 // stringsOf returns the strings of a Strings value (nil for other values).
 func stringsOf(v dicom.Value) []string {
+	if p := knownList(v, valuePtrTypes.strs); p != nil {
+		return *(*[]string)(p)
+	}
 	if v == nil || v.ValueType() != dicom.Strings {
 		return nil
 	}
@@ -49,6 +52,9 @@ func stringsOf(v dicom.Value) []string {
 
 // intsOf returns the ints of an Ints value (nil for other values).
 func intsOf(v dicom.Value) []int {
+	if p := knownList(v, valuePtrTypes.ints); p != nil {
+		return *(*[]int)(p)
+	}
 	if v == nil || v.ValueType() != dicom.Ints {
 		return nil
 	}
@@ -57,6 +63,17 @@ func intsOf(v dicom.Value) []int {
 	}
 	s, _ := v.GetValue().([]int)
 	return s
+}
+
+// knownList returns the address of the list inside v when v is a pointer
+// of type pt, a pointer to one of valueTypes' structs (their only field,
+// the list, is at offset 0), else nil: the common case without reflect's
+// walk through the struct for each read (listField).
+func knownList(v dicom.Value, pt reflect.Type) unsafe.Pointer {
+	if pt == nil || v == nil || reflect.TypeOf(v) != pt {
+		return nil
+	}
+	return reflect.ValueOf(v).UnsafePointer()
 }
 
 // A valueBlock makes library values of one list type (the struct that
@@ -70,6 +87,9 @@ type valueBlock struct {
 	typ   reflect.Type // the struct type, or nil
 	block reflect.Value
 	next  int
+	// the blocks of the arena (arena.go): all, and those handed out
+	all  []reflect.Value
+	used int
 }
 
 // valueTypes are the struct types behind dicom.NewValue's lists.
@@ -88,6 +108,18 @@ var valueTypes = func() (t struct{ strs, ints, bytes, floats reflect.Type }) {
 	return t
 }()
 
+// valuePtrTypes are the pointer types of valueTypes (nil where that is nil).
+var valuePtrTypes = func() (t struct{ strs, ints reflect.Type }) {
+	ptr := func(st reflect.Type) reflect.Type {
+		if st == nil || st.Field(0).Offset != 0 {
+			return nil
+		}
+		return reflect.PointerTo(st)
+	}
+	t.strs, t.ints = ptr(valueTypes.strs), ptr(valueTypes.ints)
+	return t
+}()
+
 // newValue returns a new value holding list, T being the list type of
 // b's struct (a typed store: the garbage collector sees the pointers).
 func newValue[T any](b *valueBlock, list T) dicom.Value {
@@ -95,8 +127,8 @@ func newValue[T any](b *valueBlock, list T) dicom.Value {
 		v, _ := dicom.NewValue(list)
 		return v
 	}
-	if b.next == 0 || b.next == b.block.Len() {
-		b.block = reflect.MakeSlice(reflect.SliceOf(b.typ), blockLen, blockLen)
+	if !b.block.IsValid() || b.next == b.block.Len() {
+		b.block = b.nextBlock()
 		b.next = 0
 	}
 	s := b.block.Index(b.next)

@@ -23,6 +23,9 @@ func TestIssue19_ValuesReadWithoutBoxing(t *testing.T) {
 	if stringsOf(iv) != nil || intsOf(sv) != nil || stringsOf(bv) != nil || stringsOf(nil) != nil {
 		t.Fatal("a list read from a value of another type")
 	}
+	if knownList(sv, valuePtrTypes.strs) == nil || knownList(iv, valuePtrTypes.ints) == nil || knownList(sv, valuePtrTypes.ints) != nil {
+		t.Fatal("the lists of the library's values are not read directly")
+	}
 	if listField(sv, stringsType) == nil || listField(iv, intsType) == nil {
 		t.Fatal("suyashkumar/dicom's value layout changed: lists are boxed again (slower, still correct)")
 	}

@@ -176,13 +176,19 @@ func (d *deid) numbers(e *dicom.Element, in []string) *dicom.Element {
 	if d.idDigits == nil {
 		d.idDigits = []string{}
 		for _, id := range d.p.Identifiers {
-			if n := onlyDigits(id.Value); len(n) >= 6 {
+			if n := onlyDigits(id.Value); len(n) >= minIDDigits {
 				d.idDigits = append(d.idDigits, n)
 			}
 		}
 	}
+	if len(d.idDigits) == 0 {
+		return e
+	}
 	var out []string
 	for i, s := range in {
+		if countDigits(s) < minIDDigits {
+			continue // too short to hold one
+		}
 		digits := onlyDigits(s)
 		hit := false
 		for _, n := range d.idDigits {
@@ -203,6 +209,19 @@ func (d *deid) numbers(e *dicom.Element, in []string) *dicom.Element {
 	}
 	d.scrubbed++
 	return withValue(e, out)
+}
+
+// minIDDigits is the fewest digits of an identifier numbers looks for.
+const minIDDigits = 6
+
+func countDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
 }
 
 func onlyDigits(s string) string {

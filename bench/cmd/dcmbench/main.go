@@ -11,19 +11,17 @@
 // file, with the same workers): the fastest any tool that writes a new file
 // per input can go, the ceiling of a speed ratio against a peer.
 //
-// UIDs are remapped with an HMAC key drawn at random for the run: the
-// outputs are for measuring only.
+// UIDs are remapped as the ingest remaps them (pseudo.Keyed.UID, one
+// clone per worker) with a key drawn at random for the run: the outputs
+// are for measuring only.
 package main
 
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"flag"
 	"fmt"
-	"math/big"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -32,8 +30,10 @@ import (
 	"time"
 
 	"hdw/bench/cmd/internal/benchrun"
+	"hdw/keys"
 	"hdw/masking"
 	"hdw/masking/dcm"
+	"hdw/pseudo"
 	"hdw/synth"
 )
 
@@ -101,10 +101,15 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 	if _, err := rand.Read(key); err != nil {
 		return err
 	}
-	uids := func(u string) string {
-		m := hmac.New(sha256.New, key)
-		m.Write([]byte(u))
-		return "2.25." + new(big.Int).SetBytes(m.Sum(nil)[:16]).String()
+	wk, err := pseudo.New(keys.NewSecret(key))
+	if err != nil {
+		return err
+	}
+	// One keyed mapper per worker, as the ingest's workers have
+	// (pipeline: wk.Clone()); a Keyed is not for concurrent use.
+	opts := make([]masking.Options, workers)
+	for w := range opts {
+		opts[w] = masking.Options{UIDs: wk.Clone().UID}
 	}
 	entries, err := os.ReadDir(in)
 	if err != nil {
@@ -117,7 +122,6 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 	if copyOnly {
 		h = benchrun.Copy{}
 	}
-	o := masking.Options{UIDs: uids}
 	// One person per 50 files (a series), built before the clock starts: the
 	// ingest reads it from a manifest row, not from a generator.
 	persons := make([]masking.Person, len(entries)/50+1)
@@ -131,9 +135,9 @@ func run(ctx context.Context, in, out string, nsynth, synthSize, synthFrames, wo
 		}
 	}
 	start := time.Now()
-	c, err := benchrun.Run(workers, len(regular), func(_, k int) (int64, bool, error) {
+	c, err := benchrun.Run(workers, len(regular), func(w, k int) (int64, bool, error) {
 		i := regular[k]
-		return benchrun.File(ctx, h, nil, persons[i/50], o, filepath.Join(in, entries[i].Name()), filepath.Join(out, fmt.Sprintf("%06d.dcm", i)))
+		return benchrun.File(ctx, h, nil, persons[i/50], opts[w], filepath.Join(in, entries[i].Name()), filepath.Join(out, fmt.Sprintf("%06d.dcm", i)))
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
@@ -120,6 +121,13 @@ func (r fileRows) Scan(ctx context.Context, cols []string, fn func(string, []str
 // projected columns decoded concurrently.
 func (r fileRows) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
 	_, err := tables.Records(ctx, r.f, tables.Query{Columns: append([]string{"pseudonym"}, cols...), Parallel: true}, fn)
+	return err
+}
+
+// HashedRecords streams the batches with the persons hashed as they are
+// decoded (indicators.HashedRecordRows).
+func (r fileRows) HashedRecords(ctx context.Context, cols []string, seed maphash.Seed, fn func(arrow.Record) error) error {
+	_, err := tables.RecordsHashed(ctx, r.f, tables.Query{Columns: append([]string{"pseudonym"}, cols...), Parallel: true}, "pseudonym", seed, fn)
 	return err
 }
 

@@ -1,0 +1,98 @@
+package dcm
+
+import (
+	"reflect"
+
+	"github.com/suyashkumar/dicom"
+)
+
+// An arena is what the fast decoder carves a file's elements, one-value
+// string lists, int lists and library values out of, in blocks of
+// blockLen. A Handler recycles arenas from file to file: nothing refers to
+// a dataset's elements or values once Deidentify returns (the result holds
+// strings only), and fresh blocks per file were half of the bytes a small
+// slice allocated, each of them a cost to the garbage collector. release
+// clears every block handed out, so that no value of one file stays
+// reachable from the pool.
+type arena struct {
+	top  []*dicom.Element // the top-level list of the last file
+	els  blocks[dicom.Element]
+	strs blocks[string]
+	ints blocks[int]
+	vals values
+}
+
+func newArena() *arena { return &arena{vals: newValues()} }
+
+// maxArenaBlocks bounds the blocks of each kind an arena keeps for the
+// next file (64 blocks of 64 elements: a large SR or RT structure set
+// allocates the rest anew, and lets it go).
+const maxArenaBlocks = 64
+
+// release clears what the arena handed out, for the next file.
+func (a *arena) release() {
+	clear(a.top[:cap(a.top)]) // an append past the list may have used the array
+	a.top = a.top[:0]
+	if cap(a.top) > maxArenaBlocks*blockLen {
+		a.top = nil
+	}
+	a.els.reset()
+	a.strs.reset()
+	a.ints.reset()
+	for _, b := range []*valueBlock{&a.vals.strs, &a.vals.ints, &a.vals.bytes, &a.vals.floats} {
+		b.reset()
+	}
+}
+
+// blocks are the blocks of one kind: all those allocated, the first used
+// of them handed out since the last reset.
+type blocks[T any] struct {
+	all  [][]T
+	used int
+}
+
+// next returns a block of blockLen zero values.
+func (b *blocks[T]) next() []T {
+	if b.used < len(b.all) {
+		s := b.all[b.used]
+		b.used++
+		return s
+	}
+	s := make([]T, blockLen)
+	if len(b.all) < maxArenaBlocks {
+		b.all = append(b.all, s)
+		b.used++
+	}
+	return s
+}
+
+func (b *blocks[T]) reset() {
+	for _, s := range b.all[:b.used] {
+		clear(s)
+	}
+	b.used = 0
+}
+
+// nextBlock returns a block of blockLen zero structs of b's type.
+func (b *valueBlock) nextBlock() reflect.Value {
+	if b.used < len(b.all) {
+		v := b.all[b.used]
+		b.used++
+		return v
+	}
+	v := reflect.MakeSlice(reflect.SliceOf(b.typ), blockLen, blockLen)
+	if len(b.all) < maxArenaBlocks {
+		b.all = append(b.all, v)
+		b.used++
+	}
+	return v
+}
+
+func (b *valueBlock) reset() {
+	for _, v := range b.all[:b.used] {
+		v.Clear()
+	}
+	b.used = 0
+	b.block = reflect.Value{}
+	b.next = 0
+}
