@@ -116,3 +116,25 @@ func TestIssue24_S3RangeFaultFailsTheObject(t *testing.T) {
 		t.Fatalf("%d of 4 buffers idle after the fault", r.Idle())
 	}
 }
+
+// TestIssue24_S3RangeIgnoredIsRefused: a server (here a proxy dropping the
+// Range header) that answers a later range with the whole object is
+// refused, never read as that range's bytes.
+func TestIssue24_S3RangeIgnoredIsRefused(t *testing.T) {
+	c := server(t)
+	fp := newFaultProxy(t, c.Endpoint, func(_ int64, r *http.Request) string {
+		if strings.Contains(r.URL.Path, "large") {
+			r.Header.Del("Range")
+		}
+		return ""
+	})
+	c.Endpoint = fp.URL
+	s := fresh(t, c)
+	_, info := putRandom(t, s, "images/large.dcm", 3<<20)
+	g := s.(objstore.RangeGetter)
+	body, err := g.GetRange(context.Background(), info.Key, 1<<20, 1<<20, info.ETag)
+	if err == nil {
+		body.Close()
+		t.Fatal("a range answered with the whole object was accepted")
+	}
+}

@@ -89,19 +89,33 @@ func (s *Store) Open(ctx context.Context, k string) (io.ReadCloser, error) {
 // OpenRange implements objstore.RangeOpener: GetObject from off with
 // If-Match etag (412 Precondition Failed: objstore.ErrChanged).
 func (s *Store) OpenRange(ctx context.Context, k string, off int64, etag string) (io.ReadCloser, error) {
-	return s.getRange(ctx, k, fmt.Sprintf("bytes=%d-", off), etag)
+	out, err := s.getRange(ctx, k, fmt.Sprintf("bytes=%d-", off), etag)
+	if err != nil {
+		return nil, err
+	}
+	return out.Body, nil
 }
 
 // GetRange implements objstore.RangeGetter: GetObject of the n bytes at off
-// with If-Match etag (412 Precondition Failed: objstore.ErrChanged).
+// with If-Match etag (412 Precondition Failed: objstore.ErrChanged). A
+// server that answers a range after the first with another one, or with
+// the whole object, is refused (its bytes would be the wrong ones).
 func (s *Store) GetRange(ctx context.Context, k string, off, n int64, etag string) (io.ReadCloser, error) {
 	if off < 0 || n <= 0 {
 		return nil, fmt.Errorf("s3: invalid range of %d bytes at %d", n, off)
 	}
-	return s.getRange(ctx, k, fmt.Sprintf("bytes=%d-%d", off, off+n-1), etag)
+	out, err := s.getRange(ctx, k, fmt.Sprintf("bytes=%d-%d", off, off+n-1), etag)
+	if err != nil {
+		return nil, err
+	}
+	if want := fmt.Sprintf("bytes %d-%d/", off, off+n-1); off > 0 && !strings.HasPrefix(aws.ToString(out.ContentRange), want) {
+		out.Body.Close()
+		return nil, fmt.Errorf("s3: get range: the server answered bytes %d-%d with Content-Range %q; ranged reads need a server that honours Range", off, off+n-1, aws.ToString(out.ContentRange))
+	}
+	return out.Body, nil
 }
 
-func (s *Store) getRange(ctx context.Context, k, rng, etag string) (io.ReadCloser, error) {
+func (s *Store) getRange(ctx context.Context, k, rng, etag string) (*s3.GetObjectOutput, error) {
 	key, err := s.key(k)
 	if err != nil {
 		return nil, err
@@ -121,7 +135,7 @@ func (s *Store) getRange(ctx context.Context, k, rng, etag string) (io.ReadClose
 		}
 		return nil, wrapErr("get range", err)
 	}
-	return out.Body, nil
+	return out, nil
 }
 
 var (
