@@ -185,13 +185,10 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 		if n == size || n > maxPooled {
 			break
 		}
-		nb := h.getBuf(int(n))
-		copy(nb, buf)
-		if _, err := io.ReadFull(src, nb[headN:]); err != nil {
-			h.putBuf(nb)
-			return masking.Result{}, masking.Quarantine("dicom file shorter than its declared size")
+		nb, err := h.readMore(src, buf, n)
+		if err != nil {
+			return masking.Result{}, err
 		}
-		h.putBuf(buf)
 		buf, headN = nb, n
 	}
 	if st != nil {
@@ -202,16 +199,27 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 	}
 	if headN < size {
 		// Read the rest of the file (a streamed attempt read nothing more).
-		nb := h.getBuf(int(size))
-		copy(nb, buf)
-		if _, err := io.ReadFull(src, nb[headN:]); err != nil {
-			h.putBuf(nb)
-			return masking.Result{}, masking.Quarantine("dicom file shorter than its declared size")
+		nb, err := h.readMore(src, buf, size)
+		if err != nil {
+			return masking.Result{}, err
 		}
-		h.putBuf(buf)
 		buf = nb
 	}
 	return h.deidentify(ctx, dst, buf, size, nil, opts, p, o)
+}
+
+// readMore returns a pooled buffer of n bytes holding buf and the next
+// n-len(buf) bytes of src, buf given back to the pool; a file that ends
+// before is quarantined.
+func (h *Handler) readMore(src io.Reader, buf []byte, n int64) ([]byte, error) {
+	nb := h.getBuf(int(n))
+	copy(nb, buf)
+	if _, err := io.ReadFull(src, nb[len(buf):]); err != nil {
+		h.putBuf(nb)
+		return nil, masking.Quarantine("dicom file shorter than its declared size")
+	}
+	h.putBuf(buf)
+	return nb, nil
 }
 
 // streamHead is the first read of a file; files longer than it may be

@@ -121,14 +121,8 @@ func specPlants(s synth.DICOMSpec) []planted {
 	}
 }
 
-func gen(t testing.TB, s synth.DICOMSpec) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := synth.DICOM(&b, s); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+// gen writes a synthetic file (dcm.GenFile).
+var gen = dcm.GenFile
 
 func run(t testing.TB, in []byte, p masking.Person, o masking.Options) ([]byte, masking.Result, error) {
 	t.Helper()

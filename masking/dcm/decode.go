@@ -269,11 +269,7 @@ func (d *decoder) value(t tag.Tag, vr string, vl uint32, end int) (dicom.Value, 
 	case tag.VRBytes:
 		return d.bytes(vr, vl, end)
 	case tag.VRDate:
-		raw, err := d.take(vl, end)
-		if err != nil {
-			return nil, err
-		}
-		s, err := d.text(raw)
+		s, err := d.takeText(vl, end)
 		if err != nil {
 			return nil, err
 		}
@@ -321,12 +317,17 @@ func (d *decoder) text(raw []byte) (string, error) {
 	return d.win[at-d.winAt : at-d.winAt+len(raw)], nil
 }
 
-func (d *decoder) strings(vl uint32, end int) (dicom.Value, error) {
+// takeText takes the next vl bytes (up to end) as a string value (text).
+func (d *decoder) takeText(vl uint32, end int) (string, error) {
 	raw, err := d.take(vl, end)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	str, err := d.text(raw)
+	return d.text(raw)
+}
+
+func (d *decoder) strings(vl uint32, end int) (dicom.Value, error) {
+	str, err := d.takeText(vl, end)
 	if err != nil {
 		return nil, err
 	}

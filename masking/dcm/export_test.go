@@ -1,6 +1,26 @@
 package dcm
 
-import "github.com/suyashkumar/dicom"
+import (
+	"bytes"
+	"testing"
+
+	"github.com/suyashkumar/dicom"
+
+	"hdw/synth"
+)
+
+// GenFile writes the synthetic DICOM file s, failing t if it cannot: for
+// the tests inside the package (genFile) and outside.
+var GenFile = genFile
+
+func genFile(t testing.TB, s synth.DICOMSpec) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := synth.DICOM(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
 
 // NewLibraryCodec returns a handler that parses and writes with
 // suyashkumar/dicom only: the oracle of the fast decoder and encoder.

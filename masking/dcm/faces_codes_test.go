@@ -106,15 +106,7 @@ func TestSEC_PSE_4_DICOMPhotoCodesMasked(t *testing.T) {
 			if c.none {
 				src = plain
 			}
-			spec := photoSpec(c.modality, c.class, src, rows, cols, "")
-			if c.late {
-				spec.Frames8 = [][]byte{plain, rgb}
-			}
-			in := gen(t, spec)
-			want := slices.Concat(spec.Frames8...)
-			if c.jpeg {
-				in, want = asJPEG(t, in, src, rows, cols)
-			}
+			in, want := photoFile(t, c.modality, c.class, src, plain, rows, cols, c.late, c.jpeg)
 			out, res, err := deidPhoto(t, dcm.Config{Faces: faceFinder}, in)
 			if err != nil {
 				t.Fatal(err)

@@ -86,6 +86,24 @@ func photoSpec(modality, class string, rgb []byte, rows, cols int, recognizable 
 	return s
 }
 
+// photoFile writes a DICOM photograph of rgb (photoSpec): its only
+// frame, or with late the last of two after plain; with jpeg its only
+// frame as JPEG baseline (asJPEG). It returns the file and the frames a
+// reader decodes from it.
+func photoFile(t testing.TB, modality, class string, rgb, plain []byte, rows, cols int, late, jpeg bool) (in, want []byte) {
+	t.Helper()
+	spec := photoSpec(modality, class, rgb, rows, cols, "")
+	if late {
+		spec.Frames8 = [][]byte{plain, rgb}
+	}
+	in = gen(t, spec)
+	want = slices.Concat(spec.Frames8...)
+	if jpeg {
+		in, want = asJPEG(t, in, rgb, rows, cols)
+	}
+	return in, want
+}
+
 // asJPEG rewrites a native RGB file with its frame as one JPEG baseline
 // (YBR_FULL_422) fragment, and returns the file with the RGB pixels the
 // handler decodes from it.

@@ -53,15 +53,7 @@ func TestSEC_PSE_4_DICOMPhotoTextMasked(t *testing.T) {
 		jpeg, late bool
 	}{{name: "vl-native"}, {name: "vl-jpeg-baseline", jpeg: true}, {name: "vl-last-frame", late: true}} {
 		t.Run(c.name, func(t *testing.T) {
-			spec := photoSpec("XC", vlPhotoClass, text, rows, cols, "")
-			if c.late {
-				spec.Frames8 = [][]byte{plain, text}
-			}
-			in := gen(t, spec)
-			want := slices.Concat(spec.Frames8...)
-			if c.jpeg {
-				in, want = asJPEG(t, in, text, rows, cols)
-			}
+			in, want := photoFile(t, "XC", vlPhotoClass, text, plain, rows, cols, c.late, c.jpeg)
 			o := opts()
 			o.Faces, o.OCR = true, f
 			var buf bytes.Buffer

@@ -243,33 +243,7 @@ func (s *scanner) element(end, depth int) error {
 
 // sequence scans the items of a sequence.
 func (s *scanner) sequence(vl uint32, end, depth int) error {
-	if vl != tag.VLUndefinedLength {
-		if int64(vl) > int64(end-s.pos) {
-			return errStructure
-		}
-		sub := s.pos + int(vl)
-		for s.pos < sub {
-			if err := s.expectItem(sub, depth); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for {
-		if s.pos+8 > end {
-			return errStructure
-		}
-		if s.u16(s.pos) == 0xFFFE && s.u16(s.pos+2) == 0xE0DD {
-			_, _, vl, err := s.header(end)
-			if err != nil {
-				return err
-			}
-			return s.skip(vl, end)
-		}
-		if err := s.expectItem(end, depth); err != nil {
-			return err
-		}
-	}
+	return s.children(vl, end, depth, 0xE0DD)
 }
 
 func (s *scanner) expectItem(end, depth int) error {
@@ -281,13 +255,21 @@ func (s *scanner) expectItem(end, depth int) error {
 
 // item scans the elements of one sequence item.
 func (s *scanner) item(vl uint32, end, depth int) error {
+	return s.children(vl, end, depth, 0xE00D)
+}
+
+// children scans the children of a sequence (its items, delim the
+// sequence delimiter 0xE0DD) or of an item (its elements, delim the item
+// delimiter 0xE00D): vl bytes of them, or up to the delimiter when the
+// length is undefined.
+func (s *scanner) children(vl uint32, end, depth int, delim uint16) error {
 	if vl != tag.VLUndefinedLength {
 		if int64(vl) > int64(end-s.pos) {
 			return errStructure
 		}
 		sub := s.pos + int(vl)
 		for s.pos < sub {
-			if err := s.element(sub, depth+1); err != nil {
+			if err := s.child(sub, depth, delim); err != nil {
 				return err
 			}
 		}
@@ -297,17 +279,26 @@ func (s *scanner) item(vl uint32, end, depth int) error {
 		if s.pos+8 > end {
 			return errStructure
 		}
-		if s.u16(s.pos) == 0xFFFE && s.u16(s.pos+2) == 0xE00D {
+		if s.u16(s.pos) == 0xFFFE && s.u16(s.pos+2) == delim {
 			_, _, vl, err := s.header(end)
 			if err != nil {
 				return err
 			}
 			return s.skip(vl, end)
 		}
-		if err := s.element(end, depth+1); err != nil {
+		if err := s.child(end, depth, delim); err != nil {
 			return err
 		}
 	}
+}
+
+// child scans one child of a sequence (an item) or of an item (an
+// element), as children tells by delim.
+func (s *scanner) child(end, depth int, delim uint16) error {
+	if delim == 0xE0DD {
+		return s.expectItem(end, depth)
+	}
+	return s.element(end, depth+1)
 }
 
 // rawItems scans encapsulated fragments up to the sequence delimiter.

@@ -27,15 +27,6 @@ func streamPerson() masking.Person {
 	return masking.Person{Pseudonym: "PSEUDO7Q2X", DateShiftDays: -37}
 }
 
-func genFile(t testing.TB, s synth.DICOMSpec) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := synth.DICOM(&b, s); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // withHead runs f with streamHead set to n.
 func withHead(n int, f func()) {
 	old := streamHead

@@ -37,31 +37,28 @@ func listField(v dicom.Value, t reflect.Type) unsafe.Pointer {
 
 // stringsOf returns the strings of a Strings value (nil for other values).
 func stringsOf(v dicom.Value) []string {
-	if p := knownList(v, valuePtrTypes.strs); p != nil {
-		return *(*[]string)(p)
-	}
-	if v == nil || v.ValueType() != dicom.Strings {
-		return nil
-	}
-	if p := listField(v, stringsType); p != nil {
-		return *(*[]string)(p)
-	}
-	s, _ := v.GetValue().([]string)
-	return s
+	return listOf[string](v, valuePtrTypes.strs, dicom.Strings, stringsType)
 }
 
 // intsOf returns the ints of an Ints value (nil for other values).
 func intsOf(v dicom.Value) []int {
-	if p := knownList(v, valuePtrTypes.ints); p != nil {
-		return *(*[]int)(p)
+	return listOf[int](v, valuePtrTypes.ints, dicom.Ints, intsType)
+}
+
+// listOf returns the []T list of a value of type vt (nil for other
+// values): through knownList when v is of pointer type pt, else through
+// listField (listType is []T), else GetValue.
+func listOf[T any](v dicom.Value, pt reflect.Type, vt dicom.ValueType, listType reflect.Type) []T {
+	if p := knownList(v, pt); p != nil {
+		return *(*[]T)(p)
 	}
-	if v == nil || v.ValueType() != dicom.Ints {
+	if v == nil || v.ValueType() != vt {
 		return nil
 	}
-	if p := listField(v, intsType); p != nil {
-		return *(*[]int)(p)
+	if p := listField(v, listType); p != nil {
+		return *(*[]T)(p)
 	}
-	s, _ := v.GetValue().([]int)
+	s, _ := v.GetValue().([]T)
 	return s
 }
 
