@@ -65,17 +65,26 @@ func (h *Handler) decoded(ctx context.Context, dst io.Writer, r *bufio.Reader, o
 		}
 		return masking.Result{}, masking.Quarantine("%s cannot be decoded", format)
 	}
+	res := masking.Result{Format: "png", Ext: ".png", Actions: []string{f.action}}
+	encode := png.Encode
+	if format == "tiff" {
+		res.Format, res.Ext = "tiff", ".tif"
+		encode = func(w io.Writer, img image.Image) error {
+			return tiff.Encode(w, img, &tiff.Options{Compression: tiff.Deflate})
+		}
+	}
+	return h.maskEncode(ctx, dst, img, o, res, encode)
+}
+
+// maskEncode masks img and writes it with encode: res, the output's
+// format and the actions before masking, gets the masking's actions.
+func (h *Handler) maskEncode(ctx context.Context, dst io.Writer, img image.Image, o masking.Options, res masking.Result, encode func(io.Writer, image.Image) error) (masking.Result, error) {
 	m, err := h.mask(ctx, &img, o)
 	if err != nil {
 		return masking.Result{}, err
 	}
-	res := masking.Result{Actions: append([]string{f.action}, m.actions()...)}
-	if format == "tiff" {
-		res.Format, res.Ext = "tiff", ".tif"
-		return res, tiff.Encode(dst, img, &tiff.Options{Compression: tiff.Deflate})
-	}
-	res.Format, res.Ext = "png", ".png"
-	return res, png.Encode(dst, img)
+	res.Actions = append(res.Actions, m.actions()...)
+	return res, encode(dst, img)
 }
 
 // reserve reads the dimensions of the image in data (decodeConfig),

@@ -53,7 +53,6 @@ import "C"
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"image"
 	"io"
 	"unsafe"
@@ -67,31 +66,25 @@ import (
 // else of the file is read: EXIF, XMP, thumbnails, depth and auxiliary
 // images, and every other item are dropped.
 func (h *Handler) heif(ctx context.Context, dst io.Writer, r *bufio.Reader, o masking.Options) (masking.Result, error) {
-	data, err := readWhole(r, "HEIF")
+	cdata, n, free, err := cInput(r, "HEIF")
 	if err != nil {
 		return masking.Result{}, err
 	}
-	cdata := C.CBytes(data)
-	defer C.free(cdata)
+	defer free()
 	var hctx *C.struct_heif_context
 	var handle *C.struct_heif_image_handle
 	var cw, ch C.int
-	rc := C.hdw_heif_open(cdata, C.size_t(len(data)), &hctx, &handle, &cw, &ch)
+	rc := C.hdw_heif_open(cdata, C.size_t(n), &hctx, &handle, &cw, &ch)
 	defer C.hdw_heif_close(hctx, handle)
 	if rc != 0 {
 		return masking.Result{}, masking.Quarantine("HEIF/AVIF structure cannot be read")
 	}
 	w, hgt := int(cw), int(ch)
-	release, err := h.reservePixels(ctx, w, hgt, o)
+	rgb, release, err := h.cPixels(ctx, w, hgt, 3, o, "heif")
 	if err != nil {
 		return masking.Result{}, err
 	}
 	defer release()
-	rgb := C.malloc(C.size_t(w * hgt * 3))
-	if rgb == nil {
-		return masking.Result{}, fmt.Errorf("photo: heif: out of memory")
-	}
-	defer C.free(rgb)
 	if C.hdw_heif_decode(handle, (*C.uchar)(rgb), cw, ch) != 0 {
 		return masking.Result{}, masking.Quarantine("HEIF/AVIF image cannot be decoded (codec missing or damaged)")
 	}
@@ -100,11 +93,6 @@ func (h *Handler) heif(ctx context.Context, dst io.Writer, r *bufio.Reader, o ma
 	for i, j := 0, 0; i < len(src); i, j = i+3, j+4 {
 		rgba.Pix[j], rgba.Pix[j+1], rgba.Pix[j+2], rgba.Pix[j+3] = src[i], src[i+1], src[i+2], 0xFF
 	}
-	img := image.Image(rgba)
-	m, err := h.mask(ctx, &img, o)
-	if err != nil {
-		return masking.Result{}, err
-	}
-	res := masking.Result{Format: "jpeg", Ext: ".jpg", Actions: append([]string{"heif:re-encoded-jpeg", "orientation:baked"}, m.actions()...)}
-	return res, encodeJPEG(dst, img, nil)
+	res := masking.Result{Format: "jpeg", Ext: ".jpg", Actions: []string{"heif:re-encoded-jpeg", "orientation:baked"}}
+	return h.maskEncode(ctx, dst, rgba, o, res, func(w io.Writer, img image.Image) error { return encodeJPEG(w, img, nil) })
 }

@@ -50,7 +50,6 @@ import "C"
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -64,42 +63,31 @@ import (
 // else of the file is read: the Exif, XMP and JPEG reconstruction boxes
 // are dropped. Animations are quarantined.
 func (h *Handler) jxl(ctx context.Context, dst io.Writer, r *bufio.Reader, o masking.Options) (masking.Result, error) {
-	data, err := readWhole(r, "JPEG XL")
+	cdata, n, free, err := cInput(r, "JPEG XL")
 	if err != nil {
 		return masking.Result{}, err
 	}
-	cdata := C.CBytes(data)
-	defer C.free(cdata)
+	defer free()
 	var cw, ch C.uint32_t
 	var anim C.int
-	if C.hdw_jxl_decode((*C.uint8_t)(cdata), C.size_t(len(data)), &cw, &ch, &anim, nil, 0) != 0 {
+	if C.hdw_jxl_decode((*C.uint8_t)(cdata), C.size_t(n), &cw, &ch, &anim, nil, 0) != 0 {
 		return masking.Result{}, masking.Quarantine("JPEG XL structure cannot be read")
 	}
 	if anim != 0 {
 		return masking.Result{}, masking.Quarantine("JPEG XL animation not supported")
 	}
 	w, hgt := int(cw), int(ch)
-	release, err := h.reservePixels(ctx, w, hgt, o)
+	buf, release, err := h.cPixels(ctx, w, hgt, 4, o, "jxl")
 	if err != nil {
 		return masking.Result{}, err
 	}
 	defer release()
 	size := w * hgt * 4
-	buf := C.malloc(C.size_t(size))
-	if buf == nil {
-		return masking.Result{}, fmt.Errorf("photo: jxl: out of memory")
-	}
-	defer C.free(buf)
-	if C.hdw_jxl_decode((*C.uint8_t)(cdata), C.size_t(len(data)), &cw, &ch, &anim, (*C.uint8_t)(buf), C.size_t(size)) != 0 {
+	if C.hdw_jxl_decode((*C.uint8_t)(cdata), C.size_t(n), &cw, &ch, &anim, (*C.uint8_t)(buf), C.size_t(size)) != 0 {
 		return masking.Result{}, masking.Quarantine("JPEG XL image cannot be decoded")
 	}
 	nrgba := image.NewNRGBA(image.Rect(0, 0, w, hgt))
 	copy(nrgba.Pix, unsafe.Slice((*byte)(buf), size))
-	img := image.Image(nrgba)
-	m, err := h.mask(ctx, &img, o)
-	if err != nil {
-		return masking.Result{}, err
-	}
-	res := masking.Result{Format: "png", Ext: ".png", Actions: append([]string{"jxl:re-encoded-png", "orientation:baked"}, m.actions()...)}
-	return res, png.Encode(dst, img)
+	res := masking.Result{Format: "png", Ext: ".png", Actions: []string{"jxl:re-encoded-png", "orientation:baked"}}
+	return h.maskEncode(ctx, dst, nrgba, o, res, png.Encode)
 }
