@@ -35,14 +35,9 @@
 # ("before -j1 +scan"), so that a change is measured inside one run.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
-base=${TMPDIR:-/tmp}
-if [ -d /dev/shm ] && [ -w /dev/shm ] &&
-	[ "$(df -Pk /dev/shm | awk 'NR==2 {print $4}')" -gt 2000000 ]; then
-	base=/dev/shm
-fi
-work=$(mktemp -d "$base/hdw-peers-dicom.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-if [ -n "${DCMBENCH:-}" ]; then cp "$DCMBENCH" "$work/dcmbench"; else (cd "$root" && go build -o "$work/dcmbench" ./bench/cmd/dcmbench); fi
+. "$root/bench/workdir.sh"
+workdir peers-dicom 2000000
+benchbin dcmbench "${DCMBENCH:-}"
 have_before=0
 if [ -n "${DCMBENCH_BEFORE:-}" ]; then cp "$DCMBENCH_BEFORE" "$work/dcmbench-before" && have_before=1; fi
 dir=${1:-}

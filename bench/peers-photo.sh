@@ -29,18 +29,9 @@
 # single round is noisy, compare best-of figures only.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
-base=${TMPDIR:-/tmp}
-if [ -d /dev/shm ] && [ -w /dev/shm ] &&
-	[ "$(df -Pk /dev/shm | awk 'NR==2 {print $4}')" -gt 4000000 ]; then
-	base=/dev/shm
-fi
-work=$(mktemp -d "$base/hdw-peers-photo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-if [ -n "${PHOTOBENCH:-}" ]; then
-	cp "$PHOTOBENCH" "$work/photobench"
-else
-	(cd "$root" && go build -o "$work/photobench" ./bench/cmd/photobench)
-fi
+. "$root/bench/workdir.sh"
+workdir peers-photo 4000000
+benchbin photobench "${PHOTOBENCH:-}"
 command -v exiftool >/dev/null 2>&1 || { echo "peers-photo: exiftool missing (apt-get install libimage-exiftool-perl)" >&2; exit 1; }
 timer=""
 if [ -x /usr/bin/time ]; then timer=/usr/bin/time; fi

@@ -265,11 +265,17 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 		}
 		return nil
 	}
-	checkIngest := func(r ingestResult) error {
-		if int(r.sum.Ingested) != images {
+	// keepIngest checks that an ingest run took every image, keeps it in
+	// runs and prints it: the binary's tag, where the warehouse was (disk
+	// or S3) and the run number r.
+	keepIngest := func(runs *[]ingestResult, ir ingestResult, tag, where string, r int) error {
+		if int(ir.sum.Ingested) != images {
 			return fmt.Errorf("ingest: %d of %d images ingested (%d quarantined, %d rejected): the figures would not compare",
-				r.sum.Ingested, images, r.sum.Quarantined, r.sum.Rejected)
+				ir.sum.Ingested, images, ir.sum.Quarantined, ir.sum.Rejected)
 		}
+		*runs = append(*runs, ir)
+		fmt.Printf("%-6s %-4s run %d/%d: %7.3f s %s  (pipeline %.3f s, fixed %.3f s%s, %s)%s\n",
+			tag, where, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, ir.fixed(), ir.workers(), usage(ir.measured), o.server.note(ir.server))
 		return nil
 	}
 	source := "s3://" + o.bucket + "/" + prefix
@@ -321,12 +327,9 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 			if err != nil {
 				return res, err
 			}
-			if err := checkIngest(ir); err != nil {
+			if err := keepIngest(&hr.disk, ir, tag, "disk", r); err != nil {
 				return res, err
 			}
-			hr.disk = append(hr.disk, ir)
-			fmt.Printf("%-6s disk run %d/%d: %7.3f s %s  (pipeline %.3f s, fixed %.3f s%s, %s)%s\n",
-				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, ir.fixed(), ir.workers(), usage(ir.measured), o.server.note(ir.server))
 			if !o.s3Warehouse {
 				continue
 			}
@@ -337,12 +340,9 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 			if err != nil {
 				return res, err
 			}
-			if err := checkIngest(ir); err != nil {
+			if err := keepIngest(&hr.s3, ir, tag, "S3", r); err != nil {
 				return res, err
 			}
-			hr.s3 = append(hr.s3, ir)
-			fmt.Printf("%-6s S3   run %d/%d: %7.3f s %s  (pipeline %.3f s, fixed %.3f s%s, %s)%s\n",
-				tag, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, ir.fixed(), ir.workers(), usage(ir.measured), o.server.note(ir.server))
 		}
 	}
 	byWall := func(a, b measured) int { return cmp.Compare(a.wall, b.wall) }
