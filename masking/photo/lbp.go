@@ -129,34 +129,33 @@ func parseLBP(b []byte) (*lbpCascade, error) {
 
 // ints parses exactly n space-separated 32-bit integers.
 func ints(s string, n int) ([]int64, bool) {
-	f := strings.Fields(s)
-	if len(f) != n {
-		return nil, false
-	}
-	v := make([]int64, n)
-	for i, t := range f {
+	return fields(s, n, func(t string) (int64, bool) {
 		x, err := strconv.ParseInt(t, 10, 32)
-		if err != nil {
-			return nil, false
-		}
-		v[i] = x
-	}
-	return v, true
+		return x, err == nil
+	})
 }
 
 // floats parses exactly n space-separated finite numbers.
 func floats(s string, n int) ([]float32, bool) {
+	return fields(s, n, func(t string) (float32, bool) {
+		x, err := strconv.ParseFloat(t, 32)
+		return float32(x), err == nil && x == x && x <= 1e30 && x >= -1e30
+	})
+}
+
+// fields parses exactly n space-separated values with parse.
+func fields[T any](s string, n int, parse func(string) (T, bool)) ([]T, bool) {
 	f := strings.Fields(s)
 	if len(f) != n {
 		return nil, false
 	}
-	v := make([]float32, n)
+	v := make([]T, n)
 	for i, t := range f {
-		x, err := strconv.ParseFloat(t, 32)
-		if err != nil || x != x || x > 1e30 || x < -1e30 {
+		x, ok := parse(t)
+		if !ok {
 			return nil, false
 		}
-		v[i] = float32(x)
+		v[i] = x
 	}
 	return v, true
 }

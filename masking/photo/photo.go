@@ -70,24 +70,24 @@ type Handler struct {
 	integrals                        sync.Pool // *[]uint32, the profile pass's integral image
 }
 
+// mustEmbed panics when parsing the embedded cascade name failed (err):
+// the binary is broken.
+func mustEmbed(name string, err error) {
+	if err != nil {
+		panic("photo: embedded " + name + ": " + err.Error())
+	}
+}
+
 // New returns a Handler.
 func New(cfg Config) *Handler {
 	p, err := pigo.NewPigo().Unpack(facefinder)
-	if err != nil {
-		panic("photo: embedded cascade: " + err.Error())
-	}
+	mustEmbed("cascade", err)
 	c, err := parseCascade(facefinder)
-	if err != nil {
-		panic("photo: embedded cascade: " + err.Error())
-	}
+	mustEmbed("cascade", err)
 	e, err := pigo.NewPuplocCascade().UnpackCascade(puploc)
-	if err != nil {
-		panic("photo: embedded puploc cascade: " + err.Error())
-	}
+	mustEmbed("puploc cascade", err)
 	pc, err := parseLBP(lbpProfileXML)
-	if err != nil {
-		panic("photo: embedded profile cascade: " + err.Error())
-	}
+	mustEmbed("profile cascade", err)
 	if cfg.FaceMaxSide <= 0 {
 		cfg.FaceMaxSide = 2048
 	}
