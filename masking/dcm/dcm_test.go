@@ -135,6 +135,19 @@ func run(t testing.TB, in []byte, p masking.Person, o masking.Options) ([]byte, 
 	return out.Bytes(), res, err
 }
 
+// runDICOM runs the handler with the default options but the DICOM ones
+// (d), failing t on an error.
+func runDICOM(t testing.TB, in []byte, d masking.DICOMOptions) ([]byte, masking.Result) {
+	t.Helper()
+	o := opts()
+	o.DICOM = d
+	out, res, err := run(t, in, person(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, res
+}
+
 func assertClean(t *testing.T, out []byte, plants []planted) {
 	t.Helper()
 	for _, p := range plants {
@@ -171,12 +184,7 @@ func TestAnnexEAllClasses_SEC_PSE_4(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := opts()
-			o.DICOM = c.o
-			out, res, err := run(t, in, person(), o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			out, res := runDICOM(t, in, c.o)
 			plants := plants
 			if c.name == "default-research" {
 				plants = withoutRetained(plants)

@@ -234,12 +234,7 @@ func TestOptions(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := opts()
-			o.DICOM = c.o
-			out, _, err := run(t, in, person(), o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			out, _ := runDICOM(t, in, c.o)
 			if got := firstValue(t, out, c.tg); got != c.want {
 				t.Errorf("%v = %q, want %q", c.tg, got, c.want)
 			}
