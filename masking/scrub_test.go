@@ -113,17 +113,25 @@ func FuzzScrubText(f *testing.F) {
 	})
 }
 
+// wrote writes parts to s one after the other and reports whether s has
+// found an identifier in all it was given.
+func wrote(s *masking.Scanner, parts ...string) bool {
+	for _, p := range parts {
+		s.Write([]byte(p))
+	}
+	_, hit := s.Hit()
+	return hit
+}
+
 // TestResidualScanIgnoresShortNumbers: a postal code inside a keyed UID is
 // not a hit; a compact birth date still is.
 func TestResidualScanIgnoresShortNumbers(t *testing.T) {
 	p := masking.Person{Identifiers: []masking.Identifier{{Kind: "CODE_POSTAL", Value: "33000"}, {Kind: "BIRTH_DATE", Value: "1962-04-30"}}}
 	s := masking.NewScanner(p)
-	s.Write([]byte("2.25.123433000998877"))
-	if _, hit := s.Hit(); hit {
+	if wrote(s, "2.25.123433000998877") {
 		t.Fatal("postal code digits inside a UID must not quarantine")
 	}
-	s.Write([]byte(" 19620430 "))
-	if _, hit := s.Hit(); !hit {
+	if !wrote(s, " 19620430 ") {
 		t.Fatal("compact birth date missed")
 	}
 }
@@ -133,13 +141,10 @@ func TestResidualScanIgnoresShortNumbers(t *testing.T) {
 func TestResidualScanIgnoresPseudonym(t *testing.T) {
 	p := masking.Person{Pseudonym: "abclyonxyz234567abcdefghijklmnop", Identifiers: []masking.Identifier{{Kind: "BIRTH_PLACE", Value: "Lyon"}}}
 	s := masking.NewScanner(p)
-	s.Write([]byte("PatientID abclyonxyz2345"))
-	s.Write([]byte("67abcdefghijklmnop end"))
-	if _, hit := s.Hit(); hit {
+	if wrote(s, "PatientID abclyonxyz2345", "67abcdefghijklmnop end") {
 		t.Fatal("pseudonym letters counted as a residual identifier")
 	}
-	s.Write([]byte(" born in lyon"))
-	if _, hit := s.Hit(); !hit {
+	if !wrote(s, " born in lyon") {
 		t.Fatal("real hit missed")
 	}
 }
@@ -149,14 +154,11 @@ func TestResidualScanIgnoresPseudonym(t *testing.T) {
 func TestResidualShortValuesNeedDelimiters(t *testing.T) {
 	p := masking.Person{Identifiers: []masking.Identifier{{Kind: "CITY", Value: "Lyon"}}}
 	s := masking.NewScanner(p)
-	s.Write([]byte{0x8f, 'L', 'y', 'o', 'n', 0xe3, 0x91})
-	if _, hit := s.Hit(); hit {
+	if wrote(s, "\x8fLyon\xe3\x91") {
 		t.Fatal("short value inside binary data counted")
 	}
 	for _, text := range []string{"HOPITAL^LYON^", "\x04\x00Lyon", "born in lyon"} {
-		s := masking.NewScanner(p)
-		s.Write([]byte(text))
-		if _, hit := s.Hit(); !hit {
+		if !wrote(masking.NewScanner(p), text) {
 			t.Errorf("%q: short value between delimiters missed", text)
 		}
 	}
