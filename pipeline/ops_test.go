@@ -38,15 +38,7 @@ func (g *gateDeid) Deidentify(ctx context.Context, dst io.Writer, src io.Reader,
 
 func countImages(t *testing.T, e *env) int {
 	t.Helper()
-	n := 0
-	for info, err := range e.wh.St.List(e.ctx, "health/images/") {
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = info
-		n++
-	}
-	return n
+	return storetest.Count(t, e.wh.St, "health/images/")
 }
 
 // TestIngestOneAtATime: a second ingest on the same warehouse stops with

@@ -46,14 +46,7 @@ func TestIssue24_RangeFaultQuarantinesOnlyItsObject(t *testing.T) {
 	if req, open, _, _ := src.Counts(); req < 12 || open != 0 {
 		t.Fatalf("%d range requests (9 for the first object, at least 3 for the cut one), %d bodies left open", req, open)
 	}
-	images := 0
-	for _, err := range e.wh.St.List(e.ctx, "health/images/") {
-		if err != nil {
-			t.Fatal(err)
-		}
-		images++
-	}
-	if images != 2 {
+	if images := countImages(t, e); images != 2 {
 		t.Fatalf("%d objects under health/images/, want the 2 ingested (nothing of the failed one)", images)
 	}
 }

@@ -58,14 +58,7 @@ func TestS3Pagination(t *testing.T) {
 		w, _ := s.Create(ctx, fmt.Sprintf("p/%05d", i))
 		w.Close()
 	}
-	got := 0
-	for _, err := range s.List(ctx, "p/") {
-		if err != nil {
-			t.Fatal(err)
-		}
-		got++
-	}
-	if got != 1105 {
+	if got := storetest.Count(t, s, "p/"); got != 1105 {
 		t.Fatalf("listed %d of 1105 (pagination)", got)
 	}
 }

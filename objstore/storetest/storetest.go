@@ -26,6 +26,20 @@ func Local(t testing.TB, dir string) *objstore.Local {
 	return st
 }
 
+// Count returns how many objects st lists under prefix, failing t on a
+// listing error.
+func Count(t testing.TB, st objstore.Store, prefix string) int {
+	t.Helper()
+	n := 0
+	for _, err := range st.List(t.Context(), prefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}
+
 // Run runs the suite on a fresh, empty store from newStore.
 func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
 	ctx := context.Background()
