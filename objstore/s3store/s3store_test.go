@@ -218,27 +218,11 @@ func TestS3PutLocked(t *testing.T) {
 func TestS3CreateMemoryBounded(t *testing.T) {
 	c := server(t)
 	s := fresh(t, c)
-	ctx := context.Background()
 	const size = 64 << 20
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	w, err := s.Create(ctx, "big64")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(w, io.LimitReader(zeros{}, size)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := s.Open(ctx, "big64")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := io.Copy(io.Discard, rc)
-	rc.Close()
+	n := storetest.RoundTrip(t, s, "big64", io.LimitReader(zeros{}, size), io.Discard)
 	runtime.ReadMemStats(&after)
 	if n != size {
 		t.Fatalf("read %d bytes", n)

@@ -40,6 +40,39 @@ func Count(t testing.TB, st objstore.Store, prefix string) int {
 	return n
 }
 
+// RoundTrip writes src to the object key of s, reads it back into dst and
+// returns how many bytes it read, failing t when writing or opening fails.
+func RoundTrip(t testing.TB, s objstore.Store, key string, src io.Reader, dst io.Writer) int64 {
+	t.Helper()
+	w, err := s.Create(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(w, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.Open(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	n, _ := io.Copy(dst, rc)
+	return n
+}
+
+// randBytes reads bytes from r, one Uint32 a byte.
+type randBytes struct{ r *rand.Rand }
+
+func (b randBytes) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b.r.Uint32())
+	}
+	return len(p), nil
+}
+
 // Run runs the suite on a fresh, empty store from newStore.
 func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
 	ctx := context.Background()
@@ -162,30 +195,9 @@ func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
 	t.Run("big object streams", func(t *testing.T) {
 		s := newStore(t)
 		const size = 40 << 20
-		w, err := s.Create(ctx, "big")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := rand.New(rand.NewPCG(1, 2))
-		h := sha256.New()
-		buf := make([]byte, 1<<20)
-		for i := 0; i < size/len(buf); i++ {
-			for j := range buf {
-				buf[j] = byte(r.Uint32())
-			}
-			w.Write(buf)
-			h.Write(buf)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		rc, err := s.Open(ctx, "big")
-		if err != nil {
-			t.Fatal(err)
-		}
-		h2 := sha256.New()
-		n, _ := io.Copy(h2, rc)
-		rc.Close()
+		h, h2 := sha256.New(), sha256.New()
+		src := io.LimitReader(randBytes{rand.New(rand.NewPCG(1, 2))}, size)
+		n := RoundTrip(t, s, "big", io.TeeReader(src, h), h2)
 		if n != size || !bytes.Equal(h.Sum(nil), h2.Sum(nil)) {
 			t.Fatalf("big object differs (%d bytes)", n)
 		}
