@@ -354,13 +354,10 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 		res.diskWalls = append(res.diskWalls, m.wall)
 	}
 	if o.profiles {
-		prof := filepath.Join(tmp, "cpu-"+name+".pprof")
-		if o.cpuProfile != "" {
-			if prof, err = filepath.Abs(o.cpuProfile + "-" + name); err != nil {
-				return res, err
-			}
+		prof, err := profilePath(o, tmp, "", name)
+		if err != nil {
+			return res, err
 		}
-		os.Remove(prof)
 		settle()
 		ir, err := ingestLocal(ctx, o, bin, tmp, name+"prof", source, prof)
 		if err != nil {
@@ -379,13 +376,10 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 		}
 	}
 	if o.profiles && o.s3Warehouse {
-		prof := filepath.Join(tmp, "cpu-s3-"+name+".pprof")
-		if o.cpuProfile != "" {
-			if prof, err = filepath.Abs(o.cpuProfile + "-s3-" + name); err != nil {
-				return res, err
-			}
+		prof, err := profilePath(o, tmp, "s3-", name)
+		if err != nil {
+			return res, err
 		}
-		os.Remove(prof)
 		settle()
 		env := []string{"HDW_WAREHOUSE=s3://" + o.bucket + "/" + prefix + "/warehouse-prof", "HDW_CREDENTIALS=" + filepath.Join(tmp, "creds-s3prof-"+name), "HDW_CPUPROFILE=" + prof}
 		ir, err := ingest(ctx, bin, env, source, o.client, workersArg(o), o.server)
@@ -408,6 +402,21 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 
 // ingestLocal times hdw ingest into a fresh local warehouse under tmp,
 // removed afterwards; a non-empty cpuProfile sets HDW_CPUPROFILE.
+// profilePath returns where the CPU profile of one more ingest goes, kind
+// "" for the disk warehouse and "s3-" for S3: beside -cpuprofile when it
+// is set (kept), else in tmp. A profile of an earlier run is removed.
+func profilePath(o options, tmp, kind, name string) (string, error) {
+	prof := filepath.Join(tmp, "cpu-"+kind+name+".pprof")
+	if o.cpuProfile != "" {
+		var err error
+		if prof, err = filepath.Abs(o.cpuProfile + "-" + kind + name); err != nil {
+			return "", err
+		}
+	}
+	os.Remove(prof)
+	return prof, nil
+}
+
 func ingestLocal(ctx context.Context, o options, bin, tmp, name, source string, cpuProfile string) (ingestResult, error) {
 	wh := filepath.Join(tmp, "wh"+name)
 	defer func() { os.RemoveAll(wh); settle() }()
