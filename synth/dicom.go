@@ -136,12 +136,14 @@ func DICOM(w io.Writer, s DICOMSpec) error {
 	return dicom.Write(w, dicom.Dataset{Elements: els}, dicom.SkipVRVerification())
 }
 
-func fillDefaults(s *DICOMSpec) {
-	def := func(p *string, v string) {
-		if *p == "" {
-			*p = v
-		}
+// def sets *p to v when it is empty.
+func def(p *string, v string) {
+	if *p == "" {
+		*p = v
 	}
+}
+
+func fillDefaults(s *DICOMSpec) {
 	def(&s.Modality, "CT")
 	switch s.Modality {
 	case "SC", "OT":

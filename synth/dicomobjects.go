@@ -77,11 +77,6 @@ func DICOMObject(w io.Writer, s ObjectSpec) error {
 	if !ok {
 		return fmt.Errorf("synth: unknown object class %q", s.Class)
 	}
-	def := func(p *string, v string) {
-		if *p == "" {
-			*p = v
-		}
-	}
 	def(&s.PatientName, "SYNTH^PATIENT")
 	def(&s.PatientID, "SYNTH0001")
 	def(&s.BirthDate, "19500101")
