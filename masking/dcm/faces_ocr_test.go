@@ -10,17 +10,13 @@ import (
 	"testing"
 
 	"hdw/masking/dcm"
-	"hdw/masking/dcm/ocr"
 )
 
 // TestIssue20_DICOMPhotoWithTesseract: with the production OCR (Tesseract)
 // looking for burned-in text, a DICOM photograph with a face is stored
 // with its face filled, and a face-free one is stored too.
 func TestIssue20_DICOMPhotoWithTesseract(t *testing.T) {
-	f, err := ocr.New(ocr.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := tesseract(t)
 	rgb, rows, cols := portrait(t)
 	for _, c := range []struct {
 		name   string

@@ -12,7 +12,6 @@ import (
 	"github.com/suyashkumar/dicom/pkg/tag"
 
 	"hdw/masking/dcm"
-	"hdw/masking/dcm/ocr"
 	"hdw/synth"
 )
 
@@ -27,10 +26,7 @@ import (
 // output. The face and code
 // passes run too and find nothing.
 func TestSEC_PSE_4_DICOMPhotoTextMasked(t *testing.T) {
-	f, err := ocr.New(ocr.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := tesseract(t)
 	const rows, cols = 320, 480
 	g := synth.Anatomy(cols, rows, 11)
 	plain := tinted(g)

@@ -10,11 +10,16 @@ import (
 )
 
 func init() {
-	sampleOCR = func(t *testing.T) masking.TextFinder {
-		f, err := ocr.New(ocr.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f
+	sampleOCR = func(t *testing.T) masking.TextFinder { return tesseract(t) }
+}
+
+// tesseract returns the production OCR (Tesseract), failing t when it
+// cannot start.
+func tesseract(t testing.TB) *ocr.Finder {
+	t.Helper()
+	f, err := ocr.New(ocr.Config{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return f
 }
