@@ -65,6 +65,19 @@ type TextSpec struct {
 	Mono  bool    // Go Mono instead of Go Regular
 }
 
+// DrawTexts draws each of ts onto img (DrawText) and returns their
+// coverages and ink boxes, in the order of ts.
+func DrawTexts(img *image.Gray, ts ...TextSpec) ([]*image.Alpha, []image.Rectangle, error) {
+	covs, boxes := make([]*image.Alpha, len(ts)), make([]image.Rectangle, len(ts))
+	for i, t := range ts {
+		var err error
+		if covs[i], boxes[i], err = DrawText(img, t); err != nil {
+			return nil, nil, err
+		}
+	}
+	return covs, boxes, nil
+}
+
 // DrawText draws t onto img with a Go font (golang.org/x/image/font/gofont,
 // BSD licence), antialiased, and returns its coverage (255 where a pixel is
 // fully ink) in img's coordinates and the box of its ink.

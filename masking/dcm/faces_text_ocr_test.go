@@ -30,18 +30,12 @@ func TestSEC_PSE_4_DICOMPhotoTextMasked(t *testing.T) {
 	const rows, cols = 320, 480
 	g := synth.Anatomy(cols, rows, 11)
 	plain := tinted(g)
-	var covs []*image.Alpha
-	var boxes []image.Rectangle
-	for _, ts := range []synth.TextSpec{
-		{Text: "DUBOIS AMELIE", X: 20, Y: 20, Size: 20, Gray: 250},
-		{Text: "IPP 4471239", X: 250, Y: 270, Size: 18, Gray: 245},
-		{Text: "RIGHT", X: 30, Y: 250, Size: 16, Gray: 240},
-	} {
-		cov, box, err := synth.DrawText(g, ts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		covs, boxes = append(covs, cov), append(boxes, box)
+	covs, boxes, err := synth.DrawTexts(g,
+		synth.TextSpec{Text: "DUBOIS AMELIE", X: 20, Y: 20, Size: 20, Gray: 250},
+		synth.TextSpec{Text: "IPP 4471239", X: 250, Y: 270, Size: 18, Gray: 245},
+		synth.TextSpec{Text: "RIGHT", X: 30, Y: 250, Size: 16, Gray: 240})
+	if err != nil {
+		t.Fatal(err)
 	}
 	text := tinted(g)
 	for _, c := range []struct {

@@ -21,17 +21,11 @@ func TestSEC_PSE_4_PhotoTextMasked(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := synth.Anatomy(480, 320, 9)
-	var texts []*image.Alpha
-	var boxes []image.Rectangle
-	for _, ts := range []synth.TextSpec{
-		{Text: "DUPONT MARIE", X: 20, Y: 20, Size: 18, Gray: 250},
-		{Text: "IPP 4471239", X: 260, Y: 270, Size: 16, Gray: 240},
-	} {
-		cov, box, err := synth.DrawText(g, ts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		texts, boxes = append(texts, cov), append(boxes, box)
+	texts, boxes, err := synth.DrawTexts(g,
+		synth.TextSpec{Text: "DUPONT MARIE", X: 20, Y: 20, Size: 18, Gray: 250},
+		synth.TextSpec{Text: "IPP 4471239", X: 260, Y: 270, Size: 16, Gray: 240})
+	if err != nil {
+		t.Fatal(err)
 	}
 	rgba := image.NewRGBA(g.Bounds())
 	draw.Draw(rgba, rgba.Bounds(), g, image.Point{}, draw.Src)
