@@ -38,6 +38,21 @@ func testImage(w, h int) *image.RGBA {
 	return img
 }
 
+// toolOutput runs the command name with args, which writes the file out,
+// and returns what it wrote; it fails t (with the command's messages) when
+// the command or the reading fails.
+func toolOutput(t testing.TB, out, name string, args ...string) []byte {
+	t.Helper()
+	if msg, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // exifPlant writes identifiers into every metadata block exiftool can
 // write for the file's format and appends a trailer; it fails when
 // exiftool is missing and HDW_DISALLOW_SKIP is set.
@@ -49,13 +64,7 @@ func exifPlant(t *testing.T, data []byte, ext string, args ...string) []byte {
 		t.Fatal(err)
 	}
 	cmd := append([]string{"-q", "-overwrite_original"}, args...)
-	if out, err := exec.Command("exiftool", append(cmd, f)...).CombinedOutput(); err != nil {
-		t.Fatalf("exiftool plant: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := toolOutput(t, f, "exiftool", append(cmd, f)...)
 	if !strings.Contains(exiftool(t, b, ext), plantMarker) {
 		t.Fatalf("exiftool did not plant the marker in %s", ext)
 	}

@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -37,13 +36,7 @@ func TestSEC_PSE_4_HEIFCleaned(t *testing.T) {
 			if c.flag != "" {
 				args = append([]string{c.flag}, args...)
 			}
-			if b, err := exec.Command("heif-enc", args...).CombinedOutput(); err != nil {
-				t.Fatalf("heif-enc: %v\n%s", err, b)
-			}
-			in, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
+			in := toolOutput(t, out, "heif-enc", args...)
 			in = exifPlant(t, in, c.ext, "-EXIF:Artist="+plantMarker, "-EXIF:ImageDescription="+plantMarker, "-XMP-dc:Creator="+plantMarker)
 			img := deidClean(t, in, "jpeg")
 			if img.Bounds() != image.Rect(0, 0, 64, 48) {

@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,13 +32,7 @@ func TestSEC_PSE_4_JXLCleaned(t *testing.T) {
 	if err := os.WriteFile(in, jpg.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := exec.Command("cjxl", in, out).CombinedOutput(); err != nil {
-		t.Fatalf("cjxl: %v\n%s", err, b)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := toolOutput(t, out, "cjxl", in, out)
 	// cjxl keeps the metadata in brotli-compressed boxes (brob), which
 	// exiftool 12.57 does not read: check they are there to be removed.
 	for _, box := range []string{"brobExif", "brobxml ", "jbrd"} {
