@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -64,17 +65,33 @@ func (h *HealthTable) Scan(ctx context.Context, cols []string, fn func(string, [
 // columns decoded concurrently.
 func (h *HealthTable) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
 	q := tables.Query{Columns: cols, Parallel: true}
-	return h.wh.EachHealthTable(ctx, nil, func(_ warehouse.Commit, key string, dek keys.Secret) error {
-		if _, err := tables.RecordsObject(ctx, h.wh.St, key, dek, q, fn); err != nil && !errors.Is(err, objstore.ErrNotExist) {
-			return err
-		}
-		return nil
+	return h.each(ctx, func(key string, dek keys.Secret) (*tables.Schema, error) {
+		return tables.RecordsObject(ctx, h.wh.St, key, dek, q, fn)
+	})
+}
+
+// HashedRecords streams the typed record batches projected on the
+// pseudonym and cols, the pseudonym read as its keyed hash with seed
+// ([tables.RecordsObjectHashed]): what an indicator reads
+// (indicators.HashedRecordRows), no pseudonym held as a string.
+func (h *HealthTable) HashedRecords(ctx context.Context, cols []string, seed maphash.Seed, fn func(arrow.Record) error) error {
+	q := tables.Query{Columns: append([]string{"pseudonym"}, cols...), Parallel: true}
+	return h.each(ctx, func(key string, dek keys.Secret) (*tables.Schema, error) {
+		return tables.RecordsObjectHashed(ctx, h.wh.St, key, dek, q, "pseudonym", seed, fn)
 	})
 }
 
 func (h *HealthTable) scan(ctx context.Context, q tables.Query, fn func(*tables.Row) error) error {
+	return h.each(ctx, func(key string, dek keys.Secret) (*tables.Schema, error) {
+		return tables.ScanObject(ctx, h.wh.St, key, dek, q, fn)
+	})
+}
+
+// each reads every committed batch's health table with read (a table
+// listed but gone, erased meanwhile, is passed over).
+func (h *HealthTable) each(ctx context.Context, read func(key string, dek keys.Secret) (*tables.Schema, error)) error {
 	return h.wh.EachHealthTable(ctx, nil, func(_ warehouse.Commit, key string, dek keys.Secret) error {
-		if _, err := tables.ScanObject(ctx, h.wh.St, key, dek, q, fn); err != nil && !errors.Is(err, objstore.ErrNotExist) {
+		if _, err := read(key, dek); err != nil && !errors.Is(err, objstore.ErrNotExist) {
 			return err
 		}
 		return nil
@@ -140,6 +157,14 @@ func (w *WorkspaceTable) Scan(ctx context.Context, cols []string, fn func(string
 // Records streams the typed record batches projected on cols.
 func (w *WorkspaceTable) Records(ctx context.Context, cols []string, fn func(arrow.Record) error) error {
 	_, err := tables.RecordsObject(ctx, w.st, w.key, w.dek, tables.Query{Columns: cols, Parallel: true}, fn)
+	return err
+}
+
+// HashedRecords is [HealthTable.HashedRecords] over the workspace table
+// (its own pseudonyms hashed).
+func (w *WorkspaceTable) HashedRecords(ctx context.Context, cols []string, seed maphash.Seed, fn func(arrow.Record) error) error {
+	q := tables.Query{Columns: append([]string{"pseudonym"}, cols...), Parallel: true}
+	_, err := tables.RecordsObjectHashed(ctx, w.st, w.key, w.dek, q, "pseudonym", seed, fn)
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
 )
 
 const sep = "\x1f"
@@ -149,6 +150,13 @@ func pipelinedRecords(ctx context.Context, rows RecordRows, cols []string, seed 
 		}
 	}
 	scanErr := read(ctx, cols, func(rec arrow.Record) error {
+		// A Dictionary array builds its dictionary array on first use:
+		// built here, before the shards read the record side by side.
+		for _, c := range rec.Columns() {
+			if d, ok := c.(*array.Dictionary); ok {
+				d.Dictionary()
+			}
+		}
 		for k := range work {
 			rec.Retain()
 			select {

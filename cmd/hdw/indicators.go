@@ -248,15 +248,23 @@ func runIndicatorsRun(ctx context.Context, g *globals, name, out, workspace, for
 			map[string]int64{"seq": spend.Seq, "epsilon_micro": micro(spend.Epsilon), "total_epsilon_micro": micro(spend.TotalEpsilon)}, ""); err != nil {
 			return err
 		}
-		var rows indicators.Rows = indicatorRows{export.HealthSource(sess.wh, nil)}
+		var src indicatorTable = export.HealthSource(sess.wh, nil)
+		table := "health"
 		if workspace != "" {
 			ws, err := export.WorkspaceSource(ctx, sess.wh, workspace, "records")
 			if err != nil {
 				return err
 			}
 			defer ws.Close()
-			rows = indicatorRows{ws}
+			src, table = ws, "records"
 		}
+		// Persons whose processing is restricted (GDPR art. 18) count in no
+		// indicator, as they are left out of exports.
+		restricted, err := sess.withoutRestricted(ctx, src, table, workspace)
+		if err != nil {
+			return err
+		}
+		rows := indicatorRows{t: src, skip: restricted.skip}
 		res, stats, err := indicators.Compute(ctx, plan, rows, nil)
 		if err != nil {
 			return err

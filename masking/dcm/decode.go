@@ -277,7 +277,7 @@ func (d *decoder) value(t tag.Tag, vr string, vl uint32, end int) (dicom.Value, 
 		if err != nil {
 			return nil, err
 		}
-		return newValue(&d.ar.vals.strs, d.one(strings.Trim(s, " \x00"))), nil
+		return newValue(&d.ar.vals.strs, d.one(trimSpaceNul(s))), nil
 	case tag.VRUInt16List, tag.VRUInt32List, tag.VRInt16List, tag.VRInt32List, tag.VRTagList:
 		return d.ints(vr, vl, end)
 	case tag.VRFloat32List, tag.VRFloat64List:
@@ -338,7 +338,7 @@ func (d *decoder) strings(vl uint32, end int) (dicom.Value, error) {
 		}
 	}
 	if !onlySpaces {
-		str = strings.Trim(str, " \x00")
+		str = trimSpaceNul(str)
 	}
 	if strings.IndexByte(str, '\\') < 0 {
 		return newValue(&d.ar.vals.strs, d.one(str)), nil
@@ -421,6 +421,19 @@ func (d *decoder) floats(vr string, vl uint32, end int) (dicom.Value, error) {
 		v[i] = w
 	}
 	return newValue(&d.ar.vals.floats, v), nil
+}
+
+// trimSpaceNul is strings.Trim(s, " \x00") without building its cutset
+// at every value.
+func trimSpaceNul(s string) string {
+	i, j := 0, len(s)
+	for i < j && (s[i] == ' ' || s[i] == 0) {
+		i++
+	}
+	for j > i && (s[j-1] == ' ' || s[j-1] == 0) {
+		j--
+	}
+	return s[i:j]
 }
 
 // clone copies b into a new slice, empty but not nil when b is empty (as

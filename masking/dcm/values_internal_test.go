@@ -2,6 +2,7 @@ package dcm
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/suyashkumar/dicom"
@@ -31,5 +32,15 @@ func TestIssue19_ValuesReadWithoutBoxing(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { _ = stringsOf(sv); _ = intsOf(iv) }); n != 0 {
 		t.Fatalf("%v allocations per read", n)
+	}
+}
+
+// TestIssue19_TrimSpaceNulLikeTrim: the decoder's trim is strings.Trim
+// with the cutset " \x00".
+func TestIssue19_TrimSpaceNulLikeTrim(t *testing.T) {
+	for _, s := range []string{"", " ", "\x00", "A", " A ", "A\x00", "\x00 A B \x00 ", "  \x00\x00", "\tA\t", "é ", " \x00é"} {
+		if got, want := trimSpaceNul(s), strings.Trim(s, " \x00"); got != want {
+			t.Errorf("%q: %q, strings.Trim %q", s, got, want)
+		}
 	}
 }
