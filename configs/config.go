@@ -53,8 +53,8 @@ type KeyConfig struct {
 	} `yaml:"vault"`
 }
 
-// AutoWorkers is the ingest's worker count when ingest.workers is 0: 2 per
-// CPU from a local folder, 4 per CPU from S3, whose workers also wait for
+// AutoWorkers is the most workers the ingest adapts up to when
+// ingest.workers is 0: 2 per CPU from a local folder, 4 per CPU from S3, whose workers also wait for
 // each object's first byte (issue 9: 8 workers were 19% faster than 4 on 2
 // CPUs from the local S3 server).
 func AutoWorkers(s3 bool) int {
@@ -67,8 +67,8 @@ func AutoWorkers(s3 bool) int {
 // Ingest tunes ingestion.
 type Ingest struct {
 	// Workers is the number of files processed at once; 0 (the default)
-	// means 2 per CPU from a local folder and 4 per CPU from S3, whose
-	// workers also wait for each object's first byte.
+	// lets the ingest adapt it to what it measures (issue 24: between one
+	// per CPU and AutoWorkers), a number fixes it.
 	Workers      int   `yaml:"workers"`
 	MaxFileBytes int64 `yaml:"max_file_bytes"`
 	MaxPixels    int64 `yaml:"max_pixels"`

@@ -41,13 +41,21 @@ func (f *fixture) demoWithWorkspaces(t *testing.T) (*rights.Service, *fakeWS) {
 func (f *fixture) cardioHoldsA(t *testing.T, ref string) (*rights.Service, *fakeWS, string) {
 	t.Helper()
 	s, ws := f.demoWithWorkspaces(t)
-	loc, err := s.Find(f.ctx, req(ref), subjNIR(f.A))
+	pA := f.hold(t, s, ws, ref, f.A, "cardio", 2)
+	ws.add("onco", "otherpseudonymaaaaaaaaaaaaaaaaaa", 1)
+	return s, ws, pA
+}
+
+// hold finds p by NIR under request ref and copies their warehouse
+// pseudonym into project n times; it returns the pseudonym.
+func (f *fixture) hold(t *testing.T, s *rights.Service, ws *fakeWS, ref string, p synthPerson, project string, n int) string {
+	t.Helper()
+	loc, err := s.Find(f.ctx, req(ref), subjNIR(p))
 	if err != nil || len(loc.Pseudonyms) == 0 {
 		t.Fatal(err, loc)
 	}
-	ws.add("cardio", loc.Pseudonyms[0], 2)
-	ws.add("onco", "otherpseudonymaaaaaaaaaaaaaaaaaa", 1)
-	return s, ws, loc.Pseudonyms[0]
+	ws.add(project, loc.Pseudonyms[0], n)
+	return loc.Pseudonyms[0]
 }
 
 // add copies a warehouse pseudonym into a workspace n times.

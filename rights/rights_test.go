@@ -102,11 +102,10 @@ func TestSEC_REI_1_FindListsWorkspacesAndExports(t *testing.T) {
 func Test9_2_AccessPackage(t *testing.T) {
 	f := newFixture(t)
 	s, ws := f.demoWithWorkspaces(t)
-	loc, _ := s.Find(f.ctx, req("REQ-4"), subjNIR(f.A))
-	ws.add("cardio", loc.Pseudonyms[0], 1)
+	pA := f.hold(t, s, ws, "REQ-4", f.A, "cardio", 1)
 	// An image of an interrupted batch (no commit record; torn, as after a
 	// power loss) is neither copied nor read.
-	if err := f.st.PutIfAbsent(f.ctx, "health/images/"+loc.Pseudonyms[0]+"/20990101T000000Z-0123456789abcdef-tok.dcm", strings.NewReader("torn")); err != nil {
+	if err := f.st.PutIfAbsent(f.ctx, "health/images/"+pA+"/20990101T000000Z-0123456789abcdef-tok.dcm", strings.NewReader("torn")); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(f.dir, "access")
@@ -165,9 +164,7 @@ func Test9_2_AccessPackage(t *testing.T) {
 func Test9_2_EraseThenFindNothing(t *testing.T) {
 	f := newFixture(t)
 	s, ws := f.demoWithWorkspaces(t)
-	loc, _ := s.Find(f.ctx, req("REQ-6"), subjNIR(f.A))
-	pA := loc.Pseudonyms[0]
-	ws.add("cardio", pA, 2)
+	pA := f.hold(t, s, ws, "REQ-6", f.A, "cardio", 2)
 	ws.add("cardio", "otherpseudonymaaaaaaaaaaaaaaaaaa", 1)
 	f.st.PutIfAbsent(f.ctx, "exports/"+warehouse.NewID(f.now.Add(time.Hour))+"/data.csv", strings.NewReader("anonymous"))
 
@@ -188,7 +185,7 @@ func Test9_2_EraseThenFindNothing(t *testing.T) {
 	if len(proof.AmendedCommits) != 1 {
 		t.Fatalf("amended %v", proof.AmendedCommits)
 	}
-	loc, err = s.Find(f.ctx, req("REQ-6"), subjNIR(f.A))
+	loc, err := s.Find(f.ctx, req("REQ-6"), subjNIR(f.A))
 	if err != nil || loc.Found {
 		t.Fatalf("after erase: found=%v err=%v", loc.Found, err)
 	}
@@ -266,9 +263,7 @@ func TestCNIL_9_4_CNIL_9_7_OpposeThenIngestSkips(t *testing.T) {
 func Test9_2_Rectify(t *testing.T) {
 	f := newFixture(t)
 	s, ws := f.demoWithWorkspaces(t)
-	locC, _ := s.Find(f.ctx, req("REQ-11"), subjNIR(f.C))
-	oldP := locC.Pseudonyms[0]
-	ws.add("cardio", oldP, 1)
+	oldP := f.hold(t, s, ws, "REQ-11", f.C, "cardio", 1)
 
 	t.Run("phone", func(t *testing.T) {
 		rep, err := s.Rectify(f.ctx, req("REQ-11"), subjNIR(f.C), "phone", "0700000001")
