@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -123,32 +121,15 @@ func profileFile(profile string) string { return strings.ReplaceAll(profile, ":"
 // HDW_PASSPHRASE, else <credentials dir>/<profile>. Never from a flag.
 func (g *globals) passphrase(profile string) ([]byte, error) {
 	if f := g.getenv("HDW_PASSPHRASE_FILE"); f != "" {
-		return readSecretFile(f)
+		return keys.ReadSecretFile(f)
 	}
 	if p := g.getenv("HDW_PASSPHRASE"); p != "" {
 		return []byte(p), nil
 	}
 	f := filepath.Join(g.credentialsDir(), profileFile(profile))
-	b, err := readSecretFile(f)
+	b, err := keys.ReadSecretFile(f)
 	if err != nil {
 		return nil, fmt.Errorf("no passphrase for profile %s: set HDW_PASSPHRASE_FILE or put it in %s", profile, f)
-	}
-	return b, nil
-}
-
-func readSecretFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4096))
-	if err != nil {
-		return nil, err
-	}
-	b = bytes.TrimRight(b, "\r\n")
-	if len(b) == 0 {
-		return nil, errors.New("empty secret file")
 	}
 	return b, nil
 }

@@ -110,7 +110,7 @@ func (g *globals) ensurePassphrases(profiles []string) (map[string][]byte, error
 	out := map[string][]byte{}
 	for _, p := range profiles {
 		f := filepath.Join(dir, profileFile(p))
-		if b, err := readSecretFile(f); err == nil {
+		if b, err := keys.ReadSecretFile(f); err == nil {
 			out[p] = b
 			continue
 		}

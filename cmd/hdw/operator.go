@@ -143,7 +143,7 @@ func runOperatorAdd(ctx context.Context, g *globals, name, role string, auth key
 			return err
 		}
 		f := operatorFile(g, name)
-		secret, err := readSecretFile(f)
+		secret, err := keys.ReadSecretFile(f)
 		if err != nil {
 			if secret, err = writePassphrase(f); err != nil {
 				return err

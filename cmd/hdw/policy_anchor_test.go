@@ -115,7 +115,7 @@ func unanchor(t *testing.T, c *cli) {
 		json.Unmarshal(sb, &salt)
 		cb, _ := json.Marshal(e["sealed_private"])
 		json.Unmarshal(cb, &ct)
-		pass, err := readSecretFile(filepath.Join(c.env["HDW_CREDENTIALS"], profileFile(p)))
+		pass, err := keys.ReadSecretFile(filepath.Join(c.env["HDW_CREDENTIALS"], profileFile(p)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -220,11 +220,11 @@ func (g *globals) openOperator(ctx context.Context, s objstore.Store, prov keys.
 	var err error
 	switch {
 	case g.getenv("HDW_OPERATOR_PASSPHRASE_FILE") != "":
-		pass, err = readSecretFile(g.getenv("HDW_OPERATOR_PASSPHRASE_FILE"))
+		pass, err = keys.ReadSecretFile(g.getenv("HDW_OPERATOR_PASSPHRASE_FILE"))
 	case g.getenv("HDW_OPERATOR_PASSPHRASE") != "":
 		pass = []byte(g.getenv("HDW_OPERATOR_PASSPHRASE"))
 	default:
-		pass, err = readSecretFile(filepath.Join(g.credentialsDir(), "operator_"+ref))
+		pass, err = keys.ReadSecretFile(filepath.Join(g.credentialsDir(), "operator_"+ref))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("no passphrase for operator %s: set HDW_OPERATOR_PASSPHRASE_FILE", ref)

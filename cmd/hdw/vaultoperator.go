@@ -82,7 +82,7 @@ func runVaultOperatorAdd(ctx context.Context, g *globals, sess *session, p *hv.P
 			return err
 		}
 		f = operatorFile(g, name)
-		secret, err := readSecretFile(f)
+		secret, err := keys.ReadSecretFile(f)
 		if err != nil {
 			if secret, err = writePassphrase(f); err != nil {
 				return err

@@ -45,7 +45,7 @@ func (g *globals) vaultConfig(name string) hv.Config {
 		// profile (before the token helper's ~/.vault-token, which is not
 		// bound to a profile).
 		dir := filepath.Join(g.credentialsDir(), "vault")
-		if rid, err := readSecretFile(filepath.Join(dir, profileFile(g.profile)+".role-id")); err == nil {
+		if rid, err := keys.ReadSecretFile(filepath.Join(dir, profileFile(g.profile)+".role-id")); err == nil {
 			c.RoleID = string(rid)
 			c.SecretIDFile = filepath.Join(dir, profileFile(g.profile)+".secret-id")
 		}
@@ -130,7 +130,7 @@ func runVaultSetup(ctx context.Context, g *globals, name string, projects []stri
 	if err != nil {
 		return err
 	}
-	tok, err := readSecretFile(cfg.TokenFile)
+	tok, err := keys.ReadSecretFile(cfg.TokenFile)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 
@@ -88,7 +87,7 @@ type Provider struct {
 var _ keys.Provider = (*Provider)(nil)
 
 func readFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := keys.ReadSecretFile(path)
 	if err != nil {
 		return "", err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"hdw/configs"
+	"hdw/keys"
 	"hdw/keys/local"
 	"hdw/masking"
 	"hdw/masking/dcm"
@@ -109,7 +109,7 @@ func ingestInProcess(ctx context.Context, whDir, creds string, srcCfg s3store.Co
 	if err != nil {
 		return res, err
 	}
-	pass, err := readSecret(filepath.Join(creds, "ingest"))
+	pass, err := keys.ReadSecretFile(filepath.Join(creds, "ingest"))
 	if err != nil {
 		return res, err
 	}
@@ -181,18 +181,4 @@ type copyDeid struct{}
 func (copyDeid) Deidentify(_ context.Context, dst io.Writer, src io.Reader, _ int64, _ masking.Person, _ masking.Options) (masking.Result, error) {
 	_, err := io.Copy(dst, src)
 	return masking.Result{Format: "raw", Ext: ".bin"}, err
-}
-
-// readSecret reads a passphrase file written by hdw init (bounded, trailing newline trimmed).
-func readSecret(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4096))
-	if err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b, "\r\n"), nil
 }
