@@ -160,19 +160,7 @@ func (f *fixture) service(t testing.TB, mod func(*rights.Options)) *rights.Servi
 // and returns the plaintext, for leak scans.
 func (f *fixture) decryptAll(t testing.TB) []byte {
 	t.Helper()
-	var out bytes.Buffer
-	for _, prefix := range []string{"health/", "identity/", "genetic/"} {
-		store := strings.TrimSuffix(prefix, "/")
-		for info, err := range f.st.List(f.ctx, prefix) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := warehousetest.AppendPlain(f.ctx, &out, f.dpoWH, store, warehousetest.BatchOf(info.Key), info.Key); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return out.Bytes()
+	return warehousetest.Plain(t, f.dpoWH, "health/", "identity/", "genetic/")
 }
 
 // readPrefix concatenates the raw objects under prefix.

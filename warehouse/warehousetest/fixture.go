@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"hdw/keys"
@@ -71,4 +72,26 @@ func ContainsAny(data []byte, ss []string) string {
 		}
 	}
 	return ""
+}
+
+// Plain decrypts every object listed under each prefix ("health/",
+// "identity/", "genetic/": the store is the prefix's first folder) with
+// the keys of w's profile and returns the plaintext, as AppendPlain writes
+// it, for leak scans. An object w's profile may not read fails t.
+func Plain(t testing.TB, w *warehouse.Warehouse, prefixes ...string) []byte {
+	t.Helper()
+	ctx := context.Background()
+	var out bytes.Buffer
+	for _, prefix := range prefixes {
+		store, _, _ := strings.Cut(prefix, "/")
+		for info, err := range w.St.List(ctx, prefix) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := AppendPlain(ctx, &out, w, store, BatchOf(info.Key), info.Key); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return out.Bytes()
 }
