@@ -1,8 +1,10 @@
 // Package warehousetest holds what the tests around the warehouse share
-// to look inside it: the batch an object key belongs to, the plaintext
-// of a stored object for leak scans, and a table rewritten in the format
-// before issue 17 (a migration's fixture). Tests only; it reads with the
-// keys the caller's profile holds.
+// to build and look inside one: an empty warehouse (Empty), the batch an
+// object key belongs to, the plaintext of stored objects for leak scans
+// (AppendPlain, Plain, ContainsAny), the check that every committed object
+// is there with its recorded hash and size (CheckCommits), and a table
+// rewritten in the format before issue 17 (ToLegacy, a migration's
+// fixture). Tests only; it reads with the keys the caller's profile holds.
 package warehousetest
 
 import (
