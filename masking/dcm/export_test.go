@@ -52,3 +52,6 @@ func PreScanned(b []byte) bool {
 	_, _, err := preScan(b)
 	return err == nil
 }
+
+// ReadText is readText, the OCR of one grey frame (reduced when large).
+var ReadText = readText

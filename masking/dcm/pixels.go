@@ -269,13 +269,11 @@ func (d *deid) ocrFrames(ctx context.Context, px *pixels) ([]masking.Box, error)
 		}
 		read[f] = true
 		gray := render8(px, f)
-		found, err := d.o.OCR.FindText(ctx, gray, px.cols, px.rows)
+		found, err := readText(ctx, d.o.OCR, gray, px.cols, px.rows)
 		if err != nil {
 			return masking.Quarantine("burned-in text: ocr failed")
 		}
-		for _, b := range found {
-			boxes = append(boxes, pad(b, px))
-		}
+		boxes = append(boxes, found...)
 		for i, on := range g.sharp(gray) {
 			seen[i] = seen[i] || on
 		}
@@ -421,14 +419,6 @@ func clearHighBits(px *pixels, highBit int, signed bool) {
 		}
 		px.raw[i], px.raw[i+1] = lo, hi
 	}
-}
-
-// pad grows an OCR word box by a few pixels on every side (2 plus a sixth
-// of its smaller side), so that antialiased glyph edges are covered and
-// nothing else (SEC-PSE-4: the image around the text stays bit-identical).
-func pad(b masking.Box, px *pixels) masking.Box {
-	m := 2 + min(b.X1-b.X0, b.Y1-b.Y0)/6
-	return masking.Box{X0: max(0, b.X0-m), Y0: max(0, b.Y0-m), X1: min(px.cols, b.X1+m), Y1: min(px.rows, b.Y1+m)}
 }
 
 // blank zeroes the boxes in every frame of native pixel data, in place.
