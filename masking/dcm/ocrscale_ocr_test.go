@@ -9,7 +9,9 @@ import (
 	"image/color"
 	"image/draw"
 	"slices"
+	"syscall"
 	"testing"
+	"time"
 
 	"hdw/masking"
 	"hdw/masking/dcm"
@@ -102,7 +104,8 @@ func TestIssue20_LargeDICOMPhotoTextReduced(t *testing.T) {
 // BenchmarkIssue20_LargeFrameOCR: Tesseract on the 4096x3072 frame of
 // TestIssue20_LargeDICOMPhotoTextReduced, read whole (before) and on the
 // copy reduced to masking.TextMaxSide (after, readText). Run with -count
-// to alternate the two in one run.
+// to alternate the two in one run; cpu-s/op is the process's user+sys
+// time (Tesseract's threads included).
 func BenchmarkIssue20_LargeFrameOCR(b *testing.B) {
 	f := tesseract(b)
 	_, text, _, _ := largePhoto(b)
@@ -116,6 +119,7 @@ func BenchmarkIssue20_LargeFrameOCR(b *testing.B) {
 		{"reduced", func() ([]masking.Box, error) { return dcm.ReadText(ctx, f, text.Pix, cols, rows) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			cpu0 := cpuSeconds(b)
 			for b.Loop() {
 				found, err := c.read()
 				if err != nil {
@@ -123,6 +127,16 @@ func BenchmarkIssue20_LargeFrameOCR(b *testing.B) {
 				}
 				b.ReportMetric(float64(len(found)), "words")
 			}
+			b.ReportMetric((cpuSeconds(b)-cpu0)/float64(b.N), "cpu-s/op")
 		})
 	}
+}
+
+// cpuSeconds is the user+sys time the process has used so far.
+func cpuSeconds(b *testing.B) float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
