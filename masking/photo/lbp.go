@@ -31,9 +31,9 @@ type lbpStage struct {
 }
 
 type lbpStump struct {
-	feat        int
-	subset      [8]uint32 // bit c set: code c takes leaf left
-	left, right float32
+	feat   int
+	subset [8]uint32  // bit c set: code c takes the left leaf
+	leaf   [2]float32 // the right leaf, the left leaf (by the code's bit)
 }
 
 // Bounds of a cascade file: well above opencv-data's cascades (16 stages
@@ -116,7 +116,7 @@ func parseLBP(b []byte) (*lbpCascade, error) {
 			if !ok || !ok2 || v[0] != 0 || v[1] != -1 || v[2] < 0 || int(v[2]) >= len(out.feats) {
 				return nil, errLBP
 			}
-			sw := lbpStump{feat: int(v[2]), left: leaves[0], right: leaves[1]}
+			sw := lbpStump{feat: int(v[2]), leaf: [2]float32{leaves[1], leaves[0]}}
 			for i := range sw.subset {
 				sw.subset[i] = uint32(int32(v[3+i]))
 			}
@@ -249,11 +249,9 @@ func (c *lbpCascade) stagesPassed(ii []uint32, base int, s *lbpScaled) int {
 			v |= b2i(p9-p10-p13+p14 >= cv) << 2
 			v |= b2i(p8-p9-p12+p13 >= cv) << 1
 			v |= b2i(p4-p5-p8+p9 >= cv)
-			if w.subset[v>>5]&(1<<(v&31)) != 0 {
-				sum += w.left
-			} else {
-				sum += w.right
-			}
+			// The leaf without a branch: codes take either leaf
+			// about as often.
+			sum += w.leaf[w.subset[v>>5]>>(v&31)&1]
 		}
 		if sum < st.thr {
 			return n

@@ -42,9 +42,9 @@ func refStagesPassed(c *lbpCascade, ii []uint32, base int, offs []int32) int {
 				b2i(cell(o, 10, 11, 14, 15) >= cv)<<3 | b2i(cell(o, 9, 10, 13, 14) >= cv)<<2 |
 				b2i(cell(o, 8, 9, 12, 13) >= cv)<<1 | b2i(cell(o, 4, 5, 8, 9) >= cv)
 			if w.subset[v>>5]&(1<<(v&31)) != 0 {
-				sum += w.left
+				sum += w.leaf[1]
 			} else {
-				sum += w.right
+				sum += w.leaf[0]
 			}
 		}
 		if sum < st.thr {
