@@ -222,7 +222,7 @@ func TestIssue22_MigrationChainsTodaysTrail(t *testing.T) {
 	if err != nil || first.Size != 2*4 {
 		t.Fatalf("first checkpoint: %+v %v", first, err)
 	}
-	sealed := sealerFunc(func() []byte { return bytes.Repeat([]byte{3}, 32) })
+	sealed := testSealer{bytes.Repeat([]byte{3}, 32)}
 	l, err := Open(ctx, st, mac, Options{Profile: keys.ProfileCurator, Operator: "LH-USR-1", Sealer: sealed})
 	if err != nil {
 		t.Fatal(err)
@@ -243,12 +243,6 @@ func TestIssue22_MigrationChainsTodaysTrail(t *testing.T) {
 	if len(probs) != 2 || probs[0].Kind != KindContradicted {
 		t.Fatalf("an edit of the migrated trail: %+v", probs)
 	}
-}
-
-type sealerFunc func() []byte
-
-func (f sealerFunc) NewDataKeys(_ context.Context, store string, n int) ([]keys.DataKey, error) {
-	return []keys.DataKey{{Key: keys.NewSecret(f()), Wrapped: []byte("wrapped")}}, nil
 }
 
 // TestENS_OP_ACC_1_EventsSignedByTheirOperator: every event line of a
@@ -290,6 +284,7 @@ func TestENS_OP_ACC_1_EventsSignedByTheirOperator(t *testing.T) {
 	}
 }
 
+// testSealer seals every session under one fixed data key (the kek).
 type testSealer struct{ kek []byte }
 
 func (s testSealer) NewDataKeys(_ context.Context, store string, n int) ([]keys.DataKey, error) {

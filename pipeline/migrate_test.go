@@ -15,8 +15,8 @@ import (
 	"hdw/objstore"
 	"hdw/pipeline"
 	"hdw/tables"
-	"hdw/tables/tablestest"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // toLegacy turns every committed table of the warehouse into the layout
@@ -38,32 +38,9 @@ func toLegacy(t *testing.T, e *env) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var rows [][]string
-			s, err := tables.ScanObject(e.ctx, e.wh.St, o.Key, dek, tables.Query{}, func(r *tables.Row) error {
-				var vals []string
-				for _, f := range r.Columns() {
-					vals = append(vals, r.Get(f))
-				}
-				rows = append(rows, vals)
-				return nil
-			})
-			if err != nil {
+			if c.Objects[i].SHA256, c.Objects[i].Size, err = warehousetest.ToLegacy(e.ctx, e.wh.St, o.Key, dek); err != nil {
 				t.Fatal(err)
 			}
-			data, err := tablestest.Legacy(s.Columns(), rows)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w, err := warehouse.CreateEncrypted(e.ctx, e.wh.St, o.Key, dek)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.Write(data)
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
-			sum := sha256.Sum256(data)
-			c.Objects[i].SHA256, c.Objects[i].Size = hex.EncodeToString(sum[:]), int64(len(data))
 		}
 		if err := objstore.WriteJSON(e.ctx, e.wh.St, warehouse.CommitKey(c.Batch), c); err != nil {
 			t.Fatal(err)

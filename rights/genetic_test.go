@@ -16,6 +16,7 @@ import (
 	"hdw/objstore"
 	"hdw/rights"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // TestSEC_LOG_6_RightsRefuseGenetic: with the access table as both real
@@ -155,7 +156,7 @@ func TestIssue22_SEC_LOG_6_GeneticExtract(t *testing.T) {
 	}
 	// The records hold no identifier, nor the genetic value in clear.
 	raw := string(f.readPrefix(t, rights.GeneticPrefix))
-	if leak := containsAny([]byte(raw), append(f.A.identifiers(), "BRCA1")); leak != "" {
+	if leak := warehousetest.ContainsAny([]byte(raw), append(f.A.identifiers(), "BRCA1")); leak != "" {
 		t.Fatalf("genetic records hold %q", leak)
 	}
 	// An edited extract record is refused.

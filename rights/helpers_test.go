@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,7 +16,6 @@ import (
 	"hdw/masking"
 	"hdw/masking/maskingtest"
 	"hdw/objstore"
-	"hdw/objstore/storetest"
 	"hdw/pipeline"
 	"hdw/rights"
 	"hdw/synth"
@@ -92,11 +89,7 @@ func (p synthPerson) row(file, diagnosis, notes, gene string) string {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st := storetest.Local(t, filepath.Join(dir, "wh"))
-	if err := warehouse.Create(ctx, st, warehouse.Descriptor{ID: "test", KeyProvider: "local"}); err != nil {
-		t.Fatal(err)
-	}
+	dir, st := warehousetest.Empty(t)
 	f := &fixture{ctx: ctx, dir: dir, st: st, seed: rand.Text(), now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	f.ingWH, _ = warehouse.Open(ctx, st, f.as(keys.ProfileIngest))
 	f.dpo = f.as(keys.ProfileDPO)
@@ -167,19 +160,7 @@ func (f *fixture) service(t testing.TB, mod func(*rights.Options)) *rights.Servi
 // and returns the plaintext, for leak scans.
 func (f *fixture) decryptAll(t testing.TB) []byte {
 	t.Helper()
-	var out bytes.Buffer
-	for _, prefix := range []string{"health/", "identity/", "genetic/"} {
-		store := strings.TrimSuffix(prefix, "/")
-		for info, err := range f.st.List(f.ctx, prefix) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := warehousetest.AppendPlain(f.ctx, &out, f.dpoWH, store, warehousetest.BatchOf(info.Key), info.Key); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return out.Bytes()
+	return warehousetest.Plain(t, f.dpoWH, "health/", "identity/", "genetic/")
 }
 
 // readPrefix concatenates the raw objects under prefix.
@@ -200,15 +181,6 @@ func (f *fixture) readPrefix(t testing.TB, prefix string) []byte {
 	return out.Bytes()
 }
 
-func containsAny(data []byte, ss []string) string {
-	for _, s := range ss {
-		if s != "" && bytes.Contains(data, []byte(s)) {
-			return s
-		}
-	}
-	return ""
-}
-
 func req(ref string) rights.Request { return rights.Request{Ref: ref} }
 
 func subjNIR(p synthPerson) rights.Subject { return rights.Subject{NIR: p.nir} }
@@ -218,26 +190,11 @@ func subjName(p synthPerson) rights.Subject {
 }
 
 // checkCommits verifies that every commit record lists existing objects
-// with their current plaintext hash (rights amends the records).
+// with their current plaintext hash (rights amends the records); the dpo's
+// view (with the genetic extract) reads every store.
 func (f *fixture) checkCommits(t testing.TB) {
 	t.Helper()
-	cs, err := f.dpoWH.Commits(f.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		for _, o := range c.Objects {
-			dek, err := f.dpoWH.DataKey(f.ctx, c.Batch, o.Store)
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, err := warehouse.ReadEncryptedAll(f.ctx, f.st, o.Key, dek, 1<<30)
-			if err != nil {
-				t.Fatalf("commit record of %s lists %s: %v", c.Batch, o.Key, err)
-			}
-			if h := sha256.Sum256(data); hex.EncodeToString(h[:]) != o.SHA256 || int64(len(data)) != o.Size {
-				t.Fatalf("commit record of %s: stale hash for %s", c.Batch, o.Key)
-			}
-		}
+	if n := warehousetest.CheckCommits(t, f.dpoWH); n != 0 {
+		t.Fatalf("%d objects of the commit records not readable by the dpo's view", n)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"hdw/keys"
 	"hdw/rights"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // TestSEC_REI_3_Emergency returns the identity of a warehouse pseudonym and
@@ -144,7 +145,7 @@ func TestSEC_REI_4_SEC_REI_5_Guards(t *testing.T) {
 			t.Fatalf("ledger: used %d, %d entries", rights.Used(entries), len(entries))
 		}
 		raw := f.readPrefix(t, rights.LedgerPrefix)
-		if s := containsAny(raw, append(append(f.A.identifiers(), f.B.identifiers()...), f.C.identifiers()...)); s != "" {
+		if s := warehousetest.ContainsAny(raw, append(append(f.A.identifiers(), f.B.identifiers()...), f.C.identifiers()...)); s != "" {
 			t.Fatal("the ledger holds an identifying value")
 		}
 		// The next day the limit is fresh.

@@ -11,6 +11,7 @@ import (
 	"hdw/policy"
 	"hdw/rights"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // TestCNIL_7_2_Retention sets the clock forward: batches collected more than
@@ -98,7 +99,7 @@ func TestCNIL_7_2_Retention(t *testing.T) {
 		})
 	}
 	plain := f.decryptAll(t)
-	if v := containsAny(plain, append(f.B.identifiers(), f.C.identifiers()...)); v != "" {
+	if v := warehousetest.ContainsAny(plain, append(f.B.identifiers(), f.C.identifiers()...)); v != "" {
 		t.Errorf("identity data of expired records left (%d chars)", len(v))
 	}
 	if _, err := rights.ApplyRetention(f.ctx, f.dpoWH, rights.RetentionOptions{Years: 25, Now: clock}); err == nil {

@@ -15,6 +15,7 @@ import (
 	"hdw/rights"
 	"hdw/synth"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // TestSEC_REI_1_Find finds a person by NIR and by name, birth date and sex,
@@ -193,10 +194,10 @@ func Test9_2_EraseThenFindNothing(t *testing.T) {
 		t.Fatal("workspace still holds the person")
 	}
 	plain := f.decryptAll(t)
-	if s := containsAny(plain, append(f.A.identifiers(), pA, "BRCA1")); s != "" {
+	if s := warehousetest.ContainsAny(plain, append(f.A.identifiers(), pA, "BRCA1")); s != "" {
 		t.Errorf("a decrypted store still holds an identifying string of the erased person (%d chars)", len(s))
 	}
-	if s := containsAny(plain, []string{f.B.last, f.C.last, f.C.nir}); s == "" {
+	if s := warehousetest.ContainsAny(plain, []string{f.B.last, f.C.last, f.C.nir}); s == "" {
 		t.Log("others kept")
 	} else if !bytes.Contains(plain, []byte(f.B.last)) || !bytes.Contains(plain, []byte(f.C.nir)) {
 		t.Error("other persons must stay")
@@ -208,7 +209,7 @@ func Test9_2_EraseThenFindNothing(t *testing.T) {
 	}
 	// The proof on disk holds no identity and no pseudonym.
 	raw := f.readPrefix(t, rights.ProofPrefix)
-	if s := containsAny(raw, append(f.A.identifiers(), pA)); s != "" {
+	if s := warehousetest.ContainsAny(raw, append(f.A.identifiers(), pA)); s != "" {
 		t.Errorf("the deletion proof leaks a value of %d chars", len(s))
 	}
 	var onDisk rights.Proof
@@ -238,7 +239,7 @@ func TestCNIL_9_4_CNIL_9_7_OpposeThenIngestSkips(t *testing.T) {
 	reg := f.readPrefix(t, "optout/")
 	_ = reg
 	for info := range f.st.List(f.ctx, "optout/") {
-		if containsAny([]byte(info.Key), append(f.A.identifiers(), f.B.identifiers()...)) != "" {
+		if warehousetest.ContainsAny([]byte(info.Key), append(f.A.identifiers(), f.B.identifiers()...)) != "" {
 			t.Fatal("the registry holds an identity in clear")
 		}
 	}
@@ -406,7 +407,7 @@ func Test9_2_EraseInterruptedThenRerun(t *testing.T) {
 	if err != nil || !proof.Verified || proof.Counts["images"] != 3 || proof.Counts["identity"] != 4 {
 		t.Fatal(err, proof)
 	}
-	if v := containsAny(f.decryptAll(t), f.A.identifiers()); v != "" {
+	if v := warehousetest.ContainsAny(f.decryptAll(t), f.A.identifiers()); v != "" {
 		t.Fatal("identifying data left after the rerun")
 	}
 	f.checkCommits(t)

@@ -1,10 +1,7 @@
 package rotation_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,7 +17,6 @@ import (
 	"hdw/masking"
 	"hdw/masking/maskingtest"
 	"hdw/objstore"
-	"hdw/objstore/storetest"
 	"hdw/pipeline"
 	"hdw/pseudo"
 	"hdw/synth"
@@ -80,13 +76,8 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st := storetest.Local(t, filepath.Join(dir, "wh"))
-	if err := warehouse.Create(ctx, st, warehouse.Descriptor{ID: "test", KeyProvider: "local"}); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{ctx: ctx, dir: dir, st: st}
+	dir, st := warehousetest.Empty(t)
+	f := &fixture{ctx: context.Background(), dir: dir, st: st}
 	f.people = []person{
 		{synth.NIR("2620475011123"), "Lefevre", "Amelie", "1962-04-15", "F"},
 		{"", "Guerin", "Theo", "1971-01-02", "M"},
@@ -183,35 +174,6 @@ func snapshot(t testing.TB, st objstore.Store, w *warehouse.Warehouse) map[strin
 	return out
 }
 
-// checkCommits verifies that every commit record lists existing objects
-// with their current plaintext hash.
-func checkCommits(t testing.TB, st objstore.Store, w *warehouse.Warehouse) {
-	t.Helper()
-	ctx := context.Background()
-	cs, err := w.Commits(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		for _, o := range c.Objects {
-			dek, err := w.DataKey(ctx, c.Batch, o.Store)
-			if errors.Is(err, keys.ErrForbidden) {
-				continue // another profile's store: check with its view
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, err := warehouse.ReadEncryptedAll(ctx, st, o.Key, dek, 1<<30)
-			if err != nil {
-				t.Fatalf("commit record of %s lists %s: %v", c.Batch, o.Key, err)
-			}
-			if h := sha256.Sum256(data); hex.EncodeToString(h[:]) != o.SHA256 || int64(len(data)) != o.Size {
-				t.Fatalf("commit record of %s: stale hash for %s", c.Batch, o.Key)
-			}
-		}
-	}
-}
-
 // copyDir copies a folder (a warehouse) to a new one.
 func copyDir(t testing.TB, from, to string) {
 	t.Helper()
@@ -232,13 +194,4 @@ func copyDir(t testing.TB, from, to string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func containsAny(data []byte, ss []string) string {
-	for _, s := range ss {
-		if s != "" && bytes.Contains(data, []byte(s)) {
-			return s
-		}
-	}
-	return ""
 }

@@ -17,6 +17,7 @@ import (
 	"hdw/objstore/storetest"
 	"hdw/rotation"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // The kill -9 test of a rotation (issue 22, extending
@@ -125,7 +126,7 @@ func TestIssue22_RotationKill9Resumes(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("%s view: resumed rotation differs from an uninterrupted one after %d kills", p.As, kills)
 		}
-		checkCommits(t, f.st, f.wh(t, p))
+		warehousetest.CheckCommits(t, f.wh(t, p))
 	}
 	t.Logf("%d kills, %d stores of %d batches done before the last run", kills, amended, len(cs))
 }

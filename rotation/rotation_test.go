@@ -115,19 +115,19 @@ func TestSEC_PSE_1_KeyRotationRepseudonymizes(t *testing.T) {
 		}
 		if strings.HasPrefix(key, "health/images/") {
 			images++
-			if containsAny([]byte(vals[0]), news) == "" {
+			if warehousetest.ContainsAny([]byte(vals[0]), news) == "" {
 				t.Fatal("moved image does not carry the new pseudonym")
 			}
 		}
-		if s := containsAny([]byte(key+strings.Join(vals, "\n")), olds); s != "" {
+		if s := warehousetest.ContainsAny([]byte(key+strings.Join(vals, "\n")), olds); s != "" {
 			t.Fatalf("%s still holds an old pseudonym", key)
 		}
 	}
 	if images != 6 {
 		t.Fatalf("%d images", images)
 	}
-	checkCommits(t, f.st, dw)
-	checkCommits(t, f.st, cw)
+	warehousetest.CheckCommits(t, dw)
+	warehousetest.CheckCommits(t, cw)
 
 	// The map reverses the rotation.
 	for i := range f.people {
@@ -148,7 +148,7 @@ func TestSEC_PSE_1_KeyRotationRepseudonymizes(t *testing.T) {
 	if len(events) == 0 {
 		t.Fatal("no audit event")
 	}
-	if s := containsAny([]byte(strings.Join(events, "\n")), append(olds, news...)); s != "" {
+	if s := warehousetest.ContainsAny([]byte(strings.Join(events, "\n")), append(olds, news...)); s != "" {
 		t.Fatal("an event names a pseudonym")
 	}
 

@@ -2,14 +2,11 @@ package workspaces
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 
 	"hdw/keys"
 	"hdw/objstore"
-	"hdw/tables"
-	"hdw/tables/tablestest"
 	"hdw/warehouse"
+	"hdw/warehouse/warehousetest"
 )
 
 // ToLegacyForTest rewrites a workspace's tables as hdw wrote them before
@@ -33,32 +30,11 @@ func ToLegacyForTest(ctx context.Context, wh *warehouse.Warehouse, k Keys, proje
 		if !isTable(n) {
 			continue
 		}
-		var rows [][]string
-		s, err := tables.ScanObject(ctx, wh.St, prefix(project)+n, dek, tables.Query{}, func(r *tables.Row) error {
-			var vals []string
-			for _, c := range r.Columns() {
-				vals = append(vals, r.Get(c))
-			}
-			rows = append(rows, vals)
-			return nil
-		})
+		sum, _, err := warehousetest.ToLegacy(ctx, wh.St, prefix(project)+n, dek)
 		if err != nil {
 			return err
 		}
-		data, err := tablestest.Legacy(s.Columns(), rows)
-		if err != nil {
-			return err
-		}
-		w, err := warehouse.CreateEncrypted(ctx, wh.St, prefix(project)+n, dek)
-		if err != nil {
-			return err
-		}
-		w.Write(data)
-		if err := w.Close(); err != nil {
-			return err
-		}
-		sum := sha256.Sum256(data)
-		man.Files[n] = hex.EncodeToString(sum[:])
+		man.Files[n] = sum
 	}
 	return seal(ctx, wh, k, d, &man)
 }

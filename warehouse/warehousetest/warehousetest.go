@@ -1,15 +1,24 @@
 // Package warehousetest holds what the tests around the warehouse share
-// to look inside it: the batch an object key belongs to, and the
-// plaintext of a stored object for leak scans. Tests only; it reads with
-// the keys the caller's profile holds.
+// to build and look inside one: an empty warehouse (Empty), the batch an
+// object key belongs to, the plaintext of stored objects for leak scans
+// (AppendPlain, Plain, ContainsAny), the check that every committed object
+// is there with its recorded hash and size (CheckCommits), and a table
+// rewritten in the format before issue 17 (ToLegacy, a migration's
+// fixture). Tests only; it reads with the keys the caller's profile holds.
 package warehousetest
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
+	"hdw/keys"
+	"hdw/objstore"
+	"hdw/tables"
+	"hdw/tables/tablestest"
 	"hdw/warehouse"
 )
 
@@ -53,4 +62,41 @@ func AppendPlain(ctx context.Context, out *bytes.Buffer, wh *warehouse.Warehouse
 		return nil
 	})
 	return err
+}
+
+// ToLegacy rewrites the table object key of st as hdw wrote tables before
+// issue 17 (tablestest.Legacy: all-string Parquet in the envelope,
+// alphabetical columns), sealed with its data key dek, and returns the
+// SHA-256 (hex) and the size of the new plaintext for the records that
+// name it.
+func ToLegacy(ctx context.Context, st objstore.Store, key string, dek keys.Secret) (sum string, size int64, err error) {
+	var rows [][]string
+	s, err := tables.ScanObject(ctx, st, key, dek, tables.Query{}, func(r *tables.Row) error {
+		var vals []string
+		for _, c := range r.Columns() {
+			vals = append(vals, r.Get(c))
+		}
+		rows = append(rows, vals)
+		return nil
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	data, err := tablestest.Legacy(s.Columns(), rows)
+	if err != nil {
+		return "", 0, err
+	}
+	w, err := warehouse.CreateEncrypted(ctx, st, key, dek)
+	if err != nil {
+		return "", 0, err
+	}
+	if _, err := w.Write(data); err != nil {
+		objstore.Abort(w)
+		return "", 0, err
+	}
+	if err := w.Close(); err != nil {
+		return "", 0, err
+	}
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:]), int64(len(data)), nil
 }
