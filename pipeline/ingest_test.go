@@ -188,17 +188,7 @@ func TestIngestAccounting(t *testing.T) {
 // readStore decrypts every table and image under prefix and concatenates the plaintext.
 func readStore(t *testing.T, e *env, prefix string) []byte {
 	t.Helper()
-	var out bytes.Buffer
-	for info, err := range e.wh.St.List(e.ctx, prefix) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		store := strings.SplitN(prefix, "/", 2)[0]
-		if err := warehousetest.AppendPlain(e.ctx, &out, e.wh, store, warehousetest.BatchOf(info.Key), info.Key); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out.Bytes()
+	return warehousetest.Plain(t, e.wh, prefix)
 }
 
 func TestIngestKeysUnavailable(t *testing.T) {

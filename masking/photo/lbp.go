@@ -31,9 +31,9 @@ type lbpStage struct {
 }
 
 type lbpStump struct {
-	feat        int
-	subset      [8]uint32 // bit c set: code c takes leaf left
-	left, right float32
+	feat   int
+	subset [8]uint32  // bit c set: code c takes the left leaf
+	leaf   [2]float32 // the right leaf, the left leaf (by the code's bit)
 }
 
 // Bounds of a cascade file: well above opencv-data's cascades (16 stages
@@ -116,7 +116,7 @@ func parseLBP(b []byte) (*lbpCascade, error) {
 			if !ok || !ok2 || v[0] != 0 || v[1] != -1 || v[2] < 0 || int(v[2]) >= len(out.feats) {
 				return nil, errLBP
 			}
-			sw := lbpStump{feat: int(v[2]), left: leaves[0], right: leaves[1]}
+			sw := lbpStump{feat: int(v[2]), leaf: [2]float32{leaves[1], leaves[0]}}
 			for i := range sw.subset {
 				sw.subset[i] = uint32(int32(v[3+i]))
 			}
@@ -198,51 +198,66 @@ func mirrorCode(c int) int {
 	return swap(swap(swap(c, 128, 32), 1, 16), 2, 8)
 }
 
-// lbpScaled is a cascade's features at one window scale, as offsets into
-// an integral image of a given stride: 16 grid points per feature, the
-// corners of the 3x3 cells.
+// lbpScaled is a cascade's features at one window scale, in an integral
+// image of a given stride: per feature, the offset of its top-left grid
+// point, the cell width and the cell height times the stride (the 16
+// grid points, corners of the 3x3 cells, are o + i*cw + j*ch).
 type lbpScaled struct {
-	offs []int32
-	w, h int // the window's extent: every grid point is inside it
+	feats []lbpGrid
+	w, h  int // the window's extent: every grid point is inside it
 }
+
+type lbpGrid struct{ o, cw, ch int }
 
 // scale fills s for windows k times the cascade's size (cells rounded to
 // whole pixels, at least 1) in an integral image of row stride stride.
 func (c *lbpCascade) scale(s *lbpScaled, k float64, stride int) {
-	s.offs = s.offs[:0]
+	s.feats = s.feats[:0]
 	s.w, s.h = int(float64(c.w)*k+0.5), int(float64(c.h)*k+0.5)
 	for _, r := range c.feats {
 		x, y := int(float64(r.x)*k+0.5), int(float64(r.y)*k+0.5)
 		w, h := max(1, int(float64(r.w)*k+0.5)), max(1, int(float64(r.h)*k+0.5))
 		s.w, s.h = max(s.w, x+3*w), max(s.h, y+3*h)
-		for j := 0; j < 4; j++ {
-			for i := 0; i < 4; i++ {
-				s.offs = append(s.offs, int32((y+j*h)*stride+x+i*w))
-			}
-		}
+		s.feats = append(s.feats, lbpGrid{y*stride + x, w, h * stride})
 	}
 }
 
-// code is the LBP code of the feature whose 16 grid-point offsets are o,
-// for the window whose integral-image origin is ii[0] (OpenCV's
-// LBPEvaluator::Feature::calc: bit 128 the top-left cell, then clockwise,
-// set when the cell's sum is at least the centre's).
-func code(ii []uint32, o *[16]int32) int {
-	_ = ii[o[15]] // the largest offset: no bound check below
-	p0, p1, p2, p3 := ii[o[0]], ii[o[1]], ii[o[2]], ii[o[3]]
-	p4, p5, p6, p7 := ii[o[4]], ii[o[5]], ii[o[6]], ii[o[7]]
-	p8, p9, p10, p11 := ii[o[8]], ii[o[9]], ii[o[10]], ii[o[11]]
-	p12, p13, p14, p15 := ii[o[12]], ii[o[13]], ii[o[14]], ii[o[15]]
-	cv := p5 - p6 - p9 + p10
-	v := b2i(p0-p1-p4+p5 >= cv) << 7
-	v |= b2i(p1-p2-p5+p6 >= cv) << 6
-	v |= b2i(p2-p3-p6+p7 >= cv) << 5
-	v |= b2i(p6-p7-p10+p11 >= cv) << 4
-	v |= b2i(p10-p11-p14+p15 >= cv) << 3
-	v |= b2i(p9-p10-p13+p14 >= cv) << 2
-	v |= b2i(p8-p9-p12+p13 >= cv) << 1
-	v |= b2i(p4-p5-p8+p9 >= cv)
-	return v
+// stagesPassed returns how many stages pass the window at ii[base] (all
+// of them: a face). A stump's code is OpenCV's
+// LBPEvaluator::Feature::calc: bit 128 the top-left cell, then
+// clockwise, set when the cell's sum is at least the centre's.
+func (c *lbpCascade) stagesPassed(ii []uint32, base int, s *lbpScaled) int {
+	for n, st := range c.stages {
+		var sum float32
+		for i := range st.weak {
+			w := &st.weak[i]
+			f := s.feats[w.feat]
+			o0 := base + f.o
+			o1, cw := o0+f.ch, f.cw
+			o2 := o1 + f.ch
+			o3 := o2 + f.ch
+			p0, p1, p2, p3 := ii[o0], ii[o0+cw], ii[o0+2*cw], ii[o0+3*cw]
+			p4, p5, p6, p7 := ii[o1], ii[o1+cw], ii[o1+2*cw], ii[o1+3*cw]
+			p8, p9, p10, p11 := ii[o2], ii[o2+cw], ii[o2+2*cw], ii[o2+3*cw]
+			p12, p13, p14, p15 := ii[o3], ii[o3+cw], ii[o3+2*cw], ii[o3+3*cw]
+			cv := p5 - p6 - p9 + p10
+			v := b2i(p0-p1-p4+p5 >= cv) << 7
+			v |= b2i(p1-p2-p5+p6 >= cv) << 6
+			v |= b2i(p2-p3-p6+p7 >= cv) << 5
+			v |= b2i(p6-p7-p10+p11 >= cv) << 4
+			v |= b2i(p10-p11-p14+p15 >= cv) << 3
+			v |= b2i(p9-p10-p13+p14 >= cv) << 2
+			v |= b2i(p8-p9-p12+p13 >= cv) << 1
+			v |= b2i(p4-p5-p8+p9 >= cv)
+			// The leaf without a branch: codes take either leaf
+			// about as often.
+			sum += w.leaf[w.subset[v>>5]>>(v&31)&1]
+		}
+		if sum < st.thr {
+			return n
+		}
+	}
+	return len(c.stages)
 }
 
 func b2i(b bool) int {
@@ -250,28 +265,6 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// stages returns how many stages pass the window at ii[base] (all of
-// them: a face).
-func (c *lbpCascade) stagesPassed(ii []uint32, base int, s *lbpScaled) int {
-	win := ii[base:]
-	for n, st := range c.stages {
-		var sum float32
-		for i := range st.weak {
-			w := &st.weak[i]
-			v := code(win, (*[16]int32)(s.offs[w.feat*16:]))
-			if w.subset[v>>5]&(1<<(v&31)) != 0 {
-				sum += w.left
-			} else {
-				sum += w.right
-			}
-		}
-		if sum < st.thr {
-			return n
-		}
-	}
-	return len(c.stages)
 }
 
 // accepts reports whether every stage passes the window at ii[base].
