@@ -3,6 +3,8 @@ package photo
 import (
 	"image"
 
+	"hdw/masking"
+
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/datamatrix"
 	mqr "github.com/makiuchi-d/gozxing/multi/qrcode"
@@ -199,7 +201,7 @@ func (h *Handler) codes(img image.Image) []image.Rectangle {
 
 // codesIn is codes on the luma g of a photo of bounds b.
 func (h *Handler) codesIn(g []uint8, b image.Rectangle) []image.Rectangle {
-	g, cols, rows, f := reduce(g, b.Dx(), b.Dy(), codeMaxSide)
+	g, cols, rows, f := masking.ReduceGray(g, b.Dx(), b.Dy(), codeMaxSide)
 	var out []image.Rectangle
 	for _, r := range barcodes(g, cols, rows) {
 		out = append(out, image.Rect(r.Min.X*f, r.Min.Y*f, r.Max.X*f+f, r.Max.Y*f+f).Add(b.Min))

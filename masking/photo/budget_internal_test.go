@@ -59,11 +59,11 @@ func TestReduce(t *testing.T) {
 		4, 6, 30, 40, 9,
 		9, 9, 9, 9, 9,
 	}
-	out, w, h, f := reduce(g, 5, 3, 3)
+	out, w, h, f := masking.ReduceGray(g, 5, 3, 3)
 	if f != 2 || w != 2 || h != 1 || out[0] != 3 || out[1] != 25 {
 		t.Fatalf("reduce: %v %dx%d f=%d", out, w, h, f)
 	}
-	if same, _, _, f := reduce(g, 5, 3, 5); f != 1 || &same[0] != &g[0] {
+	if same, _, _, f := masking.ReduceGray(g, 5, 3, 5); f != 1 || &same[0] != &g[0] {
 		t.Fatal("no reduction expected")
 	}
 }

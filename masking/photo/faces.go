@@ -83,7 +83,7 @@ const faceMinWindow = 20
 
 // facesIn is faces on the luma g of a photo of bounds b.
 func (h *Handler) facesIn(g []uint8, b image.Rectangle) (faces, eyes []image.Rectangle) {
-	gray, cols, rows, f := reduce(g, b.Dx(), b.Dy(), h.cfg.FaceMaxSide)
+	gray, cols, rows, f := masking.ReduceGray(g, b.Dx(), b.Dy(), h.cfg.FaceMaxSide)
 	ip := pigo.ImageParams{Pixels: gray, Rows: rows, Cols: cols, Dim: cols}
 	minSize := max(faceMinWindow, h.cfg.FaceMinSize/f)
 	params := pigo.CascadeParams{MinSize: minSize, MaxSize: min(rows, cols), ShiftFactor: 0.1, ScaleFactor: 1.1, ImageParams: ip}
@@ -129,34 +129,6 @@ func (h *Handler) facesIn(g []uint8, b image.Rectangle) (faces, eyes []image.Rec
 		faces = append(faces, image.Rect(b.Min.X+(r.Min.X-m)*f, b.Min.Y+(r.Min.Y-m)*f, b.Min.X+(r.Max.X+m)*f, b.Min.Y+(r.Max.Y+m)*f))
 	}
 	return faces, eyes
-}
-
-// reduce returns the w x h grey image g reduced by the smallest integer
-// factor f that brings its longer side to maxSide or less (box filter:
-// each pixel the mean of an f x f block), with its size and f. With f = 1
-// it returns g as is.
-func reduce(g []uint8, w, h, maxSide int) ([]uint8, int, int, int) {
-	f := (max(w, h) + maxSide - 1) / maxSide
-	if f <= 1 {
-		return g, w, h, 1
-	}
-	rw, rh := w/f, h/f
-	out := make([]uint8, rw*rh)
-	sums := make([]uint32, rw)
-	for ry := 0; ry < rh; ry++ {
-		clear(sums)
-		for y := ry * f; y < ry*f+f; y++ {
-			row := g[y*w : y*w+rw*f]
-			for x, v := range row {
-				sums[x/f] += uint32(v)
-			}
-		}
-		n := uint32(f * f)
-		for x, s := range sums {
-			out[ry*rw+x] = uint8((s + n/2) / n)
-		}
-	}
-	return out, rw, rh, f
 }
 
 // faceMinQ is the pigo score below which a detection is not taken for a

@@ -7,11 +7,6 @@ import (
 	"hdw/masking"
 )
 
-// textMaxSide bounds the longer side of the grey image OCR reads in a
-// photo: larger photos are reduced by an integer factor first (Tesseract's
-// cost grows with the pixels; a name badge or wristband stays legible).
-const textMaxSide = 2048
-
 // textIn returns the padded boxes of the words OCR reads in g, the luma
 // of a photo of bounds b (none without a finder): every word is masked,
 // as in DICOM (SEC-PSE-4). An OCR failure quarantines the photo: its text
@@ -20,7 +15,8 @@ func (h *Handler) textIn(ctx context.Context, g []uint8, b image.Rectangle, f ma
 	if f == nil {
 		return nil, nil
 	}
-	g, cols, rows, k := reduce(g, b.Dx(), b.Dy(), textMaxSide)
+	// Larger photos are reduced first, as DICOM frames are (masking.TextMaxSide).
+	g, cols, rows, k := masking.ReduceGray(g, b.Dx(), b.Dy(), masking.TextMaxSide)
 	words, err := f.FindText(ctx, g, cols, rows)
 	if err != nil {
 		if ctx.Err() != nil {
