@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"slices"
 
@@ -77,9 +78,20 @@ func (r indicatorRows) HashedRecords(ctx context.Context, cols []string, seed ma
 
 // blankPersons calls fn with rec, or with a copy of it whose person column
 // (the first: pseudonyms or their hashes) is empty in the rows where drop
-// holds.
+// holds. A person column of another type is an error: restricted persons
+// could not be left out (fail closed).
 func blankPersons(rec arrow.Record, drop func(arrow.Array, int) bool, fn func(arrow.Record) error) error {
 	person := rec.Column(0)
+	var b array.Builder
+	switch person.(type) {
+	case *array.String:
+		b = array.NewStringBuilder(memory.DefaultAllocator)
+	case *array.Uint64:
+		b = array.NewUint64Builder(memory.DefaultAllocator)
+	default:
+		return fmt.Errorf("indicators: a person column of type %s: restricted persons cannot be left out of it", person.DataType())
+	}
+	defer b.Release()
 	n := person.Len()
 	first := -1
 	for i := range n {
@@ -91,14 +103,6 @@ func blankPersons(rec arrow.Record, drop func(arrow.Array, int) bool, fn func(ar
 	if first < 0 {
 		return fn(rec)
 	}
-	var b array.Builder
-	switch person.(type) {
-	case *array.String:
-		b = array.NewStringBuilder(memory.DefaultAllocator)
-	default:
-		b = array.NewUint64Builder(memory.DefaultAllocator)
-	}
-	defer b.Release()
 	b.Reserve(n)
 	for i := range n {
 		switch {

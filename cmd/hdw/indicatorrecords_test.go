@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"hdw/configs"
 	"hdw/indicators"
@@ -105,5 +107,23 @@ func TestSEC_EXP_4_IndicatorLeavesRestrictedPersonsOut(t *testing.T) {
 				t.Errorf("%s, %d restricted: %d rows matched, want %d", name, len(skip), st.Matched, want)
 			}
 		}
+	}
+}
+
+// Fail closed: a person column of a type the filter cannot read is an
+// error, never rows passed through with restricted persons in them.
+func TestSEC_EXP_4_RestrictedFilterRefusesUnknownPersonColumn(t *testing.T) {
+	b := array.NewInt64Builder(memory.DefaultAllocator)
+	defer b.Release()
+	b.AppendValues([]int64{1, 2}, nil)
+	col := b.NewArray()
+	defer col.Release()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "pseudonym", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	rec := array.NewRecord(schema, []arrow.Array{col}, 2)
+	defer rec.Release()
+	called := false
+	err := blankPersons(rec, func(arrow.Array, int) bool { return true }, func(arrow.Record) error { called = true; return nil })
+	if err == nil || called {
+		t.Fatalf("an int64 person column: err %v, passed on %v", err, called)
 	}
 }
