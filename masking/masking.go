@@ -228,7 +228,8 @@ func (d *Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Rea
 	for _, h := range d.handlers {
 		if h.Sniff(head) {
 			// The residual scan sees every output byte (fail closed).
-			sc := NewScanner(p)
+			sc := getScanner(p)
+			defer putScanner(sc)
 			res, err := h.Deidentify(ctx, &scanned{dst: dst, sc: sc}, sr, size, p, o)
 			if err != nil {
 				return res, err
