@@ -50,25 +50,43 @@ func BenchmarkVisibleContent2MP(b *testing.B) {
 // of them turned upright, several in one photo (the formats share one
 // reader, oneD).
 func TestSEC_PSE_4_Barcodes1DFormats(t *testing.T) {
-	codes := []struct {
-		w       gozxing.Writer
-		f       gozxing.BarcodeFormat
-		content string
-		upright bool
-	}{
-		{oned.NewCode128Writer(), gozxing.BarcodeFormat_CODE_128, "IPP4471239", false},
-		{oned.NewCode39Writer(), gozxing.BarcodeFormat_CODE_39, "PPI0001234", false},
-		{oned.NewCode93Writer(), gozxing.BarcodeFormat_CODE_93, "LAB12345", true},
-		{oned.NewCodaBarWriter(), gozxing.BarcodeFormat_CODABAR, "A40156B", false},
-		{oned.NewEAN13Writer(), gozxing.BarcodeFormat_EAN_13, "4006381333931", false},
-		{oned.NewITFWriter(), gozxing.BarcodeFormat_ITF, "00123456789012", true},
+	g, centres := oneDFormatsImage(t)
+	boxes := barcodes(g.Pix, 1400, 1000)
+	for i, c := range centres {
+		found := false
+		for _, b := range boxes {
+			found = found || c.In(b)
+		}
+		if !found {
+			t.Errorf("%v (upright %v) not masked; boxes %v", oneDFormats[i].f, oneDFormats[i].upright, boxes)
+		}
 	}
+}
+
+// oneDFormats are the codes of oneDFormatsImage.
+var oneDFormats = []struct {
+	w       gozxing.Writer
+	f       gozxing.BarcodeFormat
+	content string
+	upright bool
+}{
+	{oned.NewCode128Writer(), gozxing.BarcodeFormat_CODE_128, "IPP4471239", false},
+	{oned.NewCode39Writer(), gozxing.BarcodeFormat_CODE_39, "PPI0001234", false},
+	{oned.NewCode93Writer(), gozxing.BarcodeFormat_CODE_93, "LAB12345", true},
+	{oned.NewCodaBarWriter(), gozxing.BarcodeFormat_CODABAR, "A40156B", false},
+	{oned.NewEAN13Writer(), gozxing.BarcodeFormat_EAN_13, "4006381333931", false},
+	{oned.NewITFWriter(), gozxing.BarcodeFormat_ITF, "00123456789012", true},
+}
+
+// oneDFormatsImage draws every 1D format hdw masks (oneDFormats) on a
+// 1400x1000 grey image and returns it with the codes' centres.
+func oneDFormatsImage(t *testing.T) (*image.Gray, []image.Point) {
 	g := image.NewGray(image.Rect(0, 0, 1400, 1000))
 	for i := range g.Pix {
 		g.Pix[i] = 200
 	}
 	var centres []image.Point
-	for i, c := range codes {
+	for i, c := range oneDFormats {
 		m, err := c.w.Encode(c.content, c.f, 300, 60, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -93,14 +111,5 @@ func TestSEC_PSE_4_Barcodes1DFormats(t *testing.T) {
 		}
 		centres = append(centres, at.Add(image.Pt(mw/2, mh/2)))
 	}
-	boxes := barcodes(g.Pix, 1400, 1000)
-	for i, c := range centres {
-		found := false
-		for _, b := range boxes {
-			found = found || c.In(b)
-		}
-		if !found {
-			t.Errorf("%v (upright %v) not masked; boxes %v", codes[i].f, codes[i].upright, boxes)
-		}
-	}
+	return g, centres
 }

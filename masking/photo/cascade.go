@@ -65,20 +65,38 @@ func parseCascade(b []byte) (*cascade, error) {
 	return c, nil
 }
 
-// offsets fills offs (2 per node, nodes*2 per tree) with the pixel-slice
-// offsets of every node's two pixels for windows of size s in an image
-// of row stride dim. pigo reads pixel ((r*256+code*s)>>8)*dim +
+// cascadeScale holds the pixel-slice offsets of every node's two pixels
+// (2 per node, nodes*2 per tree) for windows of size s in an image of row
+// stride dim, filled tree by tree as the scan first reaches a tree: on
+// most photos few windows get past the first trees, and the offsets of
+// all the trees (60,000 per window size) cost more than the scan of the
+// large windows. pigo reads pixel ((r*256+code*s)>>8)*dim +
 // ((c*256+code'*s)>>8) for a window centred on (r, c); as r*256 is a
 // multiple of 256, that is r*dim + c + ((code*s)>>8)*dim + ((code'*s)>>8)
 // exactly (>> floors, for negative codes too).
-func (c *cascade) offsets(offs []int32, s, dim int) []int32 {
-	offs = offs[:0]
-	for i := 0; i < len(c.codes); i += 4 {
-		r1, c1 := (int(c.codes[i])*s)>>8, (int(c.codes[i+1])*s)>>8
-		r2, c2 := (int(c.codes[i+2])*s)>>8, (int(c.codes[i+3])*s)>>8
-		offs = append(offs, int32(r1*dim+c1), int32(r2*dim+c2))
+type cascadeScale struct {
+	offs   []int32 // the trees before ready
+	ready  int
+	s, dim int
+}
+
+// reset starts the offsets of windows of size s in an image of stride dim.
+func (cs *cascadeScale) reset(s, dim int) {
+	cs.offs, cs.ready, cs.s, cs.dim = cs.offs[:0], 0, s, dim
+}
+
+// tree returns the offsets of tree t's nodes (filling them up to t).
+func (c *cascade) tree(cs *cascadeScale, t int) []int32 {
+	span := 2 * c.nodes
+	for ; cs.ready <= t; cs.ready++ {
+		codes := c.codes[cs.ready*4*c.nodes:][:4*c.nodes]
+		for i := 0; i < len(codes); i += 4 {
+			r1, c1 := (int(codes[i])*cs.s)>>8, (int(codes[i+1])*cs.s)>>8
+			r2, c2 := (int(codes[i+2])*cs.s)>>8, (int(codes[i+3])*cs.s)>>8
+			cs.offs = append(cs.offs, int32(r1*cs.dim+c1), int32(r2*cs.dim+c2))
+		}
 	}
-	return offs
+	return cs.offs[t*span:][:span]
 }
 
 // next is the node after idx for the window at pix[base]: 2*idx, plus
@@ -88,74 +106,106 @@ func next(pix []uint8, base int, o []int32, idx int) int {
 	return 2*idx + 1 - int(uint(b-a)>>(bits.UintSize-1))
 }
 
-// lane is a window of a row being classified by scanRow: its index in
-// the row (-1: the lane is idle), its centre in pix, the next tree and
-// the sum of the trees before it.
-type lane struct {
-	i, base, t int
-	s          float32
+// scanRow classifies the n windows centred on pix[base0],
+// pix[base0+step], ... (pigo's classifyRegion: the sum of the trees'
+// predictions, a window rejected as soon as the sum after a tree is at
+// most its threshold; its score the sum less the last threshold) and
+// leaves in w the windows every tree accepts, in row order, with their
+// scores. The row is walked tree after tree rather than window after
+// window: every window of the row through the first tree, the windows
+// it keeps through the second, and so on. A tree walk is a chain of
+// dependent loads (each node's pixels depend on the previous
+// comparison), but the windows of one tree are independent of each
+// other, so the core overlaps the walks of many windows, and whether a
+// window goes on is a count (kept += its sum is above the threshold),
+// not a branch it mispredicts about once in two windows. Each window's
+// sum is taken tree after tree as pigo does: the scores are the same,
+// bit for bit (TestCascadeMatchesPigo).
+func (c *cascade) scanRow(pix []uint8, base0, step, n int, cs *cascadeScale, w *cascadeRow) {
+	nodes, depth := c.nodes, c.depth
+	w.grow(n)
+	live := n
+	for t := 0; t < c.trees && live > 0; t++ {
+		o := c.tree(cs, t)
+		pred := c.pred[t*nodes:][:nodes]
+		thr := c.thr[t]
+		idx, sum := w.idx[:live], w.sum[:live]
+		kept, k := 0, 0
+		// Four windows walked in step (four independent chains of
+		// loads), then the rest one by one. The first tree takes every
+		// window of the row (index k, sum 0).
+		for ; k+4 <= live; k += 4 {
+			i0, i1, i2, i3 := int32(k), int32(k+1), int32(k+2), int32(k+3)
+			var s0, s1, s2, s3 float32
+			if t > 0 {
+				i0, i1, i2, i3 = idx[k], idx[k+1], idx[k+2], idx[k+3]
+				s0, s1, s2, s3 = sum[k], sum[k+1], sum[k+2], sum[k+3]
+			}
+			b0, b1 := base0+int(i0)*step, base0+int(i1)*step
+			b2, b3 := base0+int(i2)*step, base0+int(i3)*step
+			x0, x1, x2, x3 := 1, 1, 1, 1
+			for j := 0; j < depth; j++ {
+				x0 = next(pix, b0, o, x0)
+				x1 = next(pix, b1, o, x1)
+				x2 = next(pix, b2, o, x2)
+				x3 = next(pix, b3, o, x3)
+			}
+			v0, v1 := s0+pred[x0-nodes], s1+pred[x1-nodes]
+			v2, v3 := s2+pred[x2-nodes], s3+pred[x3-nodes]
+			// kept <= k: a window is written over one already read.
+			idx[kept], sum[kept] = i0, v0
+			kept += cascadeKeeps(v0, thr)
+			idx[kept], sum[kept] = i1, v1
+			kept += cascadeKeeps(v1, thr)
+			idx[kept], sum[kept] = i2, v2
+			kept += cascadeKeeps(v2, thr)
+			idx[kept], sum[kept] = i3, v3
+			kept += cascadeKeeps(v3, thr)
+		}
+		for ; k < live; k++ {
+			i, s := int32(k), float32(0)
+			if t > 0 {
+				i, s = idx[k], sum[k]
+			}
+			base := base0 + int(i)*step
+			x := 1
+			for j := 0; j < depth; j++ {
+				x = next(pix, base, o, x)
+			}
+			v := s + pred[x-nodes]
+			idx[kept], sum[kept] = i, v
+			kept += cascadeKeeps(v, thr)
+		}
+		live = kept
+	}
+	w.idx, w.sum = w.idx[:live], w.sum[:live]
+	for k := range w.sum {
+		w.sum[k] -= c.thr[c.trees-1]
+	}
 }
 
-// scanRow puts into q[0:n] the scores of the n windows centred on
-// pix[base0], pix[base0+step], ... (pigo's classifyRegion: the sum of
-// the trees' predictions less the last threshold, or -1 when the sum
-// after a tree is at most its threshold). A tree walk is a chain of dependent
-// loads (each node's pixels depend on the previous comparison), so one
-// window at a time keeps the core waiting: four windows are walked in
-// step, each at its own tree, and a lane whose window is rejected or
-// accepted takes the next window of the row (an idle lane walks the
-// first window's first tree for nothing). Each window's sum is taken
-// tree after tree as pigo does: the scores are the same, bit for bit
-// (TestCascadeMatchesPigo).
-func (c *cascade) scanRow(pix []uint8, base0, step, n int, offs []int32, q []float32) {
-	nodes, depth, trees := c.nodes, c.depth, c.trees
-	q = q[:n]
-	var ln [4]lane
-	nxt, active := 0, 0
-	for k := range ln {
-		ln[k] = lane{i: -1, base: base0}
-		if nxt < n {
-			ln[k] = lane{i: nxt, base: base0 + nxt*step}
-			nxt++
-			active++
-		}
+// cascadeKeeps is 1 when a window's sum v is above the tree's threshold
+// (it goes on), else 0 (compiled without a branch).
+func cascadeKeeps(v, thr float32) int {
+	if v > thr {
+		return 1
 	}
-	span := 2 * nodes
-	for active > 0 {
-		o0, o1 := offs[ln[0].t*span:][:span], offs[ln[1].t*span:][:span]
-		o2, o3 := offs[ln[2].t*span:][:span], offs[ln[3].t*span:][:span]
-		b0, b1, b2, b3 := ln[0].base, ln[1].base, ln[2].base, ln[3].base
-		i0, i1, i2, i3 := 1, 1, 1, 1
-		for j := 0; j < depth; j++ {
-			i0 = next(pix, b0, o0, i0)
-			i1 = next(pix, b1, o1, i1)
-			i2 = next(pix, b2, o2, i2)
-			i3 = next(pix, b3, o3, i3)
-		}
-		for k, idx := range [4]int{i0, i1, i2, i3} {
-			l := &ln[k]
-			if l.i < 0 {
-				continue
-			}
-			l.s += c.pred[l.t*nodes+idx-nodes]
-			switch {
-			case l.s <= c.thr[l.t]:
-				q[l.i] = -1
-			case l.t+1 == trees:
-				q[l.i] = l.s - c.thr[trees-1]
-			default:
-				l.t++
-				continue
-			}
-			if nxt < n {
-				*l = lane{i: nxt, base: base0 + nxt*step}
-				nxt++
-			} else {
-				*l = lane{i: -1, base: base0}
-				active--
-			}
-		}
+	return 0
+}
+
+// cascadeRow is the windows of a row still in the cascade (their index in
+// the row) and their sums, reused from row to row.
+type cascadeRow struct {
+	idx []int32
+	sum []float32
+}
+
+// grow makes room for n windows.
+func (w *cascadeRow) grow(n int) {
+	if cap(w.idx) < n {
+		w.idx, w.sum = make([]int32, n), make([]float32, n)
 	}
+	w.idx, w.sum = w.idx[:n], w.sum[:n]
 }
 
 // run returns the windows of sizes minSize to maxSize that the cascade
@@ -164,28 +214,24 @@ func (c *cascade) scanRow(pix []uint8, base0, step, n int, offs []int32, q []flo
 // for reuse.
 func (c *cascade) run(p pigo.CascadeParams, offs []int32) ([]pigo.Detection, []int32) {
 	var dets []pigo.Detection
-	var q []float32 // a row's scores
+	var w cascadeRow
+	cs := cascadeScale{offs: offs}
 	pix, dim := p.Pixels, p.Dim
 	for scale := p.MinSize; scale <= p.MaxSize; {
 		step := int(math.Max(p.ShiftFactor*float64(scale), 1))
 		offset := scale/2 + 1
-		offs = c.offsets(offs, scale, dim)
+		cs.reset(scale, dim)
 		n := 0 // windows per row
 		if p.Cols-offset >= offset {
 			n = (p.Cols-2*offset)/step + 1
 		}
-		if cap(q) < n {
-			q = make([]float32, n)
-		}
 		for row := offset; row <= p.Rows-offset; row += step {
-			c.scanRow(pix, row*dim+offset, step, n, offs, q)
-			for i, v := range q[:n] {
-				if v > 0 {
-					dets = append(dets, pigo.Detection{Row: row, Col: offset + i*step, Scale: scale, Q: v})
-				}
+			c.scanRow(pix, row*dim+offset, step, n, &cs, &w)
+			for k, i := range w.idx {
+				dets = append(dets, pigo.Detection{Row: row, Col: offset + int(i)*step, Scale: scale, Q: w.sum[k]})
 			}
 		}
 		scale = int(float64(scale) + math.Max(2, float64(scale)*p.ScaleFactor-float64(scale)))
 	}
-	return dets, offs
+	return dets, cs.offs
 }

@@ -216,3 +216,36 @@ func TestFaceQSweepNoFace(t *testing.T) {
 	}
 	faceMinQ = 1
 }
+
+// TestSEC_PSE_4_FaceLowContrast: the frontal cascade compares pixels
+// pairwise, so it finds faces whatever their contrast: the portrait and
+// the 24 and 48 px faces with their grey levels squeezed into 8 (an
+// underexposed face: black to 7, a grey 100 to 107, a bright 230 to
+// 237) are still found. A "flat window" gate (skip windows whose grey
+// range is under a threshold, as Viola-Jones detectors do) would save
+// most of the face pass on smooth synthetic photos, whose windows span
+// 4 to 16 grey levels, but would lose these faces: the face pass has
+// none (issue 24 item 4).
+func TestSEC_PSE_4_FaceLowContrast(t *testing.T) {
+	h := New(Config{})
+	for _, c := range faceSet(t) {
+		if c.pose != "frontal" && c.pose != "small-24px" && c.pose != "small-48px" {
+			continue
+		}
+		g := grayPixels(c.img)
+		for _, lo := range []int{0, 100, 230} {
+			squeezed := make([]uint8, len(g))
+			for i, v := range g {
+				squeezed[i] = uint8(lo + (int(v)*8)/256)
+			}
+			faces, _ := h.facesIn(squeezed, c.img.Bounds())
+			found := false
+			for _, f := range faces {
+				found = found || c.center.In(f)
+			}
+			if !found {
+				t.Errorf("%s in 8 grey levels from %d: not found (%d boxes)", c.pose, lo, len(faces))
+			}
+		}
+	}
+}

@@ -402,6 +402,19 @@ func BenchmarkJPEGCamera2MPFaces(b *testing.B) {
 	benchDeidentifyOpts(b, in.Bytes(), mp, masking.Options{Faces: true})
 }
 
+// BenchmarkJPEGFlat2MPFaces runs the photo of make bench-s3's photo and
+// mixed corpora (synth.JPEG without Camera: the flat gradient, 1600x1200,
+// EXIF/XMP/IPTC) as the ingest does (faces on): cpu-ms/op is that
+// corpus's cost per photo.
+func BenchmarkJPEGFlat2MPFaces(b *testing.B) {
+	p, mp := testPerson()
+	var in bytes.Buffer
+	if err := synth.JPEG(&in, synth.PhotoSpec{Person: p, W: 1600, H: 1200}); err != nil {
+		b.Fatal(err)
+	}
+	benchDeidentifyOpts(b, in.Bytes(), mp, masking.Options{Faces: true})
+}
+
 // BenchmarkJPEGRotated2MPFaces: a 2 MP photo with EXIF orientation 6 (a
 // phone held upright), faces on: the orientation is baked (an NRGBA image)
 // before the visible-content passes, then re-encoded.

@@ -26,7 +26,10 @@ var stages = []struct {
 	{"hash", regexp.MustCompile(`^crypto/(sha256|internal/fips140/sha256)|^hash/`)},
 	{"encrypt", regexp.MustCompile(`^crypto/(aes|cipher|internal/fips140/aes)|^hdw/envelope`)},
 	{"residual scan", regexp.MustCompile(`^hdw/masking\.\(\*Scanner\)|^hdw/masking\.(ScanText|needles)|^hdw/masking/dcm\.(preScan|scanMeta|\(\*scanner\))`)},
-	{"faces", regexp.MustCompile(`^hdw/masking/photo\..*([Cc]ascade|[Ff]ace|[Ee]ye)|esimov/pigo`)},
+	// The face passes: the cascades and the helpers they inline (the
+	// frontal cascade's node step next, the profile pass's integral
+	// image and grouping), which would otherwise be "de-identify".
+	{"faces", regexp.MustCompile(`^hdw/masking/photo\.(.*([Cc]ascade|[Ff]ace|[Ee]ye)|next$|integral$|groupRects|\(\*Handler\)\.profiles$)|esimov/pigo`)},
 	{"barcodes", regexp.MustCompile(`gozxing|^hdw/masking/photo\.(barcodes|anyOneD)`)},
 	{"decode", regexp.MustCompile(`^image/|^golang\.org/x/image|^hdw/masking/photo\..*(decode|Decode|grey|Grey)`)},
 	{"de-identify", regexp.MustCompile(`^hdw/masking|suyashkumar/dicom`)},
