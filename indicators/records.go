@@ -57,10 +57,9 @@ func (l *labelSet) id(s string) int32 {
 	return id
 }
 
-// fill sets out[i] to the label id of row i of a, labelled by g, for the
-// rows that count (person hash phs[i] not 0: another shard's rows are
-// left).
-func (l *labelSet) fill(g grouping, a arrow.Array, out []int32, phs []uint64) {
+// fill sets out[k] to the label id, labelled by g, of row rows[k] of a
+// (the rows that count in this shard).
+func (l *labelSet) fill(g grouping, a arrow.Array, out []int32, rows []int32) {
 	switch a := a.(type) {
 	case *array.Dictionary:
 		dict := a.Dictionary()
@@ -72,30 +71,24 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32, phs []uint64) {
 		if ind, ok := a.Indices().(*array.Int32); ok && a.NullN() == 0 {
 			// The common case (tables.RecordsHashed's enums), without a
 			// type switch per row.
-			for i, x := range ind.Int32Values() {
-				if phs[i] != 0 {
-					out[i] = l.byDict[x]
-				}
+			xs := ind.Int32Values()
+			for k, i := range rows {
+				out[k] = l.byDict[xs[i]]
 			}
 			break
 		}
-		for i := range out {
-			if phs[i] == 0 {
-				continue
-			}
-			if a.IsNull(i) {
-				out[i] = null
+		for k, i := range rows {
+			if a.IsNull(int(i)) {
+				out[k] = null
 			} else {
-				out[i] = l.byDict[a.GetValueIndex(i)]
+				out[k] = l.byDict[a.GetValueIndex(int(i))]
 			}
 		}
 	case *array.Int64, *array.Date32:
-		for i := range out {
-			if phs[i] == 0 {
-				continue
-			}
+		for k, i32 := range rows {
+			i := int(i32)
 			if a.IsNull(i) {
-				out[i] = l.id(g.label(""))
+				out[k] = l.id(g.label(""))
 				continue
 			}
 			var v int64
@@ -109,18 +102,16 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32, phs []uint64) {
 				id = l.id(g.label(tables.FormatValue(a, i)))
 				l.byWord.put(uint64(v), id)
 			}
-			out[i] = id
+			out[k] = id
 		}
 	case *array.String:
 		// Short strings (codes: a department, a modality) are looked up
 		// by their bytes packed in a word.
-		for i := range out {
-			if phs[i] == 0 {
-				continue
-			}
+		for k, i32 := range rows {
+			i := int(i32)
 			s := a.Value(i)
 			if a.IsNull(i) || len(s) > 7 {
-				out[i] = l.id(g.label(tables.FormatValue(a, i)))
+				out[k] = l.id(g.label(tables.FormatValue(a, i)))
 				continue
 			}
 			w := uint64(len(s)+1) << 56
@@ -132,14 +123,11 @@ func (l *labelSet) fill(g grouping, a arrow.Array, out []int32, phs []uint64) {
 				id = l.id(g.label(s))
 				l.byWord.put(w, id)
 			}
-			out[i] = id
+			out[k] = id
 		}
 	default:
-		for i := range out {
-			if phs[i] == 0 {
-				continue
-			}
-			out[i] = l.id(g.label(tables.FormatValue(a, i)))
+		for k, i := range rows {
+			out[k] = l.id(g.label(tables.FormatValue(a, int(i))))
 		}
 	}
 }
@@ -169,36 +157,37 @@ func shardOf(h uint64, n int) int {
 	return int(uint64(uint32(h)) * uint64(n) >> 32)
 }
 
-// personHashes returns the keyed hash of each row's person (0: none, or
-// another shard's: the row does not count here; a hash of 0 is 1), and
-// brings the persons' slots of the index into the cache. person is the
-// hashes ([HashedRecordRows]) or the pseudonyms.
-func (r *run) personHashes(person arrow.Array) []uint64 {
+// personRows returns the rows of a batch that count in this shard (a
+// person, of this shard: every row of a person falls in one shard) and
+// their persons' keyed hashes (a hash of 0 is 1), and brings the persons'
+// slots of the index into the cache. person is the hashes
+// ([HashedRecordRows]) or the pseudonyms. The other rows cost a shard
+// one look here and nothing after.
+func (r *run) personRows(person arrow.Array) ([]int32, []uint64) {
 	n := person.Len()
-	phs := slices.Grow(r.phs[:0], n)[:n]
-	r.phs = phs
-	switch a := person.(type) {
-	case *array.Uint64:
-		copy(phs, a.Uint64Values())
-		if a.NullN() > 0 {
-			for i := range phs {
-				if a.IsNull(i) {
-					phs[i] = 0
+	rows, phs := r.rows[:0], r.phs[:0]
+	var hs []uint64
+	if a, ok := person.(*array.Uint64); ok && a.NullN() == 0 {
+		hs = a.Uint64Values()
+	} else {
+		hs = slices.Grow(r.hs[:0], n)[:n]
+		r.hs = hs
+		for i := range hs {
+			hs[i] = 0
+			if !person.IsValid(i) {
+				continue
+			}
+			switch a := person.(type) {
+			case *array.Uint64:
+				hs[i] = a.Value(i)
+			case *array.String:
+				if s := a.Value(i); s != "" {
+					hs[i] = max(1, maphash.String(r.seed, s)) // tables.HashValue of its bytes
 				}
-			}
-		}
-	case *array.String:
-		for i := range phs {
-			phs[i] = 0
-			if s := a.Value(i); s != "" && a.IsValid(i) {
-				phs[i] = max(1, maphash.String(r.seed, s)) // tables.HashValue of its bytes
-			}
-		}
-	default:
-		for i := range phs {
-			phs[i] = 0
-			if s := tables.FormatValue(a, i); s != "" && a.IsValid(i) {
-				phs[i] = max(1, maphash.String(r.seed, s))
+			default:
+				if s := tables.FormatValue(a, i); s != "" {
+					hs[i] = max(1, maphash.String(r.seed, s))
+				}
 			}
 		}
 	}
@@ -206,18 +195,19 @@ func (r *run) personHashes(person arrow.Array) []uint64 {
 	// instead of stalling each lookup in turn (rows of one person follow
 	// each other: one touch per run of them).
 	var sink, last uint64
-	for i, ph := range phs {
-		if r.shards > 1 && shardOf(ph, r.shards) != r.shard {
-			phs[i] = 0
+	for i, ph := range hs {
+		if ph == 0 || (r.shards > 1 && shardOf(ph, r.shards) != r.shard) {
 			continue
 		}
-		if ph != last && ph != 0 {
+		rows, phs = append(rows, int32(i)), append(phs, ph)
+		if ph != last {
 			sink += r.persons.touch(ph)
 			last = ph
 		}
 	}
 	r.touched += sink & 1
-	return phs
+	r.rows, r.phs = rows, phs
+	return rows, phs
 }
 
 // record counts the rows of one record batch (person, then r.cols).
@@ -247,20 +237,26 @@ func (r *run) record(rec arrow.Record, ids [][]int32) error {
 			r.labels = append(r.labels, labelSet{ids: map[string]int32{}, byWord: &wordCache{}})
 		}
 	}
-	phs := r.personHashes(rec.Column(0))
+	if n > math.MaxInt32 {
+		return errRecordShape
+	}
+	rows, phs := r.personRows(rec.Column(0))
 	for g, gr := range r.p.groups {
-		ids[g] = slices.Grow(ids[g][:0], n)[:n]
-		r.labels[g].fill(gr, cols[r.groupAt[g]], ids[g], phs)
+		ids[g] = slices.Grow(ids[g][:0], len(rows))[:len(rows)]
+		r.labels[g].fill(gr, cols[r.groupAt[g]], ids[g], rows)
 	}
 	val := func(j int, i int) string { return tables.FormatValue(cols[j], i) }
-	for i := range n {
-		if err := r.tick(); err != nil {
-			return err
-		}
-		ph := phs[i]
-		if ph == 0 {
-			continue
-		}
+	// Rows counts every row read, in every shard; a person's first row
+	// is its number in the scan (r.st.Rows when counted).
+	base := r.st.Rows
+	defer func() { r.st.Rows = base + int64(n) }()
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	for k, i32 := range rows {
+		i := int(i32)
+		r.st.Rows = base + int64(i) + 1
+		ph := phs[k]
 		if r.p.filter != nil && !r.pass(func(j int) string { return val(j, i) }) {
 			continue
 		}
@@ -275,7 +271,7 @@ func (r *run) record(rec arrow.Record, ids [][]int32) error {
 		// labels of under 2^16), else its key as the string view builds it.
 		packed, fits := uint64(0), nl+hist <= 4
 		for g := range nl {
-			id := ids[g][i]
+			id := ids[g][k]
 			packed |= uint64(id) << (16 * g)
 			fits = fits && id < 1<<16
 		}
@@ -298,7 +294,7 @@ func (r *run) record(rec arrow.Record, ids [][]int32) error {
 				if g > 0 {
 					r.keyBuf = append(r.keyBuf, sep...)
 				}
-				r.keyBuf = append(r.keyBuf, r.labels[g].strs[ids[g][i]]...)
+				r.keyBuf = append(r.keyBuf, r.labels[g].strs[ids[g][k]]...)
 			}
 			if r.d.Measure == Histogram {
 				if nl > 0 {

@@ -45,7 +45,9 @@ type run struct {
 	keyBuf         []byte
 	packedGroupIDs wordCache  // records: packed label ids -> group
 	labels         []labelSet // records: per group column (then the histogram bucket)
-	phs            []uint64   // records: the batch's person hashes
+	rows           []int32    // records: the batch's rows that count in this shard
+	phs            []uint64   // records: their persons' hashes
+	hs             []uint64   // records: the batch's person hashes, when computed here
 	shard, shards  int        // records: this run counts the persons of shard of shards (shards < 2: all)
 	touched        uint64     // records: keeps the index's prefetching loads
 }

@@ -40,7 +40,14 @@ type Keyed struct {
 	links []hash.Hash // every version, oldest first, when the key was rotated
 	buf   []byte
 	sum   []byte
+	// uids holds the last UIDs mapped, input and output: the study and
+	// series UIDs of a series recur in every one of its files.
+	uids    [uidMemo]struct{ in, out string }
+	uidNext int
 }
+
+// uidMemo is the number of UIDs [Keyed.UID] remembers.
+const uidMemo = 8
 
 // New returns a Keyed for key (at least 32 bytes; the bytes are copied).
 // A rotated pseudonym key ([keys.Chain]) gives the pseudonyms of its latest
@@ -77,7 +84,7 @@ func (k *Keyed) Clone() *Keyed {
 }
 
 // Wipe erases the key copy held by k.
-func (k *Keyed) Wipe() { k.key.Wipe(); k.h = nil; k.links = nil }
+func (k *Keyed) Wipe() { k.key.Wipe(); k.h = nil; k.links = nil; clear(k.uids[:]) }
 
 // Sum returns HMAC-SHA256(key, domain || 0x00 || data) under the first key
 // version (see [New]). The returned slice is reused by the next call.
@@ -166,12 +173,23 @@ func (k *Keyed) Rekey(domain, pseudonym string) string { return k.Pseudonym(doma
 // UID maps a DICOM UID to a "2.25." UID derived from the keyed hash (128
 // bits as a decimal integer), consistent for one key.
 func (k *Keyed) UID(uid string) string {
-	s := k.Sum(DomainUID, strings.TrimRight(strings.TrimSpace(uid), "\x00"))
+	in := strings.TrimRight(strings.TrimSpace(uid), "\x00")
+	for i := range k.uids {
+		if m := &k.uids[i]; m.out != "" && m.in == in {
+			return m.out
+		}
+	}
+	s := k.Sum(DomainUID, in)
 	var b [16]byte
 	copy(b[:], s[:16])
 	// RFC 4122-style variant bits are not required for 2.25; keep 128 bits.
 	n := new(big.Int).SetBytes(b[:])
-	return "2.25." + n.String()
+	out := "2.25." + n.String()
+	// The input is copied: the caller's string may share a buffer that it
+	// reuses.
+	k.uids[k.uidNext] = struct{ in, out string }{strings.Clone(in), out}
+	k.uidNext = (k.uidNext + 1) % uidMemo
+	return out
 }
 
 // DateShift returns the per-patient date shift in days, in [-365, -1]

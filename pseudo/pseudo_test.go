@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"hdw/keys"
 	"hdw/pseudo"
@@ -225,6 +226,25 @@ func TestUIDAndDateShift(t *testing.T) {
 	}
 }
 
+// TestUIDMemoSameAsHash: the UIDs [pseudo.Keyed.UID] remembers (a
+// series' UIDs recur in each file) map as a fresh Keyed maps them, in any
+// order past the memo's size, and a caller's buffer rewritten after a call
+// (the DICOM decoder reuses its buffers) does not change the mapping.
+func TestUIDMemoSameAsHash(t *testing.T) {
+	k, _ := pseudo.New(testKey())
+	buf := []byte("1.2.826.0.1.3680043.10.1561.2.0000")
+	for i := 0; i < 200; i++ {
+		n := (i * 7) % 23
+		copy(buf[len(buf)-4:], []byte{'0' + byte(n/1000%10), '0' + byte(n/100%10), '0' + byte(n/10%10), '0' + byte(n%10)})
+		in := unsafeString(buf)
+		want := string(buf)
+		fresh, _ := pseudo.New(testKey())
+		if got, exp := k.UID(in), fresh.UID(want); got != exp {
+			t.Fatalf("call %d: memo gave %q, a fresh Keyed %q", i, got, exp)
+		}
+	}
+}
+
 func FuzzBasis(f *testing.F) {
 	f.Add("1 85 05 78 006 084 91", "", "", "", "")
 	f.Add("", "Dupont", "Jean", "1960-03-14", "M")
@@ -296,3 +316,7 @@ func BenchmarkRawHMAC(b *testing.B) {
 		sum = h.Sum(sum[:0])
 	}
 }
+
+// unsafeString is a string sharing b's bytes, as a decoder that does not
+// copy its values hands them out.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -1,6 +1,9 @@
 package tables
 
-import "slices"
+import (
+	"io"
+	"slices"
+)
 
 // PairForTest and SortPairsAgree expose the counter's sort to tests.
 type PairForTest struct{ Class, V uint64 }
@@ -16,4 +19,10 @@ func SortPairsAgree(in []PairForTest) bool {
 	sortPairs(a)
 	slices.SortFunc(b, cmpPair)
 	return slices.Equal(a, b)
+}
+
+// NewWriterPlainPersons is NewWriter writing the person column in PLAIN
+// pages, as the tables written before it was dictionary-encoded.
+func NewWriterPlainPersons(w io.Writer, s *Schema, opt WriterOptions) (*Writer, error) {
+	return newWriter(w, s, opt, false)
 }

@@ -75,10 +75,10 @@ func hashedColumn(fr *pqarrow.FileReader, rg, leaf int, seed maphash.Seed) (arro
 	hs := make([]uint64, 0, rows)
 	var dictHash []uint64
 	ok, err := walkPages(fr, rg, leaf, func(p *pageValues, n int) error {
-		if p.isIdx && len(dictHash) != len(p.dict) {
+		if p.isIdx && len(dictHash) != p.dictLen() {
 			dictHash = dictHash[:0]
-			for _, v := range p.dict {
-				dictHash = append(dictHash, HashValue(seed, v))
+			for i := range p.dictLen() {
+				dictHash = append(dictHash, HashValue(seed, p.dictValue(i)))
 			}
 		}
 		switch {
@@ -138,12 +138,26 @@ func dictColumn(fr *pqarrow.FileReader, rg, leaf int) (arrow.Array, error) {
 	idx := make([]int32, 0, rows)
 	valid := make([]byte, bitutil.BytesForBits(rows))
 	nulls := 0
-	var dict [][]byte
+	b := array.NewStringBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	var values arrow.Array
+	defer func() {
+		if values != nil {
+			values.Release()
+		}
+	}()
 	ok, err := walkPages(fr, rg, leaf, func(p *pageValues, n int) error {
 		if !p.isIdx {
 			return errPageLayout
 		}
-		dict = p.dict
+		if values == nil {
+			// The chunk's dictionary, from its first data page (p is
+			// walkPages' own: not kept after the walk).
+			for i := range p.dictLen() {
+				b.BinaryBuilder.Append(p.dictValue(i))
+			}
+			values = b.NewArray()
+		}
 		if p.full {
 			bitutil.SetBitsTo(valid, int64(len(idx)), int64(n), true)
 			idx = append(idx, p.idx...)
@@ -171,13 +185,9 @@ func dictColumn(fr *pqarrow.FileReader, rg, leaf int) (arrow.Array, error) {
 	}
 	ind := array.NewData(arrow.PrimitiveTypes.Int32, len(idx), bufs, nil, nulls, 0)
 	defer ind.Release()
-	b := array.NewStringBuilder(memory.DefaultAllocator)
-	defer b.Release()
-	for _, v := range dict {
-		b.BinaryBuilder.Append(v)
+	if values == nil {
+		values = b.NewArray()
 	}
-	values := b.NewArray()
-	defer values.Release()
 	indices := array.MakeFromData(ind)
 	defer indices.Release()
 	return array.NewDictionaryArray(dictType, indices, values), nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/file"
@@ -22,19 +23,30 @@ var errPageLayout = errors.New("tables: page layout not decoded here")
 // (dictionary-encoded pages) or as plain values aliasing the page (valid
 // until the next page).
 type pageValues struct {
-	dict  [][]byte // the chunk's dictionary (copied), nil without one
-	defs  []int32  // per row of the page
-	idx   []int32  // dictionary-encoded page: per value
-	data  []byte   // plain page: its values' bytes
-	plain []uint32 // plain page: where each value starts in data (its length just before)
-	isIdx bool     // this page's values are idx, else plain
-	full  bool     // every row of the page has a value (defs all 1)
+	dict    []byte   // the chunk's dictionary page's values (copied)
+	dictS   []uint32 // where each dictionary value starts in dict (its length just before)
+	hasDict bool     // the chunk has a dictionary page (read)
+	defs    []int32  // per row of the page
+	idx     []int32  // dictionary-encoded page: per value
+	data    []byte   // plain page: its values' bytes
+	plain   []uint32 // plain page: where each value starts in data (its length just before)
+	isIdx   bool     // this page's values are idx, else plain
+	full    bool     // every row of the page has a value (defs all 1)
 }
 
 // value is plain value i (valid until the next page).
 func (p *pageValues) value(i int) []byte {
 	s := p.plain[i]
 	return p.data[s : s+binary.LittleEndian.Uint32(p.data[s-4:])]
+}
+
+// dictLen is the number of dictionary values.
+func (p *pageValues) dictLen() int { return len(p.dictS) }
+
+// dictValue is dictionary value i (valid during the walk of the chunk).
+func (p *pageValues) dictValue(i int) []byte {
+	s := p.dictS[i]
+	return p.dict[s : s+binary.LittleEndian.Uint32(p.dict[s-4:])]
 }
 
 // walkPages decodes the data pages of the flat byte-array column leaf of
@@ -63,23 +75,27 @@ func pages(fr *pqarrow.FileReader, rg, leaf int, fn func(p *pageValues, rows int
 	if err != nil {
 		return err
 	}
-	var p pageValues
+	// The decoders' buffers are reused from chunk to chunk (the readers
+	// of a Parallel read each take their own).
+	p := pagePool.Get().(*pageValues)
+	defer func() {
+		p.data = nil
+		pagePool.Put(p)
+	}()
+	p.dict, p.dictS, p.hasDict = p.dict[:0], p.dictS[:0], false
 	for pr.Next() {
 		var data []byte
 		n := int(pr.Page().NumValues())
 		switch pg := pr.Page().(type) {
 		case *file.DictionaryPage:
-			if p.dict != nil || (parquet.Encoding(pg.Encoding()) != parquet.Encodings.Plain && parquet.Encoding(pg.Encoding()) != parquet.Encodings.PlainDict) {
+			if p.hasDict || (parquet.Encoding(pg.Encoding()) != parquet.Encodings.Plain && parquet.Encoding(pg.Encoding()) != parquet.Encodings.PlainDict) {
 				return errPageLayout
 			}
-			data := pg.Data()
-			starts, err := plainValues(data, n, nil)
-			if err != nil {
+			// One copy of the page (the reader reuses its buffer), not
+			// one allocation per value.
+			p.dict, p.hasDict = append(p.dict[:0], pg.Data()...), true
+			if p.dictS, err = plainValues(p.dict, n, p.dictS); err != nil {
 				return err
-			}
-			p.dict = make([][]byte, len(starts))
-			for i, s := range starts {
-				p.dict[i] = append([]byte{}, data[s:s+binary.LittleEndian.Uint32(data[s-4:])]...)
 			}
 			continue
 		case *file.DataPageV1:
@@ -131,15 +147,15 @@ func pages(fr *pqarrow.FileReader, rg, leaf int, fn func(p *pageValues, rows int
 			}
 		case parquet.Encodings.RLEDict, parquet.Encodings.PlainDict:
 			p.isIdx = true
-			if p.dict == nil || len(data) < 1 {
+			if !p.hasDict || len(data) < 1 {
 				return fmt.Errorf("dictionary-encoded page without a dictionary")
 			}
 			if p.idx, err = hybrid(data[1:], int(data[0]), nv, p.idx); err != nil {
 				return err
 			}
 			for _, i := range p.idx {
-				if i < 0 || int(i) >= len(p.dict) {
-					return fmt.Errorf("dictionary index %d of %d", i, len(p.dict))
+				if i < 0 || int(i) >= len(p.dictS) {
+					return fmt.Errorf("dictionary index %d of %d", i, len(p.dictS))
 				}
 			}
 		default:
@@ -148,7 +164,7 @@ func pages(fr *pqarrow.FileReader, rg, leaf int, fn func(p *pageValues, rows int
 		if seen += int64(n); seen > want {
 			return fmt.Errorf("column %d of row group %d: over %d rows", leaf, rg, want)
 		}
-		if err := fn(&p, n); err != nil {
+		if err := fn(p, n); err != nil {
 			return err
 		}
 	}
@@ -160,6 +176,8 @@ func pages(fr *pqarrow.FileReader, rg, leaf int, fn func(p *pageValues, rows int
 	}
 	return nil
 }
+
+var pagePool = sync.Pool{New: func() any { return &pageValues{} }}
 
 func ones(s []int32, n int) []int32 {
 	s = s[:0]
@@ -240,7 +258,9 @@ func hybrid(data []byte, width, n int, out []int32) ([]int32, error) {
 		data = data[nb:]
 		mask := uint64(1)<<width - 1
 		take := min(int(groups)*8, n-len(out))
-		for i := range take {
+		start := len(out)
+		out = out[:start+take]
+		for i := unpackGroups(packed, width, out[start:]); i < take; i++ {
 			bit := i * width
 			var w uint64
 			if at := bit >> 3; at+8 <= len(packed) {
@@ -254,8 +274,40 @@ func hybrid(data []byte, width, n int, out []int32) ([]int32, error) {
 			if v > math.MaxInt32 {
 				return nil, fmt.Errorf("hybrid value %d", v)
 			}
-			out = append(out, int32(v))
+			out[start+i] = int32(v)
 		}
 	}
 	return out, nil
+}
+
+// unpackGroups decodes the whole groups of 8 bit-packed values of width
+// bits (1 to 16: a dictionary's indices) at the start of packed into dst,
+// two 64-bit loads a group, while a load stays inside packed; it returns
+// how many values it decoded (a multiple of 8; 0 for another width), the
+// caller decodes the rest.
+func unpackGroups(packed []byte, width int, dst []int32) int {
+	if width < 1 || width > 16 {
+		return 0
+	}
+	w := uint(width)
+	mask := uint64(1)<<w - 1
+	// Values 4 to 7 start at bit 4*width: a byte, then a shift of 0 or 4
+	// (4*width is at most 60 when the shift is 4).
+	hiByte, hiShift := 4*width>>3, uint(4*width&7)
+	i := 0
+	for g := 0; i+8 <= len(dst) && g+hiByte+8 <= len(packed); g += width {
+		lo := binary.LittleEndian.Uint64(packed[g:])
+		hi := binary.LittleEndian.Uint64(packed[g+hiByte:]) >> hiShift
+		d := dst[i : i+8 : i+8]
+		d[0] = int32(lo & mask)
+		d[1] = int32(lo >> w & mask)
+		d[2] = int32(lo >> (2 * w) & mask)
+		d[3] = int32(lo >> (3 * w) & mask)
+		d[4] = int32(hi & mask)
+		d[5] = int32(hi >> w & mask)
+		d[6] = int32(hi >> (2 * w) & mask)
+		d[7] = int32(hi >> (3 * w) & mask)
+		i += 8
+	}
+	return i
 }

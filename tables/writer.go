@@ -49,6 +49,10 @@ const (
 const FooterKeyMetadata = `{"keyMaterialType":"PKMT1","internalStorage":true,"isFooterKey":true,` +
 	`"kmsInstanceID":"DEFAULT","kmsInstanceURL":"DEFAULT","masterKeyID":"hdw-workspace","wrappedDEK":"","doubleWrapping":false}`
 
+// PersonColumn is the column of a table that names each row's person (the
+// pseudonym): the [Writer] stores it dictionary-encoded.
+const PersonColumn = "pseudonym"
+
 // WriterOptions tunes a [Writer].
 type WriterOptions struct {
 	// Key, when set, encrypts the file with Parquet modular encryption:
@@ -95,11 +99,23 @@ func (o writeOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
 
 // NewWriter returns a writer of s to w.
 func NewWriter(w io.Writer, s *Schema, opt WriterOptions) (*Writer, error) {
+	return newWriter(w, s, opt, true)
+}
+
+// newWriter is [NewWriter]; personDict false writes the person column in
+// PLAIN pages, as the tables written before it was dictionary-encoded
+// (tests of that layout).
+func newWriter(w io.Writer, s *Schema, opt WriterOptions, personDict bool) (*Writer, error) {
 	as := s.Arrow()
 	props := writerProps(opt)
-	// Dictionary-encoded columns stay dictionary-encoded in the file.
+	// Dictionary-encoded columns stay dictionary-encoded in the file,
+	// and so does the person column: a person's rows repeat their
+	// pseudonym, so that a reader decodes (and hashes) each one once per
+	// row group and reads the rows as small dictionary indices. A row
+	// group's bytes (groupBytes) fit the dictionary page's limit, so it
+	// does not fall back to plain pages.
 	for _, f := range s.fields {
-		if f.Type == Enum {
+		if f.Type == Enum || (personDict && f.Name == PersonColumn && f.Type == String) {
 			props = append(props, parquet.WithDictionaryFor(f.Name, true))
 		}
 	}

@@ -73,7 +73,9 @@ type globals struct {
 
 func main() {
 	stopProfiles := startProfiles(os.Getenv("HDW_CPUPROFILE"), os.Getenv("HDW_MEMPROFILE"))
+	stopTrace := startTrace(os.Getenv("HDW_TRACE"))
 	code := run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stopTrace()
 	stopProfiles()
 	os.Exit(code)
 }

@@ -125,16 +125,16 @@ var enhancedType1 = map[uint32]bool{0x00181000: true}
 // type where known (Type 1: D or U, Type 2: Z, Type 3: X), else the safer
 // action in the order X, Z, D, U.
 func resolve(code annexe.Code, t uint32, sr bool) byte {
-	parts := strings.Split(string(code), "/")
-	if len(parts) == 1 {
+	if strings.IndexByte(string(code), '/') < 0 {
 		if code == "" {
 			return 'X'
 		}
 		return code[0]
 	}
+	// has reports whether one of the codes separated by "/" starts with c.
 	has := func(c byte) bool {
-		for _, p := range parts {
-			if p != "" && p[0] == c {
+		for i := 0; i < len(code); i++ {
+			if code[i] == c && (i == 0 || code[i-1] == '/') {
 				return true
 			}
 		}

@@ -358,13 +358,19 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 		}
 	}
 	if st != nil {
+		// The pixel bytes read with the head go out in the same write as
+		// the elements before them (reported unscanned like the values of
+		// a whole file), the rest straight from the source.
+		if err := st.writeHeadPixels(values); err != nil {
+			return masking.Result{}, fmt.Errorf("dcm: write output: %w", err)
+		}
+		if err := bw.Flush(); err != nil {
+			return masking.Result{}, fmt.Errorf("dcm: write output: %w", err)
+		}
 		if u, ok := dst.(masking.Unscanned); ok {
-			if err := bw.Flush(); err != nil {
-				return masking.Result{}, fmt.Errorf("dcm: write output: %w", err)
-			}
 			pxDst = u.Unscanned()
 		}
-		if err := st.copyPixels(bw, pxDst); err != nil {
+		if err := st.copyRest(pxDst); err != nil {
 			return masking.Result{}, err
 		}
 	}

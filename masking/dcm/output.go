@@ -1,7 +1,6 @@
 package dcm
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,7 +17,7 @@ import (
 // writeNativePixels writes the top-level native PixelData element, last in
 // the dataset, without copying its value. With streamed > 0 it writes the
 // element header only (the value of that length follows from the source)
-// and no padding, which [stream.copyPixels] adds.
+// and no padding, which [stream.copyRest] adds.
 func writeNativePixels(w, values io.Writer, e *dicom.Element, ts string, streamed int64) error {
 	info, ok := e.Value.GetValue().(dicom.PixelDataInfo)
 	if !ok {
@@ -71,32 +70,40 @@ func (r *reportUnscanned) Write(p []byte) (int, error) {
 	return r.cw.Write(p)
 }
 
-// copyPixels writes the pixel value of a streamed file: the part already in
-// the head, then the rest straight from the source (io.Copy, so a file to
+// inHead returns the bytes of the pixel value already read with the head.
+func (st *stream) inHead() []byte {
+	n := min(st.sc.pxLen, len(st.head)-st.sc.pxOff)
+	return st.head[st.sc.pxOff : st.sc.pxOff+n]
+}
+
+// writeHeadPixels writes the part of the pixel value read with the head
+// to w (the buffered output, so that it leaves in the same write as the
+// elements before it).
+func (st *stream) writeHeadPixels(w io.Writer) error {
+	_, err := w.Write(st.inHead())
+	return err
+}
+
+// copyRest writes the rest of the pixel value of a streamed file, after
+// the part in the head, straight from the source (io.Copy, so a file to
 // file copy stays in the kernel; through [masking.CopierN] when the source
 // is the dispatcher's buffered reader), then the padding byte of an odd
-// length. bw holds what was written before and is flushed first.
-func (st *stream) copyPixels(bw *bufio.Writer, dst io.Writer) error {
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("dcm: write output: %w", err)
-	}
+// length.
+func (st *stream) copyRest(dst io.Writer) error {
 	n := int64(st.sc.pxLen)
-	inHead := min(n, int64(len(st.head)-st.sc.pxOff))
-	if _, err := dst.Write(st.head[st.sc.pxOff : int64(st.sc.pxOff)+inHead]); err != nil {
-		return fmt.Errorf("dcm: write output: %w", err)
-	}
+	rest := n - int64(len(st.inHead()))
 	// dst and src are not wrapped, so that os.File's ReadFrom can copy in
 	// the kernel; a failure of either is an I/O error, not a property of
 	// the file, except a source that ends early.
 	var copied int64
 	var err error
 	if c, ok := st.src.(masking.CopierN); ok {
-		copied, err = c.CopyN(dst, n-inHead)
+		copied, err = c.CopyN(dst, rest)
 	} else {
-		copied, err = io.CopyN(dst, st.src, n-inHead)
+		copied, err = io.CopyN(dst, st.src, rest)
 	}
 	switch {
-	case errors.Is(err, io.EOF) || err == nil && copied != n-inHead:
+	case errors.Is(err, io.EOF) || err == nil && copied != rest:
 		return masking.Quarantine("dicom file shorter than its declared size")
 	case err != nil:
 		return fmt.Errorf("dcm: copy pixel data: %w", err)
