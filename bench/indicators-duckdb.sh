@@ -12,6 +12,10 @@
 # hashed where the pages are decoded (tables.RecordsHashed). "cells" is
 # DuckDB's exact equivalent of hdw's computation (per person and group,
 # then per group, rows bounded by 5), "persons" count(DISTINCT pseudonym).
+# DPBENCH_BEFORE_GEN=1: the before binary writes its own copy of the file
+# (its table layer's layout) and reads that one. DPBENCH_BASE32=1: the
+# pseudonyms are 32 base32 characters, as package pseudo makes them
+# (default P<n>; an older dpbench cannot write them).
 set -eu
 N=${1:-10000000}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,13 +23,21 @@ cache=${HDW_CACHE:-$HOME/.cache/hdw}/duckdb
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd "$root" && go build -o "$work/dpbench" ./bench/cmd/dpbench)
-"$work/dpbench" -file "$work/t.parquet" -gen "$N"
+gen=""
+[ -n "${DPBENCH_BASE32:-}" ] && gen="-base32"
+"$work/dpbench" -file "$work/t.parquet" -gen "$N" $gen
+bfile="$work/t.parquet"
+if [ -n "${DPBENCH_BEFORE:-}" ] && [ -n "${DPBENCH_BEFORE_GEN:-}" ]; then
+  bfile="$work/before.parquet"
+  "$DPBENCH_BEFORE" -file "$bfile" -gen "$N" $gen
+fi
+ls -l "$work"/*.parquet
 uptime
 echo "hdw-strings $("$work/dpbench" -file "$work/t.parquet" -run -strings)"
 i=0
 while [ "$i" -lt "${DPBENCH_RUNS:-1}" ]; do
   if [ -n "${DPBENCH_BEFORE:-}" ]; then
-    echo "before  $("$DPBENCH_BEFORE" -file "$work/t.parquet" -run)"
+    echo "before  $("$DPBENCH_BEFORE" -file "$bfile" -run)"
   fi
   out=$("$work/dpbench" -file "$work/t.parquet" -run)
   echo "hdw     $out"

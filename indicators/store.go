@@ -12,7 +12,7 @@ const chunkLen = 1 << 16
 
 func (s *chunks[T]) len() int { return s.n }
 
-func (s *chunks[T]) at(i int32) *T { return &s.chunks[i/chunkLen][i%chunkLen] }
+func (s *chunks[T]) at(i int32) *T { return &s.chunks[uint32(i)/chunkLen][uint32(i)%chunkLen] }
 
 // add appends v and returns its index.
 func (s *chunks[T]) add(v T) int32 {

@@ -53,6 +53,10 @@ const FooterKeyMetadata = `{"keyMaterialType":"PKMT1","internalStorage":true,"is
 // pseudonym): the [Writer] stores it dictionary-encoded.
 const PersonColumn = "pseudonym"
 
+// personLevel is the zstd level of the person column's pages (klauspost's
+// SpeedDefault; the other columns are written at level 1, SpeedFastest).
+const personLevel = 3
+
 // WriterOptions tunes a [Writer].
 type WriterOptions struct {
 	// Key, when set, encrypts the file with Parquet modular encryption:
@@ -113,10 +117,16 @@ func newWriter(w io.Writer, s *Schema, opt WriterOptions, personDict bool) (*Wri
 	// pseudonym, so that a reader decodes (and hashes) each one once per
 	// row group and reads the rows as small dictionary indices. A row
 	// group's bytes (groupBytes) fit the dictionary page's limit, so it
-	// does not fall back to plain pages.
+	// does not fall back to plain pages. Its pages are compressed at
+	// zstd's default level: at the fastest one, a dictionary of random
+	// pseudonyms barely shrinks (the column took 1.7 times its PLAIN
+	// size; 1.2 times at the default level, with 5 rows per person).
 	for _, f := range s.fields {
-		if f.Type == Enum || (personDict && f.Name == PersonColumn && f.Type == String) {
+		if f.Type == Enum {
 			props = append(props, parquet.WithDictionaryFor(f.Name, true))
+		}
+		if personDict && f.Name == PersonColumn && f.Type == String {
+			props = append(props, parquet.WithDictionaryFor(f.Name, true), parquet.WithCompressionLevelFor(f.Name, personLevel))
 		}
 	}
 	// The Arrow schema is not stored (pqarrow v17 cannot read a

@@ -1,13 +1,16 @@
 // Command dpbench times hdw's differentially private indicators (package
 // indicators) on a generated Parquet file, for bench/indicators-duckdb.sh:
 // -gen N writes N rows (5 visits per person, typed columns) with the table
-// layer; -run reads the file back with projection and computes a count per
-// department and modality (per-person bounds: 5 groups, 5 rows each), and
-// prints rows, groups released, seconds and peak RSS.
+// layer (-base32: pseudonyms as package pseudo makes them); -run reads the
+// file back with projection and computes a count per department and
+// modality (per-person bounds: 5 groups, 5 rows each), and prints rows,
+// groups released, seconds and peak RSS.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"flag"
 	"fmt"
 	"hash/maphash"
@@ -16,6 +19,7 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -35,6 +39,7 @@ func main() {
 	tr := flag.String("trace", "", "write an execution trace of -run here (go tool trace)")
 	mem := flag.String("memprofile", "", "write an allocation profile of -run here (go tool pprof -sample_index=alloc_space)")
 	strs = flag.Bool("strings", false, "read the string view (indicators.Rows) instead of typed record batches")
+	b32 = flag.Bool("base32", false, "-gen: pseudonyms of 32 base32 characters, as package pseudo makes them (default P<n>)")
 	flag.Parse()
 	stopCPU := func() {}
 	if stop, err := benchrun.CPUProfile(*cpu); err == nil {
@@ -68,7 +73,7 @@ func main() {
 	}
 }
 
-var strs *bool
+var strs, b32 *bool
 
 var mods = []string{"CT", "MR", "US", "CR"}
 
@@ -93,6 +98,9 @@ func generate(path string, n int) error {
 	for i := range n {
 		p := i / 5
 		vals[0] = "P" + strconv.Itoa(p)
+		if *b32 {
+			vals[0] = pseudonym(p)
+		}
 		vals[1] = fmt.Sprintf("%02d", 1+p%95)
 		vals[2] = mods[r.IntN(4)]
 		vals[3] = strconv.Itoa(1930 + p%80)
@@ -102,6 +110,13 @@ func generate(path string, n int) error {
 		}
 	}
 	return w.Close()
+}
+
+// pseudonym is person p's synthetic pseudonym in package pseudo's form:
+// 32 lower-case base32 characters of a keyed hash (here SHA-256 of p).
+func pseudonym(p int) string {
+	h := sha256.Sum256(strconv.AppendInt(nil, int64(p), 10))
+	return strings.ToLower(base32.StdEncoding.EncodeToString(h[:20]))
 }
 
 type fileRows struct{ f *os.File }
