@@ -251,8 +251,9 @@ func (s *Scanner) check(buf []byte, limit int, final bool) {
 	}
 	best := len(s.needles)
 	const step = MinIdentifierLen - 1
+	hot := &s.hot // hoisted: the loop reads it once per third byte
 	for j := 0; j+1 < len(scan); j += step {
-		if h := pair(scan, j); s.hot[h>>6]&(1<<(h&63)) == 0 {
+		if h := uint16(scan[j])<<8 | uint16(scan[j+1]); hot[h>>6]&(1<<(h&63)) == 0 {
 			continue
 		}
 		for i := max(0, j-step+1); i <= j; i++ {
