@@ -67,6 +67,10 @@ func DefaultOptions() masking.DICOMOptions {
 	return o
 }
 
+// defaultOptions is DefaultOptions, built once: the handler only reads
+// its options (never appends to their SafePrivate list).
+var defaultOptions = DefaultOptions()
+
 // Handler de-identifies DICOM Part 10 files. It implements
 // masking.Handler and is safe for concurrent use.
 type Handler struct {
@@ -153,7 +157,7 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 	}
 	opts := o.DICOM
 	if isZero(opts) {
-		opts = DefaultOptions()
+		opts = defaultOptions
 		if h.cfg.Defaults != nil {
 			opts = *h.cfg.Defaults
 		}

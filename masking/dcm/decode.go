@@ -30,7 +30,7 @@ import (
 type decoder struct {
 	b          []byte
 	pos        int
-	bo         byteOrder
+	bo         order
 	implicit   bool
 	decoding   bool // a character set decoder applies: only ASCII text is read here
 	skipPixels bool
@@ -103,7 +103,7 @@ func decodeDataset(b []byte, skipPixels bool, ar *arena, textEnd int) (dicom.Dat
 	if textEnd <= 0 || textEnd > len(b) {
 		textEnd = len(b)
 	}
-	d := &decoder{b: b, pos: 132, bo: binary.LittleEndian, skipPixels: skipPixels, ar: ar, textEnd: textEnd}
+	d := &decoder{b: b, pos: 132, bo: littleEndian, skipPixels: skipPixels, ar: ar, textEnd: textEnd}
 	gl, err := d.element(len(b), nil)
 	if err != nil {
 		return dicom.Dataset{}, err
@@ -139,7 +139,7 @@ func decodeDataset(b []byte, skipPixels bool, ar *arena, textEnd int) (dicom.Dat
 	}
 	d.implicit = implicit
 	if bo == binary.BigEndian {
-		d.bo = binary.BigEndian
+		d.bo = bigEndian
 	}
 	for d.pos < len(b) {
 		e, err := d.element(len(b), nil)
@@ -360,7 +360,7 @@ func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {
 			return nil, errNotFast
 		}
 		v := clone(raw)
-		if d.bo == binary.BigEndian {
+		if d.bo.big {
 			for i := 0; i+1 < len(v); i += 2 { // read big endian, kept little endian
 				v[i], v[i+1] = v[i+1], v[i]
 			}

@@ -21,7 +21,7 @@ func inflate(buf []byte, limit int64) ([]byte, error) {
 	metaEnd := s.pos
 	var meta []byte
 	for pos := 132 + 12; pos < metaEnd; {
-		e := &scanner{b: buf, pos: pos, bo: binary.LittleEndian}
+		e := &scanner{b: buf, pos: pos, bo: littleEndian}
 		if err := e.element(metaEnd, 0); err != nil {
 			return nil, err
 		}

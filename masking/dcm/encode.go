@@ -27,19 +27,13 @@ var errNotFast = errors.New("dcm: not for the fast codec")
 // encoder appends elements to buf.
 type encoder struct {
 	buf      []byte
-	bo       byteOrder
+	bo       order
 	implicit bool
-}
-
-// byteOrder reads and appends: binary.LittleEndian or binary.BigEndian.
-type byteOrder interface {
-	binary.ByteOrder
-	binary.AppendByteOrder
 }
 
 // encodeDataset appends the Part 10 encoding of ds to buf.
 func encodeDataset(buf []byte, ds dicom.Dataset) ([]byte, error) {
-	e := &encoder{buf: buf, bo: binary.LittleEndian}
+	e := &encoder{buf: buf, bo: littleEndian}
 	// The file meta group, explicit little endian: four elements in a fixed
 	// order, then the other group 2 elements in theirs.
 	used := [4]tag.Tag{tag.FileMetaInformationVersion, tag.MediaStorageSOPClassUID, tag.MediaStorageSOPInstanceUID, tag.TransferSyntaxUID}
@@ -89,7 +83,7 @@ func encodeDataset(buf []byte, ds dicom.Dataset) ([]byte, error) {
 	}
 	e.implicit = implicit
 	if bo == binary.BigEndian {
-		e.bo = binary.BigEndian
+		e.bo = bigEndian
 	}
 	for _, el := range ds.Elements {
 		if el.Tag.Group == 2 {

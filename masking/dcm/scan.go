@@ -66,8 +66,7 @@ func preScanHead(head []byte, size int64) (s *scanner, more bool) {
 			s.b = head[:start]
 			return s, false
 		}
-		s.pos = start
-		if err := s.element(len(head), 0); err != nil {
+		if err := s.value(t, vr, vl, len(head), 0); err != nil {
 			return nil, true
 		}
 	}
@@ -80,7 +79,7 @@ func scanMeta(b []byte) (*scanner, error) {
 	if len(b) < 132 || string(b[128:132]) != "DICM" {
 		return nil, errStructure
 	}
-	s := &scanner{b: b, pos: 132, bo: binary.LittleEndian}
+	s := &scanner{b: b, pos: 132, bo: littleEndian}
 	// (0002,0000) group length first, then the meta group within it.
 	if len(b) < s.pos+12 {
 		return s, errStructure
@@ -111,7 +110,7 @@ func scanMeta(b []byte) (*scanner, error) {
 	case s.ts == tsImplicitLE:
 		s.implicit = true
 	case s.ts == tsExplicitBE:
-		s.bo = binary.BigEndian
+		s.bo = bigEndian
 	}
 	return s, nil
 }
@@ -124,7 +123,7 @@ func (s *scanner) known() bool {
 type scanner struct {
 	b        []byte
 	pos      int
-	bo       binary.ByteOrder
+	bo       order
 	implicit bool
 	ts       string
 	// top-level native pixel data value, if any: the offsets of its
@@ -210,6 +209,11 @@ func (s *scanner) element(end, depth int) error {
 	if err != nil {
 		return err
 	}
+	return s.value(t, vr, vl, end, depth)
+}
+
+// value scans the value of the element whose header was just read.
+func (s *scanner) value(t tag.Tag, vr string, vl uint32, end, depth int) error {
 	if depth == 0 && t == tag.PixelData && vl != tag.VLUndefinedLength {
 		s.pxOff, s.pxLen, s.pxNative, s.pxVR = s.pos, int(vl), true, vr
 	}

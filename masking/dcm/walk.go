@@ -34,7 +34,7 @@ type deid struct {
 	// more (numbers holding one are replaced), computed once.
 	idDigits []string
 	// unknownRemoved counts public attributes removed because their value
-	// could not be decoded (VR UN).
+	// could not be decoded (VR UN, or two bytes that are no VR).
 	unknownRemoved int
 	pixelsMasked   bool
 	// streamLen is the length of native pixel data that is streamed, not
@@ -268,6 +268,12 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 			continue // curves and overlays, whole groups (Annex E 50xx, 60xx rows)
 		case g == 0x0008 && el == 0x0005:
 			out = append(out, elem(tag.SpecificCharacterSet, "CS", []string{"ISO_IR 192"}))
+			continue
+		case len(e.RawValueRepresentation) == 2 && vrName(e.RawValueRepresentation[0], e.RawValueRepresentation[1]) == "":
+			// Two bytes that are no VR (a damaged header): written back they
+			// make an invalid file, and the value was not read as its
+			// attribute's. It is removed, as an undecoded attribute is.
+			d.unknownRemoved++
 			continue
 		}
 		row, listed := annexe.Lookup(g, el)

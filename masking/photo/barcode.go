@@ -5,8 +5,6 @@ import (
 	"image"
 	"math/bits"
 
-	"hdw/masking"
-
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/datamatrix"
 	mqr "github.com/makiuchi-d/gozxing/multi/qrcode"
@@ -303,12 +301,13 @@ const codeMaxSide = 4096
 
 // codes returns the barcode regions of img in its coordinates.
 func (h *Handler) codes(img image.Image) []image.Rectangle {
-	return h.codesIn(grayPixels(img), img.Bounds())
+	return h.codesIn(&luma{pix: grayPixels(img), b: img.Bounds()})
 }
 
-// codesIn is codes on the luma g of a photo of bounds b.
-func (h *Handler) codesIn(g []uint8, b image.Rectangle) []image.Rectangle {
-	g, cols, rows, f := masking.ReduceGray(g, b.Dx(), b.Dy(), codeMaxSide)
+// codesIn is codes on the luma l of a photo.
+func (h *Handler) codesIn(l *luma) []image.Rectangle {
+	b := l.b
+	g, cols, rows, f := l.reduced(codeMaxSide)
 	var out []image.Rectangle
 	for _, r := range barcodes(g, cols, rows) {
 		out = append(out, image.Rect(r.Min.X*f, r.Min.Y*f, r.Max.X*f+f, r.Max.Y*f+f).Add(b.Min))

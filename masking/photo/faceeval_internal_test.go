@@ -238,7 +238,7 @@ func TestSEC_PSE_4_FaceLowContrast(t *testing.T) {
 			for i, v := range g {
 				squeezed[i] = uint8(lo + (int(v)*8)/256)
 			}
-			faces, _ := h.facesIn(squeezed, c.img.Bounds())
+			faces, _ := h.facesIn(&luma{pix: squeezed, b: c.img.Bounds()})
 			found := false
 			for _, f := range faces {
 				found = found || c.center.In(f)

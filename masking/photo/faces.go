@@ -41,15 +41,15 @@ func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options)
 		// One luma image for the three passes (none of them writes it).
 		b := (*img).Bounds()
 		gp := h.getGray(b.Dx() * b.Dy())
-		g := grayInto(*gp, *img)
-		faces, eyes := h.facesIn(g, b)
+		l := &luma{pix: grayInto(*gp, *img), b: b}
+		faces, eyes := h.facesIn(l)
 		boxes = append(boxes, faces...)
 		nFaces, nEyes = len(faces), len(eyes)
 		boxes = append(boxes, eyes...)
 		// Barcodes and QR codes are looked for with the faces (the
 		// visible-content pass): they encode patient numbers.
-		boxes = append(boxes, h.codesIn(g, b)...)
-		words, err := h.textIn(ctx, g, b, o.OCR)
+		boxes = append(boxes, h.codesIn(l)...)
+		words, err := h.textIn(ctx, l, o.OCR)
 		h.grays.Put(gp)
 		if err != nil {
 			return masked{}, err
@@ -74,16 +74,17 @@ func (h *Handler) mask(ctx context.Context, img *image.Image, o masking.Options)
 // perturbations, so eye boxes are clipped to their face box: the filled
 // union, hence the output, stays deterministic.
 func (h *Handler) faces(img image.Image) (faces, eyes []image.Rectangle) {
-	return h.facesIn(grayPixels(img), img.Bounds())
+	return h.facesIn(&luma{pix: grayPixels(img), b: img.Bounds()})
 }
 
 // faceMinWindow is the smallest window the cascade is run with, in pixels
 // of the image it runs on (pigo's usual minimum).
 const faceMinWindow = 20
 
-// facesIn is faces on the luma g of a photo of bounds b.
-func (h *Handler) facesIn(g []uint8, b image.Rectangle) (faces, eyes []image.Rectangle) {
-	gray, cols, rows, f := masking.ReduceGray(g, b.Dx(), b.Dy(), h.cfg.FaceMaxSide)
+// facesIn is faces on the luma l of a photo.
+func (h *Handler) facesIn(l *luma) (faces, eyes []image.Rectangle) {
+	b := l.b
+	gray, cols, rows, f := l.reduced(h.cfg.FaceMaxSide)
 	ip := pigo.ImageParams{Pixels: gray, Rows: rows, Cols: cols, Dim: cols}
 	minSize := max(faceMinWindow, h.cfg.FaceMinSize/f)
 	params := pigo.CascadeParams{MinSize: minSize, MaxSize: min(rows, cols), ShiftFactor: 0.1, ScaleFactor: 1.1, ImageParams: ip}

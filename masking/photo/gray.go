@@ -3,7 +3,42 @@ package photo
 import (
 	"image"
 	"image/color"
+
+	"hdw/masking"
 )
+
+// luma is a photo's grey image (pix, the photo's bounds b) as the
+// visible-content passes read it, with the reductions they asked for:
+// the face and text passes reduce a large photo by the same factor
+// (FaceMaxSide and masking.TextMaxSide are both 2048 by default), once.
+type luma struct {
+	pix  []uint8
+	b    image.Rectangle
+	done []reducedLuma
+}
+
+type reducedLuma struct {
+	pix           []uint8
+	cols, rows, f int
+}
+
+// reduced is masking.ReduceGray of l to maxSide, computed once per
+// factor.
+func (l *luma) reduced(maxSide int) (g []uint8, cols, rows, f int) {
+	w, h := l.b.Dx(), l.b.Dy()
+	f = (max(w, h) + maxSide - 1) / maxSide
+	if f <= 1 {
+		return l.pix, w, h, 1
+	}
+	for _, r := range l.done {
+		if r.f == f {
+			return r.pix, r.cols, r.rows, r.f
+		}
+	}
+	g, cols, rows, f = masking.ReduceGray(l.pix, w, h, maxSide)
+	l.done = append(l.done, reducedLuma{g, cols, rows, f})
+	return g, cols, rows, f
+}
 
 // grayPixels returns the luma of img, row after row. A decoded JPEG
 // (YCbCr) or a gray image gives its Y plane as is; other images go pixel

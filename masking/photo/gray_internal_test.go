@@ -1,9 +1,12 @@
 package photo
 
 import (
+	"bytes"
 	"image"
 	"image/color"
 	"testing"
+
+	"hdw/masking"
 )
 
 // TestGrayPixelsPlane: the Y plane of a decoded JPEG, also of a sub-image,
@@ -58,5 +61,34 @@ func TestGrayIntoRGBA(t *testing.T) {
 				i++
 			}
 		}
+	}
+}
+
+// TestLumaReducedOnce: the passes' reductions of a photo's grey image are
+// masking.ReduceGray's, computed once per factor (the face and text
+// passes share theirs), and a photo within the bound is read as it is.
+func TestLumaReducedOnce(t *testing.T) {
+	w, h := 4100, 300
+	pix := make([]uint8, w*h)
+	for i := range pix {
+		pix[i] = uint8(i * 7)
+	}
+	l := &luma{pix: pix, b: image.Rect(10, 20, 10+w, 20+h)}
+	g, cols, rows, f := l.reduced(2048)
+	want, wc, wr, wf := masking.ReduceGray(pix, w, h, 2048)
+	if !bytes.Equal(g, want) || cols != wc || rows != wr || f != wf || f != 3 {
+		t.Fatalf("reduced %dx%d f %d, ReduceGray %dx%d f %d", cols, rows, f, wc, wr, wf)
+	}
+	if again, _, _, _ := l.reduced(2048); &again[0] != &g[0] {
+		t.Error("the same reduction computed twice")
+	}
+	if g4, _, _, f4 := l.reduced(4096); f4 != 2 || &g4[0] == &g[0] {
+		t.Errorf("factor 2: f %d, shares factor 3's pixels %v", f4, &g4[0] == &g[0])
+	}
+	if g8, _, _, f8 := l.reduced(8192); f8 != 1 || &g8[0] != &pix[0] {
+		t.Errorf("within the bound: f %d, a copy %v", f8, &g8[0] != &pix[0])
+	}
+	if len(l.done) != 2 {
+		t.Errorf("%d reductions kept, want 2", len(l.done))
 	}
 }

@@ -7,16 +7,17 @@ import (
 	"hdw/masking"
 )
 
-// textIn returns the padded boxes of the words OCR reads in g, the luma
-// of a photo of bounds b (none without a finder): every word is masked,
+// textIn returns the padded boxes of the words OCR reads in l, the luma
+// of a photo (none without a finder): every word is masked,
 // as in DICOM (SEC-PSE-4). An OCR failure quarantines the photo: its text
 // was not examined.
-func (h *Handler) textIn(ctx context.Context, g []uint8, b image.Rectangle, f masking.TextFinder) ([]image.Rectangle, error) {
+func (h *Handler) textIn(ctx context.Context, l *luma, f masking.TextFinder) ([]image.Rectangle, error) {
 	if f == nil {
 		return nil, nil
 	}
 	// Larger photos are reduced first, as DICOM frames are (masking.TextMaxSide).
-	g, cols, rows, k := masking.ReduceGray(g, b.Dx(), b.Dy(), masking.TextMaxSide)
+	b := l.b
+	g, cols, rows, k := l.reduced(masking.TextMaxSide)
 	words, err := f.FindText(ctx, g, cols, rows)
 	if err != nil {
 		if ctx.Err() != nil {
