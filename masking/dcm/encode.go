@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/suyashkumar/dicom"
@@ -120,6 +121,33 @@ func vrOf(t tag.Tag) string {
 	}
 	dictVR.Store(t, vr)
 	return vr
+}
+
+// dictVRList caches the dictionary's VRs of a tag (nil when unknown).
+var dictVRList sync.Map
+
+// vrAllowed reports whether vr may encode t: one of the dictionary's VRs
+// of a public attribute, OB or OW for pixel data, UN (read by the
+// dictionary's VR elsewhere), or any VR for a tag the dictionary does not
+// know (decided by VR rule).
+func vrAllowed(t tag.Tag, vr string) bool {
+	if vr == "UN" || t.Group%2 == 1 {
+		return true
+	}
+	v, ok := dictVRList.Load(t)
+	if !ok {
+		var vrs []string
+		if info, err := tag.Find(t); err == nil {
+			vrs = info.VRs
+		}
+		dictVRList.Store(t, vrs)
+		v = vrs
+	}
+	vrs := v.([]string)
+	if vrs == nil || slices.Contains(vrs, vr) {
+		return true
+	}
+	return t == tag.PixelData && (vr == "OB" || vr == "OW")
 }
 
 // typeMatches is the library's check of a value's type against its VR.

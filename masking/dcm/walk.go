@@ -275,6 +275,14 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 			// attribute's. It is removed, as an undecoded attribute is.
 			d.unknownRemoved++
 			continue
+		case len(e.RawValueRepresentation) == 2 && !vrAllowed(e.Tag, e.RawValueRepresentation):
+			// A real VR, but not one the dictionary gives the attribute (a
+			// date written as SH): its value was not read as the attribute's
+			// (a date would escape the date policy) and written back it
+			// makes an invalid file. It is removed, as an undecoded
+			// attribute is.
+			d.unknownRemoved++
+			continue
 		}
 		row, listed := annexe.Lookup(g, el)
 		if !listed && vr(e) == "UN" && e.Value != nil && e.Value.ValueType() == dicom.Bytes {
