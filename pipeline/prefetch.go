@@ -41,7 +41,7 @@ func StartPrefetch(ctx context.Context, opt Options) *Prefetch {
 		if p.err == nil {
 			// Fetching bytes needs no key: the first objects download
 			// while the caller still unlocks (warm.go).
-			p.pl.warm = startWarm(ctx, opt, &p.pl.objs)
+			p.pl.warm = startWarm(ctx, opt, p.pl)
 		}
 	}()
 	return p

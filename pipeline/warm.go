@@ -7,9 +7,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"iter"
+	"strings"
 	"sync"
 	"sync/atomic"
 
+	"hdw/configs"
 	"hdw/objstore"
 )
 
@@ -22,10 +25,9 @@ const (
 )
 
 // WarmStart bounds the downloads a [Prefetch] starts once the source is
-// listed: the first objects of the listing (in key order: the run takes
-// them in the manifest's order, which is only known while the run reads
-// it; a manifest written in upload order is most often the same), in this
-// run's shard, each at most Object bytes, Bytes in all, each read whole
+// listed: the first objects the run will take, in this run's shard (the
+// files of a CSV manifest's first rows, read from its first 256 KiB, in
+// row order; then, or for a Parquet manifest, the listing in key order), each at most Object bytes, Bytes in all, each read whole
 // into a buffer of its own at the listing's ETag (If-Match: a changed
 // object is never mixed). Only sources that read ranges (S3) are warmed:
 // a local folder is read as fast as a buffer would be filled.
@@ -61,7 +63,7 @@ type warmObj struct {
 
 // startWarm chooses the objects of a warm start and starts their
 // downloads; nil when the source does not read ranges or nothing fits.
-func startWarm(ctx context.Context, opt Options, objs *listing) *warmSet {
+func startWarm(ctx context.Context, opt Options, pl *planned) *warmSet {
 	g, ok := opt.Source.(objstore.RangeGetter)
 	lim := opt.Warm
 	if !ok || lim.Bytes < 0 {
@@ -78,8 +80,8 @@ func startWarm(ctx context.Context, opt Options, objs *listing) *warmSet {
 	}
 	var chosen []*warmObj
 	var total int64
-	for i := range objs.len() {
-		info := objs.info(i)
+	for i := range pl.warmOrder(opt) {
+		info := pl.objs.info(i)
 		if opt.Shards > 1 && ShardOf(info.Key, opt.Shards) != opt.Shard {
 			continue
 		}
@@ -115,6 +117,64 @@ func startWarm(ctx context.Context, opt Options, objs *listing) *warmSet {
 		}()
 	}
 	return ws
+}
+
+// warmHead is how much of a CSV manifest the warm start reads ahead to
+// know the order in which the run takes the objects.
+const warmHead = 256 << 10
+
+// warmOrder yields listing indexes in the order the run is expected to
+// take them: the objects named by the rows of the manifest's head (a CSV
+// manifest; the bytes read are put back in front of the stream, the run
+// reads them again), then the other objects in key order, each once. A
+// read error is put back too (the run fails as it would have); a head
+// that does not parse (its encoding, a bad header) orders nothing (the
+// run will say why).
+func (pl *planned) warmOrder(opt Options) iter.Seq[int] {
+	var head []string
+	if !strings.HasSuffix(strings.ToLower(pl.mname), ".parquet") {
+		buf := make([]byte, warmHead)
+		n, err := io.ReadFull(pl.mr, buf)
+		buf = buf[:n]
+		switch {
+		case err == nil:
+			pl.mr = io.MultiReader(bytes.NewReader(buf), pl.mr) // the rest follows
+			buf = buf[:bytes.LastIndexByte(buf, '\n')+1]        // whole lines only
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			pl.mr = bytes.NewReader(buf)
+		default:
+			pl.mr = io.MultiReader(bytes.NewReader(buf), errReader{err})
+			buf = nil
+		}
+		if len(buf) > 0 {
+			d := opt.Dict
+			if d == nil {
+				d = configs.DefaultDictionary()
+			}
+			ReadCSVWith(bytes.NewReader(buf), pl.mname, d, CSVOptions{Encoding: opt.Encoding, Delimiter: opt.Delimiter}, func(r *Row, err error) error {
+				if err == nil && r != nil && r.File() != "" {
+					head = append(head, r.File())
+				}
+				return nil
+			})
+		}
+	}
+	return func(yield func(int) bool) {
+		first := map[int]bool{} // at most the rows of the head
+		for _, f := range head {
+			if i, ok := pl.objs.find(f); ok && !first[i] {
+				first[i] = true
+				if !yield(i) {
+					return
+				}
+			}
+		}
+		for i := range pl.objs.len() {
+			if !first[i] && !yield(i) {
+				return
+			}
+		}
+	}
 }
 
 // download reads o whole into a buffer of its own. A fault (network, a

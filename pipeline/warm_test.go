@@ -8,6 +8,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"hdw/objstore"
@@ -199,5 +200,34 @@ func TestIssue24_WarmStartClosedUntaken(t *testing.T) {
 	}
 	if n := storetest.Count(t, e.wh.St, "health/"); n != 0 {
 		t.Fatalf("%d objects written by a run that failed to open its session", n)
+	}
+}
+
+// TestIssue24_WarmStartFollowsTheManifest: the warm start downloads the
+// files of the manifest's first rows (the order in which the run takes
+// them), not the first keys of the listing.
+func TestIssue24_WarmStartFollowsTheManifest(t *testing.T) {
+	files := warmFiles(6)
+	var m strings.Builder
+	m.WriteString("file,last_name,first_name,birth_date,sex\n")
+	for i := 5; i >= 0; i-- { // the last keys first
+		fmt.Fprintf(&m, "img%03d.img,Durand,Alice%d,1970-01-02,F\n", i, i)
+	}
+	files["manifest.csv"] = m.String()
+	e := newEnv(t, files)
+	var mu sync.Mutex
+	var got []string
+	src := &storetest.Ranged{Store: e.src, Fault: func(key string, _, _ int64) string {
+		mu.Lock()
+		got = append(got, key)
+		mu.Unlock()
+		return ""
+	}}
+	sum, _ := warmRun(t, e, src, pipeline.WarmStart{Bytes: 15 << 10, GETs: 1})
+	if want := []string{"img005.img", "img004.img"}; !slices.Equal(got, want) || sum.WarmObjects != 2 {
+		t.Fatalf("warmed %q (%d read from memory), want %q", got, sum.WarmObjects, want)
+	}
+	if sum.Ingested != 6 || sum.Quarantined != 1 { // the large image has no row here
+		t.Fatalf("summary %+v", sum)
 	}
 }
