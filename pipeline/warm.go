@@ -16,12 +16,14 @@ import (
 	"hdw/objstore"
 )
 
-// Defaults of [WarmStart]: 16 MiB in all, objects of at most 4 MiB, four
-// GETs at once.
+// Defaults of [WarmStart]: 16 MiB in all, objects of at most 4 MiB, at
+// most 256 objects (what a set of small objects holds besides their bytes
+// is bounded too), four GETs at once.
 const (
-	DefaultWarmBytes  = 16 << 20
-	DefaultWarmObject = 4 << 20
-	DefaultWarmGETs   = 4
+	DefaultWarmBytes   = 16 << 20
+	DefaultWarmObject  = 4 << 20
+	DefaultWarmObjects = 256
+	DefaultWarmGETs    = 4
 )
 
 // WarmStart bounds the downloads a [Prefetch] starts once the source is
@@ -34,6 +36,7 @@ const (
 type WarmStart struct {
 	Bytes  int64 // in all (0: DefaultWarmBytes; negative: no warm start)
 	Object int64 // the largest object warmed (0: DefaultWarmObject)
+	Count  int   // the most objects warmed (0: DefaultWarmObjects)
 	GETs   int   // downloads at once (0: DefaultWarmGETs)
 }
 
@@ -78,6 +81,9 @@ func startWarm(ctx context.Context, opt Options, pl *planned) *warmSet {
 	if lim.GETs <= 0 {
 		lim.GETs = DefaultWarmGETs
 	}
+	if lim.Count <= 0 {
+		lim.Count = DefaultWarmObjects
+	}
 	var chosen []*warmObj
 	var total int64
 	for i := range pl.warmOrder(opt) {
@@ -88,7 +94,7 @@ func startWarm(ctx context.Context, opt Options, pl *planned) *warmSet {
 		if info.Size <= 0 || info.Size > lim.Object || info.ETag == "" {
 			continue // a large object is read in ranges anyway
 		}
-		if total+info.Size > lim.Bytes {
+		if total+info.Size > lim.Bytes || len(chosen) == lim.Count {
 			break
 		}
 		total += info.Size

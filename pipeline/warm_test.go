@@ -231,3 +231,15 @@ func TestIssue24_WarmStartFollowsTheManifest(t *testing.T) {
 		t.Fatalf("summary %+v", sum)
 	}
 }
+
+// TestIssue24_WarmStartCountBounded: besides its bytes, a warm start holds
+// at most WarmStart.Count objects (small objects cannot make it hold an
+// entry each for megabytes of budget).
+func TestIssue24_WarmStartCountBounded(t *testing.T) {
+	e := newEnv(t, warmFiles(6))
+	src := &storetest.Ranged{Store: e.src}
+	sum, _ := warmRun(t, e, src, pipeline.WarmStart{Object: 64 << 10, Count: 2})
+	if req, _, _, _ := src.Counts(); req != 2 || sum.WarmObjects != 2 || sum.Ingested != 7 {
+		t.Fatalf("%d warm GETs, %d objects read from memory, summary %+v", req, sum.WarmObjects, sum)
+	}
+}
