@@ -5,6 +5,7 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"io"
 	"iter"
@@ -16,28 +17,24 @@ import (
 	"hdw/objstore"
 )
 
-// Defaults of [WarmStart]: 16 MiB in all, objects of at most 4 MiB, at
-// most 256 objects (what a set of small objects holds besides their bytes
-// is bounded too), four GETs at once.
-const (
-	DefaultWarmBytes   = 16 << 20
-	DefaultWarmObject  = 4 << 20
-	DefaultWarmObjects = 256
-	DefaultWarmGETs    = 4
-)
+// defaultWarm is the warm start of a zero WarmStart: 16 MiB in all,
+// objects of at most 4 MiB, at most 256 objects (what a set of small
+// objects holds besides their bytes is bounded too), four GETs at once.
+var defaultWarm = WarmStart{Bytes: 16 << 20, Object: 4 << 20, Count: 256, GETs: 4}
 
 // WarmStart bounds the downloads a [Prefetch] starts once the source is
 // listed: the first objects the run will take, in this run's shard (the
 // files of a CSV manifest's first rows, read from its first 256 KiB, in
-// row order; then, or for a Parquet manifest, the listing in key order), each at most Object bytes, Bytes in all, each read whole
-// into a buffer of its own at the listing's ETag (If-Match: a changed
-// object is never mixed). Only sources that read ranges (S3) are warmed:
+// row order; then, or for a Parquet manifest, the listing in key order),
+// each at most Object bytes, Bytes in all, each read whole into a buffer
+// of its own at the listing's ETag (If-Match: a changed object is never
+// mixed). Only sources that read ranges (S3) are warmed:
 // a local folder is read as fast as a buffer would be filled.
 type WarmStart struct {
-	Bytes  int64 // in all (0: DefaultWarmBytes; negative: no warm start)
-	Object int64 // the largest object warmed (0: DefaultWarmObject)
-	Count  int   // the most objects warmed (0: DefaultWarmObjects)
-	GETs   int   // downloads at once (0: DefaultWarmGETs)
+	Bytes  int64 // in all (0: 16 MiB; negative: no warm start)
+	Object int64 // the largest object warmed (0: 4 MiB)
+	Count  int   // the most objects warmed (0: 256)
+	GETs   int   // downloads at once (0: 4)
 }
 
 // warmSet is a warm start: the objects chosen, each downloading or held
@@ -73,17 +70,11 @@ func startWarm(ctx context.Context, opt Options, pl *planned) *warmSet {
 		return nil
 	}
 	if lim.Bytes == 0 {
-		lim.Bytes = DefaultWarmBytes
+		lim.Bytes = defaultWarm.Bytes
 	}
-	if lim.Object <= 0 {
-		lim.Object = DefaultWarmObject
-	}
-	if lim.GETs <= 0 {
-		lim.GETs = DefaultWarmGETs
-	}
-	if lim.Count <= 0 {
-		lim.Count = DefaultWarmObjects
-	}
+	lim.Object = cmp.Or(max(lim.Object, 0), defaultWarm.Object)
+	lim.Count = cmp.Or(max(lim.Count, 0), defaultWarm.Count)
+	lim.GETs = cmp.Or(max(lim.GETs, 0), defaultWarm.GETs)
 	var chosen []*warmObj
 	var total int64
 	for i := range pl.warmOrder(opt) {
