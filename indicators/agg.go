@@ -92,7 +92,7 @@ func newAgg(d Definition, pr NoiseParams, nz noise.Noise) (*agg, error) {
 	return a, nil
 }
 
-func (a *agg) add(d Definition, c *cell, vals []float64, st *Stats) error {
+func (a *agg) add(d *Definition, c *cell, vals []float64, st *Stats) error {
 	a.persons++
 	k := min(c.n, d.MaxRowsPerGroup)
 	st.Dropped += c.n - k

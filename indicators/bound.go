@@ -48,7 +48,7 @@ func bound(runs []*run, pr NoiseParams, nz noise.Noise, rng *mrand.Rand, st *Sta
 		if s == nil {
 			return groups, nil
 		}
-		if err := s.add(s.next, groups, pr, nz, rng, st); err != nil {
+		if err := s.add(s.next, groups, &pr, nz, rng, st); err != nil {
 			return nil, err
 		}
 		s.next++
@@ -56,8 +56,8 @@ func bound(runs []*run, pr NoiseParams, nz noise.Noise, rng *mrand.Rand, st *Sta
 }
 
 // add adds person pi's cells to their groups' aggregations.
-func (s *shardCells) add(pi int, groups map[string]*agg, pr NoiseParams, nz noise.Noise, rng *mrand.Rand, st *Stats) error {
-	r, d := s.r, s.r.d
+func (s *shardCells) add(pi int, groups map[string]*agg, pr *NoiseParams, nz noise.Noise, rng *mrand.Rand, st *Stats) error {
+	r, d := s.r, &s.r.d
 	cells, C := &r.cells, d.MaxRowsPerGroup
 	// The person's list runs from their latest cell back: reversed, the
 	// cells in the order they were made.
@@ -86,7 +86,7 @@ func (s *shardCells) add(pi int, groups map[string]*agg, pr NoiseParams, nz nois
 		if a == nil {
 			if a = groups[r.groupKeys[c.group]]; a == nil {
 				var err error
-				if a, err = newAgg(d, pr, nz); err != nil {
+				if a, err = newAgg(*d, *pr, nz); err != nil {
 					return err
 				}
 				groups[r.groupKeys[c.group]] = a

@@ -167,11 +167,30 @@ type CopierN interface {
 	CopyN(w io.Writer, n int64) (int64, error)
 }
 
+// HeadRead is the first read of a file larger than the read buffer (64
+// KiB), where a file that fits is read in one: a handler that copies the
+// rest of a large file file to file ([CopierN]) then has had only its
+// head go through memory.
+const HeadRead = 16 << 10
+
 // source is the buffered reader a handler gets: the first bytes are
 // peeked for sniffing, the rest may be copied around the buffer.
 type source struct {
 	br *bufio.Reader
 	lr io.LimitedReader // the caller's reader, bounded to the declared size
+	// first bounds the next read from lr (0: none), for HeadRead.
+	first int
+}
+
+// fill is the reader under br: lr, its first read bounded by first.
+type fill source
+
+func (f *fill) Read(p []byte) (int, error) {
+	if f.first > 0 {
+		p = p[:min(len(p), f.first)]
+		f.first = 0
+	}
+	return f.lr.Read(p)
 }
 
 func (s *source) Read(p []byte) (int, error) { return s.br.Read(p) }
@@ -222,13 +241,18 @@ func (d *Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Rea
 	}
 	sr := readers.Get().(*source)
 	sr.lr = io.LimitedReader{R: src, N: size}
-	sr.br.Reset(&sr.lr)
+	sr.first = 0
+	if size > int64(sr.br.Size()) {
+		sr.first = HeadRead
+	}
+	sr.br.Reset((*fill)(sr))
 	defer func() { sr.br.Reset(nil); sr.lr.R = nil; readers.Put(sr) }()
 	head, _ := sr.br.Peek(512)
 	for _, h := range d.handlers {
 		if h.Sniff(head) {
 			// The residual scan sees every output byte (fail closed).
-			sc := NewScanner(p)
+			sc := getScanner(p)
+			defer putScanner(sc)
 			res, err := h.Deidentify(ctx, &scanned{dst: dst, sc: sc}, sr, size, p, o)
 			if err != nil {
 				return res, err

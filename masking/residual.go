@@ -3,6 +3,7 @@ package masking
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
@@ -50,7 +51,8 @@ type Scanner struct {
 	tail    []byte
 	hit     string
 	final   bool
-	started bool // bytes before the current buffer exist
+	started bool   // bytes before the current buffer exist
+	scratch []byte // the window with the pseudonym's bytes zeroed, reused
 }
 
 // needleSet is what a scan looks for; it never changes once built, so the
@@ -68,6 +70,29 @@ type needleSet struct {
 
 // NewScanner prepares a scan for p's identifiers.
 func NewScanner(p Person) *Scanner { return &Scanner{needleSet: needlesFor(p)} }
+
+// scanners recycles the buffers of the scans of [Deidentifier] and
+// [Spells] (a scanner is dropped when its last scan ends).
+var scanners = sync.Pool{New: func() any { return new(Scanner) }}
+
+// maxPooledScan bounds the buffers kept with a recycled scanner.
+const maxPooledScan = 1 << 20
+
+// getScanner is NewScanner with a recycled scanner, reset.
+func getScanner(p Person) *Scanner {
+	s := scanners.Get().(*Scanner)
+	*s = Scanner{needleSet: needlesFor(p), buf: s.buf[:0], tail: s.tail[:0], scratch: s.scratch[:0]}
+	return s
+}
+
+// putScanner recycles s, which its caller no longer uses.
+func putScanner(s *Scanner) {
+	if cap(s.buf) > maxPooledScan || cap(s.tail) > maxPooledScan || cap(s.scratch) > maxPooledScan {
+		return
+	}
+	s.needleSet = nil
+	scanners.Put(s)
+}
 
 // needleCache keeps the needle sets of the last persons seen: the forms
 // of a full manifest row (Unicode normalization, dates, phones) cost more
@@ -210,13 +235,25 @@ func window(buf, tail, p []byte, pseudo, longest int, check func(buf []byte, lim
 func (s *Scanner) check(buf []byte, limit int, final bool) {
 	scan := buf
 	if len(s.pseudo) > 0 && bytes.Contains(buf, s.pseudo) {
-		// A base32 pseudonym may spell a short name by chance ("lyon").
-		scan = bytes.ReplaceAll(buf, s.pseudo, make([]byte, len(s.pseudo)))
+		// A base32 pseudonym may spell a short name by chance ("lyon"): its
+		// occurrences are zeroed in a copy (bytes.ReplaceAll with zeros,
+		// without allocating).
+		s.scratch = append(s.scratch[:0], buf...)
+		for i := 0; ; {
+			j := bytes.Index(s.scratch[i:], s.pseudo)
+			if j < 0 {
+				break
+			}
+			clear(s.scratch[i+j : i+j+len(s.pseudo)])
+			i += j + len(s.pseudo)
+		}
+		scan = s.scratch
 	}
 	best := len(s.needles)
 	const step = MinIdentifierLen - 1
+	hot := &s.hot // hoisted: the loop reads it once per third byte
 	for j := 0; j+1 < len(scan); j += step {
-		if h := pair(scan, j); s.hot[h>>6]&(1<<(h&63)) == 0 {
+		if h := uint16(scan[j])<<8 | uint16(scan[j+1]); hot[h>>6]&(1<<(h&63)) == 0 {
 			continue
 		}
 		for i := max(0, j-step+1); i <= j; i++ {
@@ -290,7 +327,8 @@ func (s *Scanner) Hit() (string, bool) {
 // UIDs) use it to re-derive a value that spells an identifier by chance,
 // so that clean output never trips the safety net.
 func Spells(b []byte, p Person) bool {
-	s := NewScanner(p)
+	s := getScanner(p)
+	defer putScanner(s)
 	s.Write(b)
 	_, hit := s.Hit()
 	return hit

@@ -86,6 +86,48 @@ func TestScannerSameAsReference(t *testing.T) {
 	}
 }
 
+// TestPooledScannerSameAsFresh: a recycled scanner (getScanner after
+// putScanner, its buffers and scratch copy reused, after hits, skips and
+// scans of other persons) reports what a new scanner reports.
+func TestPooledScannerSameAsFresh(t *testing.T) {
+	persons := []Person{diffPerson(), {Pseudonym: "zzzzlyon", Identifiers: []Identifier{{Kind: "CITY", Value: "Lyon"}, {Kind: "LAST_NAME", Value: "Martin"}}}}
+	pieces := [][]byte{[]byte("abclyonxyz234567"), []byte("zzzzlyon"), []byte(" lyon "), []byte("Lefèvre"), []byte("^MARTIN^"), []byte("\x00\x01"), []byte("30/04/1962")}
+	r := rand.New(rand.NewPCG(5, 6))
+	hits := 0
+	for iter := 0; iter < 3000; iter++ {
+		p := persons[r.IntN(len(persons))]
+		var d []byte
+		for len(d) < 120 {
+			if r.IntN(40) == 0 {
+				d = append(d, pieces[r.IntN(len(pieces))]...)
+			} else {
+				d = append(d, byte(r.UintN(256)))
+			}
+		}
+		cut, skip := r.IntN(len(d)+1), r.IntN(3) == 0
+		a, b := getScanner(p), NewScanner(p)
+		for _, s := range []*Scanner{a, b} {
+			s.Write(d[:cut])
+			if skip {
+				s.Skip()
+			}
+			s.Write(d[cut:])
+		}
+		ka, ha := a.Hit()
+		kb, hb := b.Hit()
+		if ka != kb || ha != hb {
+			t.Fatalf("recycled scanner (%q, %v) != new scanner (%q, %v)", ka, ha, kb, hb)
+		}
+		if ha {
+			hits++
+		}
+		putScanner(a)
+	}
+	if hits < 300 || hits > 2700 {
+		t.Fatalf("%d of 3000 inputs hit: both outcomes are not exercised", hits)
+	}
+}
+
 func slicesSort(a []int) {
 	for i := 1; i < len(a); i++ {
 		for j := i; j > 0 && a[j] < a[j-1]; j-- {

@@ -6,7 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash"
-	"math/big"
+	"math/bits"
 	"strings"
 
 	"hdw/keys"
@@ -180,16 +180,40 @@ func (k *Keyed) UID(uid string) string {
 		}
 	}
 	s := k.Sum(DomainUID, in)
-	var b [16]byte
-	copy(b[:], s[:16])
 	// RFC 4122-style variant bits are not required for 2.25; keep 128 bits.
-	n := new(big.Int).SetBytes(b[:])
-	out := "2.25." + n.String()
+	out := "2.25." + decimal128(binary.BigEndian.Uint64(s[:8]), binary.BigEndian.Uint64(s[8:16]))
 	// The input is copied: the caller's string may share a buffer that it
 	// reuses.
 	k.uids[k.uidNext] = struct{ in, out string }{strings.Clone(in), out}
 	k.uidNext = (k.uidNext + 1) % uidMemo
 	return out
+}
+
+// decimal128 writes the unsigned 128-bit integer hi<<64|lo in decimal, as
+// big.Int's String does, without its allocations: 19 digits at a time.
+func decimal128(hi, lo uint64) string {
+	const chunk = 1e19
+	var b [40]byte
+	i := len(b)
+	for hi != 0 || lo >= chunk {
+		var r uint64
+		hi, r = bits.Div64(0, hi, chunk)
+		lo, r = bits.Div64(r, lo, chunk)
+		for k := 0; k < 19; k++ {
+			i--
+			b[i] = byte('0' + r%10)
+			r /= 10
+		}
+	}
+	for {
+		i--
+		b[i] = byte('0' + lo%10)
+		lo /= 10
+		if lo == 0 {
+			break
+		}
+	}
+	return string(b[i:])
 }
 
 // DateShift returns the per-patient date shift in days, in [-365, -1]

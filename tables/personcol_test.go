@@ -3,6 +3,7 @@ package tables_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"strconv"
@@ -109,4 +110,46 @@ func TestIssue25_PersonColumnDictionaryEncoded(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzRecordsHashed: a damaged table read with its persons hashed (the
+// page decoders, several row groups at once) fails with ErrTable or reads,
+// never panics nor hangs.
+func FuzzRecordsHashed(f *testing.F) {
+	s, err := tables.NewSchema(tables.Field{Name: tables.PersonColumn, Type: tables.String}, tables.Field{Name: "department", Type: tables.Enum})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w, err := tables.NewWriter(&buf, s, tables.WriterOptions{GroupRows: 40})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := range 100 {
+		p := fmt.Sprintf("p%d", i/3)
+		if i%7 == 0 {
+			p = ""
+		}
+		if err := w.Append([]string{p, fmt.Sprintf("%02d", i%5)}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	seed := maphash.MakeSeed()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		q := tables.Query{Columns: []string{tables.PersonColumn, "department"}, Parallel: true}
+		_, err := tables.RecordsHashed(context.Background(), bytes.NewReader(data), q, tables.PersonColumn, seed, func(rec arrow.Record) error {
+			for i := range int(rec.NumRows()) {
+				_ = tables.FormatValue(rec.Column(0), i)
+				_ = tables.FormatValue(rec.Column(1), i)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, tables.ErrTable) {
+			t.Fatalf("error not ErrTable: %v", err)
+		}
+	})
 }

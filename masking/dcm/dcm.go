@@ -168,7 +168,11 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 	// before the pixels are held in memory, the pixel value is copied from
 	// src to dst. Every other file is read whole (bounded by MaxBytes), so
 	// the pre-scan rejects forged lengths before the parser allocates them.
-	headN := min(size, int64(streamHead))
+	headN := size
+	if size > int64(streamHead) {
+		// What the dispatcher read first (masking.HeadRead), or less.
+		headN = int64(min(streamHead, masking.HeadRead))
+	}
 	buf := h.getBuf(int(headN))
 	defer func() { h.putBuf(buf) }()
 	if _, err := io.ReadFull(src, buf); err != nil {
@@ -226,8 +230,9 @@ func (h *Handler) readMore(src io.Reader, buf []byte, n int64) ([]byte, error) {
 	return nb, nil
 }
 
-// streamHead is the first read of a file; files longer than it may be
-// streamed. A variable so that tests can force either path.
+// streamHead is the size up to which a file is read whole; longer ones
+// may be streamed, their first read being masking.HeadRead bytes (or
+// streamHead if less). A variable so that tests can force either path.
 var streamHead = 64 << 10
 
 // errNeedPixels stops a streamed attempt whose pixels must be examined or

@@ -76,7 +76,7 @@ func deidentifyRead(in []byte, o masking.Options) ([]byte, masking.Result, int64
 	return out.Bytes(), res, out.readAt, err
 }
 
-// TestStreamSameAsWhole: a file streamed (head of 64 KiB, or a head too
+// TestStreamSameAsWhole: a file streamed (first read of 16 KiB, or a head too
 // short for its elements that grows) gives byte for byte the output of the
 // same file read whole, for the native syntaxes the synthetic generator writes
 // and for the files that fall back to a whole read (pixels to mask).
