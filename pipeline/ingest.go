@@ -84,6 +84,11 @@ type Options struct {
 	// run (StartPrefetch, with this run's Source and manifest options);
 	// nil: Ingest lists and opens them itself.
 	Prefetched *Prefetch
+	// Warm bounds the warm start of StartPrefetch (the zero value: the
+	// defaults of WarmStart).
+	Warm WarmStart
+	// warm is the warm start taken from Prefetched, read by the workers.
+	warm *warmSet
 	// Ranges fetches the source's large objects with ranged parallel GETs
 	// (issue 24 item 2; nil: objstore.NewRanges's defaults, one set of
 	// range buffers for the run).
@@ -143,8 +148,15 @@ type Summary struct {
 	// number of items processed at once over the run and the last.
 	WorkersMean float64 `json:"workers_mean,omitempty"`
 	WorkersLast int     `json:"workers_last,omitempty"`
-	Items       []Item  `json:"items,omitempty"`
-	Seconds     float64 `json:"seconds"`
+	// WarmObjects and WarmBytes: the objects a prefetch downloaded during
+	// the run's fixed costs that the workers read from memory (issue 24
+	// item 6); WarmReadyBytes: the bytes downloaded by the time the
+	// session was open and the run took the prefetch.
+	WarmObjects    int64   `json:"warm_objects,omitempty"`
+	WarmBytes      int64   `json:"warm_bytes,omitempty"`
+	WarmReadyBytes int64   `json:"warm_ready_bytes,omitempty"`
+	Items          []Item  `json:"items,omitempty"`
+	Seconds        float64 `json:"seconds"`
 }
 
 // ErrNoManifest means the source has no manifest.
@@ -270,6 +282,11 @@ func Ingest(ctx context.Context, wh *warehouse.Warehouse, k Keys, deid Deidentif
 	if err != nil {
 		return nil, err
 	}
+	// The warm start's buffers are the workers' until the run ends (warm.go).
+	pl.warm.markReady()
+	defer pl.warm.report(sum)
+	opt.warm = pl.warm
+	pl.warm.drop(func(info objstore.Info) bool { return committed[objSourceID(wk, opt, &info)] })
 	// From here the producer below owns pl and closes its manifest.
 	estItems, total := pl.estimate(opt, wk, committed)
 

@@ -70,6 +70,7 @@ type planned struct {
 	mr          io.Reader
 	closer      io.Closer
 	mkey, mname string
+	warm        *warmSet // the warm start (StartPrefetch only; nil: none)
 }
 
 // openPlan lists the source and opens its manifest.

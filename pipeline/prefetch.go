@@ -27,7 +27,9 @@ type Prefetch struct {
 
 // StartPrefetch starts listing opt.Source and opening its manifest
 // (opt.Manifest, else opt.ManifestKey, else manifest.csv or
-// manifest.parquet at its root) on a goroutine of its own.
+// manifest.parquet at its root) on a goroutine of its own, then the warm
+// start (opt.Warm, in the shard opt.Shard of opt.Shards): the first
+// objects download into memory, where the run's workers read them.
 func StartPrefetch(ctx context.Context, opt Options) *Prefetch {
 	ctx, cancel := context.WithCancel(ctx)
 	p := &Prefetch{cancel: cancel, done: make(chan struct{})}
@@ -36,6 +38,11 @@ func StartPrefetch(ctx context.Context, opt Options) *Prefetch {
 		start := time.Now()
 		p.pl, p.err = openPlan(ctx, opt)
 		p.took = time.Since(start)
+		if p.err == nil {
+			// Fetching bytes needs no key: the first objects download
+			// while the caller still unlocks (warm.go).
+			p.pl.warm = startWarm(ctx, opt, p.pl)
+		}
 	}()
 	return p
 }
@@ -59,8 +66,9 @@ func (p *Prefetch) Took() time.Duration {
 }
 
 // Close releases a prefetch that Ingest did not take (its manifest
-// stream) and stops it. After Ingest took it, Close only ends its context
-// (Ingest closed the manifest). Idempotent.
+// stream and its warm start's buffers) and stops it. After Ingest took
+// it, Close only ends its context (Ingest closed the manifest and the
+// warm start). Idempotent.
 func (p *Prefetch) Close() {
 	if p == nil {
 		return
@@ -70,6 +78,7 @@ func (p *Prefetch) Close() {
 		<-p.done
 		if p.pl != nil {
 			p.pl.close()
+			p.pl.warm.close()
 		}
 		p.taken = true
 	}

@@ -145,6 +145,15 @@ func (p *worker) opposedByName(row *Row) bool {
 	return err == nil && b != row.Basis && p.opposed[OppositionID(p.ok, b)]
 }
 
+// open opens an object of the source: from memory when the warm start
+// downloaded it (warm.go), else in ranges or whole.
+func (p *worker) open(ctx context.Context, obj objstore.Info) (io.ReadCloser, error) {
+	if rc, ok := p.opt.warm.open(ctx, obj); ok {
+		return rc, nil
+	}
+	return p.opt.Ranges.Open(ctx, p.opt.Source, obj)
+}
+
 func (p *worker) contentRef(ctx context.Context, obj *objstore.Info) string {
 	rc, err := p.opt.Source.Open(ctx, obj.Key)
 	if errors.Is(err, objstore.ErrNotRegular) {
@@ -173,7 +182,7 @@ func (p *worker) image(ctx context.Context, w *work, r *result, person masking.P
 	if w.obj.Size > p.maxBytes() {
 		return fmt.Sprintf("file of %d bytes exceeds the limit of %d bytes (ingest.max_file_bytes)", w.obj.Size, p.maxBytes())
 	}
-	rc, err := p.opt.Ranges.Open(ctx, p.opt.Source, *w.obj)
+	rc, err := p.open(ctx, *w.obj)
 	if err != nil {
 		return sourceReason(err)
 	}

@@ -145,7 +145,7 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 	}
 	// The listing and the manifest overlap with the session's keyring
 	// unlock or Vault login (issue 24 item 6; ingestprefetch.go).
-	pre := prefetchSource(ctx, src, mf, o.manifest)
+	pre := prefetchSource(ctx, pipeline.Options{Source: src, Shard: shard, Shards: shards, Dict: g.dict, Encoding: enc, Delimiter: delim}, mf, o.manifest)
 	defer pre.Close()
 	sess, err := g.open(ctx, "ingest")
 	if err != nil {

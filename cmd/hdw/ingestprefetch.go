@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 
-	"hdw/objstore"
 	"hdw/pipeline"
 )
 
@@ -13,9 +12,11 @@ import (
 // so that they overlap with the keyring unlock (argon2id, 0.2-0.4 s of
 // CPU) or the Vault login (issue 24 item 6). The same source and manifest
 // options go to pipeline.Ingest, which takes the prefetch after its own
-// key and lease checks.
-func prefetchSource(ctx context.Context, src objstore.Store, mf *os.File, manifest string) *pipeline.Prefetch {
-	o := pipeline.Options{Source: src}
+// key and lease checks. Once listed, the first objects the run will take
+// in this shard (o: its source, shard, dictionary and CSV options) download
+// into memory (the warm start, at most 16 MiB: fetching bytes needs no
+// key), where the run's workers read them.
+func prefetchSource(ctx context.Context, o pipeline.Options, mf *os.File, manifest string) *pipeline.Prefetch {
 	if mf != nil {
 		o.Manifest, o.ManifestName = mf, "manifest"+extOf(manifest)
 	}

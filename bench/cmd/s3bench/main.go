@@ -274,8 +274,8 @@ func runCorpus(ctx context.Context, o options, base s3store.Config, bin, tmp, na
 				ir.sum.Ingested, images, ir.sum.Quarantined, ir.sum.Rejected)
 		}
 		*runs = append(*runs, ir)
-		fmt.Printf("%-6s %-4s run %d/%d: %7.3f s %s  (pipeline %.3f s, fixed %.3f s%s, %s)%s\n",
-			tag, where, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, ir.fixed(), ir.workers(), usage(ir.measured), o.server.note(ir.server))
+		fmt.Printf("%-6s %-4s run %d/%d: %7.3f s %s  (pipeline %.3f s, fixed %.3f s%s%s, %s)%s\n",
+			tag, where, r, o.runs, ir.wall, rate(ir.wall), ir.sum.Seconds, ir.fixed(), ir.warm(), ir.workers(), usage(ir.measured), o.server.note(ir.server))
 		return nil
 	}
 	source := "s3://" + o.bucket + "/" + prefix

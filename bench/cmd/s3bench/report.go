@@ -113,6 +113,17 @@ func (r ingestResult) fixed() float64 { return max(0, r.wall-r.sum.Seconds) }
 // fixed describes a profiled run's fixed costs: the keyring unlock's CPU
 // (argon2id) from the profile, and the wall time outside the pipeline.
 func (s split) fixed(r ingestResult) string {
-	return fmt.Sprintf("keyring unlock %.2f s CPU (argon2id); wall outside the pipeline %.3f s of %.3f s (process, session, closing audit)",
-		s.by["keyring unlock"], r.fixed(), r.wall)
+	return fmt.Sprintf("keyring unlock %.2f s CPU (argon2id); wall outside the pipeline %.3f s of %.3f s (process, session, closing audit)%s",
+		s.by["keyring unlock"], r.fixed(), r.wall, r.warm())
+}
+
+// warm says what the warm start downloaded during the fixed costs (issue
+// 24 item 6): the bytes ready when the session opened, and the objects and
+// bytes the workers then read from memory; "" for a binary without one.
+func (r ingestResult) warm() string {
+	if r.sum.WarmObjects == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; warm start %.1f MB downloaded while the session opened, %d objects (%.1f MB) read from memory",
+		float64(r.sum.WarmReadyBytes)/1e6, r.sum.WarmObjects, float64(r.sum.WarmBytes)/1e6)
 }
