@@ -167,7 +167,7 @@ func (l *Local) Create(_ context.Context, key string) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	f, err := CreateTemp(filepath.Dir(p), ".tmp-")
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func (l *Local) PutIfAbsent(ctx context.Context, key string, r io.Reader) error 
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	f, err := CreateTemp(filepath.Dir(p), ".tmp-")
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func (l *Local) Open(_ context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(p)
+	f, err := OpenFile(p, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", key, ErrNotExist)
 	}

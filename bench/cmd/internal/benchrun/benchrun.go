@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"hdw/masking"
+	"hdw/objstore"
 	"hdw/synth"
 )
 
@@ -162,7 +163,7 @@ func (Copy) Deidentify(_ context.Context, dst io.Writer, src io.Reader, _ int64,
 // kernel on Linux); otherwise bw is reset onto the file and flushed.
 // Other errors are returned (dst removed).
 func File(ctx context.Context, d Deidentifier, bw *bufio.Writer, p masking.Person, o masking.Options, src, dst string) (n int64, clean bool, err error) {
-	f, err := os.Open(src)
+	f, err := objstore.OpenFile(src, os.O_RDONLY, 0)
 	if err != nil {
 		return 0, false, err
 	}
@@ -171,7 +172,7 @@ func File(ctx context.Context, d Deidentifier, bw *bufio.Writer, p masking.Perso
 	if err != nil {
 		return 0, false, err
 	}
-	w, err := os.Create(dst)
+	w, err := objstore.OpenFile(dst, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
 	if err != nil {
 		return 0, false, err
 	}
