@@ -2,6 +2,7 @@ package masking_test
 
 import (
 	"testing"
+	"time"
 
 	"hdw/masking"
 )
@@ -29,4 +30,34 @@ func TestShiftDate(t *testing.T) {
 			t.Errorf("ShiftDate(%q, %d) = %q, %v; want %q, %v", c.in, c.days, got, ok, c.want, c.ok)
 		}
 	}
+}
+
+// shiftDASlow is ShiftDate's general path for an eight-digit DA value.
+func shiftDASlow(s string, days int) (string, bool) {
+	t, err := time.Parse("20060102", s)
+	if err != nil {
+		return "", false
+	}
+	return t.AddDate(0, 0, days).Format("20060102"), true
+}
+
+// FuzzShiftDAMatchesParse: the DA fast path gives what time.Parse, AddDate
+// and Format give, for any eight bytes and shift (issue 19: dates shifted
+// as before, faster).
+func FuzzShiftDAMatchesParse(f *testing.F) {
+	for _, s := range []string{"20240229", "19000228", "00010101", "99991231", "20231301", "20230230", "2023-1-1", "00000101"} {
+		f.Add(s, 365)
+		f.Add(s, -40000)
+	}
+	f.Fuzz(func(t *testing.T, s string, days int) {
+		if len(s) != 8 {
+			return
+		}
+		days %= 1_000_000
+		want, wok := shiftDASlow(s, days)
+		got, ok := masking.ShiftDate(s, days)
+		if ok != wok || got != want {
+			t.Fatalf("ShiftDate(%q, %d) = %q, %v; time.Parse path %q, %v", s, days, got, ok, want, wok)
+		}
+	})
 }
