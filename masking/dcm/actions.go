@@ -79,7 +79,7 @@ func (d *deid) apply(e *dicom.Element, row annexe.Row, depth int, strict bool) (
 	case 'X':
 		return nil, nil
 	case 'Z':
-		return zero(e), nil
+		return d.zero(e), nil
 	case 'U':
 		if isSeq {
 			return d.walkSequence(e, depth, strict)
@@ -92,7 +92,7 @@ func (d *deid) apply(e *dicom.Element, row annexe.Row, depth int, strict bool) (
 		if vr(e) == "UI" {
 			return d.remapUIDs(e), nil
 		}
-		return dummy(e), nil
+		return d.dummy(e), nil
 	case 'C':
 		if isSeq {
 			return d.walkSequence(e, depth, false)
@@ -169,22 +169,26 @@ func vr(e *dicom.Element) string { return strings.ToUpper(e.RawValueRepresentati
 
 // zero returns e with an empty value of the same kind.
 func zero(e *dicom.Element) *dicom.Element {
-	var v dicom.Value
-	switch e.Value.ValueType() {
-	case dicom.Strings:
-		v = emptyValues.strs
-	case dicom.Ints:
-		v = emptyValues.ints
-	case dicom.Floats:
-		v = emptyValues.floats
-	case dicom.Sequences:
+	if e.Value.ValueType() == dicom.Sequences {
 		return withValue(e, [][]*dicom.Element{})
-	default:
-		v = emptyValues.bytes
 	}
 	ne := *e
-	ne.Value, ne.ValueLength = v, 0
+	ne.Value, ne.ValueLength = emptyValue(e), 0
 	return &ne
+}
+
+// emptyValue is the empty value of e's kind (not a sequence).
+func emptyValue(e *dicom.Element) dicom.Value {
+	switch e.Value.ValueType() {
+	case dicom.Strings:
+		return emptyValues.strs
+	case dicom.Ints:
+		return emptyValues.ints
+	case dicom.Floats:
+		return emptyValues.floats
+	default:
+		return emptyValues.bytes
+	}
 }
 
 // emptyValues are the empty values zero gives, shared by every output
@@ -198,7 +202,7 @@ var emptyValues = func() (e struct{ strs, ints, floats, bytes dicom.Value }) {
 }()
 
 // dummy returns e with a dummy value consistent with its VR.
-func dummy(e *dicom.Element) *dicom.Element {
+func (d *deid) dummy(e *dicom.Element) *dicom.Element {
 	switch e.Value.ValueType() {
 	case dicom.Strings:
 		var v string
@@ -220,15 +224,15 @@ func dummy(e *dicom.Element) *dicom.Element {
 		default:
 			v = "ANONYMIZED"
 		}
-		return withValue(e, []string{v})
+		return d.withValue(e, d.one(v))
 	case dicom.Ints:
-		return withValue(e, []int{0})
+		return d.withValue(e, []int{0})
 	case dicom.Floats:
-		return withValue(e, []float64{0})
+		return d.withValue(e, []float64{0})
 	case dicom.Sequences:
-		return withValue(e, [][]*dicom.Element{})
+		return d.withValue(e, [][]*dicom.Element{})
 	default:
-		return withValue(e, []byte{0, 0})
+		return d.withValue(e, []byte{0, 0})
 	}
 }
 
@@ -260,20 +264,23 @@ func (d *deid) remapUIDs(e *dicom.Element) *dicom.Element {
 	switch e.Value.ValueType() {
 	case dicom.Strings:
 		in := stringsOf(e.Value)
+		if len(in) == 1 {
+			return d.withValue(e, d.one(d.mapUID(in[0])))
+		}
 		out := make([]string, len(in))
 		for i, u := range in {
 			out[i] = d.mapUID(u)
 		}
-		return withValue(e, out)
+		return d.withValue(e, out)
 	case dicom.Bytes: // UN in implicit files with unknown dictionary entries
 		u := d.mapUID(firstString(e))
 		b := []byte(u)
 		if len(b)%2 == 1 {
 			b = append(b, 0)
 		}
-		return withValue(e, b)
+		return d.withValue(e, b)
 	}
-	return zero(e)
+	return d.zero(e)
 }
 
 // shiftDates applies the person's keyed date shift to DA and DT values;
@@ -281,7 +288,7 @@ func (d *deid) remapUIDs(e *dicom.Element) *dicom.Element {
 // is emptied.
 func (d *deid) shiftDates(e *dicom.Element) *dicom.Element {
 	if e.Value.ValueType() != dicom.Strings {
-		return zero(e)
+		return d.zero(e)
 	}
 	in := stringsOf(e.Value)
 	v := vr(e)
@@ -289,9 +296,14 @@ func (d *deid) shiftDates(e *dicom.Element) *dicom.Element {
 		if v == "TM" {
 			return e
 		}
-		return zero(e)
+		return d.zero(e)
 	}
-	out := make([]string, 0, len(in))
+	var out []string
+	if len(in) == 1 {
+		out = d.one("")[:0]
+	} else {
+		out = make([]string, 0, len(in))
+	}
 	for _, s := range in {
 		s = strings.TrimSpace(strings.TrimRight(s, "\x00"))
 		if s == "" {
@@ -300,11 +312,11 @@ func (d *deid) shiftDates(e *dicom.Element) *dicom.Element {
 		}
 		shifted, ok := shiftDate(s, d.p.DateShiftDays)
 		if !ok {
-			return zero(e)
+			return d.zero(e)
 		}
 		out = append(out, shifted)
 	}
-	return withValue(e, out)
+	return d.withValue(e, out)
 }
 
 // shiftDate shifts the YYYYMMDD prefix of a DA or DT value (or the

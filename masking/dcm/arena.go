@@ -20,6 +20,9 @@ type arena struct {
 	strs blocks[string]
 	ints blocks[int]
 	vals values
+	// the de-identifier's new elements and one-string lists (made.go)
+	elBlock  []dicom.Element
+	strBlock []string
 }
 
 func newArena() *arena { return &arena{vals: newValues()} }
@@ -36,6 +39,7 @@ func (a *arena) release() {
 	if cap(a.top) > maxArenaBlocks*blockLen {
 		a.top = nil
 	}
+	a.elBlock, a.strBlock = nil, nil
 	a.els.reset()
 	a.strs.reset()
 	a.ints.reset()

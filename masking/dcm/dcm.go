@@ -328,7 +328,7 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 			res, err = masking.Result{}, masking.Quarantine("dicom structure not supported")
 		}
 	}()
-	d := &deid{cfg: h.cfg, opts: opts, p: p, o: o}
+	d := &deid{ar: ar, cfg: h.cfg, opts: opts, p: p, o: o}
 	if st != nil {
 		d.streamLen = int64(sc.pxLen)
 	}

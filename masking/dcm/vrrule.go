@@ -124,11 +124,11 @@ func (d *deid) byVR(e *dicom.Element, depth int, strict bool) (*dicom.Element, e
 	v := vr(e)
 	switch v {
 	case "PN":
-		return dummy(e), nil
+		return d.dummy(e), nil
 	case "AE":
-		return withValue(e, []string{"ANONYMIZED"}), nil
+		return d.withValue(e, []string{"ANONYMIZED"}), nil
 	case "UR":
-		return zero(e), nil
+		return d.zero(e), nil
 	case "UI":
 		for _, u := range in {
 			if !strings.HasPrefix(strings.TrimSpace(u), "1.2.840.10008.") {
@@ -143,15 +143,15 @@ func (d *deid) byVR(e *dicom.Element, depth int, strict bool) (*dicom.Element, e
 		case d.opts.RetainLongitudinalModifiedDates:
 			return d.shiftDates(e), nil
 		}
-		return dummy(e), nil
+		return d.dummy(e), nil
 	case "TM":
 		if d.opts.RetainLongitudinalFullDates || d.opts.RetainLongitudinalModifiedDates {
 			return e, nil // a time of day without its date; the shift is whole days
 		}
-		return dummy(e), nil
+		return d.dummy(e), nil
 	case "LO", "SH", "LT", "ST", "UT", "UC":
 		if strict {
-			return dummy(e), nil
+			return d.dummy(e), nil
 		}
 		return d.scrubValues(e, in, v), nil
 	case "CS":
@@ -163,7 +163,7 @@ func (d *deid) byVR(e *dicom.Element, depth int, strict bool) (*dicom.Element, e
 	// and a dummy if that changed it.
 	out := d.scrubValues(e, in, v)
 	if !sameStrings(out, in) {
-		return dummy(e), nil
+		return d.dummy(e), nil
 	}
 	return out, nil
 }
@@ -208,7 +208,7 @@ func (d *deid) numbers(e *dicom.Element, in []string) *dicom.Element {
 		return e
 	}
 	d.scrubbed++
-	return withValue(e, out)
+	return d.withValue(e, out)
 }
 
 // minIDDigits is the fewest digits of an identifier numbers looks for.
@@ -257,7 +257,7 @@ func (d *deid) scrubValues(e *dicom.Element, in []string, v string) *dicom.Eleme
 		return e
 	}
 	d.scrubbed++
-	return withValue(e, out)
+	return d.withValue(e, out)
 }
 
 func truncUTF8(s string, n int) string {

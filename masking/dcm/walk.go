@@ -18,6 +18,7 @@ const maxDepth = 32
 
 // deid is the state of one de-identification.
 type deid struct {
+	ar   *arena // where new elements are made (made.go); nil: the heap
 	cfg  Config
 	opts masking.DICOMOptions
 	p    masking.Person
@@ -110,9 +111,9 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 	}
 	newMeta := []*dicom.Element{
 		metaVersion,
-		elem(tag.MediaStorageSOPClassUID, "UI", []string{d.sopClass}),
-		elem(tag.MediaStorageSOPInstanceUID, "UI", []string{d.sopUID}),
-		elem(tag.TransferSyntaxUID, "UI", []string{ts}),
+		d.elem(tag.MediaStorageSOPClassUID, "UI", []string{d.sopClass}),
+		d.elem(tag.MediaStorageSOPInstanceUID, "UI", []string{d.sopUID}),
+		d.elem(tag.TransferSyntaxUID, "UI", []string{ts}),
 		implClassUID,
 		implVersion,
 	}
@@ -267,7 +268,7 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 		case g >= 0x5000 && g <= 0x50FF, g >= 0x6000 && g <= 0x60FF:
 			continue // curves and overlays, whole groups (Annex E 50xx, 60xx rows)
 		case g == 0x0008 && el == 0x0005:
-			out = append(out, elem(tag.SpecificCharacterSet, "CS", []string{"ISO_IR 192"}))
+			out = append(out, d.elem(tag.SpecificCharacterSet, "CS", []string{"ISO_IR 192"}))
 			continue
 		case len(e.RawValueRepresentation) == 2 && vrName(e.RawValueRepresentation[0], e.RawValueRepresentation[1]) == "":
 			// Two bytes that are no VR (a damaged header): written back they
@@ -312,7 +313,7 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 	}
 	for block := range keptBlocks {
 		t := tag.Tag{Group: uint16(block >> 16), Element: uint16(block & 0xFF)}
-		out = append(out, elem(t, "LO", []string{creators[block]}))
+		out = append(out, d.elem(t, "LO", []string{creators[block]}))
 	}
 	sortElements(out)
 	return out, nil
@@ -382,5 +383,5 @@ func (d *deid) walkSequence(e *dicom.Element, depth int, strict bool) (*dicom.El
 		}
 		newItems = append(newItems, w)
 	}
-	return withValue(e, newItems), nil
+	return d.withValue(e, newItems), nil
 }
