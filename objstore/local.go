@@ -124,6 +124,8 @@ func (w *localWriter) Close() error {
 			os.Remove(w.f.Name())
 			return err
 		}
+	} else {
+		startWriteback(w.f)
 	}
 	if err := w.f.Close(); err != nil {
 		os.Remove(w.f.Name())

@@ -48,3 +48,20 @@ func device(fi fs.FileInfo) (uint64, bool) {
 	}
 	return uint64(st.Dev), true
 }
+
+// startWriteback starts writing f's dirty pages to disk without waiting
+// (sync_file_range SYNC_FILE_RANGE_WRITE), for an object whose durability
+// is deferred to the batch's syncfs: the disk writes it while the run goes
+// on, and the syncfs before the commit record has less left to wait for
+// (issue 24: it was 0.3 s of a 2 s ingest of 900 CT slices, with the cores
+// idle). It makes nothing durable (syncfs does) and its error is ignored:
+// a writeback error is reported by the syncfs.
+func startWriteback(f *os.File) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		unix.SyncFileRange(int(fd), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+	})
+}
