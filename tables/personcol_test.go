@@ -36,20 +36,7 @@ func TestIssue25_PersonColumnDictionaryEncoded(t *testing.T) {
 		}
 	}
 	write := func(newWriter func(*bytes.Buffer) (*tables.Writer, error)) []byte {
-		var buf bytes.Buffer
-		w, err := newWriter(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rows {
-			if err := w.Append(r); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return buf.Bytes()
+		return writeWith(t, newWriter, rows)
 	}
 	opt := tables.WriterOptions{GroupRows: 3000}
 	dictData := write(func(b *bytes.Buffer) (*tables.Writer, error) { return tables.NewWriter(b, s, opt) })

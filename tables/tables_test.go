@@ -34,8 +34,14 @@ columns:
 
 func write(t *testing.T, s *tables.Schema, opt tables.WriterOptions, rows [][]string) []byte {
 	t.Helper()
+	return writeWith(t, func(b *bytes.Buffer) (*tables.Writer, error) { return tables.NewWriter(b, s, opt) }, rows)
+}
+
+// writeWith writes rows with the writer newWriter makes and returns the file.
+func writeWith(t *testing.T, newWriter func(*bytes.Buffer) (*tables.Writer, error), rows [][]string) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	w, err := tables.NewWriter(&buf, s, opt)
+	w, err := newWriter(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,6 +140,12 @@ func resolve(code annexe.Code, t uint32, sr bool) byte {
 		}
 		return false
 	}
+	return pick(has, t, sr)
+}
+
+// pick chooses among the codes has reports, by the attribute's type where
+// known.
+func pick(has func(byte) bool, t uint32, sr bool) byte {
 	typ := knownType[t]
 	if sr && (t == 0x00080023 || t == 0x00080033) {
 		typ = '1' // Content Date/Time are Type 1 in SR documents

@@ -52,24 +52,5 @@ func resolveSplit(code annexe.Code, t uint32, sr bool) byte {
 		}
 		return false
 	}
-	typ := knownType[t]
-	if sr && (t == 0x00080023 || t == 0x00080033) {
-		typ = '1'
-	}
-	switch {
-	case typ == '1' && has('D'):
-		return 'D'
-	case typ == '1' && has('U'):
-		return 'U'
-	case typ == '3' && has('X'):
-		return 'X'
-	case has('Z'):
-		return 'Z'
-	}
-	for _, c := range []byte{'X', 'Z', 'D', 'U'} {
-		if has(c) {
-			return c
-		}
-	}
-	return 'X'
+	return pick(has, t, sr)
 }
