@@ -173,16 +173,6 @@ func pick(has func(byte) bool, t uint32, sr bool) byte {
 
 func vr(e *dicom.Element) string { return strings.ToUpper(e.RawValueRepresentation) }
 
-// zero returns e with an empty value of the same kind.
-func zero(e *dicom.Element) *dicom.Element {
-	if e.Value.ValueType() == dicom.Sequences {
-		return withValue(e, [][]*dicom.Element{})
-	}
-	ne := *e
-	ne.Value, ne.ValueLength = emptyValue(e), 0
-	return &ne
-}
-
 // emptyValue is the empty value of e's kind (not a sequence).
 func emptyValue(e *dicom.Element) dicom.Value {
 	switch e.Value.ValueType() {
@@ -197,7 +187,7 @@ func emptyValue(e *dicom.Element) dicom.Value {
 	}
 }
 
-// emptyValues are the empty values zero gives, shared by every output
+// emptyValues are the empty values deid.zero gives, shared by every output
 // (values are never modified in place).
 var emptyValues = func() (e struct{ strs, ints, floats, bytes dicom.Value }) {
 	e.strs, _ = dicom.NewValue([]string{""})

@@ -20,7 +20,8 @@ type arena struct {
 	strs blocks[string]
 	ints blocks[int]
 	vals values
-	// the de-identifier's new elements and one-string lists (made.go)
+	// the blocks being handed out, element by element and one-string
+	// list by list, to the decoder and the de-identifier (made.go)
 	elBlock  []dicom.Element
 	strBlock []string
 }
@@ -46,6 +47,27 @@ func (a *arena) release() {
 	for _, b := range []*valueBlock{&a.vals.strs, &a.vals.ints, &a.vals.bytes, &a.vals.floats} {
 		b.reset()
 	}
+}
+
+// newElement returns a zero element of the arena.
+func (a *arena) newElement() *dicom.Element {
+	if len(a.elBlock) == 0 {
+		a.elBlock = a.els.next()
+	}
+	e := &a.elBlock[0]
+	a.elBlock = a.elBlock[1:]
+	return e
+}
+
+// one returns a list of one string, s, from the arena.
+func (a *arena) one(s string) []string {
+	if len(a.strBlock) == 0 {
+		a.strBlock = a.strs.next()
+	}
+	v := a.strBlock[:1:1]
+	a.strBlock = a.strBlock[1:]
+	v[0] = s
+	return v
 }
 
 // blocks are the blocks of one kind: all those allocated, the first used

@@ -40,8 +40,6 @@ type decoder struct {
 	// elements; one allocation each was most of the decoder's cost), the
 	// arrays from a recycled arena (arena.go).
 	ar       *arena
-	elBlock  []dicom.Element
-	strBlock []string
 	intBlock []int
 	// win is a copy of b[winAt:winAt+len(win)] that text values are
 	// sliced from; a window that starts before textEnd ends before it
@@ -57,25 +55,10 @@ const blockLen = 64
 // textWindow is the least number of bytes copied at once for text values.
 const textWindow = 4096
 
-func (d *decoder) newElement() *dicom.Element {
-	if len(d.elBlock) == 0 {
-		d.elBlock = d.ar.els.next()
-	}
-	e := &d.elBlock[0]
-	d.elBlock = d.elBlock[1:]
-	return e
-}
+func (d *decoder) newElement() *dicom.Element { return d.ar.newElement() }
 
 // one returns a list of one string, s.
-func (d *decoder) one(s string) []string {
-	if len(d.strBlock) == 0 {
-		d.strBlock = d.ar.strs.next()
-	}
-	v := d.strBlock[:1:1]
-	d.strBlock = d.strBlock[1:]
-	v[0] = s
-	return v
-}
+func (d *decoder) one(s string) []string { return d.ar.one(s) }
 
 // intList returns a list of n ints.
 func (d *decoder) intList(n int) []int {

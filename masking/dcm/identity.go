@@ -130,23 +130,6 @@ func elem(t tag.Tag, vr string, data any) *dicom.Element {
 	return &dicom.Element{Tag: t, ValueRepresentation: tag.GetVRKind(t, vr), RawValueRepresentation: vr, Value: v}
 }
 
-// withValue returns a copy of e holding a new value (the parsed tree is
-// never modified in place).
-func withValue(e *dicom.Element, data any) *dicom.Element {
-	v, err := dicom.NewValue(data)
-	if err != nil {
-		panic(err) // programming error: wrong Go type
-	}
-	ne := *e
-	ne.Value = v
-	ne.ValueLength = 0
-	if ne.RawValueRepresentation == "UN" && v.ValueType() == dicom.Sequences {
-		ne.RawValueRepresentation = "SQ"
-		ne.ValueRepresentation = tag.VRSequence
-	}
-	return &ne
-}
-
 // sortElements orders a dataset level by tag, as Part 10 requires (most
 // levels are in order already: they are only checked).
 func sortElements(els []*dicom.Element) {

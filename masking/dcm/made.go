@@ -6,32 +6,16 @@ import (
 )
 
 // The elements the de-identifier makes (a value replaced, emptied,
-// shifted, remapped) come from the file's arena when it has one, as the
-// decoder's do: a CT slice's header makes a few dozen, each two
-// allocations (the element and its value) for the garbage collector
-// otherwise (issue 19's speed). They are released with the arena, after
+// shifted, remapped) come from the file's arena, as the decoder's do: a
+// CT slice's header makes a few dozen, each two allocations (the element
+// and its value) for the garbage collector otherwise (issue 19's speed). They are released with the arena, after
 // the output is written; nothing else refers to them.
 
 // element returns a new element of the arena, a copy of e.
 func (a *arena) element(e *dicom.Element) *dicom.Element {
-	if len(a.elBlock) == 0 {
-		a.elBlock = a.els.next()
-	}
-	ne := &a.elBlock[0]
-	a.elBlock = a.elBlock[1:]
+	ne := a.newElement()
 	*ne = *e
 	return ne
-}
-
-// one returns a list of one string, s, from the arena.
-func (a *arena) one(s string) []string {
-	if len(a.strBlock) == 0 {
-		a.strBlock = a.strs.next()
-	}
-	v := a.strBlock[:1:1]
-	a.strBlock = a.strBlock[1:]
-	v[0] = s
-	return v
 }
 
 // value returns a value holding data, from the arena for the list types
@@ -54,12 +38,9 @@ func (a *arena) value(data any) dicom.Value {
 	return v
 }
 
-// withValue is the package's withValue, the element and its value made in
-// the file's arena when d has one.
+// withValue returns a copy of e holding a new value (the parsed tree is
+// never modified in place), made in the file's arena.
 func (d *deid) withValue(e *dicom.Element, data any) *dicom.Element {
-	if d.ar == nil {
-		return withValue(e, data)
-	}
 	ne := d.ar.element(e)
 	ne.Value = d.ar.value(data)
 	ne.ValueLength = 0
@@ -70,30 +51,22 @@ func (d *deid) withValue(e *dicom.Element, data any) *dicom.Element {
 	return ne
 }
 
-// one returns a list of one string, from the file's arena when d has one.
-func (d *deid) one(s string) []string {
-	if d.ar == nil {
-		return []string{s}
-	}
-	return d.ar.one(s)
-}
+// one returns a list of one string from the file's arena.
+func (d *deid) one(s string) []string { return d.ar.one(s) }
 
-// zero is the package's zero, the element made in the file's arena when d
-// has one.
+// zero returns e with an empty value of the same kind, made in the file's
+// arena.
 func (d *deid) zero(e *dicom.Element) *dicom.Element {
-	if d.ar == nil || e.Value.ValueType() == dicom.Sequences {
-		return zero(e)
+	if e.Value.ValueType() == dicom.Sequences {
+		return d.withValue(e, [][]*dicom.Element{})
 	}
 	ne := d.ar.element(e)
 	ne.Value, ne.ValueLength = emptyValue(e), 0
 	return ne
 }
 
-// elem is the package's elem, made in the file's arena when d has one.
+// elem is the package's elem, made in the file's arena.
 func (d *deid) elem(t tag.Tag, vr string, data any) *dicom.Element {
-	if d.ar == nil {
-		return elem(t, vr, data)
-	}
 	ne := d.ar.element(&dicom.Element{})
 	ne.Tag, ne.ValueRepresentation, ne.RawValueRepresentation, ne.Value = t, tag.GetVRKind(t, vr), vr, d.ar.value(data)
 	return ne

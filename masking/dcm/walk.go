@@ -18,7 +18,7 @@ const maxDepth = 32
 
 // deid is the state of one de-identification.
 type deid struct {
-	ar   *arena // where new elements are made (made.go); nil: the heap
+	ar   *arena // where new elements are made (made.go)
 	cfg  Config
 	opts masking.DICOMOptions
 	p    masking.Person
@@ -268,7 +268,7 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 		case g >= 0x5000 && g <= 0x50FF, g >= 0x6000 && g <= 0x60FF:
 			continue // curves and overlays, whole groups (Annex E 50xx, 60xx rows)
 		case g == 0x0008 && el == 0x0005:
-			out = append(out, d.elem(tag.SpecificCharacterSet, "CS", []string{"ISO_IR 192"}))
+			out = append(out, charsetUTF8) // shared: values are never modified in place
 			continue
 		case len(e.RawValueRepresentation) == 2 && vrName(e.RawValueRepresentation[0], e.RawValueRepresentation[1]) == "":
 			// Two bytes that are no VR (a damaged header): written back they
