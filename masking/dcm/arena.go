@@ -1,8 +1,6 @@
 package dcm
 
 import (
-	"reflect"
-
 	"github.com/suyashkumar/dicom"
 )
 
@@ -99,14 +97,14 @@ func (b *blocks[T]) reset() {
 	b.used = 0
 }
 
-// nextBlock returns a block of blockLen zero structs of b's type.
-func (b *valueBlock) nextBlock() reflect.Value {
+// nextBlock returns a slab of blockLen zero structs of b's type.
+func (b *valueBlock) nextBlock() *valueSlab {
 	if b.used < len(b.all) {
 		v := b.all[b.used]
 		b.used++
 		return v
 	}
-	v := reflect.MakeSlice(reflect.SliceOf(b.typ), blockLen, blockLen)
+	v := newValueSlab(b.typ)
 	if len(b.all) < maxArenaBlocks {
 		b.all = append(b.all, v)
 		b.used++
@@ -116,9 +114,9 @@ func (b *valueBlock) nextBlock() reflect.Value {
 
 func (b *valueBlock) reset() {
 	for _, v := range b.all[:b.used] {
-		v.Clear()
+		v.arr.Clear()
 	}
 	b.used = 0
-	b.block = reflect.Value{}
+	b.slab = nil
 	b.next = 0
 }

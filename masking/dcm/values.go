@@ -81,12 +81,34 @@ func knownList(v dicom.Value, pt reflect.Type) unsafe.Pointer {
 // listField; when it does not hold a single list of the expected type,
 // typ is nil and values come from dicom.NewValue.
 type valueBlock struct {
-	typ   reflect.Type // the struct type, or nil
-	block reflect.Value
-	next  int
+	typ  reflect.Type // the struct type, or nil
+	slab *valueSlab   // the block being handed out
+	next int
 	// the blocks of the arena (arena.go): all, and those handed out
-	all  []reflect.Value
+	all  []*valueSlab
 	used int
+}
+
+// A valueSlab is one array of blockLen value structs with, for each, the
+// dicom.Value that points to it and the address of its list. Both are
+// made once, with the slab (through reflect, which cost more than the rest
+// of the value), and serve every file the arena recycles the slab for:
+// handing out a value is then a store of its list and an index.
+type valueSlab struct {
+	arr   reflect.Value    // the array, for clearing it
+	vals  []dicom.Value    // vals[i] points to arr[i]
+	lists []unsafe.Pointer // lists[i] is the address of arr[i]'s list
+}
+
+func newValueSlab(typ reflect.Type) *valueSlab {
+	arr := reflect.MakeSlice(reflect.SliceOf(typ), blockLen, blockLen)
+	s := &valueSlab{arr: arr, vals: make([]dicom.Value, blockLen), lists: make([]unsafe.Pointer, blockLen)}
+	for i := range blockLen {
+		v := arr.Index(i)
+		s.vals[i] = v.Addr().Interface().(dicom.Value)
+		s.lists[i] = unsafe.Pointer(v.Field(0).UnsafeAddr())
+	}
+	return s
 }
 
 // valueTypes are the struct types behind dicom.NewValue's lists.
@@ -124,14 +146,14 @@ func newValue[T any](b *valueBlock, list T) dicom.Value {
 		v, _ := dicom.NewValue(list)
 		return v
 	}
-	if !b.block.IsValid() || b.next == b.block.Len() {
-		b.block = b.nextBlock()
+	if b.slab == nil || b.next == blockLen {
+		b.slab = b.nextBlock()
 		b.next = 0
 	}
-	s := b.block.Index(b.next)
+	i := b.next
 	b.next++
-	*(*T)(unsafe.Pointer(s.Field(0).UnsafeAddr())) = list
-	return s.Addr().Interface().(dicom.Value)
+	*(*T)(b.slab.lists[i]) = list
+	return b.slab.vals[i]
 }
 
 // values makes the decoder's values.
