@@ -54,8 +54,8 @@ func (d *deid) setIdentity(out []*dicom.Element) []*dicom.Element {
 	method := methodElements(on)
 	set := [...]*dicom.Element{
 		charsetUTF8,
-		d.elem(tag.PatientName, "PN", []string{d.p.Pseudonym}),
-		d.elem(tag.PatientID, "LO", []string{d.p.Pseudonym}),
+		d.elemString(tag.PatientName, "PN", d.p.Pseudonym),
+		d.elemString(tag.PatientID, "LO", d.p.Pseudonym),
 		identityRemoved,
 		method[0],
 		method[1],

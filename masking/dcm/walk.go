@@ -32,8 +32,9 @@ type deid struct {
 	// scrubbed counts values the VR rule changed.
 	scrubbed int
 	// idDigits are the digits of the person's identifiers of 6 digits or
-	// more (numbers holding one are replaced), computed once.
-	idDigits []string
+	// more (numbers holding one are replaced), computed once
+	// (identifierDigits).
+	idDigits [][]byte
 	// unknownRemoved counts public attributes removed because their value
 	// could not be decoded (VR UN, or two bytes that are no VR).
 	unknownRemoved int
@@ -111,9 +112,9 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 	}
 	newMeta := []*dicom.Element{
 		metaVersion,
-		d.elem(tag.MediaStorageSOPClassUID, "UI", []string{d.sopClass}),
-		d.elem(tag.MediaStorageSOPInstanceUID, "UI", []string{d.sopUID}),
-		d.elem(tag.TransferSyntaxUID, "UI", []string{ts}),
+		d.elemString(tag.MediaStorageSOPClassUID, "UI", d.sopClass),
+		d.elemString(tag.MediaStorageSOPInstanceUID, "UI", d.sopUID),
+		d.elemString(tag.TransferSyntaxUID, "UI", ts),
 		implClassUID,
 		implVersion,
 	}
@@ -313,7 +314,7 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 	}
 	for block := range keptBlocks {
 		t := tag.Tag{Group: uint16(block >> 16), Element: uint16(block & 0xFF)}
-		out = append(out, d.elem(t, "LO", []string{creators[block]}))
+		out = append(out, d.elemString(t, "LO", creators[block]))
 	}
 	sortElements(out)
 	return out, nil
