@@ -226,7 +226,7 @@ func (d *deid) dummy(e *dicom.Element) *dicom.Element {
 	case dicom.Floats:
 		return d.withValue(e, []float64{0})
 	case dicom.Sequences:
-		return d.withValue(e, [][]*dicom.Element{})
+		return d.with(e, d.ar.sequence(nil))
 	default:
 		return d.withValue(e, []byte{0, 0})
 	}

@@ -61,17 +61,7 @@ func (d *decoder) newElement() *dicom.Element { return d.ar.newElement() }
 func (d *decoder) one(s string) []string { return d.ar.one(s) }
 
 // intList returns a list of n ints.
-func (d *decoder) intList(n int) []int {
-	if n > blockLen/4 {
-		return make([]int, n)
-	}
-	if len(d.intBlock) < n {
-		d.intBlock = d.ar.ints.next()
-	}
-	v := d.intBlock[:n:n]
-	d.intBlock = d.intBlock[n:]
-	return v
-}
+func (d *decoder) intList(n int) []int { return carve(&d.ar.ints, &d.intBlock, n) }
 
 // decodeDataset decodes the whole file b, carving the dataset out of ar
 // (a new arena when nil). textEnd, when above 0, is where the top-level

@@ -312,9 +312,9 @@ func (e *encoder) value(el *dicom.Element, vt dicom.ValueType, vr string) error 
 			}
 		}
 	case dicom.Sequences:
-		for _, it := range el.Value.GetValue().([]*dicom.SequenceItemValue) {
+		for _, it := range itemsOf(el.Value) {
 			e.delimiter(tag.Item, tag.VLUndefinedLength)
-			for _, sub := range it.GetValue().([]*dicom.Element) {
+			for _, sub := range elementsOf(it) {
 				if err := e.element(sub); err != nil {
 					return err
 				}

@@ -70,7 +70,7 @@ func (d *deid) one(s string) []string { return d.ar.one(s) }
 // arena.
 func (d *deid) zero(e *dicom.Element) *dicom.Element {
 	if e.Value.ValueType() == dicom.Sequences {
-		return d.withValue(e, [][]*dicom.Element{})
+		return d.with(e, d.ar.sequence(nil))
 	}
 	ne := d.ar.element(e)
 	ne.Value, ne.ValueLength = emptyValue(e), 0

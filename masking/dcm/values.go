@@ -112,7 +112,7 @@ func newValueSlab(typ reflect.Type) *valueSlab {
 }
 
 // valueTypes are the struct types behind dicom.NewValue's lists.
-var valueTypes = func() (t struct{ strs, ints, bytes, floats reflect.Type }) {
+var valueTypes = func() (t struct{ strs, ints, bytes, floats, seqs reflect.Type }) {
 	structOf := func(data any, list reflect.Type) reflect.Type {
 		v, err := dicom.NewValue(data)
 		if err != nil || listField(v, list) == nil {
@@ -124,18 +124,19 @@ var valueTypes = func() (t struct{ strs, ints, bytes, floats reflect.Type }) {
 	t.ints = structOf([]int{}, intsType)
 	t.bytes = structOf([]byte{}, reflect.TypeFor[[]byte]())
 	t.floats = structOf([]float64{}, reflect.TypeFor[[]float64]())
+	t.seqs = structOf([][]*dicom.Element{}, seqsType)
 	return t
 }()
 
 // valuePtrTypes are the pointer types of valueTypes (nil where that is nil).
-var valuePtrTypes = func() (t struct{ strs, ints reflect.Type }) {
+var valuePtrTypes = func() (t struct{ strs, ints, seqs reflect.Type }) {
 	ptr := func(st reflect.Type) reflect.Type {
 		if st == nil || st.Field(0).Offset != 0 {
 			return nil
 		}
 		return reflect.PointerTo(st)
 	}
-	t.strs, t.ints = ptr(valueTypes.strs), ptr(valueTypes.ints)
+	t.strs, t.ints, t.seqs = ptr(valueTypes.strs), ptr(valueTypes.ints), ptr(valueTypes.seqs)
 	return t
 }()
 
@@ -158,10 +159,10 @@ func newValue[T any](b *valueBlock, list T) dicom.Value {
 
 // values makes the decoder's values.
 type values struct {
-	strs, ints, bytes, floats valueBlock
+	strs, ints, bytes, floats, seqs valueBlock
 }
 
 func newValues() values {
 	return values{strs: valueBlock{typ: valueTypes.strs}, ints: valueBlock{typ: valueTypes.ints},
-		bytes: valueBlock{typ: valueTypes.bytes}, floats: valueBlock{typ: valueTypes.floats}}
+		bytes: valueBlock{typ: valueTypes.bytes}, floats: valueBlock{typ: valueTypes.floats}, seqs: valueBlock{typ: valueTypes.seqs}}
 }

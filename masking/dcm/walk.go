@@ -374,15 +374,13 @@ func (d *deid) keep(e *dicom.Element, depth int, strict bool) (*dicom.Element, e
 }
 
 func (d *deid) walkSequence(e *dicom.Element, depth int, strict bool) (*dicom.Element, error) {
-	items, _ := e.Value.GetValue().([]*dicom.SequenceItemValue)
-	newItems := make([][]*dicom.Element, 0, len(items))
-	for _, it := range items {
-		sub, _ := it.GetValue().([]*dicom.Element)
-		w, err := d.walk(sub, depth+1, strict)
+	start := len(d.ar.itemStack)
+	for _, it := range itemsOf(e.Value) {
+		w, err := d.walk(elementsOf(it), depth+1, strict)
 		if err != nil {
 			return nil, err
 		}
-		newItems = append(newItems, w)
+		d.ar.itemStack = append(d.ar.itemStack, w)
 	}
-	return d.withValue(e, newItems), nil
+	return d.with(e, d.ar.popSequence(start)), nil
 }
