@@ -17,8 +17,10 @@ import (
 // value goes through GetValue.
 
 var (
-	stringsType = reflect.TypeFor[[]string]()
-	intsType    = reflect.TypeFor[[]int]()
+	stringsType   = reflect.TypeFor[[]string]()
+	intsType      = reflect.TypeFor[[]int]()
+	bytesType     = reflect.TypeFor[[]byte]()
+	pixelInfoType = reflect.TypeFor[dicom.PixelDataInfo]()
 )
 
 // listField returns the address of the only field of the struct v points
@@ -43,6 +45,22 @@ func stringsOf(v dicom.Value) []string {
 // intsOf returns the ints of an Ints value (nil for other values).
 func intsOf(v dicom.Value) []int {
 	return listOf[int](v, valuePtrTypes.ints, dicom.Ints, intsType)
+}
+
+// bytesOf returns the bytes of a Bytes value (nil for other values).
+func bytesOf(v dicom.Value) []byte {
+	return listOf[byte](v, valuePtrTypes.bytes, dicom.Bytes, bytesType)
+}
+
+// pixelInfoOf returns the PixelDataInfo of a PixelData value, read like a
+// list (the library's value holds it as its only field), or through
+// GetValue; ok is false for other values.
+func pixelInfoOf(v dicom.Value) (info dicom.PixelDataInfo, ok bool) {
+	if p := knownList(v, valuePtrTypes.pixels); p != nil {
+		return *(*dicom.PixelDataInfo)(p), true
+	}
+	info, ok = v.GetValue().(dicom.PixelDataInfo)
+	return info, ok
 }
 
 // listOf returns the []T list of a value of type vt (nil for other
@@ -112,7 +130,7 @@ func newValueSlab(typ reflect.Type) *valueSlab {
 }
 
 // valueTypes are the struct types behind dicom.NewValue's lists.
-var valueTypes = func() (t struct{ strs, ints, bytes, floats, seqs reflect.Type }) {
+var valueTypes = func() (t struct{ strs, ints, bytes, floats, seqs, pixels reflect.Type }) {
 	structOf := func(data any, list reflect.Type) reflect.Type {
 		v, err := dicom.NewValue(data)
 		if err != nil || listField(v, list) == nil {
@@ -122,21 +140,23 @@ var valueTypes = func() (t struct{ strs, ints, bytes, floats, seqs reflect.Type 
 	}
 	t.strs = structOf([]string{}, stringsType)
 	t.ints = structOf([]int{}, intsType)
-	t.bytes = structOf([]byte{}, reflect.TypeFor[[]byte]())
+	t.bytes = structOf([]byte{}, bytesType)
 	t.floats = structOf([]float64{}, reflect.TypeFor[[]float64]())
 	t.seqs = structOf([][]*dicom.Element{}, seqsType)
+	t.pixels = structOf(dicom.PixelDataInfo{}, pixelInfoType)
 	return t
 }()
 
 // valuePtrTypes are the pointer types of valueTypes (nil where that is nil).
-var valuePtrTypes = func() (t struct{ strs, ints, seqs reflect.Type }) {
+var valuePtrTypes = func() (t struct{ strs, ints, bytes, seqs, pixels reflect.Type }) {
 	ptr := func(st reflect.Type) reflect.Type {
 		if st == nil || st.Field(0).Offset != 0 {
 			return nil
 		}
 		return reflect.PointerTo(st)
 	}
-	t.strs, t.ints, t.seqs = ptr(valueTypes.strs), ptr(valueTypes.ints), ptr(valueTypes.seqs)
+	t.strs, t.ints, t.bytes = ptr(valueTypes.strs), ptr(valueTypes.ints), ptr(valueTypes.bytes)
+	t.seqs, t.pixels = ptr(valueTypes.seqs), ptr(valueTypes.pixels)
 	return t
 }()
 
@@ -159,10 +179,11 @@ func newValue[T any](b *valueBlock, list T) dicom.Value {
 
 // values makes the decoder's values.
 type values struct {
-	strs, ints, bytes, floats, seqs valueBlock
+	strs, ints, bytes, floats, seqs, pixels valueBlock
 }
 
 func newValues() values {
 	return values{strs: valueBlock{typ: valueTypes.strs}, ints: valueBlock{typ: valueTypes.ints},
-		bytes: valueBlock{typ: valueTypes.bytes}, floats: valueBlock{typ: valueTypes.floats}, seqs: valueBlock{typ: valueTypes.seqs}}
+		bytes: valueBlock{typ: valueTypes.bytes}, floats: valueBlock{typ: valueTypes.floats}, seqs: valueBlock{typ: valueTypes.seqs},
+		pixels: valueBlock{typ: valueTypes.pixels}}
 }

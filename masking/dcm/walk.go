@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -329,7 +330,9 @@ func (d *deid) safePrivate(creator string, g, el uint16) bool {
 	e := byte(el & 0xFF)
 	suffix := [10]byte{'|', hexDigits[g>>12], hexDigits[g>>8&0xF], hexDigits[g>>4&0xF], hexDigits[g&0xF], ',', 'X', 'X', hexDigits[e>>4], hexDigits[e&0xF]}
 	for _, s := range d.opts.SafePrivate {
-		s = strings.TrimSpace(s)
+		if s != "" && (s[0] <= ' ' || s[len(s)-1] <= ' ' || s[0] >= utf8.RuneSelf || s[len(s)-1] >= utf8.RuneSelf) {
+			s = strings.TrimSpace(s) // only then: this loop runs over the whole list for each private attribute
+		}
 		if len(s) != len(creator)+len(suffix) || !strings.EqualFold(s[:len(creator)], creator) {
 			continue
 		}
