@@ -1,6 +1,7 @@
 package dcm
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -132,5 +133,25 @@ func TestIssue19_DictCacheKeepsTwoPerSet(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { dictVRs(a); dictVRs(b) }); n != 0 {
 		t.Fatalf("%v, %v: %v allocations per pair of lookups", a, b, n)
+	}
+}
+
+// TestIssue19_ByTagLikeGroupThenElement: byTag orders by group, then by
+// element, including groups and elements past 0x7FFF.
+func TestIssue19_ByTagLikeGroupThenElement(t *testing.T) {
+	vals := []uint16{0, 1, 0x7FFF, 0x8000, 0xFFFE, 0xFFFF}
+	for _, g1 := range vals {
+		for _, e1 := range vals {
+			for _, g2 := range vals {
+				for _, e2 := range vals {
+					a := &dicom.Element{Tag: tag.Tag{Group: g1, Element: e1}}
+					b := &dicom.Element{Tag: tag.Tag{Group: g2, Element: e2}}
+					want := cmp.Or(cmp.Compare(g1, g2), cmp.Compare(e1, e2))
+					if got := byTag(a, b); got != want {
+						t.Fatalf("(%04X,%04X) (%04X,%04X): %d, want %d", g1, e1, g2, e2, got, want)
+					}
+				}
+			}
+		}
 	}
 }

@@ -180,6 +180,9 @@ func sortElements(els []*dicom.Element) {
 	}
 }
 
+// byTag orders elements by group, then element: by the tag as one
+// number (cmp.Or of two comparisons was a variadic call per comparison,
+// and the walk checks every level's order).
 func byTag(a, b *dicom.Element) int {
-	return cmp.Or(cmp.Compare(a.Tag.Group, b.Tag.Group), cmp.Compare(a.Tag.Element, b.Tag.Element))
+	return cmp.Compare(uint32(a.Tag.Group)<<16|uint32(a.Tag.Element), uint32(b.Tag.Group)<<16|uint32(b.Tag.Element))
 }
