@@ -1,6 +1,8 @@
 package dcm
 
 import (
+	"cmp"
+
 	"github.com/suyashkumar/dicom"
 )
 
@@ -17,7 +19,10 @@ type arena struct {
 	els  blocks[dicom.Element]
 	strs blocks[string]
 	ints blocks[int]
-	vals values
+	// byte values (clone): blocks of byteBlockLen
+	bytes     blocks[byte]
+	byteBlock []byte
+	vals      values
 	// sequences (sequences.go): items, their element lists and the
 	// sequences' item lists
 	items    blocks[dicom.SequenceItemValue]
@@ -35,7 +40,7 @@ type arena struct {
 	itemStack [][]*dicom.Element
 }
 
-func newArena() *arena { return &arena{vals: newValues()} }
+func newArena() *arena { return &arena{vals: newValues(), bytes: blocks[byte]{size: byteBlockLen}} }
 
 // maxArenaBlocks bounds the blocks of each kind an arena keeps for the
 // next file (64 blocks of 64 elements: a large SR or RT structure set
@@ -49,10 +54,11 @@ func (a *arena) release() {
 	if cap(a.top) > maxArenaBlocks*blockLen {
 		a.top = nil
 	}
-	a.elBlock, a.strBlock, a.itemBlock, a.ptrBlock, a.itemPtrBlock = nil, nil, nil, nil, nil
+	a.elBlock, a.strBlock, a.itemBlock, a.ptrBlock, a.itemPtrBlock, a.byteBlock = nil, nil, nil, nil, nil, nil
 	a.els.reset()
 	a.strs.reset()
 	a.ints.reset()
+	a.bytes.reset()
 	a.items.reset()
 	a.ptrs.reset()
 	a.itemPtrs.reset()
@@ -75,6 +81,29 @@ func (a *arena) newElement() *dicom.Element {
 	return e
 }
 
+// byteBlockLen is the size of the blocks byte values are copied into;
+// values over a quarter of it get their own array.
+const byteBlockLen = 4096
+
+// clone copies b into the arena, as the package's clone does: empty but
+// not nil when b is empty. The decoder copies every OB, OW and UN value
+// (overlay data, private bytes, a few bytes each in most files).
+func (a *arena) clone(b []byte) []byte {
+	if len(b) > byteBlockLen/4 {
+		return clone(b)
+	}
+	if len(b) == 0 {
+		return []byte{}
+	}
+	if len(a.byteBlock) < len(b) {
+		a.byteBlock = a.bytes.next()
+	}
+	c := a.byteBlock[:len(b):len(b)]
+	a.byteBlock = a.byteBlock[len(b):]
+	copy(c, b)
+	return c
+}
+
 // one returns a list of one string, s, from the arena.
 func (a *arena) one(s string) []string {
 	if len(a.strBlock) == 0 {
@@ -91,16 +120,17 @@ func (a *arena) one(s string) []string {
 type blocks[T any] struct {
 	all  [][]T
 	used int
+	size int // of a block; 0: blockLen
 }
 
-// next returns a block of blockLen zero values.
+// next returns a block of zero values.
 func (b *blocks[T]) next() []T {
 	if b.used < len(b.all) {
 		s := b.all[b.used]
 		b.used++
 		return s
 	}
-	s := make([]T, blockLen)
+	s := make([]T, cmp.Or(b.size, blockLen))
 	if len(b.all) < maxArenaBlocks {
 		b.all = append(b.all, s)
 		b.used++

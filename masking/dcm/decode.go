@@ -324,12 +324,12 @@ func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {
 	}
 	switch vr {
 	case "OB", "UN":
-		return newValue(&d.ar.vals.bytes, clone(raw)), nil
+		return newValue(&d.ar.vals.bytes, d.ar.clone(raw)), nil
 	case "OW":
 		if vl%2 != 0 {
 			return nil, errNotFast
 		}
-		v := clone(raw)
+		v := d.ar.clone(raw)
 		if d.bo.big {
 			for i := 0; i+1 < len(v); i += 2 { // read big endian, kept little endian
 				v[i], v[i+1] = v[i+1], v[i]

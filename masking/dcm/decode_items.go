@@ -13,7 +13,7 @@ import (
 // length, which the library reads as one).
 func (d *decoder) sequence(vl uint32, end int) (dicom.Value, error) {
 	start := len(d.ar.itemStack)
-	err := d.children(vl, end, tag.SequenceDelimitationItem, func(end int, until *tag.Tag) (bool, error) {
+	err := d.children(vl, end, &seqDelimiter, func(end int, until *tag.Tag) (bool, error) {
 		e, delim, err := d.item(end, until)
 		if err == nil && !delim {
 			d.ar.itemStack = append(d.ar.itemStack, e)
@@ -38,7 +38,7 @@ func (d *decoder) item(end int, until *tag.Tag) (els []*dicom.Element, delim boo
 		return nil, false, errNotFast
 	}
 	start := len(d.ar.elStack)
-	err = d.children(vl, end, tag.ItemDelimitationItem, func(end int, until *tag.Tag) (bool, error) {
+	err = d.children(vl, end, &itemDelimiter, func(end int, until *tag.Tag) (bool, error) {
 		e, err := d.element(end, until)
 		switch {
 		case err != nil:
@@ -60,9 +60,11 @@ func (d *decoder) item(end int, until *tag.Tag) (els []*dicom.Element, delim boo
 // children reads what a container of length vl holds, calling next for
 // each child: up to the delimiter stop when the length is undefined (next
 // gets it as until and reports done when it read it), else up to the
-// container's end (until is nil).
-func (d *decoder) children(vl uint32, end int, stop tag.Tag, next func(end int, until *tag.Tag) (done bool, err error)) error {
-	until := &stop
+// container's end (until is nil). stop is one of the delimiters below
+// (the address of a parameter would escape through next: an allocation
+// per sequence and item).
+func (d *decoder) children(vl uint32, end int, stop *tag.Tag, next func(end int, until *tag.Tag) (done bool, err error)) error {
+	until := stop
 	if vl != tag.VLUndefinedLength {
 		var err error
 		if end, err = d.within(vl, end); err != nil {
@@ -79,6 +81,9 @@ func (d *decoder) children(vl uint32, end int, stop tag.Tag, next func(end int, 
 	return nil
 }
 
+// The delimiters that end containers of undefined length (never modified).
+var seqDelimiter, itemDelimiter = tag.SequenceDelimitationItem, tag.ItemDelimitationItem
+
 func (d *decoder) pixels(vl uint32, end int) (dicom.Value, error) {
 	if vl != tag.VLUndefinedLength {
 		raw, err := d.take(vl, end)
@@ -86,7 +91,7 @@ func (d *decoder) pixels(vl uint32, end int) (dicom.Value, error) {
 			return nil, err
 		}
 		if d.skipPixels {
-			return dicom.NewValue(dicom.PixelDataInfo{IntentionallySkipped: true})
+			return newValue(&d.ar.vals.pixels, dicom.PixelDataInfo{IntentionallySkipped: true}), nil
 		}
 		return dicom.NewValue(dicom.PixelDataInfo{IntentionallyUnprocessed: true, UnprocessedValueData: clone(raw)})
 	}

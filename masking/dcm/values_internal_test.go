@@ -83,3 +83,34 @@ func TestIssue19_ValueSlabLikeNewValue(t *testing.T) {
 		}
 	}
 }
+
+// TestIssue19_ArenaCloneLikeClone: byte values copied into the arena are
+// clone's (equal bytes, empty but not nil), each its own (no append or
+// write reaches another), and a released arena clears them.
+func TestIssue19_ArenaCloneLikeClone(t *testing.T) {
+	a := newArena()
+	var made [][]byte
+	sizes := []int{byteBlockLen/4 + 1} // its own array
+	for n := range 200 {
+		sizes = append(sizes, n)
+	}
+	for _, n := range sizes {
+		b := []byte(strings.Repeat(string(rune('a'+n%26)), n))
+		got := a.clone(b)
+		if !slices.Equal(got, clone(b)) || got == nil || cap(got) != len(got) {
+			t.Fatalf("%d bytes: clone into the arena %q (cap %d)", n, got, cap(got))
+		}
+		made = append(made, got)
+	}
+	for i, v := range made {
+		if len(v) > 0 && strings.Count(string(v), string(v[:1])) != len(v) {
+			t.Fatalf("value %d overwritten by another", i)
+		}
+	}
+	a.release()
+	for _, v := range made[1:] {
+		if strings.Trim(string(v), "\x00") != "" {
+			t.Fatal("a released arena still holds a byte value")
+		}
+	}
+}
