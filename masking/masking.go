@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -250,20 +251,28 @@ func (d *Deidentifier) Deidentify(ctx context.Context, dst io.Writer, src io.Rea
 	head, _ := sr.br.Peek(512)
 	for _, h := range d.handlers {
 		if h.Sniff(head) {
-			// The residual scan sees every output byte (fail closed).
-			sc := getScanner(p)
-			defer putScanner(sc)
-			res, err := h.Deidentify(ctx, &scanned{dst: dst, sc: sc}, sr, size, p, o)
-			if err != nil {
-				return res, err
-			}
-			if kind, hit := sc.Hit(); hit {
-				return Result{}, Quarantine("residual identifier found in the output (%s)", kind)
-			}
-			return res, nil
+			return deidentifyScanned(ctx, h, dst, sr, size, p, o)
 		}
 	}
 	return Result{}, Quarantine("unsupported file type")
+}
+
+// deidentifyScanned runs h with the residual scan on every output byte
+// (fail closed). (Apart from Deidentify's loop, so that its defer is not
+// one allocated per call.)
+func deidentifyScanned(ctx context.Context, h Handler, dst io.Writer, src io.Reader, size int64, p Person, o Options) (Result, error) {
+	sc := getScanner(p)
+	defer putScanner(sc)
+	w := &scanned{dst: dst, sc: sc}
+	w.skips = w.skipBuf[:0]
+	res, err := h.Deidentify(ctx, w, src, size, p, o)
+	if err != nil {
+		return res, err
+	}
+	if kind, hit := sc.Hit(); hit {
+		return Result{}, Quarantine("residual identifier found in the output (%s)", kind)
+	}
+	return res, nil
 }
 
 // Unscanned is implemented by the writer a [Handler] gets from
@@ -287,8 +296,9 @@ type Unscanned interface {
 type scanned struct {
 	dst   io.Writer
 	sc    *Scanner
-	pos   int64       // bytes written through Write
-	skips []skipRange // reported by NotScanned, ascending
+	pos     int64       // bytes written through Write
+	skips   []skipRange // reported by NotScanned, ascending
+	skipBuf [2]skipRange
 }
 
 type skipRange struct {
@@ -341,7 +351,7 @@ func (w *scanned) NotScanned(off, n int64) {
 	if i > 0 && w.skips[i-1].end > off || i < len(w.skips) && w.skips[i].off < r.end {
 		return // overlapping ranges: the bytes are scanned (fail closed)
 	}
-	w.skips = append(w.skips[:i], append([]skipRange{r}, w.skips[i:]...)...)
+	w.skips = slices.Insert(w.skips, i, r)
 }
 
 func (w *scanned) Unscanned() io.Writer {

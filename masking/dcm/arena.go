@@ -2,6 +2,7 @@ package dcm
 
 import (
 	"cmp"
+	"strings"
 
 	"github.com/suyashkumar/dicom"
 )
@@ -38,6 +39,11 @@ type arena struct {
 	// the lists of the items being built, stacked (sequences.go)
 	elStack   []*dicom.Element
 	itemStack [][]*dicom.Element
+	// a file's de-identification and output writers (Handler.deidentify),
+	// recycled too: each was an allocation per file
+	d  deid
+	cw countingWriter
+	ru reportUnscanned
 }
 
 func newArena() *arena { return &arena{vals: newValues(), bytes: blocks[byte]{size: byteBlockLen}} }
@@ -66,6 +72,7 @@ func (a *arena) release() {
 	clear(a.elStack[:cap(a.elStack)])
 	clear(a.itemStack[:cap(a.itemStack)])
 	a.elStack, a.itemStack = a.elStack[:0], a.itemStack[:0]
+	a.d, a.cw, a.ru = deid{}, countingWriter{}, reportUnscanned{}
 	for _, b := range []*valueBlock{&a.vals.strs, &a.vals.ints, &a.vals.bytes, &a.vals.floats, &a.vals.seqs, &a.vals.pixels} {
 		b.reset()
 	}
@@ -106,12 +113,20 @@ func (a *arena) clone(b []byte) []byte {
 
 // one returns a list of one string, s, from the arena.
 func (a *arena) one(s string) []string {
-	if len(a.strBlock) == 0 {
-		a.strBlock = a.strs.next()
-	}
-	v := a.strBlock[:1:1]
-	a.strBlock = a.strBlock[1:]
+	v := carve(&a.strs, &a.strBlock, 1)
 	v[0] = s
+	return v
+}
+
+// split is strings.Split(s, `\`) (the values of a multi-valued text
+// attribute), the list from the arena.
+func (a *arena) split(s string) []string {
+	v := carve(&a.strs, &a.strBlock, strings.Count(s, `\`)+1)
+	for i := range len(v) - 1 {
+		j := strings.IndexByte(s, '\\')
+		v[i], s = s[:j], s[j+1:]
+	}
+	v[len(v)-1] = s
 	return v
 }
 

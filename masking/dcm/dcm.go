@@ -93,11 +93,19 @@ type Handler struct {
 // maxPooled bounds the size of recycled buffers.
 const maxPooled = 64 << 20
 
-func (h *Handler) getBuf(n int) []byte {
-	if p, ok := h.bufs.Get().(*[]byte); ok && cap(*p) >= n {
-		return (*p)[:n]
+// getBuf returns a buffer of n bytes in the box that putBuf gives back
+// to the pool (a new box at each Put was an allocation per file).
+func (h *Handler) getBuf(n int) *[]byte {
+	p, ok := h.bufs.Get().(*[]byte)
+	if !ok {
+		p = new([]byte)
 	}
-	return make([]byte, n)
+	if cap(*p) >= n {
+		*p = (*p)[:n]
+	} else {
+		*p = make([]byte, n)
+	}
+	return p
 }
 
 // getWriter returns a recycled 64 KiB buffered writer onto dst.
@@ -114,9 +122,9 @@ func (h *Handler) putWriter(w *bufio.Writer) {
 	h.writers.Put(w)
 }
 
-func (h *Handler) putBuf(b []byte) {
-	if cap(b) <= maxPooled {
-		h.bufs.Put(&b)
+func (h *Handler) putBuf(p *[]byte) {
+	if cap(*p) <= maxPooled {
+		h.bufs.Put(p)
 	}
 }
 
@@ -173,8 +181,9 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 		// What the dispatcher read first (masking.HeadRead), or less.
 		headN = int64(min(streamHead, masking.HeadRead))
 	}
-	buf := h.getBuf(int(headN))
-	defer func() { h.putBuf(buf) }()
+	box := h.getBuf(int(headN))
+	defer func() { h.putBuf(box) }()
+	buf := *box
 	if _, err := io.ReadFull(src, buf); err != nil {
 		return masking.Result{}, masking.Quarantine("dicom file shorter than its declared size")
 	}
@@ -193,11 +202,11 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 		if n == size || n > maxPooled {
 			break
 		}
-		nb, err := h.readMore(src, buf, n)
+		nb, err := h.readMore(src, box, n)
 		if err != nil {
 			return masking.Result{}, err
 		}
-		buf, headN = nb, n
+		box, buf, headN = nb, *nb, n
 	}
 	if st != nil {
 		res, err := h.deidentify(ctx, dst, buf, size, st, opts, p, o)
@@ -207,26 +216,26 @@ func (h *Handler) Deidentify(ctx context.Context, dst io.Writer, src io.Reader, 
 	}
 	if headN < size {
 		// Read the rest of the file (a streamed attempt read nothing more).
-		nb, err := h.readMore(src, buf, size)
+		nb, err := h.readMore(src, box, size)
 		if err != nil {
 			return masking.Result{}, err
 		}
-		buf = nb
+		box, buf = nb, *nb
 	}
 	return h.deidentify(ctx, dst, buf, size, nil, opts, p, o)
 }
 
-// readMore returns a pooled buffer of n bytes holding buf and the next
-// n-len(buf) bytes of src, buf given back to the pool; a file that ends
-// before is quarantined.
-func (h *Handler) readMore(src io.Reader, buf []byte, n int64) ([]byte, error) {
+// readMore returns a pooled buffer of n bytes holding *box and the next
+// n-len(*box) bytes of src, box given back to the pool; a file that ends
+// before is quarantined (box is then still the caller's).
+func (h *Handler) readMore(src io.Reader, box *[]byte, n int64) (*[]byte, error) {
 	nb := h.getBuf(int(n))
-	copy(nb, buf)
-	if _, err := io.ReadFull(src, nb[len(buf):]); err != nil {
+	copy(*nb, *box)
+	if _, err := io.ReadFull(src, (*nb)[len(*box):]); err != nil {
 		h.putBuf(nb)
 		return nil, masking.Quarantine("dicom file shorter than its declared size")
 	}
-	h.putBuf(buf)
+	h.putBuf(box)
 	return nb, nil
 }
 
@@ -329,7 +338,8 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 			res, err = masking.Result{}, masking.Quarantine("dicom structure not supported")
 		}
 	}()
-	d := &deid{ar: ar, cfg: h.cfg, opts: opts, p: p, o: o}
+	d := &ar.d
+	*d = deid{ar: ar, cfg: h.cfg, opts: opts, p: p, o: o}
 	if st != nil {
 		d.streamLen = int64(sc.pxLen)
 	}
@@ -339,7 +349,8 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 	}
 	bw := h.getWriter(dst)
 	defer h.putWriter(bw)
-	cw := &countingWriter{w: bw}
+	cw := &ar.cw
+	*cw = countingWriter{w: bw}
 	var tail *dicom.Element
 	if n := len(out); sc.pxNative && n > 0 && out[n-1].Tag == tag.PixelData {
 		tail, out = out[n-1], out[:n-1]
@@ -360,7 +371,8 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 	var values io.Writer = cw
 	pxDst := dst
 	if u, ok := dst.(masking.Unscanned); ok && tail != nil {
-		values = &reportUnscanned{cw: cw, u: u}
+		ar.ru = reportUnscanned{cw: cw, u: u}
+		values = &ar.ru
 	}
 	if tail != nil {
 		if err := writeNativePixels(cw, values, tail, ts, d.streamLen); err != nil {
@@ -417,17 +429,17 @@ func decodeFast(b []byte, skipPixels bool, ar *arena, textEnd int) (ds dicom.Dat
 // encoder, or by the library when the encoder does not handle it.
 func (h *Handler) write(w io.Writer, els []*dicom.Element) error {
 	if !h.libraryCodec {
-		var buf []byte
-		if p, ok := h.encoded.Get().(*[]byte); ok {
-			buf = *p
+		p, ok := h.encoded.Get().(*[]byte) // put back in the same box, not a new one
+		if !ok {
+			p = new([]byte)
 		}
-		enc, err := encodeDataset(buf[:0], dicom.Dataset{Elements: els})
+		enc, err := encodeDataset((*p)[:0], dicom.Dataset{Elements: els})
 		if err == nil {
 			_, err = w.Write(enc)
-			buf = enc
+			*p = enc
 		}
-		if cap(buf) <= maxPooled {
-			h.encoded.Put(&buf)
+		if cap(*p) <= maxPooled {
+			h.encoded.Put(p)
 		}
 		if err != errNotFast {
 			return err

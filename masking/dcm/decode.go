@@ -314,7 +314,7 @@ func (d *decoder) strings(vl uint32, end int) (dicom.Value, error) {
 	if strings.IndexByte(str, '\\') < 0 {
 		return newValue(&d.ar.vals.strs, d.one(str)), nil
 	}
-	return newValue(&d.ar.vals.strs, strings.Split(str, "\\")), nil
+	return newValue(&d.ar.vals.strs, d.ar.split(str)), nil
 }
 
 func (d *decoder) bytes(vr string, vl uint32, end int) (dicom.Value, error) {

@@ -155,3 +155,39 @@ func TestIssue19_ByTagLikeGroupThenElement(t *testing.T) {
 		}
 	}
 }
+
+// TestIssue19_SyntaxNameLikeString: syntaxName is string(b), without an
+// allocation for the syntaxes of this package's constants.
+func TestIssue19_SyntaxNameLikeString(t *testing.T) {
+	for _, s := range []string{tsImplicitLE, tsExplicitLE, tsExplicitBE, tsDeflated, "1.2.840.10008.1.2.4.50", "", "1.2"} {
+		if got := syntaxName([]byte(s)); got != s {
+			t.Fatalf("%q: %q", s, got)
+		}
+	}
+	b := []byte(tsExplicitLE)
+	if n := testing.AllocsPerRun(100, func() { _ = syntaxName(b) }); n != 0 {
+		t.Fatalf("%v allocations for a known syntax", n)
+	}
+}
+
+// TestIssue19_SplitLikeStringsSplit: the arena's split is
+// strings.Split(s, `\`), for lists shorter and longer than the carved
+// ones.
+func TestIssue19_SplitLikeStringsSplit(t *testing.T) {
+	a := newArena()
+	r := rand.New(rand.NewPCG(19, 3))
+	for _, s := range []string{"", `\`, `\\`, `A\`, `\B`, `L\P`, strings.Repeat(`1\`, 40)} {
+		if got, want := a.split(s), strings.Split(s, `\`); !slices.Equal(got, want) {
+			t.Fatalf("%q: %q, strings.Split %q", s, got, want)
+		}
+	}
+	for range 2000 {
+		b := make([]byte, r.IntN(30))
+		for i := range b {
+			b[i] = `ab\`[r.IntN(3)]
+		}
+		if got, want := a.split(string(b)), strings.Split(string(b), `\`); !slices.Equal(got, want) {
+			t.Fatalf("%q: %q, strings.Split %q", b, got, want)
+		}
+	}
+}

@@ -1,10 +1,10 @@
 package dcm
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/suyashkumar/dicom/pkg/tag"
 )
@@ -100,7 +100,7 @@ func scanMeta(b []byte) (*scanner, error) {
 			return s, err
 		}
 		if s.u16(start) == 2 && s.u16(start+2) == 0x10 && s.pos-start >= 8 {
-			s.ts = strings.TrimRight(string(b[start+8:s.pos]), "\x00 ")
+			s.ts = syntaxName(bytes.TrimRight(b[start+8:s.pos], "\x00 "))
 		}
 	}
 	if s.pos != metaEnd {
@@ -335,4 +335,18 @@ func rawVR(a, b byte) string {
 		return "\x00\x00"
 	}
 	return string([]byte{a, b})
+}
+
+// syntaxName returns string(b), the constant of this package for the
+// transfer syntaxes it knows (no string made for each file).
+func syntaxName(b []byte) string {
+	switch string(b) { // compared, not converted
+	case tsImplicitLE:
+		return tsImplicitLE
+	case tsExplicitLE:
+		return tsExplicitLE
+	case tsExplicitBE:
+		return tsExplicitBE
+	}
+	return string(b)
 }
