@@ -294,8 +294,8 @@ type Unscanned interface {
 
 // scanned writes to the output and to the residual scan.
 type scanned struct {
-	dst   io.Writer
-	sc    *Scanner
+	dst     io.Writer
+	sc      *Scanner
 	pos     int64       // bytes written through Write
 	skips   []skipRange // reported by NotScanned, ascending
 	skipBuf [2]skipRange
