@@ -15,7 +15,7 @@ import (
 // dummy, remapped UIDs, shifted dates, cleaned text.
 
 // action resolves the code for one attribute under the chosen options.
-func (d *deid) action(row annexe.Row, t uint32, isSeq bool) byte {
+func (d *deid) action(row *annexe.Row, t uint32, isSeq bool) byte {
 	pick := func(c annexe.Code, on bool) (annexe.Code, bool) { return c, on && c != "" }
 	candidates := []struct {
 		c  annexe.Code
@@ -50,10 +50,11 @@ func (d *deid) action(row annexe.Row, t uint32, isSeq bool) byte {
 	return resolve(row.Basic, t, d.sr)
 }
 
-func isDateRow(row annexe.Row) bool { return row.RetainLongitudinalModifiedDates != "" }
+func isDateRow(row *annexe.Row) bool { return row.RetainLongitudinalModifiedDates != "" }
 
 // apply performs the action of one listed attribute. A nil element means
-// removed.
+// removed. (The row, two hundred bytes, is passed by its address: it was
+// copied at each call.)
 //
 // On a sequence (PS3.15 E.1, the action applies to the whole sequence): X
 // removes it, Z empties it, K and U keep it cleaned item by item, D
@@ -61,7 +62,7 @@ func isDateRow(row annexe.Row) bool { return row.RetainLongitudinalModifiedDates
 // is itself de-identified and free text the table does not name becomes a
 // dummy (strict), and C (a Clean option: Structured Content, Graphics,
 // Descriptors) keeps the tree with such text scrubbed instead.
-func (d *deid) apply(e *dicom.Element, row annexe.Row, depth int, strict bool) (*dicom.Element, error) {
+func (d *deid) apply(e *dicom.Element, row *annexe.Row, depth int, strict bool) (*dicom.Element, error) {
 	t := uint32(e.Tag.Group)<<16 | uint32(e.Tag.Element)
 	isSeq := e.Value != nil && e.Value.ValueType() == dicom.Sequences
 	switch d.action(row, t, isSeq) {
@@ -171,7 +172,16 @@ func pick(has func(byte) bool, t uint32, sr bool) byte {
 	return 'X'
 }
 
-func vr(e *dicom.Element) string { return strings.ToUpper(e.RawValueRepresentation) }
+// vr is e's VR in upper case: as it is when it is two upper-case letters
+// (every VR a parser reads, asked for several times per element; ToUpper
+// reads it again each time), else through strings.ToUpper.
+func vr(e *dicom.Element) string {
+	v := e.RawValueRepresentation
+	if len(v) == 2 && 'A' <= v[0] && v[0] <= 'Z' && 'A' <= v[1] && v[1] <= 'Z' {
+		return v
+	}
+	return strings.ToUpper(v)
+}
 
 // emptyValue is the empty value of e's kind (not a sequence).
 func emptyValue(e *dicom.Element) dicom.Value {

@@ -191,3 +191,19 @@ func TestIssue19_SplitLikeStringsSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestIssue19_VRLikeToUpper: vr is strings.ToUpper of the element's VR,
+// for every two bytes and other lengths.
+func TestIssue19_VRLikeToUpper(t *testing.T) {
+	vrs := []string{"", "o", "ob", "OBX", "\u00e9a"}
+	for a := range 256 {
+		for b := range 256 {
+			vrs = append(vrs, string([]byte{byte(a), byte(b)}))
+		}
+	}
+	for _, s := range vrs {
+		if got, want := vr(&dicom.Element{RawValueRepresentation: s}), strings.ToUpper(s); got != want {
+			t.Fatalf("%q: %q, strings.ToUpper %q", s, got, want)
+		}
+	}
+}

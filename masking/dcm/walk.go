@@ -305,7 +305,7 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 			}
 			continue
 		}
-		ne, err := d.apply(e, row, depth, strict)
+		ne, err := d.apply(e, &row, depth, strict)
 		if err != nil {
 			return nil, err
 		}
