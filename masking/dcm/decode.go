@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/charset"
@@ -301,14 +302,7 @@ func (d *decoder) strings(vl uint32, end int) (dicom.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	onlySpaces := true
-	for _, c := range str {
-		if !unicode.IsSpace(c) {
-			onlySpaces = false
-			break
-		}
-	}
-	if !onlySpaces {
+	if !allSpace(str) {
 		str = trimSpaceNul(str)
 	}
 	if strings.IndexByte(str, '\\') < 0 {
@@ -392,6 +386,21 @@ func (d *decoder) floats(vr string, vl uint32, end int) (dicom.Value, error) {
 		v[i] = w
 	}
 	return newValue(&d.ar.vals.floats, v), nil
+}
+
+// allSpace reports whether s is only white space (unicode.IsSpace), true
+// when empty. A value that starts with a printable ASCII byte is not
+// (most values: their runes are not decoded one by one).
+func allSpace(s string) bool {
+	if len(s) > 0 && s[0] > ' ' && s[0] < utf8.RuneSelf {
+		return false
+	}
+	for _, c := range s {
+		if !unicode.IsSpace(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // plainASCII reports whether b holds only ASCII bytes and no escape

@@ -194,7 +194,11 @@ func (e *encoder) header(t tag.Tag, vr string) (at, width int) {
 		e.buf = append(e.buf, 0, 0, 0, 0)
 		return len(e.buf) - 4, 4
 	}
-	e.buf = append(e.buf, vr...)
+	if len(vr) == 2 {
+		e.buf = append(e.buf, vr[0], vr[1]) // two stores, not a call to memmove
+	} else {
+		e.buf = append(e.buf, vr...)
+	}
 	if longVL(vr) {
 		e.buf = append(e.buf, 0, 0, 0, 0, 0, 0)
 		return len(e.buf) - 4, 4

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -204,6 +205,28 @@ func TestIssue19_VRLikeToUpper(t *testing.T) {
 	for _, s := range vrs {
 		if got, want := vr(&dicom.Element{RawValueRepresentation: s}), strings.ToUpper(s); got != want {
 			t.Fatalf("%q: %q, strings.ToUpper %q", s, got, want)
+		}
+	}
+}
+
+// TestIssue19_AllSpaceLikeRuneLoop: allSpace is the loop over runes with
+// unicode.IsSpace it replaced, for every first byte.
+func TestIssue19_AllSpaceLikeRuneLoop(t *testing.T) {
+	loop := func(s string) bool {
+		for _, c := range s {
+			if !unicode.IsSpace(c) {
+				return false
+			}
+		}
+		return true
+	}
+	vals := []string{"", " ", "  \t\r\n", "\u00a0 ", "\u0085", " A", "A ", "\xff", "\u2003x"}
+	for c := range 256 {
+		vals = append(vals, string([]byte{byte(c)}), string([]byte{byte(c), ' '}), string([]byte{' ', byte(c)}))
+	}
+	for _, s := range vals {
+		if got, want := allSpace(s), loop(s); got != want {
+			t.Fatalf("%q: %v, rune loop %v", s, got, want)
 		}
 	}
 }
