@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/suyashkumar/dicom"
@@ -449,47 +447,4 @@ var encapsulatedSyntaxes = map[string]bool{
 	"1.2.840.10008.1.2.4.90": true, "1.2.840.10008.1.2.4.91": true, "1.2.840.10008.1.2.4.92": true,
 	"1.2.840.10008.1.2.4.93": true, "1.2.840.10008.1.2.4.201": true, "1.2.840.10008.1.2.4.202": true,
 	"1.2.840.10008.1.2.4.203": true, "1.2.840.10008.1.2.5": true,
-}
-
-func firstString(e *dicom.Element) string {
-	if e == nil || e.Value == nil {
-		return ""
-	}
-	switch e.Value.ValueType() {
-	case dicom.Strings:
-		if v := stringsOf(e.Value); len(v) > 0 {
-			return strings.TrimRight(strings.TrimSpace(v[0]), "\x00")
-		}
-	case dicom.Bytes:
-		v, _ := e.Value.GetValue().([]byte)
-		return strings.TrimRight(strings.TrimSpace(string(v)), "\x00 ")
-	}
-	return ""
-}
-
-func firstInt(e *dicom.Element) (int, bool) {
-	if e == nil || e.Value == nil {
-		return 0, false
-	}
-	switch e.Value.ValueType() {
-	case dicom.Ints:
-		if v := intsOf(e.Value); len(v) > 0 {
-			return v[0], true
-		}
-	case dicom.Strings:
-		// IS values: an optional sign and digits, padded with spaces.
-		if n, err := strconv.Atoi(strings.TrimPrefix(firstString(e), "+")); err == nil {
-			return n, true
-		}
-	}
-	return 0, false
-}
-
-func find(els []*dicom.Element, t tag.Tag) *dicom.Element {
-	for _, e := range els {
-		if e.Tag == t {
-			return e
-		}
-	}
-	return nil
 }

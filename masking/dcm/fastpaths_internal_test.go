@@ -230,3 +230,18 @@ func TestIssue19_AllSpaceLikeRuneLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestIssue19_TrimValueLikeTrims: trimValue is strings.TrimRight of
+// strings.TrimSpace with the cutset NUL, for every byte at either end.
+func TestIssue19_TrimValueLikeTrims(t *testing.T) {
+	vals := []string{"", " ", "\x00", "A", " A ", "A\x00", "A \x00", "\u00a0A", "A\u0085", "\x00A"}
+	for c := range 256 {
+		b := string([]byte{byte(c)})
+		vals = append(vals, b, b+"X", "X"+b, b+"X"+b)
+	}
+	for _, s := range vals {
+		if got, want := trimValue(s), strings.TrimRight(strings.TrimSpace(s), "\x00"); got != want {
+			t.Fatalf("%q: %q, want %q", s, got, want)
+		}
+	}
+}

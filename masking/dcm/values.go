@@ -2,9 +2,13 @@ package dcm
 
 import (
 	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/suyashkumar/dicom"
+	"github.com/suyashkumar/dicom/pkg/tag"
 )
 
 // Reading the lists inside suyashkumar/dicom values without boxing them:
@@ -186,4 +190,59 @@ func newValues() values {
 	return values{strs: valueBlock{typ: valueTypes.strs}, ints: valueBlock{typ: valueTypes.ints},
 		bytes: valueBlock{typ: valueTypes.bytes}, floats: valueBlock{typ: valueTypes.floats}, seqs: valueBlock{typ: valueTypes.seqs},
 		pixels: valueBlock{typ: valueTypes.pixels}}
+}
+
+// firstString, firstInt and find read the top-level facts the walk needs.
+
+func firstString(e *dicom.Element) string {
+	if e == nil || e.Value == nil {
+		return ""
+	}
+	switch e.Value.ValueType() {
+	case dicom.Strings:
+		if v := stringsOf(e.Value); len(v) > 0 {
+			return trimValue(v[0])
+		}
+	case dicom.Bytes:
+		v, _ := e.Value.GetValue().([]byte)
+		return strings.TrimRight(strings.TrimSpace(string(v)), "\x00 ")
+	}
+	return ""
+}
+
+func firstInt(e *dicom.Element) (int, bool) {
+	if e == nil || e.Value == nil {
+		return 0, false
+	}
+	switch e.Value.ValueType() {
+	case dicom.Ints:
+		if v := intsOf(e.Value); len(v) > 0 {
+			return v[0], true
+		}
+	case dicom.Strings:
+		// IS values: an optional sign and digits, padded with spaces.
+		if n, err := strconv.Atoi(strings.TrimPrefix(firstString(e), "+")); err == nil {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+func find(els []*dicom.Element, t tag.Tag) *dicom.Element {
+	for _, e := range els {
+		if e.Tag == t {
+			return e
+		}
+	}
+	return nil
+}
+
+// trimValue is strings.TrimRight(strings.TrimSpace(s), "\x00"), s itself
+// when it starts and ends with a printable ASCII byte (the decoder trims
+// values already; the walk reads a dozen top-level values per file).
+func trimValue(s string) string {
+	if s == "" || s[0] > ' ' && s[0] < utf8.RuneSelf && s[len(s)-1] > ' ' && s[len(s)-1] < utf8.RuneSelf {
+		return s
+	}
+	return strings.TrimRight(strings.TrimSpace(s), "\x00")
 }
