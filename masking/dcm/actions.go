@@ -220,13 +220,13 @@ func (d *deid) dummy(e *dicom.Element) *dicom.Element {
 		default:
 			v = "ANONYMIZED"
 		}
-		return d.withValue(e, d.one(v))
+		return d.withStrings(e, d.one(v))
 	case dicom.Ints:
 		return d.withValue(e, []int{0})
 	case dicom.Floats:
 		return d.withValue(e, []float64{0})
 	case dicom.Sequences:
-		return d.withValue(e, [][]*dicom.Element{})
+		return d.with(e, d.ar.sequence(nil))
 	default:
 		return d.withValue(e, []byte{0, 0})
 	}
@@ -261,13 +261,13 @@ func (d *deid) remapUIDs(e *dicom.Element) *dicom.Element {
 	case dicom.Strings:
 		in := stringsOf(e.Value)
 		if len(in) == 1 {
-			return d.withValue(e, d.one(d.mapUID(in[0])))
+			return d.withStrings(e, d.one(d.mapUID(in[0])))
 		}
 		out := make([]string, len(in))
 		for i, u := range in {
 			out[i] = d.mapUID(u)
 		}
-		return d.withValue(e, out)
+		return d.withStrings(e, out)
 	case dicom.Bytes: // UN in implicit files with unknown dictionary entries
 		u := d.mapUID(firstString(e))
 		b := []byte(u)
@@ -312,7 +312,7 @@ func (d *deid) shiftDates(e *dicom.Element) *dicom.Element {
 		}
 		out = append(out, shifted)
 	}
-	return d.withValue(e, out)
+	return d.withStrings(e, out)
 }
 
 // shiftDate shifts the YYYYMMDD prefix of a DA or DT value (or the

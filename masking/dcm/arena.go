@@ -1,8 +1,6 @@
 package dcm
 
 import (
-	"reflect"
-
 	"github.com/suyashkumar/dicom"
 )
 
@@ -20,10 +18,21 @@ type arena struct {
 	strs blocks[string]
 	ints blocks[int]
 	vals values
+	// sequences (sequences.go): items, their element lists and the
+	// sequences' item lists
+	items    blocks[dicom.SequenceItemValue]
+	ptrs     blocks[*dicom.Element]
+	itemPtrs blocks[*dicom.SequenceItemValue]
 	// the blocks being handed out, element by element and one-string
 	// list by list, to the decoder and the de-identifier (made.go)
-	elBlock  []dicom.Element
-	strBlock []string
+	elBlock      []dicom.Element
+	strBlock     []string
+	itemBlock    []dicom.SequenceItemValue
+	ptrBlock     []*dicom.Element
+	itemPtrBlock []*dicom.SequenceItemValue
+	// the lists of the items being built, stacked (sequences.go)
+	elStack   []*dicom.Element
+	itemStack [][]*dicom.Element
 }
 
 func newArena() *arena { return &arena{vals: newValues()} }
@@ -40,11 +49,18 @@ func (a *arena) release() {
 	if cap(a.top) > maxArenaBlocks*blockLen {
 		a.top = nil
 	}
-	a.elBlock, a.strBlock = nil, nil
+	a.elBlock, a.strBlock, a.itemBlock, a.ptrBlock, a.itemPtrBlock = nil, nil, nil, nil, nil
 	a.els.reset()
 	a.strs.reset()
 	a.ints.reset()
-	for _, b := range []*valueBlock{&a.vals.strs, &a.vals.ints, &a.vals.bytes, &a.vals.floats} {
+	a.items.reset()
+	a.ptrs.reset()
+	a.itemPtrs.reset()
+	// a failed decode leaves what it pushed
+	clear(a.elStack[:cap(a.elStack)])
+	clear(a.itemStack[:cap(a.itemStack)])
+	a.elStack, a.itemStack = a.elStack[:0], a.itemStack[:0]
+	for _, b := range []*valueBlock{&a.vals.strs, &a.vals.ints, &a.vals.bytes, &a.vals.floats, &a.vals.seqs, &a.vals.pixels} {
 		b.reset()
 	}
 }
@@ -99,14 +115,14 @@ func (b *blocks[T]) reset() {
 	b.used = 0
 }
 
-// nextBlock returns a block of blockLen zero structs of b's type.
-func (b *valueBlock) nextBlock() reflect.Value {
+// nextBlock returns a slab of blockLen zero structs of b's type.
+func (b *valueBlock) nextBlock() *valueSlab {
 	if b.used < len(b.all) {
 		v := b.all[b.used]
 		b.used++
 		return v
 	}
-	v := reflect.MakeSlice(reflect.SliceOf(b.typ), blockLen, blockLen)
+	v := newValueSlab(b.typ)
 	if len(b.all) < maxArenaBlocks {
 		b.all = append(b.all, v)
 		b.used++
@@ -116,9 +132,9 @@ func (b *valueBlock) nextBlock() reflect.Value {
 
 func (b *valueBlock) reset() {
 	for _, v := range b.all[:b.used] {
-		v.Clear()
+		v.arr.Clear()
 	}
 	b.used = 0
-	b.block = reflect.Value{}
+	b.slab = nil
 	b.next = 0
 }

@@ -306,15 +306,16 @@ func (h *Handler) deidentify(ctx context.Context, dst io.Writer, buf []byte, siz
 		return masking.Result{}, err
 	}
 	if st != nil {
-		v, _ := dicom.NewValue(dicom.PixelDataInfo{IntentionallyUnprocessed: true})
-		ds.Elements = append(ds.Elements, &dicom.Element{Tag: tag.PixelData, ValueRepresentation: tag.VRPixelData,
-			RawValueRepresentation: sc.pxVR, ValueLength: uint32(sc.pxLen), Value: v})
+		e := ar.newElement()
+		*e = dicom.Element{Tag: tag.PixelData, ValueRepresentation: tag.VRPixelData, RawValueRepresentation: sc.pxVR,
+			ValueLength: uint32(sc.pxLen), Value: newValue(&ar.vals.pixels, dicom.PixelDataInfo{IntentionallyUnprocessed: true})}
+		ds.Elements = append(ds.Elements, e)
 	} else if sc.pxNative {
 		for i, e := range ds.Elements {
 			if e.Tag == tag.PixelData {
-				ne := *e
-				ne.Value, _ = dicom.NewValue(dicom.PixelDataInfo{IntentionallyUnprocessed: true, UnprocessedValueData: buf[sc.pxOff : sc.pxOff+sc.pxLen]})
-				ds.Elements[i] = &ne
+				ne := ar.element(e)
+				ne.Value = newValue(&ar.vals.pixels, dicom.PixelDataInfo{IntentionallyUnprocessed: true, UnprocessedValueData: buf[sc.pxOff : sc.pxOff+sc.pxLen]})
+				ds.Elements[i] = ne
 			}
 		}
 	}

@@ -12,18 +12,18 @@ import (
 // sequence reads the items of a sequence (or of a UN value of undefined
 // length, which the library reads as one).
 func (d *decoder) sequence(vl uint32, end int) (dicom.Value, error) {
-	var items [][]*dicom.Element
+	start := len(d.ar.itemStack)
 	err := d.children(vl, end, tag.SequenceDelimitationItem, func(end int, until *tag.Tag) (bool, error) {
 		e, delim, err := d.item(end, until)
 		if err == nil && !delim {
-			items = append(items, e)
+			d.ar.itemStack = append(d.ar.itemStack, e)
 		}
 		return delim, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return dicom.NewValue(items)
+	return d.ar.popSequence(start), nil
 }
 
 // item reads one item of a sequence and returns its elements, or delim
@@ -37,6 +37,7 @@ func (d *decoder) item(end int, until *tag.Tag) (els []*dicom.Element, delim boo
 	if err != nil || t != tag.Item {
 		return nil, false, errNotFast
 	}
+	start := len(d.ar.elStack)
 	err = d.children(vl, end, tag.ItemDelimitationItem, func(end int, until *tag.Tag) (bool, error) {
 		e, err := d.element(end, until)
 		switch {
@@ -47,13 +48,13 @@ func (d *decoder) item(end int, until *tag.Tag) (els []*dicom.Element, delim boo
 		case e.Tag.Group == 0xFFFE:
 			return false, errNotFast
 		}
-		els = append(els, e)
+		d.ar.elStack = append(d.ar.elStack, e)
 		return false, nil
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	return els, false, nil
+	return d.ar.popElements(start), false, nil
 }
 
 // children reads what a container of length vl holds, calling next for

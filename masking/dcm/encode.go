@@ -56,7 +56,7 @@ func encodeDataset(buf []byte, ds dicom.Dataset) ([]byte, error) {
 			if el.Value == nil {
 				return nil, errNotFast
 			}
-			if s, ok := el.Value.GetValue().([]string); ok && len(s) > 0 && s[0] == uid.DeflatedExplicitVRLittleEndian {
+			if s := stringsOf(el.Value); len(s) > 0 && s[0] == uid.DeflatedExplicitVRLittleEndian {
 				return nil, errNotFast
 			}
 		}
@@ -74,8 +74,8 @@ func encodeDataset(buf []byte, ds dicom.Dataset) ([]byte, error) {
 		}
 	}
 	binary.LittleEndian.PutUint32(e.buf[metaStart-4:], uint32(len(e.buf)-metaStart))
-	s, ok := ts.Value.GetValue().([]string)
-	if !ok || len(s) != 1 {
+	s := stringsOf(ts.Value)
+	if len(s) != 1 {
 		return nil, errNotFast
 	}
 	bo, implicit, err := uid.ParseTransferSyntaxUID(s[0])
@@ -117,19 +117,26 @@ type dictEntry struct {
 // dictCache is a direct-mapped cache of dictEntry, shared by every worker:
 // tag.Find formats an error for every tag it does not know, and a sync.Map
 // lookup per element was about 1% of a small slice (issue 19's speed). A
-// slot holds the last tag that hashed to it; a miss asks tag.Find again.
-var dictCache [1024]atomic.Pointer[dictEntry]
+// set holds the last two tags that hashed to it, the newest first (with
+// one, tags of the same CT slice evicted each other at every file); a miss
+// asks tag.Find again. Entries never change once stored: a lost update
+// between workers is a later miss, never a wrong answer.
+var dictCache [1024][2]atomic.Pointer[dictEntry]
 
 func dictVRs(t tag.Tag) []string {
-	slot := &dictCache[(uint32(t.Group)*0x9E37+uint32(t.Element)*0x85EB)&1023]
-	if e := slot.Load(); e != nil && e.t == t {
+	set := &dictCache[(uint32(t.Group)*0x9E37+uint32(t.Element)*0x85EB)&1023]
+	if e := set[0].Load(); e != nil && e.t == t {
+		return e.vrs
+	}
+	if e := set[1].Load(); e != nil && e.t == t {
 		return e.vrs
 	}
 	e := &dictEntry{t: t}
 	if info, err := tag.Find(t); err == nil && len(info.VRs) > 0 {
 		e.vrs = info.VRs
 	}
-	slot.Store(e)
+	set[1].Store(set[0].Load())
+	set[0].Store(e)
 	return e.vrs
 }
 
@@ -276,7 +283,7 @@ func (e *encoder) value(el *dicom.Element, vt dicom.ValueType, vr string) error 
 			}
 		}
 	case dicom.Bytes:
-		v := el.Value.GetValue().([]byte)
+		v := bytesOf(el.Value)
 		switch vr {
 		case "OW", "UN":
 			if len(v)%2 != 0 {
@@ -312,9 +319,9 @@ func (e *encoder) value(el *dicom.Element, vt dicom.ValueType, vr string) error 
 			}
 		}
 	case dicom.Sequences:
-		for _, it := range el.Value.GetValue().([]*dicom.SequenceItemValue) {
+		for _, it := range itemsOf(el.Value) {
 			e.delimiter(tag.Item, tag.VLUndefinedLength)
-			for _, sub := range it.GetValue().([]*dicom.Element) {
+			for _, sub := range elementsOf(it) {
 				if err := e.element(sub); err != nil {
 					return err
 				}
@@ -338,7 +345,7 @@ func (e *encoder) delimiter(t tag.Tag, vl uint32) {
 }
 
 func (e *encoder) pixels(el *dicom.Element) error {
-	info := el.Value.GetValue().(dicom.PixelDataInfo)
+	info, _ := pixelInfoOf(el.Value)
 	if el.ValueLength != tag.VLUndefinedLength {
 		switch {
 		case info.IntentionallySkipped:

@@ -52,25 +52,67 @@ func (d *deid) setIdentity(out []*dicom.Element) []*dicom.Element {
 		d.actions = append(d.actions, "dates:shifted")
 	}
 	method := methodElements(on)
-	set := [...]*dicom.Element{
+	var buf [8]*dicom.Element
+	set := append(buf[:0], // in tag order
 		charsetUTF8,
-		d.elem(tag.PatientName, "PN", []string{d.p.Pseudonym}),
-		d.elem(tag.PatientID, "LO", []string{d.p.Pseudonym}),
+		d.elemString(tag.PatientName, "PN", d.p.Pseudonym),
+		d.elemString(tag.PatientID, "LO", d.p.Pseudonym),
 		identityRemoved,
 		method[0],
-		method[1],
-		longitudinal,
-		burnedInNo,
+		method[1])
+	if d.pixelsMasked {
+		set = append(set, burnedInNo)
 	}
-	n := len(set)
-	if !d.pixelsMasked {
-		n--
+	set = append(set, longitudinal)
+	return setAll(out, set)
+}
+
+// setAll puts each element of set in place of the first element of its
+// tag in els, or adds it, and returns els sorted by tag: replace for each
+// element, then sortElements. When els is sorted already (the walk's
+// output) and set in strict tag order, the elements are found by binary
+// search and those added are merged in from the end, without the sort
+// (which with eight elements appended to a CT slice's top level cost
+// about 3% of the file).
+func setAll(els, set []*dicom.Element) []*dicom.Element {
+	strict := true
+	for i := 1; i < len(set); i++ {
+		strict = strict && byTag(set[i-1], set[i]) < 0
 	}
-	for _, e := range set[:n] {
-		out = replace(out, e)
+	if !strict || !slices.IsSortedFunc(els, byTag) {
+		for _, e := range set {
+			els = replace(els, e)
+		}
+		sortElements(els)
+		return els
 	}
-	sortElements(out)
-	return out
+	var buf [8]*dicom.Element
+	added := buf[:0]
+	for _, e := range set {
+		// the first element of e's tag or above (BinarySearchFunc finds the first of equal ones)
+		if i, found := slices.BinarySearchFunc(els, e, byTag); found {
+			els[i] = e
+		} else {
+			added = append(added, e)
+		}
+	}
+	if len(added) == 0 {
+		return els
+	}
+	// Merge from the end: the added tags are not in els, so no order
+	// between equal tags is at stake.
+	i, j := len(els)-1, len(added)-1
+	els = append(els, added...)
+	for w := len(els) - 1; j >= 0; w-- {
+		if i >= 0 && byTag(els[i], added[j]) > 0 {
+			els[w] = els[i]
+			i--
+		} else {
+			els[w] = added[j]
+			j--
+		}
+	}
+	return els
 }
 
 // The elements every output shares: never modified once built (the walk

@@ -41,8 +41,20 @@ func (a *arena) value(data any) dicom.Value {
 // withValue returns a copy of e holding a new value (the parsed tree is
 // never modified in place), made in the file's arena.
 func (d *deid) withValue(e *dicom.Element, data any) *dicom.Element {
+	return d.with(e, d.ar.value(data))
+}
+
+// withStrings is withValue for a list of strings, the common case: the
+// list goes to the arena's value without being boxed into an interface
+// (an allocation per call otherwise).
+func (d *deid) withStrings(e *dicom.Element, list []string) *dicom.Element {
+	return d.with(e, newValue(&d.ar.vals.strs, list))
+}
+
+// with returns a copy of e holding v.
+func (d *deid) with(e *dicom.Element, v dicom.Value) *dicom.Element {
 	ne := d.ar.element(e)
-	ne.Value = d.ar.value(data)
+	ne.Value = v
 	ne.ValueLength = 0
 	if ne.RawValueRepresentation == "UN" && ne.Value.ValueType() == dicom.Sequences {
 		ne.RawValueRepresentation = "SQ"
@@ -58,16 +70,21 @@ func (d *deid) one(s string) []string { return d.ar.one(s) }
 // arena.
 func (d *deid) zero(e *dicom.Element) *dicom.Element {
 	if e.Value.ValueType() == dicom.Sequences {
-		return d.withValue(e, [][]*dicom.Element{})
+		return d.with(e, d.ar.sequence(nil))
 	}
 	ne := d.ar.element(e)
 	ne.Value, ne.ValueLength = emptyValue(e), 0
 	return ne
 }
 
-// elem is the package's elem, made in the file's arena.
-func (d *deid) elem(t tag.Tag, vr string, data any) *dicom.Element {
-	ne := d.ar.element(&dicom.Element{})
-	ne.Tag, ne.ValueRepresentation, ne.RawValueRepresentation, ne.Value = t, tag.GetVRKind(t, vr), vr, d.ar.value(data)
+// elemString returns a new element holding one string, made in the
+// file's arena (the list not boxed: see withStrings).
+func (d *deid) elemString(t tag.Tag, vr, s string) *dicom.Element {
+	return d.elemOf(t, vr, newValue(&d.ar.vals.strs, d.one(s)))
+}
+
+func (d *deid) elemOf(t tag.Tag, vr string, v dicom.Value) *dicom.Element {
+	ne := d.ar.newElement()
+	ne.Tag, ne.ValueRepresentation, ne.RawValueRepresentation, ne.Value = t, tag.GetVRKind(t, vr), vr, v
 	return ne
 }

@@ -68,7 +68,7 @@ func (d *deid) oneBit(body []*dicom.Element) error {
 	if pe == nil || pe.Value == nil || pe.Value.ValueType() != dicom.PixelData {
 		return masking.Quarantine("dicom without pixel data (corrupt or not an image)")
 	}
-	info, _ := pe.Value.GetValue().(dicom.PixelDataInfo)
+	info, _ := pixelInfoOf(pe.Value)
 	rows, _ := firstInt(find(body, tag.Rows))
 	cols, _ := firstInt(find(body, tag.Columns))
 	frames := 1

@@ -19,7 +19,7 @@ import (
 // element header only (the value of that length follows from the source)
 // and no padding, which [stream.copyRest] adds.
 func writeNativePixels(w, values io.Writer, e *dicom.Element, ts string, streamed int64) error {
-	info, ok := e.Value.GetValue().(dicom.PixelDataInfo)
+	info, ok := pixelInfoOf(e.Value)
 	if !ok {
 		return errors.New("pixel data value of unexpected type")
 	}

@@ -34,7 +34,7 @@ func (d *deid) checkPixels(body []*dicom.Element, ts string) (*pixels, error) {
 	if pe == nil || pe.Value == nil || pe.Value.ValueType() != dicom.PixelData {
 		return nil, masking.Quarantine("dicom without pixel data (corrupt or not an image)")
 	}
-	info, ok := pe.Value.GetValue().(dicom.PixelDataInfo)
+	info, ok := pixelInfoOf(pe.Value)
 	if !ok {
 		return nil, masking.Quarantine("dicom pixel data unreadable")
 	}

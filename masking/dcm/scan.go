@@ -172,7 +172,7 @@ func (s *scanner) header(end int) (tag.Tag, string, uint32, error) {
 	}
 	vr := vrName(s.b[s.pos], s.b[s.pos+1])
 	if vr == "" {
-		vr = string(s.b[s.pos : s.pos+2])
+		vr = rawVR(s.b[s.pos], s.b[s.pos+1])
 	}
 	s.pos += 2
 	if longVL(vr) {
@@ -325,4 +325,14 @@ func (s *scanner) rawItems(end int) error {
 			return errStructure
 		}
 	}
+}
+
+// rawVR is string([]byte{a, b}), two bytes that are no VR, without an
+// allocation for the zero bytes of a delimiter's length, which is read
+// where an explicit VR would be (twice per sequence of undefined length).
+func rawVR(a, b byte) string {
+	if a == 0 && b == 0 {
+		return "\x00\x00"
+	}
+	return string([]byte{a, b})
 }

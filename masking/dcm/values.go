@@ -17,8 +17,10 @@ import (
 // value goes through GetValue.
 
 var (
-	stringsType = reflect.TypeFor[[]string]()
-	intsType    = reflect.TypeFor[[]int]()
+	stringsType   = reflect.TypeFor[[]string]()
+	intsType      = reflect.TypeFor[[]int]()
+	bytesType     = reflect.TypeFor[[]byte]()
+	pixelInfoType = reflect.TypeFor[dicom.PixelDataInfo]()
 )
 
 // listField returns the address of the only field of the struct v points
@@ -43,6 +45,22 @@ func stringsOf(v dicom.Value) []string {
 // intsOf returns the ints of an Ints value (nil for other values).
 func intsOf(v dicom.Value) []int {
 	return listOf[int](v, valuePtrTypes.ints, dicom.Ints, intsType)
+}
+
+// bytesOf returns the bytes of a Bytes value (nil for other values).
+func bytesOf(v dicom.Value) []byte {
+	return listOf[byte](v, valuePtrTypes.bytes, dicom.Bytes, bytesType)
+}
+
+// pixelInfoOf returns the PixelDataInfo of a PixelData value, read like a
+// list (the library's value holds it as its only field), or through
+// GetValue; ok is false for other values.
+func pixelInfoOf(v dicom.Value) (info dicom.PixelDataInfo, ok bool) {
+	if p := knownList(v, valuePtrTypes.pixels); p != nil {
+		return *(*dicom.PixelDataInfo)(p), true
+	}
+	info, ok = v.GetValue().(dicom.PixelDataInfo)
+	return info, ok
 }
 
 // listOf returns the []T list of a value of type vt (nil for other
@@ -81,16 +99,38 @@ func knownList(v dicom.Value, pt reflect.Type) unsafe.Pointer {
 // listField; when it does not hold a single list of the expected type,
 // typ is nil and values come from dicom.NewValue.
 type valueBlock struct {
-	typ   reflect.Type // the struct type, or nil
-	block reflect.Value
-	next  int
+	typ  reflect.Type // the struct type, or nil
+	slab *valueSlab   // the block being handed out
+	next int
 	// the blocks of the arena (arena.go): all, and those handed out
-	all  []reflect.Value
+	all  []*valueSlab
 	used int
 }
 
+// A valueSlab is one array of blockLen value structs with, for each, the
+// dicom.Value that points to it and the address of its list. Both are
+// made once, with the slab (through reflect, which cost more than the rest
+// of the value), and serve every file the arena recycles the slab for:
+// handing out a value is then a store of its list and an index.
+type valueSlab struct {
+	arr   reflect.Value    // the array, for clearing it
+	vals  []dicom.Value    // vals[i] points to arr[i]
+	lists []unsafe.Pointer // lists[i] is the address of arr[i]'s list
+}
+
+func newValueSlab(typ reflect.Type) *valueSlab {
+	arr := reflect.MakeSlice(reflect.SliceOf(typ), blockLen, blockLen)
+	s := &valueSlab{arr: arr, vals: make([]dicom.Value, blockLen), lists: make([]unsafe.Pointer, blockLen)}
+	for i := range blockLen {
+		v := arr.Index(i)
+		s.vals[i] = v.Addr().Interface().(dicom.Value)
+		s.lists[i] = unsafe.Pointer(v.Field(0).UnsafeAddr())
+	}
+	return s
+}
+
 // valueTypes are the struct types behind dicom.NewValue's lists.
-var valueTypes = func() (t struct{ strs, ints, bytes, floats reflect.Type }) {
+var valueTypes = func() (t struct{ strs, ints, bytes, floats, seqs, pixels reflect.Type }) {
 	structOf := func(data any, list reflect.Type) reflect.Type {
 		v, err := dicom.NewValue(data)
 		if err != nil || listField(v, list) == nil {
@@ -100,20 +140,23 @@ var valueTypes = func() (t struct{ strs, ints, bytes, floats reflect.Type }) {
 	}
 	t.strs = structOf([]string{}, stringsType)
 	t.ints = structOf([]int{}, intsType)
-	t.bytes = structOf([]byte{}, reflect.TypeFor[[]byte]())
+	t.bytes = structOf([]byte{}, bytesType)
 	t.floats = structOf([]float64{}, reflect.TypeFor[[]float64]())
+	t.seqs = structOf([][]*dicom.Element{}, seqsType)
+	t.pixels = structOf(dicom.PixelDataInfo{}, pixelInfoType)
 	return t
 }()
 
 // valuePtrTypes are the pointer types of valueTypes (nil where that is nil).
-var valuePtrTypes = func() (t struct{ strs, ints reflect.Type }) {
+var valuePtrTypes = func() (t struct{ strs, ints, bytes, seqs, pixels reflect.Type }) {
 	ptr := func(st reflect.Type) reflect.Type {
 		if st == nil || st.Field(0).Offset != 0 {
 			return nil
 		}
 		return reflect.PointerTo(st)
 	}
-	t.strs, t.ints = ptr(valueTypes.strs), ptr(valueTypes.ints)
+	t.strs, t.ints, t.bytes = ptr(valueTypes.strs), ptr(valueTypes.ints), ptr(valueTypes.bytes)
+	t.seqs, t.pixels = ptr(valueTypes.seqs), ptr(valueTypes.pixels)
 	return t
 }()
 
@@ -124,22 +167,23 @@ func newValue[T any](b *valueBlock, list T) dicom.Value {
 		v, _ := dicom.NewValue(list)
 		return v
 	}
-	if !b.block.IsValid() || b.next == b.block.Len() {
-		b.block = b.nextBlock()
+	if b.slab == nil || b.next == blockLen {
+		b.slab = b.nextBlock()
 		b.next = 0
 	}
-	s := b.block.Index(b.next)
+	i := b.next
 	b.next++
-	*(*T)(unsafe.Pointer(s.Field(0).UnsafeAddr())) = list
-	return s.Addr().Interface().(dicom.Value)
+	*(*T)(b.slab.lists[i]) = list
+	return b.slab.vals[i]
 }
 
 // values makes the decoder's values.
 type values struct {
-	strs, ints, bytes, floats valueBlock
+	strs, ints, bytes, floats, seqs, pixels valueBlock
 }
 
 func newValues() values {
 	return values{strs: valueBlock{typ: valueTypes.strs}, ints: valueBlock{typ: valueTypes.ints},
-		bytes: valueBlock{typ: valueTypes.bytes}, floats: valueBlock{typ: valueTypes.floats}}
+		bytes: valueBlock{typ: valueTypes.bytes}, floats: valueBlock{typ: valueTypes.floats}, seqs: valueBlock{typ: valueTypes.seqs},
+		pixels: valueBlock{typ: valueTypes.pixels}}
 }

@@ -1,6 +1,7 @@
 package dcm
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 
@@ -126,7 +127,7 @@ func (d *deid) byVR(e *dicom.Element, depth int, strict bool) (*dicom.Element, e
 	case "PN":
 		return d.dummy(e), nil
 	case "AE":
-		return d.withValue(e, []string{"ANONYMIZED"}), nil
+		return d.withStrings(e, d.one("ANONYMIZED")), nil
 	case "UR":
 		return d.zero(e), nil
 	case "UI":
@@ -173,26 +174,16 @@ func (d *deid) byVR(e *dicom.Element, depth int, strict bool) (*dicom.Element, e
 // value multiplicity; text patterns are not applied to numbers (a 5-digit
 // coordinate is not a postal code).
 func (d *deid) numbers(e *dicom.Element, in []string) *dicom.Element {
-	if d.idDigits == nil {
-		d.idDigits = []string{}
-		for _, id := range d.p.Identifiers {
-			if n := onlyDigits(id.Value); len(n) >= minIDDigits {
-				d.idDigits = append(d.idDigits, n)
-			}
-		}
-	}
-	if len(d.idDigits) == 0 {
-		return e
-	}
 	var out []string
+	var buf [64]byte // the digits of one value, on the stack when it has few
 	for i, s := range in {
 		if countDigits(s) < minIDDigits {
-			continue // too short to hold one
+			continue // too short to hold one (most numbers: the identifiers' digits are then never made)
 		}
-		digits := onlyDigits(s)
+		digits := appendDigits(buf[:0], s)
 		hit := false
-		for _, n := range d.idDigits {
-			if strings.Contains(digits, n) {
+		for _, n := range d.identifierDigits() {
+			if bytes.Contains(digits, n) {
 				hit = true
 				break
 			}
@@ -208,7 +199,21 @@ func (d *deid) numbers(e *dicom.Element, in []string) *dicom.Element {
 		return e
 	}
 	d.scrubbed++
-	return d.withValue(e, out)
+	return d.withStrings(e, out)
+}
+
+// identifierDigits returns the digits of the person's identifiers of
+// minIDDigits digits or more, computed at the first call.
+func (d *deid) identifierDigits() [][]byte {
+	if d.idDigits == nil {
+		d.idDigits = [][]byte{}
+		for _, id := range d.p.Identifiers {
+			if n := appendDigits(nil, id.Value); len(n) >= minIDDigits {
+				d.idDigits = append(d.idDigits, n)
+			}
+		}
+	}
+	return d.idDigits
 }
 
 // minIDDigits is the fewest digits of an identifier numbers looks for.
@@ -224,14 +229,14 @@ func countDigits(s string) int {
 	return n
 }
 
-func onlyDigits(s string) string {
-	b := make([]byte, 0, len(s))
+// appendDigits appends the ASCII digits of s to b.
+func appendDigits(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= '0' && s[i] <= '9' {
 			b = append(b, s[i])
 		}
 	}
-	return string(b)
+	return b
 }
 
 // scrubValues scrubs every value of e, bounded by its VR's maximum length
@@ -257,7 +262,7 @@ func (d *deid) scrubValues(e *dicom.Element, in []string, v string) *dicom.Eleme
 		return e
 	}
 	d.scrubbed++
-	return d.withValue(e, out)
+	return d.withStrings(e, out)
 }
 
 func truncUTF8(s string, n int) string {

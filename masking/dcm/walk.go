@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -32,8 +33,9 @@ type deid struct {
 	// scrubbed counts values the VR rule changed.
 	scrubbed int
 	// idDigits are the digits of the person's identifiers of 6 digits or
-	// more (numbers holding one are replaced), computed once.
-	idDigits []string
+	// more (numbers holding one are replaced), computed once
+	// (identifierDigits).
+	idDigits [][]byte
 	// unknownRemoved counts public attributes removed because their value
 	// could not be decoded (VR UN, or two bytes that are no VR).
 	unknownRemoved int
@@ -111,9 +113,9 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 	}
 	newMeta := []*dicom.Element{
 		metaVersion,
-		d.elem(tag.MediaStorageSOPClassUID, "UI", []string{d.sopClass}),
-		d.elem(tag.MediaStorageSOPInstanceUID, "UI", []string{d.sopUID}),
-		d.elem(tag.TransferSyntaxUID, "UI", []string{ts}),
+		d.elemString(tag.MediaStorageSOPClassUID, "UI", d.sopClass),
+		d.elemString(tag.MediaStorageSOPInstanceUID, "UI", d.sopUID),
+		d.elemString(tag.TransferSyntaxUID, "UI", ts),
 		implClassUID,
 		implVersion,
 	}
@@ -313,7 +315,7 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 	}
 	for block := range keptBlocks {
 		t := tag.Tag{Group: uint16(block >> 16), Element: uint16(block & 0xFF)}
-		out = append(out, d.elem(t, "LO", []string{creators[block]}))
+		out = append(out, d.elemString(t, "LO", creators[block]))
 	}
 	sortElements(out)
 	return out, nil
@@ -328,7 +330,9 @@ func (d *deid) safePrivate(creator string, g, el uint16) bool {
 	e := byte(el & 0xFF)
 	suffix := [10]byte{'|', hexDigits[g>>12], hexDigits[g>>8&0xF], hexDigits[g>>4&0xF], hexDigits[g&0xF], ',', 'X', 'X', hexDigits[e>>4], hexDigits[e&0xF]}
 	for _, s := range d.opts.SafePrivate {
-		s = strings.TrimSpace(s)
+		if s != "" && (s[0] <= ' ' || s[len(s)-1] <= ' ' || s[0] >= utf8.RuneSelf || s[len(s)-1] >= utf8.RuneSelf) {
+			s = strings.TrimSpace(s) // only then: this loop runs over the whole list for each private attribute
+		}
 		if len(s) != len(creator)+len(suffix) || !strings.EqualFold(s[:len(creator)], creator) {
 			continue
 		}
@@ -373,15 +377,13 @@ func (d *deid) keep(e *dicom.Element, depth int, strict bool) (*dicom.Element, e
 }
 
 func (d *deid) walkSequence(e *dicom.Element, depth int, strict bool) (*dicom.Element, error) {
-	items, _ := e.Value.GetValue().([]*dicom.SequenceItemValue)
-	newItems := make([][]*dicom.Element, 0, len(items))
-	for _, it := range items {
-		sub, _ := it.GetValue().([]*dicom.Element)
-		w, err := d.walk(sub, depth+1, strict)
+	start := len(d.ar.itemStack)
+	for _, it := range itemsOf(e.Value) {
+		w, err := d.walk(elementsOf(it), depth+1, strict)
 		if err != nil {
 			return nil, err
 		}
-		newItems = append(newItems, w)
+		d.ar.itemStack = append(d.ar.itemStack, w)
 	}
-	return d.withValue(e, newItems), nil
+	return d.with(e, d.ar.popSequence(start)), nil
 }

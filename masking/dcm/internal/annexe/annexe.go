@@ -51,7 +51,8 @@ func Lookup(group, element uint16) (r Row, ok bool) {
 	if r, ok := exact[t]; ok {
 		return r, true
 	}
-	for _, w := range wildcards {
+	for i := range wildcards {
+		w := &wildcards[i] // not a copy of each row: this loop runs for every attribute the table does not list
 		if w.Private {
 			if group%2 == 1 {
 				return w.Row, true
