@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hdw/export"
+	"hdw/internal/runtimetune"
 	"hdw/keys"
 )
 
@@ -279,9 +279,7 @@ func runExportRequest(ctx context.Context, g *globals, project string, o exportO
 	}
 	// The checks keep per-class counters only; a soft memory limit keeps
 	// the garbage collector from letting 10M-row checks past 1 GiB.
-	if g.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(768 << 20)
-	}
+	runtimetune.MemoryLimit(g.getenv, 768<<20)
 	return g.withExport(ctx, "export request", "export.request", []string{keys.ProfileCurator}, func(sess *session, desk *export.Desk) error {
 		if desk.Signer == nil {
 			return sess.exportErr(ctx, "export.request", "", map[string]string{"project": project}, &export.Refused{Err: export.ErrNotOperator})

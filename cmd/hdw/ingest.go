@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hdw/configs"
+	"hdw/internal/runtimetune"
 	"hdw/keys"
 	"hdw/pipeline"
 	"hdw/warehouse"
@@ -113,7 +113,7 @@ func runIngest(ctx context.Context, g *globals, o ingestOpts, source string) err
 	if err != nil {
 		return err
 	}
-	setIngestMemoryLimit(g.getenv)
+	runtimetune.Ingest(g.getenv)
 	if o.allowInsec {
 		g.cfg.S3.AllowInsecureEndpoint = true
 	}
@@ -275,17 +275,3 @@ func printSummary(g *globals, s *pipeline.Summary) {
 }
 
 var _ = warehouse.SchemaVersion
-
-// ingestMemoryLimit is the Go heap's soft limit during an ingest (issue 9:
-// peak RSS under 2 x the largest file + 256 MiB, whatever the number of
-// files). Without it the heap may grow to twice what is live before a
-// collection; with it, the collector runs sooner (its CPU is capped by the
-// runtime, so a live heap above the limit slows the run, never stops it).
-const ingestMemoryLimit = 200 << 20
-
-// setIngestMemoryLimit applies ingestMemoryLimit unless GOMEMLIMIT is set.
-func setIngestMemoryLimit(getenv func(string) string) {
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(ingestMemoryLimit)
-	}
-}

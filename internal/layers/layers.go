@@ -23,7 +23,7 @@ var Graph = []Layer{
 	{3, "domain", []string{"hdw/policy", "hdw/criteria", "hdw/masking", "hdw/pseudo", "hdw/tables", "hdw/audit",
 		"hdw/keys/local", "hdw/keys/vault", "hdw/keys/keystest", "hdw/configs/vault"}},
 	{2, "storage", []string{"hdw/objstore", "hdw/envelope"}},
-	{1, "vocabulary", []string{"hdw/keys", "hdw/configs", "hdw/internal/layers", "hdw/internal/testenv"}},
+	{1, "vocabulary", []string{"hdw/keys", "hdw/configs", "hdw/internal/layers", "hdw/internal/testenv", "hdw/internal/runtimetune"}},
 }
 
 // SameLayer lists the imports allowed inside one rank, with the reason.

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"hdw/bench/cmd/internal/benchrun"
+	"hdw/internal/runtimetune"
 	"hdw/keys"
 	"hdw/masking"
 	"hdw/masking/dcm"
@@ -48,6 +49,7 @@ func main() {
 	copyOnly := flag.Bool("copy", false, "copy the files unchanged (the copy floor: no parsing, no rewriting)")
 	scan := flag.Bool("scan", false, "run the ingest's residual identifier scan over each output (masking.Deidentifier, with the identifiers of a synthetic person per file)")
 	flag.Parse()
+	runtimetune.Ingest(os.Getenv) // as hdw ingest
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

@@ -29,12 +29,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"hdw/bench/cmd/internal/benchrun"
+	"hdw/internal/runtimetune"
 	"hdw/masking"
 	"hdw/masking/photo"
 	"hdw/synth"
@@ -70,9 +70,7 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.BoolVar(&o.copy, "copy", false, "copy the files unchanged (the copy floor: no parsing, no rewriting)")
 	flag.Parse()
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(200 << 20) // as hdw ingest (cmd/hdw: ingestMemoryLimit)
-	}
+	runtimetune.Ingest(os.Getenv) // as hdw ingest
 	for _, s := range strings.Split(sizeList, ",") {
 		mp, err := strconv.Atoi(strings.TrimSpace(s))
 		if _, ok := sizes[mp]; err != nil || !ok {
