@@ -55,6 +55,7 @@ type deid struct {
 // run checks the dataset and returns the de-identified element list with
 // its rebuilt file meta.
 func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, error) {
+	d.actions = make([]string, 0, 6) // a CT slice has three; one array, not three as the list grows
 	meta, body := splitMeta(ds.Elements)
 	ts := firstString(find(meta, tag.TransferSyntaxUID))
 	switch {
@@ -111,19 +112,19 @@ func (d *deid) run(ctx context.Context, ds dicom.Dataset) ([]*dicom.Element, err
 	if d.sopClass == "" || d.sopUID == "" {
 		return nil, masking.Quarantine("dicom without sop class or instance")
 	}
-	newMeta := []*dicom.Element{
+	all := make([]*dicom.Element, 0, 6+len(out)) // the meta then out, in one array
+	all = append(all,
 		metaVersion,
 		d.elemString(tag.MediaStorageSOPClassUID, "UI", d.sopClass),
 		d.elemString(tag.MediaStorageSOPInstanceUID, "UI", d.sopUID),
 		d.elemString(tag.TransferSyntaxUID, "UI", ts),
 		implClassUID,
-		implVersion,
-	}
+		implVersion)
 	d.actions = append(d.actions, "annexE:basic:"+annexe.Edition, "meta:rebuilt")
 	if d.unknownRemoved > 0 {
 		d.actions = append(d.actions, fmt.Sprintf("un:removed:%d", d.unknownRemoved))
 	}
-	return append(newMeta, out...), nil
+	return append(all, out...), nil
 }
 
 // splitMeta returns the group 2 elements and the others of els, in their
