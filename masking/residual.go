@@ -81,8 +81,13 @@ const maxPooledScan = 1 << 20
 // getScanner is NewScanner with a recycled scanner, reset.
 func getScanner(p Person) *Scanner {
 	s := scanners.Get().(*Scanner)
-	*s = Scanner{needleSet: needlesFor(p), buf: s.buf[:0], tail: s.tail[:0], scratch: s.scratch[:0]}
+	s.restart(needlesFor(p))
 	return s
+}
+
+// restart makes s a new scan for the needles set, keeping its buffers.
+func (s *Scanner) restart(set *needleSet) {
+	*s = Scanner{needleSet: set, buf: s.buf[:0], tail: s.tail[:0], scratch: s.scratch[:0]}
 }
 
 // putScanner recycles s, which its caller no longer uses.
@@ -327,11 +332,41 @@ func (s *Scanner) Hit() (string, bool) {
 // UIDs) use it to re-derive a value that spells an identifier by chance,
 // so that clean output never trips the safety net.
 func Spells(b []byte, p Person) bool {
-	s := getScanner(p)
-	defer putScanner(s)
-	s.Write(b)
-	_, hit := s.Hit()
+	sp := NewSpeller(p)
+	defer sp.Close()
+	return sp.Spells(b)
+}
+
+// A Speller is [Spells] for the values of one person (a file's keyed
+// UIDs): its scanner and the person's needles are looked up at the first
+// value, not for each (a lookup compares every identifier of the person).
+// Close gives the scanner back. A Speller is not for concurrent use.
+type Speller struct {
+	p Person
+	s *Scanner
+}
+
+// NewSpeller returns a Speller for p's identifiers.
+func NewSpeller(p Person) Speller { return Speller{p: p} }
+
+// Spells is Spells(b, p) for the Speller's person p.
+func (sp *Speller) Spells(b []byte) bool {
+	if sp.s == nil {
+		sp.s = getScanner(sp.p)
+	} else {
+		sp.s.restart(sp.s.needleSet)
+	}
+	sp.s.Write(b)
+	_, hit := sp.s.Hit()
 	return hit
+}
+
+// Close gives the Speller's scanner back; the Speller may be used again.
+func (sp *Speller) Close() {
+	if sp.s != nil {
+		putScanner(sp.s)
+		sp.s = nil
+	}
 }
 
 // ScanText checks a parsed text value for p's identifiers in all the forms

@@ -254,10 +254,19 @@ func (d *deid) mapUID(u string) string {
 	// quarantined a clean file). Such a UID is derived again from the
 	// original and a counter: deterministic, so every file of the person
 	// maps the original to the same value (SEC-PSE-4, safe by construction).
-	for i := 1; i <= maxUIDRederive && m != u && masking.Spells([]byte(m), d.p); i++ {
+	for i := 1; i <= maxUIDRederive && m != u && d.speller().Spells([]byte(m)); i++ {
 		m = d.o.UIDs(u + "#" + strconv.Itoa(i))
 	}
 	return m
+}
+
+// speller returns the file's masking.Speller for the person, made at the
+// first UID (masking.Spells looked the person's needles up for each UID).
+func (d *deid) speller() *masking.Speller {
+	if !d.spellerMade {
+		d.spell, d.spellerMade = masking.NewSpeller(d.p), true
+	}
+	return &d.spell
 }
 
 // maxUIDRederive bounds the re-derivations of a keyed UID that spells an

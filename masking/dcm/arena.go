@@ -72,6 +72,7 @@ func (a *arena) release() {
 	clear(a.elStack[:cap(a.elStack)])
 	clear(a.itemStack[:cap(a.itemStack)])
 	a.elStack, a.itemStack = a.elStack[:0], a.itemStack[:0]
+	a.d.spell.Close()
 	a.d, a.cw, a.ru = deid{}, countingWriter{}, reportUnscanned{}
 	for _, b := range []*valueBlock{&a.vals.strs, &a.vals.ints, &a.vals.bytes, &a.vals.floats, &a.vals.seqs, &a.vals.pixels} {
 		b.reset()

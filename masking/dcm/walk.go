@@ -43,6 +43,10 @@ type deid struct {
 	// streamLen is the length of native pixel data that is streamed, not
 	// held in memory (0: the pixels are in memory).
 	streamLen int64
+	// the residual scan's check of keyed UIDs (speller), closed with the
+	// arena
+	spell       masking.Speller
+	spellerMade bool
 	// set when encapsulated pixels were decoded for masking
 	newTS    string
 	replaced []*dicom.Element
