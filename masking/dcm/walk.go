@@ -292,7 +292,7 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 			d.unknownRemoved++
 			continue
 		}
-		row, listed := annexe.Lookup(g, el)
+		row, listed := annexe.LookupRef(g, el)
 		if !listed && vr(e) == "UN" && e.Value != nil && e.Value.ValueType() == dicom.Bytes {
 			// A public attribute the parser could not decode (unknown to its
 			// dictionary, or a sequence encoded as UN): it cannot be
@@ -310,7 +310,7 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 			}
 			continue
 		}
-		ne, err := d.apply(e, &row, depth, strict)
+		ne, err := d.apply(e, row, depth, strict)
 		if err != nil {
 			return nil, err
 		}

@@ -47,24 +47,46 @@ type Wildcard struct {
 // wildcard rows. ok is false for attributes the table does not list (they
 // are kept by the basic profile).
 func Lookup(group, element uint16) (r Row, ok bool) {
+	if p, ok := LookupRef(group, element); ok {
+		return *p, true
+	}
+	return Row{}, false
+}
+
+// LookupRef is Lookup without copying the row: the row returned is the
+// table's, which the caller must not modify. (The de-identifier looks
+// every attribute of a file up.)
+func LookupRef(group, element uint16) (*Row, bool) {
 	t := uint32(group)<<16 | uint32(element)
-	if r, ok := exact[t]; ok {
+	if r, ok := exactRefs[t]; ok {
 		return r, true
 	}
 	for i := range wildcards {
 		w := &wildcards[i] // not a copy of each row: this loop runs for every attribute the table does not list
 		if w.Private {
 			if group%2 == 1 {
-				return w.Row, true
+				return &w.Row, true
 			}
 			continue
 		}
 		if t&w.Mask == w.Value {
-			return w.Row, true
+			return &w.Row, true
 		}
 	}
-	return Row{}, false
+	return nil, false
 }
+
+// exactRefs are the rows of exact by tag, as pointers: a map of pointers
+// is read by the runtime's fast path for 32-bit keys (a map of rows is
+// not), and a row found is not copied.
+var exactRefs = func() map[uint32]*Row {
+	m := make(map[uint32]*Row, len(exact))
+	for t := range exact {
+		r := exact[t]
+		m[t] = &r
+	}
+	return m
+}()
 
 // All returns every exact-tag row (unordered) and the wildcard rows, for
 // tests and documentation.

@@ -56,3 +56,21 @@ func TestGeneratedUpToDate(t *testing.T) {
 		t.Error("table.go is stale: run go generate ./masking/dcm/internal/annexe")
 	}
 }
+
+// TestIssue19_LookupRefLikeLookup: LookupRef finds the row Lookup copies,
+// for every listed tag, wildcard rows and unlisted tags.
+func TestIssue19_LookupRefLikeLookup(t *testing.T) {
+	rows, _ := All()
+	type groupElement struct{ g, e uint16 }
+	tags := []groupElement{{0x5000, 0x2500}, {0x6002, 0x3000}, {0x6000, 0x4000}, {0x0029, 0x1001}, {0x0028, 0x0010}, {0x7FE0, 0x0010}, {0xFFFF, 0xFFFF}}
+	for _, r := range rows {
+		tags = append(tags, groupElement{r.Group, r.Element})
+	}
+	for _, x := range tags {
+		want, ok := Lookup(x.g, x.e)
+		got, gotOK := LookupRef(x.g, x.e)
+		if ok != gotOK || ok && *got != want {
+			t.Fatalf("(%04X,%04X): LookupRef %v %v, Lookup %v %v", x.g, x.e, got, gotOK, want, ok)
+		}
+	}
+}
