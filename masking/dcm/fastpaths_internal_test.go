@@ -245,3 +245,26 @@ func TestIssue19_TrimValueLikeTrims(t *testing.T) {
 		}
 	}
 }
+
+// TestIssue19_PrivateCreatorsLikeMap: the list of a level's private
+// creators answers as the map it replaced, the last creator of a block
+// winning.
+func TestIssue19_PrivateCreatorsLikeMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 5))
+	for range 500 {
+		var c privateCreators
+		m := map[uint32]string{}
+		for range r.IntN(12) {
+			b, name := uint32(0x00290010+r.IntN(6)), string(rune('A'+r.IntN(26)))
+			c = c.set(b, name)
+			m[b] = name
+		}
+		for b := uint32(0x00290010); b < 0x00290018; b++ {
+			got, ok := c.get(b)
+			want, wantOK := m[b]
+			if got != want || ok != wantOK {
+				t.Fatalf("block %08X: %q %v, map %q %v", b, got, ok, want, wantOK)
+			}
+		}
+	}
+}

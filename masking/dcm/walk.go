@@ -232,16 +232,15 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 		return nil, masking.Quarantine("sequences nested too deep")
 	}
 	// Private creators of this level: (gggg,00xx) -> creator name.
-	var creators map[uint32]string // allocated at the first private creator
+	var cbuf [4]privateCreator
+	creators := privateCreators(cbuf[:0])
 	for _, e := range els {
 		if e.Tag.Group%2 == 1 && e.Tag.Element >= 0x10 && e.Tag.Element <= 0xFF {
-			if creators == nil {
-				creators = map[uint32]string{}
-			}
-			creators[uint32(e.Tag.Group)<<16|uint32(e.Tag.Element)] = strings.ToUpper(firstString(e))
+			creators = creators.set(uint32(e.Tag.Group)<<16|uint32(e.Tag.Element), strings.ToUpper(firstString(e)))
 		}
 	}
-	var keptBlocks map[uint32]bool
+	var kbuf [4]uint32
+	keptBlocks := kbuf[:0] // the blocks of which an element is kept, each once
 	out := make([]*dicom.Element, 0, len(els))
 	for _, e := range els {
 		g, el := e.Tag.Group, e.Tag.Element
@@ -257,7 +256,7 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 				continue // creators decided below; (gggg,0001-000F) and (gggg,0100-0FFF) are invalid
 			}
 			block := uint32(g)<<16 | uint32(el>>8)
-			creator, ok := creators[block]
+			creator, ok := creators.get(block)
 			if !ok || !d.safePrivate(creator, g, el) {
 				continue
 			}
@@ -265,10 +264,9 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 			if err != nil {
 				return nil, err
 			}
-			if keptBlocks == nil {
-				keptBlocks = map[uint32]bool{}
+			if !slices.Contains(keptBlocks, block) {
+				keptBlocks = append(keptBlocks, block)
 			}
-			keptBlocks[block] = true
 			d.keptPrivate++
 			out = append(out, ne)
 			continue
@@ -318,12 +316,44 @@ func (d *deid) walk(els []*dicom.Element, depth int, strict bool) ([]*dicom.Elem
 			out = append(out, ne)
 		}
 	}
-	for block := range keptBlocks {
+	for _, block := range keptBlocks {
 		t := tag.Tag{Group: uint16(block >> 16), Element: uint16(block & 0xFF)}
-		out = append(out, d.elemString(t, "LO", creators[block]))
+		name, _ := creators.get(block)
+		out = append(out, d.elemString(t, "LO", name))
 	}
 	sortElements(out)
 	return out, nil
+}
+
+// privateCreators are the private creators of one level, by block
+// ((gggg,00xx) as gggg<<16|xx): a list, not a map, for the one to a few
+// of a level (a map was two allocations per level that has one).
+type privateCreators []privateCreator
+
+type privateCreator struct {
+	block uint32
+	name  string
+}
+
+// set records the creator of block, replacing the one before (the last
+// of a block wins, as in a map).
+func (c privateCreators) set(block uint32, name string) privateCreators {
+	for i := range c {
+		if c[i].block == block {
+			c[i].name = name
+			return c
+		}
+	}
+	return append(c, privateCreator{block, name})
+}
+
+func (c privateCreators) get(block uint32) (string, bool) {
+	for _, x := range c {
+		if x.block == block {
+			return x.name, true
+		}
+	}
+	return "", false
 }
 
 func (d *deid) safePrivate(creator string, g, el uint16) bool {
