@@ -230,17 +230,20 @@ func (d *decoder) element(end int, until *tag.Tag) (*dicom.Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := d.value(t, vr, vl, end)
+	kind := tag.GetVRKind(t, vr) // once for the value and the element
+	v, err := d.value(kind, vr, vl, end)
 	if err != nil {
 		return nil, err
 	}
 	e := d.newElement()
-	*e = dicom.Element{Tag: t, ValueRepresentation: tag.GetVRKind(t, vr), RawValueRepresentation: vr, ValueLength: vl, Value: v}
+	*e = dicom.Element{Tag: t, ValueRepresentation: kind, RawValueRepresentation: vr, ValueLength: vl, Value: v}
 	return e, nil
 }
 
-func (d *decoder) value(t tag.Tag, vr string, vl uint32, end int) (dicom.Value, error) {
-	switch tag.GetVRKind(t, vr) {
+// value reads the value of an element of kind (tag.GetVRKind of its tag
+// and vr).
+func (d *decoder) value(kind tag.VRKind, vr string, vl uint32, end int) (dicom.Value, error) {
+	switch kind {
 	case tag.VRBytes:
 		return d.bytes(vr, vl, end)
 	case tag.VRDate:
